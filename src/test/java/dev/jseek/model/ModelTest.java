@@ -86,6 +86,23 @@ class ModelTest {
         assertTrue(maxDiff(once, both) <= 1e-5, "max |diff| " + maxDiff(once, both));
     }
 
+    @ParameterizedTest(name = "mode={0}")
+    @CsvSource({"NAIVE", "ABSORB"})
+    void queryTilingGivesTheSameLogits(AttnMode mode) {
+        Fixture f = tiny(true, true);
+        float[] whole = f.model.forward(TOKENS, 0, f.model.newCache(16, mode));
+        int saved = Mla.scoreTileFloats;
+        try {
+            for (int budget : new int[] {1, 40, 100}) {               // 1 query per tile, then a few per tile
+                Mla.scoreTileFloats = budget;
+                float[] tiled = f.model.forward(TOKENS, 0, f.model.newCache(16, mode));
+                assertTrue(maxDiff(whole, tiled) <= 1e-6, "budget " + budget + ": " + maxDiff(whole, tiled));
+            }
+        } finally {
+            Mla.scoreTileFloats = saved;
+        }
+    }
+
     @Test
     void mtpDecodeEqualsMtpPrefill() {
         Fixture f = tiny(true, true);
