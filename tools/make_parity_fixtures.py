@@ -300,6 +300,84 @@ def forward(cfg, W, tokens):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Self-checks: structurally different second implementations that must agree with the ones above
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def mla_absorbed(cfg, W, p, x, pos, f, sigma):
+    """MLA in the absorbed / MQA form (spec B.3), token by token with plain loops over heads; rotate-half RoPE on
+    de-interleaved dims (spec B.5, HF form) instead of the interleaved pairs."""
+    T, H = x.shape[0], cfg["num_attention_heads"]
+    dn, dr, dv, r = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
+    eps = cfg["rms_norm_eps"]
+    perm = list(range(0, dr, 2)) + list(range(1, dr, 2))
+
+    def rope_half(v, t):
+        v = v[..., perm]
+        ang = float(pos[t]) * f
+        c, s = torch.cat([torch.cos(ang), torch.cos(ang)]), torch.cat([torch.sin(ang), torch.sin(ang)])
+        rot = torch.cat([-v[..., dr // 2:], v[..., :dr // 2]], dim=-1)
+        return v * c + rot * s
+
+    Wkvb = W[p + "self_attn.kv_b_proj.weight"].view(H, dn + dv, r)
+    cache_c, cache_pe, outs = [], [], []
+    for t in range(T):
+        xt = x[t]
+        if cfg["q_lora_rank"] is None:
+            q = W[p + "self_attn.q_proj.weight"] @ xt
+        else:
+            cq = rms_norm(W[p + "self_attn.q_a_proj.weight"] @ xt, W[p + "self_attn.q_a_layernorm.weight"], eps)
+            q = W[p + "self_attn.q_b_proj.weight"] @ cq
+        q = q.view(H, dn + dr)
+        a = W[p + "self_attn.kv_a_proj_with_mqa.weight"] @ xt
+        cache_c.append(rms_norm(a[:r], W[p + "self_attn.kv_a_layernorm.weight"], eps))
+        cache_pe.append(rope_half(a[r:], t))
+        C, PE = torch.stack(cache_c), torch.stack(cache_pe)
+        o = []
+        for h in range(H):
+            q_abs = Wkvb[h, :dn, :].T @ q[h, :dn]
+            sc = sigma * (C @ q_abs + PE @ rope_half(q[h, dn:], t))
+            P = torch.softmax(sc, dim=0)
+            o.append(Wkvb[h, dn:, :] @ (P @ C))
+        outs.append(W[p + "self_attn.o_proj.weight"] @ torch.cat(o))
+    return torch.stack(outs)
+
+
+def moe_loop(cfg, W, p, u):
+    """MoE routing with explicit per-token Python loops and sorting (spec D.2)."""
+    E, G, KG, K = cfg["n_routed_experts"], cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
+    gsz = E // G
+    out = []
+    for t in range(u.shape[0]):
+        s = [1 / (1 + math.exp(-float(W[p + "mlp.gate.weight"][e] @ u[t]))) for e in range(E)]
+        c = [s[e] + float(W[p + "mlp.gate.e_score_correction_bias"][e]) for e in range(E)]
+        gscore = [sum(sorted(c[g * gsz:(g + 1) * gsz], reverse=True)[:2]) for g in range(G)]
+        kept = sorted(range(G), key=lambda g: -gscore[g])[:KG]
+        cand = [e for e in range(E) if e // gsz in kept]
+        sel = sorted(cand, key=lambda e: -c[e])[:K]
+        tot = sum(s[e] for e in sel) if cfg["norm_topk_prob"] else 1.0
+        y = swiglu_ffn(W, p + "mlp.shared_experts.", u[t:t + 1])[0]
+        for e in sel:
+            y = y + (s[e] / tot * cfg["routed_scaling_factor"]) * swiglu_ffn(W, p + "mlp.experts.%d." % e, u[t:t + 1])[0]
+        out.append(y)
+    return torch.stack(out)
+
+
+def self_check(cfg, W, tokens):
+    f, sigma = yarn(cfg)
+    eps = cfg["rms_norm_eps"]
+    pos = torch.arange(len(tokens))
+    for layer in range(cfg["num_hidden_layers"] + 1):
+        p = "model.layers.%d." % layer
+        x = rms_norm(W["model.embed_tokens.weight"][torch.tensor(tokens)], W[p + "input_layernorm.weight"], eps)
+        a, b = mla(cfg, W, p, x, pos, f, sigma), mla_absorbed(cfg, W, p, x, pos, f, sigma)
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10), ("MLA naive vs absorbed", layer, (a - b).abs().max())
+        if layer >= cfg["first_k_dense_replace"]:
+            a, b = moe(cfg, W, p, x, []), moe_loop(cfg, W, p, x)
+            assert torch.allclose(a, b, rtol=1e-10, atol=1e-10), ("MoE vectorized vs loop", layer, (a - b).abs().max())
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Weights
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -512,6 +590,7 @@ def run_case(name, spec, out_dir):
             break
     else:
         raise SystemExit("%s: no seed with routing margins > %g" % (name, MARGIN_MIN))
+    self_check(cfg, Wt, tokens)
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     write_json(os.path.join(d, "config.json"), cfg)
