@@ -1,8 +1,10 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 /**
  * One pre-norm transformer block (spec B, D.5): x_mid = x + MLA(RMSNorm_attn(x)); y = x_mid + FFN(RMSNorm_ffn(x_mid)),
- * FFN dense SwiGLU or {@link Moe} per {@link ModelDims#isMoeLayer}. Parameters under {@code model.layers.L.}.
+ * FFN dense SwiGLU or {@link Moe} per {@link ModelConfig#isMoeLayer}. Parameters under {@code model.layers.L.}.
  * Input x and output y are [B*T, hidden] buffers owned by the caller.
  */
 public final class Block {
@@ -15,10 +17,10 @@ public final class Block {
     // activations
     final int a1, r1, attnOut, xmid, a2, r2, ffnOut;
 
-    public Block(ModelDims c, int layer, ParamLayout pl, ActLayout al, int maxN, Rope rope) {
+    public Block(ModelConfig c, int layer, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.layer = layer;
         dim = c.hiddenSize();
-        eps = c.rmsNormEps();
+        eps = (float) c.rmsNormEps();
         String pre = "model.layers." + layer + ".";
         attnNorm = pl.add(pre + "input_layernorm.weight", true, dim);
         attn = new Mla(c, pre + "self_attn.", pl, al, maxN, rope);

@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 /**
  * Multi-head Latent Attention for training (spec B.1, B.2; naive "MHA mode"), one layer, on the arenas.
  * Parameters (prefix {@code model.layers.L.self_attn.}): q_a_proj, q_a_layernorm, q_b_proj (or q_proj when
@@ -15,7 +17,7 @@ package dev.jseek.train;
  * {@code dacts}; {@link #backwardWeights} turns those into weight gradients (they can run later, e.g. DualPipe's W).
  */
 public final class Mla {
-    private final Rope rope;
+    private final Rotary rope;
     private final int dim, H, qr, kvr, nope, rd, vd, qk;
     private final float eps, scale;
     // parameter offsets
@@ -23,11 +25,11 @@ public final class Mla {
     // activation offsets
     final int cq, cqR, cqn, q, akv, kvR, ckvn, kpe, kv, k, lse, o;
 
-    public Mla(ModelDims c, String prefix, ParamLayout pl, ActLayout al, int maxN, Rope rope) {
+    public Mla(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.rope = rope;
-        dim = c.hiddenSize(); H = c.numAttentionHeads(); qr = c.qLoraRank(); kvr = c.kvLoraRank();
+        dim = c.hiddenSize(); H = c.numAttentionHeads(); qr = c.hasQLora() ? c.qLoraRank() : 0; kvr = c.kvLoraRank();
         nope = c.qkNopeHeadDim(); rd = c.qkRopeHeadDim(); vd = c.vHeadDim(); qk = c.qkHeadDim();
-        eps = c.rmsNormEps();
+        eps = (float) c.rmsNormEps();
         scale = (float) c.softmaxScale();
         if (qr > 0) {
             wq = -1;

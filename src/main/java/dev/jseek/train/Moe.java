@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 import dev.jseek.kernels.Ops;
 
 /**
@@ -35,9 +37,9 @@ public final class Moe {
     private float alpha;
     private int balSeqs, balSeqLen;
 
-    public Moe(ModelDims c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
+    public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
-        nGroup = c.nGroup(); topkGroup = c.topkGroup(); rsf = c.routedScalingFactor(); normTopk = c.normTopkProb();
+        nGroup = c.nGroup(); topkGroup = c.topkGroup(); rsf = (float) c.routedScalingFactor(); normTopk = c.normTopkProb();
         wr = pl.add(prefix + "gate.weight", true, E, dim);
         bias = pl.add(prefix + "gate.e_score_correction_bias", false, E);
         wg = new int[E]; wu = new int[E]; wd = new int[E];

@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 /**
  * One Multi-Token Prediction depth k (spec E.1, E.2), HF layer id L = num_hidden_layers + k - 1. For the B sequences
  * of T tokens it works on T-k positions per sequence: at position t it combines h_t (the previous depth's hidden: for
@@ -20,12 +22,12 @@ public final class MtpModule {
     private int Tk, Tprev, B, prev;
     double lastCe, lastBal;
 
-    public MtpModule(ModelDims c, int depth, ParamLayout pl, ActLayout al, int maxN, Rope rope) {
+    public MtpModule(ModelConfig c, int depth, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.depth = depth;
         layer = c.numHiddenLayers() + depth - 1;
         dim = c.hiddenSize();
         vocab = c.vocabSize();
-        eps = c.rmsNormEps();
+        eps = (float) c.rmsNormEps();
         String pre = "model.layers." + layer + ".";
         enorm = pl.add(pre + "enorm.weight", true, dim);
         hnorm = pl.add(pre + "hnorm.weight", true, dim);

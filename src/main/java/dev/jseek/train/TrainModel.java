@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -20,7 +22,7 @@ import java.util.SplittableRandom;
  * (spec D.3) from the expert loads counted since the previous update.
  */
 public final class TrainModel {
-    private final ModelDims c;
+    private final ModelConfig c;
     private final int maxBatch, maxSeqLen, dim, vocab;
     private final ParamLayout pl = new ParamLayout();
     private final ActLayout al = new ActLayout();
@@ -42,7 +44,7 @@ public final class TrainModel {
     private double lastMain, lastBal;
     private final double[] lastMtp;
 
-    public TrainModel(ModelDims c, int maxBatch, int maxSeqLen) {
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) {
         if (maxBatch <= 0 || maxSeqLen <= 0)
             throw new IllegalArgumentException("maxBatch and maxSeqLen must be > 0, got " + maxBatch + ", " + maxSeqLen);
         if ((long) maxBatch * maxSeqLen > Integer.MAX_VALUE / 8)
@@ -53,7 +55,7 @@ public final class TrainModel {
         dim = c.hiddenSize();
         vocab = c.vocabSize();
         int maxN = maxBatch * maxSeqLen;
-        Rope rope = new Rope(c, maxSeqLen);
+        Rotary rope = new Rotary(c, maxSeqLen);
         embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
         blocks = new Block[c.numHiddenLayers()];
         for (int l = 0; l < blocks.length; l++) {
@@ -146,7 +148,7 @@ public final class TrainModel {
         double bal = 0;
         for (int l = 0; l < blocks.length; l++)
             bal += blocks[l].forward(s, resid[l], resid[l + 1], B, T, balanceAlpha, seqWiseBalance);
-        RmsNorm.forward(a, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, c.rmsNormEps());
+        RmsNorm.forward(a, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
         Linear.forward(a, logits, a, hN, p, head, N, dim, vocab);
         return bal;
     }
@@ -243,7 +245,7 @@ public final class TrainModel {
 
     // ---- accessors ----
 
-    public ModelDims dims() { return c; }
+    public ModelConfig config() { return c; }
     public ParamLayout layout() { return pl; }
     public ActLayout activationLayout() { return al; }
     public float[] params() { return s.params; }

@@ -1,5 +1,6 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.train.ref.Ref;
@@ -11,7 +12,7 @@ class FfnMoeGradTest {
 
     @Test
     void denseSwiGlu() {
-        ModelDims c = Harness.tinyMoe();
+        ModelConfig c = Harness.tinyMoe();
         int N = 6, dim = c.hiddenSize(), inter = 24;
         String pre = "model.layers.0.mlp.";
         ParamLayout pl = new ParamLayout();
@@ -46,7 +47,7 @@ class FfnMoeGradTest {
         Harness.checkParams("ffn", pl, s.grads, pd, L, 1000);
     }
 
-    private void moe(ModelDims c, int B, int T, float alpha, boolean seqWise, long seed) {
+    private void moe(ModelConfig c, int B, int T, float alpha, boolean seqWise, long seed) {
         String pre = "model.layers.1.mlp.";
         int N = B * T, dim = c.hiddenSize();
         ParamLayout pl = new ParamLayout();
@@ -98,7 +99,7 @@ class FfnMoeGradTest {
 
     @Test
     void biasChangesSelectionButNotWeights() {
-        ModelDims c = Harness.tinyMoe();
+        ModelConfig c = Harness.tinyMoe();
         String pre = "model.layers.1.mlp.";
         int N = 4, dim = c.hiddenSize();
         ParamLayout pl = new ParamLayout();

@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,19 +12,20 @@ import java.util.function.DoubleSupplier;
 final class Harness {
     private Harness() {}
 
-    static ModelDims.Yarn v3Yarn() { return new ModelDims.Yarn(40, 4096, 32, 1, 1, 1, Double.NaN); }
+    static ModelConfig.RopeScaling v3Yarn() { return new ModelConfig.RopeScaling("yarn", 40, 4096, 32, 1, 1, 1); }
 
     /**
      * Tiny MoE config: 2 heads, q_lora 12, kv_lora 8, nope 4 / rope 8 / v 4, 8 experts in 4 groups (2 kept), top-3,
      * 1 shared expert, YaRN with the V3 constants (ramp between pairs 1 and 3).
      */
-    static ModelDims tiny(int layers, int firstDense, int qLora, int nGroup, int topkGroup, boolean normTopk, int shared,
-                          ModelDims.Yarn yarn, int mtp) {
-        return new ModelDims(24, 16, 24, 8, layers, firstDense, 1, 2, qLora, 8, 4, 8, 4,
-                8, shared, 3, nGroup, topkGroup, 2.5f, normTopk, 1e-6f, 10000, yarn, mtp);
+    static ModelConfig tiny(int layers, int firstDense, int qLora, int nGroup, int topkGroup, boolean normTopk, int shared,
+                          ModelConfig.RopeScaling yarn, int mtp) {
+        return new ModelConfig(24, 16, 24, 8, layers, firstDense, 1, 2, 2, qLora == 0 ? null : qLora, 8, 4, 8, 4,
+                8, shared, 3, nGroup, topkGroup, 2.5, normTopk, "sigmoid", "noaux_tc", true, 0.001, "silu", 1e-6,
+                10000, 163840, yarn, mtp, false, false, 0, 1, 0.02, null, "float32");
     }
 
-    static ModelDims tinyMoe() { return tiny(2, 1, 12, 4, 2, true, 1, v3Yarn(), 1); }
+    static ModelConfig tinyMoe() { return tiny(2, 1, 12, 4, 2, true, 1, v3Yarn(), 1); }
 
     /** Matrices ~ N(0, 1/in), norm weights 1 + N(0, 0.2^2), routing biases N(0, 0.1^2). */
     static void randomParams(ParamLayout pl, float[] p, long seed) {

@@ -1,5 +1,6 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
 import dev.jseek.train.ref.Ref;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -7,13 +8,13 @@ import org.junit.jupiter.api.Test;
 /** MLA (spec B) forward vs the double twin, and FD checks of dx and every weight; also the bare attention core. */
 class MlaGradTest {
 
-    private void run(ModelDims c, int B, int T, long seed) {
+    private void run(ModelConfig c, int B, int T, long seed) {
         String pre = "model.layers.0.self_attn.";
         int N = B * T, dim = c.hiddenSize();
         ParamLayout pl = new ParamLayout();
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
-        Mla m = new Mla(c, pre, pl, al, N, new Rope(c, T));
+        Mla m = new Mla(c, pre, pl, al, N, new Rotary(c, T));
         Arenas s = new Arenas(pl, al);
         Harness.randomParams(pl, s.params, seed);
         SplittableRandom rnd = new SplittableRandom(seed + 1);
@@ -40,7 +41,7 @@ class MlaGradTest {
     @Test
     void qProjWithAttentionFactor() {
         // q_lora_rank null (q_proj), mscale != mscale_all_dim so cos/sin carry an attention factor != 1
-        ModelDims.Yarn y = new ModelDims.Yarn(8, 16, 32, 1, 0.8, 1.0, Double.NaN);
+        ModelConfig.RopeScaling y = new ModelConfig.RopeScaling("yarn", 8, 16, 32, 1, 0.8, 1.0);
         run(Harness.tiny(1, 0, 0, 4, 2, true, 1, y, 0), 2, 4, 12);
     }
 

@@ -1,5 +1,6 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.train.ref.Ref;
@@ -82,9 +83,9 @@ class PrimitivesGradTest {
 
     @Test
     void ropeForwardAndTransposeBackward() {
-        ModelDims c = Harness.tinyMoe();
+        ModelConfig c = Harness.tinyMoe();
         int T = 6, heads = 3, dim = c.qkRopeHeadDim(), stride = heads * dim + 2;
-        Rope rope = new Rope(c, T);
+        Rotary rope = new Rotary(c, T);
         float[] x = gauss(T * stride, 1), y = x.clone(), r = gauss(T * stride, 1);
         rope.apply(y, 1, T, stride, heads, dim, T, false);
         float[] dx = r.clone();

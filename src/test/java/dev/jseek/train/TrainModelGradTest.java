@@ -1,5 +1,6 @@
 package dev.jseek.train;
 
+import dev.jseek.model.ModelConfig;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.train.ref.Ref;
@@ -13,7 +14,7 @@ import org.junit.jupiter.api.Test;
  */
 class TrainModelGradTest {
 
-    private static int[][] data(ModelDims c, int B, int T, long seed) {
+    private static int[][] data(ModelConfig c, int B, int T, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] tok = new int[B * T], tg = new int[B * T];
         for (int i = 0; i < tok.length; i++) tok[i] = r.nextInt(c.vocabSize());
@@ -24,7 +25,7 @@ class TrainModelGradTest {
 
     @Test
     void wholeModelWithTwoMtpDepths() {
-        ModelDims c = Harness.tiny(2, 1, 12, 4, 2, true, 1, Harness.v3Yarn(), 2);
+        ModelConfig c = Harness.tiny(2, 1, 12, 4, 2, true, 1, Harness.v3Yarn(), 2);
         int B = 2, T = 5;
         TrainModel m = new TrainModel(c, B, T + 1);
         Harness.randomParams(m.layout(), m.params(), 31);
@@ -56,7 +57,7 @@ class TrainModelGradTest {
 
     @Test
     void classicAuxLossAndQProj() {
-        ModelDims c = Harness.tiny(1, 0, 0, 1, 1, false, 0, null, 1);
+        ModelConfig c = Harness.tiny(1, 0, 0, 1, 1, false, 0, null, 1);
         int B = 3, T = 3;
         TrainModel m = new TrainModel(c, B, T);
         Harness.randomParams(m.layout(), m.params(), 41);
@@ -74,12 +75,12 @@ class TrainModelGradTest {
         Harness.checkParams("model-classic", m.layout(), m.grads(), pd, () -> ref.loss(d[0], d[1], B, T, 0.5, 0.1, false)[0], 6);
     }
 
-    private void block(ModelDims c, int layer, long seed) {
+    private void block(ModelConfig c, int layer, long seed) {
         int B = 2, T = 4, N = B * T, dim = c.hiddenSize();
         ParamLayout pl = new ParamLayout();
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
-        Block b = new Block(c, layer, pl, al, N, new Rope(c, T));
+        Block b = new Block(c, layer, pl, al, N, new Rotary(c, T));
         Arenas s = new Arenas(pl, al);
         Harness.randomParams(pl, s.params, seed);
         SplittableRandom rnd = new SplittableRandom(seed + 1);
@@ -112,7 +113,7 @@ class TrainModelGradTest {
 
     @Test
     void badInputsGiveClearErrors() {
-        ModelDims c = Harness.tinyMoe();
+        ModelConfig c = Harness.tinyMoe();
         TrainModel m = new TrainModel(c, 2, 4);
         int[] ok = new int[8];
         assertTrue(assertThrows(IllegalArgumentException.class, () -> m.forwardBackward(ok, ok, 3, 4)).getMessage().contains("outside the allocated"));

@@ -1,6 +1,6 @@
 package dev.jseek.train.ref;
 
-import dev.jseek.train.ModelDims;
+import dev.jseek.model.ModelConfig;
 import dev.jseek.train.ParamLayout;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -12,11 +12,11 @@ import java.util.List;
  * parameter arena by HF name. Tests use it as the forward oracle and, by central differences, as the gradient oracle.
  */
 public final class Ref {
-    public final ModelDims c;
+    public final ModelConfig c;
     public final ParamLayout pl;
     public final double[] p;
 
-    public Ref(ModelDims c, ParamLayout pl, double[] p) {
+    public Ref(ModelConfig c, ParamLayout pl, double[] p) {
         this.c = c;
         this.pl = pl;
         this.p = p;
@@ -56,14 +56,14 @@ public final class Ref {
     static double sigmoid(double z) { return 1 / (1 + Math.exp(-z)); }
 
     /** YaRN-corrected inverse frequencies, written from spec C.2 (interpolation f/s, extrapolation f, ramp). */
-    public static double[] ropeFreqs(ModelDims c) {
+    public static double[] ropeFreqs(ModelConfig c) {
         int dim = c.qkRopeHeadDim(), half = dim / 2;
         double[] out = new double[half];
         for (int i = 0; i < half; i++) {
             double extra = Math.pow(c.ropeTheta(), -2.0 * i / dim);
             out[i] = extra;
-            if (c.yarn() != null) {
-                ModelDims.Yarn y = c.yarn();
+            if (c.ropeScaling() != null) {
+                ModelConfig.RopeScaling y = c.ropeScaling();
                 double lowD = dim * Math.log(y.originalMaxPositionEmbeddings() / (y.betaFast() * 2 * Math.PI)) / (2 * Math.log(c.ropeTheta()));
                 double highD = dim * Math.log(y.originalMaxPositionEmbeddings() / (y.betaSlow() * 2 * Math.PI)) / (2 * Math.log(c.ropeTheta()));
                 double low = Math.max(Math.floor(lowD), 0), high = Math.min(Math.ceil(highD), dim - 1);
@@ -78,14 +78,13 @@ public final class Ref {
     }
 
     /** HF attention factor on cos/sin and softmax scale (spec C.3), computed independently. */
-    public static double[] scales(ModelDims c) {
+    public static double[] scales(ModelConfig c) {
         double af = 1, sm = 1 / Math.sqrt(c.qkNopeHeadDim() + c.qkRopeHeadDim());
-        ModelDims.Yarn y = c.yarn();
+        ModelConfig.RopeScaling y = c.ropeScaling();
         if (y != null) {
             double s = y.factor();
             java.util.function.DoubleUnaryOperator ms = m -> s <= 1 ? 1 : 0.1 * m * Math.log(s) + 1;
-            if (!Double.isNaN(y.attentionFactor())) af = y.attentionFactor();
-            else if (y.mscale() != 0 && y.mscaleAllDim() != 0) af = ms.applyAsDouble(y.mscale()) / ms.applyAsDouble(y.mscaleAllDim());
+            if (y.mscale() != 0 && y.mscaleAllDim() != 0) af = ms.applyAsDouble(y.mscale()) / ms.applyAsDouble(y.mscaleAllDim());
             else af = ms.applyAsDouble(1);
             if (y.mscaleAllDim() != 0) { double m = ms.applyAsDouble(y.mscaleAllDim()); sm *= m * m; }
         }
@@ -123,8 +122,8 @@ public final class Ref {
     /** MLA naive mode (spec B.1, B.2) over B sequences of T rows. */
     public double[][] mla(double[][] x, int B, int T, String pre) {
         int H = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), rd = c.qkRopeHeadDim(), vd = c.vHeadDim();
-        int qk = nope + rd, qr = c.qLoraRank(), kvr = c.kvLoraRank(), dim = c.hiddenSize(), N = B * T;
-        double eps = c.rmsNormEps();
+        int qk = nope + rd, qr = c.hasQLora() ? c.qLoraRank() : 0, kvr = c.kvLoraRank(), dim = c.hiddenSize(), N = B * T;
+        double eps = (float) c.rmsNormEps();
         double[] f = ropeFreqs(c), sc = scales(c);
         double[][] q;
         if (qr > 0) {
@@ -257,7 +256,7 @@ public final class Ref {
     /** Pre-norm block of HF layer {@code layer}. */
     public double[][] block(double[][] x, int B, int T, int layer, double alpha, boolean seqWise, double[] bal) {
         String pre = "model.layers." + layer + ".";
-        double eps = c.rmsNormEps();
+        double eps = (float) c.rmsNormEps();
         int N = B * T, dim = c.hiddenSize();
         double[][] at = mla(rmsnormRows(x, p, off(pre + "input_layernorm.weight"), eps), B, T, pre + "self_attn.");
         double[][] mid = new double[N][dim];
