@@ -56,6 +56,15 @@ public final class MtpModule {
      */
     void forward(Arenas s, int[] tokens, int[] targets, int B, int T, int prev, int prevT, int embed, int head,
                  float alpha, boolean seqWise) {
+        forwardLogits(s, tokens, B, T, prev, prevT, embed, head, alpha, seqWise);
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < Tk; t++) targetsK[b * Tk + t] = targets[b * T + t + depth];
+        lastCe = CrossEntropy.forward(s.acts, logits, B * Tk, vocab, targetsK, 0);
+    }
+
+    /** Forward up to the logits [B*(T-k), vocab] at acts[logits] (no loss). */
+    void forwardLogits(Arenas s, int[] tokens, int B, int T, int prev, int prevT, int embed, int head,
+                       float alpha, boolean seqWise) {
         this.B = B;
         Tk = T - depth;
         Tprev = prevT;
@@ -63,10 +72,7 @@ public final class MtpModule {
         int N = B * Tk;
         float[] p = s.params, a = s.acts;
         for (int b = 0; b < B; b++)
-            for (int t = 0; t < Tk; t++) {
-                tokensK[b * Tk + t] = tokens[b * T + t + depth];
-                targetsK[b * Tk + t] = targets[b * T + t + depth];
-            }
+            for (int t = 0; t < Tk; t++) tokensK[b * Tk + t] = tokens[b * T + t + depth];
         Embedding.forward(a, e, p, embed, tokensK, 0, N, dim, vocab);
         RmsNorm.forward(a, cat, 2 * dim, a, e, dim, p, enorm, a, eR, N, dim, eps);
         for (int b = 0; b < B; b++)
@@ -75,7 +81,6 @@ public final class MtpModule {
         lastBal = block.forward(s, hp, hk, B, Tk, alpha, seqWise);
         RmsNorm.forward(a, hkn, dim, a, hk, dim, p, headNorm, a, hkR, N, dim, eps);
         Linear.forward(a, logits, a, hkn, p, head, N, dim, vocab);
-        lastCe = CrossEntropy.forward(a, logits, N, vocab, targetsK, 0);
     }
 
     /** Input part: gradients down to this depth's inputs (dacts[hk] may already hold the next depth's share). */

@@ -2,6 +2,7 @@ package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
 
+import dev.jseek.io.Checkpoint;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -120,12 +121,12 @@ public final class TrainModel {
         check(targets, B, T, "targets");
         if (T <= mtp.length)
             throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
-        this.tokens = tokens;
         this.targets = targets;
         this.B = B;
         this.T = T;
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
+        this.tokens = tokens;
         lastMain = CrossEntropy.forward(s.acts, logits, N, vocab, targets, 0);
         int prev = hN, prevT = T;
         double mtpSum = 0;
@@ -157,7 +158,47 @@ public final class TrainModel {
     public float[] forwardLogits(int[] tokens, int B, int T) {
         check(tokens, B, T, "tokens");
         forwardMain(tokens, B, T);
+        this.tokens = null; // no backward for this forward
         return Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
+    }
+
+    /**
+     * Main logits [B*T, vocab] and, for each MTP depth k, its logits [B*(T-k), vocab] (row b*(T-k)+t predicts token
+     * t+k+1 of sequence b); copies, no loss. T must exceed the number of MTP depths.
+     */
+    public float[][] forwardAllLogits(int[] tokens, int B, int T) {
+        check(tokens, B, T, "tokens");
+        if (T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        forwardMain(tokens, B, T);
+        float[][] out = new float[1 + mtp.length][];
+        out[0] = Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
+        int prev = hN, prevT = T;
+        for (MtpModule m : mtp) {
+            m.forwardLogits(s, tokens, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            int n = B * (T - m.depth) * vocab;
+            out[m.depth] = Arrays.copyOfRange(s.acts, m.logits, m.logits + n);
+            prev = m.hk;
+            prevT = T - m.depth;
+        }
+        this.tokens = null;
+        return out;
+    }
+
+    /**
+     * Copies every parameter from an HF checkpoint (any float dtype; FP8 dequantized with its block scales). The MTP
+     * layers' {@code embed_tokens}/{@code shared_head.head} copies are not read: the model keeps one shared copy
+     * (spec E.1). A missing or mis-shaped tensor throws naming it.
+     */
+    public void load(Checkpoint ck) {
+        for (ParamLayout.Entry e : pl.entries()) {
+            long[] shape = new long[e.shape().length];
+            for (int i = 0; i < shape.length; i++) shape[i] = e.shape()[i];
+            if (!ck.has(e.name()))
+                throw new IllegalArgumentException(ck.dir() + ": checkpoint has no tensor '" + e.name() + "' required by the config");
+            float[] v = ck.floats(e.name(), shape);
+            System.arraycopy(v, 0, s.params, e.offset(), v.length);
+        }
     }
 
     /** Both backward parts for the last {@link #forward}. */
