@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 InitCommand.class,
                 InspectCommand.class,
+                ForwardCommand.class,
         })
 public final class Jseek implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
