@@ -32,6 +32,7 @@ public final class Moe {
     private final int[] idx, tokOf, slotOf, start;
     private final float[] cScratch, groupScore;
     private final int[] groupIdx, kIdx;
+    private final boolean[] groupKeep;
     private final long[] load;
     private final int[] lastCount;
     private float alpha;
@@ -68,6 +69,7 @@ public final class Moe {
         cScratch = new float[E];
         groupScore = new float[nGroup];
         groupIdx = new int[topkGroup];
+        groupKeep = new boolean[nGroup];
         kIdx = new int[K];
         load = new long[E];
         lastCount = new int[E];
@@ -138,7 +140,8 @@ public final class Moe {
                 groupScore[gi] = gs >= 2 ? m1 + m2 : m1;
             }
             Ops.topK(groupScore, 0, nGroup, topkGroup, groupIdx);
-            boolean[] keep = new boolean[nGroup];
+            boolean[] keep = groupKeep;
+            java.util.Arrays.fill(keep, false);
             for (int gi : groupIdx) keep[gi] = true;
             for (int gi = 0; gi < nGroup; gi++)
                 if (!keep[gi]) for (int i = gi * gs; i < (gi + 1) * gs; i++) cs[i] = Float.NEGATIVE_INFINITY;
