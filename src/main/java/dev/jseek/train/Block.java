@@ -16,6 +16,7 @@ public final class Block {
     final Moe moe;
     // activations
     final int a1, r1, attnOut, xmid, a2, r2, ffnOut;
+    static final int P_NORM = Profiler.section("block norms + residuals");
 
     public Block(ModelConfig c, int layer, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.layer = layer;
@@ -46,14 +47,20 @@ public final class Block {
     public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
         int N = B * T;
         float[] p = s.params, a = s.acts;
+        long t0 = Profiler.start();
         RmsNorm.forward(a, a1, dim, a, x, dim, p, attnNorm, a, r1, N, dim, eps);
+        Profiler.stop(P_NORM, t0);
         attn.forward(s, a1, attnOut, B, T);
+        t0 = Profiler.start();
         for (int i = 0; i < N * dim; i++) a[xmid + i] = a[x + i] + a[attnOut + i];
         RmsNorm.forward(a, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim, eps);
+        Profiler.stop(P_NORM, t0);
         double bal = 0;
         if (moe != null) bal = moe.forward(s, a2, ffnOut, B, T, alpha, seqWise);
         else mlp.forward(s, a2, ffnOut, N);
+        t0 = Profiler.start();
         for (int i = 0; i < N * dim; i++) a[y + i] = a[xmid + i] + a[ffnOut + i];
+        Profiler.stop(P_NORM, t0);
         return bal;
     }
 
@@ -61,13 +68,19 @@ public final class Block {
     public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         for (int i = 0; i < N * dim; i++) { d[ffnOut + i] += d[y + i]; d[xmid + i] += d[y + i]; }
+        Profiler.stop(P_NORM, t0);
         if (moe != null) moe.backwardInput(s, a2, ffnOut, B, T, balScale);
         else mlp.backwardInput(s, a2, ffnOut, N);
+        t0 = Profiler.start();
         RmsNorm.backwardInput(d, xmid, dim, d, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
         for (int i = 0; i < N * dim; i++) { d[attnOut + i] += d[xmid + i]; d[x + i] += d[xmid + i]; }
+        Profiler.stop(P_NORM, t0);
         attn.backwardInput(s, a1, attnOut, B, T);
+        t0 = Profiler.start();
         RmsNorm.backwardInput(d, x, dim, d, a1, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
+        Profiler.stop(P_NORM, t0);
     }
 
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
@@ -75,9 +88,13 @@ public final class Block {
         float[] g = s.grads, a = s.acts, d = s.dacts;
         if (moe != null) moe.backwardWeights(s, a2, ffnOut, B, T);
         else mlp.backwardWeights(s, a2, ffnOut, N);
+        long t0 = Profiler.start();
         RmsNorm.backwardWeight(g, ffnNorm, d, a2, dim, a, xmid, dim, a, r2, N, dim);
+        Profiler.stop(P_NORM, t0);
         attn.backwardWeights(s, a1, attnOut, B, T);
+        t0 = Profiler.start();
         RmsNorm.backwardWeight(g, attnNorm, d, a1, dim, a, x, dim, a, r1, N, dim);
+        Profiler.stop(P_NORM, t0);
     }
 
     /** The MoE FFN of this block, or null when dense. */

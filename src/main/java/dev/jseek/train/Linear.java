@@ -15,21 +15,33 @@ import dev.jseek.kernels.Gemm;
 public final class Linear {
     private Linear() {}
 
+    private static final int P_FWD = Profiler.section("gemm fprop (all Linear)"),
+            P_DGRAD = Profiler.section("gemm dgrad (all Linear)"), P_WGRAD = Profiler.section("gemm wgrad (all Linear)");
+
     /** Y[m, out] = X[m, in] W^T (overwrites Y). */
     public static void forward(float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
         if (m == 0) return;
+        long t0 = Profiler.start();
         Gemm.sgemm(false, true, m, out, in, 1f, x, xOff, in, w, wOff, in, 0f, y, yOff, out);
+        Profiler.gemm(m, out, in);
+        Profiler.stop(P_FWD, t0);
     }
 
     /** dX[m, in] += dY[m, out] W. */
     public static void backwardInput(float[] dx, int dxOff, float[] dy, int dyOff, float[] w, int wOff, int m, int in, int out) {
         if (m == 0) return;
+        long t0 = Profiler.start();
         Gemm.sgemm(false, false, m, in, out, 1f, dy, dyOff, out, w, wOff, in, 1f, dx, dxOff, in);
+        Profiler.gemm(m, in, out);
+        Profiler.stop(P_DGRAD, t0);
     }
 
     /** dW[out, in] += dY[m, out]^T X[m, in]. */
     public static void backwardWeight(float[] dw, int dwOff, float[] dy, int dyOff, float[] x, int xOff, int m, int in, int out) {
         if (m == 0) return;
+        long t0 = Profiler.start();
         Gemm.sgemm(true, false, out, in, m, 1f, dy, dyOff, out, x, xOff, in, 1f, dw, dwOff, in);
+        Profiler.gemm(out, in, m);
+        Profiler.stop(P_WGRAD, t0);
     }
 }

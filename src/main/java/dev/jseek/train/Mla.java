@@ -24,6 +24,7 @@ public final class Mla {
     final int wq, wqa, qNorm, wqb, wkva, kvNorm, wkvb, wo;
     // activation offsets
     final int cq, cqR, cqn, q, akv, kvR, ckvn, kpe, kv, k, lse, o;
+    static final int P_PROJ = Profiler.section("mla projections + rope + norms"), P_CORE = Profiler.section("mla attention core");
 
     public Mla(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.rope = rope;
@@ -63,6 +64,7 @@ public final class Mla {
     public void forward(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
         float[] p = s.params, a = s.acts;
+        long t0 = Profiler.start();
         if (qr > 0) {
             Linear.forward(a, cq, a, x, p, wqa, N, dim, qr);
             RmsNorm.forward(a, cqn, qr, a, cq, qr, p, qNorm, a, cqR, N, qr, eps);
@@ -82,16 +84,26 @@ public final class Mla {
                 System.arraycopy(a, kv + (r * H + h) * (nope + vd), a, ko, nope);
                 System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
             }
+        Profiler.stop(P_PROJ, t0);
+        t0 = Profiler.start();
         CausalAttention.forward(a, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        Profiler.stop(P_CORE, t0);
+        t0 = Profiler.start();
         Linear.forward(a, y, a, o, p, wo, N, H * vd, dim);
+        Profiler.stop(P_PROJ, t0);
     }
 
     /** dx += dMLA/dx^T dy (dy read at dacts[y]); leaves Linear output gradients for {@link #backwardWeights}. */
     public void backwardInput(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         Linear.backwardInput(d, o, d, y, p, wo, N, H * vd, dim);
+        Profiler.stop(P_PROJ, t0);
+        t0 = Profiler.start();
         CausalAttention.backward(a, d, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        Profiler.stop(P_CORE, t0);
+        t0 = Profiler.start();
         for (int r = 0; r < N; r++)
             for (int h = 0; h < H; h++) {
                 int ko = k + (r * H + h) * qk, kvo = kv + (r * H + h) * (nope + vd), po = kpe + r * rd;
@@ -114,12 +126,14 @@ public final class Mla {
         } else {
             Linear.backwardInput(d, x, d, q, p, wq, N, dim, H * qk);
         }
+        Profiler.stop(P_PROJ, t0);
     }
 
     /** Weight gradients from the saved activations and the gradients left by {@link #backwardInput}. */
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         Linear.backwardWeight(g, wo, d, y, a, o, N, H * vd, dim);
         Linear.backwardWeight(g, wkvb, d, kv, a, ckvn, N, kvr, H * (nope + vd));
         RmsNorm.backwardWeight(g, kvNorm, d, ckvn, kvr, a, akv, kvr + rd, a, kvR, N, kvr);
@@ -131,5 +145,6 @@ public final class Mla {
         } else {
             Linear.backwardWeight(g, wq, d, q, a, x, N, dim, H * qk);
         }
+        Profiler.stop(P_PROJ, t0);
     }
 }

@@ -37,6 +37,8 @@ public final class Moe {
     private final int[] lastCount;
     private float alpha;
     private int balSeqs, balSeqLen;
+    static final int P_ROUTER = Profiler.section("moe router + balance loss"), P_DISPATCH = Profiler.section("moe dispatch + combine"),
+            P_EXPERTS = Profiler.section("moe routed experts");
 
     public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
@@ -82,6 +84,7 @@ public final class Moe {
     public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
         int N = B * T;
         float[] p = s.params, a = s.acts;
+        long t0 = Profiler.start();
         Linear.forward(a, lg, a, x, p, wr, N, dim, E);
         for (int i = 0; i < N * E; i++) a[sc + i] = SwiGluFfn.sigmoid(a[lg + i]);
         java.util.Arrays.fill(lastCount, 0);
@@ -98,6 +101,8 @@ public final class Moe {
         }
         start[0] = 0;
         for (int e = 0; e < E; e++) { start[e + 1] = start[e] + lastCount[e]; load[e] += lastCount[e]; }
+        Profiler.stop(P_ROUTER, t0);
+        t0 = Profiler.start();
         int[] fill = start.clone();
         for (int t = 0; t < N; t++)
             for (int j = 0; j < K; j++) {
@@ -106,23 +111,31 @@ public final class Moe {
                 slotOf[r] = t * K + j;
             }
         for (int r = 0; r < N * K; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
+        Profiler.stop(P_DISPATCH, t0);
+        t0 = Profiler.start();
         for (int e = 0; e < E; e++) {
             int m = start[e + 1] - start[e];
             if (m == 0) continue;
             int r0 = start[e];
             SwiGluFfn.forward(p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
         }
+        Profiler.stop(P_EXPERTS, t0);
         if (shared != null) shared.forward(s, x, y, N);
         else java.util.Arrays.fill(a, y, y + N * dim, 0f);
+        t0 = Profiler.start();
         for (int r = 0; r < N * K; r++) {
             float gv = a[gw + slotOf[r]];
             int yo = y + tokOf[r] * dim, eo = ey + r * dim;
             for (int i = 0; i < dim; i++) a[yo + i] += gv * a[eo + i];
         }
+        Profiler.stop(P_DISPATCH, t0);
+        t0 = Profiler.start();
         this.alpha = alpha;
         balSeqs = seqWise ? B : 1;
         balSeqLen = seqWise ? T : N;
-        return alpha > 0 ? BalanceLoss.forward(a, sc, idx, balSeqs, balSeqLen, E, K, alpha, a, f) : 0.0;
+        double bl = alpha > 0 ? BalanceLoss.forward(a, sc, idx, balSeqs, balSeqLen, E, K, alpha, a, f) : 0.0;
+        Profiler.stop(P_ROUTER, t0);
+        return bl;
     }
 
     /** Group-limited top-K on s + bias (spec D.2 steps 3-5); writes K expert ids to out[o..o+K). */
@@ -154,6 +167,7 @@ public final class Moe {
     public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         for (int r = 0; r < N * K; r++) {
             int yo = y + tokOf[r] * dim, eo = ey + r * dim, j = slotOf[r];
             float gv = a[gw + j], dot = 0;
@@ -163,16 +177,22 @@ public final class Moe {
             }
             d[gw + j] += dot;
         }
+        Profiler.stop(P_DISPATCH, t0);
+        t0 = Profiler.start();
         for (int e = 0; e < E; e++) {
             int m = start[e + 1] - start[e];
             if (m == 0) continue;
             int r0 = start[e];
             SwiGluFfn.backwardInput(p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
         }
+        Profiler.stop(P_EXPERTS, t0);
+        t0 = Profiler.start();
         for (int r = 0; r < N * K; r++) {
             int xo = x + tokOf[r] * dim, go = xg + r * dim;
             for (int i = 0; i < dim; i++) d[xo + i] += d[go + i];
         }
+        Profiler.stop(P_DISPATCH, t0);
+        t0 = Profiler.start();
         for (int t = 0; t < N; t++) {
             int so = sc + t * E;
             if (normTopk) {
@@ -195,19 +215,24 @@ public final class Moe {
             d[lg + i] += d[sc + i] * sv * (1f - sv);
         }
         Linear.backwardInput(d, x, d, lg, p, wr, N, dim, E);
+        Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardInput(s, x, y, N);
     }
 
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         for (int e = 0; e < E; e++) {
             int m = start[e + 1] - start[e];
             if (m == 0) continue;
             int r0 = start[e];
             SwiGluFfn.backwardWeights(g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
         }
+        Profiler.stop(P_EXPERTS, t0);
+        t0 = Profiler.start();
         Linear.backwardWeight(g, wr, d, lg, a, x, N, dim, E);
+        Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardWeights(s, x, y, N);
     }
 

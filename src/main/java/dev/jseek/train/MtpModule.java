@@ -57,9 +57,11 @@ public final class MtpModule {
     void forward(Arenas s, int[] tokens, int[] targets, int B, int T, int prev, int prevT, int embed, int head,
                  float alpha, boolean seqWise) {
         forwardLogits(s, tokens, B, T, prev, prevT, embed, head, alpha, seqWise);
+        long t0 = Profiler.start();
         for (int b = 0; b < B; b++)
             for (int t = 0; t < Tk; t++) targetsK[b * Tk + t] = targets[b * T + t + depth];
         lastCe = CrossEntropy.forward(s.acts, logits, B * Tk, vocab, targetsK, 0);
+        Profiler.stop(TrainModel.P_HEAD, t0);
     }
 
     /** Forward up to the logits [B*(T-k), vocab] at acts[logits] (no loss). */
@@ -71,6 +73,7 @@ public final class MtpModule {
         this.prev = prev;
         int N = B * Tk;
         float[] p = s.params, a = s.acts;
+        long t0 = Profiler.start();
         for (int b = 0; b < B; b++)
             for (int t = 0; t < Tk; t++) tokensK[b * Tk + t] = tokens[b * T + t + depth];
         Embedding.forward(a, e, p, embed, tokensK, 0, N, dim, vocab);
@@ -78,37 +81,48 @@ public final class MtpModule {
         for (int b = 0; b < B; b++)
             RmsNorm.forward(a, cat + b * Tk * 2 * dim + dim, 2 * dim, a, prev + b * prevT * dim, dim, p, hnorm, a, hR + b * Tk, Tk, dim, eps);
         Linear.forward(a, hp, a, cat, p, eh, N, 2 * dim, dim);
+        Profiler.stop(TrainModel.P_MTP, t0);
         lastBal = block.forward(s, hp, hk, B, Tk, alpha, seqWise);
+        t0 = Profiler.start();
         RmsNorm.forward(a, hkn, dim, a, hk, dim, p, headNorm, a, hkR, N, dim, eps);
         Linear.forward(a, logits, a, hkn, p, head, N, dim, vocab);
+        Profiler.stop(TrainModel.P_HEAD, t0);
     }
 
     /** Input part: gradients down to this depth's inputs (dacts[hk] may already hold the next depth's share). */
     void backwardInput(Arenas s, int head, float ceScale, float balScale) {
         int N = B * Tk;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         CrossEntropy.backward(d, logits, a, logits, N, vocab, targetsK, 0, ceScale);
         Linear.backwardInput(d, hkn, d, logits, p, head, N, dim, vocab);
         RmsNorm.backwardInput(d, hk, dim, d, hkn, dim, a, hk, dim, p, headNorm, a, hkR, N, dim);
+        Profiler.stop(TrainModel.P_HEAD, t0);
         block.backwardInput(s, hp, hk, B, Tk, balScale);
+        t0 = Profiler.start();
         Linear.backwardInput(d, cat, d, hp, p, eh, N, 2 * dim, dim);
         RmsNorm.backwardInput(d, e, dim, d, cat, 2 * dim, a, e, dim, p, enorm, a, eR, N, dim);
         for (int b = 0; b < B; b++)
             RmsNorm.backwardInput(d, prev + b * Tprev * dim, dim, d, cat + b * Tk * 2 * dim + dim, 2 * dim,
                     a, prev + b * Tprev * dim, dim, p, hnorm, a, hR + b * Tk, Tk, dim);
+        Profiler.stop(TrainModel.P_MTP, t0);
     }
 
     /** Weight part, including this depth's share of the shared embedding and head gradients. */
     void backwardWeights(Arenas s, int embed, int head) {
         int N = B * Tk;
         float[] g = s.grads, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         Linear.backwardWeight(g, head, d, logits, a, hkn, N, dim, vocab);
         RmsNorm.backwardWeight(g, headNorm, d, hkn, dim, a, hk, dim, a, hkR, N, dim);
+        Profiler.stop(TrainModel.P_HEAD, t0);
         block.backwardWeights(s, hp, hk, B, Tk);
+        t0 = Profiler.start();
         Linear.backwardWeight(g, eh, d, hp, a, cat, N, 2 * dim, dim);
         RmsNorm.backwardWeight(g, enorm, d, cat, 2 * dim, a, e, dim, a, eR, N, dim);
         for (int b = 0; b < B; b++)
             RmsNorm.backwardWeight(g, hnorm, d, cat + b * Tk * 2 * dim + dim, 2 * dim, a, prev + b * Tprev * dim, dim, a, hR + b * Tk, Tk, dim);
         Embedding.backwardWeight(g, embed, d, e, tokensK, 0, N, dim);
+        Profiler.stop(TrainModel.P_MTP, t0);
     }
 }

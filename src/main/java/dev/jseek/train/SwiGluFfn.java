@@ -11,6 +11,7 @@ public final class SwiGluFfn {
     final int dim, inter;
     final int wg, wu, wd;
     final int g, u, h;
+    static final int P_FFN = Profiler.section("ffn dense + shared experts");
 
     /** Registers {@code prefix}gate_proj/up_proj/down_proj.weight and activations for maxN rows. */
     public SwiGluFfn(int dim, int inter, String prefix, ParamLayout pl, ActLayout al, int maxN) {
@@ -26,16 +27,22 @@ public final class SwiGluFfn {
 
     /** y[N, dim] = FFN(x[N, dim]) (overwrites y). */
     public void forward(Arenas s, int x, int y, int N) {
+        long t0 = Profiler.start();
         forward(s.params, wg, wu, wd, s.acts, x, g, u, h, y, N, dim, inter);
+        Profiler.stop(P_FFN, t0);
     }
 
     /** dacts[x] += dFFN/dx^T dacts[y]; leaves dg, du, dh in dacts. */
     public void backwardInput(Arenas s, int x, int y, int N) {
+        long t0 = Profiler.start();
         backwardInput(s.params, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
+        Profiler.stop(P_FFN, t0);
     }
 
     public void backwardWeights(Arenas s, int x, int y, int N) {
+        long t0 = Profiler.start();
         backwardWeights(s.grads, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
+        Profiler.stop(P_FFN, t0);
     }
 
     static float sigmoid(float z) { return (float) (1.0 / (1.0 + Math.exp(-z))); }

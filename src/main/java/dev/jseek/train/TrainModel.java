@@ -44,6 +44,8 @@ public final class TrainModel {
     private int B, T;
     private double lastMain, lastBal;
     private final double[] lastMtp;
+    static final int P_EMBED = Profiler.section("embedding"), P_HEAD = Profiler.section("final norms + lm_head + cross-entropy"),
+            P_ZERO = Profiler.section("zero activation grads"), P_MTP = Profiler.section("mtp embed/norms/eh_proj");
 
     public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) {
         if (maxBatch <= 0 || maxSeqLen <= 0)
@@ -127,7 +129,9 @@ public final class TrainModel {
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
         this.tokens = tokens;
+        long t0 = Profiler.start();
         lastMain = CrossEntropy.forward(s.acts, logits, N, vocab, targets, 0);
+        Profiler.stop(P_HEAD, t0);
         int prev = hN, prevT = T;
         double mtpSum = 0;
         for (MtpModule m : mtp) {
@@ -145,12 +149,16 @@ public final class TrainModel {
     private double forwardMain(int[] tokens, int B, int T) {
         int N = B * T;
         float[] p = s.params, a = s.acts;
+        long t0 = Profiler.start();
         Embedding.forward(a, resid[0], p, embed, tokens, 0, N, dim, vocab);
+        Profiler.stop(P_EMBED, t0);
         double bal = 0;
         for (int l = 0; l < blocks.length; l++)
             bal += blocks[l].forward(s, resid[l], resid[l + 1], B, T, balanceAlpha, seqWiseBalance);
+        t0 = Profiler.start();
         RmsNorm.forward(a, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
         Linear.forward(a, logits, a, hN, p, head, N, dim, vocab);
+        Profiler.stop(P_HEAD, t0);
         return bal;
     }
 
@@ -212,12 +220,18 @@ public final class TrainModel {
         if (tokens == null) throw new IllegalStateException("backward before forward");
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        long t0 = Profiler.start();
         Arrays.fill(d, 0f);
+        Profiler.stop(P_ZERO, t0);
+        t0 = Profiler.start();
         CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);
+        Profiler.stop(P_HEAD, t0);
         float mtpScale = mtp.length > 0 ? gradScale * mtpLambda / mtp.length : 0f;
         for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
+        t0 = Profiler.start();
         Linear.backwardInput(d, hN, d, logits, p, head, N, dim, vocab);
         RmsNorm.backwardInput(d, resid[blocks.length], dim, d, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim);
+        Profiler.stop(P_HEAD, t0);
         for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardInput(s, resid[l], resid[l + 1], B, T, gradScale);
     }
 
@@ -226,12 +240,16 @@ public final class TrainModel {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
         for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
+        long t0 = Profiler.start();
         Linear.backwardWeight(g, head, d, logits, a, hN, N, dim, vocab);
         RmsNorm.backwardWeight(g, finalNorm, d, hN, dim, a, resid[blocks.length], dim, a, rN, N, dim);
+        Profiler.stop(P_HEAD, t0);
         for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardWeights(s, resid[l], resid[l + 1], B, T);
+        t0 = Profiler.start();
         Embedding.backwardWeight(g, embed, d, resid[0], tokens, 0, N, dim);
         for (ParamLayout.Entry e : pl.entries())
             if (!e.trainable()) Arrays.fill(g, e.offset(), e.offset() + e.size(), 0f);
+        Profiler.stop(P_EMBED, t0);
     }
 
     private void check(int[] x, int B, int T, String what) {
