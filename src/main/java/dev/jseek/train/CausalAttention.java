@@ -13,7 +13,20 @@ package dev.jseek.train;
 public final class CausalAttention {
     private CausalAttention() {}
 
+    /** Fast forward: vectorized, parallel over (sequence, head); same results as {@link #forwardScalar} up to rounding. */
     public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                               int B, int T, int H, int dqk, int dv, float scale) {
+        AttentionKernel.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+    }
+
+    /** Fast backward (see {@link #backwardScalar}); k and v must not overlap. */
+    public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                                int B, int T, int H, int dqk, int dv, float scale) {
+        AttentionKernel.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+    }
+
+    /** Scalar twin of {@link #forward} (the test oracle). */
+    public static void forwardScalar(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                int B, int T, int H, int dqk, int dv, float scale) {
         float[] sc = new float[T];
         for (int b = 0; b < B; b++)
@@ -42,8 +55,8 @@ public final class CausalAttention {
                 }
     }
 
-    /** Reads dO at d[o]; accumulates into d[q], d[k] and d[v] (same offsets/strides as the forward). */
-    public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+    /** Scalar twin of {@link #backward}: reads dO at d[o]; accumulates into d[q], d[k] and d[v]. */
+    public static void backwardScalar(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                 int B, int T, int H, int dqk, int dv, float scale) {
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
