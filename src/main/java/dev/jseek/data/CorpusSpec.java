@@ -36,7 +36,7 @@ public final class CorpusSpec {
     /** As {@link #parse(String)} with an explicit npm cache root for {@code stdlib:} parts. */
     public static Corpus parse(String spec, Path npmRoot) {
         if (spec == null || spec.isBlank()) throw new DataFormatException("empty corpus spec; expected " + SYNTAX);
-        String[] parts = spec.split(",");
+        String[] parts = spec.split(",", -1);
         if (parts.length == 1) return parseOne(parts[0].strip(), npmRoot);
         List<Corpus> list = new ArrayList<>();
         for (String p : parts) {
@@ -93,7 +93,7 @@ public final class CorpusSpec {
     private static Set<String> extensions(String s, String fragment) {
         if (fragment == null) return Set.of();
         Set<String> out = new LinkedHashSet<>();
-        for (String e : Arrays.asList(fragment.split("\\+"))) {
+        for (String e : Arrays.asList(fragment.split("\\+", -1))) {
             String x = e.strip();
             if (x.startsWith(".")) x = x.substring(1);
             if (x.isEmpty()) throw bad(s, "empty extension in '#" + fragment + "'");
