@@ -224,7 +224,7 @@ public final class DataPreparer {
         }
     }
 
-    private record Chunk(long firstIndex, List<String> texts) {}
+    private record Chunk(long firstIndex, List<String> names, List<String> texts) {}
 
     private record Encoded(long index, Split split, int[] tokens) {}
 
@@ -312,21 +312,24 @@ public final class DataPreparer {
         try (Stream<Document> docs = o.corpus().documents()) {
             Iterator<Document> it = docs.iterator();
             long index = 0;
-            List<String> texts = new ArrayList<>();
+            List<String> names = new ArrayList<>(), texts = new ArrayList<>();
             long chars = 0, first = 0;
             while (it.hasNext()) {
-                String text = it.next().text();
+                Document doc = it.next();
+                String text = doc.text();
                 if (texts.isEmpty()) first = index;
+                names.add(doc.name());
                 texts.add(text);
                 chars += text.length();
                 index++;
                 if (texts.size() >= CHUNK_DOCS || chars >= CHUNK_CHARS) {
-                    submit(pool, queue, fim, doneUpTo, resumeFrom, new Chunk(first, texts));
+                    submit(pool, queue, fim, doneUpTo, resumeFrom, new Chunk(first, names, texts));
+                    names = new ArrayList<>();
                     texts = new ArrayList<>();
                     chars = 0;
                 }
             }
-            if (!texts.isEmpty()) submit(pool, queue, fim, doneUpTo, resumeFrom, new Chunk(first, texts));
+            if (!texts.isEmpty()) submit(pool, queue, fim, doneUpTo, resumeFrom, new Chunk(first, names, texts));
             queue.put(END);
         } catch (InterruptedException e) {
             // cancelled by the writer after a failure
@@ -353,7 +356,17 @@ public final class DataPreparer {
             if (d < resumeFrom) continue;
             Split s = Split.of(text, o.seed(), o.valFraction());
             if (d <= doneUpTo[s.code]) continue;
-            out.add(new Encoded(d, s, fim.apply(d, text)));
+            int[] tokens;
+            try {
+                tokens = fim.apply(d, text);
+            } catch (RuntimeException e) {
+                throw new DataFormatException("tokenizing document " + d + " (" + c.names().get(i) + ") of corpus " + o.corpus().spec() + " failed: " + e, e);
+            }
+            int vocab = o.encoder().vocabSize();
+            for (int id : tokens)
+                if (id < 0 || id >= vocab)
+                    throw new DataFormatException("the tokenizer produced id " + id + " outside [0, " + vocab + ") for document " + d + " (" + c.names().get(i) + ")");
+            out.add(new Encoded(d, s, tokens));
         }
         return new ChunkResult(c.texts().size(), out);
     }

@@ -26,7 +26,7 @@ class DataPreparerTest {
     static final List<String> TEXTS = ListCorpus.randomTexts(300, 120, 3);
 
     /** Counts the documents it encodes (FIM documents call encode three times). */
-    static final class CountingEncoder implements TextEncoder {
+    static class CountingEncoder implements TextEncoder {
         final ByteTextEncoder inner = new ByteTextEncoder();
         final AtomicLong calls = new AtomicLong();
         @Override public int[] encode(String t) { calls.incrementAndGet(); return inner.encode(t); }
@@ -228,6 +228,16 @@ class DataPreparerTest {
             assertArrayEquals(new int[] {100_000 + 'a', 100_000 + 'b', 1, 100_000 + 'c', 1}, got);
             assertEquals(0, ds.val().size());
         }
+    }
+
+    @Test void badTokenizerOutputNamesTheDocument() {
+        TextEncoder bad = new CountingEncoder() {
+            @Override public int[] encode(String t) { return t.contains("boom") ? new int[] {999} : super.encode(t); }
+        };
+        List<String> texts = List.of("fine", "also fine", "boom here");
+        DataFormatException e = assertThrows(DataFormatException.class,
+                () -> run(new DataPreparer.Options(new ListCorpus("mem", texts), bad, "t", "h", tmp.resolve("o"), 0, 0, 1, 100, 2, false)));
+        assertTrue(e.getMessage().contains("id 999") && e.getMessage().contains("document 2 (doc-2)"), e.getMessage());
     }
 
     @Test void validationSplitIsStableUnderReorderingAndGrowth() throws IOException {
