@@ -6,6 +6,8 @@ package dev.jseek.data;
  * field or position, and what is wrong; the CLI prints it without a stack trace.
  */
 public class DataFormatException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public DataFormatException(String message) { super(message); }
     public DataFormatException(String message, Throwable cause) { super(message, cause); }
 }
