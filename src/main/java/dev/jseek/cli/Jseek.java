@@ -7,6 +7,9 @@ import picocli.CommandLine.Command;
 @Command(name = "jseek", mixinStandardHelpOptions = true, version = "jseek 0.1.0",
         description = "DeepSeek-V3 (MLA, DeepSeekMoE, MTP) on the JVM: train, run and inspect models.",
         subcommands = {
+                InitCommand.class,
+                InspectCommand.class,
+                ForwardCommand.class,
                 DataCommand.class,
         })
 public final class Jseek implements Runnable {
@@ -14,6 +17,13 @@ public final class Jseek implements Runnable {
 
     @Override public void run() {
         spec.commandLine().usage(System.out);
+    }
+
+    /** Errors caused by what the user gave us: printed as one line, exit code 2. */
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof UserException || ex instanceof dev.jseek.model.ConfigException
+                || ex instanceof dev.jseek.io.FormatException || ex instanceof java.io.UncheckedIOException
+                || ex instanceof java.nio.file.NoSuchFileException;
     }
 
     public static void main(String[] args) {
@@ -24,8 +34,7 @@ public final class Jseek implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Jseek());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof UserException || ex instanceof java.io.UncheckedIOException
-                    || ex instanceof java.nio.file.NoSuchFileException) {
+            if (isUserError(ex)) {
                 cmd.getErr().println("jseek: " + ex.getMessage());
                 return 2;
             }

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.jseek.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -51,11 +51,9 @@ public record Manifest(String format, int version, String corpus, long corpusDoc
         return s == Split.TRAIN ? train : val;
     }
 
-    /** Writes {@code dir/manifest.json} via a temp file and an atomic rename. */
+    /** Writes {@code dir/manifest.json} via a temp file, fsync and an atomic rename. */
     public void write(Path dir) throws IOException {
-        Path tmp = dir.resolve(FILE + ".tmp");
-        JSON.writeValue(tmp.toFile(), this);
-        Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.write(dir.resolve(FILE), JSON.writeValueAsBytes(this));
     }
 
     /** Reads {@code dir/manifest.json}; a clear error if it is missing or malformed. */

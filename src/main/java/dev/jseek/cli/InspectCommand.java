@@ -1,0 +1,84 @@
+package dev.jseek.cli;
+
+import dev.jseek.io.Checkpoint;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.WeightLayout;
+import dev.jseek.tensor.DType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jseek inspect}: parameter counts and cache sizes from a config alone (no weights are allocated), and for a
+ * model directory also what its checkpoint holds (tensors, dtypes, bytes) and whether it matches the config.
+ */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Print total/active/MTP parameters and KV-cache bytes per token of a model or config.")
+public final class InspectCommand implements Callable<Integer> {
+    static final class Source {
+        @Option(names = "--model", description = "A model directory (config.json + safetensors).") Path model;
+        @Option(names = "--config", description = "A config.json.") Path config;
+        @Option(names = "--preset", description = "A preset name: tiny, small, base, 671b.") String preset;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1") Source source;
+
+    static String human(long n) {
+        if (n >= 1_000_000_000L) return String.format("%.2fB", n / 1e9);
+        if (n >= 1_000_000L) return String.format("%.2fM", n / 1e6);
+        if (n >= 1_000L) return String.format("%.1fK", n / 1e3);
+        return Long.toString(n);
+    }
+
+    @Override public Integer call() {
+        ModelConfig c;
+        if (source.model != null) {
+            if (!Files.isDirectory(source.model)) throw new UserException(source.model + ": not a model directory");
+            c = ModelConfig.load(source.model.resolve("config.json"));
+        } else {
+            c = InitCommand.resolve(source.preset, source.config);
+        }
+        WeightLayout w = new WeightLayout(c);
+        System.out.printf("layers %d (%d dense, %d MoE) + %d MTP, hidden %d, heads %d, experts %d routed (top-%d in %d of %d groups) + %d shared, vocab %d%n",
+                c.numHiddenLayers(), Math.min(c.firstKDenseReplace(), c.numHiddenLayers()),
+                c.numHiddenLayers() - Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), c.numNextnPredictLayers(),
+                c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(), c.numExpertsPerTok(), c.topkGroup(), c.nGroup(),
+                c.nSharedExperts(), c.vocabSize());
+        System.out.printf("total parameters (main model):  %,d (%s)%n", w.mainParameters(), human(w.mainParameters()));
+        System.out.printf("active per token (main model):  %,d (%s)%n", w.activeParameters(), human(w.activeParameters()));
+        System.out.printf("MTP parameters (unique):        %,d (%s)%n", w.mtpParameters(), human(w.mtpParameters()));
+        System.out.printf("checkpoint weight elements:     %,d (%s, incl. MTP and its embedding/head copies)%n",
+                w.checkpointParameters(), human(w.checkpointParameters()));
+        System.out.printf("KV cache per token (BF16):      %,d bytes latent (MLA absorbed: %d values x %d layers); naive per-head K/V would be %,d bytes%n",
+                w.kvCacheBytesPerToken(2), c.kvLoraRank() + c.qkRopeHeadDim(), c.numHiddenLayers(), w.naiveCacheBytesPerToken(2));
+        System.out.printf("softmax scale:                  %.7f%n", c.softmaxScale());
+        if (source.model != null) describeCheckpoint(source.model, w);
+        return 0;
+    }
+
+    private static void describeCheckpoint(Path dir, WeightLayout w) {
+        try (Checkpoint ck = Checkpoint.open(dir)) {
+            Map<DType, long[]> byType = new EnumMap<>(DType.class);
+            for (String n : ck.names()) {
+                var info = ck.info(n);
+                long[] acc = byType.computeIfAbsent(info.dtype(), k -> new long[2]);
+                acc[0]++;
+                acc[1] += info.byteSize();
+            }
+            System.out.printf("checkpoint: %d tensors%n", ck.names().size());
+            byType.forEach((t, a) -> System.out.printf("  %-8s %6d tensors %,15d bytes%n", t, a[0], a[1]));
+            int missing = 0;
+            for (WeightLayout.Tensor t : w.tensors()) {
+                if (!ck.has(t.name())) {
+                    if (missing++ < 5) System.out.println("  missing: " + t.name());
+                }
+            }
+            if (missing > 0) System.out.println("  " + missing + " tensor(s) of the config are missing from the checkpoint");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package dev.jseek.model;
+
+import dev.jseek.model.Workspace.Buf;
+
+/**
+ * One pre-norm transformer block (spec B intro): h ← h + MLA(attn_norm(h)); h ← h + FFN(ffn_norm(h)), with FFN the
+ * dense {@link Mlp} for layers below first_k_dense_replace and the {@link Moe} otherwise.
+ *
+ * @param layer this block's index in the {@link KvCache} it reads and writes
+ */
+public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, FeedForward ffn) {
+    /**
+     * Loads "model.layers.{layerId}." ({@code layerId} is the checkpoint id: MTP blocks continue after the main
+     * layers); {@code cacheLayer} is the index used in the cache.
+     */
+    public static Block load(WeightSource w, int layerId, int cacheLayer, ModelConfig cfg) {
+        String p = "model.layers." + layerId + ".";
+        int dim = cfg.hiddenSize();
+        FeedForward ffn = cfg.isMoeLayer(layerId)
+                ? Moe.load(w, p + "mlp.", cfg)
+                : Mlp.load(w, p + "mlp.", dim, cfg.intermediateSize());
+        return new Block(cacheLayer,
+                RmsNorm.load(w, p + "input_layernorm.weight", dim, cfg),
+                Mla.load(w, p + "self_attn.", cfg),
+                RmsNorm.load(w, p + "post_attention_layernorm.weight", dim, cfg),
+                ffn);
+    }
+
+    /** Updates h[T, dim] in place for the tokens at positions startPos..startPos+T-1. */
+    public void forward(float[] h, int T, int startPos, KvCache cache, float[] cos, float[] sin, Workspace ws) {
+        int n = T * attnNorm.dim();
+        float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
+        attnNorm.forward(h, x, T);
+        attn.forward(x, T, startPos, cache, layer, cos, sin, y, ws);
+        for (int i = 0; i < n; i++) h[i] += y[i];
+        ffnNorm.forward(h, x, T);
+        ffn.forward(x, T, y, ws);
+        for (int i = 0; i < n; i++) h[i] += y[i];
+    }
+}

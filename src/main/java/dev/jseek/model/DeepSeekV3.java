@@ -1,0 +1,191 @@
+package dev.jseek.model;
+
+import dev.jseek.io.Checkpoint;
+import dev.jseek.kernels.Gemm;
+import dev.jseek.model.Workspace.Buf;
+import dev.jseek.tensor.Matrix;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The DeepSeek-V3 model for inference (spec B intro, E.1): embedding → num_hidden_layers {@link Block}s → model.norm
+ * → lm_head, plus the optional {@link Mtp} module(s). Weights stay where the {@link WeightSource} has them
+ * (mmapped checkpoint tensors in any dtype, FP8 with block scales); activations are FP32.
+ *
+ * <p>The whole inference path:
+ * <pre>
+ *   KvCache cache = model.newCache(capacity, AttnMode.ABSORB);
+ *   float[] hidden = model.forwardHidden(tokens, startPos, cache);   // [T, dim], after model.norm
+ *   float[] logits = model.logits(hidden, 0, T);                     // [T, vocab]
+ *   float[] draft  = model.mtpLogits(nextTokens, hidden, startPos, mtpCache);  // MTP depth 1
+ * </pre>
+ * A call at startPos processes positions startPos..startPos+T-1 against everything cached before them (causal:
+ * query i sees keys 0..startPos+i), so prefill in chunks or decode token by token give the same logits as one
+ * call. Not thread-safe (one {@link Workspace} of scratch arrays is reused across calls).
+ */
+public final class DeepSeekV3 implements AutoCloseable {
+    public final ModelConfig config;
+    public final Embedding embed;
+    public final Block[] layers;
+    public final RmsNorm norm;
+    /** lm_head [vocab, dim] (the embedding when tie_word_embeddings). */
+    public final Matrix lmHead;
+    /** MTP modules found in the weights (length 0 when none). */
+    public final Mtp[] mtp;
+    public final Rope rope;
+    private final Workspace ws = new Workspace();
+    private final AutoCloseable owner;
+
+    private DeepSeekV3(ModelConfig config, Embedding embed, Block[] layers, RmsNorm norm, Matrix lmHead, Mtp[] mtp,
+                       AutoCloseable owner) {
+        this.config = config;
+        this.embed = embed;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+        this.mtp = mtp;
+        this.rope = new Rope(config);
+        this.owner = owner;
+    }
+
+    /**
+     * Builds the model over {@code w} (HF tensor names, spec A.2). MTP modules are loaded when
+     * num_nextn_predict_layers > 0 and their tensors are present. {@code owner} (may be null) is closed by
+     * {@link #close()}, e.g. the checkpoint whose mmapped memory the weights live in.
+     */
+    public static DeepSeekV3 load(ModelConfig cfg, WeightSource w, AutoCloseable owner) {
+        int dim = cfg.hiddenSize(), vocab = cfg.vocabSize();
+        Embedding embed = new Embedding(w.matrix("model.embed_tokens.weight", vocab, dim));
+        Block[] layers = new Block[cfg.numHiddenLayers()];
+        for (int l = 0; l < layers.length; l++) layers[l] = Block.load(w, l, l, cfg);
+        RmsNorm norm = RmsNorm.load(w, "model.norm.weight", dim, cfg);
+        Matrix head = cfg.tieWordEmbeddings() ? embed.weight() : w.matrix("lm_head.weight", vocab, dim);
+        int nMtp = 0;
+        while (nMtp < cfg.numNextnPredictLayers()
+                && w.has("model.layers." + (Mtp.firstLayerId(cfg) + nMtp) + ".eh_proj.weight")) nMtp++;
+        Mtp[] mtp = new Mtp[nMtp];
+        for (int k = 0; k < nMtp; k++) mtp[k] = Mtp.load(w, Mtp.firstLayerId(cfg) + k, cfg);
+        return new DeepSeekV3(cfg, embed, layers, norm, head, mtp, owner);
+    }
+
+    public static DeepSeekV3 load(ModelConfig cfg, WeightSource w) { return load(cfg, w, null); }
+
+    /**
+     * Opens a Hugging Face model directory: {@code config.json} ({@link ConfigException} when bad) and its
+     * safetensors ({@code dev.jseek.io.FormatException} when missing, mis-shaped or corrupt). The weights stay
+     * mmapped until {@link #close()}.
+     */
+    public static DeepSeekV3 open(Path dir) {
+        if (!Files.isDirectory(dir)) throw new ConfigException(dir, "no such model directory", (Throwable) null);
+        ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
+        Checkpoint ckpt = Checkpoint.open(dir);
+        try {
+            return load(cfg, WeightSource.of(ckpt), ckpt);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    /** A cache for the main layers. */
+    public KvCache newCache(int capacity, AttnMode mode) { return new KvCache(config, layers.length, capacity, mode); }
+
+    /** A cache for the (first) MTP module's block. */
+    public KvCache newMtpCache(int capacity, AttnMode mode) { return new KvCache(config, 1, capacity, mode); }
+
+    public boolean hasMtp() { return mtp.length > 0; }
+
+    /**
+     * Runs the main layers over {@code tokens} at positions startPos..startPos+T-1 and returns the hidden states
+     * after model.norm, [T, dim] (a new array: the lm_head input and the MTP hnorm input).
+     */
+    public float[] forwardHidden(int[] tokens, int startPos, KvCache cache) {
+        int T = tokens.length, dim = config.hiddenSize();
+        checkTokens(tokens);
+        checkCache(cache, layers.length, startPos, T);
+        float[] h = ws.f(Buf.HIDDEN, T * dim);
+        embed.forward(tokens, T, h);
+        float[][] cs = ropeTable(startPos, T);
+        for (Block b : layers) b.forward(h, T, startPos, cache, cs[0], cs[1], ws);
+        float[] out = new float[T * dim];
+        norm.forward(h, out, T);
+        return out;
+    }
+
+    /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
+    public float[] forward(int[] tokens, int startPos, KvCache cache) {
+        return logits(forwardHidden(tokens, startPos, cache), 0, tokens.length);
+    }
+
+    /** lm_head of rows row0..row0+rows-1 of post-norm hidden states [*, dim]: a new [rows, vocab] array. */
+    public float[] logits(float[] hidden, int row0, int rows) {
+        int dim = config.hiddenSize();
+        if (row0 < 0 || rows < 0 || (long) (row0 + rows) * dim > hidden.length)
+            throw new IllegalArgumentException("rows " + row0 + ".." + (row0 + rows) + " outside hidden states of " + hidden.length / dim + " rows");
+        float[] out = new float[Math.multiplyExact(rows, config.vocabSize())];
+        Gemm.linear(out, 0, hidden, row0 * dim, rows, lmHead, false);
+        return out;
+    }
+
+    /**
+     * MTP depth 1 (spec E.1): for pairs (hidden[i], nextTokens[i]) placed at positions startPos+i, returns the
+     * module's output after shared_head.norm, [T, dim]. {@code hidden} are main post-norm hidden states
+     * ({@link #forwardHidden}) with at least T rows; nextTokens[i] is the token after hidden[i]'s position.
+     */
+    public float[] mtpHidden(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
+        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
+                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        int T = nextTokens.length, dim = config.hiddenSize();
+        checkTokens(nextTokens);
+        checkCache(mtpCache, 1, startPos, T);
+        if (hidden.length < (long) T * dim)
+            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T);
+        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
+        embed.forward(nextTokens, T, emb);
+        float[][] cs = ropeTable(startPos, T);
+        float[] out = new float[T * dim];
+        mtp[0].forward(emb, hidden, T, startPos, mtpCache, cs[0], cs[1], out, ws);
+        return out;
+    }
+
+    /** MTP depth-1 logits [T, vocab] (draft distribution of the token two ahead of each hidden's position). */
+    public float[] mtpLogits(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
+        return logits(mtpHidden(nextTokens, hidden, startPos, mtpCache), 0, nextTokens.length);
+    }
+
+    /** Releases the scratch arrays and closes the weight owner (e.g. the checkpoint's mmapped files). */
+    @Override public void close() {
+        ws.clear();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException("closing model weights: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private float[][] ropeTable(int startPos, int T) {
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
+        rope.table(startPos, T, cos, sin);
+        return new float[][] {cos, sin};
+    }
+
+    private void checkTokens(int[] tokens) {
+        if (tokens.length == 0) throw new IllegalArgumentException("no tokens");
+        for (int i = 0; i < tokens.length; i++)
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize())
+                throw new IllegalArgumentException("token " + i + " is " + tokens[i] + ", outside the vocabulary 0.." + (config.vocabSize() - 1));
+    }
+
+    private static void checkCache(KvCache cache, int layers, int startPos, int T) {
+        if (cache.layers() != layers)
+            throw new IllegalArgumentException("cache has " + cache.layers() + " layers, this model part needs " + layers);
+        if (startPos < 0) throw new IllegalArgumentException("startPos " + startPos + " < 0");
+        if ((long) startPos + T > cache.capacity)
+            throw new IllegalArgumentException("positions " + startPos + ".." + (startPos + T - 1) + " exceed the cache capacity " + cache.capacity);
+    }
+}

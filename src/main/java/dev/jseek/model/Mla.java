@@ -1,0 +1,201 @@
+package dev.jseek.model;
+
+import dev.jseek.kernels.Gemm;
+import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.WeightRows;
+import dev.jseek.model.Workspace.Buf;
+import dev.jseek.tensor.Matrix;
+
+/**
+ * Multi-head Latent Attention (spec B). Projections (B.1): q = W_qb · RMSNorm(W_qa x) (or W_q x without q_lora_rank),
+ * viewed [heads][nope | rope]; kv_a = W_kva x = [c_kv | k_pe]; c_kv_n = RMSNorm(c_kv); interleaved RoPE on every
+ * q_pe and the one shared k_pe. kv_b_proj [heads·(nope + v), kv_lora_rank] is head-major: per head rows
+ * [W_UK (nope rows) ; W_UV (v rows)].
+ * <ul>
+ *   <li>{@link AttnMode#NAIVE} (B.2): k = [W_UK c_kv_n ; k_pe], v = W_UV c_kv_n per head; softmax(σ q·k) v.</li>
+ *   <li>{@link AttnMode#ABSORB} (B.3): q_abs = W_UK^T q_nope; score = σ(q_abs·c_kv_n + q_pe·k_pe) against the latent
+ *       cache (one shared 576-wide key); o_lat = Σ P c_kv_n; o = W_UV o_lat.</li>
+ * </ul>
+ * Both end with out = W_o concat_h(o^h). σ = {@link ModelConfig#softmaxScale()}. Query t (absolute position
+ * startPos + t) attends to cache positions 0..startPos+t.
+ */
+public final class Mla {
+    /** Upper bound on the floats of one score tile (queries are processed in tiles to bound memory; tests lower it). */
+    static int scoreTileFloats = 1 << 22;
+
+    public final int heads, nope, rope, qkDim, vDim, kvRank;
+    public final float softmaxScale;
+    /** q_proj [heads·qkDim, dim] when there is no query compression, else null. */
+    public final Matrix qProj;
+    /** q_a_proj [q_lora_rank, dim], q_a_layernorm, q_b_proj [heads·qkDim, q_lora_rank]; null without q_lora_rank. */
+    public final Matrix qAProj, qBProj;
+    public final RmsNorm qANorm;
+    /** kv_a_proj_with_mqa [kv_lora_rank + rope, dim], kv_a_layernorm [kv_lora_rank], kv_b_proj, o_proj [dim, heads·vDim]. */
+    public final Matrix kvAProj, kvBProj, oProj;
+    public final RmsNorm kvANorm;
+
+    public Mla(ModelConfig cfg, Matrix qProj, Matrix qAProj, RmsNorm qANorm, Matrix qBProj,
+               Matrix kvAProj, RmsNorm kvANorm, Matrix kvBProj, Matrix oProj) {
+        heads = cfg.numAttentionHeads();
+        nope = cfg.qkNopeHeadDim();
+        rope = cfg.qkRopeHeadDim();
+        qkDim = cfg.qkHeadDim();
+        vDim = cfg.vHeadDim();
+        kvRank = cfg.kvLoraRank();
+        softmaxScale = (float) cfg.softmaxScale();
+        this.qProj = qProj;
+        this.qAProj = qAProj;
+        this.qANorm = qANorm;
+        this.qBProj = qBProj;
+        this.kvAProj = kvAProj;
+        this.kvANorm = kvANorm;
+        this.kvBProj = kvBProj;
+        this.oProj = oProj;
+    }
+
+    /** Loads {@code prefix} = "model.layers.L.self_attn.". */
+    public static Mla load(WeightSource w, String prefix, ModelConfig cfg) {
+        int dim = cfg.hiddenSize(), h = cfg.numAttentionHeads(), kvr = cfg.kvLoraRank();
+        Matrix q = null, qa = null, qb = null;
+        RmsNorm qn = null;
+        if (cfg.hasQLora()) {
+            int qr = cfg.qLoraRank();
+            qa = w.matrix(prefix + "q_a_proj.weight", qr, dim);
+            qn = RmsNorm.load(w, prefix + "q_a_layernorm.weight", qr, cfg);
+            qb = w.matrix(prefix + "q_b_proj.weight", h * cfg.qkHeadDim(), qr);
+        } else {
+            q = w.matrix(prefix + "q_proj.weight", h * cfg.qkHeadDim(), dim);
+        }
+        return new Mla(cfg, q, qa, qn, qb,
+                w.matrix(prefix + "kv_a_proj_with_mqa.weight", kvr + cfg.qkRopeHeadDim(), dim),
+                RmsNorm.load(w, prefix + "kv_a_layernorm.weight", kvr, cfg),
+                w.matrix(prefix + "kv_b_proj.weight", h * (cfg.qkNopeHeadDim() + cfg.vHeadDim()), kvr),
+                w.matrix(prefix + "o_proj.weight", dim, h * cfg.vHeadDim()));
+    }
+
+    /**
+     * out[T, dim] = MLA(x[T, dim]) for the tokens at positions startPos..startPos+T-1, writing their entries into
+     * {@code layer} of {@code cache}. cos/sin are the RoPE tables of those positions ([T, rope/2], see {@link Rope}).
+     */
+    public void forward(float[] x, int T, int startPos, KvCache cache, int layer, float[] cos, float[] sin,
+                        float[] out, Workspace ws) {
+        int half = rope / 2, qWidth = heads * qkDim, aWidth = kvRank + rope;
+
+        // Queries: [T][heads][nope | rope], RoPE on each head's rope part.
+        float[] q = ws.f(Buf.MLA_Q, T * qWidth);
+        if (qProj != null) {
+            Gemm.linear(q, 0, x, 0, T, qProj, false);
+        } else {
+            int qr = qAProj.rows();
+            float[] cq = ws.f(Buf.MLA_CQ, T * qr);
+            Gemm.linear(cq, 0, x, 0, T, qAProj, false);
+            qANorm.forward(cq, cq, T);
+            Gemm.linear(q, 0, cq, 0, T, qBProj, false);
+        }
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
+
+        // Latent KV: kv_a = [c_kv | k_pe]; c_kv_n = RMSNorm(c_kv); k_pe rotated in place.
+        float[] a = ws.f(Buf.MLA_KVA, T * aWidth);
+        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
+        float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
+        kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
+        for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+
+        float[] oHeads = ws.f(Buf.MLA_OHEADS, T * heads * vDim);
+        if (cache.mode == AttnMode.ABSORB) {
+            float[] lat = cache.latent(layer);
+            for (int t = 0; t < T; t++) {
+                int p = (startPos + t) * aWidth;
+                System.arraycopy(ckv, t * kvRank, lat, p, kvRank);
+                System.arraycopy(a, t * aWidth + kvRank, lat, p + kvRank, rope);
+            }
+            attendAbsorbed(q, T, startPos, lat, oHeads, ws);
+        } else {
+            float[] kc = cache.keys(layer), vc = cache.values(layer);
+            int kvbWidth = heads * (nope + vDim);
+            float[] kv = ws.f(Buf.MLA_KV, T * kvbWidth);
+            Gemm.linear(kv, 0, ckv, 0, T, kvBProj, false);
+            for (int t = 0; t < T; t++) {
+                int pos = startPos + t;
+                for (int h = 0; h < heads; h++) {
+                    int src = t * kvbWidth + h * (nope + vDim), k = (pos * heads + h) * qkDim;
+                    System.arraycopy(kv, src, kc, k, nope);
+                    System.arraycopy(a, t * aWidth + kvRank, kc, k + nope, rope);
+                    System.arraycopy(kv, src + nope, vc, (pos * heads + h) * vDim, vDim);
+                }
+            }
+            attendNaive(q, T, startPos, kc, vc, oHeads, ws);
+        }
+        Gemm.linear(out, 0, oHeads, 0, T, oProj, false);
+    }
+
+    /** B.2: per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
+    private void attendNaive(float[] q, int T, int startPos, float[] kc, float[] vc, float[] oHeads, Workspace ws) {
+        int qWidth = heads * qkDim, end = startPos + T;
+        int tile = Math.max(1, Math.min(T, scoreTileFloats / end));
+        float[] scores = ws.f(Buf.MLA_SCORES, tile * end);
+        for (int h = 0; h < heads; h++) {
+            for (int t0 = 0; t0 < T; t0 += tile) {
+                int n = Math.min(tile, T - t0), len = startPos + t0 + n;
+                Gemm.sgemm(false, true, n, len, qkDim, softmaxScale, q, t0 * qWidth + h * qkDim, qWidth,
+                        kc, h * qkDim, qWidth, 0f, scores, 0, len);
+                causalSoftmax(scores, n, len, startPos + t0, 1);
+                Gemm.sgemm(false, false, n, vDim, len, 1f, scores, 0, len, vc, h * vDim, heads * vDim,
+                        0f, oHeads, t0 * heads * vDim + h * vDim, heads * vDim);
+            }
+        }
+    }
+
+    /**
+     * B.3: q_abs = W_UK^T q_nope per head; all heads of a query share the latent key, so the scores of a tile of
+     * queries are one [tile·heads, len] product; o_lat = P c_kv_n; o_h = W_UV o_lat_h.
+     */
+    private void attendAbsorbed(float[] q, int T, int startPos, float[] lat, float[] oHeads, Workspace ws) {
+        int qWidth = heads * qkDim, aWidth = kvRank + rope, end = startPos + T;
+        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
+        float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
+        for (int h = 0; h < heads; h++) {
+            decodeRows(kvBProj, h * (nope + vDim), nope, wHead);                    // W_UK^h [nope, kvRank]
+            Gemm.sgemm(false, false, T, kvRank, nope, 1f, q, h * qkDim, qWidth, wHead, 0, kvRank,
+                    0f, qAbs, h * kvRank, heads * kvRank);
+        }
+        float[] oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
+        int tile = Math.max(1, Math.min(T, scoreTileFloats / (heads * end)));
+        float[] scores = ws.f(Buf.MLA_SCORES, tile * heads * end);
+        for (int t0 = 0; t0 < T; t0 += tile) {
+            int n = Math.min(tile, T - t0), len = startPos + t0 + n, rows = n * heads;
+            Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
+                    lat, 0, aWidth, 0f, scores, 0, len);
+            Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
+                    lat, kvRank, aWidth, 1f, scores, 0, len);
+            causalSoftmax(scores, n, len, startPos + t0, heads);
+            Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, 0, len, lat, 0, aWidth,
+                    0f, oLat, t0 * heads * kvRank, kvRank);
+        }
+        for (int h = 0; h < heads; h++) {
+            decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]
+            Gemm.sgemm(false, true, T, vDim, kvRank, 1f, oLat, h * kvRank, heads * kvRank, wHead, 0, kvRank,
+                    0f, oHeads, h * vDim, heads * vDim);
+        }
+    }
+
+    /**
+     * Softmax of score rows [n queries × rowsPerQuery][len]: query i (absolute position pos0 + i) keeps keys
+     * 0..pos0+i; later keys get probability 0.
+     */
+    private static void causalSoftmax(float[] s, int n, int len, int pos0, int rowsPerQuery) {
+        for (int i = 0; i < n; i++) {
+            int keep = pos0 + i + 1;
+            for (int r = 0; r < rowsPerQuery; r++) {
+                int off = (i * rowsPerQuery + r) * len;
+                Ops.softmax(s, off, keep);
+                java.util.Arrays.fill(s, off + keep, off + len, 0f);
+            }
+        }
+    }
+
+    private static void decodeRows(Matrix w, int row0, int n, float[] dst) {
+        for (int r = 0; r < n; r++) WeightRows.decodeRow(w, row0 + r, dst, r * w.cols());
+    }
+}

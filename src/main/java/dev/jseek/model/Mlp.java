@@ -1,0 +1,30 @@
+package dev.jseek.model;
+
+import dev.jseek.kernels.Gemm;
+import dev.jseek.kernels.Ops;
+import dev.jseek.model.Workspace.Buf;
+import dev.jseek.tensor.Matrix;
+
+/**
+ * SwiGLU feed-forward FFN(u) = W_down (SiLU(W_gate u) ⊙ W_up u) (spec D.1): the dense FFN of the first layers, each
+ * routed expert and the shared expert. gate/up are [inter, dim], down is [dim, inter]; no biases.
+ */
+public record Mlp(Matrix gateProj, Matrix upProj, Matrix downProj) implements FeedForward {
+    /** Loads {@code prefix}gate_proj/up_proj/down_proj.weight. */
+    public static Mlp load(WeightSource w, String prefix, int dim, int inter) {
+        return new Mlp(w.matrix(prefix + "gate_proj.weight", inter, dim),
+                w.matrix(prefix + "up_proj.weight", inter, dim),
+                w.matrix(prefix + "down_proj.weight", dim, inter));
+    }
+
+    public int inter() { return gateProj.rows(); }
+
+    @Override public void forward(float[] x, int m, float[] out, Workspace ws) {
+        int inter = inter();
+        float[] g = ws.f(Buf.MLP_GATE, m * inter), u = ws.f(Buf.MLP_UP, m * inter);
+        Gemm.linear(g, 0, x, 0, m, gateProj, false);
+        Gemm.linear(u, 0, x, 0, m, upProj, false);
+        Ops.swiglu(g, 0, g, 0, u, 0, m * inter);
+        Gemm.linear(out, 0, g, 0, m, downProj, false);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.jseek.model;
+
+import dev.jseek.kernels.Gemm;
+import dev.jseek.model.Workspace.Buf;
+import dev.jseek.tensor.Matrix;
+
+/**
+ * One Multi-Token Prediction module (spec E.1), checkpoint layer num_hidden_layers + k: for the pair (h_i, t_{i+1})
+ * h'_i = eh_proj([enorm(Emb(t_{i+1})) ; hnorm(h_i)]) (embedding FIRST; h_i is the main model's hidden AFTER
+ * model.norm), then a full transformer {@link Block} with its own cache, then shared_head.norm; the logits use the
+ * main model's lm_head. Emb and the head are the main model's (the layer's own copies are not loaded).
+ *
+ * @param ehProj {@code eh_proj} [dim, 2·dim]
+ */
+public record Mtp(RmsNorm enorm, RmsNorm hnorm, Matrix ehProj, Block block, RmsNorm headNorm) {
+    /** Loads "model.layers.{layerId}."; its block uses cache layer 0 of an MTP cache. */
+    public static Mtp load(WeightSource w, int layerId, ModelConfig cfg) {
+        String p = "model.layers." + layerId + ".";
+        int dim = cfg.hiddenSize();
+        return new Mtp(RmsNorm.load(w, p + "enorm.weight", dim, cfg),
+                RmsNorm.load(w, p + "hnorm.weight", dim, cfg),
+                w.matrix(p + "eh_proj.weight", dim, 2 * dim),
+                Block.load(w, layerId, 0, cfg),
+                RmsNorm.load(w, p + "shared_head.norm.weight", dim, cfg));
+    }
+
+    /**
+     * Checkpoint layer id of the first MTP module's tensors ("model.layers.{id}.eh_proj.weight" ...).
+     */
+    public static int firstLayerId(ModelConfig cfg) { return cfg.numHiddenLayers(); }
+
+    /**
+     * out[T, dim] = shared_head.norm(Block(eh_proj([enorm(emb[t]) ; hnorm(hidden[t])]))) for T pairs placed at
+     * positions startPos..startPos+T-1; {@code emb} holds the embeddings of the next tokens [T, dim].
+     */
+    public void forward(float[] emb, float[] hidden, int T, int startPos, KvCache cache, float[] cos, float[] sin,
+                        float[] out, Workspace ws) {
+        int dim = enorm.dim();
+        float[] cat = ws.f(Buf.MTP_CAT, T * 2 * dim);
+        enorm.forward(emb, 0, dim, cat, 0, 2 * dim, T);
+        hnorm.forward(hidden, 0, dim, cat, dim, 2 * dim, T);
+        float[] h = ws.f(Buf.MTP_H, T * dim);
+        Gemm.linear(h, 0, cat, 0, T, ehProj, false);
+        block.forward(h, T, startPos, cache, cos, sin, ws);
+        headNorm.forward(h, out, T);
+    }
+}

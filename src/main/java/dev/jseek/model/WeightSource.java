@@ -1,0 +1,28 @@
+package dev.jseek.model;
+
+import dev.jseek.io.Checkpoint;
+import dev.jseek.tensor.Matrix;
+
+/**
+ * Where the model gets its tensors, by Hugging Face name (spec A.2): a checkpoint on disk
+ * ({@code dev.jseek.io.Checkpoint}) or {@link InMemoryWeights}. Implementations check shapes and throw an exception
+ * naming the tensor, the expected and the actual shape.
+ */
+public interface WeightSource {
+    boolean has(String name);
+
+    /** A 2-D weight [rows=out, cols=in] in its stored dtype (FP8 with its block scales), not copied. */
+    Matrix matrix(String name, int rows, int cols);
+
+    /** A tensor of exactly {@code shape}, converted to float (norm weights, router bias). */
+    float[] floats(String name, long... shape);
+
+    /** The tensors of an opened checkpoint (errors are the checkpoint's {@code FormatException}s). */
+    static WeightSource of(Checkpoint c) {
+        return new WeightSource() {
+            @Override public boolean has(String name) { return c.has(name); }
+            @Override public Matrix matrix(String name, int rows, int cols) { return c.matrix(name, rows, cols); }
+            @Override public float[] floats(String name, long... shape) { return c.floats(name, shape); }
+        };
+    }
+}

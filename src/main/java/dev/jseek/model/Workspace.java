@@ -1,0 +1,49 @@
+package dev.jseek.model;
+
+/**
+ * Scratch arrays reused across forward calls: one growable float[] (and int[]) per {@link Buf} slot. A model owns one
+ * workspace; each block uses its own slots, so nested calls (a block calling the MoE calling an expert) never share
+ * a slot. Arrays only grow, and a returned array may hold stale values and be longer than asked for. Not thread-safe.
+ */
+public final class Workspace {
+    /** The scratch slots; the comment says who uses each and its shape. */
+    public enum Buf {
+        ROPE_COS, ROPE_SIN,            // DeepSeekV3/Mtp: [T, rope/2]
+        BLOCK_X, BLOCK_Y,              // Block: normalized input and sub-layer output, [T, dim]
+        MLA_CQ, MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
+        MLP_GATE, MLP_UP,              // Mlp: [m, inter]
+        MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
+        GATE_LOGITS, GATE_CHOICE, GATE_GROUP, GATE_GROUP_IDX, GATE_TOP,
+        MTP_CAT, MTP_H, MTP_EMB,
+        HIDDEN                         // DeepSeekV3: the residual stream [T, dim]
+    }
+
+    private final float[][] floats = new float[Buf.values().length][];
+    private final int[][] ints = new int[Buf.values().length][];
+
+    /** A float array of length >= n for slot b (contents undefined). */
+    public float[] f(Buf b, int n) {
+        float[] a = floats[b.ordinal()];
+        if (a == null || a.length < n) floats[b.ordinal()] = a = new float[grow(a == null ? 0 : a.length, n)];
+        return a;
+    }
+
+    /** An int array of length >= n for slot b (contents undefined). */
+    public int[] i(Buf b, int n) {
+        int[] a = ints[b.ordinal()];
+        if (a == null || a.length < n) ints[b.ordinal()] = a = new int[grow(a == null ? 0 : a.length, n)];
+        return a;
+    }
+
+    private static int grow(int old, int n) {
+        if (n < 0) throw new IllegalArgumentException("negative scratch size " + n);
+        long g = Math.max(n, Math.min(Integer.MAX_VALUE - 8, old + (long) (old >> 1)));
+        return (int) g;
+    }
+
+    /** Drops every scratch array (e.g. after a large prefill, to give the memory back). */
+    public void clear() {
+        java.util.Arrays.fill(floats, null);
+        java.util.Arrays.fill(ints, null);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.jseek.infer;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Oracle: the target distribution computed directly in double (sort, cut, renormalize), then a chi-square test. */
+class SamplerTest {
+    private static double[] expected(float[] logits, float t, int topK, float topP) {
+        int n = logits.length;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        java.util.Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+        int k = topK == 0 ? n : Math.min(topK, n);
+        double[] p = new double[n];
+        double sum = 0;
+        for (int j = 0; j < k; j++) { p[order[j]] = Math.exp(logits[order[j]] / (double) t); sum += p[order[j]]; }
+        double mass = 0;
+        int kept = k;
+        for (int j = 0; j < k; j++) { mass += p[order[j]] / sum; if (mass >= topP - 1e-12) { kept = j + 1; break; } }
+        double s2 = 0;
+        for (int j = 0; j < n; j++) if (j >= kept) p[order[j]] = 0;
+        for (double v : p) s2 += v;
+        for (int i = 0; i < n; i++) p[i] /= s2;
+        return p;
+    }
+
+    private static void checkDistribution(float t, int topK, float topP) {
+        Random r = new Random(7);
+        float[] logits = new float[40];
+        for (int i = 0; i < logits.length; i++) logits[i] = (float) r.nextGaussian() * 2f;
+        double[] want = expected(logits, t, topK, topP);
+        Sampler s = new Sampler(t, topK, topP, 123);
+        int draws = 200_000;
+        int[] got = new int[logits.length];
+        for (int i = 0; i < draws; i++) got[s.sample(logits, 0, logits.length)]++;
+        double chi = 0;
+        int dof = -1;
+        for (int i = 0; i < logits.length; i++) {
+            if (want[i] == 0) { assertEquals(0, got[i], "token " + i + " is outside the top-k/top-p set"); continue; }
+            double e = want[i] * draws;
+            chi += (got[i] - e) * (got[i] - e) / e;
+            dof++;
+        }
+        // 99.9% quantile of chi-square is below dof + 4.5*sqrt(2 dof) + 10 for these dof
+        assertTrue(chi < dof + 4.5 * Math.sqrt(2.0 * Math.max(dof, 1)) + 10, "chi2=" + chi + " dof=" + dof);
+    }
+
+    @Test void temperatureOnly() { checkDistribution(0.8f, 0, 1f); }
+    @Test void topK() { checkDistribution(1.3f, 5, 1f); }
+    @Test void topP() { checkDistribution(1f, 0, 0.7f); }
+    @Test void topKAndTopP() { checkDistribution(0.7f, 12, 0.9f); }
+
+    @Test
+    void greedyIsArgmaxWithLowestIndexOnTies() {
+        float[] l = {1f, 5f, Float.NaN, 5f, -3f};
+        assertEquals(1, Sampler.greedy().sample(l, 0, l.length));
+        assertEquals(3, Sampler.argmax(l, 2, 3) + 2);
+    }
+
+    @Test
+    void seedFixesTheSequence() {
+        float[] l = new float[1000];
+        Random r = new Random(1);
+        for (int i = 0; i < l.length; i++) l[i] = (float) r.nextGaussian();
+        Sampler a = new Sampler(1f, 50, 0.95f, 42), b = new Sampler(1f, 50, 0.95f, 42);
+        for (int i = 0; i < 100; i++) assertEquals(a.sample(l, 0, l.length), b.sample(l, 0, l.length));
+    }
+
+    @Test
+    void rejectsBadParameters() {
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(1f, -1, 1f, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(1f, 0, 0f, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(1f, 0, 1.5f, 0));
+    }
+}
