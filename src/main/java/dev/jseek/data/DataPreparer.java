@@ -276,7 +276,7 @@ public final class DataPreparer {
                 if (bar != null) {
                     double sec = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
                     bar.stepTo(docs);
-                    bar.setExtraMessage(String.format(" %.0f docs/s, %.2fM tok/s, %.1fM tokens", tokenized / sec, tokens / sec / 1e6, tokens / 1e6));
+                    bar.setExtraMessage(String.format(" %.0f docs/s %.2fM tok/s", tokenized / sec, tokens / sec / 1e6));
                 }
             }
             ok = true;
