@@ -1,5 +1,8 @@
 package dev.jseek.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * AdamW on the flat parameter arena (spec F.1: beta1 0.9, beta2 0.95, weight decay 0.1, epsilon not published;
  * FP32 master weights and FP32 moments). The optimizer state is one arena: m at [0, n), v at [n, 2n).
@@ -15,6 +18,9 @@ public final class AdamW {
     private final float[] state;
     private final int n;
     private int step;
+    /** Work items of one step: {from, to, decays} triples over the trainable entries, at most CHUNK elements each. */
+    private final int[] chunks;
+    private static final int CHUNK = 1 << 15;
 
     public AdamW(ParamLayout pl, float beta1, float beta2, float eps, float weightDecay) {
         if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
@@ -29,6 +35,16 @@ public final class AdamW {
         n = pl.size();
         if ((long) n * 2 > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("optimizer state exceeds 2^31 floats for " + n + " parameters");
         state = new float[2 * n];
+        java.util.List<Integer> cs = new java.util.ArrayList<>();
+        for (ParamLayout.Entry e : pl.entries()) {
+            if (!e.trainable()) continue;
+            for (int o = e.offset(), end = e.offset() + e.size(); o < end; o += CHUNK) {
+                cs.add(o);
+                cs.add(Math.min(end, o + CHUNK));
+                cs.add(e.shape().length >= 2 ? 1 : 0);
+            }
+        }
+        chunks = cs.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** DeepSeek-V3 defaults: betas 0.9 / 0.95, weight decay 0.1. */
@@ -39,18 +55,36 @@ public final class AdamW {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
-        for (ParamLayout.Entry e : pl.entries()) {
-            if (!e.trainable()) continue;
-            float decay = e.shape().length >= 2 ? 1f - lr * weightDecay : 1f;
-            int o = e.offset(), end = o + e.size();
-            for (int i = o; i < end; i++) {
-                float g = grads[i];
-                float m = beta1 * state[i] + (1 - beta1) * g;
-                float v = beta2 * state[n + i] + (1 - beta2) * g * g;
-                state[i] = m;
-                state[n + i] = v;
-                params[i] = params[i] * decay - stepSize * m / ((float) Math.sqrt(v) / sqrtBc2 + eps);
-            }
+        float decayMatrix = 1f - lr * weightDecay;
+        TrainPool.forRange(chunks.length / 3, 1, (lo, hi, w) -> {
+            for (int c = lo; c < hi; c++)
+                update(params, grads, chunks[3 * c], chunks[3 * c + 1], chunks[3 * c + 2] != 0 ? decayMatrix : 1f, stepSize, sqrtBc2);
+        });
+    }
+
+    /**
+     * The update of elements [o, end): vectorized with the same operations in the same order as the scalar formula
+     * in the class comment (no fused multiply-add), so results are bit-identical to it.
+     */
+    private void update(float[] params, float[] grads, int o, int end, float decay, float stepSize, float sqrtBc2) {
+        float b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2;
+        int i = o;
+        for (; i <= end - VecOps.L; i += VecOps.L) {
+            FloatVector g = FloatVector.fromArray(VecOps.F, grads, i);
+            FloatVector m = FloatVector.fromArray(VecOps.F, state, i).mul(b1).add(g.mul(c1));
+            FloatVector v = FloatVector.fromArray(VecOps.F, state, n + i).mul(b2).add(g.mul(c2).mul(g));
+            m.intoArray(state, i);
+            v.intoArray(state, n + i);
+            FloatVector den = v.lanewise(VectorOperators.SQRT).div(sqrtBc2).add(eps);
+            FloatVector.fromArray(VecOps.F, params, i).mul(decay).sub(m.mul(stepSize).div(den)).intoArray(params, i);
+        }
+        for (; i < end; i++) {
+            float g = grads[i];
+            float m = b1 * state[i] + c1 * g;
+            float v = b2 * state[n + i] + c2 * g * g;
+            state[i] = m;
+            state[n + i] = v;
+            params[i] = params[i] * decay - stepSize * m / ((float) Math.sqrt(v) / sqrtBc2 + eps);
         }
     }
 

@@ -52,14 +52,14 @@ public final class Block {
         Profiler.stop(P_NORM, t0);
         attn.forward(s, a1, attnOut, B, T);
         t0 = Profiler.start();
-        for (int i = 0; i < N * dim; i++) a[xmid + i] = a[x + i] + a[attnOut + i];
+        add(a, xmid, x, attnOut, N * dim);
         RmsNorm.forward(a, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim, eps);
         Profiler.stop(P_NORM, t0);
         double bal = 0;
         if (moe != null) bal = moe.forward(s, a2, ffnOut, B, T, alpha, seqWise);
         else mlp.forward(s, a2, ffnOut, N);
         t0 = Profiler.start();
-        for (int i = 0; i < N * dim; i++) a[y + i] = a[xmid + i] + a[ffnOut + i];
+        add(a, y, xmid, ffnOut, N * dim);
         Profiler.stop(P_NORM, t0);
         return bal;
     }
@@ -69,13 +69,13 @@ public final class Block {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        for (int i = 0; i < N * dim; i++) { d[ffnOut + i] += d[y + i]; d[xmid + i] += d[y + i]; }
+        fanOut(d, y, ffnOut, xmid, N * dim);
         Profiler.stop(P_NORM, t0);
         if (moe != null) moe.backwardInput(s, a2, ffnOut, B, T, balScale);
         else mlp.backwardInput(s, a2, ffnOut, N);
         t0 = Profiler.start();
         RmsNorm.backwardInput(d, xmid, dim, d, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
-        for (int i = 0; i < N * dim; i++) { d[attnOut + i] += d[xmid + i]; d[x + i] += d[xmid + i]; }
+        fanOut(d, xmid, attnOut, x, N * dim);
         Profiler.stop(P_NORM, t0);
         attn.backwardInput(s, a1, attnOut, B, T);
         t0 = Profiler.start();
@@ -95,6 +95,16 @@ public final class Block {
         t0 = Profiler.start();
         RmsNorm.backwardWeight(g, attnNorm, d, a1, dim, a, x, dim, a, r1, N, dim);
         Profiler.stop(P_NORM, t0);
+    }
+
+    /** a[out..+n) = a[x..+n) + a[y..+n), parallel. */
+    static void add(float[] a, int out, int x, int y, int n) {
+        TrainPool.forRange(n, TrainPool.grain(n, 8192), (lo, hi, w) -> VecOps.add(a, out + lo, a, x + lo, a, y + lo, hi - lo));
+    }
+
+    /** d[p..+n) += d[g..+n); d[q..+n) += d[g..+n) (a residual gradient to both branches), parallel. */
+    static void fanOut(float[] d, int g, int p, int q, int n) {
+        TrainPool.forRange(n, TrainPool.grain(n, 8192), (lo, hi, w) -> VecOps.addTo2(d, g + lo, d, p + lo, d, q + lo, hi - lo));
     }
 
     /** The MoE FFN of this block, or null when dense. */

@@ -8,8 +8,35 @@ package dev.jseek.train;
 public final class CrossEntropy {
     private CrossEntropy() {}
 
-    /** Returns the mean loss over valid rows (0 when none); logits become probabilities. */
+    /**
+     * Returns the mean loss over valid rows (0 when none); logits become probabilities. Vectorized, parallel over
+     * rows; equal to {@link #forwardScalar} up to float rounding (per-row losses are summed in row order).
+     */
     public static double forward(float[] x, int off, int N, int V, int[] targets, int tOff) {
+        int count = 0;
+        for (int r = 0; r < N; r++) {
+            int tg = targets[tOff + r];
+            if (tg >= V) throw new IllegalArgumentException("target id " + tg + " at position " + (tOff + r) + " outside vocabulary [0, " + V + ")");
+            if (tg >= 0) count++;
+        }
+        double[] rowLoss = new double[N];
+        TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) {
+                int o = off + r * V, tg = targets[tOff + r];
+                float max = VecOps.max(x, o, V);
+                float xt = tg >= 0 ? x[o + tg] : 0f;
+                double sum = VecOps.expSub(x, o, x, o, V, max);
+                if (tg >= 0) rowLoss[r] = Math.log(sum) - (xt - max);
+                VecOps.scale(x, o, V, (float) (1.0 / sum));
+            }
+        });
+        double loss = 0;
+        for (int r = 0; r < N; r++) loss += rowLoss[r];
+        return count == 0 ? 0.0 : loss / count;
+    }
+
+    /** Scalar twin of {@link #forward} (the test oracle). */
+    public static double forwardScalar(float[] x, int off, int N, int V, int[] targets, int tOff) {
         double loss = 0;
         int count = 0;
         for (int r = 0; r < N; r++) {
@@ -36,8 +63,23 @@ public final class CrossEntropy {
         return c;
     }
 
-    /** dx += scale * (p - onehot) / count, p read at probs[off..]. */
+    /** dx += scale * (p - onehot) / count, p read at probs[off..]; vectorized, parallel over rows. */
     public static void backward(float[] dx, int dOff, float[] probs, int off, int N, int V, int[] targets, int tOff, float scale) {
+        int count = count(targets, tOff, N);
+        if (count == 0) return;
+        float c = scale / count;
+        TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) {
+                int tg = targets[tOff + r];
+                if (tg < 0) continue;
+                VecOps.axpy(c, probs, off + r * V, dx, dOff + r * V, V);
+                dx[dOff + r * V + tg] -= c;
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #backward}. */
+    public static void backwardScalar(float[] dx, int dOff, float[] probs, int off, int N, int V, int[] targets, int tOff, float scale) {
         int count = count(targets, tOff, N);
         if (count == 0) return;
         float c = scale / count;

@@ -17,11 +17,15 @@ public final class Embedding {
         }
     }
 
-    /** dW[tokens[i]] += dOut[i]. */
+    /** dW[tokens[i]] += dOut[i]; parallel over column blocks (positions stay in order, so results are exact). */
     public static void backwardWeight(float[] dw, int dwOff, float[] dout, int dOff, int[] tokens, int tOff, int n, int dim) {
-        for (int i = 0; i < n; i++) {
-            int r = dwOff + tokens[tOff + i] * dim, s = dOff + i * dim;
-            for (int j = 0; j < dim; j++) dw[r + j] += dout[s + j];
-        }
+        int cb = Math.max(64, (dim / Math.max(1, TrainPool.threads()) + 15) / 16 * 16);
+        TrainPool.forRange((dim + cb - 1) / cb, 1, (lo, hi, w) -> {
+            for (int blk = lo; blk < hi; blk++) {
+                int c0 = blk * cb, len = Math.min(dim, c0 + cb) - c0;
+                for (int i = 0; i < n; i++) VecOps.add(dw, dwOff + tokens[tOff + i] * dim + c0, dw, dwOff + tokens[tOff + i] * dim + c0,
+                        dout, dOff + i * dim + c0, len);
+            }
+        });
     }
 }

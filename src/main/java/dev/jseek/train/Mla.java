@@ -78,12 +78,14 @@ public final class Mla {
         for (int r = 0; r < N; r++) System.arraycopy(a, akv + r * (kvr + rd) + kvr, a, kpe + r * rd, rd);
         rope.apply(a, kpe, N, rd, 1, rd, T, false);
         Linear.forward(a, kv, a, ckvn, p, wkvb, N, kvr, H * (nope + vd));
-        for (int r = 0; r < N; r++)
-            for (int h = 0; h < H; h++) {
-                int ko = k + (r * H + h) * qk;
-                System.arraycopy(a, kv + (r * H + h) * (nope + vd), a, ko, nope);
-                System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
-            }
+        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++)
+                for (int h = 0; h < H; h++) {
+                    int ko = k + (r * H + h) * qk;
+                    System.arraycopy(a, kv + (r * H + h) * (nope + vd), a, ko, nope);
+                    System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
+                }
+        });
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
         CausalAttention.forward(a, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
@@ -104,12 +106,14 @@ public final class Mla {
         CausalAttention.backward(a, d, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
-        for (int r = 0; r < N; r++)
-            for (int h = 0; h < H; h++) {
-                int ko = k + (r * H + h) * qk, kvo = kv + (r * H + h) * (nope + vd), po = kpe + r * rd;
-                for (int i = 0; i < nope; i++) d[kvo + i] += d[ko + i];
-                for (int i = 0; i < rd; i++) d[po + i] += d[ko + nope + i];
-            }
+        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++)
+                for (int h = 0; h < H; h++) {
+                    int ko = k + (r * H + h) * qk, kvo = kv + (r * H + h) * (nope + vd), po = kpe + r * rd;
+                    for (int i = 0; i < nope; i++) d[kvo + i] += d[ko + i];
+                    for (int i = 0; i < rd; i++) d[po + i] += d[ko + nope + i];
+                }
+        });
         rope.apply(d, kpe, N, rd, 1, rd, T, true);
         for (int r = 0; r < N; r++) {
             int ao = akv + r * (kvr + rd) + kvr, po = kpe + r * rd;

@@ -29,7 +29,7 @@ public final class Moe {
     // activations
     final int lg, sc, gw, xg, eg, eu, eh, ey, f;
     // routing state of the last forward
-    private final int[] idx, tokOf, slotOf, start;
+    private final int[] idx, tokOf, slotOf, posOf, start, fill;
     private final float[] cScratch, groupScore;
     private final int[] groupIdx, kIdx;
     private final boolean[] groupKeep;
@@ -67,7 +67,9 @@ public final class Moe {
         idx = new int[(int) nk];
         tokOf = new int[(int) nk];
         slotOf = new int[(int) nk];
+        posOf = new int[(int) nk];
         start = new int[E + 1];
+        fill = new int[E + 1];
         cScratch = new float[E];
         groupScore = new float[nGroup];
         groupIdx = new int[topkGroup];
@@ -86,7 +88,7 @@ public final class Moe {
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
         Linear.forward(a, lg, a, x, p, wr, N, dim, E);
-        for (int i = 0; i < N * E; i++) a[sc + i] = SwiGluFfn.sigmoid(a[lg + i]);
+        VecOps.sigmoid(a, sc, a, lg, N * E);
         java.util.Arrays.fill(lastCount, 0);
         for (int t = 0; t < N; t++) {
             select(a, sc + t * E, p, bias, idx, t * K);
@@ -103,31 +105,36 @@ public final class Moe {
         for (int e = 0; e < E; e++) { start[e + 1] = start[e] + lastCount[e]; load[e] += lastCount[e]; }
         Profiler.stop(P_ROUTER, t0);
         t0 = Profiler.start();
-        int[] fill = start.clone();
+        System.arraycopy(start, 0, fill, 0, E + 1);
         for (int t = 0; t < N; t++)
             for (int j = 0; j < K; j++) {
                 int r = fill[idx[t * K + j]]++;
                 tokOf[r] = t;
                 slotOf[r] = t * K + j;
+                posOf[t * K + j] = r;
             }
-        for (int r = 0; r < N * K; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
+        int NK = N * K;
+        TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
+        });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
-        for (int e = 0; e < E; e++) {
-            int m = start[e + 1] - start[e];
-            if (m == 0) continue;
-            int r0 = start[e];
-            SwiGluFfn.forward(p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
-        }
+        TrainPool.forRange(E, 1, (lo, hi, w) -> {
+            for (int e = lo; e < hi; e++) {
+                int m = start[e + 1] - start[e];
+                if (m == 0) continue;
+                int r0 = start[e];
+                SwiGluFfn.forward(p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+            }
+        });
         Profiler.stop(P_EXPERTS, t0);
         if (shared != null) shared.forward(s, x, y, N);
         else java.util.Arrays.fill(a, y, y + N * dim, 0f);
         t0 = Profiler.start();
-        for (int r = 0; r < N * K; r++) {
-            float gv = a[gw + slotOf[r]];
-            int yo = y + tokOf[r] * dim, eo = ey + r * dim;
-            for (int i = 0; i < dim; i++) a[yo + i] += gv * a[eo + i];
-        }
+        TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
+            for (int t = lo; t < hi; t++)
+                for (int j = 0; j < K; j++) VecOps.axpy(a[gw + t * K + j], a, ey + posOf[t * K + j] * dim, a, y + t * dim, dim);
+        });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         this.alpha = alpha;
@@ -168,29 +175,30 @@ public final class Moe {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        for (int r = 0; r < N * K; r++) {
-            int yo = y + tokOf[r] * dim, eo = ey + r * dim, j = slotOf[r];
-            float gv = a[gw + j], dot = 0;
-            for (int i = 0; i < dim; i++) {
-                dot += d[yo + i] * a[eo + i];
-                d[eo + i] += gv * d[yo + i];
+        int NK = N * K;
+        TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) {
+                int yo = y + tokOf[r] * dim, eo = ey + r * dim, j = slotOf[r];
+                d[gw + j] += (float) VecOps.dot(d, yo, a, eo, dim);
+                VecOps.axpy(a[gw + j], d, yo, d, eo, dim);
             }
-            d[gw + j] += dot;
-        }
+        });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
-        for (int e = 0; e < E; e++) {
-            int m = start[e + 1] - start[e];
-            if (m == 0) continue;
-            int r0 = start[e];
-            SwiGluFfn.backwardInput(p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
-        }
+        TrainPool.forRange(E, 1, (lo, hi, w) -> {
+            for (int e = lo; e < hi; e++) {
+                int m = start[e + 1] - start[e];
+                if (m == 0) continue;
+                int r0 = start[e];
+                SwiGluFfn.backwardInput(p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+            }
+        });
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
-        for (int r = 0; r < N * K; r++) {
-            int xo = x + tokOf[r] * dim, go = xg + r * dim;
-            for (int i = 0; i < dim; i++) d[xo + i] += d[go + i];
-        }
+        TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
+            for (int t = lo; t < hi; t++)
+                for (int j = 0; j < K; j++) VecOps.add(d, x + t * dim, d, x + t * dim, d, xg + posOf[t * K + j] * dim, dim);
+        });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         for (int t = 0; t < N; t++) {
@@ -223,12 +231,14 @@ public final class Moe {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        for (int e = 0; e < E; e++) {
-            int m = start[e + 1] - start[e];
-            if (m == 0) continue;
-            int r0 = start[e];
-            SwiGluFfn.backwardWeights(g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
-        }
+        TrainPool.forRange(E, 1, (lo, hi, w) -> {
+            for (int e = lo; e < hi; e++) {
+                int m = start[e + 1] - start[e];
+                if (m == 0) continue;
+                int r0 = start[e];
+                SwiGluFfn.backwardWeights(g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+            }
+        });
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         Linear.backwardWeight(g, wr, d, lg, a, x, N, dim, E);

@@ -1,5 +1,8 @@
 package dev.jseek.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (spec J.14). Forward saves only r
  * (one float per row); the normalized output can be recomputed from x and r. Rows may be strided (so a norm can
@@ -10,8 +13,74 @@ package dev.jseek.train;
 public final class RmsNorm {
     private RmsNorm() {}
 
-    /** y = norm(x) for {@code rows} rows of {@code n}; stores r per row at rstd[rOff + row]. */
+    /**
+     * y = norm(x) for {@code rows} rows of {@code n}; stores r per row at rstd[rOff + row]. Vectorized, parallel over
+     * rows; equal to {@link #forwardScalar} up to float rounding. y may alias x only with equal offsets and strides.
+     */
     public static void forward(float[] y, int yOff, int yStride, float[] x, int xOff, int xStride, float[] w, int wOff,
+                               float[] rstd, int rOff, int rows, int n, float eps) {
+        TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
+            for (int row = lo; row < hi; row++) {
+                int xo = xOff + row * xStride, yo = yOff + row * yStride;
+                float r = (float) (1.0 / Math.sqrt(VecOps.sumSquares(x, xo, n) / n + eps));
+                rstd[rOff + row] = r;
+                int i = 0;
+                for (; i <= n - VecOps.L; i += VecOps.L)
+                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
+                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+            }
+        });
+    }
+
+    /** dx += d(norm)/dx^T dy; vectorized, parallel over rows (twin: {@link #backwardInputScalar}). */
+    public static void backwardInput(float[] dx, int dxOff, int dxStride, float[] dy, int dyOff, int dyStride,
+                                     float[] x, int xOff, int xStride, float[] w, int wOff, float[] rstd, int rOff,
+                                     int rows, int n) {
+        TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
+            for (int row = lo; row < hi; row++) {
+                int xo = xOff + row * xStride, yo = dyOff + row * dyStride, o = dxOff + row * dxStride;
+                float r = rstd[rOff + row];
+                FloatVector acc = FloatVector.zero(VecOps.F);
+                int i = 0;
+                for (; i <= n - VecOps.L; i += VecOps.L)
+                    acc = FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, dy, yo + i))
+                            .fma(FloatVector.fromArray(VecOps.F, x, xo + i), acc);
+                double dot = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < n; i++) dot += (double) w[wOff + i] * dy[yo + i] * x[xo + i];
+                float c = (float) (dot * r * r / n);
+                i = 0;
+                for (; i <= n - VecOps.L; i += VecOps.L) {
+                    FloatVector wdy = FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, dy, yo + i));
+                    FloatVector t = wdy.sub(FloatVector.fromArray(VecOps.F, x, xo + i).mul(c)).mul(r);
+                    FloatVector.fromArray(VecOps.F, dx, o + i).add(t).intoArray(dx, o + i);
+                }
+                for (; i < n; i++) dx[o + i] += r * (w[wOff + i] * dy[yo + i] - x[xo + i] * c);
+            }
+        });
+    }
+
+    /** dw += sum over rows of dy * x * r; parallel over column blocks (twin: {@link #backwardWeightScalar}). */
+    public static void backwardWeight(float[] dw, int dwOff, float[] dy, int dyOff, int dyStride,
+                                      float[] x, int xOff, int xStride, float[] rstd, int rOff, int rows, int n) {
+        int cb = Math.max(VecOps.L, (n / Math.max(1, TrainPool.threads()) + VecOps.L - 1) / VecOps.L * VecOps.L);
+        TrainPool.forRange((n + cb - 1) / cb, 1, (lo, hi, wk) -> {
+            for (int blk = lo; blk < hi; blk++) {
+                int c0 = blk * cb, c1 = Math.min(n, c0 + cb);
+                for (int row = 0; row < rows; row++) {
+                    int xo = xOff + row * xStride, yo = dyOff + row * dyStride;
+                    float r = rstd[rOff + row];
+                    int i = c0;
+                    for (; i <= c1 - VecOps.L; i += VecOps.L)
+                        FloatVector.fromArray(VecOps.F, dy, yo + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i)).mul(r)
+                                .add(FloatVector.fromArray(VecOps.F, dw, dwOff + i)).intoArray(dw, dwOff + i);
+                    for (; i < c1; i++) dw[dwOff + i] += dy[yo + i] * x[xo + i] * r;
+                }
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #forward}. */
+    public static void forwardScalar(float[] y, int yOff, int yStride, float[] x, int xOff, int xStride, float[] w, int wOff,
                                float[] rstd, int rOff, int rows, int n, float eps) {
         for (int row = 0; row < rows; row++) {
             int xo = xOff + row * xStride, yo = yOff + row * yStride;
@@ -23,8 +92,8 @@ public final class RmsNorm {
         }
     }
 
-    /** dx += d(norm)/dx^T dy. */
-    public static void backwardInput(float[] dx, int dxOff, int dxStride, float[] dy, int dyOff, int dyStride,
+    /** Scalar twin of {@link #backwardInput}. */
+    public static void backwardInputScalar(float[] dx, int dxOff, int dxStride, float[] dy, int dyOff, int dyStride,
                                      float[] x, int xOff, int xStride, float[] w, int wOff, float[] rstd, int rOff,
                                      int rows, int n) {
         for (int row = 0; row < rows; row++) {
@@ -37,8 +106,8 @@ public final class RmsNorm {
         }
     }
 
-    /** dw += sum over rows of dy * x * r. */
-    public static void backwardWeight(float[] dw, int dwOff, float[] dy, int dyOff, int dyStride,
+    /** Scalar twin of {@link #backwardWeight}. */
+    public static void backwardWeightScalar(float[] dw, int dwOff, float[] dy, int dyOff, int dyStride,
                                       float[] x, int xOff, int xStride, float[] rstd, int rOff, int rows, int n) {
         for (int row = 0; row < rows; row++) {
             int xo = xOff + row * xStride, yo = dyOff + row * dyStride;

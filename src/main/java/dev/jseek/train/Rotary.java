@@ -30,16 +30,18 @@ public final class Rotary {
     public void apply(float[] x, int off, int rows, int rowStride, int heads, int headStride, int seqLen, boolean inverse) {
         if (seqLen > maxPos) throw new IllegalArgumentException("sequence length " + seqLen + " exceeds RoPE table size " + maxPos);
         float sgn = inverse ? -1f : 1f;
-        for (int r = 0; r < rows; r++) {
-            int c0 = (r % seqLen) * half;
-            for (int h = 0; h < heads; h++) {
-                int o = off + r * rowStride + h * headStride;
-                for (int i = 0; i < half; i++) {
-                    float a = x[o + 2 * i], b = x[o + 2 * i + 1], c = cos[c0 + i], s = sgn * sin[c0 + i];
-                    x[o + 2 * i] = a * c - b * s;
-                    x[o + 2 * i + 1] = a * s + b * c;
+        TrainPool.forRange(rows, TrainPool.grain(rows, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) {
+                int c0 = (r % seqLen) * half;
+                for (int h = 0; h < heads; h++) {
+                    int o = off + r * rowStride + h * headStride;
+                    for (int i = 0; i < half; i++) {
+                        float a = x[o + 2 * i], b = x[o + 2 * i + 1], c = cos[c0 + i], s = sgn * sin[c0 + i];
+                        x[o + 2 * i] = a * c - b * s;
+                        x[o + 2 * i + 1] = a * s + b * c;
+                    }
                 }
             }
-        }
+        });
     }
 }

@@ -51,21 +51,16 @@ public final class SwiGluFfn {
     static void forward(float[] p, int wg, int wu, int wd, float[] a, int x, int g, int u, int h, int y, int m, int dim, int inter) {
         Linear.forward(a, g, a, x, p, wg, m, dim, inter);
         Linear.forward(a, u, a, x, p, wu, m, dim, inter);
-        for (int i = 0; i < m * inter; i++) {
-            float z = a[g + i];
-            a[h + i] = z * sigmoid(z) * a[u + i];
-        }
+        int n = m * inter;
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swiglu(a, h + lo, g + lo, u + lo, hi - lo));
         Linear.forward(a, y, a, h, p, wd, m, inter, dim);
     }
 
     static void backwardInput(float[] p, int wg, int wu, int wd, float[] a, float[] d, int x, int g, int u, int h, int y,
                               int m, int dim, int inter) {
         Linear.backwardInput(d, h, d, y, p, wd, m, inter, dim);
-        for (int i = 0; i < m * inter; i++) {
-            float z = a[g + i], sg = sigmoid(z), dh = d[h + i];
-            d[u + i] += dh * z * sg;
-            d[g + i] += dh * a[u + i] * sg * (1f + z * (1f - sg));
-        }
+        int n = m * inter;
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swigluBackward(a, d, h + lo, g + lo, u + lo, hi - lo));
         Linear.backwardInput(d, x, d, g, p, wg, m, dim, inter);
         Linear.backwardInput(d, x, d, u, p, wu, m, dim, inter);
     }

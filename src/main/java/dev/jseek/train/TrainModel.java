@@ -103,7 +103,7 @@ public final class TrainModel {
         return Math.sqrt(-2 * Math.log1p(-u1)) * Math.cos(2 * Math.PI * u2);
     }
 
-    public void zeroGrad() { Arrays.fill(s.grads, 0f); }
+    public void zeroGrad() { TrainPool.zero(s.grads, 0, s.grads.length); }
 
     /** Forward and backward with gradScale 1; returns the total loss. */
     public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
@@ -221,7 +221,7 @@ public final class TrainModel {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        Arrays.fill(d, 0f);
+        TrainPool.zero(d, 0, d.length);
         Profiler.stop(P_ZERO, t0);
         t0 = Profiler.start();
         CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);

@@ -22,6 +22,12 @@ final class TrainPool {
         for (int lo = 0; lo < n; lo += g) body.run(lo, Math.min(n, lo + g), 0);
     }
 
+    /** x[from..to) = 0, in parallel blocks. */
+    static void zero(float[] x, int from, int to) {
+        int n = to - from;
+        forRange(n, grain(n, 1 << 16), (lo, hi, w) -> java.util.Arrays.fill(x, from + lo, from + hi, 0f));
+    }
+
     /** A grain giving each participant about 4 chunks of [0, n), at least {@code min}. */
     static int grain(int n, int min) {
         int chunks = 4 * threads();

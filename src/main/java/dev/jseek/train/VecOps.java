@@ -1,0 +1,138 @@
+package dev.jseek.train;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API row kernels of the training step (element-wise and reductions on float arenas). Each has the obvious
+ * scalar meaning given in its comment; the scalar modules (and their tests) are the oracles. exp is the Vector API's
+ * lanewise EXP (SVML on x86, within 1 ulp), so results differ from the scalar twins at float-rounding level only.
+ */
+final class VecOps {
+    private VecOps() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+
+    /** max of x[o..o+n). */
+    static float max(float[] x, int o, int n) {
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i <= n - L; i += L) m = m.max(FloatVector.fromArray(F, x, o + i));
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) r = Math.max(r, x[o + i]);
+        return r;
+    }
+
+    /** y[yo+i] = exp(x[xo+i] - sub) for i < n; returns the sum (float lanes, double across lanes). */
+    static double expSub(float[] y, int yo, float[] x, int xo, int n, float sub) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, xo + i).sub(sub).lanewise(VectorOperators.EXP);
+            e.intoArray(y, yo + i);
+            acc = acc.add(e);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector e = FloatVector.fromArray(F, x, xo + i, m).sub(sub).lanewise(VectorOperators.EXP, m);
+            e.intoArray(y, yo + i, m);
+            s += e.reduceLanes(VectorOperators.ADD, m);
+        }
+        return s;
+    }
+
+    /** x[o+i] *= s for i < n. */
+    static void scale(float[] x, int o, int n, float s) {
+        int i = 0;
+        for (; i <= n - L; i += L) FloatVector.fromArray(F, x, o + i).mul(s).intoArray(x, o + i);
+        for (; i < n; i++) x[o + i] *= s;
+    }
+
+    /** y[yo+i] += a * x[xo+i] for i < n. */
+    static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        int i = 0;
+        for (; i <= n - L; i += L)
+            FloatVector.fromArray(F, x, xo + i).fma(av, FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] += a * x[xo + i];
+    }
+
+    /** out[oo+i] = x[xo+i] + y[yo+i] for i < n (out may alias x or y). */
+    static void add(float[] out, int oo, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L)
+            FloatVector.fromArray(F, x, xo + i).add(FloatVector.fromArray(F, y, yo + i)).intoArray(out, oo + i);
+        for (; i < n; i++) out[oo + i] = x[xo + i] + y[yo + i];
+    }
+
+    /** a[ao+i] += g[go+i]; b[bo+i] += g[go+i] for i < n (a residual's gradient fanned out to both branches). */
+    static void addTo2(float[] g, int go, float[] a, int ao, float[] b, int bo, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector gv = FloatVector.fromArray(F, g, go + i);
+            FloatVector.fromArray(F, a, ao + i).add(gv).intoArray(a, ao + i);
+            FloatVector.fromArray(F, b, bo + i).add(gv).intoArray(b, bo + i);
+        }
+        for (; i < n; i++) { a[ao + i] += g[go + i]; b[bo + i] += g[go + i]; }
+    }
+
+    /** sum of x[xo+i] * y[yo+i] (float lanes, double across lanes). */
+    static double dot(float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) acc = FloatVector.fromArray(F, x, xo + i).fma(FloatVector.fromArray(F, y, yo + i), acc);
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[xo + i] * y[yo + i];
+        return s;
+    }
+
+    /** sum of x[xo+i]^2. */
+    static double sumSquares(float[] x, int xo, int n) { return dot(x, xo, x, xo, n); }
+
+    /** h = SiLU(g) * u = g * sigmoid(g) * u, element-wise over n. */
+    static void swiglu(float[] a, int h, int g, int u, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector z = FloatVector.fromArray(F, a, g + i);
+            FloatVector sg = sigmoid(z);
+            z.mul(sg).mul(FloatVector.fromArray(F, a, u + i)).intoArray(a, h + i);
+        }
+        for (; i < n; i++) {
+            float z = a[g + i];
+            a[h + i] = z * SwiGluFfn.sigmoid(z) * a[u + i];
+        }
+    }
+
+    /** With s = sigmoid(g): du += dh * g * s; dg += dh * u * s * (1 + g (1 - s)). Element-wise over n. */
+    static void swigluBackward(float[] a, float[] d, int h, int g, int u, int n) {
+        int i = 0;
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (; i <= n - L; i += L) {
+            FloatVector z = FloatVector.fromArray(F, a, g + i), sg = sigmoid(z), dh = FloatVector.fromArray(F, d, h + i);
+            FloatVector uv = FloatVector.fromArray(F, a, u + i);
+            FloatVector.fromArray(F, d, u + i).add(dh.mul(z).mul(sg)).intoArray(d, u + i);
+            FloatVector t = one.add(z.mul(one.sub(sg)));
+            FloatVector.fromArray(F, d, g + i).add(dh.mul(uv).mul(sg).mul(t)).intoArray(d, g + i);
+        }
+        for (; i < n; i++) {
+            float z = a[g + i], sg = SwiGluFfn.sigmoid(z), dh = d[h + i];
+            d[u + i] += dh * z * sg;
+            d[g + i] += dh * a[u + i] * sg * (1f + z * (1f - sg));
+        }
+    }
+
+    /** y[yo+i] = sigmoid(x[xo+i]). */
+    static void sigmoid(float[] y, int yo, float[] x, int xo, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) sigmoid(FloatVector.fromArray(F, x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] = SwiGluFfn.sigmoid(x[xo + i]);
+    }
+
+    static FloatVector sigmoid(FloatVector z) {
+        return FloatVector.broadcast(F, 1f).div(z.neg().lanewise(VectorOperators.EXP).add(1f));
+    }
+}
