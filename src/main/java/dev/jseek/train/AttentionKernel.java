@@ -66,19 +66,28 @@ final class AttentionKernel {
                                float[] kt, float scale, float[] sc) {
         int q0 = q + ((r0 + t0) * H + h) * dqk, st = H * dqk;
         int q1 = q0 + Math.min(1, nq - 1) * st, q2 = q0 + Math.min(2, nq - 1) * st, q3 = q0 + Math.min(3, nq - 1) * st;
+        rowsTimesT(a, q0, q1, q2, q3, n, dqk, Tp, kt, scale, sc);
+    }
+
+    /**
+     * out[j*Tp + s] = alpha * sum_i x[xj + i] * mt[i*Tp + s] for the 4 rows xj and s < roundUp(n): a [4 x k] by
+     * [k x n] product with the right factor stored transposed-by-column ([k][Tp]), vectorized over s.
+     */
+    private static void rowsTimesT(float[] x, int x0, int x1, int x2, int x3, int n, int k, int Tp, float[] mt,
+                                   float alpha, float[] out) {
         for (int c = 0; c < n; c += L) {
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int i = 0; i < dqk; i++) {
-                FloatVector kv = FloatVector.fromArray(F, kt, i * Tp + c);
-                s0 = fma(kv, a[q0 + i], s0);
-                s1 = fma(kv, a[q1 + i], s1);
-                s2 = fma(kv, a[q2 + i], s2);
-                s3 = fma(kv, a[q3 + i], s3);
+            for (int i = 0; i < k; i++) {
+                FloatVector kv = FloatVector.fromArray(F, mt, i * Tp + c);
+                s0 = fma(kv, x[x0 + i], s0);
+                s1 = fma(kv, x[x1 + i], s1);
+                s2 = fma(kv, x[x2 + i], s2);
+                s3 = fma(kv, x[x3 + i], s3);
             }
-            s0.mul(scale).intoArray(sc, c);
-            s1.mul(scale).intoArray(sc, Tp + c);
-            s2.mul(scale).intoArray(sc, 2 * Tp + c);
-            s3.mul(scale).intoArray(sc, 3 * Tp + c);
+            s0.mul(alpha).intoArray(out, c);
+            s1.mul(alpha).intoArray(out, Tp + c);
+            s2.mul(alpha).intoArray(out, 2 * Tp + c);
+            s3.mul(alpha).intoArray(out, 3 * Tp + c);
         }
     }
 
@@ -102,22 +111,79 @@ final class AttentionKernel {
                 inv[j] = 1f / sum;
                 a[lse + (r0 + t) * H + h] = max + (float) Math.log(sum);
             }
-            // O_j = inv_j * sum_s e_j[s] V[s]
-            for (int c = 0; c < dv; c += L) {
-                VectorMask<Float> m = F.indexInRange(c, dv);
-                FloatVector o0 = FloatVector.zero(F), o1 = o0, o2 = o0, o3 = o0;
-                for (int s = 0; s < n; s++) {
-                    FloatVector vv = FloatVector.fromArray(F, vc, s * dv + c, m);
-                    o0 = fma(vv, sc[s], o0);
-                    o1 = fma(vv, sc[Tp + s], o1);
-                    o2 = fma(vv, sc[2 * Tp + s], o2);
-                    o3 = fma(vv, sc[3 * Tp + s], o3);
-                }
-                int oo = o + ((r0 + t0) * H + h) * dv + c, st = H * dv;
-                o0.mul(inv[0]).intoArray(a, oo, m);
-                if (nq > 1) o1.mul(inv[1]).intoArray(a, oo + st, m);
-                if (nq > 2) o2.mul(inv[2]).intoArray(a, oo + 2 * st, m);
-                if (nq > 3) o3.mul(inv[3]).intoArray(a, oo + 3 * st, m);
+            pv(a, o + ((r0 + t0) * H + h) * dv, H * dv, nq, n, dv, Tp, vc, sc, inv);
+        }
+    }
+
+    /** O_j = inv_j * sum_{s<n} e_j[s] V[s] for the nq queries of a block (rows st apart from oo). */
+    private static void pv(float[] a, int oo0, int st, int nq, int n, int dv, int Tp, float[] vc, float[] sc, float[] inv) {
+        for (int c = 0; c < dv; c += L) {
+            VectorMask<Float> m = F.indexInRange(c, dv);
+            FloatVector o0 = FloatVector.zero(F), o1 = o0, o2 = o0, o3 = o0;
+            for (int s = 0; s < n; s++) {
+                FloatVector vv = FloatVector.fromArray(F, vc, s * dv + c, m);
+                o0 = fma(vv, sc[s], o0);
+                o1 = fma(vv, sc[Tp + s], o1);
+                o2 = fma(vv, sc[2 * Tp + s], o2);
+                o3 = fma(vv, sc[3 * Tp + s], o3);
+            }
+            int oo = oo0 + c;
+            o0.mul(inv[0]).intoArray(a, oo, m);
+            if (nq > 1) o1.mul(inv[1]).intoArray(a, oo + st, m);
+            if (nq > 2) o2.mul(inv[2]).intoArray(a, oo + 2 * st, m);
+            if (nq > 3) o3.mul(inv[3]).intoArray(a, oo + 3 * st, m);
+        }
+    }
+
+    /** p = exp(p - l) and ds = scale * p * (ds - dsum) over [so, so + len). */
+    private static void probsAndDs(float[] p, float[] ds, int so, int len, float l, float dsum, float scale) {
+        for (int i = 0; i < len; i += L) {
+            VectorMask<Float> m = F.indexInRange(i, len);
+            FloatVector pv = FloatVector.fromArray(F, p, so + i, m).sub(l).lanewise(VectorOperators.EXP, m);
+            pv.intoArray(p, so + i, m);
+            FloatVector dp = FloatVector.fromArray(F, ds, so + i, m);
+            pv.mul(dp.sub(dsum)).mul(scale).intoArray(ds, so + i, m);
+        }
+    }
+
+    /**
+     * out_j[0..k) += sum_{s<n} w[j*Tp + s] * R[s] for the nq rows j of the block (out rows ost apart from out0);
+     * R[s] = x[r0 + s*rst .. + k).
+     */
+    private static void weightedRows(float[] x, int r0, int rst, int n, int k, int Tp, float[] w, float[] out, int out0,
+                                     int ost, int nq) {
+        for (int c = 0; c < k; c += L) {
+            VectorMask<Float> m = F.indexInRange(c, k);
+            FloatVector g0 = FloatVector.zero(F), g1 = g0, g2 = g0, g3 = g0;
+            for (int s = 0; s < n; s++) {
+                FloatVector kv = FloatVector.fromArray(F, x, r0 + s * rst + c, m);
+                g0 = fma(kv, w[s], g0);
+                g1 = fma(kv, w[Tp + s], g1);
+                g2 = fma(kv, w[2 * Tp + s], g2);
+                g3 = fma(kv, w[3 * Tp + s], g3);
+            }
+            int qo = out0 + c;
+            FloatVector.fromArray(F, out, qo, m).add(g0).intoArray(out, qo, m);
+            if (nq > 1) FloatVector.fromArray(F, out, qo + ost, m).add(g1).intoArray(out, qo + ost, m);
+            if (nq > 2) FloatVector.fromArray(F, out, qo + 2 * ost, m).add(g2).intoArray(out, qo + 2 * ost, m);
+            if (nq > 3) FloatVector.fromArray(F, out, qo + 3 * ost, m).add(g3).intoArray(out, qo + 3 * ost, m);
+        }
+    }
+
+    /** acc[s*k .. + k) += sum_j w[j*Tp + s] * x_j[0..k) for s < n (x_j at x0..x3). */
+    private static void rank4Update(float[] x, int x0, int x1, int x2, int x3, int n, int k, int Tp, float[] w, float[] acc) {
+        for (int c = 0; c < k; c += L) {
+            VectorMask<Float> m = F.indexInRange(c, k);
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c, m), v1 = FloatVector.fromArray(F, x, x1 + c, m);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + c, m), v3 = FloatVector.fromArray(F, x, x3 + c, m);
+            for (int s = 0; s < n; s++) {
+                int ao = s * k + c;
+                FloatVector r = FloatVector.fromArray(F, acc, ao, m);
+                r = fma(v0, w[s], r);
+                r = fma(v1, w[Tp + s], r);
+                r = fma(v2, w[2 * Tp + s], r);
+                r = fma(v3, w[3 * Tp + s], r);
+                r.intoArray(acc, ao, m);
             }
         }
     }
@@ -168,20 +234,7 @@ final class AttentionKernel {
             // dP_j[s] = dO_j . V[s]
             int do0 = o + ((r0 + t0) * H + h) * dv;
             int do1 = do0 + Math.min(1, nq - 1) * ost, do2 = do0 + Math.min(2, nq - 1) * ost, do3 = do0 + Math.min(3, nq - 1) * ost;
-            for (int c = 0; c < n; c += L) {
-                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-                for (int i = 0; i < dv; i++) {
-                    FloatVector vv = FloatVector.fromArray(F, vt, i * Tp + c);
-                    s0 = fma(vv, d[do0 + i], s0);
-                    s1 = fma(vv, d[do1 + i], s1);
-                    s2 = fma(vv, d[do2 + i], s2);
-                    s3 = fma(vv, d[do3 + i], s3);
-                }
-                s0.intoArray(ds, c);
-                s1.intoArray(ds, Tp + c);
-                s2.intoArray(ds, 2 * Tp + c);
-                s3.intoArray(ds, 3 * Tp + c);
-            }
+            rowsTimesT(d, do0, do1, do2, do3, n, dv, Tp, vt, 1f, ds);
             // P = exp(S - lse), dS = scale * P (dP - dO.O); zero beyond the causal limit and for padding queries
             for (int j = 0; j < QB; j++) {
                 int so = j * Tp;
@@ -191,68 +244,19 @@ final class AttentionKernel {
                     continue;
                 }
                 int t = t0 + j, len = t + 1, oo = o + ((r0 + t) * H + h) * dv;
-                float l = a[lse + (r0 + t) * H + h];
                 float dsum = 0;
                 for (int i = 0; i < dv; i++) dsum += d[oo + i] * a[oo + i];
-                int i = 0;
-                for (; i < len; i += L) {
-                    VectorMask<Float> m = F.indexInRange(i, len);
-                    FloatVector pv = FloatVector.fromArray(F, p, so + i, m).sub(l).lanewise(VectorOperators.EXP, m);
-                    pv.intoArray(p, so + i, m);
-                    FloatVector dp = FloatVector.fromArray(F, ds, so + i, m);
-                    pv.mul(dp.sub(dsum)).mul(scale).intoArray(ds, so + i, m);
-                }
+                probsAndDs(p, ds, so, len, a[lse + (r0 + t) * H + h], dsum, scale);
                 java.util.Arrays.fill(p, so + len, so + n, 0f);
                 java.util.Arrays.fill(ds, so + len, so + n, 0f);
             }
             // dQ_j += sum_s dS_j[s] K[s]
-            for (int c = 0; c < dqk; c += L) {
-                VectorMask<Float> m = F.indexInRange(c, dqk);
-                FloatVector g0 = FloatVector.zero(F), g1 = g0, g2 = g0, g3 = g0;
-                for (int s = 0; s < n; s++) {
-                    FloatVector kv = FloatVector.fromArray(F, a, k + ((r0 + s) * H + h) * dqk + c, m);
-                    g0 = fma(kv, ds[s], g0);
-                    g1 = fma(kv, ds[Tp + s], g1);
-                    g2 = fma(kv, ds[2 * Tp + s], g2);
-                    g3 = fma(kv, ds[3 * Tp + s], g3);
-                }
-                int qo = q + ((r0 + t0) * H + h) * dqk + c;
-                FloatVector.fromArray(F, d, qo, m).add(g0).intoArray(d, qo, m);
-                if (nq > 1) FloatVector.fromArray(F, d, qo + qst, m).add(g1).intoArray(d, qo + qst, m);
-                if (nq > 2) FloatVector.fromArray(F, d, qo + 2 * qst, m).add(g2).intoArray(d, qo + 2 * qst, m);
-                if (nq > 3) FloatVector.fromArray(F, d, qo + 3 * qst, m).add(g3).intoArray(d, qo + 3 * qst, m);
-            }
+            weightedRows(a, k + (r0 * H + h) * dqk, H * dqk, n, dqk, Tp, ds, d, q + ((r0 + t0) * H + h) * dqk, qst, nq);
             // dK[s] += sum_j dS_j[s] Q_j ; dV[s] += sum_j P_j[s] dO_j
             int qa0 = q + ((r0 + t0) * H + h) * dqk;
             int qa1 = qa0 + Math.min(1, nq - 1) * qst, qa2 = qa0 + Math.min(2, nq - 1) * qst, qa3 = qa0 + Math.min(3, nq - 1) * qst;
-            for (int c = 0; c < dqk; c += L) {
-                VectorMask<Float> m = F.indexInRange(c, dqk);
-                FloatVector x0 = FloatVector.fromArray(F, a, qa0 + c, m), x1 = FloatVector.fromArray(F, a, qa1 + c, m);
-                FloatVector x2 = FloatVector.fromArray(F, a, qa2 + c, m), x3 = FloatVector.fromArray(F, a, qa3 + c, m);
-                for (int s = 0; s < n; s++) {
-                    int ko = s * dqk + c;
-                    FloatVector acc = FloatVector.fromArray(F, dk, ko, m);
-                    acc = fma(x0, ds[s], acc);
-                    acc = fma(x1, ds[Tp + s], acc);
-                    acc = fma(x2, ds[2 * Tp + s], acc);
-                    acc = fma(x3, ds[3 * Tp + s], acc);
-                    acc.intoArray(dk, ko, m);
-                }
-            }
-            for (int c = 0; c < dv; c += L) {
-                VectorMask<Float> m = F.indexInRange(c, dv);
-                FloatVector x0 = FloatVector.fromArray(F, d, do0 + c, m), x1 = FloatVector.fromArray(F, d, do1 + c, m);
-                FloatVector x2 = FloatVector.fromArray(F, d, do2 + c, m), x3 = FloatVector.fromArray(F, d, do3 + c, m);
-                for (int s = 0; s < n; s++) {
-                    int vo = s * dv + c;
-                    FloatVector acc = FloatVector.fromArray(F, dvs, vo, m);
-                    acc = fma(x0, p[s], acc);
-                    acc = fma(x1, p[Tp + s], acc);
-                    acc = fma(x2, p[2 * Tp + s], acc);
-                    acc = fma(x3, p[3 * Tp + s], acc);
-                    acc.intoArray(dvs, vo, m);
-                }
-            }
+            rank4Update(a, qa0, qa1, qa2, qa3, n, dqk, Tp, ds, dk);
+            rank4Update(d, do0, do1, do2, do3, n, dv, Tp, p, dvs);
         }
         for (int s = 0; s < T; s++) {
             int ko = k + ((r0 + s) * H + h) * dqk, vo = v + (r0 + s) * vRowStride + h * vHeadStride;
