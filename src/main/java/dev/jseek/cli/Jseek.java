@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 InitCommand.class,
                 InspectCommand.class,
+                GenerateCommand.class,
+                ForwardCommand.class,
         })
 public final class Jseek implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -7,7 +7,8 @@ import java.nio.file.Path;
  * or is inconsistent with another field. The message names the file, the field and the offending value.
  */
 public class ConfigException extends RuntimeException {
-    private final Path file;
+    private static final long serialVersionUID = 1L;
+    private final transient Path file;
     private final String field;
     private final String problem;
 

@@ -1,8 +1,11 @@
 package dev.jseek.model;
 
+import dev.jseek.io.Checkpoint;
 import dev.jseek.kernels.Gemm;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * The DeepSeek-V3 model for inference (spec B intro, E.1): embedding → num_hidden_layers {@link Block}s → model.norm
@@ -66,6 +69,23 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     public static DeepSeekV3 load(ModelConfig cfg, WeightSource w) { return load(cfg, w, null); }
+
+    /**
+     * Opens a Hugging Face model directory: {@code config.json} ({@link ConfigException} when bad) and its
+     * safetensors ({@code dev.jseek.io.FormatException} when missing, mis-shaped or corrupt). The weights stay
+     * mmapped until {@link #close()}.
+     */
+    public static DeepSeekV3 open(Path dir) {
+        if (!Files.isDirectory(dir)) throw new ConfigException(dir, "no such model directory", (Throwable) null);
+        ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
+        Checkpoint ckpt = Checkpoint.open(dir);
+        try {
+            return load(cfg, WeightSource.of(ckpt), ckpt);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
 
     /** A cache for the main layers. */
     public KvCache newCache(int capacity, AttnMode mode) { return new KvCache(config, layers.length, capacity, mode); }

@@ -20,8 +20,8 @@ import dev.jseek.tensor.Matrix;
  * startPos + t) attends to cache positions 0..startPos+t.
  */
 public final class Mla {
-    /** Upper bound on the floats of one score tile (queries are processed in tiles to bound memory). */
-    static final int SCORE_TILE_FLOATS = 1 << 22;
+    /** Upper bound on the floats of one score tile (queries are processed in tiles to bound memory; tests lower it). */
+    static int scoreTileFloats = 1 << 22;
 
     public final int heads, nope, rope, qkDim, vDim, kvRank;
     public final float softmaxScale;
@@ -133,7 +133,7 @@ public final class Mla {
     /** B.2: per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
     private void attendNaive(float[] q, int T, int startPos, float[] kc, float[] vc, float[] oHeads, Workspace ws) {
         int qWidth = heads * qkDim, end = startPos + T;
-        int tile = Math.max(1, Math.min(T, SCORE_TILE_FLOATS / end));
+        int tile = Math.max(1, Math.min(T, scoreTileFloats / end));
         float[] scores = ws.f(Buf.MLA_SCORES, tile * end);
         for (int h = 0; h < heads; h++) {
             for (int t0 = 0; t0 < T; t0 += tile) {
@@ -161,7 +161,7 @@ public final class Mla {
                     0f, qAbs, h * kvRank, heads * kvRank);
         }
         float[] oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
-        int tile = Math.max(1, Math.min(T, SCORE_TILE_FLOATS / (heads * end)));
+        int tile = Math.max(1, Math.min(T, scoreTileFloats / (heads * end)));
         float[] scores = ws.f(Buf.MLA_SCORES, tile * heads * end);
         for (int t0 = 0; t0 < T; t0 += tile) {
             int n = Math.min(tile, T - t0), len = startPos + t0 + n, rows = n * heads;

@@ -1,5 +1,6 @@
 package dev.jseek.model;
 
+import dev.jseek.io.Checkpoint;
 import dev.jseek.tensor.Matrix;
 
 /**
@@ -15,4 +16,13 @@ public interface WeightSource {
 
     /** A tensor of exactly {@code shape}, converted to float (norm weights, router bias). */
     float[] floats(String name, long... shape);
+
+    /** The tensors of an opened checkpoint (errors are the checkpoint's {@code FormatException}s). */
+    static WeightSource of(Checkpoint c) {
+        return new WeightSource() {
+            @Override public boolean has(String name) { return c.has(name); }
+            @Override public Matrix matrix(String name, int rows, int cols) { return c.matrix(name, rows, cols); }
+            @Override public float[] floats(String name, long... shape) { return c.floats(name, shape); }
+        };
+    }
 }

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class GradClipTest {
     @Test
     void normAndClipMatchDoubleReference() {
-        List<TrainTensor> ts = AdamWTest.layout();
+        List<TrainTensor> ts = LoopAdamWTest.layout();
         SplittableRandom r = new SplittableRandom(1);
         float[] g = new float[228];
         for (int i = 0; i < g.length; i++) g[i] = (float) r.nextGaussian();
