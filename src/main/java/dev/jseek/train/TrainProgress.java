@@ -16,13 +16,13 @@ public final class TrainProgress implements AutoCloseable {
     /** A bar for steps {@code fromStep..totalSteps} (resumed runs start part-way). */
     public TrainProgress(long fromStep, long totalSteps) {
         bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalSteps).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).startsFrom(fromStep, Duration.ZERO).setUnit(" steps", 1).build();
+                .setUpdateIntervalMillis(200).startsFrom(fromStep, Duration.ZERO).setUnit(" steps", 1).build();
     }
 
     /** The extra message for one step: loss, tokens/s, lr (and "skipped" when it was). */
     public static String message(StepMetrics m) {
-        return String.format(Locale.ROOT, "loss %.4f | %s tok/s | lr %.3e%s", m.losses().total(), human(m.tokensPerSecond()), m.lr(),
-                m.skipped() ? " | SKIPPED" : "");
+        return String.format(Locale.ROOT, "loss %.4f %s tok/s lr %.2e%s", m.losses().total(), human(m.tokensPerSecond()), m.lr(),
+                m.skipped() ? " SKIPPED" : "");
     }
 
     private static String human(double v) {

@@ -207,10 +207,19 @@ class TrainerTest {
     }
 
     @Test
+    void progressBarRunsAlongAndEndsAtTheLastStep() {
+        TrainerConfig c = config(tmp.resolve("pb"), null).progressBar(true).totalSteps(5).build();
+        try (Trainer<RegressionStandIn.Batch> t = new Trainer<>(new RegressionStandIn.Model(1), new RegressionStandIn.Source(2), c)) {
+            t.train();
+            assertEquals(5, t.stepsDone());
+        }
+    }
+
+    @Test
     void progressMessage() {
         StepMetrics s = new StepMetrics(7, 1000, 4, new StepLosses(2.5, 2.4, 0.3, 0.01), 0.9, 2.2e-4, 0.001, 0.3, 0.5, 12345, false,
                 List.of(), new long[0][], new double[0]);
-        assertEquals("loss 2.5000 | 12.3k tok/s | lr 2.200e-04", TrainProgress.message(s));
+        assertEquals("loss 2.5000 12.3k tok/s lr 2.20e-04", TrainProgress.message(s));
         assertEquals(0.5, StepMetrics.maxVio(new long[] {3, 1, 2, 2}), 1e-15);
         assertEquals(0.0, StepMetrics.maxVio(new long[] {0, 0}));
     }
