@@ -303,6 +303,29 @@ public final class TrainCheckpoint {
     }
 
     /**
+     * Renames every {@code step-N} directory under {@code root} newer than {@code step} that fails verification to
+     * {@code step-N.invalid} (reported to {@code warn}), so that a run resumed from an older checkpoint neither
+     * counts them in {@link #prune} nor finds them again. Nothing is deleted.
+     */
+    public static void setAsideInvalidAfter(Path root, long step, Consumer<String> warn) {
+        for (Path p : list(root)) {
+            if (stepOf(p) <= step) continue;
+            try {
+                verify(p);
+            } catch (FormatException e) {
+                Path aside = root.resolve(p.getFileName() + ".invalid");
+                try {
+                    deleteTree(aside);
+                    Files.move(p, aside);
+                    warn.accept("moved invalid checkpoint " + p + " to " + aside + ": " + e.getMessage());
+                } catch (IOException io) {
+                    throw new FormatException(p + ": cannot move an invalid checkpoint aside: " + io, io);
+                }
+            }
+        }
+    }
+
+    /**
      * Deletes all but the newest {@code keep} {@code step-N} directories, and leftover {@code .tmp}/{@code .old}
      * directories from interrupted writes. {@code keep <= 0} keeps everything.
      */

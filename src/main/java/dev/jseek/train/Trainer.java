@@ -81,12 +81,17 @@ public final class Trainer<B> implements AutoCloseable {
 
     /**
      * Continues from a checkpoint: {@code path} is a {@code step-N} directory or a checkpoint root (its newest valid
-     * checkpoint). Restores parameters (with routing biases), optimizer, EMA, RNG, data position and counters.
+     * checkpoint). Restores parameters (with routing biases), optimizer, EMA, RNG, data position and counters. When the
+     * checkpoint lies in this run's checkpoint directory, newer checkpoints there that fail verification are renamed
+     * to {@code step-N.invalid} (so keep-last-N pruning does not count them).
      */
     public TrainState resume(Path path) {
         if (step != 0 || metrics != null) throw new IllegalStateException("resume must come before the first step");
         Path dir = TrainCheckpoint.resolve(path, cfg.warn());
         TrainState s = TrainCheckpoint.load(dir, model.params(), tensors, adam, ema, cfg.warn());
+        if (cfg.checkpointDir() != null && dir.getParent() != null
+                && dir.getParent().toAbsolutePath().normalize().equals(cfg.checkpointDir().toAbsolutePath().normalize()))
+            TrainCheckpoint.setAsideInvalidAfter(cfg.checkpointDir(), s.step(), cfg.warn());
         data.restoreState(s.dataState());
         rng.setState(s.rngState());
         step = s.step();

@@ -150,10 +150,16 @@ class TrainerTest {
         List<String> lines = Files.readAllLines(metrics);
         assertEquals(9, lines.size());
         for (int i = 0; i < 9; i++) assertEquals(i + 1, new ObjectMapper().readTree(lines.get(i)).get("step").asLong());
-        // resuming from the root picks the newest valid checkpoint
-        try (Trainer<RegressionStandIn.Batch> t = new Trainer<>(new RegressionStandIn.Model(1), new RegressionStandIn.Source(2), config(ck, metrics).build())) {
-            assertEquals(9, t.resume(ck).step());
+        // resuming from the root picks the newest valid checkpoint; a corrupted newer one is set aside
+        TrainCheckpointTest.flipByte(ck.resolve("step-9/ema.safetensors"), 100);
+        List<String> warnings = new ArrayList<>();
+        try (Trainer<RegressionStandIn.Batch> t = new Trainer<>(new RegressionStandIn.Model(1), new RegressionStandIn.Source(2),
+                config(ck, metrics).warn(warnings::add).build())) {
+            assertEquals(8, t.resume(ck).step());
         }
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(1).contains("moved invalid checkpoint") && warnings.get(1).contains("CRC32C"), warnings.get(1));
+        assertEquals(List.of("step-3", "step-6", "step-8", "step-9.invalid"), names(ck));
     }
 
     @Test
