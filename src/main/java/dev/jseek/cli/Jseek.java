@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 InitCommand.class,
                 InspectCommand.class,
                 ForwardCommand.class,
+                BenchCommand.class,
         })
 public final class Jseek implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
