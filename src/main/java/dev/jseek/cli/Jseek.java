@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 InitCommand.class,
                 InspectCommand.class,
+                GenerateCommand.class,
                 ForwardCommand.class,
                 BenchCommand.class,
         })

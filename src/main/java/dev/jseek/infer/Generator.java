@@ -49,13 +49,12 @@ public final class Generator {
         int n = 0;
         String reason = "max tokens";
         long t0 = System.nanoTime();
-        float[] logits = model.forward(prompt, 0, cache);
+        float[] logits = model.logits(model.forwardHidden(prompt, 0, cache), prompt.length - 1, 1);
         long t1 = System.nanoTime();
         int pos = prompt.length;
         int[] one = new int[1];
-        int lastRow = (prompt.length - 1) * vocab;
         while (n < maxNewTokens) {
-            int tok = sampler.sample(logits, lastRow, vocab);
+            int tok = sampler.sample(logits, 0, vocab);
             out[n++] = tok;
             if (onToken != null) onToken.accept(tok);
             if (contains(stopTokens, tok)) { reason = "stop token"; break; }
@@ -63,7 +62,6 @@ public final class Generator {
             if (pos >= capacity) { reason = "context length"; break; }
             one[0] = tok;
             logits = model.forward(one, pos++, cache);
-            lastRow = 0;
         }
         long t2 = System.nanoTime();
         return new Result(Arrays.copyOf(out, n), prompt.length, t1 - t0, t2 - t1, reason);

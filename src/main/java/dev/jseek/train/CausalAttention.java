@@ -1,0 +1,75 @@
+package dev.jseek.train;
+
+/**
+ * Causal multi-head softmax attention core of MLA's naive mode (spec B.2): for each sequence b, head h and query
+ * t, score(t, s) = scale * q_t . k_s for s <= t, P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
+ * B blocks of T consecutive rows. Forward saves only the log-sum-exp per (b, h, t) (flash style); backward
+ * recomputes P from q, k and lse: dv_s += P dO_t, ds = P (dO_t.v_s - dO_t.o_t), dq_t += scale ds k_s,
+ * dk_s += scale ds q_t. Attention has no weights, so its backward is all input part.
+ *
+ * <p>Layouts (floats, row r = b*T + t): q and k are [N, H, dqk] contiguous; v is read at
+ * vOff + r*vRowStride + h*vHeadStride (so it can live inside kv_b's output); o is [N, H, dv]; lse is [N, H].
+ */
+public final class CausalAttention {
+    private CausalAttention() {}
+
+    public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                               int B, int T, int H, int dqk, int dv, float scale) {
+        float[] sc = new float[T];
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++) {
+                    int qo = q + ((b * T + t) * H + h) * dqk;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int s = 0; s <= t; s++) {
+                        int ko = k + ((b * T + s) * H + h) * dqk;
+                        float dot = 0;
+                        for (int i = 0; i < dqk; i++) dot += a[qo + i] * a[ko + i];
+                        sc[s] = scale * dot;
+                        if (sc[s] > max) max = sc[s];
+                    }
+                    double sum = 0;
+                    for (int s = 0; s <= t; s++) { float e = (float) Math.exp(sc[s] - max); sc[s] = e; sum += e; }
+                    float inv = (float) (1.0 / sum);
+                    int oo = o + ((b * T + t) * H + h) * dv;
+                    for (int i = 0; i < dv; i++) a[oo + i] = 0f;
+                    for (int s = 0; s <= t; s++) {
+                        float pr = sc[s] * inv;
+                        int vo = v + (b * T + s) * vRowStride + h * vHeadStride;
+                        for (int i = 0; i < dv; i++) a[oo + i] += pr * a[vo + i];
+                    }
+                    a[lse + (b * T + t) * H + h] = max + (float) Math.log(sum);
+                }
+    }
+
+    /** Reads dO at d[o]; accumulates into d[q], d[k] and d[v] (same offsets/strides as the forward). */
+    public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                                int B, int T, int H, int dqk, int dv, float scale) {
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++) {
+                    int row = (b * T + t) * H + h;
+                    int qo = q + row * dqk, oo = o + row * dv;
+                    float l = a[lse + row];
+                    float dsum = 0;
+                    for (int i = 0; i < dv; i++) dsum += d[oo + i] * a[oo + i];
+                    for (int s = 0; s <= t; s++) {
+                        int ko = k + ((b * T + s) * H + h) * dqk;
+                        int vo = v + (b * T + s) * vRowStride + h * vHeadStride;
+                        float dot = 0;
+                        for (int i = 0; i < dqk; i++) dot += a[qo + i] * a[ko + i];
+                        float pr = (float) Math.exp(scale * dot - l);
+                        float dp = 0;
+                        for (int i = 0; i < dv; i++) {
+                            dp += d[oo + i] * a[vo + i];
+                            d[vo + i] += pr * d[oo + i];
+                        }
+                        float ds = scale * pr * (dp - dsum);
+                        for (int i = 0; i < dqk; i++) {
+                            d[qo + i] += ds * a[ko + i];
+                            d[ko + i] += ds * a[qo + i];
+                        }
+                    }
+                }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.jseek.train;
+
+import dev.jseek.kernels.Gemm;
+
+/**
+ * Linear layer without bias on float arenas (spec G: the three GEMMs of every Linear). W is [out, in] row-major
+ * (HF layout), X is [m, in], Y is [m, out].
+ * <ul>
+ *   <li>Fprop: Y = X W^T</li>
+ *   <li>Dgrad (input part of backward): dX += dY W</li>
+ *   <li>Wgrad (weight part of backward): dW += dY^T X</li>
+ * </ul>
+ * Forward saves nothing: backward needs X (the caller's saved activation) and W.
+ */
+public final class Linear {
+    private Linear() {}
+
+    /** Y[m, out] = X[m, in] W^T (overwrites Y). */
+    public static void forward(float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
+        if (m == 0) return;
+        Gemm.sgemm(false, true, m, out, in, 1f, x, xOff, in, w, wOff, in, 0f, y, yOff, out);
+    }
+
+    /** dX[m, in] += dY[m, out] W. */
+    public static void backwardInput(float[] dx, int dxOff, float[] dy, int dyOff, float[] w, int wOff, int m, int in, int out) {
+        if (m == 0) return;
+        Gemm.sgemm(false, false, m, in, out, 1f, dy, dyOff, out, w, wOff, in, 1f, dx, dxOff, in);
+    }
+
+    /** dW[out, in] += dY[m, out]^T X[m, in]. */
+    public static void backwardWeight(float[] dw, int dwOff, float[] dy, int dyOff, float[] x, int xOff, int m, int in, int out) {
+        if (m == 0) return;
+        Gemm.sgemm(true, false, out, in, m, 1f, dy, dyOff, out, x, xOff, in, 1f, dw, dwOff, in);
+    }
+}

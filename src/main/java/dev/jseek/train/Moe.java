@@ -1,0 +1,229 @@
+package dev.jseek.train;
+
+import dev.jseek.model.ModelConfig;
+
+import dev.jseek.kernels.Ops;
+
+/**
+ * DeepSeekMoE FFN with aux-loss-free routing (spec D.1-D.4), one layer, on the arenas. Parameters (prefix
+ * {@code model.layers.L.mlp.}): gate.weight [E, dim] (router), gate.e_score_correction_bias [E] (non-trainable),
+ * experts.e.{gate,up,down}_proj.weight, shared_experts.{gate,up,down}_proj.weight (width moe_inter * n_shared).
+ *
+ * <p>Forward per token u: s = sigmoid(u Wr^T); selection on c = s + bias: group score = sum of the top-2 c in each of
+ * n_group groups, keep topk_group groups (others -inf), top-K experts; weights g_k = rsf * s_k / (sum_sel s + 1e-20)
+ * (or rsf * s_k without norm_topk_prob); y = shared(u) + sum_k g_k FFN_k(u). Token-to-expert assignments are sorted
+ * by expert (stable in token order) so each expert runs one GEMM over its rows. The balance loss (alpha > 0) is
+ * computed on s and the selection.
+ *
+ * <p>Backward: selection is piecewise constant, so the gradient reaches the router only through the selected
+ * scores (via g) and through the balance loss (all scores); ds -> dlogit = ds s (1 - s) -> router weight and input.
+ * The bias gets no gradient; {@link #load()} counts tokens per expert for the D.3 bias update.
+ */
+public final class Moe {
+    private final int dim, E, K, I, nGroup, topkGroup;
+    private final float rsf;
+    private final boolean normTopk;
+    final int wr, bias;
+    final int[] wg, wu, wd;
+    final SwiGluFfn shared;
+    // activations
+    final int lg, sc, gw, xg, eg, eu, eh, ey, f;
+    // routing state of the last forward
+    private final int[] idx, tokOf, slotOf, start;
+    private final float[] cScratch, groupScore;
+    private final int[] groupIdx, kIdx;
+    private final boolean[] groupKeep;
+    private final long[] load;
+    private final int[] lastCount;
+    private float alpha;
+    private int balSeqs, balSeqLen;
+
+    public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
+        dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
+        nGroup = c.nGroup(); topkGroup = c.topkGroup(); rsf = (float) c.routedScalingFactor(); normTopk = c.normTopkProb();
+        wr = pl.add(prefix + "gate.weight", true, E, dim);
+        bias = pl.add(prefix + "gate.e_score_correction_bias", false, E);
+        wg = new int[E]; wu = new int[E]; wd = new int[E];
+        for (int e = 0; e < E; e++) {
+            String ep = prefix + "experts." + e + ".";
+            wg[e] = pl.add(ep + "gate_proj.weight", true, I, dim);
+            wu[e] = pl.add(ep + "up_proj.weight", true, I, dim);
+            wd[e] = pl.add(ep + "down_proj.weight", true, dim, I);
+        }
+        long n = maxN, nk = n * K;
+        lg = al.alloc(prefix + "router_logits", n * E);
+        sc = al.alloc(prefix + "scores", n * E);
+        gw = al.alloc(prefix + "routing_weights", nk);
+        xg = al.alloc(prefix + "expert_inputs", nk * dim);
+        eg = al.alloc(prefix + "expert_gate", nk * I);
+        eu = al.alloc(prefix + "expert_up", nk * I);
+        eh = al.alloc(prefix + "expert_act", nk * I);
+        ey = al.alloc(prefix + "expert_out", nk * dim);
+        f = al.alloc(prefix + "balance_f", n * E);
+        shared = c.nSharedExperts() > 0
+                ? new SwiGluFfn(dim, I * c.nSharedExperts(), prefix + "shared_experts.", pl, al, maxN) : null;
+        idx = new int[(int) nk];
+        tokOf = new int[(int) nk];
+        slotOf = new int[(int) nk];
+        start = new int[E + 1];
+        cScratch = new float[E];
+        groupScore = new float[nGroup];
+        groupIdx = new int[topkGroup];
+        groupKeep = new boolean[nGroup];
+        kIdx = new int[K];
+        load = new long[E];
+        lastCount = new int[E];
+    }
+
+    /**
+     * y = MoE(x) for N = B*T rows. With alpha > 0 adds the balance loss over B sequences of T tokens
+     * ({@code seqWise}) or over the batch as one group (classic); returns it (0 when alpha == 0).
+     */
+    public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
+        int N = B * T;
+        float[] p = s.params, a = s.acts;
+        Linear.forward(a, lg, a, x, p, wr, N, dim, E);
+        for (int i = 0; i < N * E; i++) a[sc + i] = SwiGluFfn.sigmoid(a[lg + i]);
+        java.util.Arrays.fill(lastCount, 0);
+        for (int t = 0; t < N; t++) {
+            select(a, sc + t * E, p, bias, idx, t * K);
+            double sum = 0;
+            for (int j = 0; j < K; j++) sum += a[sc + t * E + idx[t * K + j]];
+            float den = (float) (sum + 1e-20);
+            for (int j = 0; j < K; j++) {
+                float sv = a[sc + t * E + idx[t * K + j]];
+                a[gw + t * K + j] = normTopk ? rsf * (sv / den) : rsf * sv;
+                lastCount[idx[t * K + j]]++;
+            }
+        }
+        start[0] = 0;
+        for (int e = 0; e < E; e++) { start[e + 1] = start[e] + lastCount[e]; load[e] += lastCount[e]; }
+        int[] fill = start.clone();
+        for (int t = 0; t < N; t++)
+            for (int j = 0; j < K; j++) {
+                int r = fill[idx[t * K + j]]++;
+                tokOf[r] = t;
+                slotOf[r] = t * K + j;
+            }
+        for (int r = 0; r < N * K; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
+        for (int e = 0; e < E; e++) {
+            int m = start[e + 1] - start[e];
+            if (m == 0) continue;
+            int r0 = start[e];
+            SwiGluFfn.forward(p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+        }
+        if (shared != null) shared.forward(s, x, y, N);
+        else java.util.Arrays.fill(a, y, y + N * dim, 0f);
+        for (int r = 0; r < N * K; r++) {
+            float gv = a[gw + slotOf[r]];
+            int yo = y + tokOf[r] * dim, eo = ey + r * dim;
+            for (int i = 0; i < dim; i++) a[yo + i] += gv * a[eo + i];
+        }
+        this.alpha = alpha;
+        balSeqs = seqWise ? B : 1;
+        balSeqLen = seqWise ? T : N;
+        return alpha > 0 ? BalanceLoss.forward(a, sc, idx, balSeqs, balSeqLen, E, K, alpha, a, f) : 0.0;
+    }
+
+    /** Group-limited top-K on s + bias (spec D.2 steps 3-5); writes K expert ids to out[o..o+K). */
+    private void select(float[] a, int so, float[] p, int bo, int[] out, int o) {
+        float[] cs = cScratch;
+        for (int i = 0; i < E; i++) cs[i] = a[so + i] + p[bo + i];
+        if (nGroup > 1) {
+            int gs = E / nGroup;
+            for (int gi = 0; gi < nGroup; gi++) {
+                float m1 = Float.NEGATIVE_INFINITY, m2 = Float.NEGATIVE_INFINITY;
+                for (int i = gi * gs; i < (gi + 1) * gs; i++) {
+                    float v = cs[i];
+                    if (v > m1) { m2 = m1; m1 = v; } else if (v > m2) m2 = v;
+                }
+                groupScore[gi] = gs >= 2 ? m1 + m2 : m1;
+            }
+            Ops.topK(groupScore, 0, nGroup, topkGroup, groupIdx);
+            boolean[] keep = groupKeep;
+            java.util.Arrays.fill(keep, false);
+            for (int gi : groupIdx) keep[gi] = true;
+            for (int gi = 0; gi < nGroup; gi++)
+                if (!keep[gi]) for (int i = gi * gs; i < (gi + 1) * gs; i++) cs[i] = Float.NEGATIVE_INFINITY;
+        }
+        Ops.topK(cs, 0, E, K, kIdx);
+        System.arraycopy(kIdx, 0, out, o, K);
+    }
+
+    /** dacts[x] += dMoE/dx^T dacts[y]; {@code balScale} is the upstream gradient of the balance loss. */
+    public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
+        int N = B * T;
+        float[] p = s.params, a = s.acts, d = s.dacts;
+        for (int r = 0; r < N * K; r++) {
+            int yo = y + tokOf[r] * dim, eo = ey + r * dim, j = slotOf[r];
+            float gv = a[gw + j], dot = 0;
+            for (int i = 0; i < dim; i++) {
+                dot += d[yo + i] * a[eo + i];
+                d[eo + i] += gv * d[yo + i];
+            }
+            d[gw + j] += dot;
+        }
+        for (int e = 0; e < E; e++) {
+            int m = start[e + 1] - start[e];
+            if (m == 0) continue;
+            int r0 = start[e];
+            SwiGluFfn.backwardInput(p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+        }
+        for (int r = 0; r < N * K; r++) {
+            int xo = x + tokOf[r] * dim, go = xg + r * dim;
+            for (int i = 0; i < dim; i++) d[xo + i] += d[go + i];
+        }
+        for (int t = 0; t < N; t++) {
+            int so = sc + t * E;
+            if (normTopk) {
+                double sum = 0, dgs = 0;
+                for (int j = 0; j < K; j++) {
+                    int e = idx[t * K + j];
+                    sum += a[so + e];
+                    dgs += (double) d[gw + t * K + j] * a[so + e];
+                }
+                float den = (float) (sum + 1e-20);
+                float corr = (float) (dgs / ((double) den * den));
+                for (int j = 0; j < K; j++) d[so + idx[t * K + j]] += rsf * (d[gw + t * K + j] / den - corr);
+            } else {
+                for (int j = 0; j < K; j++) d[so + idx[t * K + j]] += rsf * d[gw + t * K + j];
+            }
+        }
+        if (alpha > 0) BalanceLoss.backward(a, sc, a, f, balSeqs, balSeqLen, E, alpha, balScale, d, sc);
+        for (int i = 0; i < N * E; i++) {
+            float sv = a[sc + i];
+            d[lg + i] += d[sc + i] * sv * (1f - sv);
+        }
+        Linear.backwardInput(d, x, d, lg, p, wr, N, dim, E);
+        if (shared != null) shared.backwardInput(s, x, y, N);
+    }
+
+    public void backwardWeights(Arenas s, int x, int y, int B, int T) {
+        int N = B * T;
+        float[] g = s.grads, a = s.acts, d = s.dacts;
+        for (int e = 0; e < E; e++) {
+            int m = start[e + 1] - start[e];
+            if (m == 0) continue;
+            int r0 = start[e];
+            SwiGluFfn.backwardWeights(g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+        }
+        Linear.backwardWeight(g, wr, d, lg, a, x, N, dim, E);
+        if (shared != null) shared.backwardWeights(s, x, y, N);
+    }
+
+    /** Tokens routed to each expert, accumulated over forwards since the last {@link #resetLoad()}. */
+    public long[] load() { return load; }
+
+    /** Tokens routed to each expert by the last forward. */
+    public int[] lastCount() { return lastCount; }
+
+    /** Expert ids chosen for token t by the last forward (largest biased score first). */
+    public int[] selected(int t) { return java.util.Arrays.copyOfRange(idx, t * K, t * K + K); }
+
+    public void resetLoad() { java.util.Arrays.fill(load, 0); }
+
+    /** Offset of the routing bias in the parameter arena. */
+    public int biasOffset() { return bias; }
+
+    public int experts() { return E; }
+}

@@ -1,0 +1,314 @@
+package dev.jseek.train;
+
+import dev.jseek.model.ModelConfig;
+
+import dev.jseek.io.Checkpoint;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The whole DeepSeek-V3 model for training (spec B-E), llm.c style: a flat parameter arena laid out with HF tensor
+ * names ({@link #layout()}), a gradient arena with the same layout, and activation / activation-gradient arenas sized
+ * for {@code maxBatch x maxSeqLen} tokens.
+ *
+ * <p>{@link #forwardBackward} computes, for B sequences of T tokens with next-token targets (negative = ignored),
+ * loss = CE_main + lambda * mean_k CE_MTP_k + balance, where balance = sum over MoE layers (main and MTP) of
+ * alpha * mean over sequences of sum_i f_i P_i (spec D.4; or the classic batch-wise variant), and ADDS all parameter
+ * gradients (times {@code gradScale}) into {@link #grads()} (call {@link #zeroGrad()} first; accumulation over
+ * micro-batches is by repeated calls). MTP depth k (spec E) uses T-k positions per sequence; T must exceed the number
+ * of MTP depths. The routing bias is not trained by gradient; {@link #updateBias} applies the aux-loss-free rule
+ * (spec D.3) from the expert loads counted since the previous update.
+ */
+public final class TrainModel {
+    private final ModelConfig c;
+    private final int maxBatch, maxSeqLen, dim, vocab;
+    private final ParamLayout pl = new ParamLayout();
+    private final ActLayout al = new ActLayout();
+    private final Arenas s;
+    private final int embed, finalNorm, head;
+    private final Block[] blocks;
+    private final MtpModule[] mtp;
+    private final List<Moe> moes = new ArrayList<>();
+    private final List<Integer> moeLayerIds = new ArrayList<>();
+    // activations
+    private final int[] resid;
+    private final int hN, rN, logits;
+    // hyper-parameters of the loss
+    private float mtpLambda = 0.3f, balanceAlpha = 1e-4f;
+    private boolean seqWiseBalance = true;
+    // state of the last forward
+    private int[] tokens, targets;
+    private int B, T;
+    private double lastMain, lastBal;
+    private final double[] lastMtp;
+
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) {
+        if (maxBatch <= 0 || maxSeqLen <= 0)
+            throw new IllegalArgumentException("maxBatch and maxSeqLen must be > 0, got " + maxBatch + ", " + maxSeqLen);
+        if ((long) maxBatch * maxSeqLen > Integer.MAX_VALUE / 8)
+            throw new IllegalArgumentException("maxBatch * maxSeqLen too large: " + maxBatch + " x " + maxSeqLen);
+        this.c = c;
+        this.maxBatch = maxBatch;
+        this.maxSeqLen = maxSeqLen;
+        dim = c.hiddenSize();
+        vocab = c.vocabSize();
+        int maxN = maxBatch * maxSeqLen;
+        Rotary rope = new Rotary(c, maxSeqLen);
+        embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
+        blocks = new Block[c.numHiddenLayers()];
+        for (int l = 0; l < blocks.length; l++) {
+            blocks[l] = new Block(c, l, pl, al, maxN, rope);
+            if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
+        }
+        finalNorm = pl.add("model.norm.weight", true, dim);
+        head = pl.add("lm_head.weight", true, vocab, dim);
+        mtp = new MtpModule[c.numNextnPredictLayers()];
+        for (int k = 1; k <= mtp.length; k++) {
+            mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);
+            if (mtp[k - 1].block.moe() != null) { moes.add(mtp[k - 1].block.moe()); moeLayerIds.add(mtp[k - 1].layer); }
+        }
+        resid = new int[blocks.length + 1];
+        for (int l = 0; l <= blocks.length; l++) resid[l] = al.alloc("residual." + l, (long) maxN * dim);
+        hN = al.alloc("model.norm.out", (long) maxN * dim);
+        rN = al.alloc("model.norm.rstd", maxN);
+        logits = al.alloc("logits", (long) maxN * vocab);
+        s = new Arenas(pl, al);
+        lastMtp = new double[mtp.length];
+        initDefault();
+    }
+
+    /** Norm weights 1, routing biases 0, everything else 0 (call {@link #initRandom} or load weights). */
+    private void initDefault() {
+        for (ParamLayout.Entry e : pl.entries())
+            if (e.shape().length == 1 && e.trainable()) Arrays.fill(s.params, e.offset(), e.offset() + e.size(), 1f);
+    }
+
+    /** Matrices ~ N(0, std^2) ([TR] F.1: std 0.006), norm weights 1, routing biases 0; deterministic in seed. */
+    public void initRandom(long seed, float std) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (ParamLayout.Entry e : pl.entries()) {
+            int o = e.offset(), n = e.size();
+            if (e.shape().length == 1) Arrays.fill(s.params, o, o + n, e.trainable() ? 1f : 0f);
+            else for (int i = 0; i < n; i++) s.params[o + i] = (float) (gaussian(rnd) * std);
+        }
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        double u1 = r.nextDouble(), u2 = r.nextDouble();
+        return Math.sqrt(-2 * Math.log1p(-u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    public void zeroGrad() { Arrays.fill(s.grads, 0f); }
+
+    /** Forward and backward with gradScale 1; returns the total loss. */
+    public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
+        return forwardBackward(tokens, targets, B, T, 1f);
+    }
+
+    /** Forward, then the input and weight parts of the backward; gradients (times gradScale) are added to grads. */
+    public float forwardBackward(int[] tokens, int[] targets, int B, int T, float gradScale) {
+        float loss = forward(tokens, targets, B, T);
+        backward(gradScale);
+        return loss;
+    }
+
+    /** Forward with losses; saves what {@link #backward} needs. Returns the total loss. */
+    public float forward(int[] tokens, int[] targets, int B, int T) {
+        check(tokens, B, T, "tokens");
+        check(targets, B, T, "targets");
+        if (T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        this.targets = targets;
+        this.B = B;
+        this.T = T;
+        int N = B * T;
+        lastBal = forwardMain(tokens, B, T);
+        this.tokens = tokens;
+        lastMain = CrossEntropy.forward(s.acts, logits, N, vocab, targets, 0);
+        int prev = hN, prevT = T;
+        double mtpSum = 0;
+        for (MtpModule m : mtp) {
+            m.forward(s, tokens, targets, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            lastMtp[m.depth - 1] = m.lastCe;
+            lastBal += m.lastBal;
+            mtpSum += m.lastCe;
+            prev = m.hk;
+            prevT = T - m.depth;
+        }
+        double loss = lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0);
+        return (float) loss;
+    }
+
+    private double forwardMain(int[] tokens, int B, int T) {
+        int N = B * T;
+        float[] p = s.params, a = s.acts;
+        Embedding.forward(a, resid[0], p, embed, tokens, 0, N, dim, vocab);
+        double bal = 0;
+        for (int l = 0; l < blocks.length; l++)
+            bal += blocks[l].forward(s, resid[l], resid[l + 1], B, T, balanceAlpha, seqWiseBalance);
+        RmsNorm.forward(a, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
+        Linear.forward(a, logits, a, hN, p, head, N, dim, vocab);
+        return bal;
+    }
+
+    /** The main model's logits [B*T, vocab] (no MTP, no loss); a copy. Routing loads are counted as in training. */
+    public float[] forwardLogits(int[] tokens, int B, int T) {
+        check(tokens, B, T, "tokens");
+        forwardMain(tokens, B, T);
+        this.tokens = null; // no backward for this forward
+        return Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
+    }
+
+    /**
+     * Main logits [B*T, vocab] and, for each MTP depth k, its logits [B*(T-k), vocab] (row b*(T-k)+t predicts token
+     * t+k+1 of sequence b); copies, no loss. T must exceed the number of MTP depths.
+     */
+    public float[][] forwardAllLogits(int[] tokens, int B, int T) {
+        check(tokens, B, T, "tokens");
+        if (T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        forwardMain(tokens, B, T);
+        float[][] out = new float[1 + mtp.length][];
+        out[0] = Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
+        int prev = hN, prevT = T;
+        for (MtpModule m : mtp) {
+            m.forwardLogits(s, tokens, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            int n = B * (T - m.depth) * vocab;
+            out[m.depth] = Arrays.copyOfRange(s.acts, m.logits, m.logits + n);
+            prev = m.hk;
+            prevT = T - m.depth;
+        }
+        this.tokens = null;
+        return out;
+    }
+
+    /**
+     * Copies every parameter from an HF checkpoint (any float dtype; FP8 dequantized with its block scales). The MTP
+     * layers' {@code embed_tokens}/{@code shared_head.head} copies are not read: the model keeps one shared copy
+     * (spec E.1). A missing or mis-shaped tensor throws naming it.
+     */
+    public void load(Checkpoint ck) {
+        for (ParamLayout.Entry e : pl.entries()) {
+            long[] shape = new long[e.shape().length];
+            for (int i = 0; i < shape.length; i++) shape[i] = e.shape()[i];
+            if (!ck.has(e.name()))
+                throw new IllegalArgumentException(ck.dir() + ": checkpoint has no tensor '" + e.name() + "' required by the config");
+            float[] v = ck.floats(e.name(), shape);
+            System.arraycopy(v, 0, s.params, e.offset(), v.length);
+        }
+    }
+
+    /** Both backward parts for the last {@link #forward}. */
+    public void backward(float gradScale) {
+        backwardInput(gradScale);
+        backwardWeights();
+    }
+
+    /** Input part of the backward for the last forward: all activation gradients (zeroes dacts first). */
+    public void backwardInput(float gradScale) {
+        if (tokens == null) throw new IllegalStateException("backward before forward");
+        int N = B * T;
+        float[] p = s.params, a = s.acts, d = s.dacts;
+        Arrays.fill(d, 0f);
+        CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);
+        float mtpScale = mtp.length > 0 ? gradScale * mtpLambda / mtp.length : 0f;
+        for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
+        Linear.backwardInput(d, hN, d, logits, p, head, N, dim, vocab);
+        RmsNorm.backwardInput(d, resid[blocks.length], dim, d, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim);
+        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardInput(s, resid[l], resid[l + 1], B, T, gradScale);
+    }
+
+    /** Weight part of the backward (after {@link #backwardInput}): adds into grads. */
+    public void backwardWeights() {
+        int N = B * T;
+        float[] g = s.grads, a = s.acts, d = s.dacts;
+        for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
+        Linear.backwardWeight(g, head, d, logits, a, hN, N, dim, vocab);
+        RmsNorm.backwardWeight(g, finalNorm, d, hN, dim, a, resid[blocks.length], dim, a, rN, N, dim);
+        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardWeights(s, resid[l], resid[l + 1], B, T);
+        Embedding.backwardWeight(g, embed, d, resid[0], tokens, 0, N, dim);
+        for (ParamLayout.Entry e : pl.entries())
+            if (!e.trainable()) Arrays.fill(g, e.offset(), e.offset() + e.size(), 0f);
+    }
+
+    private void check(int[] x, int B, int T, String what) {
+        if (B <= 0 || T <= 0 || B > maxBatch || T > maxSeqLen)
+            throw new IllegalArgumentException("batch " + B + " x " + T + " outside the allocated " + maxBatch + " x " + maxSeqLen);
+        if (x == null || x.length < B * T)
+            throw new IllegalArgumentException(what + " has " + (x == null ? 0 : x.length) + " entries, need B*T = " + B * T);
+    }
+
+    // ---- expert load and the aux-loss-free bias update (spec D.3) ----
+
+    /** HF layer ids of the MoE layers (main, then MTP), in the order of {@link #expertLoad()}. */
+    public List<Integer> moeLayerIds() { return Collections.unmodifiableList(moeLayerIds); }
+
+    /** Tokens routed to each expert per MoE layer, accumulated since the last bias update / reset. [layer][expert]. */
+    public long[][] expertLoad() {
+        long[][] r = new long[moes.size()][];
+        for (int i = 0; i < r.length; i++) r[i] = moes.get(i).load().clone();
+        return r;
+    }
+
+    public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
+
+    /** MaxVio = (max_i load_i - mean load) / mean load per MoE layer, over the accumulated loads (0 when no tokens). */
+    public double[] maxVio() {
+        double[] r = new double[moes.size()];
+        for (int i = 0; i < r.length; i++) {
+            long[] l = moes.get(i).load();
+            long sum = 0, max = 0;
+            for (long v : l) { sum += v; max = Math.max(max, v); }
+            double mean = (double) sum / l.length;
+            r[i] = sum == 0 ? 0 : (max - mean) / mean;
+        }
+        return r;
+    }
+
+    /**
+     * b_i += gamma * sign(mean_load - load_i) for every MoE layer, from the loads accumulated since the last update
+     * (the global batch); then resets the loads.
+     */
+    public void updateBias(float gamma) {
+        for (Moe m : moes) {
+            long[] l = m.load();
+            long sum = 0;
+            for (long v : l) sum += v;
+            double mean = (double) sum / l.length;
+            int o = m.biasOffset();
+            for (int i = 0; i < l.length; i++) s.params[o + i] += gamma * (float) Math.signum(mean - l[i]);
+            m.resetLoad();
+        }
+    }
+
+    // ---- accessors ----
+
+    public ModelConfig config() { return c; }
+    public ParamLayout layout() { return pl; }
+    public ActLayout activationLayout() { return al; }
+    public float[] params() { return s.params; }
+    public float[] grads() { return s.grads; }
+    public Arenas arenas() { return s; }
+    public int maxBatch() { return maxBatch; }
+    public int maxSeqLen() { return maxSeqLen; }
+
+    /** Main-model cross-entropy of the last forward. */
+    public double lastMainLoss() { return lastMain; }
+
+    /** Cross-entropy of each MTP depth in the last forward (unweighted). */
+    public double[] lastMtpLosses() { return lastMtp.clone(); }
+
+    /** Balance loss of the last forward (alpha included; sum over MoE layers). */
+    public double lastBalanceLoss() { return lastBal; }
+
+    public float mtpLambda() { return mtpLambda; }
+    public void setMtpLambda(float lambda) { mtpLambda = lambda; }
+    public float balanceAlpha() { return balanceAlpha; }
+    public void setBalanceAlpha(float alpha) { balanceAlpha = alpha; }
+    public boolean sequenceWiseBalance() { return seqWiseBalance; }
+    /** true: sequence-wise balance loss (spec D.4, default); false: classic batch-wise auxiliary loss. */
+    public void setSequenceWiseBalance(boolean seqWise) { seqWiseBalance = seqWise; }
+}
