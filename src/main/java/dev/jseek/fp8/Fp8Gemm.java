@@ -44,7 +44,7 @@ public final class Fp8Gemm {
     static final int MR = 4, NR = 2 * L;
 
     /** Validates the operand shapes and tilings; returns nothing, throws with a message naming the problem. */
-    static void check(Fp8Tensor a, Fp8Tensor b, float[] c) {
+    static void check(Fp8Tensor a, Fp8Tensor b, float[] c, int cOff) {
         if (!a.rowTiled(G))
             throw new IllegalArgumentException("FP8 GEMM: A must be in 1x" + G + " tiles, got " + a.tileRows() + "x" + a.tileCols());
         boolean oneD2D = b.tileRows() == G && b.tileCols() == G;
@@ -52,8 +52,8 @@ public final class Fp8Gemm {
             throw new IllegalArgumentException("FP8 GEMM: B must be in " + G + "x" + G + " or 1x" + G + " tiles, got " + b.tileRows() + "x" + b.tileCols());
         if (a.cols() != b.cols())
             throw new IllegalArgumentException("FP8 GEMM: A is " + a.rows() + "x" + a.cols() + ", B is " + b.rows() + "x" + b.cols() + " (K must match)");
-        if (c != null && (long) c.length < (long) a.rows() * b.rows())
-            throw new IllegalArgumentException("FP8 GEMM: C holds " + c.length + " floats, " + a.rows() + "x" + b.rows() + " needed");
+        if (c != null && (cOff < 0 || (long) c.length - cOff < (long) a.rows() * b.rows()))
+            throw new IllegalArgumentException("FP8 GEMM: C holds " + c.length + " floats, " + a.rows() + "x" + b.rows() + " needed from offset " + cOff);
     }
 
     /** C[M, N] = A * B^T with promotion every 128 (see the class comment). */
@@ -65,19 +65,24 @@ public final class Fp8Gemm {
 
     /** C[M, N] (=|+=) A * B^T with promotion every 128; c is row-major with stride N; accumulate adds acc to c. */
     public static void gemm(Fp8Tensor a, Fp8Tensor b, float[] c, boolean accumulate) {
-        check(a, b, c);
+        gemm(a, b, c, 0, accumulate);
+    }
+
+    /** As {@link #gemm(Fp8Tensor, Fp8Tensor, float[], boolean)} with C starting at c[cOff]. */
+    public static void gemm(Fp8Tensor a, Fp8Tensor b, float[] c, int cOff, boolean accumulate) {
+        check(a, b, c, cOff);
         int m = a.rows(), n = b.rows(), k = a.cols();
         if (m == 0 || n == 0) return;
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         int rc = Math.clamp(roundUp(Fp8Tensor.ceilDiv(m, 2 * threads), MR), MR, 64);
         int tasks = Fp8Tensor.ceilDiv(m, rc);
         // TO BE REPLACED by dev.jseek.kernels.Parallel once it is on main (one persistent pool for all kernels)
-        IntStream.range(0, tasks).parallel().forEach(t -> rowTask(a, b, c, accumulate, t * rc, Math.min(m, t * rc + rc), n, k));
+        IntStream.range(0, tasks).parallel().forEach(t -> rowTask(a, b, c, cOff, accumulate, t * rc, Math.min(m, t * rc + rc), n, k));
     }
 
     private static int roundUp(int x, int q) { return (x + q - 1) / q * q; }
 
-    private static void rowTask(Fp8Tensor a, Fp8Tensor b, float[] c, boolean accumulate, int r0, int r1, int n, int k) {
+    private static void rowTask(Fp8Tensor a, Fp8Tensor b, float[] c, int cOff, boolean accumulate, int r0, int r1, int n, int k) {
         int rows = r1 - r0, groups = Fp8Tensor.ceilDiv(k, G);
         float[] af = new float[rows * k];
         decodeRows(a.codes(), r0 * k, rows * k, af);
@@ -107,7 +112,7 @@ public final class Fp8Gemm {
                 for (; r < rows; r++) block1(af, r * k + k0, gk, bp, sa[r * groups + g], sb0, sb1, acc, r * NR);
             }
             for (int r = 0; r < rows; r++) {
-                int co = (r0 + r) * n + j0;
+                int co = cOff + (r0 + r) * n + j0;
                 for (int jj = 0; jj < nj; jj++) c[co + jj] = accumulate ? c[co + jj] + acc[r * NR + jj] : acc[r * NR + jj];
             }
         }
@@ -167,7 +172,7 @@ public final class Fp8Gemm {
 
     /** The exact product of the dequantized operands, sum_k (decode(a) sA)(decode(b) sB), in double; row-parallel. */
     public static double[] referenceF64(Fp8Tensor a, Fp8Tensor b) {
-        check(a, b, null);
+        check(a, b, null, 0);
         int m = a.rows(), n = b.rows(), k = a.cols();
         double[] ad = dequantizeF64(a), bd = dequantizeF64(b);
         double[] c = new double[m * n];
@@ -198,7 +203,7 @@ public final class Fp8Gemm {
      * Scalar, row-parallel.
      */
     public static float[] limited(Fp8Tensor a, Fp8Tensor b, LimitedAccumulator acc, boolean promote) {
-        check(a, b, null);
+        check(a, b, null, 0);
         int m = a.rows(), n = b.rows(), k = a.cols(), ch = acc.chunk();
         float[] ad = new float[m * k], bd = new float[n * k];
         for (int i = 0; i < ad.length; i++) ad[i] = E4m3.decode(a.codes()[i]);

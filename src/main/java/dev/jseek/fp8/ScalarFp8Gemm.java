@@ -12,7 +12,12 @@ public final class ScalarFp8Gemm {
 
     /** C[M, N] (=|+=) A[M, K] * B[N, K]^T, see the class comment; c is row-major with stride N. */
     public static void gemm(Fp8Tensor a, Fp8Tensor b, float[] c, boolean accumulate) {
-        Fp8Gemm.check(a, b, c);
+        gemm(a, b, c, 0, accumulate);
+    }
+
+    /** As {@link #gemm(Fp8Tensor, Fp8Tensor, float[], boolean)} with C starting at c[cOff]. */
+    public static void gemm(Fp8Tensor a, Fp8Tensor b, float[] c, int cOff, boolean accumulate) {
+        Fp8Gemm.check(a, b, c, cOff);
         int m = a.rows(), n = b.rows(), k = a.cols(), g = TileQuantizer.TILE;
         byte[] ac = a.codes(), bc = b.codes();
         for (int i = 0; i < m; i++)
@@ -25,7 +30,7 @@ public final class ScalarFp8Gemm {
                     float scale = a.scaleAt(i, k0) * b.scaleAt(j, k0);
                     acc = Math.fma(scale, s, acc);
                 }
-                c[i * n + j] = accumulate ? c[i * n + j] + acc : acc;
+                c[cOff + i * n + j] = accumulate ? c[cOff + i * n + j] + acc : acc;
             }
     }
 }

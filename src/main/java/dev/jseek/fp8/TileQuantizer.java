@@ -27,6 +27,16 @@ public final class TileQuantizer {
         return quantize(x, 0, rows, cols, 1, TILE, fmt);
     }
 
+    /** {@link #activation(float[], int, int, ScaleFormat)} of the matrix starting at x[off]. */
+    public static Fp8Tensor activation(float[] x, int off, int rows, int cols, ScaleFormat fmt) {
+        return quantize(x, off, rows, cols, 1, TILE, fmt);
+    }
+
+    /** {@link #weight(float[], int, int, ScaleFormat)} of the matrix starting at w[off]. */
+    public static Fp8Tensor weight(float[] w, int off, int rows, int cols, ScaleFormat fmt) {
+        return quantize(w, off, rows, cols, TILE, TILE, fmt);
+    }
+
     /** 128 x 128 blocks: weights (transpose-invariant, so Dgrad reuses them). */
     public static Fp8Tensor weight(float[] w, int rows, int cols, ScaleFormat fmt) {
         return quantize(w, 0, rows, cols, TILE, TILE, fmt);
