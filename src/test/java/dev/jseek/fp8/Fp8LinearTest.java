@@ -18,15 +18,17 @@ class Fp8LinearTest {
         return x;
     }
 
-    /** C[i][j] = sum_p A(i, p) B(j, p) in double, where A(i, p) = a[i*sa + p*sp]... via accessors. */
+    /** An element accessor: A(i, p). */
     interface Elem { double at(int i, int p); }
 
     static double[] product(int rows, int cols, int k, Elem a, Elem b) {
-        double[] c = new double[rows * cols];
+        double[] am = new double[rows * k], bm = new double[cols * k], c = new double[rows * cols];
+        for (int i = 0; i < rows; i++) for (int p = 0; p < k; p++) am[i * k + p] = a.at(i, p);
+        for (int j = 0; j < cols; j++) for (int p = 0; p < k; p++) bm[j * k + p] = b.at(j, p);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++) {
                 double s = 0;
-                for (int p = 0; p < k; p++) s += a.at(i, p) * b.at(j, p);
+                for (int p = 0; p < k; p++) s += am[i * k + p] * bm[j * k + p];
                 c[i * cols + j] = s;
             }
         return c;
