@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 GenerateCommand.class,
                 ForwardCommand.class,
+                DataCommand.class,
                 BenchCommand.class,
         })
 public final class Jseek implements Runnable {
