@@ -51,6 +51,27 @@ class BenchFp8GemmCommandTest {
     }
 
     @Test
+    void fp8TrainingBenchPrintsBothLossCurvesWhichStartTogether() {
+        Run r = run("bench", "fp8", "--steps", "3", "--batch", "1", "--seq", "8", "--every", "1");
+        assertEquals(0, r.rc(), r.err());
+        int rows = 0;
+        for (String line : r.out().split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 4 && f[0].matches("[123]")) {
+                double a = Double.parseDouble(f[1]), b = Double.parseDouble(f[2]);
+                assertTrue(Double.isFinite(a) && Double.isFinite(b) && a > 0, line);
+                if (f[0].equals("1")) assertEquals(a, b, 0.02 * a, "the first step differs only by FP8 rounding: " + line);
+                rows++;
+            }
+        }
+        assertEquals(3, rows, r.out());
+        assertTrue(r.out().contains("mean main CE of the last 3 steps"), r.out());
+        Run bad = run("bench", "fp8", "--preset", "nope");
+        assertEquals(2, bad.rc());
+        assertTrue(bad.err().contains("nope"), bad.err());
+    }
+
+    @Test
     void badOptionsAreOneLineUserErrors() {
         Run r = run("bench", "fp8-gemm", "--acc-chunk", "3", "--no-speed");
         assertEquals(2, r.rc());
