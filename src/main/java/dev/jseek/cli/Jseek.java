@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 ForwardCommand.class,
                 DataCommand.class,
+                BenchCommand.class,
                 TrainCommand.class,
         })
 public final class Jseek implements Runnable {

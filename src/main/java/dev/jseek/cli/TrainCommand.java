@@ -11,6 +11,7 @@ import dev.jseek.train.DataLoaderSource;
 import dev.jseek.train.LoopAdamW;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.NonFiniteException;
+import dev.jseek.train.Precision;
 import dev.jseek.train.TokenBatch;
 import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
@@ -66,6 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Steps between checkpoints, 0 = only at the end.") long every;
     @Option(names = "--keep", defaultValue = "3", description = "Checkpoints kept (default ${DEFAULT-VALUE}).") int keep;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
+    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32 or fp8 (spec G; default ${DEFAULT-VALUE}).") String precision;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
     @Override public Integer call() {
@@ -80,6 +82,11 @@ public final class TrainCommand implements Callable<Integer> {
             case "skip" -> TrainerConfig.NonFinitePolicy.SKIP;
             case "stop" -> TrainerConfig.NonFinitePolicy.STOP;
             default -> throw new UserException("--on-nonfinite: unknown value '" + onNonFinite + "' (use skip or stop)");
+        };
+        Precision prec = switch (precision.toLowerCase(Locale.ROOT)) {
+            case "fp32", "f32" -> Precision.FP32;
+            case "fp8" -> Precision.FP8;
+            default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32 or fp8)");
         };
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
         ModelConfig c = modelConfig(resumeDir);
@@ -103,6 +110,7 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
             TrainModel model = new TrainModel(c, micro, seqLen);
             model.setBalanceAlpha(alpha);
+            model.setPrecision(prec);
             if (resumeDir == null) {
                 if (initFrom != null) try (Checkpoint ck = Checkpoint.open(initFrom)) { model.load(ck); }
                 else model.initRandom(seed, initStd);

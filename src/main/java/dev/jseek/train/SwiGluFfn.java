@@ -11,6 +11,8 @@ public final class SwiGluFfn {
     final int dim, inter;
     final int wg, wu, wd;
     final int g, u, h;
+    /** GEMM precision of the three projections ({@link Precision}). */
+    Precision precision = Precision.FP32;
 
     /** Registers {@code prefix}gate_proj/up_proj/down_proj.weight and activations for maxN rows. */
     public SwiGluFfn(int dim, int inter, String prefix, ParamLayout pl, ActLayout al, int maxN) {
@@ -26,47 +28,47 @@ public final class SwiGluFfn {
 
     /** y[N, dim] = FFN(x[N, dim]) (overwrites y). */
     public void forward(Arenas s, int x, int y, int N) {
-        forward(s.params, wg, wu, wd, s.acts, x, g, u, h, y, N, dim, inter);
+        forward(precision, s.params, wg, wu, wd, s.acts, x, g, u, h, y, N, dim, inter);
     }
 
     /** dacts[x] += dFFN/dx^T dacts[y]; leaves dg, du, dh in dacts. */
     public void backwardInput(Arenas s, int x, int y, int N) {
-        backwardInput(s.params, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
+        backwardInput(precision, s.params, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
     }
 
     public void backwardWeights(Arenas s, int x, int y, int N) {
-        backwardWeights(s.grads, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
+        backwardWeights(precision, s.grads, wg, wu, wd, s.acts, s.dacts, x, g, u, h, y, N, dim, inter);
     }
 
     static float sigmoid(float z) { return (float) (1.0 / (1.0 + Math.exp(-z))); }
 
     /** Static core on explicit offsets (m rows). */
-    static void forward(float[] p, int wg, int wu, int wd, float[] a, int x, int g, int u, int h, int y, int m, int dim, int inter) {
-        Linear.forward(a, g, a, x, p, wg, m, dim, inter);
-        Linear.forward(a, u, a, x, p, wu, m, dim, inter);
+    static void forward(Precision prec, float[] p, int wg, int wu, int wd, float[] a, int x, int g, int u, int h, int y, int m, int dim, int inter) {
+        Linear.forward(prec, a, g, a, x, p, wg, m, dim, inter);
+        Linear.forward(prec, a, u, a, x, p, wu, m, dim, inter);
         for (int i = 0; i < m * inter; i++) {
             float z = a[g + i];
             a[h + i] = z * sigmoid(z) * a[u + i];
         }
-        Linear.forward(a, y, a, h, p, wd, m, inter, dim);
+        Linear.forward(prec, a, y, a, h, p, wd, m, inter, dim);
     }
 
-    static void backwardInput(float[] p, int wg, int wu, int wd, float[] a, float[] d, int x, int g, int u, int h, int y,
+    static void backwardInput(Precision prec, float[] p, int wg, int wu, int wd, float[] a, float[] d, int x, int g, int u, int h, int y,
                               int m, int dim, int inter) {
-        Linear.backwardInput(d, h, d, y, p, wd, m, inter, dim);
+        Linear.backwardInput(prec, d, h, d, y, p, wd, m, inter, dim);
         for (int i = 0; i < m * inter; i++) {
             float z = a[g + i], sg = sigmoid(z), dh = d[h + i];
             d[u + i] += dh * z * sg;
             d[g + i] += dh * a[u + i] * sg * (1f + z * (1f - sg));
         }
-        Linear.backwardInput(d, x, d, g, p, wg, m, dim, inter);
-        Linear.backwardInput(d, x, d, u, p, wu, m, dim, inter);
+        Linear.backwardInput(prec, d, x, d, g, p, wg, m, dim, inter);
+        Linear.backwardInput(prec, d, x, d, u, p, wu, m, dim, inter);
     }
 
-    static void backwardWeights(float[] gr, int wg, int wu, int wd, float[] a, float[] d, int x, int g, int u, int h, int y,
+    static void backwardWeights(Precision prec, float[] gr, int wg, int wu, int wd, float[] a, float[] d, int x, int g, int u, int h, int y,
                                 int m, int dim, int inter) {
-        Linear.backwardWeight(gr, wd, d, y, a, h, m, inter, dim);
-        Linear.backwardWeight(gr, wg, d, g, a, x, m, dim, inter);
-        Linear.backwardWeight(gr, wu, d, u, a, x, m, dim, inter);
+        Linear.backwardWeight(prec, gr, wd, d, y, a, h, m, inter, dim);
+        Linear.backwardWeight(prec, gr, wg, d, g, a, x, m, dim, inter);
+        Linear.backwardWeight(prec, gr, wu, d, u, a, x, m, dim, inter);
     }
 }

@@ -96,6 +96,9 @@ class TrainCommandTest {
         r = run(train(data, tmp.resolve("o"), 2, "--lr-schedule", "0; linear 10x 1"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--lr-schedule") && r.err().contains("'10x'"), r.err());
+        r = run(train(data, tmp.resolve("o"), 2, "--precision", "fp4"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--precision: unknown value 'fp4'"), r.err());
         r = run(train(data, tmp.resolve("o"), 2, "--resume"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("no valid checkpoint"), r.err());
