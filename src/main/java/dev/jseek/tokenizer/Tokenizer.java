@@ -200,6 +200,17 @@ public final class Tokenizer {
         return out;
     }
 
+    /** Receives a pre-token span of the text. */
+    interface SpanSink { void span(int start, int end); }
+
+    /** Pre-tokenizer spans of text without added tokens (not for tokenizers with add_prefix_space). */
+    void preTokenizeSpans(String text, SpanSink sink) {
+        pre.split(ctx.get().pst, text, 0, text.length(), (s, a, b) -> {
+            if (s != text) throw new IllegalStateException("spans are undefined with add_prefix_space");
+            sink.span(a, b);
+        });
+    }
+
     BpeModel model() { return model; }
 
     /** Per-thread encoding state. */
