@@ -213,6 +213,8 @@ public final class Tokenizer {
 
     BpeModel model() { return model; }
 
+    PreTokenizer preTokenizer() { return pre; }
+
     /** Per-thread encoding state. */
     private static final class Ctx implements AddedVocabulary.SegmentSink, PreTokenizer.PieceSink {
         final Tokenizer t;

@@ -1,0 +1,56 @@
+package dev.jseek.tokenizer;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+/**
+ * The hand-written DeepSeek-V3 splitters against their slow twin, the same regexes on java.util.regex: identical
+ * pieces on the whole parity corpus and on the code point probe text.
+ */
+class FastSplittersTest {
+    static Tokenizer fast, slow;
+
+    @BeforeAll static void load() throws Exception {
+        fast = Tokenizer.load(TestData.deepseekV3());
+        slow = fast.withRegexOnly();
+    }
+
+    static void same(String what, List<String> texts) {
+        for (int i = 0; i < texts.size(); i++) {
+            String t = Utf8.replaceLoneSurrogates(texts.get(i));
+            assertEquals(slow.preTokenize(t), fast.preTokenize(t), what + " #" + i);
+        }
+    }
+
+    @Test void fastPathIsUsedForDeepSeekV3() {
+        for (PreTokenizer.Stage s : fast.preTokenizer().stages) assertInstanceOf(PreTokenizer.FastSplit.class, s);
+        for (PreTokenizer.Stage s : slow.preTokenizer().stages) assertInstanceOf(PreTokenizer.RegexSplit.class, s);
+    }
+
+    @Test void sameAsRegexOnCorpus() throws Exception {
+        same("jdk", ParityCorpus.jdkSources(60));
+        same("english", ParityCorpus.english(3));
+        same("cjk", ParityCorpus.cjk(fast, 100, 11));
+        same("digits", ParityCorpus.digits());
+        same("emoji", ParityCorpus.emoji(12));
+        same("whitespace", ParityCorpus.whitespace(13));
+        same("punct", ParityCorpus.punctuationNewlines(14));
+        same("unicode", ParityCorpus.randomUnicode(3000, 15));
+        same("soup", ParityCorpus.tokenSoup(fast, 1000, 16));
+    }
+
+    @Test void sameAsRegexOnEveryCodePointProbe() {
+        List<Integer> cps = PreTokenizerParityTest.codePointsToProbe();
+        List<String> texts = new ArrayList<>();
+        for (int from = 0; from < cps.size(); from += 500) {
+            texts.add(PreTokenizerParityTest.probeText(cps, from, Math.min(cps.size(), from + 500), " "));
+        }
+        same("probe", texts);
+    }
+}
