@@ -1,6 +1,9 @@
 package dev.jseek.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
@@ -8,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +32,23 @@ final class TokenizerLoader {
     static Tokenizer load(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString(), null, "no tokenizer.json");
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
+        ObjectNode root = JSON.createObjectNode();
+        RawModel raw = null;
+        try (JsonParser p = JSON.getFactory().createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new TokenizerFormatException(file + ": not a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                if (name.equals("model") && p.currentToken() == JsonToken.START_OBJECT) {
+                    raw = readModel(file, p);
+                } else {
+                    root.set(name, p.readValueAsTree());
+                }
+            }
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new TokenizerFormatException(file + ": not valid JSON: " + e.getOriginalMessage());
+            throw new TokenizerFormatException(file + ": not valid JSON: " + e.getOriginalMessage()
+                    + " at line " + e.getLocation().getLineNr());
         }
-        if (root == null || !root.isObject()) throw new TokenizerFormatException(file + ": not a JSON object");
         Path config = file.resolveSibling("tokenizer_config.json");
         JsonNode cfg = null;
         if (Files.isRegularFile(config)) {
@@ -46,16 +58,67 @@ final class TokenizerLoader {
                 throw new TokenizerFormatException(config + ": not valid JSON: " + e.getOriginalMessage());
             }
         }
-        return build(file, root, config, cfg);
+        return build(file, root, raw, config, cfg);
     }
 
-    static Tokenizer build(Path file, JsonNode root, Path configFile, JsonNode cfg) {
+    /** The model object, read by streaming: vocab and merges without building a JSON tree for them. */
+    record RawModel(ObjectNode meta, Map<String, Integer> vocab, List<String[]> merges) {}
+
+    private static RawModel readModel(Path file, JsonParser p) throws IOException {
+        ObjectNode meta = JSON.createObjectNode();
+        Map<String, Integer> vocab = null;
+        List<String[]> merges = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            if (name.equals("vocab") && t == JsonToken.START_OBJECT) {
+                vocab = new HashMap<>(1 << 18);
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String tok = p.currentName();
+                    JsonToken v = p.nextToken();
+                    long id = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+                    if (id < 0 || id > 100_000_000) {
+                        throw TokenizerFormatException.field(file, "model.vocab[\"" + tok + "\"]",
+                                "id must be an integer in 0..1e8, got " + p.readValueAsTree());
+                    }
+                    vocab.put(tok, (int) id);
+                }
+            } else if (name.equals("merges") && t == JsonToken.START_ARRAY) {
+                merges = new ArrayList<>(1 << 17);
+                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                    int r = merges.size();
+                    if (t == JsonToken.VALUE_STRING) {
+                        String[] parts = p.getText().split(" ", -1);
+                        if (parts.length != 2) {
+                            throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "expected \"left right\", got \"" + p.getText() + "\"");
+                        }
+                        merges.add(parts);
+                    } else if (t == JsonToken.START_ARRAY) {
+                        JsonNode arr = p.readValueAsTree();
+                        if (arr.size() != 2 || !arr.get(0).isTextual() || !arr.get(1).isTextual()) {
+                            throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "expected [left, right], got " + arr);
+                        }
+                        merges.add(new String[] {arr.get(0).asText(), arr.get(1).asText()});
+                    } else {
+                        throw TokenizerFormatException.field(file, "model.merges[" + r + "]",
+                                "expected \"left right\" or [left, right], got " + p.readValueAsTree());
+                    }
+                }
+            } else {
+                meta.set(name, p.readValueAsTree());
+            }
+        }
+        return new RawModel(meta, vocab, merges);
+    }
+
+    static Tokenizer build(Path file, JsonNode root, RawModel raw, Path configFile, JsonNode cfg) {
         JsonNode version = root.get("version");
         if (version != null && !version.isNull() && !"1.0".equals(version.asText())) {
             throw TokenizerFormatException.field(file, "version", "unsupported tokenizer.json version " + version);
         }
         checkNormalizer(file, root.get("normalizer"));
-        BpeModel model = parseModel(file, root.get("model"));
+        if (raw == null) throw TokenizerFormatException.field(file, "model", "missing or not an object");
+        BpeModel model = parseModel(file, raw);
         PreTokenizer pre = parsePreTokenizer(file, root.get("pre_tokenizer"));
         checkDecoder(file, root.get("decoder"));
         AddedVocabulary added = parseAdded(file, root.get("added_tokens"), model);
@@ -84,8 +147,8 @@ final class TokenizerLoader {
         return s.length() > 120 ? s.substring(0, 120) + "..." : s;
     }
 
-    private static BpeModel parseModel(Path file, JsonNode m) {
-        if (m == null || !m.isObject()) throw TokenizerFormatException.field(file, "model", "missing or not an object");
+    private static BpeModel parseModel(Path file, RawModel raw) {
+        ObjectNode m = raw.meta();
         String type = m.path("type").asText("");
         if (!type.equals("BPE")) {
             throw TokenizerFormatException.field(file, "model.type", "unsupported model type '" + type + "' (jseek supports BPE)");
@@ -100,40 +163,17 @@ final class TokenizerLoader {
                 throw TokenizerFormatException.field(file, "model." + f, "unsupported value " + v);
             }
         }
-        JsonNode vocabNode = m.get("vocab");
-        if (vocabNode == null || !vocabNode.isObject()) throw TokenizerFormatException.field(file, "model.vocab", "missing or not an object");
-        Map<String, Integer> vocab = new HashMap<>(vocabNode.size() * 2);
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
-            var e = it.next();
-            JsonNode v = e.getValue();
-            if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() > 100_000_000) {
-                throw TokenizerFormatException.field(file, "model.vocab[\"" + e.getKey() + "\"]", "id must be an integer in 0..1e8, got " + v);
-            }
-            vocab.put(e.getKey(), v.asInt());
-        }
-        JsonNode mergesNode = m.get("merges");
-        if (mergesNode == null || !mergesNode.isArray()) throw TokenizerFormatException.field(file, "model.merges", "missing or not an array");
-        int[][] merges = new int[mergesNode.size()][];
+        Map<String, Integer> vocab = raw.vocab();
+        if (vocab == null) throw TokenizerFormatException.field(file, "model.vocab", "missing or not an object");
+        if (raw.merges() == null) throw TokenizerFormatException.field(file, "model.merges", "missing or not an array");
+        int[][] merges = new int[raw.merges().size()][];
         for (int r = 0; r < merges.length; r++) {
-            JsonNode e = mergesNode.get(r);
-            String a, b;
-            if (e.isTextual()) {
-                String[] parts = e.asText().split(" ", -1);
-                if (parts.length != 2) {
-                    throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "expected \"left right\", got " + e);
-                }
-                a = parts[0];
-                b = parts[1];
-            } else if (e.isArray() && e.size() == 2 && e.get(0).isTextual() && e.get(1).isTextual()) {
-                a = e.get(0).asText();
-                b = e.get(1).asText();
-            } else {
-                throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "expected \"left right\" or [left, right], got " + e);
-            }
+            String a = raw.merges().get(r)[0], b = raw.merges().get(r)[1];
             Integer ia = vocab.get(a), ib = vocab.get(b), in = vocab.get(a + b);
             if (ia == null || ib == null || in == null) {
                 String missing = ia == null ? a : ib == null ? b : a + b;
-                throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "token '" + missing + "' of merge " + e + " is not in model.vocab");
+                throw TokenizerFormatException.field(file, "model.merges[" + r + "]", "token '" + missing + "' of merge \""
+                        + a + " " + b + "\" is not in model.vocab");
             }
             merges[r] = new int[] {ia, ib, in};
         }

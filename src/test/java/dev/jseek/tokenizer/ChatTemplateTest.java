@@ -68,7 +68,7 @@ class ChatTemplateTest {
     }
 
     @Test void encodedPromptStartsWithExactlyOneBos() throws Exception {
-        Tokenizer t = Tokenizer.load(TestData.deepseekV3());
+        Tokenizer t = TestData.deepseekV3Tokenizer();
         int[] ids = ChatTemplate.encode(t, List.of(Message.system("S"), Message.user("Hi")), true);
         assertEquals(0, ids[0]);
         assertEquals(1, java.util.Arrays.stream(ids).filter(i -> i == 0).count());

@@ -21,7 +21,7 @@ class DecodeTest {
     static HfOracle hf;
 
     @BeforeAll static void load() throws Exception {
-        t = Tokenizer.load(TestData.deepseekV3());
+        t = TestData.deepseekV3Tokenizer();
         hf = new HfOracle(TestData.deepseekV3());
     }
 

@@ -17,7 +17,7 @@ class FastSplittersTest {
     static Tokenizer fast, slow;
 
     @BeforeAll static void load() throws Exception {
-        fast = Tokenizer.load(TestData.deepseekV3());
+        fast = TestData.deepseekV3Tokenizer();
         slow = fast.withRegexOnly();
     }
 

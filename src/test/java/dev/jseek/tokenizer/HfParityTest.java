@@ -21,7 +21,7 @@ class HfParityTest {
     static long idsCompared;
 
     @BeforeAll static void load() throws Exception {
-        ours = Tokenizer.load(TestData.deepseekV3());
+        ours = TestData.deepseekV3Tokenizer();
         hf = new HfOracle(TestData.deepseekV3());
     }
 

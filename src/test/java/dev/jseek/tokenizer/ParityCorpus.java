@@ -56,6 +56,8 @@ final class ParityCorpus {
         "Смешанный текст: русский, English, 中文, 日本語, العربية, עברית, ελληνικά.",
     };
 
+    static List<String> CJK_SENTENCES_LIST() { return List.of(CJK_SENTENCES); }
+
     /** Chinese / Japanese text: hand-written sentences plus runs of CJK vocabulary tokens of the tokenizer. */
     static List<String> cjk(Tokenizer t, int count, long seed) {
         List<String> words = new ArrayList<>();

