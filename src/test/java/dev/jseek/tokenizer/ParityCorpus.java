@@ -32,6 +32,26 @@ final class ParityCorpus {
         return out;
     }
 
+    /**
+     * A line-aligned window of about {@code windowChars} from each of {@code count} .java files of src.zip (files
+     * evenly spread, window start seeded): the variety of a few hundred files at a fraction of the bytes.
+     */
+    static List<String> jdkWindows(int count, int windowChars, long seed) throws IOException {
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (String f : jdkSources(count)) {
+            if (f.length() <= windowChars) {
+                out.add(f);
+                continue;
+            }
+            int start = r.nextInt(f.length() - windowChars);
+            int a = f.lastIndexOf('\n', start) + 1;
+            int b = f.indexOf('\n', a + windowChars);
+            out.add(f.substring(a, b < 0 ? f.length() : b + 1));
+        }
+        return out;
+    }
+
     /** State of the Union addresses (public domain English), {@code count} files. */
     static List<String> english(int count) throws IOException {
         try (Stream<Path> s = Files.list(TestData.sotuDir())) {

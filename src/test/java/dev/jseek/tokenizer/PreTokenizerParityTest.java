@@ -29,20 +29,26 @@ class PreTokenizerParityTest {
             "%s%s%s%s", "x%s y", "%s  \n", "'%s", "%sA", "%s\r\n\r\n", "%s 9", "Z%s%s"};
 
     /**
-     * Code points to probe: with -Djseek.tokenizer.fullSweep=true every BMP code point and all supplementary ones
-     * that are not unassigned / private use / other letter (plus every 61st of those); by default (the 2-core CI
-     * budget) everything below U+3000 and every 13th code point above, supplementary ones sampled likewise.
+     * Code points to probe. With -Djseek.tokenizer.fullSweep=true: every BMP code point, and every supplementary one
+     * that is not unassigned / private use / other letter plus every 61st of those. By default (the 2-core CI
+     * budget): every code point below U+0250, every BMP mark, number, punctuation, symbol, separator, control and
+     * format char, every 29th other BMP code point; every 3rd supplementary mark/number/punctuation/symbol and every
+     * 997th other one.
      */
     static List<Integer> codePointsToProbe() {
         boolean full = Boolean.getBoolean("jseek.tokenizer.fullSweep");
         List<Integer> cps = new ArrayList<>();
         for (int c = 0; c < 0x10000; c++) {
-            if (!Character.isSurrogate((char) c) && (full || c < 0x3000 || c % 13 == 0)) cps.add(c);
+            if (Character.isSurrogate((char) c)) continue;
+            int t = Character.getType(c);
+            boolean bulk = Character.isLetter(c) || t == Character.UNASSIGNED || t == Character.PRIVATE_USE;
+            if (full || c < 0x250 || !bulk || c % 29 == 0) cps.add(c);
         }
         for (int c = 0x10000; c < 0x110000; c++) {
             int t = Character.getType(c);
             boolean bulk = t == Character.UNASSIGNED || t == Character.PRIVATE_USE || t == Character.OTHER_LETTER;
-            if (full ? (!bulk || c % 61 == 0) : (bulk ? c % 997 == 0 : c % 13 == 0)) cps.add(c);
+            boolean letter = Character.isLetter(c) || bulk || t == Character.CONTROL || t == Character.FORMAT;
+            if (full ? (!bulk || c % 61 == 0) : (letter ? c % 997 == 0 : c % 3 == 0)) cps.add(c);
         }
         return cps;
     }

@@ -33,7 +33,7 @@ class TokenizerVariantsTest {
         Path out = tmp.resolve("base.json");
         BpeTrainer.train(new TrainingCorpus(f, null, Long.MAX_VALUE), new BpeTrainer.Options(1500, 2, 2, null), out);
         base = (ObjectNode) JSON.readTree(out.toFile());
-        texts = new ArrayList<>(ParityCorpus.jdkSources(10));
+        texts = new ArrayList<>(ParityCorpus.jdkWindows(40, 2000, 53));
         texts.addAll(ParityCorpus.whitespace(51));
         texts.addAll(ParityCorpus.randomUnicode(300, 52));
         texts.addAll(ParityCorpus.digits());
