@@ -116,6 +116,7 @@ final class AddedVocabulary {
         private int[] terminal = new int[16]; // node -> token index or -1
         private int nodes = 1;
         private final long[] firstChars = new long[1024]; // bit set over the 65536 chars
+        private int singleFirst = -1; // the first char of every token when they all share one, else -1
 
         Trie(List<AddedToken> list) {
             tokens = list.toArray(new AddedToken[0]);
@@ -146,6 +147,13 @@ final class AddedVocabulary {
                 }
                 terminal[node] = ti; // a later token with the same content replaces an earlier one
             }
+            for (AddedToken t : tokens) {
+                if (t.content().isEmpty()) continue;
+                char c = t.content().charAt(0);
+                if (singleFirst == -1) singleFirst = c;
+                else if (singleFirst != c) singleFirst = -2;
+            }
+            if (singleFirst < 0) singleFirst = -1;
         }
 
         boolean isEmpty() { return tokens.length == 0; }
@@ -179,8 +187,13 @@ final class AddedVocabulary {
          */
         boolean findNext(String s, int from, int to, int[] m) {
             for (int i = from; i < to; i++) {
-                char c0 = s.charAt(i);
-                if ((firstChars[c0 >>> 6] & (1L << c0)) == 0) continue;
+                if (singleFirst >= 0) {
+                    i = s.indexOf(singleFirst, i, to); // vectorized scan (DeepSeek-V3: every added token starts with '<')
+                    if (i < 0) return false;
+                } else {
+                    char c0 = s.charAt(i);
+                    if ((firstChars[c0 >>> 6] & (1L << c0)) == 0) continue;
+                }
                 int node = 0, best = -1, bestEnd = -1;
                 for (int j = i; j < to; j++) {
                     node = get(node, s.charAt(j));

@@ -99,7 +99,7 @@ final class BpeModel {
         int[] sym = new int[256], prev = new int[256], next = new int[256];
         boolean[] dead = new boolean[256];
         long[] heap = new long[3 * 256];
-        final PieceCache cache = new PieceCache(1 << 16);
+        final PieceCache cache = new PieceCache(1 << 17);
 
         void ensure(int n) {
             if (sym.length < n) {

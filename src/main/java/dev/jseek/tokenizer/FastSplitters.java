@@ -37,6 +37,22 @@ final class FastSplitters {
         return new PreTokenizer.RegexSplit(regex, OnigRegex.compile(regex));
     }
 
+    /** Stage lists with DeepSeek-V3's three consecutive fast stages replaced by one {@link PreTokenizer.FusedDs3}. */
+    static java.util.List<PreTokenizer.Stage> fuse(java.util.List<PreTokenizer.Stage> stages) {
+        java.util.List<PreTokenizer.Stage> out = new java.util.ArrayList<>();
+        for (int i = 0; i < stages.size(); i++) {
+            if (i + 2 < stages.size() && stages.get(i) instanceof PreTokenizer.FastSplit a && a.source().equals(DS3_DIGITS)
+                    && stages.get(i + 1) instanceof PreTokenizer.FastSplit b && b.source().equals(DS3_CJK)
+                    && stages.get(i + 2) instanceof PreTokenizer.FastSplit c && c.source().equals(DS3_MAIN)) {
+                out.add(new PreTokenizer.FusedDs3());
+                i += 2;
+            } else {
+                out.add(stages.get(i));
+            }
+        }
+        return out;
+    }
+
     // ---- character classes ----
     static final int L = 1, M = 2, N = 4, P = 8, S = 16, WS = 32, CJK = 64, ASCII_PUNCT = 128, ASCII_LETTER = 256, CRLF = 512;
     private static final short[] BMP = new short[0x10000];
@@ -77,16 +93,15 @@ final class FastSplitters {
         return Character.isHighSurrogate(s.charAt(i)) && i + 1 < end && Character.isLowSurrogate(s.charAt(i + 1)) ? 2 : 1;
     }
 
-    // ---- stage 1: \p{N}{1,3} ----
+    // ---- the three stages as separate splitters (generic chain) ----
     static void digits(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
         int prev = start, i = start;
         while (i < end) {
-            if ((flagsAt(s, i, end) & N) == 0) {
+            int j = matchDigits(s, i, end);
+            if (j < 0) {
                 i += cpLen(s, i, end);
                 continue;
             }
-            int j = i + cpLen(s, i, end);
-            for (int k = 1; k < 3 && j < end && (flagsAt(s, j, end) & N) != 0; k++) j += cpLen(s, j, end);
             if (prev != i) chain.run(st, next, s, prev, i);
             chain.run(st, next, s, i, j);
             prev = i = j;
@@ -94,16 +109,14 @@ final class FastSplitters {
         if (prev != end) chain.run(st, next, s, prev, end);
     }
 
-    // ---- stage 2: [一-龥぀-ゟ゠-ヿ]+ (all BMP) ----
     static void cjk(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
         int prev = start, i = start;
         while (i < end) {
-            if ((BMP[s.charAt(i)] & CJK) == 0) {
+            int j = matchCjk(s, i, end);
+            if (j < 0) {
                 i++;
                 continue;
             }
-            int j = i + 1;
-            while (j < end && (BMP[s.charAt(j)] & CJK) != 0) j++;
             if (prev != i) chain.run(st, next, s, prev, i);
             chain.run(st, next, s, i, j);
             prev = i = j;
@@ -111,7 +124,6 @@ final class FastSplitters {
         if (prev != end) chain.run(st, next, s, prev, end);
     }
 
-    // ---- stage 3: the main DeepSeek-V3 regex ----
     static void ds3Main(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
         int prev = start, i = start;
         while (i < end) {
@@ -125,6 +137,75 @@ final class FastSplitters {
             prev = i = j;
         }
         if (prev != end) chain.run(st, next, s, prev, end);
+    }
+
+    // ---- the three stages fused (DeepSeek-V3's exact sequence): no per-piece dispatch ----
+
+    /**
+     * Stages 1-3 in one pass. A digit run goes straight to the sink: stage 2 finds no CJK char in it and no
+     * alternative of the main regex matches a number char, so both leave it whole.
+     */
+    static void fusedDs3(String s, int start, int end, PreTokenizer.PieceSink sink) {
+        int prev = start, i = start;
+        while (i < end) {
+            int j = matchDigits(s, i, end);
+            if (j < 0) {
+                i += cpLen(s, i, end);
+                continue;
+            }
+            if (prev != i) fusedCjk(s, prev, i, sink);
+            sink.piece(s, i, j);
+            prev = i = j;
+        }
+        if (prev != end) fusedCjk(s, prev, end, sink);
+    }
+
+    private static void fusedCjk(String s, int start, int end, PreTokenizer.PieceSink sink) {
+        int prev = start, i = start;
+        while (i < end) {
+            int j = matchCjk(s, i, end);
+            if (j < 0) {
+                i++;
+                continue;
+            }
+            if (prev != i) fusedMain(s, prev, i, sink);
+            fusedMain(s, i, j, sink);
+            prev = i = j;
+        }
+        if (prev != end) fusedMain(s, prev, end, sink);
+    }
+
+    private static void fusedMain(String s, int start, int end, PreTokenizer.PieceSink sink) {
+        int prev = start, i = start;
+        while (i < end) {
+            int j = matchMain(s, i, end);
+            if (j < 0) {
+                i += cpLen(s, i, end);
+                continue;
+            }
+            if (prev != i) sink.piece(s, prev, i);
+            sink.piece(s, i, j);
+            prev = i = j;
+        }
+        if (prev != end) sink.piece(s, prev, end);
+    }
+
+    // ---- matchers: end of the match starting exactly at i, or -1 ----
+
+    /** \p{N}{1,3} */
+    static int matchDigits(String s, int i, int end) {
+        if ((flagsAt(s, i, end) & N) == 0) return -1;
+        int j = i + cpLen(s, i, end);
+        for (int k = 1; k < 3 && j < end && (flagsAt(s, j, end) & N) != 0; k++) j += cpLen(s, j, end);
+        return j;
+    }
+
+    /** [一-龥぀-ゟ゠-ヿ]+ (all BMP) */
+    static int matchCjk(String s, int i, int end) {
+        if ((BMP[s.charAt(i)] & CJK) == 0) return -1;
+        int j = i + 1;
+        while (j < end && (BMP[s.charAt(j)] & CJK) != 0) j++;
+        return j;
     }
 
     /** End of the match of the main regex starting exactly at i, or -1. */

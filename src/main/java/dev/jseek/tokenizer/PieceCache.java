@@ -28,26 +28,34 @@ final class PieceCache {
 
     private static int spread(int h) { return (h ^ (h >>> 16)) * 0x45d9f3b; }
 
+    /** Stored hashes have the top bit set, so 0 marks an empty slot and a probe touches only {@code hashes}. */
+    private static final int USED = 0x80000000;
+
     int[] get(String s, int start, int end, int hash) {
         int len = end - start;
+        int tagged = hash | USED;
         int i = spread(hash) & mask;
         while (true) {
-            String k = keys[i];
-            if (k == null) return null;
-            if (hashes[i] == hash && k.length() == len && k.regionMatches(0, s, start, len)) return values[i];
+            int h = hashes[i];
+            if (h == 0) return null;
+            if (h == tagged) {
+                String k = keys[i];
+                if (k.length() == len && k.regionMatches(0, s, start, len)) return values[i];
+            }
             i = (i + 1) & mask;
         }
     }
 
     void put(String key, int hash, int[] ids) {
         if (size >= (keys.length >> 2) * 3) clear();
+        int tagged = hash | USED;
         int i = spread(hash) & mask;
-        while (keys[i] != null) {
-            if (hashes[i] == hash && keys[i].equals(key)) return;
+        while (hashes[i] != 0) {
+            if (hashes[i] == tagged && keys[i].equals(key)) return;
             i = (i + 1) & mask;
         }
         keys[i] = key;
-        hashes[i] = hash;
+        hashes[i] = tagged;
         values[i] = ids;
         size++;
     }
@@ -55,6 +63,7 @@ final class PieceCache {
     void clear() {
         java.util.Arrays.fill(keys, null);
         java.util.Arrays.fill(values, null);
+        java.util.Arrays.fill(hashes, 0);
         size = 0;
     }
 }

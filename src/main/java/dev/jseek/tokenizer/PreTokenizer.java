@@ -22,7 +22,7 @@ final class PreTokenizer {
     }
 
     /** One stage of the chain. */
-    sealed interface Stage permits RegexSplit, PrefixSpace, FastSplit {
+    sealed interface Stage permits RegexSplit, PrefixSpace, FastSplit, FusedDs3 {
         void split(PreTokenizer chain, State st, int k, String s, int start, int end);
     }
 
@@ -65,6 +65,20 @@ final class PreTokenizer {
         }
     }
 
+    /**
+     * DeepSeek-V3's three Split stages (digits, CJK, main regex) fused into one pass; only as the last stage before
+     * the sink (the ByteLevel byte mapping happens in the model).
+     */
+    record FusedDs3() implements Stage {
+        @Override public void split(PreTokenizer chain, State st, int k, String s, int start, int end) {
+            if (k + 1 == chain.stages.length) {
+                FastSplitters.fusedDs3(s, start, end, st.sink);
+            } else {
+                FastSplitters.fusedDs3(s, start, end, (s2, a, b) -> chain.run(st, k + 1, s2, a, b));
+            }
+        }
+    }
+
     /** Per-thread state: one matcher per regex stage. */
     static final class State {
         final Matcher[] matchers;
@@ -85,7 +99,12 @@ final class PreTokenizer {
 
     final Stage[] stages;
 
-    PreTokenizer(List<Stage> stages) { this.stages = stages.toArray(new Stage[0]); }
+    /** A chain of these stages; DeepSeek-V3's three fast Split stages are fused into one. */
+    PreTokenizer(List<Stage> stages) { this(stages, true); }
+
+    PreTokenizer(List<Stage> stages, boolean fuse) {
+        this.stages = (fuse ? FastSplitters.fuse(stages) : stages).toArray(new Stage[0]);
+    }
 
     State newState() { return new State(stages); }
 
@@ -107,10 +126,33 @@ final class PreTokenizer {
 
     /** A copy of this chain whose regex stages use the plain java.util.regex matcher (no fast splitters). */
     PreTokenizer regexOnly() {
-        Stage[] copy = stages.clone();
-        for (int i = 0; i < copy.length; i++) {
-            if (copy[i] instanceof FastSplit f) copy[i] = new RegexSplit(f.source(), OnigRegex.compile(f.source()));
+        List<Stage> copy = new java.util.ArrayList<>();
+        for (Stage s : stages) {
+            if (s instanceof FastSplit f) {
+                copy.add(new RegexSplit(f.source(), OnigRegex.compile(f.source())));
+            } else if (s instanceof FusedDs3) {
+                for (String re : new String[] {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN}) {
+                    copy.add(new RegexSplit(re, OnigRegex.compile(re)));
+                }
+            } else {
+                copy.add(s);
+            }
         }
-        return new PreTokenizer(List.of(copy));
+        return new PreTokenizer(copy, false);
+    }
+
+    /** A copy with DeepSeek-V3's fused stage split back into its three separate fast stages. */
+    PreTokenizer unfused() {
+        List<Stage> copy = new java.util.ArrayList<>();
+        for (Stage s : stages) {
+            if (s instanceof FusedDs3) {
+                for (String re : new String[] {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN}) {
+                    copy.add(FastSplitters.stage(re));
+                }
+            } else {
+                copy.add(s);
+            }
+        }
+        return new PreTokenizer(copy, false);
     }
 }

@@ -188,9 +188,10 @@ public final class Tokenizer {
     public Path source() { return source; }
 
     /** Same tokenizer, but every pre-tokenizer regex runs on java.util.regex (the slow twin of the fast splitters). */
-    Tokenizer withRegexOnly() {
-        return new Tokenizer(source, model, pre.regexOnly(), added, roles, addBosByDefault);
-    }
+    Tokenizer withRegexOnly() { return withPreTokenizer(pre.regexOnly()); }
+
+    /** Same tokenizer with another pre-tokenizer chain (tests). */
+    Tokenizer withPreTokenizer(PreTokenizer p) { return new Tokenizer(source, model, p, added, roles, addBosByDefault); }
 
     /** Pre-tokenizer pieces of text without added tokens (for tests and the CLI). */
     java.util.List<String> preTokenize(String text) {

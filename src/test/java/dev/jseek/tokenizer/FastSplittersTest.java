@@ -14,22 +14,29 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
  * pieces on the whole parity corpus and on the code point probe text.
  */
 class FastSplittersTest {
-    static Tokenizer fast, slow;
+    static Tokenizer fast, unfused, slow;
 
     @BeforeAll static void load() throws Exception {
         fast = TestData.deepseekV3Tokenizer();
+        unfused = fast.withPreTokenizer(fast.preTokenizer().unfused());
         slow = fast.withRegexOnly();
     }
 
     static void same(String what, List<String> texts) {
         for (int i = 0; i < texts.size(); i++) {
             String t = Utf8.replaceLoneSurrogates(texts.get(i));
-            assertEquals(slow.preTokenize(t), fast.preTokenize(t), what + " #" + i);
+            List<String> expected = slow.preTokenize(t);
+            assertEquals(expected, fast.preTokenize(t), what + " #" + i + " (fused)");
+            assertEquals(expected, unfused.preTokenize(t), what + " #" + i + " (separate stages)");
         }
     }
 
     @Test void fastPathIsUsedForDeepSeekV3() {
-        for (PreTokenizer.Stage s : fast.preTokenizer().stages) assertInstanceOf(PreTokenizer.FastSplit.class, s);
+        assertEquals(1, fast.preTokenizer().stages.length);
+        assertInstanceOf(PreTokenizer.FusedDs3.class, fast.preTokenizer().stages[0]);
+        assertEquals(3, unfused.preTokenizer().stages.length);
+        for (PreTokenizer.Stage s : unfused.preTokenizer().stages) assertInstanceOf(PreTokenizer.FastSplit.class, s);
+        assertEquals(3, slow.preTokenizer().stages.length);
         for (PreTokenizer.Stage s : slow.preTokenizer().stages) assertInstanceOf(PreTokenizer.RegexSplit.class, s);
     }
 
