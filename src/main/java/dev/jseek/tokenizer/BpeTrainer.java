@@ -120,7 +120,6 @@ public final class BpeTrainer {
         try {
             corpus.forEach(doc -> {
                 docs[0]++;
-                bytes[0] += doc.length();
                 batch.add(doc);
                 batchChars[0] += doc.length();
                 if (batchChars[0] >= 4_000_000) {
@@ -130,6 +129,7 @@ public final class BpeTrainer {
                 }
             });
             if (!batch.isEmpty()) futures.add(submit(pool, inFlight, List.copyOf(batch), pre, added));
+            bytes[0] = corpus.bytesRead();
             WordCounts all = null;
             for (Future<WordCounts> f : futures) {
                 WordCounts w = f.get();

@@ -27,6 +27,7 @@ public final class TrainingCorpus {
     private final PathMatcher include;
     private final String includeGlob;
     private final long maxBytes;
+    private long bytesRead;
 
     /**
      * @param path        file, directory or .zip
@@ -50,6 +51,17 @@ public final class TrainingCorpus {
     public void forEach(Consumer<String> sink) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "corpus not found");
         long[] bytes = {0};
+        try {
+            walk(bytes, sink);
+        } finally {
+            bytesRead = bytes[0];
+        }
+    }
+
+    /** UTF-8 bytes of the documents the last {@link #forEach} passed on. */
+    public long bytesRead() { return bytesRead; }
+
+    private void walk(long[] bytes, Consumer<String> sink) throws IOException {
         if (Files.isDirectory(path)) {
             List<Path> files;
             try (Stream<Path> s = Files.walk(path)) {
