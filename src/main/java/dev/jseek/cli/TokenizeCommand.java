@@ -6,10 +6,8 @@ import dev.jseek.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,8 +16,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code jseek tokenize}: text to token ids (or token strings), one JSON array per input line, or one for the whole
- * input with {@code --whole}. Lines are encoded without their line terminator. Input bytes are UTF-8; ill-formed
- * bytes become U+FFFD (spec F.8 tokenizer, see {@link Tokenizer}).
+ * input with {@code --whole}. Lines end at LF or CRLF and are encoded without the terminator. Input bytes are UTF-8;
+ * ill-formed bytes become U+FFFD by the maximal-subpart rule (spec F.8 tokenizer, see {@link Tokenizer}).
  */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Encode text with a tokenizer.json: one JSON array of ids (or token strings) per input line.")
@@ -49,11 +47,19 @@ public final class TokenizeCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         json.getFactory().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
         try (InputStream is = in == null ? System.in : Files.newInputStream(in)) {
+            byte[] all = is.readAllBytes();
             if (whole) {
-                emit(t, t.encode(is.readAllBytes(), bos), json, out);
+                emit(t, t.encode(all, bos), json, out);
             } else {
-                BufferedReader r = new BufferedReader(new InputStreamReader(is, StandardCharsets.UTF_8));
-                for (String line; (line = r.readLine()) != null; ) emit(t, t.encode(line, bos), json, out);
+                // lines end at \n or \r\n (the terminator is not encoded); bytes are decoded per line like --whole
+                int start = 0;
+                while (start < all.length) {
+                    int nl = start;
+                    while (nl < all.length && all[nl] != '\n') nl++;
+                    int end = nl > start && all[nl - 1] == '\r' ? nl - 1 : nl;
+                    emit(t, t.encode(java.util.Arrays.copyOfRange(all, start, end), bos), json, out);
+                    start = nl + 1;
+                }
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new UserException("input not found: " + e.getFile());

@@ -47,7 +47,7 @@ class TokenizerCliTest {
         assertTrue(train.out().contains("vocab 400"), train.out());
 
         Path in = tmp.resolve("in.txt");
-        Files.writeString(in, "public static int x = 42;\n<｜User｜>hi\n");
+        Files.writeString(in, "public static int x = 42;\r\n<｜User｜>hi\n");
         Run ids = run("tokenize", "--tokenizer", tok.toString(), "--in", in.toString());
         assertEquals(0, ids.rc(), ids.err());
         String[] lines = ids.out().split("\n");
@@ -59,9 +59,22 @@ class TokenizerCliTest {
         Run text = run("detokenize", "--tokenizer", tok.toString(), "--in", idFile.toString());
         assertEquals("public static int x = 42;\n<｜User｜>hi\n", text.out());
 
+        Files.writeString(in, "public static int x = 42;\n<｜User｜>hi\n");
         Run bos = run("tokenize", "--tokenizer", tok.toString(), "--in", in.toString(), "--whole", "--bos", "--pieces");
         assertTrue(bos.out().startsWith("[\"<｜begin▁of▁sentence｜>\",\"public\""), bos.out());
         assertTrue(bos.out().contains("\"Ċ\""), bos.out());
+
+        // ill-formed UTF-8 on a line: decoded by the maximal-subpart rule, like Tokenizer.encode(byte[])
+        Files.write(in, new byte[] {'a', (byte) 0xE4, (byte) 0xB8, 'b', '\n'});
+        Run bad = run("tokenize", "--tokenizer", tok.toString(), "--in", in.toString());
+        Run good = run("tokenize", "--tokenizer", tok.toString(), "--in", writeUtf8("a\uFFFDb\n").toString());
+        assertEquals(good.out(), bad.out());
+    }
+
+    Path writeUtf8(String s) throws Exception {
+        Path p = tmp.resolve("u" + s.hashCode() + ".txt");
+        Files.writeString(p, s);
+        return p;
     }
 
     @Test void userErrorsAreOneLine() throws Exception {
