@@ -240,5 +240,4 @@ final class BpeModel {
     /** The model token of an id, or null. */
     String token(int id) { return id >= 0 && id < idToToken.length ? idToToken[id] : null; }
 
-    static Map<String, Integer> mutableVocab() { return new HashMap<>(); }
 }

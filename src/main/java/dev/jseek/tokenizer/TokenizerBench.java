@@ -29,8 +29,13 @@ public final class TokenizerBench {
         long encodeBatch(List<String> docs, int threads);
     }
 
-    /** One row of results. */
-    public record Result(String name, double singleMBs, double batchMBs, long ids, int threads) {}
+    /**
+     * One row of results: MB/s by wall clock, and by CPU time (single: the calling thread's CPU time, which
+     * includes native code run in it; batch: the whole process's CPU time) — the CPU-time rates are the fair
+     * comparison on a shared, loaded machine.
+     */
+    public record Result(String name, double singleMBs, double batchMBs, double singleCpuMBs, double batchCpuMBs, long ids,
+                         int threads) {}
 
     /** The corpus: .java files of src.zip in name order until {@code maxBytes} UTF-8 bytes. */
     public static List<String> jdkSources(Path srcZip, long maxBytes) throws IOException {
@@ -100,21 +105,34 @@ public final class TokenizerBench {
         for (Encoder e : encoders) {
             for (String d : warm) e.encode(d);
             e.encodeBatch(warm, threads);
+            var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long c0 = threadMx.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             long ids = 0;
             for (String d : docs) ids += e.encode(d);
             long t1 = System.nanoTime();
+            long c1 = threadMx.getCurrentThreadCpuTime();
+            long p1 = os.getProcessCpuTime();
             long idsBatch = e.encodeBatch(docs, threads);
             long t2 = System.nanoTime();
+            long p2 = os.getProcessCpuTime();
             if (idsBatch != ids) throw new IllegalStateException(e.name() + ": batch gave " + idsBatch + " ids, single " + ids);
-            rows.add(new Result(e.name(), bytes / 1e6 / ((t1 - t0) / 1e9), bytes / 1e6 / ((t2 - t1) / 1e9), ids, threads));
+            double mb = bytes / 1e6;
+            rows.add(new Result(e.name(), mb / ((t1 - t0) / 1e9), mb / ((t2 - t1) / 1e9), mb / ((c1 - c0) / 1e9),
+                    mb / ((p2 - p1) / 1e9), ids, threads));
         }
-        out.printf("%-10s %14s %14s %12s%n", "encoder", "single MB/s", "batch MB/s", "ids");
-        for (Result r : rows) out.printf("%-10s %14.2f %14.2f %12d%n", r.name(), r.singleMBs(), r.batchMBs(), r.ids());
+        out.printf("%-10s %12s %12s %16s %16s %12s%n", "encoder", "single MB/s", "batch MB/s", "single MB/cpu-s",
+                "batch MB/cpu-s", "ids");
+        for (Result r : rows) {
+            out.printf("%-10s %12.2f %12.2f %16.2f %16.2f %12d%n", r.name(), r.singleMBs(), r.batchMBs(), r.singleCpuMBs(),
+                    r.batchCpuMBs(), r.ids());
+        }
         for (int i = 1; i < rows.size(); i++) {
             Result a = rows.get(0), b = rows.get(i);
-            out.printf("ratio %s/%s: single %.2f, batch %.2f%n", a.name(), b.name(), a.singleMBs() / b.singleMBs(),
-                    a.batchMBs() / b.batchMBs());
+            out.printf("ratio %s/%s: wall single %.2f, batch %.2f; cpu single %.2f, batch %.2f%n", a.name(), b.name(),
+                    a.singleMBs() / b.singleMBs(), a.batchMBs() / b.batchMBs(), a.singleCpuMBs() / b.singleCpuMBs(),
+                    a.batchCpuMBs() / b.batchCpuMBs());
         }
         out.printf("load average at end: %.2f%n", loadAverage());
         return rows;
