@@ -29,6 +29,9 @@ final class TokenizerLoader {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Ids must be below this (2^24; real vocabularies have at most a few hundred thousand), bounding allocations. */
+    static final int MAX_ID = 1 << 24;
+
     static Tokenizer load(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString(), null, "no tokenizer.json");
@@ -77,9 +80,10 @@ final class TokenizerLoader {
                     String tok = p.currentName();
                     JsonToken v = p.nextToken();
                     long id = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
-                    if (id < 0 || id > 100_000_000) {
+                    if (id < 0 || id >= MAX_ID) {
                         throw TokenizerFormatException.field(file, "model.vocab[\"" + tok + "\"]",
-                                "id must be an integer in 0..1e8, got " + p.readValueAsTree());
+                                "id must be an integer in 0.." + (MAX_ID - 1) + ", got "
+                                + (v == JsonToken.VALUE_NUMBER_INT ? String.valueOf(id) : p.readValueAsTree().toString()));
                     }
                     vocab.put(tok, (int) id);
                 }

@@ -71,6 +71,7 @@ class TokenizerLoaderTest {
         fails("merge_type", r -> ((ArrayNode) r.get("model").get("merges")).add(5), "'model.merges[1]'", "5");
         fails("vocab_id", r -> ((ObjectNode) r.get("model").get("vocab")).put("x", "seven"), "model.vocab[\"x\"]", "seven");
         fails("no_model", r -> r.remove("model"), "'model'");
+        fails("huge_id", r -> ((ObjectNode) r.get("model").get("vocab")).put("x", 2_000_000_000), "model.vocab[\"x\"]", "2000000000");
         fails("pre_type", r -> r.putObject("pre_tokenizer").put("type", "Whitespace"), "'pre_tokenizer.type'", "Whitespace");
         fails("no_bytelevel", r -> {
             ObjectNode seq = r.putObject("pre_tokenizer");
