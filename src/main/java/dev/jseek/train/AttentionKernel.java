@@ -139,17 +139,17 @@ final class AttentionKernel {
     private static float expRow(float[] x, int off, int np, float sub) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < np; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(sub).lanewise(VectorOperators.EXP);
+            FloatVector e = VecOps.exp(FloatVector.fromArray(F, x, off + i).sub(sub));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VecOps.sum(acc);
     }
 
     /** p = exp(p - l), ds = scale * p * (ds - dsum) over [so, so + np) (np a multiple of L). */
     private static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
         for (int i = 0; i < np; i += L) {
-            FloatVector pv = FloatVector.fromArray(F, p, so + i).sub(l).lanewise(VectorOperators.EXP);
+            FloatVector pv = VecOps.exp(FloatVector.fromArray(F, p, so + i).sub(l));
             pv.intoArray(p, so + i);
             pv.mul(FloatVector.fromArray(F, ds, so + i).sub(dsum)).mul(scale).intoArray(ds, so + i);
         }

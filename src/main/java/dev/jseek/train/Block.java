@@ -109,4 +109,11 @@ public final class Block {
 
     /** The MoE FFN of this block, or null when dense. */
     public Moe moe() { return moe; }
+
+    /** GEMM precision of the attention and FFN projections of this block ({@link Precision}). */
+    void setPrecision(Precision p) {
+        attn.precision = p;
+        if (mlp != null) mlp.precision = p;
+        if (moe != null) moe.setPrecision(p);
+    }
 }

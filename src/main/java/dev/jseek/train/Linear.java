@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.fp8.Fp8Linear;
+import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Gemm;
 
 /**
@@ -10,7 +12,10 @@ import dev.jseek.kernels.Gemm;
  *   <li>Dgrad (input part of backward): dX += dY W</li>
  *   <li>Wgrad (weight part of backward): dW += dY^T X</li>
  * </ul>
- * Forward saves nothing: backward needs X (the caller's saved activation) and W.
+ * Forward saves nothing: backward needs X (the caller's saved activation) and W. The overloads taking a
+ * {@link Precision} run the same GEMMs in FP8 when asked ({@link Fp8Linear}: X and dY in 1x128 tiles, W in 128x128
+ * blocks, Wgrad operands re-quantized in 128x1 tiles; FP32 outputs and accumulation). FP8 re-quantizes X in backward
+ * deterministically, which gives exactly the codes the forward used (the same as caching the FP8 activation).
  */
 public final class Linear {
     private Linear() {}
@@ -43,5 +48,23 @@ public final class Linear {
         Gemm.sgemm(true, false, out, in, m, 1f, dy, dyOff, out, x, xOff, in, 1f, dw, dwOff, in);
         Profiler.gemm(out, in, m);
         Profiler.stop(P_WGRAD, t0);
+    }
+
+    /** {@link #forward} in the given precision. */
+    public static void forward(Precision prec, float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
+        if (prec == Precision.FP8) Fp8Linear.forward(y, yOff, x, xOff, w, wOff, m, in, out, ScaleFormat.FP32);
+        else forward(y, yOff, x, xOff, w, wOff, m, in, out);
+    }
+
+    /** {@link #backwardInput} in the given precision. */
+    public static void backwardInput(Precision prec, float[] dx, int dxOff, float[] dy, int dyOff, float[] w, int wOff, int m, int in, int out) {
+        if (prec == Precision.FP8) Fp8Linear.backwardInput(dx, dxOff, dy, dyOff, w, wOff, m, in, out, ScaleFormat.FP32);
+        else backwardInput(dx, dxOff, dy, dyOff, w, wOff, m, in, out);
+    }
+
+    /** {@link #backwardWeight} in the given precision. */
+    public static void backwardWeight(Precision prec, float[] dw, int dwOff, float[] dy, int dyOff, float[] x, int xOff, int m, int in, int out) {
+        if (prec == Precision.FP8) Fp8Linear.backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out, ScaleFormat.FP32);
+        else backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out);
     }
 }

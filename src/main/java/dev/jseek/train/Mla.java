@@ -25,6 +25,8 @@ public final class Mla {
     // activation offsets
     final int cq, cqR, cqn, q, akv, kvR, ckvn, kpe, kv, k, lse, o;
     static final int P_PROJ = Profiler.section("mla projections + rope + norms"), P_CORE = Profiler.section("mla attention core");
+    /** GEMM precision of the five projections ({@link Precision}). */
+    Precision precision = Precision.FP32;
 
     public Mla(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
         this.rope = rope;
@@ -66,18 +68,18 @@ public final class Mla {
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
         if (qr > 0) {
-            Linear.forward(a, cq, a, x, p, wqa, N, dim, qr);
+            Linear.forward(precision, a, cq, a, x, p, wqa, N, dim, qr);
             RmsNorm.forward(a, cqn, qr, a, cq, qr, p, qNorm, a, cqR, N, qr, eps);
-            Linear.forward(a, q, a, cqn, p, wqb, N, qr, H * qk);
+            Linear.forward(precision, a, q, a, cqn, p, wqb, N, qr, H * qk);
         } else {
-            Linear.forward(a, q, a, x, p, wq, N, dim, H * qk);
+            Linear.forward(precision, a, q, a, x, p, wq, N, dim, H * qk);
         }
         rope.apply(a, q + nope, N, H * qk, H, qk, T, false);
-        Linear.forward(a, akv, a, x, p, wkva, N, dim, kvr + rd);
+        Linear.forward(precision, a, akv, a, x, p, wkva, N, dim, kvr + rd);
         RmsNorm.forward(a, ckvn, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr, eps);
         for (int r = 0; r < N; r++) System.arraycopy(a, akv + r * (kvr + rd) + kvr, a, kpe + r * rd, rd);
         rope.apply(a, kpe, N, rd, 1, rd, T, false);
-        Linear.forward(a, kv, a, ckvn, p, wkvb, N, kvr, H * (nope + vd));
+        Linear.forward(precision, a, kv, a, ckvn, p, wkvb, N, kvr, H * (nope + vd));
         TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
             for (int r = lo; r < hi; r++)
                 for (int h = 0; h < H; h++) {
@@ -91,7 +93,7 @@ public final class Mla {
         CausalAttention.forward(a, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
-        Linear.forward(a, y, a, o, p, wo, N, H * vd, dim);
+        Linear.forward(precision, a, y, a, o, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
     }
 
@@ -100,7 +102,7 @@ public final class Mla {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        Linear.backwardInput(d, o, d, y, p, wo, N, H * vd, dim);
+        Linear.backwardInput(precision, d, o, d, y, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
         CausalAttention.backward(a, d, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
@@ -119,16 +121,16 @@ public final class Mla {
             int ao = akv + r * (kvr + rd) + kvr, po = kpe + r * rd;
             for (int i = 0; i < rd; i++) d[ao + i] += d[po + i];
         }
-        Linear.backwardInput(d, ckvn, d, kv, p, wkvb, N, kvr, H * (nope + vd));
+        Linear.backwardInput(precision, d, ckvn, d, kv, p, wkvb, N, kvr, H * (nope + vd));
         RmsNorm.backwardInput(d, akv, kvr + rd, d, ckvn, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
-        Linear.backwardInput(d, x, d, akv, p, wkva, N, dim, kvr + rd);
+        Linear.backwardInput(precision, d, x, d, akv, p, wkva, N, dim, kvr + rd);
         rope.apply(d, q + nope, N, H * qk, H, qk, T, true);
         if (qr > 0) {
-            Linear.backwardInput(d, cqn, d, q, p, wqb, N, qr, H * qk);
+            Linear.backwardInput(precision, d, cqn, d, q, p, wqb, N, qr, H * qk);
             RmsNorm.backwardInput(d, cq, qr, d, cqn, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
-            Linear.backwardInput(d, x, d, cq, p, wqa, N, dim, qr);
+            Linear.backwardInput(precision, d, x, d, cq, p, wqa, N, dim, qr);
         } else {
-            Linear.backwardInput(d, x, d, q, p, wq, N, dim, H * qk);
+            Linear.backwardInput(precision, d, x, d, q, p, wq, N, dim, H * qk);
         }
         Profiler.stop(P_PROJ, t0);
     }
@@ -138,16 +140,16 @@ public final class Mla {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
-        Linear.backwardWeight(g, wo, d, y, a, o, N, H * vd, dim);
-        Linear.backwardWeight(g, wkvb, d, kv, a, ckvn, N, kvr, H * (nope + vd));
+        Linear.backwardWeight(precision, g, wo, d, y, a, o, N, H * vd, dim);
+        Linear.backwardWeight(precision, g, wkvb, d, kv, a, ckvn, N, kvr, H * (nope + vd));
         RmsNorm.backwardWeight(g, kvNorm, d, ckvn, kvr, a, akv, kvr + rd, a, kvR, N, kvr);
-        Linear.backwardWeight(g, wkva, d, akv, a, x, N, dim, kvr + rd);
+        Linear.backwardWeight(precision, g, wkva, d, akv, a, x, N, dim, kvr + rd);
         if (qr > 0) {
-            Linear.backwardWeight(g, wqb, d, q, a, cqn, N, qr, H * qk);
+            Linear.backwardWeight(precision, g, wqb, d, q, a, cqn, N, qr, H * qk);
             RmsNorm.backwardWeight(g, qNorm, d, cqn, qr, a, cq, qr, a, cqR, N, qr);
-            Linear.backwardWeight(g, wqa, d, cq, a, x, N, dim, qr);
+            Linear.backwardWeight(precision, g, wqa, d, cq, a, x, N, dim, qr);
         } else {
-            Linear.backwardWeight(g, wq, d, q, a, x, N, dim, H * qk);
+            Linear.backwardWeight(precision, g, wq, d, q, a, x, N, dim, H * qk);
         }
         Profiler.stop(P_PROJ, t0);
     }

@@ -26,6 +26,8 @@ public final class Moe {
     final int wr, bias;
     final int[] wg, wu, wd;
     final SwiGluFfn shared;
+    /** GEMM precision of the routed experts (the router stays FP32); set with {@link #setPrecision}. */
+    private Precision precision = Precision.FP32;
     // activations
     final int lg, sc, gw, xg, eg, eu, eh, ey, f;
     // routing state of the last forward
@@ -124,7 +126,7 @@ public final class Moe {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
                 int r0 = start[e];
-                SwiGluFfn.forward(p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                SwiGluFfn.forward(precision, p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -190,7 +192,7 @@ public final class Moe {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
                 int r0 = start[e];
-                SwiGluFfn.backwardInput(p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                SwiGluFfn.backwardInput(precision, p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -236,7 +238,7 @@ public final class Moe {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
                 int r0 = start[e];
-                SwiGluFfn.backwardWeights(g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                SwiGluFfn.backwardWeights(precision, g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -261,4 +263,10 @@ public final class Moe {
     public int biasOffset() { return bias; }
 
     public int experts() { return E; }
+
+    /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (spec G). */
+    void setPrecision(Precision p) {
+        precision = p;
+        if (shared != null) shared.precision = p;
+    }
 }

@@ -45,7 +45,7 @@ public final class RmsNorm {
                 for (; i <= n - VecOps.L; i += VecOps.L)
                     acc = FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, dy, yo + i))
                             .fma(FloatVector.fromArray(VecOps.F, x, xo + i), acc);
-                double dot = acc.reduceLanes(VectorOperators.ADD);
+                double dot = VecOps.sum(acc);
                 for (; i < n; i++) dot += (double) w[wOff + i] * dy[yo + i] * x[xo + i];
                 float c = (float) (dot * r * r / n);
                 i = 0;

@@ -39,6 +39,7 @@ public final class TrainModel {
     // hyper-parameters of the loss
     private float mtpLambda = 0.3f, balanceAlpha = 1e-4f;
     private boolean seqWiseBalance = true;
+    private Precision precision = Precision.FP32;
     // state of the last forward
     private int[] tokens, targets;
     private int B, T;
@@ -303,6 +304,16 @@ public final class TrainModel {
     }
 
     // ---- accessors ----
+
+    /** GEMM precision of the attention and FFN Linears of every block, MTP blocks included (spec G). */
+    public Precision precision() { return precision; }
+
+    /** Sets the {@link Precision} of the attention and FFN Linears; embedding, heads, router and eh_proj stay FP32. */
+    public void setPrecision(Precision p) {
+        precision = java.util.Objects.requireNonNull(p, "precision");
+        for (Block b : blocks) b.setPrecision(p);
+        for (MtpModule m : mtp) m.block.setPrecision(p);
+    }
 
     public ModelConfig config() { return c; }
     public ParamLayout layout() { return pl; }

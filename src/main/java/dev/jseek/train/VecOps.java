@@ -1,20 +1,59 @@
 package dev.jseek.train;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API row kernels of the training step (element-wise and reductions on float arenas). Each has the obvious
- * scalar meaning given in its comment; the scalar modules (and their tests) are the oracles. exp is the Vector API's
- * lanewise EXP (SVML on x86, within 1 ulp), so results differ from the scalar twins at float-rounding level only.
+ * scalar meaning given in its comment; the scalar modules (and their tests) are the oracles.
+ *
+ * <p>Determinism: results must not depend on whether the JIT has compiled the code yet (a resumed run must repeat
+ * a run bit for bit). The Vector API's lanewise EXP and reduceLanes(ADD) do not guarantee that (the interpreter's
+ * fallback and the compiled intrinsic round differently / sum lanes in another order), so this class uses only
+ * IEEE-exact lane operations (add, mul, fma, div, compare, integer bit operations): {@link #exp} is a Cody-Waite
+ * reduction plus a degree-6 polynomial (within 2 ulp of Math.exp), and {@link #sum} adds the lanes in index order.
  */
 final class VecOps {
     private VecOps() {}
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
+
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;            // 1.5 * 2^23: adding and subtracting rounds to an integer
+    private static final float X_MIN = -87.33654f, X_MAX = 88.72283f;
+
+    /**
+     * e^x per lane: n = round(x log2 e), r = x - n ln 2 (two-part ln 2), e^r by the Cephes expf polynomial, times 2^n
+     * built in the exponent bits. 0 below -87.34 (so exp(-inf) = 0), +inf above 88.72, NaN stays NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(X_MIN).min(X_MAX);
+        FloatVector n = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1), n2 = ni.sub(n1);          // 2^n = 2^n1 * 2^n2, both normal
+        y = y.mul(n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+             .mul(n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        return y.blend(0f, x.compare(VectorOperators.LT, X_MIN)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, X_MAX));
+    }
+
+    /** Sum of the lanes in index order (deterministic, unlike reduceLanes(ADD)). */
+    static float sum(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
+    }
 
     /** max of x[o..o+n). */
     static float max(float[] x, int o, int n) {
@@ -31,16 +70,15 @@ final class VecOps {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, xo + i).sub(sub).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(F, x, xo + i).sub(sub));
             e.intoArray(y, yo + i);
             acc = acc.add(e);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = FloatVector.fromArray(F, x, xo + i, m).sub(sub).lanewise(VectorOperators.EXP, m);
-            e.intoArray(y, yo + i, m);
-            s += e.reduceLanes(VectorOperators.ADD, m);
+        double s = sum(acc);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[xo + i] - sub);
+            y[yo + i] = e;
+            s += e;
         }
         return s;
     }
@@ -85,7 +123,7 @@ final class VecOps {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i <= n - L; i += L) acc = FloatVector.fromArray(F, x, xo + i).fma(FloatVector.fromArray(F, y, yo + i), acc);
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = sum(acc);
         for (; i < n; i++) s += x[xo + i] * y[yo + i];
         return s;
     }
@@ -133,6 +171,6 @@ final class VecOps {
     }
 
     static FloatVector sigmoid(FloatVector z) {
-        return FloatVector.broadcast(F, 1f).div(z.neg().lanewise(VectorOperators.EXP).add(1f));
+        return FloatVector.broadcast(F, 1f).div(exp(z.neg()).add(1f));
     }
 }

@@ -66,6 +66,26 @@ class FastKernelsTest {
         }
     }
 
+    @Test void vectorExpWithin2UlpOfMathExp() {
+        int L = VecOps.L, n = 200_000;
+        float[] x = new float[n], y = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -100f + 200f * i / n;
+        x[0] = Float.NEGATIVE_INFINITY; x[1] = Float.NaN; x[2] = -87.33f; x[3] = 88.72f; x[4] = 0f; x[5] = Float.POSITIVE_INFINITY;
+        for (int i = 0; i + L <= n; i += L) VecOps.exp(jdk.incubator.vector.FloatVector.fromArray(VecOps.F, x, i)).intoArray(y, i);
+        assertEquals(0f, y[0]);
+        assertTrue(Float.isNaN(y[1]));
+        assertEquals(Float.POSITIVE_INFINITY, y[5]);
+        double worst = 0;
+        for (int i = 2; i < n - n % L; i++) {
+            if (i == 5) continue;
+            double e = Math.exp(x[i]);
+            if (e < Float.MIN_NORMAL * 2 || e > Float.MAX_VALUE) continue;
+            worst = Math.max(worst, Math.abs(y[i] - e) / Math.ulp((float) e));
+        }
+        assertTrue(worst <= 2.0, "worst error " + worst + " ulp");
+        for (int i = 0; i < n - n % L; i++) if (x[i] < -87.34f) assertEquals(0f, y[i], "exp(" + x[i] + ")");
+    }
+
     @Test void swigluAndSigmoid() {
         int n = 1000, g = 3, u = g + n, h = u + n;
         float[] a = rnd(h + n + 2, 4), d = rnd(a.length, 1);

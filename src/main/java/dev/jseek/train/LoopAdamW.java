@@ -1,0 +1,166 @@
+package dev.jseek.train;
+
+import dev.jseek.io.SafetensorsWriter;
+import dev.jseek.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The training loop's AdamW (Loshchilov and Hutter; spec F.1: beta1 = 0.9, beta2 = 0.95, weight decay 0.1, epsilon not reported,
+ * default 1e-8) over a {@link Trainable}'s FP32 master weights. Per element of every trainable tensor, with
+ * t = the 1-based update count, g = grad * gradScale (gradScale carries the global-norm clip coefficient):
+ * <pre>
+ *   m = beta1 m + (1 - beta1) g
+ *   v = beta2 v + (1 - beta2) g^2
+ *   p = p (1 - lr wd)                                  (only tensors with decay: matrices, not norms/biases)
+ *   p = p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * </pre>
+ * (the formulation of PyTorch's {@code torch.optim.AdamW}). Non-trainable tensors (the routing bias of spec D.3)
+ * are never touched. Arithmetic is FP32 per element, the bias-correction factors are computed in double once per
+ * step. Moments are FP32 arrays, or with {@code bf16Moments} BF16 storage: m and v are read from BF16, updated in
+ * FP32, drive this step's parameter update in FP32, and are stored rounded to nearest even. Moment arrays have the
+ * arena's length and layout (slots of non-trainable tensors stay 0). Unlike the minimal {@link AdamW} of the model
+ * package, it takes a gradient scale (the clip coefficient, saving a pass), optional BF16 moment storage, and exposes
+ * its state for {@link TrainCheckpoint}.
+ */
+public final class LoopAdamW {
+    /** Hyper-parameters; {@link #deepseekV3()} gives the report's values. */
+    public record Config(double beta1, double beta2, double eps, double weightDecay, boolean bf16Moments) {
+        public Config {
+            if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("adam beta1 must be in [0, 1), got " + beta1);
+            if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("adam beta2 must be in [0, 1), got " + beta2);
+            if (!(eps > 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("adam eps must be > 0, got " + eps);
+            if (!(weightDecay >= 0) || Double.isInfinite(weightDecay))
+                throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        }
+
+        /** beta1 0.9, beta2 0.95, eps 1e-8, weight decay 0.1, FP32 moments (spec F.1). */
+        public static Config deepseekV3() { return new Config(0.9, 0.95, 1e-8, 0.1, false); }
+
+        public Config withEps(double e) { return new Config(beta1, beta2, e, weightDecay, bf16Moments); }
+        public Config withWeightDecay(double wd) { return new Config(beta1, beta2, eps, wd, bf16Moments); }
+        public Config withBf16Moments(boolean b) { return new Config(beta1, beta2, eps, weightDecay, b); }
+    }
+
+    private final Config cfg;
+    private final int size;
+    private final List<TrainTensor> updated;
+    private final float[] m, v;      // FP32 moments (null with bf16Moments)
+    private final short[] mb, vb;    // BF16 moments (null otherwise)
+    private long step;
+
+    /** An optimizer for an arena of {@code size} floats laid out as {@code tensors}; moments start at 0. */
+    public LoopAdamW(Config cfg, int size, List<TrainTensor> tensors) {
+        this.cfg = cfg;
+        this.size = size;
+        List<TrainTensor> u = new ArrayList<>();
+        for (TrainTensor t : tensors) {
+            if ((long) t.offset() + t.size() > size)
+                throw new IllegalArgumentException("tensor " + t + " lies outside the arena of " + size + " floats");
+            if (t.trainable()) u.add(t);
+        }
+        this.updated = List.copyOf(u);
+        if (cfg.bf16Moments()) {
+            m = v = null;
+            mb = new short[size];
+            vb = new short[size];
+        } else {
+            m = new float[size];
+            v = new float[size];
+            mb = vb = null;
+        }
+    }
+
+    public Config config() { return cfg; }
+
+    /** Number of updates applied so far (t of the bias correction). */
+    public long step() { return step; }
+
+    /** Arena length. */
+    public int size() { return size; }
+
+    /** The tensors this optimizer updates. */
+    public List<TrainTensor> updatedTensors() { return updated; }
+
+    /**
+     * One AdamW update of {@code params} with {@code grads * gradScale} and learning rate {@code lr}. Increments
+     * {@link #step()} first (t starts at 1). With BF16 moments, m and v are read from BF16, updated in FP32, the
+     * FP32 values drive this step's parameter update, and are then stored rounded to nearest even.
+     */
+    public void step(float[] params, float[] grads, double lr, double gradScale) {
+        if (params.length < size || grads.length < size)
+            throw new IllegalArgumentException("params/grads have " + params.length + "/" + grads.length + " floats, optimizer needs " + size);
+        if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
+        step++;
+        double bc1 = 1 - Math.pow(cfg.beta1(), step);
+        double bc2 = 1 - Math.pow(cfg.beta2(), step);
+        float stepSize = (float) (lr / bc1);
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        float b1 = (float) cfg.beta1(), omb1 = (float) (1 - cfg.beta1());
+        float b2 = (float) cfg.beta2(), omb2 = (float) (1 - cfg.beta2());
+        float eps = (float) cfg.eps();
+        float gs = (float) gradScale;
+        float decayFactor = (float) (1 - lr * cfg.weightDecay());
+        for (TrainTensor t : updated) {
+            int from = t.offset(), to = from + t.size();
+            float df = t.decay() ? decayFactor : 1f;
+            if (m != null) updateF32(params, grads, from, to, gs, b1, omb1, b2, omb2, df, stepSize, invSqrtBc2, eps);
+            else updateBf16(params, grads, from, to, gs, b1, omb1, b2, omb2, df, stepSize, invSqrtBc2, eps);
+        }
+    }
+
+    private void updateF32(float[] p, float[] g, int from, int to, float gs, float b1, float omb1, float b2, float omb2,
+                           float df, float stepSize, float invSqrtBc2, float eps) {
+        float[] m = this.m, v = this.v;
+        for (int i = from; i < to; i++) {
+            float gi = g[i] * gs;
+            float mi = b1 * m[i] + omb1 * gi;
+            float vi = b2 * v[i] + omb2 * (gi * gi);
+            m[i] = mi;
+            v[i] = vi;
+            float denom = (float) Math.sqrt(vi) * invSqrtBc2 + eps;
+            p[i] = p[i] * df - stepSize * (mi / denom);
+        }
+    }
+
+    private void updateBf16(float[] p, float[] g, int from, int to, float gs, float b1, float omb1, float b2, float omb2,
+                            float df, float stepSize, float invSqrtBc2, float eps) {
+        short[] m = this.mb, v = this.vb;
+        for (int i = from; i < to; i++) {
+            float gi = g[i] * gs;
+            float mi = b1 * bf16(m[i]) + omb1 * gi;
+            float vi = b2 * bf16(v[i]) + omb2 * (gi * gi);
+            m[i] = SafetensorsWriter.toBf16(mi);
+            v[i] = SafetensorsWriter.toBf16(vi);
+            float denom = (float) Math.sqrt(vi) * invSqrtBc2 + eps;
+            p[i] = p[i] * df - stepSize * (mi / denom);
+        }
+    }
+
+    /** BF16 bits -> float (exact). */
+    public static float bf16(short bits) { return Float.intBitsToFloat((bits & 0xFFFF) << 16); }
+
+    // ---- state for checkpoints ----
+
+    /** Storage dtype of the moments: F32 or BF16. */
+    public DType momentDType() { return cfg.bf16Moments() ? DType.BF16 : DType.F32; }
+
+    /** The first moment's storage (native-order view of the FP32 or BF16 array, arena layout). */
+    public MemorySegment firstMoment() { return m != null ? MemorySegment.ofArray(m) : MemorySegment.ofArray(mb); }
+
+    /** The second moment's storage (as {@link #firstMoment()}). */
+    public MemorySegment secondMoment() { return v != null ? MemorySegment.ofArray(v) : MemorySegment.ofArray(vb); }
+
+    /** First moment of element i as a float. */
+    public float m(int i) { return m != null ? m[i] : bf16(mb[i]); }
+
+    /** Second moment of element i as a float. */
+    public float v(int i) { return v != null ? v[i] : bf16(vb[i]); }
+
+    /** Sets the update count (restoring a checkpoint; the moments are restored through the segments). */
+    public void setStep(long step) {
+        if (step < 0) throw new IllegalArgumentException("optimizer step must be >= 0, got " + step);
+        this.step = step;
+    }
+}

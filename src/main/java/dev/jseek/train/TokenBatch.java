@@ -1,0 +1,31 @@
+package dev.jseek.train;
+
+/**
+ * A micro-batch of token sequences as {@link TrainModel#forwardBackward} takes it: {@code rows} sequences of
+ * {@code seqLen} input tokens ({@code inputs}, row-major [rows, seqLen]) and their next-token {@code targets}
+ * (same shape; negative = ignored). A data loader's [rows, seqLen + 1] windows map to it by {@link #fromWindows}.
+ */
+public record TokenBatch(int rows, int seqLen, int[] inputs, int[] targets) {
+    public TokenBatch {
+        if (rows < 1 || seqLen < 1) throw new IllegalArgumentException("batch " + rows + " x " + seqLen + " must be at least 1 x 1");
+        long n = (long) rows * seqLen;
+        if (inputs.length != n || targets.length != n)
+            throw new IllegalArgumentException("batch " + rows + " x " + seqLen + " needs " + n + " inputs and targets, got " + inputs.length + " and " + targets.length);
+    }
+
+    /** Splits windows of {@code seqLen + 1} tokens (row-major [rows, seqLen + 1]) into inputs and shifted targets. */
+    public static TokenBatch fromWindows(int rows, int seqLen, int[] windows) {
+        int l1 = seqLen + 1;
+        if (windows.length != (long) rows * l1)
+            throw new IllegalArgumentException("windows of " + rows + " x " + l1 + " tokens need " + (long) rows * l1 + " entries, got " + windows.length);
+        int[] in = new int[rows * seqLen], tg = new int[rows * seqLen];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(windows, r * l1, in, r * seqLen, seqLen);
+            System.arraycopy(windows, r * l1 + 1, tg, r * seqLen, seqLen);
+        }
+        return new TokenBatch(rows, seqLen, in, tg);
+    }
+
+    /** Input tokens (the schedules' token axis counts these). */
+    public long tokens() { return (long) rows * seqLen; }
+}

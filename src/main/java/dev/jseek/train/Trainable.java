@@ -1,0 +1,51 @@
+package dev.jseek.train;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@link Trainer} needs from a model (spec F.1, D.3, E.2): a flat FP32 parameter arena and a gradient arena
+ * with the same layout, described by {@link #tensors()} (HF names, offsets, which tensors are trained and which
+ * get weight decay), and a forward+backward pass over one micro-batch of type {@code B}.
+ *
+ * <p>Contract: {@link #forwardBackward} ADDS {@code gradScale * d(total loss)/d(param)} into {@link #grads()}
+ * (the trainer calls {@link #zeroGrad()} before the first micro-batch of a step and passes
+ * {@code gradScale = 1/microBatches}); non-trainable tensors get zero gradient. The MoE hooks count expert loads
+ * over the micro-batches of a step; {@link #updateBias} applies the aux-loss-free rule from those counts and
+ * resets them. A model without MoE or MTP keeps the default no-op hooks. Any randomness the model uses must
+ * come from the {@link TrainRng} it is given (its state is checkpointed), so that a resumed run is bit-identical.
+ */
+public interface Trainable<B> {
+    /** The FP32 master weights (the arena the optimizer updates in place). */
+    float[] params();
+
+    /** Gradients, same layout as {@link #params()}. */
+    float[] grads();
+
+    /** Every distinct tensor of the arena (no aliases), in a fixed order. */
+    List<TrainTensor> tensors();
+
+    /** Checkpoint names stored as copies of another tensor: alias -> target name (e.g. MTP's embed_tokens, spec E.1). */
+    default Map<String, String> aliases() { return Map.of(); }
+
+    /** Sets every gradient to 0. */
+    void zeroGrad();
+
+    /** Forward and backward over one micro-batch; returns its losses. */
+    StepLosses forwardBackward(B batch, float gradScale, TrainRng rng);
+
+    /** Sets the MTP loss weight lambda (spec E.2) for the next forward passes. */
+    default void setMtpLambda(float lambda) {}
+
+    /** HF layer ids of the MoE layers, in the order of {@link #expertLoad()}. */
+    default List<Integer> moeLayerIds() { return List.of(); }
+
+    /** Tokens routed to each expert per MoE layer since the last {@link #updateBias}/{@link #resetExpertLoad}. */
+    default long[][] expertLoad() { return new long[0][]; }
+
+    /** b_i += gamma * sign(mean load - load_i) per MoE layer (spec D.3), then resets the loads. */
+    default void updateBias(float gamma) {}
+
+    /** Forgets the loads counted so far (a skipped step). */
+    default void resetExpertLoad() {}
+}
