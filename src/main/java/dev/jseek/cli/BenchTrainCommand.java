@@ -143,12 +143,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
                     Math.abs(jLoss - peerLoss) / Math.abs(peerLoss), Math.abs(jNorm - peerNorm) / Math.abs(peerNorm));
         out.println();
 
-        double[] jt = new double[steps];
+        double[] jt = new double[steps], jc = new double[steps];
         double[] jl = new double[warmup + steps];
         boolean wasOn = Profiler.enabled();
         for (int i = 0; i < warmup + steps; i++) {
             if (i == warmup && profile) { Profiler.reset(); Profiler.enable(true); }
-            long t0 = System.nanoTime();
+            long c0 = cpuNanos(), t0 = System.nanoTime();
             long p0 = Profiler.start();
             m.zeroGrad();
             Profiler.stop(P_ZERO, p0);
@@ -157,23 +157,25 @@ public final class BenchTrainCommand implements Callable<Integer> {
             opt.step(m.params(), m.grads(), lr);
             Profiler.stop(P_ADAM, p0);
             long t1 = System.nanoTime();
-            if (i >= warmup) jt[i - warmup] = (t1 - t0) / 1e9;
+            if (i >= warmup) { jt[i - warmup] = (t1 - t0) / 1e9; jc[i - warmup] = (cpuNanos() - c0) / 1e9; }
         }
         Profiler.enable(wasOn);
         double jSec = median(jt);
-        out.printf(Locale.ROOT, "jseek: median step %.4f s (%s), losses %s%n", jSec, fmt(jt), fmt(jl));
+        out.printf(Locale.ROOT, "jseek: median step %.4f s (%s), process CPU %.4f s/step, losses %s%n", jSec, fmt(jt),
+                median(jc), fmt(jl));
         if (profile) printProfile(out, jt);
         if (peer != null) {
-            double[] pt = new double[steps];
+            double[] pt = new double[steps], pc = new double[steps];
             double[] pl = new double[warmup + steps];
             for (int i = 0; i < warmup + steps; i++) {
-                long t0 = System.nanoTime();
+                long c0 = cpuNanos(), t0 = System.nanoTime();
                 pl[i] = peer.step(tok[i % nb], tgt[i % nb], lr);
                 long t1 = System.nanoTime();
-                if (i >= warmup) pt[i - warmup] = (t1 - t0) / 1e9;
+                if (i >= warmup) { pt[i - warmup] = (t1 - t0) / 1e9; pc[i - warmup] = (cpuNanos() - c0) / 1e9; }
             }
             peerSec = median(pt);
-            out.printf(Locale.ROOT, "peer:  median step %.4f s (%s), losses %s%n", peerSec, fmt(pt), fmt(pl));
+            out.printf(Locale.ROOT, "peer:  median step %.4f s (%s), process CPU %.4f s/step, losses %s%n", peerSec, fmt(pt),
+                    median(pc), fmt(pl));
         }
         return new Row(name, m.layout().size(), TrainFlops.activeParamsPerToken(c), B, T, stepFlops, jSec,
                 peer == null ? 0 : peerSec, jLoss, peerLoss, jNorm, peerNorm);
@@ -187,8 +189,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         Integer[] order = new Integer[names.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, (x, y) -> Long.compare(ns[y], ns[x]));
-        out.printf(Locale.ROOT, "  profile over %d steps (%.1f ms/step; sections are exclusive except the gemm lines,"
-                + " which overlap them):%n", times.length, 1e3 * total / times.length);
+        out.printf(Locale.ROOT, "  profile over %d steps (%.1f ms/step; sections are exclusive; the gemm lines overlap them and"
+                + " count the GEMMs issued outside parallel loops, i.e. all but the routed experts'):%n", times.length, 1e3 * total / times.length);
         long gemmNs = 0;
         double sum = 0;
         for (int i : order) {
@@ -201,6 +203,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "  sections cover %.1f%% of the step; GEMMs: %.1f%% of the step at %.2f GFLOP/s%n",
                 100 * sum / 1e9 / total, 100 * gemmNs / 1e9 / total, Profiler.gemmFlops() / (gemmNs / 1e9) / 1e9);
+    }
+
+    /** CPU time of the whole process (all threads; under load it shows the work done, wall time the waiting too). */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** jseek's thread count: the kernels pool size (system property jseek.threads, default all processors). */

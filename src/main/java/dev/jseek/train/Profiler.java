@@ -11,13 +11,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Sections are registered once ({@link #section}); {@link #start} returns a timestamp (0 when off) and
  * {@link #stop} adds the elapsed time to a section. Sections may nest (a parent's time includes its children's);
- * the report says so by indentation of the registered name only, not by arithmetic. Not thread-safe for
- * concurrent steps: one training step at a time.
+ * the report says so by indentation of the registered name only, not by arithmetic. Only the thread that enabled
+ * profiling times, and not inside a {@link TrainPool} job (so GEMMs run by the parallel expert loop count in
+ * "moe routed experts" but not in the gemm lines); the FLOP count includes every GEMM.
  */
 public final class Profiler {
     private Profiler() {}
 
-    private static boolean on = Boolean.getBoolean("jseek.profile");
+    private static volatile boolean on = Boolean.getBoolean("jseek.profile");
+    private static volatile Thread owner = Boolean.getBoolean("jseek.profile") ? Thread.currentThread() : null;
     private static final List<String> names = new ArrayList<>();
     private static long[] nanos = new long[0], calls = new long[0];
     private static final AtomicLong gemmFlops = new AtomicLong();
@@ -32,16 +34,20 @@ public final class Profiler {
         return names.size() - 1;
     }
 
-    public static void enable(boolean enabled) { on = enabled; }
+    /** Turns profiling on or off; when on, the calling thread is the one that times. */
+    public static void enable(boolean enabled) {
+        on = enabled;
+        owner = enabled ? Thread.currentThread() : null;
+    }
 
     public static boolean enabled() { return on; }
 
     /** A start timestamp, or 0 when profiling is off. */
-    public static long start() { return on ? System.nanoTime() : 0L; }
+    public static long start() { return on && Thread.currentThread() == owner && !TrainPool.busy() ? System.nanoTime() : 0L; }
 
     /** Adds the time since {@code t0} to section {@code id} (no-op when off). */
     public static void stop(int id, long t0) {
-        if (!on) return;
+        if (t0 == 0L) return;
         nanos[id] += System.nanoTime() - t0;
         calls[id]++;
     }

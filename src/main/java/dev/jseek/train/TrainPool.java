@@ -12,6 +12,11 @@ final class TrainPool {
     @FunctionalInterface
     interface Range { void run(int lo, int hi, int worker); }
 
+    private static volatile boolean busy;
+
+    /** True while a {@link #forRange} job runs (its bodies must not time themselves: {@link Profiler}). */
+    static boolean busy() { return busy; }
+
     /** Number of participants. */
     static int threads() { return 1; }
 
@@ -19,7 +24,13 @@ final class TrainPool {
     static void forRange(int n, int grain, Range body) {
         if (n <= 0) return;
         int g = Math.max(1, grain);
-        for (int lo = 0; lo < n; lo += g) body.run(lo, Math.min(n, lo + g), 0);
+        boolean outer = !busy;
+        busy = true;
+        try {
+            for (int lo = 0; lo < n; lo += g) body.run(lo, Math.min(n, lo + g), 0);
+        } finally {
+            if (outer) busy = false;
+        }
     }
 
     /** x[from..to) = 0, in parallel blocks. */
