@@ -37,7 +37,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
             description = "Model presets from jseek init (default ${DEFAULT-VALUE}).") List<String> presets;
     @Option(names = {"-b", "--batch"}, defaultValue = "4", description = "Sequences per step (default ${DEFAULT-VALUE}).") int batch;
     @Option(names = {"-t", "--seq"}, defaultValue = "128", description = "Tokens per sequence (default ${DEFAULT-VALUE}).") int seq;
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed steps first, at least (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup-seconds", defaultValue = "8",
+            description = "...and at least this long, so the JIT has compiled the hot code (default ${DEFAULT-VALUE}).") double warmupSeconds;
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps; the median is reported (default ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--lr", defaultValue = "1e-3", description = "AdamW learning rate (default ${DEFAULT-VALUE}).") float lr;
     @Option(names = "--seed", defaultValue = "1", description = "Weights and data seed (default ${DEFAULT-VALUE}).") long seed;
@@ -57,6 +59,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         if (batch < 1) throw new UserException("--batch must be >= 1, got " + batch);
         if (seq < 2) throw new UserException("--seq must be >= 2, got " + seq);
         if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
+        if (!(warmupSeconds >= 0)) throw new UserException("--warmup-seconds must be >= 0, got " + warmupSeconds);
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         if (peakGflops != null && !(peakGflops > 0)) throw new UserException("--peak-gflops must be > 0, got " + peakGflops);
         if (peakSize < 64 || peakSize > 8192) throw new UserException("--peak-size must be in 64..8192, got " + peakSize);
@@ -144,38 +147,47 @@ public final class BenchTrainCommand implements Callable<Integer> {
         out.println();
 
         double[] jt = new double[steps], jc = new double[steps];
-        double[] jl = new double[warmup + steps];
+        List<Double> jl = new ArrayList<>();
         boolean wasOn = Profiler.enabled();
-        for (int i = 0; i < warmup + steps; i++) {
-            if (i == warmup && profile) { Profiler.reset(); Profiler.enable(true); }
+        long w0 = System.nanoTime();
+        int wj = -1;
+        for (int i = 0; ; i++) {
+            boolean timed = i >= warmup && System.nanoTime() - w0 >= warmupSeconds * 1e9;
+            if (timed && wj < 0) { wj = i; if (profile) { Profiler.reset(); Profiler.enable(true); } }
+            if (timed && i - wj == steps) break;
             long c0 = cpuNanos(), t0 = System.nanoTime();
             long p0 = Profiler.start();
             m.zeroGrad();
             Profiler.stop(P_ZERO, p0);
-            jl[i] = m.forwardBackward(tok[i % nb], tgt[i % nb], B, T);
+            jl.add((double) m.forwardBackward(tok[i % nb], tgt[i % nb], B, T));
             p0 = Profiler.start();
             opt.step(m.params(), m.grads(), lr);
             Profiler.stop(P_ADAM, p0);
             long t1 = System.nanoTime();
-            if (i >= warmup) { jt[i - warmup] = (t1 - t0) / 1e9; jc[i - warmup] = (cpuNanos() - c0) / 1e9; }
+            if (timed) { jt[i - wj] = (t1 - t0) / 1e9; jc[i - wj] = (cpuNanos() - c0) / 1e9; }
         }
         Profiler.enable(wasOn);
         double jSec = median(jt);
-        out.printf(Locale.ROOT, "jseek: median step %.4f s (%s), process CPU %.4f s/step, losses %s%n", jSec, fmt(jt),
-                median(jc), fmt(jl));
+        out.printf(Locale.ROOT, "jseek: %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wj, jSec,
+                fmt(jt), median(jc), fmt(jl.subList(0, Math.min(jl.size(), wj + steps))));
         if (profile) printProfile(out, jt);
         if (peer != null) {
             double[] pt = new double[steps], pc = new double[steps];
-            double[] pl = new double[warmup + steps];
-            for (int i = 0; i < warmup + steps; i++) {
+            List<Double> pl = new ArrayList<>();
+            long w1 = System.nanoTime();
+            int wp = -1;
+            for (int i = 0; ; i++) {
+                boolean timed = i >= warmup && System.nanoTime() - w1 >= warmupSeconds * 1e9;
+                if (timed && wp < 0) wp = i;
+                if (timed && i - wp == steps) break;
                 long c0 = cpuNanos(), t0 = System.nanoTime();
-                pl[i] = peer.step(tok[i % nb], tgt[i % nb], lr);
+                pl.add(peer.step(tok[i % nb], tgt[i % nb], lr));
                 long t1 = System.nanoTime();
-                if (i >= warmup) { pt[i - warmup] = (t1 - t0) / 1e9; pc[i - warmup] = (cpuNanos() - c0) / 1e9; }
+                if (timed) { pt[i - wp] = (t1 - t0) / 1e9; pc[i - wp] = (cpuNanos() - c0) / 1e9; }
             }
             peerSec = median(pt);
-            out.printf(Locale.ROOT, "peer:  median step %.4f s (%s), process CPU %.4f s/step, losses %s%n", peerSec, fmt(pt),
-                    median(pc), fmt(pl));
+            out.printf(Locale.ROOT, "peer:  %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wp,
+                    peerSec, fmt(pt), median(pc), fmt(pl.subList(0, Math.min(pl.size(), wp + steps))));
         }
         return new Row(name, m.layout().size(), TrainFlops.activeParamsPerToken(c), B, T, stepFlops, jSec,
                 peer == null ? 0 : peerSec, jLoss, peerLoss, jNorm, peerNorm);
@@ -235,6 +247,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+
+    private static String fmt(List<Double> x) {
+        StringBuilder sb = new StringBuilder();
+        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.4f", v));
+        return sb.toString();
     }
 
     private static String fmt(double[] x) {
