@@ -249,9 +249,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
         return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
     }
 
+    /** The first 4 and the last 2 losses (enough to see that both implementations follow the same trajectory). */
     private static String fmt(List<Double> x) {
         StringBuilder sb = new StringBuilder();
-        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.4f", v));
+        for (int i = 0; i < x.size(); i++) {
+            if (i == 4 && x.size() > 6) { sb.append(" ... (step ").append(x.size() - 1).append(")"); i = x.size() - 2; }
+            sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.4f", x.get(i)));
+        }
         return sb.toString();
     }
 
