@@ -74,7 +74,9 @@ final class AttentionKernel {
      */
     private static void rowsTimesT(float[] x, int x0, int x1, int x2, int x3, int n, int k, int Tp, float[] mt,
                                    float alpha, float[] out) {
-        for (int c = 0; c < n; c += L) {
+        int c = 0;
+        for (; c + L < n; c += 2 * L) rowsTimesT2(x, x0, x1, x2, x3, c, k, Tp, mt, alpha, out);
+        for (; c < n; c += L) {
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             for (int i = 0; i < k; i++) {
                 FloatVector kv = FloatVector.fromArray(F, mt, i * Tp + c);
@@ -90,9 +92,30 @@ final class AttentionKernel {
         }
     }
 
+    /** {@link #rowsTimesT} for the two chunks [c, c + 2L): a 4 x 2-vector register tile (8 accumulators). */
+    private static void rowsTimesT2(float[] x, int x0, int x1, int x2, int x3, int c, int k, int Tp, float[] mt,
+                                    float alpha, float[] out) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int i = 0; i < k; i++) {
+            FloatVector ka = FloatVector.fromArray(F, mt, i * Tp + c), kb = FloatVector.fromArray(F, mt, i * Tp + c + L);
+            FloatVector q0 = FloatVector.broadcast(F, x[x0 + i]), q1 = FloatVector.broadcast(F, x[x1 + i]);
+            FloatVector q2 = FloatVector.broadcast(F, x[x2 + i]), q3 = FloatVector.broadcast(F, x[x3 + i]);
+            a0 = ka.fma(q0, a0); b0 = kb.fma(q0, b0);
+            a1 = ka.fma(q1, a1); b1 = kb.fma(q1, b1);
+            a2 = ka.fma(q2, a2); b2 = kb.fma(q2, b2);
+            a3 = ka.fma(q3, a3); b3 = kb.fma(q3, b3);
+        }
+        a0.mul(alpha).intoArray(out, c); b0.mul(alpha).intoArray(out, c + L);
+        a1.mul(alpha).intoArray(out, Tp + c); b1.mul(alpha).intoArray(out, Tp + c + L);
+        a2.mul(alpha).intoArray(out, 2 * Tp + c); b2.mul(alpha).intoArray(out, 2 * Tp + c + L);
+        a3.mul(alpha).intoArray(out, 3 * Tp + c); b3.mul(alpha).intoArray(out, 3 * Tp + c + L);
+    }
+
     /** out[j*kp + c] = sum_{s<n} w[j*Tp + s] * rows[s*kp + c] for the 4 rows j, c < kp (kp a multiple of L). */
     private static void weightedRows(float[] rows, int n, int kp, int Tp, float[] w, float[] out) {
-        for (int c = 0; c < kp; c += L) {
+        int c = 0;
+        for (; c + L < kp; c += 2 * L) weightedRows2(rows, n, kp, c, Tp, w, out);
+        for (; c < kp; c += L) {
             FloatVector g0 = FloatVector.zero(F), g1 = g0, g2 = g0, g3 = g0;
             for (int s = 0; s < n; s++) {
                 FloatVector kv = FloatVector.fromArray(F, rows, s * kp + c);
@@ -108,9 +131,29 @@ final class AttentionKernel {
         }
     }
 
+    /** {@link #weightedRows} for the two chunks [c, c + 2L). */
+    private static void weightedRows2(float[] rows, int n, int kp, int c, int Tp, float[] w, float[] out) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int s = 0; s < n; s++) {
+            FloatVector ra = FloatVector.fromArray(F, rows, s * kp + c), rb = FloatVector.fromArray(F, rows, s * kp + c + L);
+            FloatVector w0 = FloatVector.broadcast(F, w[s]), w1 = FloatVector.broadcast(F, w[Tp + s]);
+            FloatVector w2 = FloatVector.broadcast(F, w[2 * Tp + s]), w3 = FloatVector.broadcast(F, w[3 * Tp + s]);
+            a0 = ra.fma(w0, a0); b0 = rb.fma(w0, b0);
+            a1 = ra.fma(w1, a1); b1 = rb.fma(w1, b1);
+            a2 = ra.fma(w2, a2); b2 = rb.fma(w2, b2);
+            a3 = ra.fma(w3, a3); b3 = rb.fma(w3, b3);
+        }
+        a0.intoArray(out, c); b0.intoArray(out, c + L);
+        a1.intoArray(out, kp + c); b1.intoArray(out, kp + c + L);
+        a2.intoArray(out, 2 * kp + c); b2.intoArray(out, 2 * kp + c + L);
+        a3.intoArray(out, 3 * kp + c); b3.intoArray(out, 3 * kp + c + L);
+    }
+
     /** acc[s*kp + c] += sum_j w[j*Tp + s] * x[j*kp + c] for s < n, c < kp (the 4 rows x_j padded to kp). */
     private static void rank4Update(float[] x, int n, int kp, int Tp, float[] w, float[] acc) {
-        for (int c = 0; c < kp; c += L) {
+        int c = 0;
+        for (; c + L < kp; c += 2 * L) rank4Update2(x, n, kp, c, Tp, w, acc);
+        for (; c < kp; c += L) {
             FloatVector v0 = FloatVector.fromArray(F, x, c), v1 = FloatVector.fromArray(F, x, kp + c);
             FloatVector v2 = FloatVector.fromArray(F, x, 2 * kp + c), v3 = FloatVector.fromArray(F, x, 3 * kp + c);
             for (int s = 0; s < n; s++) {
@@ -122,6 +165,26 @@ final class AttentionKernel {
                 r = fma(v3, w[3 * Tp + s], r);
                 r.intoArray(acc, ao);
             }
+        }
+    }
+
+    /** {@link #rank4Update} for the two chunks [c, c + 2L). */
+    private static void rank4Update2(float[] x, int n, int kp, int c, int Tp, float[] w, float[] acc) {
+        FloatVector u0 = FloatVector.fromArray(F, x, c), u1 = FloatVector.fromArray(F, x, kp + c);
+        FloatVector u2 = FloatVector.fromArray(F, x, 2 * kp + c), u3 = FloatVector.fromArray(F, x, 3 * kp + c);
+        FloatVector v0 = FloatVector.fromArray(F, x, c + L), v1 = FloatVector.fromArray(F, x, kp + c + L);
+        FloatVector v2 = FloatVector.fromArray(F, x, 2 * kp + c + L), v3 = FloatVector.fromArray(F, x, 3 * kp + c + L);
+        for (int s = 0; s < n; s++) {
+            int ao = s * kp + c;
+            FloatVector w0 = FloatVector.broadcast(F, w[s]), w1 = FloatVector.broadcast(F, w[Tp + s]);
+            FloatVector w2 = FloatVector.broadcast(F, w[2 * Tp + s]), w3 = FloatVector.broadcast(F, w[3 * Tp + s]);
+            FloatVector ra = FloatVector.fromArray(F, acc, ao), rb = FloatVector.fromArray(F, acc, ao + L);
+            ra = u0.fma(w0, ra); rb = v0.fma(w0, rb);
+            ra = u1.fma(w1, ra); rb = v1.fma(w1, rb);
+            ra = u2.fma(w2, ra); rb = v2.fma(w2, rb);
+            ra = u3.fma(w3, ra); rb = v3.fma(w3, rb);
+            ra.intoArray(acc, ao);
+            rb.intoArray(acc, ao + L);
         }
     }
 
