@@ -1,0 +1,196 @@
+package dev.jseek.kernels;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The process-wide persistent worker pool every parallel kernel runs on (java-anchors "Threading").
+ *
+ * <p>Size: system property {@code jseek.threads} (default {@link Runtime#availableProcessors()}); the calling
+ * thread is one of them, so {@code threads() - 1} daemon workers are started on first use. A job is a task count
+ * {@code n} and a body; participants take task indices from one atomic counter (dynamic load balance) until
+ * {@code n} is reached, and the call returns when every task has finished. Idle workers spin
+ * ({@link Thread#onSpinWait}) for {@code jseek.spinMicros} microseconds (default 2000) after their last job, then
+ * park until the next one.
+ *
+ * <p>Re-entrancy: a call made from inside a running body (on a worker or on the submitting thread) runs its tasks
+ * serially on that thread. Calls from several unrelated threads are serialized: one job owns the pool at a time,
+ * the others wait for it. An exception thrown by a body is rethrown to the caller after all tasks have stopped.
+ */
+public final class Parallel {
+    private Parallel() {}
+
+    /** Body of {@link #parallelFor(int, Task)}: task index and the executing participant's id in [0, threads()). */
+    @FunctionalInterface
+    public interface Task { void run(int i, int worker); }
+
+    /** Body of {@link #parallelForRange}: the half-open index range [lo, hi). */
+    @FunctionalInterface
+    public interface RangeTask { void run(int lo, int hi); }
+
+    private static final int THREADS = configuredThreads();
+    private static final long SPIN_NANOS = Long.getLong("jseek.spinMicros", 2000L) * 1000L;
+
+    private static final ReentrantLock OWNER = new ReentrantLock();
+    private static volatile Worker[] workers;
+
+    // The current job, published by the volatile write of `generation`.
+    private static Task job;
+    private static int jobN;
+    private static final AtomicInteger next = new AtomicInteger();
+    private static final AtomicInteger running = new AtomicInteger();
+    private static volatile Throwable failure;
+    private static volatile long generation;
+
+    /** True on the submitting thread while its body runs, so nested calls go serial. */
+    private static final ThreadLocal<boolean[]> IN_JOB = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    private static int configuredThreads() {
+        String s = System.getProperty("jseek.threads");
+        if (s == null || s.isBlank()) return Math.max(1, Runtime.getRuntime().availableProcessors());
+        int t;
+        try {
+            t = Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("system property jseek.threads: not an integer: '" + s + "'");
+        }
+        if (t < 1 || t > 4096) throw new IllegalArgumentException("system property jseek.threads: must be in 1..4096, got " + t);
+        return t;
+    }
+
+    /** Number of participants (workers + the calling thread). */
+    public static int threads() { return THREADS; }
+
+    /** Runs {@code body.run(i, worker)} for every i in [0, n), in parallel; returns when all are done. */
+    public static void parallelFor(int n, Task body) {
+        if (n <= 0) return;
+        if (n == 1 || THREADS == 1 || Thread.currentThread() instanceof Worker || IN_JOB.get()[0]) {
+            for (int i = 0; i < n; i++) body.run(i, 0);
+            return;
+        }
+        OWNER.lock();
+        boolean[] inJob = IN_JOB.get();
+        try {
+            Worker[] ws = startWorkers();
+            job = body;
+            jobN = n;
+            failure = null;
+            next.set(0);
+            running.set(ws.length);
+            generation++;                               // volatile write publishes the job
+            for (Worker w : ws) if (w.parked) LockSupport.unpark(w);
+            inJob[0] = true;
+            try {
+                drain(body, n, 0);
+            } catch (Throwable t) {
+                if (failure == null) failure = t;
+                next.set(n);                            // stop handing out tasks
+            } finally {
+                inJob[0] = false;
+            }
+            while (running.get() != 0) Thread.onSpinWait();
+            job = null;
+            Throwable f = failure;
+            failure = null;
+            if (f != null) {
+                if (f instanceof RuntimeException re) throw re;
+                if (f instanceof Error er) throw er;
+                throw new RuntimeException(f);
+            }
+        } finally {
+            OWNER.unlock();
+        }
+    }
+
+    /** Runs {@code body.accept(i)} for every i in [0, n) in parallel. */
+    public static void parallelFor(int n, java.util.function.IntConsumer body) {
+        parallelFor(n, (i, w) -> body.accept(i));
+    }
+
+    /**
+     * Splits [0, n) into chunks of {@code grain} (the last may be shorter) and runs {@code body.run(lo, hi)} for each
+     * in parallel.
+     */
+    public static void parallelForRange(int n, int grain, RangeTask body) {
+        if (n <= 0) return;
+        int g = Math.max(1, grain);
+        int chunks = (int) ((n + (long) g - 1) / g);
+        parallelFor(chunks, (c, w) -> {
+            int lo = c * g;
+            body.run(lo, Math.min(n, lo + g));
+        });
+    }
+
+    /** A grain that gives each participant about {@code perThread} chunks of [0, n), rounded up to {@code multiple}. */
+    public static int grain(int n, int perThread, int multiple) {
+        int chunks = Math.max(1, THREADS * Math.max(1, perThread));
+        int g = (n + chunks - 1) / chunks;
+        int m = Math.max(1, multiple);
+        return Math.max(m, (g + m - 1) / m * m);
+    }
+
+    private static void drain(Task body, int n, int worker) {
+        int i;
+        while ((i = next.getAndIncrement()) < n) body.run(i, worker);
+    }
+
+    private static Worker[] startWorkers() {
+        Worker[] ws = workers;
+        if (ws != null) return ws;
+        ws = new Worker[THREADS - 1];
+        for (int i = 0; i < ws.length; i++) {
+            ws[i] = new Worker(i + 1);
+            ws[i].start();
+        }
+        workers = ws;
+        return ws;
+    }
+
+    private static final class Worker extends Thread {
+        final int id;
+        volatile boolean parked;
+        private long seen;
+
+        Worker(int id) {
+            super("jseek-worker-" + id);
+            this.id = id;
+            setDaemon(true);
+        }
+
+        @Override public void run() {
+            seen = generation;
+            while (true) {
+                long g = awaitJob();
+                seen = g;
+                Task body = job;
+                int n = jobN;
+                try {
+                    drain(body, n, id);
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                    next.set(n);
+                } finally {
+                    running.decrementAndGet();
+                }
+            }
+        }
+
+        private long awaitJob() {
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            long g;
+            while ((g = generation) == seen) {
+                if (System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                parked = true;
+                if ((g = generation) != seen) { parked = false; return g; }
+                LockSupport.park(this);
+                parked = false;
+                deadline = System.nanoTime() + SPIN_NANOS;
+            }
+            return g;
+        }
+    }
+}
