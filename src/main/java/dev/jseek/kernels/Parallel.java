@@ -21,7 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Parallel {
     private Parallel() {}
 
-    /** Body of {@link #parallelFor(int, Task)}: task index and the executing participant's id in [0, threads()). */
+    /**
+     * Body of {@link #parallelFor(int, Task)}: task index and the executing participant's id in [0, threads()).
+     * Ids are distinct among the participants of one job (a nested, serial call reports the id of the participant
+     * running it), so they can index per-participant scratch that belongs to that job.
+     */
     @FunctionalInterface
     public interface Task { void run(int i, int worker); }
 
@@ -65,8 +69,10 @@ public final class Parallel {
     /** Runs {@code body.run(i, worker)} for every i in [0, n), in parallel; returns when all are done. */
     public static void parallelFor(int n, Task body) {
         if (n <= 0) return;
-        if (n == 1 || THREADS == 1 || Thread.currentThread() instanceof Worker || IN_JOB.get()[0]) {
-            for (int i = 0; i < n; i++) body.run(i, 0);
+        Thread self = Thread.currentThread();
+        if (n == 1 || THREADS == 1 || self instanceof Worker || IN_JOB.get()[0]) {
+            int id = self instanceof Worker wk ? wk.id : 0;
+            for (int i = 0; i < n; i++) body.run(i, id);
             return;
         }
         OWNER.lock();
@@ -140,7 +146,7 @@ public final class Parallel {
         if (ws != null) return ws;
         ws = new Worker[THREADS - 1];
         for (int i = 0; i < ws.length; i++) {
-            ws[i] = new Worker(i + 1);
+            ws[i] = new Worker(i + 1, generation);
             ws[i].start();
         }
         workers = ws;
@@ -152,14 +158,14 @@ public final class Parallel {
         volatile boolean parked;
         private long seen;
 
-        Worker(int id) {
+        Worker(int id, long generationAtStart) {
             super("jseek-worker-" + id);
             this.id = id;
+            this.seen = generationAtStart;
             setDaemon(true);
         }
 
         @Override public void run() {
-            seen = generation;
             while (true) {
                 long g = awaitJob();
                 seen = g;
