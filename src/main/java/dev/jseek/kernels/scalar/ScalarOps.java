@@ -95,4 +95,18 @@ public final class ScalarOps {
     public static void scale(float[] x, int off, int n, float s) {
         for (int i = 0; i < n; i++) x[off + i] *= s;
     }
+
+    /** Sum of x^2 over x[off..off+n) (double accumulation); twin of Ops.sumSquares. */
+    public static float sumSquares(float[] x, int off, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double) x[off + i] * x[off + i];
+        return (float) s;
+    }
+
+    /** Largest of x[off..off+n) (NaN if any is NaN, -inf when empty); twin of Ops.max. */
+    public static float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
 }
