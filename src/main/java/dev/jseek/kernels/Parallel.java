@@ -38,14 +38,32 @@ public final class Parallel {
 
     private static final ReentrantLock OWNER = new ReentrantLock();
     private static volatile Worker[] workers;
+    /** The job being run (or the last one); a new Job object per call, published by this volatile write. */
+    private static volatile Job current;
 
-    // The current job, published by the volatile write of `generation`.
-    private static Task job;
-    private static int jobN;
-    private static final AtomicInteger next = new AtomicInteger();
-    private static final AtomicInteger running = new AtomicInteger();
-    private static volatile Throwable failure;
-    private static volatile long generation;
+    /** One parallelFor call: its own counters, so a worker that wakes late can never run tasks of another call. */
+    private static final class Job {
+        final Task body;
+        final int n;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Job(Task body, int n) { this.body = body; this.n = n; }
+
+        void drain(int worker) {
+            int i;
+            while ((i = next.getAndIncrement()) < n) {
+                try {
+                    if (failure == null) body.run(i, worker);
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
+        }
+    }
 
     /** True on the submitting thread while its body runs, so nested calls go serial. */
     private static final ThreadLocal<boolean[]> IN_JOB = ThreadLocal.withInitial(() -> new boolean[1]);
@@ -79,26 +97,21 @@ public final class Parallel {
         boolean[] inJob = IN_JOB.get();
         try {
             Worker[] ws = startWorkers();
-            job = body;
-            jobN = n;
-            failure = null;
-            next.set(0);
-            running.set(ws.length);
-            generation++;                               // volatile write publishes the job
+            Job job = new Job(body, n);
+            current = job;                               // volatile write publishes the job
             for (Worker w : ws) if (w.parked) LockSupport.unpark(w);
             inJob[0] = true;
             try {
-                drain(body, n, 0);
-            } catch (Throwable t) {
-                if (failure == null) failure = t;
-                next.set(n);                            // stop handing out tasks
+                job.drain(0);
             } finally {
                 inJob[0] = false;
             }
-            while (running.get() != 0) Thread.onSpinWait();
-            job = null;
-            Throwable f = failure;
-            failure = null;
+            // wait for tasks still running on workers (not for workers that never showed up)
+            for (int spins = 0; job.done.get() < n; spins++) {
+                if (spins < 20_000) Thread.onSpinWait();
+                else Thread.yield();
+            }
+            Throwable f = job.failure;
             if (f != null) {
                 if (f instanceof RuntimeException re) throw re;
                 if (f instanceof Error er) throw er;
@@ -136,17 +149,12 @@ public final class Parallel {
         return Math.max(m, (g + m - 1) / m * m);
     }
 
-    private static void drain(Task body, int n, int worker) {
-        int i;
-        while ((i = next.getAndIncrement()) < n) body.run(i, worker);
-    }
-
     private static Worker[] startWorkers() {
         Worker[] ws = workers;
         if (ws != null) return ws;
         ws = new Worker[THREADS - 1];
         for (int i = 0; i < ws.length; i++) {
-            ws[i] = new Worker(i + 1, generation);
+            ws[i] = new Worker(i + 1, current);
             ws[i].start();
         }
         workers = ws;
@@ -156,47 +164,38 @@ public final class Parallel {
     private static final class Worker extends Thread {
         final int id;
         volatile boolean parked;
-        private long seen;
+        private Job seen;
 
-        Worker(int id, long generationAtStart) {
+        Worker(int id, Job seenAtStart) {
             super("jseek-worker-" + id);
             this.id = id;
-            this.seen = generationAtStart;
+            this.seen = seenAtStart;
             setDaemon(true);
         }
 
         @Override public void run() {
             while (true) {
-                long g = awaitJob();
-                seen = g;
-                Task body = job;
-                int n = jobN;
-                try {
-                    drain(body, n, id);
-                } catch (Throwable t) {
-                    if (failure == null) failure = t;
-                    next.set(n);
-                } finally {
-                    running.decrementAndGet();
-                }
+                Job job = awaitJob();
+                seen = job;
+                job.drain(id);
             }
         }
 
-        private long awaitJob() {
+        private Job awaitJob() {
             long deadline = System.nanoTime() + SPIN_NANOS;
-            long g;
-            while ((g = generation) == seen) {
+            Job j;
+            while ((j = current) == seen) {
                 if (System.nanoTime() < deadline) {
                     Thread.onSpinWait();
                     continue;
                 }
                 parked = true;
-                if ((g = generation) != seen) { parked = false; return g; }
+                if ((j = current) != seen) { parked = false; return j; }
                 LockSupport.park(this);
                 parked = false;
                 deadline = System.nanoTime() + SPIN_NANOS;
             }
-            return g;
+            return j;
         }
     }
 }
