@@ -85,12 +85,12 @@ final class GemmDriver {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             float[] bBuf = s.get(1, nPanels * NR * kc);
-            float[] tmp = s.get(2, kc);
+            float[] tmp = s.get(2, NR * kc);
             for (int jp = 0; jp < nPanels; jp++) {
                 int j0 = jp * NR;
                 b.pack(pc, kc, c0 + j0, Math.min(NR, nc - j0), bBuf, jp * NR * kc, tmp);
             }
-            float betaEff = pc == 0 ? beta : 1f;
+            if (pc == 0 && beta != 1f) scaleC(r0, r1, c0, c1, beta, c, cOff, ldc);
             for (int ic = r0; ic < r1; ic += MC) {
                 int mc = Math.min(MC, r1 - ic);
                 int mPanels = (mc + MR - 1) / MR;
@@ -107,14 +107,14 @@ final class GemmDriver {
                         int cols = Math.min(NR, nc - j0);
                         int cTile = cOff + i0 * ldc + c0 + j0;
                         if (rows == MR && cols == NR) {
-                            MicroKernel.kernel(kc, aBuf, ip * MR * kc, bBuf, jp * NR * kc, c, cTile, ldc, betaEff);
+                            MicroKernel.kernel(kc, aBuf, ip * MR * kc, bBuf, jp * NR * kc, c, cTile, ldc);
                         } else {
                             if (tile == null) tile = s.get(3, MR * NR);
-                            MicroKernel.kernel(kc, aBuf, ip * MR * kc, bBuf, jp * NR * kc, tile, 0, NR, 0f);
+                            java.util.Arrays.fill(tile, 0, MR * NR, 0f);
+                            MicroKernel.kernel(kc, aBuf, ip * MR * kc, bBuf, jp * NR * kc, tile, 0, NR);
                             for (int r = 0; r < rows; r++) {
                                 int cr = cTile + r * ldc, tr = r * NR;
-                                if (betaEff == 0f) for (int q = 0; q < cols; q++) c[cr + q] = tile[tr + q];
-                                else for (int q = 0; q < cols; q++) c[cr + q] = tile[tr + q] + betaEff * c[cr + q];
+                                for (int q = 0; q < cols; q++) c[cr + q] += tile[tr + q];
                             }
                         }
                     }
@@ -123,4 +123,12 @@ final class GemmDriver {
         }
     }
 
+    /** C[r0:r1, c0:c1] = beta * C, with beta == 0 writing zeros (old NaN/inf ignored). */
+    private static void scaleC(int r0, int r1, int c0, int c1, float beta, float[] c, int cOff, int ldc) {
+        for (int i = r0; i < r1; i++) {
+            int o = cOff + i * ldc;
+            if (beta == 0f) java.util.Arrays.fill(c, o + c0, o + c1, 0f);
+            else for (int j = o + c0; j < o + c1; j++) c[j] *= beta;
+        }
+    }
 }

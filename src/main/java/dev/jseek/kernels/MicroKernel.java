@@ -19,10 +19,10 @@ final class MicroKernel {
     static final int NR = 2 * Vec.LANES;
 
     /**
-     * C tile at c[cOff + i*ldc + j] for i < MR, j < NR gets beta*C + sum_p Ap[p][i] Bp[p][j]; beta == 0 ignores the
-     * old C (NaN/inf in it do not propagate), beta == 1 adds.
+     * C tile at c[cOff + i*ldc + j] for i < MR, j < NR += sum_p Ap[p][i] Bp[p][j]. (One epilogue only: the method
+     * must stay small enough for C1 to compile it, or it would run interpreted until C2 picks it up.)
      */
-    static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc, float beta) {
+    static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc) {
         final int L = F.length();
         FloatVector z = FloatVector.zero(F);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z, c100 = z, c101 = z, c110 = z, c111 = z;
@@ -43,20 +43,6 @@ final class MicroKernel {
             x = FloatVector.broadcast(F, ap[ai + 10]); c100 = x.fma(b0, c100); c101 = x.fma(b1, c101);
             x = FloatVector.broadcast(F, ap[ai + 11]); c110 = x.fma(b0, c110); c111 = x.fma(b1, c111);
         }
-        if (beta == 0f) {
-            c00.intoArray(c, cOff + 0 * ldc + 0 * L); c01.intoArray(c, cOff + 0 * ldc + 1 * L);
-            c10.intoArray(c, cOff + 1 * ldc + 0 * L); c11.intoArray(c, cOff + 1 * ldc + 1 * L);
-            c20.intoArray(c, cOff + 2 * ldc + 0 * L); c21.intoArray(c, cOff + 2 * ldc + 1 * L);
-            c30.intoArray(c, cOff + 3 * ldc + 0 * L); c31.intoArray(c, cOff + 3 * ldc + 1 * L);
-            c40.intoArray(c, cOff + 4 * ldc + 0 * L); c41.intoArray(c, cOff + 4 * ldc + 1 * L);
-            c50.intoArray(c, cOff + 5 * ldc + 0 * L); c51.intoArray(c, cOff + 5 * ldc + 1 * L);
-            c60.intoArray(c, cOff + 6 * ldc + 0 * L); c61.intoArray(c, cOff + 6 * ldc + 1 * L);
-            c70.intoArray(c, cOff + 7 * ldc + 0 * L); c71.intoArray(c, cOff + 7 * ldc + 1 * L);
-            c80.intoArray(c, cOff + 8 * ldc + 0 * L); c81.intoArray(c, cOff + 8 * ldc + 1 * L);
-            c90.intoArray(c, cOff + 9 * ldc + 0 * L); c91.intoArray(c, cOff + 9 * ldc + 1 * L);
-            c100.intoArray(c, cOff + 10 * ldc + 0 * L); c101.intoArray(c, cOff + 10 * ldc + 1 * L);
-            c110.intoArray(c, cOff + 11 * ldc + 0 * L); c111.intoArray(c, cOff + 11 * ldc + 1 * L);
-        } else if (beta == 1f) {
             c00.add(FloatVector.fromArray(F, c, cOff + 0 * ldc + 0 * L)).intoArray(c, cOff + 0 * ldc + 0 * L); c01.add(FloatVector.fromArray(F, c, cOff + 0 * ldc + 1 * L)).intoArray(c, cOff + 0 * ldc + 1 * L);
             c10.add(FloatVector.fromArray(F, c, cOff + 1 * ldc + 0 * L)).intoArray(c, cOff + 1 * ldc + 0 * L); c11.add(FloatVector.fromArray(F, c, cOff + 1 * ldc + 1 * L)).intoArray(c, cOff + 1 * ldc + 1 * L);
             c20.add(FloatVector.fromArray(F, c, cOff + 2 * ldc + 0 * L)).intoArray(c, cOff + 2 * ldc + 0 * L); c21.add(FloatVector.fromArray(F, c, cOff + 2 * ldc + 1 * L)).intoArray(c, cOff + 2 * ldc + 1 * L);
@@ -69,20 +55,5 @@ final class MicroKernel {
             c90.add(FloatVector.fromArray(F, c, cOff + 9 * ldc + 0 * L)).intoArray(c, cOff + 9 * ldc + 0 * L); c91.add(FloatVector.fromArray(F, c, cOff + 9 * ldc + 1 * L)).intoArray(c, cOff + 9 * ldc + 1 * L);
             c100.add(FloatVector.fromArray(F, c, cOff + 10 * ldc + 0 * L)).intoArray(c, cOff + 10 * ldc + 0 * L); c101.add(FloatVector.fromArray(F, c, cOff + 10 * ldc + 1 * L)).intoArray(c, cOff + 10 * ldc + 1 * L);
             c110.add(FloatVector.fromArray(F, c, cOff + 11 * ldc + 0 * L)).intoArray(c, cOff + 11 * ldc + 0 * L); c111.add(FloatVector.fromArray(F, c, cOff + 11 * ldc + 1 * L)).intoArray(c, cOff + 11 * ldc + 1 * L);
-        } else {
-            FloatVector bv = FloatVector.broadcast(F, beta);
-            FloatVector.fromArray(F, c, cOff + 0 * ldc + 0 * L).fma(bv, c00).intoArray(c, cOff + 0 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 0 * ldc + 1 * L).fma(bv, c01).intoArray(c, cOff + 0 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 1 * ldc + 0 * L).fma(bv, c10).intoArray(c, cOff + 1 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 1 * ldc + 1 * L).fma(bv, c11).intoArray(c, cOff + 1 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 2 * ldc + 0 * L).fma(bv, c20).intoArray(c, cOff + 2 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 2 * ldc + 1 * L).fma(bv, c21).intoArray(c, cOff + 2 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 3 * ldc + 0 * L).fma(bv, c30).intoArray(c, cOff + 3 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 3 * ldc + 1 * L).fma(bv, c31).intoArray(c, cOff + 3 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 4 * ldc + 0 * L).fma(bv, c40).intoArray(c, cOff + 4 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 4 * ldc + 1 * L).fma(bv, c41).intoArray(c, cOff + 4 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 5 * ldc + 0 * L).fma(bv, c50).intoArray(c, cOff + 5 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 5 * ldc + 1 * L).fma(bv, c51).intoArray(c, cOff + 5 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 6 * ldc + 0 * L).fma(bv, c60).intoArray(c, cOff + 6 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 6 * ldc + 1 * L).fma(bv, c61).intoArray(c, cOff + 6 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 7 * ldc + 0 * L).fma(bv, c70).intoArray(c, cOff + 7 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 7 * ldc + 1 * L).fma(bv, c71).intoArray(c, cOff + 7 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 8 * ldc + 0 * L).fma(bv, c80).intoArray(c, cOff + 8 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 8 * ldc + 1 * L).fma(bv, c81).intoArray(c, cOff + 8 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 9 * ldc + 0 * L).fma(bv, c90).intoArray(c, cOff + 9 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 9 * ldc + 1 * L).fma(bv, c91).intoArray(c, cOff + 9 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 10 * ldc + 0 * L).fma(bv, c100).intoArray(c, cOff + 10 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 10 * ldc + 1 * L).fma(bv, c101).intoArray(c, cOff + 10 * ldc + 1 * L);
-            FloatVector.fromArray(F, c, cOff + 11 * ldc + 0 * L).fma(bv, c110).intoArray(c, cOff + 11 * ldc + 0 * L); FloatVector.fromArray(F, c, cOff + 11 * ldc + 1 * L).fma(bv, c111).intoArray(c, cOff + 11 * ldc + 1 * L);
-        }
     }
 }

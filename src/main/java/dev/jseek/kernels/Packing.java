@@ -22,6 +22,18 @@ final class Packing {
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int rows, int p0, int kc, float alpha,
                       float[] dst, int dstOff) {
         if (!transA) {
+            if (rows == MR && alpha == 1f) {
+                // 12 row streams, sequential writes
+                int s0 = aOff + i0 * lda + p0;
+                int d = dstOff;
+                for (int p = 0; p < kc; p++, d += MR) {
+                    int q = s0 + p;
+                    dst[d] = a[q]; dst[d + 1] = a[q + lda]; dst[d + 2] = a[q + 2 * lda]; dst[d + 3] = a[q + 3 * lda];
+                    dst[d + 4] = a[q + 4 * lda]; dst[d + 5] = a[q + 5 * lda]; dst[d + 6] = a[q + 6 * lda]; dst[d + 7] = a[q + 7 * lda];
+                    dst[d + 8] = a[q + 8 * lda]; dst[d + 9] = a[q + 9 * lda]; dst[d + 10] = a[q + 10 * lda]; dst[d + 11] = a[q + 11 * lda];
+                }
+                return;
+            }
             for (int r = 0; r < rows; r++) {
                 int src = aOff + (i0 + r) * lda + p0;
                 int d = dstOff + r;
@@ -68,14 +80,21 @@ final class Packing {
 
     /**
      * Packs op(B) = W^T for a weight W [n, k]: B panel cols [j0, j0 + cols) are W rows, k range [p0, p0 + kc).
-     * {@code tmp} holds at least kc floats.
+     * {@code tmp} holds at least NR * kc floats.
      */
     static void packWeight(Matrix w, int p0, int kc, int j0, int cols, float[] dst, int dstOff, float[] tmp) {
-        for (int c = 0; c < cols; c++) {
-            WeightRows.decode(w, j0 + c, p0, kc, tmp, 0);
-            for (int p = 0, d = dstOff + c; p < kc; p++, d += NR) dst[d] = tmp[p];
+        // decode the cols rows (vectorized, scales applied), then transpose with sequential writes
+        for (int c = 0; c < cols; c++) WeightRows.decode(w, j0 + c, p0, kc, tmp, c * kc);
+        if (cols == NR) {
+            for (int p = 0, d = dstOff; p < kc; p++, d += NR)
+                for (int c = 0, q = p; c < NR; c++, q += kc) dst[d + c] = tmp[q];
+        } else {
+            for (int p = 0, d = dstOff; p < kc; p++, d += NR) {
+                int c = 0;
+                for (int q = p; c < cols; c++, q += kc) dst[d + c] = tmp[q];
+                for (; c < NR; c++) dst[d + c] = 0f;
+            }
         }
-        zeroCols(cols, kc, dst, dstOff);
     }
 
     private static void zeroCols(int cols, int kc, float[] dst, int dstOff) {

@@ -22,6 +22,10 @@ import jdk.incubator.vector.VectorSpecies;
  * FP8/F16 normals are rebuilt by shifting the exponent+mantissa bits into place and adding the exponent bias
  * difference; subnormals come from an exact int-to-float conversion of the mantissa times a power of two;
  * E4M3 S.1111.111 and E5M2/F16 exponent-all-ones codes map to NaN/inf exactly as the scalar decoders.
+ *
+ * <p>Each loader exists for native segments (mmapped weights) and for Java arrays: heap segments are read through
+ * their backing array, because mixing heap and native segments in {@code fromMemorySegment} makes its internal
+ * call sites megamorphic and costs 3-5x.
  */
 public final class Vec {
     private Vec() {}
@@ -54,14 +58,28 @@ public final class Vec {
 
     /** LANES BF16 values (element index idx) widened exactly to float. */
     static FloatVector loadBf16(MemorySegment seg, long idx) {
-        ShortVector s = ShortVector.fromMemorySegment(S, seg, idx << 1, LE);
+        return bf16(ShortVector.fromMemorySegment(S, seg, idx << 1, LE));
+    }
+
+    static FloatVector loadBf16(short[] a, int idx) {
+        return bf16(ShortVector.fromArray(S, a, idx));
+    }
+
+    private static FloatVector bf16(ShortVector s) {
         IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
         return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /** LANES IEEE binary16 values widened exactly to float. */
     static FloatVector loadF16(MemorySegment seg, long idx) {
-        ShortVector s = ShortVector.fromMemorySegment(S, seg, idx << 1, LE);
+        return f16(ShortVector.fromMemorySegment(S, seg, idx << 1, LE));
+    }
+
+    static FloatVector loadF16(short[] a, int idx) {
+        return f16(ShortVector.fromArray(S, a, idx));
+    }
+
+    private static FloatVector f16(ShortVector s) {
         IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
         IntVector sign = h.lanewise(VectorOperators.AND, 0x8000).lanewise(VectorOperators.LSHL, 16);
         IntVector mag = h.lanewise(VectorOperators.AND, 0x7FFF);
@@ -78,9 +96,11 @@ public final class Vec {
 
     /** LANES FP8 E4M3 codes decoded exactly (NaN for S.1111.111). */
     static FloatVector loadE4m3(MemorySegment seg, long idx) {
-        ByteVector b = ByteVector.fromMemorySegment(B, seg, idx, LE);
-        IntVector v = (IntVector) b.convertShape(VectorOperators.B2I, I, 0);
-        return e4m3(v);
+        return e4m3((IntVector) ByteVector.fromMemorySegment(B, seg, idx, LE).convertShape(VectorOperators.B2I, I, 0));
+    }
+
+    static FloatVector loadE4m3(byte[] a, int idx) {
+        return e4m3((IntVector) ByteVector.fromArray(B, a, idx).convertShape(VectorOperators.B2I, I, 0));
     }
 
     /** Decodes E4M3 codes held in int lanes (sign-extended or not; only the low 8 bits are used). */
@@ -99,8 +119,14 @@ public final class Vec {
 
     /** LANES FP8 E5M2 codes decoded exactly (±inf, NaN as IEEE). */
     static FloatVector loadE5m2(MemorySegment seg, long idx) {
-        ByteVector b = ByteVector.fromMemorySegment(B, seg, idx, LE);
-        IntVector v = (IntVector) b.convertShape(VectorOperators.B2I, I, 0);
+        return e5m2((IntVector) ByteVector.fromMemorySegment(B, seg, idx, LE).convertShape(VectorOperators.B2I, I, 0));
+    }
+
+    static FloatVector loadE5m2(byte[] a, int idx) {
+        return e5m2((IntVector) ByteVector.fromArray(B, a, idx).convertShape(VectorOperators.B2I, I, 0));
+    }
+
+    private static FloatVector e5m2(IntVector v) {
         IntVector sign = v.lanewise(VectorOperators.AND, 0x80).lanewise(VectorOperators.LSHL, 24);
         IntVector mag = v.lanewise(VectorOperators.AND, 0x7F);
         IntVector normal = mag.lanewise(VectorOperators.LSHL, 21).add(112 << 23);

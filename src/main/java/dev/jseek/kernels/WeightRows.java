@@ -30,20 +30,37 @@ public final class WeightRows {
             throw new IndexOutOfBoundsException("dst [" + dstOff + ", " + (dstOff + len) + ") of " + dst.length);
         MemorySegment seg = w.data();
         long base = (long) r * w.cols();
+        Object heap = seg.heapBase().orElse(null);
         switch (w.dtype()) {
-            case F32 -> decodeF32(seg, base + c0, len, dst, dstOff);
-            case BF16 -> decodeBf16(seg, base + c0, len, dst, dstOff);
-            case F16 -> decodeF16(seg, base + c0, len, dst, dstOff);
+            case F32 -> {
+                if (heap instanceof float[] fa && seg.address() % 4 == 0)
+                    decodeF32(fa, (int) (seg.address() / 4 + base + c0), len, dst, dstOff);
+                else decodeF32(seg, base + c0, len, dst, dstOff);
+            }
+            case BF16, F16 -> {
+                boolean bf = w.dtype() == DType.BF16;
+                if (heap instanceof short[] sa && seg.address() % 2 == 0) {
+                    int o = (int) (seg.address() / 2 + base + c0);
+                    if (bf) decodeBf16(sa, o, len, dst, dstOff); else decodeF16(sa, o, len, dst, dstOff);
+                } else if (bf) decodeBf16(seg, base + c0, len, dst, dstOff);
+                else decodeF16(seg, base + c0, len, dst, dstOff);
+            }
             case F8_E4M3, F8_E5M2 -> {
                 boolean e4 = w.dtype() == DType.F8_E4M3;
+                byte[] ba = heap instanceof byte[] x ? x : null;
+                long o = ba != null ? seg.address() + base : base;
                 MemorySegment sc = w.scaleInv();
                 long scRow = (long) (r / Matrix.BLOCK) * Matrix.scaleCols(w.cols());
                 int c = c0, end = c0 + len;
                 while (c < end) {
                     int segEnd = Math.min(end, (c / Matrix.BLOCK + 1) * Matrix.BLOCK);
                     float s = sc == null ? 1f : sc.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, scRow + c / Matrix.BLOCK);
-                    if (e4) decodeE4m3(seg, base + c, segEnd - c, s, dst, dstOff + (c - c0));
-                    else decodeE5m2(seg, base + c, segEnd - c, s, dst, dstOff + (c - c0));
+                    int d = dstOff + (c - c0);
+                    if (ba != null) {
+                        if (e4) decodeE4m3(ba, (int) (o + c), segEnd - c, s, dst, d);
+                        else decodeE5m2(ba, (int) (o + c), segEnd - c, s, dst, d);
+                    } else if (e4) decodeE4m3(seg, o + c, segEnd - c, s, dst, d);
+                    else decodeE5m2(seg, o + c, segEnd - c, s, dst, d);
                     c = segEnd;
                 }
             }
@@ -57,10 +74,20 @@ public final class WeightRows {
         for (; i < len; i++) dst[off + i] = seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, idx + i);
     }
 
+    private static void decodeF32(float[] a, int idx, int len, float[] dst, int off) {
+        System.arraycopy(a, idx, dst, off, len);
+    }
+
     private static void decodeBf16(MemorySegment seg, long idx, int len, float[] dst, int off) {
         int L = Vec.LANES, i = 0;
         for (; i + L <= len; i += L) Vec.loadBf16(seg, idx + i).intoArray(dst, off + i);
         for (; i < len; i++) dst[off + i] = Float.intBitsToFloat((seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx + i) & 0xFFFF) << 16);
+    }
+
+    private static void decodeBf16(short[] a, int idx, int len, float[] dst, int off) {
+        int L = Vec.LANES, i = 0;
+        for (; i + L <= len; i += L) Vec.loadBf16(a, idx + i).intoArray(dst, off + i);
+        for (; i < len; i++) dst[off + i] = Float.intBitsToFloat((a[idx + i] & 0xFFFF) << 16);
     }
 
     private static void decodeF16(MemorySegment seg, long idx, int len, float[] dst, int off) {
@@ -69,16 +96,34 @@ public final class WeightRows {
         for (; i < len; i++) dst[off + i] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, idx + i));
     }
 
+    private static void decodeF16(short[] a, int idx, int len, float[] dst, int off) {
+        int L = Vec.LANES, i = 0;
+        for (; i + L <= len; i += L) Vec.loadF16(a, idx + i).intoArray(dst, off + i);
+        for (; i < len; i++) dst[off + i] = Float.float16ToFloat(a[idx + i]);
+    }
+
     private static void decodeE4m3(MemorySegment seg, long idx, int len, float s, float[] dst, int off) {
         int L = Vec.LANES, i = 0;
         for (; i + L <= len; i += L) Vec.loadE4m3(seg, idx + i).mul(s).intoArray(dst, off + i);
         for (; i < len; i++) dst[off + i] = Fp8.e4m3ToFloat(seg.get(ValueLayout.JAVA_BYTE, idx + i)) * s;
     }
 
+    private static void decodeE4m3(byte[] a, int idx, int len, float s, float[] dst, int off) {
+        int L = Vec.LANES, i = 0;
+        for (; i + L <= len; i += L) Vec.loadE4m3(a, idx + i).mul(s).intoArray(dst, off + i);
+        for (; i < len; i++) dst[off + i] = Fp8.e4m3ToFloat(a[idx + i]) * s;
+    }
+
     private static void decodeE5m2(MemorySegment seg, long idx, int len, float s, float[] dst, int off) {
         int L = Vec.LANES, i = 0;
         for (; i + L <= len; i += L) Vec.loadE5m2(seg, idx + i).mul(s).intoArray(dst, off + i);
         for (; i < len; i++) dst[off + i] = Fp8.e5m2ToFloat(seg.get(ValueLayout.JAVA_BYTE, idx + i)) * s;
+    }
+
+    private static void decodeE5m2(byte[] a, int idx, int len, float s, float[] dst, int off) {
+        int L = Vec.LANES, i = 0;
+        for (; i + L <= len; i += L) Vec.loadE5m2(a, idx + i).mul(s).intoArray(dst, off + i);
+        for (; i < len; i++) dst[off + i] = Fp8.e5m2ToFloat(a[idx + i]) * s;
     }
 
     /** Scalar FP8 decode kept for callers of the old helper; see {@link Fp8}. */
