@@ -21,8 +21,11 @@ import dev.jseek.tensor.Matrix;
 public final class Gemm {
     private Gemm() {}
 
-    /** Token counts up to this use the streaming GEMV path in {@link #linear}; larger ones the packed GEMM. */
-    public static final int GEMV_MAX_M = Integer.getInteger("jseek.gemvMaxM", 8);
+    /**
+     * Token counts up to this use the streaming GEMV path in {@link #linear}; larger ones the packed GEMM (system
+     * property {@code jseek.gemvMaxM}; 64 measured as the crossover at 7168x2112 on the development machine).
+     */
+    public static final int GEMV_MAX_M = Integer.getInteger("jseek.gemvMaxM", 64);
 
     /**
      * Y[m, w.rows] (=|+=) X[m, w.cols] * W^T. {@code x} is row-major with row stride w.cols starting at xOff,

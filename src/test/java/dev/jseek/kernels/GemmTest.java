@@ -143,7 +143,8 @@ class GemmTest {
     @Test
     void linearLargeMAllDtypes() {
         Random r = new Random(22);
-        int[][] shapes = {{9, 33, 17}, {17, 70, 300}, {33, 5, 130}, {64, 40, 260}};
+        int g = Gemm.GEMV_MAX_M;                       // sizes past the GEMV threshold: the packed GEMM path
+        int[][] shapes = {{g + 1, 33, 17}, {g + 7, 70, 300}, {g + 13, 5, 130}, {2 * g + 3, 40, 260}, {9, 33, 17}, {33, 20, 70}};
         for (DType d : TestWeights.WEIGHT_DTYPES)
             for (int[] s : shapes) {
                 checkLinear(r, d, s[0], s[1], s[2], false, d == DType.BF16);
@@ -155,7 +156,7 @@ class GemmTest {
     void fp8EdgeBlocksNotMultiplesOf128() {
         Random r = new Random(23);
         // kv_a_proj_with_mqa-like: 576 rows = 4.5 row blocks; cols with a partial last block
-        for (int m : new int[] {1, 3, 20})
+        for (int m : new int[] {1, 3, 20, Gemm.GEMV_MAX_M + 5})
             for (DType d : new DType[] {DType.F8_E4M3, DType.F8_E5M2})
                 checkLinear(r, d, m, 576, 200, m == 3, m == 20);
     }
@@ -166,7 +167,10 @@ class GemmTest {
         Matrix w0 = TestWeights.random(DType.F8_E4M3, 20, 40, r, false);
         Matrix w = new Matrix(DType.F8_E4M3, 20, 40, w0.data(), null);
         float[] x = TestWeights.randn(r, 40 * 10), ref = new float[200], got = new float[200];
-        for (int m : new int[] {1, 10}) {
+        x = TestWeights.randn(r, 40 * (Gemm.GEMV_MAX_M + 2));
+        ref = new float[20 * (Gemm.GEMV_MAX_M + 2)];
+        got = new float[ref.length];
+        for (int m : new int[] {1, 10, Gemm.GEMV_MAX_M + 2}) {
             ScalarGemm.linear(ref, 0, x, 0, m, w, false);
             Gemm.linear(got, 0, x, 0, m, w, false);
             for (int i = 0; i < m * 20; i++) assertEquals(ref[i], got[i], 1e-4 * (1 + Math.abs(ref[i])));
