@@ -85,6 +85,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
             out.println("  OpenBLAS: NOT AVAILABLE - " + OpenBlas.lastError + "; printing jseek only");
         } else {
             blas.setThreads(t);
+            settle(300);
             out.println("  OpenBLAS: " + blas.path + ", " + blas.config().trim() + ", kernels: " + blas.coreName()
                     + (core != null ? " (OPENBLAS_CORETYPE=" + core + " set by --openblas-core " + openblasCore + ")" : ""));
         }
@@ -114,6 +115,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
         note(gj, "jseek sgemm " + n + "^3");
         double go = Double.NaN;
         if (blas != null) {
+            settle(20);                                      // jseek workers park after 2 ms of spinning
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment na = copy(arena, a), nb = copy(arena, b), nc = arena.allocate(4L * n * n, 64);
                 double to = median(() -> blas.sgemm(false, false, n, n, n, 1f, na, n, nb, n, 0f, nc, n), nReps);
@@ -121,6 +123,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
                 note(go, "OpenBLAS sgemm " + n + "^3");
                 checkSame(c, nc, "square " + n);
             }
+            settle(300);                                     // OpenBLAS threads spin ~0.1 s after a call
         }
         row("square F32", n, n, n, "F32", gj, go, Double.NaN);
     }
@@ -128,7 +131,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
     private void linearShapes(OpenBlas blas, int k, int n, int[] ms, int nReps) {
         Random r = new Random(k * 31L + n);
         float[] w = randn(r, n * k);
-        for (int i = 0; i < w.length; i++) w[i] *= 0.02f;
+        for (int i = 0; i < w.length; i++) w[i] *= 0.03f;
         Matrix wF32 = Matrix.ofF32(w, n, k);
         short[] wb = new short[w.length];
         for (int i = 0; i < w.length; i++) wb[i] = Bf16.fromFloat(w[i]);
@@ -149,10 +152,12 @@ public final class BenchGemmCommand implements Callable<Integer> {
                 double flops = 2.0 * m * n * k;
                 double go = Double.NaN;
                 if (blas != null) {
+                    settle(20);
                     MemorySegment nx = copy(arena, x), ny = arena.allocate(4L * m * n, 64);
                     double to = median(() -> blas.sgemm(false, true, m, n, k, 1f, nx, k, nw, k, 0f, ny, n), nReps);
                     go = flops / to / 1e9;
                     note(go, "OpenBLAS M=" + m + " " + k + "x" + n);
+                    settle(300);
                     Gemm.linear(y, 0, x, 0, m, wF32, false);
                     checkSame(y, ny, "linear M=" + m + " K=" + k + " N=" + n);
                 }
@@ -207,10 +212,24 @@ public final class BenchGemmCommand implements Callable<Integer> {
             out.printf("WARNING: %s: jseek and OpenBLAS differ: max |diff| %.3g vs max |C| %.3g%n", what, maxDiff, maxAbs);
     }
 
+    /** Uniform values in [-1, 1) from a seeded xorshift generator (fast enough for 10^8-element weights). */
     private static float[] randn(Random r, int n) {
         float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
+        long x = r.nextLong() | 1;
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >>> 7; x ^= x << 17;
+            a[i] = (int) (x >>> 40) * 0x1p-23f - 1f;
+        }
         return a;
+    }
+
+    /** Lets idle spinning threads of the other library go to sleep, so they do not steal a core from the next timing. */
+    private static void settle(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static MemorySegment copy(Arena arena, float[] a) {

@@ -89,6 +89,37 @@ class GemmTest {
     }
 
     @Test
+    void productsInsideParallelBodiesAndFromSeveralThreads() throws Exception {
+        // nested calls run serially on the participant; concurrent callers get their own scratch buffers
+        int m = 70, n = 90, k = 300;
+        Random r = new Random(15);
+        float[] a = TestWeights.randn(r, m * k), b = TestWeights.randn(r, k * n);
+        Matrix w = TestWeights.random(DType.BF16, n, k, r, false);
+        float[] ref = new float[m * n], refL = new float[m * n];
+        ScalarGemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, ref, 0, n);
+        ScalarGemm.linear(refL, 0, a, 0, m, w, false);
+        float[][] outs = new float[8][m * n];
+        Parallel.parallelFor(8, (i, wk) -> {
+            if (i % 2 == 0) Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, outs[i], 0, n);
+            else Gemm.linear(outs[i], 0, a, 0, m, w, false);
+        });
+        Thread[] ts = new Thread[3];
+        float[][] outs2 = new float[3][m * n];
+        for (int t = 0; t < 3; t++) {
+            int tt = t;
+            ts[t] = new Thread(() -> { for (int rep = 0; rep < 3; rep++) Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, outs2[tt], 0, n); });
+            ts[t].start();
+        }
+        for (Thread t : ts) t.join(60_000);
+        for (int i = 0; i < 8; i++) {
+            float[] want = i % 2 == 0 ? ref : refL;
+            for (int j = 0; j < m * n; j++) assertEquals(want[j], outs[i][j], 1e-3 * (1 + Math.abs(want[j])), "nested product " + i);
+        }
+        for (int t = 0; t < 3; t++)
+            for (int j = 0; j < m * n; j++) assertEquals(ref[j], outs2[t][j], 1e-3 * (1 + Math.abs(ref[j])), "thread " + t);
+    }
+
+    @Test
     void sgemmBetaZeroIgnoresOldC() {
         float[] a = {1, 2, 3, 4}, b = {1, 0, 0, 1}, c = {Float.NaN, Float.NaN, Float.NaN, Float.POSITIVE_INFINITY};
         Gemm.sgemm(false, false, 2, 2, 2, 1f, a, 0, 2, b, 0, 2, 0f, c, 0, 2);
