@@ -51,17 +51,20 @@ final class GemmDriver {
         // One parallel job per product: tasks are (row range x column range) blocks of C, each running the whole
         // k loop with its own packed panels. No barriers inside, so a descheduled thread delays at most one task.
         // Packing redundancy is about 1/rowsPerTask (B) + 1/colsPerTask (A) of the multiply-adds.
-        int target = serial ? 1 : TASKS_PER_THREAD * Parallel.threads();
+        int threads = serial ? 1 : Parallel.threads();
+        int target = serial ? 1 : TASKS_PER_THREAD * threads;
         double side = Math.sqrt((double) m * n / target);
-        int ct = (int) Math.min(Math.min(n, NC), Math.max(NR, side));
-        ct = Math.max(NR, (ct + NR - 1) / NR * NR);
-        int colTasks = (n + ct - 1) / ct;
-        int rowTasksWanted = Math.max(1, (target + colTasks - 1) / colTasks);
-        int rt = Math.max(MR, ((m + rowTasksWanted - 1) / rowTasksWanted + MR - 1) / MR * MR);
-        int rowTasks = (m + rt - 1) / rt;
+        int colTasks = (int) Math.min((n + NR - 1) / NR, Math.ceil(n / Math.min(NC, Math.max(NR, side))));
+        int maxRowTasks = (m + MR - 1) / MR;
+        int rowTasks = Math.min(maxRowTasks, Math.max(1, (target + colTasks - 1) / colTasks));
+        // a task count that is a multiple of the thread count keeps the last round full
+        while ((rowTasks * colTasks) % threads != 0 && rowTasks < maxRowTasks) rowTasks++;
+        int ct = ((n + colTasks - 1) / colTasks + NR - 1) / NR * NR;
+        int rt = ((m + rowTasks - 1) / rowTasks + MR - 1) / MR * MR;
         final int ctF = ct, rtF = rt;
+        final int cTasks = (n + ct - 1) / ct, rTasks = (m + rt - 1) / rt;
         Parallel.Task body = (t, w) -> {
-            int ri = t / colTasks, ci = t % colTasks;
+            int ri = t / cTasks, ci = t % cTasks;
             int r0 = ri * rtF, r1 = Math.min(m, r0 + rtF);
             int c0 = ci * ctF, c1 = Math.min(n, c0 + ctF);
             Scratch s = Scratch.acquire();
@@ -71,7 +74,7 @@ final class GemmDriver {
                 s.release();
             }
         };
-        int tasks = rowTasks * colTasks;
+        int tasks = rTasks * cTasks;
         if (serial) for (int t = 0; t < tasks; t++) body.run(t, 0);
         else Parallel.parallelFor(tasks, body);
     }
