@@ -10,9 +10,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Size: system property {@code jseek.threads} (default {@link Runtime#availableProcessors()}); the calling
  * thread is one of them, so {@code threads() - 1} daemon workers are started on first use. A job is a task count
  * {@code n} and a body; participants take task indices from one atomic counter (dynamic load balance) until
- * {@code n} is reached, and the call returns when every task has finished. Idle workers spin
- * ({@link Thread#onSpinWait}) for {@code jseek.spinMicros} microseconds (default 2000) after their last job, then
- * park until the next one.
+ * {@code n} is reached, and the call returns when every task has finished (the caller waits for tasks, never for a
+ * worker that has not shown up). Idle workers spin ({@link Thread#onSpinWait}, yielding every
+ * {@code jseek.yieldEvery} spins) for {@code jseek.spinMicros} microseconds (default 2000) after their last job,
+ * then park until the next one.
  *
  * <p>Re-entrancy: a call made from inside a running body (on a worker or on the submitting thread) runs its tasks
  * serially on that thread. Calls from several unrelated threads are serialized: one job owns the pool at a time,
@@ -35,6 +36,10 @@ public final class Parallel {
 
     private static final int THREADS = configuredThreads();
     private static final long SPIN_NANOS = Long.getLong("jseek.spinMicros", 2000L) * 1000L;
+    /** Spins of the submitting thread before it starts yielding while workers finish their last tasks. */
+    private static final int PURE_SPINS = Integer.getInteger("jseek.pureSpins", 2000);
+    /** An idle worker yields once every this many spins, so spinning costs little on an oversubscribed machine. */
+    private static final int YIELD_EVERY = Integer.getInteger("jseek.yieldEvery", 64);
 
     private static final ReentrantLock OWNER = new ReentrantLock();
     private static volatile Worker[] workers;
@@ -108,8 +113,8 @@ public final class Parallel {
             }
             // wait for tasks still running on workers (not for workers that never showed up)
             for (int spins = 0; job.done.get() < n; spins++) {
-                if (spins < 20_000) Thread.onSpinWait();
-                else Thread.yield();
+                if (spins < PURE_SPINS) Thread.onSpinWait();
+                else Thread.yield();                     // oversubscribed machine: let the worker run
             }
             Throwable f = job.failure;
             if (f != null) {
@@ -184,9 +189,11 @@ public final class Parallel {
         private Job awaitJob() {
             long deadline = System.nanoTime() + SPIN_NANOS;
             Job j;
+            int spins = 0;
             while ((j = current) == seen) {
                 if (System.nanoTime() < deadline) {
-                    Thread.onSpinWait();
+                    if (++spins % YIELD_EVERY == 0) Thread.yield();
+                    else Thread.onSpinWait();
                     continue;
                 }
                 parked = true;
