@@ -1,7 +1,6 @@
 package dev.jseek.kernels;
 
 import dev.jseek.kernels.scalar.ScalarWeightRows;
-import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 
 /**
@@ -78,6 +77,4 @@ public final class Gemm {
     public static float get(Matrix w, int r, int c) {
         return ScalarWeightRows.get(w, r, c);
     }
-
-    static boolean isFp8(DType d) { return d == DType.F8_E4M3 || d == DType.F8_E5M2; }
 }
