@@ -8,7 +8,7 @@ import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
-import dev.jseek.train.LoopAdamW;
+import dev.jseek.train.AdamW;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.NonFiniteException;
 import dev.jseek.train.Precision;
@@ -97,7 +97,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainerConfig cfg;
         try {
             cfg = TrainerConfig.builder(lr).gamma(gamma).lambda(lambda)
-                    .adam(new LoopAdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
+                    .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
                     .batch(new BatchRamp(start, batch, rampTokens, micro)).maxGradNorm(clip).emaDecay(emaDecay)
                     .onNonFinite(policy).seed(seed).checkpoints(out, every, keep).configJson(c.toJson())
                     .metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps).build();

@@ -1,6 +1,5 @@
 package dev.jseek.train;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -17,9 +16,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
 
     public TrainModelTrainable(TrainModel model) {
         this.model = model;
-        List<TrainTensor> t = new ArrayList<>();
-        for (ParamLayout.Entry e : model.layout().entries()) t.add(TrainTensor.of(e.name(), e.offset(), e.shape(), e.trainable()));
-        this.tensors = List.copyOf(t);
+        this.tensors = TrainTensor.fromLayout(model.layout());
     }
 
     public TrainModel model() { return model; }

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  *   <li>zero grads; set lambda; forward+backward every micro-batch with gradScale 1/microBatches;</li>
  *   <li>global gradient norm; a NaN/Inf loss or norm skips the step (nothing changes but the data position and
  *       the step count) or stops with {@link NonFiniteException}, per {@link TrainerConfig#onNonFinite()};</li>
- *   <li>AdamW ({@link LoopAdamW}) update with the clip coefficient; read the expert loads; aux-loss-free bias update with gamma
+ *   <li>{@link AdamW} update with the clip coefficient; read the expert loads; aux-loss-free bias update with gamma
  *       ({@link Trainable#updateBias}); hand the parameters to the background {@link Ema};</li>
  *   <li>metrics (JSONL, listeners, progress bar); a checkpoint every {@code checkpointEvery} steps.</li>
  * </ol>
@@ -27,7 +27,7 @@ public final class Trainer<B> implements AutoCloseable {
     private final BatchSource<B> data;
     private final TrainerConfig cfg;
     private final List<TrainTensor> tensors;
-    private final LoopAdamW adam;
+    private final AdamW adam;
     private final Ema ema;
     private final TrainRng rng;
     private final BatchRamp ramp;
@@ -46,7 +46,7 @@ public final class Trainer<B> implements AutoCloseable {
         float[] p = model.params();
         if (model.grads().length != p.length)
             throw new IllegalArgumentException("grads arena has " + model.grads().length + " floats, params " + p.length);
-        this.adam = new LoopAdamW(cfg.adam(), p.length, tensors);
+        this.adam = new AdamW(cfg.adam(), p.length, tensors);
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
         int micro = data.microBatchRows();
@@ -64,7 +64,7 @@ public final class Trainer<B> implements AutoCloseable {
     /** Tokens seen. */
     public long tokens() { return tokens; }
 
-    public LoopAdamW optimizer() { return adam; }
+    public AdamW optimizer() { return adam; }
 
     /** The EMA, or null when the run keeps none. */
     public Ema ema() { return ema; }

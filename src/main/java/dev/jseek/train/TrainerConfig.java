@@ -9,7 +9,7 @@ import java.util.function.Consumer;
  * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, metrics and progress display. Immutable; build
  * with {@link #builder(LrSchedule)}.
  */
-public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch,
+public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch,
                             double maxGradNorm, double emaDecay, NonFinitePolicy onNonFinite, int maxConsecutiveSkips,
                             long seed, Path checkpointDir, long checkpointEvery, int keepLast, long maxShardBytes,
                             String configJson, Path metricsFile, boolean progressBar, long totalSteps,
@@ -45,7 +45,7 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
 
     /** A builder pre-set to the report's optimizer, gamma 0.001, lambda 0.3, clip 1.0, no EMA, SKIP (10 in a row), keep 3. */
     public static final class Builder {
-        private LoopAdamW.Config adam = LoopAdamW.Config.deepseekV3();
+        private AdamW.Config adam = AdamW.Config.deepseekV3();
         private LrSchedule lr, gamma = LrSchedule.constant(0.001), lambda = LrSchedule.constant(0.3);
         private BatchRamp batch;
         private double maxGradNorm = 1.0, emaDecay;
@@ -59,7 +59,7 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
 
         private Builder(LrSchedule lr) { this.lr = lr; }
 
-        public Builder adam(LoopAdamW.Config c) { adam = c; return this; }
+        public Builder adam(AdamW.Config c) { adam = c; return this; }
         public Builder lr(LrSchedule s) { lr = s; return this; }
         public Builder gamma(LrSchedule s) { gamma = s; return this; }
         public Builder lambda(LrSchedule s) { lambda = s; return this; }
