@@ -92,6 +92,7 @@ public final class TrainCheckpoint {
             modelWriter(c.params(), c.tensors(), c.aliases()).metadata("format", "pt").writeCheckpoint(tmp, maxShardBytes);
             if (c.configJson() != null) AtomicFiles.write(tmp.resolve(CONFIG), c.configJson().getBytes(StandardCharsets.UTF_8));
             optimizerWriter(c.optimizer(), c.tensors()).write(tmp.resolve(OPTIMIZER));
+            FaultPoint.reach("checkpoint-write", step);
             if (c.ema() != null) modelWriter(c.ema(), c.tensors(), c.aliases()).write(tmp.resolve(EMA));
             AtomicFiles.write(tmp.resolve(STATE), c.state().toJson());
             AtomicFiles.write(tmp.resolve(MANIFEST), manifest(tmp, step));

@@ -36,6 +36,17 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
         return new StepLosses(total, model.lastMainLoss(), mtpMean, model.lastBalanceLoss());
     }
 
+    /** Forward over the batch (main model and MTP, as in training), its main CE; resets the expert loads it counted. */
+    @Override public double evalLoss(TokenBatch b) {
+        for (long[] layer : model.expertLoad())
+            for (long v : layer)
+                if (v != 0) throw new IllegalStateException("evaluation with expert loads pending (between micro-batches of a step)");
+        model.forward(b.inputs(), b.targets(), b.rows(), b.seqLen());
+        double ce = model.lastMainLoss();
+        model.resetExpertLoad();
+        return ce;
+    }
+
     @Override public void setMtpLambda(float lambda) { model.setMtpLambda(lambda); }
     @Override public List<Integer> moeLayerIds() { return model.moeLayerIds(); }
     @Override public long[][] expertLoad() { return model.expertLoad(); }

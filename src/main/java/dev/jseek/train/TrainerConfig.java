@@ -6,14 +6,14 @@ import java.util.function.Consumer;
 
 /**
  * Settings of a {@link Trainer} run (spec F.1): optimizer, schedules (lr, gamma, lambda by steps/tokens; batch
- * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, metrics and progress display. Immutable; build
+ * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, validation interval, metrics and progress display. Immutable; build
  * with {@link #builder(LrSchedule)}.
  */
 public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch,
                             double maxGradNorm, double emaDecay, NonFinitePolicy onNonFinite, int maxConsecutiveSkips,
                             long seed, Path checkpointDir, long checkpointEvery, int keepLast, long maxShardBytes,
                             String configJson, Path metricsFile, boolean progressBar, long totalSteps,
-                            Consumer<String> warn) {
+                            long evalEvery, Consumer<String> warn) {
 
     /** What to do with a step whose loss or gradient norm is NaN/Inf. */
     public enum NonFinitePolicy {
@@ -36,6 +36,7 @@ public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, 
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be >= 0, got " + checkpointEvery);
         if (checkpointEvery > 0 && checkpointDir == null) throw new IllegalArgumentException("checkpoint interval " + checkpointEvery + " given without a checkpoint directory");
         if (maxShardBytes < 0) throw new IllegalArgumentException("max shard bytes must be >= 0, got " + maxShardBytes);
+        if (evalEvery < 0) throw new IllegalArgumentException("evaluation interval must be >= 0, got " + evalEvery);
         if (totalSteps < 0) throw new IllegalArgumentException("total steps must be >= 0, got " + totalSteps);
     }
 
@@ -51,7 +52,7 @@ public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, 
         private double maxGradNorm = 1.0, emaDecay;
         private NonFinitePolicy onNonFinite = NonFinitePolicy.SKIP;
         private int maxConsecutiveSkips = 10, keepLast = 3;
-        private long seed, checkpointEvery, maxShardBytes, totalSteps;
+        private long seed, checkpointEvery, maxShardBytes, totalSteps, evalEvery;
         private Path checkpointDir, metricsFile;
         private String configJson;
         private boolean progressBar;
@@ -83,10 +84,12 @@ public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, 
         /** Planned steps (progress bar max / ETA; {@link Trainer#train()} target). */
         public Builder totalSteps(long n) { totalSteps = n; return this; }
         public Builder warn(Consumer<String> w) { warn = w; return this; }
+        /** Validation every this many steps (0 = never) when the trainer has a {@link Validation}. */
+        public Builder evalEvery(long n) { evalEvery = n; return this; }
 
         public TrainerConfig build() {
             return new TrainerConfig(adam, lr, gamma, lambda, batch, maxGradNorm, emaDecay, onNonFinite, maxConsecutiveSkips, seed,
-                    checkpointDir, checkpointEvery, keepLast, maxShardBytes, configJson, metricsFile, progressBar, totalSteps, warn);
+                    checkpointDir, checkpointEvery, keepLast, maxShardBytes, configJson, metricsFile, progressBar, totalSteps, evalEvery, warn);
         }
     }
 }
