@@ -3,13 +3,11 @@ package dev.jseek.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code jseek bench ...}: benchmarks that compare a kernel against a peer in the same run. */
+/** {@code jseek bench ...}: benchmarks, one subcommand each; each compares against a peer in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (each compares against a peer in the same run).",
-        subcommands = {BenchFp8GemmCommand.class, BenchFp8TrainCommand.class})
+        subcommands = {BenchTokenizerCommand.class, BenchFp8GemmCommand.class, BenchFp8TrainCommand.class})
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Override public void run() {
-        spec.commandLine().usage(System.out);
-    }
+    @Override public void run() { spec.commandLine().usage(System.out); }
 }

@@ -11,9 +11,12 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 GenerateCommand.class,
                 ForwardCommand.class,
+                TokenizerCommand.class,
+                TokenizeCommand.class,
+                DetokenizeCommand.class,
                 DataCommand.class,
-                BenchCommand.class,
                 TrainCommand.class,
+                BenchCommand.class,
         })
 public final class Jseek implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -25,7 +28,8 @@ public final class Jseek implements Runnable {
     /** Errors caused by what the user gave us: printed as one line, exit code 2. */
     static boolean isUserError(Throwable ex) {
         return ex instanceof UserException || ex instanceof dev.jseek.model.ConfigException
-                || ex instanceof dev.jseek.io.FormatException || ex instanceof java.io.UncheckedIOException
+                || ex instanceof dev.jseek.io.FormatException || ex instanceof dev.jseek.data.DataFormatException
+                || ex instanceof dev.jseek.tokenizer.TokenizerFormatException || ex instanceof java.io.UncheckedIOException
                 || ex instanceof java.nio.file.NoSuchFileException;
     }
 
