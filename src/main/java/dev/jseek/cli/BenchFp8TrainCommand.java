@@ -2,8 +2,10 @@ package dev.jseek.cli;
 
 import dev.jseek.model.ModelConfig;
 import dev.jseek.train.AdamW;
+import dev.jseek.train.GradClip;
 import dev.jseek.train.Precision;
 import dev.jseek.train.TrainModel;
+import dev.jseek.train.TrainTensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -47,6 +49,7 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
             m.initRandom(seed, initStd);
             m.setPrecision(p);
             AdamW opt = AdamW.deepSeekV3(m.layout(), 1e-8f);
+            var tensors = TrainTensor.fromLayout(m.layout());
             SplittableRandom data = new SplittableRandom(seed + 1);
             int[] tok = new int[batch * seq], tgt = new int[batch * seq];
             long t0 = System.nanoTime();
@@ -63,7 +66,7 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
                 m.zeroGrad();
                 m.forwardBackward(tok, tgt, batch, seq);
                 loss[p.ordinal()][s] = m.lastMainLoss();
-                AdamW.clipGradNorm(m.layout(), m.grads(), 1.0);
+                GradClip.clip(m.grads(), tensors, 1.0);
                 opt.step(m.params(), m.grads(), lr);
             }
             secs[p.ordinal()] = (System.nanoTime() - t0) / 1e9;

@@ -223,9 +223,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
 
     /** jseek's thread count: the kernels pool size (system property jseek.threads, default all processors). */
-    static int jseekThreads() {
-        return Integer.getInteger("jseek.threads", Runtime.getRuntime().availableProcessors());
-    }
+    static int jseekThreads() { return dev.jseek.kernels.Parallel.threads(); }
 
     /** Best F32 FLOP/s of C = A B^T for square n (5 runs after one warmup). */
     static double measurePeak(int n) {

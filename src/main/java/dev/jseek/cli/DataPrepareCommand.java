@@ -63,7 +63,20 @@ public final class DataPrepareCommand implements Callable<Integer> {
         if (arg.equals("bytes")) return new LoadedTokenizer(new ByteTextEncoder(), "bytes", "builtin:bytes");
         Path p = Path.of(arg);
         if (!Files.isRegularFile(p)) throw new UserException("--tokenizer " + arg + ": no such file (give a tokenizer.json or 'bytes')");
-        throw new UserException("--tokenizer " + arg + ": loading tokenizer.json needs dev.jseek.tokenizer, which is not merged into this build yet; use --tokenizer bytes");
+        dev.jseek.tokenizer.Tokenizer t = TokenizerFiles.load(p);
+        return new LoadedTokenizer(encoder(t), p.toString(), sha256(p));
+    }
+
+    /** The data pipeline's view of a tokenizer: ids of the text alone (no BOS), plus EOS and the FIM ids. */
+    static dev.jseek.data.TextEncoder encoder(dev.jseek.tokenizer.Tokenizer t) {
+        return new dev.jseek.data.TextEncoder() {
+            @Override public int[] encode(String text) { return t.encode(text); }
+            @Override public int eosId() { return t.eosId(); }
+            @Override public int fimBeginId() { return t.fimBeginId(); }
+            @Override public int fimHoleId() { return t.fimHoleId(); }
+            @Override public int fimEndId() { return t.fimEndId(); }
+            @Override public int vocabSize() { return t.vocabSize(); }
+        };
     }
 
     static String sha256(Path file) {
@@ -82,6 +95,8 @@ public final class DataPrepareCommand implements Callable<Integer> {
     @Override public Integer call() throws IOException {
         try {
             LoadedTokenizer tok = loadTokenizer(tokenizer);
+            if (fimRate > 0 && (tok.encoder().fimBeginId() < 0 || tok.encoder().fimHoleId() < 0 || tok.encoder().fimEndId() < 0))
+                throw new UserException("--tokenizer " + tokenizer + " has no <｜fim▁begin｜>/<｜fim▁hole｜>/<｜fim▁end｜> tokens; use --fim-rate 0 or a tokenizer with them");
             Corpus c = CorpusSpec.parse(corpus);
             int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             DataPreparer.Options o = new DataPreparer.Options(c, tok.encoder(), tok.name(), tok.sha256(), out, valFraction, fimRate, seed,

@@ -4,6 +4,8 @@ import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.tokenizer.StreamingDecoder;
+import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +21,12 @@ import picocli.CommandLine.Option;
         description = "Generate tokens from a model (greedy or sampled), streaming them; reports prefill/decode tokens/s.")
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors).") Path model;
-    @Option(names = "--prompt-tokens", required = true, description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
+    @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
+    @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
+    @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, spec F.2).") String fimPrefix;
+    @Option(names = "--fim-suffix", description = "Fill-in-the-middle: the code after the hole.") String fimSuffix;
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "32", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).") int maxTokens;
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).") float temperature;
     @Option(names = "--top-k", defaultValue = "0", description = "Sample from the k most likely tokens; 0 = all (default ${DEFAULT-VALUE}).") int topK;
@@ -28,11 +35,49 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
 
+    /** tokenizer.json from --tokenizer, else beside the model or one folder up (a run directory); null if optional and absent. */
+    private Tokenizer findTokenizer(Path modelDir, boolean required) {
+        if (tokenizerPath != null) return TokenizerFiles.load(tokenizerPath);
+        for (Path p = modelDir.toAbsolutePath(); p != null && p.getNameCount() > 0; p = p.getParent()) {
+            Path f = p.resolve("tokenizer.json");
+            if (Files.isRegularFile(f)) return TokenizerFiles.load(f);
+            if (p.equals(modelDir.toAbsolutePath().getParent())) break;
+        }
+        if (required) throw new UserException("no tokenizer.json in " + modelDir + " or its parent; pass --tokenizer FILE");
+        return null;
+    }
+
+    private int[] withBos(Tokenizer t, int[] ids) {
+        if (!bos) return ids;
+        int[] r = new int[ids.length + 1];
+        r[0] = t.bosId();
+        System.arraycopy(ids, 0, r, 1, ids.length);
+        return r;
+    }
+
+    /** PSM order (spec F.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
+    static int[] fimPrompt(Tokenizer t, String prefix, String suffix) {
+        if (t.fimBeginId() < 0 || t.fimHoleId() < 0 || t.fimEndId() < 0)
+            throw new UserException(t.source() + " has no fill-in-the-middle tokens");
+        int[] p = t.encode(prefix), s = t.encode(suffix);
+        int[] r = new int[p.length + s.length + 3];
+        r[0] = t.fimBeginId();
+        System.arraycopy(p, 0, r, 1, p.length);
+        r[p.length + 1] = t.fimHoleId();
+        System.arraycopy(s, 0, r, p.length + 2, s.length);
+        r[r.length - 1] = t.fimEndId();
+        return r;
+    }
+
     @Override public Integer call() {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
-        int[] prompt = ForwardCommand.parseTokens(promptTokens);
         if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
+        int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
+        if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
+        Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
+        int[] promptIds = promptTokens != null ? ForwardCommand.parseTokens(promptTokens)
+                : prompt != null ? withBos(tok, tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
         Sampler sampler;
         try {
             sampler = new Sampler(temperature, topK, topP, seed);
@@ -43,19 +88,32 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintStream out = System.out;
         try (DeepSeekV3 m = DeepSeekV3.open(model)) {
             int vocab = m.config.vocabSize();
-            for (int i = 0; i < prompt.length; i++)
-                if (prompt[i] < 0 || prompt[i] >= vocab)
-                    throw new UserException("--prompt-tokens: token " + i + " is " + prompt[i] + ", outside the vocabulary 0.." + (vocab - 1));
-            if (prompt.length >= m.config.maxPositionEmbeddings())
-                throw new UserException("--prompt-tokens: " + prompt.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
+            for (int i = 0; i < promptIds.length; i++)
+                if (promptIds[i] < 0 || promptIds[i] >= vocab)
+                    throw new UserException("prompt token " + i + " is " + promptIds[i] + ", outside the model's vocabulary 0.." + (vocab - 1)
+                            + (tok != null ? " (is " + tok.source() + " the model's tokenizer?)" : ""));
+            if (promptIds.length == 0) throw new UserException("the prompt is empty");
+            if (promptIds.length >= m.config.maxPositionEmbeddings())
+                throw new UserException("the prompt's " + promptIds.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
             int[] stop = noStop ? new int[0] : new int[] {m.config.eosTokenId()};
             Generator g = new Generator(m, mode);
-            out.print("generated:");
-            out.flush();
-            Generator.Result r = g.generate(prompt, maxTokens, sampler, stop, tok -> {
-                out.print(" " + tok);
+            Generator.Result r;
+            if (tok == null) {
+                out.print("generated:");
                 out.flush();
-            });
+                r = g.generate(promptIds, maxTokens, sampler, stop, id -> {
+                    out.print(" " + id);
+                    out.flush();
+                });
+            } else {
+                StreamingDecoder dec = tok.streamingDecoder(true);
+                if (prompt != null) out.print(prompt);
+                r = g.generate(promptIds, maxTokens, sampler, stop, id -> {
+                    out.print(dec.next(id));
+                    out.flush();
+                });
+                out.print(dec.flush());
+            }
             out.println();
             System.err.printf("prompt %d tokens: prefill %.1f tokens/s; generated %d tokens: decode %.1f tokens/s (%s, %s)%n",
                     r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),

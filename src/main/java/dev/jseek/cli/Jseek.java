@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jseek", mixinStandardHelpOptions = true, version = "jseek 0.1.0",
         description = "DeepSeek-V3 (MLA, DeepSeekMoE, MTP) on the JVM: train, run and inspect models.",
         subcommands = {
+                QuickstartCommand.class,
                 InitCommand.class,
                 InspectCommand.class,
                 GenerateCommand.class,

@@ -1,25 +1,36 @@
 package dev.jseek.cli;
 
+import dev.jseek.data.Batch;
 import dev.jseek.data.DataFormatException;
 import dev.jseek.data.DataLoader;
+import dev.jseek.data.Manifest;
 import dev.jseek.data.TokenDataset;
 import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
-import dev.jseek.train.LoopAdamW;
+import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.NonFiniteException;
+import dev.jseek.train.ParamLayout;
 import dev.jseek.train.Precision;
+import dev.jseek.train.StepMetrics;
 import dev.jseek.train.TokenBatch;
 import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainModelTrainable;
+import dev.jseek.train.TrainState;
 import dev.jseek.train.Trainer;
 import dev.jseek.train.TrainerConfig;
+import dev.jseek.train.Validation;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,15 +41,21 @@ import picocli.CommandLine.Spec;
 /**
  * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (spec F.1): AdamW, the report's
  * learning-rate / gamma / lambda schedule shapes scaled to the run, batch-size ramp by gradient accumulation,
- * global-norm clipping, optional EMA, checkpoints every K steps (HF layout + optimizer + EMA + state) and
- * {@code --resume}, metrics as JSONL in the output directory and a progress bar.
+ * global-norm clipping, optional EMA, the aux-loss-free bias update (spec D.3) with the sequence-wise balance loss
+ * (spec D.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
+ * checkpoints every K steps (HF layout + optimizer + EMA + state) and {@code --resume}, metrics as JSONL, loss-curve
+ * plots (PNG + HTML) at the end and a progress bar. Prints every setting at the start and a summary at the end.
+ * Options can come from a file: {@code jseek train @train.args} (picocli argument file, one option per line).
+ * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (spec F.7).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Pre-train a DeepSeek-V3 model on a prepared token directory (jseek data prepare).")
+        subcommands = {TrainPlotCommand.class, BalanceExperimentCommand.class},
+        description = {"Pre-train a DeepSeek-V3 model on a prepared token directory (jseek data prepare).",
+                "Options may be read from a file: jseek train @train.args (one option or value per line; # comments)."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--data", required = true, description = "Prepared token directory (manifest.json + shards).") Path data;
-    @Option(names = "--out", required = true, description = "Run directory: checkpoints step-N/ and metrics.jsonl.") Path out;
+    @Option(names = "--data", description = "Prepared token directory (manifest.json + shards).") Path data;
+    @Option(names = "--out", description = "Run directory: checkpoints step-N/, metrics.jsonl, loss-curves.png/.html.") Path out;
     @Option(names = "--preset", description = "Model preset (tiny, small, base, 671b) for a new run.") String preset;
     @Option(names = "--config", description = "HF config.json for a new run.") Path config;
     @Option(names = "--init-from", description = "Start from the weights of this HF model directory (its config.json unless --config/--preset).") Path initFrom;
@@ -49,15 +66,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "16", description = "Sequences per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--batch-start", description = "Batch-size ramp: sequences per step at the start (default = --batch, no ramp).") Integer batchStart;
     @Option(names = "--batch-ramp-tokens", defaultValue = "0", description = "Tokens over which the batch ramps linearly to --batch.") long rampTokens;
-    @Option(names = "--steps", required = true, description = "Train until this many steps.") long steps;
+    @Option(names = "--steps", description = "Train until this many steps (required).") Long steps;
     @Option(names = "--total-tokens", description = "Tokens the schedules are scaled to (default steps x batch x seq-len).") Double totalTokens;
     @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate of the report-shaped schedule (default ${DEFAULT-VALUE}).") double lrPeak;
     @Option(names = "--warmup-steps", defaultValue = "100", description = "Linear warmup steps (default ${DEFAULT-VALUE}).") long warmup;
     @Option(names = "--lr-schedule", description = "Explicit schedule, e.g. \"0; linear 2000s 2.2e-4; constant 10e12t; cosine 14.3e12t 2.2e-5\".") String lrSchedule;
-    @Option(names = "--gamma-schedule", description = "Bias update speed schedule (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
+    @Option(names = "--gamma-schedule", description = "Bias update speed schedule, e.g. \"0.001\" or \"0\" (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
     @Option(names = "--lambda-schedule", description = "MTP loss weight schedule (default 0.3, 0.1 after 10/14.8 of tokens).") String lambdaSchedule;
-    @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Sequence-wise balance loss alpha (default ${DEFAULT-VALUE}).") float alpha;
-    @Option(names = "--weight-decay", defaultValue = "0.1") double weightDecay;
+    @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
+    @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (spec D.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
+    @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
     @Option(names = "--bf16-moments", description = "Store AdamW moments in BF16.") boolean bf16Moments;
     @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip, <= 0 disables (default ${DEFAULT-VALUE}).") double clip;
@@ -66,11 +84,25 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init-std", defaultValue = "0.006", description = "Init std of matrices (default ${DEFAULT-VALUE}, as the report).") float initStd;
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Steps between checkpoints, 0 = only at the end.") long every;
     @Option(names = "--keep", defaultValue = "3", description = "Checkpoints kept (default ${DEFAULT-VALUE}).") int keep;
+    @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
+    @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32 or fp8 (spec G; default ${DEFAULT-VALUE}).") String precision;
+    @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
+    /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
+    public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
+                          StepMetrics lastValidation, Path checkpoint, Path metrics, LossCurves.Written plots) {}
+
+    private Outcome outcome;
+
+    /** The outcome of the last {@link #call()}, or null. */
+    public Outcome outcome() { return outcome; }
+
     @Override public Integer call() {
+        if (data == null || out == null || steps == null)
+            throw new UserException("jseek train needs --data, --out and --steps (or a subcommand: plot, balance-experiment; see --help)");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
         if (micro < 1 || batch < micro || batch % micro != 0)
             throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
@@ -78,6 +110,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (start < micro || start % micro != 0 || start > batch)
             throw new UserException("--batch-start " + start + " must be a multiple of --micro-batch " + micro + " and <= --batch " + batch);
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
+        if (evalEvery < 0) throw new UserException("--eval-every must be >= 0, got " + evalEvery);
+        if (evalBatches < 1) throw new UserException("--eval-batches must be >= 1, got " + evalBatches);
+        if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
+        boolean seqWise = switch (balanceLoss.toLowerCase(Locale.ROOT)) {
+            case "seq", "sequence" -> true;
+            case "batch", "classic" -> false;
+            default -> throw new UserException("--balance-loss: unknown value '" + balanceLoss + "' (use seq or batch)");
+        };
         TrainerConfig.NonFinitePolicy policy = switch (onNonFinite.toLowerCase(Locale.ROOT)) {
             case "skip" -> TrainerConfig.NonFinitePolicy.SKIP;
             case "stop" -> TrainerConfig.NonFinitePolicy.STOP;
@@ -88,6 +128,7 @@ public final class TrainCommand implements Callable<Integer> {
             case "fp8" -> Precision.FP8;
             default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32 or fp8)");
         };
+        PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
         ModelConfig c = modelConfig(resumeDir);
         double total = totalTokens != null ? totalTokens : (double) steps * batch * seqLen;
@@ -97,19 +138,21 @@ public final class TrainCommand implements Callable<Integer> {
         TrainerConfig cfg;
         try {
             cfg = TrainerConfig.builder(lr).gamma(gamma).lambda(lambda)
-                    .adam(new LoopAdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
+                    .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
                     .batch(new BatchRamp(start, batch, rampTokens, micro)).maxGradNorm(clip).emaDecay(emaDecay)
-                    .onNonFinite(policy).seed(seed).checkpoints(out, every, keep).configJson(c.toJson())
+                    .onNonFinite(policy).seed(seed).checkpoints(out, every, keep).configJson(c.toJson()).evalEvery(evalEvery)
                     .metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps).build();
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
         }
         try (TokenDataset ds = openData()) {
-            int dataVocab = ds.manifest().tokenizer().vocabSize();
+            Manifest mf = ds.manifest();
+            int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
             TrainModel model = new TrainModel(c, micro, seqLen);
             model.setBalanceAlpha(alpha);
+            model.setSequenceWiseBalance(seqWise);
             model.setPrecision(prec);
             if (resumeDir == null) {
                 if (initFrom != null) try (Checkpoint ck = Checkpoint.open(initFrom)) { model.load(ck); }
@@ -121,8 +164,19 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), new DataLoaderSource(loader), cfg)) {
-                if (resumeDir != null) t.resume(resumeDir);
+            Validation<TokenBatch> val = evalEvery > 0 ? validation(ds, o) : null;
+            DataLoaderSource source = new DataLoaderSource(loader);
+            try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
+                t.setValidation(val);
+                TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
+                printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
+                StepMetrics[] last = new StepMetrics[2];
+                double[] trainSec = {0};
+                t.addListener(m -> {
+                    last[0] = m;
+                    trainSec[0] += m.seconds();
+                    if (m.evaluated()) last[1] = m;
+                });
                 long t0 = System.nanoTime(), s0 = t.stepsDone(), tok0 = t.tokens();
                 try {
                     t.train(steps);
@@ -130,12 +184,116 @@ public final class TrainCommand implements Callable<Integer> {
                     throw new UserException(e.getMessage(), e);
                 }
                 double sec = (System.nanoTime() - t0) / 1e9;
-                spec.commandLine().getOut().printf(Locale.ROOT, "trained steps %d..%d (%d tokens) in %.1f s, %.0f tokens/s; checkpoint %s; metrics %s%n",
-                        s0 + 1, t.stepsDone(), t.tokens() - tok0, sec, (t.tokens() - tok0) / sec, t.lastCheckpoint(), out.resolve("metrics.jsonl"));
-                spec.commandLine().getOut().flush();
+                outcome = new Outcome(s0 + 1, t.stepsDone(), t.tokens() - tok0, sec, trainSec[0], last[0], last[1], t.lastCheckpoint(),
+                        out.resolve("metrics.jsonl"), null);
             }
         }
+        if (!noPlot) { // after the trainer closed the metrics log
+            try {
+                LossCurves.Written plots = LossCurves.write(outcome.metrics(), out, "jseek train: " + out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
+                Outcome r = outcome;
+                outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
+                        r.checkpoint(), r.metrics(), plots);
+            } catch (RuntimeException e) {
+                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+            }
+        }
+        printSummary(spec.commandLine().getOut(), outcome);
         return 0;
+    }
+
+    private Validation<TokenBatch> validation(TokenDataset ds, PrintWriter o) {
+        List<TokenBatch> batches = new ArrayList<>();
+        Iterator<Batch> it = DataLoader.validation(ds.val(), micro, seqLen, false);
+        while (it.hasNext() && batches.size() < evalBatches) {
+            Batch b = it.next();
+            batches.add(TokenBatch.fromWindows(b.rows(), b.seqLen(), b.tokens()));
+        }
+        if (batches.isEmpty()) {
+            System.err.printf(Locale.ROOT, "jseek: warning: %s: the validation split has %d tokens, fewer than --seq-len + 1 = %d; no validation%n",
+                    data, ds.val().size(), seqLen + 1);
+            return null;
+        }
+        double bpt = ds.manifest().val().bytesPerToken();
+        if (Double.isNaN(bpt))
+            System.err.println("jseek: warning: " + data + "/manifest.json records no text bytes (prepared by an older jseek); "
+                    + "no bits per byte (rerun jseek data prepare into a new directory to get them)");
+        return new Validation<>(batches, TokenBatch::tokens, bpt);
+    }
+
+    private void printSettings(PrintWriter o, ModelConfig c, TrainModel model, Manifest mf, DataLoader loader, TrainerConfig cfg,
+                               Validation<TokenBatch> val, boolean seqWise, Precision prec, double total, Path resumeDir, TrainState resumed) {
+        long params = 0, routed = 0;
+        for (ParamLayout.Entry e : model.layout().entries()) {
+            params += e.size();
+            if (e.name().contains(".mlp.experts.")) routed += e.size();
+        }
+        long active = c.nRoutedExperts() > 0 ? params - routed + routed * c.numExpertsPerTok() / c.nRoutedExperts() : params;
+        int moeLayers = model.moeLayerIds().size();
+        o.printf(Locale.ROOT, "jseek train: %s%n", resumeDir == null ? "new run in " + out
+                : "resuming " + resumeDir + " (step " + resumed.step() + ", " + String.format(Locale.ROOT, "%,d", resumed.tokens()) + " tokens)");
+        o.printf(Locale.ROOT, "  model      %s: hidden %d, %d layers (%d dense), %d MoE layers incl. MTP (%d routed experts, top-%d, %d shared, %d groups/top-%d), MTP depth %d, vocab %d%n",
+                preset != null ? "preset " + preset : config != null ? "config " + config : resumeDir != null ? "config of " + resumeDir : "config of " + initFrom,
+                c.hiddenSize(), c.numHiddenLayers(), Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), moeLayers, c.nRoutedExperts(),
+                c.numExpertsPerTok(), c.nSharedExperts(), c.nGroup(), c.topkGroup(), c.numNextnPredictLayers(), c.vocabSize());
+        o.printf(Locale.ROOT, "  params     %,d (%,d active per token), init %s%n", params, active,
+                resumeDir != null ? "from the checkpoint" : initFrom != null ? "from " + initFrom : "N(0, " + initStd + "^2), seed " + seed);
+        o.printf(Locale.ROOT, "  data       %s: tokenizer %s (vocab %d); train %,d tokens (%,d windows of %d), val %,d tokens%s%n", data,
+                mf.tokenizer().name(), mf.tokenizer().vocabSize(), mf.train().tokens(), loader.sequencesPerEpoch(), seqLen + 1, mf.val().tokens(),
+                Double.isNaN(mf.val().bytesPerToken()) ? "" : String.format(Locale.ROOT, " (%.3f bytes/token)", mf.val().bytesPerToken()));
+        BatchRamp r = cfg.batch();
+        o.printf(Locale.ROOT, "  batch      seq-len %d, micro-batch %d, %d sequences/step = %,d tokens/step%s%n", seqLen, micro, r.end(),
+                (long) r.end() * seqLen, r.start() == r.end() ? "" : String.format(Locale.ROOT, " (ramp from %d over %,d tokens)", r.start(), r.rampTokens()));
+        o.printf(Locale.ROOT, "  steps      until %d; schedules scaled to %,.0f tokens%n", steps, total);
+        o.printf(Locale.ROOT, "  lr         %s%n", describe(cfg.lr()));
+        o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, spec D.3)%n", describe(cfg.gamma()));
+        o.printf(Locale.ROOT, "  lambda     %s (MTP weight)%n", describe(cfg.lambda()));
+        o.printf(Locale.ROOT, "  balance    %s%n", alpha > 0 ? (seqWise ? "sequence-wise" : "classic batch-wise") + " loss, alpha " + alpha : "no balance loss");
+        AdamW.Config a = cfg.adam();
+        o.printf(Locale.ROOT, "  optimizer  AdamW beta1 %s beta2 %s eps %s weight decay %s, %s moments; clip %s; EMA %s%n", a.beta1(), a.beta2(),
+                a.eps(), a.weightDecay(), a.bf16Moments() ? "BF16" : "FP32", cfg.maxGradNorm() > 0 ? cfg.maxGradNorm() : "off",
+                cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
+        o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
+        o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"
+                : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", evalEvery, val.batches().size(),
+                        val.batches().stream().mapToLong(TokenBatch::tokens).sum()));
+        o.printf(Locale.ROOT, "  output     %s: checkpoints %s (keep %d), metrics.jsonl%s%n", out,
+                every > 0 ? "every " + every + " steps and at the end" : "at the end", keep, noPlot ? "" : ", " + LossCurves.PNG + ", " + LossCurves.HTML);
+        o.flush();
+    }
+
+    /** A schedule in the text form of {@link LrSchedule#parse} with 4 significant digits. */
+    static String describe(LrSchedule s) {
+        StringBuilder sb = new StringBuilder(g(s.stages().isEmpty() ? s.at(0, 0) : s.stages().getFirst().from()));
+        for (LrSchedule.Stage st : s.stages())
+            sb.append("; ").append(st.shape().name().toLowerCase(Locale.ROOT)).append(' ').append(g(st.end()))
+                    .append(st.unit() == LrSchedule.Unit.STEPS ? 's' : 't').append(' ').append(g(st.to()));
+        return sb.toString();
+    }
+
+    private static String g(double v) {
+        String t = String.format(Locale.ROOT, "%.4g", v);
+        if (t.contains("e")) t = t.replaceAll("\\.?0+e", "e").replace("e+0", "e").replace("e+", "e").replace("e-0", "e-");
+        else if (t.contains(".")) t = t.replaceAll("\\.?0+$", "");
+        return t;
+    }
+
+    private static void printSummary(PrintWriter o, Outcome r) {
+        o.printf(Locale.ROOT, "trained steps %d..%d (%,d tokens) in %.1f s, %.0f tokens/s (%.0f tokens/s in training steps)%n",
+                r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.tokens() / r.seconds(), r.trainSeconds() > 0 ? r.tokens() / r.trainSeconds() : Double.NaN);
+        if (r.last() != null) {
+            StepMetrics m = r.last();
+            o.printf(Locale.ROOT, "final train loss %.4f (main CE %.4f, MTP CE %.4f, balance %.3g) at step %d%n", m.losses().total(), m.losses().main(),
+                    m.losses().mtp(), m.losses().balance(), m.step());
+        }
+        if (r.lastValidation() != null) {
+            StepMetrics v = r.lastValidation();
+            o.printf(Locale.ROOT, "validation loss %.4f%s at step %d%n", v.valLoss(),
+                    Double.isFinite(v.valBpb()) ? String.format(Locale.ROOT, ", %.4f bits/byte", v.valBpb()) : "", v.step());
+        }
+        o.printf(Locale.ROOT, "checkpoint %s; metrics %s%s%n", r.checkpoint(), r.metrics(),
+                r.plots() == null ? "" : "; plots " + r.plots().png() + ", " + r.plots().html());
+        o.flush();
     }
 
     private TokenDataset openData() {

@@ -133,6 +133,22 @@ public final class DataPreparer {
         return new Result(m, keptCount, writers.written, counts[1], counts[2], counts[0], System.nanoTime() - t0);
     }
 
+    /** UTF-8 encoded length of {@code s} (an unpaired surrogate counts 1 byte: '?', as String.getBytes encodes it). */
+    static long utf8Length(String s) {
+        long n = 0;
+        for (int i = 0, len = s.length(); i < len; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) n++;
+            else if (c < 0x800) n += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) n++;
+            else n += 3;
+        }
+        return n;
+    }
+
     static String hex(long v) {
         return String.format("%016x", v);
     }
@@ -191,14 +207,14 @@ public final class DataPreparer {
             for (Split s : Split.values()) headers.put(s, new ArrayList<>(kept.get(s)));
         }
 
-        void add(Split s, int[] tokens, long docIndex) throws IOException {
+        void add(Split s, int[] tokens, long docIndex, long textBytes) throws IOException {
             ShardWriter w = open.get(s);
             if (w == null) {
                 int idx = headers.get(s).size();
                 w = new ShardWriter(out.resolve(ShardHeader.fileName(s, idx)), s, idx, o.encoder().vocabSize(), cfg);
                 open.put(s, w);
             }
-            w.add(tokens, docIndex);
+            w.add(tokens, docIndex, textBytes);
             if (w.tokenCount() >= o.shardTokens()) finish(s);
         }
 
@@ -226,7 +242,7 @@ public final class DataPreparer {
 
     private record Chunk(long firstIndex, List<String> names, List<String> texts) {}
 
-    private record Encoded(long index, Split split, int[] tokens) {}
+    private record Encoded(long index, Split split, int[] tokens, long textBytes) {}
 
     private record ChunkResult(int documents, List<Encoded> encoded) {}
 
@@ -268,7 +284,7 @@ public final class DataPreparer {
                     throw new IllegalStateException("interrupted", e);
                 }
                 for (Encoded e : r.encoded()) {
-                    writers.add(e.split(), e.tokens(), e.index());
+                    writers.add(e.split(), e.tokens(), e.index(), e.textBytes());
                     tokens += e.tokens().length;
                 }
                 docs += r.documents();
@@ -366,7 +382,7 @@ public final class DataPreparer {
             for (int id : tokens)
                 if (id < 0 || id >= vocab)
                     throw new DataFormatException("the tokenizer produced id " + id + " outside [0, " + vocab + ") for document " + d + " (" + c.names().get(i) + ")");
-            out.add(new Encoded(d, s, tokens));
+            out.add(new Encoded(d, s, tokens, utf8Length(text)));
         }
         return new ChunkResult(c.texts().size(), out);
     }

@@ -1,5 +1,6 @@
 package dev.jseek.data;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,23 +25,40 @@ public record Manifest(String format, int version, String corpus, long corpusDoc
     /** The tokenizer the shards were made with. */
     public record TokenizerInfo(String name, String sha256, int vocabSize, int eosId, int fimBeginId, int fimHoleId, int fimEndId) {}
 
-    /** One shard file. */
-    public record ShardInfo(String file, long tokens, long documents, long firstDoc, long lastDoc, String payloadCrc32c) {
+    /**
+     * One shard file. {@code textBytes} (optional, absent in manifests written before it existed): UTF-8 bytes of the
+     * source text of its documents.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ShardInfo(String file, long tokens, long documents, long firstDoc, long lastDoc, String payloadCrc32c, Long textBytes) {
         static ShardInfo of(ShardHeader h) {
             return new ShardInfo(ShardHeader.fileName(h.split(), h.shardIndex()), h.tokenCount(), h.docCount(), h.firstDoc(), h.lastDoc(),
-                    String.format("%08x", h.payloadCrc()));
+                    String.format("%08x", h.payloadCrc()), h.hasTextBytes() ? h.textBytes() : null);
         }
     }
 
-    /** All shards of one split, in order. */
-    public record SplitInfo(long tokens, long documents, List<ShardInfo> shards) {
+    /**
+     * All shards of one split, in order. {@code textBytes} (optional): UTF-8 bytes of the source text of the split's
+     * documents (before FIM and EOS), present when every shard records it; with {@code tokens} it gives the bytes per
+     * token that turn a loss in nats per token into bits per byte.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record SplitInfo(long tokens, long documents, List<ShardInfo> shards, Long textBytes) {
         static SplitInfo of(List<ShardHeader> headers) {
-            long t = 0, d = 0;
+            long t = 0, d = 0, b = 0;
+            boolean all = true;
             for (ShardHeader h : headers) {
                 t += h.tokenCount();
                 d += h.docCount();
+                b += h.textBytes();
+                all &= h.hasTextBytes();
             }
-            return new SplitInfo(t, d, headers.stream().map(ShardInfo::of).toList());
+            return new SplitInfo(t, d, headers.stream().map(ShardInfo::of).toList(), all && !headers.isEmpty() ? b : null);
+        }
+
+        /** Mean UTF-8 text bytes per token, or NaN when the manifest does not record the text bytes. */
+        public double bytesPerToken() {
+            return textBytes == null || tokens == 0 ? Double.NaN : (double) textBytes / tokens;
         }
     }
 

@@ -25,7 +25,9 @@ import java.util.zip.CRC32C;
  *   64   8  configHash: fingerprint of corpus spec, tokenizer, seed, FIM rate, val fraction, shard size
  *   72   4  payloadCrc: CRC32C of the token bytes
  *   76   4  indexCrc:   CRC32C of the document index bytes
- *   80  12  reserved (0)
+ *   80   8  textBytes:  UTF-8 bytes of the source text of the shard's documents (before FIM and EOS; for
+ *              bits per byte); 0 = not recorded (shards written before this field existed)
+ *   88   4  reserved (0)
  *   92   4  headerCrc:  CRC32C of bytes 0..91
  *   96      payload: tokenCount tokens of bytesPerToken bytes
  *           document index: docCount int64 token offsets (within this shard) of each document start
@@ -33,7 +35,7 @@ import java.util.zip.CRC32C;
  * Documents never straddle shards; each ends with EOS. Spec F.2 (document packing happens at load time).
  */
 public record ShardHeader(int bytesPerToken, int vocabSize, Split split, int shardIndex, long tokenCount, long docCount,
-                          long firstDoc, long lastDoc, long configHash, int payloadCrc, int indexCrc) {
+                          long firstDoc, long lastDoc, long configHash, int payloadCrc, int indexCrc, long textBytes) {
     public static final int SIZE = 96;
     public static final int VERSION = 1;
     private static final byte[] MAGIC = "JSEEKTOK".getBytes(StandardCharsets.US_ASCII);
@@ -50,6 +52,9 @@ public record ShardHeader(int bytesPerToken, int vocabSize, Split split, int sha
 
     public long payloadBytes() { return tokenCount * bytesPerToken; }
 
+    /** Whether the shard records its documents' text bytes ({@link #textBytes()} > 0). */
+    public boolean hasTextBytes() { return textBytes > 0; }
+
     /** Total file length the header implies. */
     public long fileLength() { return SIZE + payloadBytes() + docCount * 8; }
 
@@ -57,7 +62,7 @@ public record ShardHeader(int bytesPerToken, int vocabSize, Split split, int sha
         ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).putInt(VERSION).putInt(bytesPerToken).putInt(vocabSize).putInt(split.code).putInt(shardIndex).putInt(0)
                 .putLong(tokenCount).putLong(docCount).putLong(firstDoc).putLong(lastDoc).putLong(configHash)
-                .putInt(payloadCrc).putInt(indexCrc);
+                .putInt(payloadCrc).putInt(indexCrc).putLong(textBytes);
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, 92);
         b.putInt(92, (int) crc.getValue());
@@ -93,7 +98,8 @@ public record ShardHeader(int bytesPerToken, int vocabSize, Split split, int sha
         int splitCode = b.getInt(20);
         if (splitCode != 0 && splitCode != 1) throw new DataFormatException("shard " + file + ": split is " + splitCode + ", expected 0 (train) or 1 (val)");
         ShardHeader h = new ShardHeader(bpt, vocab, Split.of(splitCode), b.getInt(24), b.getLong(32), b.getLong(40),
-                b.getLong(48), b.getLong(56), b.getLong(64), b.getInt(72), b.getInt(76));
+                b.getLong(48), b.getLong(56), b.getLong(64), b.getInt(72), b.getInt(76), b.getLong(80));
+        if (h.textBytes < 0) throw new DataFormatException("shard " + file + ": textBytes is " + h.textBytes + ", must be >= 0");
         if (h.tokenCount < 0 || h.docCount < 0 || h.docCount > h.tokenCount)
             throw new DataFormatException("shard " + file + ": bad counts tokenCount=" + h.tokenCount + " docCount=" + h.docCount);
         if (fileLength != h.fileLength())

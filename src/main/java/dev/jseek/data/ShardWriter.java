@@ -25,8 +25,8 @@ public final class ShardWriter implements AutoCloseable {
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
     private final CRC32C payloadCrc = new CRC32C();
     private long[] docStarts = new long[1024];
-    private long tokens, docs, firstDoc = -1, lastDoc = -1;
-    private boolean done;
+    private long tokens, docs, firstDoc = -1, lastDoc = -1, textBytes;
+    private boolean done, textBytesUnknown;
 
     public ShardWriter(Path target, Split split, int shardIndex, int vocabSize, long configHash) throws IOException {
         this.target = target;
@@ -44,8 +44,26 @@ public final class ShardWriter implements AutoCloseable {
     public long docCount() { return docs; }
     public Path path() { return target; }
 
-    /** Appends one document's tokens (already ending with EOS) with its corpus index. */
+    /** UTF-8 bytes of the source text of the documents added so far (0 if any was added without a count). */
+    public long textBytes() { return textBytesUnknown ? 0 : textBytes; }
+
+    /**
+     * Appends one document's tokens (already ending with EOS) with its corpus index and the UTF-8 byte length of
+     * its source text (recorded in the header for bits per byte).
+     */
+    public void add(int[] ids, long corpusIndex, long textBytes) throws IOException {
+        if (textBytes <= 0) throw new IllegalArgumentException("document " + corpusIndex + ": text bytes " + textBytes + " must be > 0");
+        addTokens(ids, corpusIndex);
+        this.textBytes += textBytes;
+    }
+
+    /** Appends one document's tokens (already ending with EOS) with its corpus index; the shard then records no text bytes. */
     public void add(int[] ids, long corpusIndex) throws IOException {
+        textBytesUnknown = true;
+        addTokens(ids, corpusIndex);
+    }
+
+    private void addTokens(int[] ids, long corpusIndex) throws IOException {
         if (docs == docStarts.length) docStarts = java.util.Arrays.copyOf(docStarts, docStarts.length * 2);
         docStarts[(int) docs++] = tokens;
         if (firstDoc < 0) firstDoc = corpusIndex;
@@ -85,7 +103,7 @@ public final class ShardWriter implements AutoCloseable {
         while (buf.hasRemaining()) ch.write(buf);
         buf.clear();
         ShardHeader h = new ShardHeader(bpt, vocab, split, shardIndex, tokens, docs, firstDoc, lastDoc, configHash,
-                (int) payloadCrc.getValue(), (int) indexCrc.getValue());
+                (int) payloadCrc.getValue(), (int) indexCrc.getValue(), textBytes());
         ByteBuffer hb = h.encode();
         long pos = 0;
         while (hb.hasRemaining()) pos += ch.write(hb, pos);

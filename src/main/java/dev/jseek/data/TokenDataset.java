@@ -51,6 +51,9 @@ public final class TokenDataset implements AutoCloseable {
                 throw new DataFormatException("shard " + f + " does not match " + dir.resolve(Manifest.FILE) + ": shard has " + h.tokenCount()
                         + " tokens, " + h.docCount() + " documents, config " + DataPreparer.hex(h.configHash()) + "; manifest says "
                         + info.tokens() + ", " + info.documents() + ", " + m.configHash());
+            if (info.textBytes() != null && info.textBytes() != h.textBytes())
+                throw new DataFormatException("shard " + f + " records " + h.textBytes() + " text bytes, " + dir.resolve(Manifest.FILE)
+                        + " says " + info.textBytes());
             if (h.split() != s) throw new DataFormatException("shard " + f + " holds split " + h.split().fileName + ", manifest lists it under " + s.fileName);
             shards.add(sh);
         }

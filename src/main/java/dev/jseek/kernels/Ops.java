@@ -1,34 +1,123 @@
 package dev.jseek.kernels;
 
+import java.util.Objects;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * Element-wise and row kernels of the forward pass. SKELETON: scalar bodies; the kernels work vectorizes them and
- * keeps these as scalar twins. All operate on row-major float arrays with explicit offsets.
+ * Element-wise and row kernels of the forward pass (RMSNorm, softmax, SwiGLU, interleaved RoPE of spec B.5, top-k
+ * for routing and sampling, and BLAS-1 helpers), Vector API versions. All operate on row-major float arrays with
+ * explicit offsets; ranges are checked on entry (the launcher turns the Vector API's own checks off). Sums are
+ * accumulated in float vector lanes, so results differ from the scalar twins
+ * ({@link dev.jseek.kernels.scalar.ScalarOps}, double accumulation) at rounding level only.
  */
 public final class Ops {
     private Ops() {}
 
+    private static final VectorSpecies<Float> F = Vec.F;
+    private static final int L = F.length();
+
+    /** Lane permutation for RoPE: [0,0,1,1,...] (duplicate the first L/2 lanes pairwise). */
+    private static final VectorShuffle<Float> DUP = VectorShuffle.fromOp(F, i -> i / 2);
+    /** Lane permutation for RoPE: swap the two elements of each pair. */
+    private static final VectorShuffle<Float> SWAP = VectorShuffle.fromOp(F, i -> i ^ 1);
+    /** -1 on even lanes, +1 on odd lanes. */
+    private static final FloatVector ALT_SIGN = FloatVector.fromArray(F, altSign(), 0);
+
+    private static float[] altSign() {
+        float[] a = new float[L];
+        for (int i = 0; i < L; i++) a[i] = (i & 1) == 0 ? -1f : 1f;
+        return a;
+    }
+
+    private static void range(float[] a, int off, int n, String what) {
+        Objects.requireNonNull(a, what);
+        Objects.checkFromIndexSize(off, n, a.length);
+    }
+
     /** out[o..o+n) = w * x / sqrt(mean(x^2) + eps); returns the reciprocal RMS (kept for backward). */
     public static float rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] w, int n, float eps) {
-        double ss = 0;
-        for (int i = 0; i < n; i++) ss += (double) x[xOff + i] * x[xOff + i];
-        float r = (float) (1.0 / Math.sqrt(ss / n + eps));
-        for (int i = 0; i < n; i++) out[outOff + i] = w[i] * (x[xOff + i] * r);
+        range(out, outOff, n, "out");
+        range(x, xOff, n, "x");
+        range(w, 0, n, "w");
+        float ss = sumSquares(x, xOff, n);
+        float r = (float) (1.0 / Math.sqrt((double) ss / n + eps));
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(r);
+            FloatVector.fromArray(F, w, i).mul(v).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = w[i] * (x[xOff + i] * r);
         return r;
+    }
+
+    /** Sum of x^2 over x[off..off+n). */
+    public static float sumSquares(float[] x, int off, int n) {
+        range(x, off, n, "x");
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i), u = FloatVector.fromArray(F, x, off + i + L);
+            a0 = v.fma(v, a0);
+            a1 = u.fma(u, a1);
+        }
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i);
+            a0 = v.fma(v, a0);
+        }
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[off + i] * x[off + i];
+        return s;
     }
 
     /** In-place softmax of x[off..off+n) (max-subtracted, FP32). */
     public static void softmax(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
-        double sum = 0;
-        for (int i = 0; i < n; i++) { float e = (float) Math.exp(x[off + i] - max); x[off + i] = e; sum += e; }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) x[off + i] *= inv;
+        range(x, off, n, "x");
+        if (n == 0) return;
+        float max = max(x, off, n);
+        FloatVector mv = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(mv).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        scale(x, off, n, (float) (1.0 / sum));
+    }
+
+    /** Largest value of x[off..off+n) (NaN if any element is NaN; -inf when n == 0). */
+    public static float max(float[] x, int off, int n) {
+        range(x, off, n, "x");
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i + L <= n; i += L) m = m.max(FloatVector.fromArray(F, x, off + i));
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) r = Math.max(r, x[off + i]);
+        return r;
     }
 
     /** SwiGLU: out[i] = silu(gate[i]) * up[i] for n elements. */
     public static void swiglu(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int n) {
-        for (int i = 0; i < n; i++) {
+        range(out, outOff, n, "out");
+        range(gate, gateOff, n, "gate");
+        range(up, upOff, n, "up");
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gateOff + i);
+            FloatVector den = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            g.div(den).mul(FloatVector.fromArray(F, up, upOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
             float g = gate[gateOff + i];
             out[outOff + i] = g / (1f + (float) Math.exp(-g)) * up[upOff + i];
         }
@@ -39,7 +128,20 @@ public final class Ops {
      * (x[2i], x[2i+1]) rotated by the angle whose cos/sin are cos[cOff+i], sin[cOff+i].
      */
     public static void ropeInterleaved(float[] x, int off, float[] cos, float[] sin, int cOff, int half) {
-        for (int i = 0; i < half; i++) {
+        range(x, off, 2 * half, "x");
+        range(cos, cOff, half, "cos");
+        range(sin, cOff, half, "sin");
+        int h = L / 2;                                  // pairs per vector
+        int i = 0;
+        // each step reads L cos/sin lanes (uses the first L/2), so stay inside the arrays
+        for (; i + h <= half && cOff + i + L <= cos.length && cOff + i + L <= sin.length; i += h) {
+            FloatVector v = FloatVector.fromArray(F, x, off + 2 * i);
+            FloatVector c = FloatVector.fromArray(F, cos, cOff + i).rearrange(DUP);
+            FloatVector s = FloatVector.fromArray(F, sin, cOff + i).rearrange(DUP).mul(ALT_SIGN);
+            // out[2j] = a c - b s ; out[2j+1] = b c + a s  ==  v*c + swap(v) * (-s, +s)
+            v.mul(c).add(v.rearrange(SWAP).mul(s)).intoArray(x, off + 2 * i);
+        }
+        for (; i < half; i++) {
             float a = x[off + 2 * i], b = x[off + 2 * i + 1], c = cos[cOff + i], s = sin[cOff + i];
             x[off + 2 * i] = a * c - b * s;
             x[off + 2 * i + 1] = a * s + b * c;
@@ -48,18 +150,37 @@ public final class Ops {
 
     /**
      * Indices of the k largest values of x[off..off+n), largest first; ties broken by the lower index.
-     * NaN is never selected over a number. Writes into idx[0..k).
+     * NaN is never selected over a number. Writes into idx[0..k). Once k candidates are held, whole vectors whose
+     * lanes are all at most the current k-th value are skipped with one compare.
      */
     public static void topK(float[] x, int off, int n, int k, int[] idx) {
+        range(x, off, n, "x");
+        if (k < 0 || k > idx.length) throw new IllegalArgumentException("k = " + k + " with idx.length " + idx.length);
+        if (k == 0) return;
         for (int j = 0; j < k; j++) idx[j] = -1;
-        for (int i = 0; i < n; i++) {
-            float v = x[off + i];
-            int pos = k;
-            while (pos > 0 && (idx[pos - 1] < 0 || greater(v, x[off + idx[pos - 1]]))) pos--;
-            if (pos < k) {
-                System.arraycopy(idx, pos, idx, pos + 1, k - pos - 1);
-                idx[pos] = i;
+        int filled = 0;
+        int i = 0;
+        for (; i < n && filled < k; i++) { insert(x, off, i, k, idx); filled++; }
+        while (i < n) {
+            float thr = x[off + idx[k - 1]];
+            if (i + L <= n && !Float.isNaN(thr)) {
+                VectorMask<Float> gt = FloatVector.fromArray(F, x, off + i).compare(VectorOperators.GT, thr);
+                if (!gt.anyTrue()) { i += L; continue; }
+                for (int e = i + L; i < e; i++) insert(x, off, i, k, idx);
+            } else {
+                insert(x, off, i, k, idx);
+                i++;
             }
+        }
+    }
+
+    private static void insert(float[] x, int off, int i, int k, int[] idx) {
+        float v = x[off + i];
+        int pos = k;
+        while (pos > 0 && (idx[pos - 1] < 0 || greater(v, x[off + idx[pos - 1]]))) pos--;
+        if (pos < k) {
+            System.arraycopy(idx, pos, idx, pos + 1, k - pos - 1);
+            idx[pos] = i;
         }
     }
 
@@ -67,5 +188,65 @@ public final class Ops {
         if (Float.isNaN(a)) return false;
         if (Float.isNaN(b)) return true;
         return a > b;
+    }
+
+    /** Sum of a[aOff+i] * b[bOff+i] for i < n. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        range(a, aOff, n, "a");
+        range(b, bOff, n, "b");
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            a0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), a0);
+            a1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), a1);
+            a2 = FloatVector.fromArray(F, a, aOff + i + 2 * L).fma(FloatVector.fromArray(F, b, bOff + i + 2 * L), a2);
+            a3 = FloatVector.fromArray(F, a, aOff + i + 3 * L).fma(FloatVector.fromArray(F, b, bOff + i + 3 * L), a3);
+        }
+        for (; i + L <= n; i += L)
+            a0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), a0);
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    /** y[yOff+i] += alpha * x[xOff+i]. */
+    public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        range(x, xOff, n, "x");
+        range(y, yOff, n, "y");
+        FloatVector av = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L)
+            FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    /** out[outOff+i] = a[aOff+i] + b[bOff+i] (out may alias a or b at the same offset). */
+    public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
+        range(out, outOff, n, "out");
+        range(a, aOff, n, "a");
+        range(b, bOff, n, "b");
+        int i = 0;
+        for (; i + L <= n; i += L)
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(out, outOff + i);
+        for (; i < n; i++) out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
+
+    /** out[outOff+i] = a[aOff+i] * b[bOff+i] (out may alias a or b at the same offset). */
+    public static void mul(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
+        range(out, outOff, n, "out");
+        range(a, aOff, n, "a");
+        range(b, bOff, n, "b");
+        int i = 0;
+        for (; i + L <= n; i += L)
+            FloatVector.fromArray(F, a, aOff + i).mul(FloatVector.fromArray(F, b, bOff + i)).intoArray(out, outOff + i);
+        for (; i < n; i++) out[outOff + i] = a[aOff + i] * b[bOff + i];
+    }
+
+    /** x[off+i] *= s. */
+    public static void scale(float[] x, int off, int n, float s) {
+        range(x, off, n, "x");
+        int i = 0;
+        for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).mul(s).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= s;
     }
 }

@@ -42,7 +42,7 @@ import java.util.zip.CRC32C;
  *       ({@code mlp.gate.e_score_correction_bias}) and alias copies: {@code model.safetensors} (or shards plus
  *       {@code model.safetensors.index.json}) and {@code config.json} when a config is given, so the directory
  *       opens with {@link Checkpoint#open} for inference;</li>
- *   <li>{@code optimizer.safetensors}: AdamW ({@link LoopAdamW}) moments {@code exp_avg.<name>} and {@code exp_avg_sq.<name>} per
+ *   <li>{@code optimizer.safetensors}: {@link AdamW} moments {@code exp_avg.<name>} and {@code exp_avg_sq.<name>} per
  *       trainable tensor in their storage dtype (F32 or BF16);</li>
  *   <li>{@code ema.safetensors}: the parameter EMA with the model's tensor names (when the run keeps one);</li>
  *   <li>{@code trainer_state.json}: {@link TrainState} (steps, tokens, optimizer step, RNG, data position);</li>
@@ -69,7 +69,7 @@ public final class TrainCheckpoint {
 
     /** What a checkpoint holds; {@code ema} and {@code configJson} may be null. */
     public record Contents(TrainState state, float[] params, List<TrainTensor> tensors, Map<String, String> aliases,
-                           LoopAdamW optimizer, float[] ema, String configJson) {}
+                           AdamW optimizer, float[] ema, String configJson) {}
 
     /** The directory name of step {@code step}. */
     public static String dirName(long step) { return "step-" + step; }
@@ -92,6 +92,7 @@ public final class TrainCheckpoint {
             modelWriter(c.params(), c.tensors(), c.aliases()).metadata("format", "pt").writeCheckpoint(tmp, maxShardBytes);
             if (c.configJson() != null) AtomicFiles.write(tmp.resolve(CONFIG), c.configJson().getBytes(StandardCharsets.UTF_8));
             optimizerWriter(c.optimizer(), c.tensors()).write(tmp.resolve(OPTIMIZER));
+            FaultPoint.reach("checkpoint-write", step);
             if (c.ema() != null) modelWriter(c.ema(), c.tensors(), c.aliases()).write(tmp.resolve(EMA));
             AtomicFiles.write(tmp.resolve(STATE), c.state().toJson());
             AtomicFiles.write(tmp.resolve(MANIFEST), manifest(tmp, step));
@@ -143,10 +144,10 @@ public final class TrainCheckpoint {
         return w;
     }
 
-    private static SafetensorsWriter optimizerWriter(LoopAdamW opt, List<TrainTensor> tensors) {
+    private static SafetensorsWriter optimizerWriter(AdamW opt, List<TrainTensor> tensors) {
         SafetensorsWriter w = new SafetensorsWriter();
         w.metadata("step", Long.toString(opt.step()));
-        LoopAdamW.Config k = opt.config();
+        AdamW.Config k = opt.config();
         w.metadata("beta1", Double.toString(k.beta1())).metadata("beta2", Double.toString(k.beta2()))
                 .metadata("eps", Double.toString(k.eps())).metadata("weight_decay", Double.toString(k.weightDecay()));
         DType dt = opt.momentDType();
@@ -351,7 +352,7 @@ public final class TrainCheckpoint {
      * checkpoint without EMA restarts it from the loaded parameters, reported to {@code warn}). Verifies the
      * manifest first. Returns the scalar state.
      */
-    public static TrainState load(Path dir, float[] params, List<TrainTensor> tensors, LoopAdamW optimizer, Ema ema, Consumer<String> warn) {
+    public static TrainState load(Path dir, float[] params, List<TrainTensor> tensors, AdamW optimizer, Ema ema, Consumer<String> warn) {
         verify(dir);
         Path sf = dir.resolve(STATE);
         TrainState state;
@@ -414,7 +415,7 @@ public final class TrainCheckpoint {
             else MemorySegment.copy(src, LE_I16, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED, o * 2, n);
         } else if (dstType == DType.F32) { // BF16 -> F32 (exact)
             for (int i = 0; i < n; i++)
-                dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o + i, LoopAdamW.bf16(src.getAtIndex(LE_I16, i)));
+                dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o + i, AdamW.bf16(src.getAtIndex(LE_I16, i)));
         } else { // F32 -> BF16 (round to nearest even)
             for (int i = 0; i < n; i++)
                 dst.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, o + i, SafetensorsWriter.toBf16(src.getAtIndex(LE_F32, i)));

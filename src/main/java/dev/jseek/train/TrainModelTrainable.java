@@ -1,6 +1,5 @@
 package dev.jseek.train;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -17,9 +16,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
 
     public TrainModelTrainable(TrainModel model) {
         this.model = model;
-        List<TrainTensor> t = new ArrayList<>();
-        for (ParamLayout.Entry e : model.layout().entries()) t.add(TrainTensor.of(e.name(), e.offset(), e.shape(), e.trainable()));
-        this.tensors = List.copyOf(t);
+        this.tensors = TrainTensor.fromLayout(model.layout());
     }
 
     public TrainModel model() { return model; }
@@ -37,6 +34,17 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
         for (double v : mtp) mtpMean += v;
         if (mtp.length > 0) mtpMean /= mtp.length;
         return new StepLosses(total, model.lastMainLoss(), mtpMean, model.lastBalanceLoss());
+    }
+
+    /** Forward over the batch (main model and MTP, as in training), its main CE; resets the expert loads it counted. */
+    @Override public double evalLoss(TokenBatch b) {
+        for (long[] layer : model.expertLoad())
+            for (long v : layer)
+                if (v != 0) throw new IllegalStateException("evaluation with expert loads pending (between micro-batches of a step)");
+        model.forward(b.inputs(), b.targets(), b.rows(), b.seqLen());
+        double ce = model.lastMainLoss();
+        model.resetExpertLoad();
+        return ce;
     }
 
     @Override public void setMtpLambda(float lambda) { model.setMtpLambda(lambda); }

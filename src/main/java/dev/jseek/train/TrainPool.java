@@ -1,10 +1,14 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Parallel;
+
 /**
- * The thread pool the training kernels run on: a facade over the process-wide kernels pool, so training loops and
- * GEMMs share one set of threads (java-anchors "Threading": one persistent pool, never oversubscribe). Bodies get
- * the index range of their chunk and a participant id in [0, {@link #threads()}) for per-thread scratch. Until the
- * kernels pool is on this branch the facade runs every chunk on the calling thread (same results, no speedup).
+ * The thread pool the training kernels run on: a facade over the process-wide {@link Parallel} pool, so training
+ * loops and GEMMs share one set of threads (java-anchors "Threading": one persistent pool, never oversubscribe; size
+ * {@code jseek.threads}). Bodies get the index range of their chunk and a participant id in [0, {@link #threads()}).
+ * A GEMM (or another forRange) called inside a body runs serially on that thread (Parallel's nesting rule), so e.g.
+ * the MoE experts run in parallel with one single-threaded GEMM chain each. Chunks only change which thread computes
+ * an element, never the order of a sum, so results do not depend on the thread count.
  */
 final class TrainPool {
     private TrainPool() {}
@@ -18,7 +22,7 @@ final class TrainPool {
     static boolean busy() { return busy; }
 
     /** Number of participants. */
-    static int threads() { return 1; }
+    static int threads() { return Parallel.threads(); }
 
     /** Runs body over [0, n) in chunks of at most {@code grain} indices, in parallel; returns when all are done. */
     static void forRange(int n, int grain, Range body) {
@@ -27,7 +31,9 @@ final class TrainPool {
         boolean outer = !busy;
         busy = true;
         try {
-            for (int lo = 0; lo < n; lo += g) body.run(lo, Math.min(n, lo + g), 0);
+            int chunks = (int) ((n + (long) g - 1) / g);
+            if (chunks == 1) body.run(0, n, 0);
+            else Parallel.parallelFor(chunks, (c, w) -> body.run(c * g, Math.min(n, c * g + g), w));
         } finally {
             if (outer) busy = false;
         }

@@ -8,10 +8,12 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * A terminal progress bar for training (me.tongfei:progressbar on standard error): steps done of the total with the
- * library's elapsed time and ETA, and as extra message the last loss, tokens/s and learning rate.
+ * library's elapsed time and ETA, and as extra message the last loss, the latest validation loss and bits per byte,
+ * tokens/s and learning rate.
  */
 public final class TrainProgress implements AutoCloseable {
     private final ProgressBar bar;
+    private String lastVal = "";
 
     /** A bar for steps {@code fromStep..totalSteps} (resumed runs start part-way). */
     public TrainProgress(long fromStep, long totalSteps) {
@@ -20,8 +22,11 @@ public final class TrainProgress implements AutoCloseable {
     }
 
     /** The extra message for one step: loss, tokens/s, lr (and "skipped" when it was). */
-    public static String message(StepMetrics m) {
-        return String.format(Locale.ROOT, "loss %.4f %s tok/s lr %.2e%s", m.losses().total(), human(m.tokensPerSecond()), m.lr(),
+    public static String message(StepMetrics m) { return message(m, ""); }
+
+    /** As {@link #message(StepMetrics)} with the latest validation text (" val 2.1234 1.234 bpb", or ""). */
+    public static String message(StepMetrics m, String lastVal) {
+        return String.format(Locale.ROOT, "loss %.4f%s %s tok/s lr %.2e%s", m.losses().total(), lastVal, human(m.tokensPerSecond()), m.lr(),
                 m.skipped() ? " SKIPPED" : "");
     }
 
@@ -32,8 +37,15 @@ public final class TrainProgress implements AutoCloseable {
         return String.format(Locale.ROOT, "%.0f", v);
     }
 
+    /** The validation part of the message: " val LOSS" and " BPB bpb" when known. */
+    public static String validation(StepMetrics m) {
+        if (!m.evaluated()) return "";
+        return String.format(Locale.ROOT, " val %.4f", m.valLoss()) + (Double.isFinite(m.valBpb()) ? String.format(Locale.ROOT, " %.3f bpb", m.valBpb()) : "");
+    }
+
     public void update(StepMetrics m) {
-        bar.setExtraMessage(message(m));
+        if (m.evaluated()) lastVal = validation(m);
+        bar.setExtraMessage(message(m, lastVal));
         bar.stepTo(m.step());
     }
 

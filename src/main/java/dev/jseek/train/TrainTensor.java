@@ -31,6 +31,13 @@ public record TrainTensor(String name, int offset, int[] shape, boolean trainabl
         return new TrainTensor(name, offset, shape, trainable, trainable && shape.length >= 2);
     }
 
+    /** The tensors of a model's {@link ParamLayout} (no aliases), in layout order, with the default rule of {@link #of}. */
+    public static java.util.List<TrainTensor> fromLayout(ParamLayout pl) {
+        java.util.List<TrainTensor> t = new java.util.ArrayList<>();
+        for (ParamLayout.Entry e : pl.entries()) t.add(of(e.name(), e.offset(), e.shape(), e.trainable()));
+        return java.util.List.copyOf(t);
+    }
+
     @Override public int[] shape() { return shape.clone(); }
 
     /** Number of elements. */

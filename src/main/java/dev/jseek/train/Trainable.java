@@ -34,6 +34,16 @@ public interface Trainable<B> {
     /** Forward and backward over one micro-batch; returns its losses. */
     StepLosses forwardBackward(B batch, float gradScale, TrainRng rng);
 
+    /**
+     * Validation: the mean main next-token cross-entropy (nats per target) of one batch, forward only. Changes no
+     * parameter, gradient, optimizer or RNG state, and discards the routing statistics the forward produces (the
+     * {@link Trainer} evaluates between steps, when no expert loads are pending). Models without evaluation throw
+     * {@link UnsupportedOperationException}.
+     */
+    default double evalLoss(B batch) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support validation");
+    }
+
     /** Sets the MTP loss weight lambda (spec E.2) for the next forward passes. */
     default void setMtpLambda(float lambda) {}
 

@@ -14,8 +14,10 @@ import java.util.function.Consumer;
  *   <li>zero grads; set lambda; forward+backward every micro-batch with gradScale 1/microBatches;</li>
  *   <li>global gradient norm; a NaN/Inf loss or norm skips the step (nothing changes but the data position and
  *       the step count) or stops with {@link NonFiniteException}, per {@link TrainerConfig#onNonFinite()};</li>
- *   <li>AdamW ({@link LoopAdamW}) update with the clip coefficient; read the expert loads; aux-loss-free bias update with gamma
+ *   <li>{@link AdamW} update with the clip coefficient; read the expert loads; aux-loss-free bias update with gamma
  *       ({@link Trainable#updateBias}); hand the parameters to the background {@link Ema};</li>
+ *   <li>every {@code evalEvery} steps and at the last step of {@link #train(long)}, with a {@link Validation} set:
+ *       validation loss and bits per byte (not counted in the step's time);</li>
  *   <li>metrics (JSONL, listeners, progress bar); a checkpoint every {@code checkpointEvery} steps.</li>
  * </ol>
  * Determinism: given the model, data source and config, the run is a pure function of the seed; {@link #resume}
@@ -27,7 +29,7 @@ public final class Trainer<B> implements AutoCloseable {
     private final BatchSource<B> data;
     private final TrainerConfig cfg;
     private final List<TrainTensor> tensors;
-    private final LoopAdamW adam;
+    private final AdamW adam;
     private final Ema ema;
     private final TrainRng rng;
     private final BatchRamp ramp;
@@ -37,6 +39,8 @@ public final class Trainer<B> implements AutoCloseable {
     private MetricsLog metrics;
     private TrainProgress progress;
     private Path lastCheckpoint;
+    private Validation<B> validation;
+    private long finalStep = -1;
 
     public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg) {
         this.model = model;
@@ -46,13 +50,24 @@ public final class Trainer<B> implements AutoCloseable {
         float[] p = model.params();
         if (model.grads().length != p.length)
             throw new IllegalArgumentException("grads arena has " + model.grads().length + " floats, params " + p.length);
-        this.adam = new LoopAdamW(cfg.adam(), p.length, tensors);
+        this.adam = new AdamW(cfg.adam(), p.length, tensors);
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
         int micro = data.microBatchRows();
         this.ramp = cfg.batch() != null ? cfg.batch() : BatchRamp.fixed(micro, micro);
         if (ramp.granularity() != micro)
             throw new IllegalArgumentException("batch ramp granularity " + ramp.granularity() + " differs from the data source's micro-batch rows " + micro);
+    }
+
+    /** Held-out batches evaluated every {@link TrainerConfig#evalEvery()} steps (null: none). */
+    public void setValidation(Validation<B> v) { validation = v; }
+
+    public Validation<B> validation() { return validation; }
+
+    /** Evaluates the current parameters on the validation batches now (between steps). */
+    public Validation.Result evaluate() {
+        if (validation == null) throw new IllegalStateException("no validation set");
+        return validation.evaluate(model);
     }
 
     /** Called after every step with its metrics. */
@@ -64,7 +79,7 @@ public final class Trainer<B> implements AutoCloseable {
     /** Tokens seen. */
     public long tokens() { return tokens; }
 
-    public LoopAdamW optimizer() { return adam; }
+    public AdamW optimizer() { return adam; }
 
     /** The EMA, or null when the run keeps none. */
     public Ema ema() { return ema; }
@@ -132,6 +147,7 @@ public final class Trainer<B> implements AutoCloseable {
         StepLosses losses = new StepLosses(total / nMicro, main / nMicro, mtp / nMicro, bal / nMicro);
         double norm = GradClip.globalNorm(model.grads(), tensors);
         boolean finite = losses.isFinite() && Double.isFinite(norm);
+        FaultPoint.reach("mid-step", stepNo);
         List<Integer> layers = model.moeLayerIds();
         long[][] load = model.expertLoad();
         double[] vio = new double[load.length];
@@ -159,6 +175,8 @@ public final class Trainer<B> implements AutoCloseable {
         double sec = (System.nanoTime() - t0) / 1e9;
         StepMetrics m = new StepMetrics(stepNo, tokensAfter, nMicro * ramp.granularity(), losses, norm, lr, gamma, lambda, sec,
                 sec > 0 ? stepTokens / sec : Double.NaN, !finite, layers, load, vio);
+        if (validation != null && cfg.evalEvery() > 0 && (stepNo % cfg.evalEvery() == 0 || stepNo == finalStep))
+            m = m.withValidation(validation.evaluate(model));
         if (metrics != null) metrics.write(m);
         if (progress != null) progress.update(m);
         for (Consumer<StepMetrics> l : listeners) l.accept(m);
@@ -169,10 +187,18 @@ public final class Trainer<B> implements AutoCloseable {
     /** Trains until {@link TrainerConfig#totalSteps()} steps (checkpointing at the end when a directory is set). */
     public void train() { train(cfg.totalSteps()); }
 
-    /** Trains until {@code untilStep} steps are done; writes a final checkpoint (unless one was just written). */
+    /**
+     * Trains until {@code untilStep} steps are done (with validation, also evaluated at that last step); writes a final
+     * checkpoint (unless one was just written).
+     */
     public void train(long untilStep) {
         if (cfg.progressBar() && progress == null) progress = new TrainProgress(step, Math.max(untilStep, cfg.totalSteps()));
-        while (step < untilStep) step();
+        finalStep = untilStep;
+        try {
+            while (step < untilStep) step();
+        } finally {
+            finalStep = -1;
+        }
         if (cfg.checkpointDir() != null && (lastCheckpoint == null || TrainCheckpoint.stepOf(lastCheckpoint) != step)) checkpoint();
     }
 

@@ -6,14 +6,14 @@ import java.util.function.Consumer;
 
 /**
  * Settings of a {@link Trainer} run (spec F.1): optimizer, schedules (lr, gamma, lambda by steps/tokens; batch
- * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, metrics and progress display. Immutable; build
+ * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, validation interval, metrics and progress display. Immutable; build
  * with {@link #builder(LrSchedule)}.
  */
-public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch,
+public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch,
                             double maxGradNorm, double emaDecay, NonFinitePolicy onNonFinite, int maxConsecutiveSkips,
                             long seed, Path checkpointDir, long checkpointEvery, int keepLast, long maxShardBytes,
                             String configJson, Path metricsFile, boolean progressBar, long totalSteps,
-                            Consumer<String> warn) {
+                            long evalEvery, Consumer<String> warn) {
 
     /** What to do with a step whose loss or gradient norm is NaN/Inf. */
     public enum NonFinitePolicy {
@@ -36,6 +36,7 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be >= 0, got " + checkpointEvery);
         if (checkpointEvery > 0 && checkpointDir == null) throw new IllegalArgumentException("checkpoint interval " + checkpointEvery + " given without a checkpoint directory");
         if (maxShardBytes < 0) throw new IllegalArgumentException("max shard bytes must be >= 0, got " + maxShardBytes);
+        if (evalEvery < 0) throw new IllegalArgumentException("evaluation interval must be >= 0, got " + evalEvery);
         if (totalSteps < 0) throw new IllegalArgumentException("total steps must be >= 0, got " + totalSteps);
     }
 
@@ -45,13 +46,13 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
 
     /** A builder pre-set to the report's optimizer, gamma 0.001, lambda 0.3, clip 1.0, no EMA, SKIP (10 in a row), keep 3. */
     public static final class Builder {
-        private LoopAdamW.Config adam = LoopAdamW.Config.deepseekV3();
+        private AdamW.Config adam = AdamW.Config.deepseekV3();
         private LrSchedule lr, gamma = LrSchedule.constant(0.001), lambda = LrSchedule.constant(0.3);
         private BatchRamp batch;
         private double maxGradNorm = 1.0, emaDecay;
         private NonFinitePolicy onNonFinite = NonFinitePolicy.SKIP;
         private int maxConsecutiveSkips = 10, keepLast = 3;
-        private long seed, checkpointEvery, maxShardBytes, totalSteps;
+        private long seed, checkpointEvery, maxShardBytes, totalSteps, evalEvery;
         private Path checkpointDir, metricsFile;
         private String configJson;
         private boolean progressBar;
@@ -59,7 +60,7 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
 
         private Builder(LrSchedule lr) { this.lr = lr; }
 
-        public Builder adam(LoopAdamW.Config c) { adam = c; return this; }
+        public Builder adam(AdamW.Config c) { adam = c; return this; }
         public Builder lr(LrSchedule s) { lr = s; return this; }
         public Builder gamma(LrSchedule s) { gamma = s; return this; }
         public Builder lambda(LrSchedule s) { lambda = s; return this; }
@@ -83,10 +84,12 @@ public record TrainerConfig(LoopAdamW.Config adam, LrSchedule lr, LrSchedule gam
         /** Planned steps (progress bar max / ETA; {@link Trainer#train()} target). */
         public Builder totalSteps(long n) { totalSteps = n; return this; }
         public Builder warn(Consumer<String> w) { warn = w; return this; }
+        /** Validation every this many steps (0 = never) when the trainer has a {@link Validation}. */
+        public Builder evalEvery(long n) { evalEvery = n; return this; }
 
         public TrainerConfig build() {
             return new TrainerConfig(adam, lr, gamma, lambda, batch, maxGradNorm, emaDecay, onNonFinite, maxConsecutiveSkips, seed,
-                    checkpointDir, checkpointEvery, keepLast, maxShardBytes, configJson, metricsFile, progressBar, totalSteps, warn);
+                    checkpointDir, checkpointEvery, keepLast, maxShardBytes, configJson, metricsFile, progressBar, totalSteps, evalEvery, warn);
         }
     }
 }

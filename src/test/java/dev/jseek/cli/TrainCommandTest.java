@@ -58,7 +58,8 @@ class TrainCommandTest {
         assertEquals(0, ra.code(), ra.err());
         assertTrue(ra.out().contains("trained steps 1..5"), ra.out());
         try (var s = Files.list(a)) {
-            assertEquals(List.of("metrics.jsonl", "step-2", "step-4", "step-5"), s.map(p -> p.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("loss-curves.html", "loss-curves.png", "metrics.jsonl", "step-2", "step-4", "step-5"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList());
         }
         List<String> lines = Files.readAllLines(a.resolve("metrics.jsonl"));
         assertEquals(5, lines.size());
@@ -102,5 +103,117 @@ class TrainCommandTest {
         r = run(train(data, tmp.resolve("o"), 2, "--resume"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("no valid checkpoint"), r.err());
+    }
+
+    /** Documents of a corpus with a validation split and no FIM: val tokens = UTF-8 bytes + one EOS per document. */
+    static List<String> texts() {
+        List<String> t = new ArrayList<>();
+        for (int i = 0; i < 40; i++) t.add(("über " + i + " the quick brown fox jumps. ").repeat(1 + i % 4));
+        return t;
+    }
+
+    Path prepareWithVal() throws IOException {
+        Path corpus = Files.createDirectories(tmp.resolve("vcorpus"));
+        List<String> t = texts();
+        for (int i = 0; i < t.size(); i++) Files.writeString(corpus.resolve(String.format("f%02d.txt", i)), t.get(i));
+        Path data = tmp.resolve("vdata");
+        Run r = run("data", "prepare", "--corpus", "dir:" + corpus + "#txt", "--tokenizer", "bytes", "--out", data.toString(),
+                "--val-fraction", "0.3", "--fim-rate", "0", "--seed", "3", "--shard-tokens", "100000", "--threads", "1", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        return data;
+    }
+
+    @Test
+    void validationSettingsSummaryAndPlots() throws Exception {
+        Path data = prepareWithVal();
+        long bytes = 0, docs = 0;
+        for (String t : texts())
+            if (dev.jseek.data.Split.of(t, 3, 0.3) == dev.jseek.data.Split.VAL) {
+                bytes += t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                docs++;
+            }
+        assertTrue(docs >= 5, "val documents " + docs);
+        double bytesPerToken = (double) bytes / (bytes + docs); // bytes tokenizer: one token per byte + EOS per document
+        Path out = tmp.resolve("v");
+        Run r = run("train", "--data", data.toString(), "--out", out.toString(), "--preset", "tiny", "--steps", "5", "--seq-len", "8",
+                "--micro-batch", "2", "--batch", "4", "--lr", "3e-3", "--warmup-steps", "2", "--eval-every", "2", "--eval-batches", "3",
+                "--seed", "7", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        for (String k : List.of("params", "active per token", "tokens/step", "= 32 tokens/step", "lr         0; linear 2s 0.003", "gamma", "lambda",
+                "sequence-wise loss, alpha 1.0E-4", "AdamW beta1 0.9 beta2 0.95", "every 2 steps and at the end, 3 val batches (48 tokens)",
+                String.format(java.util.Locale.ROOT, "(%.3f bytes/token)", bytesPerToken), "trained steps 1..5", "final train loss", "validation loss",
+                "bits/byte at step 5", "loss-curves.png"))
+            assertTrue(r.out().contains(k), "output lacks '" + k + "':\n" + r.out());
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        ObjectMapper json = new ObjectMapper();
+        for (int i = 0; i < 5; i++) {
+            var m = json.readTree(lines.get(i));
+            boolean eval = i == 1 || i == 3 || i == 4;
+            assertEquals(eval, m.has("val_loss"), "step " + (i + 1));
+            if (eval) assertEquals(m.get("val_loss").asDouble() / (Math.log(2) * bytesPerToken), m.get("val_bpb").asDouble(), 1e-12);
+        }
+        java.awt.image.BufferedImage im = javax.imageio.ImageIO.read(out.resolve("loss-curves.png").toFile());
+        assertEquals(1200, im.getWidth());
+        assertEquals(1000, im.getHeight());
+        Files.delete(out.resolve("loss-curves.png"));
+        Run p = run("train", "plot", "--run", out.toString(), "--width", "640", "--height", "480");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("loss-curves.png"), p.out());
+        assertEquals(640, javax.imageio.ImageIO.read(out.resolve("loss-curves.png").toFile()).getWidth());
+        assertTrue(Files.readString(out.resolve("loss-curves.html")).contains("validation CE"));
+        Run bad = run("train", "plot", "--run", tmp.resolve("none").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("no metrics.jsonl"), bad.err());
+        Run none = run("train");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("needs --data, --out and --steps"), none.err());
+    }
+
+    /** Options from a picocli argument file give the same run as on the command line. */
+    @Test
+    void optionsFromAnArgumentFile() throws Exception {
+        Path data = prepare();
+        Path args = tmp.resolve("train.args");
+        Files.write(args, List.of("# a tiny run", "--data", data.toString(), "--preset", "tiny", "--steps", "2", "--seq-len", "8",
+                "--micro-batch", "2", "--batch", "2", "--seed", "7", "--no-progress", "--no-plot"));
+        Run a = run("train", "@" + args, "--out", tmp.resolve("fa").toString());
+        assertEquals(0, a.code(), a.err());
+        Run b = run("train", "--data", data.toString(), "--preset", "tiny", "--steps", "2", "--seq-len", "8", "--micro-batch", "2", "--batch", "2",
+                "--seed", "7", "--no-progress", "--no-plot", "--out", tmp.resolve("fb").toString());
+        assertEquals(0, b.code(), b.err());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("fa/step-2/model.safetensors")), Files.readAllBytes(tmp.resolve("fb/step-2/model.safetensors")));
+    }
+
+    @Test
+    void balanceExperimentTrainsThreeVariants() throws Exception {
+        Path data = prepareWithVal();
+        Path out = tmp.resolve("bal");
+        Run r = run("train", "balance-experiment", "--data", data.toString(), "--out", out.toString(), "--preset", "tiny", "--steps", "5",
+                "--seq-len", "8", "--micro-batch", "2", "--batch", "4", "--lr", "3e-3", "--warmup-steps", "2", "--eval-batches", "2",
+                "--no-progress", "--no-plot");
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(out.resolve("balance-experiment.md"));
+        assertTrue(md.contains("| aux-free | gamma 0.001, no balance loss |"), md);
+        assertTrue(md.contains("| aux-loss | gamma 0, classic batch-wise aux loss alpha 0.01 |"), md);
+        assertTrue(md.contains("| none | gamma 0, no balance loss |"), md);
+        assertTrue(md.contains("Command: `jseek train balance-experiment --data"), md);
+        ObjectMapper json = new ObjectMapper();
+        var free = json.readTree(Files.readAllLines(out.resolve("aux-free/metrics.jsonl")).get(4));
+        var aux = json.readTree(Files.readAllLines(out.resolve("aux-loss/metrics.jsonl")).get(4));
+        var none = json.readTree(Files.readAllLines(out.resolve("none/metrics.jsonl")).get(4));
+        assertEquals(0.001, free.get("gamma").asDouble());
+        assertEquals(0.0, free.get("balance_loss").asDouble());
+        assertEquals(0.0, aux.get("gamma").asDouble());
+        assertTrue(aux.get("balance_loss").asDouble() > 0);
+        assertEquals(0.0, none.get("gamma").asDouble());
+        assertEquals(0.0, none.get("balance_loss").asDouble());
+        // the table's MaxVio = mean over layers of max_vio at the last 20% of steps (step 5 only)
+        double mean = 0;
+        for (var v : none.get("max_vio")) mean += v.asDouble() / none.get("max_vio").size();
+        assertTrue(md.contains(String.format(java.util.Locale.ROOT, "| %.3f | %.3f |", mean, mean)), md);
+        assertTrue(md.contains(String.format(java.util.Locale.ROOT, "| %.4f |", none.get("val_loss").asDouble())), md);
+        Run bad = run("train", "balance-experiment", "--data", data.toString(), "--out", out.toString(), "--steps", "5", "--balance-alpha", "1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("sets --balance-alpha itself"), bad.err());
     }
 }

@@ -82,11 +82,22 @@ class DataPreparerTest {
             if (isVal) valDocs++;
         }
         assertTrue(valDocs > 30 && valDocs < 90, "val docs " + valDocs);
+        long trainBytes = 0, valBytes = 0; // oracle: String.getBytes(UTF_8) of each kept document's text
+        for (String t : texts) {
+            if (t.isEmpty()) continue;
+            long n = t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (Split.of(t, 9, 0.2) == Split.VAL) valBytes += n;
+            else trainBytes += n;
+        }
         Manifest m = r.manifest();
         assertEquals(300, m.corpusDocuments());
         assertEquals(train.size(), m.train().tokens());
         assertEquals(val.size(), m.val().tokens());
         assertEquals(valDocs, m.val().documents());
+        assertEquals(trainBytes, m.train().textBytes(), "train text bytes");
+        assertEquals(valBytes, m.val().textBytes(), "val text bytes");
+        assertEquals((double) valBytes / val.size(), m.val().bytesPerToken(), 0);
+        assertEquals(trainBytes, m.train().shards().stream().mapToLong(Manifest.ShardInfo::textBytes).sum());
         assertEquals(299 - valDocs, m.train().documents());
         assertEquals("uint16", m.dtype());
         assertTrue(m.train().shards().size() >= 4, "shards " + m.train().shards().size());
@@ -114,6 +125,27 @@ class DataPreparerTest {
             o += x.tokenCount();
         }
         throw new AssertionError();
+    }
+
+    @Test void utf8LengthEqualsGetBytes() {
+        for (String t : List.of("", "abc", "γάμμα", "😀x", "日本語", "a\uD800b", "\uDC00", "x\uD83D")) // incl. unpaired surrogates
+            assertEquals(t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, DataPreparer.utf8Length(t), t);
+    }
+
+    /** A manifest of an older jseek (no textBytes fields) still reads; bits per byte is then unknown (NaN). */
+    @Test void manifestWithoutTextBytesStillReads() throws IOException {
+        Path out = tmp.resolve("old");
+        run(opts(new ListCorpus("mem", TEXTS), new ByteTextEncoder(), out, 1));
+        Path mf = out.resolve(Manifest.FILE);
+        String json = Files.readString(mf).replaceAll(",\\s*\"textBytes\"\\s*:\\s*\\d+", "");
+        assertFalse(json.contains("textBytes"));
+        Files.writeString(mf, json);
+        Manifest m = Manifest.read(out);
+        assertNull(m.val().textBytes());
+        assertTrue(Double.isNaN(m.val().bytesPerToken()));
+        try (TokenDataset ds = TokenDataset.open(out)) {
+            assertEquals(m.val().tokens(), ds.val().size());
+        }
     }
 
     @Test void outputDoesNotDependOnThreadCount() throws IOException {

@@ -44,6 +44,7 @@ class ShardTest {
         assertEquals(10, b.getLong(48));
         assertEquals(16, b.getLong(56));
         assertEquals(0x1234L, b.getLong(64));
+        assertEquals(0, b.getLong(80), "documents added without text bytes: none recorded");
         assertEquals(96 + 14 * 2 + 4 * 8, raw.length);
         int[] flat = {5, 6, 7, 1, 1, 65535, 0, 1, 9, 9, 9, 9, 9, 1};
         for (int i = 0; i < flat.length; i++) assertEquals(flat[i], Short.toUnsignedInt(b.getShort(96 + 2 * i)));
@@ -68,6 +69,19 @@ class ShardTest {
             s.read(4, part, 0, 3);
             assertArrayEquals(new int[] {1, 65535, 0}, part);
         }
+    }
+
+    @Test void textBytesAreRecordedInTheHeader() throws IOException {
+        Path f = tmp.resolve(ShardHeader.fileName(Split.VAL, 0));
+        try (ShardWriter w = new ShardWriter(f, Split.VAL, 0, 260, 7)) {
+            w.add(new int[] {1, 2, 256}, 0, 2);
+            w.add(new int[] {3, 256}, 4, 1);
+            w.finish();
+        }
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(3, b.getLong(80));
+        assertEquals(3, Shard.verify(f).textBytes());
+        assertTrue(Shard.verify(f).hasTextBytes());
     }
 
     @Test void roundTripUint32() throws IOException {

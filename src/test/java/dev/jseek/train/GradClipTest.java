@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class GradClipTest {
     @Test
     void normAndClipMatchDoubleReference() {
-        List<TrainTensor> ts = LoopAdamWTest.layout();
+        List<TrainTensor> ts = AdamWTest.layout();
         SplittableRandom r = new SplittableRandom(1);
         float[] g = new float[228];
         for (int i = 0; i < g.length; i++) g[i] = (float) r.nextGaussian();
@@ -30,5 +30,20 @@ class GradClipTest {
         assertTrue(Double.isNaN(GradClip.globalNorm(g, ts)));
         g[3] = Float.POSITIVE_INFINITY;
         assertTrue(Double.isInfinite(GradClip.globalNorm(g, ts)));
+    }
+
+    @Test
+    void layoutClipSkipsFrozenTensorsWithTorchCoefficient() {
+        ParamLayout pl = new ParamLayout();
+        pl.add("a", true, 2, 2);
+        pl.add("b", false, 2);
+        float[] g = {3, 0, 0, 4, 100, 100};
+        @SuppressWarnings("deprecation") double norm = AdamW.clipGradNorm(pl, g, 1.0);
+        assertEquals(5.0, norm, 1e-12);
+        float c = (float) (1.0 / (5.0 + 1e-6)); // torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6)
+        assertArrayEquals(new float[] {3 * c, 0, 0, 4 * c, 100, 100}, g, 0f);
+        float[] before = g.clone();
+        assertEquals(1.0, GradClip.clip(g, TrainTensor.fromLayout(pl), 2.0), 1e-6);
+        assertArrayEquals(before, g, 0f, "norm below the maximum: unchanged");
     }
 }

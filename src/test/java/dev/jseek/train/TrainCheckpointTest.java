@@ -19,15 +19,15 @@ class TrainCheckpointTest {
 
     static final String BIAS = "model.layers.0.mlp.gate.e_score_correction_bias";
 
-    record Run(List<TrainTensor> tensors, float[] params, LoopAdamW opt, Ema ema) implements AutoCloseable {
+    record Run(List<TrainTensor> tensors, float[] params, AdamW opt, Ema ema) implements AutoCloseable {
         @Override public void close() { if (ema != null) ema.close(); }
     }
 
     static Run run(long seed, boolean bf16, boolean withEma, int steps) {
-        List<TrainTensor> ts = LoopAdamWTest.layout();
+        List<TrainTensor> ts = AdamWTest.layout();
         SplittableRandom r = new SplittableRandom(seed);
-        float[] p = LoopAdamWTest.randomParams(r, 228);
-        LoopAdamW opt = new LoopAdamW(LoopAdamW.Config.deepseekV3().withBf16Moments(bf16), 228, ts);
+        float[] p = AdamWTest.randomParams(r, 228);
+        AdamW opt = new AdamW(AdamW.Config.deepseekV3().withBf16Moments(bf16), 228, ts);
         Ema ema = withEma ? new Ema(p, 0.95) : null;
         float[] g = new float[228];
         for (int s = 0; s < steps; s++) {
@@ -94,7 +94,7 @@ class TrainCheckpointTest {
         try (Run a = run(6, false, false, 3); Run b = run(7, true, false, 0)) {
             Path dir = TrainCheckpoint.save(tmp, contents(a, 3), 0);
             TrainCheckpoint.load(dir, b.params, b.tensors, b.opt, null, w -> fail(w));
-            for (int i = 0; i < 228; i++) assertEquals(LoopAdamWTest.roundBf16(a.opt.m(i)), b.opt.m(i), 0f);
+            for (int i = 0; i < 228; i++) assertEquals(AdamWTest.roundBf16(a.opt.m(i)), b.opt.m(i), 0f);
         }
     }
 

@@ -20,7 +20,7 @@ class TrainerTest {
         // warmup 3 steps to 0.05, constant to 100 tokens, cosine to 0.005 at 400 tokens; batch 2 -> 6 rows over 150 tokens
         LrSchedule lr = LrSchedule.parse("0; linear 3s 0.05; constant 100t; cosine 400t 0.005");
         return TrainerConfig.builder(lr)
-                .adam(LoopAdamW.Config.deepseekV3().withBf16Moments(true))
+                .adam(AdamW.Config.deepseekV3().withBf16Moments(true))
                 .gamma(LrSchedule.builder(0.01).constant(LrSchedule.Unit.TOKENS, 300, 0.01).constant(LrSchedule.Unit.TOKENS, 1e9, 0).build())
                 .lambda(LrSchedule.builder(0.3).constant(LrSchedule.Unit.TOKENS, 200, 0.3).constant(LrSchedule.Unit.TOKENS, 1e9, 0.1).build())
                 .batch(new BatchRamp(2, 6, 150, 2)).maxGradNorm(1.0).emaDecay(0.9).seed(42)
@@ -36,7 +36,7 @@ class TrainerTest {
         RegressionStandIn.Model a = new RegressionStandIn.Model(1);
         List<StepMetrics> la = new ArrayList<>();
         float[] emaA;
-        LoopAdamW optA;
+        AdamW optA;
         try (Trainer<RegressionStandIn.Batch> t = new Trainer<>(a, new RegressionStandIn.Source(2), config(ckA, mA).build())) {
             t.addListener(la::add);
             t.train(n);

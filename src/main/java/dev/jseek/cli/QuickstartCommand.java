@@ -1,0 +1,184 @@
+package dev.jseek.cli;
+
+import dev.jseek.infer.Generator;
+import dev.jseek.infer.Sampler;
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.ConfigEdits;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.Presets;
+import dev.jseek.tokenizer.StreamingDecoder;
+import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.train.TrainModel;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jseek quickstart}: the whole pipeline on a fresh machine, on the JDK's own Java sources. Trains a byte-level
+ * BPE tokenizer, tokenizes the corpus into shards (10% of documents rearranged for fill-in-the-middle), pre-trains a
+ * small DeepSeek-V3 (MLA, DeepSeekMoE with aux-loss-free balancing, MTP) for a time budget, then completes a line of
+ * Java and fills a hole in a method with the trained model. Each stage is one of the ordinary commands
+ * ({@code tokenizer train}, {@code data prepare}, {@code train}), run in-process; finished stages are reused when
+ * the command is run again on the same {@code --out}, and an interrupted training run resumes from its last
+ * checkpoint.
+ */
+@Command(name = "quickstart", mixinStandardHelpOptions = true,
+        description = "Train a tokenizer and a small DeepSeek-V3 on the JDK's Java sources for a time budget, then complete and infill Java code with it.")
+public final class QuickstartCommand implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "runs/quickstart", description = "Working directory (default ${DEFAULT-VALUE}).") Path out;
+    @Option(names = "--minutes", defaultValue = "10", description = "Training time budget in minutes (default ${DEFAULT-VALUE}).") double minutes;
+    @Option(names = "--preset", defaultValue = "small", description = "Model preset (default ${DEFAULT-VALUE}).") String preset;
+    @Option(names = "--vocab-size", defaultValue = "8192", description = "Tokenizer vocabulary (default ${DEFAULT-VALUE}).") int vocab;
+    @Option(names = "--tokenizer-mb", defaultValue = "40", description = "MB of Java sources the tokenizer learns from (default ${DEFAULT-VALUE}).") int tokenizerMb;
+    @Option(names = "--seq-len", defaultValue = "256", description = "Training sequence length (default ${DEFAULT-VALUE}).") int seqLen;
+    @Option(names = "--micro-batch", defaultValue = "4", description = "Sequences per forward/backward (default ${DEFAULT-VALUE}).") int micro;
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences per optimizer step (default ${DEFAULT-VALUE}).") int batch;
+    @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).") double lr;
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of everything (default ${DEFAULT-VALUE}).") long seed;
+    @Option(names = "--steps", description = "Train exactly this many steps instead of fitting --minutes.") Long steps;
+    @Option(names = "--no-progress", description = "No progress bars.") boolean noProgress;
+
+    private static Path jdkSourceZip() {
+        Path z = Path.of(System.getProperty("java.home"), "lib", "src.zip");
+        if (!Files.isRegularFile(z))
+            throw new UserException("this JDK has no lib/src.zip (" + z + "); install a full JDK (e.g. Temurin 25) or use the individual commands on your own corpus");
+        return z;
+    }
+
+    private static void run(String stage, String... args) {
+        System.err.println("== " + stage + ": jseek " + String.join(" ", args));
+        int rc = Jseek.commandLine().execute(args);
+        if (rc != 0) throw new UserException(stage + " failed (exit " + rc + "); fix the problem above and run quickstart again");
+    }
+
+    @Override public Integer call() throws IOException {
+        if (minutes <= 0 && steps == null) throw new UserException("--minutes must be > 0");
+        Files.createDirectories(out);
+        Path zip = jdkSourceZip();
+        long t0 = System.nanoTime();
+
+        Path tokFile = out.resolve("tokenizer.json");
+        if (Files.isRegularFile(tokFile)) System.err.println("== tokenizer: reusing " + tokFile);
+        else run("tokenizer", "tokenizer", "train", "--corpus", zip.toString(), "--include", "*.java",
+                "--max-mb", Integer.toString(tokenizerMb), "--vocab-size", Integer.toString(vocab), "--out", tokFile.toString());
+
+        Path data = out.resolve("data");
+        List<String> prep = new ArrayList<>(List.of("data", "prepare", "--corpus", "jdk:" + zip, "--tokenizer", tokFile.toString(),
+                "--out", data.toString(), "--seed", Long.toString(seed)));
+        if (noProgress) prep.add("--no-progress");
+        run("data", prep.toArray(String[]::new));
+
+        ModelConfig cfg = ConfigEdits.withVocabSize(Presets.get(preset), Tokenizer.load(tokFile).vocabSize());
+        Path cfgFile = out.resolve("config.json");
+        cfg.save(cfgFile);
+        Path run = out.resolve("run");
+        Files.createDirectories(run);
+        Files.copy(tokFile, run.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+        boolean resume = hasCheckpoint(run);
+        long n = steps != null ? steps : resume ? previousSteps(run) : calibrateSteps(cfg);
+        List<String> train = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(),
+                "--config", cfgFile.toString(), "--steps", Long.toString(n), "--seq-len", Integer.toString(seqLen),
+                "--micro-batch", Integer.toString(micro), "--batch", Integer.toString(batch), "--lr", Double.toString(lr),
+                "--warmup-steps", Long.toString(Math.max(1, Math.min(100, n / 10))), "--seed", Long.toString(seed),
+                "--checkpoint-every", Long.toString(Math.max(1, n / 5)), "--keep", "2"));
+        if (resume) train.add("--resume");
+        if (noProgress) train.add("--no-progress");
+        run("train", train.toArray(String[]::new));
+        Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");
+
+        Path ckpt = latestCheckpoint(run);
+        System.out.println();
+        System.out.println("== the trained model: " + ckpt);
+        demo(ckpt, Tokenizer.load(tokFile), System.out);
+        System.out.printf("%nquickstart done in %.1f min. Try: ./jseek generate --model %s --prompt 'public static int ' -n 40%n",
+                (System.nanoTime() - t0) / 60e9, ckpt);
+        return 0;
+    }
+
+    /** Steps that fit the time budget: times two forward/backward passes of the real shape, keeps 90% of the budget. */
+    private long calibrateSteps(ModelConfig cfg) {
+        TrainModel m = new TrainModel(cfg, micro, seqLen);
+        m.initRandom(seed, 0.006f);
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] tok = new int[micro * seqLen], tgt = new int[micro * seqLen];
+        for (int i = 0; i < tok.length; i++) { tok[i] = r.nextInt(cfg.vocabSize()); tgt[i] = r.nextInt(cfg.vocabSize()); }
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t = System.nanoTime();
+            m.zeroGrad();
+            m.forwardBackward(tok, tgt, micro, seqLen);
+            best = Math.min(best, System.nanoTime() - t);
+        }
+        double stepSeconds = best / 1e9 * (batch / (double) micro) * 1.05;
+        long n = Math.max(10, (long) (minutes * 60 * 0.9 / stepSeconds));
+        System.err.printf("== calibration: %.2f s per step of %d x %d tokens -> %d steps in %.1f min%n", stepSeconds, batch, seqLen, n, minutes);
+        return n;
+    }
+
+    private static boolean hasCheckpoint(Path run) throws IOException {
+        try (Stream<Path> s = Files.list(run)) {
+            return s.anyMatch(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p));
+        }
+    }
+
+    private long previousSteps(Path run) throws IOException {
+        Path f = run.resolve("quickstart-steps.txt");
+        if (Files.isRegularFile(f)) return Long.parseLong(Files.readString(f).strip());
+        return calibrateSteps(ModelConfig.load(out.resolve("config.json")));
+    }
+
+    private static Path latestCheckpoint(Path run) throws IOException {
+        try (Stream<Path> s = Files.list(run)) {
+            return s.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isRegularFile(p.resolve("model.safetensors")))
+                    .max((a, b) -> Long.compare(stepOf(a), stepOf(b)))
+                    .orElseThrow(() -> new UserException("no checkpoint in " + run));
+        }
+    }
+
+    private static long stepOf(Path p) { return Long.parseLong(p.getFileName().toString().substring(5)); }
+
+    /** A completion and a fill-in-the-middle infill of Java code, greedy, streamed. */
+    static void demo(Path ckpt, Tokenizer tok, PrintStream out) {
+        try (DeepSeekV3 m = DeepSeekV3.open(ckpt)) {
+            Generator g = new Generator(m, AttnMode.ABSORB);
+            int[] stop = {tok.eosId()};
+            String prompt = "    public static int max(int a, int b) {\n";
+            out.println("-- completion (greedy):");
+            out.print(prompt);
+            int[] ids = prepend(tok.eosId(), tok.encode(prompt));
+            stream(g, ids, 60, stop, tok, out);
+            String prefix = "    public int size() {\n        return ";
+            String suffix = ";\n    }\n";
+            out.println();
+            out.println("-- fill-in-the-middle (PSM; the model writes what goes in <HOLE>):");
+            out.print(prefix + "<HOLE>" + suffix);
+            out.print("<HOLE> = ");
+            stream(g, GenerateCommand.fimPrompt(tok, prefix, suffix), 24, stop, tok, out);
+            out.println();
+        }
+    }
+
+    private static void stream(Generator g, int[] ids, int n, int[] stop, Tokenizer tok, PrintStream out) {
+        StreamingDecoder d = tok.streamingDecoder(true);
+        g.generate(ids, n, Sampler.greedy(), stop, id -> out.print(d.next(id)));
+        out.print(d.flush());
+        out.flush();
+    }
+
+    private static int[] prepend(int first, int[] ids) {
+        int[] r = new int[ids.length + 1];
+        r[0] = first;
+        System.arraycopy(ids, 0, r, 1, ids.length);
+        return r;
+    }
+}

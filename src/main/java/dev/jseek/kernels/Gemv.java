@@ -1,0 +1,179 @@
+package dev.jseek.kernels;
+
+import dev.jseek.tensor.Matrix;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Linear layer for a few tokens (decode, MTP, small batches): Y[m, n] (=|+=) X[m, k] W^T streaming each
+ * weight row once per call (java-anchors "Decode matvec"). Rows are split over the {@link Parallel} pool; each
+ * task walks its rows 4 at a time, decodes a KCH-wide chunk of the 4 rows into floats (any dtype, FP8 block
+ * scales applied, {@link WeightRows#decode}) in L1, and multiplies it with up to 4 tokens at once (16 vector
+ * accumulators, one reduction per row x token x chunk). The weight bytes read are the cost; decode is cheap next
+ * to them.
+ */
+final class Gemv {
+    private Gemv() {}
+
+    private static final VectorSpecies<Float> F = Vec.F;
+    /** Weight chunk width in elements (a multiple of 128, so FP8 scale blocks are whole within a chunk). */
+    static final int KCH = 512;
+    static final int R = 4;
+
+    static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
+        int n = w.rows(), k = w.cols();
+        int rowGrain = Parallel.grain(n, 4, 4 * R);
+        boolean serial = (long) n * k * m < (1L << 16);
+        int tasks = (n + rowGrain - 1) / rowGrain;
+        Parallel.Task body = (t, wk) -> {
+            int r0 = t * rowGrain, r1 = Math.min(n, r0 + rowGrain);
+            Scratch s = Scratch.acquire();
+            try {
+                float[] wbuf = s.get(2, R * KCH);
+                float[] sums = s.get(3, R * m);
+                rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, wbuf, sums);
+            } finally {
+                s.release();
+            }
+        };
+        if (serial) for (int t = 0; t < tasks; t++) body.run(t, 0);
+        else Parallel.parallelFor(tasks, body);
+    }
+
+    private static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
+                             int r0, int r1, float[] wbuf, float[] sums) {
+        int n = w.rows(), k = w.cols();
+        for (int rg = r0; rg < r1; rg += R) {
+            int rr = Math.min(R, r1 - rg);
+            java.util.Arrays.fill(sums, 0, rr * m, 0f);
+            for (int c0 = 0; c0 < k; c0 += KCH) {
+                int len = Math.min(KCH, k - c0);
+                for (int r = 0; r < rr; r++) WeightRows.decode(w, rg + r, c0, len, wbuf, r * KCH);
+                if (rr == R) {
+                    int t = 0;
+                    for (; t + 4 <= m; t += 4) dot4x4(wbuf, x, xOff + t * k + c0, k, len, sums, t, m);
+                    for (; t + 2 <= m; t += 2) dot4x2(wbuf, x, xOff + t * k + c0, k, len, sums, t, m);
+                    for (; t < m; t++) dot4x1(wbuf, x, xOff + t * k + c0, len, sums, t, m);
+                } else {
+                    for (int r = 0; r < rr; r++)
+                        for (int t = 0; t < m; t++)
+                            sums[r * m + t] += dot1(wbuf, r * KCH, x, xOff + t * k + c0, len);
+                }
+            }
+            for (int r = 0; r < rr; r++)
+                for (int t = 0; t < m; t++) {
+                    int yi = yOff + t * n + rg + r;
+                    y[yi] = accumulate ? y[yi] + sums[r * m + t] : sums[r * m + t];
+                }
+        }
+    }
+
+    /** sums[r*m + t0 + t] += dot(w row r, x token t) for 4 rows x 4 tokens over len elements. */
+    private static void dot4x4(float[] wb, float[] x, int xo, int k, int len, float[] sums, int t0, int m) {
+        int L = F.length();
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int x1 = xo + k, x2 = xo + 2 * k, x3 = xo + 3 * k;
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, KCH + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * KCH + i), w3 = FloatVector.fromArray(F, wb, 3 * KCH + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
+        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
+        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
+        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
+        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
+        float s22 = a22.reduceLanes(VectorOperators.ADD), s23 = a23.reduceLanes(VectorOperators.ADD);
+        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        float s32 = a32.reduceLanes(VectorOperators.ADD), s33 = a33.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float w0 = wb[i], w1 = wb[KCH + i], w2 = wb[2 * KCH + i], w3 = wb[3 * KCH + i];
+            float v0 = x[xo + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
+            s00 += w0 * v0; s01 += w0 * v1; s02 += w0 * v2; s03 += w0 * v3;
+            s10 += w1 * v0; s11 += w1 * v1; s12 += w1 * v2; s13 += w1 * v3;
+            s20 += w2 * v0; s21 += w2 * v1; s22 += w2 * v2; s23 += w2 * v3;
+            s30 += w3 * v0; s31 += w3 * v1; s32 += w3 * v2; s33 += w3 * v3;
+        }
+        sums[t0] += s00; sums[t0 + 1] += s01; sums[t0 + 2] += s02; sums[t0 + 3] += s03;
+        sums[m + t0] += s10; sums[m + t0 + 1] += s11; sums[m + t0 + 2] += s12; sums[m + t0 + 3] += s13;
+        sums[2 * m + t0] += s20; sums[2 * m + t0 + 1] += s21; sums[2 * m + t0 + 2] += s22; sums[2 * m + t0 + 3] += s23;
+        sums[3 * m + t0] += s30; sums[3 * m + t0 + 1] += s31; sums[3 * m + t0 + 2] += s32; sums[3 * m + t0 + 3] += s33;
+    }
+
+    /** 4 rows x 2 tokens. */
+    private static void dot4x2(float[] wb, float[] x, int xo, int k, int len, float[] sums, int t0, int m) {
+        int L = F.length();
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k;
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, KCH + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * KCH + i), w3 = FloatVector.fromArray(F, wb, 3 * KCH + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+        }
+        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
+        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
+        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
+        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float v0 = x[xo + i], v1 = x[x1 + i];
+            s00 += wb[i] * v0; s01 += wb[i] * v1;
+            s10 += wb[KCH + i] * v0; s11 += wb[KCH + i] * v1;
+            s20 += wb[2 * KCH + i] * v0; s21 += wb[2 * KCH + i] * v1;
+            s30 += wb[3 * KCH + i] * v0; s31 += wb[3 * KCH + i] * v1;
+        }
+        sums[t0] += s00; sums[t0 + 1] += s01;
+        sums[m + t0] += s10; sums[m + t0 + 1] += s11;
+        sums[2 * m + t0] += s20; sums[2 * m + t0 + 1] += s21;
+        sums[3 * m + t0] += s30; sums[3 * m + t0 + 1] += s31;
+    }
+
+    /** 4 rows x 1 token, two accumulators per row. */
+    private static void dot4x1(float[] wb, float[] x, int xo, int len, float[] sums, int t0, int m) {
+        int L = F.length();
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+        int i = 0;
+        for (; i + 2 * L <= len; i += 2 * L) {
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, xo + i + L);
+            a0 = FloatVector.fromArray(F, wb, i).fma(v, a0); b0 = FloatVector.fromArray(F, wb, i + L).fma(u, b0);
+            a1 = FloatVector.fromArray(F, wb, KCH + i).fma(v, a1); b1 = FloatVector.fromArray(F, wb, KCH + i + L).fma(u, b1);
+            a2 = FloatVector.fromArray(F, wb, 2 * KCH + i).fma(v, a2); b2 = FloatVector.fromArray(F, wb, 2 * KCH + i + L).fma(u, b2);
+            a3 = FloatVector.fromArray(F, wb, 3 * KCH + i).fma(v, a3); b3 = FloatVector.fromArray(F, wb, 3 * KCH + i + L).fma(u, b3);
+        }
+        for (; i + L <= len; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a0 = FloatVector.fromArray(F, wb, i).fma(v, a0);
+            a1 = FloatVector.fromArray(F, wb, KCH + i).fma(v, a1);
+            a2 = FloatVector.fromArray(F, wb, 2 * KCH + i).fma(v, a2);
+            a3 = FloatVector.fromArray(F, wb, 3 * KCH + i).fma(v, a3);
+        }
+        float s0 = a0.add(b0).reduceLanes(VectorOperators.ADD), s1 = a1.add(b1).reduceLanes(VectorOperators.ADD);
+        float s2 = a2.add(b2).reduceLanes(VectorOperators.ADD), s3 = a3.add(b3).reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float v = x[xo + i];
+            s0 += wb[i] * v; s1 += wb[KCH + i] * v; s2 += wb[2 * KCH + i] * v; s3 += wb[3 * KCH + i] * v;
+        }
+        sums[t0] += s0; sums[m + t0] += s1; sums[2 * m + t0] += s2; sums[3 * m + t0] += s3;
+    }
+
+    /** One row x one token. */
+    private static float dot1(float[] wb, int wo, float[] x, int xo, int len) {
+        return Ops.dot(wb, wo, x, xo, len);
+    }
+}

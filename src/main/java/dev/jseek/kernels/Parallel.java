@@ -1,0 +1,208 @@
+package dev.jseek.kernels;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The process-wide persistent worker pool every parallel kernel runs on (java-anchors "Threading").
+ *
+ * <p>Size: system property {@code jseek.threads} (default {@link Runtime#availableProcessors()}); the calling
+ * thread is one of them, so {@code threads() - 1} daemon workers are started on first use. A job is a task count
+ * {@code n} and a body; participants take task indices from one atomic counter (dynamic load balance) until
+ * {@code n} is reached, and the call returns when every task has finished (the caller waits for tasks, never for a
+ * worker that has not shown up). Idle workers spin ({@link Thread#onSpinWait}, yielding every
+ * {@code jseek.yieldEvery} spins) for {@code jseek.spinMicros} microseconds (default 2000) after their last job,
+ * then park until the next one.
+ *
+ * <p>Re-entrancy: a call made from inside a running body (on a worker or on the submitting thread) runs its tasks
+ * serially on that thread. Calls from several unrelated threads are serialized: one job owns the pool at a time,
+ * the others wait for it. An exception thrown by a body is rethrown to the caller after all tasks have stopped.
+ */
+public final class Parallel {
+    private Parallel() {}
+
+    /**
+     * Body of {@link #parallelFor(int, Task)}: task index and the executing participant's id in [0, threads()).
+     * Ids are distinct among the participants of one job (a nested, serial call reports the id of the participant
+     * running it), so they can index per-participant scratch that belongs to that job.
+     */
+    @FunctionalInterface
+    public interface Task { void run(int i, int worker); }
+
+    /** Body of {@link #parallelForRange}: the half-open index range [lo, hi). */
+    @FunctionalInterface
+    public interface RangeTask { void run(int lo, int hi); }
+
+    private static final int THREADS = configuredThreads();
+    private static final long SPIN_NANOS = Long.getLong("jseek.spinMicros", 2000L) * 1000L;
+    /** Spins of the submitting thread before it starts yielding while workers finish their last tasks. */
+    private static final int PURE_SPINS = Integer.getInteger("jseek.pureSpins", 2000);
+    /** An idle worker yields once every this many spins, so spinning costs little on an oversubscribed machine. */
+    private static final int YIELD_EVERY = Integer.getInteger("jseek.yieldEvery", 64);
+
+    private static final ReentrantLock OWNER = new ReentrantLock();
+    private static volatile Worker[] workers;
+    /** The job being run (or the last one); a new Job object per call, published by this volatile write. */
+    private static volatile Job current;
+
+    /** One parallelFor call: its own counters, so a worker that wakes late can never run tasks of another call. */
+    private static final class Job {
+        final Task body;
+        final int n;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Job(Task body, int n) { this.body = body; this.n = n; }
+
+        void drain(int worker) {
+            int i;
+            while ((i = next.getAndIncrement()) < n) {
+                try {
+                    if (failure == null) body.run(i, worker);
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
+        }
+    }
+
+    /** True on the submitting thread while its body runs, so nested calls go serial. */
+    private static final ThreadLocal<boolean[]> IN_JOB = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    private static int configuredThreads() {
+        String s = System.getProperty("jseek.threads");
+        if (s == null || s.isBlank()) return Math.max(1, Runtime.getRuntime().availableProcessors());
+        int t;
+        try {
+            t = Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("system property jseek.threads: not an integer: '" + s + "'");
+        }
+        if (t < 1 || t > 4096) throw new IllegalArgumentException("system property jseek.threads: must be in 1..4096, got " + t);
+        return t;
+    }
+
+    /** Number of participants (workers + the calling thread). */
+    public static int threads() { return THREADS; }
+
+    /** Runs {@code body.run(i, worker)} for every i in [0, n), in parallel; returns when all are done. */
+    public static void parallelFor(int n, Task body) {
+        if (n <= 0) return;
+        Thread self = Thread.currentThread();
+        if (n == 1 || THREADS == 1 || self instanceof Worker || IN_JOB.get()[0]) {
+            int id = self instanceof Worker wk ? wk.id : 0;
+            for (int i = 0; i < n; i++) body.run(i, id);
+            return;
+        }
+        OWNER.lock();
+        boolean[] inJob = IN_JOB.get();
+        try {
+            Worker[] ws = startWorkers();
+            Job job = new Job(body, n);
+            current = job;                               // volatile write publishes the job
+            for (Worker w : ws) if (w.parked) LockSupport.unpark(w);
+            inJob[0] = true;
+            try {
+                job.drain(0);
+            } finally {
+                inJob[0] = false;
+            }
+            // wait for tasks still running on workers (not for workers that never showed up)
+            for (int spins = 0; job.done.get() < n; spins++) {
+                if (spins < PURE_SPINS) Thread.onSpinWait();
+                else Thread.yield();                     // oversubscribed machine: let the worker run
+            }
+            Throwable f = job.failure;
+            if (f != null) {
+                if (f instanceof RuntimeException re) throw re;
+                if (f instanceof Error er) throw er;
+                throw new RuntimeException(f);
+            }
+        } finally {
+            OWNER.unlock();
+        }
+    }
+
+    /** Runs {@code body.accept(i)} for every i in [0, n) in parallel. */
+    public static void parallelFor(int n, java.util.function.IntConsumer body) {
+        parallelFor(n, (i, w) -> body.accept(i));
+    }
+
+    /**
+     * Splits [0, n) into chunks of {@code grain} (the last may be shorter) and runs {@code body.run(lo, hi)} for each
+     * in parallel.
+     */
+    public static void parallelForRange(int n, int grain, RangeTask body) {
+        if (n <= 0) return;
+        int g = Math.max(1, grain);
+        int chunks = (int) ((n + (long) g - 1) / g);
+        parallelFor(chunks, (c, w) -> {
+            int lo = c * g;
+            body.run(lo, Math.min(n, lo + g));
+        });
+    }
+
+    /** A grain that gives each participant about {@code perThread} chunks of [0, n), rounded up to {@code multiple}. */
+    public static int grain(int n, int perThread, int multiple) {
+        int chunks = Math.max(1, THREADS * Math.max(1, perThread));
+        int g = (n + chunks - 1) / chunks;
+        int m = Math.max(1, multiple);
+        return Math.max(m, (g + m - 1) / m * m);
+    }
+
+    private static Worker[] startWorkers() {
+        Worker[] ws = workers;
+        if (ws != null) return ws;
+        ws = new Worker[THREADS - 1];
+        for (int i = 0; i < ws.length; i++) {
+            ws[i] = new Worker(i + 1, current);
+            ws[i].start();
+        }
+        workers = ws;
+        return ws;
+    }
+
+    private static final class Worker extends Thread {
+        final int id;
+        volatile boolean parked;
+        private Job seen;
+
+        Worker(int id, Job seenAtStart) {
+            super("jseek-worker-" + id);
+            this.id = id;
+            this.seen = seenAtStart;
+            setDaemon(true);
+        }
+
+        @Override public void run() {
+            while (true) {
+                Job job = awaitJob();
+                seen = job;
+                job.drain(id);
+            }
+        }
+
+        private Job awaitJob() {
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            Job j;
+            int spins = 0;
+            while ((j = current) == seen) {
+                if (System.nanoTime() < deadline) {
+                    if (++spins % YIELD_EVERY == 0) Thread.yield();
+                    else Thread.onSpinWait();
+                    continue;
+                }
+                parked = true;
+                if ((j = current) != seen) { parked = false; return j; }
+                LockSupport.park(this);
+                parked = false;
+                deadline = System.nanoTime() + SPIN_NANOS;
+            }
+            return j;
+        }
+    }
+}
