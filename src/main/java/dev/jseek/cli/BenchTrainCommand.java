@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.DoubleSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -27,8 +28,9 @@ import picocli.CommandLine.Option;
  * <p>MFU = {@link TrainFlops#stepFlops} / step time / peak, where peak is the best F32 FLOP/s of a large square
  * {@link Gemm#sgemm} measured in the same run (or {@code --peak-gflops}). Before timing, both implementations run the
  * same batch from the same weights and the bench prints the two losses and gradient norms (they must agree to float
- * rounding; it is the check that the peer is the same model). Times are the median of {@code --steps} steps after
- * {@code --warmup} steps.
+ * rounding; it is the check that the peer is the same model). Each implementation is warmed up ({@code --warmup} steps
+ * and {@code --warmup-seconds}), then the two are timed interleaved, step by step, so both see the same machine load;
+ * times are the medians of {@code --steps} steps.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Training-step tokens/s and MFU of jseek vs PyTorch eager (same model, weights, batch, threads).")
@@ -77,7 +79,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         int threads = jseekThreads();
         double peak = peakGflops != null ? peakGflops * 1e9 : measurePeak(peakSize);
         out.printf(Locale.ROOT, "threads %d; peak %.1f GFLOP/s (%s); load average %s%n", threads, peak / 1e9,
-                peakGflops != null ? "--peak-gflops" : "sgemm " + peakSize + "^3, best of 5", loadAverage());
+                peakGflops != null ? "--peak-gflops" : "sgemm " + peakSize + "^3, best of 10", loadAverage());
         TrainStepPeer peer = null;
         if (!peerMode.equals("none")) {
             for (TrainStepPeer p : ServiceLoader.load(TrainStepPeer.class)) { peer = p; break; }
@@ -146,48 +148,50 @@ public final class BenchTrainCommand implements Callable<Integer> {
                     Math.abs(jLoss - peerLoss) / Math.abs(peerLoss), Math.abs(jNorm - peerNorm) / Math.abs(peerNorm));
         out.println();
 
-        double[] jt = new double[steps], jc = new double[steps];
-        List<Double> jl = new ArrayList<>();
-        boolean wasOn = Profiler.enabled();
-        long w0 = System.nanoTime();
-        int wj = -1;
-        for (int i = 0; ; i++) {
-            boolean timed = i >= warmup && System.nanoTime() - w0 >= warmupSeconds * 1e9;
-            if (timed && wj < 0) { wj = i; if (profile) { Profiler.reset(); Profiler.enable(true); } }
-            if (timed && i - wj == steps) break;
-            long c0 = cpuNanos(), t0 = System.nanoTime();
+        // warm each implementation up separately, then time them interleaved step by step (jseek, peer, jseek, ...) so
+        // both see the same machine load; both run the same batches in the same order
+        int[] ji = {0}, pi = {0};
+        DoubleSupplier js = () -> {
+            int i = ji[0]++;
             long p0 = Profiler.start();
             m.zeroGrad();
             Profiler.stop(P_ZERO, p0);
-            jl.add((double) m.forwardBackward(tok[i % nb], tgt[i % nb], B, T));
+            double l = m.forwardBackward(tok[i % nb], tgt[i % nb], B, T);
             p0 = Profiler.start();
             opt.step(m.params(), m.grads(), lr);
             Profiler.stop(P_ADAM, p0);
-            long t1 = System.nanoTime();
-            if (timed) { jt[i - wj] = (t1 - t0) / 1e9; jc[i - wj] = (cpuNanos() - c0) / 1e9; }
+            return l;
+        };
+        DoubleSupplier ps = peer == null ? null : () -> {
+            int i = pi[0]++;
+            return peer.step(tok[i % nb], tgt[i % nb], lr);
+        };
+        List<Double> jl = new ArrayList<>(), pl = new ArrayList<>();
+        int wj = warm(js, jl), wp = ps == null ? 0 : warm(ps, pl);
+        double[] jt = new double[steps], jc = new double[steps], pt = new double[steps], pc = new double[steps];
+        boolean wasOn = Profiler.enabled();
+        if (profile) { Profiler.reset(); Profiler.enable(true); }
+        for (int k = 0; k < steps; k++) {
+            long c0 = cpuNanos(), t0 = System.nanoTime();
+            jl.add(js.getAsDouble());
+            jt[k] = (System.nanoTime() - t0) / 1e9;
+            jc[k] = (cpuNanos() - c0) / 1e9;
+            if (ps == null) continue;
+            c0 = cpuNanos();
+            t0 = System.nanoTime();
+            pl.add(ps.getAsDouble());
+            pt[k] = (System.nanoTime() - t0) / 1e9;
+            pc[k] = (cpuNanos() - c0) / 1e9;
         }
         Profiler.enable(wasOn);
         double jSec = median(jt);
         out.printf(Locale.ROOT, "jseek: %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wj, jSec,
-                fmt(jt), median(jc), fmt(jl.subList(0, Math.min(jl.size(), wj + steps))));
+                fmt(jt), median(jc), fmt(jl));
         if (profile) printProfile(out, jt);
-        if (peer != null) {
-            double[] pt = new double[steps], pc = new double[steps];
-            List<Double> pl = new ArrayList<>();
-            long w1 = System.nanoTime();
-            int wp = -1;
-            for (int i = 0; ; i++) {
-                boolean timed = i >= warmup && System.nanoTime() - w1 >= warmupSeconds * 1e9;
-                if (timed && wp < 0) wp = i;
-                if (timed && i - wp == steps) break;
-                long c0 = cpuNanos(), t0 = System.nanoTime();
-                pl.add(peer.step(tok[i % nb], tgt[i % nb], lr));
-                long t1 = System.nanoTime();
-                if (timed) { pt[i - wp] = (t1 - t0) / 1e9; pc[i - wp] = (cpuNanos() - c0) / 1e9; }
-            }
+        if (ps != null) {
             peerSec = median(pt);
             out.printf(Locale.ROOT, "peer:  %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wp,
-                    peerSec, fmt(pt), median(pc), fmt(pl.subList(0, Math.min(pl.size(), wp + steps))));
+                    peerSec, fmt(pt), median(pc), fmt(pl));
         }
         return new Row(name, m.layout().size(), TrainFlops.activeParamsPerToken(c), B, T, stepFlops, jSec,
                 peer == null ? 0 : peerSec, jLoss, peerLoss, jNorm, peerNorm);
@@ -217,6 +221,17 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 100 * sum / 1e9 / total, 100 * gemmNs / 1e9 / total, Profiler.gemmFlops() / (gemmNs / 1e9) / 1e9);
     }
 
+    /** Runs steps until at least --warmup of them and --warmup-seconds have passed; returns the number run. */
+    private int warm(DoubleSupplier step, List<Double> losses) {
+        long w0 = System.nanoTime();
+        int n = 0;
+        while (n < warmup || System.nanoTime() - w0 < warmupSeconds * 1e9) {
+            losses.add(step.getAsDouble());
+            n++;
+        }
+        return n;
+    }
+
     /** CPU time of the whole process (all threads; under load it shows the work done, wall time the waiting too). */
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
@@ -225,13 +240,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
     /** jseek's thread count: the kernels pool size (system property jseek.threads, default all processors). */
     static int jseekThreads() { return dev.jseek.kernels.Parallel.threads(); }
 
-    /** Best F32 FLOP/s of C = A B^T for square n (5 runs after one warmup). */
+    /** Best F32 FLOP/s of C = A B^T for square n (10 runs after one warmup; the best run is the least disturbed). */
     static double measurePeak(int n) {
         float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
         SplittableRandom r = new SplittableRandom(3);
         for (int i = 0; i < a.length; i++) { a[i] = (float) r.nextDouble(-1, 1); b[i] = (float) r.nextDouble(-1, 1); }
         double best = 0;
-        for (int it = 0; it < 6; it++) {
+        for (int it = 0; it < 11; it++) {
             long t0 = System.nanoTime();
             Gemm.sgemm(false, true, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
             double s = (System.nanoTime() - t0) / 1e9;
