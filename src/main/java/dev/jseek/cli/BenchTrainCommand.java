@@ -188,7 +188,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "jseek: %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wj, jSec,
                 fmt(jt), median(jc), fmt(jl));
         if (profile) printProfile(out, jt);
+        warnNonFinite(out, "jseek", jl);
         if (ps != null) {
+            warnNonFinite(out, "peer", pl);
             peerSec = median(pt);
             out.printf(Locale.ROOT, "peer:  %d warmup steps; median step %.4f s (%s), process CPU %.4f s/step; losses %s%n", wp,
                     peerSec, fmt(pt), median(pc), fmt(pl));
@@ -219,6 +221,15 @@ public final class BenchTrainCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "  sections cover %.1f%% of the step; GEMMs: %.1f%% of the step at %.2f GFLOP/s%n",
                 100 * sum / 1e9 / total, 100 * gemmNs / 1e9 / total, Profiler.gemmFlops() / (gemmNs / 1e9) / 1e9);
+    }
+
+    private static void warnNonFinite(PrintStream out, String who, List<Double> losses) {
+        for (int i = 0; i < losses.size(); i++)
+            if (!Double.isFinite(losses.get(i))) {
+                out.printf(Locale.ROOT, "WARNING: %s loss is %s from step %d on (the model diverged; its times may not be typical)%n",
+                        who, losses.get(i), i);
+                return;
+            }
     }
 
     /** Runs steps until at least --warmup of them and --warmup-seconds have passed; returns the number run. */
