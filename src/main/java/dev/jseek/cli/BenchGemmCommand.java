@@ -44,6 +44,10 @@ public final class BenchGemmCommand implements Callable<Integer> {
     @Option(names = "--reps", description = "Timed repetitions per case (median reported; default 7, --quick 3).")
     Integer reps;
 
+    @Option(names = "--cpu-time", description = "Time by the calling thread's CPU time instead of wall time (needs --threads 1); "
+            + "robust on a shared, oversubscribed machine.")
+    boolean cpuTime;
+
     @Option(names = "--openblas", description = "Path of the OpenBLAS shared library (default ${DEFAULT-VALUE}).",
             defaultValue = OpenBlas.DEFAULT_PATH)
     String openblasPath;
@@ -54,6 +58,12 @@ public final class BenchGemmCommand implements Callable<Integer> {
     String openblasCore;
 
     private final PrintStream out = System.out;
+    private static boolean cpuClock;
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    private static long now() {
+        return cpuClock ? MX.getCurrentThreadCpuTime() : System.nanoTime();
+    }
     private double bestGflops;
     private String bestWhat = "";
 
@@ -65,6 +75,8 @@ public final class BenchGemmCommand implements Callable<Integer> {
         int t = Parallel.threads();
         if (threads != null && t != threads)
             throw new UserException("--threads " + threads + ": the jseek pool was already started with " + t + " threads");
+        if (cpuTime && t != 1) throw new UserException("--cpu-time: needs --threads 1 (all work on the timed thread), got " + t);
+        cpuClock = cpuTime;
         int[] sq = sizes != null ? sizes : quick ? new int[] {512, 1024, 2048} : new int[] {512, 1024, 2048, 4096};
         for (int s : sq) if (s < 1 || s > 16384) throw new UserException("--sizes: " + s + " is outside 1..16384");
         int nReps = reps != null ? reps : quick ? 3 : 7;
@@ -90,7 +102,8 @@ public final class BenchGemmCommand implements Callable<Integer> {
                     + (core != null ? " (OPENBLAS_CORETYPE=" + core + " set by --openblas-core " + openblasCore + ")" : ""));
         }
         out.println("  load average at start: " + loadAvg());
-        out.println("  timing: median of " + nReps + " runs after warm-up; GF/s = 2*M*N*K / time");
+        out.println("  timing: median of " + nReps + " runs after warm-up; GF/s = 2*M*N*K / time"
+                + (cpuTime ? " (time = CPU time of the calling thread, not wall time)" : ""));
         out.println();
         out.printf("%-22s %6s %6s %6s %-8s %11s %14s %7s %11s%n", "case", "M", "N", "K", "weights", "jseek GF/s", "OpenBLAS GF/s", "ratio", "jseek GB/s");
 
@@ -101,7 +114,8 @@ public final class BenchGemmCommand implements Callable<Integer> {
             for (int[] shape : kn) linearShapes(blas, shape[0], shape[1], ms, nReps);
         }
         out.println();
-        out.printf("measured peak: %.1f GFLOP/s F32 on %d threads (best of all cases above: %s)%n", bestGflops, t, bestWhat);
+        out.printf("measured peak: %.1f GFLOP/s F32 on %d thread%s%s (best of all cases above: %s)%n", bestGflops, t,
+                t == 1 ? "" : "s", cpuTime ? " per CPU-second" : "", bestWhat);
         out.println("load average at end: " + loadAvg());
         return 0;
     }
@@ -193,9 +207,9 @@ public final class BenchGemmCommand implements Callable<Integer> {
         List<Double> ts = new ArrayList<>();
         long t0 = System.nanoTime();
         while (ts.size() < reps || (System.nanoTime() - t0 < 500_000_000L && ts.size() < 50)) {
-            long s = System.nanoTime();
+            long s = now();
             body.run();
-            ts.add((System.nanoTime() - s) / 1e9);
+            ts.add((now() - s) / 1e9);
         }
         ts.sort(null);
         return ts.get(ts.size() / 2);
