@@ -69,8 +69,12 @@ public final class QuickstartCommand implements Callable<Integer> {
 
         Path tokFile = out.resolve("tokenizer.json");
         if (Files.isRegularFile(tokFile)) System.err.println("== tokenizer: reusing " + tokFile);
-        else run("tokenizer", "tokenizer", "train", "--corpus", zip.toString(), "--include", "*.java",
-                "--max-mb", Integer.toString(tokenizerMb), "--vocab-size", Integer.toString(vocab), "--out", tokFile.toString());
+        else {
+            List<String> tt = new ArrayList<>(List.of("tokenizer", "train", "--corpus", zip.toString(), "--include", "*.java",
+                    "--max-mb", Integer.toString(tokenizerMb), "--vocab-size", Integer.toString(vocab), "--out", tokFile.toString()));
+            if (noProgress) tt.add("--no-progress");
+            run("tokenizer", tt.toArray(String[]::new));
+        }
 
         Path data = out.resolve("data");
         List<String> prep = new ArrayList<>(List.of("data", "prepare", "--corpus", "jdk:" + zip, "--tokenizer", tokFile.toString(),
@@ -105,15 +109,16 @@ public final class QuickstartCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Steps that fit the time budget: times two forward/backward passes of the real shape, keeps 90% of the budget. */
+    /** Steps that fit the time budget: the fastest of several warm forward/backward passes of the real shape; keeps 90% of the budget. */
     private long calibrateSteps(ModelConfig cfg) {
         TrainModel m = new TrainModel(cfg, micro, seqLen);
         m.initRandom(seed, 0.006f);
         SplittableRandom r = new SplittableRandom(seed);
         int[] tok = new int[micro * seqLen], tgt = new int[micro * seqLen];
         for (int i = 0; i < tok.length; i++) { tok[i] = r.nextInt(cfg.vocabSize()); tgt[i] = r.nextInt(cfg.vocabSize()); }
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
+        long best = Long.MAX_VALUE, start = System.nanoTime();
+        // until the JIT has compiled the step: at least 6 passes and 10 s (at most 20 passes)
+        for (int i = 0; i < 20 && (i < 6 || System.nanoTime() - start < 10_000_000_000L); i++) {
             long t = System.nanoTime();
             m.zeroGrad();
             m.forwardBackward(tok, tgt, micro, seqLen);

@@ -47,19 +47,52 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--out", required = true, description = "tokenizer.json to write")
         Path out;
 
-        @Override public Integer call() throws IOException {
-            BpeTrainer.Options o;
-            try {
-                o = new BpeTrainer.Options(vocabSize, minFrequency,
-                        threads == null ? Runtime.getRuntime().availableProcessors() : threads, System.err);
-            } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage());
+        @Option(names = "--no-progress", description = "no progress bars")
+        boolean noProgress;
+
+        /** Two bars on standard error: MB of corpus counted, then vocabulary learned. */
+        private static final class Bars implements BpeTrainer.Listener, AutoCloseable {
+            private final long maxBytes;
+            private final int target;
+            private me.tongfei.progressbar.ProgressBar count, merge;
+
+            Bars(long maxBytes, int target) { this.maxBytes = maxBytes; this.target = target; }
+
+            @Override public void counted(long documents, long bytes) {
+                if (count == null)
+                    count = new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("count").setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
+                            .setInitialMax(maxBytes == Long.MAX_VALUE ? -1 : maxBytes / 1_000_000).setUnit(" MB", 1).build();
+                count.stepTo(bytes / 1_000_000);
+                count.setExtraMessage(documents + " docs");
             }
+
+            @Override public void merged(int size, int target) {
+                if (count != null) { count.close(); count = null; }
+                if (merge == null)
+                    merge = new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("merge").setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
+                            .setInitialMax(this.target).setUnit(" ids", 1).build();
+                merge.stepTo(size);
+            }
+
+            @Override public void close() {
+                if (count != null) count.close();
+                if (merge != null) { merge.stepTo(target); merge.close(); }
+            }
+        }
+
+        @Override public Integer call() throws IOException {
             if (maxMb != null && maxMb <= 0) throw new UserException("--max-mb must be positive, got " + maxMb);
             long maxBytes = maxMb == null ? Long.MAX_VALUE : (long) (maxMb * 1e6);
             TrainingCorpus c = new TrainingCorpus(corpus, include, maxBytes);
             BpeTrainer.Result r;
-            try {
+            try (Bars bars = noProgress ? null : new Bars(maxBytes, vocabSize)) {
+                BpeTrainer.Options o;
+                try {
+                    o = new BpeTrainer.Options(vocabSize, minFrequency,
+                            threads == null ? Runtime.getRuntime().availableProcessors() : threads, System.err, bars);
+                } catch (IllegalArgumentException e) {
+                    throw new UserException(e.getMessage());
+                }
                 r = BpeTrainer.train(c, o, out);
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new UserException("corpus not found: " + e.getFile());

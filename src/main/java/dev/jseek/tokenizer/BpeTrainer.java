@@ -46,8 +46,21 @@ public final class BpeTrainer {
     /** First id of the byte symbols; the special tokens take 0..BYTE_BASE-1. */
     public static final int BYTE_BASE = SpecialTokens.TRAINER_ORDER.size();
 
-    /** Training options. {@code progress} may be null. */
-    public record Options(int vocabSize, int minFrequency, int threads, PrintStream progress) {
+    /** Progress of a run (e.g. for progress bars); called on the training thread. */
+    public interface Listener {
+        /** Documents read so far and their UTF-8 bytes (called as the corpus is read). */
+        void counted(long documents, long bytes);
+
+        /** The vocabulary has {@code size} of {@code target} ids (called as merges are learned). */
+        void merged(int size, int target);
+    }
+
+    /** Training options. {@code progress} (text lines) and {@code listener} may be null. */
+    public record Options(int vocabSize, int minFrequency, int threads, PrintStream progress, Listener listener) {
+        public Options(int vocabSize, int minFrequency, int threads, PrintStream progress) {
+            this(vocabSize, minFrequency, threads, progress, null);
+        }
+
         public Options {
             if (vocabSize < BYTE_BASE + 256) {
                 throw new IllegalArgumentException("vocab size " + vocabSize + " is below the " + (BYTE_BASE + 256)
@@ -65,7 +78,7 @@ public final class BpeTrainer {
     /** Trains on {@code corpus} and writes {@code out} (via a temp file, then an atomic rename). */
     public static Result train(TrainingCorpus corpus, Options o, Path out) throws IOException {
         long t0 = System.nanoTime();
-        Counted c = countWords(corpus, o.threads());
+        Counted c = countWords(corpus, o.threads(), o.listener());
         long t1 = System.nanoTime();
         if (o.progress() != null) {
             o.progress().printf("counted %d documents, %.1f MB, %d words, %d distinct, in %.1f s%n", c.docs, c.bytes / 1e6,
@@ -108,7 +121,7 @@ public final class BpeTrainer {
         return new AddedVocabulary(list);
     }
 
-    private static Counted countWords(TrainingCorpus corpus, int threads) throws IOException {
+    private static Counted countWords(TrainingCorpus corpus, int threads, Listener listener) throws IOException {
         PreTokenizer pre = preTokenizer();
         AddedVocabulary added = specials();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -120,6 +133,7 @@ public final class BpeTrainer {
         try {
             corpus.forEach(doc -> {
                 docs[0]++;
+                if (listener != null && (docs[0] & 15) == 0) listener.counted(docs[0], corpus.bytesRead());
                 batch.add(doc);
                 batchChars[0] += doc.length();
                 if (batchChars[0] >= 4_000_000) {
@@ -130,6 +144,7 @@ public final class BpeTrainer {
             });
             if (!batch.isEmpty()) futures.add(submit(pool, inFlight, List.copyOf(batch), pre, added));
             bytes[0] = corpus.bytesRead();
+            if (listener != null) listener.counted(docs[0], bytes[0]);
             WordCounts all = null;
             for (Future<WordCounts> f : futures) {
                 WordCounts w = f.get();
@@ -218,6 +233,7 @@ public final class BpeTrainer {
         long lastReport = System.nanoTime();
         int step = 0;
         while (tokens.size() < o.vocabSize() && heap.size > 0) {
+            if (o.listener() != null && (tokens.size() & 63) == 0) o.listener().merged(tokens.size(), o.vocabSize());
             int top = heap.peek();
             if (pairs.count[top] < o.minFrequency()) break;
             long topCount = pairs.count[top];
