@@ -49,6 +49,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--peak-size", defaultValue = "1024", description = "Square sgemm size of the peak measurement (default ${DEFAULT-VALUE}).") int peakSize;
     @Option(names = "--peer", defaultValue = "auto",
             description = "auto (use a peer when on the class path), none, or require (default ${DEFAULT-VALUE}).") String peerMode;
+    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of RMSNorm outputs and MLA up-projections, spec F.1).") boolean noRecompute;
     @Option(names = "--profile", description = "Print jseek's time per section of the step (timers around each module).") boolean profile;
 
     /** One row of the result table. */
@@ -78,6 +79,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         PrintStream out = System.out;
         int threads = jseekThreads();
         double peak = peakGflops != null ? peakGflops * 1e9 : measurePeak(peakSize);
+        out.printf(Locale.ROOT, "recompute %s%n", noRecompute ? "off" : "on (RMSNorm outputs, MLA up-projections; spec F.1)");
         out.printf(Locale.ROOT, "threads %d; peak %.1f GFLOP/s (%s); load average %s%n", threads, peak / 1e9,
                 peakGflops != null ? "--peak-gflops" : "sgemm " + peakSize + "^3, best of 10", loadAverage());
         TrainStepPeer peer = null;
@@ -115,7 +117,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         int B = batch, T = seq;
         if (T <= c.numNextnPredictLayers())
             throw new UserException("--seq " + T + " must exceed the MTP depth " + c.numNextnPredictLayers() + " of preset " + name);
-        TrainModel m = new TrainModel(c, B, T);
+        TrainModel m = new TrainModel(c, B, T, !noRecompute);
         m.initRandom(seed, (float) c.initializerRange());
         AdamW opt = AdamW.deepSeekV3(m.layout(), 1e-8f);
         TrainStepPeer.Hyper h = new TrainStepPeer.Hyper(m.mtpLambda(), m.balanceAlpha(), m.sequenceWiseBalance(),

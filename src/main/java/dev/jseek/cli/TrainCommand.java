@@ -8,6 +8,7 @@ import dev.jseek.data.TokenDataset;
 import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.train.ActLayout;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
@@ -88,6 +89,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32 or fp8 (spec G; default ${DEFAULT-VALUE}).") String precision;
+    @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (spec F.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
@@ -150,7 +152,7 @@ public final class TrainCommand implements Callable<Integer> {
             int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
-            TrainModel model = new TrainModel(c, micro, seqLen);
+            TrainModel model = new TrainModel(c, micro, seqLen, !noRecompute);
             model.setBalanceAlpha(alpha);
             model.setSequenceWiseBalance(seqWise);
             model.setPrecision(prec);
@@ -254,6 +256,10 @@ public final class TrainCommand implements Callable<Integer> {
                 a.eps(), a.weightDecay(), a.bf16Moments() ? "BF16" : "FP32", cfg.maxGradNorm() > 0 ? cfg.maxGradNorm() : "off",
                 cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
+        ActLayout al = model.activationLayout();
+        o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats (%,.1f MiB), gradient arena %,d floats%n",
+                model.recompute() ? "on (RMSNorm outputs, MLA up-projections; spec F.1)" : "off (--no-recompute)",
+                al.actsSize(), al.actsSize() * 4.0 / (1 << 20), al.dactsSize());
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"
                 : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", evalEvery, val.batches().size(),
                         val.batches().stream().mapToLong(TokenBatch::tokens).sum()));

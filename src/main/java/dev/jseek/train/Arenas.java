@@ -3,13 +3,13 @@ package dev.jseek.train;
 /**
  * The four float arenas of a training model (llm.c style): {@code params} and {@code grads} laid out by a
  * {@link ParamLayout}; {@code acts} (saved forward activations) and {@code dacts} (their gradients) laid out by an
- * {@link ActLayout}. Backward passes accumulate (+=) into {@code dacts} and {@code grads}; callers zero them.
+ * {@link ActLayout} (dacts is larger than acts in recompute mode). Backward passes accumulate (+=) into {@code dacts} and {@code grads}; callers zero them.
  */
 public final class Arenas {
     public final float[] params, grads, acts, dacts;
 
     public Arenas(ParamLayout p, ActLayout a) {
-        this(new float[p.size()], new float[p.size()], new float[a.size()], new float[a.size()]);
+        this(new float[p.size()], new float[p.size()], new float[a.actsSize()], new float[a.dactsSize()]);
     }
 
     public Arenas(float[] params, float[] grads, float[] acts, float[] dacts) {

@@ -6,6 +6,11 @@ import dev.jseek.model.ModelConfig;
  * One pre-norm transformer block (spec B, D.5): x_mid = x + MLA(RMSNorm_attn(x)); y = x_mid + FFN(RMSNorm_ffn(x_mid)),
  * FFN dense SwiGLU or {@link Moe} per {@link ModelConfig#isMoeLayer}. Parameters under {@code model.layers.L.}.
  * Input x and output y are [B*T, hidden] buffers owned by the caller.
+ *
+ * <p>Recompute mode ({@link ActLayout#recompute()}, spec F.1): the two norm outputs live in the shared scratch slot
+ * "norm.out" of acts; backward recomputes each from the saved input and rstd right before it is read (the FFN and
+ * attention weight gradients; the attention input part too when q has no LoRA). Their gradients keep per-layer
+ * offsets in dacts ({@link #a1}, {@link #a2}; acts offsets {@link #a1A}, {@link #a2A}).
  */
 public final class Block {
     final int layer, dim;
@@ -16,6 +21,9 @@ public final class Block {
     final Moe moe;
     // activations
     final int a1, r1, attnOut, xmid, a2, r2, ffnOut;
+    /** acts offsets of the norm outputs (equal to a1, a2 without recompute). */
+    final int a1A, a2A;
+    final boolean recompute;
     static final int P_NORM = Profiler.section("block norms + residuals");
 
     public Block(ModelConfig c, int layer, ParamLayout pl, ActLayout al, int maxN, Rotary rope) {
@@ -34,13 +42,16 @@ public final class Block {
             moe = null;
         }
         long n = maxN;
-        a1 = al.alloc(pre + "attn_in", n * dim);
+        int[] t = al.allocRecomputed(pre + "attn_in", n * dim, "norm.out");
+        a1A = t[0]; a1 = t[1];
         r1 = al.alloc(pre + "attn_in.rstd", n);
         attnOut = al.alloc(pre + "attn_out", n * dim);
         xmid = al.alloc(pre + "residual_mid", n * dim);
-        a2 = al.alloc(pre + "ffn_in", n * dim);
+        t = al.allocRecomputed(pre + "ffn_in", n * dim, "norm.out");
+        a2A = t[0]; a2 = t[1];
         r2 = al.alloc(pre + "ffn_in.rstd", n);
         ffnOut = al.alloc(pre + "ffn_out", n * dim);
+        recompute = al.recompute();
     }
 
     /** y = block(x); returns this block's balance loss (0 for dense blocks or alpha == 0). */
@@ -48,16 +59,16 @@ public final class Block {
         int N = B * T;
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
-        RmsNorm.forward(a, a1, dim, a, x, dim, p, attnNorm, a, r1, N, dim, eps);
+        RmsNorm.forward(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim, eps);
         Profiler.stop(P_NORM, t0);
-        attn.forward(s, a1, attnOut, B, T);
+        attn.forward(s, a1A, attnOut, B, T);
         t0 = Profiler.start();
         add(a, xmid, x, attnOut, N * dim);
-        RmsNorm.forward(a, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim, eps);
+        RmsNorm.forward(a, a2A, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim, eps);
         Profiler.stop(P_NORM, t0);
         double bal = 0;
-        if (moe != null) bal = moe.forward(s, a2, ffnOut, B, T, alpha, seqWise);
-        else mlp.forward(s, a2, ffnOut, N);
+        if (moe != null) bal = moe.forward(s, a2A, ffnOut, B, T, alpha, seqWise);
+        else mlp.forward(s, a2A, ffnOut, N);
         t0 = Profiler.start();
         add(a, y, xmid, ffnOut, N * dim);
         Profiler.stop(P_NORM, t0);
@@ -76,8 +87,9 @@ public final class Block {
         t0 = Profiler.start();
         RmsNorm.backwardInput(d, xmid, dim, d, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
         fanOut(d, xmid, attnOut, x, N * dim);
+        if (attn.needsInputInBackward()) RmsNorm.recompute(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
         Profiler.stop(P_NORM, t0);
-        attn.backwardInput(s, a1, attnOut, B, T);
+        attn.backwardInput(s, a1, a1A, attnOut, B, T);
         t0 = Profiler.start();
         RmsNorm.backwardInput(d, x, dim, d, a1, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
         Profiler.stop(P_NORM, t0);
@@ -85,13 +97,17 @@ public final class Block {
 
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts;
-        if (moe != null) moe.backwardWeights(s, a2, ffnOut, B, T);
-        else mlp.backwardWeights(s, a2, ffnOut, N);
+        float[] g = s.grads, a = s.acts, d = s.dacts, p = s.params;
         long t0 = Profiler.start();
-        RmsNorm.backwardWeight(g, ffnNorm, d, a2, dim, a, xmid, dim, a, r2, N, dim);
+        if (recompute) RmsNorm.recompute(a, a2A, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
         Profiler.stop(P_NORM, t0);
-        attn.backwardWeights(s, a1, attnOut, B, T);
+        if (moe != null) moe.backwardWeights(s, a2A, ffnOut, B, T);
+        else mlp.backwardWeights(s, a2A, ffnOut, N);
+        t0 = Profiler.start();
+        RmsNorm.backwardWeight(g, ffnNorm, d, a2, dim, a, xmid, dim, a, r2, N, dim);
+        if (recompute) RmsNorm.recompute(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
+        Profiler.stop(P_NORM, t0);
+        attn.backwardWeights(s, a1A, attnOut, B, T);
         t0 = Profiler.start();
         RmsNorm.backwardWeight(g, attnNorm, d, a1, dim, a, x, dim, a, r1, N, dim);
         Profiler.stop(P_NORM, t0);

@@ -15,6 +15,14 @@ import dev.jseek.model.ModelConfig;
  *
  * <p>{@link #backwardInput} accumulates dx from dy and leaves the gradients of every Linear output in
  * {@code dacts}; {@link #backwardWeights} turns those into weight gradients (they can run later, e.g. DualPipe's W).
+ *
+ * <p>Recompute mode ({@link ActLayout#recompute()}, spec F.1): c_qn, c_kvn (the two RMSNorm outputs), q, kv (the
+ * up-projections) and k live in shared scratch slots of {@code acts}; {@link #backwardInput} recomputes q, kv and k
+ * (norms from the saved input and rstd, then the same GEMMs and RoPE) before the attention backward, and
+ * {@link #backwardWeights} recomputes c_qn and c_kvn. Their gradients keep per-layer offsets in {@code dacts}
+ * (q, kv, c_qn, c_kvn; k's gradient is transient). The attention core accumulates its gradients into the scratch
+ * offsets of {@code dacts}, which are then added to the per-layer ones; all results are bit-identical to the mode
+ * that keeps everything.
  */
 public final class Mla {
     private final Rotary rope;
@@ -24,6 +32,9 @@ public final class Mla {
     final int wq, wqa, qNorm, wqb, wkva, kvNorm, wkvb, wo;
     // activation offsets
     final int cq, cqR, cqn, q, akv, kvR, ckvn, kpe, kv, k, lse, o;
+    /** acts offsets of the recomputable buffers (equal to the dacts offsets above without recompute). */
+    final int cqnA, qA, ckvnA, kvA;
+    final boolean recompute;
     static final int P_PROJ = Profiler.section("mla projections + rope + norms"), P_CORE = Profiler.section("mla attention core");
     /** GEMM precision of the five projections ({@link Precision}). */
     Precision precision = Precision.FP32;
@@ -50,14 +61,19 @@ public final class Mla {
         long n = maxN;
         cq = al.alloc(prefix + "c_q", qr > 0 ? n * qr : 0);
         cqR = al.alloc(prefix + "c_q.rstd", qr > 0 ? n : 0);
-        cqn = al.alloc(prefix + "c_q.normed", qr > 0 ? n * qr : 0);
-        q = al.alloc(prefix + "q", n * H * qk);
+        int[] t = al.allocRecomputed(prefix + "c_q.normed", qr > 0 ? n * qr : 0, "mla.c_q.normed");
+        cqnA = t[0]; cqn = t[1];
+        t = al.allocRecomputed(prefix + "q", n * H * qk, "mla.q");
+        qA = t[0]; q = t[1];
         akv = al.alloc(prefix + "kv_a", n * (kvr + rd));
         kvR = al.alloc(prefix + "c_kv.rstd", n);
-        ckvn = al.alloc(prefix + "c_kv.normed", n * kvr);
+        t = al.allocRecomputed(prefix + "c_kv.normed", n * kvr, "mla.c_kv.normed");
+        ckvnA = t[0]; ckvn = t[1];
         kpe = al.alloc(prefix + "k_pe", n * rd);
-        kv = al.alloc(prefix + "kv", n * H * (nope + vd));
-        k = al.alloc(prefix + "k", n * H * qk);
+        t = al.allocRecomputed(prefix + "kv", n * H * (nope + vd), "mla.kv");
+        kvA = t[0]; kv = t[1];
+        k = al.allocScratch(prefix + "k", n * H * qk, "mla.k");
+        recompute = al.recompute();
         lse = al.alloc(prefix + "lse", n * H);
         o = al.alloc(prefix + "o", n * H * vd);
     }
@@ -69,53 +85,93 @@ public final class Mla {
         long t0 = Profiler.start();
         if (qr > 0) {
             Linear.forward(precision, a, cq, a, x, p, wqa, N, dim, qr);
-            RmsNorm.forward(a, cqn, qr, a, cq, qr, p, qNorm, a, cqR, N, qr, eps);
-            Linear.forward(precision, a, q, a, cqn, p, wqb, N, qr, H * qk);
+            RmsNorm.forward(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr, eps);
+            Linear.forward(precision, a, qA, a, cqnA, p, wqb, N, qr, H * qk);
         } else {
-            Linear.forward(precision, a, q, a, x, p, wq, N, dim, H * qk);
+            Linear.forward(precision, a, qA, a, x, p, wq, N, dim, H * qk);
         }
-        rope.apply(a, q + nope, N, H * qk, H, qk, T, false);
+        rope.apply(a, qA + nope, N, H * qk, H, qk, T, false);
         Linear.forward(precision, a, akv, a, x, p, wkva, N, dim, kvr + rd);
-        RmsNorm.forward(a, ckvn, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr, eps);
+        RmsNorm.forward(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr, eps);
         for (int r = 0; r < N; r++) System.arraycopy(a, akv + r * (kvr + rd) + kvr, a, kpe + r * rd, rd);
         rope.apply(a, kpe, N, rd, 1, rd, T, false);
-        Linear.forward(precision, a, kv, a, ckvn, p, wkvb, N, kvr, H * (nope + vd));
-        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
-            for (int r = lo; r < hi; r++)
-                for (int h = 0; h < H; h++) {
-                    int ko = k + (r * H + h) * qk;
-                    System.arraycopy(a, kv + (r * H + h) * (nope + vd), a, ko, nope);
-                    System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
-                }
-        });
+        Linear.forward(precision, a, kvA, a, ckvnA, p, wkvb, N, kvr, H * (nope + vd));
+        assembleK(a, N);
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.forward(a, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        CausalAttention.forward(a, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         Linear.forward(precision, a, y, a, o, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
     }
 
-    /** dx += dMLA/dx^T dy (dy read at dacts[y]); leaves Linear output gradients for {@link #backwardWeights}. */
-    public void backwardInput(Arenas s, int x, int y, int B, int T) {
+    /** k[r, h] = [kv[r, h, :nope] ; k_pe[r]] in acts (from the acts copy of kv). */
+    private void assembleK(float[] a, int N) {
+        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++)
+                for (int h = 0; h < H; h++) {
+                    int ko = k + (r * H + h) * qk;
+                    System.arraycopy(a, kvA + (r * H + h) * (nope + vd), a, ko, nope);
+                    System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
+                }
+        });
+    }
+
+    /** Recompute mode: refills q (roped), kv and k in their acts scratch slots from the saved c_q / kv_a and rstd. */
+    private void recomputeUpProjections(Arenas s, int xa, int N, int T) {
+        float[] p = s.params, a = s.acts;
+        if (qr > 0) {
+            RmsNorm.recompute(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
+            Linear.forward(precision, a, qA, a, cqnA, p, wqb, N, qr, H * qk);
+        } else {
+            Linear.forward(precision, a, qA, a, xa, p, wq, N, dim, H * qk);
+        }
+        rope.apply(a, qA + nope, N, H * qk, H, qk, T, false);
+        RmsNorm.recompute(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
+        Linear.forward(precision, a, kvA, a, ckvnA, p, wkvb, N, kvr, H * (nope + vd));
+        assembleK(a, N);
+    }
+
+    /** Whether recompute mode needs this layer's input x in acts during {@link #backwardInput} (q_proj without LoRA). */
+    boolean needsInputInBackward() { return recompute && qr == 0; }
+
+    /** {@link #backwardInput} when x has the same offset in acts and dacts. */
+    public void backwardInput(Arenas s, int x, int y, int B, int T) { backwardInput(s, x, x, y, B, T); }
+
+    /**
+     * dx += dMLA/dx^T dy (dy read at dacts[y], dx at dacts[x]); leaves Linear output gradients for
+     * {@link #backwardWeights}. {@code xa}: x's offset in acts, read only in recompute mode without q LoRA.
+     */
+    public void backwardInput(Arenas s, int x, int xa, int y, int B, int T) {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
+        if (recompute) {
+            recomputeUpProjections(s, xa, N, T);
+            // the attention core accumulates into the scratch gradients; start them at zero for this layer
+            TrainPool.zero(d, qA, qA + N * H * qk);
+            TrainPool.zero(d, kvA, kvA + N * H * (nope + vd));
+            TrainPool.zero(d, k, k + N * H * qk);
+        }
         Linear.backwardInput(precision, d, o, d, y, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.backward(a, d, q, k, kv + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        CausalAttention.backward(a, d, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
             for (int r = lo; r < hi; r++)
                 for (int h = 0; h < H; h++) {
-                    int ko = k + (r * H + h) * qk, kvo = kv + (r * H + h) * (nope + vd), po = kpe + r * rd;
+                    int ko = k + (r * H + h) * qk, kvo = kvA + (r * H + h) * (nope + vd), po = kpe + r * rd;
                     for (int i = 0; i < nope; i++) d[kvo + i] += d[ko + i];
                     for (int i = 0; i < rd; i++) d[po + i] += d[ko + nope + i];
                 }
         });
+        if (recompute) { // per-layer gradients (zero before: 0 + g is exactly what the kept mode accumulates)
+            addTo(d, q, qA, N * H * qk);
+            addTo(d, kv, kvA, N * H * (nope + vd));
+        }
         rope.apply(d, kpe, N, rd, 1, rd, T, true);
         for (int r = 0; r < N; r++) {
             int ao = akv + r * (kvr + rd) + kvr, po = kpe + r * rd;
@@ -135,17 +191,29 @@ public final class Mla {
         Profiler.stop(P_PROJ, t0);
     }
 
-    /** Weight gradients from the saved activations and the gradients left by {@link #backwardInput}. */
+    /** d[dst..+n) += d[src..+n), parallel. */
+    private static void addTo(float[] d, int dst, int src, int n) {
+        TrainPool.forRange(n, TrainPool.grain(n, 8192), (lo, hi, w) -> VecOps.add(d, dst + lo, d, dst + lo, d, src + lo, hi - lo));
+    }
+
+    /**
+     * Weight gradients from the saved activations and the gradients left by {@link #backwardInput}. {@code x} is the
+     * input's acts offset (it must hold the input: the caller recomputes it in recompute mode).
+     */
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts;
+        float[] g = s.grads, a = s.acts, d = s.dacts, p = s.params;
         long t0 = Profiler.start();
+        if (recompute) {
+            if (qr > 0) RmsNorm.recompute(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
+            RmsNorm.recompute(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
+        }
         Linear.backwardWeight(precision, g, wo, d, y, a, o, N, H * vd, dim);
-        Linear.backwardWeight(precision, g, wkvb, d, kv, a, ckvn, N, kvr, H * (nope + vd));
+        Linear.backwardWeight(precision, g, wkvb, d, kv, a, ckvnA, N, kvr, H * (nope + vd));
         RmsNorm.backwardWeight(g, kvNorm, d, ckvn, kvr, a, akv, kvr + rd, a, kvR, N, kvr);
         Linear.backwardWeight(precision, g, wkva, d, akv, a, x, N, dim, kvr + rd);
         if (qr > 0) {
-            Linear.backwardWeight(precision, g, wqb, d, q, a, cqn, N, qr, H * qk);
+            Linear.backwardWeight(precision, g, wqb, d, q, a, cqnA, N, qr, H * qk);
             RmsNorm.backwardWeight(g, qNorm, d, cqn, qr, a, cq, qr, a, cqR, N, qr);
             Linear.backwardWeight(precision, g, wqa, d, cq, a, x, N, dim, qr);
         } else {

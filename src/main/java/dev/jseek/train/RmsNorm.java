@@ -32,6 +32,24 @@ public final class RmsNorm {
         });
     }
 
+    /**
+     * y = norm(x) from the saved r per row (rstd[rOff + row]), without recomputing r: the recomputation of spec F.1.
+     * Same arithmetic as {@link #forward}, so with the r that forward stored the output is bit-identical.
+     */
+    public static void recompute(float[] y, int yOff, int yStride, float[] x, int xOff, int xStride, float[] w, int wOff,
+                                 float[] rstd, int rOff, int rows, int n) {
+        TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
+            for (int row = lo; row < hi; row++) {
+                int xo = xOff + row * xStride, yo = yOff + row * yStride;
+                float r = rstd[rOff + row];
+                int i = 0;
+                for (; i <= n - VecOps.L; i += VecOps.L)
+                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
+                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+            }
+        });
+    }
+
     /** dx += d(norm)/dx^T dy; vectorized, parallel over rows (twin: {@link #backwardInputScalar}). */
     public static void backwardInput(float[] dx, int dxOff, int dxStride, float[] dy, int dyOff, int dyStride,
                                      float[] x, int xOff, int xStride, float[] w, int wOff, float[] rstd, int rOff,

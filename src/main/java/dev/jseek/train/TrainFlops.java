@@ -57,6 +57,19 @@ public final class TrainFlops {
         return f;
     }
 
+    /**
+     * Extra Linear FLOPs the recompute mode executes (spec F.1; not model FLOPs): the MLA up-projections (q_b_proj or
+     * q_proj, and kv_b_proj) run forward once more in backward, 2 * in * out per row, in every block, MTP included.
+     */
+    public static long recomputeFlops(ModelConfig c, int B, int T) {
+        long H = c.numAttentionHeads();
+        long up = (c.hasQLora() ? (long) c.qLoraRank() : c.hiddenSize()) * H * c.qkHeadDim()
+                + (long) c.kvLoraRank() * H * (c.qkNopeHeadDim() + c.vHeadDim());
+        long rows = (long) B * T * c.numHiddenLayers();
+        for (int k = 1; k <= c.numNextnPredictLayers(); k++) rows += (long) B * (T - k);
+        return 2 * rows * up;
+    }
+
     /** Causal attention-core FLOPs (forward + backward) of one step, MTP blocks included. */
     public static long attentionFlops(ModelConfig c, int B, int T) {
         long perPair = 2L * (c.qkHeadDim() + c.vHeadDim()) * c.numAttentionHeads();

@@ -21,12 +21,20 @@ import java.util.SplittableRandom;
  * micro-batches is by repeated calls). MTP depth k (spec E) uses T-k positions per sequence; T must exceed the number
  * of MTP depths. The routing bias is not trained by gradient; {@link #updateBias} applies the aux-loss-free rule
  * (spec D.3) from the expert loads counted since the previous update.
+ *
+ * <p>Recomputation (spec F.1, on by default; {@link #TrainModel(ModelConfig, int, int, boolean)}): the outputs of
+ * every RMSNorm (input_layernorm, post_attention_layernorm, q_a_layernorm, kv_a_layernorm, model.norm, MTP enorm,
+ * hnorm, shared_head.norm) and the MLA up-projections (q_b_proj / q_proj, kv_b_proj, and k built from them) are not
+ * kept per layer: they share scratch slots of the activation arena and backward recomputes them (saved input and
+ * rstd, the same GEMMs) just before reading them, so the arena is smaller ({@link ActLayout#actsSize()}) and every
+ * loss and gradient is bit-identical to the mode that keeps them.
  */
 public final class TrainModel {
     private final ModelConfig c;
     private final int maxBatch, maxSeqLen, dim, vocab;
-    private final ParamLayout pl = new ParamLayout();
-    private final ActLayout al = new ActLayout();
+    private final ParamLayout pl;
+    private final ActLayout al;
+    private final boolean recompute;
     private final Arenas s;
     private final int embed, finalNorm, head;
     private final Block[] blocks;
@@ -35,7 +43,7 @@ public final class TrainModel {
     private final List<Integer> moeLayerIds = new ArrayList<>();
     // activations
     private final int[] resid;
-    private final int hN, rN, logits;
+    private final int hN, hNA, rN, logits;
     // hyper-parameters of the loss
     private float mtpLambda = 0.3f, balanceAlpha = 1e-4f;
     private boolean seqWiseBalance = true;
@@ -48,7 +56,14 @@ public final class TrainModel {
     static final int P_EMBED = Profiler.section("embedding"), P_HEAD = Profiler.section("final norms + lm_head + cross-entropy"),
             P_ZERO = Profiler.section("zero activation grads"), P_MTP = Profiler.section("mtp embed/norms/eh_proj");
 
-    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) {
+    /** A model with recomputation on (spec F.1). */
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) { this(c, maxBatch, maxSeqLen, true); }
+
+    /**
+     * @param recompute true: RMSNorm outputs and MLA up-projections are recomputed in backward (smaller activation
+     *                  arena, a few extra GEMMs, identical results); false: every activation is kept.
+     */
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute) {
         if (maxBatch <= 0 || maxSeqLen <= 0)
             throw new IllegalArgumentException("maxBatch and maxSeqLen must be > 0, got " + maxBatch + ", " + maxSeqLen);
         if ((long) maxBatch * maxSeqLen > Integer.MAX_VALUE / 8)
@@ -58,26 +73,58 @@ public final class TrainModel {
         this.maxSeqLen = maxSeqLen;
         dim = c.hiddenSize();
         vocab = c.vocabSize();
+        this.recompute = recompute;
         int maxN = maxBatch * maxSeqLen;
         Rotary rope = new Rotary(c, maxSeqLen);
-        embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
-        blocks = new Block[c.numHiddenLayers()];
-        for (int l = 0; l < blocks.length; l++) {
-            blocks[l] = new Block(c, l, pl, al, maxN, rope);
-            if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
+        // recompute layouts take two passes: the first only measures (ActLayout.planning)
+        ActLayout plan = null;
+        ParamLayout pl = null;
+        ActLayout al = null;
+        Block[] blocks = null;
+        MtpModule[] mtp = null;
+        int[] resid = null;
+        int embed = 0, finalNorm = 0, head = 0, hN = 0, hNA = 0, rN = 0, logits = 0;
+        for (int pass = recompute ? 0 : 1; pass < 2; pass++) {
+            pl = new ParamLayout();
+            al = !recompute ? new ActLayout() : pass == 0 ? ActLayout.planning() : ActLayout.recomputing(plan);
+            moes.clear();
+            moeLayerIds.clear();
+            embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
+            blocks = new Block[c.numHiddenLayers()];
+            for (int l = 0; l < blocks.length; l++) {
+                blocks[l] = new Block(c, l, pl, al, maxN, rope);
+                if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
+            }
+            finalNorm = pl.add("model.norm.weight", true, dim);
+            head = pl.add("lm_head.weight", true, vocab, dim);
+            mtp = new MtpModule[c.numNextnPredictLayers()];
+            for (int k = 1; k <= mtp.length; k++) {
+                mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);
+                if (mtp[k - 1].block.moe() != null) { moes.add(mtp[k - 1].block.moe()); moeLayerIds.add(mtp[k - 1].layer); }
+            }
+            resid = new int[blocks.length + 1];
+            for (int l = 0; l <= blocks.length; l++) resid[l] = al.alloc("residual." + l, (long) maxN * dim);
+            int[] t = al.allocRecomputed("model.norm.out", (long) maxN * dim, "norm.out");
+            hNA = t[0];
+            hN = t[1];
+            rN = al.alloc("model.norm.rstd", maxN);
+            logits = al.alloc("logits", (long) maxN * vocab);
+            plan = al;
         }
-        finalNorm = pl.add("model.norm.weight", true, dim);
-        head = pl.add("lm_head.weight", true, vocab, dim);
-        mtp = new MtpModule[c.numNextnPredictLayers()];
-        for (int k = 1; k <= mtp.length; k++) {
-            mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);
-            if (mtp[k - 1].block.moe() != null) { moes.add(mtp[k - 1].block.moe()); moeLayerIds.add(mtp[k - 1].layer); }
-        }
-        resid = new int[blocks.length + 1];
-        for (int l = 0; l <= blocks.length; l++) resid[l] = al.alloc("residual." + l, (long) maxN * dim);
-        hN = al.alloc("model.norm.out", (long) maxN * dim);
-        rN = al.alloc("model.norm.rstd", maxN);
-        logits = al.alloc("logits", (long) maxN * vocab);
+        al.checkAgainstPlan();
+        this.pl = pl;
+        this.al = al;
+        this.blocks = blocks;
+        this.mtp = mtp;
+        this.resid = resid;
+        this.embed = embed;
+        this.finalNorm = finalNorm;
+        this.head = head;
+        this.hN = hN;
+        this.hNA = hNA;
+        this.rN = rN;
+        this.logits = logits;
+        if (recompute && mtp.length > 0) mtp[0].recomputePrev = this::recomputeFinalNorm;
         s = new Arenas(pl, al);
         lastMtp = new double[mtp.length];
         initDefault();
@@ -133,14 +180,14 @@ public final class TrainModel {
         long t0 = Profiler.start();
         lastMain = CrossEntropy.forward(s.acts, logits, N, vocab, targets, 0);
         Profiler.stop(P_HEAD, t0);
-        int prev = hN, prevT = T;
+        int prevA = hNA, prev = hN, prevT = T;
         double mtpSum = 0;
         for (MtpModule m : mtp) {
-            m.forward(s, tokens, targets, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            m.forward(s, tokens, targets, B, T, prevA, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
             lastMtp[m.depth - 1] = m.lastCe;
             lastBal += m.lastBal;
             mtpSum += m.lastCe;
-            prev = m.hk;
+            prevA = prev = m.hk;
             prevT = T - m.depth;
         }
         double loss = lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0);
@@ -157,10 +204,17 @@ public final class TrainModel {
         for (int l = 0; l < blocks.length; l++)
             bal += blocks[l].forward(s, resid[l], resid[l + 1], B, T, balanceAlpha, seqWiseBalance);
         t0 = Profiler.start();
-        RmsNorm.forward(a, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
-        Linear.forward(a, logits, a, hN, p, head, N, dim, vocab);
+        RmsNorm.forward(a, hNA, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
+        Linear.forward(a, logits, a, hNA, p, head, N, dim, vocab);
         Profiler.stop(P_HEAD, t0);
         return bal;
+    }
+
+    /** Recompute mode: refills the final norm's output in acts from the saved last residual and rstd. */
+    private void recomputeFinalNorm() {
+        long t0 = Profiler.start();
+        RmsNorm.recompute(s.acts, hNA, dim, s.acts, resid[blocks.length], dim, s.params, finalNorm, s.acts, rN, B * T, dim);
+        Profiler.stop(P_HEAD, t0);
     }
 
     /** The main model's logits [B*T, vocab] (no MTP, no loss); a copy. Routing loads are counted as in training. */
@@ -182,12 +236,12 @@ public final class TrainModel {
         forwardMain(tokens, B, T);
         float[][] out = new float[1 + mtp.length][];
         out[0] = Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
-        int prev = hN, prevT = T;
+        int prevA = hNA, prev = hN, prevT = T;
         for (MtpModule m : mtp) {
-            m.forwardLogits(s, tokens, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            m.forwardLogits(s, tokens, B, T, prevA, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
             int n = B * (T - m.depth) * vocab;
             out[m.depth] = Arrays.copyOfRange(s.acts, m.logits, m.logits + n);
-            prev = m.hk;
+            prevA = prev = m.hk;
             prevT = T - m.depth;
         }
         this.tokens = null;
@@ -241,8 +295,9 @@ public final class TrainModel {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
         for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
+        if (recompute) recomputeFinalNorm();
         long t0 = Profiler.start();
-        Linear.backwardWeight(g, head, d, logits, a, hN, N, dim, vocab);
+        Linear.backwardWeight(g, head, d, logits, a, hNA, N, dim, vocab);
         RmsNorm.backwardWeight(g, finalNorm, d, hN, dim, a, resid[blocks.length], dim, a, rN, N, dim);
         Profiler.stop(P_HEAD, t0);
         for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardWeights(s, resid[l], resid[l + 1], B, T);
@@ -318,6 +373,8 @@ public final class TrainModel {
     public ModelConfig config() { return c; }
     public ParamLayout layout() { return pl; }
     public ActLayout activationLayout() { return al; }
+    /** Whether RMSNorm outputs and MLA up-projections are recomputed in backward (spec F.1). */
+    public boolean recompute() { return recompute; }
     public float[] params() { return s.params; }
     public float[] grads() { return s.grads; }
     public Arenas arenas() { return s; }

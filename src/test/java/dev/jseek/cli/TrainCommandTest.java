@@ -169,6 +169,23 @@ class TrainCommandTest {
         assertTrue(none.err().contains("needs --data, --out and --steps"), none.err());
     }
 
+    /** --no-recompute keeps every activation: the settings print says so, and the trained weights are the same bits. */
+    @Test
+    void noRecomputeGivesTheSameRun() throws Exception {
+        Path data = prepare();
+        String[] common = {"train", "--data", data.toString(), "--preset", "tiny", "--steps", "2", "--seq-len", "8",
+                "--micro-batch", "2", "--batch", "2", "--seed", "7", "--no-progress", "--no-plot"};
+        List<String> on = new ArrayList<>(List.of(common)), off = new ArrayList<>(List.of(common));
+        on.addAll(List.of("--out", tmp.resolve("on").toString()));
+        off.addAll(List.of("--out", tmp.resolve("off").toString(), "--no-recompute"));
+        Run a = run(on.toArray(String[]::new)), b = run(off.toArray(String[]::new));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(a.out().contains("recompute  on"), a.out());
+        assertTrue(b.out().contains("recompute  off (--no-recompute)"), b.out());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("on/step-2/model.safetensors")), Files.readAllBytes(tmp.resolve("off/step-2/model.safetensors")));
+    }
+
     /** Options from a picocli argument file give the same run as on the command line. */
     @Test
     void optionsFromAnArgumentFile() throws Exception {

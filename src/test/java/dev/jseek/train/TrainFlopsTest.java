@@ -7,13 +7,17 @@ import dev.jseek.model.Presets;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The MFU numerator: TrainFlops against the GEMMs a real training step executes and a brute-force attention count. */
+/**
+ * The MFU numerator: TrainFlops against the GEMMs a real training step executes (with and without recompute) and a
+ * brute-force attention count.
+ */
 class TrainFlopsTest {
     @Test void linearFlopsEqualTheGemmsOfOneStep() {
-        for (String preset : new String[] {"tiny", "small"}) {
+        for (String preset : new String[] {"tiny", "small"})
+            for (boolean recompute : new boolean[] {false, true}) {
             ModelConfig c = Presets.get(preset);
             int B = 2, T = 9;
-            TrainModel m = new TrainModel(c, B, T);
+            TrainModel m = new TrainModel(c, B, T, recompute);
             m.initRandom(1, 0.02f);
             SplittableRandom r = new SplittableRandom(2);
             int[] tok = new int[B * T], tgt = new int[B * T];
@@ -24,7 +28,9 @@ class TrainFlopsTest {
             try {
                 m.zeroGrad();
                 m.forwardBackward(tok, tgt, B, T);
-                assertEquals(Profiler.gemmFlops(), TrainFlops.linearFlops(c, B, T), preset);
+                // model FLOPs without recompute; recompute adds the up-projections' second forward
+                assertEquals(Profiler.gemmFlops(), TrainFlops.linearFlops(c, B, T) + (recompute ? TrainFlops.recomputeFlops(c, B, T) : 0),
+                        preset + " recompute " + recompute);
             } finally {
                 Profiler.enable(was);
             }
