@@ -3,6 +3,7 @@ package dev.jseek.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Fp8;
 import dev.jseek.tensor.Matrix;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -224,7 +225,7 @@ public final class Checkpoint implements AutoCloseable {
                 int rows = (int) t.dim(0), cols = (int) t.dim(1);
                 MemorySegment sc = scaleSegment(name, t, rows, cols);
                 int scols = Matrix.scaleCols(cols);
-                float[] lut = Fp8Tables.decodeTable(t.dtype());
+                float[] lut = t.dtype() == DType.F8_E4M3 ? Fp8.e4m3Table() : Fp8.e5m2Table();
                 for (int r = 0; r < rows; r++) {
                     for (int c = 0; c < cols; c++) {
                         long i = (long) r * cols + c;

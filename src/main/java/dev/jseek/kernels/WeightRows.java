@@ -125,10 +125,4 @@ public final class WeightRows {
         for (; i + L <= len; i += L) Vec.loadE5m2(a, idx + i).mul(s).intoArray(dst, off + i);
         for (; i < len; i++) dst[off + i] = Fp8.e5m2ToFloat(a[idx + i]) * s;
     }
-
-    /** Scalar FP8 decode kept for callers of the old helper; see {@link Fp8}. */
-    static float fp8ToFloat(DType d, byte b) {
-        return d == DType.F8_E4M3 ? Fp8.e4m3ToFloat(b) : Fp8.e5m2ToFloat(b);
-    }
-
 }

@@ -16,18 +16,18 @@ class Fp8QuantizerTest {
 
     @Test
     void decodeMatchesTheFormatDefinition() {
-        assertEquals(448f, Fp8Quantizer.decodeE4M3((byte) 0x7E));
-        assertEquals(-448f, Fp8Quantizer.decodeE4M3((byte) 0xFE));
-        assertTrue(Float.isNaN(Fp8Quantizer.decodeE4M3((byte) 0x7F)));
-        assertTrue(Float.isNaN(Fp8Quantizer.decodeE4M3((byte) 0xFF)));
-        assertEquals(0x1p-9f, Fp8Quantizer.decodeE4M3((byte) 0x01)); // smallest subnormal
-        assertEquals(0x1p-6f, Fp8Quantizer.decodeE4M3((byte) 0x08)); // smallest normal
-        assertEquals(1f, Fp8Quantizer.decodeE4M3((byte) 0x38));
-        assertEquals(-0f, Fp8Quantizer.decodeE4M3((byte) 0x80));
+        assertEquals(448f, Fp8.e4m3ToFloat((byte) 0x7E));
+        assertEquals(-448f, Fp8.e4m3ToFloat((byte) 0xFE));
+        assertTrue(Float.isNaN(Fp8.e4m3ToFloat((byte) 0x7F)));
+        assertTrue(Float.isNaN(Fp8.e4m3ToFloat((byte) 0xFF)));
+        assertEquals(0x1p-9f, Fp8.e4m3ToFloat((byte) 0x01)); // smallest subnormal
+        assertEquals(0x1p-6f, Fp8.e4m3ToFloat((byte) 0x08)); // smallest normal
+        assertEquals(1f, Fp8.e4m3ToFloat((byte) 0x38));
+        assertEquals(-0f, Fp8.e4m3ToFloat((byte) 0x80));
         // every finite code round-trips through encode
         for (int c = 0; c < 256; c++) {
-            float v = Fp8Quantizer.decodeE4M3((byte) c);
-            if (!Float.isNaN(v)) assertEquals((byte) c, Fp8Quantizer.encodeE4M3(v), "code " + c);
+            float v = Fp8.e4m3ToFloat((byte) c);
+            if (!Float.isNaN(v)) assertEquals((byte) c, Fp8.floatToE4m3(v), "code " + c);
         }
     }
 
@@ -39,7 +39,7 @@ class Fp8QuantizerTest {
             assertEquals(x.length, want.length);
             assertTrue(x.length > 4500);
             for (int i = 0; i < x.length; i++)
-                assertEquals(want[i], Fp8Quantizer.encodeE4M3(x[i]), "x[" + i + "] = " + x[i] + " (" + Float.toHexString(x[i]) + ")");
+                assertEquals(want[i], Fp8.floatToE4m3(x[i]), "x[" + i + "] = " + x[i] + " (" + Float.toHexString(x[i]) + ")");
         }
     }
 
