@@ -88,7 +88,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
-    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32 or fp8 (spec G; default ${DEFAULT-VALUE}).") String precision;
+    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (spec G; default ${DEFAULT-VALUE}).") String precision;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (spec F.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
@@ -127,8 +127,9 @@ public final class TrainCommand implements Callable<Integer> {
         };
         Precision prec = switch (precision.toLowerCase(Locale.ROOT)) {
             case "fp32", "f32" -> Precision.FP32;
+            case "bf16" -> Precision.BF16;
             case "fp8" -> Precision.FP8;
-            default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32 or fp8)");
+            default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32, bf16 or fp8)");
         };
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));

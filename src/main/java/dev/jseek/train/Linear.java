@@ -13,7 +13,8 @@ import dev.jseek.kernels.Gemm;
  *   <li>Wgrad (weight part of backward): dW += dY^T X</li>
  * </ul>
  * Forward saves nothing: backward needs X (the caller's saved activation) and W. The overloads taking a
- * {@link Precision} run the same GEMMs in FP8 when asked ({@link Fp8Linear}: X and dY in 1x128 tiles, W in 128x128
+ * {@link Precision} run the same GEMMs in BF16 ({@link Bf16Linear}: both operands rounded to bfloat16, FP32
+ * accumulation) or in FP8 when asked ({@link Fp8Linear}: X and dY in 1x128 tiles, W in 128x128
  * blocks, Wgrad operands re-quantized in 128x1 tiles; FP32 outputs and accumulation). FP8 re-quantizes X in backward
  * deterministically, which gives exactly the codes the forward used (the same as caching the FP8 activation).
  */
@@ -50,21 +51,37 @@ public final class Linear {
         Profiler.stop(P_WGRAD, t0);
     }
 
+    private static final int FORWARD = 0, BACKWARDINPUT = 1, BACKWARDWEIGHT = 2;
+
+    /** A BF16 GEMM ({@link Bf16Linear}), timed in the same profiler sections as the FP32 ones. */
+    private static void bf16(int op, float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int in, int out) {
+        if (m == 0) return;
+        long t0 = Profiler.start();
+        switch (op) {
+            case FORWARD -> { Bf16Linear.forward(c, cOff, a, aOff, b, bOff, m, in, out); Profiler.gemm(m, out, in); Profiler.stop(P_FWD, t0); }
+            case BACKWARDINPUT -> { Bf16Linear.backwardInput(c, cOff, a, aOff, b, bOff, m, in, out); Profiler.gemm(m, in, out); Profiler.stop(P_DGRAD, t0); }
+            default -> { Bf16Linear.backwardWeight(c, cOff, a, aOff, b, bOff, m, in, out); Profiler.gemm(out, in, m); Profiler.stop(P_WGRAD, t0); }
+        }
+    }
+
     /** {@link #forward} in the given precision. */
     public static void forward(Precision prec, float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
         if (prec == Precision.FP8) Fp8Linear.forward(y, yOff, x, xOff, w, wOff, m, in, out, ScaleFormat.FP32);
+        else if (prec == Precision.BF16) bf16(FORWARD, y, yOff, x, xOff, w, wOff, m, in, out);
         else forward(y, yOff, x, xOff, w, wOff, m, in, out);
     }
 
     /** {@link #backwardInput} in the given precision. */
     public static void backwardInput(Precision prec, float[] dx, int dxOff, float[] dy, int dyOff, float[] w, int wOff, int m, int in, int out) {
         if (prec == Precision.FP8) Fp8Linear.backwardInput(dx, dxOff, dy, dyOff, w, wOff, m, in, out, ScaleFormat.FP32);
+        else if (prec == Precision.BF16) bf16(BACKWARDINPUT, dx, dxOff, dy, dyOff, w, wOff, m, in, out);
         else backwardInput(dx, dxOff, dy, dyOff, w, wOff, m, in, out);
     }
 
     /** {@link #backwardWeight} in the given precision. */
     public static void backwardWeight(Precision prec, float[] dw, int dwOff, float[] dy, int dyOff, float[] x, int xOff, int m, int in, int out) {
         if (prec == Precision.FP8) Fp8Linear.backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out, ScaleFormat.FP32);
+        else if (prec == Precision.BF16) bf16(BACKWARDWEIGHT, dw, dwOff, dy, dyOff, x, xOff, m, in, out);
         else backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out);
     }
 }

@@ -99,7 +99,7 @@ class TrainCommandTest {
         assertTrue(r.err().contains("--lr-schedule") && r.err().contains("'10x'"), r.err());
         r = run(train(data, tmp.resolve("o"), 2, "--precision", "fp4"));
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("--precision: unknown value 'fp4'"), r.err());
+        assertTrue(r.err().contains("--precision: unknown value 'fp4' (use fp32, bf16 or fp8)"), r.err());
         r = run(train(data, tmp.resolve("o"), 2, "--resume"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("no valid checkpoint"), r.err());
