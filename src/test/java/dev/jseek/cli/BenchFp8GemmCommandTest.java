@@ -83,7 +83,7 @@ class BenchFp8GemmCommandTest {
         assertEquals(3, rows, r.out());
         assertTrue(anyDiff, "FP8 and BF16 runs should differ: " + r.out());
         assertTrue(r.out().contains("mean main CE of the last 3 steps") && r.out().contains("(report: below 0.25%)"), r.out());
-        assertTrue(r.out().matches("(?s).*time per step: FP32 [0-9.]+ s, BF16 [0-9.]+ s, FP8 [0-9.]+ s.*"), r.out());
+        assertTrue(r.out().matches("(?s).*time per step \\(median[^)]*\\): FP32 [0-9.]+ s, BF16 [0-9.]+ s, FP8 [0-9.]+ s.*"), r.out());
         Run bad = run("bench", "fp8", "--preset", "nope");
         assertEquals(2, bad.rc());
         assertTrue(bad.err().contains("nope"), bad.err());
