@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
  * with every attention and FFN Linear in FP32, in BF16 (the report's baseline) and in FP8 ({@link Precision}; spec
  * G), and prints the loss curves, the relative loss difference FP8 vs BF16 along the run ([TR] §3.3 validates FP8 at
  * < 0.25% relative loss error vs BF16 after ~1T tokens; a short run on a tiny model only shows whether FP8 tracks
- * BF16) and the median time per step of each. The tokens come from a seeded first-order Markov chain (each token has a
+ * BF16), the activation memory each holds for backward (FP8 caches Linear inputs in E4M3 / E5M6, {@code
+ * dev.jseek.train.ActCache}) and the median time per step of each. AdamW moments are BF16 in the FP8 run and FP32
+ * in the others by default ({@code --moments}), as the report's FP8 framework does. The tokens come from a seeded first-order Markov chain (each token has a
  * preferred successor with probability {@code --p-next}), so there is something to learn.
  */
 @Command(name = "fp8", mixinStandardHelpOptions = true,
@@ -31,6 +33,8 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
     @Option(names = "--p-next", defaultValue = "0.8", description = "Probability of the preferred successor token. Default ${DEFAULT-VALUE}.") double pNext;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of init and data. Default ${DEFAULT-VALUE}.") long seed;
     @Option(names = "--every", defaultValue = "10", description = "Print every N steps. Default ${DEFAULT-VALUE}.") int every;
+    @Option(names = "--moments", defaultValue = "auto", description = "AdamW moments: auto (BF16 for the FP8 run, FP32 otherwise), fp32 or bf16 for all. Default ${DEFAULT-VALUE}.") String moments;
+    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of norms and MLA up-projections).") boolean noRecompute;
 
     @Override public Integer call() {
         if (steps < 1 || batch < 1 || seq < 2 || every < 1) throw new UserException("--steps, --batch, --every must be >= 1 and --seq >= 2");
@@ -43,15 +47,20 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
         for (int i = 0; i < vocab; i++) succ[i] = r.nextInt(vocab);
         System.out.printf("preset %s, %d steps of %d x %d tokens, AdamW lr %s, init std %s, Markov data (p-next %s), seed %d%n",
                 preset, steps, batch, seq, lr, initStd, pNext, seed);
+        String mo = moments.toLowerCase(java.util.Locale.ROOT);
+        if (!mo.equals("auto") && !mo.equals("fp32") && !mo.equals("bf16")) throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
         Precision[] precs = {Precision.FP32, Precision.BF16, Precision.FP8};
         double[][] loss = new double[precs.length][steps];
         double[][] stepSecs = new double[precs.length][steps];
+        long[] saved = new long[precs.length];
+        boolean[] bf16Moments = new boolean[precs.length];
         for (int pi = 0; pi < precs.length; pi++) {
             Precision p = precs[pi];
-            TrainModel m = new TrainModel(c, batch, seq);
+            TrainModel m = new TrainModel(c, batch, seq, !noRecompute, p);
             m.initRandom(seed, initStd);
-            m.setPrecision(p);
-            AdamW opt = AdamW.deepSeekV3(m.layout(), 1e-8f);
+            saved[pi] = m.activationBytes();
+            bf16Moments[pi] = mo.equals("bf16") || (mo.equals("auto") && p == Precision.FP8);
+            AdamW opt = new AdamW(AdamW.Config.deepseekV3().withBf16Moments(bf16Moments[pi]), m.layout().size(), TrainTensor.fromLayout(m.layout()));
             var tensors = TrainTensor.fromLayout(m.layout());
             SplittableRandom data = new SplittableRandom(seed + 1);
             int[] tok = new int[batch * seq], tgt = new int[batch * seq];
@@ -92,6 +101,10 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
         System.out.printf("mean main CE of the last %d steps: FP32 %.5f, BF16 %.5f, FP8 %.5f; FP8 vs BF16 %+.3f%% (report: below 0.25%%), BF16 vs FP32 %+.3f%%%n",
                 w, mean[0], mean[1], mean[2], 100 * relDiff(mean[2], mean[1]), 100 * relDiff(mean[1], mean[0]));
         System.out.printf("largest |relative difference| FP8 vs BF16 over all %d steps: %.3f%%%n", steps, 100 * maxRel);
+        System.out.printf("activations held for backward (%d x %d tokens, recompute %s): FP32 %.2f MiB, BF16 %.2f MiB (float, like FP32), FP8 %.2f MiB (%.2fx less)%n",
+                batch, seq, noRecompute ? "off" : "on", saved[0] / 1048576.0, saved[1] / 1048576.0, saved[2] / 1048576.0, (double) saved[1] / saved[2]);
+        System.out.printf("AdamW moments: FP32 run %s, BF16 run %s, FP8 run %s%n", bf16Moments[0] ? "BF16" : "FP32", bf16Moments[1] ? "BF16" : "FP32",
+                bf16Moments[2] ? "BF16" : "FP32");
         System.out.printf("time per step (median over the steps, so JIT warm-up is left out): FP32 %.3f s, BF16 %.3f s, FP8 %.3f s (BF16 and FP8 GEMMs are emulated on the CPU)%n",
                 median(stepSecs[0]), median(stepSecs[1]), median(stepSecs[2]));
         return 0;

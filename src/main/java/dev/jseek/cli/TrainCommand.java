@@ -78,7 +78,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (spec D.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
-    @Option(names = "--bf16-moments", description = "Store AdamW moments in BF16.") boolean bf16Moments;
+    @Option(names = "--moments", defaultValue = "auto", description = "Storage of the AdamW moments: fp32, bf16, or auto = bf16 with --precision fp8 (as the report), fp32 otherwise (default ${DEFAULT-VALUE}).") String moments;
+    @Option(names = "--bf16-moments", description = "Same as --moments bf16.") boolean bf16Moments;
     @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip, <= 0 disables (default ${DEFAULT-VALUE}).") double clip;
     @Option(names = "--ema-decay", defaultValue = "0", description = "Parameter EMA decay, 0 = none (default ${DEFAULT-VALUE}).") double emaDecay;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the init, data order and trainer RNG (default ${DEFAULT-VALUE}).") long seed;
@@ -131,6 +132,12 @@ public final class TrainCommand implements Callable<Integer> {
             case "fp8" -> Precision.FP8;
             default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32, bf16 or fp8)");
         };
+        boolean bf16M = switch (bf16Moments ? "bf16" : moments.toLowerCase(Locale.ROOT)) {
+            case "auto" -> prec == Precision.FP8;
+            case "fp32", "f32" -> false;
+            case "bf16" -> true;
+            default -> throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
+        };
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
         ModelConfig c = modelConfig(resumeDir);
@@ -141,7 +148,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainerConfig cfg;
         try {
             cfg = TrainerConfig.builder(lr).gamma(gamma).lambda(lambda)
-                    .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
+                    .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16M))
                     .batch(new BatchRamp(start, batch, rampTokens, micro)).maxGradNorm(clip).emaDecay(emaDecay)
                     .onNonFinite(policy).seed(seed).checkpoints(out, every, keep).configJson(c.toJson()).evalEvery(evalEvery)
                     .metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps).build();
@@ -153,10 +160,9 @@ public final class TrainCommand implements Callable<Integer> {
             int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
-            TrainModel model = new TrainModel(c, micro, seqLen, !noRecompute);
+            TrainModel model = new TrainModel(c, micro, seqLen, !noRecompute, prec);
             model.setBalanceAlpha(alpha);
             model.setSequenceWiseBalance(seqWise);
-            model.setPrecision(prec);
             if (resumeDir == null) {
                 if (initFrom != null) try (Checkpoint ck = Checkpoint.open(initFrom)) { model.load(ck); }
                 else model.initRandom(seed, initStd);
@@ -258,9 +264,10 @@ public final class TrainCommand implements Callable<Integer> {
                 cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
-        o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats (%,.1f MiB), gradient arena %,d floats%n",
+        o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
                 model.recompute() ? "on (RMSNorm outputs, MLA up-projections; spec F.1)" : "off (--no-recompute)",
-                al.actsSize(), al.actsSize() * 4.0 / (1 << 20), al.dactsSize());
+                al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
+                al.savedBytes() / (double) (1 << 20), al.dactsSize());
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"
                 : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", evalEvery, val.batches().size(),
                         val.batches().stream().mapToLong(TokenBatch::tokens).sum()));

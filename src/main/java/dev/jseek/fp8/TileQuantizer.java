@@ -29,7 +29,57 @@ public final class TileQuantizer {
 
     /** {@link #activation(float[], int, int, ScaleFormat)} of the matrix starting at x[off]. */
     public static Fp8Tensor activation(float[] x, int off, int rows, int cols, ScaleFormat fmt) {
-        return quantize(x, off, rows, cols, 1, TILE, fmt);
+        if (rows < 0 || cols < 0 || off < 0 || (long) off + (long) rows * cols > x.length)
+            throw new IllegalArgumentException("array of " + x.length + " floats from offset " + off + " cannot hold " + rows + "x" + cols);
+        int sc = Fp8Tensor.ceilDiv(cols, TILE);
+        byte[] codes = new byte[rows * cols];
+        float[] scales = new float[rows * sc];
+        quantizeRowsInto(x, off, rows, cols, fmt, codes, 0, scales, 0);
+        return new Fp8Tensor(rows, cols, 1, TILE, codes, scales);
+    }
+
+    /**
+     * 1 x 128 tiles written into caller arrays (the FP8 activation cache): the [rows, cols] matrix at x[off] becomes
+     * codes[codeOff + r*cols + c] and scales[scaleOff + r*ceil(cols/128) + t]. Same codes and scales as
+     * {@link #quantize} with 1 x 128 tiles. A non-finite element throws, naming its position.
+     */
+    public static void quantizeRowsInto(float[] x, int off, int rows, int cols, ScaleFormat fmt,
+                                        byte[] codes, int codeOff, float[] scales, int scaleOff) {
+        int sc = Fp8Tensor.ceilDiv(cols, TILE);
+        for (int r = 0; r < rows; r++) {
+            int o = off + r * cols, q = codeOff + r * cols;
+            for (int t = 0; t < sc; t++) {
+                int c0 = t * TILE, c1 = Math.min(cols, c0 + TILE);
+                float amax = 0f;
+                for (int c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[o + c]));
+                if (!(amax <= Float.MAX_VALUE)) throw nonFinite(x, off, cols, r, r + 1, c0, c1);
+                float s = fmt.scale(amax);
+                scales[scaleOff + r * sc + t] = s;
+                for (int c = c0; c < c1; c++) codes[q + c] = E4m3.encode(x[o + c] / s);
+            }
+        }
+    }
+
+    /** Inverse of {@link #quantizeRowsInto}: out[outOff + r*cols + c] = decode(code) * scale of its 1 x 128 tile. */
+    public static void dequantizeRowsInto(byte[] codes, int codeOff, float[] scales, int scaleOff, int rows, int cols,
+                                          float[] out, int outOff) {
+        int sc = Fp8Tensor.ceilDiv(cols, TILE);
+        for (int r = 0; r < rows; r++) {
+            int q = codeOff + r * cols, o = outOff + r * cols, so = scaleOff + r * sc;
+            for (int c = 0; c < cols; c++) out[o + c] = E4m3.decode(codes[q + c]) * scales[so + c / TILE];
+        }
+    }
+
+    /**
+     * The Wgrad operand of a float [tokens, channels] matrix at x[off] (used when the cached activation is not E4M3,
+     * e.g. the E5M6 o_proj input): quantized in 128 x 1 tiles (per channel, per 128 tokens) and returned TRANSPOSED,
+     * [channels, tokens] in 1 x 128 tiles: {@code quantize(x, tokens, channels, 128, 1, fmt).transpose()}.
+     */
+    public static Fp8Tensor wgradOperand(float[] x, int off, int rows, int cols, ScaleFormat fmt) {
+        float[] t = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) t[c * rows + r] = x[off + r * cols + c];
+        return quantize(t, 0, cols, rows, 1, TILE, fmt);
     }
 
     /** {@link #weight(float[], int, int, ScaleFormat)} of the matrix starting at w[off]. */
@@ -52,12 +102,7 @@ public final class TileQuantizer {
     public static Fp8Tensor wgradOperand(Fp8Tensor x, ScaleFormat fmt) {
         if (!x.rowTiled(TILE))
             throw new IllegalArgumentException("wgradOperand wants 1x" + TILE + " tiles, got " + x.tileRows() + "x" + x.tileCols());
-        int rows = x.rows(), cols = x.cols();
-        float[] d = x.dequantize();
-        float[] t = new float[d.length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = d[r * cols + c];
-        return quantize(t, 0, cols, rows, 1, TILE, fmt);
+        return wgradOperand(x.dequantize(), 0, x.rows(), x.cols(), fmt);
     }
 
     /**

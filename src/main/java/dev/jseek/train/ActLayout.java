@@ -18,33 +18,54 @@ import java.util.Map;
  * accumulates its gradients there). The offsets of the scratch and gradient regions depend on P, so a recompute
  * layout is built twice: a planning pass ({@link #planning()}) that only counts, then {@link #recomputing} with the
  * plan. Without recompute every allocation is persistent and the two arenas have the same size.
+ *
+ * <p>FP8 layout (spec G, "FP8 activations are cached for the backward pass of Linear ops"): buffers allocated with
+ * {@link #allocFp8Cached} and {@link #allocFp8Scratch} behave like recomputed and scratch buffers (their float
+ * values in {@code acts} are transient: a shared slot), and the values backward needs are kept instead in the
+ * {@link ActCache} arenas laid out by {@link #allocE4m3} (E4M3 codes, one byte each, plus one float scale per 1x128
+ * tile) and {@link #allocE5m6} (12-bit E5M6 codes carried in shorts, plus scales). Outside an FP8 layout those
+ * calls give plain persistent float buffers and no cache. An FP8 layout is built in two passes like a recompute one.
  */
 public final class ActLayout {
     private final Map<String, int[]> buffers = new LinkedHashMap<>();
-    private final boolean recompute;
+    private final boolean recompute, fp8;
     private final ActLayout plan;                 // null: plain layout, or the planning pass of a recompute layout
     private final Map<String, Long> slots = new LinkedHashMap<>();
     private long size, gradOnly;
+    private long cacheCodes, cacheWide, cacheScales;
 
-    /** A plain layout (no recomputation): acts and dacts have the same offsets and size. */
-    public ActLayout() { this(false, null); }
+    /** A plain layout (no recomputation, no FP8 cache): acts and dacts have the same offsets and size. */
+    public ActLayout() { this(false, false, null); }
 
-    private ActLayout(boolean recompute, ActLayout plan) {
+    private ActLayout(boolean recompute, boolean fp8, ActLayout plan) {
         this.recompute = recompute;
+        this.fp8 = fp8;
         this.plan = plan;
     }
 
     /** First pass of a recompute layout: counts persistent, scratch and gradient-only sizes (offsets returned are 0). */
-    public static ActLayout planning() { return new ActLayout(true, null); }
+    public static ActLayout planning() { return planning(true, false); }
 
-    /** Second pass of a recompute layout; the same allocations, in the same order, as the planning pass. */
+    /**
+     * First pass of a two-pass layout (recompute, FP8 cache, or both; at least one must be on): counts persistent,
+     * scratch and gradient-only sizes (offsets returned are 0).
+     */
+    public static ActLayout planning(boolean recompute, boolean fp8) {
+        if (!recompute && !fp8) throw new IllegalArgumentException("a plain layout needs no planning pass: use new ActLayout()");
+        return new ActLayout(recompute, fp8, null);
+    }
+
+    /** Second pass of a two-pass layout; the same allocations, in the same order, as the planning pass. */
     public static ActLayout recomputing(ActLayout plan) {
-        if (plan == null || !plan.recompute || plan.plan != null) throw new IllegalArgumentException("need a planning layout");
-        return new ActLayout(true, plan);
+        if (plan == null || !(plan.recompute || plan.fp8) || plan.plan != null) throw new IllegalArgumentException("need a planning layout");
+        return new ActLayout(plan.recompute, plan.fp8, plan);
     }
 
     /** Whether RMSNorm outputs and MLA up-projections are recomputed in backward. */
     public boolean recompute() { return recompute; }
+
+    /** Whether Linear inputs are cached in FP8 (E4M3 / E5M6) for backward ({@link Precision#FP8} models). */
+    public boolean fp8() { return fp8; }
 
     /** Allocates {@code n} persistent floats named {@code name} (for diagnostics); returns the offset (both arenas). */
     public int alloc(String name, long n) {
@@ -61,12 +82,21 @@ public final class ActLayout {
      * shared scratch slot {@code slot}; the dacts offset is the buffer's own. Without recompute both are one
      * persistent allocation.
      */
-    public int[] allocRecomputed(String name, long n, String slot) {
-        if (!recompute) { int o = alloc(name, n); return new int[] {o, o}; }
+    public int[] allocRecomputed(String name, long n, String slot) { return split(name, n, slot, recompute); }
+
+    /**
+     * A buffer whose values backward reads from the FP8 cache: returns {actsOffset, dactsOffset}. In an FP8 layout the
+     * acts offset is the shared scratch slot {@code slot} (transient float values; -1 when {@code slot} is null: no
+     * float copy at all) and the dacts offset the buffer's own gradient; otherwise one persistent allocation.
+     */
+    public int[] allocFp8Cached(String name, long n, String slot) { return split(name, n, slot, fp8); }
+
+    private int[] split(String name, long n, String slot, boolean transientActs) {
+        if (!transientActs) { int o = alloc(name, n); return new int[] {o, o}; }
         if (n < 0) throw new IllegalArgumentException("negative size for activation " + name);
         long d = gradOnly;
         gradOnly += n;
-        int a = slotOffset(name, n, slot);
+        int a = slot == null ? -1 : slotOffset(name, n, slot);
         check(name);
         int[] r = plan == null ? new int[] {0, 0} : new int[] {a, (int) (plan.size + plan.scratch() + d)};
         buffers.put(name, new int[] {r[0], (int) n, r[1]});
@@ -77,8 +107,57 @@ public final class ActLayout {
      * A transient buffer: in recompute mode the scratch slot {@code slot} (the same offset valid in acts and dacts);
      * without recompute a persistent allocation.
      */
-    public int allocScratch(String name, long n, String slot) {
-        if (!recompute) return alloc(name, n);
+    public int allocScratch(String name, long n, String slot) { return shared(name, n, slot, recompute); }
+
+    /** As {@link #allocScratch} but transient in an FP8 layout (recomputed or read back from the FP8 cache). */
+    public int allocFp8Scratch(String name, long n, String slot) { return shared(name, n, slot, fp8); }
+
+    /**
+     * The E4M3 cache of a [rows, cols] activation in 1x128 tiles: {codeOffset, scaleOffset} in the {@link ActCache}
+     * arenas (row r's codes at codeOffset + r*cols, its ceil(cols/128) scales at scaleOffset + r*ceil(cols/128)), or
+     * null outside an FP8 layout.
+     */
+    public CacheSlot allocE4m3(String name, long rows, int cols) {
+        if (!fp8) return null;
+        long sc = rows * ceilTiles(cols);
+        CacheSlot s = new CacheSlot((int) cacheCodes, (int) cacheScales, cols);
+        cacheCodes += rows * cols;
+        cacheScales += sc;
+        checkCache(name);
+        return s;
+    }
+
+    /** The E5M6 cache of a [rows, cols] activation in 1x128 tiles (codes in the short arena); null outside FP8. */
+    public CacheSlot allocE5m6(String name, long rows, int cols) {
+        if (!fp8) return null;
+        CacheSlot s = new CacheSlot((int) cacheWide, (int) cacheScales, cols);
+        cacheWide += rows * cols;
+        cacheScales += rows * ceilTiles(cols);
+        checkCache(name);
+        return s;
+    }
+
+    private static long ceilTiles(int cols) { return (cols + dev.jseek.fp8.TileQuantizer.TILE - 1) / dev.jseek.fp8.TileQuantizer.TILE; }
+
+    private void checkCache(String name) {
+        if (Math.max(cacheCodes, Math.max(cacheWide, cacheScales)) > Integer.MAX_VALUE - 16)
+            throw new IllegalArgumentException("FP8 activation cache exceeds 2^31 elements at " + name + "; reduce batch size or sequence length");
+    }
+
+    /** Bytes of E4M3 codes in the FP8 cache. */
+    public long cacheCodes() { return cacheCodes; }
+
+    /** E5M6 codes (shorts) in the FP8 cache. */
+    public long cacheWide() { return cacheWide; }
+
+    /** Float scales in the FP8 cache. */
+    public long cacheScales() { return cacheScales; }
+
+    /** Bytes held for backward: the acts arena (4 per float) plus the FP8 cache (codes, E5M6 shorts, scales). */
+    public long savedBytes() { return 4L * actsSize() + cacheCodes + 2 * cacheWide + 4 * cacheScales; }
+
+    private int shared(String name, long n, String slot, boolean transientActs) {
+        if (!transientActs) return alloc(name, n);
         if (n < 0) throw new IllegalArgumentException("negative size for activation " + name);
         int a = slotOffset(name, n, slot);
         check(name);
@@ -115,7 +194,8 @@ public final class ActLayout {
 
     /** After the second pass: throws if it did not repeat the planning pass exactly. */
     public void checkAgainstPlan() {
-        if (plan != null && (size != plan.size || gradOnly != plan.gradOnly || !slots.equals(plan.slots)))
+        if (plan != null && (size != plan.size || gradOnly != plan.gradOnly || !slots.equals(plan.slots)
+                || cacheCodes != plan.cacheCodes || cacheWide != plan.cacheWide || cacheScales != plan.cacheScales))
             throw new IllegalStateException("recompute activation layout differs from its plan");
     }
 

@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.fp8.Fp8Linear;
+import dev.jseek.fp8.Fp8Tensor;
 import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Gemm;
 
@@ -15,8 +16,8 @@ import dev.jseek.kernels.Gemm;
  * Forward saves nothing: backward needs X (the caller's saved activation) and W. The overloads taking a
  * {@link Precision} run the same GEMMs in BF16 ({@link Bf16Linear}: both operands rounded to bfloat16, FP32
  * accumulation) or in FP8 when asked ({@link Fp8Linear}: X and dY in 1x128 tiles, W in 128x128
- * blocks, Wgrad operands re-quantized in 128x1 tiles; FP32 outputs and accumulation). FP8 re-quantizes X in backward
- * deterministically, which gives exactly the codes the forward used (the same as caching the FP8 activation).
+ * blocks, Wgrad operands re-quantized in 128x1 tiles; FP32 outputs and accumulation). The {@code fp8*} methods take
+ * operands the caller quantized already (read back from the FP8 activation cache, {@link ActCache}).
  */
 public final class Linear {
     private Linear() {}
@@ -83,5 +84,37 @@ public final class Linear {
         if (prec == Precision.FP8) Fp8Linear.backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out, ScaleFormat.FP32);
         else if (prec == Precision.BF16) bf16(BACKWARDWEIGHT, dw, dwOff, dy, dyOff, x, xOff, m, in, out);
         else backwardWeight(dw, dwOff, dy, dyOff, x, xOff, m, in, out);
+    }
+
+    /** FP8 Fprop Y[m, out] = X W^T with X quantized by the caller (1x128 tiles, [m, in]). */
+    static void fp8Forward(float[] y, int yOff, Fp8Tensor x, float[] w, int wOff, int out) {
+        long t0 = Profiler.start();
+        Fp8Linear.forward(y, yOff, x, w, wOff, out);
+        Profiler.gemm(x.rows(), out, x.cols());
+        Profiler.stop(P_FWD, t0);
+    }
+
+    /** FP8 Dgrad dX[m, in] += dY W with dY quantized by the caller (1x128 tiles, [m, out]). */
+    static void fp8BackwardInput(float[] dx, int dxOff, Fp8Tensor dy, float[] w, int wOff, int in) {
+        long t0 = Profiler.start();
+        Fp8Linear.backwardInput(dx, dxOff, dy, w, wOff, in);
+        Profiler.gemm(dy.rows(), in, dy.cols());
+        Profiler.stop(P_DGRAD, t0);
+    }
+
+    /** FP8 Wgrad dW += dY^T X from 1x128-tiled dY and X (re-quantized 128x1 in their scale formats). */
+    static void fp8BackwardWeight(float[] dw, int dwOff, Fp8Tensor dy, ScaleFormat dyFmt, Fp8Tensor x, ScaleFormat xFmt) {
+        long t0 = Profiler.start();
+        Fp8Linear.backwardWeight(dw, dwOff, dy, dyFmt, x, xFmt);
+        Profiler.gemm(dy.cols(), x.cols(), dy.rows());
+        Profiler.stop(P_WGRAD, t0);
+    }
+
+    /** FP8 Wgrad dW += dY^T X with X's Wgrad operand (transposed, 1x128 tiles along tokens) given. */
+    static void fp8BackwardWeight(float[] dw, int dwOff, Fp8Tensor dy, ScaleFormat dyFmt, Fp8Tensor xWgrad) {
+        long t0 = Profiler.start();
+        Fp8Linear.backwardWeight(dw, dwOff, dy, dyFmt, xWgrad);
+        Profiler.gemm(dy.cols(), xWgrad.rows(), dy.rows());
+        Profiler.stop(P_WGRAD, t0);
     }
 }

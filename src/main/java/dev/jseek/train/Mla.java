@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.fp8.ScaleFormat;
+import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.model.ModelConfig;
 
 /**
@@ -23,6 +25,11 @@ import dev.jseek.model.ModelConfig;
  * (q, kv, c_qn, c_kvn; k's gradient is transient). The attention core accumulates its gradients into the scratch
  * offsets of {@code dacts}, which are then added to the per-layer ones; all results are bit-identical to the mode
  * that keeps everything.
+ *
+ * <p>FP8 ({@link Precision#FP8}; spec G, [TR] §3.3.3): the attention output o, which is both the o_proj input and an
+ * input of the attention backward, is cached in E5M6 with power-of-two scales (1x128 tiles) and its float copy is
+ * transient; o_proj's Fprop quantizes o to E4M3 with power-of-two scales, backward dequantizes the E5M6 cache for the
+ * attention backward and converts it to 128x1 E4M3 tiles (power-of-two scales) for o_proj's Wgrad.
  */
 public final class Mla {
     private final Rotary rope;
@@ -35,6 +42,8 @@ public final class Mla {
     /** acts offsets of the recomputable buffers (equal to the dacts offsets above without recompute). */
     final int cqnA, qA, ckvnA, kvA;
     final boolean recompute;
+    /** E5M6 cache of o (FP8 layout only). */
+    final CacheSlot oC;
     static final int P_PROJ = Profiler.section("mla projections + rope + norms"), P_CORE = Profiler.section("mla attention core");
     /** GEMM precision of the five projections ({@link Precision}). */
     Precision precision = Precision.FP32;
@@ -75,7 +84,8 @@ public final class Mla {
         k = al.allocScratch(prefix + "k", n * H * qk, "mla.k");
         recompute = al.recompute();
         lse = al.alloc(prefix + "lse", n * H);
-        o = al.alloc(prefix + "o", n * H * vd);
+        o = al.allocFp8Scratch(prefix + "o", n * H * vd, "mla.o");
+        oC = al.allocE5m6(prefix + "o", n, H * vd);
     }
 
     /** y = MLA(x), x and y [B*T, hidden] in acts. */
@@ -102,7 +112,12 @@ public final class Mla {
         CausalAttention.forward(a, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
-        Linear.forward(precision, a, y, a, o, p, wo, N, H * vd, dim);
+        if (precision == Precision.FP8) {
+            s.cache.storeE5m6(oC, 0, a, o, N);
+            Linear.fp8Forward(a, y, TileQuantizer.activation(a, o, N, H * vd, ScaleFormat.UE8M0), p, wo, dim);
+        } else {
+            Linear.forward(precision, a, y, a, o, p, wo, N, H * vd, dim);
+        }
         Profiler.stop(P_PROJ, t0);
     }
 
@@ -153,6 +168,10 @@ public final class Mla {
             TrainPool.zero(d, qA, qA + N * H * qk);
             TrainPool.zero(d, kvA, kvA + N * H * (nope + vd));
             TrainPool.zero(d, k, k + N * H * qk);
+        }
+        if (precision == Precision.FP8) { // o from its E5M6 cache; its gradient lives in a shared slot
+            s.cache.loadE5m6(oC, 0, N, a, o);
+            TrainPool.zero(d, o, o + N * H * vd);
         }
         Linear.backwardInput(precision, d, o, d, y, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
@@ -208,7 +227,13 @@ public final class Mla {
             if (qr > 0) RmsNorm.recompute(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
             RmsNorm.recompute(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
         }
-        Linear.backwardWeight(precision, g, wo, d, y, a, o, N, H * vd, dim);
+        if (precision == Precision.FP8) {
+            s.cache.loadE5m6(oC, 0, N, a, o);
+            Linear.fp8BackwardWeight(g, wo, TileQuantizer.activation(d, y, N, dim, ScaleFormat.FP32), ScaleFormat.FP32,
+                    TileQuantizer.wgradOperand(a, o, N, H * vd, ScaleFormat.UE8M0));
+        } else {
+            Linear.backwardWeight(precision, g, wo, d, y, a, o, N, H * vd, dim);
+        }
         Linear.backwardWeight(precision, g, wkvb, d, kv, a, ckvnA, N, kvr, H * (nope + vd));
         RmsNorm.backwardWeight(g, kvNorm, d, ckvn, kvr, a, akv, kvr + rd, a, kvR, N, kvr);
         Linear.backwardWeight(precision, g, wkva, d, akv, a, x, N, dim, kvr + rd);

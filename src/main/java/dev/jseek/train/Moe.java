@@ -2,6 +2,7 @@ package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
 
+import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Ops;
 
 /**
@@ -18,6 +19,12 @@ import dev.jseek.kernels.Ops;
  * <p>Backward: selection is piecewise constant, so the gradient reaches the router only through the selected
  * scores (via g) and through the balance loss (all scores); ds -> dlogit = ds s (1 - s) -> router weight and input.
  * The bias gets no gradient; {@link #load()} counts tokens per expert for the D.3 bias update.
+ *
+ * <p>FP8 ({@link Precision#FP8}; spec G, [TR] §3.3.3 "Low-Precision Communication"): each token's input is quantized
+ * to E4M3 with power-of-two scales before the dispatch, and the dispatched rows are cached in that form for the
+ * experts' Wgrad (no float copy is kept); the activation gradient before the down-projections (dy of each expert)
+ * is quantized with power-of-two scales too; combine stays in float. The experts' SwiGLU inputs are cached in E4M3
+ * ({@link SwiGluFfn}).
  */
 public final class Moe {
     private final int dim, E, K, I, nGroup, topkGroup;
@@ -26,10 +33,14 @@ public final class Moe {
     final int wr, bias;
     final int[] wg, wu, wd;
     final SwiGluFfn shared;
+    /** The routed experts' stacked activations (g, u, h of all N*K dispatched rows). */
+    final SwiGluFfn experts;
+    /** E4M3 cache of the dispatched inputs (FP8 layout only). */
+    final CacheSlot xgC;
     /** GEMM precision of the routed experts (the router stays FP32); set with {@link #setPrecision}. */
     private Precision precision = Precision.FP32;
     // activations
-    final int lg, sc, gw, xg, eg, eu, eh, ey, f;
+    final int lg, sc, gw, xgA, xgD, ey, f;
     // routing state of the last forward
     private final int[] idx, tokOf, slotOf, posOf, start, fill;
     private final float[] cScratch, groupScore;
@@ -58,10 +69,10 @@ public final class Moe {
         lg = al.alloc(prefix + "router_logits", n * E);
         sc = al.alloc(prefix + "scores", n * E);
         gw = al.alloc(prefix + "routing_weights", nk);
-        xg = al.alloc(prefix + "expert_inputs", nk * dim);
-        eg = al.alloc(prefix + "expert_gate", nk * I);
-        eu = al.alloc(prefix + "expert_up", nk * I);
-        eh = al.alloc(prefix + "expert_act", nk * I);
+        int[] t = al.allocFp8Cached(prefix + "expert_inputs", nk * dim, null);
+        xgA = t[0]; xgD = t[1];
+        xgC = al.allocE4m3(prefix + "expert_inputs", nk, dim);
+        experts = new SwiGluFfn(dim, I, prefix + "expert_", pl, al, (int) nk, false);
         ey = al.alloc(prefix + "expert_out", nk * dim);
         f = al.alloc(prefix + "balance_f", n * E);
         shared = c.nSharedExperts() > 0
@@ -116,17 +127,22 @@ public final class Moe {
                 posOf[t * K + j] = r;
             }
         int NK = N * K;
-        TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
-            for (int r = lo; r < hi; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
-        });
+        if (precision == Precision.FP8) // quantize-then-dispatch: each row's 1x128 tiles are its token's tiles
+            TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
+                for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, ScaleFormat.UE8M0);
+            });
+        else
+            TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
+                for (int r = lo; r < hi; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xgA + r * dim, dim);
+            });
+        SwiGluFfn.Input xin = expertInput();
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         TrainPool.forRange(E, 1, (lo, hi, w) -> {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                int r0 = start[e];
-                SwiGluFfn.forward(precision, p, wg[e], wu[e], wd[e], a, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                experts.forward(s, wg[e], wu[e], wd[e], xin, ey, start[e], m);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -187,19 +203,19 @@ public final class Moe {
         });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
+        SwiGluFfn.Input xin = expertInput();
         TrainPool.forRange(E, 1, (lo, hi, w) -> {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                int r0 = start[e];
-                SwiGluFfn.backwardInput(precision, p, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
             for (int t = lo; t < hi; t++)
-                for (int j = 0; j < K; j++) VecOps.add(d, x + t * dim, d, x + t * dim, d, xg + posOf[t * K + j] * dim, dim);
+                for (int j = 0; j < K; j++) VecOps.add(d, x + t * dim, d, x + t * dim, d, xgD + posOf[t * K + j] * dim, dim);
         });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
@@ -233,12 +249,12 @@ public final class Moe {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
         long t0 = Profiler.start();
+        SwiGluFfn.Input xin = expertInput();
         TrainPool.forRange(E, 1, (lo, hi, w) -> {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                int r0 = start[e];
-                SwiGluFfn.backwardWeights(precision, g, wg[e], wu[e], wd[e], a, d, xg + r0 * dim, eg + r0 * I, eu + r0 * I, eh + r0 * I, ey + r0 * dim, m, dim, I);
+                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -246,6 +262,11 @@ public final class Moe {
         Linear.backwardWeight(g, wr, d, lg, a, x, N, dim, E);
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardWeights(s, x, y, N);
+    }
+
+    /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */
+    private SwiGluFfn.Input expertInput() {
+        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, xgD, xgC, ScaleFormat.UE8M0) : new SwiGluFfn.Input(xgA, xgD, null, ScaleFormat.FP32);
     }
 
     /** Tokens routed to each expert, accumulated over forwards since the last {@link #resetLoad()}. */
@@ -267,6 +288,7 @@ public final class Moe {
     /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (spec G). */
     void setPrecision(Precision p) {
         precision = p;
+        experts.precision = p;
         if (shared != null) shared.precision = p;
     }
 }

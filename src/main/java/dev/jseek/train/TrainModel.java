@@ -63,7 +63,16 @@ public final class TrainModel {
      * @param recompute true: RMSNorm outputs and MLA up-projections are recomputed in backward (smaller activation
      *                  arena, a few extra GEMMs, identical results); false: every activation is kept.
      */
-    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute) {
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute) { this(c, maxBatch, maxSeqLen, recompute, Precision.FP32); }
+
+    /**
+     * @param precision GEMM precision of the attention and FFN Linears ({@link Precision}). {@link Precision#FP8}
+     *                  also lays the activations out for FP8 caching ({@link ActLayout#fp8()}): such a model runs
+     *                  only in FP8, and FP32/BF16 models cannot switch to FP8 ({@link #setPrecision}).
+     */
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision) {
+        java.util.Objects.requireNonNull(precision, "precision");
+        boolean fp8 = precision == Precision.FP8;
         if (maxBatch <= 0 || maxSeqLen <= 0)
             throw new IllegalArgumentException("maxBatch and maxSeqLen must be > 0, got " + maxBatch + ", " + maxSeqLen);
         if ((long) maxBatch * maxSeqLen > Integer.MAX_VALUE / 8)
@@ -84,9 +93,9 @@ public final class TrainModel {
         MtpModule[] mtp = null;
         int[] resid = null;
         int embed = 0, finalNorm = 0, head = 0, hN = 0, hNA = 0, rN = 0, logits = 0;
-        for (int pass = recompute ? 0 : 1; pass < 2; pass++) {
+        for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
             pl = new ParamLayout();
-            al = !recompute ? new ActLayout() : pass == 0 ? ActLayout.planning() : ActLayout.recomputing(plan);
+            al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
             embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
@@ -128,6 +137,7 @@ public final class TrainModel {
         s = new Arenas(pl, al);
         lastMtp = new double[mtp.length];
         initDefault();
+        setPrecision(precision);
     }
 
     /** Norm weights 1, routing biases 0, everything else 0 (call {@link #initRandom} or load weights). */
@@ -363,9 +373,16 @@ public final class TrainModel {
     /** GEMM precision of the attention and FFN Linears of every block, MTP blocks included (spec G). */
     public Precision precision() { return precision; }
 
-    /** Sets the {@link Precision} of the attention and FFN Linears; embedding, heads, router and eh_proj stay FP32. */
+    /**
+     * Sets the {@link Precision} of the attention and FFN Linears; embedding, heads, router and eh_proj stay FP32.
+     * FP32 and BF16 switch freely; FP8 is fixed at construction (its activation layout caches FP8 tensors).
+     */
     public void setPrecision(Precision p) {
-        precision = java.util.Objects.requireNonNull(p, "precision");
+        java.util.Objects.requireNonNull(p, "precision");
+        if ((p == Precision.FP8) != al.fp8())
+            throw new IllegalStateException(al.fp8() ? "this model was built for FP8 (FP8 activation cache); it cannot run in " + p
+                    : "FP8 needs its activation layout: construct the model with Precision.FP8");
+        precision = p;
         for (Block b : blocks) b.setPrecision(p);
         for (MtpModule m : mtp) m.block.setPrecision(p);
     }
@@ -373,6 +390,8 @@ public final class TrainModel {
     public ModelConfig config() { return c; }
     public ParamLayout layout() { return pl; }
     public ActLayout activationLayout() { return al; }
+    /** Bytes held for backward: the float activation arena plus the FP8 activation cache ({@link ActLayout#savedBytes()}). */
+    public long activationBytes() { return al.savedBytes(); }
     /** Whether RMSNorm outputs and MLA up-projections are recomputed in backward (spec F.1). */
     public boolean recompute() { return recompute; }
     public float[] params() { return s.params; }

@@ -145,21 +145,24 @@ final class VecOps {
         }
     }
 
-    /** With s = sigmoid(g): du += dh * g * s; dg += dh * u * s * (1 + g (1 - s)). Element-wise over n. */
-    static void swigluBackward(float[] a, float[] d, int h, int g, int u, int n) {
+    /**
+     * With s = sigmoid(g): du += dh * g * s; dg += dh * u * s * (1 + g (1 - s)). Element-wise over n; g and u are read
+     * from a at ga, ua; dh, dg, du live in d at dh, dg, du.
+     */
+    static void swigluBackward(float[] a, int ga, int ua, float[] d, int dh, int dg, int du, int n) {
         int i = 0;
         FloatVector one = FloatVector.broadcast(F, 1f);
         for (; i <= n - L; i += L) {
-            FloatVector z = FloatVector.fromArray(F, a, g + i), sg = sigmoid(z), dh = FloatVector.fromArray(F, d, h + i);
-            FloatVector uv = FloatVector.fromArray(F, a, u + i);
-            FloatVector.fromArray(F, d, u + i).add(dh.mul(z).mul(sg)).intoArray(d, u + i);
+            FloatVector z = FloatVector.fromArray(F, a, ga + i), sg = sigmoid(z), dhv = FloatVector.fromArray(F, d, dh + i);
+            FloatVector uv = FloatVector.fromArray(F, a, ua + i);
+            FloatVector.fromArray(F, d, du + i).add(dhv.mul(z).mul(sg)).intoArray(d, du + i);
             FloatVector t = one.add(z.mul(one.sub(sg)));
-            FloatVector.fromArray(F, d, g + i).add(dh.mul(uv).mul(sg).mul(t)).intoArray(d, g + i);
+            FloatVector.fromArray(F, d, dg + i).add(dhv.mul(uv).mul(sg).mul(t)).intoArray(d, dg + i);
         }
         for (; i < n; i++) {
-            float z = a[g + i], sg = SwiGluFfn.sigmoid(z), dh = d[h + i];
-            d[u + i] += dh * z * sg;
-            d[g + i] += dh * a[u + i] * sg * (1f + z * (1f - sg));
+            float z = a[ga + i], sg = SwiGluFfn.sigmoid(z), dhv = d[dh + i];
+            d[du + i] += dhv * z * sg;
+            d[dg + i] += dhv * a[ua + i] * sg * (1f + z * (1f - sg));
         }
     }
 

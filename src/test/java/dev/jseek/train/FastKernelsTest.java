@@ -96,7 +96,7 @@ class FastKernelsTest {
             a[h + i] = z * SwiGluFfn.sigmoid(z) * a[u + i];
         }
         close(a, a2, 1e-6, "swiglu");
-        VecOps.swigluBackward(a2, d2, h, g, u, n);
+        VecOps.swigluBackward(a2, g, u, d2, h, g, u, n);
         for (int i = 0; i < n; i++) {
             float z = a[g + i], sg = SwiGluFfn.sigmoid(z), dh = d[h + i];
             d[u + i] += dh * z * sg;

@@ -25,11 +25,10 @@ class RecomputeTest {
     }
 
     private static TrainModel model(ModelConfig c, int maxB, int maxT, boolean recompute, Precision prec) {
-        TrainModel m = new TrainModel(c, maxB, maxT, recompute);
+        TrainModel m = new TrainModel(c, maxB, maxT, recompute, prec);
         Harness.randomParams(m.layout(), m.params(), 71);
         m.setBalanceAlpha(0.05f);
         m.setMtpLambda(0.3f);
-        m.setPrecision(prec);
         return m;
     }
 
@@ -64,7 +63,7 @@ class RecomputeTest {
         for (int k = 0; k < lk.length; k++) assertArrayEquals(lk[k], lr[k], label + " logits of depth " + k);
 
         ActLayout ka = keep.activationLayout(), ra = rec.activationLayout();
-        assertEquals(ka.actsSize(), ka.dactsSize());
+        if (!ka.fp8()) assertEquals(ka.actsSize(), ka.dactsSize()); // an FP8 layout gives cached buffers a gradient-only home
         assertTrue(ra.actsSize() < ka.actsSize(), label + ": recompute arena " + ra.actsSize() + " not below " + ka.actsSize());
         System.out.printf("%s: activation floats kept %d, recomputed %d (scratch %d); gradient arena %d vs %d%n", label,
                 ka.actsSize(), ra.actsSize(), ra.scratchSize(), ka.dactsSize(), ra.dactsSize());
