@@ -52,13 +52,16 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
         Precision[] precs = {Precision.FP32, Precision.BF16, Precision.FP8};
         double[][] loss = new double[precs.length][steps];
         double[][] stepSecs = new double[precs.length][steps];
-        long[] saved = new long[precs.length];
+        long[] saved = new long[precs.length], layer = new long[precs.length];
+        java.util.List<Integer> moeIds = new TrainModel(c, 1, seq).moeLayerIds();
+        String layerName = moeIds.isEmpty() ? "model.layers.0." : "model.layers." + moeIds.get(0) + ".";
         boolean[] bf16Moments = new boolean[precs.length];
         for (int pi = 0; pi < precs.length; pi++) {
             Precision p = precs[pi];
             TrainModel m = new TrainModel(c, batch, seq, !noRecompute, p);
             m.initRandom(seed, initStd);
             saved[pi] = m.activationBytes();
+            layer[pi] = m.activationLayout().savedBytes(layerName);
             bf16Moments[pi] = mo.equals("bf16") || (mo.equals("auto") && p == Precision.FP8);
             AdamW opt = new AdamW(AdamW.Config.deepseekV3().withBf16Moments(bf16Moments[pi]), m.layout().size(), TrainTensor.fromLayout(m.layout()));
             var tensors = TrainTensor.fromLayout(m.layout());
@@ -103,6 +106,8 @@ public final class BenchFp8TrainCommand implements Callable<Integer> {
         System.out.printf("largest |relative difference| FP8 vs BF16 over all %d steps: %.3f%%%n", steps, 100 * maxRel);
         System.out.printf("activations held for backward (%d x %d tokens, recompute %s): FP32 %.2f MiB, BF16 %.2f MiB (float, like FP32), FP8 %.2f MiB (%.2fx less)%n",
                 batch, seq, noRecompute ? "off" : "on", saved[0] / 1048576.0, saved[1] / 1048576.0, saved[2] / 1048576.0, (double) saved[1] / saved[2]);
+        System.out.printf("  of which one %s layer (%s*, what grows with depth): FP32 %.1f KiB, BF16 %.1f KiB, FP8 %.1f KiB (%.2fx less)%n",
+                moeIds.isEmpty() ? "dense" : "MoE", layerName, layer[0] / 1024.0, layer[1] / 1024.0, layer[2] / 1024.0, (double) layer[1] / layer[2]);
         System.out.printf("AdamW moments: FP32 run %s, BF16 run %s, FP8 run %s%n", bf16Moments[0] ? "BF16" : "FP32", bf16Moments[1] ? "BF16" : "FP32",
                 bf16Moments[2] ? "BF16" : "FP32");
         System.out.printf("time per step (median over the steps, so JIT warm-up is left out): FP32 %.3f s, BF16 %.3f s, FP8 %.3f s (BF16 and FP8 GEMMs are emulated on the CPU)%n",

@@ -28,6 +28,8 @@ import java.util.Map;
  */
 public final class ActLayout {
     private final Map<String, int[]> buffers = new LinkedHashMap<>();
+    /** Bytes each allocation holds for backward: 4 per persistent float, codes and scales of cache slots. */
+    private final Map<String, Long> held = new LinkedHashMap<>();
     private final boolean recompute, fp8;
     private final ActLayout plan;                 // null: plain layout, or the planning pass of a recompute layout
     private final Map<String, Long> slots = new LinkedHashMap<>();
@@ -74,6 +76,7 @@ public final class ActLayout {
         check(name);
         int off = (int) (size - n);
         buffers.put(name, new int[] {off, (int) n, off});
+        held.merge(name, 4 * n, Long::sum);
         return off;
     }
 
@@ -123,6 +126,7 @@ public final class ActLayout {
         CacheSlot s = new CacheSlot((int) cacheCodes, (int) cacheScales, cols);
         cacheCodes += rows * cols;
         cacheScales += sc;
+        held.merge(name, rows * cols + 4 * sc, Long::sum);
         checkCache(name);
         return s;
     }
@@ -133,6 +137,7 @@ public final class ActLayout {
         CacheSlot s = new CacheSlot((int) cacheWide, (int) cacheScales, cols);
         cacheWide += rows * cols;
         cacheScales += rows * ceilTiles(cols);
+        held.merge(name, 2 * rows * cols + 4 * rows * ceilTiles(cols), Long::sum);
         checkCache(name);
         return s;
     }
@@ -152,6 +157,16 @@ public final class ActLayout {
 
     /** Float scales in the FP8 cache. */
     public long cacheScales() { return cacheScales; }
+
+    /**
+     * Bytes that the buffers named {@code prefix}... hold for backward: their persistent floats and FP8 cache slots
+     * (shared scratch slots, which no one buffer owns, are not counted). E.g. "model.layers.3." for one layer.
+     */
+    public long savedBytes(String prefix) {
+        long b = 0;
+        for (Map.Entry<String, Long> e : held.entrySet()) if (e.getKey().startsWith(prefix)) b += e.getValue();
+        return b;
+    }
 
     /** Bytes held for backward: the acts arena (4 per float) plus the FP8 cache (codes, E5M6 shorts, scales). */
     public long savedBytes() { return 4L * actsSize() + cacheCodes + 2 * cacheWide + 4 * cacheScales; }
