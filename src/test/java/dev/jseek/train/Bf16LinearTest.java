@@ -100,4 +100,21 @@ class Bf16LinearTest {
         assertEquals(r32.loss(), again.loss());
         assertArrayEquals(r32.grads(), again.grads());
     }
+
+    /** The vectorized rounding equals the scalar Bf16.round bit for bit: ties, carries into the exponent, subnormals,
+     * infinities, overflow to infinity, NaNs (quiet and signalling, both signs) and random bit patterns. */
+    @Test void vectorRoundingEqualsScalarTwin() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        int n = 1 << 16;
+        float[] src = new float[n + 3];
+        int[] special = {0, 0x80000000, 0x00008000, 0x00018000, 0x3F808000, 0x3F818000, 0x3F80FFFF, 0x7F7FFFFF, 0x7F7F8000,
+                0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001, 0xFF800001, 0x00000001, 0x007FFFFF, 0x3FFFFFFF, 0x47FFFFFF};
+        for (int i = 0; i < src.length; i++)
+            src[i] = Float.intBitsToFloat(i >= 3 && i - 3 < special.length ? special[i - 3] : (i & 3) == 0 ? (rnd.nextInt() & 0xFFFF8000) | 0x8000 : rnd.nextInt());
+        float[] dst = new float[n + 7];
+        Bf16Linear.round(src, 3, dst, 7, n);
+        for (int i = 0; i < n; i++)
+            assertEquals(Float.floatToRawIntBits(Bf16.round(src[3 + i])), Float.floatToRawIntBits(dst[7 + i]),
+                    "bits " + Integer.toHexString(Float.floatToRawIntBits(src[3 + i])));
+    }
 }
