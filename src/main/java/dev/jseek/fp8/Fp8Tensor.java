@@ -72,20 +72,15 @@ public record Fp8Tensor(int rows, int cols, int tileRows, int tileCols, byte[] c
     /**
      * The transpose [cols, rows] with the tile shape swapped (tileCols x tileRows): codes and scales are moved, not
      * re-quantized, so every element keeps its value. A 128 x 1 tiled tensor becomes 1 x 128 along its new rows.
-     * The codes move in 64 x 64 blocks (blocks of rows split across the pool when large).
+     * The codes move in 64 x 64 blocks ({@link ByteTranspose}; blocks of rows split across the pool when large).
      */
     public Fp8Tensor transpose() {
         byte[] t = new byte[codes.length];
         Parallel.RangeTask body = (lo, hi) -> {
             for (int rb = lo; rb < hi; rb++) {
                 int r0 = rb * TB, r1 = Math.min(rows, r0 + TB);
-                for (int c0 = 0; c0 < cols; c0 += TB) {
-                    int c1 = Math.min(cols, c0 + TB);
-                    for (int c = c0; c < c1; c++) {
-                        int d = c * rows;
-                        for (int r = r0, o = r0 * cols + c; r < r1; r++, o += cols) t[d + r] = codes[o];
-                    }
-                }
+                for (int c0 = 0; c0 < cols; c0 += TB)
+                    ByteTranspose.block(codes, r0 * cols + c0, cols, t, c0 * rows + r0, rows, r1 - r0, Math.min(TB, cols - c0));
             }
         };
         int blocks = ceilDiv(rows, TB);

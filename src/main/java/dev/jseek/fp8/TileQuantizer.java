@@ -214,10 +214,18 @@ public final class TileQuantizer {
 
     /** Per-participant scratch of {@link #wgrad}. */
     private static final class WgradScratch {
-        final float[] f = new float[TILE * WB];
-        final byte[] b = new byte[TILE * WB];
-        final int[] m = new int[WB];
-        final float[] s = new float[WB];
+        final float[] f;
+        final byte[] b;
+        final int[] m;
+        final float[] s;
+
+        /** For blocks of up to nt x nc; the float block only when the source is FP8. */
+        WgradScratch(int nt, int nc, boolean fp8) {
+            f = new float[fp8 ? nt * nc : 0];
+            b = new byte[nt * nc];
+            m = new int[nc];
+            s = new float[nc];
+        }
     }
 
     /**
@@ -236,7 +244,7 @@ public final class TileQuantizer {
         boolean[] failed = new boolean[1];
         Parallel.Task body = (t, w) -> {
             WgradScratch sc = scratch[w];
-            if (sc == null) scratch[w] = sc = new WgradScratch();
+            if (sc == null) scratch[w] = sc = new WgradScratch(Math.min(rows, TILE), Math.min(cols, WB), q != null);
             if (!wgradBlock(x, off, q, rows, cols, fmt, t / nb, t % nb, codes, scales, sc)) failed[0] = true;
         };
         if (tasks > 1 && parallel(rows, cols)) Parallel.parallelFor(tasks, body);
@@ -274,11 +282,7 @@ public final class TileQuantizer {
             scales[(c0 + j) * st + ti] = s;
         }
         E4m3Vector.columnEncodeDiv(a, ao, stride, nt, nc, sc.s, sc.b, 0, nc);
-        byte[] b = sc.b;
-        for (int j = 0; j < nc; j++) {                   // the block's [nt, nc] codes into the [cols, rows] result
-            int d = (c0 + j) * rows + t0;
-            for (int i = 0, o = j; i < nt; i++, o += nc) codes[d + i] = b[o];
-        }
+        ByteTranspose.block(sc.b, 0, nc, codes, c0 * rows + t0, rows, nt, nc);   // [nt, nc] codes into the [cols, rows] result
         return true;
     }
 
