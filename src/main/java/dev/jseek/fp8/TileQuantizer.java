@@ -15,6 +15,14 @@ import dev.jseek.kernels.Parallel;
  * normals: 3 mantissa bits, half an ulp is at most 2^-4 of the value) and <= 2^-10 scale (1 + 2^-10) when
  * |y| < 2^-6 (subnormal spacing 2^-9); the 2^-21 terms cover the float division and multiplication. With UE8M0
  * scales the division and multiplication are exact and the error is exactly the E4M3 rounding error of y.
+ *
+ * <p>Implementation: Vector API kernels ({@link E4m3Vector}: amax on the float bits, IEEE division x / scale lane by
+ * lane, E4M3 rounding on the float bits; scaled decode by the shifted-decode trick), bit-identical to the scalar twins
+ * in {@link ScalarTileQuantizer} (tested: codes, scales, values and error messages). 128 x 1 tiles (and the Wgrad
+ * operands) run their vectors along the columns; the Wgrad re-quantization is fused per 128-token x 128-channel block
+ * (dequantize, column amax, encode, 8 x 8-byte transpose into the result), with no transposed float copy. Operands of
+ * 2^16 elements or more are split by tile rows (or blocks) across the {@link Parallel} pool; a tile is always computed
+ * by one task, so the split never changes a result.
  */
 public final class TileQuantizer {
     private TileQuantizer() {}
@@ -65,7 +73,7 @@ public final class TileQuantizer {
                 }
             }
         };
-        if (parallel(rows, cols)) Parallel.parallelForRange(rows, rowGrain(rows, cols), body);
+        if (parallel(rows, cols)) Parallel.parallelForRange(rows, grain(rows, cols), body);
         else body.run(0, rows);
     }
 
@@ -133,13 +141,11 @@ public final class TileQuantizer {
         return (long) rows * cols >= PAR_MIN && Parallel.threads() > 1;
     }
 
-    /** A grain (in units of {@code unitRows} rows) of about two chunks per participant and at least PAR_GRAIN elements. */
+    /** A grain (in units of {@code unitElems} elements each) of about two chunks per participant, at least PAR_GRAIN elements. */
     private static int grain(int units, long unitElems) {
         int min = (int) Math.max(1, Math.min(units, (PAR_GRAIN + unitElems - 1) / Math.max(1, unitElems)));
         return Math.max(min, Parallel.grain(units, 2, 1));
     }
-
-    private static int rowGrain(int rows, int cols) { return grain(rows, cols); }
 
     static void checkMatrix(int length, int off, int rows, int cols) {
         if (rows < 0 || cols < 0 || off < 0 || (long) off + (long) rows * cols > length)
