@@ -1,5 +1,7 @@
 package dev.jseek.fp8;
 
+import dev.jseek.kernels.Parallel;
+
 /**
  * Fine-grained online FP8 quantization (spec G, A.3; [TR] §3.3): for every tile, amax = max(max|x|, 1e-4),
  * scale = amax / 448 (optionally rounded up to a power of two, {@link ScaleFormat#UE8M0}), code = e4m3(x / scale)
@@ -13,6 +15,14 @@ package dev.jseek.fp8;
  * normals: 3 mantissa bits, half an ulp is at most 2^-4 of the value) and <= 2^-10 scale (1 + 2^-10) when
  * |y| < 2^-6 (subnormal spacing 2^-9); the 2^-21 terms cover the float division and multiplication. With UE8M0
  * scales the division and multiplication are exact and the error is exactly the E4M3 rounding error of y.
+ *
+ * <p>Implementation: Vector API kernels ({@link E4m3Vector}: amax on the float bits, IEEE division x / scale lane by
+ * lane, E4M3 rounding on the float bits; scaled decode by the shifted-decode trick), bit-identical to the scalar twins
+ * in {@link ScalarTileQuantizer} (tested: codes, scales, values and error messages). 128 x 1 tiles (and the Wgrad
+ * operands) run their vectors along the columns; the Wgrad re-quantization is fused per 128-token x 128-channel block
+ * (dequantize, column amax, encode, 8 x 8-byte transpose into the result), with no transposed float copy. Operands of
+ * 2^16 elements or more are split by tile rows (or blocks) across the {@link Parallel} pool; a tile is always computed
+ * by one task, so the split never changes a result.
  */
 public final class TileQuantizer {
     private TileQuantizer() {}
@@ -45,30 +55,28 @@ public final class TileQuantizer {
      */
     public static void quantizeRowsInto(float[] x, int off, int rows, int cols, ScaleFormat fmt,
                                         byte[] codes, int codeOff, float[] scales, int scaleOff) {
-        int sc = Fp8Tensor.ceilDiv(cols, TILE);
-        for (int r = 0; r < rows; r++) {
-            int o = off + r * cols, q = codeOff + r * cols;
-            for (int t = 0; t < sc; t++) {
-                int c0 = t * TILE, c1 = Math.min(cols, c0 + TILE);
-                float amax = 0f;
-                for (int c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[o + c]));
-                if (!(amax <= Float.MAX_VALUE)) throw nonFinite(x, off, cols, r, r + 1, c0, c1);
-                float s = fmt.scale(amax);
-                scales[scaleOff + r * sc + t] = s;
-                for (int c = c0; c < c1; c++) codes[q + c] = E4m3.encode(x[o + c] / s);
-            }
-        }
+        checkRows(x.length, off, rows, cols, codes.length, codeOff, scales.length, scaleOff);
+        tiles(x, off, rows, cols, 1, TILE, fmt, codes, codeOff, scales, scaleOff);
     }
 
     /** Inverse of {@link #quantizeRowsInto}: out[outOff + r*cols + c] = decode(code) * scale of its 1 x 128 tile. */
     public static void dequantizeRowsInto(byte[] codes, int codeOff, float[] scales, int scaleOff, int rows, int cols,
                                           float[] out, int outOff) {
+        checkRows(out.length, outOff, rows, cols, codes.length, codeOff, scales.length, scaleOff);
         int sc = Fp8Tensor.ceilDiv(cols, TILE);
-        for (int r = 0; r < rows; r++) {
-            int q = codeOff + r * cols, o = outOff + r * cols, so = scaleOff + r * sc;
-            for (int c = 0; c < cols; c++) out[o + c] = E4m3.decode(codes[q + c]) * scales[so + c / TILE];
-        }
+        Parallel.RangeTask body = (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int q = codeOff + r * cols, o = outOff + r * cols, so = scaleOff + r * sc;
+                for (int t = 0; t < sc; t++) {
+                    int c0 = t * TILE;
+                    E4m3Vector.decodeMul(codes, q + c0, scales[so + t], out, o + c0, Math.min(TILE, cols - c0));
+                }
+            }
+        };
+        if (parallel(rows, cols)) Parallel.parallelForRange(rows, grain(rows, cols), body);
+        else body.run(0, rows);
     }
+
 
     /**
      * The Wgrad operand of a float [tokens, channels] matrix at x[off] (used when the cached activation is not E4M3,
@@ -76,10 +84,8 @@ public final class TileQuantizer {
      * [channels, tokens] in 1 x 128 tiles: {@code quantize(x, tokens, channels, 128, 1, fmt).transpose()}.
      */
     public static Fp8Tensor wgradOperand(float[] x, int off, int rows, int cols, ScaleFormat fmt) {
-        float[] t = new float[rows * cols];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = x[off + r * cols + c];
-        return quantize(t, 0, cols, rows, 1, TILE, fmt);
+        checkMatrix(x.length, off, rows, cols);
+        return wgrad(x, off, null, rows, cols, fmt);
     }
 
     /** {@link #weight(float[], int, int, ScaleFormat)} of the matrix starting at w[off]. */
@@ -102,7 +108,7 @@ public final class TileQuantizer {
     public static Fp8Tensor wgradOperand(Fp8Tensor x, ScaleFormat fmt) {
         if (!x.rowTiled(TILE))
             throw new IllegalArgumentException("wgradOperand wants 1x" + TILE + " tiles, got " + x.tileRows() + "x" + x.tileCols());
-        return wgradOperand(x.dequantize(), 0, x.rows(), x.cols(), fmt);
+        return wgrad(null, 0, x, x.rows(), x.cols(), fmt);
     }
 
     /**
@@ -110,34 +116,196 @@ public final class TileQuantizer {
      * the edges). Every element must be finite: a NaN or infinity throws, naming its position.
      */
     public static Fp8Tensor quantize(float[] x, int off, int rows, int cols, int tileRows, int tileCols, ScaleFormat fmt) {
-        if (rows < 0 || cols < 0 || off < 0 || (long) off + (long) rows * cols > x.length)
-            throw new IllegalArgumentException("array of " + x.length + " floats from offset " + off + " cannot hold " + rows + "x" + cols);
+        checkMatrix(x.length, off, rows, cols);
         if (tileRows < 1 || tileCols < 1) throw new IllegalArgumentException("tile shape must be positive, got " + tileRows + "x" + tileCols);
         int sr = Fp8Tensor.ceilDiv(rows, tileRows), sc = Fp8Tensor.ceilDiv(cols, tileCols);
         byte[] codes = new byte[rows * cols];
         float[] scales = new float[sr * sc];
-        for (int ti = 0; ti < sr; ti++) {
-            int r0 = ti * tileRows, r1 = Math.min(rows, r0 + tileRows);
-            for (int tj = 0; tj < sc; tj++) {
-                int c0 = tj * tileCols, c1 = Math.min(cols, c0 + tileCols);
-                float amax = 0f;
-                for (int r = r0; r < r1; r++) {
-                    int o = off + r * cols;
-                    for (int c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[o + c]));
-                }
-                if (!(amax <= Float.MAX_VALUE)) throw nonFinite(x, off, cols, r0, r1, c0, c1);
-                float s = fmt.scale(amax);
-                scales[ti * sc + tj] = s;
-                for (int r = r0; r < r1; r++) {
-                    int o = off + r * cols, q = r * cols;
-                    for (int c = c0; c < c1; c++) codes[q + c] = E4m3.encode(x[o + c] / s);
-                }
-            }
-        }
+        tiles(x, off, rows, cols, tileRows, tileCols, fmt, codes, 0, scales, 0);
         return new Fp8Tensor(rows, cols, tileRows, tileCols, codes, scales);
     }
 
-    private static IllegalArgumentException nonFinite(float[] x, int off, int cols, int r0, int r1, int c0, int c1) {
+    // ---------------------------------------------------------------------------------------------------------------
+    // Implementation. Vector kernels: E4m3Vector; scalar twins: ScalarTileQuantizer. Work is split across the
+    // dev.jseek.kernels.Parallel pool for operands of PAR_MIN elements or more (inside a parallel region the pool runs
+    // the split serially); every tile is computed by one task from its own data, so the split never changes a bit.
+
+    /** Operands with at least this many elements are split across the pool. */
+    static final int PAR_MIN = 1 << 16;
+    /** Elements per parallel task, at least. */
+    private static final int PAR_GRAIN = 1 << 14;
+    /** Channels per Wgrad block (a multiple of the tile, so the source tiles' scales are constant along a block row). */
+    private static final int WB = TILE;
+
+    static boolean parallel(int rows, int cols) {
+        return (long) rows * cols >= PAR_MIN && Parallel.threads() > 1;
+    }
+
+    /** A grain (in units of {@code unitElems} elements each) of about two chunks per participant, at least PAR_GRAIN elements. */
+    private static int grain(int units, long unitElems) {
+        int min = (int) Math.max(1, Math.min(units, (PAR_GRAIN + unitElems - 1) / Math.max(1, unitElems)));
+        return Math.max(min, Parallel.grain(units, 2, 1));
+    }
+
+    static void checkMatrix(int length, int off, int rows, int cols) {
+        if (rows < 0 || cols < 0 || off < 0 || (long) off + (long) rows * cols > length)
+            throw new IllegalArgumentException("array of " + length + " floats from offset " + off + " cannot hold " + rows + "x" + cols);
+    }
+
+    /** Bounds of a [rows, cols] float matrix with its 1 x 128 codes and scales (vector accesses may run unchecked). */
+    private static void checkRows(int floats, int off, int rows, int cols, int codes, int codeOff, int scales, int scaleOff) {
+        checkMatrix(floats, off, rows, cols);
+        if (codeOff < 0 || (long) codeOff + (long) rows * cols > codes)
+            throw new IllegalArgumentException("codes of " + codes + " bytes from offset " + codeOff + " cannot hold " + rows + "x" + cols);
+        long need = (long) rows * Fp8Tensor.ceilDiv(cols, TILE);
+        if (scaleOff < 0 || scaleOff + need > scales)
+            throw new IllegalArgumentException("scales of " + scales + " floats from offset " + scaleOff + " cannot hold " + need + " tile scales of "
+                    + rows + "x" + cols);
+    }
+
+    /**
+     * All tiles of the [rows, cols] matrix at x[off] into codes[codeOff + r*cols + c] and scales[scaleOff + ti*sc + tj],
+     * split by tile rows across the pool when large. A failed parallel run is redone serially so that the error names
+     * the first non-finite tile in order, whatever the split.
+     */
+    private static void tiles(float[] x, int off, int rows, int cols, int tr, int tc, ScaleFormat fmt,
+                              byte[] codes, int codeOff, float[] scales, int scaleOff) {
+        int sr = Fp8Tensor.ceilDiv(rows, tr);
+        if (sr > 1 && parallel(rows, cols)) {
+            try {
+                Parallel.parallelForRange(sr, grain(sr, (long) tr * cols),
+                        (lo, hi) -> tileRows(x, off, rows, cols, tr, tc, fmt, codes, codeOff, scales, scaleOff, lo, hi));
+            } catch (IllegalArgumentException e) {
+                tileRows(x, off, rows, cols, tr, tc, fmt, codes, codeOff, scales, scaleOff, 0, sr);
+                throw e;
+            }
+        } else tileRows(x, off, rows, cols, tr, tc, fmt, codes, codeOff, scales, scaleOff, 0, sr);
+    }
+
+    /** Tile rows [ti0, ti1) of {@link #tiles}, in the scalar twin's tile order (so the same tile fails first). */
+    private static void tileRows(float[] x, int off, int rows, int cols, int tr, int tc, ScaleFormat fmt,
+                                 byte[] codes, int codeOff, float[] scales, int scaleOff, int ti0, int ti1) {
+        int sc = Fp8Tensor.ceilDiv(cols, tc);
+        if (tc == 1) {                                  // column tiles: vectors run along the columns
+            int[] m = new int[Math.min(cols, WB)];
+            float[] s = new float[m.length];
+            for (int ti = ti0; ti < ti1; ti++) {
+                int r0 = ti * tr, nr = Math.min(rows, r0 + tr) - r0;
+                for (int c0 = 0; c0 < cols; c0 += WB) {
+                    int nc = Math.min(WB, cols - c0), a0 = off + r0 * cols + c0;
+                    E4m3Vector.columnAmaxBits(x, a0, cols, nr, nc, m);
+                    for (int j = 0; j < nc; j++) {
+                        if (m[j] >= E4m3Vector.INF_BITS) throw nonFinite(x, off, cols, r0, r0 + nr, c0 + j, c0 + j + 1);
+                        s[j] = fmt.scale(Float.intBitsToFloat(m[j]));
+                        scales[scaleOff + ti * sc + c0 + j] = s[j];
+                    }
+                    E4m3Vector.columnEncodeDiv(x, a0, cols, nr, nc, s, codes, codeOff + r0 * cols + c0, cols);
+                }
+            }
+            return;
+        }
+        for (int ti = ti0; ti < ti1; ti++) {
+            int r0 = ti * tr, r1 = Math.min(rows, r0 + tr);
+            for (int tj = 0; tj < sc; tj++) {
+                int c0 = tj * tc, n = Math.min(cols, c0 + tc) - c0;
+                int m = 0;
+                for (int r = r0; r < r1; r++) m = Math.max(m, E4m3Vector.amaxBits(x, off + r * cols + c0, n));
+                if (m >= E4m3Vector.INF_BITS) throw nonFinite(x, off, cols, r0, r1, c0, c0 + n);
+                float s = fmt.scale(Float.intBitsToFloat(m));
+                scales[scaleOff + ti * sc + tj] = s;
+                for (int r = r0; r < r1; r++) E4m3Vector.encodeDiv(x, off + r * cols + c0, s, codes, codeOff + r * cols + c0, n);
+            }
+        }
+    }
+
+    /** Per-participant scratch of {@link #wgrad}. */
+    private static final class WgradScratch {
+        final float[] f;
+        final byte[] b;
+        final int[] m;
+        final float[] s;
+
+        /** For blocks of up to nt x nc; the float block only when the source is FP8. */
+        WgradScratch(int nt, int nc, boolean fp8) {
+            f = new float[fp8 ? nt * nc : 0];
+            b = new byte[nt * nc];
+            m = new int[nc];
+            s = new float[nc];
+        }
+    }
+
+    /**
+     * The fused Wgrad re-quantization of a [rows = tokens, cols = channels] matrix, either floats x[off..] or the 1 x
+     * 128 tiled q (dequantized block by block): per block of 128 tokens x {@link #WB} channels, column maxima and
+     * column-scaled codes with vectors along the channels, then the block's codes are transposed into the
+     * [channels, tokens] result. No transposed float copy is made. Blocks run in parallel when large.
+     */
+    private static Fp8Tensor wgrad(float[] x, int off, Fp8Tensor q, int rows, int cols, ScaleFormat fmt) {
+        if ((long) rows * cols > Integer.MAX_VALUE - 16)
+            throw new IllegalArgumentException("FP8 tensor of " + cols + "x" + rows + " elements does not fit a Java array");
+        int st = Fp8Tensor.ceilDiv(rows, TILE), nb = Fp8Tensor.ceilDiv(cols, WB), tasks = st * nb;
+        byte[] codes = new byte[rows * cols];
+        float[] scales = new float[cols * st];
+        WgradScratch[] scratch = new WgradScratch[Math.max(1, Parallel.threads())];
+        boolean[] failed = new boolean[1];
+        Parallel.Task body = (t, w) -> {
+            WgradScratch sc = scratch[w];
+            if (sc == null) scratch[w] = sc = new WgradScratch(Math.min(rows, TILE), Math.min(cols, WB), q != null);
+            if (!wgradBlock(x, off, q, rows, cols, fmt, t / nb, t % nb, codes, scales, sc)) failed[0] = true;
+        };
+        if (tasks > 1 && parallel(rows, cols)) Parallel.parallelFor(tasks, body);
+        else for (int t = 0; t < tasks; t++) body.run(t, 0);
+        if (failed[0]) throw wgradNonFinite(x, off, q, rows, cols);
+        return new Fp8Tensor(cols, rows, 1, TILE, codes, scales);
+    }
+
+    /** One block of {@link #wgrad}; false when a column of the block is not finite (nothing else is checked then). */
+    private static boolean wgradBlock(float[] x, int off, Fp8Tensor q, int rows, int cols, ScaleFormat fmt, int ti, int cb,
+                                      byte[] codes, float[] scales, WgradScratch sc) {
+        int t0 = ti * TILE, nt = Math.min(TILE, rows - t0), c0 = cb * WB, nc = Math.min(WB, cols - c0);
+        int st = Fp8Tensor.ceilDiv(rows, TILE);
+        float[] a;
+        int ao, stride;
+        if (q != null) {                                 // dequantize the block (one source tile column wide)
+            byte[] qc = q.codes();
+            float[] qs = q.scales();
+            int qsc = q.scaleCols();
+            for (int i = 0; i < nt; i++)
+                E4m3Vector.decodeMul(qc, (t0 + i) * cols + c0, qs[(t0 + i) * qsc + cb], sc.f, i * nc, nc);
+            a = sc.f;
+            ao = 0;
+            stride = nc;
+        } else {
+            a = x;
+            ao = off + t0 * cols + c0;
+            stride = cols;
+        }
+        E4m3Vector.columnAmaxBits(a, ao, stride, nt, nc, sc.m);
+        for (int j = 0; j < nc; j++) {
+            if (sc.m[j] >= E4m3Vector.INF_BITS) return false;
+            float s = fmt.scale(Float.intBitsToFloat(sc.m[j]));
+            sc.s[j] = s;
+            scales[(c0 + j) * st + ti] = s;
+        }
+        E4m3Vector.columnEncodeDiv(a, ao, stride, nt, nc, sc.s, sc.b, 0, nc);
+        ByteTranspose.block(sc.b, 0, nc, codes, c0 * rows + t0, rows, nt, nc);   // [nt, nc] codes into the [cols, rows] result
+        return true;
+    }
+
+    /**
+     * The error of a non-finite Wgrad source: the scalar twin quantizes the transposed matrix, so it names the first
+     * non-finite value in channel-major order, at [channel, token].
+     */
+    private static IllegalArgumentException wgradNonFinite(float[] x, int off, Fp8Tensor q, int rows, int cols) {
+        for (int c = 0; c < cols; c++)
+            for (int r = 0; r < rows; r++) {
+                float v = q != null ? q.get(r, c) : x[off + r * cols + c];
+                if (!Float.isFinite(v)) return new IllegalArgumentException("cannot quantize non-finite value " + v + " at [" + c + ", " + r + "]");
+            }
+        return new IllegalArgumentException("non-finite Wgrad operand of " + rows + "x" + cols);
+    }
+
+    static IllegalArgumentException nonFinite(float[] x, int off, int cols, int r0, int r1, int c0, int c1) {
         for (int r = r0; r < r1; r++)
             for (int c = c0; c < c1; c++) {
                 float v = x[off + r * cols + c];
