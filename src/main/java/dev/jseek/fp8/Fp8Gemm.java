@@ -1,5 +1,6 @@
 package dev.jseek.fp8;
 
+import dev.jseek.kernels.Parallel;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -21,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 7 low bits moved to float bits 31 and 20..26 give value * 2^-120 exactly, subnormals included; one multiply by
  * 2^120 restores the value, exactly); B is decoded per (column panel, K group) into a K-major panel; an MR x NR
  * register tile of group sums is built with broadcast-FMAs (exact products, so FMA = multiply + add) and promoted
- * with one FMA per group. Tasks (row chunks) run in parallel.
+ * with one FMA per group. Tasks (row chunks) run on the project's pool ({@link Parallel}; serially when called from
+ * inside a parallel region, e.g. one expert's GEMM).
  *
  * <p>Why the 2^120 is not folded into the scales: the product of two shifted values is ~2^-240 (below float range),
  * and with only one operand shifted, group partial sums below 2^-6 would fall into float subnormals and lose
@@ -73,11 +75,10 @@ public final class Fp8Gemm {
         check(a, b, c, cOff);
         int m = a.rows(), n = b.rows(), k = a.cols();
         if (m == 0 || n == 0) return;
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        int threads = Parallel.threads();
         int rc = Math.clamp(roundUp(Fp8Tensor.ceilDiv(m, 2 * threads), MR), MR, 64);
         int tasks = Fp8Tensor.ceilDiv(m, rc);
-        // TO BE REPLACED by dev.jseek.kernels.Parallel once it is on main (one persistent pool for all kernels)
-        IntStream.range(0, tasks).parallel().forEach(t -> rowTask(a, b, c, cOff, accumulate, t * rc, Math.min(m, t * rc + rc), n, k));
+        Parallel.parallelFor(tasks, (t, worker) -> rowTask(a, b, c, cOff, accumulate, t * rc, Math.min(m, t * rc + rc), n, k));
     }
 
     private static int roundUp(int x, int q) { return (x + q - 1) / q * q; }
@@ -88,7 +89,7 @@ public final class Fp8Gemm {
         decodeRows(a.codes(), r0 * k, rows * k, af);
         float[] sa = new float[rows * groups];                 // A's scales of these rows, [row][group]
         System.arraycopy(a.scales(), r0 * groups, sa, 0, rows * groups);
-        float[] bp = new float[G * NR], sbp = new float[NR];
+        float[] bp = new float[G * NR], sbp = new float[NR], brow = new float[G];
         float[] acc = new float[rows * NR];
         byte[] bc = b.codes();
         for (int j0 = 0; j0 < n; j0 += NR) {
@@ -96,10 +97,11 @@ public final class Fp8Gemm {
             java.util.Arrays.fill(acc, 0f);
             for (int g = 0; g < groups; g++) {
                 int k0 = g * G, gk = Math.min(G, k - k0);
-                // pack B's panel: bp[kk][jj] = value of B[j0 + jj][k0 + kk]; columns past n are zero
+                // pack B's panel: bp[kk][jj] = value of B[j0 + jj][k0 + kk] (rows decoded with the vector trick);
+                // columns past n are zero
                 for (int jj = 0; jj < nj; jj++) {
-                    int o = (j0 + jj) * k + k0;
-                    for (int kk = 0; kk < gk; kk++) bp[kk * NR + jj] = E4m3.decode(bc[o + kk]);
+                    decodeRows(bc, (j0 + jj) * k + k0, gk, brow);
+                    for (int kk = 0; kk < gk; kk++) bp[kk * NR + jj] = brow[kk];
                     sbp[jj] = b.scaleAt(j0 + jj, k0);
                 }
                 for (int jj = nj; jj < NR; jj++) {
