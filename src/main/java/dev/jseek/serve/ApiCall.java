@@ -20,6 +20,7 @@ final class ApiCall {
     private int status;
     private SseWriter sse;
     private int promptTokens = -1, completionTokens = -1;
+    private boolean clientGone;
 
     ApiCall(HttpExchange ex) { this.ex = ex; }
 
@@ -41,7 +42,11 @@ final class ApiCall {
     void tokens(ModelRunner.Outcome r) {
         promptTokens = r.promptTokens();
         completionTokens = r.completionTokens();
+        clientGone = r.clientGone();
     }
+
+    /** Whether the client went away during a stream (generation was stopped early). */
+    boolean clientGone() { return clientGone; }
 
     /** The request body as a JSON object (400 when it is not one, 413 when it is larger than {@link #MAX_BODY}). */
     ObjectNode jsonBody() throws IOException {

@@ -58,6 +58,7 @@ abstract class ApiHandler implements HttpHandler {
             if (call.promptTokens() >= 0)
                 line.append(" tokens ").append(call.promptTokens()).append('+').append(call.completionTokens());
             line.append(' ').append((System.nanoTime() - t0) / 1_000_000).append(" ms");
+            if (call.clientGone()) line.append(" (client went away)");
             log.println(line);
         }
     }

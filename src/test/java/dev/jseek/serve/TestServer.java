@@ -97,7 +97,8 @@ final class TestServer implements AutoCloseable {
 
     TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException {
         this.dir = dir;
-        this.tokenizer = Tokenizer.load(dir.resolve("tokenizer.json"));
+        Path tf = dir.resolve("tokenizer.json");
+        this.tokenizer = Tokenizer.load(Files.exists(tf) ? tf : dir.getParent().resolve("tokenizer.json")); // as a run directory holds it
         this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, AttnMode.ABSORB, PromptStart.AUTO);
         this.options = new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
         this.server = OpenAiServer.start(runner, options);
@@ -161,11 +162,14 @@ final class TestServer implements AutoCloseable {
         return s.isEmpty() ? List.of() : List.of(s.split("\n"));
     }
 
-    /** Waits (up to 5 s) until the log has at least n lines: it is written as the exchange closes. */
-    List<String> awaitLog(int n) throws InterruptedException {
+    /** Waits (up to 5 s) until a log line satisfies {@code p}; returns whether one did. */
+    boolean awaitLogLine(java.util.function.Predicate<String> p) throws InterruptedException {
         long end = System.nanoTime() + 5_000_000_000L;
-        while (logLines().size() < n && System.nanoTime() < end) Thread.sleep(10);
-        return logLines();
+        while (System.nanoTime() < end) {
+            if (logLines().stream().anyMatch(p)) return true;
+            Thread.sleep(10);
+        }
+        return false;
     }
 
     @Override public void close() {
