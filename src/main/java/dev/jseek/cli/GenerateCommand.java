@@ -35,16 +35,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
 
-    /** tokenizer.json from --tokenizer, else beside the model or one folder up (a run directory); null if optional and absent. */
     private Tokenizer findTokenizer(Path modelDir, boolean required) {
-        if (tokenizerPath != null) return TokenizerFiles.load(tokenizerPath);
-        for (Path p = modelDir.toAbsolutePath(); p != null && p.getNameCount() > 0; p = p.getParent()) {
-            Path f = p.resolve("tokenizer.json");
-            if (Files.isRegularFile(f)) return TokenizerFiles.load(f);
-            if (p.equals(modelDir.toAbsolutePath().getParent())) break;
-        }
-        if (required) throw new UserException("no tokenizer.json in " + modelDir + " or its parent; pass --tokenizer FILE");
-        return null;
+        return TokenizerFiles.find(modelDir, tokenizerPath, required);
     }
 
     private int[] withBos(Tokenizer t, int[] ids) {

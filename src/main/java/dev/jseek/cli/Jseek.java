@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 InitCommand.class,
                 InspectCommand.class,
                 GenerateCommand.class,
+                ServeCommand.class,
                 ForwardCommand.class,
                 TokenizerCommand.class,
                 TokenizeCommand.class,

@@ -4,6 +4,7 @@ import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.tokenizer.TokenizerFormatException;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -21,5 +22,22 @@ final class TokenizerFiles {
         } catch (IOException e) {
             throw new UserException("cannot read tokenizer " + path + ": " + e, e);
         }
+    }
+
+    /**
+     * The tokenizer of a model: {@code explicit} when given, else {@code tokenizer.json} in the model directory or
+     * its parent (a training run directory holds it above its {@code step-N} checkpoints). Null when none is found
+     * and it is not {@code required}.
+     */
+    static Tokenizer find(Path modelDir, Path explicit, boolean required) {
+        if (explicit != null) return load(explicit);
+        Path dir = modelDir.toAbsolutePath();
+        for (Path p : new Path[] {dir, dir.getParent()}) {
+            if (p == null) continue;
+            Path f = p.resolve("tokenizer.json");
+            if (Files.isRegularFile(f)) return load(f);
+        }
+        if (required) throw new UserException("no tokenizer.json in " + modelDir + " or its parent; pass --tokenizer FILE");
+        return null;
     }
 }

@@ -5,6 +5,7 @@ import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
+import java.util.function.IntPredicate;
 
 /**
  * Autoregressive generation with the MLA latent KV cache: one prefill call over the prompt, then one decode call per
@@ -36,6 +37,18 @@ public final class Generator {
      * token is included in the result and streamed). {@code onToken} receives each token as it is chosen.
      */
     public Result generate(int[] prompt, int maxNewTokens, Sampler sampler, int[] stopTokens, IntConsumer onToken) {
+        return generateWhile(prompt, maxNewTokens, sampler, stopTokens, onToken == null ? null : id -> {
+            onToken.accept(id);
+            return true;
+        });
+    }
+
+    /**
+     * As {@link #generate}, but the listener can end generation: when {@code onToken} returns false for a token
+     * (e.g. a stop string completed, or the client went away) no further token is computed and the stop reason is
+     * "stopped by caller" (unless that token was a stop token or the last one anyway).
+     */
+    public Result generateWhile(int[] prompt, int maxNewTokens, Sampler sampler, int[] stopTokens, IntPredicate onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty: give at least one token (e.g. BOS = "
                 + model.config.bosTokenId() + ")");
         if (maxNewTokens < 0) throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
@@ -56,9 +69,10 @@ public final class Generator {
         while (n < maxNewTokens) {
             int tok = sampler.sample(logits, 0, vocab);
             out[n++] = tok;
-            if (onToken != null) onToken.accept(tok);
+            boolean more = onToken == null || onToken.test(tok);
             if (contains(stopTokens, tok)) { reason = "stop token"; break; }
             if (n == maxNewTokens) break;
+            if (!more) { reason = "stopped by caller"; break; }
             if (pos >= capacity) { reason = "context length"; break; }
             one[0] = tok;
             logits = model.forward(one, pos++, cache);

@@ -62,4 +62,23 @@ class GeneratorTest {
             assertArrayEquals(a, b);
         }
     }
+
+    @Test
+    void theListenerCanEndGeneration() throws Exception {
+        try (DeepSeekV3 m = DeepSeekV3.open(fixture("no_qlora"))) {
+            Generator g = new Generator(m, AttnMode.ABSORB);
+            int[] free = g.generate(new int[] {1, 2, 3}, 8, Sampler.greedy(), new int[0], null).tokens();
+            int[] seen = {0};
+            Generator.Result r = g.generateWhile(new int[] {1, 2, 3}, 8, Sampler.greedy(), new int[0], id -> ++seen[0] < 3);
+            assertArrayEquals(Arrays.copyOf(free, 3), r.tokens());
+            assertEquals(3, seen[0]);
+            assertEquals("stopped by caller", r.stopReason());
+            // false on the last allowed token: still "max tokens"
+            Generator.Result last = g.generateWhile(new int[] {1, 2, 3}, 2, Sampler.greedy(), new int[0], id -> false);
+            assertEquals(1, last.tokens().length);
+            assertEquals("stopped by caller", last.stopReason());
+            Generator.Result atMax = g.generateWhile(new int[] {1, 2, 3}, 1, Sampler.greedy(), new int[0], id -> false);
+            assertEquals("max tokens", atMax.stopReason());
+        }
+    }
 }

@@ -1,0 +1,93 @@
+package dev.jseek.cli;
+
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.serve.ModelRunner;
+import dev.jseek.serve.OpenAiServer;
+import dev.jseek.serve.PromptStart;
+import dev.jseek.serve.SamplingParams;
+import dev.jseek.serve.ServerOptions;
+import dev.jseek.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jseek serve}: an OpenAI-compatible HTTP server ({@code /v1/chat/completions}, {@code /v1/completions},
+ * {@code /v1/models}, {@code /health}) over a model directory, so any OpenAI client can talk to it. Runs until
+ * Ctrl-C, which stops listening, lets the running generation end at its next token and closes the model.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
+public final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors).") Path model;
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
+    @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
+    @Option(names = "--model-name", description = "Model id clients see (default: the model directory's name).") String modelName;
+    @Option(names = "--max-tokens-default", defaultValue = "256", description = "max_tokens of requests that give none (default ${DEFAULT-VALUE}).") int maxTokensDefault;
+    @Option(names = "--temperature", defaultValue = "0.6", description = "Temperature of requests that give none; 0 = greedy (default ${DEFAULT-VALUE}).") float temperature;
+    @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
+    @Option(names = "--prompt-start", defaultValue = "auto", description = "What /v1/completions prompts start with: bos, eos, none, or auto = BOS when "
+            + "tokenizer_config.json says add_bos_token, else EOS (jseek pre-training ends each document with EOS). Default ${DEFAULT-VALUE}.") String promptStart;
+
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    @Override public Integer call() throws IOException, InterruptedException {
+        AttnMode mode = AttnMode.parse(attn);
+        if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
+        PromptStart start = PromptStart.parse(promptStart);
+        if (start == null) throw new UserException("--prompt-start: unknown value '" + promptStart + "' (use auto, bos, eos or none)");
+        if (port < 0 || port > 65535) throw new UserException("--port must be in 0..65535, got " + port);
+        if (maxTokensDefault < 1) throw new UserException("--max-tokens-default must be >= 1, got " + maxTokensDefault);
+        if (!(temperature >= 0)) throw new UserException("--temperature must be >= 0, got " + temperature);
+        if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
+        String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
+        if (name.isBlank()) throw new UserException("--model-name is empty");
+        Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
+        PrintStream err = System.err;
+        ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err);
+        ModelRunner runner;
+        DeepSeekV3 m = DeepSeekV3.open(model);
+        try {
+            runner = new ModelRunner(m, tok, mode, start);
+        } catch (IllegalArgumentException e) {
+            m.close();
+            throw new UserException(e.getMessage(), e);
+        }
+        OpenAiServer server;
+        try {
+            server = OpenAiServer.start(runner, opts);
+        } catch (BindException e) {
+            runner.close();
+            throw new UserException("cannot listen on " + host + ":" + port + ": " + e.getMessage() + " (is another server using it? try --port 0)", e);
+        } catch (IOException | RuntimeException e) {
+            runner.close();
+            throw new UserException("cannot listen on " + host + ":" + port + ": " + e, e);
+        }
+        Thread hook = new Thread(() -> {
+            err.println("serve: stopping");
+            server.close();
+            runner.close();
+            stopped.countDown();
+        }, "jseek-serve-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, model,
+                runner.contextLength(), mode.name().toLowerCase(), server.url());
+        System.out.printf("try:  curl %s/v1/chat/completions -H 'Content-Type: application/json' \\%n"
+                + "        -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"max_tokens\": 64}'%n",
+                server.url(), name);
+        System.out.printf("      curl %s/v1/completions -H 'Content-Type: application/json' \\%n"
+                + "        -d '{\"model\": \"%s\", \"prompt\": \"public static int max(\", \"max_tokens\": 40, \"temperature\": 0}'%n",
+                server.url(), name);
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.jseek.serve;
+
+import static dev.jseek.serve.RequestFields.describe;
+import static dev.jseek.serve.RequestFields.given;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.tokenizer.Message;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@code POST /v1/chat/completions} request: the conversation and the sampling options. Roles: system (and
+ * OpenAI's newer name for it, developer), user, assistant. Content is a string or an array of
+ * {@code {"type": "text", "text": ...}} parts, joined with "\n". The conversation is rendered with DeepSeek-V3's chat
+ * template ({@link dev.jseek.tokenizer.ChatTemplate}, spec F.8).
+ */
+public record ChatRequest(List<Message> messages, SamplingParams params) {
+    public ChatRequest {
+        messages = List.copyOf(messages);
+    }
+
+    static ChatRequest parse(ObjectNode o, SamplingParams.Defaults d) {
+        JsonNode ms = o.get("messages");
+        if (!given(ms)) throw ApiError.invalid("messages", "messages is required: an array of {role, content}");
+        if (!ms.isArray()) throw ApiError.invalid("messages", "messages must be an array, got " + describe(ms));
+        if (ms.isEmpty()) throw ApiError.invalid("messages", "messages is empty; give at least one message");
+        List<Message> out = new ArrayList<>();
+        for (int i = 0; i < ms.size(); i++) out.add(message(ms.get(i), "messages[" + i + "]"));
+        return new ChatRequest(out, SamplingParams.parse(o, d));
+    }
+
+    private static Message message(JsonNode m, String path) {
+        if (!m.isObject()) throw ApiError.invalid(path, path + " must be an object {role, content}, got " + describe(m));
+        ObjectNode o = (ObjectNode) m;
+        String role = RequestFields.optString(o, "role", path + ".role");
+        if (role == null) throw ApiError.invalid(path + ".role", path + ".role is required");
+        String r = switch (role) {
+            case "system", "developer" -> "system";
+            case "user", "assistant" -> role;
+            default -> throw ApiError.invalid(path + ".role", path + ".role must be system, user or assistant, got '" + role + "'");
+        };
+        if (given(o.get("tool_calls")) && !(o.get("tool_calls").isArray() && o.get("tool_calls").isEmpty()))
+            throw ApiError.invalid(path + ".tool_calls", path + ".tool_calls: tool calls are not supported by this server");
+        return new Message(r, content(o.get("content"), path + ".content"), List.of());
+    }
+
+    private static String content(JsonNode c, String path) {
+        if (!given(c)) throw ApiError.invalid(path, path + " is required (a string or an array of text parts)");
+        if (c.isTextual()) return c.textValue();
+        if (!c.isArray()) throw ApiError.invalid(path, path + " must be a string or an array of text parts, got " + describe(c));
+        StringBuilder sb = new StringBuilder();
+        for (int j = 0; j < c.size(); j++) {
+            String pp = path + "[" + j + "]";
+            JsonNode part = c.get(j);
+            if (!part.isObject()) throw ApiError.invalid(pp, pp + " must be an object {type, text}, got " + describe(part));
+            String type = RequestFields.optString((ObjectNode) part, "type", pp + ".type");
+            if (!"text".equals(type))
+                throw ApiError.invalid(pp + ".type", pp + ".type must be \"text\" (this model reads text only), got "
+                        + (type == null ? "nothing" : "'" + type + "'"));
+            String text = RequestFields.optString((ObjectNode) part, "text", pp + ".text");
+            if (text == null) throw ApiError.invalid(pp + ".text", pp + ".text is required");
+            if (j > 0) sb.append('\n');
+            sb.append(text);
+        }
+        return sb.toString();
+    }
+}

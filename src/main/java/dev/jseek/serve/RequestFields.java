@@ -1,0 +1,75 @@
+package dev.jseek.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+
+/**
+ * Typed reads of a JSON request body's fields. A field that is absent or JSON {@code null} is "not given" (OpenAI
+ * clients send nulls for unset options); a field of the wrong type is an {@link ApiError} 400 naming the field and
+ * the value it got.
+ */
+final class RequestFields {
+    private RequestFields() {}
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The body as a JSON object, or a 400 saying why it is not one. */
+    static ObjectNode parseObject(byte[] body) {
+        if (body.length == 0) throw ApiError.invalid(null, "the request body is empty; send a JSON object");
+        JsonNode n;
+        try {
+            n = JSON.readTree(body);
+        } catch (IOException e) {
+            String m = e.getMessage();
+            int nl = m == null ? -1 : m.indexOf('\n');
+            throw ApiError.invalid(null, "the request body is not valid JSON: " + (nl >= 0 ? m.substring(0, nl) : m));
+        }
+        if (n == null || !n.isObject()) throw ApiError.invalid(null, "the request body must be a JSON object, got " + describe(n));
+        return (ObjectNode) n;
+    }
+
+    static boolean given(JsonNode n) { return n != null && !n.isNull() && !n.isMissingNode(); }
+
+    /** How a value is shown in an error: short JSON text, with its JSON type. */
+    static String describe(JsonNode n) {
+        if (n == null || n.isMissingNode()) return "nothing";
+        String s = n.toString();
+        if (s.length() > 60) s = s.substring(0, 57) + "...";
+        String kind = n.isTextual() ? "string" : n.isNumber() ? "number" : n.isBoolean() ? "boolean"
+                : n.isArray() ? "array" : n.isObject() ? "object" : "null";
+        return kind + " " + s;
+    }
+
+    static String optString(ObjectNode o, String field, String path) {
+        JsonNode n = o.get(field);
+        if (!given(n)) return null;
+        if (!n.isTextual()) throw ApiError.invalid(path, path + " must be a string, got " + describe(n));
+        return n.textValue();
+    }
+
+    static Boolean optBoolean(ObjectNode o, String field) {
+        JsonNode n = o.get(field);
+        if (!given(n)) return null;
+        if (!n.isBoolean()) throw ApiError.invalid(field, field + " must be true or false, got " + describe(n));
+        return n.booleanValue();
+    }
+
+    static Double optNumber(ObjectNode o, String field) {
+        JsonNode n = o.get(field);
+        if (!given(n)) return null;
+        if (!n.isNumber()) throw ApiError.invalid(field, field + " must be a number, got " + describe(n));
+        return n.doubleValue();
+    }
+
+    /** An integer field (a JSON number without fraction, e.g. 5 or 5.0) within long range. */
+    static Long optInteger(ObjectNode o, String field) {
+        JsonNode n = o.get(field);
+        if (!given(n)) return null;
+        boolean integral = n.isIntegralNumber() ? n.canConvertToLong()
+                : n.isNumber() && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) < 0x1p62;
+        if (!integral) throw ApiError.invalid(field, field + " must be an integer, got " + describe(n));
+        return n.longValue();
+    }
+}

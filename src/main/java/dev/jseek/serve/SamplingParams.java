@@ -1,0 +1,118 @@
+package dev.jseek.serve;
+
+import static dev.jseek.serve.RequestFields.describe;
+import static dev.jseek.serve.RequestFields.given;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The generation options shared by {@code /v1/chat/completions} and {@code /v1/completions}, validated, with the
+ * server's defaults filled in.
+ *
+ * @param maxTokens    tokens to generate at most (before clamping to the context), >= 1
+ * @param temperature  0 = greedy; >= 0
+ * @param topP         nucleus mass in (0, 1]
+ * @param topK         k most likely tokens (0 = all; a vLLM-style extension, not an OpenAI field)
+ * @param seed         sampling seed (random when the request gives none)
+ * @param stop         stop strings (the text ends before the first occurrence; empty strings dropped)
+ * @param stream       answer with Server-Sent Events
+ * @param includeUsage streaming only: {@code stream_options.include_usage}, a last chunk with usage
+ */
+public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
+                             boolean stream, boolean includeUsage) {
+    /** Stop strings per request at most (OpenAI allows 4). */
+    public static final int MAX_STOP = 16;
+
+    public SamplingParams {
+        stop = List.copyOf(stop);
+    }
+
+    /** The server-wide defaults: max tokens and temperature when a request gives none. */
+    public record Defaults(int maxTokens, float temperature) {}
+
+    /** Reads and validates the sampling fields of a request body. */
+    static SamplingParams parse(ObjectNode o, Defaults d) {
+        Long mct = RequestFields.optInteger(o, "max_completion_tokens");
+        Long mt = RequestFields.optInteger(o, "max_tokens");
+        String mField = mct != null ? "max_completion_tokens" : "max_tokens";
+        long max = mct != null ? mct : mt != null ? mt : d.maxTokens();
+        if (max < 1) throw ApiError.invalid(mField, mField + " must be at least 1, got " + max);
+        int maxTokens = (int) Math.min(max, Integer.MAX_VALUE);
+
+        Double t = RequestFields.optNumber(o, "temperature");
+        float temperature = t != null ? t.floatValue() : d.temperature();
+        if (t != null && !(t >= 0)) throw ApiError.invalid("temperature", "temperature must be >= 0, got " + t);
+
+        Double p = RequestFields.optNumber(o, "top_p");
+        if (p != null && !(p > 0 && p <= 1)) throw ApiError.invalid("top_p", "top_p must be in (0, 1], got " + p);
+        float topP = p == null ? 1f : p.floatValue();
+
+        Long k = RequestFields.optInteger(o, "top_k");
+        if (k != null && k < -1) throw ApiError.invalid("top_k", "top_k must be >= 0 (0 or -1 = no cut), got " + k);
+        int topK = k == null || k <= 0 ? 0 : (int) Math.min(k, Integer.MAX_VALUE);
+
+        Long s = RequestFields.optInteger(o, "seed");
+        long seed = s != null ? s : ThreadLocalRandom.current().nextLong();
+
+        Long n = RequestFields.optInteger(o, "n");
+        if (n != null && n != 1) throw ApiError.invalid("n", "n must be 1 (this server returns one choice), got " + n);
+
+        Boolean stream = RequestFields.optBoolean(o, "stream");
+        boolean includeUsage = false;
+        JsonNode so = o.get("stream_options");
+        if (given(so)) {
+            if (!so.isObject()) throw ApiError.invalid("stream_options", "stream_options must be an object, got " + describe(so));
+            Boolean iu = RequestFields.optBoolean((ObjectNode) so, "include_usage");
+            includeUsage = iu != null && iu;
+        }
+        unsupported(o);
+        return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
+                stream != null && stream, includeUsage);
+    }
+
+    private static List<String> stops(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        if (!given(n)) return out;
+        if (n.isTextual()) {
+            if (!n.textValue().isEmpty()) out.add(n.textValue());
+            return out;
+        }
+        if (!n.isArray()) throw ApiError.invalid("stop", "stop must be a string or an array of strings, got " + describe(n));
+        if (n.size() > MAX_STOP) throw ApiError.invalid("stop", "stop has " + n.size() + " strings; at most " + MAX_STOP);
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode e = n.get(i);
+            if (!e.isTextual()) throw ApiError.invalid("stop", "stop[" + i + "] must be a string, got " + describe(e));
+            if (!e.textValue().isEmpty()) out.add(e.textValue());
+        }
+        return out;
+    }
+
+    /** Options this server does not implement: refused when they would change the answer, ignored when neutral. */
+    private static void unsupported(ObjectNode o) {
+        for (String f : new String[] {"presence_penalty", "frequency_penalty"}) {
+            Double v = RequestFields.optNumber(o, f);
+            if (v != null && v != 0) throw ApiError.invalid(f, f + " is not supported by this server (only 0), got " + v);
+        }
+        Long bo = RequestFields.optInteger(o, "best_of");
+        if (bo != null && bo != 1) throw ApiError.invalid("best_of", "best_of must be 1, got " + bo);
+        JsonNode lp = o.get("logprobs");
+        if (given(lp) && !(lp.isBoolean() && !lp.booleanValue()))
+            throw ApiError.invalid("logprobs", "logprobs are not supported by this server, got " + describe(lp));
+        JsonNode tlp = o.get("top_logprobs");
+        if (given(tlp) && !(tlp.isNumber() && tlp.doubleValue() == 0))
+            throw ApiError.invalid("top_logprobs", "top_logprobs are not supported by this server, got " + describe(tlp));
+        JsonNode tools = o.get("tools");
+        if (given(tools) && !(tools.isArray() && tools.isEmpty()))
+            throw ApiError.invalid("tools", "tools (function calling) are not supported by this server");
+        JsonNode bias = o.get("logit_bias");
+        if (given(bias) && !(bias.isObject() && bias.isEmpty()))
+            throw ApiError.invalid("logit_bias", "logit_bias is not supported by this server");
+        Boolean echo = RequestFields.optBoolean(o, "echo");
+        if (echo != null && echo) throw ApiError.invalid("echo", "echo is not supported by this server");
+        RequestFields.optString(o, "model", "model"); // any name is accepted (one model is served), but a string
+    }
+}

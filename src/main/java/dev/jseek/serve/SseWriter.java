@@ -1,0 +1,47 @@
+package dev.jseek.serve;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Server-Sent Events as the OpenAI API streams them: each event is {@code data: <one-line JSON>\n\n}, flushed at
+ * once; the stream ends with {@code data: [DONE]\n\n}. A write that fails (the client went away) turns the writer
+ * off: later events are dropped and report false.
+ */
+final class SseWriter {
+    static final String CONTENT_TYPE = "text/event-stream; charset=utf-8";
+
+    private final OutputStream out;
+    private boolean broken;
+
+    SseWriter(OutputStream out) { this.out = out; }
+
+    /** Sends one JSON event; false when the client is gone. */
+    boolean event(JsonNode data) {
+        try {
+            return write("data: " + RequestFields.JSON.writeValueAsString(data) + "\n\n");
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sends the final {@code data: [DONE]} event; false when the client is gone. */
+    boolean done() { return write("data: [DONE]\n\n"); }
+
+    boolean broken() { return broken; }
+
+    private boolean write(String s) {
+        if (broken) return false;
+        try {
+            out.write(s.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return true;
+        } catch (IOException e) {
+            broken = true;
+            return false;
+        }
+    }
+}

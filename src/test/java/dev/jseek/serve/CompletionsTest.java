@@ -1,0 +1,177 @@
+package dev.jseek.serve;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.jseek.infer.Sampler;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code /v1/completions} against the oracle: the prompt's ids built by hand (EOS, then the text's ids: the
+ * {@link PromptStart#AUTO} rule for a tokenizer without add_bos_token), {@link dev.jseek.infer.Generator} run
+ * directly, {@link dev.jseek.tokenizer.Tokenizer#decode}. Also the EOS stop and the context limits.
+ */
+class CompletionsTest {
+    @TempDir static Path tmp;
+    static TestServer s;
+
+    @BeforeAll static void start() throws Exception {
+        TestServer.buildModel(tmp.resolve("m"), 5);
+        s = new TestServer(tmp.resolve("m"), new SamplingParams.Defaults(16, 0.6f));
+    }
+
+    @AfterAll static void stop() { if (s != null) s.close(); }
+
+    static final String PROMPT = "the model reads a token and";
+
+    int[] promptIds() {
+        int[] t = s.tokenizer.encode(PROMPT, false);
+        int[] r = new int[t.length + 1];
+        r[0] = s.tokenizer.eosId();
+        System.arraycopy(t, 0, r, 1, t.length);
+        return r;
+    }
+
+    @Test void greedyTextAndUsageEqualTheOracle() throws Exception {
+        HttpResponse<String> r = s.post("/v1/completions", "{\"model\":\"x\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":18,\"temperature\":0}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = TestServer.json(r);
+        TestServer.Expected e = s.oracle(promptIds(), 18, Sampler.greedy());
+        assertTrue(j.get("id").asText().startsWith("cmpl-"));
+        assertEquals("text_completion", j.get("object").asText());
+        assertEquals("tiny-test", j.get("model").asText());
+        JsonNode c = j.get("choices").get(0);
+        assertEquals(e.text(), c.get("text").asText());
+        assertEquals(0, c.get("index").asInt());
+        assertEquals(e.finishReason(), c.get("finish_reason").asText());
+        assertEquals(e.prompt().length, j.get("usage").get("prompt_tokens").asInt());
+        assertEquals(e.tokens().length, j.get("usage").get("completion_tokens").asInt());
+        assertEquals(e.prompt().length + e.tokens().length, j.get("usage").get("total_tokens").asInt());
+        // the same prompt as one string in an array, and as token ids
+        assertEquals(e.text(), text(s.post("/v1/completions", "{\"prompt\":[\"" + PROMPT + "\"],\"max_tokens\":18,\"temperature\":0}")));
+        String ids = Arrays.stream(promptIds()).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        assertEquals(e.text(), text(s.post("/v1/completions", "{\"prompt\":[" + ids + "],\"max_tokens\":18,\"temperature\":0}")));
+    }
+
+    @Test void streamingChunksConcatenateToTheText() throws Exception {
+        String base = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":18,\"temperature\":0";
+        String whole = text(s.post("/v1/completions", base + "}"));
+        HttpResponse<String> r = s.post("/v1/completions", base + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        assertEquals("text/event-stream; charset=utf-8", r.headers().firstValue("Content-Type").orElse(""));
+        List<JsonNode> ev = TestServer.sseEvents(r.body());
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < ev.size() - 2; i++) {
+            JsonNode e = ev.get(i);
+            assertEquals("text_completion", e.get("object").asText());
+            assertEquals(ev.get(0).get("id").asText(), e.get("id").asText());
+            assertTrue(e.get("choices").get(0).get("finish_reason").isNull());
+            sb.append(e.get("choices").get(0).get("text").asText());
+        }
+        assertEquals(whole, sb.toString());
+        JsonNode last = ev.get(ev.size() - 2).get("choices").get(0);
+        assertEquals("", last.get("text").asText());
+        assertEquals("length", last.get("finish_reason").asText());
+        assertEquals(18, ev.get(ev.size() - 1).get("usage").get("completion_tokens").asInt());
+    }
+
+    @Test void stopStringsCutTheText() throws Exception {
+        TestServer.Expected free = s.oracle(promptIds(), 30, Sampler.greedy());
+        String stop = StopOracle.pickAsciiStop(free.text());
+        assertNotNull(stop, free.text());
+        StopOracle.Cut cut = StopOracle.cut(s.tokenizer, free.tokens(), List.of(stop));
+        String body = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":30,\"temperature\":0,\"stop\":" + TestServer.JSON.writeValueAsString(stop);
+        JsonNode j = TestServer.json(s.post("/v1/completions", body + "}"));
+        assertEquals(cut.text(), j.get("choices").get(0).get("text").asText());
+        assertEquals("stop", j.get("choices").get(0).get("finish_reason").asText());
+        assertEquals(cut.tokens(), j.get("usage").get("completion_tokens").asInt());
+        List<JsonNode> ev = TestServer.sseEvents(s.post("/v1/completions", body + ",\"stream\":true}").body());
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode e : ev) sb.append(e.get("choices").get(0).get("text").asText());
+        assertEquals(cut.text(), sb.toString());
+    }
+
+    @Test void promptsAtTheContextLimit() throws Exception {
+        int ctx = TestServer.CONTEXT;
+        String ids = IntStream.range(0, ctx - 3).map(i -> 20 + i % 50).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        JsonNode j = TestServer.json(s.post("/v1/completions", "{\"prompt\":[" + ids + "],\"max_tokens\":10,\"temperature\":0}"));
+        TestServer.Expected e = s.oracle(IntStream.range(0, ctx - 3).map(i -> 20 + i % 50).toArray(), 3, Sampler.greedy());
+        assertEquals(e.text(), j.get("choices").get(0).get("text").asText());
+        assertEquals(3, j.get("usage").get("completion_tokens").asInt());
+        assertEquals("length", j.get("choices").get(0).get("finish_reason").asText());
+        String full = IntStream.range(0, ctx).map(i -> 20).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":[" + full + "],\"max_tokens\":1}");
+        assertEquals(400, r.statusCode());
+        JsonNode err = TestServer.json(r).get("error");
+        assertEquals("prompt", err.get("param").asText());
+        assertTrue(err.get("message").asText().contains(ctx + " tokens"), err.toString());
+        // a chat prompt that does not fit names messages
+        String longText = "hello world ".repeat(40);
+        HttpResponse<String> rc = s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"" + longText + "\"}]}");
+        assertEquals(400, rc.statusCode());
+        assertEquals("messages", TestServer.json(rc).get("error").get("param").asText());
+        // token ids outside the vocabulary
+        HttpResponse<String> rv = s.post("/v1/completions", "{\"prompt\":[1,2,99999]}");
+        assertEquals(400, rv.statusCode());
+        assertTrue(TestServer.json(rv).get("error").get("message").asText().contains("99999"));
+    }
+
+    /**
+     * EOS: a copy of the model whose lm_head rows of EOS and of the token greedy decoding first picks at step k are
+     * swapped. Hidden states are unchanged, so steps before k choose the same tokens and step k chooses EOS: the
+     * answer is the first k tokens' text, k + 1 completion tokens (EOS counted, not shown), finish_reason "stop".
+     */
+    @Test void eosEndsTheCompletionWithStop() throws Exception {
+        TestServer.Expected free = s.oracle(promptIds(), 20, Sampler.greedy());
+        int eos = s.tokenizer.eosId();
+        int k = -1;
+        for (int i = 3; i < free.tokens().length && k < 0; i++) {
+            int t = free.tokens()[i];
+            final int upTo = i;
+            if (t != eos && IntStream.range(0, upTo + 1).noneMatch(j -> free.tokens()[j] == eos)
+                    && IntStream.range(0, upTo).noneMatch(j -> free.tokens()[j] == t)) k = i;
+        }
+        assertTrue(k > 0, "no fresh token to swap with EOS in " + Arrays.toString(free.tokens()));
+        Path copy = tmp.resolve("eos");
+        TestServer.buildModel(copy, 5);
+        TestServer.swapHeadRows(copy, eos, free.tokens()[k]);
+        try (TestServer t = new TestServer(copy, new SamplingParams.Defaults(16, 0.6f))) {
+            for (String stream : new String[] {"false", "true"}) {
+                HttpResponse<String> r = t.post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":20,\"temperature\":0,"
+                        + "\"stream\":" + stream + ",\"stream_options\":{\"include_usage\":true}}");
+                String text;
+                String finish;
+                int completion;
+                if (stream.equals("false")) {
+                    JsonNode j = TestServer.json(r);
+                    text = j.get("choices").get(0).get("text").asText();
+                    finish = j.get("choices").get(0).get("finish_reason").asText();
+                    completion = j.get("usage").get("completion_tokens").asInt();
+                } else {
+                    List<JsonNode> ev = TestServer.sseEvents(r.body());
+                    StringBuilder sb = new StringBuilder();
+                    for (int i = 0; i < ev.size() - 1; i++) sb.append(ev.get(i).get("choices").get(0).get("text").asText());
+                    text = sb.toString();
+                    finish = ev.get(ev.size() - 2).get("choices").get(0).get("finish_reason").asText();
+                    completion = ev.get(ev.size() - 1).get("usage").get("completion_tokens").asInt();
+                }
+                assertEquals(s.tokenizer.decode(Arrays.copyOf(free.tokens(), k), true), text);
+                assertEquals("stop", finish);
+                assertEquals(k + 1, completion);
+            }
+        }
+    }
+
+    static String text(HttpResponse<String> r) throws Exception {
+        assertEquals(200, r.statusCode(), r.body());
+        return TestServer.json(r).get("choices").get(0).get("text").asText();
+    }
+}
