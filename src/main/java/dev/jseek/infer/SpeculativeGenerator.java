@@ -41,7 +41,11 @@ import java.util.function.IntConsumer;
  * identical bit for bit because the 2-token verify forward gives each row the very logits a 1-token decode would:
  * every per-token computation is independent of the other query token (the Linear layers' GEMV sums each token the
  * same way for 1 and 2 tokens; attention rows, norms, RoPE and expert routing are per token; the masked future key
- * only adds exact zeros). {@code SpeculativeGeneratorTest} checks this bitwise.
+ * only adds exact zeros), and no kernel on the path depends on JIT state (lane sums by {@code Vec.sum} in a fixed
+ * order instead of {@code reduceLanes(ADD)}, whose order changes when C2 compiles it; exponentials by
+ * {@code kernels.Exp} instead of {@code lanewise(EXP)}, whose C2 and fallback versions differ in the last bit).
+ * Without those three, the same prefill repeated in one JVM gave different last bits, and 2-token rows differed
+ * from 1-token rows by up to 3.6e-6. {@code SpeculativeGeneratorTest} checks the equality bitwise.
  *
  * <p>No draft is made when fewer than two tokens may still be emitted or the second verify position would be
  * outside the cache; that step is a plain 1-token decode.
