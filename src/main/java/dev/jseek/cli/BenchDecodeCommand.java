@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code jseek bench decode}: plain decoding ({@link Generator}) against MTP speculative decoding
  * ({@link SpeculativeGenerator}, spec E.3) on the same model and prompt in the same run: decode tokens/s of each
- * (median of --runs timed runs, the two alternating, after a warm-up of each), the draft acceptance rate, and a check
+ * (median of --runs timed runs, the two alternating, after --warmup untimed runs of each), the draft acceptance rate, and a check
  * that both produced exactly the same tokens. Generation does not stop at EOS, so both always make --tokens tokens.
  */
 @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -30,6 +30,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids instead of --prompt (no tokenizer needed).") String promptTokens;
     @Option(names = {"-n", "--tokens"}, defaultValue = "128", description = "Tokens to generate per run (default ${DEFAULT-VALUE}).") int tokens;
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs of each decoder; the median counts (default ${DEFAULT-VALUE}).") int runs;
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed full-length runs of each decoder first, so that the JIT has compiled "
+            + "both paths (the 2-token kernels are only hot in speculative decoding) (default ${DEFAULT-VALUE}).") int warmup;
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}); else seeded sampling, same seed for both.") float temperature;
     @Option(names = "--top-p", defaultValue = "1", description = "Nucleus mass (default ${DEFAULT-VALUE}).") float topP;
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
@@ -41,6 +43,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
         if (tokens < 2) throw new UserException("--tokens must be >= 2, got " + tokens);
         if (runs < 1) throw new UserException("--runs must be >= 1, got " + runs);
+        if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
         try {
             new Sampler(temperature, 0, topP, seed);
         } catch (IllegalArgumentException e) {
@@ -71,9 +74,10 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             GenerateCommand.Decoder plain = new Generator(m, mode)::generate;
             GenerateCommand.Decoder spec = new SpeculativeGenerator(m, mode)::generate;
             int[] none = new int[0];
-            int warm = Math.min(tokens, 32);
-            plain.generate(ids, warm, sampler(), none, null);                  // JIT warm-up of both paths
-            spec.generate(ids, warm, sampler(), none, null);
+            for (int w = 0; w < warmup; w++) {                                  // JIT warm-up of both paths
+                plain.generate(ids, tokens, sampler(), none, null);
+                spec.generate(ids, tokens, sampler(), none, null);
+            }
             Generator.Result[] p = new Generator.Result[runs], s = new Generator.Result[runs];
             for (int r = 0; r < runs; r++) {
                 p[r] = plain.generate(ids, tokens, sampler(), none, null);
@@ -89,8 +93,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             DraftStats d = sm.drafts();
             System.out.printf("model %s (%d layers, hidden %d, vocab %d), %s attention, %d threads%n", model, m.config.numHiddenLayers(),
                     m.config.hiddenSize(), vocab, mode.name().toLowerCase(), Runtime.getRuntime().availableProcessors());
-            System.out.printf("prompt %d tokens, %d generated per run (no stop at EOS), %s, median of %d runs (alternating, after a warm-up)%n%n",
-                    ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-p " + topP + " seed " + seed, runs);
+            System.out.printf("prompt %d tokens, %d generated per run (no stop at EOS), %s, median of %d runs (alternating, after %d warm-up runs of each)%n%n",
+                    ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-p " + topP + " seed " + seed, runs, warmup);
             System.out.printf("%-12s %14s %15s %9s %9s %8s %9s %11s%n", "decoder", "decode tok/s", "prefill tok/s", "tokens", "forwards",
                     "drafted", "accepted", "acceptance");
             System.out.printf("%-12s %14.1f %15.1f %9d %9d %8s %9s %11s%n", "plain", pm.decodeTokensPerSecond(), pm.prefillTokensPerSecond(),

@@ -73,7 +73,7 @@ class SpeculativeCliTest {
     @Test
     void benchDecodeComparesBothDecoders() throws Exception {
         String m = ForwardCommandTest.fixture().toString();
-        String[] r = run("bench", "decode", "--model", m, "--prompt-tokens", "3,17,42,5", "--tokens", "24", "--runs", "1");
+        String[] r = run("bench", "decode", "--model", m, "--prompt-tokens", "3,17,42,5", "--tokens", "24", "--runs", "1", "--warmup", "1");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].matches("(?s).*\\nplain\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+23\\s+-\\s+-\\s+-\\n.*"), r[1]);
         assertTrue(r[1].matches("(?s).*\\nspeculative\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+\\d+\\s+\\d+\\s+\\d+\\s+[0-9.]+%\\n.*"), r[1]);
