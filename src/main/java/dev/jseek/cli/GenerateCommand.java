@@ -1,7 +1,9 @@
 package dev.jseek.cli;
 
+import dev.jseek.infer.DraftStats;
 import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
+import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.StreamingDecoder;
@@ -15,7 +17,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek generate}: continues a prompt with the model, streaming each token as it is chosen, and reports
- * prefill and decode speed. Decoding uses the MLA latent KV cache (absorbed attention) unless {@code --attn naive}.
+ * prefill and decode speed. Decoding uses the MLA latent KV cache (absorbed attention) unless {@code --attn naive};
+ * {@code --speculative} drafts with the model's MTP module ({@link SpeculativeGenerator}: the same tokens, fewer
+ * main-model forwards) and reports the draft acceptance rate.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate tokens from a model (greedy or sampled), streaming them; reports prefill/decode tokens/s.")
@@ -34,6 +38,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
+    @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (spec E.3): "
+            + "the same tokens as plain decoding, up to 2 per main forward; reports the draft acceptance rate.") boolean speculative;
+    @Option(names = "--draft", description = "Draft model for speculative decoding: mtp (the same as --speculative).") String draft;
 
     private Tokenizer findTokenizer(Path modelDir, boolean required) {
         return TokenizerFiles.find(modelDir, tokenizerPath, required);
@@ -61,9 +68,16 @@ public final class GenerateCommand implements Callable<Integer> {
         return r;
     }
 
+    /** Generator.generate or SpeculativeGenerator.generate. */
+    interface Decoder {
+        Generator.Result generate(int[] prompt, int maxNewTokens, Sampler sampler, int[] stopTokens, java.util.function.IntConsumer onToken);
+    }
+
     @Override public Integer call() {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
+        if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
+        boolean spec = speculative || draft != null;
         if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
@@ -88,7 +102,10 @@ public final class GenerateCommand implements Callable<Integer> {
             if (promptIds.length >= m.config.maxPositionEmbeddings())
                 throw new UserException("the prompt's " + promptIds.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
             int[] stop = noStop ? new int[0] : new int[] {m.config.eosTokenId()};
-            Generator g = new Generator(m, mode);
+            if (spec && !m.hasMtp())
+                throw new UserException("--speculative: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
+                        + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
+            Decoder g = spec ? new SpeculativeGenerator(m, mode)::generate : new Generator(m, mode)::generate;
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");
@@ -107,9 +124,12 @@ public final class GenerateCommand implements Callable<Integer> {
                 out.print(dec.flush());
             }
             out.println();
-            System.err.printf("prompt %d tokens: prefill %.1f tokens/s; generated %d tokens: decode %.1f tokens/s (%s, %s)%n",
+            DraftStats d = r.drafts();
+            System.err.printf("prompt %d tokens: prefill %.1f tokens/s; generated %d tokens: decode %.1f tokens/s (%s, %s%s)%n",
                     r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
-                    mode.name().toLowerCase(), r.stopReason());
+                    mode.name().toLowerCase(), r.stopReason(), d == null ? "" : String.format(
+                            "; speculative: %d of %d MTP drafts accepted (%.1f%%), %d main forwards",
+                            d.accepted(), d.drafted(), 100 * (d.drafted() == 0 ? 0 : d.acceptanceRate()), d.forwards()));
         }
         return 0;
     }

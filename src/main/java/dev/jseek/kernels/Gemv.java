@@ -89,14 +89,14 @@ final class Gemv {
             v = FloatVector.fromArray(F, x, x3 + i);
             a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
-        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
-        float s22 = a22.reduceLanes(VectorOperators.ADD), s23 = a23.reduceLanes(VectorOperators.ADD);
-        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
-        float s32 = a32.reduceLanes(VectorOperators.ADD), s33 = a33.reduceLanes(VectorOperators.ADD);
+        float s00 = Vec.sum(a00), s01 = Vec.sum(a01);
+        float s02 = Vec.sum(a02), s03 = Vec.sum(a03);
+        float s10 = Vec.sum(a10), s11 = Vec.sum(a11);
+        float s12 = Vec.sum(a12), s13 = Vec.sum(a13);
+        float s20 = Vec.sum(a20), s21 = Vec.sum(a21);
+        float s22 = Vec.sum(a22), s23 = Vec.sum(a23);
+        float s30 = Vec.sum(a30), s31 = Vec.sum(a31);
+        float s32 = Vec.sum(a32), s33 = Vec.sum(a33);
         for (; i < len; i++) {
             float w0 = wb[i], w1 = wb[KCH + i], w2 = wb[2 * KCH + i], w3 = wb[3 * KCH + i];
             float v0 = x[xo + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
@@ -111,25 +111,43 @@ final class Gemv {
         sums[3 * m + t0] += s30; sums[3 * m + t0 + 1] += s31; sums[3 * m + t0 + 2] += s32; sums[3 * m + t0 + 3] += s33;
     }
 
-    /** 4 rows x 2 tokens. */
+    /**
+     * 4 rows x 2 tokens, each (row, token) sum accumulated exactly as {@link #dot4x1} does it (two accumulators over
+     * alternate vector blocks, one more block into the first, the pair added, reduced, then the scalar tail): a
+     * token's outputs are bitwise the same whether it is multiplied alone or with one other token. Speculative
+     * decoding relies on it: its 2-token verify forward must give the logits of two 1-token decode steps.
+     */
     private static void dot4x2(float[] wb, float[] x, int xo, int k, int len, float[] sums, int t0, int m) {
         int L = F.length();
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        FloatVector b00 = z, b01 = z, b10 = z, b11 = z, b20 = z, b21 = z, b30 = z, b31 = z;
         int x1 = xo + k;
         int i = 0;
+        for (; i + 2 * L <= len; i += 2 * L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, KCH + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * KCH + i), w3 = FloatVector.fromArray(F, wb, 3 * KCH + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+            int j = i + L;
+            w0 = FloatVector.fromArray(F, wb, j); w1 = FloatVector.fromArray(F, wb, KCH + j);
+            w2 = FloatVector.fromArray(F, wb, 2 * KCH + j); w3 = FloatVector.fromArray(F, wb, 3 * KCH + j);
+            v = FloatVector.fromArray(F, x, xo + j); u = FloatVector.fromArray(F, x, x1 + j);
+            b00 = w0.fma(v, b00); b10 = w1.fma(v, b10); b20 = w2.fma(v, b20); b30 = w3.fma(v, b30);
+            b01 = w0.fma(u, b01); b11 = w1.fma(u, b11); b21 = w2.fma(u, b21); b31 = w3.fma(u, b31);
+        }
         for (; i + L <= len; i += L) {
             FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, KCH + i);
             FloatVector w2 = FloatVector.fromArray(F, wb, 2 * KCH + i), w3 = FloatVector.fromArray(F, wb, 3 * KCH + i);
-            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
             a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
-            v = FloatVector.fromArray(F, x, x1 + i);
-            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
-        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        float s00 = Vec.sum(a00.add(b00)), s01 = Vec.sum(a01.add(b01));
+        float s10 = Vec.sum(a10.add(b10)), s11 = Vec.sum(a11.add(b11));
+        float s20 = Vec.sum(a20.add(b20)), s21 = Vec.sum(a21.add(b21));
+        float s30 = Vec.sum(a30.add(b30)), s31 = Vec.sum(a31.add(b31));
         for (; i < len; i++) {
             float v0 = x[xo + i], v1 = x[x1 + i];
             s00 += wb[i] * v0; s01 += wb[i] * v1;
@@ -163,8 +181,8 @@ final class Gemv {
             a2 = FloatVector.fromArray(F, wb, 2 * KCH + i).fma(v, a2);
             a3 = FloatVector.fromArray(F, wb, 3 * KCH + i).fma(v, a3);
         }
-        float s0 = a0.add(b0).reduceLanes(VectorOperators.ADD), s1 = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        float s2 = a2.add(b2).reduceLanes(VectorOperators.ADD), s3 = a3.add(b3).reduceLanes(VectorOperators.ADD);
+        float s0 = Vec.sum(a0.add(b0)), s1 = Vec.sum(a1.add(b1));
+        float s2 = Vec.sum(a2.add(b2)), s3 = Vec.sum(a3.add(b3));
         for (; i < len; i++) {
             float v = x[xo + i];
             s0 += wb[i] * v; s1 += wb[KCH + i] * v; s2 += wb[2 * KCH + i] * v; s3 += wb[3 * KCH + i] * v;

@@ -68,12 +68,15 @@ public final class Ops {
             FloatVector v = FloatVector.fromArray(F, x, off + i);
             a0 = v.fma(v, a0);
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Vec.sum(a0.add(a1));
         for (; i < n; i++) s += x[off + i] * x[off + i];
         return s;
     }
 
-    /** In-place softmax of x[off..off+n) (max-subtracted, FP32). */
+    /**
+     * In-place softmax of x[off..off+n) (max-subtracted, FP32). The exponentials are {@link Exp}'s: each element's
+     * e^x is the same bits whether it falls in a vector or in the scalar tail, under every JIT tier.
+     */
     public static void softmax(float[] x, int off, int n) {
         range(x, off, n, "x");
         if (n == 0) return;
@@ -82,13 +85,13 @@ public final class Ops {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(mv).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(mv));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = Vec.sum(acc);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = Exp.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
@@ -106,7 +109,10 @@ public final class Ops {
         return r;
     }
 
-    /** SwiGLU: out[i] = silu(gate[i]) * up[i] for n elements. */
+    /**
+     * SwiGLU: out[i] = silu(gate[i]) * up[i] for n elements; each element's value depends only on its inputs (not on
+     * n or its place in a vector: {@link Exp}), so m tokens in one call give the bits of m calls of one token.
+     */
     public static void swiglu(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int n) {
         range(out, outOff, n, "out");
         range(gate, gateOff, n, "gate");
@@ -114,12 +120,12 @@ public final class Ops {
         int i = 0;
         for (; i + L <= n; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, gateOff + i);
-            FloatVector den = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector den = Exp.exp(g.neg()).add(1f);
             g.div(den).mul(FloatVector.fromArray(F, up, upOff + i)).intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
             float g = gate[gateOff + i];
-            out[outOff + i] = g / (1f + (float) Math.exp(-g)) * up[upOff + i];
+            out[outOff + i] = g / (1f + Exp.exp(-g)) * up[upOff + i];
         }
     }
 
@@ -204,7 +210,7 @@ public final class Ops {
         }
         for (; i + L <= n; i += L)
             a0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), a0);
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Vec.sum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
     }

@@ -171,6 +171,33 @@ class GemmTest {
             }
     }
 
+    /**
+     * Each token's outputs of a 1-, 2- or 3-token linear are bitwise those of that token alone (the oracle: m = 1
+     * calls), for every dtype, ragged n (row groups of 4 and the remainder) and k across the 512-wide chunks.
+     * Speculative decoding's 2-token verify depends on it (dev.jseek.infer.SpeculativeGenerator).
+     */
+    @Test
+    void smallBatchRowsEqualSingleTokenRowsBitwise() {
+        Random r = new Random(22);
+        int[][] shapes = {{7, 16}, {9, 37}, {13, 64}, {6, 300}, {10, 513}, {5, 1100}};
+        for (DType d : TestWeights.WEIGHT_DTYPES)
+            for (int[] s : shapes)
+                for (int m = 2; m <= 3; m++) {
+                    int n = s[0], k = s[1];
+                    Matrix w = TestWeights.random(d, n, k, r, false);
+                    float[] x = TestWeights.randn(r, m * k);
+                    float[] batch = new float[m * n];
+                    Gemm.linear(batch, 0, x, 0, m, w, false);
+                    for (int t = 0; t < m; t++) {
+                        float[] one = new float[n];
+                        Gemm.linear(one, 0, x, t * k, 1, w, false);
+                        for (int j = 0; j < n; j++)
+                            assertEquals(Float.floatToIntBits(one[j]), Float.floatToIntBits(batch[t * n + j]),
+                                    d + " m=" + m + " n=" + n + " k=" + k + " token " + t + " row " + j);
+                    }
+                }
+    }
+
     @Test
     void linearLargeMAllDtypes() {
         Random r = new Random(22);

@@ -1,0 +1,85 @@
+package dev.jseek.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code generate --speculative} prints the tokens of plain {@code generate} (the oracle) plus the acceptance rate;
+ * {@code bench decode} runs both decoders and reports identical outputs; the user errors are one line.
+ */
+class SpeculativeCliTest {
+    /** rc, stdout, stderr (System.err and picocli's error writer). */
+    private static String[] run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int rc;
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            CommandLine cl = Jseek.commandLine();
+            cl.setErr(new java.io.PrintWriter(err, true));
+            rc = cl.execute(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new String[] {Integer.toString(rc), out.toString(), err.toString()};
+    }
+
+    @Test
+    void generateSpeculativePrintsThePlainTokensAndTheAcceptance() throws Exception {
+        String m = ForwardCommandTest.fixture().toString();
+        String[] plain = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop");
+        assertEquals("0", plain[0], plain[2]);
+        for (String flag : new String[] {"--speculative", "--draft=mtp"}) {
+            String[] spec = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop", flag);
+            assertEquals("0", spec[0], spec[2]);
+            assertTrue(plain[1].startsWith("generated:") && plain[1].split(" ").length == 21, plain[1]);
+            assertEquals(plain[1], spec[1]);
+            assertTrue(spec[2].matches("(?s).*speculative: \\d+ of \\d+ MTP drafts accepted \\([0-9.]+%\\), \\d+ main forwards.*"), spec[2]);
+            assertFalse(plain[2].contains("speculative"), plain[2]);
+        }
+        String[] bad = run("generate", "--model", m, "--prompt-tokens", "3", "--draft", "eagle");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--draft: unknown draft model 'eagle' (use mtp)"), bad[2]);
+    }
+
+    @Test
+    void aModelWithoutMtpIsAUserError(@TempDir Path tmp) throws Exception {
+        Path src = ForwardCommandTest.fixture();
+        Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        String cfg = Files.readString(src.resolve("config.json"));
+        assertTrue(cfg.contains("\"num_nextn_predict_layers\": 1"));
+        Files.writeString(tmp.resolve("config.json"), cfg.replace("\"num_nextn_predict_layers\": 1", "\"num_nextn_predict_layers\": 0"));
+        for (String[] args : new String[][] {{"generate", "--prompt-tokens", "3", "--speculative"}, {"bench", "decode", "--prompt-tokens", "3"}}) {
+            String[] full = new String[args.length + 2];
+            System.arraycopy(args, 0, full, 0, args.length);
+            full[args.length] = "--model";
+            full[args.length + 1] = tmp.toString();
+            String[] r = run(full);
+            assertEquals("2", r[0], r[2]);
+            assertTrue(r[2].startsWith("jseek: ") && r[2].contains("has no MTP module to draft with (config num_nextn_predict_layers = 0")
+                    && r[2].strip().lines().count() == 1, r[2]);
+        }
+    }
+
+    @Test
+    void benchDecodeComparesBothDecoders() throws Exception {
+        String m = ForwardCommandTest.fixture().toString();
+        String[] r = run("bench", "decode", "--model", m, "--prompt-tokens", "3,17,42,5", "--tokens", "24", "--runs", "1", "--warmup", "1");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].matches("(?s).*\\nplain\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+23\\s+-\\s+-\\s+-\\n.*"), r[1]);
+        assertTrue(r[1].matches("(?s).*\\nspeculative\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+\\d+\\s+\\d+\\s+\\d+\\s+[0-9.]+%\\n.*"), r[1]);
+        assertTrue(r[1].contains("outputs identical in all 1 runs (24 tokens each)"), r[1]);
+        String[] bad = run("bench", "decode", "--model", m, "--prompt-tokens", "3", "--tokens", "1");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--tokens must be >= 2, got 1"), bad[2]);
+    }
+}

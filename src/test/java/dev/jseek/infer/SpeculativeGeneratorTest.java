@@ -1,0 +1,241 @@
+package dev.jseek.infer;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.io.Checkpoint;
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.KvCache;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.WeightSource;
+import dev.jseek.tensor.Matrix;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Oracle: plain {@link Generator} decoding (one token per forward). Speculative decoding must emit exactly its
+ * tokens, stop reason included, greedy and sampled, with the drafts from the MTP module or forced right / wrong.
+ * The MTP drafts themselves are checked against a from-scratch recomputation of the MTP logits over the sequence.
+ * Models: the PyTorch parity fixtures (MTP depth 1; YaRN + q_lora, q_proj, FP8 weights).
+ */
+class SpeculativeGeneratorTest {
+    static final String[] MODELS = {"yarn_qlora", "no_qlora", "fp8"};
+    static final int[] PROMPT = {3, 17, 42, 5, 9};
+
+    static DeepSeekV3 open(String name) throws Exception { return DeepSeekV3.open(GeneratorTest.fixture(name)); }
+
+    static void assertSame(Generator.Result plain, Generator.Result spec, String what) {
+        assertArrayEquals(plain.tokens(), spec.tokens(), what + ": tokens");
+        assertEquals(plain.stopReason(), spec.stopReason(), what + ": stop reason");
+        assertEquals(plain.promptTokens(), spec.promptTokens(), what);
+        DraftStats s = spec.drafts();
+        assertNotNull(s, what);
+        assertTrue(s.accepted() <= s.drafted() && s.drafted() <= s.forwards(), what + ": " + s);
+        // the first token comes from the prefill; each forward gives one token, an accepted draft one more (unless
+        // the step's first token already ended generation)
+        int produced = spec.tokens().length - (spec.tokens().length > 0 ? 1 : 0);
+        assertTrue(produced <= s.forwards() + s.accepted() && produced >= s.forwards() + s.accepted() - 1, what + ": " + s
+                + " for " + spec.tokens().length + " tokens");
+    }
+
+    /**
+     * The premise of exact equality: the 2-token verify forward at positions p, p+1 gives bitwise the logits of
+     * two 1-token decode steps, in both attention modes, including across the GEMM's 256-wide k blocks (the
+     * attention's P·V product over more than 256 keys).
+     */
+    @Test
+    void twoTokenForwardEqualsTwoDecodeStepsBitwise() throws Exception {
+        for (String name : MODELS)
+            for (AttnMode mode : AttnMode.values())
+                try (DeepSeekV3 m = open(name)) {
+                    int v = m.config.vocabSize(), start = 251;
+                    int[] seq = new int[start + 9];
+                    for (int i = 0; i < seq.length; i++) seq[i] = (i * 37 + 11) % v;
+                    KvCache a = m.newCache(seq.length, mode), b = m.newCache(seq.length, mode);
+                    m.forward(Arrays.copyOf(seq, start), 0, a);
+                    m.forward(Arrays.copyOf(seq, start), 0, b);
+                    for (int p = start; p + 1 < seq.length; p += 2) {
+                        float[] two = m.forward(new int[] {seq[p], seq[p + 1]}, p, a);
+                        float[] one0 = m.forward(new int[] {seq[p]}, p, b);
+                        float[] one1 = m.forward(new int[] {seq[p + 1]}, p + 1, b);
+                        assertArrayEquals(bits(one0), bits(Arrays.copyOfRange(two, 0, v)), name + " " + mode + " pos " + p);
+                        assertArrayEquals(bits(one1), bits(Arrays.copyOfRange(two, v, 2 * v)), name + " " + mode + " pos " + (p + 1));
+                    }
+                }
+    }
+
+    private static int[] bits(float[] a) {
+        int[] r = new int[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.floatToIntBits(a[i]);
+        return r;
+    }
+
+    @Test
+    void greedyEqualsPlainDecoding() throws Exception {
+        for (String name : MODELS)
+            for (AttnMode mode : AttnMode.values())
+                try (DeepSeekV3 m = open(name)) {
+                    Generator.Result plain = new Generator(m, mode).generate(PROMPT, 40, Sampler.greedy(), null, null);
+                    List<Integer> streamed = new ArrayList<>();
+                    Generator.Result spec = new SpeculativeGenerator(m, mode).generate(PROMPT, 40, Sampler.greedy(), null, streamed::add);
+                    assertSame(plain, spec, name + " " + mode);
+                    assertEquals(Arrays.stream(spec.tokens()).boxed().toList(), streamed);
+                    assertTrue(spec.drafts().drafted() > 0);
+                    // a one-token prompt has no prompt pairs for the MTP cache
+                    assertSame(new Generator(m, mode).generate(new int[] {7}, 9, Sampler.greedy(), null, null),
+                            new SpeculativeGenerator(m, mode).generate(new int[] {7}, 9, Sampler.greedy(), null, null), name + " 1-token prompt");
+                }
+    }
+
+    @Test
+    void seededSamplingEqualsPlainDecoding() throws Exception {
+        float[][] settings = {{0.8f, 0, 0.9f}, {1.0f, 20, 1f}, {1.3f, 0, 0.95f}};
+        for (String name : MODELS)
+            try (DeepSeekV3 m = open(name)) {
+                for (int seed = 1; seed <= 3; seed++) {
+                    float[] s = settings[seed - 1];
+                    Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 30, new Sampler(s[0], (int) s[1], s[2], seed), null, null);
+                    Generator.Result spec = new SpeculativeGenerator(m, AttnMode.ABSORB).generate(PROMPT, 30, new Sampler(s[0], (int) s[1], s[2], seed), null, null);
+                    assertSame(plain, spec, name + " seed " + seed);
+                    // with forced-correct drafts every step takes the accepted path; still the same tokens
+                    Generator.Result forced = new SpeculativeGenerator(m, AttnMode.ABSORB, (i, arg) -> plain.tokens()[i])
+                            .generate(PROMPT, 30, new Sampler(s[0], (int) s[1], s[2], seed), null, null);
+                    assertSame(plain, forced, name + " seed " + seed + " forced");
+                    assertEquals(forced.drafts().drafted(), forced.drafts().accepted());
+                }
+            }
+    }
+
+    /**
+     * Forced drafts exercise both paths with known counts: always right (every step accepted, two tokens per forward),
+     * always wrong (every step rejected, the main cache rewound each time), alternating.
+     */
+    @Test
+    void forcedDraftsExerciseAcceptAndRewindWithExactCounts() throws Exception {
+        try (DeepSeekV3 m = open("yarn_qlora")) {
+            int vocab = m.config.vocabSize();
+            for (AttnMode mode : AttnMode.values()) {
+                Generator.Result plain = new Generator(m, mode).generate(PROMPT, 21, Sampler.greedy(), null, null);
+                int[] want = plain.tokens();
+                Generator.Result right = new SpeculativeGenerator(m, mode, (i, arg) -> want[i]).generate(PROMPT, 21, Sampler.greedy(), null, null);
+                assertSame(plain, right, mode + " right");
+                assertEquals(new DraftStats(10, 10, 10), right.drafts());        // 20 tokens after the first, 2 per forward
+                Generator.Result wrong = new SpeculativeGenerator(m, mode, (i, arg) -> (want[i] + 1) % vocab).generate(PROMPT, 21, Sampler.greedy(), null, null);
+                assertSame(plain, wrong, mode + " wrong");
+                assertEquals(new DraftStats(19, 0, 20), wrong.drafts());         // the last step has 1 token left: no draft
+                Generator.Result alt = new SpeculativeGenerator(m, mode, (i, arg) -> i % 3 == 0 ? want[i] : (want[i] + 1) % vocab)
+                        .generate(PROMPT, 21, Sampler.greedy(), null, null);
+                assertSame(plain, alt, mode + " alternating");
+                assertTrue(alt.drafts().accepted() > 0 && alt.drafts().accepted() < alt.drafts().drafted(), alt.drafts().toString());
+            }
+        }
+    }
+
+    /** Stop tokens and max-token limits landing on the first and on the second token of an accepted step. */
+    @Test
+    void stopTokensAndMaxTokensMidStep() throws Exception {
+        try (DeepSeekV3 m = open("no_qlora")) {
+            Sampler[] samplers = {Sampler.greedy(), new Sampler(0.9f, 0, 0.95f, 5)};
+            for (int si = 0; si < samplers.length; si++) {
+                final int sj = si;
+                java.util.function.Supplier<Sampler> fresh = () -> sj == 0 ? Sampler.greedy() : new Sampler(0.9f, 0, 0.95f, 5);
+                int[] free = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 12, fresh.get(), null, null).tokens();
+                for (int j = 0; j < free.length; j++) {
+                    int[] stop = {free[j]};
+                    Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 12, fresh.get(), stop, null);
+                    assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB).generate(PROMPT, 12, fresh.get(), stop, null), "stop " + j);
+                    assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB, (i, arg) -> free[i]).generate(PROMPT, 12, fresh.get(), stop, null),
+                            "stop " + j + " forced");
+                    assertEquals("stop token", plain.stopReason());
+                }
+                for (int max = 0; max <= 7; max++) {
+                    Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, max, fresh.get(), null, null);
+                    assertEquals(max, plain.tokens().length);
+                    assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB).generate(PROMPT, max, fresh.get(), null, null), "max " + max);
+                    assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB, (i, arg) -> free[i]).generate(PROMPT, max, fresh.get(), null, null),
+                            "max " + max + " forced");
+                }
+            }
+        }
+    }
+
+    /** A model whose context (max_position_embeddings) ends inside a 2-token step. */
+    @Test
+    void contextLimit() throws Exception {
+        Path dir = GeneratorTest.fixture("no_qlora");
+        for (int ctx = 8; ctx <= 11; ctx++) {
+            String json = Files.readString(dir.resolve("config.json")).replace("\"max_position_embeddings\": 32768",
+                    "\"max_position_embeddings\": " + ctx);
+            assertTrue(json.contains("\"max_position_embeddings\": " + ctx));
+            ModelConfig cfg = ModelConfig.parse(json, null);
+            try (Checkpoint ck = Checkpoint.open(dir); DeepSeekV3 m = DeepSeekV3.load(cfg, WeightSource.of(ck))) {
+                Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 50, Sampler.greedy(), null, null);
+                assertEquals("context length", plain.stopReason());
+                assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB).generate(PROMPT, 50, Sampler.greedy(), null, null), "ctx " + ctx);
+                int[] want = plain.tokens();
+                assertSame(plain, new SpeculativeGenerator(m, AttnMode.ABSORB, (i, arg) -> want[i]).generate(PROMPT, 50, Sampler.greedy(), null, null),
+                        "ctx " + ctx + " forced");
+            }
+        }
+    }
+
+    /**
+     * Each MTP draft equals the argmax of the MTP logits recomputed from scratch over the whole sequence so far (pairs
+     * (h_i, x_{i+1}) at positions 0..k, the last one (h_k, x_{k+1}) drafting x_{k+2}): the incremental MTP cache
+     * holds exactly the verified pairs, across accepts and rejects. Recomputation is a prefill (other summation
+     * order), so the check is that the chosen token's recomputed logit is within 1e-4 of the recomputed maximum.
+     */
+    @Test
+    void draftsEqualMtpRecomputedFromScratch() throws Exception {
+        for (String name : new String[] {"yarn_qlora", "no_qlora"})
+            try (DeepSeekV3 m = open(name)) {
+                int vocab = m.config.vocabSize();
+                List<int[]> seen = new ArrayList<>();
+                Generator.Result r = new SpeculativeGenerator(m, AttnMode.ABSORB, (i, arg) -> { seen.add(new int[] {i, arg}); return arg; })
+                        .generate(PROMPT, 24, new Sampler(1f, 0, 1f, 11), null, null);
+                assertEquals(r.drafts().drafted(), seen.size());
+                assertTrue(seen.size() >= 12);
+                for (int[] d : seen) {
+                    int index = d[0];
+                    int[] seq = new int[PROMPT.length + index];         // prompt + the tokens before the drafted one
+                    System.arraycopy(PROMPT, 0, seq, 0, PROMPT.length);
+                    System.arraycopy(r.tokens(), 0, seq, PROMPT.length, index);
+                    int L = seq.length;
+                    float[] hidden = m.forwardHidden(seq, 0, m.newCache(L, AttnMode.NAIVE));
+                    float[] ml = m.mtpLogits(Arrays.copyOfRange(seq, 1, L), hidden, 0, m.newMtpCache(L - 1, AttnMode.NAIVE));
+                    int off = (L - 2) * vocab;
+                    float max = ml[off + Sampler.argmax(ml, off, vocab)];
+                    assertTrue(max - ml[off + d[1]] <= 1e-4, name + " draft for output " + index + ": " + d[1] + " logit " + ml[off + d[1]] + " vs max " + max);
+                }
+            }
+    }
+
+    @Test
+    void aModelWithoutMtpIsAClearError() throws Exception {
+        Path dir = GeneratorTest.fixture("yarn_qlora");
+        try (Checkpoint ck = Checkpoint.open(dir)) {
+            ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
+            WeightSource all = WeightSource.of(ck);
+            String mtp = "model.layers." + cfg.numHiddenLayers() + ".";
+            WeightSource noMtp = new WeightSource() {
+                @Override public boolean has(String n) { return !n.startsWith(mtp) && all.has(n); }
+                @Override public Matrix matrix(String n, int rows, int cols) { return all.matrix(n, rows, cols); }
+                @Override public float[] floats(String n, long... shape) { return all.floats(n, shape); }
+            };
+            DeepSeekV3 m = DeepSeekV3.load(cfg, noMtp);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SpeculativeGenerator(m, AttnMode.ABSORB));
+            assertTrue(e.getMessage().contains("MTP") && e.getMessage().contains("num_nextn_predict_layers = 1"), e.getMessage());
+            // the shared request checks are Generator's
+            try (DeepSeekV3 w = open("yarn_qlora")) {
+                SpeculativeGenerator g = new SpeculativeGenerator(w, AttnMode.ABSORB);
+                assertThrows(IllegalArgumentException.class, () -> g.generate(new int[0], 3, Sampler.greedy(), null, null));
+                assertThrows(IllegalArgumentException.class, () -> g.generate(PROMPT, -1, Sampler.greedy(), null, null));
+                assertEquals(0, g.generate(PROMPT, 0, Sampler.greedy(), null, null).tokens().length);
+            }
+        }
+    }
+}
