@@ -4,6 +4,10 @@ package dev.jseek.train;
  * Mean softmax cross-entropy over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
  * logits [N, V] in place by the probabilities (what the backward needs); the fused backward is
  * dlogits += scale * (p - onehot(target)) / count.
+ *
+ * <p>Weighted variant (post-training, spec F.5-F.6): {@link #forwardRows} gives each row's CE_r = -log p_r(target_r),
+ * and {@link #backwardWeighted} is the gradient of L = sum_r w_r CE_r for per-row weights w_r:
+ * dlogits_r += scale * w_r (p_r - onehot(target_r)). The mean CE is the special case w_r = 1/count.
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
@@ -86,6 +90,84 @@ public final class CrossEntropy {
         for (int r = 0; r < N; r++) {
             int tg = targets[tOff + r];
             if (tg < 0) continue;
+            int o = off + r * V, dOo = dOff + r * V;
+            for (int i = 0; i < V; i++) dx[dOo + i] += c * probs[o + i];
+            dx[dOo + tg] -= c;
+        }
+    }
+
+    /**
+     * Per-row cross-entropy: rowLoss[r] = -log softmax(x_r)[target_r] for rows with a target >= 0, 0 for the others;
+     * logits become probabilities (as {@link #forward}). Returns the number of rows with a target. Vectorized,
+     * parallel over rows.
+     */
+    public static int forwardRows(float[] x, int off, int N, int V, int[] targets, int tOff, double[] rowLoss) {
+        int count = 0;
+        for (int r = 0; r < N; r++) {
+            int tg = targets[tOff + r];
+            if (tg >= V) throw new IllegalArgumentException("target id " + tg + " at position " + (tOff + r) + " outside vocabulary [0, " + V + ")");
+            if (tg >= 0) count++;
+        }
+        if (rowLoss.length < N) throw new IllegalArgumentException("rowLoss has " + rowLoss.length + " entries, need " + N);
+        TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, w) -> {
+            for (int r = lo; r < hi; r++) {
+                int o = off + r * V, tg = targets[tOff + r];
+                float max = VecOps.max(x, o, V);
+                float xt = tg >= 0 ? x[o + tg] : 0f;
+                double sum = VecOps.expSub(x, o, x, o, V, max);
+                rowLoss[r] = tg >= 0 ? Math.log(sum) - (xt - max) : 0.0;
+                VecOps.scale(x, o, V, (float) (1.0 / sum));
+            }
+        });
+        return count;
+    }
+
+    /** Scalar twin of {@link #forwardRows}. */
+    public static int forwardRowsScalar(float[] x, int off, int N, int V, int[] targets, int tOff, double[] rowLoss) {
+        int count = 0;
+        for (int r = 0; r < N; r++) {
+            int o = off + r * V, tg = targets[tOff + r];
+            if (tg >= V) throw new IllegalArgumentException("target id " + tg + " at position " + (tOff + r) + " outside vocabulary [0, " + V + ")");
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < V; i++) max = Math.max(max, x[o + i]);
+            double sum = 0;
+            for (int i = 0; i < V; i++) sum += Math.exp(x[o + i] - max);
+            rowLoss[r] = 0;
+            if (tg >= 0) {
+                rowLoss[r] = Math.log(sum) - (x[o + tg] - max);
+                count++;
+            }
+            float inv = (float) (1.0 / sum);
+            for (int i = 0; i < V; i++) x[o + i] = (float) Math.exp(x[o + i] - max) * inv;
+        }
+        return count;
+    }
+
+    /**
+     * Gradient of the weighted loss L = sum_r w_r CE_r: dx_r += scale * w[wOff + r] * (p_r - onehot(target_r)) for
+     * rows with a target >= 0 (others untouched). {@code probs} as left by {@link #forwardRows}. Vectorized, parallel
+     * over rows.
+     */
+    public static void backwardWeighted(float[] dx, int dOff, float[] probs, int off, int N, int V, int[] targets, int tOff,
+                                        float[] w, int wOff, float scale) {
+        TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, wk) -> {
+            for (int r = lo; r < hi; r++) {
+                int tg = targets[tOff + r];
+                float c = scale * w[wOff + r];
+                if (tg < 0 || c == 0f) continue;
+                VecOps.axpy(c, probs, off + r * V, dx, dOff + r * V, V);
+                dx[dOff + r * V + tg] -= c;
+            }
+        });
+    }
+
+    /** Scalar twin of {@link #backwardWeighted}. */
+    public static void backwardWeightedScalar(float[] dx, int dOff, float[] probs, int off, int N, int V, int[] targets, int tOff,
+                                              float[] w, int wOff, float scale) {
+        for (int r = 0; r < N; r++) {
+            int tg = targets[tOff + r];
+            float c = scale * w[wOff + r];
+            if (tg < 0 || c == 0f) continue;
             int o = off + r * V, dOo = dOff + r * V;
             for (int i = 0; i < V; i++) dx[dOo + i] += c * probs[o + i];
             dx[dOo + tg] -= c;

@@ -53,6 +53,8 @@ public final class TrainModel {
     private int B, T;
     private double lastMain, lastBal;
     private final double[] lastMtp;
+    /** Per-row weights of the last objective forward (null: the plain losses with MTP). */
+    private float[] rowWeights;
     static final int P_EMBED = Profiler.section("embedding"), P_HEAD = Profiler.section("final norms + lm_head + cross-entropy"),
             P_ZERO = Profiler.section("zero activation grads"), P_MTP = Profiler.section("mtp embed/norms/eh_proj");
 
@@ -184,6 +186,7 @@ public final class TrainModel {
         this.targets = targets;
         this.B = B;
         this.T = T;
+        this.rowWeights = null;
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
         this.tokens = tokens;
@@ -203,6 +206,75 @@ public final class TrainModel {
         double loss = lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0);
         return (float) loss;
     }
+
+    /**
+     * Forward and backward of a per-token objective of the main model (post-training, spec F.5-F.6): the main
+     * forward, each row's log-probability logp_r of its target, {@code objective} turns them into its value L and the
+     * weights w_r = dL/dCE_r, then the backward of sum_r w_r CE_r plus the balance loss (times gradScale) is added to
+     * the gradients. MTP modules are not run (their parameters get no gradient). {@link #lastMainLoss()} is then the
+     * mean cross-entropy over the rows with a target, {@link #lastLogProbs()} the per-row log-probabilities.
+     * Returns L + balance.
+     */
+    public float forwardBackward(int[] tokens, int[] targets, int B, int T, TokenObjective objective, float gradScale) {
+        double value = forwardObjective(tokens, targets, B, T, objective);
+        backward(gradScale);
+        return (float) (value + lastBal);
+    }
+
+    /** The forward of {@link #forwardBackward(int[], int[], int, int, TokenObjective, float)}; returns L (no balance). */
+    public double forwardObjective(int[] tokens, int[] targets, int B, int T, TokenObjective objective) {
+        double[] logp = forwardLogProbs(tokens, targets, B, T);
+        int N = B * T;
+        float[] w = new float[N];
+        double value = objective.evaluate(logp, targets, w);
+        for (int r = 0; r < N; r++)
+            if (targets[r] < 0) w[r] = 0f;
+            else if (!Float.isFinite(w[r])) throw new IllegalArgumentException("objective weight " + w[r] + " at row " + r + " is not finite");
+        this.rowWeights = w;
+        return value;
+    }
+
+    /**
+     * Main-model forward (no MTP) that keeps what {@link #backward} needs and returns log pi(target_r) for every row
+     * of [B*T] (0 where the target is negative); sets {@link #lastMainLoss()} to the mean CE and
+     * {@link #lastBalanceLoss()}. A following {@link #backward} is that of the mean CE (use the objective forms for
+     * other losses). Routing loads are counted as in training.
+     */
+    public double[] forwardLogProbs(int[] tokens, int[] targets, int B, int T) {
+        check(tokens, B, T, "tokens");
+        check(targets, B, T, "targets");
+        this.targets = targets;
+        this.B = B;
+        this.T = T;
+        int N = B * T;
+        lastBal = forwardMain(tokens, B, T);
+        this.tokens = tokens;
+        long t0 = Profiler.start();
+        double[] rowLoss = new double[N];
+        int count = CrossEntropy.forwardRows(s.acts, logits, N, vocab, targets, 0, rowLoss);
+        Profiler.stop(P_HEAD, t0);
+        double sum = 0;
+        double[] logp = new double[N];
+        for (int r = 0; r < N; r++) {
+            sum += rowLoss[r];
+            logp[r] = targets[r] >= 0 ? -rowLoss[r] : 0.0;
+        }
+        lastMain = count == 0 ? 0 : sum / count;
+        Arrays.fill(lastMtp, 0);
+        float[] w = new float[N];
+        if (count > 0) for (int r = 0; r < N; r++) if (targets[r] >= 0) w[r] = 1f / count;
+        this.rowWeights = w;
+        this.lastLogp = logp;
+        return logp.clone();
+    }
+
+    /** Per-row log-probabilities of the last {@link #forwardLogProbs} / objective forward (0 where no target). */
+    public double[] lastLogProbs() {
+        if (lastLogp == null) throw new IllegalStateException("no log-prob forward yet");
+        return lastLogp.clone();
+    }
+
+    private double[] lastLogp;
 
     private double forwardMain(int[] tokens, int B, int T) {
         int N = B * T;
@@ -289,10 +361,11 @@ public final class TrainModel {
         TrainPool.zero(d, 0, d.length);
         Profiler.stop(P_ZERO, t0);
         t0 = Profiler.start();
-        CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);
+        if (rowWeights != null) CrossEntropy.backwardWeighted(d, logits, a, logits, N, vocab, targets, 0, rowWeights, 0, gradScale);
+        else CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);
         Profiler.stop(P_HEAD, t0);
         float mtpScale = mtp.length > 0 ? gradScale * mtpLambda / mtp.length : 0f;
-        for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
+        if (rowWeights == null) for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
         t0 = Profiler.start();
         Linear.backwardInput(d, hN, d, logits, p, head, N, dim, vocab);
         RmsNorm.backwardInput(d, resid[blocks.length], dim, d, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim);
@@ -304,7 +377,7 @@ public final class TrainModel {
     public void backwardWeights() {
         int N = B * T;
         float[] g = s.grads, a = s.acts, d = s.dacts;
-        for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
+        if (rowWeights == null) for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
         if (recompute) recomputeFinalNorm();
         long t0 = Profiler.start();
         Linear.backwardWeight(g, head, d, logits, a, hNA, N, dim, vocab);
