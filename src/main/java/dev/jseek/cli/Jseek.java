@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 DetokenizeCommand.class,
                 DataCommand.class,
                 TrainCommand.class,
+                SftCommand.class,
                 BenchCommand.class,
         })
 public final class Jseek implements Runnable {

@@ -142,6 +142,12 @@ public final class Tokenizer {
         return Utf8.decodeLossy(buf, 0, n);
     }
 
+    /** The UTF-8 bytes one id decodes to (special tokens included; a copy), or null for an unused id. */
+    public byte[] tokenBytes(int id) {
+        byte[] b = bytesOf(id, false);
+        return b == null ? null : b.clone();
+    }
+
     /** The bytes one id decodes to, or null if it is unknown or (with skipSpecial) a special token. */
     byte[] bytesOf(int id, boolean skipSpecial) {
         if (id < 0 || id >= vocabSize || tokenBytes[id] == null) return null;

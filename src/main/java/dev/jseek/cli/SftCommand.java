@@ -1,0 +1,137 @@
+package dev.jseek.cli;
+
+import dev.jseek.model.ModelConfig;
+import dev.jseek.posttrain.SftBatchSource;
+import dev.jseek.posttrain.SftDataset;
+import dev.jseek.posttrain.SftEncoder;
+import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.train.LossCurves;
+import dev.jseek.train.NonFiniteException;
+import dev.jseek.train.StepMetrics;
+import dev.jseek.train.TokenBatch;
+import dev.jseek.train.TrainModel;
+import dev.jseek.train.TrainModelTrainable;
+import dev.jseek.train.TrainState;
+import dev.jseek.train.Trainer;
+import dev.jseek.train.TrainerConfig;
+import dev.jseek.train.Validation;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code jseek sft}: supervised fine-tuning (spec F.5) of a model directory on chat conversations (JSONL, see
+ * {@link dev.jseek.posttrain.ChatJsonl}) rendered with the DeepSeek-V3 chat template; the next-token loss (and the
+ * MTP loss, weight {@code --mtp-lambda}) counts only the assistant tokens. Runs on the pre-training loop
+ * ({@link Trainer}): AdamW, warmup + cosine learning rate (default the report's 5e-6 -> 1e-6), clipping, checkpoints
+ * (HF model directories), {@code --resume}, metrics.jsonl, loss curves, validation on {@code --val-data}.
+ */
+@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (spec F.5).",
+                "Data: JSONL, one {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line."})
+public final class SftCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--data", description = "Chat conversations, JSONL.") Path data;
+    @Option(names = "--val-data", description = "Held-out conversations (JSONL): assistant-token loss every --eval-every steps.") Path valData;
+    @Mixin PostTrainOptions opts;
+    @Option(names = "--seq-len", defaultValue = "512", description = "Most tokens per row (longer conversations are cut; default ${DEFAULT-VALUE}).") int seqLen;
+    @Option(names = "--micro-batch", defaultValue = "4", description = "Rows per forward/backward (default ${DEFAULT-VALUE}).") int micro;
+    @Option(names = "--batch", defaultValue = "16", description = "Rows per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
+    @Option(names = "--pack", description = "Pack several conversations per row (no cross-conversation masking); default: one per row, padded.") boolean pack;
+    @Option(names = "--mtp-lambda", defaultValue = "0.1", description = "MTP loss weight (default ${DEFAULT-VALUE}).") double mtpLambda;
+    @Option(names = "--eval-every", defaultValue = "50", description = "Validation every N steps and at the end when --val-data is given (default ${DEFAULT-VALUE}).") long evalEvery;
+    @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (default ${DEFAULT-VALUE}).") int evalBatches;
+
+    /** What the run did (for tests). */
+    public record Outcome(long firstStep, long lastStep, StepMetrics first, StepMetrics last, StepMetrics lastValidation, Path checkpoint) {}
+
+    private Outcome outcome;
+
+    public Outcome outcome() { return outcome; }
+
+    @Override public Integer call() {
+        opts.requireBasics("sft");
+        if (data == null) throw new UserException("jseek sft needs --data chats.jsonl");
+        if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
+        if (micro < 1 || batch < micro || batch % micro != 0)
+            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        if (evalEvery < 0 || evalBatches < 1) throw new UserException("--eval-every must be >= 0 and --eval-batches >= 1");
+        PrintWriter o = spec.commandLine().getOut();
+        Path resumeDir = opts.resumeDir();
+        ModelConfig c = opts.config(resumeDir);
+        Tokenizer tok = opts.tokenizer(resumeDir);
+        if (tok.vocabSize() > c.vocabSize())
+            throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
+        int minT = c.numNextnPredictLayers() + 1;
+        if (seqLen < minT) throw new UserException("--seq-len must exceed the MTP depth " + c.numNextnPredictLayers());
+        SftEncoder enc = new SftEncoder(tok);
+        SftDataset ds = SftDataset.load(data, enc, seqLen + 1);
+        SftDataset val = valData != null ? SftDataset.load(valData, enc, seqLen + 1) : null;
+        TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, micro, batch, c);
+        TrainModel model = opts.model(c, micro, seqLen, resumeDir);
+        opts.copyTokenizer(tok);
+        SftBatchSource source = new SftBatchSource(ds.examples(), micro, seqLen, minT, tok.padId(), pack, opts.seed);
+        Validation<TokenBatch> validation = null;
+        if (val != null && evalEvery > 0) {
+            List<TokenBatch> vb = SftBatchSource.inOrder(val.examples(), micro, minT, tok.padId(), evalBatches);
+            validation = new Validation<>(vb, b -> { long n = 0; for (int t : b.targets()) if (t >= 0) n++; return n; }, Double.NaN);
+        }
+        TrainerConfig run = validation != null ? withEval(cfg) : cfg;
+        try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, run)) {
+            t.setValidation(validation);
+            TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
+            o.printf(Locale.ROOT, "jseek sft: %s%n", resumed == null ? "new run in " + opts.out + " from " + opts.initFrom
+                    : "resuming " + resumeDir + " (step " + resumed.step() + ")");
+            SftDataset.Stats s = ds.stats();
+            o.printf(Locale.ROOT, "  data       %s: %d conversations (%d truncated to %d tokens, %d dropped), %,d tokens, %,d assistant targets (%.1f%%)%n",
+                    data, s.conversations(), s.truncated(), seqLen + 1, s.dropped(), s.tokens(), s.trainedTokens(), 100.0 * s.trainedTokens() / s.tokens());
+            if (val != null) o.printf(Locale.ROOT, "  val        %s: %d conversations, %,d assistant targets%s%n", valData, val.stats().conversations(),
+                    val.stats().trainedTokens(), validation == null ? " (not evaluated: --eval-every 0)" : ", every " + evalEvery + " steps");
+            o.printf(Locale.ROOT, "  batch      %s, seq-len <= %d, micro-batch %d, %d rows/step; tokenizer %s; MTP lambda %s%n",
+                    pack ? "packed rows (no cross-conversation mask)" : "one conversation per row, padded", seqLen, micro, batch, tok.source(), mtpLambda);
+            opts.printOptimizer(o, cfg);
+            o.flush();
+            StepMetrics[] seen = new StepMetrics[3];
+            t.addListener(m -> {
+                if (seen[0] == null) seen[0] = m;
+                seen[1] = m;
+                if (m.evaluated()) seen[2] = m;
+            });
+            long s0 = t.stepsDone();
+            try {
+                t.train(opts.steps);
+            } catch (NonFiniteException e) {
+                throw new UserException(e.getMessage(), e);
+            }
+            outcome = new Outcome(s0 + 1, t.stepsDone(), seen[0], seen[1], seen[2], t.lastCheckpoint());
+        }
+        if (!opts.noPlot) {
+            try {
+                LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek sft: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
+            } catch (RuntimeException e) {
+                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+            }
+        }
+        if (outcome.last() != null)
+            o.printf(Locale.ROOT, "steps %d..%d: assistant-token CE %.4f -> %.4f%n", outcome.firstStep(), outcome.lastStep(),
+                    outcome.first().losses().main(), outcome.last().losses().main());
+        if (outcome.lastValidation() != null)
+            o.printf(Locale.ROOT, "validation assistant-token CE %.4f at step %d%n", outcome.lastValidation().valLoss(), outcome.lastValidation().step());
+        o.printf(Locale.ROOT, "checkpoint %s%n", outcome.checkpoint());
+        o.flush();
+        return 0;
+    }
+
+    private TrainerConfig withEval(TrainerConfig c) {
+        return new TrainerConfig(c.adam(), c.lr(), c.gamma(), c.lambda(), c.batch(), c.maxGradNorm(), c.emaDecay(), c.onNonFinite(),
+                c.maxConsecutiveSkips(), c.seed(), c.checkpointDir(), c.checkpointEvery(), c.keepLast(), c.maxShardBytes(), c.configJson(),
+                c.metricsFile(), c.progressBar(), c.totalSteps(), evalEvery, c.warn());
+    }
+}
