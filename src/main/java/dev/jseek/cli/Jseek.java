@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 DataCommand.class,
                 TrainCommand.class,
                 SftCommand.class,
+                GrpoCommand.class,
                 BenchCommand.class,
         })
 public final class Jseek implements Runnable {

@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
  * ({@link Trainer}): AdamW, warmup + cosine learning rate (default the report's 5e-6 -> 1e-6), clipping, checkpoints
  * (HF model directories), {@code --resume}, metrics.jsonl, loss curves, validation on {@code --val-data}.
  */
-@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SftSynthCommand.class},
         description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (spec F.5).",
                 "Data: JSONL, one {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line."})
 public final class SftCommand implements Callable<Integer> {

@@ -19,7 +19,8 @@ import java.util.List;
  * loss, main_loss, mtp_loss, balance_loss, grad_norm, lr, gamma, lambda, step_seconds, tokens_per_s, skipped},
  * and for MoE models {@code moe_layers} (HF layer ids), {@code expert_load} ([layer][expert] token counts) and
  * {@code max_vio} (per layer); on validation steps {@code val_loss} (nats per token) and {@code val_bpb} (bits per
- * byte; null when unknown). Non-finite numbers are written as null. Opening with {@code keepUpToStep} (a resumed
+ * byte; null when unknown); then the model's extra statistics ({@link StepMetrics#extra()}, e.g. GRPO's rewards) under
+ * their own names. Non-finite numbers are written as null. Opening with {@code keepUpToStep} (a resumed
  * run) first drops lines of steps after it, so a restarted run does not duplicate steps.
  */
 public final class MetricsLog implements AutoCloseable {
@@ -91,6 +92,7 @@ public final class MetricsLog implements AutoCloseable {
         num(o, "step_seconds", m.seconds());
         num(o, "tokens_per_s", m.tokensPerSecond());
         o.put("skipped", m.skipped());
+        for (var e : m.extra().entrySet()) num(o, e.getKey(), e.getValue());
         if (m.evaluated()) {
             num(o, "val_loss", m.valLoss());
             num(o, "val_bpb", m.valBpb());

@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * What one training step did ({@link Trainer#step()}): its 1-based {@code step} and the tokens seen after it,
@@ -13,7 +14,20 @@ import java.util.List;
 public record StepMetrics(long step, long tokens, int sequences, StepLosses losses, double gradNorm, double lr,
                           double gamma, double lambda, double seconds, double tokensPerSecond, boolean skipped,
                           List<Integer> moeLayers, long[][] expertLoad, double[] maxVio, boolean evaluated,
-                          double valLoss, double valBpb) {
+                          double valLoss, double valBpb, Map<String, Double> extra) {
+
+    /** {@code extra}: the model's own statistics of the step ({@link Trainable#stats}), mean over micro-batches; in insertion order. */
+    public StepMetrics {
+        extra = extra == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extra));
+    }
+
+    /** A step with validation fields and no extra statistics. */
+    public StepMetrics(long step, long tokens, int sequences, StepLosses losses, double gradNorm, double lr, double gamma,
+                       double lambda, double seconds, double tokensPerSecond, boolean skipped, List<Integer> moeLayers,
+                       long[][] expertLoad, double[] maxVio, boolean evaluated, double valLoss, double valBpb) {
+        this(step, tokens, sequences, losses, gradNorm, lr, gamma, lambda, seconds, tokensPerSecond, skipped, moeLayers, expertLoad,
+                maxVio, evaluated, valLoss, valBpb, Map.of());
+    }
 
     /** A step without validation. */
     public StepMetrics(long step, long tokens, int sequences, StepLosses losses, double gradNorm, double lr, double gamma,
@@ -26,7 +40,13 @@ public record StepMetrics(long step, long tokens, int sequences, StepLosses loss
     /** The same step with a validation result. */
     public StepMetrics withValidation(Validation.Result v) {
         return new StepMetrics(step, tokens, sequences, losses, gradNorm, lr, gamma, lambda, seconds, tokensPerSecond, skipped, moeLayers,
-                expertLoad, maxVio, true, v.loss(), v.bitsPerByte());
+                expertLoad, maxVio, true, v.loss(), v.bitsPerByte(), extra);
+    }
+
+    /** The same step with extra statistics. */
+    public StepMetrics withExtra(Map<String, Double> x) {
+        return new StepMetrics(step, tokens, sequences, losses, gradNorm, lr, gamma, lambda, seconds, tokensPerSecond, skipped, moeLayers,
+                expertLoad, maxVio, evaluated, valLoss, valBpb, x);
     }
 
     /** The largest MaxVio over the MoE layers (0 without MoE). */

@@ -44,6 +44,13 @@ public interface Trainable<B> {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support validation");
     }
 
+    /**
+     * Statistics of the last {@link #forwardBackward} on {@code batch} worth logging beside the losses (e.g. GRPO's
+     * rewards and KL), by name; the {@link Trainer} averages them over the micro-batches of a step into
+     * {@link StepMetrics#extra()}. Default: none.
+     */
+    default Map<String, Double> stats(B batch) { return Map.of(); }
+
     /** Sets the MTP loss weight lambda (spec E.2) for the next forward passes. */
     default void setMtpLambda(float lambda) {}
 

@@ -137,12 +137,14 @@ public final class Trainer<B> implements AutoCloseable {
         model.zeroGrad();
         double total = 0, main = 0, mtp = 0, bal = 0;
         float gs = 1f / nMicro;
+        java.util.Map<String, Double> extra = new java.util.LinkedHashMap<>();
         for (B b : batches) {
             StepLosses l = model.forwardBackward(b, gs, rng);
             total += l.total();
             main += l.main();
             mtp += l.mtp();
             bal += l.balance();
+            for (var e : model.stats(b).entrySet()) extra.merge(e.getKey(), e.getValue() / nMicro, Double::sum);
         }
         StepLosses losses = new StepLosses(total / nMicro, main / nMicro, mtp / nMicro, bal / nMicro);
         double norm = GradClip.globalNorm(model.grads(), tensors);
@@ -174,7 +176,7 @@ public final class Trainer<B> implements AutoCloseable {
         tokens = tokensAfter;
         double sec = (System.nanoTime() - t0) / 1e9;
         StepMetrics m = new StepMetrics(stepNo, tokensAfter, nMicro * ramp.granularity(), losses, norm, lr, gamma, lambda, sec,
-                sec > 0 ? stepTokens / sec : Double.NaN, !finite, layers, load, vio);
+                sec > 0 ? stepTokens / sec : Double.NaN, !finite, layers, load, vio).withExtra(extra);
         if (validation != null && cfg.evalEvery() > 0 && (stepNo % cfg.evalEvery() == 0 || stepNo == finalStep))
             m = m.withValidation(validation.evaluate(model));
         if (metrics != null) metrics.write(m);

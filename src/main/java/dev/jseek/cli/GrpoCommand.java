@@ -1,0 +1,214 @@
+package dev.jseek.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.io.AtomicFiles;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.posttrain.GrpoTrainable;
+import dev.jseek.posttrain.PolicySnapshot;
+import dev.jseek.posttrain.PromptSet;
+import dev.jseek.posttrain.RewardEval;
+import dev.jseek.posttrain.Rewards;
+import dev.jseek.posttrain.RolloutBatch;
+import dev.jseek.posttrain.RolloutSource;
+import dev.jseek.posttrain.Tasks;
+import dev.jseek.posttrain.WeightedReward;
+import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.train.LossCurves;
+import dev.jseek.train.NonFiniteException;
+import dev.jseek.train.StepMetrics;
+import dev.jseek.train.TrainModel;
+import dev.jseek.train.TrainState;
+import dev.jseek.train.Trainer;
+import dev.jseek.train.TrainerConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (spec F.6, DeepSeekMath's
+ * per-token form): per prompt, G completions sampled from the current policy, rewards (rule-based: exact answer,
+ * format; model-based: a scoring model's log-prob or yes/no judgement), group-normalized advantages, the clipped
+ * objective with a KL penalty to a frozen reference model (default: the starting model). One policy update per batch
+ * of rollouts. Runs on the pre-training loop: AdamW, schedules, checkpoints, {@code --resume}, metrics.jsonl (with
+ * reward, kl, clip_fraction, completion_tokens, ...). {@code --eval-prompts N} scores greedy answers on N held-out
+ * prompts before and after (eval.json). Subcommand {@code eval}: the same score for any model directory.
+ */
+@Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {GrpoEvalCommand.class},
+        description = {"GRPO reinforcement learning with rule-based and model-based rewards (spec F.6).",
+                "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
+public final class GrpoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--task", description = "arithmetic[:MAX[:OPS]] (operands 0..MAX, default 20; operators of +-*, default +) or jsonl:FILE.") String task;
+    @Option(names = "--reward", defaultValue = "exact,format=0.1", description = "Comma-separated NAME[=WEIGHT]: exact, format, logprob:DIR, judge:DIR (default ${DEFAULT-VALUE}).") String reward;
+    @Mixin PostTrainOptions opts;
+    @Option(names = "--group", defaultValue = "4", description = "Completions per prompt G (default ${DEFAULT-VALUE}).") int group;
+    @Option(names = "--micro-batch", defaultValue = "1", description = "Prompts per forward/backward (default ${DEFAULT-VALUE}).") int micro;
+    @Option(names = "--batch", defaultValue = "4", description = "Prompts per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
+    @Option(names = "--max-new-tokens", defaultValue = "32", description = "Completion token limit (default ${DEFAULT-VALUE}).") int maxNew;
+    @Option(names = "--max-seq-len", defaultValue = "256", description = "Longest prompt + completion in tokens (default ${DEFAULT-VALUE}).") int maxSeqLen;
+    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature of the rollouts (default ${DEFAULT-VALUE}).") float temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "Top-k of the rollouts, 0 = off (default ${DEFAULT-VALUE}).") int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Top-p of the rollouts (default ${DEFAULT-VALUE}).") float topP;
+    @Option(names = "--clip-eps", defaultValue = "0.2", description = "Ratio clip epsilon (default ${DEFAULT-VALUE}).") double clipEps;
+    @Option(names = "--beta", defaultValue = "0.04", description = "KL penalty weight, 0 = no reference model (default ${DEFAULT-VALUE}, as DeepSeekMath).") double beta;
+    @Option(names = "--ref", description = "Reference model directory for the KL term (default: --init-from).") Path refDir;
+    @Option(names = "--eval-prompts", defaultValue = "0", description = "Greedy evaluation on this many held-out prompts before and after (default ${DEFAULT-VALUE} = none).") int evalPrompts;
+
+    /** What the run did (for tests). */
+    public record Outcome(long firstStep, long lastStep, List<StepMetrics> steps, RewardEval.Result before, RewardEval.Result after, Path checkpoint) {}
+
+    private Outcome outcome;
+
+    public Outcome outcome() { return outcome; }
+
+    /** Held-out prompts of a task: arithmetic draws with another seed; a JSONL file's first prompts. */
+    static PromptSet heldOut(String task, long seed) {
+        return Tasks.parse(task, task.startsWith("arithmetic") ? seed + 1_000_003 : seed);
+    }
+
+    @Override public Integer call() {
+        opts.requireBasics("grpo");
+        if (task == null) throw new UserException("jseek grpo needs --task (arithmetic[:MAX[:OPS]] or jsonl:FILE)");
+        if (micro < 1 || batch < micro || batch % micro != 0)
+            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        if (evalPrompts < 0) throw new UserException("--eval-prompts must be >= 0, got " + evalPrompts);
+        PrintWriter o = spec.commandLine().getOut();
+        Path resumeDir = opts.resumeDir();
+        ModelConfig c = opts.config(resumeDir);
+        if (maxSeqLen < 2 || maxSeqLen >= c.maxPositionEmbeddings())
+            throw new UserException("--max-seq-len " + maxSeqLen + " must be in [2, max_position_embeddings " + c.maxPositionEmbeddings() + ")");
+        Tokenizer tok = opts.tokenizer(resumeDir);
+        if (tok.vocabSize() > c.vocabSize())
+            throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
+        PromptSet prompts;
+        try {
+            prompts = Tasks.parse(task, opts.seed);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--task: " + e.getMessage(), e);
+        }
+        List<DeepSeekV3> opened = new ArrayList<>();
+        try {
+            WeightedReward rw;
+            try {
+                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = DeepSeekV3.open(d); opened.add(m); return m; });
+            } catch (IllegalArgumentException e) {
+                throw new UserException("--reward: " + e.getMessage(), e);
+            }
+            if (Rewards.needsAnswers(rw) && !prompts.hasAnswers())
+                throw new UserException("--reward " + reward + ": the exact reward needs answers, and " + prompts.describe() + " has none");
+            Path refPath = refDir != null ? refDir : opts.initFrom;
+            if (beta > 0 && refPath == null) throw new UserException("--beta > 0 needs a reference model: --ref DIR (or --init-from)");
+            DeepSeekV3 ref = null;
+            if (beta > 0) {
+                ref = DeepSeekV3.open(refPath);
+                opened.add(ref);
+            }
+            RolloutSource.Settings st;
+            try {
+                st = new RolloutSource.Settings(group, micro, maxNew, temperature, topK, topP, opts.seed, maxSeqLen);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage(), e);
+            }
+            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * group, batch * group, c);
+            TrainModel model = opts.model(c, micro * group, maxSeqLen, resumeDir);
+            opts.copyTokenizer(tok);
+            RolloutSource source = new RolloutSource(model, tok, prompts, rw, ref, st);
+            GrpoTrainable trainable = new GrpoTrainable(model, clipEps, beta);
+            List<StepMetrics> steps = new ArrayList<>();
+            RewardEval.Result before = null, after = null;
+            try (Trainer<RolloutBatch> t = new Trainer<>(trainable, source, cfg)) {
+                TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
+                o.printf(Locale.ROOT, "jseek grpo: %s%n", resumed == null ? "new run in " + opts.out + " from " + opts.initFrom
+                        : "resuming " + resumeDir + " (step " + resumed.step() + ")");
+                o.printf(Locale.ROOT, "  task       %s; reward %s%n", prompts.describe(), rw.name());
+                o.printf(Locale.ROOT, "  rollouts   group %d, %d prompts/step (%d per micro-batch), <= %d new tokens, temperature %s, top-k %d, top-p %s%n",
+                        group, batch, micro, maxNew, temperature, topK, topP);
+                o.printf(Locale.ROOT, "  objective  clip eps %s, KL beta %s%s; one policy update per batch (ratio 1)%n", clipEps, beta,
+                        beta > 0 ? " against " + refPath : "");
+                opts.printOptimizer(o, cfg);
+                o.flush();
+                if (evalPrompts > 0) before = evaluate(o, model, tok, rw, "before", t.stepsDone());
+                t.addListener(m -> {
+                    steps.add(m);
+                    if (opts.noProgress) {
+                        o.printf(Locale.ROOT, "step %d: reward %.3f, kl %.4f, loss %.4f, %.1f s%n", m.step(), m.extra().getOrDefault("reward", Double.NaN),
+                                m.extra().getOrDefault("kl", Double.NaN), m.losses().total(), m.seconds());
+                        o.flush();
+                    }
+                });
+                long s0 = t.stepsDone();
+                try {
+                    t.train(opts.steps);
+                } catch (NonFiniteException e) {
+                    throw new UserException(e.getMessage(), e);
+                } catch (IllegalArgumentException e) {
+                    throw new UserException(e.getMessage(), e);
+                }
+                if (evalPrompts > 0) after = evaluate(o, model, tok, rw, "after", t.stepsDone());
+                outcome = new Outcome(s0 + 1, t.stepsDone(), steps, before, after, t.lastCheckpoint());
+            }
+            if (before != null) writeEval(before, after);
+        } finally {
+            for (DeepSeekV3 m : opened) m.close();
+        }
+        if (!opts.noPlot) {
+            try {
+                LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek grpo: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
+            } catch (RuntimeException e) {
+                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+            }
+        }
+        if (!outcome.steps().isEmpty()) {
+            int n = outcome.steps().size(), k = Math.max(1, n / 5);
+            o.printf(Locale.ROOT, "steps %d..%d: mean rollout reward %.3f over the first %d steps, %.3f over the last %d%n", outcome.firstStep(),
+                    outcome.lastStep(), meanReward(outcome.steps().subList(0, k)), k, meanReward(outcome.steps().subList(n - k, n)), k);
+        }
+        o.printf(Locale.ROOT, "checkpoint %s%n", outcome.checkpoint());
+        o.flush();
+        return 0;
+    }
+
+    static double meanReward(List<StepMetrics> ms) {
+        double s = 0;
+        for (StepMetrics m : ms) s += m.extra().getOrDefault("reward", Double.NaN);
+        return s / ms.size();
+    }
+
+    private RewardEval.Result evaluate(PrintWriter o, TrainModel model, Tokenizer tok, WeightedReward rw, String when, long step) {
+        try (DeepSeekV3 m = PolicySnapshot.of(model)) {
+            RewardEval.Result r = RewardEval.run(m, tok, heldOut(task, opts.seed), 0, evalPrompts, rw, maxNew, 0f, opts.seed, 3);
+            GrpoEvalCommand.print(o, r, "eval " + when + " (step " + step + ", greedy, " + evalPrompts + " held-out prompts)");
+            return r;
+        }
+    }
+
+    private void writeEval(RewardEval.Result before, RewardEval.Result after) {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("task", task);
+        root.put("reward", reward);
+        root.put("prompts", evalPrompts);
+        root.set("before", GrpoEvalCommand.toJson(json, before));
+        if (after != null) root.set("after", GrpoEvalCommand.toJson(json, after));
+        try {
+            AtomicFiles.write(opts.out.resolve("eval.json"), (json.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UserException(opts.out + ": cannot write eval.json: " + e, e);
+        }
+    }
+
+}
