@@ -30,8 +30,8 @@ final class PostTrainOptions {
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in or above --init-from).") Path tokenizer;
     @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out.") String resume;
     @Option(names = "--steps", description = "Optimizer steps to train until.") Long steps;
-    @Option(names = "--lr", description = "Peak learning rate (default: per command).") Double lr;
-    @Option(names = "--min-lr", description = "Learning rate at the last step, reached by a cosine (default: per command).") Double minLr;
+    @Option(names = "--lr", description = "Peak learning rate (default: sft 5e-6, grpo 1e-6, as the report and DeepSeekMath).") Double lr;
+    @Option(names = "--min-lr", description = "Learning rate at the last step, reached by a cosine (default: sft 1e-6, grpo = --lr).") Double minLr;
     @Option(names = "--warmup-steps", defaultValue = "0", description = "Linear warmup steps before the cosine (default ${DEFAULT-VALUE}).") long warmup;
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
