@@ -123,7 +123,7 @@ public final class GrpoCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
             }
-            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * group, batch * group, c);
+            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * group, batch * group, c, 0);
             TrainModel model = opts.model(c, micro * group, maxSeqLen, resumeDir);
             opts.copyTokenizer(tok);
             RolloutSource source = new RolloutSource(model, tok, prompts, rw, ref, st);
@@ -154,8 +154,6 @@ public final class GrpoCommand implements Callable<Integer> {
                 try {
                     t.train(opts.steps);
                 } catch (NonFiniteException e) {
-                    throw new UserException(e.getMessage(), e);
-                } catch (IllegalArgumentException e) {
                     throw new UserException(e.getMessage(), e);
                 }
                 if (evalPrompts > 0) after = evaluate(o, model, tok, rw, "after", t.stepsDone());

@@ -108,9 +108,10 @@ final class PostTrainOptions {
         return b.cosine(LrSchedule.Unit.STEPS, steps, floor).build();
     }
 
-    TrainerConfig trainerConfig(LrSchedule lrs, double lambda, int micro, int batch, ModelConfig c) {
+    /** The loop's settings; {@code evalEvery} > 0 evaluates a validation set (if the trainer has one) every that many steps. */
+    TrainerConfig trainerConfig(LrSchedule lrs, double lambda, int micro, int batch, ModelConfig c, long evalEvery) {
         try {
-            return TrainerConfig.builder(lrs).gamma(LrSchedule.constant(gamma)).lambda(LrSchedule.constant(lambda))
+            return TrainerConfig.builder(lrs).gamma(LrSchedule.constant(gamma)).lambda(LrSchedule.constant(lambda)).evalEvery(evalEvery)
                     .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, precision() == Precision.FP8))
                     .batch(BatchRamp.fixed(batch, micro)).maxGradNorm(clip).seed(seed).checkpoints(out, every, keep)
                     .configJson(c.toJson()).metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps).build();

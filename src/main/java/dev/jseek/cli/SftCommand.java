@@ -74,7 +74,7 @@ public final class SftCommand implements Callable<Integer> {
         SftEncoder enc = new SftEncoder(tok);
         SftDataset ds = SftDataset.load(data, enc, seqLen + 1);
         SftDataset val = valData != null ? SftDataset.load(valData, enc, seqLen + 1) : null;
-        TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, micro, batch, c);
+        TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, micro, batch, c, val != null ? evalEvery : 0);
         TrainModel model = opts.model(c, micro, seqLen, resumeDir);
         opts.copyTokenizer(tok);
         SftBatchSource source = new SftBatchSource(ds.examples(), micro, seqLen, minT, tok.padId(), pack, opts.seed);
@@ -83,8 +83,7 @@ public final class SftCommand implements Callable<Integer> {
             List<TokenBatch> vb = SftBatchSource.inOrder(val.examples(), micro, minT, tok.padId(), evalBatches);
             validation = new Validation<>(vb, b -> { long n = 0; for (int t : b.targets()) if (t >= 0) n++; return n; }, Double.NaN);
         }
-        TrainerConfig run = validation != null ? withEval(cfg) : cfg;
-        try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, run)) {
+        try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
             t.setValidation(validation);
             TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
             o.printf(Locale.ROOT, "jseek sft: %s%n", resumed == null ? "new run in " + opts.out + " from " + opts.initFrom
@@ -127,11 +126,5 @@ public final class SftCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "checkpoint %s%n", outcome.checkpoint());
         o.flush();
         return 0;
-    }
-
-    private TrainerConfig withEval(TrainerConfig c) {
-        return new TrainerConfig(c.adam(), c.lr(), c.gamma(), c.lambda(), c.batch(), c.maxGradNorm(), c.emaDecay(), c.onNonFinite(),
-                c.maxConsecutiveSkips(), c.seed(), c.checkpointDir(), c.checkpointEvery(), c.keepLast(), c.maxShardBytes(), c.configJson(),
-                c.metricsFile(), c.progressBar(), c.totalSteps(), evalEvery, c.warn());
     }
 }

@@ -2,6 +2,7 @@ package dev.jseek.posttrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jseek.data.DataFormatException;
 import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
 import dev.jseek.io.FormatException;
@@ -86,7 +87,7 @@ public final class RolloutSource implements BatchSource<RolloutBatch> {
             RlPrompt q = prompts.get(cursor + p);
             int[] ids = promptTokens(q);
             if (ids.length + s.maxNewTokens() > s.maxSeqLen() + 1)
-                throw new IllegalArgumentException("prompt " + (cursor + p) + " has " + ids.length + " tokens; with " + s.maxNewTokens()
+                throw new DataFormatException(prompts.describe() + ": prompt " + (cursor + p) + " has " + ids.length + " tokens; with " + s.maxNewTokens()
                         + " new tokens it exceeds the sequence limit " + (s.maxSeqLen() + 1) + " (raise --max-seq-len or shorten it)");
             ps.add(q);
             promptIds.add(ids);

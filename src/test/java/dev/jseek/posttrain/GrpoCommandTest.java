@@ -76,6 +76,9 @@ class GrpoCommandTest {
         r = Fixtures.run(grpo(model, tmp.resolve("o"), 1, "--task", "jsonl:" + prompts, "--reward", "exact"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("the exact reward needs answers"), r.err());
+        r = Fixtures.run(grpo(model, tmp.resolve("o"), 1, "--max-seq-len", "12"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains(": prompt 0 has ") && r.err().contains("exceeds the sequence limit 13"), r.err());
         r = Fixtures.run(grpo(model, tmp.resolve("o"), 1, "--group", "1"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("group size must be >= 2"), r.err());

@@ -41,7 +41,8 @@ class SftCommandTest {
         List<String> a = new ArrayList<>(List.of("sft", "--data", data.toString(), "--init-from", model.toString(), "--out", out.toString(),
                 "--steps", Integer.toString(steps), "--seq-len", "24", "--micro-batch", "4", "--batch", "8", "--lr", "3e-3", "--min-lr", "3e-3", // a constant lr: the same schedule for --steps 6 and 12
                
-                "--warmup-steps", "1", "--checkpoint-every", "3", "--seed", "3", "--no-progress", "--no-plot"));
+                "--warmup-steps", "1", "--checkpoint-every", "3", "--seed", "3", "--no-progress", "--no-plot",
+                "--val-data", data.toString(), "--eval-every", "6", "--eval-batches", "2"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -95,6 +96,8 @@ class SftCommandTest {
             assertArrayEquals(Files.readAllBytes(a.resolve("step-12").resolve(f)), Files.readAllBytes(b.resolve("step-12").resolve(f)), f);
         List<String> la = Files.readAllLines(a.resolve("metrics.jsonl")), lb = Files.readAllLines(b.resolve("metrics.jsonl"));
         assertEquals(12, la.size());
+        double val6 = JSON.readTree(la.get(5)).get("val_loss").asDouble(), val12 = JSON.readTree(la.get(11)).get("val_loss").asDouble();
+        assertTrue(val12 < val6 && !JSON.readTree(la.get(4)).has("val_loss"), "validation at steps 6 and 12: " + val6 + ", " + val12);
         assertEquals(12, lb.size());
         for (int i = 0; i < 12; i++) assertEquals(withoutTimes(la.get(i)), withoutTimes(lb.get(i)), "metrics of step " + (i + 1));
     }
