@@ -147,11 +147,12 @@ def struct_fixture(out):
                ("w.bf16", "BF16", [2, 2, 2], bfb), ("w.q8_0", "Q8_0", [2, 64], q8raw), ("w.i32", "I32", [3], i32.tobytes())]
     offsets = write_gguf(os.path.join(out, "struct_written.gguf"), kvs, tensors, alignment=64)
 
+    names = {"u8": "UINT8", "i8": "INT8", "u16": "UINT16", "i16": "INT16", "u32": "UINT32", "i32": "INT32",
+             "f32": "FLOAT32", "bool": "BOOL", "str": "STRING", "u64": "UINT64", "i64": "INT64", "f64": "FLOAT64"}
+
     def js(t, v):
         if isinstance(t, tuple):
-            return {"type": "ARRAY", "element": "ARRAY" if isinstance(t[1], tuple) else t[1], "value": [js(t[1], x) for x in v]}
-        names = {"u8": "UINT8", "i8": "INT8", "u16": "UINT16", "i16": "INT16", "u32": "UINT32", "i32": "INT32",
-                 "f32": "FLOAT32", "bool": "BOOL", "str": "STRING", "u64": "UINT64", "i64": "INT64", "f64": "FLOAT64"}
+            return {"type": "ARRAY", "element": "ARRAY" if isinstance(t[1], tuple) else names[t[1]], "value": [js(t[1], x) for x in v]}
         if t == "f32":
             v = float(np.float32(v))
         if t == "u64":
