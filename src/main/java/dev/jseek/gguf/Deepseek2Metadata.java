@@ -173,7 +173,7 @@ public final class Deepseek2Metadata {
                     k.u32(P + "expert_group_count", 1), k.u32(P + "expert_group_used_count", 1),
                     k.f32(P + "expert_weights_scale", 1f), k.bool(P + "expert_weights_norm", false), "sigmoid", "noaux_tc",
                     true, 0.001, "silu", k.f32(P + "attention.layer_norm_rms_epsilon"), k.f32(P + "rope.freq_base", 10000f),
-                    k.u32(P + "context_length"), rs, nextn, !f.has("output.weight"), false, bos, eos, 0.02, null, "bfloat16");
+                    k.u32(P + "context_length"), rs, nextn, f.has("token_embd.weight") && !f.has("output.weight"), false, bos, eos, 0.02, null, "bfloat16");
         } catch (ConfigException e) {
             throw new FormatException(f.path() + ": the " + P + "* keys give an unusable config: " + e.getMessage(), e);
         }
