@@ -47,7 +47,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UserException("--port must be in 0..65535, got " + port);
         if (maxTokensDefault < 1) throw new UserException("--max-tokens-default must be >= 1, got " + maxTokensDefault);
         if (!(temperature >= 0)) throw new UserException("--temperature must be >= 0, got " + temperature);
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is neither a model directory nor a GGUF file");
+        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
