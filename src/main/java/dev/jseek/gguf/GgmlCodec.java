@@ -15,19 +15,27 @@ public final class GgmlCodec {
     /** Writes src[off .. off + n) encoded as {@code type}. Q8_0 needs n % 32 == 0 and finite values. */
     public static void encode(GgmlType type, float[] src, int off, int n, TensorSink out) throws IOException {
         switch (type) {
-            case F32 -> { for (int i = 0; i < n; i++) out.putFloat(src[off + i]); }
-            case F16 -> { for (int i = 0; i < n; i++) out.putShort(Float.floatToFloat16(src[off + i])); }
-            case BF16 -> { for (int i = 0; i < n; i++) out.putShort(dev.jseek.tensor.Bf16.fromFloat(src[off + i])); }
+            case F32, F16, BF16 -> {
+                int e = type.typeSize;
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(Math.min(n, 1 << 14) * e).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; ) {
+                    b.clear();
+                    int m = Math.min(n - i, b.capacity() / e);
+                    if (type == GgmlType.F32) b.asFloatBuffer().put(src, off + i, m);
+                    else if (type == GgmlType.F16) for (int k = 0; k < m; k++) b.putShort(2 * k, Float.floatToFloat16(src[off + i + k]));
+                    else for (int k = 0; k < m; k++) b.putShort(2 * k, dev.jseek.tensor.Bf16.fromFloat(src[off + i + k]));
+                    out.put(b.array(), 0, m * e);
+                    i += m;
+                }
+            }
             case Q8_0 -> {
                 if (n % Q8_0.BLOCK != 0) throw new IllegalArgumentException(n + " values are not whole Q8_0 blocks of 32");
-                byte[] block = new byte[Q8_0.BLOCK_BYTES];
-                for (int b = 0; b < n; b += Q8_0.BLOCK) {
-                    for (int j = 0; j < Q8_0.BLOCK; j++)
-                        if (!Float.isFinite(src[off + b + j]))
-                            throw new IllegalArgumentException("value " + (b + j) + " is " + src[off + b + j] + ", Q8_0 needs finite values");
-                    Q8_0.quantizeBlock(src, off + b, block, 0);
-                    out.put(block, 0, block.length);
-                }
+                for (int j = 0; j < n; j++)
+                    if (!Float.isFinite(src[off + j]))
+                        throw new IllegalArgumentException("value " + j + " is " + src[off + j] + ", Q8_0 needs finite values");
+                byte[] blocks = new byte[n / Q8_0.BLOCK * Q8_0.BLOCK_BYTES];
+                for (int b = 0; b < n / Q8_0.BLOCK; b++) Q8_0.quantizeBlock(src, off + b * Q8_0.BLOCK, blocks, b * Q8_0.BLOCK_BYTES);
+                out.put(blocks, 0, blocks.length);
             }
             default -> throw new IllegalArgumentException("jseek cannot encode " + type + " (only F32, F16, BF16, Q8_0)");
         }

@@ -184,4 +184,45 @@ class GgufRoundTripTest {
             assertEquals(out + ": deepseek2.expert_gating_func is 1; jseek runs DeepSeek-V3's sigmoid router (2) only", e.getMessage());
         }
     }
+
+    @Test
+    void q8_0SplitKvBIsQuantizedAlongTheTransposedRowsAndRebuiltExactly(@TempDir Path tmp) throws Exception {
+        // qk_nope 32 and kv_lora_rank 32: attn_k_b rows (length qk_nope) and attn_v_b rows (kv_lora_rank) are whole Q8_0 blocks
+        ModelConfig c = dev.jseek.model.ConfigEdits.edit(Presets.get("tiny"), o -> o.put("qk_nope_head_dim", 32));
+        Path hf = tmp.resolve("hf"), out = tmp.resolve("q.gguf");
+        dev.jseek.model.RandomInit.write(c, hf, 9, 0.05, DType.F32);
+        GgufExporter.Result r = GgufExporter.export(hf, out, GgmlType.Q8_0, false, null);
+        int h = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), v = c.vHeadDim(), kvr = c.kvLoraRank();
+        GgufFile gf = GgufFile.open(out);
+        try (GgufWeights w = new GgufWeights(gf, Deepseek2Metadata.read(gf)); Checkpoint ck = Checkpoint.open(hf)) {
+            assertEquals(GgmlType.Q8_0, w.file().tensor("blk.1.attn_k_b.weight").type(), r.fallbacks().toString());
+            assertEquals(GgmlType.Q8_0, w.file().tensor("blk.1.attn_v_b.weight").type());
+            String n = "model.layers.1.self_attn.kv_b_proj.weight";
+            float[] x = ck.floats(n), want = new float[x.length];
+            byte[] blk = new byte[34];
+            float[] row = new float[Math.max(nope, kvr)], deq = new float[row.length];
+            for (int hd = 0; hd < h; hd++) {
+                for (int cc = 0; cc < kvr; cc++) { // k_b row (hd, cc) = kv_b[hd*(nope+v) + j][cc], j < nope
+                    for (int j = 0; j < nope; j++) row[j] = x[(hd * (nope + v) + j) * kvr + cc];
+                    for (int b = 0; b < nope; b += 32) {
+                        Q8_0.quantizeBlock(row, b, blk, 0);
+                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, deq, b);
+                    }
+                    for (int j = 0; j < nope; j++) want[(hd * (nope + v) + j) * kvr + cc] = deq[j];
+                }
+                for (int i = 0; i < v; i++) { // v_b rows are kv_b rows
+                    int base = (hd * (nope + v) + nope + i) * kvr;
+                    for (int b = 0; b < kvr; b += 32) {
+                        Q8_0.quantizeBlock(x, base + b, blk, 0);
+                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, want, base + b);
+                    }
+                }
+            }
+            Matrix m = w.matrix(n, h * (nope + v), kvr);
+            assertEquals(DType.F32, m.dtype());
+            float[] got = new float[x.length];
+            for (int i = 0; i < m.rows(); i++) dev.jseek.kernels.WeightRows.decodeRow(m, i, got, i * kvr);
+            assertBitwise(want, got, "rebuilt kv_b");
+        }
+    }
 }
