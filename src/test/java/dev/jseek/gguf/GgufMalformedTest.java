@@ -71,6 +71,7 @@ class GgufMalformedTest {
         assertEquals("not a GGUF file: magic 'GGUX', expected 'GGUF'", broken(b -> b.put(3, (byte) 'X')));
         assertEquals("not a GGUF file: magic '\\x00\\x00\\x00\\x00', expected 'GGUF'", write(new byte[40]));
         assertEquals("not a GGUF file: 10 bytes, fewer than the 24-byte header", write(Arrays.copyOf(bytes, 10)));
+        assertEquals("not a GGUF file: 0 bytes, fewer than the 24-byte header", write(new byte[0]));
         assertEquals("unsupported GGUF version 4 (jseek reads versions 2 and 3)", broken(b -> b.putInt(4, 4)));
         assertEquals("unsupported GGUF version 1 (jseek reads versions 2 and 3)", broken(b -> b.putInt(4, 1)));
         assertEquals("kv_count 1099511627776 is impossible: the 296 bytes after it hold at most 22 entries",
