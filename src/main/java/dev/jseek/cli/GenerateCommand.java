@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate tokens from a model (greedy or sampled), streaming them; reports prefill/decode tokens/s.")
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors).") Path model;
+    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
     @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
     @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, spec F.2).") String fimPrefix;
@@ -78,7 +78,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!Files.isDirectory(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);

@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
         description = "Print total/active/MTP parameters and KV-cache bytes per token of a model or config.")
 public final class InspectCommand implements Callable<Integer> {
     static final class Source {
-        @Option(names = "--model", description = "A model directory (config.json + safetensors).") Path model;
+        @Option(names = "--model", description = "A model directory (config.json + safetensors) or a .gguf file.") Path model;
         @Option(names = "--config", description = "A config.json.") Path config;
         @Option(names = "--preset", description = "A preset name: tiny, small, base, 671b.") String preset;
     }
@@ -37,6 +37,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         ModelConfig c;
+        if (source.model != null && dev.jseek.gguf.GgufFile.isGguf(source.model)) return describeGguf(source.model);
         if (source.model != null) {
             if (!Files.isDirectory(source.model)) throw new UserException(source.model + ": not a model directory");
             c = ModelConfig.load(source.model.resolve("config.json"));
@@ -58,6 +59,33 @@ public final class InspectCommand implements Callable<Integer> {
                 w.kvCacheBytesPerToken(2), c.kvLoraRank() + c.qkRopeHeadDim(), c.numHiddenLayers(), w.naiveCacheBytesPerToken(2));
         System.out.printf("softmax scale:                  %.7f%n", c.softmaxScale());
         if (source.model != null) describeCheckpoint(source.model, w);
+        return 0;
+    }
+
+    /** A GGUF file: its header, every metadata key (long arrays abbreviated), every tensor, and the model it holds. */
+    private static int describeGguf(Path file) {
+        try (dev.jseek.gguf.GgufFile f = dev.jseek.gguf.GgufFile.open(file)) {
+            System.out.printf("GGUF v%d, %d metadata keys, %d tensors, alignment %d, data at byte %,d%n",
+                    f.version(), f.metadata().size(), f.tensors().size(), f.alignment(), f.dataStart());
+            System.out.println("metadata:");
+            f.metadata().forEach((k, v) -> System.out.printf("  %-50s %-8s %s%n", k, v.type(), v.display(8)));
+            System.out.println("tensors:");
+            Map<dev.jseek.gguf.GgmlType, long[]> byType = new java.util.TreeMap<>();
+            for (dev.jseek.gguf.GgufTensorInfo t : f.tensors()) {
+                System.out.printf("  %-40s %-6s %-22s %,15d bytes @ %,d%n", t.name(), t.type(), t.shapeString(), t.byteSize(), t.offset());
+                long[] a = byType.computeIfAbsent(t.type(), k -> new long[2]);
+                a[0]++;
+                a[1] += t.byteSize();
+            }
+            byType.forEach((t, a) -> System.out.printf("  %-8s %6d tensors %,15d bytes%n", t, a[0], a[1]));
+            if (f.get("general.architecture") != null && "deepseek2".equals(f.get("general.architecture").value())) {
+                ModelConfig c = dev.jseek.gguf.Deepseek2Metadata.read(f);
+                WeightLayout w = new WeightLayout(c);
+                System.out.printf("model: layers %d + %d MTP, hidden %d, heads %d, experts %d routed (top-%d) + %d shared, vocab %d; %s parameters (%s active)%n",
+                        c.numHiddenLayers(), c.numNextnPredictLayers(), c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(),
+                        c.numExpertsPerTok(), c.nSharedExperts(), c.vocabSize(), human(w.mainParameters()), human(w.activeParameters()));
+            }
+        }
         return 0;
     }
 

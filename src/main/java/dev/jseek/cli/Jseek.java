@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 QuickstartCommand.class,
                 InitCommand.class,
                 InspectCommand.class,
+                ExportCommand.class,
                 GenerateCommand.class,
                 ServeCommand.class,
                 ForwardCommand.class,

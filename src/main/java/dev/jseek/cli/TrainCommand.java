@@ -132,9 +132,12 @@ public final class TrainCommand implements Callable<Integer> {
             case "fp8" -> Precision.FP8;
             default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32, bf16 or fp8)");
         };
-        boolean bf16M = switch (bf16Moments ? "bf16" : moments.toLowerCase(Locale.ROOT)) {
-            case "auto" -> prec == Precision.FP8;
-            case "fp32", "f32" -> false;
+        boolean bf16M = switch (moments.toLowerCase(Locale.ROOT)) {
+            case "auto" -> bf16Moments || prec == Precision.FP8;
+            case "fp32", "f32" -> {
+                if (bf16Moments) throw new UserException("--bf16-moments contradicts --moments " + moments);
+                yield false;
+            }
             case "bf16" -> true;
             default -> throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
         };

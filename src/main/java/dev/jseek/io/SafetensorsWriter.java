@@ -3,7 +3,9 @@ package dev.jseek.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.tensor.DType;
-import dev.jseek.tensor.Fp8Quantizer;
+import dev.jseek.fp8.Fp8Tensor;
+import dev.jseek.fp8.ScaleFormat;
+import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.tensor.Matrix;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -22,7 +24,7 @@ import java.util.TreeMap;
 /**
  * Builds safetensors files (spec A.2): tensors are added by name with dtype, shape and little-endian bytes (or
  * floats converted to F32, F64, BF16, F16, or F8_E4M3 with a {@code <name>_scale_inv} F32 block-scale tensor from
- * {@link Fp8Quantizer}), plus optional {@code __metadata__}. Output: names sorted, data contiguous in name order,
+ * {@link TileQuantizer#weight}), plus optional {@code __metadata__}. Output: names sorted, data contiguous in name order,
  * header padded with spaces so the data starts at a multiple of 8, written to a temporary file, forced and renamed
  * ({@link AtomicFiles}). {@link #writeCheckpoint} splits into shards with a {@code model.safetensors.index.json}
  * when a maximum shard size is given.
@@ -89,9 +91,9 @@ public final class SafetensorsWriter {
             case F8_E4M3 -> {
                 if (shape.length != 2)
                     throw new IllegalArgumentException("F8_E4M3 tensor '" + name + "' needs a 2-D shape for block scales, got " + Arrays.toString(shape));
-                Fp8Quantizer.Quantized q = Fp8Quantizer.quantize(values, (int) shape[0], (int) shape[1]);
+                Fp8Tensor q = TileQuantizer.weight(values, 0, (int) shape[0], (int) shape[1], ScaleFormat.FP32);
                 add(name, DType.F8_E4M3, shape, q.codes());
-                addFloats(Checkpoint.scaleName(name), DType.F32, q.scaleInv(),
+                addFloats(Checkpoint.scaleName(name), DType.F32, q.scales(),
                         Matrix.scaleRows((int) shape[0]), Matrix.scaleCols((int) shape[1]));
             }
             default -> throw new IllegalArgumentException("cannot convert floats to " + dtype + " for tensor '" + name + "'");

@@ -85,6 +85,27 @@ class TrainCommandTest {
     }
 
     @Test
+    void fp8TrainingCachesActivationsUsesBf16MomentsAndResumesIdentically() throws Exception {
+        Path data = prepare();
+        Path a = tmp.resolve("a8"), b = tmp.resolve("b8");
+        java.util.function.BiFunction<Path, Integer, String[]> fp8 = (out, steps) -> java.util.Arrays.stream(train(data, out, steps, "--precision", "fp8"))
+                .filter(x -> !x.equals("--bf16-moments")).toArray(String[]::new);
+        Run ra = run(fp8.apply(a, 4));
+        assertEquals(0, ra.code(), ra.err());
+        assertTrue(ra.out().contains("BF16 moments") && ra.out().contains("precision  FP8") && ra.out().contains("+ FP8 cache"), ra.out());
+        assertEquals(0, run(fp8.apply(b, 2)).code());
+        String[] resume = java.util.Arrays.copyOf(fp8.apply(b, 4), fp8.apply(b, 4).length + 1);
+        resume[resume.length - 1] = "--resume";
+        Run rb = run(resume);
+        assertEquals(0, rb.code(), rb.err());
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "trainer_state.json"))
+            assertArrayEquals(Files.readAllBytes(a.resolve("step-4").resolve(f)), Files.readAllBytes(b.resolve("step-4").resolve(f)), f);
+        Run bad = run(train(data, tmp.resolve("o8"), 2, "--moments", "fp16"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--moments: unknown value 'fp16' (use auto, fp32 or bf16)"), bad.err());
+    }
+
+    @Test
     void badOptionsAreUserErrors() throws Exception {
         Run r = run("train", "--data", tmp.resolve("nope").toString(), "--out", tmp.resolve("o").toString(), "--preset", "tiny", "--steps", "2", "--no-progress");
         assertEquals(2, r.code());

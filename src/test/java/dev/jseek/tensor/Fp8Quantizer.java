@@ -7,6 +7,9 @@ package dev.jseek.tensor;
  * (float), code = e4m3(x / scale) with round-to-nearest-even and saturation to +-448 ({@link Fp8#floatToE4m3}). The scales are the
  * checkpoint's {@code weight_scale_inv} (a multiplier: x ~= decode(code) * scale), shape
  * [ceil(rows/128), ceil(cols/128)] row-major.
+ *
+ * <p>Test scope: a plain scalar implementation kept as an independent oracle for the vectorized weight quantizer
+ * ({@code dev.jseek.fp8.TileQuantizer#weight}) that production code (e.g. the FP8 checkpoint writer) uses.
  */
 public final class Fp8Quantizer {
     private Fp8Quantizer() {}

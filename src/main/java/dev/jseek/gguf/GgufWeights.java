@@ -1,0 +1,158 @@
+package dev.jseek.gguf;
+
+import dev.jseek.io.FormatException;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.WeightSource;
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * The tensors of a {@code deepseek2} GGUF file under their Hugging Face names (spec A.2), so {@link
+ * dev.jseek.model.DeepSeekV3#load} runs a GGUF model like an HF checkpoint. Names map through {@link
+ * Deepseek2Names}. What each GGUF type becomes:
+ * <ul>
+ *   <li>F32, F16, BF16 weights: zero-copy {@link Matrix} views of the mapping (jseek's kernels read all three), a
+ *       routed expert being the slice of its stacked 3-D tensor;</li>
+ *   <li>Q8_0: decoded to an F32 matrix at load time ({@link Q8_0#dequantize}; jseek has no Q8_0 GEMM, so this takes
+ *       4x the file's bytes of memory);</li>
+ *   <li>kv_b_proj [n_heads * (qk_nope + v), kv_lora_rank]: {@code attn_kv_b} when the file has it (legacy layout),
+ *       else rebuilt from llama.cpp's split {@code attn_k_b} [n_heads, kv_lora_rank, qk_nope] (transposed per head)
+ *       and {@code attn_v_b} [n_heads, v, kv_lora_rank]: an exact element permutation, kept in the file's type for
+ *       F32/F16/BF16, decoded to F32 for Q8_0;</li>
+ *   <li>other ggml types (K-quants, IQ*, ...): a {@link FormatException} naming the tensor and type.</li>
+ * </ul>
+ * {@link #close()} unmaps the file and frees the rebuilt tensors.
+ */
+public final class GgufWeights implements WeightSource, AutoCloseable {
+    private final GgufFile file;
+    private final ModelConfig config;
+    private final Arena arena = Arena.ofShared();
+
+    public GgufWeights(GgufFile file, ModelConfig config) {
+        this.file = file;
+        this.config = config;
+    }
+
+    public GgufFile file() { return file; }
+
+    private Deepseek2Names.Target target(String hf) {
+        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        if (t == null) throw new FormatException(file.path() + ": no GGUF tensor corresponds to '" + hf + "'");
+        return t;
+    }
+
+    @Override public boolean has(String hf) {
+        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        if (t == null) return false;
+        if (t.kind() == Deepseek2Names.Kind.KV_B)
+            return file.has(t.gguf()) || (file.has(Deepseek2Names.kB(t.gguf())) && file.has(Deepseek2Names.vB(t.gguf())));
+        if (!file.has(t.gguf())) return false;
+        return t.kind() != Deepseek2Names.Kind.EXPERT || t.expert() < file.tensor(t.gguf()).shape()[0];
+    }
+
+    private FormatException shapeError(GgufTensorInfo t, String hf, String expected) {
+        return new FormatException(file.path() + ": tensor '" + t.name() + "' (for " + hf + ") has shape " + t.shapeString()
+                + " (dims " + Arrays.toString(t.dims()) + "), expected " + expected);
+    }
+
+    private void requireDecodable(GgufTensorInfo t, String hf) {
+        if (!t.type().decodable())
+            throw new FormatException(file.path() + ": tensor '" + t.name() + "' (for " + hf + ") is " + t.type()
+                    + "; jseek reads F32, F16, BF16 and Q8_0 tensors only");
+    }
+
+    private static DType dtype(GgmlType t) {
+        return switch (t) {
+            case F32 -> DType.F32;
+            case F16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            default -> null;
+        };
+    }
+
+    @Override public Matrix matrix(String hf, int rows, int cols) {
+        Deepseek2Names.Target tg = target(hf);
+        if (tg.kind() == Deepseek2Names.Kind.KV_B && !file.has(tg.gguf())) return rebuildKvB(tg.gguf(), hf, rows, cols);
+        GgufTensorInfo t = file.tensor(tg.gguf());
+        requireDecodable(t, hf);
+        long[] s = t.shape();
+        long sliceOff = 0;
+        if (tg.kind() == Deepseek2Names.Kind.EXPERT) {
+            if (s.length != 3 || s[1] != rows || s[2] != cols || tg.expert() >= s[0])
+                throw shapeError(t, hf, "[n_expert > " + tg.expert() + ", " + rows + ", " + cols + "]");
+            sliceOff = t.type().byteSize((long) tg.expert() * rows * cols);
+        } else if (s.length != 2 || s[0] != rows || s[1] != cols) {
+            throw shapeError(t, hf, "[" + rows + ", " + cols + "]");
+        }
+        MemorySegment seg = file.segment(t.name()).asSlice(sliceOff, t.type().byteSize((long) rows * cols));
+        DType d = dtype(t.type());
+        if (d != null) return new Matrix(d, rows, cols, seg, null);
+        float[] out = new float[Math.multiplyExact(rows, cols)];
+        GgmlCodec.decode(t.type(), seg, 0, out.length, out, 0);
+        return Matrix.ofF32(out, rows, cols);
+    }
+
+    @Override public float[] floats(String hf, long... shape) {
+        Deepseek2Names.Target tg = target(hf);
+        if (tg.kind() != Deepseek2Names.Kind.PLAIN) {
+            if (shape.length != 2) throw new FormatException(file.path() + ": '" + hf + "' is 2-D, asked for shape " + Arrays.toString(shape));
+            Matrix m = matrix(hf, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
+            float[] out = new float[Math.toIntExact(m.elementCount())];
+            for (int r = 0; r < m.rows(); r++) dev.jseek.kernels.WeightRows.decodeRow(m, r, out, r * m.cols());
+            return out;
+        }
+        GgufTensorInfo t = file.tensor(tg.gguf());
+        requireDecodable(t, hf);
+        if (!Arrays.equals(t.shape(), shape)) throw shapeError(t, hf, Arrays.toString(shape));
+        if (t.elementCount() > Integer.MAX_VALUE - 8) throw shapeError(t, hf, "fewer than 2^31 elements");
+        float[] out = new float[(int) t.elementCount()];
+        GgmlCodec.decode(t.type(), file.segment(t.name()), 0, out.length, out, 0);
+        return out;
+    }
+
+    /**
+     * kv_b_proj [H*(nope+v), kvr] from attn_k_b [H, kvr, nope] (row (h, j) = k_b[h][:, j]) and attn_v_b [H, v, kvr]
+     * (rows h*(nope+v)+nope+i = v_b[h][i]).
+     */
+    private Matrix rebuildKvB(String kvB, String hf, int rows, int cols) {
+        int h = config.numAttentionHeads(), nope = config.qkNopeHeadDim(), v = config.vHeadDim(), kvr = config.kvLoraRank();
+        if (rows != h * (nope + v) || cols != kvr)
+            throw new FormatException(file.path() + ": " + hf + " asked as [" + rows + ", " + cols + "], the config gives ["
+                    + h * (nope + v) + ", " + kvr + "]");
+        GgufTensorInfo kb = file.tensor(Deepseek2Names.kB(kvB)), vb = file.tensor(Deepseek2Names.vB(kvB));
+        requireDecodable(kb, hf);
+        requireDecodable(vb, hf);
+        if (!Arrays.equals(kb.shape(), new long[] {h, kvr, nope})) throw shapeError(kb, hf, "[" + h + ", " + kvr + ", " + nope + "]");
+        if (!Arrays.equals(vb.shape(), new long[] {h, v, kvr})) throw shapeError(vb, hf, "[" + h + ", " + v + ", " + kvr + "]");
+        MemorySegment ks = file.segment(kb.name()), vs = file.segment(vb.name());
+        if (kb.type() == vb.type() && dtype(kb.type()) != null) { // exact permutation of raw elements, dtype kept
+            int e = kb.type().typeSize;
+            MemorySegment out = arena.allocate((long) rows * cols * e, 64);
+            for (int hd = 0; hd < h; hd++) {
+                for (int j = 0; j < nope; j++)
+                    for (int c = 0; c < kvr; c++)
+                        MemorySegment.copy(ks, (((long) hd * kvr + c) * nope + j) * e, out, (((long) hd * (nope + v) + j) * kvr + c) * e, e);
+                MemorySegment.copy(vs, (long) hd * v * kvr * e, out, ((long) hd * (nope + v) + nope) * kvr * e, (long) v * kvr * e);
+            }
+            return new Matrix(dtype(kb.type()), rows, cols, out, null);
+        }
+        float[] k = new float[h * kvr * nope], vv = new float[h * v * kvr];
+        GgmlCodec.decode(kb.type(), ks, 0, k.length, k, 0);
+        GgmlCodec.decode(vb.type(), vs, 0, vv.length, vv, 0);
+        float[] out = new float[rows * cols];
+        for (int hd = 0; hd < h; hd++) {
+            for (int j = 0; j < nope; j++)
+                for (int c = 0; c < kvr; c++) out[(hd * (nope + v) + j) * kvr + c] = k[(hd * kvr + c) * nope + j];
+            System.arraycopy(vv, hd * v * kvr, out, (hd * (nope + v) + nope) * kvr, v * kvr);
+        }
+        return Matrix.ofF32(out, rows, cols);
+    }
+
+    @Override public void close() {
+        file.close();
+        if (arena.scope().isAlive()) arena.close();
+    }
+}
