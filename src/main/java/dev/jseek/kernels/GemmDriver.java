@@ -98,7 +98,7 @@ final class GemmDriver {
             return;
         }
         // shared packed A, k chunk by k chunk
-        int panelFloats = MR * KC;
+        int panelFloats = MR * KC + Packing.A_SLACK;
         int chunk = Math.max(KC, A_SHARED_FLOATS / (rowPanels * panelFloats) * KC);
         Scratch own = Scratch.acquire();
         try {
@@ -197,14 +197,14 @@ final class GemmDriver {
                 int mc = Math.min(MC, r1 - ic);
                 int mPanels = (mc + MR - 1) / MR;
                 float[] aBuf;
-                int aBase, aStride = MR * KC;
+                int aBase, aStride = MR * KC + Packing.A_SLACK;
                 if (ap != null) {
                     aBuf = ap;
                     aBase = (((pc - k0) / KC) * rowPanels + ic / MR) * aStride;
                 } else {
-                    aBuf = s.get(0, mPanels * MR * kc);
+                    aStride = MR * kc + Packing.A_SLACK;
+                    aBuf = s.get(0, mPanels * aStride);
                     aBase = 0;
-                    aStride = MR * kc;
                     for (int ip = 0; ip < mPanels; ip++) {
                         int i0 = ic + ip * MR;
                         Packing.packA(transA, a, aOff, lda, i0, Math.min(MR, r1 - i0), pc, kc, alpha, aBuf, ip * aStride);

@@ -3,6 +3,7 @@ package dev.jseek.kernels;
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The packings that transpose (row-major A, B given transposed, and weights [n, k], whose rows are B's columns)
  * move LANES x LANES blocks through registers: LANES row vectors are loaded, transposed by log2(LANES) rounds of
- * two-vector permutes ({@link FloatVector#selectFrom(jdk.incubator.vector.Vector, jdk.incubator.vector.Vector)},
+ * two-vector permutes on the float bits ({@link IntVector#selectFrom(jdk.incubator.vector.Vector, jdk.incubator.vector.Vector)},
  * one vpermt2ps each on AVX-512), and stored as LANES column vectors. Each round exchanges one bit of the row index
  * with the same bit of the lane index. Weights of other dtypes are first decoded (vectorized, scales applied) into a
  * row-major chunk in L1, then transposed the same way. Ragged edges go through the scalar loops. Packing only moves
@@ -35,7 +36,7 @@ final class Packing {
     private static final boolean VA = L == 16 && MR <= 16;
 
     /** Index vectors of the transposition rounds: round b keeps lanes with bit b clear in LO, set in HI. */
-    private static final FloatVector LO0 = idx(0, false), HI0 = idx(0, true), LO1 = idx(1, false), HI1 = idx(1, true),
+    private static final IntVector LO0 = idx(0, false), HI0 = idx(0, true), LO1 = idx(1, false), HI1 = idx(1, true),
             LO2 = idx(2, false), HI2 = idx(2, true), LO3 = idx(3, false), HI3 = idx(3, true);
     /** The first MR lanes (A panel rows). */
     private static final VectorMask<Float> ROWS = VectorMask.fromLong(F, (1L << Math.min(MR, L)) - 1);
@@ -45,24 +46,34 @@ final class Packing {
      * else old row (i|d)'s lane l ^ d; new row (i|d) takes old row i's lane l | d when the bit is clear, else old row
      * (i|d)'s lane l. As selectFrom indices: 0..L-1 pick from the first vector, L..2L-1 from the second.
      */
-    private static FloatVector idx(int b, boolean hi) {
+    private static IntVector idx(int b, boolean hi) {
         int d = 1 << b;
-        float[] ix = new float[L];
+        int[] ix = new int[L];
         for (int l = 0; l < L; l++) {
             boolean set = (l & d) != 0;
             ix[l] = hi ? (set ? L + l : (l | d)) : (set ? L + (l ^ d) : l);
         }
-        return FloatVector.fromArray(F, ix, 0);
+        return IntVector.fromArray(Vec.I, ix, 0);
     }
 
-    /** Packs rows [i0, i0 + rows) (rows <= MR) of op(A), k range [p0, p0 + kc), times alpha, into one A panel. */
+    /**
+     * Floats after an A panel's MR * kc that {@link #packA} may overwrite (with zeros): A panel buffers leave this
+     * much room after each panel.
+     */
+    static final int A_SLACK = Math.max(0, L - MR);
+
+    /**
+     * Packs rows [i0, i0 + rows) (rows <= MR) of op(A), k range [p0, p0 + kc), times alpha, into one A panel
+     * (and may write zeros to the {@link #A_SLACK} floats after it).
+     */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int rows, int p0, int kc, float alpha,
                       float[] dst, int dstOff) {
         int p = 0;
         if (VA && rows == MR) {
             if (!transA) {
                 int s = aOff + i0 * lda + p0;
-                for (; p + L <= kc; p += L) t16rows12(a, s + p, lda, alpha, dst, dstOff + p * MR);
+                for (; p + L <= kc; p += L) t16rows12(a, s + p, lda, dst, dstOff + p * MR);
+                if (alpha != 1f) scale(dst, dstOff, p * MR, alpha);       // the same single rounding as alpha * a
             } else if (aOff + (long) (p0 + kc - 1) * lda + i0 + L <= a.length) {
                 // MR consecutive floats per k (the row read is L wide, so it must stay inside the array)
                 int src = aOff + p0 * lda + i0, d = dstOff;
@@ -71,6 +82,12 @@ final class Packing {
             }
         }
         if (p < kc) packAScalar(transA, a, aOff, lda, i0, rows, p0 + p, kc - p, alpha, dst, dstOff + p * MR);
+    }
+
+    private static void scale(float[] d, int off, int len, float alpha) {
+        int i = 0;
+        for (; i + L <= len; i += L) FloatVector.fromArray(F, d, off + i).mul(alpha).intoArray(d, off + i);
+        for (; i < len; i++) d[off + i] *= alpha;
     }
 
     private static void packAScalar(boolean transA, float[] a, int aOff, int lda, int i0, int rows, int p0, int kc,
@@ -161,15 +178,15 @@ final class Packing {
 
     /** 16 x 16 block: dst[d + p*NR + r] = src[s + r*ld + p] for r, p < 16. */
     private static void t16(float[] src, int s, int ld, float[] dst, int d) {
-        FloatVector r0 = FloatVector.fromArray(F, src, s), r1 = FloatVector.fromArray(F, src, s + ld);
-        FloatVector r2 = FloatVector.fromArray(F, src, s + 2 * ld), r3 = FloatVector.fromArray(F, src, s + 3 * ld);
-        FloatVector r4 = FloatVector.fromArray(F, src, s + 4 * ld), r5 = FloatVector.fromArray(F, src, s + 5 * ld);
-        FloatVector r6 = FloatVector.fromArray(F, src, s + 6 * ld), r7 = FloatVector.fromArray(F, src, s + 7 * ld);
-        FloatVector r8 = FloatVector.fromArray(F, src, s + 8 * ld), r9 = FloatVector.fromArray(F, src, s + 9 * ld);
-        FloatVector r10 = FloatVector.fromArray(F, src, s + 10 * ld), r11 = FloatVector.fromArray(F, src, s + 11 * ld);
-        FloatVector r12 = FloatVector.fromArray(F, src, s + 12 * ld), r13 = FloatVector.fromArray(F, src, s + 13 * ld);
-        FloatVector r14 = FloatVector.fromArray(F, src, s + 14 * ld), r15 = FloatVector.fromArray(F, src, s + 15 * ld);
-        FloatVector t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+        IntVector r0 = FloatVector.fromArray(F, src, s).reinterpretAsInts(), r1 = FloatVector.fromArray(F, src, s + ld).reinterpretAsInts();
+        IntVector r2 = FloatVector.fromArray(F, src, s + 2 * ld).reinterpretAsInts(), r3 = FloatVector.fromArray(F, src, s + 3 * ld).reinterpretAsInts();
+        IntVector r4 = FloatVector.fromArray(F, src, s + 4 * ld).reinterpretAsInts(), r5 = FloatVector.fromArray(F, src, s + 5 * ld).reinterpretAsInts();
+        IntVector r6 = FloatVector.fromArray(F, src, s + 6 * ld).reinterpretAsInts(), r7 = FloatVector.fromArray(F, src, s + 7 * ld).reinterpretAsInts();
+        IntVector r8 = FloatVector.fromArray(F, src, s + 8 * ld).reinterpretAsInts(), r9 = FloatVector.fromArray(F, src, s + 9 * ld).reinterpretAsInts();
+        IntVector r10 = FloatVector.fromArray(F, src, s + 10 * ld).reinterpretAsInts(), r11 = FloatVector.fromArray(F, src, s + 11 * ld).reinterpretAsInts();
+        IntVector r12 = FloatVector.fromArray(F, src, s + 12 * ld).reinterpretAsInts(), r13 = FloatVector.fromArray(F, src, s + 13 * ld).reinterpretAsInts();
+        IntVector r14 = FloatVector.fromArray(F, src, s + 14 * ld).reinterpretAsInts(), r15 = FloatVector.fromArray(F, src, s + 15 * ld).reinterpretAsInts();
+        IntVector t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
         t0 = LO0.selectFrom(r0, r1); t1 = HI0.selectFrom(r0, r1); t2 = LO0.selectFrom(r2, r3); t3 = HI0.selectFrom(r2, r3);
         t4 = LO0.selectFrom(r4, r5); t5 = HI0.selectFrom(r4, r5); t6 = LO0.selectFrom(r6, r7); t7 = HI0.selectFrom(r6, r7);
         t8 = LO0.selectFrom(r8, r9); t9 = HI0.selectFrom(r8, r9); t10 = LO0.selectFrom(r10, r11); t11 = HI0.selectFrom(r10, r11);
@@ -182,55 +199,52 @@ final class Packing {
         t2 = LO2.selectFrom(r2, r6); t6 = HI2.selectFrom(r2, r6); t3 = LO2.selectFrom(r3, r7); t7 = HI2.selectFrom(r3, r7);
         t8 = LO2.selectFrom(r8, r12); t12 = HI2.selectFrom(r8, r12); t9 = LO2.selectFrom(r9, r13); t13 = HI2.selectFrom(r9, r13);
         t10 = LO2.selectFrom(r10, r14); t14 = HI2.selectFrom(r10, r14); t11 = LO2.selectFrom(r11, r15); t15 = HI2.selectFrom(r11, r15);
-        LO3.selectFrom(t0, t8).intoArray(dst, d); HI3.selectFrom(t0, t8).intoArray(dst, d + 8 * NR);
-        LO3.selectFrom(t1, t9).intoArray(dst, d + NR); HI3.selectFrom(t1, t9).intoArray(dst, d + 9 * NR);
-        LO3.selectFrom(t2, t10).intoArray(dst, d + 2 * NR); HI3.selectFrom(t2, t10).intoArray(dst, d + 10 * NR);
-        LO3.selectFrom(t3, t11).intoArray(dst, d + 3 * NR); HI3.selectFrom(t3, t11).intoArray(dst, d + 11 * NR);
-        LO3.selectFrom(t4, t12).intoArray(dst, d + 4 * NR); HI3.selectFrom(t4, t12).intoArray(dst, d + 12 * NR);
-        LO3.selectFrom(t5, t13).intoArray(dst, d + 5 * NR); HI3.selectFrom(t5, t13).intoArray(dst, d + 13 * NR);
-        LO3.selectFrom(t6, t14).intoArray(dst, d + 6 * NR); HI3.selectFrom(t6, t14).intoArray(dst, d + 14 * NR);
-        LO3.selectFrom(t7, t15).intoArray(dst, d + 7 * NR); HI3.selectFrom(t7, t15).intoArray(dst, d + 15 * NR);
+        LO3.selectFrom(t0, t8).reinterpretAsFloats().intoArray(dst, d); HI3.selectFrom(t0, t8).reinterpretAsFloats().intoArray(dst, d + 8 * NR);
+        LO3.selectFrom(t1, t9).reinterpretAsFloats().intoArray(dst, d + NR); HI3.selectFrom(t1, t9).reinterpretAsFloats().intoArray(dst, d + 9 * NR);
+        LO3.selectFrom(t2, t10).reinterpretAsFloats().intoArray(dst, d + 2 * NR); HI3.selectFrom(t2, t10).reinterpretAsFloats().intoArray(dst, d + 10 * NR);
+        LO3.selectFrom(t3, t11).reinterpretAsFloats().intoArray(dst, d + 3 * NR); HI3.selectFrom(t3, t11).reinterpretAsFloats().intoArray(dst, d + 11 * NR);
+        LO3.selectFrom(t4, t12).reinterpretAsFloats().intoArray(dst, d + 4 * NR); HI3.selectFrom(t4, t12).reinterpretAsFloats().intoArray(dst, d + 12 * NR);
+        LO3.selectFrom(t5, t13).reinterpretAsFloats().intoArray(dst, d + 5 * NR); HI3.selectFrom(t5, t13).reinterpretAsFloats().intoArray(dst, d + 13 * NR);
+        LO3.selectFrom(t6, t14).reinterpretAsFloats().intoArray(dst, d + 6 * NR); HI3.selectFrom(t6, t14).reinterpretAsFloats().intoArray(dst, d + 14 * NR);
+        LO3.selectFrom(t7, t15).reinterpretAsFloats().intoArray(dst, d + 7 * NR); HI3.selectFrom(t7, t15).reinterpretAsFloats().intoArray(dst, d + 15 * NR);
     }
 
     /** 8 x 8 block (256-bit vectors): dst[d + p*NR + r] = src[s + r*ld + p] for r, p < 8. */
     private static void t8(float[] src, int s, int ld, float[] dst, int d) {
-        FloatVector r0 = FloatVector.fromArray(F, src, s), r1 = FloatVector.fromArray(F, src, s + ld);
-        FloatVector r2 = FloatVector.fromArray(F, src, s + 2 * ld), r3 = FloatVector.fromArray(F, src, s + 3 * ld);
-        FloatVector r4 = FloatVector.fromArray(F, src, s + 4 * ld), r5 = FloatVector.fromArray(F, src, s + 5 * ld);
-        FloatVector r6 = FloatVector.fromArray(F, src, s + 6 * ld), r7 = FloatVector.fromArray(F, src, s + 7 * ld);
-        FloatVector t0, t1, t2, t3, t4, t5, t6, t7;
+        IntVector r0 = FloatVector.fromArray(F, src, s).reinterpretAsInts(), r1 = FloatVector.fromArray(F, src, s + ld).reinterpretAsInts();
+        IntVector r2 = FloatVector.fromArray(F, src, s + 2 * ld).reinterpretAsInts(), r3 = FloatVector.fromArray(F, src, s + 3 * ld).reinterpretAsInts();
+        IntVector r4 = FloatVector.fromArray(F, src, s + 4 * ld).reinterpretAsInts(), r5 = FloatVector.fromArray(F, src, s + 5 * ld).reinterpretAsInts();
+        IntVector r6 = FloatVector.fromArray(F, src, s + 6 * ld).reinterpretAsInts(), r7 = FloatVector.fromArray(F, src, s + 7 * ld).reinterpretAsInts();
+        IntVector t0, t1, t2, t3, t4, t5, t6, t7;
         t0 = LO0.selectFrom(r0, r1); t1 = HI0.selectFrom(r0, r1); t2 = LO0.selectFrom(r2, r3); t3 = HI0.selectFrom(r2, r3);
         t4 = LO0.selectFrom(r4, r5); t5 = HI0.selectFrom(r4, r5); t6 = LO0.selectFrom(r6, r7); t7 = HI0.selectFrom(r6, r7);
         r0 = LO1.selectFrom(t0, t2); r2 = HI1.selectFrom(t0, t2); r1 = LO1.selectFrom(t1, t3); r3 = HI1.selectFrom(t1, t3);
         r4 = LO1.selectFrom(t4, t6); r6 = HI1.selectFrom(t4, t6); r5 = LO1.selectFrom(t5, t7); r7 = HI1.selectFrom(t5, t7);
-        LO2.selectFrom(r0, r4).intoArray(dst, d); HI2.selectFrom(r0, r4).intoArray(dst, d + 4 * NR);
-        LO2.selectFrom(r1, r5).intoArray(dst, d + NR); HI2.selectFrom(r1, r5).intoArray(dst, d + 5 * NR);
-        LO2.selectFrom(r2, r6).intoArray(dst, d + 2 * NR); HI2.selectFrom(r2, r6).intoArray(dst, d + 6 * NR);
-        LO2.selectFrom(r3, r7).intoArray(dst, d + 3 * NR); HI2.selectFrom(r3, r7).intoArray(dst, d + 7 * NR);
+        LO2.selectFrom(r0, r4).reinterpretAsFloats().intoArray(dst, d); HI2.selectFrom(r0, r4).reinterpretAsFloats().intoArray(dst, d + 4 * NR);
+        LO2.selectFrom(r1, r5).reinterpretAsFloats().intoArray(dst, d + NR); HI2.selectFrom(r1, r5).reinterpretAsFloats().intoArray(dst, d + 5 * NR);
+        LO2.selectFrom(r2, r6).reinterpretAsFloats().intoArray(dst, d + 2 * NR); HI2.selectFrom(r2, r6).reinterpretAsFloats().intoArray(dst, d + 6 * NR);
+        LO2.selectFrom(r3, r7).reinterpretAsFloats().intoArray(dst, d + 3 * NR); HI2.selectFrom(r3, r7).reinterpretAsFloats().intoArray(dst, d + 7 * NR);
     }
 
     /**
-     * A panel block from 12 row-major rows (16 lanes): dst[d + p*MR + r] = alpha * src[s + r*ld + p] for r < MR,
-     * p < 16; rows MR..15 of the transpose are zero vectors, and the stores write only the first MR lanes.
+     * A panel block from 12 row-major rows (16 lanes): dst[d + p*MR + r] = src[s + r*ld + p] for r < MR, p < 16;
+     * rows MR..15 of the transpose are zero vectors. The stores are full vectors in increasing p, so each one's last
+     * 16 - MR (zero) lanes are overwritten by the next, and the last one's land in the next block or in the panel's
+     * {@link #A_SLACK}. (Masked stores would make the body too large for C1, which then leaves it unoptimized.)
      */
-    private static void t16rows12(float[] src, int s, int ld, float alpha, float[] dst, int d) {
-        FloatVector r0 = FloatVector.fromArray(F, src, s), r1 = FloatVector.fromArray(F, src, s + ld);
-        FloatVector r2 = FloatVector.fromArray(F, src, s + 2 * ld), r3 = FloatVector.fromArray(F, src, s + 3 * ld);
-        FloatVector r4 = FloatVector.fromArray(F, src, s + 4 * ld), r5 = FloatVector.fromArray(F, src, s + 5 * ld);
-        FloatVector r6 = FloatVector.fromArray(F, src, s + 6 * ld), r7 = FloatVector.fromArray(F, src, s + 7 * ld);
-        FloatVector r8 = FloatVector.fromArray(F, src, s + 8 * ld), r9 = FloatVector.fromArray(F, src, s + 9 * ld);
-        FloatVector r10 = FloatVector.fromArray(F, src, s + 10 * ld), r11 = FloatVector.fromArray(F, src, s + 11 * ld);
-        if (alpha != 1f) {
-            r0 = r0.mul(alpha); r1 = r1.mul(alpha); r2 = r2.mul(alpha); r3 = r3.mul(alpha);
-            r4 = r4.mul(alpha); r5 = r5.mul(alpha); r6 = r6.mul(alpha); r7 = r7.mul(alpha);
-            r8 = r8.mul(alpha); r9 = r9.mul(alpha); r10 = r10.mul(alpha); r11 = r11.mul(alpha);
-        }
-        FloatVector z = FloatVector.zero(F);
-        FloatVector t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
-        t0 = LO0.selectFrom(r0, r1); t1 = HI0.selectFrom(r0, r1); t2 = LO0.selectFrom(r2, r3); t3 = HI0.selectFrom(r2, r3);
-        t4 = LO0.selectFrom(r4, r5); t5 = HI0.selectFrom(r4, r5); t6 = LO0.selectFrom(r6, r7); t7 = HI0.selectFrom(r6, r7);
-        t8 = LO0.selectFrom(r8, r9); t9 = HI0.selectFrom(r8, r9); t10 = LO0.selectFrom(r10, r11); t11 = HI0.selectFrom(r10, r11);
-        FloatVector s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
+    private static void t16rows12(float[] src, int s, int ld, float[] dst, int d) {
+        IntVector q0 = FloatVector.fromArray(F, src, s).reinterpretAsInts(), q1 = FloatVector.fromArray(F, src, s + ld).reinterpretAsInts();
+        IntVector q2 = FloatVector.fromArray(F, src, s + 2 * ld).reinterpretAsInts(), q3 = FloatVector.fromArray(F, src, s + 3 * ld).reinterpretAsInts();
+        IntVector q4 = FloatVector.fromArray(F, src, s + 4 * ld).reinterpretAsInts(), q5 = FloatVector.fromArray(F, src, s + 5 * ld).reinterpretAsInts();
+        IntVector q6 = FloatVector.fromArray(F, src, s + 6 * ld).reinterpretAsInts(), q7 = FloatVector.fromArray(F, src, s + 7 * ld).reinterpretAsInts();
+        IntVector q8 = FloatVector.fromArray(F, src, s + 8 * ld).reinterpretAsInts(), q9 = FloatVector.fromArray(F, src, s + 9 * ld).reinterpretAsInts();
+        IntVector q10 = FloatVector.fromArray(F, src, s + 10 * ld).reinterpretAsInts(), q11 = FloatVector.fromArray(F, src, s + 11 * ld).reinterpretAsInts();
+        IntVector z = IntVector.zero(Vec.I);
+        IntVector t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+        t0 = LO0.selectFrom(q0, q1); t1 = HI0.selectFrom(q0, q1); t2 = LO0.selectFrom(q2, q3); t3 = HI0.selectFrom(q2, q3);
+        t4 = LO0.selectFrom(q4, q5); t5 = HI0.selectFrom(q4, q5); t6 = LO0.selectFrom(q6, q7); t7 = HI0.selectFrom(q6, q7);
+        t8 = LO0.selectFrom(q8, q9); t9 = HI0.selectFrom(q8, q9); t10 = LO0.selectFrom(q10, q11); t11 = HI0.selectFrom(q10, q11);
+        IntVector s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
         s0 = LO1.selectFrom(t0, t2); s2 = HI1.selectFrom(t0, t2); s1 = LO1.selectFrom(t1, t3); s3 = HI1.selectFrom(t1, t3);
         s4 = LO1.selectFrom(t4, t6); s6 = HI1.selectFrom(t4, t6); s5 = LO1.selectFrom(t5, t7); s7 = HI1.selectFrom(t5, t7);
         s8 = LO1.selectFrom(t8, t10); s10 = HI1.selectFrom(t8, t10); s9 = LO1.selectFrom(t9, t11); s11 = HI1.selectFrom(t9, t11);
@@ -239,13 +253,13 @@ final class Packing {
         t2 = LO2.selectFrom(s2, s6); t6 = HI2.selectFrom(s2, s6); t3 = LO2.selectFrom(s3, s7); t7 = HI2.selectFrom(s3, s7);
         t8 = LO2.selectFrom(s8, z); t12 = HI2.selectFrom(s8, z); t9 = LO2.selectFrom(s9, z); t13 = HI2.selectFrom(s9, z);
         t10 = LO2.selectFrom(s10, z); t14 = HI2.selectFrom(s10, z); t11 = LO2.selectFrom(s11, z); t15 = HI2.selectFrom(s11, z);
-        LO3.selectFrom(t0, t8).intoArray(dst, d, ROWS); LO3.selectFrom(t1, t9).intoArray(dst, d + MR, ROWS);
-        LO3.selectFrom(t2, t10).intoArray(dst, d + 2 * MR, ROWS); LO3.selectFrom(t3, t11).intoArray(dst, d + 3 * MR, ROWS);
-        LO3.selectFrom(t4, t12).intoArray(dst, d + 4 * MR, ROWS); LO3.selectFrom(t5, t13).intoArray(dst, d + 5 * MR, ROWS);
-        LO3.selectFrom(t6, t14).intoArray(dst, d + 6 * MR, ROWS); LO3.selectFrom(t7, t15).intoArray(dst, d + 7 * MR, ROWS);
-        HI3.selectFrom(t0, t8).intoArray(dst, d + 8 * MR, ROWS); HI3.selectFrom(t1, t9).intoArray(dst, d + 9 * MR, ROWS);
-        HI3.selectFrom(t2, t10).intoArray(dst, d + 10 * MR, ROWS); HI3.selectFrom(t3, t11).intoArray(dst, d + 11 * MR, ROWS);
-        HI3.selectFrom(t4, t12).intoArray(dst, d + 12 * MR, ROWS); HI3.selectFrom(t5, t13).intoArray(dst, d + 13 * MR, ROWS);
-        HI3.selectFrom(t6, t14).intoArray(dst, d + 14 * MR, ROWS); HI3.selectFrom(t7, t15).intoArray(dst, d + 15 * MR, ROWS);
+        LO3.selectFrom(t0, t8).reinterpretAsFloats().intoArray(dst, d); LO3.selectFrom(t1, t9).reinterpretAsFloats().intoArray(dst, d + MR);
+        LO3.selectFrom(t2, t10).reinterpretAsFloats().intoArray(dst, d + 2 * MR); LO3.selectFrom(t3, t11).reinterpretAsFloats().intoArray(dst, d + 3 * MR);
+        LO3.selectFrom(t4, t12).reinterpretAsFloats().intoArray(dst, d + 4 * MR); LO3.selectFrom(t5, t13).reinterpretAsFloats().intoArray(dst, d + 5 * MR);
+        LO3.selectFrom(t6, t14).reinterpretAsFloats().intoArray(dst, d + 6 * MR); LO3.selectFrom(t7, t15).reinterpretAsFloats().intoArray(dst, d + 7 * MR);
+        HI3.selectFrom(t0, t8).reinterpretAsFloats().intoArray(dst, d + 8 * MR); HI3.selectFrom(t1, t9).reinterpretAsFloats().intoArray(dst, d + 9 * MR);
+        HI3.selectFrom(t2, t10).reinterpretAsFloats().intoArray(dst, d + 10 * MR); HI3.selectFrom(t3, t11).reinterpretAsFloats().intoArray(dst, d + 11 * MR);
+        HI3.selectFrom(t4, t12).reinterpretAsFloats().intoArray(dst, d + 12 * MR); HI3.selectFrom(t5, t13).reinterpretAsFloats().intoArray(dst, d + 13 * MR);
+        HI3.selectFrom(t6, t14).reinterpretAsFloats().intoArray(dst, d + 14 * MR); HI3.selectFrom(t7, t15).reinterpretAsFloats().intoArray(dst, d + 15 * MR);
     }
 }

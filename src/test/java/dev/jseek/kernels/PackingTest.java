@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * The vectorized panel packings (register transposes, masked 12-lane stores) against the packing layout's
  * definition, element by element and bitwise: full and ragged panels, k lengths around the vector width, strides,
  * offsets, alpha, and weights of every dtype (oracle for weights: the scalar decoder). Also checks that packing
- * writes nothing outside its panel.
+ * writes nothing outside its panel (A panels: except zeros in the slack after them).
  */
 @org.junit.jupiter.api.Timeout(60)
 class PackingTest {
@@ -56,7 +56,11 @@ class PackingTest {
                                         : alpha * a(a, trans, off, lda, i0 + i, p0 + p);
                                 assertBits(want, d[dOff + p * MR + i], what + " p=" + p + " i=" + i);
                             }
-                        checkGuards(d, dOff, MR * kc, what);
+                        for (int i = 0; i < Packing.A_SLACK; i++) {
+                            float v = d[dOff + MR * kc + i];
+                            assertTrue(v == 0f || v == GUARD, what + " slack " + i + ": " + v);
+                        }
+                        checkGuards(d, dOff, MR * kc + Packing.A_SLACK, what);
                     }
     }
 
