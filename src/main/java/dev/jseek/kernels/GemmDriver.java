@@ -7,13 +7,20 @@ import dev.jseek.tensor.Matrix;
  * with C row-major. op(B) comes either from a row-major float array (optionally transposed) or from a weight
  * {@link Matrix} of any dtype, decoded while packing (op(B) = W^T, the Linear layer).
  *
- * <p>Work split: C is cut into column blocks (and into row blocks only when there are too few columns to keep every
- * thread busy); each block is one {@link Parallel} task that walks k in KC slices, packs its op(B) columns for the
- * slice into KC x NR micro-panels (L2-resident) and runs the {@link MicroKernel} over all of its rows. Every op(B)
- * element is thus packed (decoded, transposed) once per row block, i.e. once for the usual wide products. op(A) is
- * packed once per product into MR x KC micro-panels shared by all tasks: a first parallel job packs a k chunk of
- * A (as much of k as fits in {@link #A_SHARED_FLOATS}), a second computes with it, chunk after chunk. Products
- * with a single column block pack A inside the task instead (one job, no sharing needed).
+ * <p>Work split (one {@link Parallel} task per block of C, no barriers inside a task):
+ * <ul>
+ *   <li>Wide products (at least 2 x threads x {@link #MIN_TASK_PANELS} column panels, e.g. every Linear with
+ *       N >= 512 on 2 threads): C is cut into column blocks only, balanced over the threads
+ *       ({@link #unitsPerTask}). Each task walks k in KC slices, packs its op(B) columns for the slice into KC x NR
+ *       micro-panels (L2-resident; weights are decoded here) and runs the {@link MicroKernel} over all rows, so
+ *       every op(B) element is packed exactly once. op(A) is packed once per product into MR x KC micro-panels
+ *       shared by all tasks: a first parallel job packs a k chunk of A (as much of k as fits in
+ *       {@link #A_SHARED_FLOATS}), a second computes with it, chunk after chunk.</li>
+ *   <li>Narrower products: as few column blocks as NC allows, rows split over the threads; the first job of each
+ *       k chunk packs both op(A) and op(B) (each element once), the second computes.</li>
+ *   <li>A product that is one block (small, or one thread and at most NC columns) packs inside that block.</li>
+ * </ul>
+ * Very tall products (more than {@link #M_CHUNK} rows) go in equal row chunks.
  *
  * <p>Every C element is summed in the same order whatever the split, thread count or chunking: KC slices in
  * order, within a slice p in order in the kernel's accumulator, each slice's sum added to C. So results do not
@@ -36,7 +43,11 @@ final class GemmDriver {
     static final int TASKS_PER_THREAD = Integer.getInteger("jseek.gemm.tasksPerThread", 4);
     /** Below this many multiply-adds the whole product runs on the calling thread. */
     static final long SERIAL_MACS = 1L << 18;
-    /** Most floats of op(A) packed at once for sharing (16 MiB); longer k is done in chunks. */
+    /** A product is wide (column blocks only) with at least 2 x threads x this many column panels. */
+    static final int MIN_TASK_PANELS = 8;
+    /** Panels packed per task of the packing job. */
+    static final int PACK_UNITS = 8;
+    /** Most floats of op(A) (and op(B) when shared) packed at once for sharing (16 MiB); longer k is done in chunks. */
     static final int A_SHARED_FLOATS = Math.max(MR * KC, Integer.getInteger("jseek.gemm.aSharedFloats", 1 << 22));
 
     /** Rows per {@link #gemmRows} call: a shared A chunk of this many rows covers at least 4 k slices. */
@@ -61,11 +72,12 @@ final class GemmDriver {
     /** C = beta*C + alpha * op(A) op(B); k >= 1, m, n >= 1, beta == 0 ignores C's old values. */
     static void gemm(int m, int n, int k, float alpha, boolean transA, float[] a, int aOff, int lda,
                      BSource b, float beta, float[] c, int cOff, int ldc) {
-        // very tall products in row chunks, so that a shared A chunk still spans several k slices
-        for (int i0 = 0; i0 < m; i0 += M_CHUNK) {
-            int rows = Math.min(M_CHUNK, m - i0);
-            gemmRows(rows, n, k, alpha, transA, a, transA ? aOff + i0 : aOff + i0 * lda, lda, b, beta, c, cOff + i0 * ldc, ldc);
-        }
+        // very tall products in equal row chunks, so that a shared A chunk still spans several k slices
+        int chunks = (m + M_CHUNK - 1) / M_CHUNK;
+        int rows = ((m + chunks - 1) / chunks + MR - 1) / MR * MR;
+        for (int i0 = 0; i0 < m; i0 += rows)
+            gemmRows(Math.min(rows, m - i0), n, k, alpha, transA, a, transA ? aOff + i0 : aOff + i0 * lda, lda, b, beta,
+                    c, cOff + i0 * ldc, ldc);
     }
 
     private static void gemmRows(int m, int n, int k, float alpha, boolean transA, float[] a, int aOff, int lda,
@@ -73,60 +85,74 @@ final class GemmDriver {
         boolean serial = (long) m * n * k < SERIAL_MACS || Parallel.threads() == 1;
         int threads = serial ? 1 : Parallel.threads();
         int colPanels = (n + NR - 1) / NR, rowPanels = (m + MR - 1) / MR;
-        int cpt = colPanelsPerTask(colPanels, threads);
-        int colTasks = (colPanels + cpt - 1) / cpt;
-        int rowTasks = 1;
-        if (2 * colTasks < TASKS_PER_THREAD * threads && !serial)   // too few columns: split rows too
-            rowTasks = Math.min(rowPanels, (TASKS_PER_THREAD * threads + colTasks - 1) / colTasks);
-        int rpt = (rowPanels + rowTasks - 1) / rowTasks;
-        rowTasks = (rowPanels + rpt - 1) / rpt;
-        final int ct = cpt * NR, rt = rpt * MR, cTasks = colTasks, tasks = rowTasks * colTasks;
-        boolean shareA = colTasks > 1;
-        if (!shareA) {
-            Parallel.Task body = (t, w) -> {
-                int r0 = (t / cTasks) * rt, c0 = (t % cTasks) * ct;
-                Scratch s = Scratch.acquire();
-                try {
-                    block(r0, Math.min(m, r0 + rt), c0, Math.min(n, c0 + ct), 0, k, alpha, transA, a, aOff, lda, null, 0,
-                            b, beta, c, cOff, ldc, s);
-                } finally {
-                    s.release();
-                }
-            };
-            if (serial) for (int t = 0; t < tasks; t++) body.run(t, 0);
-            else Parallel.parallelFor(tasks, body);
+        int maxCpt = Math.max(1, NC / NR);
+        int cpt, rpt;
+        boolean wide = colPanels >= 2 * threads * Math.min(maxCpt, MIN_TASK_PANELS);
+        if (wide) {
+            // column blocks only: every B element packed once, inside its task (L2-hot); A packed once, shared
+            cpt = unitsPerTask(colPanels, threads, maxCpt);
+            rpt = rowPanels;
+        } else {
+            // few columns: as few column blocks as NC allows, rows split for the threads; A and B packed once, shared
+            cpt = Math.min(colPanels, maxCpt);
+            int colTasks = (colPanels + cpt - 1) / cpt;
+            rpt = threads == 1 ? rowPanels : unitsPerTask(rowPanels, (threads + colTasks - 1) / colTasks, rowPanels);
+        }
+        final int colTasks = (colPanels + cpt - 1) / cpt, rowTasks = (rowPanels + rpt - 1) / rpt;
+        final int ct = cpt * NR, rt = rpt * MR, tasks = rowTasks * colTasks;
+        if (tasks == 1) {
+            // one block: everything packed inside it
+            Scratch s = Scratch.acquire();
+            try {
+                block(0, m, 0, n, 0, k, alpha, transA, a, aOff, lda, null, 0, null, 0, b, beta, c, cOff, ldc, s);
+            } finally {
+                s.release();
+            }
             return;
         }
-        // shared packed A, k chunk by k chunk
-        int panelFloats = MR * KC + Packing.A_SLACK;
-        int chunk = Math.max(KC, A_SHARED_FLOATS / (rowPanels * panelFloats) * KC);
+        final boolean shareB = !wide;
+        int aPanel = MR * KC + Packing.A_SLACK, bPanel = NR * KC;
+        long perSlice = (long) rowPanels * aPanel + (shareB ? (long) colPanels * bPanel : 0);
+        int chunk = (int) Math.min(k, Math.max(KC, A_SHARED_FLOATS / perSlice * KC));
+        int chunkSlices = (chunk + KC - 1) / KC;
         Scratch own = Scratch.acquire();
         try {
-            float[] ap = own.get(4, (int) Math.min((long) rowPanels * panelFloats * ((Math.min(chunk, k) + KC - 1) / KC),
-                    Integer.MAX_VALUE - 16));
+            float[] ap = own.get(4, (int) Math.min((long) rowPanels * aPanel * chunkSlices, Integer.MAX_VALUE - 16));
+            float[] bp = shareB ? own.get(0, (int) Math.min((long) colPanels * bPanel * chunkSlices, Integer.MAX_VALUE - 16)) : null;
             for (int k0 = 0; k0 < k; k0 += chunk) {
                 final int kc0 = k0, k1 = Math.min(k, k0 + chunk);
                 int slices = (k1 - k0 + KC - 1) / KC;
-                // job 1: pack op(A)[:, k0:k1] as (slice, row panel) micro-panels, MR x KC floats apart
-                int units = slices * rowPanels;
-                int grain = serial ? units : Parallel.grain(units, 4, 1);
-                Parallel.RangeTask pack = (u0, u1) -> {
-                    for (int u = u0; u < u1; u++) {
-                        int sl = u / rowPanels, ip = u % rowPanels;
-                        int p0 = kc0 + sl * KC, i0 = ip * MR;
-                        Packing.packA(transA, a, aOff, lda, i0, Math.min(MR, m - i0), p0, Math.min(KC, k1 - p0), alpha,
-                                ap, u * panelFloats);
+                // job 1: pack op(A)[:, k0:k1] as (slice, row panel) micro-panels, then (shareB) op(B) as (slice, col panel)
+                int aUnits = slices * rowPanels, units = aUnits + (shareB ? slices * colPanels : 0);
+                Parallel.Task pack = (t, w) -> {
+                    int u0 = t * PACK_UNITS, u1 = Math.min(units, u0 + PACK_UNITS);
+                    Scratch s = Scratch.acquire();
+                    try {
+                        for (int u = u0; u < u1; u++) {
+                            if (u < aUnits) {
+                                int sl = u / rowPanels, ip = u % rowPanels, p0 = kc0 + sl * KC, i0 = ip * MR;
+                                Packing.packA(transA, a, aOff, lda, i0, Math.min(MR, m - i0), p0, Math.min(KC, k1 - p0),
+                                        alpha, ap, u * aPanel);
+                            } else {
+                                int v = u - aUnits, sl = v / colPanels, jp = v % colPanels, p0 = kc0 + sl * KC, j0 = jp * NR;
+                                int kc = Math.min(KC, k1 - p0);
+                                b.pack(p0, kc, j0, Math.min(NR, n - j0), bp, v * bPanel, s.get(2, NR * kc));
+                            }
+                        }
+                    } finally {
+                        s.release();
                     }
                 };
-                if (serial) pack.run(0, units);
-                else Parallel.parallelForRange(units, grain, pack);
-                // job 2: the column (x row) blocks over this chunk
+                int packTasks = (units + PACK_UNITS - 1) / PACK_UNITS;
+                if (serial) for (int t = 0; t < packTasks; t++) pack.run(t, 0);
+                else Parallel.parallelFor(packTasks, pack);
+                // job 2: the blocks of C over this chunk
                 Parallel.Task body = (t, w) -> {
-                    int r0 = (t / cTasks) * rt, c0 = (t % cTasks) * ct;
+                    int r0 = (t / colTasks) * rt, c0 = (t % colTasks) * ct;
                     Scratch s = Scratch.acquire();
                     try {
                         block(r0, Math.min(m, r0 + rt), c0, Math.min(n, c0 + ct), kc0, k1, alpha, transA, a, aOff, lda,
-                                ap, rowPanels, b, kc0 == 0 ? beta : 1f, c, cOff, ldc, s);
+                                ap, rowPanels, bp, colPanels, b, kc0 == 0 ? beta : 1f, c, cOff, ldc, s);
                     } finally {
                         s.release();
                     }
@@ -140,13 +166,15 @@ final class GemmDriver {
     }
 
     /**
-     * Column panels per task: among splits of colPanels into tasks of at most NC columns, those whose busiest thread
-     * (tasks taken in order by the least loaded thread) has at most 3% more panels than the best split's, and of
-     * those the one whose task count is nearest TASKS_PER_THREAD * threads.
+     * Panels per task for splitting {@code panels} panels over {@code threads} threads in tasks of at most
+     * {@code maxPerTask} panels: among the splits whose busiest thread (tasks taken in order by the least loaded
+     * thread) has at most 3% more panels than the best split's, the one whose task count is nearest
+     * TASKS_PER_THREAD * threads.
      */
-    static int colPanelsPerTask(int colPanels, int threads) {
-        int maxCpt = Math.min(colPanels, Math.max(1, NC / NR));
-        if (threads == 1) return maxCpt;
+    static int unitsPerTask(int panels, int threads, int maxPerTask) {
+        int colPanels = panels;
+        int maxCpt = Math.min(colPanels, Math.max(1, maxPerTask));
+        if (threads <= 1) return maxCpt;
         int target = TASKS_PER_THREAD * threads;
         long[] span = new long[maxCpt + 1];
         long best = Long.MAX_VALUE;
@@ -175,31 +203,44 @@ final class GemmDriver {
 
     /**
      * C[r0:r1, c0:c1] over k range [k0, k1), on the calling thread. With {@code ap} != null op(A) is already packed
-     * there (chunk layout of {@link #gemm}: panel (slice, row panel) at (slice * rowPanels + panel) * MR * KC);
-     * otherwise it is packed here, MC rows at a time. beta (applied when k0 == 0 only) scales the block first.
+     * there (chunk layout of {@link #gemmRows}: panel (slice, row panel) at (slice * rowPanels + panel) *
+     * (MR * KC + A_SLACK)), otherwise it is packed here, MC rows at a time; with {@code bp} != null op(B) likewise
+     * (panel (slice, col panel) at (slice * colPanels + panel) * NR * KC), otherwise packed here per slice. beta
+     * (applied when k0 == 0 only) scales the block first.
      */
     private static void block(int r0, int r1, int c0, int c1, int k0, int k1, float alpha, boolean transA, float[] a,
-                              int aOff, int lda, float[] ap, int rowPanels, BSource b, float beta, float[] c, int cOff,
-                              int ldc, Scratch s) {
+                              int aOff, int lda, float[] ap, int rowPanels, float[] bp, int colPanels, BSource b,
+                              float beta, float[] c, int cOff, int ldc, Scratch s) {
         int nc = c1 - c0;
         int nPanels = (nc + NR - 1) / NR;
         float[] tile = null;
         for (int pc = k0; pc < k1; pc += KC) {
             int kc = Math.min(KC, k1 - pc);
-            float[] bBuf = s.get(1, nPanels * NR * kc);
-            float[] tmp = s.get(2, NR * kc);
-            for (int jp = 0; jp < nPanels; jp++) {
-                int j0 = jp * NR;
-                b.pack(pc, kc, c0 + j0, Math.min(NR, nc - j0), bBuf, jp * NR * kc, tmp);
+            float[] bBuf;
+            int bBase, bStride;
+            if (bp != null) {
+                bBuf = bp;
+                bStride = NR * KC;
+                bBase = (((pc - k0) / KC) * colPanels + c0 / NR) * bStride;
+            } else {
+                bStride = NR * kc;
+                bBase = 0;
+                bBuf = s.get(1, nPanels * bStride);
+                float[] tmp = s.get(2, NR * kc);
+                for (int jp = 0; jp < nPanels; jp++) {
+                    int j0 = jp * NR;
+                    b.pack(pc, kc, c0 + j0, Math.min(NR, nc - j0), bBuf, jp * bStride, tmp);
+                }
             }
             if (pc == 0 && beta != 1f) scaleC(r0, r1, c0, c1, beta, c, cOff, ldc);
             for (int ic = r0; ic < r1; ic += MC) {
                 int mc = Math.min(MC, r1 - ic);
                 int mPanels = (mc + MR - 1) / MR;
                 float[] aBuf;
-                int aBase, aStride = MR * KC + Packing.A_SLACK;
+                int aBase, aStride;
                 if (ap != null) {
                     aBuf = ap;
+                    aStride = MR * KC + Packing.A_SLACK;
                     aBase = (((pc - k0) / KC) * rowPanels + ic / MR) * aStride;
                 } else {
                     aStride = MR * kc + Packing.A_SLACK;
@@ -218,12 +259,13 @@ final class GemmDriver {
                         int j0 = jp * NR;
                         int cols = Math.min(NR, nc - j0);
                         int cTile = cOff + i0 * ldc + c0 + j0;
+                        int bPanel = bBase + jp * bStride;
                         if (rows == MR && cols == NR) {
-                            MicroKernel.kernel(kc, aBuf, aPanel, bBuf, jp * NR * kc, c, cTile, ldc);
+                            MicroKernel.kernel(kc, aBuf, aPanel, bBuf, bPanel, c, cTile, ldc);
                         } else {
                             if (tile == null) tile = s.get(3, MR * NR);
                             java.util.Arrays.fill(tile, 0, MR * NR, 0f);
-                            MicroKernel.kernel(kc, aBuf, aPanel, bBuf, jp * NR * kc, tile, 0, NR);
+                            MicroKernel.kernel(kc, aBuf, aPanel, bBuf, bPanel, tile, 0, NR);
                             for (int r = 0; r < rows; r++) {
                                 int cr = cTile + r * ldc, tr = r * NR;
                                 for (int q = 0; q < cols; q++) c[cr + q] += tile[tr + q];

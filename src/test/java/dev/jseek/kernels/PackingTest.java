@@ -130,7 +130,7 @@ class PackingTest {
         // with tasks taken in order by the least loaded thread, no thread gets more than 3% over its share of panels
         for (int threads : new int[] {2, 3, 4})
             for (int panels : new int[] {1, 2, 16, 66, 224, 768}) {
-                int cpt = GemmDriver.colPanelsPerTask(panels, threads);
+                int cpt = GemmDriver.unitsPerTask(panels, threads, GemmDriver.NC / NR);
                 assertTrue(cpt >= 1 && cpt * NR <= Math.max(NR, GemmDriver.NC), "cpt " + cpt);
                 int tasks = (panels + cpt - 1) / cpt;
                 int[] load = new int[threads];
