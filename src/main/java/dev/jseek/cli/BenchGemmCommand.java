@@ -48,6 +48,11 @@ public final class BenchGemmCommand implements Callable<Integer> {
             + "robust on a shared, oversubscribed machine.")
     boolean cpuTime;
 
+    @Option(names = "--warmup-seconds", description = "JIT warm-up before the first timing: small products of every kernel "
+            + "path (sgemm with each transpose, Linear at M = 1, 16, 128 on each weight dtype) for this long (default ${DEFAULT-VALUE}).",
+            defaultValue = "3")
+    double warmupSeconds;
+
     @Option(names = "--openblas", description = "Path of the OpenBLAS shared library (default ${DEFAULT-VALUE}).",
             defaultValue = OpenBlas.DEFAULT_PATH)
     String openblasPath;
@@ -101,6 +106,9 @@ public final class BenchGemmCommand implements Callable<Integer> {
             out.println("  OpenBLAS: " + blas.path + ", " + blas.config().trim() + ", kernels: " + blas.coreName()
                     + (core != null ? " (OPENBLAS_CORETYPE=" + core + " set by --openblas-core " + openblasCore + ")" : ""));
         }
+        if (warmupSeconds < 0) throw new UserException("--warmup-seconds: must be >= 0, got " + warmupSeconds);
+        int warmCalls = jitWarmup(warmupSeconds);
+        out.println("  JIT warm-up: " + warmCalls + " small products in " + warmupSeconds + " s (--warmup-seconds)");
         out.println("  load average at start: " + loadAvg());
         out.println("  timing: median of " + nReps + " runs after warm-up; GF/s = 2*M*N*K / time"
                 + (cpuTime ? " (time = CPU time of the calling thread, not wall time)" : ""));
@@ -118,6 +126,36 @@ public final class BenchGemmCommand implements Callable<Integer> {
                 t == 1 ? "" : "s", cpuTime ? " per CPU-second" : "", bestWhat);
         out.println("load average at end: " + loadAvg());
         return 0;
+    }
+
+    /**
+     * Runs small products through every jseek kernel path until {@code seconds} have passed, so that the first
+     * timed case is not measured while the JIT still runs the Vector API code interpreted or in C1 (seconds on a
+     * loaded 2-core machine). Returns the number of products run.
+     */
+    private static int jitWarmup(double seconds) {
+        Random r = new Random(7);
+        int s = 256;
+        float[] a = randn(r, s * s), b = randn(r, s * s), c = new float[s * s];
+        float[] w = randn(r, s * s);
+        short[] wb = new short[w.length];
+        for (int i = 0; i < w.length; i++) wb[i] = Bf16.fromFloat(w[i]);
+        byte[] w8 = new byte[w.length];
+        for (int i = 0; i < w8.length; i++) w8[i] = (byte) (r.nextInt(256) & 0x7E);
+        float[] sc = new float[Matrix.scaleRows(s) * Matrix.scaleCols(s)];
+        Arrays.fill(sc, 1e-3f);
+        Matrix[] ws = {Matrix.ofF32(w, s, s), new Matrix(DType.BF16, s, s, MemorySegment.ofArray(wb), null),
+                new Matrix(DType.F8_E4M3, s, s, MemorySegment.ofArray(w8), MemorySegment.ofArray(sc))};
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        int calls = 0;
+        while (System.nanoTime() < end) {
+            for (int t = 0; t < 4; t++)
+                Gemm.sgemm((t & 1) != 0, (t & 2) != 0, s, s, s, 1f, a, 0, s, b, 0, s, 0f, c, 0, s);
+            for (Matrix wm : ws)
+                for (int m : new int[] {1, 16, 128}) Gemm.linear(c, 0, a, 0, m, wm, false);
+            calls += 4 + 3 * ws.length;
+        }
+        return calls;
     }
 
     private void square(OpenBlas blas, int n, int nReps) {

@@ -3,24 +3,35 @@ package dev.jseek.kernels;
 /**
  * Per-thread reusable float buffers for the kernels (packing panels, decoded weight chunks, edge tiles), so
  * that no kernel allocates per call once warm. A buffer set is taken with {@link #acquire} and given back with
- * {@link #release}; a nested acquire on the same thread (a kernel called from inside a kernel) gets a fresh set.
+ * {@link #release}; a nested acquire on the same thread (a kernel called from inside a kernel, or a GEMM's task
+ * running on the thread that holds the GEMM's shared packing buffer) gets the next set of that thread's small
+ * stack of sets (kept too, up to {@link #DEPTH} deep; deeper ones are fresh).
  */
 final class Scratch {
-    private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+    private static final int DEPTH = 4;
+    private static final ThreadLocal<Scratch[]> LOCAL = ThreadLocal.withInitial(() -> new Scratch[DEPTH]);
 
-    private final float[][] bufs = new float[4][];
+    private final float[][] bufs = new float[5][];
     private boolean inUse;
 
     static Scratch acquire() {
-        Scratch s = LOCAL.get();
-        if (s.inUse) s = new Scratch();
+        Scratch[] stack = LOCAL.get();
+        for (int i = 0; i < DEPTH; i++) {
+            Scratch s = stack[i];
+            if (s == null) stack[i] = s = new Scratch();
+            if (!s.inUse) {
+                s.inUse = true;
+                return s;
+            }
+        }
+        Scratch s = new Scratch();
         s.inUse = true;
         return s;
     }
 
     void release() { inUse = false; }
 
-    /** Buffer number {@code slot} (0..3) with at least n floats; contents are unspecified. */
+    /** Buffer number {@code slot} (0..4) with at least n floats; contents are unspecified. */
     float[] get(int slot, int n) {
         float[] b = bufs[slot];
         if (b == null || b.length < n) {

@@ -27,7 +27,7 @@ class BenchGemmCommandTest {
 
     @Test
     void missingOpenBlasPrintsJseekOnly() {
-        String[] r = run("bench", "gemm", "--sizes", "48", "--no-shapes", "--reps", "1", "--openblas", "/nonexistent/libopenblas.so");
+        String[] r = run("bench", "gemm", "--sizes", "48", "--no-shapes", "--reps", "1", "--warmup-seconds", "0", "--openblas", "/nonexistent/libopenblas.so");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].contains("OpenBLAS: NOT AVAILABLE"), r[1]);
         assertTrue(r[1].matches("(?s).*square F32\\s+48\\s+48\\s+48 F32\\s+[0-9.]+\\s+-\\s+-.*"), r[1]);
@@ -37,7 +37,7 @@ class BenchGemmCommandTest {
     @Test
     void withOpenBlasPrintsBothAndTheRatio() {
         if (!Files.exists(Path.of(OpenBlas.DEFAULT_PATH))) return;    // peer not installed: covered by the test above
-        String[] r = run("bench", "gemm", "--sizes", "64", "--no-shapes", "--reps", "1");
+        String[] r = run("bench", "gemm", "--sizes", "64", "--no-shapes", "--reps", "1", "--warmup-seconds", "0.2");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].matches("(?s).*square F32\\s+64\\s+64\\s+64 F32\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9.]+.*"), r[1]);
         assertFalse(r[1].contains("WARNING"), r[1]);

@@ -119,6 +119,44 @@ class GemmTest {
             for (int j = 0; j < m * n; j++) assertEquals(ref[j], outs2[t][j], 1e-3 * (1 + Math.abs(ref[j])), "thread " + t);
     }
 
+    /**
+     * The packed GEMM sums every C element in one fixed order whatever the work split (wide column blocks, row
+     * blocks, row chunks, k chunks) and thread count: per KC slice an FMA chain over p in order, each slice's sum then
+     * added to C. Oracle: that order written out in scalar code; the results must be bitwise equal.
+     */
+    @Test
+    void sgemmSumsInAFixedOrderWhateverTheSplit() {
+        Random r = new Random(16);
+        int kc = GemmDriver.KC;
+        int[][] shapes = {{100, 1100, 600}, {300, 200, 2 * kc + 8}, {GemmDriver.M_CHUNK + 30, 40, 20},
+                {GemmDriver.M_CHUNK, 40, 4 * kc + 70}, {70, 33, 17}};
+        for (int[] sh : shapes)
+            for (boolean ta : new boolean[] {false, true}) {
+                int m = sh[0], n = sh[1], k = sh[2];
+                boolean tb = !ta;
+                float[] a = TestWeights.randn(r, m * k), b = TestWeights.randn(r, k * n);
+                float[] c = TestWeights.randn(r, m * n), want = c.clone();
+                float alpha = 0.75f, beta = 0.5f;
+                Gemm.sgemm(ta, tb, m, n, k, alpha, a, 0, ta ? m : k, b, 0, tb ? k : n, beta, c, 0, n);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        float acc = beta * want[i * n + j];
+                        for (int p0 = 0; p0 < k; p0 += kc) {
+                            float s = 0f;
+                            for (int p = p0; p < Math.min(k, p0 + kc); p++) {
+                                float av = alpha * (ta ? a[p * m + i] : a[i * k + p]);
+                                s = Math.fma(av, tb ? b[j * k + p] : b[p * n + j], s);
+                            }
+                            acc = s + acc;
+                        }
+                        want[i * n + j] = acc;
+                    }
+                for (int i = 0; i < m * n; i++)
+                    assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(c[i]),
+                            "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " element " + i);
+            }
+    }
+
     @Test
     void sgemmBetaZeroIgnoresOldC() {
         float[] a = {1, 2, 3, 4}, b = {1, 0, 0, 1}, c = {Float.NaN, Float.NaN, Float.NaN, Float.POSITIVE_INFINITY};
