@@ -17,23 +17,13 @@ public final class CrossEntropy {
      * rows; equal to {@link #forwardScalar} up to float rounding (per-row losses are summed in row order).
      */
     public static double forward(float[] x, int off, int N, int V, int[] targets, int tOff) {
-        int count = 0;
-        for (int r = 0; r < N; r++) {
-            int tg = targets[tOff + r];
-            if (tg >= V) throw new IllegalArgumentException("target id " + tg + " at position " + (tOff + r) + " outside vocabulary [0, " + V + ")");
-            if (tg >= 0) count++;
-        }
         double[] rowLoss = new double[N];
-        TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, w) -> {
-            for (int r = lo; r < hi; r++) {
-                int o = off + r * V, tg = targets[tOff + r];
-                float max = VecOps.max(x, o, V);
-                float xt = tg >= 0 ? x[o + tg] : 0f;
-                double sum = VecOps.expSub(x, o, x, o, V, max);
-                if (tg >= 0) rowLoss[r] = Math.log(sum) - (xt - max);
-                VecOps.scale(x, o, V, (float) (1.0 / sum));
-            }
-        });
+        int count = forwardRows(x, off, N, V, targets, tOff, rowLoss);
+        return mean(rowLoss, N, count);
+    }
+
+    /** Sum of rowLoss[0..N) in row order over count (0 when count is 0). */
+    private static double mean(double[] rowLoss, int N, int count) {
         double loss = 0;
         for (int r = 0; r < N; r++) loss += rowLoss[r];
         return count == 0 ? 0.0 : loss / count;
@@ -41,23 +31,9 @@ public final class CrossEntropy {
 
     /** Scalar twin of {@link #forward} (the test oracle). */
     public static double forwardScalar(float[] x, int off, int N, int V, int[] targets, int tOff) {
-        double loss = 0;
-        int count = 0;
-        for (int r = 0; r < N; r++) {
-            int o = off + r * V, tg = targets[tOff + r];
-            if (tg >= V) throw new IllegalArgumentException("target id " + tg + " at position " + (tOff + r) + " outside vocabulary [0, " + V + ")");
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < V; i++) max = Math.max(max, x[o + i]);
-            double sum = 0;
-            for (int i = 0; i < V; i++) sum += Math.exp(x[o + i] - max);
-            if (tg >= 0) {
-                loss += Math.log(sum) - (x[o + tg] - max);
-                count++;
-            }
-            float inv = (float) (1.0 / sum);
-            for (int i = 0; i < V; i++) x[o + i] = (float) Math.exp(x[o + i] - max) * inv;
-        }
-        return count == 0 ? 0.0 : loss / count;
+        double[] rowLoss = new double[N];
+        int count = forwardRowsScalar(x, off, N, V, targets, tOff, rowLoss);
+        return mean(rowLoss, N, count);
     }
 
     /** Number of rows with a target >= 0. */
