@@ -2,11 +2,7 @@ package dev.jseek.fp8;
 
 import dev.jseek.kernels.Parallel;
 import java.util.stream.IntStream;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -38,10 +34,6 @@ public final class Fp8Gemm {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    /** Bytes per decode step: as many as float lanes (the byte vector then widens to one int vector). */
-    static final boolean VECTOR_DECODE = L >= 8;
-    static final VectorSpecies<Byte> BS = VECTOR_DECODE ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, F.vectorShape());
     static final int G = TileQuantizer.TILE;
     static final int MR = 4, NR = 2 * L;
 
@@ -159,17 +151,9 @@ public final class Fp8Gemm {
         sb1.mul(sa).fma(s1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
     }
 
-    /** Decodes codes[off, off + len) to their float values into out[0, len): Vector API bit trick, scalar tail. */
+    /** Decodes codes[off, off + len) to their float values into out[0, len) ({@link E4m3Vector#decodeMul}, times 1: exact). */
     static void decodeRows(byte[] codes, int off, int len, float[] out) {
-        int i = 0;
-        if (VECTOR_DECODE) {
-            for (; i + L <= len; i += L) {
-                IntVector v = (IntVector) ByteVector.fromArray(BS, codes, off + i).convertShape(VectorOperators.B2I, IS, 0);
-                IntVector bits = v.and(0x80).lanewise(VectorOperators.LSHL, 24).or(v.and(0x7F).lanewise(VectorOperators.LSHL, 20));
-                bits.reinterpretAsFloats().mul(E4m3.SHIFT_UNDO).intoArray(out, i);
-            }
-        }
-        for (; i < len; i++) out[i] = E4m3.decode(codes[off + i]);
+        E4m3Vector.decodeMul(codes, off, 1f, out, 0, len);
     }
 
     /** The exact product of the dequantized operands, sum_k (decode(a) sA)(decode(b) sB), in double; row-parallel. */
