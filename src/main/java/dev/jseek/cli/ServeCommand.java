@@ -1,10 +1,11 @@
 package dev.jseek.cli;
 
+import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.serve.ModelRunner;
 import dev.jseek.serve.OpenAiServer;
-import dev.jseek.serve.PromptStart;
+import dev.jseek.api.PromptStart;
 import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerOptions;
 import dev.jseek.tokenizer.Tokenizer;
@@ -37,6 +38,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--prompt-start", defaultValue = "auto", description = "What /v1/completions prompts start with: bos, eos, none, or auto = BOS when "
             + "tokenizer_config.json says add_bos_token, else EOS (jseek pre-training ends each document with EOS). Default ${DEFAULT-VALUE}.") String promptStart;
 
+    @Option(names = "--kv-cache-mb", description = "Memory budget of the paged MLA latent cache in MiB (default: half of the Java heap left after loading the model).") Long kvCacheMb;
+    @Option(names = "--max-batch", defaultValue = "16", description = "Sequences decoded together at most (default ${DEFAULT-VALUE}).") int maxBatch;
+    @Option(names = "--max-queue", defaultValue = "64", description = "Requests waiting for a batch slot at most; past it 429 with Retry-After (default ${DEFAULT-VALUE}).") int maxQueue;
+    @Option(names = "--prefix-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Reuse the cached latent blocks of prompt prefixes shared between requests (default on; --no-prefix-cache turns it off).") boolean prefixCache;
+
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     @Override public Integer call() throws IOException, InterruptedException {
@@ -47,6 +54,11 @@ public final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UserException("--port must be in 0..65535, got " + port);
         if (maxTokensDefault < 1) throw new UserException("--max-tokens-default must be >= 1, got " + maxTokensDefault);
         if (!(temperature >= 0)) throw new UserException("--temperature must be >= 0, got " + temperature);
+        if (mode != AttnMode.ABSORB) throw new UserException("--attn: the server's batch engine decodes with absorbed attention "
+                + "(its paged cache holds the MLA latent); use --attn absorb (naive is for generate and forward)");
+        if (kvCacheMb != null && kvCacheMb < 1) throw new UserException("--kv-cache-mb must be >= 1, got " + kvCacheMb);
+        if (maxBatch < 1) throw new UserException("--max-batch must be >= 1, got " + maxBatch);
+        if (maxQueue < 0) throw new UserException("--max-queue must be >= 0, got " + maxQueue);
         if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
@@ -56,7 +68,9 @@ public final class ServeCommand implements Callable<Integer> {
         ModelRunner runner;
         DeepSeekV3 m = DeepSeekV3.open(model);
         try {
-            runner = new ModelRunner(m, tok, mode, start);
+            EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(maxQueue).withPrefixCache(prefixCache);
+            if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);
+            runner = new ModelRunner(m, tok, start, eo);
         } catch (IllegalArgumentException e) {
             m.close();
             throw new UserException(e.getMessage(), e);
@@ -78,14 +92,16 @@ public final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "jseek-serve-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, model,
-                runner.contextLength(), mode.name().toLowerCase(), server.url());
+        var st = runner.stats();
+        System.out.printf("serving %s (%s, context %d tokens, batch up to %d, latent cache %d tokens in %d blocks) at %s/v1  (Ctrl-C stops)%n",
+                name, model, runner.contextLength(), maxBatch, (long) st.blocksTotal() * st.blockTokens(), st.blocksTotal(), server.url());
         System.out.printf("try:  curl %s/v1/chat/completions -H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"max_tokens\": 64}'%n",
                 server.url(), name);
         System.out.printf("      curl %s/v1/completions -H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"prompt\": \"public static int max(\", \"max_tokens\": 40, \"temperature\": 0}'%n",
                 server.url(), name);
+        System.out.printf("chat in a browser: %s/%n", server.url());
         System.out.flush();
         stopped.await();
         return 0;

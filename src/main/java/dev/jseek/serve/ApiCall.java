@@ -45,6 +45,40 @@ final class ApiCall {
         clientGone = r.clientGone();
     }
 
+    /** The tokens of n choices: the prompt once, the completions summed; the first choice's timing. */
+    void tokens(ModelRunner.Outcome[] rs) {
+        tokens(rs[0]);
+        for (int i = 1; i < rs.length; i++) {
+            completionTokens += rs[i].completionTokens();
+            clientGone |= rs[i].clientGone();
+        }
+        if (rs[0].completion() != null) {
+            cachedTokens = rs[0].completion().cachedPromptTokens();
+            finish = rs[0].finishReason();
+            long[] t = rs[0].completion().tokenNanos();
+            if (t.length > 0) ttftMillis = t[0] / 1_000_000;
+        }
+        timings = new long[rs.length][];
+        for (int i = 0; i < rs.length; i++) timings[i] = rs[i].completion() == null ? null : rs[i].completion().tokenNanos();
+    }
+
+    private int cachedTokens = -1;
+    private long ttftMillis = -1;
+    private long[][] timings;
+
+    /** The first choice's time to first token in ms (-1 when unknown). */
+    long ttftMillis() { return ttftMillis; }
+
+    /** Token arrival times of each choice (null when none). */
+    long[][] timings() { return timings; }
+    private String finish;
+
+    /** Prompt tokens reused from the prefix cache (-1 when unknown). */
+    int cachedTokens() { return cachedTokens; }
+
+    /** The first choice's finish reason (null when none). */
+    String finishReason() { return finish; }
+
     /** Whether the client went away during a stream (generation was stopped early). */
     boolean clientGone() { return clientGone; }
 
@@ -73,6 +107,16 @@ final class ApiCall {
         }
     }
 
+    /** Sends a body of another content type (the web page, /metrics). */
+    void sendBytes(int code, String contentType, byte[] b) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        ex.sendResponseHeaders(code, b.length == 0 ? -1 : b.length);
+        status = code;
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+        }
+    }
+
     /** Starts a 200 Server-Sent Events response (chunked). */
     SseWriter startSse() throws IOException {
         ex.getResponseHeaders().set("Content-Type", SseWriter.CONTENT_TYPE);
@@ -90,6 +134,8 @@ final class ApiCall {
      * holding the error (the status line has been sent).
      */
     void fail(ApiError e) {
+        if (e.retryAfterSeconds() >= 0 && sse == null && status == 0)
+            ex.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfterSeconds()));
         try {
             if (sse != null) sse.event(OpenAiJson.error(e));
             else if (status == 0) sendJson(e.status(), OpenAiJson.error(e));

@@ -15,10 +15,20 @@ import java.util.Set;
 abstract class ApiHandler implements HttpHandler {
     private final Set<String> methods;
     private final PrintStream log;
+    /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
+    volatile Metrics metrics;
 
     ApiHandler(Set<String> methods, PrintStream log) {
         this.methods = methods;
         this.log = log;
+    }
+
+    /** The endpoint label of a path for /metrics: a known endpoint, else "other" (no unbounded label values). */
+    private static String endpointLabel(String path) {
+        return switch (path) {
+            case "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/" -> path;
+            default -> path.startsWith("/v1/models/") ? "/v1/models/{id}" : "other";
+        };
     }
 
     /** Whether this handler serves {@code path} (the context matches by prefix; the endpoint wants more). */
@@ -58,8 +68,17 @@ abstract class ApiHandler implements HttpHandler {
             if (call.promptTokens() >= 0)
                 line.append(" tokens ").append(call.promptTokens()).append('+').append(call.completionTokens());
             line.append(' ').append((System.nanoTime() - t0) / 1_000_000).append(" ms");
+            if (call.ttftMillis() >= 0) line.append(" ttft ").append(call.ttftMillis()).append(" ms");
+            if (call.cachedTokens() > 0) line.append(" cached ").append(call.cachedTokens());
+            if (call.finishReason() != null) line.append(' ').append(call.finishReason());
             if (call.clientGone()) line.append(" (client went away)");
             log.println(line);
+            Metrics m = metrics;
+            if (m != null) {
+                m.request(call.path().length() > 64 ? "other" : endpointLabel(call.path()), call.status(),
+                        call.promptTokens(), call.completionTokens());
+                if (call.timings() != null) for (long[] t : call.timings()) m.tokenTimes(t);
+            }
         }
     }
 }

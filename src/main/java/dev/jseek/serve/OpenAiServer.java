@@ -31,11 +31,16 @@ public final class OpenAiServer implements AutoCloseable {
     public static OpenAiServer start(ModelRunner runner, ServerOptions options) throws IOException {
         HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
         long created = System.currentTimeMillis() / 1000;
-        http.createContext(ChatCompletionsHandler.PATH, new ChatCompletionsHandler(runner, options));
-        http.createContext(CompletionsHandler.PATH, new CompletionsHandler(runner, options));
-        http.createContext(ModelsHandler.PATH, new ModelsHandler(options, created));
-        http.createContext(HealthHandler.PATH, new HealthHandler(options));
-        http.createContext("/", new NotFoundHandler(options));
+        Metrics metrics = new Metrics(runner::stats);
+        ApiHandler[] hs = {new ChatCompletionsHandler(runner, options), new CompletionsHandler(runner, options),
+                new ModelsHandler(options, created), new HealthHandler(options), new MetricsHandler(metrics, options),
+                new NotFoundHandler(options)};
+        String[] paths = {ChatCompletionsHandler.PATH, CompletionsHandler.PATH, ModelsHandler.PATH, HealthHandler.PATH,
+                MetricsHandler.PATH, "/"};
+        for (int i = 0; i < hs.length; i++) {
+            hs[i].metrics = metrics;
+            http.createContext(paths[i], hs[i]);
+        }
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "jseek-serve-" + n.incrementAndGet());

@@ -33,7 +33,7 @@ final class SseWriter {
 
     boolean broken() { return broken; }
 
-    private boolean write(String s) {
+    private synchronized boolean write(String s) {
         if (broken) return false;
         try {
             out.write(s.getBytes(StandardCharsets.UTF_8));

@@ -1,5 +1,6 @@
 package dev.jseek.serve;
 
+import dev.jseek.api.PromptStart;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.infer.Generator;
