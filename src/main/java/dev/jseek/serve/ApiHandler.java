@@ -42,7 +42,7 @@ abstract class ApiHandler implements HttpHandler {
         ApiCall call = new ApiCall(ex);
         try {
             if (!matches(call.path())) throw ApiError.notFound("no such endpoint: " + call.path()
-                    + " (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health)");
+                    + " (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics, and the web chat at GET /)");
             if (!methods.contains(call.method())) {
                 call.header("Allow", String.join(", ", methods));
                 throw new ApiError(405, "invalid_request_error", null,

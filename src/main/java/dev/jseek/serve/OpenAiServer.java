@@ -34,7 +34,7 @@ public final class OpenAiServer implements AutoCloseable {
         Metrics metrics = new Metrics(runner::stats);
         ApiHandler[] hs = {new ChatCompletionsHandler(runner, options), new CompletionsHandler(runner, options),
                 new ModelsHandler(options, created), new HealthHandler(options), new MetricsHandler(metrics, options),
-                new NotFoundHandler(options)};
+                new WebHandler(options)};
         String[] paths = {ChatCompletionsHandler.PATH, CompletionsHandler.PATH, ModelsHandler.PATH, HealthHandler.PATH,
                 MetricsHandler.PATH, "/"};
         for (int i = 0; i < hs.length; i++) {
