@@ -53,7 +53,10 @@ final class TestServer implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** Writes tokenizer.json, config.json and the safetensors into {@code dir}. */
-    static void buildModel(Path dir, long seed) throws IOException {
+    static void buildModel(Path dir, long seed) throws IOException { buildModel(dir, seed, CONTEXT); }
+
+    /** As {@link #buildModel(Path, long)} with a context of {@code context} tokens. */
+    static void buildModel(Path dir, long seed, int context) throws IOException {
         Files.createDirectories(dir);
         Random r = new Random(seed);
         String[] words = {"the", "model", "reads", "a", "token", "and", "writes", "next", "one", "server", "answers",
@@ -70,7 +73,7 @@ final class TestServer implements AutoCloseable {
                 dir.resolve("tokenizer.json"));
         int vocab = Tokenizer.load(dir.resolve("tokenizer.json")).vocabSize();
         var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> {
-            o.put("vocab_size", vocab).put("max_position_embeddings", CONTEXT);
+            o.put("vocab_size", vocab).put("max_position_embeddings", context);
             o.putNull("rope_scaling");
         });
         RandomInit.write(cfg, dir, seed, 0.3, DType.F32);
@@ -114,6 +117,36 @@ final class TestServer implements AutoCloseable {
             int eos = m.config.eosTokenId();
             int[] t = new Generator(m, AttnMode.ABSORB).generate(prompt, maxTokens, sampler, new int[] {eos}, null).tokens();
             boolean stopped = t.length > 0 && t[t.length - 1] == eos;
+            return new Expected(prompt, t, tokenizer.decode(t, true), stopped ? "stop" : "length");
+        }
+    }
+
+    /**
+     * The oracle for prompts longer than one prefill chunk: the prompt prefilled in {@code chunk}-token forwards at
+     * absolute chunk boundaries (the engine's schedule), then one-token decodes, on a contiguous cache, stopping at EOS.
+     */
+    Expected oracleChunked(int[] prompt, int maxTokens, Sampler sampler, int chunk) {
+        try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
+            int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
+            var cache = m.newCache(prompt.length + maxTokens, AttnMode.ABSORB);
+            float[] h = null;
+            int last = 0;
+            for (int p0 = 0; p0 < prompt.length; p0 += chunk) {
+                int p1 = Math.min(prompt.length, p0 + chunk);
+                h = m.forwardHidden(java.util.Arrays.copyOfRange(prompt, p0, p1), p0, cache);
+                last = p1 - p0 - 1;
+            }
+            float[] logits = m.logits(h, last, 1);
+            int[] out = new int[maxTokens];
+            int n = 0, pos = prompt.length;
+            while (n < maxTokens) {
+                int t = sampler.sample(logits, 0, vocab);
+                out[n++] = t;
+                if (t == eos || n == maxTokens) break;
+                logits = m.forward(new int[] {t}, pos++, cache);
+            }
+            int[] t = java.util.Arrays.copyOf(out, n);
+            boolean stopped = n > 0 && t[n - 1] == eos;
             return new Expected(prompt, t, tokenizer.decode(t, true), stopped ? "stop" : "length");
         }
     }
