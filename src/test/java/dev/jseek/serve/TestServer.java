@@ -79,6 +79,22 @@ final class TestServer implements AutoCloseable {
         RandomInit.write(cfg, dir, seed, 0.3, DType.F32);
     }
 
+    /** Zeroes row a of lm_head.weight (F32) in place: token a's logit is then always 0 (never the greedy choice in practice). */
+    static void zeroHeadRow(Path dir, int a) throws IOException {
+        TensorInfo t;
+        try (var f = Files.list(dir)) {
+            Path st = f.filter(p -> p.toString().endsWith(".safetensors")).findFirst().orElseThrow();
+            try (SafetensorsFile sf = SafetensorsFile.open(st)) {
+                t = sf.info("lm_head.weight");
+            }
+        }
+        if (t.dtype() != DType.F32) throw new IllegalStateException("lm_head is " + t.dtype());
+        int row = (int) t.dim(1) * 4;
+        try (FileChannel ch = FileChannel.open(t.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(row), t.fileOffset() + (long) a * row);
+        }
+    }
+
     /** Swaps rows a and b of lm_head.weight (F32) in place: the model then prefers b where it preferred a. */
     static void swapHeadRows(Path dir, int a, int b) throws IOException {
         TensorInfo t;

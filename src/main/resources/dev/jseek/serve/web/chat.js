@@ -70,6 +70,7 @@
     const body = document.createElement("span");
     body.className = "body";
     div.appendChild(body);
+    div.dataset.raw = text;
     render(body, text);
     messagesEl.appendChild(div);
     messagesEl.scrollTop = messagesEl.scrollHeight;
@@ -146,6 +147,7 @@
             if (piece) {
               if (!tFirst) tFirst = performance.now();
               text += piece;
+              div.dataset.raw = text;
               render(bodyEl, text);
               messagesEl.scrollTop = messagesEl.scrollHeight;
             }
