@@ -116,10 +116,14 @@ final class TestServer implements AutoCloseable {
     }
 
     TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException {
+        this(dir, defaults, dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20));
+    }
+
+    TestServer(Path dir, SamplingParams.Defaults defaults, dev.jseek.infer.EngineOptions engine) throws IOException {
         this.dir = dir;
         Path tf = dir.resolve("tokenizer.json");
         this.tokenizer = Tokenizer.load(Files.exists(tf) ? tf : dir.getParent().resolve("tokenizer.json")); // as a run directory holds it
-        this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, AttnMode.ABSORB, PromptStart.AUTO);
+        this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, PromptStart.AUTO, engine);
         this.options = new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
         this.server = OpenAiServer.start(runner, options);
     }
