@@ -54,7 +54,7 @@ public final class GenerateCommand implements Callable<Integer> {
         return r;
     }
 
-    /** PSM order (spec F.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
+    /** PSM order (docs/architecture.md §7.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
     static int[] fimPrompt(Tokenizer t, String prefix, String suffix) {
         if (t.fimBeginId() < 0 || t.fimHoleId() < 0 || t.fimEndId() < 0)
             throw new UserException(t.source() + " has no fill-in-the-middle tokens");

@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (spec F.6, DeepSeekMath's
+ * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (docs/architecture.md §7.6, DeepSeekMath's
  * per-token form): per prompt, G completions sampled from the current policy, rewards (rule-based: exact answer,
  * format; model-based: a scoring model's log-prob or yes/no judgement), group-normalized advantages, the clipped
  * objective with a KL penalty to a frozen reference model (default: the starting model). One policy update per batch

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek sft}: supervised fine-tuning (spec F.5) of a model directory on chat conversations (JSONL, see
+ * {@code jseek sft}: supervised fine-tuning (docs/architecture.md §7.5) of a model directory on chat conversations (JSONL, see
  * {@link dev.jseek.posttrain.ChatJsonl}) rendered with the DeepSeek-V3 chat template; the next-token loss (and the
  * MTP loss, weight {@code --mtp-lambda}) counts only the assistant tokens. Runs on the pre-training loop
  * ({@link Trainer}): AdamW, warmup + cosine learning rate (default the report's 5e-6 -> 1e-6), clipping, checkpoints

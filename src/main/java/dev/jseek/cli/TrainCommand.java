@@ -40,14 +40,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (spec F.1): AdamW, the report's
+ * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (docs/architecture.md §7.1): AdamW, the report's
  * learning-rate / gamma / lambda schedule shapes scaled to the run, batch-size ramp by gradient accumulation,
- * global-norm clipping, optional EMA, the aux-loss-free bias update (spec D.3) with the sequence-wise balance loss
- * (spec D.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
+ * global-norm clipping, optional EMA, the aux-loss-free bias update (docs/architecture.md §5.3) with the sequence-wise balance loss
+ * (docs/architecture.md §5.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
  * checkpoints every K steps (HF layout + optimizer + EMA + state) and {@code --resume}, metrics as JSONL, loss-curve
  * plots (PNG + HTML) at the end and a progress bar. Prints every setting at the start and a summary at the end.
  * Options can come from a file: {@code jseek train @train.args} (picocli argument file, one option per line).
- * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (spec F.7).
+ * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (docs/architecture.md §7.7).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         subcommands = {TrainPlotCommand.class, BalanceExperimentCommand.class},
