@@ -556,7 +556,7 @@ CASES = {
                                  "mscale": 0.707, "mscale_all_dim": 0.707})),
     "fp8": dict(
         seed=3000, T=10, fp8=True,
-        notes="FP8 checkpoint layout (spec A.3): attention and FFN Linears F8_E4M3 with F32 weight_scale_inv "
+        notes="FP8 checkpoint layout (docs/architecture.md §2.3): attention and FFN Linears F8_E4M3 with F32 weight_scale_inv "
               "[ceil(out/128), ceil(in/128)] (partial edge blocks: hidden 160, q_lora 136, intermediate 136); "
               "e_score_correction_bias F32; embeddings, lm_head, norms, router, eh_proj BF16. Expected values "
               "use the dequantized weights (fp8 value * scale in float32) and the BF16 values. YaRN as V3 "

@@ -103,7 +103,7 @@ public final class BalanceExperimentCommand implements Callable<Integer> {
         }
         String table = table(rows);
         o.printf("%n%s", table);
-        String md = "# Load-balancing experiment (spec F.7)\n\n"
+        String md = "# Load-balancing experiment (docs/architecture.md §7.7)\n\n"
                 + "Command: `jseek " + String.join(" ", spec.commandLine().getParseResult().originalArgs()) + "`\n\n"
                 + String.format(Locale.ROOT, "Preset %s, %d steps per variant, seed %d, data %s; every variant has the same init, data order and"
                         + " schedules. MaxVio = max expert load / mean load - 1 over each step's global batch, averaged over the MoE layers;"

@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
  * prompts before and after (eval.json). Subcommand {@code eval}: the same score for any model directory.
  */
 @Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {GrpoEvalCommand.class},
-        description = {"GRPO reinforcement learning with rule-based and model-based rewards (spec F.6).",
+        description = {"GRPO reinforcement learning with rule-based and model-based rewards (docs/architecture.md §7.6).",
                 "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
 public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
  * (HF model directories), {@code --resume}, metrics.jsonl, loss curves, validation on {@code --val-data}.
  */
 @Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SftSynthCommand.class},
-        description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (spec F.5).",
+        description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (docs/architecture.md §7.5).",
                 "Data: JSONL, one {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line."})
 public final class SftCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -101,7 +101,7 @@ class ParityFixturesTest {
                     assertNotNull(m.scaleInv(), s.name());
                 }
             }
-            assertEquals(want, ck.names(), "no tensors beyond spec A.2");
+            assertEquals(want, ck.names(), "no tensors beyond docs/architecture.md §2.2");
             int L = pc.cfg("num_hidden_layers");
             assertArrayEquals(ck.segment("model.embed_tokens.weight").toArray(ValueLayout.JAVA_BYTE),
                     ck.segment("model.layers." + L + ".embed_tokens.weight").toArray(ValueLayout.JAVA_BYTE));
