@@ -6,7 +6,7 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * The MoE router of inference, all in FP32 (report §2.1.2): the logits u Wr^T over the stored weight (any dtype),
+ * The MoE router of inference, all in FP32 (report §2.1.2, docs/architecture.md §5.2): the logits u Wr^T over the stored weight (any dtype),
  * then {@link Router} (the one definition shared with training): sigmoid scores, the bias for selection only,
  * group-limited top-k, normalised weights times routed_scaling_factor, with its tie and NaN rule.
  *
