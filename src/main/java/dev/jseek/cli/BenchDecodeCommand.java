@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench decode}: plain decoding ({@link Generator}) against MTP speculative decoding
- * ({@link SpeculativeGenerator}, spec E.3) on the same model and prompt in the same run: decode tokens/s of each
+ * ({@link SpeculativeGenerator}, docs/architecture.md §6.3) on the same model and prompt in the same run: decode tokens/s of each
  * (median of --runs timed runs, the two alternating, after --warmup untimed runs of each), the draft acceptance rate, and a check
  * that both produced exactly the same tokens. Generation does not stop at EOS, so both always make --tokens tokens.
  */
