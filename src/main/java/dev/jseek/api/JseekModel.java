@@ -5,6 +5,7 @@ import dev.jseek.infer.EngineOptions;
 import dev.jseek.infer.Generation;
 import dev.jseek.infer.GenerationRequest;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.ChatTemplate;
 import dev.jseek.tokenizer.Message;
 import dev.jseek.tokenizer.StreamingDecoder;
@@ -69,7 +70,7 @@ public final class JseekModel implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
-        DeepSeekV3 m = DeepSeekV3.open(model);
+        DeepSeekV3 m = ModelSource.open(model);
         try {
             return new JseekModel(m, t, options, PromptStart.AUTO);
         } catch (RuntimeException e) {

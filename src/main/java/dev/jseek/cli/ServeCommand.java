@@ -8,6 +8,7 @@ import dev.jseek.serve.OpenAiServer;
 import dev.jseek.api.PromptStart;
 import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerOptions;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -59,14 +60,14 @@ public final class ServeCommand implements Callable<Integer> {
         if (kvCacheMb != null && kvCacheMb < 1) throw new UserException("--kv-cache-mb must be >= 1, got " + kvCacheMb);
         if (maxBatch < 1) throw new UserException("--max-batch must be >= 1, got " + maxBatch);
         if (maxQueue < 0) throw new UserException("--max-queue must be >= 0, got " + maxQueue);
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err);
         ModelRunner runner;
-        DeepSeekV3 m = DeepSeekV3.open(model);
+        DeepSeekV3 m = ModelSource.open(model);
         try {
             EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(maxQueue).withPrefixCache(prefixCache);
             if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * OpenAI function calling ({@code tools}, {@code tool_choice}) through DeepSeek-V3's tool-call format (the chat
- * template's tool tokens, spec F.8 of the repository's tokenizer docs): the functions are described in the system
+ * template's tool tokens, docs/architecture.md §7.8): the functions are described in the system
  * prompt together with the call syntax
  * {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>},
  * and the calls the model writes in that syntax are parsed back into {@code tool_calls}.
