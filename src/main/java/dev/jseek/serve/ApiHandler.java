@@ -44,9 +44,9 @@ abstract class ApiHandler implements HttpHandler {
             if (!matches(call.path())) throw ApiError.notFound("no such endpoint: " + call.path()
                     + " (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics, and the web chat at GET /)");
             if (!methods.contains(call.method())) {
-                call.header("Allow", String.join(", ", methods));
+                call.header("Allow", String.join(", ", new java.util.TreeSet<>(methods)));
                 throw new ApiError(405, "invalid_request_error", null,
-                        call.method() + " is not allowed on " + call.path() + "; use " + String.join(" or ", methods));
+                        call.method() + " is not allowed on " + call.path() + "; use " + String.join(" or ", new java.util.TreeSet<>(methods)));
             }
             serve(call);
         } catch (ApiError e) {

@@ -108,7 +108,7 @@ class ErrorsTest {
     }
 
     @Test void unknownPathsGet404AndWrongMethods405() throws Exception {
-        for (String p : new String[] {"/", "/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/completionsx", "/v2/models", "/healthz"}) {
+        for (String p : new String[] {"/index.htm", "/chat.jsx", "/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/completionsx", "/v2/models", "/healthz"}) {
             HttpResponse<String> r = s.get(p);
             assertEquals(404, r.statusCode(), p);
             assertTrue(errorOf(r, p).get("message").asText().contains(p), r.body());
@@ -118,7 +118,7 @@ class ErrorsTest {
         assertEquals("model", errorOf(m, "model").get("param").asText());
         assertTrue(errorOf(m, "model").get("message").asText().contains("'other'"));
         String[][] wrong = {{"GET", "/v1/chat/completions", "POST"}, {"PUT", "/v1/completions", "POST"},
-                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET"}};
+                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET"}, {"POST", "/", "GET, HEAD"}};
         for (String[] w : wrong) {
             HttpResponse<String> r = s.send(w[0], w[1], w[0].equals("GET") || w[0].equals("DELETE") ? null : "{}");
             assertEquals(405, r.statusCode(), w[0] + " " + w[1]);

@@ -42,7 +42,7 @@ class WebChatBrowserTest {
         if (!have && System.getenv("CI") != null)
             fail("CI must install Debian's chromium and chromium-driver (.ci/run does)");
         Assumptions.assumeTrue(have, "no /usr/bin/chromium + /usr/bin/chromedriver (apt-get install chromium chromium-driver)");
-        TestServer.buildModel(tmp, 31, 4096);
+        TestServer.buildModel(tmp, 31, 8192);
         TestServer.zeroHeadRow(tmp, 1); // EOS (id 1): a long greedy answer to stop
         s = new TestServer(tmp, new SamplingParams.Defaults(64, 0f));
         ChromeOptions o = new ChromeOptions();
@@ -66,12 +66,12 @@ class WebChatBrowserTest {
     static List<WebElement> assistant() { return browser.findElements(By.cssSelector(".msg.assistant")); }
 
     @Test void sendStreamStopAndASecondTurn() throws Exception {
-        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60));
+        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60), Duration.ofMillis(20));
         browser.get(s.url("/"));
         wait.until(d -> d.findElement(By.id("model")).getText().equals("tiny-test"));
         browser.findElement(By.id("toggle-settings")).click();
         set("temperature", "0");
-        set("max-tokens", "3500");
+        set("max-tokens", "8000");
 
         // turn 1: tokens arrive, then Stop
         set("input", "hello world");
