@@ -1,6 +1,5 @@
 package dev.jseek.fp8;
 
-import dev.jseek.kernels.Vec;
 import dev.jseek.tensor.Fp8;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -26,14 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>the sign to bit 7; the int lanes narrowed to bytes (I2B) and stored.</li>
  * </ul>
  * Decoder: the {@link E4m3#decodeShifted} bit trick times 2^120 (exact), then times the scale (the scalar's one
- * rounding); the NaN codes 0x7F/0xFF give NaN, as {@link E4m3#decode} does. The float species is the kernels'
- * ({@link Vec#F}: {@code jseek.vectorBits}, 256 or 512 bits, at least 8 lanes, so the byte vector has 64 bits or
- * more); with fewer than 8 lanes everything would run the scalar twins.
+ * rounding); the NaN codes 0x7F/0xFF give NaN, as {@link E4m3#decode} does. Vectors are used when the preferred
+ * species has at least 8 float lanes (a byte vector of 64 bits or more); otherwise everything runs the scalar twins.
  */
 final class E4m3Vector {
     private E4m3Vector() {}
 
-    static final VectorSpecies<Float> F = Vec.F;
+    static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
     static final boolean VECTOR = L >= 8;
