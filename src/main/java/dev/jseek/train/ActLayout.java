@@ -80,6 +80,33 @@ public final class ActLayout {
         return off;
     }
 
+    /** A persistent buffer of {@code rows} rows of {@code cols} ({@link #alloc}). */
+    public Act act(String name, long rows, int cols) { int o = alloc(name, rows * cols); return new Act(name, o, o, cols); }
+
+    /** A buffer that backward recomputes ({@link #allocRecomputed}). */
+    public Act recomputed(String name, long rows, int cols, String slot) {
+        int[] t = allocRecomputed(name, rows * cols, slot);
+        return new Act(name, t[0], t[1], cols);
+    }
+
+    /** A buffer whose values backward reads from the FP8 cache ({@link #allocFp8Cached}). */
+    public Act fp8Cached(String name, long rows, int cols, String slot) {
+        int[] t = allocFp8Cached(name, rows * cols, slot);
+        return new Act(name, t[0], t[1], cols);
+    }
+
+    /** A transient buffer in recompute mode ({@link #allocScratch}). */
+    public Act scratch(String name, long rows, int cols, String slot) {
+        int o = allocScratch(name, rows * cols, slot);
+        return new Act(name, o, o, cols);
+    }
+
+    /** A transient buffer in an FP8 layout ({@link #allocFp8Scratch}). */
+    public Act fp8Scratch(String name, long rows, int cols, String slot) {
+        int o = allocFp8Scratch(name, rows * cols, slot);
+        return new Act(name, o, o, cols);
+    }
+
     /**
      * A buffer that backward recomputes: returns {actsOffset, dactsOffset}. In recompute mode the acts offset is the
      * shared scratch slot {@code slot}; the dacts offset is the buffer's own. Without recompute both are one

@@ -32,7 +32,7 @@ public final class Moe {
     private final Router router;
     private final Router.Scratch routeScratch;
     final int wr, bias;
-    final int[] wg, wu, wd;
+    final Param[] wg, wu, wd;
     final SwiGluFfn shared;
     /** The routed experts' stacked activations (g, u, h of all N*K dispatched rows). */
     final SwiGluFfn experts;
@@ -57,12 +57,12 @@ public final class Moe {
         routeScratch = router.scratch();
         wr = pl.add(prefix + "gate.weight", true, E, dim);
         bias = pl.add(prefix + "gate.e_score_correction_bias", false, E);
-        wg = new int[E]; wu = new int[E]; wd = new int[E];
+        wg = new Param[E]; wu = new Param[E]; wd = new Param[E];
         for (int e = 0; e < E; e++) {
             String ep = prefix + "experts." + e + ".";
-            wg[e] = pl.add(ep + "gate_proj.weight", true, I, dim);
-            wu[e] = pl.add(ep + "up_proj.weight", true, I, dim);
-            wd[e] = pl.add(ep + "down_proj.weight", true, dim, I);
+            wg[e] = pl.matrix(ep + "gate_proj.weight", I, dim);
+            wu[e] = pl.matrix(ep + "up_proj.weight", I, dim);
+            wd[e] = pl.matrix(ep + "down_proj.weight", dim, I);
         }
         long n = maxN, nk = n * K;
         lg = al.alloc(prefix + "router_logits", n * E);
