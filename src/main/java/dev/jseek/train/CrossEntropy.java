@@ -12,6 +12,26 @@ package dev.jseek.train;
 public final class CrossEntropy {
     private CrossEntropy() {}
 
+    /** Forward: the mean CE of the logits [N, V] against targets[0..N); the logits become probabilities. */
+    public static double forward(View logits, int[] targets) {
+        return forward(logits.a(), logits.off(), logits.rows(), logits.cols(), targets, 0);
+    }
+
+    /** Per-row CE into rowLoss (see {@link #forwardRows(float[], int, int, int, int[], int, double[])}). */
+    public static int forwardRows(View logits, int[] targets, double[] rowLoss) {
+        return forwardRows(logits.a(), logits.off(), logits.rows(), logits.cols(), targets, 0, rowLoss);
+    }
+
+    /** Backward of the mean CE: dlogits += scale * (p - onehot(target)) / count. */
+    public static void backward(View dlogits, View probs, int[] targets, float scale) {
+        backward(dlogits.a(), dlogits.off(), probs.a(), probs.off(), probs.rows(), probs.cols(), targets, 0, scale);
+    }
+
+    /** Backward of sum_r w_r CE_r: dlogits_r += scale * w_r * (p_r - onehot(target_r)). */
+    public static void backwardWeighted(View dlogits, View probs, int[] targets, float[] w, float scale) {
+        backwardWeighted(dlogits.a(), dlogits.off(), probs.a(), probs.off(), probs.rows(), probs.cols(), targets, 0, w, 0, scale);
+    }
+
     /**
      * Returns the mean loss over valid rows (0 when none); logits become probabilities. Vectorized, parallel over
      * rows; equal to {@link #forwardScalar} up to float rounding (per-row losses are summed in row order).
