@@ -117,14 +117,25 @@ public final class Linear {
         }
     }
 
-    /** An FP8 GEMM ({@link Fp8Linear}, FP32 scales), timed in the same profiler sections as the FP32 ones. */
+    /**
+     * Scale format of the float-operand FP8 path: its Linear input, weight and output gradient are quantized in one
+     * format ({@link Fp8Linear} takes one), the one {@link Fp8Recipe} gives all three.
+     */
+    private static final ScaleFormat FLOAT_OPERANDS = Fp8Recipe.LINEAR_INPUT.scales();
+
+    static {
+        if (Fp8Recipe.WEIGHT.scales() != FLOAT_OPERANDS || Fp8Recipe.OUTPUT_GRAD.scales() != FLOAT_OPERANDS)
+            throw new ExceptionInInitializerError("Fp8Recipe: LINEAR_INPUT, WEIGHT and OUTPUT_GRAD must share a scale format");
+    }
+
+    /** An FP8 GEMM ({@link Fp8Linear}, {@link #FLOAT_OPERANDS} scales), timed in the same profiler sections as the FP32 ones. */
     private static void fp8(int op, float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int in, int out) {
         if (m == 0) return;
         long t0 = Profiler.start();
         switch (op) {
-            case FORWARD -> { Fp8Linear.forward(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(m, out, in); Profiler.stop(P_FWD, t0); }
-            case BACKWARDINPUT -> { Fp8Linear.backwardInput(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(m, in, out); Profiler.stop(P_DGRAD, t0); }
-            default -> { Fp8Linear.backwardWeight(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(out, in, m); Profiler.stop(P_WGRAD, t0); }
+            case FORWARD -> { Fp8Linear.forward(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(m, out, in); Profiler.stop(P_FWD, t0); }
+            case BACKWARDINPUT -> { Fp8Linear.backwardInput(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(m, in, out); Profiler.stop(P_DGRAD, t0); }
+            default -> { Fp8Linear.backwardWeight(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(out, in, m); Profiler.stop(P_WGRAD, t0); }
         }
     }
 

@@ -80,7 +80,7 @@ public final class Mla {
         recompute = al.recompute();
         lse = al.act(prefix + "lse", n, H);
         o = al.fp8Scratch(prefix + "o", n, H * vd, "mla.o");
-        oC = al.allocE5m6(prefix + "o", n, H * vd);
+        oC = al.cache(Fp8Recipe.ATTENTION_OUTPUT, prefix + "o", n, H * vd);
     }
 
     /** y = MLA(x), x and y [B*T, hidden] at acts offsets x, y (the equations are in the class comment). */
@@ -112,7 +112,7 @@ public final class Mla {
         t0 = Profiler.start();
         if (precision == Precision.FP8) {
             s.cache.storeE5m6(oC, 0, a, o.acts(), N);
-            Linear.fp8Forward(yv, TileQuantizer.activation(a, o.acts(), N, H * vd, ScaleFormat.UE8M0), wo.value(s));
+            Linear.fp8Forward(yv, TileQuantizer.activation(a, o.acts(), N, H * vd, Fp8Recipe.O_PROJ_INPUT.scales()), wo.value(s));
         } else {
             Linear.forward(precision, yv, o.value(s, N), wo.value(s));                                     // y = o Wo^T
         }
@@ -240,8 +240,9 @@ public final class Mla {
         }
         if (precision == Precision.FP8) {
             s.cache.loadE5m6(oC, 0, N, a, o.acts());
-            Linear.fp8BackwardWeight(wo.grad(s), TileQuantizer.activation(d, y, N, dim, ScaleFormat.FP32), ScaleFormat.FP32,
-                    TileQuantizer.wgradOperand(a, o.acts(), N, H * vd, ScaleFormat.UE8M0));
+            ScaleFormat gradFmt = Fp8Recipe.OUTPUT_GRAD.scales();
+            Linear.fp8BackwardWeight(wo.grad(s), TileQuantizer.activation(d, y, N, dim, gradFmt), gradFmt,
+                    TileQuantizer.wgradOperand(a, o.acts(), N, H * vd, Fp8Recipe.ATTENTION_OUTPUT.scales()));
         } else {
             Linear.backwardWeight(precision, wo.grad(s), dy, o.value(s, N));
         }

@@ -71,7 +71,7 @@ public final class Moe {
         scores = al.act(prefix + "scores", n, E);
         weights = al.act(prefix + "routing_weights", n, K);
         expertIn = al.fp8Cached(prefix + "expert_inputs", nk, dim, null);
-        xgC = al.allocE4m3(prefix + "expert_inputs", nk, dim);
+        xgC = al.cache(Fp8Recipe.EXPERT_INPUT, prefix + "expert_inputs", nk, dim);
         experts = new SwiGluFfn(dim, I, prefix + "expert_", pl, al, (int) nk, false);
         expertOut = al.act(prefix + "expert_out", nk, dim);
         balanceF = al.act(prefix + "balance_f", n, E);
@@ -118,7 +118,7 @@ public final class Moe {
         int NK = N * K;
         if (precision == Precision.FP8) // quantize-then-dispatch: each row's 1x128 tiles are its token's tiles
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
-                for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, ScaleFormat.UE8M0);
+                for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
             });
         else
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
@@ -179,7 +179,7 @@ public final class Moe {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
+                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -213,7 +213,7 @@ public final class Moe {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
+                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -225,8 +225,8 @@ public final class Moe {
 
     /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */
     private SwiGluFfn.Input expertInput() {
-        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, ScaleFormat.UE8M0)
-                : new SwiGluFfn.Input(expertIn.acts(), expertIn.dacts(), null, ScaleFormat.FP32);
+        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
+                : new SwiGluFfn.Input(expertIn.acts(), expertIn.dacts(), null, Fp8Recipe.LINEAR_INPUT.scales());
     }
 
     /** Tokens routed to each expert, accumulated over forwards since the last {@link #resetLoad()}. */

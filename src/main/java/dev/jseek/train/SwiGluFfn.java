@@ -42,6 +42,9 @@ public final class SwiGluFfn {
             return xC != null ? s.cache.e4m3(xC, r0, m) : TileQuantizer.activation(s.acts, xA + r0 * dim, m, dim, fmt);
         }
 
+        /** A float input at the same offset in acts and dacts, quantized per GEMM ({@link Fp8Recipe#LINEAR_INPUT}). */
+        static Input floats(int x) { return new Input(x, x, null, Fp8Recipe.LINEAR_INPUT.scales()); }
+
         /** Rows [r0, r0+m) of the float value. */
         View value(Arenas s, int r0, int m, int dim) { return View.of(s.acts, xA + r0 * dim, m, dim); }
 
@@ -64,28 +67,28 @@ public final class SwiGluFfn {
         g = al.fp8Cached(prefix + "gate", maxN, inter, "ffn.gate");
         u = al.fp8Cached(prefix + "up", maxN, inter, "ffn.up");
         h = al.fp8Scratch(prefix + "act", maxN, inter, "ffn.act");
-        gC = al.allocE4m3(prefix + "gate", maxN, inter);
-        uC = al.allocE4m3(prefix + "up", maxN, inter);
+        gC = al.cache(Fp8Recipe.SWIGLU_GATE, prefix + "gate", maxN, inter);
+        uC = al.cache(Fp8Recipe.SWIGLU_UP, prefix + "up", maxN, inter);
     }
 
     /** y[N, dim] = FFN(x[N, dim]) (overwrites y). */
     public void forward(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        forward(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N);
+        forward(s, wg, wu, wd, Input.floats(x), y, 0, N);
         Profiler.stop(P_FFN, t0);
     }
 
     /** dacts[x] += dFFN/dx^T dacts[y]; leaves dg, du in dacts. */
     public void backwardInput(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        backwardInput(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N, ScaleFormat.FP32);
+        backwardInput(s, wg, wu, wd, Input.floats(x), y, 0, N, Fp8Recipe.OUTPUT_GRAD.scales());
         Profiler.stop(P_FFN, t0);
     }
 
     /** Weight gradients; x is the input's acts offset. */
     public void backwardWeights(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        backwardWeights(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N, ScaleFormat.FP32);
+        backwardWeights(s, wg, wu, wd, Input.floats(x), y, 0, N, Fp8Recipe.OUTPUT_GRAD.scales());
         Profiler.stop(P_FFN, t0);
     }
 
@@ -104,8 +107,8 @@ public final class SwiGluFfn {
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
             Linear.fp8Forward(gv, xq, wg.value(s));
             Linear.fp8Forward(uv, xq, wu.value(s));
-            s.cache.storeE4m3(gC, r0, gv.a(), gv.off(), m, ScaleFormat.FP32);
-            s.cache.storeE4m3(uC, r0, uv.a(), uv.off(), m, ScaleFormat.FP32);
+            s.cache.storeE4m3(gC, r0, gv.a(), gv.off(), m, Fp8Recipe.SWIGLU_GATE.scales());
+            s.cache.storeE4m3(uC, r0, uv.a(), uv.off(), m, Fp8Recipe.SWIGLU_UP.scales());
         } else {
             View xv = x.value(s, r0, m, dim);
             Linear.forward(precision, gv, xv, wg.value(s));
@@ -169,10 +172,11 @@ public final class SwiGluFfn {
         if (precision == Precision.FP8) {
             restore(s, r0, m, true);
             Linear.fp8BackwardWeight(wd.grad(s), TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), dyFmt,
-                    TileQuantizer.activation(hv.a(), hv.off(), m, inter, ScaleFormat.FP32), ScaleFormat.FP32);
+                    TileQuantizer.activation(hv.a(), hv.off(), m, inter, Fp8Recipe.LINEAR_INPUT.scales()), Fp8Recipe.LINEAR_INPUT.scales());
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
-            Linear.fp8BackwardWeight(wg.grad(s), TileQuantizer.activation(dg.a(), dg.off(), m, inter, ScaleFormat.FP32), ScaleFormat.FP32, xq, x.fmt());
-            Linear.fp8BackwardWeight(wu.grad(s), TileQuantizer.activation(du.a(), du.off(), m, inter, ScaleFormat.FP32), ScaleFormat.FP32, xq, x.fmt());
+            ScaleFormat gradFmt = Fp8Recipe.OUTPUT_GRAD.scales();
+            Linear.fp8BackwardWeight(wg.grad(s), TileQuantizer.activation(dg.a(), dg.off(), m, inter, gradFmt), gradFmt, xq, x.fmt());
+            Linear.fp8BackwardWeight(wu.grad(s), TileQuantizer.activation(du.a(), du.off(), m, inter, gradFmt), gradFmt, xq, x.fmt());
         } else {
             Linear.backwardWeight(precision, wd.grad(s), dy, hv);
             View xv = x.value(s, r0, m, dim);

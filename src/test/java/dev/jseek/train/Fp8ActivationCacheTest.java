@@ -41,7 +41,7 @@ class Fp8ActivationCacheTest {
             f = new SwiGluFfn(DIM, INTER, "mlp.", pl, al, rows);
             wg = f.wg; wu = f.wu; wd = f.wd;
         }
-        CacheSlot xC = al.allocE4m3("x", rows, DIM);
+        CacheSlot xC = al.cache(Fp8Recipe.EXPERT_INPUT, "x", rows, DIM);
         return new Built(pl, al, f, x, y, wg, wu, wd, xC);
     }
 
