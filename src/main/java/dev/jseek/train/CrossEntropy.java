@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * Mean softmax cross-entropy over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
+ * Mean softmax cross-entropy (the training objective of report §2.2: L_Main, and L_MTP per depth) over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
  * logits [N, V] in place by the probabilities (what the backward needs); the fused backward is
  * dlogits += scale * (p - onehot(target)) / count.
  *

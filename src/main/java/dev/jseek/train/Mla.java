@@ -5,7 +5,7 @@ import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.model.ModelConfig;
 
 /**
- * Multi-head Latent Attention for training (docs/architecture.md §3.1, §3.2; naive "MHA mode"), one layer, on the arenas.
+ * Multi-head Latent Attention for training (report §2.1.1; docs/architecture.md §3.1, §3.2; naive "MHA mode"), one layer, on the arenas.
  * Parameters (prefix {@code model.layers.L.self_attn.}): q_a_proj, q_a_layernorm, q_b_proj (or q_proj when
  * q_lora_rank is 0), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj.
  *
@@ -106,8 +106,8 @@ public final class Mla {
         assembleK(a, N);                                                                                   // k = [k_nope ; k_pe]
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.forward(a, q.acts(), k.acts(), kv.acts() + nope, H * (nope + vd), nope + vd, o.acts(), lse.acts(),
-                B, T, H, qk, vd, scale);                                                                   // o = softmax(q k^T) v
+        CausalAttention.forward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N),
+                B, T, scale);                                                                              // o = softmax(q k^T) v
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         if (precision == Precision.FP8) {
@@ -118,6 +118,9 @@ public final class Mla {
         }
         Profiler.stop(P_PROJ, t0);
     }
+
+    /** v inside kv: per row, head h's v at columns h*(nope+vd) + nope .. + vd (the attention's head stride nope+vd). */
+    private View values(Arenas s, int N) { return kv.value(s, N).cols(nope, H * (nope + vd) - nope); }
 
     /** k[r, h] = [kv[r, h, :nope] ; k_pe[r]] in acts (from the acts copy of kv). */
     private void assembleK(float[] a, int N) {
@@ -178,8 +181,8 @@ public final class Mla {
         Linear.backwardInput(precision, o.grad(s, N), dy, wo.value(s));                                    // do = dy Wo
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.backward(a, d, q.acts(), k.acts(), kv.acts() + nope, H * (nope + vd), nope + vd, o.acts(), lse.acts(),
-                B, T, H, qk, vd, scale);                                                                   // dq, dk, dv
+        CausalAttention.backward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N), d,
+                B, T, scale);                                                                              // dq, dk, dv
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         int ka = k.acts(), kvs = kv.acts(), pe = kpe.dacts();

@@ -6,7 +6,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Router;
 
 /**
- * DeepSeekMoE FFN with aux-loss-free routing (docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
+ * DeepSeekMoE FFN with aux-loss-free routing (report §2.1.2; docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
  * {@code model.layers.L.mlp.}): gate.weight [E, dim] (router), gate.e_score_correction_bias [E] (non-trainable),
  * experts.e.{gate,up,down}_proj.weight, shared_experts.{gate,up,down}_proj.weight (width moe_inter * n_shared).
  *

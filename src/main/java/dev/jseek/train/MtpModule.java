@@ -3,7 +3,7 @@ package dev.jseek.train;
 import dev.jseek.model.ModelConfig;
 
 /**
- * One Multi-Token Prediction depth k (docs/architecture.md §6.1, §6.2), HF layer id L = num_hidden_layers + k - 1. For the B sequences
+ * One Multi-Token Prediction depth k (report §2.2; docs/architecture.md §6.1, §6.2), HF layer id L = num_hidden_layers + k - 1. For the B sequences
  * of T tokens it works on T-k positions per sequence: at position t it combines h_t (the previous depth's hidden: for
  * k = 1 the main model's hidden AFTER model.norm, else the previous MTP block's output) with the embedding of token
  * t+k: h'_t = eh_proj([enorm(Emb(tok[t+k])) ; hnorm(h_t)]) (embedding FIRST), runs a full block over the T-k

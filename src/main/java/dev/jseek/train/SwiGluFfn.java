@@ -7,7 +7,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 
 /**
- * SwiGLU FFN (docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
+ * SwiGLU FFN (report §2.1.2: every expert is one; docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
  * experts ({@code mlp.shared_experts.*}) and the routed experts of {@link Moe} (one instance holds the stacked
  * activations of all routed experts; each expert's weights and row range are passed to the row-range core).
  * Saved: g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u (all [m, inter]).

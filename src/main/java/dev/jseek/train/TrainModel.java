@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The whole DeepSeek-V3 model for training (docs/architecture.md §3-§6), llm.c style: a flat parameter arena laid out with HF tensor
+ * The whole DeepSeek-V3 model for training (report §2.1-§2.2; docs/architecture.md §3-§6), llm.c style: a flat parameter arena laid out with HF tensor
  * names ({@link #layout()}), a gradient arena with the same layout, and activation / activation-gradient arenas sized
  * for {@code maxBatch x maxSeqLen} tokens.
  *
