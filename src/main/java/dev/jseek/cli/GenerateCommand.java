@@ -78,7 +78,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + DeepSeekV3.whyNotModel(model));
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);

@@ -89,6 +89,17 @@ public final class DeepSeekV3 implements AutoCloseable {
         }
     }
 
+    /**
+     * Why {@code p} is not what {@link #open} opens, for a one-line error after the flag's name: "... does not exist",
+     * "... is a file but not a GGUF model ...". Call it when {@link #isModel} is false.
+     */
+    public static String whyNotModel(Path p) {
+        if (!Files.exists(p)) return p + " does not exist (give a model directory with config.json and safetensors, or a .gguf file)";
+        if (Files.isRegularFile(p)) return p + " is a file but not a GGUF model (it does not start with the bytes GGUF); "
+                + "give a model directory with config.json and safetensors, or a .gguf file";
+        return p + " is neither a directory nor a GGUF file";
+    }
+
     /** True for what {@link #open} opens: a model directory or a GGUF file. */
     public static boolean isModel(Path p) { return Files.isDirectory(p) || dev.jseek.gguf.GgufFile.isGguf(p); }
 
@@ -198,5 +209,6 @@ public final class DeepSeekV3 implements AutoCloseable {
         if (startPos < 0) throw new IllegalArgumentException("startPos " + startPos + " < 0");
         if ((long) startPos + T > cache.capacity)
             throw new IllegalArgumentException("positions " + startPos + ".." + (startPos + T - 1) + " exceed the cache capacity " + cache.capacity);
+        cache.ensure(startPos + T);
     }
 }
