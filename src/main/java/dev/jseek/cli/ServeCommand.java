@@ -29,6 +29,8 @@ import picocli.CommandLine.Option;
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
 public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
+    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
+            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
     @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
@@ -82,7 +84,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure);
         ModelRunner runner;
-        DeepSeekV3 m = DeepSeekV3.open(model);
+        DeepSeekV3 m = openModel();
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {
@@ -124,5 +126,10 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         stopped.await();
         return 0;
+    }
+
+    private DeepSeekV3 openModel() {
+        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
+        return DeepSeekV3.open(model);
     }
 }

@@ -99,6 +99,7 @@ abstract class ApiHandler implements HttpHandler {
      */
     void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p) {
         ServerLimits l = limits();
+        runner.checkModelFiles();
         int waiting = runner.waiting();
         if (waiting >= l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting

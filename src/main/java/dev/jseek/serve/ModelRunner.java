@@ -47,6 +47,8 @@ public final class ModelRunner implements AutoCloseable {
 
     private final Semaphore turn = new Semaphore(1, true);
     private volatile boolean closing;
+    /** Set once the model's files changed on disk: every later request is refused with it. */
+    private volatile String failure;
 
     /** Takes ownership of {@code model} (closed by {@link #close}). */
     public ModelRunner(DeepSeekV3 model, Tokenizer tokenizer, AttnMode mode, PromptStart promptStart) {
@@ -175,6 +177,7 @@ public final class ModelRunner implements AutoCloseable {
             if (cancel.cancelled()) return new Outcome("", prompt.length, 0, "stop", true);
         try {
             if (closing) throw new ApiError(503, "server_error", null, "the server is shutting down");
+            checkModelFiles();
             if (cancel.cancelled()) return new Outcome("", prompt.length, 0, "stop", true);
             r = generator.generateWhile(prompt, maxNew, sampler, stopIds, id -> {
                 boolean more = out.accept(stop.push(dec.next(id))) && !stop.stopped() && !closing;
@@ -192,6 +195,25 @@ public final class ModelRunner implements AutoCloseable {
         String finish = stop.stopped() || eos ? "stop" : "length";
         return new Outcome(text.toString(), prompt.length, r.tokens().length, finish, gone[0]);
     }
+
+    /**
+     * Refuses work (503, and from then on every request) once a file the weights are mapped from changed on disk:
+     * reading its lost pages would crash the JVM.
+     */
+    void checkModelFiles() {
+        if (failure == null) {
+            try {
+                model.checkUnchanged();
+                return;
+            } catch (dev.jseek.io.FileChangedException e) {
+                failure = e.getMessage();
+            }
+        }
+        throw new ApiError(503, "server_error", null, failure);
+    }
+
+    /** Why this runner refuses all work (its model files changed), or null while it serves. */
+    public String failure() { return failure; }
 
     private static boolean contains(int[] a, int v) {
         return Arrays.stream(a).anyMatch(x -> x == v);

@@ -37,7 +37,7 @@ public final class OpenAiServer implements AutoCloseable {
         http.createContext(ChatCompletionsHandler.PATH, new ChatCompletionsHandler(runner, options));
         http.createContext(CompletionsHandler.PATH, new CompletionsHandler(runner, options));
         http.createContext(ModelsHandler.PATH, new ModelsHandler(options, created));
-        http.createContext(HealthHandler.PATH, new HealthHandler(options));
+        http.createContext(HealthHandler.PATH, new HealthHandler(runner, options));
         http.createContext("/", new NotFoundHandler(options));
         ConnectionGuard guard = new ConnectionGuard(options.limits());
         http.setExecutor(guard);
