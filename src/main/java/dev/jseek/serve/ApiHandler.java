@@ -101,7 +101,7 @@ abstract class ApiHandler implements HttpHandler {
         ServerLimits l = limits();
         runner.checkModelFiles();
         int waiting = runner.waiting();
-        if (waiting >= l.maxQueued())
+        if (runner.busy() && waiting >= l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting
                     + " generation requests are waiting (limit " + l.maxQueued() + "); retry later");
         runner.checkCacheBudget(prompt.length, p.maxTokens(), l.maxCacheBytes());

@@ -151,6 +151,9 @@ public final class ModelRunner implements AutoCloseable {
     /** Generation requests waiting for their turn (an estimate, as {@link Semaphore#getQueueLength}). */
     public int waiting() { return turn.getQueueLength(); }
 
+    /** Whether a generation holds the turn now. */
+    public boolean busy() { return turn.availablePermits() == 0; }
+
     /**
      * As {@link #run(int[], String, SamplingParams, TextSink)}, polling {@code cancel} while it waits for its turn
      * (every {@link #POLL_MS} ms) and after every token: a cancelled request leaves the queue, or stops within a

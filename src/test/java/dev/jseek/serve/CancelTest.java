@@ -29,7 +29,8 @@ class CancelTest {
 
     @BeforeAll static void start() throws Exception {
         TestServer.buildModel(tmp, 3, MAX + 64);
-        s = new TestServer(tmp, new SamplingParams.Defaults(8, 0f), o -> o.withLimits(ServerLimits.DEFAULTS.withHeartbeatAfterMs(0)));
+        s = new TestServer(tmp, new SamplingParams.Defaults(8, 0f),
+                o -> o.withLimits(ServerLimits.DEFAULTS.withHeartbeatAfterMs(0).withMaxQueued(1)));
     }
 
     @AfterAll static void stop() { if (s != null) s.close(); }
@@ -63,12 +64,16 @@ class CancelTest {
         assertEquals(200, s.post("/v1/completions", "{\"prompt\": \"hello\", \"max_tokens\": 2}").statusCode());
     }
 
-    @Test void anAbandonedQueuedRequestLeavesTheQueue() throws Exception {
+    @Test void anAbandonedQueuedRequestLeavesTheQueueAndAFullQueueRefuses() throws Exception {
         String body = "{\"prompt\": \"the model reads a token and\", \"max_tokens\": " + MAX + ", \"temperature\": 0}";
         try (Socket running = send("/v1/completions", body)) {
             running.getInputStream().read();
             Socket queued = send("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 5}");
             Thread.sleep(200);
+            // issue 10 §6: beyond maxQueued (1 here) a request is refused with the numbers, not queued
+            var refused = s.post("/v1/completions", "{\"prompt\": \"hello\", \"max_tokens\": 2}");
+            assertEquals(429, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("1 generation requests are waiting (limit 1)"), refused.body());
             queued.close();
             assertTrue(s.awaitLogLine(l -> l.matches("serve: POST /v1/chat/completions 200 tokens \\d+\\+0 \\d+ ms \\(client went away.*")),
                     String.join("\n", s.logLines()));
