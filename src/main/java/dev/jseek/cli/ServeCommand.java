@@ -9,6 +9,7 @@ import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerLimits;
 import dev.jseek.serve.ServerOptions;
 import dev.jseek.serve.Loopback;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -76,7 +77,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (apiKey == null && !insecure && !Loopback.isLoopback(host))
             throw new UserException("--host " + host + " is not a loopback address: serving it without a key lets anyone who reaches it "
                     + "run generations; give --api-key KEY (or set JSEEK_API_KEY), or --insecure to serve it open");
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + DeepSeekV3.whyNotModel(model));
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
@@ -130,6 +131,6 @@ public final class ServeCommand implements Callable<Integer> {
 
     private DeepSeekV3 openModel() {
         if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
-        return DeepSeekV3.open(model);
+        return ModelSource.open(model);
     }
 }
