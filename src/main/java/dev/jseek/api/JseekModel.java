@@ -16,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -133,6 +135,19 @@ public final class JseekModel implements AutoCloseable {
      * IllegalStateException when the model is closing.
      */
     public Completion generate(int[] prompt, Sampling s, TextSink sink, long deadlineNanos) throws InterruptedException {
+        return generate(prompt, s, sink, deadlineNanos, null);
+    }
+
+    /** How often a generation polls its cancellation hook while no token arrives (waiting in the queue, a long prefill). */
+    static final long POLL_MS = 100;
+
+    /**
+     * As {@link #generate(int[], Sampling, TextSink, long)}, polling {@code cancelled} (may be null) every
+     * {@link #POLL_MS} ms while waiting and after every token: once it says true the generation is cancelled (it
+     * leaves the queue, or stops at the next token) and the completion reports {@code clientGone}.
+     */
+    public Completion generate(int[] prompt, Sampling s, TextSink sink, long deadlineNanos, BooleanSupplier cancelled)
+            throws InterruptedException {
         int maxNew = (int) Math.max(1, Math.min(s.maxTokens(), (long) contextLength() - prompt.length));
         GenerationRequest req = new GenerationRequest(prompt, maxNew, s.temperature(), s.topK(), s.topP(), s.seed(),
                 stopIds, s.topLogprobs(), deadlineNanos);
@@ -147,7 +162,14 @@ public final class JseekModel implements AutoCloseable {
         Generation.End end;
         try {
             while (true) {
-                Generation.Event ev = g.take();
+                Generation.Event ev = cancelled == null ? g.take() : g.poll(POLL_MS, TimeUnit.MILLISECONDS);
+                if (ev == null || (cancelled != null && !gone && cancelled.getAsBoolean())) {
+                    if (cancelled != null && !gone && cancelled.getAsBoolean()) {
+                        gone = true;
+                        g.cancel();
+                    }
+                    if (ev == null) continue;
+                }
                 if (ev instanceof Generation.End e) {
                     end = e;
                     ended = true;

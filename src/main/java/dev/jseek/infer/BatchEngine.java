@@ -281,8 +281,19 @@ public final class BatchEngine implements AutoCloseable {
         }
     }
 
+    private long lastFileCheck;
+
     private void step() {
         long now = System.nanoTime();
+        if (now - lastFileCheck > 100_000_000L) { // a stat per weight file, ten times a second at most
+            lastFileCheck = now;
+            try {
+                model.checkUnchanged();
+            } catch (RuntimeException e) { // the mapped files changed: reading them could crash the JVM
+                for (Seq s : new ArrayList<>(active)) finish(s, Generation.ERROR, e);
+                return;
+            }
+        }
         for (Seq s : new ArrayList<>(active)) {
             long dl = s.g.request.deadlineNanos();
             if (s.g.cancelled()) finish(s, Generation.CANCELLED, null);

@@ -18,7 +18,7 @@ final class ChatCompletionsHandler extends ApiHandler {
     private final ServerOptions options;
 
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options.log());
+        super(Set.of("POST"), options);
         this.runner = runner;
         this.options = options;
     }
@@ -33,11 +33,13 @@ final class ChatCompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("chatcmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
+        admitGeneration(runner, prompt, p);
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
-            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> null, deadline);
+            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> null, call.cancellation(), deadline);
             for (int i = 0; i < rs.length; i++) rs[i] = req.tools().parse(runner, rs[i]);
             call.tokens(rs);
+            if (call.clientGone()) return;
             call.sendJson(200, OpenAiJson.chatCompletion(id, created, model, rs, lp ? runner.tokenizer() : null));
             return;
         }
@@ -45,8 +47,9 @@ final class ChatCompletionsHandler extends ApiHandler {
         boolean tools = req.tools().active();
         for (int i = 0; i < p.n(); i++) sse.event(OpenAiJson.chatChunk(id, created, model, i, "assistant", "", null));
         ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p,
-                i -> tools ? d -> !sse.broken() : d -> sse.event(OpenAiJson.chatChunk(id, created, model, i, null, d, null)), deadline);
+                i -> tools ? d -> !sse.broken() : d -> sse.event(OpenAiJson.chatChunk(id, created, model, i, null, d, null)), call.cancellation(), deadline);
         call.tokens(rs);
+        if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
             ModelRunner.Outcome r = req.tools().parse(runner, rs[i]);
             var last = OpenAiJson.chatChunk(id, created, model, i, null, null, r.finishReason());

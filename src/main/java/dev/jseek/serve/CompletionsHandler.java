@@ -17,7 +17,7 @@ final class CompletionsHandler extends ApiHandler {
     private final ServerOptions options;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options.log());
+        super(Set.of("POST"), options);
         this.runner = runner;
         this.options = options;
     }
@@ -32,17 +32,20 @@ final class CompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("cmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
+        admitGeneration(runner, prompt, p);
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
-            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, deadline);
+            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, call.cancellation(), deadline);
             call.tokens(rs);
+            if (call.clientGone()) return;
             call.sendJson(200, OpenAiJson.completion(id, created, model, rs, lp ? runner.tokenizer() : null));
             return;
         }
         SseWriter sse = call.startSse();
         ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p,
-                i -> d -> sse.event(OpenAiJson.completionChunk(id, created, model, i, d, null)), deadline);
+                i -> d -> sse.event(OpenAiJson.completionChunk(id, created, model, i, d, null)), call.cancellation(), deadline);
         call.tokens(rs);
+        if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
             var last = OpenAiJson.completionChunk(id, created, model, i, "", rs[i].finishReason());
             if (lp && rs[i].completion() != null)

@@ -11,7 +11,7 @@ final class MetricsHandler extends ApiHandler {
     private final Metrics metrics;
 
     MetricsHandler(Metrics metrics, ServerOptions options) {
-        super(Set.of("GET"), options.log());
+        super(Set.of("GET"), options);
         this.metrics = metrics;
     }
 

@@ -7,6 +7,7 @@ import dev.jseek.api.Sampling;
 import dev.jseek.infer.BatchEngine;
 import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.AttnMode;
+import dev.jseek.model.BlockPool;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Message;
 import dev.jseek.tokenizer.Tokenizer;
@@ -16,9 +17,11 @@ import java.util.List;
 /**
  * The served model: turns a prompt and {@link SamplingParams} into text through a {@link JseekModel}, whose
  * continuous-batching engine ({@link BatchEngine}) decodes all admitted requests together (each with its own paged
- * latent cache). Stops at EOS, a stop string, max_tokens, the context length or the request's deadline:
- * max_tokens is clamped so that prompt + completion fit {@code max_position_embeddings}. Engine refusals become
- * API errors: a full queue 429 (with Retry-After), a prompt that can never fit the cache 400, shutdown 503.
+ * latent cache). Stops at EOS, a stop string, max_tokens, the context length, the request's deadline, or when its
+ * {@link Cancellation} says nobody waits any more (polled while queued and after every token): max_tokens is clamped
+ * so that prompt + completion fit {@code max_position_embeddings}. Engine refusals become API errors: a full queue
+ * 429 (with Retry-After), a prompt that can never fit the cache 400, shutdown 503; once the model's files change on
+ * disk every request is refused with 503 (reading their lost pages would crash the JVM).
  */
 public final class ModelRunner implements AutoCloseable {
     /** Receives the completion text piece by piece; returns false when nobody listens any more (generation stops). */
@@ -44,8 +47,14 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     private final JseekModel model;
+    private final DeepSeekV3 weights;
     private final int contextLength, vocabSize;
+    private final long cacheBytesPerToken;
+    /** The longest token in UTF-8 bytes: a text of n chars is at least n / this many tokens. */
+    private final int maxTokenBytes;
     private volatile boolean closing;
+    /** Set once the model's files changed on disk: every later request is refused with it. */
+    private volatile String failure;
 
     /** Takes ownership of {@code model} (closed by {@link #close}); the engine gets {@link EngineOptions#defaults()}. */
     public ModelRunner(DeepSeekV3 model, Tokenizer tokenizer, AttnMode mode, PromptStart promptStart) {
@@ -62,8 +71,16 @@ public final class ModelRunner implements AutoCloseable {
     /** Takes ownership of {@code model} (closed by {@link #close}). */
     public ModelRunner(DeepSeekV3 model, Tokenizer tokenizer, PromptStart promptStart, EngineOptions engine) {
         this.model = new JseekModel(model, tokenizer, engine, promptStart);
+        this.weights = model;
         this.contextLength = model.config.maxPositionEmbeddings();
         this.vocabSize = model.config.vocabSize();
+        int longest = 1;
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            byte[] b = tokenizer.tokenBytes(id);
+            if (b != null) longest = Math.max(longest, b.length);
+        }
+        this.maxTokenBytes = longest;
+        this.cacheBytesPerToken = BlockPool.bytesPerToken(model.config, model.layers.length);
     }
 
     public Tokenizer tokenizer() { return model.tokenizer(); }
@@ -77,10 +94,80 @@ public final class ModelRunner implements AutoCloseable {
     public int contextLength() { return contextLength; }
 
     /** The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end. */
-    public int[] chatPrompt(List<Message> messages) { return model.chatPrompt(messages); }
+    public int[] chatPrompt(List<Message> messages) {
+        long chars = 0;
+        for (Message m : messages) {
+            if (m.content() != null) chars += m.content().length();
+            for (var t : m.toolCalls()) chars += t.name().length() + t.arguments().length();
+        }
+        checkPromptLength(chars, "messages");
+        return model.chatPrompt(messages);
+    }
 
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
-    public int[] completionPrompt(String text) { return model.completionPrompt(text); }
+    public int[] completionPrompt(String text) {
+        checkPromptLength(text.length(), "prompt");
+        return model.completionPrompt(text);
+    }
+
+    /**
+     * Refuses (400) a prompt text that cannot fit the context whatever it tokenizes to, before tokenizing it: no
+     * token is longer than the longest in the vocabulary, so {@code chars} chars are at least
+     * chars / longest tokens.
+     */
+    void checkPromptLength(long chars, String promptParam) {
+        int ctx = contextLength();
+        long atLeast = (chars + maxTokenBytes - 1) / maxTokenBytes;
+        if (atLeast >= ctx)
+            throw ApiError.invalid(promptParam, "the prompt is " + chars + " characters, at least " + atLeast
+                    + " tokens (no token is longer than " + maxTokenBytes + " bytes); the model's context is " + ctx
+                    + " tokens (max_position_embeddings)");
+    }
+
+    /** KV-cache bytes one position takes (float32, every layer; the engine's latent cache). */
+    public long cacheBytesPerToken() { return cacheBytesPerToken; }
+
+    /**
+     * Refuses (400, naming max_tokens and the numbers) a request whose KV cache could grow beyond {@code maxBytes}:
+     * prompt + max_tokens positions (clamped to the context) at {@link #cacheBytesPerToken}.
+     */
+    public void checkCacheBudget(int promptTokens, int maxTokens, long maxBytes) {
+        long positions = Math.min(contextLength(), (long) promptTokens + maxTokens);
+        long need = positions * cacheBytesPerToken;
+        if (need <= maxBytes) return;
+        long fit = maxBytes / cacheBytesPerToken - promptTokens;
+        throw ApiError.invalid("max_tokens", "this request could need " + mib(need) + " of KV cache (" + promptTokens
+                + " prompt + " + (positions - promptTokens) + " completion tokens x " + cacheBytesPerToken
+                + " bytes); the server allows " + mib(maxBytes) + " per request: "
+                + (fit >= 1 ? "ask for max_tokens <= " + fit : "shorten the prompt"));
+    }
+
+    private static String mib(long b) { return String.format("%.1f MiB", b / 1048576.0); }
+
+    /** Generation requests waiting for a batch slot or cache blocks. */
+    public int waiting() { return stats().queued(); }
+
+    /** Whether every batch slot is taken (new requests would wait). */
+    public boolean busy() { return stats().active() >= model.engine().options().maxBatch(); }
+
+    /**
+     * Refuses work (503, and from then on every request) once a file the weights are mapped from changed on disk:
+     * reading its lost pages would crash the JVM.
+     */
+    void checkModelFiles() {
+        if (failure == null) {
+            try {
+                weights.checkUnchanged();
+                return;
+            } catch (dev.jseek.io.FileChangedException e) {
+                failure = e.getMessage();
+            }
+        }
+        throw new ApiError(503, "server_error", null, failure);
+    }
+
+    /** Why this runner refuses all work (its model files changed), or null while it serves. */
+    public String failure() { return failure; }
 
     /**
      * Refuses (400, naming {@code promptParam}) a prompt that is empty, has ids outside the model's vocabulary, or
@@ -102,22 +189,37 @@ public final class ModelRunner implements AutoCloseable {
      * names the request field of the prompt in errors (messages or prompt). Waits for admission in the engine.
      */
     public Outcome run(int[] prompt, String promptParam, SamplingParams p, TextSink sink) throws InterruptedException {
-        return run(prompt, promptParam, p, sink, 0);
+        return run(prompt, promptParam, p, sink, Cancellation.NEVER, 0);
     }
 
-    /** As {@link #run(int[], String, SamplingParams, TextSink)} with a deadline ({@link System#nanoTime()}, 0 = none). */
-    public Outcome run(int[] prompt, String promptParam, SamplingParams p, TextSink sink, long deadlineNanos)
+    /** As {@link #run(int[], String, SamplingParams, TextSink)}, ending when {@code cancel} says so. */
+    public Outcome run(int[] prompt, String promptParam, SamplingParams p, TextSink sink, Cancellation cancel)
+            throws InterruptedException {
+        return run(prompt, promptParam, p, sink, cancel, 0);
+    }
+
+    /**
+     * As {@link #run(int[], String, SamplingParams, TextSink)}, polling {@code cancel} while it waits for a batch slot
+     * (every 100 ms) and after every token (a cancelled request leaves the queue, or stops within a token, and reports
+     * {@code clientGone}), and with a deadline ({@link System#nanoTime()}, 0 = none).
+     */
+    public Outcome run(int[] prompt, String promptParam, SamplingParams p, TextSink sink, Cancellation cancel, long deadlineNanos)
             throws InterruptedException {
         checkPrompt(prompt, promptParam);
         if (closing) throw new ApiError(503, "server_error", null, "the server is shutting down");
+        checkModelFiles();
         Sampling s = new Sampling(p.maxTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), p.stop(), p.topLogprobs());
         Completion c;
         try {
-            c = model.generate(prompt, s, sink == null ? null : sink::accept, deadlineNanos);
+            c = model.generate(prompt, s, sink == null ? null : sink::accept, deadlineNanos,
+                    cancel == null || cancel == Cancellation.NEVER ? null : cancel::cancelled);
         } catch (BatchEngine.QueueFullException e) {
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + e.getMessage()).retryAfter(1);
         } catch (BatchEngine.CacheTooSmallException e) {
             throw ApiError.invalid(promptParam, e.getMessage());
+        } catch (dev.jseek.io.FileChangedException e) {
+            failure = e.getMessage();
+            throw new ApiError(503, "server_error", null, failure);
         } catch (IllegalStateException e) {
             throw new ApiError(503, "server_error", null, "the server is shutting down");
         }

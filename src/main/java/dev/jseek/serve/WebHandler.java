@@ -17,7 +17,7 @@ final class WebHandler extends ApiHandler {
     private final Map<String, Asset> assets;
 
     WebHandler(ServerOptions options) {
-        super(Set.of("GET", "HEAD"), options.log());
+        super(Set.of("GET", "HEAD"), options);
         assets = Map.of(
                 "/", load("index.html", "text/html; charset=utf-8"),
                 "/index.html", load("index.html", "text/html; charset=utf-8"),

@@ -186,8 +186,11 @@ class BatchEngineTest {
             Generation.End end = drain(a, new ArrayList<>(), Integer.MAX_VALUE);
             assertEquals(Generation.CANCELLED, end.reason());
             assertEquals(Generation.MAX_TOKENS, drain(b, new ArrayList<>(), Integer.MAX_VALUE).reason());
-            Generation c = e.submit(new GenerationRequest(prompt(r, 10), 200, 0f, 0, 1f, 0, null, -1, System.nanoTime() + 50_000_000L));
-            assertEquals(Generation.DEADLINE, drain(c, new ArrayList<>(), Integer.MAX_VALUE).reason());
+            // a deadline that has passed by the time the request is admitted: it ends without a token
+            Generation c = e.submit(new GenerationRequest(prompt(r, 10), 200, 0f, 0, 1f, 0, null, -1, System.nanoTime() - 1));
+            Generation.End end2 = drain(c, new ArrayList<>(), Integer.MAX_VALUE);
+            assertEquals(Generation.DEADLINE, end2.reason());
+            assertEquals(0, end2.tokens());
             assertEquals(0, e.stats().active());
         }
     }

@@ -126,18 +126,17 @@ class BatchServingTest {
         }
     }
 
-    @Test void aFullQueueAnswers429WithRetryAfter() throws Exception {
-        try (TestServer busy = new TestServer(tmp, new SamplingParams.Defaults(16, 0f),
-                EngineOptions.defaults().withCacheBytes(16L << 20).withMaxBatch(1).withMaxQueue(0))) {
+    @Test void aFullQueueAnswers429WithRetryAfter(@TempDir Path big) throws Exception {
+        TestServer.buildModel(big, 42, 4096);
+        try (TestServer busy = new TestServer(big, new SamplingParams.Defaults(16, 0f),
+                o -> o.withLimits(ServerLimits.DEFAULTS.withMaxQueued(0)),
+                EngineOptions.defaults().withCacheBytes(16L << 20).withMaxBatch(1))) {
             try (ExecutorService ex = Executors.newSingleThreadExecutor()) {
                 Future<HttpResponse<String>> longOne = ex.submit(() -> busy.post("/v1/completions",
-                        "{\"prompt\":\"the\",\"max_tokens\":60,\"temperature\":0,\"stream\":true}"));
-                HttpResponse<String> r = null;
-                for (int tries = 0; tries < 200; tries++) {
-                    r = busy.post("/v1/completions", "{\"prompt\":\"a\",\"max_tokens\":2}");
-                    if (r.statusCode() == 429) break;
-                    Thread.sleep(2);
-                }
+                        "{\"prompt\":\"the\",\"max_tokens\":4000,\"temperature\":0,\"stream\":true}"));
+                long end = System.nanoTime() + 30_000_000_000L;
+                while (busy.runner.stats().active() == 0 && System.nanoTime() < end) Thread.sleep(1);
+                HttpResponse<String> r = busy.post("/v1/completions", "{\"prompt\":\"a\",\"max_tokens\":2}");
                 assertEquals(429, r.statusCode(), r.body());
                 assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
                 assertEquals("rate_limit_error", TestServer.json(r).get("error").get("type").asText());

@@ -115,17 +115,47 @@ final class TestServer implements AutoCloseable {
         }
     }
 
-    TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException {
-        this(dir, defaults, dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20));
+    TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException { this(dir, defaults, o -> o); }
+
+    /** With the options (limits, key) edited by {@code edit}. */
+    TestServer(Path dir, SamplingParams.Defaults defaults, java.util.function.UnaryOperator<ServerOptions> edit) throws IOException {
+        this(dir, defaults, edit, dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20));
     }
 
     TestServer(Path dir, SamplingParams.Defaults defaults, dev.jseek.infer.EngineOptions engine) throws IOException {
+        this(dir, defaults, o -> o, engine);
+    }
+
+    /** With the options edited by {@code edit} and the batch engine's options {@code engine}. */
+    TestServer(Path dir, SamplingParams.Defaults defaults, java.util.function.UnaryOperator<ServerOptions> edit,
+               dev.jseek.infer.EngineOptions engine) throws IOException {
         this.dir = dir;
         Path tf = dir.resolve("tokenizer.json");
         this.tokenizer = Tokenizer.load(Files.exists(tf) ? tf : dir.getParent().resolve("tokenizer.json")); // as a run directory holds it
         this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, PromptStart.AUTO, engine);
-        this.options = new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
+        this.options = edit.apply(new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8)));
         this.server = OpenAiServer.start(runner, options);
+    }
+
+    /**
+     * Sends {@code request} (raw bytes: request line, headers, body; send {@code Connection: close}) on a fresh socket
+     * and returns what came back until the server closed the connection or {@code timeoutMs} passed (5 s to connect).
+     */
+    String raw(String request, int timeoutMs) throws IOException {
+        try (java.net.Socket so = new java.net.Socket()) {
+            so.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()), 5000);
+            so.setSoTimeout(timeoutMs);
+            so.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            so.getOutputStream().flush();
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            byte[] b = new byte[8192];
+            try {
+                for (int n; (n = so.getInputStream().read(b)) > 0; ) got.write(b, 0, n);
+            } catch (java.net.SocketTimeoutException e) {
+                // what arrived so far
+            }
+            return got.toString(StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** What the oracle generation gives: ids, decoded text (special tokens skipped), finish reason. */
