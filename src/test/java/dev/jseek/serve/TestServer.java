@@ -56,7 +56,10 @@ final class TestServer implements AutoCloseable {
     static void buildModel(Path dir, long seed) throws IOException { buildModel(dir, seed, CONTEXT); }
 
     /** As {@link #buildModel(Path, long)} with a context of {@code context} tokens. */
-    static void buildModel(Path dir, long seed, int context) throws IOException {
+    static void buildModel(Path dir, long seed, int context) throws IOException { buildModel(dir, seed, context, "tiny"); }
+
+    /** As {@link #buildModel(Path, long, int)} with the layer shapes of another preset (e.g. "small": slower tokens). */
+    static void buildModel(Path dir, long seed, int context, String preset) throws IOException {
         Files.createDirectories(dir);
         Random r = new Random(seed);
         String[] words = {"the", "model", "reads", "a", "token", "and", "writes", "next", "one", "server", "answers",
@@ -72,7 +75,7 @@ final class TestServer implements AutoCloseable {
         BpeTrainer.train(new TrainingCorpus(corpus, null, Long.MAX_VALUE), new BpeTrainer.Options(400, 2, 1, null),
                 dir.resolve("tokenizer.json"));
         int vocab = Tokenizer.load(dir.resolve("tokenizer.json")).vocabSize();
-        var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> {
+        var cfg = ConfigEdits.edit(Presets.get(preset), o -> {
             o.put("vocab_size", vocab).put("max_position_embeddings", context);
             o.putNull("rope_scaling");
         });

@@ -42,7 +42,8 @@ class WebChatBrowserTest {
         if (!have && System.getenv("CI") != null)
             fail("CI must install Debian's chromium and chromium-driver (.ci/run does)");
         Assumptions.assumeTrue(have, "no /usr/bin/chromium + /usr/bin/chromedriver (apt-get install chromium chromium-driver)");
-        TestServer.buildModel(tmp, 31, 8192);
+        // the small preset's layers: tokens come slowly enough that a browser on a loaded machine sees them arrive
+        TestServer.buildModel(tmp, 31, 8192, "small");
         TestServer.zeroHeadRow(tmp, 1); // EOS (id 1): a long greedy answer to stop
         s = new TestServer(tmp, new SamplingParams.Defaults(64, 0f));
         ChromeOptions o = new ChromeOptions();
