@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * The web chat at {@code GET /}: a static page (HTML, CSS, JavaScript from the jar's
  * {@code dev/jseek/serve/web/}, no build step, nothing loaded from elsewhere) that talks to this server's
- * {@code /v1/chat/completions} with streaming. Every other path no endpoint serves gets the 404 error JSON.
+ * {@code /v1/chat/completions} with streaming. Every other path no endpoint serves gets the 404 error JSON. The page
+ * loads without the API key; the API calls it makes need it.
  */
 final class WebHandler extends ApiHandler {
     private record Asset(String type, byte[] bytes) {}
@@ -35,6 +36,12 @@ final class WebHandler extends ApiHandler {
     }
 
     @Override boolean matches(String path) { return assets.containsKey(path); }
+
+    /**
+     * The page itself needs no API key (a browser cannot send one for a page load, and the files hold nothing
+     * private); the page sends the key the user types in its settings with every API call.
+     */
+    @Override boolean open() { return true; }
 
     @Override void serve(ApiCall call) throws IOException {
         Asset a = assets.get(call.path());
