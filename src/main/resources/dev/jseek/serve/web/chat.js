@@ -116,7 +116,15 @@
     stopBtn.disabled = false;
     statusEl.textContent = "generating…";
     const t0 = performance.now();
-    let tFirst = 0;
+    let tFirst = 0, renderTimer = 0;
+    // re-render at most every 50 ms: a fast stream must not keep the page busy with layout
+    const flush = () => {
+      renderTimer = 0;
+      div.dataset.raw = text;
+      render(bodyEl, text);
+      messagesEl.scrollTop = messagesEl.scrollHeight;
+    };
+    const scheduleRender = () => { if (!renderTimer) renderTimer = setTimeout(flush, 50); };
     try {
       const r = await fetch(url, {method: "POST", headers: headers(), body: JSON.stringify(body), signal: controller.signal});
       if (!r.ok) {
@@ -147,9 +155,7 @@
             if (piece) {
               if (!tFirst) tFirst = performance.now();
               text += piece;
-              div.dataset.raw = text;
-              render(bodyEl, text);
-              messagesEl.scrollTop = messagesEl.scrollHeight;
+              scheduleRender();
             }
             if (c.finish_reason) finish = c.finish_reason;
           }
@@ -163,6 +169,8 @@
         render(bodyEl, text + (text ? "\n" : "") + "Error: " + e.message);
       }
     } finally {
+      if (renderTimer) clearTimeout(renderTimer);
+      if (!div.classList.contains("error")) flush();
       controller = null;
       sendBtn.disabled = false;
       stopBtn.disabled = true;
