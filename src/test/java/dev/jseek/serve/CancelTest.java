@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CancelTest {
     @TempDir static Path tmp;
     static TestServer s;
-    static final int MAX = 1000;
+    static final int MAX = 4000; // long enough that the running generation outlasts the queue checks, warm JIT and batch engine included
 
     @BeforeAll static void start() throws Exception {
         TestServer.buildModel(tmp, 3, MAX + 64);
