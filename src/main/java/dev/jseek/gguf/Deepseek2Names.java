@@ -1,8 +1,9 @@
 package dev.jseek.gguf;
 
+import dev.jseek.model.TensorSchema;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Hugging Face DeepSeek-V3 tensor names (spec A.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
@@ -37,51 +38,50 @@ public final class Deepseek2Names {
     /** The GGUF tensor ({@code gguf}) an HF tensor lives in; {@code expert} is the slice index of an EXPERT tensor. */
     public record Target(String gguf, Kind kind, int expert) {}
 
-    private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
-    private static final Pattern EXPERT = Pattern.compile("mlp\\.experts\\.(\\d+)\\.(gate|up|down)_proj\\.weight");
+    /** The GGUF location of the schema tensor {@code t}. */
+    public static Target map(TensorSchema.Tensor t) {
+        String blk = "blk." + t.layer() + ".";
+        return switch (t.slot()) {
+            case EMBED -> plain("token_embd.weight");
+            case FINAL_NORM -> plain("output_norm.weight");
+            case HEAD -> plain("output.weight");
+            case ATTN_NORM -> plain(blk + "attn_norm.weight");
+            case Q_A -> plain(blk + "attn_q_a.weight");
+            case Q_A_NORM -> plain(blk + "attn_q_a_norm.weight");
+            case Q_B -> plain(blk + "attn_q_b.weight");
+            case Q -> plain(blk + "attn_q.weight");
+            case KV_A -> plain(blk + "attn_kv_a_mqa.weight");
+            case KV_A_NORM -> plain(blk + "attn_kv_a_norm.weight");
+            case KV_B -> new Target(blk + "attn_kv_b.weight", Kind.KV_B, -1);
+            case O -> plain(blk + "attn_output.weight");
+            case FFN_NORM -> plain(blk + "ffn_norm.weight");
+            case MLP_GATE -> plain(blk + "ffn_gate.weight");
+            case MLP_UP -> plain(blk + "ffn_up.weight");
+            case MLP_DOWN -> plain(blk + "ffn_down.weight");
+            case ROUTER -> plain(blk + "ffn_gate_inp.weight");
+            case ROUTER_BIAS -> plain(blk + "exp_probs_b.bias");
+            case EXPERT_GATE -> new Target(blk + "ffn_gate_exps.weight", Kind.EXPERT, t.expert());
+            case EXPERT_UP -> new Target(blk + "ffn_up_exps.weight", Kind.EXPERT, t.expert());
+            case EXPERT_DOWN -> new Target(blk + "ffn_down_exps.weight", Kind.EXPERT, t.expert());
+            case SHARED_GATE -> plain(blk + "ffn_gate_shexp.weight");
+            case SHARED_UP -> plain(blk + "ffn_up_shexp.weight");
+            case SHARED_DOWN -> plain(blk + "ffn_down_shexp.weight");
+            case ENORM -> plain(blk + "nextn.enorm.weight");
+            case HNORM -> plain(blk + "nextn.hnorm.weight");
+            case EH_PROJ -> plain(blk + "nextn.eh_proj.weight");
+            case SHARED_HEAD_NORM -> plain(blk + "nextn.shared_head_norm.weight");
+            case MTP_EMBED -> plain(blk + "nextn.embed_tokens.weight");
+            case MTP_HEAD -> plain(blk + "nextn.shared_head_head.weight");
+        };
+    }
 
-    private static final Map<String, String> TOP = Map.of(
-            "model.embed_tokens.weight", "token_embd.weight",
-            "model.norm.weight", "output_norm.weight",
-            "lm_head.weight", "output.weight");
+    private static Target plain(String gguf) { return new Target(gguf, Kind.PLAIN, -1); }
 
-    private static final Map<String, String> IN_LAYER = Map.ofEntries(
-            Map.entry("input_layernorm.weight", "attn_norm.weight"),
-            Map.entry("self_attn.q_a_proj.weight", "attn_q_a.weight"),
-            Map.entry("self_attn.q_a_layernorm.weight", "attn_q_a_norm.weight"),
-            Map.entry("self_attn.q_b_proj.weight", "attn_q_b.weight"),
-            Map.entry("self_attn.q_proj.weight", "attn_q.weight"),
-            Map.entry("self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"),
-            Map.entry("self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"),
-            Map.entry("self_attn.o_proj.weight", "attn_output.weight"),
-            Map.entry("post_attention_layernorm.weight", "ffn_norm.weight"),
-            Map.entry("mlp.gate_proj.weight", "ffn_gate.weight"),
-            Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
-            Map.entry("mlp.down_proj.weight", "ffn_down.weight"),
-            Map.entry("mlp.gate.weight", "ffn_gate_inp.weight"),
-            Map.entry("mlp.gate.e_score_correction_bias", "exp_probs_b.bias"),
-            Map.entry("mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"),
-            Map.entry("mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"),
-            Map.entry("mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"),
-            Map.entry("enorm.weight", "nextn.enorm.weight"),
-            Map.entry("hnorm.weight", "nextn.hnorm.weight"),
-            Map.entry("eh_proj.weight", "nextn.eh_proj.weight"),
-            Map.entry("shared_head.norm.weight", "nextn.shared_head_norm.weight"),
-            Map.entry("embed_tokens.weight", "nextn.embed_tokens.weight"),
-            Map.entry("shared_head.head.weight", "nextn.shared_head_head.weight"));
-
-    /** The GGUF location of HF tensor {@code hf}, or null when the name is not part of the mapping. */
-    public static Target map(String hf) {
-        String top = TOP.get(hf);
-        if (top != null) return new Target(top, Kind.PLAIN, -1);
-        Matcher m = LAYER.matcher(hf);
-        if (!m.matches()) return null;
-        String blk = "blk." + m.group(1) + ".", rest = m.group(2);
-        if (rest.equals("self_attn.kv_b_proj.weight")) return new Target(blk + "attn_kv_b.weight", Kind.KV_B, -1);
-        Matcher e = EXPERT.matcher(rest);
-        if (e.matches()) return new Target(blk + "ffn_" + e.group(2) + "_exps.weight", Kind.EXPERT, Integer.parseInt(e.group(1)));
-        String in = IN_LAYER.get(rest);
-        return in == null ? null : new Target(blk + in, Kind.PLAIN, -1);
+    /** The GGUF location of every tensor of {@code schema}, by HF name, in schema order. */
+    public static Map<String, Target> index(TensorSchema schema) {
+        Map<String, Target> m = new LinkedHashMap<>();
+        for (TensorSchema.Tensor t : schema.tensors()) m.put(t.name(), map(t));
+        return Collections.unmodifiableMap(m);
     }
 
     /** {@code blk.N.attn_k_b.weight} for a layer's {@code attn_kv_b.weight} name. */
