@@ -71,8 +71,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
-            GenerateCommand.Decoder plain = new Generator(m, mode)::generate;
-            GenerateCommand.Decoder spec = new SpeculativeGenerator(m, mode)::generate;
+            dev.jseek.infer.Decoder plain = new Generator(m, mode)::generate;
+            dev.jseek.infer.Decoder spec = new SpeculativeGenerator(m, mode)::generate;
             int[] none = new int[0];
             for (int w = 0; w < warmup; w++) {                                  // JIT warm-up of both paths
                 plain.generate(ids, tokens, sampler(), none, null);

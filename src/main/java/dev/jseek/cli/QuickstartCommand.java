@@ -7,8 +7,10 @@ import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -88,7 +89,7 @@ public final class QuickstartCommand implements Callable<Integer> {
         Path run = out.resolve("run");
         Files.createDirectories(run);
         Files.copy(tokFile, run.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
-        boolean resume = hasCheckpoint(run);
+        boolean resume = !TrainCheckpoint.list(run).isEmpty();
         long n = steps != null ? steps : resume ? previousSteps(run) : calibrateSteps(cfg);
         List<String> train = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(),
                 "--config", cfgFile.toString(), "--steps", Long.toString(n), "--seq-len", Integer.toString(seqLen),
@@ -100,7 +101,8 @@ public final class QuickstartCommand implements Callable<Integer> {
         run("train", train.toArray(String[]::new));
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");
 
-        Path ckpt = latestCheckpoint(run);
+        Path ckpt = TrainCheckpoint.latest(run);
+        if (ckpt == null) throw new UserException("no checkpoint in " + run);
         System.out.println();
         System.out.println("== the trained model: " + ckpt);
         demo(ckpt, Tokenizer.load(tokFile), System.out);
@@ -130,27 +132,11 @@ public final class QuickstartCommand implements Callable<Integer> {
         return n;
     }
 
-    private static boolean hasCheckpoint(Path run) throws IOException {
-        try (Stream<Path> s = Files.list(run)) {
-            return s.anyMatch(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p));
-        }
-    }
-
     private long previousSteps(Path run) throws IOException {
         Path f = run.resolve("quickstart-steps.txt");
         if (Files.isRegularFile(f)) return Long.parseLong(Files.readString(f).strip());
         return calibrateSteps(ModelConfig.load(out.resolve("config.json")));
     }
-
-    private static Path latestCheckpoint(Path run) throws IOException {
-        try (Stream<Path> s = Files.list(run)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isRegularFile(p.resolve("model.safetensors")))
-                    .max((a, b) -> Long.compare(stepOf(a), stepOf(b)))
-                    .orElseThrow(() -> new UserException("no checkpoint in " + run));
-        }
-    }
-
-    private static long stepOf(Path p) { return Long.parseLong(p.getFileName().toString().substring(5)); }
 
     /** A completion and a fill-in-the-middle infill of Java code, greedy, streamed. */
     static void demo(Path ckpt, Tokenizer tok, PrintStream out) {
@@ -160,7 +146,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             String prompt = "    public static int max(int a, int b) {\n";
             out.println("-- completion (greedy):");
             out.print(prompt);
-            int[] ids = prepend(tok.eosId(), tok.encode(prompt));
+            int[] ids = Prompts.startingWith(tok.eosId(), tok.encode(prompt));
             stream(g, ids, 60, stop, tok, out);
             String prefix = "    public int size() {\n        return ";
             String suffix = ";\n    }\n";
@@ -178,12 +164,5 @@ public final class QuickstartCommand implements Callable<Integer> {
         g.generate(ids, n, Sampler.greedy(), stop, id -> out.print(d.next(id)));
         out.print(d.flush());
         out.flush();
-    }
-
-    private static int[] prepend(int first, int[] ids) {
-        int[] r = new int[ids.length + 1];
-        r[0] = first;
-        System.arraycopy(ids, 0, r, 1, ids.length);
-        return r;
     }
 }
