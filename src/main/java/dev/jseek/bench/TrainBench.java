@@ -80,7 +80,7 @@ public final class TrainBench {
     public void run(PrintStream out) throws Exception {
         int threads = jseekThreads();
         double peak = peakGflops != null ? peakGflops * 1e9 : measurePeak(peakSize);
-        out.printf(Locale.ROOT, "recompute %s%n", noRecompute ? "off" : "on (RMSNorm outputs, MLA up-projections; spec F.1)");
+        out.printf(Locale.ROOT, "recompute %s%n", noRecompute ? "off" : "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)");
         out.printf(Locale.ROOT, "threads %d; peak %.1f GFLOP/s (%s); load average %s%n", threads, peak / 1e9,
                 peakGflops != null ? "--peak-gflops" : "sgemm " + peakSize + "^3, best of 10", loadAverage());
         if (lookForPeer)

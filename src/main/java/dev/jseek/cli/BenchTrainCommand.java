@@ -32,7 +32,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--peak-size", defaultValue = "1024", description = "Square sgemm size of the peak measurement (default ${DEFAULT-VALUE}).") int peakSize;
     @Option(names = "--peer", defaultValue = "auto",
             description = "auto (use a peer when on the class path), none, or require (default ${DEFAULT-VALUE}).") String peerMode;
-    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of RMSNorm outputs and MLA up-projections, spec F.1).") boolean noRecompute;
+    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of RMSNorm outputs and MLA up-projections, docs/architecture.md §7.1).") boolean noRecompute;
     @Option(names = "--profile", description = "Print jseek's time per section of the step (timers around each module).") boolean profile;
 
     @Override public Integer call() throws Exception {

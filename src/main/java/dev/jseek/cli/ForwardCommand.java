@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code jseek forward}: runs the model over a token sequence (one prefill at position 0) and writes the logits of
  * every position as a float32 .npy [T, vocab]; with {@code --mtp} also the MTP depth-1 logits [T-1, vocab]
- * (pair (h_i, t_{i+1}) at position i, spec E.1).
+ * (pair (h_i, t_{i+1}) at position i, docs/architecture.md §6.1).
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Run a model over token ids and write the logits of every position as .npy float32 [T, vocab].")

@@ -28,7 +28,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
     @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
-    @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, spec F.2).") String fimPrefix;
+    @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, docs/architecture.md §7.2).") String fimPrefix;
     @Option(names = "--fim-suffix", description = "Fill-in-the-middle: the code after the hole.") String fimSuffix;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
     @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
@@ -39,7 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
-    @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (spec E.3): "
+    @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
             + "the same tokens as plain decoding, up to 2 per main forward; reports the draft acceptance rate.") boolean speculative;
     @Option(names = "--draft", description = "Draft model for speculative decoding: mtp (the same as --speculative).") String draft;
 

@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (spec F.6, DeepSeekMath's
+ * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (docs/architecture.md §7.6, DeepSeekMath's
  * per-token form): per prompt, G completions sampled from the current policy, rewards (rule-based: exact answer,
  * format; model-based: a scoring model's log-prob or yes/no judgement), group-normalized advantages, the clipped
  * objective with a KL penalty to a frozen reference model (default: the starting model). One policy update per batch
@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
  * prompts before and after (eval.json). Subcommand {@code eval}: the same score for any model directory.
  */
 @Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {GrpoEvalCommand.class},
-        description = {"GRPO reinforcement learning with rule-based and model-based rewards (spec F.6).",
+        description = {"GRPO reinforcement learning with rule-based and model-based rewards (docs/architecture.md §7.6).",
                 "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
 public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -40,14 +40,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (spec F.1): AdamW, the report's
+ * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (docs/architecture.md §7.1): AdamW, the report's
  * learning-rate / gamma / lambda schedule shapes scaled to the run, batch-size ramp by gradient accumulation,
- * global-norm clipping, optional EMA, the aux-loss-free bias update (spec D.3) with the sequence-wise balance loss
- * (spec D.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
+ * global-norm clipping, optional EMA, the aux-loss-free bias update (docs/architecture.md §5.3) with the sequence-wise balance loss
+ * (docs/architecture.md §5.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
  * checkpoints every K steps (HF layout + optimizer + EMA + state) and {@code --resume}, metrics as JSONL, loss-curve
  * plots (PNG + HTML) at the end and a progress bar. Prints every setting at the start and a summary at the end.
  * Options can come from a file: {@code jseek train @train.args} (picocli argument file, one option per line).
- * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (spec F.7).
+ * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (docs/architecture.md §7.7).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         subcommands = {TrainPlotCommand.class, BalanceExperimentCommand.class},
@@ -75,7 +75,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--gamma-schedule", description = "Bias update speed schedule, e.g. \"0.001\" or \"0\" (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
     @Option(names = "--lambda-schedule", description = "MTP loss weight schedule (default 0.3, 0.1 after 10/14.8 of tokens).") String lambdaSchedule;
     @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
-    @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (spec D.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
+    @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (docs/architecture.md §5.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
     @Option(names = "--moments", defaultValue = "auto", description = "Storage of the AdamW moments: fp32, bf16, or auto = bf16 with --precision fp8 (as the report), fp32 otherwise (default ${DEFAULT-VALUE}).") String moments;
@@ -89,8 +89,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
-    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (spec G; default ${DEFAULT-VALUE}).") String precision;
-    @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (spec F.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
+    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (report §3.3; default ${DEFAULT-VALUE}).") String precision;
+    @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
@@ -258,7 +258,7 @@ public final class TrainCommand implements Callable<Integer> {
                 (long) r.end() * seqLen, r.start() == r.end() ? "" : String.format(Locale.ROOT, " (ramp from %d over %,d tokens)", r.start(), r.rampTokens()));
         o.printf(Locale.ROOT, "  steps      until %d; schedules scaled to %,.0f tokens%n", steps, total);
         o.printf(Locale.ROOT, "  lr         %s%n", describe(cfg.lr()));
-        o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, spec D.3)%n", describe(cfg.gamma()));
+        o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, docs/architecture.md §5.3)%n", describe(cfg.gamma()));
         o.printf(Locale.ROOT, "  lambda     %s (MTP weight)%n", describe(cfg.lambda()));
         o.printf(Locale.ROOT, "  balance    %s%n", alpha > 0 ? (seqWise ? "sequence-wise" : "classic batch-wise") + " loss, alpha " + alpha : "no balance loss");
         AdamW.Config a = cfg.adam();
@@ -268,7 +268,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
         o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
-                model.recompute() ? "on (RMSNorm outputs, MLA up-projections; spec F.1)" : "off (--no-recompute)",
+                model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)",
                 al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
                 al.savedBytes() / (double) (1 << 20), al.dactsSize());
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"

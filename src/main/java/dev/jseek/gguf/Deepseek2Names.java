@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Hugging Face DeepSeek-V3 tensor names (spec A.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
+ * Hugging Face DeepSeek-V3 tensor names (docs/architecture.md §2.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
  * llama.cpp's converter ({@code convert_hf_to_gguf.py}, {@code DeepseekV2Model}) and loader ({@code llama-model.cpp},
  * {@code LLM_ARCH_DEEPSEEK2}) name them:
  * <pre>

@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Builds safetensors files (spec A.2): tensors are added by name with dtype, shape and little-endian bytes (or
+ * Builds safetensors files (docs/architecture.md §2.2): tensors are added by name with dtype, shape and little-endian bytes (or
  * floats converted to F32, F64, BF16, F16, or F8_E4M3 with a {@code <name>_scale_inv} F32 block-scale tensor from
  * {@link TileQuantizer#weight}), plus optional {@code __metadata__}. Output: names sorted, data contiguous in name order,
  * header padded with spaces so the data starts at a multiple of 8, written to a temporary file, forced and renamed

@@ -4,8 +4,8 @@ import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.Matrix;
 
 /**
- * Matrix products. {@link #linear} is the Linear layer (any weight dtype, FP8 with 128x128 block scales, spec
- * A.3); {@link #sgemm} is the general F32 GEMM on row-major arrays used by training (Fprop, Dgrad, Wgrad via the
+ * Matrix products. {@link #linear} is the Linear layer (any weight dtype, FP8 with 128x128 block scales,
+ * docs/architecture.md §2.3); {@link #sgemm} is the general F32 GEMM on row-major arrays used by training (Fprop, Dgrad, Wgrad via the
  * transpose flags). Both are multi-threaded on the {@link Parallel} pool and vectorized:
  *
  * <ul>

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Element-wise and row kernels of the forward pass (RMSNorm, softmax, SwiGLU, interleaved RoPE of spec B.5, top-k
+ * Element-wise and row kernels of the forward pass (RMSNorm, softmax, SwiGLU, interleaved RoPE of docs/architecture.md §3.5, top-k
  * for routing and sampling, and BLAS-1 helpers), Vector API versions. All operate on row-major float arrays with
  * explicit offsets; ranges are checked on entry (the launcher turns the Vector API's own checks off). Sums are
  * accumulated in float vector lanes, so results differ from the scalar twins
@@ -130,7 +130,7 @@ public final class Ops {
     }
 
     /**
-     * Interleaved-pair RoPE (official DeepSeek code, spec B.5) in place on x[off..off+2*half):
+     * Interleaved-pair RoPE (official DeepSeek code, docs/architecture.md §3.5) in place on x[off..off+2*half):
      * (x[2i], x[2i+1]) rotated by the angle whose cos/sin are cos[cOff+i], sin[cOff+i].
      */
     public static void ropeInterleaved(float[] x, int off, float[] cos, float[] sin, int cOff, int half) {

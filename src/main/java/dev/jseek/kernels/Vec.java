@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector species shared by the kernels and the in-register decoders of the weight dtypes (spec A.3): each
+ * Vector species shared by the kernels and the in-register decoders of the weight dtypes (docs/architecture.md §2.3): each
  * {@code load*} returns {@link #LANES} consecutive elements of a weight as exact floats (no scales applied).
  *
  * <p>Width: {@code jseek.vectorBits} (256 or 512; default the platform's preferred width). 512-bit is about 2x

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The DeepSeek-V3 model for inference (spec B intro, E.1): embedding → num_hidden_layers {@link Block}s → model.norm
+ * The DeepSeek-V3 model for inference (docs/architecture.md §3.6, §6.1): embedding → num_hidden_layers {@link Block}s → model.norm
  * → lm_head, plus the optional {@link Mtp} module(s). Weights stay where the {@link WeightSource} has them
  * (mmapped checkpoint tensors in any dtype, FP8 with block scales); activations are FP32.
  *
@@ -49,7 +49,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     /**
-     * Builds the model over {@code w} (HF tensor names, spec A.2). MTP modules are loaded when
+     * Builds the model over {@code w} (HF tensor names, docs/architecture.md §2.2). MTP modules are loaded when
      * num_nextn_predict_layers > 0 and their tensors are present. {@code owner} (may be null) is closed by
      * {@link #close()}, e.g. the checkpoint whose mmapped memory the weights live in.
      */
@@ -139,7 +139,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     /**
-     * MTP depth 1 (spec E.1): for pairs (hidden[i], nextTokens[i]) placed at positions startPos+i, returns the
+     * MTP depth 1 (docs/architecture.md §6.1): for pairs (hidden[i], nextTokens[i]) placed at positions startPos+i, returns the
      * module's output after shared_head.norm, [T, dim]. {@code hidden} are main post-norm hidden states
      * ({@link #forwardHidden}) with at least T rows; nextTokens[i] is the token after hidden[i]'s position.
      */

@@ -6,9 +6,9 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * The MoE router with aux-loss-free, group-limited top-k ("noaux_tc", spec D.2, J.9), all in FP32:
+ * The MoE router with aux-loss-free, group-limited top-k ("noaux_tc", docs/architecture.md §5.2), all in FP32:
  * s = sigmoid(W_gate u); choice c = s + bias (the bias steers selection only); group score = sum of the top-2 c in each
- * of n_group groups; keep the topk_group best groups and mask the others with -inf (never 0: J.9); pick the top-k
+ * of n_group groups; keep the topk_group best groups and mask the others with -inf (never 0: docs/architecture.md §5.2); pick the top-k
  * experts by masked c; weights = the ORIGINAL s of those experts, normalized to sum 1 (norm_topk_prob) and times
  * routed_scaling_factor.
  *

@@ -9,12 +9,12 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a randomly initialized model directory (config.json + safetensors in the HF layout of {@link TensorSchema}).
- * Every weight matrix is N(0, std^2) (the report's std is 0.006, spec F.1), norm weights 1, router biases 0; the
+ * Every weight matrix is N(0, std^2) (the report's std is 0.006, docs/architecture.md §7.1), norm weights 1, router biases 0; the
  * MTP module's embedding/head copies equal the main ones, as in the official release. Each tensor's values come
  * from a generator seeded by (seed, tensor name), so a seed fixes the whole model regardless of tensor order.
  *
  * <p>{@code dtype} F32 or BF16 stores every tensor in it; F8_E4M3 stores the Linear weights the official checkpoint
- * quantizes as FP8 with 128x128 block scales and the rest as BF16 (the release format, spec A.3).
+ * quantizes as FP8 with 128x128 block scales and the rest as BF16 (the release format, docs/architecture.md §2.3).
  */
 public final class RandomInit {
     private RandomInit() {}

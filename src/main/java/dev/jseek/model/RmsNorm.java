@@ -2,7 +2,7 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Ops;
 
-/** RMSNorm y = w ⊙ x / sqrt(mean(x²) + eps), in FP32 (spec J.14), applied row by row. */
+/** RMSNorm y = w ⊙ x / sqrt(mean(x²) + eps), in FP32 (docs/architecture.md §3.6), applied row by row. */
 public record RmsNorm(float[] weight, float eps) {
     /** Loads the norm weight {@code t} of the {@link TensorSchema}. */
     public static RmsNorm load(WeightSource w, TensorSchema.Tensor t, ModelConfig cfg) {

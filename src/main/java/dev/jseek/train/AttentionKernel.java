@@ -5,7 +5,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API kernels of {@link CausalAttention} (spec B.2, naive mode), parallel over (sequence, head) on
+ * Vector API kernels of {@link CausalAttention} (docs/architecture.md §3.2, naive mode), parallel over (sequence, head) on
  * {@link TrainPool}. Per (b, h) the head's keys and values are copied into per-thread scratch: transposed
  * ([dim][T], so a row of scores for 4 queries at a time is an FMA stream over key positions, no horizontal
  * reductions) and row-major with the head dimension zero-padded to whole vectors (so P V, dQ, dK and dV are unmasked

@@ -6,7 +6,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Ops;
 
 /**
- * DeepSeekMoE FFN with aux-loss-free routing (spec D.1-D.4), one layer, on the arenas. Parameters (prefix
+ * DeepSeekMoE FFN with aux-loss-free routing (docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
  * {@code model.layers.L.mlp.}): gate.weight [E, dim] (router), gate.e_score_correction_bias [E] (non-trainable),
  * experts.e.{gate,up,down}_proj.weight, shared_experts.{gate,up,down}_proj.weight (width moe_inter * n_shared).
  *
@@ -18,9 +18,9 @@ import dev.jseek.kernels.Ops;
  *
  * <p>Backward: selection is piecewise constant, so the gradient reaches the router only through the selected
  * scores (via g) and through the balance loss (all scores); ds -> dlogit = ds s (1 - s) -> router weight and input.
- * The bias gets no gradient; {@link #load()} counts tokens per expert for the D.3 bias update.
+ * The bias gets no gradient; {@link #load()} counts tokens per expert for the bias update (docs/architecture.md §5.3).
  *
- * <p>FP8 ({@link Precision#FP8}; spec G, [TR] §3.3.3 "Low-Precision Communication"): each token's input is quantized
+ * <p>FP8 ({@link Precision#FP8}; report §3.3.3 "Low-Precision Communication"): each token's input is quantized
  * to E4M3 with power-of-two scales before the dispatch, and the dispatched rows are cached in that form for the
  * experts' Wgrad (no float copy is kept); the activation gradient before the down-projections (dy of each expert)
  * is quantized with power-of-two scales too; combine stays in float. The experts' SwiGLU inputs are cached in E4M3
@@ -163,7 +163,7 @@ public final class Moe {
         return bl;
     }
 
-    /** Group-limited top-K on s + bias (spec D.2 steps 3-5); writes K expert ids to out[o..o+K). */
+    /** Group-limited top-K on s + bias (docs/architecture.md §5.2 steps 3-5); writes K expert ids to out[o..o+K). */
     private void select(float[] a, int so, float[] p, int bo, int[] out, int o) {
         float[] cs = cScratch;
         for (int i = 0; i < E; i++) cs[i] = a[so + i] + p[bo + i];
@@ -285,7 +285,7 @@ public final class Moe {
 
     public int experts() { return E; }
 
-    /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (spec G). */
+    /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
         precision = p;
         experts.precision = p;

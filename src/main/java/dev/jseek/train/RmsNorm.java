@@ -4,7 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (spec J.14). Forward saves only r
+ * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (docs/architecture.md §3.6). Forward saves only r
  * (one float per row); the normalized output can be recomputed from x and r. Rows may be strided (so a norm can
  * read/write a slice of a wider row, e.g. c_kv inside kv_a's output or one half of MTP's concatenation).
  *
@@ -33,7 +33,7 @@ public final class RmsNorm {
     }
 
     /**
-     * y = norm(x) from the saved r per row (rstd[rOff + row]), without recomputing r: the recomputation of spec F.1.
+     * y = norm(x) from the saved r per row (rstd[rOff + row]), without recomputing r: the recomputation of docs/architecture.md §7.1.
      * Same arithmetic as {@link #forward}, so with the r that forward stored the output is bit-identical.
      */
     public static void recompute(float[] y, int yOff, int yStride, float[] x, int xOff, int xStride, float[] w, int wOff,

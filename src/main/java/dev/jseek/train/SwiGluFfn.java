@@ -5,14 +5,14 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 
 /**
- * SwiGLU FFN (spec D.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
+ * SwiGLU FFN (docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
  * experts ({@code mlp.shared_experts.*}) and the routed experts of {@link Moe} (one instance holds the stacked
  * activations of all routed experts; each expert's weights and row range are passed to the row-range core).
  * Saved: g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u (all [m, inter]).
  * Backward input: dh = dy Wdown, dg = dh u SiLU'(g), du = dh SiLU(g), dx += dg Wgate + du Wup.
  * Backward weights: dWdown += dy^T h, dWgate += dg^T x, dWup += du^T x.
  *
- * <p>FP8 ({@link Precision#FP8}, an FP8 {@link ActLayout}; spec G, [TR] §3.3.3): the SwiGLU inputs g and u are cached
+ * <p>FP8 ({@link Precision#FP8}, an FP8 {@link ActLayout}; report §3.3.3): the SwiGLU inputs g and u are cached
  * in E4M3 (1x128 tiles) and their float values are transient; h is not kept at all. Backward dequantizes g and u from
  * the cache and recomputes h from them ("we cache the inputs of the SwiGLU operator and recompute its output in the
  * backward pass"); forward computes h from the unquantized GEMM outputs, as the GPU's SwiGLU reads the BF16 GEMM
@@ -115,7 +115,7 @@ public final class SwiGluFfn {
 
     /**
      * Rows [r0, r0+m): dacts[x rows] += dFFN/dx^T dacts[y rows]; leaves dg, du in dacts. {@code dyFmt}: scale format of
-     * dy's FP8 quantization (power of two for the routed experts, spec G).
+     * dy's FP8 quantization (power of two for the routed experts, report §3.3).
      */
     void backwardInput(Arenas s, int wg, int wu, int wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;

@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * The training loop (spec F.1, D.3, E.2). One {@link #step()}:
+ * The training loop (docs/architecture.md §7.1, §5.3, §6.2). One {@link #step()}:
  * <ol>
  *   <li>batch size from the {@link BatchRamp} at the tokens seen so far; fetch that many micro-batches;</li>
  *   <li>lr, gamma, lambda from their schedules at the progress after this step (see {@link LrSchedule});</li>

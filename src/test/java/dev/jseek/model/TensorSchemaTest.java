@@ -33,7 +33,7 @@ class TensorSchemaTest {
         assertEquals(11_610_068_224L, w.mtpParameters());
         assertEquals(684_489_845_504L, w.checkpointParameters());
         assertEquals(70_272L, w.kvCacheBytesPerToken(2));
-        // 91,991 tensors incl. scale_inv: 14 attention/norm tensors per layer incl. 5 scales, etc. (spec A.2)
+        // 91,991 tensors incl. scale_inv: 14 attention/norm tensors per layer incl. 5 scales, etc. (docs/architecture.md §2.2)
         long scales = w.tensors().stream().filter(t -> t.fp8Quantizable()).count();
         assertEquals(91_991L, w.tensors().size() + scales);
     }

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The FP8 activation cache of a SwiGLU FFN (spec G, [TR] §3.3.3): forward caches g and u in E4M3 (1x128 tiles) and
+ * The FP8 activation cache of a SwiGLU FFN (report §3.3.3): forward caches g and u in E4M3 (1x128 tiles) and
  * backward runs on the dequantized cache, with h recomputed from it. The oracle is composed independently from the
  * general tile quantizer ({@link TileQuantizer#quantize} with explicit tile shapes), the scalar FP8 GEMM and the
  * element-wise SwiGLU kernels (themselves tested against scalar twins in {@link FastKernelsTest}; an ulp of difference
