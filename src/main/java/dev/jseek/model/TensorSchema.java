@@ -247,6 +247,20 @@ public final class TensorSchema {
         return n;
     }
 
+    /** Parameters a training run holds: main model and MTP modules, without the MTP copies of the embedding and head. */
+    public long trainingParameters() {
+        long n = 0;
+        for (Tensor t : tensors) if (t.kind() != Kind.MTP_COPY) n += t.elements();
+        return n;
+    }
+
+    /** Of {@link #trainingParameters}, those one token uses: all but the routed experts, plus num_experts_per_tok of them per MoE layer. */
+    public long trainingActiveParameters() {
+        long n = 0;
+        for (Tensor t : tensors) if (t.kind() != Kind.MTP_COPY && t.expert() < c.numExpertsPerTok()) n += t.elements();
+        return n;
+    }
+
     /** Weight elements the checkpoint holds (main + MTP, copies included). */
     public long checkpointParameters() {
         long n = 0;
