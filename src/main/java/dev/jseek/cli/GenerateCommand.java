@@ -7,6 +7,7 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Prompts;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
@@ -61,7 +62,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
@@ -75,7 +76,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)

@@ -20,7 +20,12 @@ import dev.jseek.train.TokenBatch;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
+import dev.jseek.parallel.CommException;
+import dev.jseek.parallel.Communicator;
+import dev.jseek.parallel.MpiComm;
+import dev.jseek.parallel.ThreadRanks;
 import dev.jseek.train.Trainer;
+import dev.jseek.train.ZeroShard;
 import dev.jseek.train.TrainerConfig;
 import dev.jseek.train.Validation;
 import java.io.IOException;
@@ -80,6 +85,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
+    @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
+    @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ...: dp=N (data parallel, ZeRO-1, over the N processes).") String parallel;
 
     /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
     public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
@@ -132,6 +139,78 @@ public final class TrainCommand implements Callable<Integer> {
         LrSchedule lambda = lambdaSchedule != null ? parse("--lambda-schedule", lambdaSchedule) : LrSchedule.deepseekV3Lambda(total);
         TrainerConfig cfg = run.trainerConfig(lr, gamma, lambda, new BatchRamp(start, batch, rampTokens, micro), bf16M, c, steps,
                 b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
+        Layout layout = layout();
+        if (layout.threads() == null && layout.mpi() == null) {
+            outcome = trainRank(null, o, c, cfg, resumeDir, seqWise, prec, total);
+        } else if (layout.mpi() != null) {
+            MpiComm mc = layout.mpi();
+            try {
+                Outcome r = trainRank(mc, mc.rank() == 0 ? o : new PrintWriter(java.io.Writer.nullWriter()), c, cfg, resumeDir, seqWise, prec, total);
+                if (mc.rank() != 0) {
+                    mc.close();
+                    return 0;
+                }
+                outcome = r;
+            } catch (Throwable e) {
+                mc.abort(e instanceof CommException || Jseek.isUserError(e) ? e.getMessage() : e.toString());
+            }
+        } else {
+            try {
+                outcome = ThreadRanks.run(ranks, comm -> trainRank(comm, comm.rank() == 0 ? o : new PrintWriter(java.io.Writer.nullWriter()),
+                        c, cfg, resumeDir, seqWise, prec, total)).getFirst();
+            } catch (CommException e) {
+                throw new UserException("data-parallel ranks: " + e.getMessage(), e);
+            }
+        }
+        LossCurves.Written plots = run.plots("jseek train"); // after the trainer closed the metrics log
+        if (plots != null) {
+            Outcome r = outcome;
+            outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
+                    r.checkpoint(), r.metrics(), plots);
+        }
+        printSummary(spec.commandLine().getOut(), outcome);
+        if (layout.mpi() != null) layout.mpi().close();
+        return 0;
+    }
+
+    /** Where the ranks come from: one process (both null), thread ranks (--ranks N > 1), or this MPI job (--parallel dp=N). */
+    private record Layout(Integer threads, MpiComm mpi) {}
+
+    private Layout layout() {
+        if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null);
+        if (ranks != 1) throw new UserException("give --ranks N (threads) or --parallel dp=N (MPI), not both");
+        int dp = 0;
+        for (String part : parallel.split(",")) {
+            String[] kv = part.trim().split("=", 2);
+            int v;
+            try {
+                v = kv.length == 2 ? Integer.parseInt(kv[1].trim()) : -1;
+            } catch (NumberFormatException e) {
+                v = -1;
+            }
+            if (v < 1) throw new UserException("--parallel: '" + part.trim() + "' is not NAME=N with N >= 1 (e.g. dp=2)");
+            switch (kv[0].trim()) {
+                case "dp" -> dp = v;
+                case "ep", "pp" -> throw new UserException("--parallel " + part.trim() + ": only data parallelism (dp=N) is implemented so far");
+                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N)");
+            }
+        }
+        if (dp == 0) throw new UserException("--parallel " + parallel + ": give dp=N");
+        if (!MpiComm.launchedByMpirun())
+            throw new UserException("--parallel dp=" + dp + " runs under MPI: mpirun -np " + dp + " ./jseek train ... (for threads of one process use --ranks " + dp + ")");
+        MpiComm mc = MpiComm.world();
+        if (mc.size() != dp) {
+            mc.close();
+            throw new UserException("--parallel dp=" + dp + " but mpirun started " + mc.size() + " processes (mpirun -np " + dp + ")");
+        }
+        return new Layout(null, mc);
+    }
+
+    /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
+    private Outcome trainRank(Communicator comm, PrintWriter o, ModelConfig c, TrainerConfig cfg, Path resumeDir, boolean seqWise,
+                              Precision prec, double total) {
+        Outcome outcome;
         try (TokenDataset ds = openData()) {
             Manifest mf = ds.manifest();
             int dataVocab = mf.tokenizer().vocabSize();
@@ -146,23 +225,38 @@ public final class TrainCommand implements Callable<Integer> {
             }
             Validation<TokenBatch> val = evalEvery > 0 ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
-            try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
+            Trainer<TokenBatch> built;
+            try {
+                built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage(), e);
+            }
+            try (Trainer<TokenBatch> t = built) {
                 t.setValidation(val);
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
+                if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
                         r.checkpoint(), run.out.resolve("metrics.jsonl"), null);
             }
         }
-        LossCurves.Written plots = run.plots("jseek train"); // after the trainer closed the metrics log
-        if (plots != null) {
-            Outcome r = outcome;
-            outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
-                    r.checkpoint(), r.metrics(), plots);
-        }
-        printSummary(spec.commandLine().getOut(), outcome);
-        return 0;
+        return outcome;
+    }
+
+    /** The memory each rank holds, gathered to rank 0: parameters, gradients (arena + reduced shard), AdamW moments, activations. */
+    private static void printRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
+        ZeroShard z = t.zero();
+        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(),
+                z.to() - z.from()};
+        long[] all = comm.allGather(mine);
+        o.printf(Locale.ROOT, "  parallel   data parallel over %d ranks (%s), ZeRO-1: AdamW moments sharded, gradients reduce-scattered, parameters all-gathered%n",
+                comm.size(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+        o.printf(Locale.ROOT, "             rank  arena shard (floats)  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+        for (int r = 0; r < comm.size(); r++)
+            o.printf(Locale.ROOT, "             %4d  %20s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
+                    all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);
+        o.flush();
     }
 
     private Validation<TokenBatch> validation(TokenDataset ds, PrintWriter o) {

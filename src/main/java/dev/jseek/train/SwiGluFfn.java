@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Silu;
+
 import dev.jseek.fp8.Fp8Tensor;
 import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
@@ -100,7 +102,7 @@ public final class SwiGluFfn {
             Linear.forward(precision, a, go, a, x.xA() + r0 * dim, p, wg, m, dim, inter);
             Linear.forward(precision, a, uo, a, x.xA() + r0 * dim, p, wu, m, dim, inter);
         }
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swiglu(a, ho + lo, go + lo, uo + lo, hi - lo));
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
         Linear.forward(precision, a, y + r0 * dim, a, ho, p, wd, m, inter, dim);
     }
 
@@ -110,7 +112,7 @@ public final class SwiGluFfn {
         int go = gA + r0 * inter, uo = uA + r0 * inter, ho = hA + r0 * inter, n = m * inter;
         s.cache.loadE4m3(gC, r0, m, a, go);
         s.cache.loadE4m3(uC, r0, m, a, uo);
-        if (withH) TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swiglu(a, ho + lo, go + lo, uo + lo, hi - lo));
+        if (withH) TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
     }
 
     /**
@@ -129,7 +131,7 @@ public final class SwiGluFfn {
             Linear.backwardInput(precision, d, hd, d, yo, p, wd, m, inter, dim);
         }
         int ga = gA + r0 * inter, ua = uA + r0 * inter;
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swigluBackward(a, ga + lo, ua + lo, d, hd + lo, gd + lo, ud + lo, hi - lo));
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swigluBackward(a, ga + lo, a, ua + lo, d, hd + lo, d, gd + lo, d, ud + lo, hi - lo));
         Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, gd, p, wg, m, dim, inter);
         Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, ud, p, wu, m, dim, inter);
     }

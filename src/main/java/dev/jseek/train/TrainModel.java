@@ -412,6 +412,16 @@ public final class TrainModel {
 
     public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
 
+    /** Replaces the accumulated loads ([layer][expert], as {@link #expertLoad()}); data parallelism sets the global sums. */
+    public void setExpertLoad(long[][] load) {
+        if (load.length != moes.size()) throw new IllegalArgumentException(load.length + " load rows for " + moes.size() + " MoE layers");
+        for (int i = 0; i < load.length; i++) {
+            long[] l = moes.get(i).load();
+            if (load[i].length != l.length) throw new IllegalArgumentException("layer " + i + ": " + load[i].length + " loads for " + l.length + " experts");
+            System.arraycopy(load[i], 0, l, 0, l.length);
+        }
+    }
+
     /** MaxVio = (max_i load_i - mean load) / mean load per MoE layer, over the accumulated loads (0 when no tokens). */
     public double[] maxVio() {
         double[] r = new double[moes.size()];

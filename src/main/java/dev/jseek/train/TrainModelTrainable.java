@@ -50,6 +50,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
     @Override public void setMtpLambda(float lambda) { model.setMtpLambda(lambda); }
     @Override public List<Integer> moeLayerIds() { return model.moeLayerIds(); }
     @Override public long[][] expertLoad() { return model.expertLoad(); }
+    @Override public void setExpertLoad(long[][] load) { model.setExpertLoad(load); }
     @Override public void updateBias(float gamma) { model.updateBias(gamma); }
     @Override public void resetExpertLoad() { model.resetExpertLoad(); }
 }

@@ -60,6 +60,14 @@ public interface Trainable<B> {
     /** Tokens routed to each expert per MoE layer since the last {@link #updateBias}/{@link #resetExpertLoad}. */
     default long[][] expertLoad() { return new long[0][]; }
 
+    /**
+     * Replaces the loads counted so far with {@code load} (same shape as {@link #expertLoad()}): data parallelism
+     * sets the loads summed over ranks before {@link #updateBias}.
+     */
+    default void setExpertLoad(long[][] load) {
+        if (load.length != 0) throw new UnsupportedOperationException(getClass().getSimpleName() + " has no expert loads to set");
+    }
+
     /** b_i += gamma * sign(mean load - load_i) per MoE layer (docs/architecture.md §5.3), then resets the loads. */
     default void updateBias(float gamma) {}
 
