@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 
 import dev.jseek.io.Checkpoint;
 import java.util.ArrayList;
@@ -95,8 +96,9 @@ public final class TrainModel {
         MtpModule[] mtp = null;
         int[] resid = null;
         int embed = 0, finalNorm = 0, head = 0, hN = 0, hNA = 0, rN = 0, logits = 0;
+        TensorSchema schema = new TensorSchema(c);
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
-            pl = new ParamLayout();
+            pl = new ParamLayout(schema);
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
@@ -122,6 +124,7 @@ public final class TrainModel {
             logits = al.alloc("logits", (long) maxN * vocab);
             plan = al;
         }
+        pl.requireComplete();
         al.checkAgainstPlan();
         this.pl = pl;
         this.al = al;
