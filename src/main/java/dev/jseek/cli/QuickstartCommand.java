@@ -15,11 +15,10 @@ import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -57,11 +56,10 @@ public final class QuickstartCommand implements Callable<Integer> {
         return z;
     }
 
-    private static void run(String stage, String... args) {
-        System.err.println("== " + stage + ": jseek " + String.join(" ", args));
-        int rc = Jseek.commandLine().execute(args);
-        if (rc != 0) throw new UserException(stage + " failed (exit " + rc + "); fix the problem above and run quickstart again");
-    }
+    /** Prints the stage and the equivalent command line (each stage is an ordinary command the user can run). */
+    private static void stage(String stage, String command) { System.err.println("== " + stage + ": jseek " + command); }
+
+    private static String flag(boolean on, String flag) { return on ? " " + flag : ""; }
 
     @Override public Integer call() throws IOException {
         if (minutes <= 0 && steps == null) throw new UserException("--minutes must be > 0");
@@ -72,17 +70,15 @@ public final class QuickstartCommand implements Callable<Integer> {
         Path tokFile = out.resolve("tokenizer.json");
         if (Files.isRegularFile(tokFile)) System.err.println("== tokenizer: reusing " + tokFile);
         else {
-            List<String> tt = new ArrayList<>(List.of("tokenizer", "train", "--corpus", zip.toString(), "--include", "*.java",
-                    "--max-mb", Integer.toString(tokenizerMb), "--vocab-size", Integer.toString(vocab), "--out", tokFile.toString()));
-            if (noProgress) tt.add("--no-progress");
-            run("tokenizer", tt.toArray(String[]::new));
+            stage("tokenizer", "tokenizer train --corpus " + zip + " --include *.java --max-mb " + tokenizerMb + " --vocab-size " + vocab
+                    + " --out " + tokFile + flag(noProgress, "--no-progress"));
+            TokenizerCommand.Train.train(zip, "*.java", (double) tokenizerMb, vocab, TokenizerCommand.Train.MIN_FREQUENCY, null, tokFile, noProgress);
         }
 
         Path data = out.resolve("data");
-        List<String> prep = new ArrayList<>(List.of("data", "prepare", "--corpus", "jdk:" + zip, "--tokenizer", tokFile.toString(),
-                "--out", data.toString(), "--seed", Long.toString(seed)));
-        if (noProgress) prep.add("--no-progress");
-        run("data", prep.toArray(String[]::new));
+        stage("data", "data prepare --corpus jdk:" + zip + " --tokenizer " + tokFile + " --out " + data + " --seed " + seed + flag(noProgress, "--no-progress"));
+        DataPrepareCommand.prepare("jdk:" + zip, tokFile.toString(), data, DataPrepareCommand.VAL_FRACTION, DataPrepareCommand.FIM_RATE, seed,
+                DataPrepareCommand.SHARD_TOKENS, null, noProgress);
 
         ModelConfig cfg = ConfigEdits.withVocabSize(Presets.get(preset), Tokenizer.load(tokFile).vocabSize());
         Path cfgFile = out.resolve("config.json");
@@ -92,14 +88,27 @@ public final class QuickstartCommand implements Callable<Integer> {
         Files.copy(tokFile, run.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
         boolean resume = !TrainCheckpoint.list(run).isEmpty();
         long n = steps != null ? steps : resume ? previousSteps(run) : calibrateSteps(cfg);
-        List<String> train = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(),
-                "--config", cfgFile.toString(), "--steps", Long.toString(n), "--seq-len", Integer.toString(seqLen),
-                "--micro-batch", Integer.toString(micro), "--batch", Integer.toString(batch), "--lr", Double.toString(lr),
-                "--warmup-steps", Long.toString(Math.max(1, Math.min(100, n / 10))), "--seed", Long.toString(seed),
-                "--checkpoint-every", Long.toString(Math.max(1, n / 5)), "--keep", "2"));
-        if (resume) train.add("--resume");
-        if (noProgress) train.add("--no-progress");
-        run("train", train.toArray(String[]::new));
+        PrintWriter stdout = new PrintWriter(System.out, true), stderr = new PrintWriter(System.err, true);
+        TrainCommand train = TrainCommand.withDefaults(stdout, stderr);
+        train.data = data;
+        train.run.out = run;
+        train.config = cfgFile;
+        train.steps = n;
+        train.seqLen = seqLen;
+        train.micro = micro;
+        train.batch = batch;
+        train.lrPeak = lr;
+        train.warmup = Math.max(1, Math.min(100, n / 10));
+        train.run.seed = seed;
+        train.run.every = Math.max(1, n / 5);
+        train.run.keep = 2;
+        if (resume) train.run.resume = "";
+        train.run.noProgress = noProgress;
+        stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + seqLen
+                + " --micro-batch " + micro + " --batch " + batch + " --lr " + lr + " --warmup-steps " + train.warmup + " --seed " + seed
+                + " --checkpoint-every " + train.run.every + " --keep 2" + flag(resume, "--resume") + flag(noProgress, "--no-progress"));
+        train.call();
+        stdout.flush();
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");
 
         Path ckpt = TrainCheckpoint.latest(run);

@@ -36,6 +36,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -93,6 +94,22 @@ public final class TrainCommand implements Callable<Integer> {
                           StepMetrics lastValidation, Path checkpoint, Path metrics, LossCurves.Written plots) {}
 
     private Outcome outcome;
+
+    /**
+     * A train command with every option at its default (as parsed from no arguments) printing to {@code out}/{@code err},
+     * for Java callers (quickstart, balance-experiment) that set the options as fields and then {@link #call()} it;
+     * {@code args} are further options to parse first.
+     *
+     * @throws CommandLine.ParameterException when {@code args} are not train options
+     */
+    static TrainCommand withDefaults(PrintWriter out, PrintWriter err, String... args) {
+        TrainCommand tc = new TrainCommand();
+        CommandLine cl = new CommandLine(tc);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.parseArgs(args);
+        return tc;
+    }
 
     /** The outcome of the last {@link #call()}, or null. */
     public Outcome outcome() { return outcome; }
