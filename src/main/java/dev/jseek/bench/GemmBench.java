@@ -23,47 +23,34 @@ import java.util.Random;
  * median GFLOP/s of each, the ratio jseek/OpenBLAS, weight GB/s for the Linear cases, and the best GFLOP/s seen
  * (the machine's measured peak for MFU).
  * {@code jseek bench gemm} runs it.
+ *
+ * @param threads       threads of the jseek pool (already started with them) and of OpenBLAS
+ * @param sizes         square F32 sizes
+ * @param quick         M = 1 and 512 only for the model shapes
+ * @param reps          timed repetitions per case (the median is reported)
+ * @param cpuTime       time by the calling thread's CPU time (needs 1 thread)
+ * @param openblasCore  auto, default or an OPENBLAS_CORETYPE name
  */
-public final class GemmBench {
-    private final PrintStream out;
-    private final int t, nReps;
-    private final int[] sq;
-    private final boolean quick, noShapes, cpuTime;
-    private final double warmupSeconds;
-    private final String openblasPath, openblasCore;
+public record GemmBench(PrintStream out, int threads, int[] sizes, boolean quick, boolean noShapes, int reps, boolean cpuTime,
+                        double warmupSeconds, String openblasPath, String openblasCore) {
     private static boolean cpuClock;
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
-
-    /**
-     * @param threads       threads of the jseek pool (already started with them) and of OpenBLAS
-     * @param sizes         square F32 sizes
-     * @param quick         M = 1 and 512 only for the model shapes
-     * @param cpuTime       time by the calling thread's CPU time (needs 1 thread)
-     * @param openblasCore  auto, default or an OPENBLAS_CORETYPE name
-     */
-    public GemmBench(PrintStream out, int threads, int[] sizes, boolean quick, boolean noShapes, int reps, boolean cpuTime,
-                     double warmupSeconds, String openblasPath, String openblasCore) {
-        this.out = out;
-        this.t = threads;
-        this.sq = sizes.clone();
-        this.quick = quick;
-        this.noShapes = noShapes;
-        this.nReps = reps;
-        this.cpuTime = cpuTime;
-        this.warmupSeconds = warmupSeconds;
-        this.openblasPath = openblasPath;
-        this.openblasCore = openblasCore;
-    }
 
     private static long now() {
         return cpuClock ? MX.getCurrentThreadCpuTime() : System.nanoTime();
     }
-    private double bestGflops;
-    private String bestWhat = "";
+    /** The best GFLOP/s seen so far and its case. */
+    private static final class Best {
+        double gflops;
+        String what = "";
+    }
 
     /** Runs every case and prints the table and the measured peak. */
     public void run() {
         cpuClock = cpuTime;
+        int t = threads, nReps = reps;
+        int[] sq = sizes;
+        Best best = new Best();
         String core = switch (openblasCore) {
             case "default" -> null;
             case "auto" -> System.getenv("OPENBLAS_CORETYPE") != null ? null : autoCore();
@@ -91,15 +78,15 @@ public final class GemmBench {
         out.println();
         out.printf("%-22s %6s %6s %6s %-8s %11s %14s %7s %11s%n", "case", "M", "N", "K", "weights", "jseek GF/s", "OpenBLAS GF/s", "ratio", "jseek GB/s");
 
-        for (int s : sq) square(blas, s, nReps);
+        for (int s : sq) square(blas, s, nReps, best);
         if (!noShapes) {
             int[][] kn = {{7168, 2112}, {1536, 24576}, {16384, 7168}, {2048, 7168}};
             int[] ms = quick ? new int[] {1, 512} : new int[] {1, 16, 512};
-            for (int[] shape : kn) linearShapes(blas, shape[0], shape[1], ms, nReps);
+            for (int[] shape : kn) linearShapes(blas, shape[0], shape[1], ms, nReps, best);
         }
         out.println();
-        out.printf("measured peak: %.1f GFLOP/s F32 on %d thread%s%s (best of all cases above: %s)%n", bestGflops, t,
-                t == 1 ? "" : "s", cpuTime ? " per CPU-second" : "", bestWhat);
+        out.printf("measured peak: %.1f GFLOP/s F32 on %d thread%s%s (best of all cases above: %s)%n", best.gflops, t,
+                t == 1 ? "" : "s", cpuTime ? " per CPU-second" : "", best.what);
         out.println("load average at end: " + loadAvg());
     }
 
@@ -134,13 +121,13 @@ public final class GemmBench {
         return calls;
     }
 
-    private void square(OpenBlas blas, int n, int nReps) {
+    private void square(OpenBlas blas, int n, int nReps, Best best) {
         Random r = new Random(n);
         float[] a = randn(r, n * n), b = randn(r, n * n), c = new float[n * n];
         double flops = 2.0 * n * n * n;
         double tj = median(() -> Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n), nReps);
         double gj = flops / tj / 1e9;
-        note(gj, "jseek sgemm " + n + "^3");
+        note(best, gj, "jseek sgemm " + n + "^3");
         double go = Double.NaN;
         if (blas != null) {
             settle(20);                                      // jseek workers park after 2 ms of spinning
@@ -148,7 +135,7 @@ public final class GemmBench {
                 MemorySegment na = copy(arena, a), nb = copy(arena, b), nc = arena.allocate(4L * n * n, 64);
                 double to = median(() -> blas.sgemm(false, false, n, n, n, 1f, na, n, nb, n, 0f, nc, n), nReps);
                 go = flops / to / 1e9;
-                note(go, "OpenBLAS sgemm " + n + "^3");
+                note(best, go, "OpenBLAS sgemm " + n + "^3");
                 checkSame(c, nc, "square " + n);
             }
             settle(300);                                     // OpenBLAS threads spin ~0.1 s after a call
@@ -156,7 +143,7 @@ public final class GemmBench {
         row("square F32", n, n, n, "F32", gj, go, Double.NaN);
     }
 
-    private void linearShapes(OpenBlas blas, int k, int n, int[] ms, int nReps) {
+    private void linearShapes(OpenBlas blas, int k, int n, int[] ms, int nReps, Best best) {
         Random r = new Random(k * 31L + n);
         float[] w = randn(r, n * k);
         for (int i = 0; i < w.length; i++) w[i] *= 0.03f;
@@ -184,7 +171,7 @@ public final class GemmBench {
                     MemorySegment nx = copy(arena, x), ny = arena.allocate(4L * m * n, 64);
                     double to = median(() -> blas.sgemm(false, true, m, n, k, 1f, nx, k, nw, k, 0f, ny, n), nReps);
                     go = flops / to / 1e9;
-                    note(go, "OpenBLAS M=" + m + " " + k + "x" + n);
+                    note(best, go, "OpenBLAS M=" + m + " " + k + "x" + n);
                     settle(300);
                     Gemm.linear(y, 0, x, 0, m, wF32, false);
                     checkSame(y, ny, "linear M=" + m + " K=" + k + " N=" + n);
@@ -193,7 +180,7 @@ public final class GemmBench {
                 for (Matrix wm : new Matrix[] {wF32, wBf16, wFp8}) {
                     double tj = median(() -> Gemm.linear(y, 0, x, 0, m, wm, false), nReps);
                     double gj = flops / tj / 1e9;
-                    if (wm.dtype() == DType.F32) note(gj, "jseek linear M=" + m + " " + k + "x" + n);
+                    if (wm.dtype() == DType.F32) note(best, gj, "jseek linear M=" + m + " " + k + "x" + n);
                     double gbs = (double) n * k * wm.dtype().bytes / tj / 1e9;
                     row(name, m, n, k, wm.dtype() == DType.F8_E4M3 ? "FP8E4M3" : wm.dtype().name(), gj, go, gbs);
                 }
@@ -209,8 +196,8 @@ public final class GemmBench {
         out.flush();
     }
 
-    private void note(double gflops, String what) {
-        if (gflops > bestGflops) { bestGflops = gflops; bestWhat = what; }
+    private static void note(Best best, double gflops, String what) {
+        if (gflops > best.gflops) { best.gflops = gflops; best.what = what; }
     }
 
     /** Warm-up (at least 2 runs and 0.3 s), then the median of reps timed runs (more for short runs, up to 0.5 s). */

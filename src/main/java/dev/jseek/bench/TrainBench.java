@@ -26,45 +26,21 @@ import java.util.function.DoubleSupplier;
  * and {@code warmupSeconds}), then the two are timed interleaved, step by step, so both see the same machine load;
  * times are the medians of {@code steps} steps.
  * {@code jseek bench train} runs it.
+ *
+ * @param presets     the names of {@code configs}, for the table
+ * @param peakGflops  peak F32 GFLOP/s for MFU, or null to measure it with a {@code peakSize}^3 sgemm
+ * @param peer        the reference implementation, or null
+ * @param lookForPeer whether a peer was looked for (prints which one, or that none is on the class path)
  */
-public final class TrainBench {
-    private final List<String> presets;
-    private final List<ModelConfig> configs;
-    private final int batch, seq, warmup, steps, peakSize;
-    private final double warmupSeconds;
-    private final float lr;
-    private final long seed;
-    private final Double peakGflops;
-    private final TrainStepPeer peer;
-    private final boolean lookForPeer, noRecompute, profile;
-
-    /**
-     * @param presets     the names of {@code configs}, for the table
-     * @param peakGflops  peak F32 GFLOP/s for MFU, or null to measure it with a {@code peakSize}^3 sgemm
-     * @param peer        the reference implementation, or null
-     * @param lookForPeer whether a peer was looked for (prints which one, or that none is on the class path)
-     */
-    public TrainBench(List<String> presets, List<ModelConfig> configs, int batch, int seq, int warmup, double warmupSeconds, int steps,
-                      float lr, long seed, Double peakGflops, int peakSize, TrainStepPeer peer, boolean lookForPeer, boolean noRecompute,
-                      boolean profile) {
-        this.presets = List.copyOf(presets);
-        this.configs = List.copyOf(configs);
-        this.batch = batch;
-        this.seq = seq;
-        this.warmup = warmup;
-        this.warmupSeconds = warmupSeconds;
-        this.steps = steps;
-        this.lr = lr;
-        this.seed = seed;
-        this.peakGflops = peakGflops;
-        this.peakSize = peakSize;
-        this.peer = peer;
-        this.lookForPeer = lookForPeer;
-        this.noRecompute = noRecompute;
-        this.profile = profile;
+public record TrainBench(List<String> presets, List<ModelConfig> configs, int batch, int seq, int warmup, double warmupSeconds, int steps,
+                         float lr, long seed, Double peakGflops, int peakSize, TrainStepPeer peer, boolean lookForPeer, boolean noRecompute,
+                         boolean profile) {
+    public TrainBench {
+        presets = List.copyOf(presets);
+        configs = List.copyOf(configs);
     }
 
-    /** The first {@link TrainStepPeer} on the class path ({@link ServiceLoader}), or null. */
+    /** The first {@link TrainStepPeer} on the class path ({@link java.util.ServiceLoader}), or null. */
     public static TrainStepPeer findPeer() {
         for (TrainStepPeer p : java.util.ServiceLoader.load(TrainStepPeer.class)) return p;
         return null;

@@ -40,42 +40,21 @@ public final class Deepseek2Names {
 
     /** The GGUF location of the schema tensor {@code t}. */
     public static Target map(TensorSchema.Tensor t) {
-        String blk = "blk." + t.layer() + ".";
-        return switch (t.slot()) {
-            case EMBED -> plain("token_embd.weight");
-            case FINAL_NORM -> plain("output_norm.weight");
-            case HEAD -> plain("output.weight");
-            case ATTN_NORM -> plain(blk + "attn_norm.weight");
-            case Q_A -> plain(blk + "attn_q_a.weight");
-            case Q_A_NORM -> plain(blk + "attn_q_a_norm.weight");
-            case Q_B -> plain(blk + "attn_q_b.weight");
-            case Q -> plain(blk + "attn_q.weight");
-            case KV_A -> plain(blk + "attn_kv_a_mqa.weight");
-            case KV_A_NORM -> plain(blk + "attn_kv_a_norm.weight");
-            case KV_B -> new Target(blk + "attn_kv_b.weight", Kind.KV_B, -1);
-            case O -> plain(blk + "attn_output.weight");
-            case FFN_NORM -> plain(blk + "ffn_norm.weight");
-            case MLP_GATE -> plain(blk + "ffn_gate.weight");
-            case MLP_UP -> plain(blk + "ffn_up.weight");
-            case MLP_DOWN -> plain(blk + "ffn_down.weight");
-            case ROUTER -> plain(blk + "ffn_gate_inp.weight");
-            case ROUTER_BIAS -> plain(blk + "exp_probs_b.bias");
-            case EXPERT_GATE -> new Target(blk + "ffn_gate_exps.weight", Kind.EXPERT, t.expert());
-            case EXPERT_UP -> new Target(blk + "ffn_up_exps.weight", Kind.EXPERT, t.expert());
-            case EXPERT_DOWN -> new Target(blk + "ffn_down_exps.weight", Kind.EXPERT, t.expert());
-            case SHARED_GATE -> plain(blk + "ffn_gate_shexp.weight");
-            case SHARED_UP -> plain(blk + "ffn_up_shexp.weight");
-            case SHARED_DOWN -> plain(blk + "ffn_down_shexp.weight");
-            case ENORM -> plain(blk + "nextn.enorm.weight");
-            case HNORM -> plain(blk + "nextn.hnorm.weight");
-            case EH_PROJ -> plain(blk + "nextn.eh_proj.weight");
-            case SHARED_HEAD_NORM -> plain(blk + "nextn.shared_head_norm.weight");
-            case MTP_EMBED -> plain(blk + "nextn.embed_tokens.weight");
-            case MTP_HEAD -> plain(blk + "nextn.shared_head_head.weight");
+        String name = switch (t.slot()) {
+            case EMBED -> "token_embd"; case FINAL_NORM -> "output_norm"; case HEAD -> "output";
+            case ATTN_NORM -> "attn_norm"; case Q_A -> "attn_q_a"; case Q_A_NORM -> "attn_q_a_norm"; case Q_B -> "attn_q_b"; case Q -> "attn_q";
+            case KV_A -> "attn_kv_a_mqa"; case KV_A_NORM -> "attn_kv_a_norm"; case KV_B -> "attn_kv_b"; case O -> "attn_output";
+            case FFN_NORM -> "ffn_norm"; case MLP_GATE -> "ffn_gate"; case MLP_UP -> "ffn_up"; case MLP_DOWN -> "ffn_down";
+            case ROUTER -> "ffn_gate_inp"; case ROUTER_BIAS -> "exp_probs_b";
+            case EXPERT_GATE -> "ffn_gate_exps"; case EXPERT_UP -> "ffn_up_exps"; case EXPERT_DOWN -> "ffn_down_exps";
+            case SHARED_GATE -> "ffn_gate_shexp"; case SHARED_UP -> "ffn_up_shexp"; case SHARED_DOWN -> "ffn_down_shexp";
+            case ENORM -> "nextn.enorm"; case HNORM -> "nextn.hnorm"; case EH_PROJ -> "nextn.eh_proj";
+            case SHARED_HEAD_NORM -> "nextn.shared_head_norm"; case MTP_EMBED -> "nextn.embed_tokens"; case MTP_HEAD -> "nextn.shared_head_head";
         };
+        String gguf = (t.slot().topLevel() ? "" : "blk." + t.layer() + ".") + name + (t.slot() == TensorSchema.Slot.ROUTER_BIAS ? ".bias" : ".weight");
+        Kind kind = t.slot() == TensorSchema.Slot.KV_B ? Kind.KV_B : t.slot().routedExpert() ? Kind.EXPERT : Kind.PLAIN;
+        return new Target(gguf, kind, t.expert());
     }
-
-    private static Target plain(String gguf) { return new Target(gguf, Kind.PLAIN, -1); }
 
     /** The GGUF location of every tensor of {@code schema}, by HF name, in schema order. */
     public static Map<String, Target> index(TensorSchema schema) {
