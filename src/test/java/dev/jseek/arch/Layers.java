@@ -20,7 +20,7 @@ final class Layers {
     static final List<List<String>> RANKS = List.of(
             List.of("tensor", "tokenizer", "parallel"),
             List.of("kernels", "kernels.scalar"),
-            List.of("io"),
+            List.of("io", "parallel"),
             List.of("fp8", "data"),
             List.of("model"),
             List.of("gguf", "train"),
