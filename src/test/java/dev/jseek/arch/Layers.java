@@ -18,7 +18,7 @@ final class Layers {
 
     /** Bottom to top; the packages of one row are siblings and must not use each other. */
     static final List<List<String>> RANKS = List.of(
-            List.of("tensor", "tokenizer", "parallel"),
+            List.of("tensor", "tokenizer"),
             List.of("kernels", "kernels.scalar"),
             List.of("io", "parallel"),
             List.of("fp8", "data"),
