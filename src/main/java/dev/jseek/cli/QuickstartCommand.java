@@ -102,11 +102,11 @@ public final class QuickstartCommand implements Callable<Integer> {
         train.run.seed = seed;
         train.run.every = Math.max(1, n / 5);
         train.run.keep = 2;
-        if (resume) train.run.resume = "";
+        train.run.resume = "auto"; // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
         train.run.noProgress = noProgress;
         stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + seqLen
                 + " --micro-batch " + micro + " --batch " + batch + " --lr " + lr + " --warmup-steps " + train.warmup + " --seed " + seed
-                + " --checkpoint-every " + train.run.every + " --keep 2" + flag(resume, "--resume") + flag(noProgress, "--no-progress"));
+                + " --checkpoint-every " + train.run.every + " --keep 2 --resume=auto" + flag(noProgress, "--no-progress"));
         train.call();
         stdout.flush();
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");

@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
  */
 final class RunOptions {
     @Option(names = "--out", description = "Run directory: checkpoints step-N/, metrics.jsonl, loss-curves.png/.html (sft/grpo: tokenizer.json).") Path out;
-    @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out.") String resume;
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out; "
+            + "--resume=auto: that one when there is one, else a new run (the same command for every restart).") String resume;
     @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
@@ -35,13 +36,21 @@ final class RunOptions {
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
-    /** The checkpoint to resume from, or null. */
+    /** The checkpoint to resume from, or null for a new run (--resume=auto: the newest valid checkpoint in --out, if any). */
     Path resumeDir() {
+        if ("auto".equals(resume)) resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + w)) != null ? "" : null;
         return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
     }
 
     void requireAlpha() {
         if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
+    }
+
+    /** --eps, --weight-decay and --clip are finite (eps > 0, weight decay >= 0). */
+    void requireOptimizer() {
+        if (!(eps > 0) || Double.isInfinite(eps)) throw new UserException("--eps must be a finite number > 0, got " + eps);
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) throw new UserException("--weight-decay must be a finite number >= 0, got " + weightDecay);
+        if (Double.isNaN(clip) || Double.isInfinite(clip)) throw new UserException("--clip must be a finite number (<= 0 disables), got " + clip);
     }
 
     Precision precision() {

@@ -17,6 +17,7 @@ import dev.jseek.train.LrSchedule;
 import dev.jseek.train.Precision;
 import dev.jseek.train.StepMetrics;
 import dev.jseek.train.TokenBatch;
+import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
@@ -30,6 +31,7 @@ import dev.jseek.train.TrainerConfig;
 import dev.jseek.train.Validation;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -127,6 +129,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (evalEvery < 0) throw new UserException("--eval-every must be >= 0, got " + evalEvery);
         if (evalBatches < 1) throw new UserException("--eval-batches must be >= 1, got " + evalBatches);
         run.requireAlpha();
+        if (!(lrPeak > 0) || Double.isInfinite(lrPeak)) throw new UserException("--lr must be a finite number > 0, got " + lrPeak);
+        run.requireOptimizer();
+        if (!(emaDecay >= 0 && emaDecay < 1)) throw new UserException("--ema-decay must be in [0, 1), got " + emaDecay);
+        if (!(initStd > 0) || Float.isInfinite(initStd)) throw new UserException("--init-std must be a finite number > 0, got " + initStd);
         boolean seqWise = switch (balanceLoss.toLowerCase(Locale.ROOT)) {
             case "seq", "sequence" -> true;
             case "batch", "classic" -> false;
@@ -148,7 +154,8 @@ public final class TrainCommand implements Callable<Integer> {
             default -> throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
         };
         PrintWriter o = spec.commandLine().getOut();
-        Path resumeDir = run.resumeDir();
+        Path resumeDir = run.resumeDir(); // --resume=auto: the newest checkpoint, or a new run
+        if (resumeDir == null) refuseExistingRun(run.out);
         ModelConfig c = modelConfig(resumeDir);
         double total = totalTokens != null ? totalTokens : (double) steps * batch * seqLen;
         LrSchedule lr = lrSchedule != null ? parse("--lr-schedule", lrSchedule) : LrSchedule.deepseekV3Lr(lrPeak, warmup, total);
@@ -191,6 +198,20 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** Where the ranks come from: one process (both null), thread ranks (--ranks N > 1), or this MPI job (--parallel dp=N). */
+    /**
+     * A new run never writes into another run's directory: its metrics.jsonl would be cut, its checkpoints pruned in
+     * favour of the old run's higher step numbers, and a later --resume would mix the two.
+     */
+    private static void refuseExistingRun(Path out) {
+        List<Path> steps = TrainCheckpoint.list(out);
+        boolean metrics = Files.exists(out.resolve("metrics.jsonl"));
+        if (steps.isEmpty() && !metrics) return;
+        String what = !steps.isEmpty() ? steps.size() + " checkpoint" + (steps.size() == 1 ? "" : "s") + " (newest "
+                + steps.getLast().getFileName() + ")" + (metrics ? " and metrics.jsonl" : "") : "metrics.jsonl";
+        throw new UserException("--out " + out + " already holds a training run: " + what + "; continue it with --resume "
+                + "(or --resume=auto), or give a new --out");
+    }
+
     private record Layout(Integer threads, MpiComm mpi) {}
 
     private Layout layout() {

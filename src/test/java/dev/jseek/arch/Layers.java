@@ -25,7 +25,7 @@ final class Layers {
             List.of("model"),
             List.of("gguf", "train"),
             List.of("infer", "source"),
-            List.of("posttrain", "serve", "bench"),
+            List.of("posttrain", "serve", "bench", "eval"),   // bench, eval: placed ahead of their arrival (issue 9 §5, issue 15)
             List.of("cli"));
 
     /** The scalar twins of the kernels: test oracles, which no production package may call. */
