@@ -12,19 +12,19 @@ import java.util.concurrent.TimeUnit;
  * allowed (CI runs as root), oversubscription (4 processes on 2 cores), shared-memory transport ({@code self,vader}).
  * Fails with a clear message when Open MPI is missing ({@code .ci/run} installs it).
  */
-final class MpiRun {
+public final class MpiRun {
     private MpiRun() {}
 
-    record Result(int exit, String output, double seconds) {}
+    public record Result(int exit, String output, double seconds) {}
 
-    static Result run(int np, double timeoutSeconds, List<String> jvmProps, String main, String... args) throws IOException, InterruptedException {
+    public static Result run(int np, double timeoutSeconds, List<String> jvmProps, String main, String... args) throws IOException, InterruptedException {
         Path mpirun = Path.of("/usr/bin/mpirun");
         if (!Files.isExecutable(mpirun))
             throw new AssertionError("Open MPI is not installed (apt-get install openmpi-bin libopenmpi-dev; .ci/run does it)");
         List<String> cmd = new ArrayList<>(List.of(mpirun.toString(), "--oversubscribe", "--mca", "btl", "self,vader", "-np", Integer.toString(np),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Xmx512m", "-Djseek.threads=1"));
+                "-Xmx512m", "-Djseek.threads=1"));
         cmd.addAll(jvmProps);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
