@@ -228,8 +228,8 @@ public final class MpiComm implements Communicator {
                 if (!done[i] && mpi.test(rq.asSlice(8L * i, 8), flag)) { done[i] = true; left--; }
             if (left == 0) return null;
             if (System.nanoTime() - deadline > 0) return done;
-            if (round < 20_000) Thread.onSpinWait();
-            else Thread.yield();
+            if (round < 200) Thread.onSpinWait();
+            else Thread.yield();                          // let the peer process run on a shared or oversubscribed machine
         }
     }
 

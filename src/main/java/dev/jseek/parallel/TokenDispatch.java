@@ -4,7 +4,10 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The all-to-all dispatch and combine of expert parallelism (report §3.2.2): routed experts are sharded over the
@@ -19,6 +22,8 @@ import java.util.Arrays;
  * <p>Send and receive buffers are the communicator's scratch slots 2-5 (native under MPI, so nothing is staged).
  */
 public final class TokenDispatch {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private final Communicator comm;
     private final int hidden, expertsPerRank;
     private int tokens;
@@ -129,10 +134,13 @@ public final class TokenDispatch {
         MemorySegment.copy(y, 0, s, ValueLayout.JAVA_FLOAT, 0, received * hidden);
         comm.allToAllV(s, scaled(recvCounts, hidden), scaled(recvDispls, hidden), r, scaled(sendCounts, hidden), scaled(sendDispls, hidden), ElemType.FLOAT);
         Arrays.fill(out, 0, tokens * hidden, 0f);
+        int L = F.length();
         for (int i = 0; i < sendTok.length; i++) {           // send rows are grouped by rank ascending: rank order per token
-            int o = sendTok[i] * hidden;
+            int o = sendTok[i] * hidden, h = 0;
             long b = 4L * i * hidden;
-            for (int h = 0; h < hidden; h++) out[o + h] += r.get(ValueLayout.JAVA_FLOAT, b + 4L * h);
+            for (; h <= hidden - L; h += L)
+                FloatVector.fromArray(F, out, o + h).add(FloatVector.fromMemorySegment(F, r, b + 4L * h, NATIVE)).intoArray(out, o + h);
+            for (; h < hidden; h++) out[o + h] += r.get(ValueLayout.JAVA_FLOAT_UNALIGNED, b + 4L * h);
         }
     }
 
