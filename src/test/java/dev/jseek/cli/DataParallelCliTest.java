@@ -14,7 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code jseek train} data parallel on both backends: {@code mpirun -np 2 ... train --parallel dp=2} (Open MPI through
  * FFM) against {@code train --ranks 2} (threads) of the same run: the rank-ordered reductions make the two bit-identical
  * (metrics.jsonl line by line without timings, and the final checkpoint's model and optimizer files byte for byte).
- * (DP against one rank: {@code DataParallelTest}.) Layout mistakes give one line.
+ * Then rank 1 of an MPI job is SIGKILLed mid-step: mpirun ends the job naming it, and {@code --resume} continues to
+ * the same metrics and weights as the uninterrupted run. (DP against one rank: {@code DataParallelTest}.) Layout
+ * mistakes give one line.
  */
 class DataParallelCliTest {
     @TempDir Path tmp;
@@ -35,9 +37,9 @@ class DataParallelCliTest {
         return data;
     }
 
-    @Test void mpiDp2IsBitwiseThreadDp2() throws Exception {
+    @Test void mpiDp2IsBitwiseThreadDp2AndAKilledRankResumes() throws Exception {
         Path data = prepare();
-        Path threads = tmp.resolve("threads"), mpi = tmp.resolve("mpi");
+        Path threads = tmp.resolve("threads"), mpi = tmp.resolve("mpi"), killed = tmp.resolve("killed");
         List<String> a = new ArrayList<>(args(data, threads));
         a.addAll(List.of("--ranks", "2"));
         TrainCommandTest.Run t = TrainCommandTest.run(a.toArray(String[]::new));
@@ -53,6 +55,35 @@ class DataParallelCliTest {
         assertEquals(TrainKillTest.metrics(threads), TrainKillTest.metrics(mpi));
         for (String f : List.of("model.safetensors", "optimizer.safetensors"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-5").resolve(f)), Files.readAllBytes(mpi.resolve("step-5").resolve(f)), f);
+
+        // rank 1 of an MPI job is SIGKILLed in the middle of step 4 (checkpoint at step 2): the job ends, naming it
+        Path marker = tmp.resolve("paused");
+        List<String> k = new ArrayList<>(args(data, killed));
+        k.addAll(List.of("--parallel", "dp=2", "--checkpoint-every", "2"));
+        MpiRun.Started job = MpiRun.start(List.of(List.of(), List.of("-D" + "jseek.test.pause=mid-step@4", "-Djseek.test.pauseMarker=" + marker)),
+                Jseek.class.getName(), k.toArray(String[]::new));
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!Files.exists(marker)) {
+            assertTrue(job.process().isAlive(), "the job ended before rank 1 paused:\n" + job.output());
+            assertTrue(System.nanoTime() < deadline, "rank 1 did not reach step 4:\n" + job.output());
+            Thread.sleep(50);
+        }
+        ProcessHandle victim = job.process().descendants().filter(h -> h.info().arguments().map(
+                x -> List.of(x).contains("-Djseek.test.pauseMarker=" + marker)).orElse(false)).findFirst().orElseThrow();
+        victim.destroyForcibly();
+        long t0 = System.nanoTime();
+        MpiRun.Result kr = job.await(60);
+        assertNotEquals(0, kr.exit(), kr.output());
+        assertTrue(kr.output().contains("process rank 1 with PID") && kr.output().contains("signal 9"), kr.output());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30, kr.output());
+        // --resume continues from step 2, here on 2 thread ranks, and ends where the uninterrupted run did
+        List<String> res = new ArrayList<>(args(data, killed));
+        res.addAll(List.of("--ranks", "2", "--resume"));
+        TrainCommandTest.Run rr = TrainCommandTest.run(res.toArray(String[]::new));
+        assertEquals(0, rr.code(), rr.err());
+        assertTrue(rr.out().contains("resuming " + killed.resolve("step-2")), rr.out());
+        assertEquals(TrainKillTest.metrics(threads), TrainKillTest.metrics(killed));
+        assertArrayEquals(Files.readAllBytes(threads.resolve("step-5/model.safetensors")), Files.readAllBytes(killed.resolve("step-5/model.safetensors")));
     }
 
     @Test void layoutMistakesAreOneLine() throws Exception {
