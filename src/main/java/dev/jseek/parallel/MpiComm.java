@@ -168,7 +168,9 @@ public final class MpiComm implements Communicator {
     @Override public void exchange(List<Transfer> batch) {
         int n = batch.size();
         if (n == 0) return;
-        try (Arena a = Arena.ofConfined()) {
+        // Not closed when the transfers time out: MPI may still write into these buffers until the job is aborted.
+        Arena a = Arena.ofConfined();
+        {
             MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
             MemorySegment[] bufs = new MemorySegment[n];
             for (int i = 0; i < n; i++) {
@@ -203,6 +205,7 @@ public final class MpiComm implements Communicator {
                 if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
             }
         }
+        a.close();
     }
 
     /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */
