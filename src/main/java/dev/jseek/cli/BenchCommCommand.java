@@ -1,5 +1,7 @@
 package dev.jseek.cli;
 
+import dev.jseek.fp8.ScaleFormat;
+import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
 import dev.jseek.parallel.MpiComm;
@@ -124,7 +126,13 @@ public final class BenchCommCommand implements Callable<Integer> {
         float[] scales = new float[d.received() * nt];
         int it = 10;
         double tD = timed(c, it, () -> d.dispatch(x, rows)), tC = timed(c, it, () -> d.combine(rows, back));
-        double tD8 = timed(c, it, () -> d.dispatchFp8(x, codes, scales)), tC16 = timed(c, it, () -> d.combineBf16(rows, back));
+        byte[] q = new byte[tokens * hidden];
+        float[] qs = new float[tokens * nt];
+        double tD8 = timed(c, it, () -> {
+            TileQuantizer.quantizeRowsInto(x, 0, tokens, hidden, ScaleFormat.FP32, q, 0, qs, 0);
+            d.dispatchFp8(q, qs, codes, scales);
+        });
+        double tC16 = timed(c, it, () -> d.combineBf16(rows, back));
         long sent = d.sent();
         long[] all = c.allGather(new long[] {sent, d.received()});
         if (r == 0) {

@@ -6,6 +6,7 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +61,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             ids[0] = tok.eosId();
             System.arraycopy(t, 0, ids, 1, t.length);
         }
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
                 if (ids[i] < 0 || ids[i] >= vocab)

@@ -16,6 +16,7 @@ import dev.jseek.posttrain.RolloutBatch;
 import dev.jseek.posttrain.RolloutSource;
 import dev.jseek.posttrain.Tasks;
 import dev.jseek.posttrain.WeightedReward;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.NonFiniteException;
@@ -104,7 +105,7 @@ public final class GrpoCommand implements Callable<Integer> {
         try {
             WeightedReward rw;
             try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = DeepSeekV3.open(d); opened.add(m); return m; });
+                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = ModelSource.open(d); opened.add(m); return m; });
             } catch (IllegalArgumentException e) {
                 throw new UserException("--reward: " + e.getMessage(), e);
             }
@@ -114,7 +115,7 @@ public final class GrpoCommand implements Callable<Integer> {
             if (beta > 0 && refPath == null) throw new UserException("--beta > 0 needs a reference model: --ref DIR (or --init-from)");
             DeepSeekV3 ref = null;
             if (beta > 0) {
-                ref = DeepSeekV3.open(refPath);
+                ref = ModelSource.open(refPath);
                 opened.add(ref);
             }
             RolloutSource.Settings st;

@@ -7,6 +7,7 @@ import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.train.TrainModel;
@@ -95,7 +96,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                 "--micro-batch", Integer.toString(micro), "--batch", Integer.toString(batch), "--lr", Double.toString(lr),
                 "--warmup-steps", Long.toString(Math.max(1, Math.min(100, n / 10))), "--seed", Long.toString(seed),
                 "--checkpoint-every", Long.toString(Math.max(1, n / 5)), "--keep", "2"));
-        if (resume) train.add("--resume");
+        train.add("--resume=auto"); // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
         if (noProgress) train.add("--no-progress");
         run("train", train.toArray(String[]::new));
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");
@@ -154,7 +155,7 @@ public final class QuickstartCommand implements Callable<Integer> {
 
     /** A completion and a fill-in-the-middle infill of Java code, greedy, streamed. */
     static void demo(Path ckpt, Tokenizer tok, PrintStream out) {
-        try (DeepSeekV3 m = DeepSeekV3.open(ckpt)) {
+        try (DeepSeekV3 m = ModelSource.open(ckpt)) {
             Generator g = new Generator(m, AttnMode.ABSORB);
             int[] stop = {tok.eosId()};
             String prompt = "    public static int max(int a, int b) {\n";

@@ -31,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class E4m3Vector {
     private E4m3Vector() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
     static final boolean VECTOR = L >= 8;

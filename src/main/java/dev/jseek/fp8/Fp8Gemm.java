@@ -32,7 +32,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Fp8Gemm {
     private Fp8Gemm() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
     static final int L = F.length();
     static final int G = TileQuantizer.TILE;
     static final int MR = 4, NR = 2 * L;

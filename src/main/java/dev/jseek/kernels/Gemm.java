@@ -1,6 +1,5 @@
 package dev.jseek.kernels;
 
-import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.Matrix;
 
 /**
@@ -71,10 +70,5 @@ public final class Gemm {
         if (off < 0 || ld < cols || (long) off + (long) (rows - 1) * ld + cols > arr.length)
             throw new IllegalArgumentException(name + ": a " + rows + "x" + cols + " view with row stride " + ld
                     + " at offset " + off + " does not fit in an array of " + arr.length);
-    }
-
-    /** Reads element (r, c) of a weight as float, applying FP8 block scales. Slow; for tests and glue only. */
-    public static float get(Matrix w, int r, int c) {
-        return ScalarWeightRows.get(w, r, c);
     }
 }

@@ -71,13 +71,11 @@ public final class DeepSeekV3 implements AutoCloseable {
     public static DeepSeekV3 load(ModelConfig cfg, WeightSource w) { return load(cfg, w, null); }
 
     /**
-     * Opens a llama.cpp {@code deepseek2} GGUF file ({@link dev.jseek.gguf.GgufModel}) or a Hugging Face model
-     * directory: {@code config.json} ({@link ConfigException} when bad) and its
+     * Opens a Hugging Face model directory: {@code config.json} ({@link ConfigException} when bad) and its
      * safetensors ({@code dev.jseek.io.FormatException} when missing, mis-shaped or corrupt). The weights stay
-     * mmapped until {@link #close()}.
+     * mmapped until {@link #close()}. (A path that may also be a GGUF file: {@code dev.jseek.source.ModelSource}.)
      */
     public static DeepSeekV3 open(Path dir) {
-        if (dev.jseek.gguf.GgufFile.isGguf(dir)) return dev.jseek.gguf.GgufModel.open(dir);
         if (!Files.isDirectory(dir)) throw new ConfigException(dir, "no such model directory", (Throwable) null);
         ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
         Checkpoint ckpt = Checkpoint.open(dir);
@@ -87,15 +85,6 @@ public final class DeepSeekV3 implements AutoCloseable {
             ckpt.close();
             throw e;
         }
-    }
-
-    /** True for what {@link #open} opens: a model directory or a GGUF file. */
-    public static boolean isModel(Path p) { return Files.isDirectory(p) || dev.jseek.gguf.GgufFile.isGguf(p); }
-
-    /** The config of a model directory (its config.json) or of a GGUF file (its metadata), without the weights. */
-    public static ModelConfig config(Path model) {
-        if (dev.jseek.gguf.GgufFile.isGguf(model)) return dev.jseek.gguf.GgufModel.config(model);
-        return ModelConfig.load(model.resolve("config.json"));
     }
 
     /** A cache for the main layers. */
@@ -164,6 +153,14 @@ public final class DeepSeekV3 implements AutoCloseable {
         return logits(mtpHidden(nextTokens, hidden, startPos, mtpCache), 0, nextTokens.length);
     }
 
+    /**
+     * Throws {@link dev.jseek.io.FileChangedException} when a file the weights are mapped from changed on disk since it
+     * was opened (reading it now could crash the JVM). Cheap (a stat per file); call it before each piece of work.
+     */
+    public void checkUnchanged() {
+        if (owner instanceof dev.jseek.io.FileBacked f) f.checkUnchanged();
+    }
+
     /** Releases the scratch arrays and closes the weight owner (e.g. the checkpoint's mmapped files). */
     @Override public void close() {
         ws.clear();
@@ -198,5 +195,6 @@ public final class DeepSeekV3 implements AutoCloseable {
         if (startPos < 0) throw new IllegalArgumentException("startPos " + startPos + " < 0");
         if ((long) startPos + T > cache.capacity)
             throw new IllegalArgumentException("positions " + startPos + ".." + (startPos + T - 1) + " exceed the cache capacity " + cache.capacity);
+        cache.ensure(startPos + T);
     }
 }

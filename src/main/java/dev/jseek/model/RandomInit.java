@@ -1,5 +1,6 @@
 package dev.jseek.model;
 
+import dev.jseek.fp8.Fp8Weights;
 import dev.jseek.io.SafetensorsWriter;
 import dev.jseek.tensor.DType;
 import java.nio.file.Path;
@@ -46,7 +47,8 @@ public final class RandomInit {
             }
             DType d = dtype == DType.F8_E4M3 ? (t.role().fp8InRelease() ? DType.F8_E4M3 : DType.BF16) : dtype;
             if (t.role() == WeightLayout.Role.ROUTER_BIAS) d = DType.F32; // the release keeps the bias in FP32
-            w.addFloats(t.name(), d, v, t.shape());
+            if (d == DType.F8_E4M3) Fp8Weights.add(w, t.name(), v, t.shape());
+            else w.addFloats(t.name(), d, v, t.shape());
         }
         List<Path> files = w.writeCheckpoint(dir, 4L << 30);
         stored.save(dir.resolve("config.json"));

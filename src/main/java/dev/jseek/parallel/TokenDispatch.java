@@ -1,7 +1,5 @@
 package dev.jseek.parallel;
 
-import dev.jseek.fp8.ScaleFormat;
-import dev.jseek.fp8.TileQuantizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -16,8 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (grouped by destination rank, tokens ascending) and exchanges the row counts; {@link #dispatch} moves the token rows
  * there with one all-to-all-v; {@link #combine} sends each rank's result rows (its local experts' weighted outputs,
  * summed per token) back and adds them per token in rank order. The backward of dispatch is a combine of the
- * gradients and the backward of combine a dispatch. FP8 dispatch ({@link #dispatchFp8}): rows quantized to E4M3 with
- * one FP32 scale per 1x128 tile before sending (report §3.3.1); combine in BF16 ({@link #combineBf16}).
+ * gradients and the backward of combine a dispatch. FP8 dispatch ({@link #dispatchFp8}): rows the caller quantized
+ * to E4M3 with one FP32 scale per 1x128 tile travel as codes + scales (report §3.3); combine in BF16
+ * ({@link #combineBf16}).
  *
  * <p>Send and receive buffers are the communicator's scratch slots 2-5 (native under MPI, so nothing is staged).
  */
@@ -104,27 +103,28 @@ public final class TokenDispatch {
     /** The FP8 row size in bytes: hidden E4M3 codes, then one FP32 scale per 128 columns. */
     public int fp8RowBytes() { return hidden + 4 * tiles(); }
 
-    private int tiles() { return (hidden + TileQuantizer.TILE - 1) / TileQuantizer.TILE; }
+    /** FP32 scales per FP8 row: one per 128 columns (1x128 tiles). */
+    public int tiles() { return (hidden + TILE - 1) / TILE; }
+
+    private static final int TILE = 128;
 
     /**
-     * FP8 dispatch: x quantized to E4M3 in 1x128 tiles (FP32 scales), rows sent as codes + scales; the receiver gets
-     * {@code codes [received, hidden]} and {@code scales [received, ceil(hidden / 128)]}.
+     * FP8 dispatch: the caller's E4M3 rows ({@code codes [tokens, hidden]}, {@code scales [tokens, tiles()]}, one FP32
+     * scale per 1x128 tile, e.g. from {@code fp8.TileQuantizer.quantizeRowsInto}) travel as codes + scales; the
+     * receiver gets {@code recvCodes [received, hidden]} and {@code recvScales [received, tiles()]}.
      */
-    public void dispatchFp8(float[] x, byte[] codes, float[] scales) {
+    public void dispatchFp8(byte[] codes, float[] scales, byte[] recvCodes, float[] recvScales) {
         int nt = tiles(), rb = fp8RowBytes();
-        byte[] q = new byte[tokens * hidden];
-        float[] sc = new float[tokens * nt];
-        TileQuantizer.quantizeRowsInto(x, 0, tokens, hidden, ScaleFormat.FP32, q, 0, sc, 0);
         MemorySegment s = comm.scratch(2, (long) sendTok.length * rb), r = comm.scratch(3, (long) received * rb);
         for (int i = 0; i < sendTok.length; i++) {
             int t = sendTok[i];
-            MemorySegment.copy(q, t * hidden, s, ValueLayout.JAVA_BYTE, (long) i * rb, hidden);
-            MemorySegment.copy(sc, t * nt, s, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * rb + hidden, nt);
+            MemorySegment.copy(codes, t * hidden, s, ValueLayout.JAVA_BYTE, (long) i * rb, hidden);
+            MemorySegment.copy(scales, t * nt, s, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * rb + hidden, nt);
         }
         comm.allToAllV(s, scaled(sendCounts, rb), scaled(sendDispls, rb), r, scaled(recvCounts, rb), scaled(recvDispls, rb), ElemType.BYTE);
         for (int i = 0; i < received; i++) {
-            MemorySegment.copy(r, ValueLayout.JAVA_BYTE, (long) i * rb, codes, i * hidden, hidden);
-            MemorySegment.copy(r, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * rb + hidden, scales, i * nt, nt);
+            MemorySegment.copy(r, ValueLayout.JAVA_BYTE, (long) i * rb, recvCodes, i * hidden, hidden);
+            MemorySegment.copy(r, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * rb + hidden, recvScales, i * nt, nt);
         }
     }
 

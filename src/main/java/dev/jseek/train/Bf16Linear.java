@@ -29,7 +29,7 @@ public final class Bf16Linear {
         return d;
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
 
     /**
      * dst[dOff + i] = {@link Bf16#round}(src[off + i]) for i < n, vectorized: round to nearest even on the float bits

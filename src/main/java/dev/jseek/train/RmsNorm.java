@@ -1,10 +1,13 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Vec;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (docs/architecture.md §3.6). Forward saves only r
+ * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (docs/architecture.md §3.6); the forward row is the
+ * inference one ({@link Ops#rmsNorm}, shared). Forward saves only r
  * (one float per row); the normalized output can be recomputed from x and r. Rows may be strided (so a norm can
  * read/write a slice of a wider row, e.g. c_kv inside kv_a's output or one half of MTP's concatenation).
  *
@@ -12,6 +15,27 @@ import jdk.incubator.vector.VectorOperators;
  */
 public final class RmsNorm {
     private RmsNorm() {}
+
+    /** Forward: y = w * x * r per row, r = 1 / sqrt(mean(x^2) + eps) saved in rstd [rows, 1]. */
+    public static void forward(View y, View x, View w, View rstd, float eps) {
+        forward(y.a(), y.off(), y.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(), rstd.a(), rstd.off(), x.rows(), x.cols(), eps);
+    }
+
+    /** The forward's output again from the saved r (recomputation): bit-identical to {@link #forward(View, View, View, View, float)}. */
+    public static void recompute(View y, View x, View w, View rstd) {
+        recompute(y.a(), y.off(), y.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(), rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
+
+    /** Input part: dx += r * (w * dy - x * r^2 * sum(w * dy * x) / n). */
+    public static void backwardInput(View dx, View dy, View x, View w, View rstd) {
+        backwardInput(dx.a(), dx.off(), dx.stride(), dy.a(), dy.off(), dy.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(),
+                rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
+
+    /** Weight part: dw += sum over rows of dy * x * r. */
+    public static void backwardWeight(View dw, View dy, View x, View rstd) {
+        backwardWeight(dw.a(), dw.off(), dy.a(), dy.off(), dy.stride(), x.a(), x.off(), x.stride(), rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
 
     /**
      * y = norm(x) for {@code rows} rows of {@code n}; stores r per row at rstd[rOff + row]. Vectorized, parallel over
@@ -22,12 +46,7 @@ public final class RmsNorm {
         TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
             for (int row = lo; row < hi; row++) {
                 int xo = xOff + row * xStride, yo = yOff + row * yStride;
-                float r = (float) (1.0 / Math.sqrt(VecOps.sumSquares(x, xo, n) / n + eps));
-                rstd[rOff + row] = r;
-                int i = 0;
-                for (; i <= n - VecOps.L; i += VecOps.L)
-                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
-                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+                rstd[rOff + row] = Ops.rmsNorm(y, yo, x, xo, w, wOff, n, eps);
             }
         });
     }
@@ -41,11 +60,7 @@ public final class RmsNorm {
         TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
             for (int row = lo; row < hi; row++) {
                 int xo = xOff + row * xStride, yo = yOff + row * yStride;
-                float r = rstd[rOff + row];
-                int i = 0;
-                for (; i <= n - VecOps.L; i += VecOps.L)
-                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
-                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+                Ops.rmsNormApply(y, yo, x, xo, w, wOff, n, rstd[rOff + row]);
             }
         });
     }
@@ -63,7 +78,7 @@ public final class RmsNorm {
                 for (; i <= n - VecOps.L; i += VecOps.L)
                     acc = FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, dy, yo + i))
                             .fma(FloatVector.fromArray(VecOps.F, x, xo + i), acc);
-                double dot = VecOps.sum(acc);
+                double dot = Vec.sum(acc);
                 for (; i < n; i++) dot += (double) w[wOff + i] * dy[yo + i] * x[xo + i];
                 float c = (float) (dot * r * r / n);
                 i = 0;

@@ -66,7 +66,10 @@ class TokenDispatchTest {
                 int nt = 2;
                 byte[] codes = new byte[d.received() * HIDDEN];
                 float[] scales = new float[d.received() * nt];
-                d.dispatchFp8(x, codes, scales);
+                byte[] q0 = new byte[TOKENS * HIDDEN];
+                float[] s0 = new float[TOKENS * nt];
+                TileQuantizer.quantizeRowsInto(x, 0, TOKENS, HIDDEN, ScaleFormat.FP32, q0, 0, s0, 0);
+                d.dispatchFp8(q0, s0, codes, scales);
                 for (int i = 0; i < want.size(); i++) {
                     byte[] q = new byte[HIDDEN];
                     float[] sc = new float[nt];
