@@ -13,9 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code jseek train} data parallel on both backends: {@code mpirun -np 2 ... train --parallel dp=2} (Open MPI through
  * FFM) against {@code train --ranks 2} (threads) of the same run: the rank-ordered reductions make the two bit-identical
- * (metrics.jsonl line by line without timings, and the final checkpoint's model and optimizer files byte for byte).
- * Then rank 1 of an MPI job is SIGKILLed mid-step: mpirun ends the job naming it, and {@code --resume} continues to
- * the same metrics and weights as the uninterrupted run. (DP against one rank: {@code DataParallelTest}.) Layout
+ * (metrics.jsonl line by line without timings, checkpoint model and optimizer files byte for byte). Rank 1 of the MPI
+ * job is SIGKILLed in the middle of step 4: mpirun ends the job naming it, and {@code --resume} continues to the
+ * uninterrupted run's metrics and final checkpoint. (DP against one rank: {@code DataParallelTest}.) Layout
  * mistakes give one line.
  */
 class DataParallelCliTest {
@@ -39,28 +39,19 @@ class DataParallelCliTest {
 
     @Test void mpiDp2IsBitwiseThreadDp2AndAKilledRankResumes() throws Exception {
         Path data = prepare();
-        Path threads = tmp.resolve("threads"), mpi = tmp.resolve("mpi"), killed = tmp.resolve("killed");
+        Path threads = tmp.resolve("threads"), mpi = tmp.resolve("mpi");
         List<String> a = new ArrayList<>(args(data, threads));
-        a.addAll(List.of("--ranks", "2"));
+        a.addAll(List.of("--ranks", "2", "--checkpoint-every", "2"));
         TrainCommandTest.Run t = TrainCommandTest.run(a.toArray(String[]::new));
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().contains("data parallel over 2 ranks (threads of this process)"), t.out());
         assertTrue(t.out().matches("(?s).*rank +arena shard \\(floats\\) +params MiB +grads MiB +optimizer MiB +activations MiB.*"), t.out());
-        List<String> m = new ArrayList<>(args(data, mpi));
-        m.addAll(List.of("--parallel", "dp=2"));
-        MpiRun.Result r = MpiRun.run(2, 180, List.of(), Jseek.class.getName(), m.toArray(String[]::new));
-        assertEquals(0, r.exit(), r.output());
-        assertTrue(r.output().contains("data parallel over 2 ranks (MPI processes)"), r.output());
-        assertTrue(r.output().contains("trained steps 1..5"), r.output());
-        assertEquals(TrainKillTest.metrics(threads), TrainKillTest.metrics(mpi));
-        for (String f : List.of("model.safetensors", "optimizer.safetensors"))
-            assertArrayEquals(Files.readAllBytes(threads.resolve("step-5").resolve(f)), Files.readAllBytes(mpi.resolve("step-5").resolve(f)), f);
 
-        // rank 1 of an MPI job is SIGKILLed in the middle of step 4 (checkpoint at step 2): the job ends, naming it
+        // the same run on 2 MPI processes; rank 1 pauses in the middle of step 4 (after the checkpoint of step 2)
         Path marker = tmp.resolve("paused");
-        List<String> k = new ArrayList<>(args(data, killed));
+        List<String> k = new ArrayList<>(args(data, mpi));
         k.addAll(List.of("--parallel", "dp=2", "--checkpoint-every", "2"));
-        MpiRun.Started job = MpiRun.start(List.of(List.of(), List.of("-D" + "jseek.test.pause=mid-step@4", "-Djseek.test.pauseMarker=" + marker)),
+        MpiRun.Started job = MpiRun.start(List.of(List.of(), List.of("-Djseek.test.pause=mid-step@4", "-Djseek.test.pauseMarker=" + marker)),
                 Jseek.class.getName(), k.toArray(String[]::new));
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (!Files.exists(marker)) {
@@ -68,6 +59,12 @@ class DataParallelCliTest {
             assertTrue(System.nanoTime() < deadline, "rank 1 did not reach step 4:\n" + job.output());
             Thread.sleep(50);
         }
+        assertTrue(job.output().contains("data parallel over 2 ranks (MPI processes)"), job.output());
+        // up to here MPI and threads agree bit for bit: metrics of steps 1-3, the step-2 checkpoint's files
+        assertEquals(TrainKillTest.metrics(threads).subList(0, 3), TrainKillTest.metrics(mpi));
+        for (String f : List.of("model.safetensors", "optimizer.safetensors"))
+            assertArrayEquals(Files.readAllBytes(threads.resolve("step-2").resolve(f)), Files.readAllBytes(mpi.resolve("step-2").resolve(f)), f);
+        // SIGKILL rank 1: mpirun ends the job, naming it
         ProcessHandle victim = job.process().descendants().filter(h -> h.info().arguments().map(
                 x -> List.of(x).contains("-Djseek.test.pauseMarker=" + marker)).orElse(false)).findFirst().orElseThrow();
         victim.destroyForcibly();
@@ -76,14 +73,15 @@ class DataParallelCliTest {
         assertNotEquals(0, kr.exit(), kr.output());
         assertTrue(kr.output().contains("process rank 1 with PID") && kr.output().contains("signal 9"), kr.output());
         assertTrue((System.nanoTime() - t0) / 1e9 < 30, kr.output());
-        // --resume continues from step 2, here on 2 thread ranks, and ends where the uninterrupted run did
-        List<String> res = new ArrayList<>(args(data, killed));
-        res.addAll(List.of("--ranks", "2", "--resume"));
+        // --resume continues from step 2 (here on 2 thread ranks) and ends where the uninterrupted run did
+        List<String> res = new ArrayList<>(args(data, mpi));
+        res.addAll(List.of("--ranks", "2", "--resume", "--checkpoint-every", "2"));
         TrainCommandTest.Run rr = TrainCommandTest.run(res.toArray(String[]::new));
         assertEquals(0, rr.code(), rr.err());
-        assertTrue(rr.out().contains("resuming " + killed.resolve("step-2")), rr.out());
-        assertEquals(TrainKillTest.metrics(threads), TrainKillTest.metrics(killed));
-        assertArrayEquals(Files.readAllBytes(threads.resolve("step-5/model.safetensors")), Files.readAllBytes(killed.resolve("step-5/model.safetensors")));
+        assertTrue(rr.out().contains("resuming " + mpi.resolve("step-2")), rr.out());
+        assertEquals(TrainKillTest.metrics(threads), TrainKillTest.metrics(mpi));
+        for (String f : List.of("model.safetensors", "optimizer.safetensors"))
+            assertArrayEquals(Files.readAllBytes(threads.resolve("step-5").resolve(f)), Files.readAllBytes(mpi.resolve("step-5").resolve(f)), f);
     }
 
     @Test void layoutMistakesAreOneLine() throws Exception {
