@@ -57,6 +57,9 @@ public final class BenchCommCommand implements Callable<Integer> {
             throw new UserException("bench comm: --np, --rounds, --iters-mib, --tokens, --hidden, --top-k must be >= 1 and --experts >= --top-k");
         for (int s : sizesMib) if (s < 1 || s > 1024) throw new UserException("--sizes-mib: each size must be in 1..1024, got " + s);
         if (experts % np != 0) throw new UserException("--experts " + experts + " does not split over --np " + np + " ranks");
+        if (!worker && MpiComm.launchedByMpirun())
+            throw new UserException("bench comm starts mpirun itself (--np N): run ./jseek bench comm without mpirun");
+        if (worker && !MpiComm.launchedByMpirun()) throw new UserException("bench comm --worker runs under mpirun (bench comm starts it)");
         return worker ? work() : orchestrate();
     }
 
