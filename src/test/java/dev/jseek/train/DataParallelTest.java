@@ -112,6 +112,46 @@ class DataParallelTest {
         assertClose(single(8, null, null, STEPS), dp4.get(0));
     }
 
+    @Test void optimizerShardsGatherOnRankZeroAndSliceBack() {
+        List<TrainTensor> ts = List.of(TrainTensor.of("a", 0, new int[] {10}, true), TrainTensor.of("b", 10, new int[] {3, 10}, true),
+                TrainTensor.of("c", 40, new int[] {20}, false), TrainTensor.of("d", 60, new int[] {4, 10}, true));
+        for (boolean bf16 : new boolean[] {false, true}) {
+            AdamW.Config cfg = AdamW.Config.deepseekV3().withBf16Moments(bf16);
+            int eb = bf16 ? 2 : 4;
+            ThreadRanks.run(3, TimeUnit.SECONDS.toNanos(60), c -> {
+                ZeroShard z = new ZeroShard(c, ts, 100, cfg);
+                var m = z.optimizer().firstMoment();
+                var v = z.optimizer().secondMoment();
+                for (long i = 0; i < m.byteSize(); i++) {                  // byte j of element (from + i / eb) of the arena
+                    m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (z.from() * eb + i));
+                    v.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) ~(z.from() * eb + i));
+                }
+                AdamW full = z.gatherOptimizer();
+                if (c.rank() != 0) {
+                    assertNull(full);
+                    return null;
+                }
+                assertEquals(100L * eb, full.firstMoment().byteSize());
+                for (long i = 0; i < 100L * eb; i++) {
+                    assertEquals((byte) i, full.firstMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                    assertEquals((byte) ~i, full.secondMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                }
+                return null;
+            });
+            ThreadRanks.run(3, TimeUnit.SECONDS.toNanos(60), c -> {      // a full optimizer sliced back into shards
+                AdamW full = new AdamW(cfg, 100, ts);
+                for (long i = 0; i < 100L * eb; i++) full.firstMoment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (3 * i));
+                full.setStep(7);
+                ZeroShard z = new ZeroShard(c, ts, 100, cfg);
+                z.loadFrom(full);
+                assertEquals(7, z.optimizer().step());
+                for (long i = 0; i < z.optimizer().firstMoment().byteSize(); i++)
+                    assertEquals((byte) (3 * (z.from() * eb + i)), z.optimizer().firstMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                return null;
+            });
+        }
+    }
+
     @Test void shardsCutAtTensorBoundaries() {
         List<TrainTensor> ts = List.of(TrainTensor.of("a", 0, new int[] {10}, true), TrainTensor.of("b", 10, new int[] {30}, true),
                 TrainTensor.of("c", 40, new int[] {20}, true), TrainTensor.of("d", 60, new int[] {40}, true));
