@@ -261,7 +261,7 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            Validation<TokenBatch> val = evalEvery > 0 ? validation(ds, o) : null;
+            Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0) ? validation(ds, o) : null; // rank 0 evaluates
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             try {
