@@ -93,6 +93,21 @@ class StallTest {
         }
     }
 
+    /** issue 10 §9: a client that goes away mid-body is one log line, not an internal error with a stack trace. */
+    @Test @Timeout(60) void aClientGoneMidBodyIsOneLogLine() throws Exception {
+        try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f))) {
+            try (Socket so = new Socket()) {
+                so.connect(new InetSocketAddress("127.0.0.1", s.server.port()), 5000);
+                so.getOutputStream().write(stall(0));
+                so.getOutputStream().flush();
+                Thread.sleep(200);
+            }
+            assertTrue(s.awaitLogLine(l -> l.startsWith("serve: POST /v1/completions 0 ") && l.contains("(client went away")),
+                    String.join("\n", s.logLines()));
+            assertTrue(s.logLines().stream().noneMatch(l -> l.contains("internal error") || l.contains("\tat ")), String.join("\n", s.logLines()));
+        }
+    }
+
     @Test @Timeout(60) void beyondTheConnectionLimitRequestsGet503AndHealthStillAnswers() throws Exception {
         try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f),
                 o -> o.withLimits(ServerLimits.DEFAULTS.withReadTimeoutMs(10_000).withMaxConnections(4)))) {
