@@ -168,7 +168,7 @@ public final class GrpoCommand implements Callable<Integer> {
             try {
                 LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek grpo: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
             } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+                System.err.println("jseek: warning: could not draw the loss curves: " + dev.jseek.io.Printable.escape(e.getMessage()));
             }
         }
         if (!outcome.steps().isEmpty()) {

@@ -47,7 +47,7 @@ final class PostTrainOptions {
 
     /** The checkpoint to resume from, or null. */
     Path resumeDir() {
-        return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
+        return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w)));
     }
 
     void requireBasics(String cmd) {

@@ -115,7 +115,7 @@ public final class SftCommand implements Callable<Integer> {
             try {
                 LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek sft: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
             } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+                System.err.println("jseek: warning: could not draw the loss curves: " + dev.jseek.io.Printable.escape(e.getMessage()));
             }
         }
         if (outcome.last() != null)

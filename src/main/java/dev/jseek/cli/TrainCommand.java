@@ -158,9 +158,9 @@ public final class TrainCommand implements Callable<Integer> {
         };
         PrintWriter o = spec.commandLine().getOut();
         if ("auto".equals(resume)) // a checkpoint to continue, or a new run
-            resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + w)) != null ? "" : null;
+            resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w))) != null ? "" : null;
         if (resume == null) refuseExistingRun(out);
-        Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
+        Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w)));
         ModelConfig c = modelConfig(resumeDir);
         double total = totalTokens != null ? totalTokens : (double) steps * batch * seqLen;
         LrSchedule lr = lrSchedule != null ? parse("--lr-schedule", lrSchedule) : LrSchedule.deepseekV3Lr(lrPeak, warmup, total);
@@ -206,7 +206,7 @@ public final class TrainCommand implements Callable<Integer> {
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
                         r.checkpoint(), r.metrics(), plots);
             } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+                System.err.println("jseek: warning: could not draw the loss curves: " + dev.jseek.io.Printable.escape(e.getMessage()));
             }
         }
         printSummary(spec.commandLine().getOut(), outcome);
