@@ -93,18 +93,29 @@ final class ApiCall {
         return RequestFields.parseObject(b);
     }
 
-    /** Writes {@code b} (and flushes) within the write deadline. */
+    /**
+     * Writes {@code b} and flushes within the write deadline; with {@code close}, then closes the stream within the
+     * read deadline (closing drains what the client still sends of its body).
+     */
     private void write(OutputStream out, byte[] b, boolean close) throws IOException {
         if (slot != null) slot.arm(limits.writeTimeoutMs());
         IOException failed = null;
         try {
             out.write(b);
-            if (close) out.close();
-            else out.flush();
+            out.flush();
         } catch (IOException e) {
             failed = e;
         }
         boolean late = slot != null && slot.disarm();
+        if (failed == null && close) {
+            if (slot != null) slot.arm(limits.readTimeoutMs());
+            try {
+                out.close();
+            } catch (IOException e) {
+                failed = e;
+            }
+            if (slot != null) slot.disarm();
+        }
         if (failed != null) throw new ClientGoneException(late
                 ? "the client did not read the answer within " + limits.writeTimeoutMs() + " ms"
                 : "the client went away (" + failed.getClass().getSimpleName() + ")");
