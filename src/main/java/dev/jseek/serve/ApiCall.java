@@ -163,7 +163,7 @@ final class ApiCall {
     /**
      * The cancellation hook of this request's generation. Streaming: the stream broke. Otherwise, once the request
      * has run for {@link ServerLimits#heartbeatAfterMs}, a 200 with a chunked JSON body is committed and a poll writes
-     * one space (JSON allows leading whitespace), at most every 20 ms; a failed write means the client is gone.
+     * one space (JSON allows leading whitespace), at most every 5 ms; a failed write means the client is gone.
      */
     Cancellation cancellation() {
         return () -> {
@@ -193,7 +193,7 @@ final class ApiCall {
 
     private static final byte[] SPACE = {' '};
     /** At most one heartbeat byte per this many nanoseconds (a fast model need not make a syscall per token). */
-    private static final long HEARTBEAT_GAP_NS = 20_000_000L;
+    private static final long HEARTBEAT_GAP_NS = 5_000_000L;
     private long lastBeat;
 
     void header(String name, String value) { ex.getResponseHeaders().set(name, value); }
