@@ -21,8 +21,18 @@ final class Gemv {
     static final int KCH = 512;
     static final int R = 4;
 
+    /**
+     * Token counts up to this run the fused dequantize-and-dot kernel ({@link QuantGemv}) on ggml block-typed weights;
+     * more tokens decode chunks once and reuse them across tokens (system property {@code jseek.quantFusedMaxM}).
+     */
+    static final int QUANT_FUSED_MAX_M = Integer.getInteger("jseek.quantFusedMaxM", 4);
+
     static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
         int n = w.rows(), k = w.cols();
+        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
+            QuantGemv.linear(y, yOff, x, xOff, m, w, accumulate);
+            return;
+        }
         int rowGrain = Parallel.grain(n, 4, 4 * R);
         boolean serial = (long) n * k * m < (1L << 16);
         int tasks = (n + rowGrain - 1) / rowGrain;
