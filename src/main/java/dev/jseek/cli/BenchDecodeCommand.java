@@ -60,7 +60,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             ids[0] = tok.eosId();
             System.arraycopy(t, 0, ids, 1, t.length);
         }
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+            LoadReport.print(model, tLoad, System.err);
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
                 if (ids[i] < 0 || ids[i] >= vocab)

@@ -92,7 +92,9 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+            LoadReport.print(model, tLoad, System.err);
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)

@@ -54,7 +54,9 @@ public final class ServeCommand implements Callable<Integer> {
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err);
         ModelRunner runner;
+        long tLoad = System.nanoTime();
         DeepSeekV3 m = DeepSeekV3.open(model);
+        LoadReport.print(model, tLoad, err);
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {

@@ -20,10 +20,10 @@ import java.util.List;
  *       [n_expert, out, in] (ggml dims [in, out, n_expert]); kv_b_proj split into {@code attn_k_b} [n_heads,
  *       kv_lora_rank, qk_nope] (each head's K part transposed) and {@code attn_v_b} [n_heads, v, kv_lora_rank], as
  *       llama.cpp's MLA code expects;</li>
- *   <li>types: the chosen type ({@code --type}) for 2-D/3-D weights; F32 for 1-D tensors (norms, router bias) and
- *       for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); Q8_0 needs the row length (ggml dim 0) to
- *       be a multiple of 32, tensors whose rows are not stay F32 (llama.cpp would fall back to F16; listed in
- *       {@link Result#fallbacks});</li>
+ *   <li>types: per tensor from the {@link QuantMix} ({@code --type}: one type, or llama.cpp's Q4_K_M mix); F32 for
+ *       1-D tensors (norms, router bias) and for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); rows
+ *       (ggml dim 0) that are not whole blocks of the chosen type fall back ({@link QuantMix#fallback}: Q8_0, else
+ *       F32; listed in {@link Result#fallbacks}). Block types are written with ggml's reference rounding;</li>
  *   <li>MTP: skipped unless asked ({@code includeMtp}), as llama.cpp's converter skips it; when included, block_count
  *       counts the MTP layers and {@code nextn_predict_layers} is set, with {@code blk.L.nextn.*} tensors (the MTP
  *       embedding/head copies are not written: jseek uses the main ones, llama.cpp falls back to them too).</li>
@@ -37,23 +37,18 @@ public final class GgufExporter {
     /** What an export wrote. */
     public record Result(ModelConfig config, int tensors, int mtpLayers, long bytes, List<String> fallbacks, boolean tokenizer) {}
 
-    /** llama.cpp's {@code general.file_type} (enum llama_ftype) for an all-{@code t} export. */
-    static int fileType(GgmlType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("export type must be F32, F16, BF16 or Q8_0, got " + t);
-        };
+    /** {@link #export(Path, Path, QuantMix, boolean, Path)} with every weight of type {@code type}. */
+    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
+        QuantMix mix = QuantMix.of(type);
+        if (mix == null) throw new IllegalArgumentException("export type must be F32, F16, BF16, Q8_0 or Q6_K, got " + type);
+        return export(modelDir, out, mix, includeMtp, tokenizerJson);
     }
 
     /**
-     * Writes the model in {@code modelDir} to {@code out} with weights of {@code type}. {@code tokenizerJson} may be
-     * null (no vocabulary in the file).
+     * Writes the model in {@code modelDir} to {@code out} with weight types from {@code mix}. {@code tokenizerJson}
+     * may be null (no vocabulary in the file).
      */
-    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
-        fileType(type);
+    public static Result export(Path modelDir, Path out, QuantMix mix, boolean includeMtp, Path tokenizerJson) {
         ModelConfig c = ModelConfig.load(modelDir.resolve("config.json"));
         try (Checkpoint ck = Checkpoint.open(modelDir)) {
             int mtp = 0;
@@ -61,12 +56,12 @@ public final class GgufExporter {
             GgufWriter w = new GgufWriter();
             Path name = modelDir.toAbsolutePath().normalize().getFileName();
             w.put("general.name", GgufValue.string(name == null ? "jseek" : name.toString()));
-            w.put("general.file_type", GgufValue.u32(fileType(type)));
+            w.put("general.file_type", GgufValue.u32(mix.fileType));
             w.put("general.quantization_version", GgufValue.u32(2));
             Deepseek2Metadata.write(c, mtp, w);
             if (tokenizerJson != null) HfTokenizerMetadata.write(tokenizerJson, c.vocabSize(), w);
             else w.put("tokenizer.ggml.model", GgufValue.string("none"));
-            Plan p = new Plan(c, ck, w, type);
+            Plan p = new Plan(c, ck, w, mix, c.numHiddenLayers() + mtp);
             p.tensors(mtp);
             w.write(out);
             long bytes = Files.size(out);
@@ -81,23 +76,25 @@ public final class GgufExporter {
         final ModelConfig c;
         final Checkpoint ck;
         final GgufWriter w;
-        final GgmlType type;
+        final QuantMix mix;
+        final int blocks;
         final List<String> fallbacks = new ArrayList<>();
         int count;
 
-        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, GgmlType type) {
+        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, QuantMix mix, int blocks) {
             this.c = c;
             this.ck = ck;
             this.w = w;
-            this.type = type;
+            this.mix = mix;
+            this.blocks = blocks;
         }
 
         void tensors(int mtp) {
             int d = c.hiddenSize(), v = c.vocabSize();
-            matrix("token_embd.weight", "model.embed_tokens.weight", v, d, type);
+            matrix("token_embd.weight", "model.embed_tokens.weight", v, d);
             for (int l = 0; l < c.numHiddenLayers() + mtp; l++) block(l, l >= c.numHiddenLayers());
             vector("output_norm.weight", "model.norm.weight", d);
-            if (!c.tieWordEmbeddings()) matrix("output.weight", "lm_head.weight", v, d, type);
+            if (!c.tieWordEmbeddings()) matrix("output.weight", "lm_head.weight", v, d);
         }
 
         private void block(int l, boolean isMtp) {
@@ -106,49 +103,49 @@ public final class GgufExporter {
             if (isMtp) {
                 vector(g + "nextn.enorm.weight", hf + "enorm.weight", d);
                 vector(g + "nextn.hnorm.weight", hf + "hnorm.weight", d);
-                matrix(g + "nextn.eh_proj.weight", hf + "eh_proj.weight", d, 2 * d, type);
+                matrix(g + "nextn.eh_proj.weight", hf + "eh_proj.weight", d, 2 * d);
                 vector(g + "nextn.shared_head_norm.weight", hf + "shared_head.norm.weight", d);
             }
             vector(g + "attn_norm.weight", hf + "input_layernorm.weight", d);
             String a = hf + "self_attn.";
             if (c.hasQLora()) {
-                matrix(g + "attn_q_a.weight", a + "q_a_proj.weight", c.qLoraRank(), d, type);
+                matrix(g + "attn_q_a.weight", a + "q_a_proj.weight", c.qLoraRank(), d);
                 vector(g + "attn_q_a_norm.weight", a + "q_a_layernorm.weight", c.qLoraRank());
-                matrix(g + "attn_q_b.weight", a + "q_b_proj.weight", h * c.qkHeadDim(), c.qLoraRank(), type);
+                matrix(g + "attn_q_b.weight", a + "q_b_proj.weight", h * c.qkHeadDim(), c.qLoraRank());
             } else {
-                matrix(g + "attn_q.weight", a + "q_proj.weight", h * c.qkHeadDim(), d, type);
+                matrix(g + "attn_q.weight", a + "q_proj.weight", h * c.qkHeadDim(), d);
             }
-            matrix(g + "attn_kv_a_mqa.weight", a + "kv_a_proj_with_mqa.weight", c.kvLoraRank() + c.qkRopeHeadDim(), d, type);
+            matrix(g + "attn_kv_a_mqa.weight", a + "kv_a_proj_with_mqa.weight", c.kvLoraRank() + c.qkRopeHeadDim(), d);
             vector(g + "attn_kv_a_norm.weight", a + "kv_a_layernorm.weight", c.kvLoraRank());
             kvB(g, a + "kv_b_proj.weight");
-            matrix(g + "attn_output.weight", a + "o_proj.weight", d, h * c.vHeadDim(), type);
+            matrix(g + "attn_output.weight", a + "o_proj.weight", d, h * c.vHeadDim());
             vector(g + "ffn_norm.weight", hf + "post_attention_layernorm.weight", d);
             String m = hf + "mlp.";
             if (!c.isMoeLayer(l)) {
                 int f = c.intermediateSize();
-                matrix(g + "ffn_gate.weight", m + "gate_proj.weight", f, d, type);
-                matrix(g + "ffn_up.weight", m + "up_proj.weight", f, d, type);
-                matrix(g + "ffn_down.weight", m + "down_proj.weight", d, f, type);
+                matrix(g + "ffn_gate.weight", m + "gate_proj.weight", f, d);
+                matrix(g + "ffn_up.weight", m + "up_proj.weight", f, d);
+                matrix(g + "ffn_down.weight", m + "down_proj.weight", d, f);
                 return;
             }
             int e = c.nRoutedExperts(), f = c.moeIntermediateSize(), fs = f * c.nSharedExperts();
-            matrix(g + "ffn_gate_inp.weight", m + "gate.weight", e, d, GgmlType.F32);
+            router(g + "ffn_gate_inp.weight", m + "gate.weight", e, d);
             vector(g + "exp_probs_b.bias", m + "gate.e_score_correction_bias", e);
             experts(g + "ffn_down_exps.weight", m, "down_proj", d, f);
             experts(g + "ffn_gate_exps.weight", m, "gate_proj", f, d);
             experts(g + "ffn_up_exps.weight", m, "up_proj", f, d);
             if (c.nSharedExperts() > 0) {
-                matrix(g + "ffn_gate_shexp.weight", m + "shared_experts.gate_proj.weight", fs, d, type);
-                matrix(g + "ffn_up_shexp.weight", m + "shared_experts.up_proj.weight", fs, d, type);
-                matrix(g + "ffn_down_shexp.weight", m + "shared_experts.down_proj.weight", d, fs, type);
+                matrix(g + "ffn_gate_shexp.weight", m + "shared_experts.gate_proj.weight", fs, d);
+                matrix(g + "ffn_up_shexp.weight", m + "shared_experts.up_proj.weight", fs, d);
+                matrix(g + "ffn_down_shexp.weight", m + "shared_experts.down_proj.weight", d, fs);
             }
         }
 
-        /** The type to store a tensor whose rows have {@code rowLength} elements. */
-        private GgmlType typeFor(String gguf, GgmlType want, long rowLength) {
-            if (rowLength % want.blockSize == 0) return want;
-            fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": F32)");
-            return GgmlType.F32;
+        /** The type to store weight {@code gguf} whose rows have {@code rowLength} elements. */
+        private GgmlType typeFor(String gguf, long rowLength) {
+            GgmlType want = mix.typeFor(gguf, blocks), t = QuantMix.fallback(want, rowLength);
+            if (t != want) fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": " + t + ")");
+            return t;
         }
 
         private void vector(String gguf, String hf, int n) {
@@ -157,8 +154,16 @@ public final class GgufExporter {
             count++;
         }
 
-        private void matrix(String gguf, String hf, int rows, int cols, GgmlType want) {
-            GgmlType t = typeFor(gguf, want, cols);
+        private void matrix(String gguf, String hf, int rows, int cols) {
+            write(gguf, hf, rows, cols, typeFor(gguf, cols));
+        }
+
+        /** The router stays F32 (llama.cpp's converter writes it F32 and its quantizer never quantizes it). */
+        private void router(String gguf, String hf, int rows, int cols) {
+            write(gguf, hf, rows, cols, GgmlType.F32);
+        }
+
+        private void write(String gguf, String hf, int rows, int cols, GgmlType t) {
             Matrix src = ck.matrix(hf, rows, cols); // validates name and shape now, decodes while writing
             w.addTensor(gguf, t, new long[] {rows, cols}, out -> {
                 float[] row = new float[cols];
@@ -171,7 +176,7 @@ public final class GgufExporter {
         }
 
         private void experts(String gguf, String mlp, String proj, int rows, int cols) {
-            GgmlType t = typeFor(gguf, type, cols);
+            GgmlType t = typeFor(gguf, cols);
             int n = c.nRoutedExperts();
             Matrix[] src = new Matrix[n];
             for (int e = 0; e < n; e++) src[e] = ck.matrix(mlp + "experts." + e + "." + proj + ".weight", rows, cols);
@@ -191,7 +196,7 @@ public final class GgufExporter {
         private void kvB(String g, String hf) {
             int h = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), v = c.vHeadDim(), kvr = c.kvLoraRank();
             Matrix src = ck.matrix(hf, h * (nope + v), kvr);
-            GgmlType tk = typeFor(g + "attn_k_b.weight", type, nope), tv = typeFor(g + "attn_v_b.weight", type, kvr);
+            GgmlType tk = typeFor(g + "attn_k_b.weight", nope), tv = typeFor(g + "attn_v_b.weight", kvr);
             w.addTensor(g + "attn_k_b.weight", tk, new long[] {h, kvr, nope}, out -> {
                 float[] rows = new float[nope * kvr], row = new float[nope];
                 for (int hd = 0; hd < h; hd++) {
