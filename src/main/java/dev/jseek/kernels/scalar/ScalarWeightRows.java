@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Scalar twin (test oracle) of {@link dev.jseek.kernels.WeightRows}: element-by-element decode of a weight of any
- * dtype with FP8 block scales applied (spec A.3); ggml block types through their scalar references
+ * dtype with FP8 block scales applied (docs/architecture.md §2.3); ggml block types through their scalar references
  * ({@link QuantBlocks}).
  */
 public final class ScalarWeightRows {
