@@ -63,7 +63,6 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         }
         long tLoad = System.nanoTime();
         try (DeepSeekV3 m = ModelSource.open(model)) {
-            LoadReport.print(model, tLoad, System.err);
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
                 if (ids[i] < 0 || ids[i] >= vocab)
@@ -74,6 +73,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
+            LoadReport.print(model, tLoad, System.err);
             GenerateCommand.Decoder plain = new Generator(m, mode)::generate;
             GenerateCommand.Decoder spec = new SpeculativeGenerator(m, mode)::generate;
             int[] none = new int[0];

@@ -95,7 +95,6 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintStream out = System.out;
         long tLoad = System.nanoTime();
         try (DeepSeekV3 m = ModelSource.open(model)) {
-            LoadReport.print(model, tLoad, System.err);
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)
@@ -109,6 +108,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("--speculative: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             Decoder g = spec ? new SpeculativeGenerator(m, mode)::generate : new Generator(m, mode)::generate;
+            LoadReport.print(model, tLoad, System.err);
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");

@@ -57,13 +57,13 @@ public final class ServeCommand implements Callable<Integer> {
         ModelRunner runner;
         long tLoad = System.nanoTime();
         DeepSeekV3 m = ModelSource.open(model);
-        LoadReport.print(model, tLoad, err);
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
+        LoadReport.print(model, tLoad, err);
         OpenAiServer server;
         try {
             server = OpenAiServer.start(runner, opts);

@@ -51,6 +51,24 @@ final class Gemv {
         else Parallel.parallelFor(tasks, body);
     }
 
+    /**
+     * Rows [r0, r1) of Y (=|+=) X W^T on the calling thread, computed exactly as {@link #linear} computes them when
+     * r0 is a multiple of 4 (row groups of {@link #R} aligned at 0; per-row dots independent of the split), so a
+     * batch of products split differently over the pool gives the same bits.
+     */
+    static void rowsSerial(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
+            QuantGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
+            return;
+        }
+        Scratch s = Scratch.acquire();
+        try {
+            rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, s.get(2, R * KCH), s.get(3, R * m));
+        } finally {
+            s.release();
+        }
+    }
+
     private static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
                              int r0, int r1, float[] wbuf, float[] sums) {
         int n = w.rows(), k = w.cols();

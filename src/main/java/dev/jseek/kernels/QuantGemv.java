@@ -50,21 +50,46 @@ final class QuantGemv {
             boolean serial = (long) n * k * m < (1L << 16);
             int tasks = (n + rowGrain - 1) / rowGrain;
             Parallel.Task body = (task, wk) -> {
-                int r0 = task * rowGrain, r1 = Math.min(n, r0 + rowGrain);
-                MemorySegment seg = w.data();
-                long rb = w.rowBytes();
-                for (int r = r0; r < r1; r++)
-                    for (int tk = 0; tk < m; tk++) {
-                        float v = dot(t, seg, r * rb, x, xOff + tk * k, xs, tk * groups, k);
-                        int yi = yOff + tk * n + r;
-                        y[yi] = accumulate ? y[yi] + v : v;
-                    }
+                int r0 = task * rowGrain;
+                rowsWithSums(y, yOff, x, xOff, m, w, accumulate, r0, Math.min(n, r0 + rowGrain), xs);
             };
             if (serial) for (int i = 0; i < tasks; i++) body.run(i, 0);
             else Parallel.parallelFor(tasks, body);
         } finally {
             own.release();
         }
+    }
+
+    /** Rows [r0, r1) of Y on the calling thread (the sums of x computed here). */
+    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        DType t = w.dtype();
+        int k = w.cols(), groups = k / 32;
+        if (t != DType.Q4_K && t != DType.Q5_K) {
+            rowsWithSums(y, yOff, x, xOff, m, w, accumulate, r0, r1, null);
+            return;
+        }
+        Scratch own = Scratch.acquire();
+        try {
+            float[] xs = own.get(4, m * groups);
+            for (int tk = 0; tk < m; tk++) groupSums(x, xOff + tk * k, groups, xs, tk * groups);
+            rowsWithSums(y, yOff, x, xOff, m, w, accumulate, r0, r1, xs);
+        } finally {
+            own.release();
+        }
+    }
+
+    private static void rowsWithSums(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1,
+                                     float[] xs) {
+        DType t = w.dtype();
+        int n = w.rows(), k = w.cols(), groups = k / 32;
+        MemorySegment seg = w.data();
+        long rb = w.rowBytes();
+        for (int r = r0; r < r1; r++)
+            for (int tk = 0; tk < m; tk++) {
+                float v = dot(t, seg, r * rb, x, xOff + tk * k, xs, tk * groups, k);
+                int yi = yOff + tk * n + r;
+                y[yi] = accumulate ? y[yi] + v : v;
+            }
     }
 
     /** xs[o + j] = sum of x[xo + 32 j .. xo + 32 j + 32) (lane-wise, then {@link Vec#sum}). */
