@@ -20,12 +20,12 @@ final class Layers {
     static final List<List<String>> RANKS = List.of(
             List.of("tensor", "tokenizer"),
             List.of("kernels", "kernels.scalar"),
-            List.of("io"),
+            List.of("io", "parallel"),
             List.of("fp8", "data"),
             List.of("model"),
             List.of("gguf", "train"),
             List.of("infer", "source"),
-            List.of("posttrain", "serve"),
+            List.of("posttrain", "serve", "bench", "eval"),   // bench, eval: placed ahead of their arrival (issue 9 §5, issue 15)
             List.of("cli"));
 
     /** The scalar twins of the kernels: test oracles, which no production package may call. */
