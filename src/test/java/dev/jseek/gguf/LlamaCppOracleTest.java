@@ -2,10 +2,10 @@ package dev.jseek.gguf;
 
 import static dev.jseek.gguf.GgufTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jseek.ExternalPeers;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * of what the quantization itself moves the probabilities (against llama.cpp on the F32 file). The model is
  * random (std {@link #STD}), every expert routed (no routing decision to flip), its rows whole 256-blocks, with a final
  * norm weight of {@link #GAIN} so that the next-token distributions are sharp.
- * Skipped (assumption) when node or the package is absent; tools/fetch-test-data.sh installs both in CI.
+ * Without node (>= 20) or the package: skipped locally, a failure in CI ({@link ExternalPeers}); tools/fetch-test-data.sh
+ * installs both.
  */
 class LlamaCppOracleTest {
     static final int[] TOKENS = {120, 5, 77, 200, 9, 31, 255, 64, 3, 101};
@@ -63,11 +64,11 @@ class LlamaCppOracleTest {
         }
     }
 
-    static double[][] llamaCpp(Path npm, Path gguf, int vocab, Path tmp) throws Exception {
+    static double[][] llamaCpp(String node, Path npm, Path gguf, int vocab, Path tmp) throws Exception {
         StringJoiner ids = new StringJoiner(",");
         for (int t : TOKENS) ids.add(Integer.toString(t));
         Path err = tmp.resolve("node.err");
-        Process p = new ProcessBuilder("node", Path.of("tools/llama-next-probs.mjs").toAbsolutePath().toString(), npm.toString(),
+        Process p = new ProcessBuilder(node, Path.of("tools/llama-next-probs.mjs").toAbsolutePath().toString(), npm.toString(),
                 gguf.toString(), ids.toString(), Integer.toString(vocab)).redirectError(err.toFile()).start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "node timed out");
@@ -101,9 +102,11 @@ class LlamaCppOracleTest {
     @Test
     void llamaCppLoadsEveryExportTypeAndAgreesOnNextTokenProbabilities(@TempDir Path tmp) throws Exception {
         Path npm = ExternalParserTest.npmCache();
-        assumeTrue(Files.isRegularFile(npm.resolve("node_modules/node-llama-cpp/package.json")),
-                "node-llama-cpp not installed in " + npm + " (tools/fetch-test-data.sh installs it)");
-        assumeTrue(ExternalParserTest.hasNode(), "node is not on PATH");
+        ExternalPeers.require(Files.isRegularFile(npm.resolve("node_modules/node-llama-cpp/package.json"))
+                && Files.isDirectory(npm.resolve("node_modules/@node-llama-cpp/linux-x64")), "npm package node-llama-cpp@3.21.1 (linux-x64) is not installed in " + npm);
+        String node = ExternalParserTest.node(npm);
+        int major = ExternalParserTest.nodeMajor(node);
+        ExternalPeers.require(major >= 20, "node >= 20 (for node-llama-cpp) is not available: '" + node + "' " + (major == 0 ? "does not run" : "is version " + major));
         // every routed expert selected (top-4 of 4, one group): no routing decision that a rounding could flip
         ModelConfig c = dev.jseek.model.ConfigEdits.edit(KQuantExportTest.config(), o -> {
             o.put("num_experts_per_tok", 4);
@@ -121,7 +124,7 @@ class LlamaCppOracleTest {
         for (QuantMix t : new QuantMix[] {QuantMix.F32, QuantMix.F16, QuantMix.BF16, QuantMix.Q8_0, QuantMix.Q6_K, QuantMix.Q4_K_M}) {
             Path out = tmp.resolve(t.cliName() + ".gguf");
             GgufExporter.export(hf, out, t, false, tok);
-            double[][] want = llamaCpp(npm, out, vocab, tmp), got = jseek(out, vocab);
+            double[][] want = llamaCpp(node, npm, out, vocab, tmp), got = jseek(out, vocab);
             double d = maxAbs(want, got), top = 0;
             for (double[] row : want) for (double v : row) top = Math.max(top, v);
             if (f32 == null) f32 = want;
