@@ -136,9 +136,11 @@ class KQuantExportTest {
     static InMemoryWeights rounded(Path hf, GgufWeights gw) {
         GgufFile f = gw.file();
         InMemoryWeights w = new InMemoryWeights();
+        java.util.Map<String, Deepseek2Names.Target> names =
+                Deepseek2Names.index(new dev.jseek.model.TensorSchema(dev.jseek.model.ModelConfig.load(hf.resolve("config.json"))));
         try (Checkpoint ck = Checkpoint.open(hf)) {
             for (String n : ck.names()) {
-                Deepseek2Names.Target t = Deepseek2Names.map(n);
+                Deepseek2Names.Target t = names.get(n);
                 if (t == null) continue;
                 TensorInfo info = ck.info(n);
                 if (t.kind() == Deepseek2Names.Kind.KV_B) {

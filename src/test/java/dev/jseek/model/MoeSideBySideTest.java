@@ -30,7 +30,7 @@ class MoeSideBySideTest {
             w.put(q + "up_proj.weight", matrix(t, gauss(r, f * dim, 0.2), f, dim));
             w.put(q + "down_proj.weight", matrix(t, gauss(r, dim * f, 0.2), dim, f));
         }
-        return Moe.load(w, p, c);
+        return Moe.load(w, new TensorSchema(c), 1);
     }
 
     static float[] gauss(SplittableRandom r, int n, double s) {
