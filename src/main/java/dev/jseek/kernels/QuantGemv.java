@@ -1,9 +1,10 @@
 package dev.jseek.kernels;
 
+import static dev.jseek.kernels.QuantRows.bits;
 import static dev.jseek.kernels.QuantRows.bytes;
 import static dev.jseek.kernels.QuantRows.f16;
-import static dev.jseek.kernels.QuantRows.hi;
-import static dev.jseek.kernels.QuantRows.lo;
+import static dev.jseek.kernels.QuantRows.ints;
+import static dev.jseek.kernels.QuantRows.q6;
 import static dev.jseek.kernels.QuantRows.toFloat;
 
 import dev.jseek.tensor.DType;
@@ -13,8 +14,8 @@ import dev.jseek.tensor.Q5_K;
 import dev.jseek.tensor.Q6_K;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -131,13 +132,13 @@ final class QuantGemv {
             for (int c = 0; c < 4; c++) {
                 long q = p + Q4_K.QS + 32L * c;
                 int xc = xo + 64 * c;
-                ByteVector bv = bytes(s, q);
-                FloatVector t1 = toFloat(lo(bv)).mul(FloatVector.fromArray(F, x, xc));
-                FloatVector t2 = toFloat(hi(bv)).mul(FloatVector.fromArray(F, x, xc + 32));
+                IntVector bv = ints(s, q);
+                FloatVector t1 = toFloat(bits(bv, 0, 0xF)).mul(FloatVector.fromArray(F, x, xc));
+                FloatVector t2 = toFloat(bits(bv, 4, 0xF)).mul(FloatVector.fromArray(F, x, xc + 32));
                 for (int l = L; l < 32; l += L) {
-                    bv = bytes(s, q + l);
-                    t1 = toFloat(lo(bv)).fma(FloatVector.fromArray(F, x, xc + l), t1);
-                    t2 = toFloat(hi(bv)).fma(FloatVector.fromArray(F, x, xc + 32 + l), t2);
+                    bv = ints(s, q + l);
+                    t1 = toFloat(bits(bv, 0, 0xF)).fma(FloatVector.fromArray(F, x, xc + l), t1);
+                    t2 = toFloat(bits(bv, 4, 0xF)).fma(FloatVector.fromArray(F, x, xc + 32 + l), t2);
                 }
                 acc = t1.fma(FloatVector.broadcast(F, d * Q4_K.scale(s, sc, 2 * c)), acc);
                 acc = t2.fma(FloatVector.broadcast(F, d * Q4_K.scale(s, sc, 2 * c + 1)), acc);
@@ -158,11 +159,10 @@ final class QuantGemv {
                 int xc = xo + 64 * c;
                 FloatVector t1 = FloatVector.zero(F), t2 = t1;
                 for (int l = 0; l < 32; l += L) {
-                    ByteVector bv = bytes(s, q + l), h = bytes(s, p + Q5_K.QH + l);
-                    ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    t1 = toFloat(lo(bv).or(h1)).fma(FloatVector.fromArray(F, x, xc + l), t1);
-                    t2 = toFloat(hi(bv).or(h2)).fma(FloatVector.fromArray(F, x, xc + 32 + l), t2);
+                    IntVector bv = ints(s, q + l), h = ints(s, p + Q5_K.QH + l);
+                    IntVector h1 = bits(h, 2 * c, 1).lanewise(VectorOperators.LSHL, 4), h2 = bits(h, 2 * c + 1, 1).lanewise(VectorOperators.LSHL, 4);
+                    t1 = toFloat(bits(bv, 0, 0xF).or(h1)).fma(FloatVector.fromArray(F, x, xc + l), t1);
+                    t2 = toFloat(bits(bv, 4, 0xF).or(h2)).fma(FloatVector.fromArray(F, x, xc + 32 + l), t2);
                 }
                 acc = t1.fma(FloatVector.broadcast(F, d * Q4_K.scale(s, sc, 2 * c)), acc);
                 acc = t2.fma(FloatVector.broadcast(F, d * Q4_K.scale(s, sc, 2 * c + 1)), acc);
@@ -181,11 +181,8 @@ final class QuantGemv {
                 int xh = xo + 128 * h;
                 for (int l = 0; l < 32; l += L) {
                     int is = l / 16;
-                    ByteVector a = bytes(s, ql + l), bb = bytes(s, ql + 32 + l), hb = bytes(s, qh + l);
-                    ByteVector q1 = lo(a).or(hb.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = lo(bb).or(hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = hi(a).or(hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q4 = hi(bb).or(hb.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    IntVector a = ints(s, ql + l), bb = ints(s, ql + 32 + l), hb = ints(s, qh + l);
+                    IntVector q1 = q6(a, 0, hb, 0), q2 = q6(bb, 0, hb, 2), q3 = q6(a, 4, hb, 4), q4 = q6(bb, 4, hb, 6);
                     acc = toFloat(q1).mul(FloatVector.fromArray(F, x, xh + l)).fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is)), acc);
                     acc = toFloat(q2).mul(FloatVector.fromArray(F, x, xh + 32 + l)).fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)), acc);
                     acc = toFloat(q3).mul(FloatVector.fromArray(F, x, xh + 64 + l)).fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)), acc);

@@ -9,14 +9,15 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API decoders of ggml's block types (layouts in {@link dev.jseek.tensor.Q8_0}, {@link Q4_K}, {@link Q5_K},
- * {@link Q6_K}): {@link Vec#LANES} codes are loaded as bytes, their bit fields taken apart with byte-lane shifts and
- * masks, widened to floats and scaled with the same float32 operations as the scalar references ({@code q * d} for
+ * {@link Q6_K}): {@link Vec#LANES} codes are loaded as bytes, widened to int lanes, their bit fields taken apart with
+ * shifts and masks, converted to floats and scaled with the same float32 operations as the scalar references ({@code q * d} for
  * Q8_0, {@code (d*sc) * q - (dmin*m)} for Q4_K/Q5_K, {@code (d*sc) * (q - 32)} for Q6_K; no fused multiply-add), so
  * the results are bit-equal to them (and to gguf-py). Used by {@link WeightRows#decode} (GEMM packing, embedding
  * rows, the chunked GEMV); the fused decode-and-dot of decode steps is {@link QuantGemv}.
@@ -38,9 +39,18 @@ final class QuantRows {
 
     static FloatVector toFloat(ByteVector b) { return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0); }
 
-    static ByteVector lo(ByteVector b) { return b.and((byte) 0x0F); }
+    /**
+     * L bytes at p widened (sign-extended) to int lanes: bit fields are taken apart in int lanes, where x86 has
+     * shifts (it has none for byte lanes, which the JIT would emulate at several times the cost).
+     */
+    static IntVector ints(MemorySegment s, long p) { return (IntVector) bytes(s, p).convertShape(VectorOperators.B2I, Vec.I, 0); }
 
-    static ByteVector hi(ByteVector b) { return b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F); }
+    static FloatVector toFloat(IntVector i) { return (FloatVector) i.convertShape(VectorOperators.I2F, F, 0); }
+
+    /** Bits [shift, shift + width) of each lane. */
+    static IntVector bits(IntVector v, int shift, int mask) {
+        return shift == 0 ? v.and(mask) : v.lanewise(VectorOperators.ASHR, shift).and(mask);
+    }
 
     /**
      * Elements [c0, c0 + len) of row r of a block-typed weight (rowBytes bytes per row starting at byte 0 of seg)
@@ -93,9 +103,9 @@ final class QuantRows {
             long q = p + Q4_K.QS + 32L * c;
             int y = o + 64 * c;
             for (int l = 0; l < 32; l += L) {
-                ByteVector b = bytes(s, q + l);
-                toFloat(lo(b)).mul(d1).sub(m1).intoArray(dst, y + l);
-                toFloat(hi(b)).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
+                IntVector b = ints(s, q + l);
+                toFloat(bits(b, 0, 0xF)).mul(d1).sub(m1).intoArray(dst, y + l);
+                toFloat(bits(b, 4, 0xF)).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
             }
         }
     }
@@ -109,13 +119,16 @@ final class QuantRows {
             long q = p + Q5_K.QS + 32L * c;
             int y = o + 64 * c;
             for (int l = 0; l < 32; l += L) {
-                ByteVector b = bytes(s, q + l), h = bytes(s, p + Q5_K.QH + l);
-                ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                toFloat(lo(b).or(h1)).mul(d1).sub(m1).intoArray(dst, y + l);
-                toFloat(hi(b).or(h2)).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
+                IntVector b = ints(s, q + l), h = ints(s, p + Q5_K.QH + l);
+                toFloat(bits(b, 0, 0xF).or(bits(h, 2 * c, 1).lanewise(VectorOperators.LSHL, 4))).mul(d1).sub(m1).intoArray(dst, y + l);
+                toFloat(bits(b, 4, 0xF).or(bits(h, 2 * c + 1, 1).lanewise(VectorOperators.LSHL, 4))).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
             }
         }
+    }
+
+    /** Q6_K code minus 32: the nibble at {@code nib} of ql and the 2 bits at {@code hs} of qh. */
+    static IntVector q6(IntVector ql, int nib, IntVector qh, int hs) {
+        return bits(ql, nib, 0xF).or(bits(qh, hs, 3).lanewise(VectorOperators.LSHL, 4)).sub(32);
     }
 
     private static void q6_k(MemorySegment s, long p, float[] dst, int o) {
@@ -125,11 +138,8 @@ final class QuantRows {
             int y = o + 128 * h;
             for (int l = 0; l < 32; l += L) {
                 int is = l / 16;
-                ByteVector a = bytes(s, ql + l), b = bytes(s, ql + 32 + l), hb = bytes(s, qh + l);
-                ByteVector q1 = lo(a).or(hb.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q2 = lo(b).or(hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q3 = hi(a).or(hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q4 = hi(b).or(hb.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                IntVector a = ints(s, ql + l), b = ints(s, ql + 32 + l), hb = ints(s, qh + l);
+                IntVector q1 = q6(a, 0, hb, 0), q2 = q6(b, 0, hb, 2), q3 = q6(a, 4, hb, 4), q4 = q6(b, 4, hb, 6);
                 toFloat(q1).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, y + l);
                 toFloat(q2).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, y + 32 + l);
                 toFloat(q3).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, y + 64 + l);
