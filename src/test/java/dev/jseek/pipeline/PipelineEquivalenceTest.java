@@ -54,6 +54,7 @@ class PipelineEquivalenceTest {
 
     record Run(List<double[]> losses, float[] firstGrads, float[] params) {}
 
+
     static Run single(ModelConfig c, int m, int steps) {
         TrainModel model = model(c);
         AdamW opt = AdamW.deepSeekV3(model.layout(), 1e-8f);
