@@ -3,6 +3,9 @@ package dev.jseek.gguf;
 import dev.jseek.io.Checkpoint;
 import dev.jseek.kernels.WeightRows;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
+import dev.jseek.model.TensorSchema.Slot;
+import dev.jseek.model.WeightSource;
 import dev.jseek.tensor.Matrix;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +60,7 @@ public final class GgufExporter {
         ModelConfig c = ModelConfig.load(modelDir.resolve("config.json"));
         try (Checkpoint ck = Checkpoint.open(modelDir)) {
             int mtp = 0;
-            while (includeMtp && mtp < c.numNextnPredictLayers() && ck.has("model.layers." + (c.numHiddenLayers() + mtp) + ".eh_proj.weight")) mtp++;
+            while (includeMtp && mtp < c.numNextnPredictLayers() && ck.has(Slot.EH_PROJ.hfName(c.numHiddenLayers() + mtp, -1))) mtp++;
             GgufWriter w = new GgufWriter();
             Path name = modelDir.toAbsolutePath().normalize().getFileName();
             w.put("general.name", GgufValue.string(name == null ? "jseek" : name.toString()));
@@ -79,68 +82,64 @@ public final class GgufExporter {
     /** The tensor list and how each tensor's bytes are produced from the checkpoint. */
     private static final class Plan {
         final ModelConfig c;
-        final Checkpoint ck;
         final GgufWriter w;
         final GgmlType type;
+        final TensorSchema s;
+        final WeightSource in;
         final List<String> fallbacks = new ArrayList<>();
         int count;
 
         Plan(ModelConfig c, Checkpoint ck, GgufWriter w, GgmlType type) {
             this.c = c;
-            this.ck = ck;
             this.w = w;
             this.type = type;
+            this.s = new TensorSchema(c);
+            this.in = WeightSource.of(ck);
         }
 
         void tensors(int mtp) {
-            int d = c.hiddenSize(), v = c.vocabSize();
-            matrix("token_embd.weight", "model.embed_tokens.weight", v, d, type);
+            matrix(s.get(Slot.EMBED), type);
             for (int l = 0; l < c.numHiddenLayers() + mtp; l++) block(l, l >= c.numHiddenLayers());
-            vector("output_norm.weight", "model.norm.weight", d);
-            if (!c.tieWordEmbeddings()) matrix("output.weight", "lm_head.weight", v, d, type);
+            vector(s.get(Slot.FINAL_NORM));
+            if (!c.tieWordEmbeddings()) matrix(s.get(Slot.HEAD), type);
         }
 
+        /** One layer's tensors in llama.cpp's converter order (names and shapes from the schema). */
         private void block(int l, boolean isMtp) {
-            String hf = "model.layers." + l + ".", g = "blk." + l + ".";
-            int d = c.hiddenSize(), h = c.numAttentionHeads();
             if (isMtp) {
-                vector(g + "nextn.enorm.weight", hf + "enorm.weight", d);
-                vector(g + "nextn.hnorm.weight", hf + "hnorm.weight", d);
-                matrix(g + "nextn.eh_proj.weight", hf + "eh_proj.weight", d, 2 * d, type);
-                vector(g + "nextn.shared_head_norm.weight", hf + "shared_head.norm.weight", d);
+                vector(s.get(l, Slot.ENORM));
+                vector(s.get(l, Slot.HNORM));
+                matrix(s.get(l, Slot.EH_PROJ), type);
+                vector(s.get(l, Slot.SHARED_HEAD_NORM));
             }
-            vector(g + "attn_norm.weight", hf + "input_layernorm.weight", d);
-            String a = hf + "self_attn.";
+            vector(s.get(l, Slot.ATTN_NORM));
             if (c.hasQLora()) {
-                matrix(g + "attn_q_a.weight", a + "q_a_proj.weight", c.qLoraRank(), d, type);
-                vector(g + "attn_q_a_norm.weight", a + "q_a_layernorm.weight", c.qLoraRank());
-                matrix(g + "attn_q_b.weight", a + "q_b_proj.weight", h * c.qkHeadDim(), c.qLoraRank(), type);
+                matrix(s.get(l, Slot.Q_A), type);
+                vector(s.get(l, Slot.Q_A_NORM));
+                matrix(s.get(l, Slot.Q_B), type);
             } else {
-                matrix(g + "attn_q.weight", a + "q_proj.weight", h * c.qkHeadDim(), d, type);
+                matrix(s.get(l, Slot.Q), type);
             }
-            matrix(g + "attn_kv_a_mqa.weight", a + "kv_a_proj_with_mqa.weight", c.kvLoraRank() + c.qkRopeHeadDim(), d, type);
-            vector(g + "attn_kv_a_norm.weight", a + "kv_a_layernorm.weight", c.kvLoraRank());
-            kvB(g, a + "kv_b_proj.weight");
-            matrix(g + "attn_output.weight", a + "o_proj.weight", d, h * c.vHeadDim(), type);
-            vector(g + "ffn_norm.weight", hf + "post_attention_layernorm.weight", d);
-            String m = hf + "mlp.";
+            matrix(s.get(l, Slot.KV_A), type);
+            vector(s.get(l, Slot.KV_A_NORM));
+            kvB(s.get(l, Slot.KV_B));
+            matrix(s.get(l, Slot.O), type);
+            vector(s.get(l, Slot.FFN_NORM));
             if (!c.isMoeLayer(l)) {
-                int f = c.intermediateSize();
-                matrix(g + "ffn_gate.weight", m + "gate_proj.weight", f, d, type);
-                matrix(g + "ffn_up.weight", m + "up_proj.weight", f, d, type);
-                matrix(g + "ffn_down.weight", m + "down_proj.weight", d, f, type);
+                matrix(s.get(l, Slot.MLP_GATE), type);
+                matrix(s.get(l, Slot.MLP_UP), type);
+                matrix(s.get(l, Slot.MLP_DOWN), type);
                 return;
             }
-            int e = c.nRoutedExperts(), f = c.moeIntermediateSize(), fs = f * c.nSharedExperts();
-            matrix(g + "ffn_gate_inp.weight", m + "gate.weight", e, d, GgmlType.F32);
-            vector(g + "exp_probs_b.bias", m + "gate.e_score_correction_bias", e);
-            experts(g + "ffn_down_exps.weight", m, "down_proj", d, f);
-            experts(g + "ffn_gate_exps.weight", m, "gate_proj", f, d);
-            experts(g + "ffn_up_exps.weight", m, "up_proj", f, d);
+            matrix(s.get(l, Slot.ROUTER), GgmlType.F32);
+            vector(s.get(l, Slot.ROUTER_BIAS));
+            experts(l, Slot.EXPERT_DOWN);
+            experts(l, Slot.EXPERT_GATE);
+            experts(l, Slot.EXPERT_UP);
             if (c.nSharedExperts() > 0) {
-                matrix(g + "ffn_gate_shexp.weight", m + "shared_experts.gate_proj.weight", fs, d, type);
-                matrix(g + "ffn_up_shexp.weight", m + "shared_experts.up_proj.weight", fs, d, type);
-                matrix(g + "ffn_down_shexp.weight", m + "shared_experts.down_proj.weight", d, fs, type);
+                matrix(s.get(l, Slot.SHARED_GATE), type);
+                matrix(s.get(l, Slot.SHARED_UP), type);
+                matrix(s.get(l, Slot.SHARED_DOWN), type);
             }
         }
 
@@ -151,15 +150,17 @@ public final class GgufExporter {
             return GgmlType.F32;
         }
 
-        private void vector(String gguf, String hf, int n) {
-            float[] x = ck.floats(hf, n);
-            w.addTensor(gguf, GgmlType.F32, new long[] {n}, x);
+        private void vector(TensorSchema.Tensor t) {
+            float[] x = in.floats(t);
+            w.addTensor(Deepseek2Names.map(t).gguf(), GgmlType.F32, t.shape(), x);
             count++;
         }
 
-        private void matrix(String gguf, String hf, int rows, int cols, GgmlType want) {
+        private void matrix(TensorSchema.Tensor spec, GgmlType want) {
+            String gguf = Deepseek2Names.map(spec).gguf();
+            int rows = spec.rows(), cols = spec.cols();
             GgmlType t = typeFor(gguf, want, cols);
-            Matrix src = ck.matrix(hf, rows, cols); // validates name and shape now, decodes while writing
+            Matrix src = in.matrix(spec); // validates name and shape now, decodes while writing
             w.addTensor(gguf, t, new long[] {rows, cols}, out -> {
                 float[] row = new float[cols];
                 for (int r = 0; r < rows; r++) {
@@ -170,11 +171,15 @@ public final class GgufExporter {
             count++;
         }
 
-        private void experts(String gguf, String mlp, String proj, int rows, int cols) {
+        /** The routed experts' projection {@code slot} of layer {@code l}, stacked into one 3-D tensor. */
+        private void experts(int l, Slot slot) {
+            TensorSchema.Tensor first = s.expert(l, 0, slot);
+            String gguf = Deepseek2Names.map(first).gguf();
+            int rows = first.rows(), cols = first.cols();
             GgmlType t = typeFor(gguf, type, cols);
             int n = c.nRoutedExperts();
             Matrix[] src = new Matrix[n];
-            for (int e = 0; e < n; e++) src[e] = ck.matrix(mlp + "experts." + e + "." + proj + ".weight", rows, cols);
+            for (int e = 0; e < n; e++) src[e] = in.matrix(s.expert(l, e, slot));
             w.addTensor(gguf, t, new long[] {n, rows, cols}, out -> {
                 float[] row = new float[cols];
                 for (Matrix m : src) {
@@ -188,11 +193,12 @@ public final class GgufExporter {
         }
 
         /** kv_b_proj [H*(nope+v), kvr] as attn_k_b [H, kvr, nope] and attn_v_b [H, v, kvr]. */
-        private void kvB(String g, String hf) {
+        private void kvB(TensorSchema.Tensor spec) {
             int h = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), v = c.vHeadDim(), kvr = c.kvLoraRank();
-            Matrix src = ck.matrix(hf, h * (nope + v), kvr);
-            GgmlType tk = typeFor(g + "attn_k_b.weight", type, nope), tv = typeFor(g + "attn_v_b.weight", type, kvr);
-            w.addTensor(g + "attn_k_b.weight", tk, new long[] {h, kvr, nope}, out -> {
+            Matrix src = in.matrix(spec);
+            String kvb = Deepseek2Names.map(spec).gguf(), kb = Deepseek2Names.kB(kvb), vb = Deepseek2Names.vB(kvb);
+            GgmlType tk = typeFor(kb, type, nope), tv = typeFor(vb, type, kvr);
+            w.addTensor(kb, tk, new long[] {h, kvr, nope}, out -> {
                 float[] rows = new float[nope * kvr], row = new float[nope];
                 for (int hd = 0; hd < h; hd++) {
                     for (int j = 0; j < nope; j++) WeightRows.decodeRow(src, hd * (nope + v) + j, rows, j * kvr);
@@ -202,7 +208,7 @@ public final class GgufExporter {
                     }
                 }
             });
-            w.addTensor(g + "attn_v_b.weight", tv, new long[] {h, v, kvr}, out -> {
+            w.addTensor(vb, tv, new long[] {h, v, kvr}, out -> {
                 float[] row = new float[kvr];
                 for (int hd = 0; hd < h; hd++)
                     for (int i = 0; i < v; i++) {

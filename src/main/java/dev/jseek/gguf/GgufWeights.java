@@ -30,10 +30,12 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     private final GgufFile file;
     private final ModelConfig config;
     private final Arena arena = Arena.ofShared();
+    private final java.util.Map<String, Deepseek2Names.Target> names;
 
     public GgufWeights(GgufFile file, ModelConfig config) {
         this.file = file;
         this.config = config;
+        this.names = Deepseek2Names.index(new dev.jseek.model.TensorSchema(config));
     }
 
     public GgufFile file() { return file; }
@@ -41,13 +43,13 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     @Override public void checkUnchanged() { file.checkUnchanged(); }
 
     private Deepseek2Names.Target target(String hf) {
-        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        Deepseek2Names.Target t = names.get(hf);
         if (t == null) throw new FormatException(file.path() + ": no GGUF tensor corresponds to '" + hf + "'");
         return t;
     }
 
     @Override public boolean has(String hf) {
-        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        Deepseek2Names.Target t = names.get(hf);
         if (t == null) return false;
         if (t.kind() == Deepseek2Names.Kind.KV_B)
             return file.has(t.gguf()) || (file.has(Deepseek2Names.kB(t.gguf())) && file.has(Deepseek2Names.vB(t.gguf())));

@@ -11,14 +11,17 @@ import dev.jseek.model.Workspace.Buf;
  * @param shared the shared expert, or null when n_shared_experts = 0
  */
 public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
-    /** Loads {@code prefix} = "model.layers.L.mlp.". */
-    public static Moe load(WeightSource w, String prefix, ModelConfig cfg) {
-        int dim = cfg.hiddenSize(), inter = cfg.moeIntermediateSize();
+    /** Loads the router, routed and shared experts of {@code layer} of the {@link TensorSchema}. */
+    public static Moe load(WeightSource w, TensorSchema s, int layer) {
+        ModelConfig cfg = s.config();
         Mlp[] experts = new Mlp[cfg.nRoutedExperts()];
-        for (int e = 0; e < experts.length; e++) experts[e] = Mlp.load(w, prefix + "experts." + e + ".", dim, inter);
+        for (int e = 0; e < experts.length; e++)
+            experts[e] = Mlp.load(w, s.expert(layer, e, TensorSchema.Slot.EXPERT_GATE), s.expert(layer, e, TensorSchema.Slot.EXPERT_UP),
+                    s.expert(layer, e, TensorSchema.Slot.EXPERT_DOWN));
         Mlp shared = cfg.nSharedExperts() == 0 ? null
-                : Mlp.load(w, prefix + "shared_experts.", dim, inter * cfg.nSharedExperts());
-        return new Moe(Gate.load(w, prefix + "gate.", cfg), experts, shared);
+                : Mlp.load(w, s.get(layer, TensorSchema.Slot.SHARED_GATE), s.get(layer, TensorSchema.Slot.SHARED_UP),
+                        s.get(layer, TensorSchema.Slot.SHARED_DOWN));
+        return new Moe(Gate.load(w, s, layer), experts, shared);
     }
 
     @Override public void forward(float[] x, int m, float[] out, Workspace ws) {

@@ -127,13 +127,7 @@ public final class Moe {
         SwiGluFfn.Input xin = expertInput();
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.forward(s, wg[e], wu[e], wd[e], xin, ey, start[e], m);
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.forward(s, wg[e], wu[e], wd[e], xin, ey, r0, m));
         Profiler.stop(P_EXPERTS, t0);
         if (shared != null) shared.forward(s, x, y, N);
         else java.util.Arrays.fill(a, y, y + N * dim, 0f);
@@ -175,13 +169,7 @@ public final class Moe {
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
@@ -209,18 +197,25 @@ public final class Moe {
         final int ey = expertOut.acts();
         long t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         Linear.backwardWeight(Precision.FP32, wr.grad(s), logits.grad(s, N), View.of(a, x, N, dim));  // dWr += dz^T u
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardWeights(s, x, y, N);
+    }
+
+    /** One expert's rows [r0, r0+m) of the dispatched (expert-sorted) rows. */
+    private interface ExpertRows { void run(int e, int r0, int m); }
+
+    /** Runs {@code body} for every expert with at least one row, experts in parallel (each writes its own rows). */
+    private void forEachExpert(ExpertRows body) {
+        TrainPool.forRange(E, 1, (lo, hi, w) -> {
+            for (int e = lo; e < hi; e++) {
+                int m = start[e + 1] - start[e];
+                if (m > 0) body.run(e, start[e], m);
+            }
+        });
     }
 
     /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */

@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 
 import dev.jseek.io.Checkpoint;
 import java.util.ArrayList;
@@ -110,8 +111,9 @@ public final class TrainModel {
         Act[] resid = null;
         Param embed = null, finalNorm = null, head = null;
         Act finalOut = null, finalRstd = null, logits = null;
+        TensorSchema schema = new TensorSchema(c);
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
-            pl = new ParamLayout();
+            pl = new ParamLayout(schema);
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
@@ -135,6 +137,7 @@ public final class TrainModel {
             logits = al.act("logits", maxN, vocab);
             plan = al;
         }
+        pl.requireComplete();
         al.checkAgainstPlan();
         this.pl = pl;
         this.al = al;
@@ -197,13 +200,7 @@ public final class TrainModel {
 
     /** Forward with losses; saves what {@link #backward} needs. Returns the total loss. */
     public float forward(int[] tokens, int[] targets, int B, int T) {
-        check(tokens, B, T, "tokens");
-        check(targets, B, T, "targets");
-        if (T <= mtp.length)
-            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
-        this.targets = targets;
-        this.B = B;
-        this.T = T;
+        begin(tokens, targets, B, T, true);
         this.rowWeights = null;
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
@@ -260,11 +257,7 @@ public final class TrainModel {
      * other losses). Routing loads are counted as in training.
      */
     public double[] forwardLogProbs(int[] tokens, int[] targets, int B, int T) {
-        check(tokens, B, T, "tokens");
-        check(targets, B, T, "targets");
-        this.targets = targets;
-        this.B = B;
-        this.T = T;
+        begin(tokens, targets, B, T, false);
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
         this.tokens = tokens;
@@ -535,6 +528,17 @@ public final class TrainModel {
     private void checkStage(int first, int end) {
         if (first < 0 || end > units() || first >= end)
             throw new IllegalArgumentException("stage units [" + first + ", " + end + ") outside [0, " + units() + ")");
+    }
+
+    /** Checks the batch (and, with MTP, its length) and remembers the shape and targets of the forward that starts. */
+    private void begin(int[] tokens, int[] targets, int B, int T, boolean withMtp) {
+        check(tokens, B, T, "tokens");
+        check(targets, B, T, "targets");
+        if (withMtp && T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        this.targets = targets;
+        this.B = B;
+        this.T = T;
     }
 
     private void check(int[] x, int B, int T, String what) {

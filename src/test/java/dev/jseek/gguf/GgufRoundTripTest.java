@@ -89,9 +89,11 @@ class GgufRoundTripTest {
     /** The HF model with every GGUF-stored weight rounded as its GGUF type rounds it (computed here, not read back). */
     private static InMemoryWeights rounded(Path hf, GgufFile f) {
         InMemoryWeights w = new InMemoryWeights();
+        java.util.Map<String, Deepseek2Names.Target> names =
+                Deepseek2Names.index(new dev.jseek.model.TensorSchema(ModelConfig.load(hf.resolve("config.json"))));
         try (Checkpoint ck = Checkpoint.open(hf)) {
             for (String n : ck.names()) {
-                Deepseek2Names.Target t = Deepseek2Names.map(n);
+                Deepseek2Names.Target t = names.get(n);
                 if (t == null || (!f.has(t.gguf()) && t.kind() != Deepseek2Names.Kind.KV_B)) continue;
                 TensorInfo info = ck.info(n);
                 float[] x = ck.floats(n);
