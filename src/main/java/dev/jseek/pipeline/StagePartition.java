@@ -66,19 +66,36 @@ public record StagePartition(int[] bounds) {
      */
     public static double[] unitCosts(TrainModel m) {
         ModelConfig c = m.config();
-        int layers = c.numHiddenLayers();
-        double[] cost = new double[layers + 2];
         double routed = (double) c.numExpertsPerTok() / c.nRoutedExperts();
+        double[] cost = new double[c.numHiddenLayers() + 2];
         for (ParamLayout.Entry e : m.layout().entries()) {
-            double size = e.name().contains(".mlp.experts.") ? e.size() * routed : e.size();
-            String n = e.name();
-            if (n.equals("model.embed_tokens.weight")) cost[0] += c.hiddenSize();
-            else if (n.startsWith("model.layers.")) {
-                int l = Integer.parseInt(n.substring("model.layers.".length(), n.indexOf('.', "model.layers.".length())));
-                cost[l < layers ? l + 1 : layers + 1] += size;
-            } else cost[layers + 1] += size;
+            int u = unitOf(e.name(), c.numHiddenLayers());
+            cost[u] += u == 0 ? c.hiddenSize() : e.name().contains(".mlp.experts.") ? e.size() * routed : e.size();
         }
-        cost[layers + 1] += (double) c.vocabSize() * c.hiddenSize() * c.numNextnPredictLayers(); // the shared head, once per MTP depth
+        cost[cost.length - 1] += (double) c.vocabSize() * c.hiddenSize() * c.numNextnPredictLayers(); // the shared head, once per MTP depth
         return cost;
+    }
+
+    /** Parameters (floats) of each unit; the head's unit holds model.norm, lm_head and the MTP layers. */
+    public static long[] unitParams(TrainModel m) {
+        long[] n = new long[m.units()];
+        for (ParamLayout.Entry e : m.layout().entries()) n[unitOf(e.name(), m.config().numHiddenLayers())] += e.size();
+        return n;
+    }
+
+    /** Parameters of stage s (floats). */
+    public long stageParams(long[] unitParams, int s) {
+        long v = 0;
+        for (int u = first(s); u < end(s); u++) v += unitParams[u];
+        return v;
+    }
+
+    private static int unitOf(String name, int layers) {
+        if (name.equals("model.embed_tokens.weight")) return 0;
+        if (name.startsWith("model.layers.")) {
+            int l = Integer.parseInt(name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));
+            return l < layers ? l + 1 : layers + 1;   // MTP layers are numbered after the main ones
+        }
+        return layers + 1;
     }
 }
