@@ -309,7 +309,9 @@ public final class BatchEngine implements AutoCloseable {
             }
         }
         List<Seq> dec = new ArrayList<>();
-        for (Seq s : active) if (s.decoding && s.last >= 0) dec.add(s);
+        // a sequence whose reader is MAX_UNREAD tokens behind pauses (keeping its slot and blocks) until it catches up:
+        // a slow or stalled client never makes the server buffer its whole completion
+        for (Seq s : active) if (s.decoding && s.last >= 0 && s.g.pending() < MAX_UNREAD) dec.add(s);
         int batch = 0;
         for (int i = 0; i < dec.size(); i += rowsPerForward) {
             List<Seq> group = dec.subList(i, Math.min(dec.size(), i + rowsPerForward));
@@ -324,8 +326,24 @@ public final class BatchEngine implements AutoCloseable {
             lastBatch = batch;
             peakBatch = Math.max(peakBatch, batch);
             decodeSteps.incrementAndGet();
+        } else if (p == null) {
+            idleWait(); // every running sequence waits for its reader: no busy loop
         }
         if (prefix != null) prefixSize = prefix.size();
+    }
+
+    /** Tokens a sequence may be ahead of its reader before it pauses. */
+    static final int MAX_UNREAD = 256;
+
+    private void idleWait() {
+        lock.lock();
+        try {
+            work.await(2, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void prefill(Seq s) {

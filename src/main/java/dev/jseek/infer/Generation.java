@@ -57,4 +57,7 @@ public final class Generation {
     }
 
     void emit(Event e) { events.add(e); }
+
+    /** Events produced and not yet read. */
+    int pending() { return events.size(); }
 }

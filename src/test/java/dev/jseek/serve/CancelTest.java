@@ -74,8 +74,10 @@ class CancelTest {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1), holding = new java.util.concurrent.CountDownLatch(1);
         Thread holder = Thread.ofPlatform().start(() -> {
             try {
-                s.runner.run(s.runner.completionPrompt("the model"), "prompt",
-                        new SamplingParams(50, 0f, 1f, 0, 1, java.util.List.of(), false, false), d -> {
+                s.runner.run(s.runner.completionPrompt("the model reads a token and"), "prompt", // a long greedy completion
+                        // MAX tokens: the batch engine never waits for a slow sink, so the holder keeps its batch
+                        // slot by still generating, not by its blocked sink
+                        new SamplingParams(MAX, 0f, 1f, 0, 1, java.util.List.of(), false, false), d -> {
                             holding.countDown();
                             try {
                                 return release.await(60, java.util.concurrent.TimeUnit.SECONDS);
