@@ -420,6 +420,12 @@ public final class TrainModel {
 
     public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
 
+    /**
+     * Expert parallel over {@code comm} (report §3.2.2; null: off): every MoE layer's routed experts are sharded over
+     * its ranks ({@link ExpertParallel}); attention, dense layers and shared experts stay replicated (data parallel).
+     */
+    public void setExpertParallel(dev.jseek.parallel.Communicator comm) { for (Moe m : moes) m.setExpertParallel(comm); }
+
     /** Replaces the accumulated loads ([layer][expert], as {@link #expertLoad()}); data parallelism sets the global sums. */
     public void setExpertLoad(long[][] load) {
         if (load.length != moes.size()) throw new IllegalArgumentException(load.length + " load rows for " + moes.size() + " MoE layers");
