@@ -6,8 +6,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Expert parallelism for one {@link Moe} layer (report §3.2.2): the routed experts are sharded over the ranks of
- * {@code comm}, rank q owning the contiguous experts [q E/n, (q+1) E/n). Every rank routes its own tokens; its
+ * Expert parallelism for one {@link Moe} layer (report §3.2.2): the routed experts are sharded over an
+ * expert-parallel group of {@code ep} consecutive ranks of {@code comm} (ranks [g ep, (g+1) ep), one group per
+ * data-parallel replica of the experts), the group's q-th rank owning the contiguous experts [q E/ep, (q+1) E/ep).
+ * The group's exchanges are all-to-all-v calls over the whole communicator with zero counts outside the group, so
+ * every group exchanges at once and no sub-communicator is needed. Every rank routes its own tokens; its
  * (token, expert) rows, sorted by expert, are therefore already grouped by owner, and one all-to-all-v moves each
  * group to its owner ({@link #dispatch}). The owner lays the rows it received out by local expert (for each local
  * expert: source rank 0's rows, then rank 1's, ...), runs its experts, and {@link #combine} returns every row's
@@ -21,7 +24,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class ExpertParallel {
     private final Communicator comm;
-    private final int n, rank, E, perRank, dim;
+    private final int n, ep, g0, local, E, perRank, dim;
     private final int[] sendCounts, sendDispls, recvCounts, recvDispls;
     /** Local expert-sorted rows: local row l holds received row perm[l]. */
     private int[] perm = new int[0];
@@ -31,23 +34,32 @@ final class ExpertParallel {
     /** Rows received from each source rank, per local expert (source-major): the tokens per expert and rank. */
     private final int[] got;
 
-    ExpertParallel(Communicator comm, int experts, int dim) {
+    ExpertParallel(Communicator comm, int ep, int experts, int dim) {
         this.comm = comm;
         this.n = comm.size();
-        this.rank = comm.rank();
-        if (experts % n != 0)
-            throw new IllegalArgumentException(experts + " routed experts do not split evenly over " + n + " expert-parallel ranks");
+        if (ep < 1 || n % ep != 0) throw new IllegalArgumentException("expert-parallel groups of " + ep + " ranks do not tile " + n + " ranks");
+        if (experts % ep != 0)
+            throw new IllegalArgumentException(experts + " routed experts do not split evenly over " + ep + " expert-parallel ranks");
+        this.ep = ep;
+        this.local = comm.rank() % ep;
+        this.g0 = comm.rank() - local;
         this.E = experts;
-        this.perRank = experts / n;
+        this.perRank = experts / ep;
         this.dim = dim;
         sendCounts = new int[n]; sendDispls = new int[n]; recvCounts = new int[n]; recvDispls = new int[n];
         localStart = new int[E + 1];
-        got = new int[n * perRank];
+        got = new int[ep * perRank];
     }
 
-    int firstExpert() { return rank * perRank; }
+    int firstExpert() { return local * perRank; }
+
+    /** Ranks in the expert-parallel group. */
+    int groupSize() { return ep; }
 
     int experts() { return perRank; }
+
+    /** Rows expert e ran on this rank in the last forward (0 for experts of the other ranks of the group). */
+    int rowsOf(int e) { return localStart[e + 1] - localStart[e]; }
 
     /** Rows this rank received in the last plan (the rows its experts run). */
     int received() { return received; }
@@ -59,21 +71,23 @@ final class ExpertParallel {
     void plan(int[] start) {
         int[] mine = new int[E];
         for (int e = 0; e < E; e++) mine[e] = start[e + 1] - start[e];
-        int[] c = new int[n], d = new int[n];
-        for (int q = 0; q < n; q++) { c[q] = 4 * perRank; d[q] = 4 * perRank * q; }
-        comm.allToAllV(MemorySegment.ofArray(mine), c, d, MemorySegment.ofArray(got), c, d, ElemType.BYTE);
+        int[] c = new int[n], sd = new int[n], rd = new int[n];
+        for (int q = 0; q < ep; q++) { c[g0 + q] = 4 * perRank; sd[g0 + q] = 4 * perRank * q; rd[g0 + q] = 4 * perRank * q; }
+        comm.allToAllV(MemorySegment.ofArray(mine), c, sd, MemorySegment.ofArray(got), c, rd, ElemType.BYTE);
         sent = 0;
-        for (int q = 0; q < n; q++) {
-            sendCounts[q] = start[(q + 1) * perRank] - start[q * perRank];
-            sendDispls[q] = start[q * perRank];
-            sent += sendCounts[q];
+        java.util.Arrays.fill(sendCounts, 0);
+        java.util.Arrays.fill(recvCounts, 0);
+        for (int q = 0; q < ep; q++) {
+            sendCounts[g0 + q] = start[(q + 1) * perRank] - start[q * perRank];
+            sendDispls[g0 + q] = start[q * perRank];
+            sent += sendCounts[g0 + q];
         }
         received = 0;
-        for (int s = 0; s < n; s++) {
-            recvDispls[s] = received;
+        for (int s = 0; s < ep; s++) {
+            recvDispls[g0 + s] = received;
             int k = 0;
             for (int le = 0; le < perRank; le++) k += got[s * perRank + le];
-            recvCounts[s] = k;
+            recvCounts[g0 + s] = k;
             received += k;
         }
         if (perm.length < received) perm = new int[received];
@@ -81,8 +95,8 @@ final class ExpertParallel {
         int l = 0, e0 = firstExpert();
         for (int le = 0; le < perRank; le++) {
             localStart[e0 + le] = l;
-            for (int s = 0; s < n; s++) {
-                int off = recvDispls[s];
+            for (int s = 0; s < ep; s++) {
+                int off = recvDispls[g0 + s];
                 for (int j = 0; j < le; j++) off += got[s * perRank + j];
                 for (int i = 0; i < got[s * perRank + le]; i++) perm[l++] = off + i;
             }
@@ -105,9 +119,6 @@ final class ExpertParallel {
         comm.allToAllV(s, scaled(recvCounts), scaled(recvDispls), r, scaled(sendCounts), scaled(sendDispls), ElemType.FLOAT);
         MemorySegment.copy(r, ValueLayout.JAVA_FLOAT, 0, dst, dstOff, sent * dim);
     }
-
-    /** Rows received by this rank's experts from each source rank in the last plan (tokens per rank and owner). */
-    int[] receivedFrom() { return recvCounts.clone(); }
 
     /** Source row index of send row i. */
     interface RowIndex { int of(int i); }

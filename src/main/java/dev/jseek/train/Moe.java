@@ -96,15 +96,15 @@ public final class Moe {
     }
 
     /**
-     * Shards the routed experts over the ranks of {@code comm} (expert parallel, report §3.2.2; null: back to all
-     * experts here). Every rank must make the same sequence of forward and backward calls. The expert-side buffers hold
+     * Shards the routed experts over groups of {@code group} consecutive ranks of {@code comm} (expert parallel,
+     * report §3.2.2; null or 1: back to all experts here). Every rank must make the same sequence of forward and backward calls. The expert-side buffers hold
      * the layer's maxN * K rows, so a rank's experts can run at most that many rows per forward: construct the model
      * with maxN covering the rows a rank receives (at most the group's total tokens times K).
      */
-    void setExpertParallel(dev.jseek.parallel.Communicator comm) {
-        if (comm == null || comm.size() == 1) { ep = null; rows = start; home = homeGrad = null; return; }
+    void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
+        if (comm == null || group == 1) { ep = null; rows = start; home = homeGrad = null; return; }
         if (precision == Precision.FP8) throw new IllegalArgumentException("expert parallel with --precision fp8 is not implemented yet; use --precision fp32");
-        ep = new ExpertParallel(comm, E, dim);
+        ep = new ExpertParallel(comm, group, E, dim);
         rows = ep.localStart;
         home = new float[capacity * dim];
         homeGrad = new float[capacity * dim];

@@ -421,10 +421,25 @@ public final class TrainModel {
     public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
 
     /**
-     * Expert parallel over {@code comm} (report §3.2.2; null: off): every MoE layer's routed experts are sharded over
-     * its ranks ({@link ExpertParallel}); attention, dense layers and shared experts stay replicated (data parallel).
+     * Expert parallel (report §3.2.2; comm null or group 1: off): every MoE layer's routed experts are sharded over
+     * groups of {@code group} consecutive ranks of {@code comm} ({@link ExpertParallel}), one group per data-parallel
+     * replica of the experts; attention, dense layers and shared experts stay replicated on every rank (data parallel
+     * over all of comm, as the experts are across groups). The model's maxBatch must cover the rows a rank's experts
+     * receive: build it with maxBatch x group.
      */
-    public void setExpertParallel(dev.jseek.parallel.Communicator comm) { for (Moe m : moes) m.setExpertParallel(comm); }
+    public void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
+        epGroup = comm == null ? 1 : group;
+        for (Moe m : moes) m.setExpertParallel(comm, group);
+    }
+
+    private int epGroup = 1;
+
+    /** The MoE layers (blocks, then MTP modules). */
+    List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }
+
+    /** Ranks in an expert-parallel group (1: every expert runs on every rank). */
+    public int expertParallelGroup() { return epGroup; }
+
 
     /** Replaces the accumulated loads ([layer][expert], as {@link #expertLoad()}); data parallelism sets the global sums. */
     public void setExpertLoad(long[][] load) {

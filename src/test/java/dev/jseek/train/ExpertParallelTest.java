@@ -10,22 +10,27 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Expert parallel on thread ranks (tiny MoE + MTP model, 8 routed experts, 5 steps) against the 1-rank
- * {@link Trainer} with the same global batch: EP2 (4 experts per rank) and EP4 (2 per rank), each rank training
- * on its own micro-batches, with the experts' rows exchanged by {@link ExpertParallel}. Within 1e-6 relative, not
+ * {@link Trainer} with the same global batch: EP2 (4 experts per rank), EP4 (2 per rank) and DP2xEP2 (4 ranks, two
+ * expert-parallel groups {0, 1} and {2, 3}, each holding all experts), each rank training on its own micro-batches,
+ * with the experts' rows exchanged by {@link ExpertParallel}. Within 1e-6 relative, not
  * bitwise, for the reason of {@link DataParallelTest}: the replicated (attention, dense, shared) gradients are summed
  * over ranks instead of accumulated micro-batch after micro-batch, and an expert's weight gradient is one GEMM over
  * the rows of every rank instead of one per micro-batch. The per-step expert loads (integers, summed over ranks) are
  * equal exactly, and the first step's losses are bit-equal: the forward of every row is computed by the same
  * kernels in the same order as on one rank, and combine weights and sums each token's outputs in slot order.
+ * The per-rank row counts in the metrics are checked against the 1-rank loads split by owner.
  */
 class ExpertParallelTest {
     static final int STEPS = DataParallelTest.STEPS;
 
-    static List<DataParallelTest.Run> ep(int ranks, int sequences) {
+    /** A rank's run and, per MoE layer, the rows each expert ran on that rank in the last forward. */
+    record EpRun(DataParallelTest.Run run, int[][] rows) {}
+
+    static List<EpRun> ep(int ranks, int group, int sequences) {
         return ThreadRanks.run(ranks, TimeUnit.SECONDS.toNanos(120), c -> {
             TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T);
             tm.initRandom(1, 0.1f);
-            tm.setExpertParallel(c);
+            tm.setExpertParallel(c, group);
             TrainModelTrainable m = new TrainModelTrainable(tm);
             List<StepMetrics> l = new ArrayList<>();
             try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(Harness.tinyMoe().vocabSize()),
@@ -33,20 +38,45 @@ class ExpertParallelTest {
                 t.addListener(l::add);
                 t.train(STEPS);
             }
-            return new DataParallelTest.Run(l, m.params().clone());
+            int[][] rows = new int[tm.moes().size()][];
+            for (int i = 0; i < rows.length; i++) {
+                ExpertParallel x = tm.moes().get(i).expertParallel();
+                rows[i] = new int[tm.moes().get(i).experts()];
+                for (int e = 0; e < rows[i].length; e++) rows[i][e] = x.rowsOf(e);
+            }
+            return new EpRun(new DataParallelTest.Run(l, m.params().clone()), rows);
         });
     }
 
-    @Test void ep2AndEp4EqualOneRank() {
-        for (int ranks : new int[] {2, 4}) {
-            int sequences = 2 * ranks;
-            List<DataParallelTest.Run> runs = ep(ranks, sequences);
-            for (DataParallelTest.Run r : runs) assertArrayEquals(runs.get(0).params(), r.params(), "EP" + ranks + ": ranks hold the same parameters");
+    @Test void ep2Ep4AndDp2xEp2EqualOneRank() {
+        for (int[] layout : new int[][] {{2, 2}, {4, 4}, {4, 2}}) {
+            int ranks = layout[0], group = layout[1], sequences = 2 * ranks;
+            String name = ranks == group ? "EP" + group : "DP" + ranks / group + "xEP" + group;
+            List<EpRun> epRuns = ep(ranks, group, sequences);
+            List<DataParallelTest.Run> runs = epRuns.stream().map(EpRun::run).toList();
+            for (int r = 0; r < ranks; r++)                    // each rank ran only its own experts, and they ran
+                for (int[] layer : epRuns.get(r).rows()) {
+                    int per = layer.length / group, q = r % group, own = 0;
+                    for (int e = 0; e < layer.length; e++) {
+                        if (e / per == q) own += layer[e];
+                        else assertEquals(0, layer[e], name + " rank " + r + " ran expert " + e + " of another rank");
+                    }
+                    assertTrue(own > 0, name + " rank " + r + ": its experts ran no rows");
+                }
+            for (DataParallelTest.Run r : runs) assertArrayEquals(runs.get(0).params(), r.params(), name + ": ranks hold the same parameters");
             DataParallelTest.Run ref = DataParallelTest.single(sequences, null, null, STEPS);
-            assertEquals(ref.steps().getFirst().losses(), runs.get(0).steps().getFirst().losses(), "EP" + ranks + ": the first step's losses, bit for bit");
+            assertEquals(ref.steps().getFirst().losses(), runs.get(0).steps().getFirst().losses(), name + ": the first step's losses, bit for bit");
             DataParallelTest.assertClose(ref, runs.get(0));
-            for (int s = 0; s < STEPS; s++)
-                assertArrayEquals(ref.steps().get(s).expertLoad(), runs.get(0).steps().get(s).expertLoad(), "EP" + ranks + " step " + (s + 1) + " expert loads");
+            for (int s = 0; s < STEPS; s++) {
+                long[][] load = ref.steps().get(s).expertLoad();
+                assertArrayEquals(load, runs.get(0).steps().get(s).expertLoad(), name + " step " + (s + 1) + " expert loads");
+                int per = load[0].length / group;          // rows per expert-parallel rank: the loads of its experts
+                for (int q = 0; q < group; q++) {
+                    long rows = 0;
+                    for (long[] l : load) for (int j = q * per; j < (q + 1) * per; j++) rows += l[j];
+                    assertEquals((double) rows, runs.get(0).steps().get(s).extra().get("ep_rank" + q + "_rows"), name + " rank " + q + " rows");
+                }
+            }
         }
     }
 }
