@@ -54,6 +54,9 @@ public final class Moe {
     /** Expert parallel: this rank's (token, expert) rows' outputs and gradients, source-sorted, [N*K, dim]. */
     private float[] home, homeGrad;
     private final int capacity;
+    /** Node-limited routing (null: the config's group-limited gate); its selection keys. */
+    private dev.jseek.parallel.NodeLimitedRouting nodeLimit;
+    private final float[] nodeKey;
     static final int P_ROUTER = Profiler.section("moe router + balance loss"), P_DISPATCH = Profiler.section("moe dispatch + combine"),
             P_EXPERTS = Profiler.section("moe routed experts");
 
@@ -91,6 +94,17 @@ public final class Moe {
         lastCount = new int[E];
         rows = start;
         capacity = (int) nk;
+        nodeKey = new float[E];
+    }
+
+    /**
+     * Node-limited routing (report §2.1.2, §3.2.2; null: off): each token's top-K experts lie on at most
+     * {@code maxNodes} of the nodes of {@code ranksPerNode} of {@code ranks} expert-parallel ranks
+     * ({@link dev.jseek.parallel.NodeLimitedRouting}); it replaces the config's group-limited gate, which is the same
+     * rule with the expert groups as nodes. maxNodes = all nodes is plain top-K.
+     */
+    void setNodeLimit(int ranks, int ranksPerNode, int maxNodes) {
+        nodeLimit = ranks <= 0 ? null : new dev.jseek.parallel.NodeLimitedRouting(E, ranks, ranksPerNode, maxNodes, K);
     }
 
     /**
@@ -124,7 +138,15 @@ public final class Moe {
         router.scores(a, sc, a, logits.acts(), N * E);                                                 // s = sigmoid(z)
         java.util.Arrays.fill(lastCount, 0);
         for (int t = 0; t < N; t++) {
-            router.route(a, sc + t * E, p, bias.offset(), idx, t * K, a, gw + t * K, routeScratch);
+            if (nodeLimit == null) router.route(a, sc + t * E, p, bias.offset(), idx, t * K, a, gw + t * K, routeScratch);
+            else {
+                for (int e = 0; e < E; e++) {                             // a NaN key counts as -inf (Router's rule)
+                    float v = a[sc + t * E + e] + p[bias.offset() + e];
+                    nodeKey[e] = v != v ? Float.NEGATIVE_INFINITY : v;
+                }
+                nodeLimit.select(nodeKey, 0, idx, t * K);
+                router.weights(a, sc + t * E, idx, t * K, a, gw + t * K);
+            }
             for (int j = 0; j < K; j++) lastCount[idx[t * K + j]]++;
         }
         start[0] = 0;

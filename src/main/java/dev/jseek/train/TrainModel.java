@@ -576,6 +576,15 @@ public final class TrainModel {
 
     private int epGroup = 1;
 
+    /**
+     * Node-limited routing in every MoE layer (report §2.1.2, §3.2.2): the experts are laid over {@code ranks}
+     * expert-parallel ranks in nodes of {@code ranksPerNode}, and each token's experts lie on at most
+     * {@code maxNodes} nodes (replacing the config's group-limited gate); ranks 0: off.
+     */
+    public void setNodeLimitedRouting(int ranks, int ranksPerNode, int maxNodes) {
+        for (Moe m : moes) m.setNodeLimit(ranks, ranksPerNode, maxNodes);
+    }
+
     /** The MoE layers (blocks, then MTP modules). */
     List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }
 

@@ -26,11 +26,15 @@ class ExpertParallelTest {
     /** A rank's run and, per MoE layer, the rows each expert ran on that rank in the last forward. */
     record EpRun(DataParallelTest.Run run, int[][] rows) {}
 
-    static List<EpRun> ep(int ranks, int group, int sequences) {
+    static List<EpRun> ep(int ranks, int group, int sequences) { return ep(ranks, group, sequences, 0, 0); }
+
+    /** With ranksPerNode > 0: node-limited routing over {@code group} ranks in nodes of ranksPerNode, at most maxNodes per token. */
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes) {
         return ThreadRanks.run(ranks, TimeUnit.SECONDS.toNanos(120), c -> {
             TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T);
             tm.initRandom(1, 0.1f);
             tm.setExpertParallel(c, group);
+            if (ranksPerNode > 0) tm.setNodeLimitedRouting(group, ranksPerNode, maxNodes);
             TrainModelTrainable m = new TrainModelTrainable(tm);
             List<StepMetrics> l = new ArrayList<>();
             try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(Harness.tinyMoe().vocabSize()),
@@ -46,6 +50,38 @@ class ExpertParallelTest {
             }
             return new EpRun(new DataParallelTest.Run(l, m.params().clone()), rows);
         });
+    }
+
+    /**
+     * Node-limited routing: EP4 in 2 nodes of 2 ranks, each token's 3 experts on 1 node, against one rank with the
+     * same rule (within 1e-6 relative, as above); in the last forward of every MoE layer each token's experts lie on
+     * one node (the rule itself is tested against brute force in parallel.NodeLimitedRoutingTest).
+     */
+    @Test void nodeLimitedEp4EqualsOneRankAndKeepsTokensOnOneNode() {
+        List<EpRun> runs = ep(4, 4, 8, 2, 1);
+        TrainModel one = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS, TrainModelLoopTest.T);
+        one.initRandom(1, 0.1f);
+        one.setNodeLimitedRouting(4, 2, 1);
+        TrainModelTrainable m = new TrainModelTrainable(one);
+        List<StepMetrics> l = new ArrayList<>();
+        try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(Harness.tinyMoe().vocabSize()), DataParallelTest.cfg(8, null))) {
+            t.addListener(l::add);
+            t.train(STEPS);
+        }
+        DataParallelTest.Run ref = new DataParallelTest.Run(l, m.params().clone());
+        DataParallelTest.assertClose(ref, runs.get(0).run());
+        for (Moe moe : one.moes()) {
+            long n = 0;
+            for (int c : moe.lastCount()) n += c;
+            int k = moe.selected(0).length, perNode = moe.experts() / 2;
+            for (int t = 0; t < n / k; t++) {
+                int[] sel = moe.selected(t);
+                for (int e : sel) assertEquals(sel[0] / perNode, e / perNode, "token " + t + " experts " + java.util.Arrays.toString(sel) + " span two nodes");
+            }
+        }
+        // and the rule changes the routing: without it some token of the same model spans both nodes
+        List<DataParallelTest.Run> free = ep(4, 4, 8).stream().map(EpRun::run).toList();
+        assertNotEquals(free.get(0).steps().getFirst().losses(), runs.get(0).run().steps().getFirst().losses());
     }
 
     @Test void ep2Ep4AndDp2xEp2EqualOneRank() {
