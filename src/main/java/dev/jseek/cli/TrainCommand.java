@@ -91,7 +91,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
     @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ..., or of the --ranks threads: dp=N (data parallel, ZeRO-1, "
             + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
-            + "N replicas of the experts, each an expert-parallel group of M consecutive ranks).") String parallel;
+            + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
+            + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate).") String parallel;
 
     /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
     public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
@@ -167,6 +168,10 @@ public final class TrainCommand implements Callable<Integer> {
                 b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
         Layout layout = layout();
         epGroup = layout.ep();
+        ranksPerNode = layout.ranksPerNode();
+        maxNodes = layout.maxNodes();
+        if (ranksPerNode > 0 && c.numExpertsPerTok() % maxNodes != 0)
+            throw new UserException("--parallel " + parallel + ": top-" + c.numExpertsPerTok() + " is not a multiple of max-nodes=" + maxNodes);
         if (epGroup > 1 && prec == Precision.FP8)
             throw new UserException("--parallel " + parallel + " --precision fp8: expert parallel runs in FP32 so far (the FP8 dispatch is not wired yet); use --precision fp32");
         if (epGroup > 1 && c.nRoutedExperts() % epGroup != 0)
@@ -220,10 +225,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none). */
-    private record Layout(Integer threads, MpiComm mpi, int ep) {}
+    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes) {}
 
     /** Ranks per expert-parallel group of this run (1: none). */
-    private int epGroup = 1;
+    private int epGroup = 1, ranksPerNode, maxNodes;
 
     private Layout layout() {
         if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
@@ -231,8 +236,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (parallel == null && worldSize != null && !worldSize.trim().equals("1"))
             throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
                     + worldSize.trim() + " (without it every process would train alone into the same --out)");
-        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1);
-        int dp = 0, ep = 0;
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0);
+        int dp = 0, ep = 0, perNode = 0, maxNodes = 0;
         for (String part : parallel.split(",")) {
             String[] kv = part.trim().split("=", 2);
             int v;
@@ -245,6 +250,8 @@ public final class TrainCommand implements Callable<Integer> {
             switch (kv[0].trim()) {
                 case "dp" -> dp = v;
                 case "ep" -> ep = v;
+                case "ranks-per-node" -> perNode = v;
+                case "max-nodes" -> maxNodes = v;
                 case "pp" -> throw new UserException("--parallel " + part.trim() + ": pipeline parallelism is not implemented so far (use dp=N and/or ep=M)");
                 default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M)");
             }
@@ -252,11 +259,17 @@ public final class TrainCommand implements Callable<Integer> {
         if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
         ep = Math.max(ep, 1);
+        if ((perNode > 0) != (maxNodes > 0))
+            throw new UserException("--parallel " + parallel + ": node-limited routing takes both ranks-per-node=R and max-nodes=M");
+        if (perNode > 0 && ep % perNode != 0)
+            throw new UserException("--parallel " + parallel + ": ep=" + ep + " ranks do not split into nodes of ranks-per-node=" + perNode);
+        if (perNode > 0 && maxNodes > ep / perNode)
+            throw new UserException("--parallel " + parallel + ": max-nodes=" + maxNodes + " exceeds the " + ep / perNode + " nodes of ep=" + ep);
         int world = dp * ep;
         if (ranks != 1) {
             if (ranks != world)
                 throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
-            return new Layout(ranks, null, ep);
+            return new Layout(ranks, null, ep, perNode, maxNodes);
         }
         if (!MpiComm.launchedByMpirun())
             throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + world + " ./jseek train ... (for threads of one process add --ranks " + world + ")");
@@ -265,7 +278,7 @@ public final class TrainCommand implements Callable<Integer> {
             mc.close();
             throw new UserException("--parallel " + parallel + " needs " + world + " processes but mpirun started " + mc.size() + " (mpirun -np " + world + ")");
         }
-        return new Layout(null, mc, ep);
+        return new Layout(null, mc, ep, perNode, maxNodes);
     }
 
     /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
@@ -280,6 +293,13 @@ public final class TrainCommand implements Callable<Integer> {
             // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
             TrainModel model = run.model(c, micro * epGroup, seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
             if (epGroup > 1) model.setExpertParallel(comm, epGroup);
+            if (ranksPerNode > 0) {
+                try {
+                    model.setNodeLimitedRouting(epGroup, ranksPerNode, maxNodes);
+                } catch (IllegalArgumentException e) {
+                    throw new UserException("--parallel " + parallel + ": " + e.getMessage(), e);
+                }
+            }
             DataLoader loader;
             try {
                 loader = new DataLoader(ds.train(), micro, seqLen, run.seed, false);
