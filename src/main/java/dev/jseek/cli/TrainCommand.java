@@ -22,6 +22,8 @@ import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
 import dev.jseek.parallel.CommException;
+import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.Schedules;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.MpiComm;
 import dev.jseek.parallel.ThreadRanks;
@@ -92,7 +94,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ..., or of the --ranks threads: dp=N (data parallel, ZeRO-1, "
             + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
             + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
-            + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate).") String parallel;
+            + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate); or pp=N (pipeline parallel over N ranks, "
+            + "with --schedule; not combined with dp/ep so far).") String parallel;
+    @Option(names = "--schedule", description = "Pipeline schedule of --parallel pp=N (report §3.2.1): 1f1b, zb1p, dualpipe (needs an even number of "
+            + "micro-batches per step >= 2 pp) or dualpipev (two stages per rank; micro-batches >= 2 pp) (default 1f1b).") String schedule;
 
     /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
     public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
@@ -167,6 +172,8 @@ public final class TrainCommand implements Callable<Integer> {
         TrainerConfig cfg = run.trainerConfig(lr, gamma, lambda, new BatchRamp(start, batch, rampTokens, micro), bf16M, c, steps,
                 b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
         Layout layout = layout();
+        ppRanks = layout.pp();
+        if (ppRanks > 1) checkPipeline(c, start);
         epGroup = layout.ep();
         ranksPerNode = layout.ranksPerNode();
         maxNodes = layout.maxNodes();
@@ -195,7 +202,7 @@ public final class TrainCommand implements Callable<Integer> {
                 outcome = ThreadRanks.run(ranks, comm -> trainRank(comm, comm.rank() == 0 ? o : new PrintWriter(java.io.Writer.nullWriter()),
                         c, cfg, resumeDir, seqWise, prec, total)).getFirst();
             } catch (CommException e) {
-                throw new UserException("data-parallel ranks: " + e.getMessage(), e);
+                throw new UserException((ppRanks > 1 ? "pipeline" : "data-parallel") + " ranks: " + e.getMessage(), e);
             }
         }
         LossCurves.Written plots = run.plots("jseek train"); // after the trainer closed the metrics log
@@ -224,11 +231,33 @@ public final class TrainCommand implements Callable<Integer> {
                 + "(or --resume=auto), or give a new --out");
     }
 
-    /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none). */
-    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes) {}
+    /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none); pp: pipeline ranks (1: none). */
+    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes, int pp) {}
 
-    /** Ranks per expert-parallel group of this run (1: none). */
-    private int epGroup = 1, ranksPerNode, maxNodes;
+    /** Ranks per expert-parallel group of this run (1: none); pipeline ranks (1: none). */
+    private int epGroup = 1, ranksPerNode, maxNodes, ppRanks = 1;
+
+    /** The pipeline schedule of this run (lower case). */
+    private String scheduleName() { return schedule == null ? "1f1b" : schedule.toLowerCase(Locale.ROOT); }
+
+    /** The schedule must exist and run the steps' micro-batches on the model's layers: one line before any rank starts. */
+    private void checkPipeline(ModelConfig c, int start) {
+        String name = scheduleName(), what = "--parallel " + parallel + " --schedule " + name;
+        if (!Schedules.NAMES.contains(name))
+            throw new UserException("--schedule: unknown schedule '" + schedule + "' (use " + String.join(", ", Schedules.NAMES) + ")");
+        int stages = PipelineTrainStep.stagesFor(name, ppRanks), units = c.numHiddenLayers() + 2;
+        if (stages > units)
+            throw new UserException(what + ": " + stages + " pipeline stages for a model of " + c.numHiddenLayers() + " layers (at most " + units
+                    + ": the embedding, each layer and the head)");
+        for (int seqs : start == batch ? new int[]{batch} : new int[]{start, batch}) {
+            try {
+                PipelineTrainStep.schedule(name, ppRanks, seqs / micro);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(what + ": " + e.getMessage() + " (a step of " + (start == seqs && start != batch ? "--batch-start " : "--batch ") + seqs
+                        + " / --micro-batch " + micro + " = " + seqs / micro + " micro-batches)", e);
+            }
+        }
+    }
 
     private Layout layout() {
         if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
@@ -236,8 +265,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (parallel == null && worldSize != null && !worldSize.trim().equals("1"))
             throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
                     + worldSize.trim() + " (without it every process would train alone into the same --out)");
-        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0);
-        int dp = 0, ep = 0, perNode = 0, maxNodes = 0;
+        if (parallel == null && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0, 1);
+        int dp = 0, ep = 0, perNode = 0, maxNodes = 0, pp = 0;
         for (String part : parallel.split(",")) {
             String[] kv = part.trim().split("=", 2);
             int v;
@@ -252,9 +282,28 @@ public final class TrainCommand implements Callable<Integer> {
                 case "ep" -> ep = v;
                 case "ranks-per-node" -> perNode = v;
                 case "max-nodes" -> maxNodes = v;
-                case "pp" -> throw new UserException("--parallel " + part.trim() + ": pipeline parallelism is not implemented so far (use dp=N and/or ep=M)");
-                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M)");
+                case "pp" -> pp = v;
+                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M, or pp=N)");
             }
+        }
+        if (pp > 0 && (dp > 0 || ep > 0 || perNode > 0 || maxNodes > 0))
+            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with dp/ep/node-limited routing so far (give pp=N alone)");
+        if (pp == 0 && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
+        if (pp > 0) {
+            if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
+            if (ranks != 1 && ranks % pp != 0)
+                throw new UserException("--parallel " + parallel + ": pp=" + pp + " does not divide --ranks " + ranks);
+            if (ranks != 1 && ranks != pp)
+                throw new UserException("--parallel " + parallel + " on --ranks " + ranks + ": pipeline parallel is not combined with data parallel so far (give --ranks " + pp + ")");
+            if (ranks != 1) return new Layout(ranks, null, 1, 0, 0, pp);
+            if (!MpiComm.launchedByMpirun())
+                throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + pp + " ./jseek train ... (for threads of one process add --ranks " + pp + ")");
+            MpiComm mc = MpiComm.world();
+            if (mc.size() != pp) {
+                mc.close();
+                throw new UserException("--parallel " + parallel + " needs " + pp + " processes but mpirun started " + mc.size() + " (mpirun -np " + pp + ")");
+            }
+            return new Layout(null, mc, 1, 0, 0, pp);
         }
         if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
@@ -269,7 +318,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (ranks != 1) {
             if (ranks != world)
                 throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
-            return new Layout(ranks, null, ep, perNode, maxNodes);
+            return new Layout(ranks, null, ep, perNode, maxNodes, 1);
         }
         if (!MpiComm.launchedByMpirun())
             throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + world + " ./jseek train ... (for threads of one process add --ranks " + world + ")");
@@ -278,7 +327,7 @@ public final class TrainCommand implements Callable<Integer> {
             mc.close();
             throw new UserException("--parallel " + parallel + " needs " + world + " processes but mpirun started " + mc.size() + " (mpirun -np " + world + ")");
         }
-        return new Layout(null, mc, ep, perNode, maxNodes);
+        return new Layout(null, mc, ep, perNode, maxNodes, 1);
     }
 
     /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
@@ -310,8 +359,10 @@ public final class TrainCommand implements Callable<Integer> {
             Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
+            PipelineTrainStep pipe;
             try {
-                built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm);
+                pipe = ppRanks > 1 ? new PipelineTrainStep(scheduleName(), model, comm) : null;
+                built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm, pipe);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
             }
@@ -319,7 +370,11 @@ public final class TrainCommand implements Callable<Integer> {
                 t.setValidation(val);
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
-                if (comm != null) printRanks(o, comm, model, t);
+                if (pipe != null) {
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and runs the full AdamW step%n",
+                            pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+                    o.flush();
+                } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
                         r.checkpoint(), run.out.resolve("metrics.jsonl"), null);

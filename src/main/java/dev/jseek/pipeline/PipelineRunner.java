@@ -62,6 +62,11 @@ public final class PipelineRunner {
     public Schedule schedule() { return schedule; }
     public StagePartition partition() { return part; }
 
+    /** Sets the MTP loss weight on the base model and on every micro-batch slot (a slot copies it when created). */
+    public void setMtpLambda(float lambda) {
+        for (TrainModel m : slots) m.setMtpLambda(lambda);
+    }
+
     /**
      * One step over {@code batches} (as many as the schedule's micro-batches, each B x T): zeroes the gradients, runs
      * the schedule with gradScale on every micro-batch, sums the gradients over the group, and sums the expert loads

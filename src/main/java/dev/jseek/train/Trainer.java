@@ -32,6 +32,12 @@ import java.util.function.Consumer;
  * the expert loads are summed over ranks, so the metrics, bias updates and data position are those of the 1-rank
  * step. Rank 0 alone writes metrics, the progress bar and checkpoints (full, gathered: resumable on any number of
  * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike.
+ *
+ * <p>Pipeline parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator, PipelineStep)}, report
+ * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
+ * step's micro-batches to the {@link PipelineStep} together; it leaves the gradients summed over the group (identical
+ * on every rank) and the expert loads of the whole step, so every rank runs the same full AdamW step on its copy of the
+ * whole arena. Rank 0 alone writes metrics and checkpoints, which are those of a 1-rank run.
  */
 public final class Trainer<B> implements AutoCloseable {
     private final Trainable<B> model;
@@ -52,11 +58,18 @@ public final class Trainer<B> implements AutoCloseable {
     private long finalStep = -1;
     private final Communicator comm;
     private final ZeroShard zero;
+    private final PipelineStep<B> pipeline;
 
-    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg) { this(model, data, cfg, null); }
+    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg) { this(model, data, cfg, null, null); }
 
     /** A data-parallel rank of {@code comm} (null: one process, no communication). */
-    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg, Communicator comm) {
+    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg, Communicator comm) { this(model, data, cfg, comm, null); }
+
+    /**
+     * A rank of the pipeline group {@code comm} when {@code pipeline} is given (it runs each step's micro-batches over
+     * comm), else a data-parallel rank of {@code comm} as above.
+     */
+    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg, Communicator comm, PipelineStep<B> pipeline) {
         this.model = model;
         this.data = data;
         this.cfg = cfg;
@@ -64,8 +77,10 @@ public final class Trainer<B> implements AutoCloseable {
         float[] p = model.params();
         if (model.grads().length != p.length)
             throw new IllegalArgumentException("grads arena has " + model.grads().length + " floats, params " + p.length);
+        if (pipeline != null && comm == null) throw new IllegalArgumentException("a pipeline step needs its group's communicator");
         this.comm = comm;
-        this.zero = comm == null ? null : new ZeroShard(comm, tensors, p.length, cfg.adam());
+        this.pipeline = pipeline;
+        this.zero = comm == null || pipeline != null ? null : new ZeroShard(comm, tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
@@ -73,12 +88,15 @@ public final class Trainer<B> implements AutoCloseable {
         this.ramp = cfg.batch() != null ? cfg.batch() : BatchRamp.fixed(micro, micro);
         if (ramp.granularity() != micro)
             throw new IllegalArgumentException("batch ramp granularity " + ramp.granularity() + " differs from the data source's micro-batch rows " + micro);
-        if (comm != null && (ramp.start() / micro % comm.size() != 0 || ramp.end() / micro % comm.size() != 0))
+        if (pipeline != null) {
+            pipeline.check(ramp.start() / micro);
+            if (ramp.end() != ramp.start()) pipeline.check(ramp.end() / micro);
+        } else if (comm != null && (ramp.start() / micro % comm.size() != 0 || ramp.end() / micro % comm.size() != 0))
             throw new IllegalArgumentException("a step of " + ramp.start() / micro + (ramp.start() == ramp.end() ? "" : ".." + ramp.end() / micro)
                     + " micro-batches does not split evenly over " + comm.size() + " data-parallel ranks");
     }
 
-    /** True when this trainer writes files (metrics, progress, checkpoints): always, or rank 0 of a data-parallel group. */
+    /** True when this trainer writes files (metrics, progress, checkpoints): always, or rank 0 of a data- or pipeline-parallel group. */
     public boolean writer() { return comm == null || comm.rank() == 0; }
 
     /** The ZeRO-1 shard of a data-parallel trainer (null otherwise). */
@@ -149,7 +167,7 @@ public final class Trainer<B> implements AutoCloseable {
         long t0 = System.nanoTime();
         if (metrics == null && cfg.metricsFile() != null && writer()) metrics = MetricsLog.open(cfg.metricsFile(), step);
         int nMicro = ramp.microBatches(tokens);
-        if (comm != null && nMicro % comm.size() != 0)
+        if (pipeline == null && comm != null && nMicro % comm.size() != 0)
             throw new IllegalStateException("step " + (step + 1) + ": " + nMicro + " micro-batches do not split evenly over " + comm.size() + " data-parallel ranks");
         List<B> batches = new ArrayList<>(nMicro);
         long stepTokens = 0;
@@ -167,7 +185,18 @@ public final class Trainer<B> implements AutoCloseable {
         double total = 0, main = 0, mtp = 0, bal = 0;
         float gs = 1f / nMicro;
         java.util.Map<String, Double> extra = new java.util.LinkedHashMap<>();
-        if (comm == null) {
+        if (pipeline != null) {
+            List<StepLosses> per = pipeline.run(batches, gs, (float) lambda);  // gradients and expert loads of the whole step
+            for (int i = 0; i < nMicro; i++) {
+                StepLosses l = per.get(i);
+                total += l.total();
+                main += l.main();
+                mtp += l.mtp();
+                bal += l.balance();
+                if (!model.stats(batches.get(i)).isEmpty())
+                    throw new IllegalStateException("pipeline-parallel training does not gather per-batch statistics " + model.stats(batches.get(i)).keySet());
+            }
+        } else if (comm == null) {
             for (B b : batches) {
                 StepLosses l = model.forwardBackward(b, gs, rng);
                 total += l.total();

@@ -1,0 +1,24 @@
+package dev.jseek.train;
+
+import java.util.List;
+
+/**
+ * What {@link Trainer} needs from a pipeline-parallel group (report §3.2.1): one training step's forward and backward
+ * over all of its micro-batches at once, run by a schedule across the group's ranks. Every rank holds the whole
+ * parameter arena; after {@link #run} each rank's {@link Trainable#grads()} hold the gradients summed over the group
+ * (identical on every rank) and the model's expert loads are those of all micro-batches, so the optimizer step, the
+ * bias update and the metrics are the 1-rank ones. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
+ */
+public interface PipelineStep<B> {
+    /**
+     * Zeroes the gradients, runs {@code batches} (a whole step) with gradScale and MTP weight lambda, and returns the
+     * losses of each micro-batch in order, identical on every rank.
+     */
+    List<StepLosses> run(List<B> batches, float gradScale, float mtpLambda);
+
+    /** Throws {@link IllegalArgumentException} (a one-line message) when a step of {@code microBatches} cannot run. */
+    void check(int microBatches);
+
+    /** One line: schedule, ranks and stages. */
+    String describe();
+}
