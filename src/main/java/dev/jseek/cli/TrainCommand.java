@@ -90,7 +90,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
-    @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
+    @Option(names = "--ranks", defaultValue = "1", description = "Ranks as threads of this process: data parallel (ZeRO-1; each step's micro-batches are split evenly over them), or the layout of --parallel (default ${DEFAULT-VALUE}).") int ranks;
     @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ..., or of the --ranks threads: dp=N (data parallel, ZeRO-1, "
             + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
             + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
