@@ -2,6 +2,7 @@ package dev.jseek.cli;
 
 import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.ParameterCount;
 import dev.jseek.model.Presets;
 import dev.jseek.model.RandomInit;
 import dev.jseek.model.TensorSchema;
@@ -59,8 +60,8 @@ public final class InitCommand implements Callable<Integer> {
             throw new UserException(e.getMessage(), e);
         }
         System.out.printf("wrote %s: %s parameters (%s active per token, MTP %s), %s, %d file(s), %.1f s%n", out,
-                InspectCommand.human(layout.mainParameters()), InspectCommand.human(layout.activeParameters()),
-                InspectCommand.human(layout.mtpParameters()), d, files.size(), (System.nanoTime() - t0) / 1e9);
+                ParameterCount.human(layout.mainParameters()), ParameterCount.human(layout.activeParameters()),
+                ParameterCount.human(layout.mtpParameters()), d, files.size(), (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }
