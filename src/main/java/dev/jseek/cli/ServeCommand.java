@@ -9,7 +9,6 @@ import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerLimits;
 import dev.jseek.serve.ServerOptions;
 import dev.jseek.serve.Loopback;
-import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,6 +18,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,10 +29,7 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
 public final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
-    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
-            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Mixin MappedModelOptions model;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
     @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
     @Option(names = "--model-name", description = "Model id clients see (default: the model directory's name).") String modelName;
@@ -77,15 +74,15 @@ public final class ServeCommand implements Callable<Integer> {
         if (apiKey == null && !insecure && !Loopback.isLoopback(host))
             throw new UserException("--host " + host + " is not a loopback address: serving it without a key lets anyone who reaches it "
                     + "run generations; give --api-key KEY (or set JSEEK_API_KEY), or --insecure to serve it open");
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
-        String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
+        Path modelPath = model.model.checked();
+        String name = modelName != null ? modelName : modelPath.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
-        Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
+        Tokenizer tok = model.tokenizer.find(modelPath, true);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure);
         ModelRunner runner;
-        DeepSeekV3 m = openModel();
+        DeepSeekV3 m = model.open();
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {
@@ -115,7 +112,7 @@ public final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "jseek-serve-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, model,
+        System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, modelPath,
                 runner.contextLength(), mode.name().toLowerCase(), server.url());
         String auth = apiKey == null ? "" : "-H \"Authorization: Bearer $JSEEK_API_KEY\" ";
         System.out.printf("try:  curl %s/v1/chat/completions " + auth + "-H 'Content-Type: application/json' \\%n"
@@ -127,10 +124,5 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         stopped.await();
         return 0;
-    }
-
-    private DeepSeekV3 openModel() {
-        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
-        return ModelSource.open(model);
     }
 }
