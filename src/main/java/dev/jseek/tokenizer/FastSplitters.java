@@ -93,41 +93,39 @@ final class FastSplitters {
         return Character.isHighSurrogate(s.charAt(i)) && i + 1 < end && Character.isLowSurrogate(s.charAt(i + 1)) ? 2 : 1;
     }
 
+    // ---- the three stages, by number: 0 digits, 1 CJK, 2 main ----
+    private static final int DIGIT_STAGE = 0, CJK_STAGE = 1, MAIN_STAGE = 2;
+
+    /** End of the match of stage {@code stage}'s regex starting exactly at i, or -1. */
+    private static int match(int stage, String s, int i, int end) {
+        return switch (stage) {
+            case DIGIT_STAGE -> matchDigits(s, i, end);
+            case CJK_STAGE -> matchCjk(s, i, end);
+            default -> matchMain(s, i, end);
+        };
+    }
+
     // ---- the three stages as separate splitters (generic chain) ----
     static void digits(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchDigits(s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(DIGIT_STAGE, s, start, end, chain, st, next);
     }
 
     static void cjk(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchCjk(s, i, end);
-            if (j < 0) {
-                i++;
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(CJK_STAGE, s, start, end, chain, st, next);
     }
 
     static void ds3Main(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
+        split(MAIN_STAGE, s, start, end, chain, st, next);
+    }
+
+    /**
+     * Splits {@code s[start, end)} at the matches of stage {@code stage}'s regex, leftmost first, and hands each gap and
+     * each match, in order, to stage {@code next} of the chain.
+     */
+    private static void split(int stage, String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
         int prev = start, i = start;
         while (i < end) {
-            int j = matchMain(s, i, end);
+            int j = match(stage, s, i, end);
             if (j < 0) {
                 i += cpLen(s, i, end);
                 continue;
@@ -141,53 +139,33 @@ final class FastSplitters {
 
     // ---- the three stages fused (DeepSeek-V3's exact sequence): no per-piece dispatch ----
 
-    /**
-     * Stages 1-3 in one pass. A digit run goes straight to the sink: stage 2 finds no CJK char in it and no
-     * alternative of the main regex matches a number char, so both leave it whole.
-     */
+    /** Stages 1-3 in one pass ({@link #fused}). */
     static void fusedDs3(String s, int start, int end, PreTokenizer.PieceSink sink) {
+        fused(DIGIT_STAGE, s, start, end, sink);
+    }
+
+    /**
+     * Stage {@code stage} and the stages after it on {@code s[start, end)}: the gaps and matches of this stage go on to
+     * the next stage, and past the main stage to the sink. A digit run goes straight to the sink: stage 2 finds no CJK
+     * char in it and no alternative of the main regex matches a number char, so both leave it whole.
+     */
+    private static void fused(int stage, String s, int start, int end, PreTokenizer.PieceSink sink) {
+        if (stage > MAIN_STAGE) {
+            sink.piece(s, start, end);
+            return;
+        }
         int prev = start, i = start;
         while (i < end) {
-            int j = matchDigits(s, i, end);
+            int j = match(stage, s, i, end);
             if (j < 0) {
                 i += cpLen(s, i, end);
                 continue;
             }
-            if (prev != i) fusedCjk(s, prev, i, sink);
-            sink.piece(s, i, j);
+            if (prev != i) fused(stage + 1, s, prev, i, sink);
+            fused(stage == DIGIT_STAGE ? MAIN_STAGE + 1 : stage + 1, s, i, j, sink);
             prev = i = j;
         }
-        if (prev != end) fusedCjk(s, prev, end, sink);
-    }
-
-    private static void fusedCjk(String s, int start, int end, PreTokenizer.PieceSink sink) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchCjk(s, i, end);
-            if (j < 0) {
-                i++;
-                continue;
-            }
-            if (prev != i) fusedMain(s, prev, i, sink);
-            fusedMain(s, i, j, sink);
-            prev = i = j;
-        }
-        if (prev != end) fusedMain(s, prev, end, sink);
-    }
-
-    private static void fusedMain(String s, int start, int end, PreTokenizer.PieceSink sink) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchMain(s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) sink.piece(s, prev, i);
-            sink.piece(s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) sink.piece(s, prev, end);
+        if (prev != end) fused(stage + 1, s, prev, end, sink);
     }
 
     // ---- matchers: end of the match starting exactly at i, or -1 ----
