@@ -23,30 +23,29 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The harness of {@code jseek bench comm}: GB/s of jseek's MPI binding (Open MPI through FFM, {@link MpiComm}) against
- * mpi4py calling the same Open MPI with the same sizes in the same run ({@code tools/bench_comm_mpi4py.py}), and the
- * expert-parallel dispatch/combine ({@link TokenDispatch}) at a scaled-down DeepSeek-V3 shape. {@link #orchestrate}
- * (not under mpirun) starts {@code mpirun -np N} itself, alternating a jseek job (each rank runs {@link #work}) and an
- * mpi4py job for {@code rounds} rounds, and keeps each case's best time.
+ * GB/s of jseek's MPI binding (Open MPI through FFM, {@link MpiComm}) against mpi4py calling the same Open MPI with
+ * the same sizes in the same run ({@code tools/bench_comm_mpi4py.py}), and the expert-parallel dispatch/combine
+ * ({@link TokenDispatch}) at a scaled-down DeepSeek-V3 shape. {@link #orchestrate} (not under mpirun) starts
+ * {@code mpirun -np N} itself, alternating a jseek job ({@link #work} on every rank) and an mpi4py job for
+ * {@code rounds} rounds, and keeps each case's best time. {@code jseek bench comm} runs it.
  *
- * @param np MPI processes
- * @param sizesMib buffer MiB per rank of the all-to-all-v and all-reduce cases
- * @param rounds alternating jseek / mpi4py jobs
- * @param itersMib iterations per size = this / size, clamped to 3..200
- * @param tokens tokens per rank of the dispatch/combine case
- * @param hidden hidden size of the dispatch/combine case
- * @param experts routed experts (a multiple of {@code np})
- * @param topK experts per token
- * @param mpirun the mpirun command
  * @param mca extra mpirun arguments, space-separated, or null
- * @param python a Python with mpi4py and numpy
  */
-public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int tokens, int hidden, int experts, int topK,
-                        String mpirun, String mca, String python) {
+public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int tokens, int hidden, int experts, int topK, String mpirun,
+                        String mca, String python) {
+    public CommBench {
+        if (np < 1 || rounds < 1 || itersMib < 1 || tokens < 1 || hidden < 1 || topK < 1 || experts < topK)
+            throw new IllegalArgumentException("bench comm: --np, --rounds, --iters-mib, --tokens, --hidden, --top-k must be >= 1 and --experts >= --top-k");
+        for (int s : sizesMib) if (s < 1 || s > 1024) throw new IllegalArgumentException("--sizes-mib: each size must be in 1..1024, got " + s);
+        if (experts % np != 0) throw new IllegalArgumentException("--experts " + experts + " does not split over --np " + np + " ranks");
+        sizesMib = sizesMib.clone();
+    }
 
-    /** A job that failed or hung, or the mpi4py script not found: the message says which and what it printed. */
-    public static final class Failure extends RuntimeException {
-        Failure(String message) { super(message); }
+    /** The arguments of {@code bench comm --worker} that reproduce these settings in the MPI job. */
+    public List<String> workerArgs() {
+        return List.of("--worker", "--np", Integer.toString(np), "--sizes-mib", joined(sizesMib), "--iters-mib", Integer.toString(itersMib),
+                "--tokens", Integer.toString(tokens), "--hidden", Integer.toString(hidden), "--experts", Integer.toString(experts),
+                "--top-k", Integer.toString(topK));
     }
 
     private long[] sizes() {
@@ -69,8 +68,8 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         return (System.nanoTime() - t0) / 1e9 / iters;
     }
 
-    /** One rank of the MPI job (run under mpirun): prints RESULT, ROWS and DISPATCH lines on rank 0. */
-    public void work(PrintWriter o) {
+    /** The MPI job's side (run under mpirun, one rank per process): rank 0 prints RESULT / DISPATCH / ROWS lines. */
+    public int work(PrintWriter o) {
         MpiComm c = MpiComm.world();
         int n = c.size(), r = c.rank();
         try (Arena a = Arena.ofShared()) {
@@ -135,16 +134,16 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
             o.flush();
         }
         c.close();
+        return 0;
     }
 
     // ---- the orchestrator ----
 
     /**
-     * Runs {@code rounds} rounds of the jseek job and the mpi4py job under {@code mpirun -np np} and prints the best
-     * time of each case. {@code worker} is the command that starts one jseek rank in worker mode (the JVM, its class
-     * path and the command that calls {@link #work}); this appends the options of the run to it.
+     * Starts the jseek job ({@code workerCommand}: a java command line running {@code bench comm --worker}, to which the
+     * mpirun arguments are prepended) and the mpi4py job alternately, and prints the tables of the best times.
      */
-    public void orchestrate(List<String> worker, PrintWriter o) throws IOException, InterruptedException {
+    public int orchestrate(PrintWriter o, List<String> workerCommand) throws IOException, InterruptedException {
         Path script = findScript();
         StringBuilder sz = new StringBuilder();
         for (long s : sizes()) sz.append(sz.isEmpty() ? "" : ",").append(s);
@@ -153,10 +152,7 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         if (mca != null && !mca.isBlank()) base.addAll(Arrays.asList(mca.trim().split("\\s+")));
         base.addAll(List.of("-np", Integer.toString(np)));
         List<String> java = new ArrayList<>(base);
-        java.addAll(worker);
-        java.addAll(List.of("--np", Integer.toString(np), "--sizes-mib", joined(sizesMib),
-                "--iters-mib", Integer.toString(itersMib), "--tokens", Integer.toString(tokens), "--hidden", Integer.toString(hidden),
-                "--experts", Integer.toString(experts), "--top-k", Integer.toString(topK)));
+        java.addAll(workerCommand);
         List<String> py = new ArrayList<>(base);
         py.addAll(List.of(python, script.toString(), "--sizes", sz.toString(), "--iters-bytes", Long.toString((long) itersMib << 20)));
         o.printf(Locale.ROOT, "bench comm: %d MPI processes, %d rounds alternating jseek (Open MPI through FFM) and mpi4py (%s), best of each%n",
@@ -201,6 +197,7 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         o.printf(Locale.ROOT, "(payload = rows of the busiest sender; FP8 rows: E4M3 codes + FP32 scale per 128 columns, quantization included; "
                 + "BF16 combine: conversion included; tokens/s = tokens of all ranks / time)%n");
         o.flush();
+        return 0;
     }
 
     private static void row(PrintWriter o, Map<String, Double> best, String name, String op, long s) {
@@ -227,11 +224,11 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
             if (!p.waitFor(20, TimeUnit.MINUTES)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
-                throw new Failure("bench comm: " + cmd.getFirst() + " job did not finish in 20 minutes");
+                throw new IllegalStateException("bench comm: " + cmd.getFirst() + " job did not finish in 20 minutes");
             }
             List<String> lines = Files.readAllLines(log);
             if (p.exitValue() != 0)
-                throw new Failure("bench comm: job failed (exit " + p.exitValue() + "): " + String.join(" ", cmd.subList(0, Math.min(6, cmd.size())))
+                throw new IllegalStateException("bench comm: job failed (exit " + p.exitValue() + "): " + String.join(" ", cmd.subList(0, Math.min(6, cmd.size())))
                         + " ...; its output: " + String.join(" | ", lines.subList(Math.max(0, lines.size() - 8), lines.size())));
             return lines;
         } finally {
@@ -253,6 +250,6 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         }
         Path s = Path.of("tools/bench_comm_mpi4py.py").toAbsolutePath();
         if (Files.isRegularFile(s)) return s;
-        throw new Failure("bench comm: cannot find tools/bench_comm_mpi4py.py (looked in " + tried + " and " + s + ")");
+        throw new IllegalStateException("bench comm: cannot find tools/bench_comm_mpi4py.py (looked in " + tried + " and " + s + ")");
     }
 }

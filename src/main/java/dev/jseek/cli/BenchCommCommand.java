@@ -3,18 +3,15 @@ package dev.jseek.cli;
 import dev.jseek.bench.CommBench;
 import dev.jseek.parallel.MpiComm;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-/**
- * {@code jseek bench comm}: parses the options and runs {@link CommBench} (jseek's Open MPI binding vs mpi4py, and the
- * expert-parallel dispatch/combine). Not run under mpirun: it starts {@code mpirun -np N} itself, whose ranks run this
- * command again with {@code --worker}.
- */
+/** {@code jseek bench comm}: parses the options and runs {@link CommBench} (jseek's MPI binding vs mpi4py; dispatch/combine). */
 @Command(name = "comm", mixinStandardHelpOptions = true,
         description = "All-to-all-v and all-reduce GB/s of jseek's Open MPI binding vs mpi4py on the same sizes, and "
                 + "expert-parallel dispatch/combine at hidden 1024, top-8 of 64 experts (starts mpirun itself).")
@@ -34,27 +31,24 @@ public final class BenchCommCommand implements Callable<Integer> {
     @Option(names = "--worker", hidden = true) boolean worker;
 
     @Override public Integer call() throws Exception {
-        if (np < 1 || rounds < 1 || itersMib < 1 || tokens < 1 || hidden < 1 || topK < 1 || experts < topK)
-            throw new UserException("bench comm: --np, --rounds, --iters-mib, --tokens, --hidden, --top-k must be >= 1 and --experts >= --top-k");
-        for (int s : sizesMib) if (s < 1 || s > 1024) throw new UserException("--sizes-mib: each size must be in 1..1024, got " + s);
-        if (experts % np != 0) throw new UserException("--experts " + experts + " does not split over --np " + np + " ranks");
         if (!worker && MpiComm.launchedByMpirun())
             throw new UserException("bench comm starts mpirun itself (--np N): run ./jseek bench comm without mpirun");
         if (worker && !MpiComm.launchedByMpirun()) throw new UserException("bench comm --worker runs under mpirun (bench comm starts it)");
-        CommBench bench = new CommBench(np, sizesMib, rounds, itersMib, tokens, hidden, experts, topK, mpirun, mca, python);
+        CommBench b;
         try {
-            if (worker) bench.work(spec.commandLine().getOut());
-            else bench.orchestrate(workerCommand(), spec.commandLine().getOut());
-        } catch (CommBench.Failure e) {
+            b = new CommBench(np, sizesMib, rounds, itersMib, tokens, hidden, experts, topK, mpirun, mca, python);
+        } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
         }
-        return 0;
-    }
-
-    /** This JVM, with one compute thread per rank, running {@code jseek bench comm --worker}. */
-    private static List<String> workerCommand() {
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Djseek.threads=1", "-cp", System.getProperty("java.class.path"),
-                Jseek.class.getName(), "bench", "comm", "--worker");
+        if (worker) return b.work(spec.commandLine().getOut());
+        List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules",
+                "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Djseek.threads=1", "-cp",
+                System.getProperty("java.class.path"), Jseek.class.getName(), "bench", "comm"));
+        java.addAll(b.workerArgs());
+        try {
+            return b.orchestrate(spec.commandLine().getOut(), java);
+        } catch (IllegalStateException e) {
+            throw new UserException(e.getMessage(), e);
+        }
     }
 }

@@ -47,7 +47,7 @@ public final class Jseek implements Runnable {
         CommandLine cl = new CommandLine(new Jseek());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (isUserError(ex)) {
-                cmd.getErr().println("jseek: " + ex.getMessage());
+                cmd.getErr().println("jseek: " + dev.jseek.io.Printable.escape(ex.getMessage()));
                 return 2;
             }
             throw ex;

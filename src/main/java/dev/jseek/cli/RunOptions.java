@@ -38,8 +38,8 @@ final class RunOptions {
 
     /** The checkpoint to resume from, or null for a new run (--resume=auto: the newest valid checkpoint in --out, if any). */
     Path resumeDir() {
-        if ("auto".equals(resume)) resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + w)) != null ? "" : null;
-        return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
+        if ("auto".equals(resume)) resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w))) != null ? "" : null;
+        return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w)));
     }
 
     /** {@code --batch} must be a positive multiple of {@code --micro-batch}, which must be >= 1. */
@@ -104,7 +104,7 @@ final class RunOptions {
         try {
             return LossCurves.write(out.resolve("metrics.jsonl"), out, command + ": " + out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
         } catch (RuntimeException e) {
-            System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+            System.err.println("jseek: warning: could not draw the loss curves: " + dev.jseek.io.Printable.escape(e.getMessage()));
             return null;
         }
     }

@@ -215,6 +215,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     private Layout layout() {
         if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
+        String worldSize = System.getenv("OMPI_COMM_WORLD_SIZE");
+        if (parallel == null && worldSize != null && !worldSize.trim().equals("1"))
+            throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
+                    + worldSize.trim() + " (without it every process would train alone into the same --out)");
         if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null);
         if (ranks != 1) throw new UserException("give --ranks N (threads) or --parallel dp=N (MPI), not both");
         int dp = 0;

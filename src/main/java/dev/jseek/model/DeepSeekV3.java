@@ -80,6 +80,7 @@ public final class DeepSeekV3 implements AutoCloseable {
         ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
         Checkpoint ckpt = Checkpoint.open(dir);
         try {
+            if (FiniteWeights.enabled()) FiniteWeights.check(ckpt);
             return load(cfg, WeightSource.of(ckpt), ckpt);
         } catch (RuntimeException e) {
             ckpt.close();
