@@ -21,10 +21,9 @@ import picocli.CommandLine.Option;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print total/active/MTP parameters and KV-cache bytes per token of a model or config.")
 public final class InspectCommand implements Callable<Integer> {
-    static final class Source {
+    /** {@code --preset}, {@code --config} or {@code --model}. */
+    static final class Source extends ConfigSource {
         @Option(names = "--model", description = "A model directory (config.json + safetensors) or a .gguf file.") Path model;
-        @Option(names = "--config", description = "A config.json.") Path config;
-        @Option(names = "--preset", description = "A preset name: tiny, small, base, 671b.") String preset;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1") Source source;
@@ -36,7 +35,7 @@ public final class InspectCommand implements Callable<Integer> {
             if (!Files.isDirectory(source.model)) throw new UserException(source.model + ": not a model directory");
             c = ModelConfig.load(source.model.resolve("config.json"));
         } else {
-            c = InitCommand.resolve(source.preset, source.config);
+            c = source.resolve();
         }
         TensorSchema w = new TensorSchema(c);
         System.out.printf("layers %d (%d dense, %d MoE) + %d MTP, hidden %d, heads %d, experts %d routed (top-%d in %d of %d groups) + %d shared, vocab %d%n",
