@@ -51,6 +51,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         } else {
             ids = Prompts.startingWith(tok.eosId(), tok.encode(prompt));
         }
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
@@ -62,6 +63,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
+            LoadReport.print(model, tLoad, System.err);
             new DecodeBench(model, m, mode, ids, tokens, runs, warmup, temperature, topP, seed, tok, promptTokens == null ? prompt : null).run(System.out);
         }
         return 0;

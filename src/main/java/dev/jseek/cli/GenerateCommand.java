@@ -71,6 +71,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = model.open()) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
@@ -85,6 +86,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("--speculative: " + modelPath + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             Decoder g = Decoder.of(m, mode, spec);
+            LoadReport.print(modelPath, tLoad, System.err);
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");

@@ -33,7 +33,8 @@ public final class Jseek implements Runnable {
     /** Errors caused by what the user gave us: printed as one line, exit code 2. */
     static boolean isUserError(Throwable ex) {
         return ex instanceof UserException || ex instanceof dev.jseek.model.ConfigException
-                || ex instanceof dev.jseek.io.FormatException || ex instanceof dev.jseek.data.DataFormatException
+                || ex instanceof dev.jseek.io.FormatException || ex instanceof dev.jseek.io.InsufficientMemoryException
+                || ex instanceof dev.jseek.data.DataFormatException
                 || ex instanceof dev.jseek.tokenizer.TokenizerFormatException || ex instanceof java.io.UncheckedIOException
                 || ex instanceof java.nio.file.NoSuchFileException;
     }

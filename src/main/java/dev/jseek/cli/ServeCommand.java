@@ -82,6 +82,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure);
         ModelRunner runner;
+        long tLoad = System.nanoTime();
         DeepSeekV3 m = model.open();
         try {
             runner = new ModelRunner(m, tok, mode, start);
@@ -89,6 +90,7 @@ public final class ServeCommand implements Callable<Integer> {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
+        LoadReport.print(modelPath, tLoad, err);
         // a backstop under the 503 of --max-connections: the JDK server closes connections beyond this at once
         if (System.getProperty("jdk.httpserver.maxConnections") == null)
             System.setProperty("jdk.httpserver.maxConnections", Integer.toString((int) Math.min(Integer.MAX_VALUE, 4L * maxConnections + 16)));

@@ -23,10 +23,10 @@ import java.util.List;
  *       [n_expert, out, in] (ggml dims [in, out, n_expert]); kv_b_proj split into {@code attn_k_b} [n_heads,
  *       kv_lora_rank, qk_nope] (each head's K part transposed) and {@code attn_v_b} [n_heads, v, kv_lora_rank], as
  *       llama.cpp's MLA code expects;</li>
- *   <li>types: the chosen type ({@code --type}) for 2-D/3-D weights; F32 for 1-D tensors (norms, router bias) and
- *       for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); Q8_0 needs the row length (ggml dim 0) to
- *       be a multiple of 32, tensors whose rows are not stay F32 (llama.cpp would fall back to F16; listed in
- *       {@link Result#fallbacks});</li>
+ *   <li>types: per tensor from the {@link QuantMix} ({@code --type}: one type, or llama.cpp's Q4_K_M mix); F32 for
+ *       1-D tensors (norms, router bias) and for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); rows
+ *       (ggml dim 0) that are not whole blocks of the chosen type fall back ({@link QuantMix#fallback}: Q8_0, else
+ *       F32; listed in {@link Result#fallbacks}). Block types are written with ggml's reference rounding;</li>
  *   <li>MTP: skipped unless asked ({@code includeMtp}), as llama.cpp's converter skips it; when included, block_count
  *       counts the MTP layers and {@code nextn_predict_layers} is set, with {@code blk.L.nextn.*} tensors (the MTP
  *       embedding/head copies are not written: jseek uses the main ones, llama.cpp falls back to them too).</li>
@@ -40,23 +40,18 @@ public final class GgufExporter {
     /** What an export wrote. */
     public record Result(ModelConfig config, int tensors, int mtpLayers, long bytes, List<String> fallbacks, boolean tokenizer) {}
 
-    /** llama.cpp's {@code general.file_type} (enum llama_ftype) for an all-{@code t} export. */
-    static int fileType(GgmlType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("export type must be F32, F16, BF16 or Q8_0, got " + t);
-        };
+    /** {@link #export(Path, Path, QuantMix, boolean, Path)} with every weight of type {@code type}. */
+    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
+        QuantMix mix = QuantMix.of(type);
+        if (mix == null) throw new IllegalArgumentException("export type must be F32, F16, BF16, Q8_0 or Q6_K, got " + type);
+        return export(modelDir, out, mix, includeMtp, tokenizerJson);
     }
 
     /**
-     * Writes the model in {@code modelDir} to {@code out} with weights of {@code type}. {@code tokenizerJson} may be
-     * null (no vocabulary in the file).
+     * Writes the model in {@code modelDir} to {@code out} with weight types from {@code mix}. {@code tokenizerJson}
+     * may be null (no vocabulary in the file).
      */
-    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
-        fileType(type);
+    public static Result export(Path modelDir, Path out, QuantMix mix, boolean includeMtp, Path tokenizerJson) {
         ModelConfig c = ModelConfig.load(modelDir.resolve("config.json"));
         try (Checkpoint ck = Checkpoint.open(modelDir)) {
             int mtp = 0;
@@ -64,12 +59,12 @@ public final class GgufExporter {
             GgufWriter w = new GgufWriter();
             Path name = modelDir.toAbsolutePath().normalize().getFileName();
             w.put("general.name", GgufValue.string(name == null ? "jseek" : name.toString()));
-            w.put("general.file_type", GgufValue.u32(fileType(type)));
+            w.put("general.file_type", GgufValue.u32(mix.fileType));
             w.put("general.quantization_version", GgufValue.u32(2));
             Deepseek2Metadata.write(c, mtp, w);
             if (tokenizerJson != null) HfTokenizerMetadata.write(tokenizerJson, c.vocabSize(), w);
             else w.put("tokenizer.ggml.model", GgufValue.string("none"));
-            Plan p = new Plan(c, ck, w, type);
+            Plan p = new Plan(c, ck, w, mix, c.numHiddenLayers() + mtp);
             p.tensors(mtp);
             w.write(out);
             long bytes = Files.size(out);
@@ -83,25 +78,27 @@ public final class GgufExporter {
     private static final class Plan {
         final ModelConfig c;
         final GgufWriter w;
-        final GgmlType type;
+        final QuantMix mix;
+        final int blocks;
         final TensorSchema s;
         final WeightSource in;
         final List<String> fallbacks = new ArrayList<>();
         int count;
 
-        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, GgmlType type) {
+        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, QuantMix mix, int blocks) {
             this.c = c;
             this.w = w;
-            this.type = type;
+            this.mix = mix;
+            this.blocks = blocks;
             this.s = new TensorSchema(c);
             this.in = WeightSource.of(ck);
         }
 
         void tensors(int mtp) {
-            matrix(s.get(Slot.EMBED), type);
+            matrix(s.get(Slot.EMBED), null);
             for (int l = 0; l < c.numHiddenLayers() + mtp; l++) block(l, l >= c.numHiddenLayers());
             vector(s.get(Slot.FINAL_NORM));
-            if (!c.tieWordEmbeddings()) matrix(s.get(Slot.HEAD), type);
+            if (!c.tieWordEmbeddings()) matrix(s.get(Slot.HEAD), null);
         }
 
         /** One layer's tensors in llama.cpp's converter order (names and shapes from the schema). */
@@ -109,26 +106,26 @@ public final class GgufExporter {
             if (isMtp) {
                 vector(s.get(l, Slot.ENORM));
                 vector(s.get(l, Slot.HNORM));
-                matrix(s.get(l, Slot.EH_PROJ), type);
+                matrix(s.get(l, Slot.EH_PROJ), null);
                 vector(s.get(l, Slot.SHARED_HEAD_NORM));
             }
             vector(s.get(l, Slot.ATTN_NORM));
             if (c.hasQLora()) {
-                matrix(s.get(l, Slot.Q_A), type);
+                matrix(s.get(l, Slot.Q_A), null);
                 vector(s.get(l, Slot.Q_A_NORM));
-                matrix(s.get(l, Slot.Q_B), type);
+                matrix(s.get(l, Slot.Q_B), null);
             } else {
-                matrix(s.get(l, Slot.Q), type);
+                matrix(s.get(l, Slot.Q), null);
             }
-            matrix(s.get(l, Slot.KV_A), type);
+            matrix(s.get(l, Slot.KV_A), null);
             vector(s.get(l, Slot.KV_A_NORM));
             kvB(s.get(l, Slot.KV_B));
-            matrix(s.get(l, Slot.O), type);
+            matrix(s.get(l, Slot.O), null);
             vector(s.get(l, Slot.FFN_NORM));
             if (!c.isMoeLayer(l)) {
-                matrix(s.get(l, Slot.MLP_GATE), type);
-                matrix(s.get(l, Slot.MLP_UP), type);
-                matrix(s.get(l, Slot.MLP_DOWN), type);
+                matrix(s.get(l, Slot.MLP_GATE), null);
+                matrix(s.get(l, Slot.MLP_UP), null);
+                matrix(s.get(l, Slot.MLP_DOWN), null);
                 return;
             }
             matrix(s.get(l, Slot.ROUTER), GgmlType.F32);
@@ -137,17 +134,20 @@ public final class GgufExporter {
             experts(l, Slot.EXPERT_GATE);
             experts(l, Slot.EXPERT_UP);
             if (c.nSharedExperts() > 0) {
-                matrix(s.get(l, Slot.SHARED_GATE), type);
-                matrix(s.get(l, Slot.SHARED_UP), type);
-                matrix(s.get(l, Slot.SHARED_DOWN), type);
+                matrix(s.get(l, Slot.SHARED_GATE), null);
+                matrix(s.get(l, Slot.SHARED_UP), null);
+                matrix(s.get(l, Slot.SHARED_DOWN), null);
             }
         }
 
-        /** The type to store a tensor whose rows have {@code rowLength} elements. */
-        private GgmlType typeFor(String gguf, GgmlType want, long rowLength) {
-            if (rowLength % want.blockSize == 0) return want;
-            fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": F32)");
-            return GgmlType.F32;
+        /**
+         * The type to store weight {@code gguf} whose rows have {@code rowLength} elements: {@code fixed} when given
+         * (the router: F32), else the mix's type; then the row-length fallback.
+         */
+        private GgmlType typeFor(String gguf, GgmlType fixed, long rowLength) {
+            GgmlType want = fixed != null ? fixed : mix.typeFor(gguf, blocks), t = QuantMix.fallback(want, rowLength);
+            if (t != want) fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": " + t + ")");
+            return t;
         }
 
         private void vector(TensorSchema.Tensor t) {
@@ -176,7 +176,7 @@ public final class GgufExporter {
             TensorSchema.Tensor first = s.expert(l, 0, slot);
             String gguf = Deepseek2Names.map(first).gguf();
             int rows = first.rows(), cols = first.cols();
-            GgmlType t = typeFor(gguf, type, cols);
+            GgmlType t = typeFor(gguf, null, cols);
             int n = c.nRoutedExperts();
             Matrix[] src = new Matrix[n];
             for (int e = 0; e < n; e++) src[e] = in.matrix(s.expert(l, e, slot));
@@ -197,7 +197,7 @@ public final class GgufExporter {
             int h = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), v = c.vHeadDim(), kvr = c.kvLoraRank();
             Matrix src = in.matrix(spec);
             String kvb = Deepseek2Names.map(spec).gguf(), kb = Deepseek2Names.kB(kvb), vb = Deepseek2Names.vB(kvb);
-            GgmlType tk = typeFor(kb, type, nope), tv = typeFor(vb, type, kvr);
+            GgmlType tk = typeFor(kb, null, nope), tv = typeFor(vb, null, kvr);
             w.addTensor(kb, tk, new long[] {h, kvr, nope}, out -> {
                 float[] rows = new float[nope * kvr], row = new float[nope];
                 for (int hd = 0; hd < h; hd++) {

@@ -39,8 +39,6 @@ public final class Moe {
     final SwiGluFfn experts;
     /** E4M3 cache of the dispatched inputs (FP8 layout only). */
     final CacheSlot xgC;
-    /** GEMM precision of the routed experts (the router stays FP32); set with {@link #setPrecision}. */
-    private Precision precision = Precision.FP32;
     // activations: router logits and scores [N, E], routing weights [N, K], the dispatched expert inputs and the
     // experts' outputs [N*K, dim] (rows sorted by expert), the balance loss's per-token f [N, E]
     final Act logits, scores, weights, expertIn, expertOut, balanceF;
@@ -116,7 +114,7 @@ public final class Moe {
                 posOf[t * K + j] = r;
             }
         int NK = N * K;
-        if (precision == Precision.FP8) // quantize-then-dispatch: each row's 1x128 tiles are its token's tiles
+        if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
                 for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
             });
@@ -220,7 +218,7 @@ public final class Moe {
 
     /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */
     private SwiGluFfn.Input expertInput() {
-        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
+        return xgC != null ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
                 : new SwiGluFfn.Input(expertIn.acts(), expertIn.dacts(), null, Fp8Recipe.LINEAR_INPUT.scales());
     }
 
@@ -242,7 +240,6 @@ public final class Moe {
 
     /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
-        precision = p;
         experts.precision = p;
         if (shared != null) shared.precision = p;
     }

@@ -103,7 +103,7 @@ public final class SwiGluFfn {
         if (m == 0) return;
         View gv = g.value(s, r0, m), uv = u.value(s, r0, m), hv = h.value(s, r0, m);
         View yv = View.of(s.acts, y + r0 * dim, m, dim);
-        if (precision == Precision.FP8) {
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
             Linear.fp8Forward(gv, xq, wg.value(s));
             Linear.fp8Forward(uv, xq, wu.value(s));
@@ -142,7 +142,7 @@ public final class SwiGluFfn {
         if (m == 0) return;
         View dy = View.of(s.dacts, y + r0 * dim, m, dim), dh = h.grad(s, r0, m);
         View dg = g.grad(s, r0, m), du = u.grad(s, r0, m);
-        if (precision == Precision.FP8) {
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             restore(s, r0, m, false);
             TrainPool.zero(dh.a(), dh.off(), dh.off() + dh.size());     // h's gradient lives in a shared slot
             Linear.fp8BackwardInput(dh, TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), wd.value(s));
@@ -167,7 +167,7 @@ public final class SwiGluFfn {
         if (m == 0) return;
         View dy = View.of(s.dacts, y + r0 * dim, m, dim), hv = h.value(s, r0, m);
         View dg = g.grad(s, r0, m), du = u.grad(s, r0, m);
-        if (precision == Precision.FP8) {
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             restore(s, r0, m, true);
             Linear.fp8BackwardWeight(wd.grad(s), TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), dyFmt,
                     TileQuantizer.activation(hv.a(), hv.off(), m, inter, Fp8Recipe.LINEAR_INPUT.scales()), Fp8Recipe.LINEAR_INPUT.scales());

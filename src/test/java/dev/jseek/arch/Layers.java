@@ -24,7 +24,7 @@ final class Layers {
             List.of("fp8", "data"),
             List.of("model"),
             List.of("gguf", "train"),
-            List.of("infer", "source"),
+            List.of("infer", "source", "pipeline"),
             List.of("posttrain", "serve", "bench", "eval"),   // bench, eval: placed ahead of their arrival (issue 9 §5, issue 15)
             List.of("cli"));
 

@@ -1,5 +1,7 @@
 package dev.jseek.gguf;
 
+import dev.jseek.tensor.Q8_0;
+
 import static dev.jseek.gguf.GgufTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -110,7 +112,7 @@ class GgufRoundTripTest {
                     for (int b = 0; b < x.length; b += 32) { // rows are whole blocks (cols % 32 == 0)
                         assertEquals(0, cols % 32);
                         Q8_0.quantizeBlock(x, b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, x, b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, x, b);
                     }
                 }
                 w.put(n, x, info.shape());
@@ -209,7 +211,7 @@ class GgufRoundTripTest {
                     for (int j = 0; j < nope; j++) row[j] = x[(hd * (nope + v) + j) * kvr + cc];
                     for (int b = 0; b < nope; b += 32) {
                         Q8_0.quantizeBlock(row, b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, deq, b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, deq, b);
                     }
                     for (int j = 0; j < nope; j++) want[(hd * (nope + v) + j) * kvr + cc] = deq[j];
                 }
@@ -217,7 +219,7 @@ class GgufRoundTripTest {
                     int base = (hd * (nope + v) + nope + i) * kvr;
                     for (int b = 0; b < kvr; b += 32) {
                         Q8_0.quantizeBlock(x, base + b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, want, base + b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, want, base + b);
                     }
                 }
             }
