@@ -107,53 +107,36 @@ final class FastSplitters {
 
     // ---- the three stages as separate splitters (generic chain) ----
     static void digits(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        split(DIGIT_STAGE, s, start, end, chain, st, next);
+        split(DIGIT_STAGE, DIGIT_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     static void cjk(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        split(CJK_STAGE, s, start, end, chain, st, next);
+        split(CJK_STAGE, CJK_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     static void ds3Main(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        split(MAIN_STAGE, s, start, end, chain, st, next);
-    }
-
-    /**
-     * Splits {@code s[start, end)} at the matches of stage {@code stage}'s regex, leftmost first, and hands each gap and
-     * each match, in order, to stage {@code next} of the chain.
-     */
-    private static void split(int stage, String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = match(stage, s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(MAIN_STAGE, MAIN_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     // ---- the three stages fused (DeepSeek-V3's exact sequence): no per-piece dispatch ----
 
-    /** Stages 1-3 in one pass ({@link #fused}). */
+    /** Stages 1-3 in one pass. */
     static void fusedDs3(String s, int start, int end, PreTokenizer.PieceSink sink) {
-        fused(DIGIT_STAGE, s, start, end, sink);
+        split(DIGIT_STAGE, MAIN_STAGE, s, start, end, sink);
     }
 
     /**
-     * Stage {@code stage} and the stages after it on {@code s[start, end)}: the gaps and matches of this stage go on to
-     * the next stage, and past the main stage to the sink. A digit run goes straight to the sink: stage 2 finds no CJK
-     * char in it and no alternative of the main regex matches a number char, so both leave it whole.
+     * Stages {@code stage..last} on {@code s[start, end)}: splits it at the matches of stage {@code stage}'s regex,
+     * leftmost first, and hands each gap and each match, in order, to the next stage, and past {@code last} to the sink.
+     * In the fused sequence a digit run goes straight to the sink: stage 2 finds no CJK char in it and no alternative of
+     * the main regex matches a number char, so both leave it whole.
      */
-    private static void fused(int stage, String s, int start, int end, PreTokenizer.PieceSink sink) {
-        if (stage > MAIN_STAGE) {
+    private static void split(int stage, int last, String s, int start, int end, PreTokenizer.PieceSink sink) {
+        if (stage > last) {
             sink.piece(s, start, end);
             return;
         }
+        int afterMatch = stage == DIGIT_STAGE && last == MAIN_STAGE ? last + 1 : stage + 1;
         int prev = start, i = start;
         while (i < end) {
             int j = match(stage, s, i, end);
@@ -161,11 +144,11 @@ final class FastSplitters {
                 i += cpLen(s, i, end);
                 continue;
             }
-            if (prev != i) fused(stage + 1, s, prev, i, sink);
-            fused(stage == DIGIT_STAGE ? MAIN_STAGE + 1 : stage + 1, s, i, j, sink);
+            if (prev != i) split(stage + 1, last, s, prev, i, sink);
+            split(afterMatch, last, s, i, j, sink);
             prev = i = j;
         }
-        if (prev != end) fused(stage + 1, s, prev, end, sink);
+        if (prev != end) split(stage + 1, last, s, prev, end, sink);
     }
 
     // ---- matchers: end of the match starting exactly at i, or -1 ----
