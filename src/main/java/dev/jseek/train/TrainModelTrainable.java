@@ -13,6 +13,8 @@ public final class TrainModelTrainable extends ModelTrainable<TokenBatch> {
         super(model);
     }
 
+    @Override public int expertParallelGroup() { return model.expertParallelGroup(); }
+
     @Override public StepLosses forwardBackward(TokenBatch b, float gradScale, TrainRng rng) {
         float total = model.forwardBackward(b.inputs(), b.targets(), b.rows(), b.seqLen(), gradScale);
         double[] mtp = model.lastMtpLosses();

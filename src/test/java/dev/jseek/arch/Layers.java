@@ -25,6 +25,7 @@ final class Layers {
             List.of("model"),
             List.of("gguf", "train"),
             List.of("infer", "source", "pipeline"),
+            List.of("api"),
             List.of("posttrain", "serve", "bench", "eval"),   // bench, eval: placed ahead of their arrival (issue 9 §5, issue 15)
             List.of("cli"));
 
