@@ -58,8 +58,7 @@ public final class SftCommand implements Callable<Integer> {
         opts.requireBasics("sft");
         if (data == null) throw new UserException("jseek sft needs --data chats.jsonl");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        if (micro < 1 || batch < micro || batch % micro != 0)
-            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        RunOptions.checkBatch(micro, batch);
         if (evalEvery < 0 || evalBatches < 1) throw new UserException("--eval-every must be >= 0 and --eval-batches >= 1");
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = opts.run.resumeDir();

@@ -123,8 +123,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (data == null || run.out == null || steps == null)
             throw new UserException("jseek train needs --data, --out and --steps (or a subcommand: plot, balance-experiment; see --help)");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        if (micro < 1 || batch < micro || batch % micro != 0)
-            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        RunOptions.checkBatch(micro, batch);
         int start = batchStart == null ? batch : batchStart;
         if (start < micro || start % micro != 0 || start > batch)
             throw new UserException("--batch-start " + start + " must be a multiple of --micro-batch " + micro + " and <= --batch " + batch);

@@ -1,11 +1,9 @@
 package dev.jseek.posttrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.io.FormatException;
 import dev.jseek.train.BatchSource;
 import dev.jseek.train.TokenBatch;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.SplittableRandom;
  * The position ({@link #saveState}) is the epoch and the cursor in its permutation, as JSON.
  */
 public final class SftBatchSource implements BatchSource<TokenBatch> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final List<SftExample> examples;
     private final int rows, seqLen, minSeqLen, padId;
     private final boolean pack;
@@ -141,17 +138,12 @@ public final class SftBatchSource implements BatchSource<TokenBatch> {
     public long epoch() { return epoch; }
 
     @Override public byte[] saveState() {
-        return ("{\"epoch\":" + epoch + ",\"cursor\":" + cursor + ",\"examples\":" + examples.size() + ",\"pack\":" + pack + "}")
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return SourcePosition.bytes("{\"epoch\":" + epoch + ",\"cursor\":" + cursor + ",\"examples\":" + examples.size()
+                + ",\"pack\":" + pack + "}");
     }
 
     @Override public void restoreState(byte[] state) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(state);
-        } catch (IOException e) {
-            throw new FormatException("SFT data position in the checkpoint is not JSON: " + e.getMessage(), e);
-        }
+        JsonNode o = SourcePosition.read(state, "SFT data position");
         if (o == null || !o.path("epoch").canConvertToLong() || !o.path("cursor").canConvertToInt() || !o.path("examples").canConvertToInt())
             throw new FormatException("SFT data position in the checkpoint lacks epoch/cursor/examples: " + o);
         int n = o.get("examples").asInt();
