@@ -109,7 +109,8 @@ public final class Mla {
         assembleK(a, N);
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.forward(a, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        CausalAttention.forward(a, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale,
+                s.docs == null ? null : s.docs.starts(B, T));
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         if (precision == Precision.FP8) {
@@ -176,7 +177,8 @@ public final class Mla {
         Linear.backwardInput(precision, d, o, d, y, p, wo, N, H * vd, dim);
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.backward(a, d, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale);
+        CausalAttention.backward(a, d, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale,
+                s.docs == null ? null : s.docs.starts(B, T));
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {

@@ -28,6 +28,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
     @Override public void zeroGrad() { model.zeroGrad(); }
 
     @Override public StepLosses forwardBackward(TokenBatch b, float gradScale, TrainRng rng) {
+        model.setDocuments(b.documents());
         float total = model.forwardBackward(b.inputs(), b.targets(), b.rows(), b.seqLen(), gradScale);
         double[] mtp = model.lastMtpLosses();
         double mtpMean = 0;
@@ -41,6 +42,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
         for (long[] layer : model.expertLoad())
             for (long v : layer)
                 if (v != 0) throw new IllegalStateException("evaluation with expert loads pending (between micro-batches of a step)");
+        model.setDocuments(b.documents());
         model.forward(b.inputs(), b.targets(), b.rows(), b.seqLen());
         double ce = model.lastMainLoss();
         model.resetExpertLoad();
