@@ -3,11 +3,11 @@
 that PyTorch autograd gives in float64.
 
 The model code (MLA with YaRN RoPE, SwiGLU, RMSNorm, weights) is imported from tools/make_parity_fixtures.py, the
-independent float64 forward written from the spec; this script adds what training needs on top, written from the
-spec digest (docs/deepseek-v3-spec.md D.2-D.4, E.1-E.2):
+independent float64 forward written from docs/architecture.md; this script adds what training needs on top, written from the
+report and docs/architecture.md (§5.2-§5.4, §6.1-§6.2):
   * MoE with the routing decision taken without gradient (piecewise constant) and the gating weights
     g = rsf * s_sel / sum(s_sel) kept differentiable, so gradients reach the router only through the selected scores;
-  * the sequence-wise balance loss (D.4): per MoE layer and sequence, alpha * sum_i f_i P_i, f_i = E/(K T) * count_i,
+  * the sequence-wise balance loss (docs/architecture.md §5.4): per MoE layer and sequence, alpha * sum_i f_i P_i, f_i = E/(K T) * count_i,
     P_i = mean_t s_it / sum_j s_jt; averaged over the sequences, summed over the MoE layers (main and MTP);
   * MTP depths k = 1..D: slot t (0..T-k-1) is eh_proj([enorm(Emb(tok[t+k])) ; hnorm(h_t)]) with h the previous
     depth's hidden (k = 1: main hidden after model.norm), a full block at positions 0..T-k-1, shared_head.norm,
@@ -36,7 +36,7 @@ F64 = torch.float64
 
 
 def moe_train(cfg, W, p, u, rec):
-    """MoE (spec D.2) on u [T, d]; appends (scores s [T, E] with grad, selection idx [T, K], margins) to rec."""
+    """MoE (docs/architecture.md §5.2) on u [T, d]; appends (scores s [T, E] with grad, selection idx [T, K], margins) to rec."""
     T, E = u.shape[0], cfg["n_routed_experts"]
     G, KG, K = cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
     s = torch.sigmoid(pf.linear(u, W[p + "mlp.gate.weight"]))
@@ -71,7 +71,7 @@ def moe_train(cfg, W, p, u, rec):
 
 
 def balance(cfg, s, idx, alpha):
-    """Sequence-wise balance loss of one sequence (spec D.4)."""
+    """Sequence-wise balance loss of one sequence (docs/architecture.md §5.4)."""
     T, E = s.shape
     K = cfg["num_experts_per_tok"]
     f = torch.zeros(E, dtype=F64)
@@ -194,7 +194,7 @@ def run_case(name, spec, out_dir):
     os.makedirs(d, exist_ok=True)
     pf.write_json(os.path.join(d, "config.json"), cfg)
     tensors = {k: ("F32", v.shape, v.astype("<f4")) for k, v in W.items()}
-    for k in range(D):  # MTP layers carry copies of the shared embedding / head (spec A.2)
+    for k in range(D):  # MTP layers carry copies of the shared embedding / head (docs/architecture.md §2.2)
         p = "model.layers.%d." % (L + k)
         tensors[p + "embed_tokens.weight"] = tensors["model.embed_tokens.weight"]
         tensors[p + "shared_head.head.weight"] = tensors["lm_head.weight"]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""AdamW + global-norm clipping oracle for dev.jseek.train.AdamWTest (spec F.1), from PyTorch in float64.
+"""AdamW + global-norm clipping oracle for dev.jseek.train.AdamWTest (docs/architecture.md §7.1), from PyTorch in float64.
 
 Two parameter groups like the trainer's: a 2-D weight with weight decay 0.1 and a 1-D norm weight without; betas
 (0.9, 0.95), eps 1e-8. Each step: gradients given, torch.nn.utils.clip_grad_norm_(max_norm=1.0) over both tensors

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parity fixtures for jseek: tiny DeepSeek-V3 checkpoints plus the logits an independent PyTorch forward gives.
 
-Written from the jseek spec digest (docs/deepseek-v3-spec.md, sections A-E, J) only. Everything is computed in
+Written from the report and docs/architecture.md (§2-§6) only. Everything is computed in
 float64 from exactly the weights stored in the checkpoint (float32, BF16 or FP8 x scale, cast back), so a Java
 float32 forward should differ only by float32 rounding.
 
@@ -32,7 +32,7 @@ MARGIN_MIN = 2e-3  # required gap at every routing decision (expert top-k and ke
 
 
 def e4m3_decode_table():
-    """float64 value of every E4M3FN code (spec A.3): bias 7, no infinities, S.1111.111 = NaN, max 448."""
+    """float64 value of every E4M3FN code (docs/architecture.md §2.3): bias 7, no infinities, S.1111.111 = NaN, max 448."""
     t = np.zeros(256, dtype=np.float64)
     for v in range(256):
         s = -1.0 if v & 0x80 else 1.0
@@ -72,7 +72,7 @@ def e4m3_encode(x):
 
 def fp8_quantize(w):
     """[rows, cols] float32 -> (codes uint8 [rows, cols], scale float32 [ceil(rows/128), ceil(cols/128)]) per the
-    spec A.3 recipe: amax = max(max|x| over the (partial) block, 1e-4), scale = amax / 448 in float32,
+    docs/architecture.md §2.3 recipe: amax = max(max|x| over the (partial) block, 1e-4), scale = amax / 448 in float32,
     code = e4m3(x / scale) with x / scale in float32."""
     w = np.asarray(w, dtype=np.float32)
     rows, cols = w.shape
@@ -154,7 +154,7 @@ def write_json(path, obj):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Model (spec B, C, D, E), float64
+# Model (report §2.1.1, §4.3, §2.1.2, §2.2), float64
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -167,7 +167,7 @@ def linear(x, w):
 
 
 def yarn(cfg):
-    """Returns (inverse frequencies f'_i [rope/2], softmax scale sigma) per spec C.1-C.3 and B.1.4."""
+    """Returns (inverse frequencies f'_i [rope/2], softmax scale sigma) per docs/architecture.md §4.1-§4.3, §3.1."""
     dim, theta = cfg["qk_rope_head_dim"], cfg["rope_theta"]
     f = 1.0 / theta ** (torch.arange(0, dim, 2, dtype=F64) / dim)
     sigma = (cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"]) ** -0.5
@@ -192,7 +192,7 @@ def yarn(cfg):
 
 
 def rope(x, pos, f):
-    """Interleaved pairs (x[2i], x[2i+1]) rotated by pos * f_i (spec B.5). x: [T, ..., dim], pos: [T]."""
+    """Interleaved pairs (x[2i], x[2i+1]) rotated by pos * f_i (docs/architecture.md §3.5). x: [T, ..., dim], pos: [T]."""
     ang = pos.to(F64)[:, None] * f[None, :]  # [T, dim/2]
     shape = [x.shape[0]] + [1] * (x.dim() - 2) + [f.shape[0]]
     c, s = torch.cos(ang).reshape(shape), torch.sin(ang).reshape(shape)
@@ -204,7 +204,7 @@ def rope(x, pos, f):
 
 
 def mla(cfg, W, p, x, pos, f, sigma):
-    """Multi-head latent attention, naive mode (spec B.1, B.2), causal over the T positions of x."""
+    """Multi-head latent attention, naive mode (docs/architecture.md §3.1, §3.2), causal over the T positions of x."""
     T, H = x.shape[0], cfg["num_attention_heads"]
     dn, dr, dv, r = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
     eps = cfg["rms_norm_eps"]
@@ -235,7 +235,7 @@ def swiglu_ffn(W, p, u):
 
 
 def moe(cfg, W, p, u, record):
-    """DeepSeekMoE with sigmoid, bias-corrected, group-limited routing (spec D.1, D.2)."""
+    """DeepSeekMoE with sigmoid, bias-corrected, group-limited routing (docs/architecture.md §5.1, §5.2)."""
     T, E = u.shape[0], cfg["n_routed_experts"]
     G, KG, K = cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
     s = torch.sigmoid(linear(u, W[p + "mlp.gate.weight"]))  # [T, E] original scores
@@ -274,7 +274,7 @@ def block(cfg, W, layer, h, pos, f, sigma, record):
 
 
 def forward(cfg, W, tokens):
-    """Main model and MTP depth 1 (spec E.1): returns a dict of float64 tensors and routing records."""
+    """Main model and MTP depth 1 (docs/architecture.md §6.1): returns a dict of float64 tensors and routing records."""
     f, sigma = yarn(cfg)
     eps, L = cfg["rms_norm_eps"], cfg["num_hidden_layers"]
     tok = torch.tensor(tokens)
@@ -305,8 +305,8 @@ def forward(cfg, W, tokens):
 
 
 def mla_absorbed(cfg, W, p, x, pos, f, sigma):
-    """MLA in the absorbed / MQA form (spec B.3), token by token with plain loops over heads; rotate-half RoPE on
-    de-interleaved dims (spec B.5, HF form) instead of the interleaved pairs."""
+    """MLA in the absorbed / MQA form (docs/architecture.md §3.3), token by token with plain loops over heads; rotate-half RoPE on
+    de-interleaved dims (docs/architecture.md §3.5, HF form) instead of the interleaved pairs."""
     T, H = x.shape[0], cfg["num_attention_heads"]
     dn, dr, dv, r = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
     eps = cfg["rms_norm_eps"]
@@ -344,7 +344,7 @@ def mla_absorbed(cfg, W, p, x, pos, f, sigma):
 
 
 def moe_loop(cfg, W, p, u):
-    """MoE routing with explicit per-token Python loops and sorting (spec D.2)."""
+    """MoE routing with explicit per-token Python loops and sorting (docs/architecture.md §5.2)."""
     E, G, KG, K = cfg["n_routed_experts"], cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
     gsz = E // G
     out = []
@@ -383,7 +383,7 @@ def self_check(cfg, W, tokens):
 
 
 def linear_names(cfg, layer):
-    """Names and [out, in] shapes of the Linear weights of layer `layer` (FP8 in the real checkpoint, spec A.3)."""
+    """Names and [out, in] shapes of the Linear weights of layer `layer` (FP8 in the real checkpoint, docs/architecture.md §2.3)."""
     p = "model.layers.%d." % layer
     d, H = cfg["hidden_size"], cfg["num_attention_heads"]
     dn, dr, dv, r = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
@@ -447,7 +447,7 @@ def make_weights(cfg, rng):
 
 def store(cfg, W, fp8):
     """Returns (tensors to write, effective float32 weights the reference uses). Without fp8 everything is F32.
-    With fp8: spec A.3's FP8 Linears -> F8_E4M3 + F32 scale_inv, e_score_correction_bias F32, the rest BF16."""
+    With fp8: docs/architecture.md §2.3's FP8 Linears -> F8_E4M3 + F32 scale_inv, e_score_correction_bias F32, the rest BF16."""
     L = cfg["num_hidden_layers"]
     fp8_names = set()
     for layer in range(L + cfg["num_nextn_predict_layers"]):
@@ -466,7 +466,7 @@ def store(cfg, W, fp8):
             bits = bf16_bits(w)
             tensors[name] = ("BF16", w.shape, bits.astype("<u2"))
             eff[name] = bf16_value(bits)
-    # layer L's embed / head: exact copies of the main ones, as in the official checkpoint (spec A.2)
+    # layer L's embed / head: exact copies of the main ones, as in the official checkpoint (docs/architecture.md §2.2)
     p = "model.layers.%d." % L
     tensors[p + "embed_tokens.weight"] = tensors["model.embed_tokens.weight"]
     tensors[p + "shared_head.head.weight"] = tensors["lm_head.weight"]
@@ -479,7 +479,7 @@ def store(cfg, W, fp8):
 
 
 def config(**kw):
-    """An HF DeepSeek-V3 config.json with every spec A.1 field."""
+    """An HF DeepSeek-V3 config.json with every docs/architecture.md §2.1 field."""
     c = {
         "architectures": ["DeepseekV3ForCausalLM"],
         "model_type": "deepseek_v3",
@@ -556,7 +556,7 @@ CASES = {
                                  "mscale": 0.707, "mscale_all_dim": 0.707})),
     "fp8": dict(
         seed=3000, T=10, fp8=True,
-        notes="FP8 checkpoint layout (spec A.3): attention and FFN Linears F8_E4M3 with F32 weight_scale_inv "
+        notes="FP8 checkpoint layout (docs/architecture.md §2.3): attention and FFN Linears F8_E4M3 with F32 weight_scale_inv "
               "[ceil(out/128), ceil(in/128)] (partial edge blocks: hidden 160, q_lora 136, intermediate 136); "
               "e_score_correction_bias F32; embeddings, lm_head, norms, router, eh_proj BF16. Expected values "
               "use the dequantized weights (fp8 value * scale in float32) and the BF16 values. YaRN as V3 "

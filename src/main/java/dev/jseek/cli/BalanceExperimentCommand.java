@@ -18,13 +18,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
 /**
- * {@code jseek train balance-experiment}: the load-balancing ablation of spec F.7 / [TR] §4.5.2 at toy scale. Trains the
+ * {@code jseek train balance-experiment}: the load-balancing ablation of docs/architecture.md §7.7 / report §4.5.2 at toy scale. Trains the
  * same MoE model (same preset, seed, init, data order and schedules) three times with {@code jseek train}:
  * <ol>
- *   <li>{@code aux-free}: aux-loss-free bias update (spec D.3) with constant gamma, plus the sequence-wise balance loss
- *       at {@code --complement-alpha} (default 0: no auxiliary loss at all; the report's complement is 1e-4, spec D.4);</li>
+ *   <li>{@code aux-free}: aux-loss-free bias update (docs/architecture.md §5.3) with constant gamma, plus the sequence-wise balance loss
+ *       at {@code --complement-alpha} (default 0: no auxiliary loss at all; the report's complement is 1e-4, docs/architecture.md §5.4);</li>
  *   <li>{@code aux-loss}: no bias update (gamma 0), an auxiliary balance loss with {@code --aux-alpha} (default 0.01) of
- *       kind {@code --aux-kind} (batch: the classic loss over the micro-batch as one group; seq: spec D.4's formula);</li>
+ *       kind {@code --aux-kind} (batch: the classic loss over the micro-batch as one group; seq: docs/architecture.md §5.4's formula);</li>
  *   <li>{@code none}: neither (gamma 0, alpha 0).</li>
  * </ol>
  * and reports per variant: the validation loss at the last step (and bits per byte), MaxVio (max load / mean load - 1
@@ -103,7 +103,7 @@ public final class BalanceExperimentCommand implements Callable<Integer> {
         }
         String table = table(rows);
         o.printf("%n%s", table);
-        String md = "# Load-balancing experiment (spec F.7)\n\n"
+        String md = "# Load-balancing experiment (docs/architecture.md §7.7)\n\n"
                 + "Command: `jseek " + String.join(" ", spec.commandLine().getParseResult().originalArgs()) + "`\n\n"
                 + String.format(Locale.ROOT, "Preset %s, %d steps per variant, seed %d, data %s; every variant has the same init, data order and"
                         + " schedules. MaxVio = max expert load / mean load - 1 over each step's global batch, averaged over the MoE layers;"

@@ -6,6 +6,7 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench decode}: plain decoding ({@link Generator}) against MTP speculative decoding
- * ({@link SpeculativeGenerator}, spec E.3) on the same model and prompt in the same run: decode tokens/s of each
+ * ({@link SpeculativeGenerator}, docs/architecture.md §6.3) on the same model and prompt in the same run: decode tokens/s of each
  * (median of --runs timed runs, the two alternating, after --warmup untimed runs of each), the draft acceptance rate, and a check
  * that both produced exactly the same tokens. Generation does not stop at EOS, so both always make --tokens tokens.
  */
@@ -60,7 +61,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             ids[0] = tok.eosId();
             System.arraycopy(t, 0, ids, 1, t.length);
         }
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
                 if (ids[i] < 0 || ids[i] >= vocab)

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jseek bench fp8-gemm}: accuracy and speed of the emulated FP8 GEMM (spec G; [TR] §3.3.2). For each K, random
+ * {@code jseek bench fp8-gemm}: accuracy and speed of the emulated FP8 GEMM (report §3.3.2). For each K, random
  * normal operands A[M, K] (1x128 tiles) and B[N, K] (128x128 blocks) with a fixed seed are quantized; the promoted FP8
  * GEMM, the same with a limited accumulator inside each 128-group, and the limited accumulator without promotion are
  * compared with the F64 product of the dequantized operands; then the promoted FP8 GEMM is timed against

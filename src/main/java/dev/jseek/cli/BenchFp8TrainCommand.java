@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench fp8}: trains the same model from the same initialization on the same token stream three times,
- * with every attention and FFN Linear in FP32, in BF16 (the report's baseline) and in FP8 ({@link Precision}; spec
- * G), and prints the loss curves, the relative loss difference FP8 vs BF16 along the run ([TR] §3.3 validates FP8 at
+ * with every attention and FFN Linear in FP32, in BF16 (the report's baseline) and in FP8 ({@link Precision}; report
+ * §3.3), and prints the loss curves, the relative loss difference FP8 vs BF16 along the run (report §3.3 validates FP8 at
  * < 0.25% relative loss error vs BF16 after ~1T tokens; a short run on a tiny model only shows whether FP8 tracks
  * BF16), the activation memory each holds for backward (FP8 caches Linear inputs in E4M3 / E5M6, {@code
  * dev.jseek.train.ActCache}) and the median time per step of each. AdamW moments are BF16 in the FP8 run and FP32

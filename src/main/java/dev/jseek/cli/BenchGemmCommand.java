@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench gemm}: jseek's F32 GEMM and Linear kernels against OpenBLAS {@code cblas_sgemm} (FFM) in the
- * same run, same thread count: square F32 products and the DeepSeek-V3 Linear shapes (spec G test shapes) at
+ * same run, same thread count: square F32 products and the DeepSeek-V3 Linear shapes (docs/architecture.md §8.1, the GEMM shapes) at
  * M = 1, 16 and 512 tokens, with jseek also on BF16 and FP8 E4M3 (128x128 block scales) weights. Prints the
  * median GFLOP/s of each, the ratio jseek/OpenBLAS, weight GB/s for the Linear cases, and the best GFLOP/s seen
  * (the machine's measured peak for MFU).

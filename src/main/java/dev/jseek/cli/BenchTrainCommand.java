@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench train}: tokens/s and MFU of the full training step (zero grads, forward + backward with every
- * loss of spec D.4/E, AdamW update, spec F.1) for model presets, against a PyTorch eager port of the same step run in
+ * loss of report §2.2; docs/architecture.md §5.4, AdamW update, docs/architecture.md §7.1) for model presets, against a PyTorch eager port of the same step run in
  * the same process when one is on the class path ({@link TrainStepPeer}; tools/bench-train.sh adds it).
  *
  * <p>MFU = {@link TrainFlops#stepFlops} / step time / peak, where peak is the best F32 FLOP/s of a large square
@@ -49,7 +49,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--peak-size", defaultValue = "1024", description = "Square sgemm size of the peak measurement (default ${DEFAULT-VALUE}).") int peakSize;
     @Option(names = "--peer", defaultValue = "auto",
             description = "auto (use a peer when on the class path), none, or require (default ${DEFAULT-VALUE}).") String peerMode;
-    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of RMSNorm outputs and MLA up-projections, spec F.1).") boolean noRecompute;
+    @Option(names = "--no-recompute", description = "Keep every activation (no recomputation of RMSNorm outputs and MLA up-projections, docs/architecture.md §7.1).") boolean noRecompute;
     @Option(names = "--profile", description = "Print jseek's time per section of the step (timers around each module).") boolean profile;
 
     /** One row of the result table. */
@@ -79,7 +79,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         PrintStream out = System.out;
         int threads = jseekThreads();
         double peak = peakGflops != null ? peakGflops * 1e9 : measurePeak(peakSize);
-        out.printf(Locale.ROOT, "recompute %s%n", noRecompute ? "off" : "on (RMSNorm outputs, MLA up-projections; spec F.1)");
+        out.printf(Locale.ROOT, "recompute %s%n", noRecompute ? "off" : "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)");
         out.printf(Locale.ROOT, "threads %d; peak %.1f GFLOP/s (%s); load average %s%n", threads, peak / 1e9,
                 peakGflops != null ? "--peak-gflops" : "sgemm " + peakSize + "^3, best of 10", loadAverage());
         TrainStepPeer peer = null;

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jseek data prepare}: tokenizes a corpus into token shards plus a manifest ({@link DataPreparer}, spec F.2).
+ * {@code jseek data prepare}: tokenizes a corpus into token shards plus a manifest ({@link DataPreparer}, docs/architecture.md §7.2).
  */
 @Command(name = "prepare", mixinStandardHelpOptions = true,
         description = {"Tokenize a corpus into binary token shards (train/val) with a manifest; FIM (PSM) per document at --fim-rate.",

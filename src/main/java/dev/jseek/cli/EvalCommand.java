@@ -4,6 +4,7 @@ import dev.jseek.eval.Evaluator;
 import dev.jseek.eval.Scorecard;
 import dev.jseek.eval.TokenScores;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -40,7 +41,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the FIM lines, passkeys and (as jseek grpo --seed) arithmetic prompts (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model " + model + ": not a model directory or GGUF file");
+        if (!ModelSource.isModel(model)) throw new UserException("--model " + model + ": not a model directory or GGUF file");
         if (bpbWindow < 2) throw new UserException("--bpb-window must be >= 2, got " + bpbWindow);
         if (passkeyTrials < 0 || fim < 0 || arithmetic < 0 || bpbTokens < 0)
             throw new UserException("--passkey-trials, --fim, --arithmetic and --bpb-tokens must be >= 0");
@@ -64,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
         Evaluator.Options opt = new Evaluator.Options(data, bpbWindow, bpbTokens, fim, fimPrefix, fimSuffix, 48, lengths, passkeyDepths,
                 passkeyTrials, mc, task, arithmetic, seed, TokenScores.defaultChunk());
         Scorecard sc;
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             sc = Evaluator.run(m, tok, model.toString(), opt, System.err);
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);

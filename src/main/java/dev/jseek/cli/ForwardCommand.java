@@ -5,6 +5,7 @@ import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.source.ModelSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code jseek forward}: runs the model over a token sequence (one prefill at position 0) and writes the logits of
  * every position as a float32 .npy [T, vocab]; with {@code --mtp} also the MTP depth-1 logits [T-1, vocab]
- * (pair (h_i, t_{i+1}) at position i, spec E.1).
+ * (pair (h_i, t_{i+1}) at position i, docs/architecture.md §6.1).
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Run a model over token ids and write the logits of every position as .npy float32 [T, vocab].")
@@ -58,9 +59,9 @@ public final class ForwardCommand implements Callable<Integer> {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         int[] ids = parseTokens(tokens);
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         Path cfgFile = Files.isDirectory(model) ? model.resolve("config.json") : model;
-        ModelConfig cfg = DeepSeekV3.config(model);
+        ModelConfig cfg = ModelSource.config(model);
         for (int i = 0; i < ids.length; i++)
             if (ids[i] < 0 || ids[i] >= cfg.vocabSize())
                 throw new UserException("--tokens: token " + i + " is " + ids[i] + ", outside the vocabulary 0.."
@@ -71,7 +72,7 @@ public final class ForwardCommand implements Callable<Integer> {
         if (mtpFile != null) checkParent(mtpFile, "--mtp-out");
 
         long t0 = System.nanoTime();
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             if (mtp && !m.hasMtp())
                 throw new UserException("--mtp: " + model + " has no MTP module (num_nextn_predict_layers = "
                         + cfg.numNextnPredictLayers() + ", or no model.layers." + cfg.numHiddenLayers() + ".eh_proj.weight)");

@@ -6,6 +6,7 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
@@ -27,7 +28,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
     @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
-    @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, spec F.2).") String fimPrefix;
+    @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, docs/architecture.md §7.2).") String fimPrefix;
     @Option(names = "--fim-suffix", description = "Fill-in-the-middle: the code after the hole.") String fimSuffix;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
     @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
@@ -38,7 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
-    @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (spec E.3): "
+    @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
             + "the same tokens as plain decoding, up to 2 per main forward; reports the draft acceptance rate.") boolean speculative;
     @Option(names = "--draft", description = "Draft model for speculative decoding: mtp (the same as --speculative).") String draft;
 
@@ -54,7 +55,7 @@ public final class GenerateCommand implements Callable<Integer> {
         return r;
     }
 
-    /** PSM order (spec F.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
+    /** PSM order (docs/architecture.md §7.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
     static int[] fimPrompt(Tokenizer t, String prefix, String suffix) {
         if (t.fimBeginId() < 0 || t.fimHoleId() < 0 || t.fimEndId() < 0)
             throw new UserException(t.source() + " has no fill-in-the-middle tokens");
@@ -78,7 +79,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
@@ -92,7 +93,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)

@@ -16,6 +16,7 @@ import dev.jseek.posttrain.RolloutBatch;
 import dev.jseek.posttrain.RolloutSource;
 import dev.jseek.posttrain.Tasks;
 import dev.jseek.posttrain.WeightedReward;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.NonFiniteException;
@@ -39,7 +40,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (spec F.6, DeepSeekMath's
+ * {@code jseek grpo}: reinforcement learning with Group Relative Policy Optimization (docs/architecture.md §7.6, DeepSeekMath's
  * per-token form): per prompt, G completions sampled from the current policy, rewards (rule-based: exact answer,
  * format; model-based: a scoring model's log-prob or yes/no judgement), group-normalized advantages, the clipped
  * objective with a KL penalty to a frozen reference model (default: the starting model). One policy update per batch
@@ -48,7 +49,7 @@ import picocli.CommandLine.Spec;
  * prompts before and after (eval.json). Subcommand {@code eval}: the same score for any model directory.
  */
 @Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {GrpoEvalCommand.class},
-        description = {"GRPO reinforcement learning with rule-based and model-based rewards (spec F.6).",
+        description = {"GRPO reinforcement learning with rule-based and model-based rewards (docs/architecture.md §7.6).",
                 "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
 public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -104,7 +105,7 @@ public final class GrpoCommand implements Callable<Integer> {
         try {
             WeightedReward rw;
             try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = DeepSeekV3.open(d); opened.add(m); return m; });
+                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = ModelSource.open(d); opened.add(m); return m; });
             } catch (IllegalArgumentException e) {
                 throw new UserException("--reward: " + e.getMessage(), e);
             }
@@ -114,7 +115,7 @@ public final class GrpoCommand implements Callable<Integer> {
             if (beta > 0 && refPath == null) throw new UserException("--beta > 0 needs a reference model: --ref DIR (or --init-from)");
             DeepSeekV3 ref = null;
             if (beta > 0) {
-                ref = DeepSeekV3.open(refPath);
+                ref = ModelSource.open(refPath);
                 opened.add(ref);
             }
             RolloutSource.Settings st;

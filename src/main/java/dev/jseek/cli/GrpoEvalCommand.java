@@ -7,6 +7,7 @@ import dev.jseek.model.DeepSeekV3;
 import dev.jseek.posttrain.RewardEval;
 import dev.jseek.posttrain.Rewards;
 import dev.jseek.posttrain.WeightedReward;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -43,10 +44,10 @@ public final class GrpoEvalCommand implements Callable<Integer> {
         if (prompts < 1) throw new UserException("--prompts must be >= 1, got " + prompts);
         Tokenizer tok = TokenizerFiles.find(model, tokenizer, true);
         List<DeepSeekV3> opened = new ArrayList<>();
-        try (DeepSeekV3 m = DeepSeekV3.open(model)) {
+        try (DeepSeekV3 m = ModelSource.open(model)) {
             WeightedReward rw;
             try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 x = DeepSeekV3.open(d); opened.add(x); return x; });
+                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 x = ModelSource.open(d); opened.add(x); return x; });
             } catch (IllegalArgumentException e) {
                 throw new UserException("--reward: " + e.getMessage(), e);
             }

@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 /**
  * The options {@code jseek sft} and {@code jseek grpo} share with each other (and, by meaning, with
  * {@code jseek train}): the model to start from, the run directory, optimizer, learning-rate schedule (linear warmup,
- * then cosine to a floor: the report's SFT schedule, spec F.5, is 5e-6 -> 1e-6), clipping, MoE hooks, checkpoints and
+ * then cosine to a floor: the report's SFT schedule, docs/architecture.md §7.5, is 5e-6 -> 1e-6), clipping, MoE hooks, checkpoints and
  * resume. {@link #trainerConfig} turns them into the {@link TrainerConfig} of the shared training loop.
  */
 final class PostTrainOptions {

@@ -7,6 +7,7 @@ import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.train.TrainModel;
@@ -155,7 +156,7 @@ public final class QuickstartCommand implements Callable<Integer> {
 
     /** A completion and a fill-in-the-middle infill of Java code, greedy, streamed. */
     static void demo(Path ckpt, Tokenizer tok, PrintStream out) {
-        try (DeepSeekV3 m = DeepSeekV3.open(ckpt)) {
+        try (DeepSeekV3 m = ModelSource.open(ckpt)) {
             Generator g = new Generator(m, AttnMode.ABSORB);
             int[] stop = {tok.eosId()};
             String prompt = "    public static int max(int a, int b) {\n";

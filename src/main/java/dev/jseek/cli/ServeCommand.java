@@ -7,6 +7,7 @@ import dev.jseek.serve.OpenAiServer;
 import dev.jseek.serve.PromptStart;
 import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerOptions;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -47,14 +48,14 @@ public final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UserException("--port must be in 0..65535, got " + port);
         if (maxTokensDefault < 1) throw new UserException("--max-tokens-default must be >= 1, got " + maxTokensDefault);
         if (!(temperature >= 0)) throw new UserException("--temperature must be >= 0, got " + temperature);
-        if (!DeepSeekV3.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err);
         ModelRunner runner;
-        DeepSeekV3 m = DeepSeekV3.open(model);
+        DeepSeekV3 m = ModelSource.open(model);
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {

@@ -27,14 +27,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek sft}: supervised fine-tuning (spec F.5) of a model directory on chat conversations (JSONL, see
+ * {@code jseek sft}: supervised fine-tuning (docs/architecture.md §7.5) of a model directory on chat conversations (JSONL, see
  * {@link dev.jseek.posttrain.ChatJsonl}) rendered with the DeepSeek-V3 chat template; the next-token loss (and the
  * MTP loss, weight {@code --mtp-lambda}) counts only the assistant tokens. Runs on the pre-training loop
  * ({@link Trainer}): AdamW, warmup + cosine learning rate (default the report's 5e-6 -> 1e-6), clipping, checkpoints
  * (HF model directories), {@code --resume}, metrics.jsonl, loss curves, validation on {@code --val-data}.
  */
 @Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SftSynthCommand.class},
-        description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (spec F.5).",
+        description = {"Supervised fine-tuning on chat conversations: loss on assistant tokens only (docs/architecture.md §7.5).",
                 "Data: JSONL, one {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line."})
 public final class SftCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

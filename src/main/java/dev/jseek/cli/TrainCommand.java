@@ -24,7 +24,12 @@ import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
+import dev.jseek.parallel.CommException;
+import dev.jseek.parallel.Communicator;
+import dev.jseek.parallel.MpiComm;
+import dev.jseek.parallel.ThreadRanks;
 import dev.jseek.train.Trainer;
+import dev.jseek.train.ZeroShard;
 import dev.jseek.train.TrainerConfig;
 import dev.jseek.train.Validation;
 import java.io.IOException;
@@ -41,14 +46,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (spec F.1): AdamW, the report's
+ * {@code jseek train}: pre-trains a DeepSeek-V3 model on a prepared token directory (docs/architecture.md §7.1): AdamW, the report's
  * learning-rate / gamma / lambda schedule shapes scaled to the run, batch-size ramp by gradient accumulation,
- * global-norm clipping, optional EMA, the aux-loss-free bias update (spec D.3) with the sequence-wise balance loss
- * (spec D.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
+ * global-norm clipping, optional EMA, the aux-loss-free bias update (docs/architecture.md §5.3) with the sequence-wise balance loss
+ * (docs/architecture.md §5.4) or the classic batch-wise one, validation loss and bits per byte every {@code --eval-every} steps,
  * checkpoints every K steps (HF layout + optimizer + EMA + state) and {@code --resume}, metrics as JSONL, loss-curve
  * plots (PNG + HTML) at the end and a progress bar. Prints every setting at the start and a summary at the end.
  * Options can come from a file: {@code jseek train @train.args} (picocli argument file, one option per line).
- * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (spec F.7).
+ * Subcommands: {@code plot} (curves of a run directory), {@code balance-experiment} (docs/architecture.md §7.7).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         subcommands = {TrainPlotCommand.class, BalanceExperimentCommand.class},
@@ -82,7 +87,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--gamma-schedule", description = "Bias update speed schedule, e.g. \"0.001\" or \"0\" (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
     @Option(names = "--lambda-schedule", description = "MTP loss weight schedule (default 0.3, 0.1 after 10/14.8 of tokens).") String lambdaSchedule;
     @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
-    @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (spec D.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
+    @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (docs/architecture.md §5.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
     @Option(names = "--moments", defaultValue = "auto", description = "Storage of the AdamW moments: fp32, bf16, or auto = bf16 with --precision fp8 (as the report), fp32 otherwise (default ${DEFAULT-VALUE}).") String moments;
@@ -96,10 +101,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
-    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (spec G; default ${DEFAULT-VALUE}).") String precision;
-    @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (spec F.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
+    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (report §3.3; default ${DEFAULT-VALUE}).") String precision;
+    @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
+    @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
+    @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ...: dp=N (data parallel, ZeRO-1, over the N processes).") String parallel;
 
     /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
     public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
@@ -168,6 +175,82 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
         }
+        Layout layout = layout();
+        if (layout.threads() == null && layout.mpi() == null) {
+            outcome = trainRank(null, o, c, cfg, resumeDir, seqWise, prec, total);
+        } else if (layout.mpi() != null) {
+            MpiComm mc = layout.mpi();
+            try {
+                Outcome r = trainRank(mc, mc.rank() == 0 ? o : new PrintWriter(java.io.Writer.nullWriter()), c, cfg, resumeDir, seqWise, prec, total);
+                if (mc.rank() != 0) {
+                    mc.close();
+                    return 0;
+                }
+                outcome = r;
+            } catch (Throwable e) {
+                mc.abort(e instanceof CommException || Jseek.isUserError(e) ? e.getMessage() : e.toString());
+            }
+        } else {
+            try {
+                outcome = ThreadRanks.run(ranks, comm -> trainRank(comm, comm.rank() == 0 ? o : new PrintWriter(java.io.Writer.nullWriter()),
+                        c, cfg, resumeDir, seqWise, prec, total)).getFirst();
+            } catch (CommException e) {
+                throw new UserException("data-parallel ranks: " + e.getMessage(), e);
+            }
+        }
+        if (!noPlot) { // after the trainer closed the metrics log
+            try {
+                LossCurves.Written plots = LossCurves.write(outcome.metrics(), out, "jseek train: " + out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
+                Outcome r = outcome;
+                outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
+                        r.checkpoint(), r.metrics(), plots);
+            } catch (RuntimeException e) {
+                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
+            }
+        }
+        printSummary(spec.commandLine().getOut(), outcome);
+        if (layout.mpi() != null) layout.mpi().close();
+        return 0;
+    }
+
+    /** Where the ranks come from: one process (both null), thread ranks (--ranks N > 1), or this MPI job (--parallel dp=N). */
+    private record Layout(Integer threads, MpiComm mpi) {}
+
+    private Layout layout() {
+        if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null);
+        if (ranks != 1) throw new UserException("give --ranks N (threads) or --parallel dp=N (MPI), not both");
+        int dp = 0;
+        for (String part : parallel.split(",")) {
+            String[] kv = part.trim().split("=", 2);
+            int v;
+            try {
+                v = kv.length == 2 ? Integer.parseInt(kv[1].trim()) : -1;
+            } catch (NumberFormatException e) {
+                v = -1;
+            }
+            if (v < 1) throw new UserException("--parallel: '" + part.trim() + "' is not NAME=N with N >= 1 (e.g. dp=2)");
+            switch (kv[0].trim()) {
+                case "dp" -> dp = v;
+                case "ep", "pp" -> throw new UserException("--parallel " + part.trim() + ": only data parallelism (dp=N) is implemented so far");
+                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N)");
+            }
+        }
+        if (dp == 0) throw new UserException("--parallel " + parallel + ": give dp=N");
+        if (!MpiComm.launchedByMpirun())
+            throw new UserException("--parallel dp=" + dp + " runs under MPI: mpirun -np " + dp + " ./jseek train ... (for threads of one process use --ranks " + dp + ")");
+        MpiComm mc = MpiComm.world();
+        if (mc.size() != dp) {
+            mc.close();
+            throw new UserException("--parallel dp=" + dp + " but mpirun started " + mc.size() + " processes (mpirun -np " + dp + ")");
+        }
+        return new Layout(null, mc);
+    }
+
+    /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
+    private Outcome trainRank(Communicator comm, PrintWriter o, ModelConfig c, TrainerConfig cfg, Path resumeDir, boolean seqWise,
+                              Precision prec, double total) {
+        Outcome outcome;
         try (TokenDataset ds = openData()) {
             Manifest mf = ds.manifest();
             int dataVocab = mf.tokenizer().vocabSize();
@@ -188,10 +271,17 @@ public final class TrainCommand implements Callable<Integer> {
             }
             Validation<TokenBatch> val = evalEvery > 0 ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
-            try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
+            Trainer<TokenBatch> built;
+            try {
+                built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage(), e);
+            }
+            try (Trainer<TokenBatch> t = built) {
                 t.setValidation(val);
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
+                if (comm != null) printRanks(o, comm, model, t);
                 StepMetrics[] last = new StepMetrics[2];
                 double[] trainSec = {0};
                 t.addListener(m -> {
@@ -210,18 +300,22 @@ public final class TrainCommand implements Callable<Integer> {
                         out.resolve("metrics.jsonl"), null);
             }
         }
-        if (!noPlot) { // after the trainer closed the metrics log
-            try {
-                LossCurves.Written plots = LossCurves.write(outcome.metrics(), out, "jseek train: " + out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
-                Outcome r = outcome;
-                outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
-                        r.checkpoint(), r.metrics(), plots);
-            } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
-            }
-        }
-        printSummary(spec.commandLine().getOut(), outcome);
-        return 0;
+        return outcome;
+    }
+
+    /** The memory each rank holds, gathered to rank 0: parameters, gradients (arena + reduced shard), AdamW moments, activations. */
+    private static void printRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
+        ZeroShard z = t.zero();
+        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(),
+                z.to() - z.from()};
+        long[] all = comm.allGather(mine);
+        o.printf(Locale.ROOT, "  parallel   data parallel over %d ranks (%s), ZeRO-1: AdamW moments sharded, gradients reduce-scattered, parameters all-gathered%n",
+                comm.size(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+        o.printf(Locale.ROOT, "             rank  arena shard (floats)  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+        for (int r = 0; r < comm.size(); r++)
+            o.printf(Locale.ROOT, "             %4d  %20s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
+                    all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);
+        o.flush();
     }
 
     private Validation<TokenBatch> validation(TokenDataset ds, PrintWriter o) {
@@ -274,7 +368,7 @@ public final class TrainCommand implements Callable<Integer> {
                 (long) r.end() * seqLen, r.start() == r.end() ? "" : String.format(Locale.ROOT, " (ramp from %d over %,d tokens)", r.start(), r.rampTokens()));
         o.printf(Locale.ROOT, "  steps      until %d; schedules scaled to %,.0f tokens%n", steps, total);
         o.printf(Locale.ROOT, "  lr         %s%n", describe(cfg.lr()));
-        o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, spec D.3)%n", describe(cfg.gamma()));
+        o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, docs/architecture.md §5.3)%n", describe(cfg.gamma()));
         o.printf(Locale.ROOT, "  lambda     %s (MTP weight)%n", describe(cfg.lambda()));
         o.printf(Locale.ROOT, "  balance    %s%n", alpha > 0 ? (seqWise ? "sequence-wise" : "classic batch-wise") + " loss, alpha " + alpha : "no balance loss");
         AdamW.Config a = cfg.adam();
@@ -284,7 +378,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
         o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
-                model.recompute() ? "on (RMSNorm outputs, MLA up-projections; spec F.1)" : "off (--no-recompute)",
+                model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)",
                 al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
                 al.savedBytes() / (double) (1 << 20), al.dactsSize());
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"

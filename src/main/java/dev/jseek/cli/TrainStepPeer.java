@@ -6,7 +6,7 @@ import dev.jseek.train.ParamLayout;
 /**
  * A reference implementation of jseek's training step that {@code jseek bench train} times in the same run (e.g. the
  * PyTorch eager port in the test sources, found with {@link java.util.ServiceLoader} when tools/bench-train.sh puts
- * it on the class path; the jseek runtime never depends on one). The peer builds the same model (spec B-E: MLA, MoE
+ * it on the class path; the jseek runtime never depends on one). The peer builds the same model (docs/architecture.md §3-§6: MLA, MoE
  * with the same routing, MTP, balance loss, cross-entropy) from the same weights and runs the same step:
  * zero gradients, forward, backward, AdamW update (torch semantics, decay on matrices only, routing bias frozen).
  */

@@ -5,7 +5,7 @@ import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
- * A source of {@link Document}s for pre-training (spec F.2), streamed one at a time in a deterministic order
+ * A source of {@link Document}s for pre-training (docs/architecture.md §7.2), streamed one at a time in a deterministic order
  * (sorted paths / entry names, or file order for JSONL), so that document indices — which seed FIM and name
  * documents in shards — are the same on every run. Built from a spec string by {@link CorpusSpec#parse}.
  */

@@ -4,7 +4,7 @@ import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * Training batches over a split's {@link PackedSequences} (spec F.2): each epoch visits every window once in a
+ * Training batches over a split's {@link PackedSequences} (docs/architecture.md §7.2): each epoch visits every window once in a
  * shuffled order (a {@link FeistelPermutation} keyed by {@code combine(seed, epoch)}), and {@link #next} returns
  * the next {@code batchSize} windows of that order as a [batchSize, seqLen + 1] {@link Batch}; a batch that reaches
  * the end of an epoch continues with the next epoch. The sequence of batches depends only on (data, seqLen,

@@ -27,7 +27,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * {@code jseek data prepare}: tokenizes a {@link Corpus} into token shards ({@link ShardHeader}) and a
- * {@link Manifest} (spec F.2). Per document, in corpus order with corpus index {@code d}: the split
+ * {@link Manifest} (docs/architecture.md §7.2). Per document, in corpus order with corpus index {@code d}: the split
  * ({@link Split#of(String, long, double)}), then {@link FimTransform} (FIM at {@code fimRate}, always ending with
  * EOS); empty documents are dropped. Each split's documents are appended to its current shard, which is closed
  * once it holds at least {@code shardTokens} tokens (documents never straddle shards).

@@ -3,7 +3,7 @@ package dev.jseek.data;
 import java.util.SplittableRandom;
 
 /**
- * Turns one document into its pre-training token sequence (spec F.2): with probability {@code fimRate} the
+ * Turns one document into its pre-training token sequence (docs/architecture.md §7.2): with probability {@code fimRate} the
  * Fill-in-the-Middle PSM layout
  * <pre>
  *   [fim_begin] + enc(prefix) + [fim_hole] + enc(suffix) + [fim_end] + enc(middle) + [eos]

@@ -1,7 +1,7 @@
 package dev.jseek.data;
 
 /**
- * Document packing for pre-training (spec F.2): the token stream of a split (documents back to back, each ending
+ * Document packing for pre-training (docs/architecture.md §7.2): the token stream of a split (documents back to back, each ending
  * with EOS) cut into windows of {@code seqLen + 1} tokens with stride {@code seqLen} — window {@code k} is tokens
  * {@code [k*seqLen, k*seqLen + seqLen + 1)}, its first {@code seqLen} tokens are the inputs and its last
  * {@code seqLen} the targets, so every token after the first is a target exactly once per epoch. No cross-document

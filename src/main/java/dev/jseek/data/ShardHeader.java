@@ -32,7 +32,7 @@ import java.util.zip.CRC32C;
  *   96      payload: tokenCount tokens of bytesPerToken bytes
  *           document index: docCount int64 token offsets (within this shard) of each document start
  * </pre>
- * Documents never straddle shards; each ends with EOS. Spec F.2 (document packing happens at load time).
+ * Documents never straddle shards; each ends with EOS. docs/architecture.md §7.2 (document packing happens at load time).
  */
 public record ShardHeader(int bytesPerToken, int vocabSize, Split split, int shardIndex, long tokenCount, long docCount,
                           long firstDoc, long lastDoc, long configHash, int payloadCrc, int indexCrc, long textBytes) {

@@ -2,7 +2,7 @@ package dev.jseek.data;
 
 /**
  * The tokenizer as the data pipeline sees it: text to token ids plus the special ids that pre-training data
- * needs (spec F.2 and F.8: EOS {@code <｜end▁of▁sentence｜>} = 1, {@code <｜fim▁begin｜>} = 128801,
+ * needs (docs/architecture.md §7.2, §7.8: EOS {@code <｜end▁of▁sentence｜>} = 1, {@code <｜fim▁begin｜>} = 128801,
  * {@code <｜fim▁hole｜>} = 128800, {@code <｜fim▁end｜>} = 128802 for the DeepSeek-V3 tokenizer).
  *
  * <p>Contract: {@link #encode} returns the ids of the text alone, with no BOS/EOS added (the pipeline appends

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The token stream of one split: its shards concatenated in order, indexed by a global token position
- * {@code 0..size()-1}, with the document starts of all shards. This is the packed pre-training stream of spec F.2:
+ * {@code 0..size()-1}, with the document starts of all shards. This is the packed pre-training stream of docs/architecture.md §7.2:
  * documents back to back, each ending with EOS, no separators or padding.
  */
 public final class TokenStore {
@@ -53,7 +53,7 @@ public final class TokenStore {
 
     /**
      * Positions {@code p - from} of the document starts {@code p} in {@code [from, from + len)}, ascending — the
-     * document boundaries of a window, for sample masking (spec F.5).
+     * document boundaries of a window, for sample masking (docs/architecture.md §7.5).
      */
     public int[] docStartsIn(long from, int len) {
         int[] out = new int[8];

@@ -1,5 +1,5 @@
 /**
- * Pre-training data (spec F.2): corpora, tokenization into checksummed token shards, FIM, packing and the
+ * Pre-training data (docs/architecture.md §7.2): corpora, tokenization into checksummed token shards, FIM, packing and the
  * training data loader.
  *
  * <pre>

@@ -5,7 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * Transpose of a block of bytes (FP8 codes; spec G's Wgrad operands and the Dgrad weight are transposed tensors),
+ * Transpose of a block of bytes (FP8 codes; report §3.3's Wgrad operands and the Dgrad weight are transposed tensors),
  * 8 x 8 bytes at a time: eight rows of eight bytes are read as little-endian longs, transposed inside the eight longs by
  * three rounds of masked swaps (bytes between neighbouring rows, then byte pairs between rows two apart, then 4-byte
  * halves between rows four apart) and written as eight longs. Edges that do not fill an 8 x 8 block move byte by byte.

@@ -3,7 +3,7 @@ package dev.jseek.fp8;
 import dev.jseek.tensor.Fp8;
 
 /**
- * FP8 E4M3FN ("float8_e4m3fn", spec A.3 and G) for the FP8 training package: thin delegates to the canonical
+ * FP8 E4M3FN ("float8_e4m3fn", report §3.3; docs/architecture.md §2.3) for the FP8 training package: thin delegates to the canonical
  * conversions in {@link Fp8} ({@link #encode} = {@link Fp8#floatToE4m3}, round to nearest even on the exact float
  * value, saturating to +-448, NaN to 0x7F|sign; {@link #decode} = {@link Fp8#e4m3ToFloat}) plus the GEMM decode bit
  * trick ({@link #decodeShifted}, {@link #SHIFT_UNDO}) that {@link Fp8Gemm} vectorizes.

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API kernels of the E4M3 tile quantizer ({@link TileQuantizer}, spec G): the encoder of y = x / s, the tile
+ * Vector API kernels of the E4M3 tile quantizer ({@link TileQuantizer}, report §3.3): the encoder of y = x / s, the tile
  * amax and the scaled decode, each bit-identical to its scalar twin ({@link Fp8#floatToE4m3} of the IEEE quotient,
  * {@code max |x|}, {@link E4m3#decode} times the scale), with scalar tails.
  *
@@ -31,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class E4m3Vector {
     private E4m3Vector() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
     static final boolean VECTOR = L >= 8;

@@ -2,7 +2,7 @@ package dev.jseek.fp8;
 
 /**
  * E5M6, the custom 12-bit float in which DeepSeek-V3's FP8 training caches the input of the Linear after attention
- * (the o_proj input) for the backward pass (spec G: "inputs of the Linear after attention ... cached in a custom E5M6
+ * (the o_proj input) for the backward pass (report §3.3: "inputs of the Linear after attention ... cached in a custom E5M6
  * format and converted 1x128 -> 128x1 in backward", with power-of-two scaling factors).
  *
  * <p>Format (IEEE-like: binary16 with 6 mantissa bits), carried in the low 12 bits of a {@code short}: bit 11 sign,

@@ -6,8 +6,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The FP8 GEMM of the training recipe, emulated bit-exactly on the CPU (spec G, A.3 "FP8 GEMM semantics"; [TR]
- * §3.3; DeepGEMM's NT convention): C[M, N] = A[M, K] * B[N, K]^T with A in 1 x 128 tiles along K and B either in
+ * The FP8 GEMM of the training recipe, emulated bit-exactly on the CPU (report §3.3; docs/architecture.md §8.3;
+ * DeepGEMM's NT convention): C[M, N] = A[M, K] * B[N, K]^T with A in 1 x 128 tiles along K and B either in
  * 128 x 128 blocks ("1D2D": Fprop Y = X W^T with B = W, Dgrad dX = dY W with B = W.transpose()) or in 1 x 128 tiles
  * along K ("1D1D": Wgrad dW = dY^T X with A = wgradOperand(dY), B = wgradOperand(X), K = tokens).
  *
@@ -32,7 +32,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Fp8Gemm {
     private Fp8Gemm() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
     static final int L = F.length();
     static final int G = TileQuantizer.TILE;
     static final int MR = 4, NR = 2 * L;

@@ -1,7 +1,7 @@
 package dev.jseek.fp8;
 
 /**
- * The three GEMMs of a bias-free Linear in FP8 (spec G; [TR] §3.3, Fig. 6), with the signatures of
+ * The three GEMMs of a bias-free Linear in FP8 (report §3.3, Fig. 6), with the signatures of
  * {@code dev.jseek.train.Linear} (float arrays with offsets; W is [out, in] row-major, X [m, in], Y [m, out]):
  * <ul>
  *   <li>Fprop Y = X W^T: X in 1x128 tiles, W in 128x128 blocks ("1D2D").</li>

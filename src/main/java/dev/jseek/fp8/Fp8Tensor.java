@@ -3,7 +3,7 @@ package dev.jseek.fp8;
 import dev.jseek.kernels.Parallel;
 
 /**
- * A tile-scaled FP8 E4M3 tensor (spec G): a row-major [rows, cols] matrix of E4M3 {@code codes} and one F32 scale per
+ * A tile-scaled FP8 E4M3 tensor (report §3.3): a row-major [rows, cols] matrix of E4M3 {@code codes} and one F32 scale per
  * tileRows x tileCols tile, {@code scales} row-major [ceil(rows/tileRows), ceil(cols/tileCols)]. The real value of
  * element (r, c) is {@code decode(codes[r*cols + c]) * scales[(r/tileRows)*scaleCols() + c/tileCols]} (the scale is
  * a multiplier, like the checkpoint's {@code weight_scale_inv}). Edge tiles are partial when a dimension is not a

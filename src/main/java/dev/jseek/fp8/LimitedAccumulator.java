@@ -1,7 +1,7 @@
 package dev.jseek.fp8;
 
 /**
- * A model of a reduced-precision tensor-core accumulator (spec G "Increased-precision accumulation"; [TR] §3.3.2:
+ * A model of a reduced-precision tensor-core accumulator (report §3.3.2 "Increased Accumulation Precision";
  * Hopper's FP8 GEMM accumulation keeps "around 14 bits").
  *
  * <p>What is emulated, exactly: the K products of a dot product are taken in consecutive chunks of {@code chunk}

@@ -2,7 +2,7 @@ package dev.jseek.fp8;
 
 /**
  * Scalar twin (the test oracle) of the tile quantizer's fast paths ({@link TileQuantizer}, {@link Fp8Tensor#dequantize},
- * {@link Fp8Tensor#transpose}; spec G): element by element, single-threaded, per element a float division then the
+ * {@link Fp8Tensor#transpose}; report §3.3): element by element, single-threaded, per element a float division then the
  * canonical scalar encoder {@link E4m3#encode} ({@code dev.jseek.tensor.Fp8#floatToE4m3}). The fast paths must give
  * the same codes, scales, values and error messages bit for bit.
  */

@@ -1,7 +1,7 @@
 package dev.jseek.fp8;
 
 /**
- * How a tile's scale is stored (spec A.3, G). {@link #FP32}: scale = amax / 448 in float. {@link #UE8M0}: the same
+ * How a tile's scale is stored (report §3.3; docs/architecture.md §2.3). {@link #FP32}: scale = amax / 448 in float. {@link #UE8M0}: the same
  * scale rounded up to a power of two, 2^ceil(log2(amax / 448)) (an 8-bit exponent-only format on the GPU; we keep it
  * in a float, where it is exact). Power-of-two scales make the scaling exact and never saturate, at the cost of up
  * to one bit of FP8 range.

@@ -3,7 +3,7 @@ package dev.jseek.fp8;
 import dev.jseek.kernels.Parallel;
 
 /**
- * Fine-grained online FP8 quantization (spec G, A.3; [TR] §3.3): for every tile, amax = max(max|x|, 1e-4),
+ * Fine-grained online FP8 quantization (report §3.3.2; docs/architecture.md §8.2): for every tile, amax = max(max|x|, 1e-4),
  * scale = amax / 448 (optionally rounded up to a power of two, {@link ScaleFormat#UE8M0}), code = e4m3(x / scale)
  * (round to nearest even, saturating). The scale is stored as a multiplier: x ~= decode(code) * scale.
  *
@@ -29,7 +29,7 @@ public final class TileQuantizer {
 
     /** The block size of the recipe along the reduction dimension. */
     public static final int TILE = 128;
-    /** Lower clamp of the tile amax ([DG]): an all-zero tile gets a tiny positive scale, not a zero one. */
+    /** Lower clamp of the tile amax (as DeepGEMM's reference quantizer does): an all-zero tile gets a tiny positive scale, not a zero one. */
     public static final float AMAX_FLOOR = 1e-4f;
 
     /** 1 x 128 tiles: activations (GEMM LHS in Fprop) and activation gradients (Dgrad LHS). */

@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Hugging Face DeepSeek-V3 tensor names (spec A.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
+ * Hugging Face DeepSeek-V3 tensor names (docs/architecture.md §2.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
  * llama.cpp's converter ({@code convert_hf_to_gguf.py}, {@code DeepseekV2Model}) and loader ({@code llama-model.cpp},
  * {@code LLM_ARCH_DEEPSEEK2}) name them:
  * <pre>

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * The tensors of a {@code deepseek2} GGUF file under their Hugging Face names (spec A.2), so {@link
+ * The tensors of a {@code deepseek2} GGUF file under their Hugging Face names (docs/architecture.md §2.2), so {@link
  * dev.jseek.model.DeepSeekV3#load} runs a GGUF model like an HF checkpoint. Names map through {@link
  * Deepseek2Names}. What each GGUF type becomes:
  * <ul>

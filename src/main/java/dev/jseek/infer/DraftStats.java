@@ -6,6 +6,6 @@ package dev.jseek.infer;
  * from the same main forward), {@code forwards} main-model decode forwards run (1 or 2 query tokens each).
  */
 public record DraftStats(int drafted, int accepted, int forwards) {
-    /** accepted / drafted (spec E.3 / I.1: the report's 85-90% for the second token); NaN when nothing was drafted. */
+    /** accepted / drafted (docs/architecture.md §6.3: the report's 85-90% for the second token); NaN when nothing was drafted. */
     public double acceptanceRate() { return drafted == 0 ? Double.NaN : (double) accepted / drafted; }
 }

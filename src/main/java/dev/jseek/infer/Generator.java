@@ -9,7 +9,7 @@ import java.util.function.IntPredicate;
 
 /**
  * Autoregressive generation with the MLA latent KV cache: one prefill call over the prompt, then one decode call per
- * new token (absorbed attention by default, spec B.3), each token chosen by a {@link Sampler} and streamed to a
+ * new token (absorbed attention by default, docs/architecture.md §3.3), each token chosen by a {@link Sampler} and streamed to a
  * listener as soon as it is chosen. Stops at a stop token (EOS by default), at maxNewTokens, or at the model's
  * context length. {@link SpeculativeGenerator} produces the same tokens with MTP drafts.
  */

@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
- * Speculative decoding with the model's own depth-1 MTP module as the draft model (spec E.3, I.1): each decode step
+ * Speculative decoding with the model's own depth-1 MTP module as the draft model (docs/architecture.md §6.3): each decode step
  * the MTP module proposes the next token, and one main forward over two query tokens verifies it; when the main
  * model's choice equals the draft, the second position's logits are already computed and a second token comes out
  * of the same forward. Same contract as {@link Generator#generate} (same checks, streaming, stop rules, the same
@@ -15,7 +15,7 @@ import java.util.function.IntConsumer;
  *
  * <p><b>Indices</b> (0-based; x_i is the token at position i, prompt and generated alike; h_i the main model's
  * hidden state after model.norm at position i, whose logits choose x_{i+1}). The MTP module's pair at MTP position i
- * is (h_i, Emb(x_{i+1})), and its logits draft x_{i+2} (spec E.1; {@code dev.jseek.train.MtpModule} trains exactly
+ * is (h_i, Emb(x_{i+1})), and its logits draft x_{i+2} (docs/architecture.md §6.1; {@code dev.jseek.train.MtpModule} trains exactly
  * this: hidden t with the embedding of token t+1 at RoPE position t, target token t+2). A step starts with x_{k+1}
  * chosen (from h_k) but not yet fed:
  * <ol>
@@ -30,7 +30,7 @@ import java.util.function.IntConsumer;
  *       pair becomes (h_{k+1}, x_{k+2}) at MTP position k+1.</li>
  * </ol>
  * The MTP cache never needs a rewind: it only ever receives pairs of verified hidden states and tokens. Its prompt
- * part, pairs (h_i, x_{i+1}) for i &lt; n-1, is filled during prefill (spec E.1: the MTP block's cache must cover the
+ * part, pairs (h_i, x_{i+1}) for i &lt; n-1, is filled during prefill (docs/architecture.md §6.1: the MTP block's cache must cover the
  * prompt).
  *
  * <p><b>Same tokens as {@link Generator}.</b> Every emitted token is drawn with the caller's sampler from the main

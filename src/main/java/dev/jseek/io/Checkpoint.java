@@ -20,7 +20,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * A model directory of safetensors weights (spec A.2, A.3), opened as one name space. Which files:
+ * A model directory of safetensors weights (docs/architecture.md §2.2, §2.3), opened as one name space. Which files:
  * {@code model.safetensors.index.json} when present (its {@code weight_map} lists every tensor's shard; a missing
  * shard or a tensor the index places in a shard that lacks it is an error; tensors a shard has beyond the index,
  * e.g. scales dropped from an index, are still visible), otherwise {@code model.safetensors}, otherwise every

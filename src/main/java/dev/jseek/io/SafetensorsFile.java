@@ -26,7 +26,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * One safetensors file, memory-mapped read-only through FFM (spec A.2). Layout: 8-byte little-endian header
+ * One safetensors file, memory-mapped read-only through FFM (docs/architecture.md §2.2). Layout: 8-byte little-endian header
  * length N, N bytes of UTF-8 JSON {@code {"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets":
  * [begin, end]}}}, then the data buffer; offsets are relative to the start of the data buffer.
  *

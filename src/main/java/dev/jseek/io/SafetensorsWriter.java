@@ -3,10 +3,6 @@ package dev.jseek.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.tensor.DType;
-import dev.jseek.fp8.Fp8Tensor;
-import dev.jseek.fp8.ScaleFormat;
-import dev.jseek.fp8.TileQuantizer;
-import dev.jseek.tensor.Matrix;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -22,9 +18,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Builds safetensors files (spec A.2): tensors are added by name with dtype, shape and little-endian bytes (or
- * floats converted to F32, F64, BF16, F16, or F8_E4M3 with a {@code <name>_scale_inv} F32 block-scale tensor from
- * {@link TileQuantizer#weight}), plus optional {@code __metadata__}. Output: names sorted, data contiguous in name order,
+ * Builds safetensors files (docs/architecture.md §2.2): tensors are added by name with dtype, shape and little-endian bytes (or
+ * floats converted to F32, F64, BF16 or F16; FP8 weights with block scales come from {@code dev.jseek.fp8.Fp8Weights}),
+ * plus optional {@code __metadata__}. Output: names sorted, data contiguous in name order,
  * header padded with spaces so the data starts at a multiple of 8, written to a temporary file, forced and renamed
  * ({@link AtomicFiles}). {@link #writeCheckpoint} splits into shards with a {@code model.safetensors.index.json}
  * when a maximum shard size is given.
@@ -60,8 +56,7 @@ public final class SafetensorsWriter {
 
     /**
      * Adds {@code values} (row-major, {@code shape}) converted to {@code dtype}: F32, F64, BF16 and F16 round to
-     * nearest even; F8_E4M3 needs a 2-D shape [rows, cols] and also adds {@code name + "_scale_inv"} (F32
-     * [ceil(rows/128), ceil(cols/128)]).
+     * nearest even. (FP8 weights need block scales, which the fp8 package computes: {@code dev.jseek.fp8.Fp8Weights}.)
      */
     public SafetensorsWriter addFloats(String name, DType dtype, float[] values, long... shape) {
         long n = count(name, shape);
@@ -87,14 +82,6 @@ public final class SafetensorsWriter {
                 ByteBuffer b = le(2L * n);
                 for (float v : values) b.putShort(Float.floatToFloat16(v));
                 add(name, dtype, shape, b.array());
-            }
-            case F8_E4M3 -> {
-                if (shape.length != 2)
-                    throw new IllegalArgumentException("F8_E4M3 tensor '" + name + "' needs a 2-D shape for block scales, got " + Arrays.toString(shape));
-                Fp8Tensor q = TileQuantizer.weight(values, 0, (int) shape[0], (int) shape[1], ScaleFormat.FP32);
-                add(name, DType.F8_E4M3, shape, q.codes());
-                addFloats(Checkpoint.scaleName(name), DType.F32, q.scales(),
-                        Matrix.scaleRows((int) shape[0]), Matrix.scaleCols((int) shape[1]));
             }
             default -> throw new IllegalArgumentException("cannot convert floats to " + dtype + " for tensor '" + name + "'");
         }

@@ -1,11 +1,10 @@
 package dev.jseek.kernels;
 
-import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.Matrix;
 
 /**
- * Matrix products. {@link #linear} is the Linear layer (any weight dtype, FP8 with 128x128 block scales, spec
- * A.3); {@link #sgemm} is the general F32 GEMM on row-major arrays used by training (Fprop, Dgrad, Wgrad via the
+ * Matrix products. {@link #linear} is the Linear layer (any weight dtype, FP8 with 128x128 block scales,
+ * docs/architecture.md §2.3); {@link #sgemm} is the general F32 GEMM on row-major arrays used by training (Fprop, Dgrad, Wgrad via the
  * transpose flags). Both are multi-threaded on the {@link Parallel} pool and vectorized:
  *
  * <ul>
@@ -71,10 +70,5 @@ public final class Gemm {
         if (off < 0 || ld < cols || (long) off + (long) (rows - 1) * ld + cols > arr.length)
             throw new IllegalArgumentException(name + ": a " + rows + "x" + cols + " view with row stride " + ld
                     + " at offset " + off + " does not fit in an array of " + arr.length);
-    }
-
-    /** Reads element (r, c) of a weight as float, applying FP8 block scales. Slow; for tests and glue only. */
-    public static float get(Matrix w, int r, int c) {
-        return ScalarWeightRows.get(w, r, c);
     }
 }

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Linear layer for a few tokens (decode, MTP, small batches): Y[m, n] (=|+=) X[m, k] W^T streaming each
- * weight row once per call (java-anchors "Decode matvec"). Rows are split over the {@link Parallel} pool; each
+ * weight row once per call (memory-bound decode, docs/architecture.md §11). Rows are split over the {@link Parallel} pool; each
  * task walks its rows 4 at a time, decodes a KCH-wide chunk of the 4 rows into floats (any dtype, FP8 block
  * scales applied, {@link WeightRows#decode}) in L1, and multiplies it with up to 4 tokens at once (16 vector
  * accumulators, one reduction per row x token x chunk). The weight bytes read are the cost; decode is cheap next

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Element-wise and row kernels of the forward pass (RMSNorm, softmax, SwiGLU, interleaved RoPE of spec B.5, top-k
+ * Element-wise and row kernels of the forward pass (RMSNorm, softmax, SwiGLU, interleaved RoPE of docs/architecture.md §3.5, top-k
  * for routing and sampling, and BLAS-1 helpers), Vector API versions. All operate on row-major float arrays with
  * explicit offsets; ranges are checked on entry (the launcher turns the Vector API's own checks off). Sums are
  * accumulated in float vector lanes, so results differ from the scalar twins
@@ -40,35 +40,45 @@ public final class Ops {
 
     /** out[o..o+n) = w * x / sqrt(mean(x^2) + eps); returns the reciprocal RMS (kept for backward). */
     public static float rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] w, int n, float eps) {
-        range(out, outOff, n, "out");
-        range(x, xOff, n, "x");
-        range(w, 0, n, "w");
-        float ss = sumSquares(x, xOff, n);
-        float r = (float) (1.0 / Math.sqrt((double) ss / n + eps));
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(r);
-            FloatVector.fromArray(F, w, i).mul(v).intoArray(out, outOff + i);
-        }
-        for (; i < n; i++) out[outOff + i] = w[i] * (x[xOff + i] * r);
+        return rmsNorm(out, outOff, x, xOff, w, 0, n, eps);
+    }
+
+    /**
+     * The RMSNorm row of inference and training alike: r = 1 / sqrt(sum(x^2) / n + eps) (the sum by
+     * {@link #sumSquares}, the mean and root in double, r rounded to float once), then out = w * (x * r); returns r.
+     */
+    public static float rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] w, int wOff, int n, float eps) {
+        float r = (float) (1.0 / Math.sqrt(sumSquares(x, xOff, n) / n + eps));
+        rmsNormApply(out, outOff, x, xOff, w, wOff, n, r);
         return r;
     }
 
-    /** Sum of x^2 over x[off..off+n). */
-    public static float sumSquares(float[] x, int off, int n) {
-        range(x, off, n, "x");
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    /** out[o..o+n) = w * (x * r) with a given reciprocal RMS r (training's recomputation from the saved r). */
+    public static void rmsNormApply(float[] out, int outOff, float[] x, int xOff, float[] w, int wOff, int n, float r) {
+        range(out, outOff, n, "out");
+        range(x, xOff, n, "x");
+        range(w, wOff, n, "w");
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            FloatVector v = FloatVector.fromArray(F, x, off + i), u = FloatVector.fromArray(F, x, off + i + L);
-            a0 = v.fma(v, a0);
-            a1 = u.fma(u, a1);
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(r);
+            FloatVector.fromArray(F, w, wOff + i).mul(v).intoArray(out, outOff + i);
         }
+        for (; i < n; i++) out[outOff + i] = w[wOff + i] * (x[xOff + i] * r);
+    }
+
+    /**
+     * Sum of x^2 over x[off..off+n): x^2 accumulated by fused multiply-adds in one vector of float lanes, the lanes
+     * added by {@link Vec#sum}, the tail added in double (the training and inference RMSNorm row alike).
+     */
+    public static double sumSquares(float[] x, int off, int n) {
+        range(x, off, n, "x");
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
         for (; i + L <= n; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, off + i);
-            a0 = v.fma(v, a0);
+            acc = v.fma(v, acc);
         }
-        float s = Vec.sum(a0.add(a1));
+        double s = Vec.sum(acc);
         for (; i < n; i++) s += x[off + i] * x[off + i];
         return s;
     }
@@ -110,27 +120,19 @@ public final class Ops {
     }
 
     /**
-     * SwiGLU: out[i] = silu(gate[i]) * up[i] for n elements; each element's value depends only on its inputs (not on
-     * n or its place in a vector: {@link Exp}), so m tokens in one call give the bits of m calls of one token.
+     * SwiGLU: out[i] = silu(gate[i]) * up[i] for n elements ({@link Silu}, shared with training); each element's value
+     * depends only on its inputs (not on n or its place in a vector), so m tokens in one call give the bits of m calls
+     * of one token.
      */
     public static void swiglu(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int n) {
         range(out, outOff, n, "out");
         range(gate, gateOff, n, "gate");
         range(up, upOff, n, "up");
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector g = FloatVector.fromArray(F, gate, gateOff + i);
-            FloatVector den = Exp.exp(g.neg()).add(1f);
-            g.div(den).mul(FloatVector.fromArray(F, up, upOff + i)).intoArray(out, outOff + i);
-        }
-        for (; i < n; i++) {
-            float g = gate[gateOff + i];
-            out[outOff + i] = g / (1f + Exp.exp(-g)) * up[upOff + i];
-        }
+        Silu.swiglu(out, outOff, gate, gateOff, up, upOff, n);
     }
 
     /**
-     * Interleaved-pair RoPE (official DeepSeek code, spec B.5) in place on x[off..off+2*half):
+     * Interleaved-pair RoPE (official DeepSeek code, docs/architecture.md §3.5) in place on x[off..off+2*half):
      * (x[2i], x[2i+1]) rotated by the angle whose cos/sin are cos[cOff+i], sin[cOff+i].
      */
     public static void ropeInterleaved(float[] x, int off, float[] cos, float[] sin, int cOff, int half) {

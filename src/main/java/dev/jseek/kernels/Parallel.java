@@ -5,7 +5,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The process-wide persistent worker pool every parallel kernel runs on (java-anchors "Threading").
+ * The process-wide persistent worker pool every parallel kernel runs on (docs/architecture.md §9).
  *
  * <p>Size: system property {@code jseek.threads} (default {@link Runtime#availableProcessors()}); the calling
  * thread is one of them, so {@code threads() - 1} daemon workers are started on first use. A job is a task count

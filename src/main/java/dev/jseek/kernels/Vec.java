@@ -9,11 +9,10 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector species shared by the kernels and the in-register decoders of the weight dtypes (spec A.3): each
+ * Vector species shared by the kernels and the in-register decoders of the weight dtypes (docs/architecture.md §2.3): each
  * {@code load*} returns {@link #LANES} consecutive elements of a weight as exact floats (no scales applied).
  *
  * <p>Width: {@code jseek.vectorBits} (256 or 512; default the platform's preferred width). 512-bit is about 2x
@@ -37,23 +36,18 @@ public final class Vec {
     public static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * 16));
     public static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Lane i takes lane i + L/2, i + L/4, ... (mod LANES): the folding steps of {@link #sum}. */
-    private static final VectorShuffle<Float> FOLD8 = fold(8), FOLD4 = fold(4), FOLD2 = fold(2), FOLD1 = fold(1);
-
-    private static VectorShuffle<Float> fold(int d) { return VectorShuffle.fromOp(F, i -> (i + d) % F.length()); }
 
     /**
-     * The sum of v's lanes in a fixed order (pairwise halving: lane i + lane i+L/2, then i + i+L/4, ...), made of
-     * lane-wise adds, which every JIT tier computes exactly. {@code reduceLanes(ADD)} may add in a different order
-     * once C2 compiles it than in the interpreter and C1 (measured: the same Gemv call changes its last bits when C2
-     * takes over), so a kernel using it gives different bits for the same input depending on JIT state.
+     * The sum of v's lanes in index order, ((0 + v0) + v1) + ... + v(L-1), in float: the one lane reduction of
+     * inference and training. Lane extraction and scalar adds are exact IEEE operations that every JIT tier computes
+     * the same way; {@code reduceLanes(ADD)} may add in a different order once C2 compiles it than in the interpreter
+     * and C1 (measured: the same Gemv call changed its last bits when C2 took over), so a kernel using it would give
+     * different bits for the same input depending on JIT state.
      */
     public static float sum(FloatVector v) {
-        if (LANES == 16) v = v.add(v.rearrange(FOLD8));
-        v = v.add(v.rearrange(FOLD4));
-        v = v.add(v.rearrange(FOLD2));
-        v = v.add(v.rearrange(FOLD1));
-        return v.lane(0);
+        float s = 0f;
+        for (int i = 0; i < LANES; i++) s += v.lane(i);
+        return s;
     }
 
     private static VectorSpecies<Float> chooseSpecies() {

@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Decodes rows (or row segments) of a weight of any dtype into floats with FP8 128x128 block scales applied
- * (spec A.3: {@code W_real[i][j] = fp8(W[i][j]) * scaleInv[i/128][j/128]}). Used by embedding lookup, by the
+ * (docs/architecture.md §2.3: {@code W_real[i][j] = fp8(W[i][j]) * scaleInv[i/128][j/128]}). Used by embedding lookup, by the
  * GEMM packing of weights and by the small-m linear path. Vector API decode (see {@link Vec}); the scalar twin is
  * {@link dev.jseek.kernels.scalar.ScalarWeightRows}.
  */

@@ -1,7 +1,7 @@
 package dev.jseek.model;
 
 /**
- * The two equivalent ways to compute MLA (spec B.2, B.3). A {@link KvCache} is built for one mode, because the two
+ * The two equivalent ways to compute MLA (docs/architecture.md §3.2, §3.3). A {@link KvCache} is built for one mode, because the two
  * cache different things.
  */
 public enum AttnMode {

@@ -3,7 +3,7 @@ package dev.jseek.model;
 import dev.jseek.model.Workspace.Buf;
 
 /**
- * One pre-norm transformer block (spec B intro): h ← h + MLA(attn_norm(h)); h ← h + FFN(ffn_norm(h)), with FFN the
+ * One pre-norm transformer block (docs/architecture.md §3.6): h ← h + MLA(attn_norm(h)); h ← h + FFN(ffn_norm(h)), with FFN the
  * dense {@link Mlp} for layers below first_k_dense_replace and the {@link Moe} otherwise.
  *
  * @param layer this block's index in the {@link KvCache} it reads and writes

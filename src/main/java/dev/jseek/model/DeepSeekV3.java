@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The DeepSeek-V3 model for inference (spec B intro, E.1): embedding → num_hidden_layers {@link Block}s → model.norm
+ * The DeepSeek-V3 model for inference (docs/architecture.md §3.6, §6.1): embedding → num_hidden_layers {@link Block}s → model.norm
  * → lm_head, plus the optional {@link Mtp} module(s). Weights stay where the {@link WeightSource} has them
  * (mmapped checkpoint tensors in any dtype, FP8 with block scales); activations are FP32.
  *
@@ -49,7 +49,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     /**
-     * Builds the model over {@code w} (HF tensor names, spec A.2). MTP modules are loaded when
+     * Builds the model over {@code w} (HF tensor names, docs/architecture.md §2.2). MTP modules are loaded when
      * num_nextn_predict_layers > 0 and their tensors are present. {@code owner} (may be null) is closed by
      * {@link #close()}, e.g. the checkpoint whose mmapped memory the weights live in.
      */
@@ -71,13 +71,11 @@ public final class DeepSeekV3 implements AutoCloseable {
     public static DeepSeekV3 load(ModelConfig cfg, WeightSource w) { return load(cfg, w, null); }
 
     /**
-     * Opens a llama.cpp {@code deepseek2} GGUF file ({@link dev.jseek.gguf.GgufModel}) or a Hugging Face model
-     * directory: {@code config.json} ({@link ConfigException} when bad) and its
+     * Opens a Hugging Face model directory: {@code config.json} ({@link ConfigException} when bad) and its
      * safetensors ({@code dev.jseek.io.FormatException} when missing, mis-shaped or corrupt). The weights stay
-     * mmapped until {@link #close()}.
+     * mmapped until {@link #close()}. (A path that may also be a GGUF file: {@code dev.jseek.source.ModelSource}.)
      */
     public static DeepSeekV3 open(Path dir) {
-        if (dev.jseek.gguf.GgufFile.isGguf(dir)) return dev.jseek.gguf.GgufModel.open(dir);
         if (!Files.isDirectory(dir)) throw new ConfigException(dir, "no such model directory", (Throwable) null);
         ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
         Checkpoint ckpt = Checkpoint.open(dir);
@@ -87,15 +85,6 @@ public final class DeepSeekV3 implements AutoCloseable {
             ckpt.close();
             throw e;
         }
-    }
-
-    /** True for what {@link #open} opens: a model directory or a GGUF file. */
-    public static boolean isModel(Path p) { return Files.isDirectory(p) || dev.jseek.gguf.GgufFile.isGguf(p); }
-
-    /** The config of a model directory (its config.json) or of a GGUF file (its metadata), without the weights. */
-    public static ModelConfig config(Path model) {
-        if (dev.jseek.gguf.GgufFile.isGguf(model)) return dev.jseek.gguf.GgufModel.config(model);
-        return ModelConfig.load(model.resolve("config.json"));
     }
 
     /** A cache for the main layers. */
@@ -139,7 +128,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     /**
-     * MTP depth 1 (spec E.1): for pairs (hidden[i], nextTokens[i]) placed at positions startPos+i, returns the
+     * MTP depth 1 (docs/architecture.md §6.1): for pairs (hidden[i], nextTokens[i]) placed at positions startPos+i, returns the
      * module's output after shared_head.norm, [T, dim]. {@code hidden} are main post-norm hidden states
      * ({@link #forwardHidden}) with at least T rows; nextTokens[i] is the token after hidden[i]'s position.
      */

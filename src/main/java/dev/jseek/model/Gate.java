@@ -1,16 +1,14 @@
 package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
-import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Router;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * The MoE router with aux-loss-free, group-limited top-k ("noaux_tc", spec D.2, J.9), all in FP32:
- * s = sigmoid(W_gate u); choice c = s + bias (the bias steers selection only); group score = sum of the top-2 c in each
- * of n_group groups; keep the topk_group best groups and mask the others with -inf (never 0: J.9); pick the top-k
- * experts by masked c; weights = the ORIGINAL s of those experts, normalized to sum 1 (norm_topk_prob) and times
- * routed_scaling_factor.
+ * The MoE router of inference, all in FP32 (report §2.1.2, docs/architecture.md §5.2): the logits u Wr^T over the stored weight (any dtype),
+ * then {@link Router} (the one definition shared with training): sigmoid scores, the bias for selection only,
+ * group-limited top-k, normalised weights times routed_scaling_factor, with its tie and NaN rule.
  *
  * @param weight router centroids {@code mlp.gate.weight} [n_routed_experts, dim]
  * @param bias   {@code mlp.gate.e_score_correction_bias} [n_routed_experts]
@@ -25,60 +23,20 @@ public record Gate(Matrix weight, float[] bias, int topK, int nGroup, int topkGr
 
     public int experts() { return weight.rows(); }
 
+    /** This gate's routing rule. */
+    public Router router() { return new Router(experts(), topK, nGroup, topkGroup, normTopkProb, routeScale); }
+
     /**
      * Routes m tokens x[m, dim]: writes expert ids into idx[t·topK + j] (best first) and their weights into
      * w[t·topK + j].
      */
     public void forward(float[] x, int m, int[] idx, float[] w, Workspace ws) {
         int e = experts();
-        float[] logits = ws.f(Buf.GATE_LOGITS, m * e);
-        Gemm.linear(logits, 0, x, 0, m, weight, false);
-        float[] choice = ws.f(Buf.GATE_CHOICE, e);
-        float[] groupScore = ws.f(Buf.GATE_GROUP, nGroup);
-        int[] keptGroups = ws.i(Buf.GATE_GROUP_IDX, Math.max(topkGroup, 2));
-        int[] top = ws.i(Buf.GATE_TOP, topK);
-        int[] best2 = new int[2];
-        for (int t = 0; t < m; t++) {
-            int off = t * e;
-            for (int i = 0; i < e; i++) {
-                float s = sigmoid(logits[off + i]);
-                logits[off + i] = s;              // logits now holds the original scores s
-                choice[i] = s + bias[i];
-            }
-            select(choice, groupScore, keptGroups, best2, top);
-            float denom = 1f;
-            if (normTopkProb) {
-                float sum = 0;
-                for (int j = 0; j < topK; j++) sum += logits[off + top[j]];
-                denom = sum + 1e-20f;
-            }
-            for (int j = 0; j < topK; j++) {
-                idx[t * topK + j] = top[j];
-                w[t * topK + j] = logits[off + top[j]] / denom * routeScale;
-            }
-        }
+        float[] s = ws.f(Buf.GATE_LOGITS, m * e);
+        Gemm.linear(s, 0, x, 0, m, weight, false);
+        Router r = router();
+        r.scores(s, 0, s, 0, m * e);
+        Router.Scratch sc = r.scratch();
+        for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, t * topK, w, t * topK, sc);
     }
-
-    /** Group-limited top-k on the biased scores {@code choice} (modified: masked entries become -inf). */
-    void select(float[] choice, float[] groupScore, int[] keptGroups, int[] best2, int[] top) {
-        int e = experts(), per = e / nGroup;
-        if (nGroup > 1) {
-            int k2 = Math.min(2, per);
-            for (int g = 0; g < nGroup; g++) {
-                Ops.topK(choice, g * per, per, k2, best2);
-                float s = 0;
-                for (int j = 0; j < k2; j++) s += choice[g * per + best2[j]];
-                groupScore[g] = s;
-            }
-            Ops.topK(groupScore, 0, nGroup, topkGroup, keptGroups);
-            for (int g = 0; g < nGroup; g++) {
-                boolean kept = false;
-                for (int j = 0; j < topkGroup; j++) kept |= keptGroups[j] == g;
-                if (!kept) java.util.Arrays.fill(choice, g * per, (g + 1) * per, Float.NEGATIVE_INFINITY);
-            }
-        }
-        Ops.topK(choice, 0, e, topK, top);
-    }
-
-    static float sigmoid(float z) { return 1f / (1f + (float) Math.exp(-z)); }
 }

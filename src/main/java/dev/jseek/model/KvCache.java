@@ -1,12 +1,12 @@
 package dev.jseek.model;
 
 /**
- * The attention cache of a sequence, one entry per layer per position (spec B.2, B.3).
+ * The attention cache of a sequence, one entry per layer per position (docs/architecture.md §3.2, §3.3).
  * <ul>
  *   <li>{@link AttnMode#ABSORB}: the latent [c_kv_n (kv_lora_rank, after kv_a_layernorm) ; k_pe (qk_rope_head_dim,
  *       after RoPE)] — 576 floats per token per layer for V3.</li>
  *   <li>{@link AttnMode#NAIVE}: per head k = [k_nope ; k_pe] (qk_head_dim) and v (v_head_dim) — 40960 floats per token
- *       per layer for V3 (spec J.24: use it for prefill/checking, not for long decodes).</li>
+ *       per layer for V3 (docs/architecture.md §3.3: use it for prefill/checking, not for long decodes).</li>
  * </ul>
  * Positions 0..capacity-1; a forward at startPos writes positions startPos..startPos+T-1 and attends to
  * 0..startPos+T-1, so a caller can rewind (speculative decoding) by calling again with a smaller startPos.

@@ -7,13 +7,13 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * Multi-head Latent Attention (spec B). Projections (B.1): q = W_qb · RMSNorm(W_qa x) (or W_q x without q_lora_rank),
+ * Multi-head Latent Attention (report §2.1.1). Projections (docs/architecture.md §3.1): q = W_qb · RMSNorm(W_qa x) (or W_q x without q_lora_rank),
  * viewed [heads][nope | rope]; kv_a = W_kva x = [c_kv | k_pe]; c_kv_n = RMSNorm(c_kv); interleaved RoPE on every
  * q_pe and the one shared k_pe. kv_b_proj [heads·(nope + v), kv_lora_rank] is head-major: per head rows
  * [W_UK (nope rows) ; W_UV (v rows)].
  * <ul>
- *   <li>{@link AttnMode#NAIVE} (B.2): k = [W_UK c_kv_n ; k_pe], v = W_UV c_kv_n per head; softmax(σ q·k) v.</li>
- *   <li>{@link AttnMode#ABSORB} (B.3): q_abs = W_UK^T q_nope; score = σ(q_abs·c_kv_n + q_pe·k_pe) against the latent
+ *   <li>{@link AttnMode#NAIVE} (§3.2): k = [W_UK c_kv_n ; k_pe], v = W_UV c_kv_n per head; softmax(σ q·k) v.</li>
+ *   <li>{@link AttnMode#ABSORB} (§3.3): q_abs = W_UK^T q_nope; score = σ(q_abs·c_kv_n + q_pe·k_pe) against the latent
  *       cache (one shared 576-wide key); o_lat = Σ P c_kv_n; o = W_UV o_lat.</li>
  * </ul>
  * Both end with out = W_o concat_h(o^h). σ = {@link ModelConfig#softmaxScale()}. Query t (absolute position
@@ -130,7 +130,7 @@ public final class Mla {
         Gemm.linear(out, 0, oHeads, 0, T, oProj, false);
     }
 
-    /** B.2: per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
+    /** Naive mode (docs/architecture.md §3.2): per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
     private void attendNaive(float[] q, int T, int startPos, float[] kc, float[] vc, float[] oHeads, Workspace ws) {
         int qWidth = heads * qkDim, end = startPos + T;
         int tile = Math.max(1, Math.min(T, scoreTileFloats / end));
@@ -148,7 +148,7 @@ public final class Mla {
     }
 
     /**
-     * B.3: q_abs = W_UK^T q_nope per head; all heads of a query share the latent key, so the scores of a tile of
+     * Absorbed mode (docs/architecture.md §3.3): q_abs = W_UK^T q_nope per head; all heads of a query share the latent key, so the scores of a tile of
      * queries are one [tile·heads, len] product; o_lat = P c_kv_n; o_h = W_UV o_lat_h.
      */
     private void attendAbsorbed(float[] q, int T, int startPos, float[] lat, float[] oHeads, Workspace ws) {

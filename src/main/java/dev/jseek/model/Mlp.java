@@ -6,7 +6,7 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * SwiGLU feed-forward FFN(u) = W_down (SiLU(W_gate u) ⊙ W_up u) (spec D.1): the dense FFN of the first layers, each
+ * SwiGLU feed-forward FFN(u) = W_down (SiLU(W_gate u) ⊙ W_up u) (docs/architecture.md §5.1): the dense FFN of the first layers, each
  * routed expert and the shared expert. gate/up are [inter, dim], down is [dim, inter]; no biases.
  */
 public record Mlp(Matrix gateProj, Matrix upProj, Matrix downProj) implements FeedForward {

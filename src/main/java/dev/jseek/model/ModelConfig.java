@@ -16,7 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
- * The architecture of a DeepSeek-V3 model, read from (and written as) a Hugging Face {@code config.json} (spec A.1).
+ * The architecture of a DeepSeek-V3 model, read from (and written as) a Hugging Face {@code config.json} (docs/architecture.md §2.1).
  * Component names are the HF field names in camel case ({@code kv_lora_rank} -> {@link #kvLoraRank}).
  *
  * <p>Every instance is validated on construction: a value jseek cannot run (wrong range, inconsistent MoE grouping,
@@ -24,8 +24,8 @@ import java.util.List;
  * naming the field and value; {@link #load(Path)} adds the file name. Unknown JSON fields are ignored.
  *
  * @param qLoraRank           query latent rank d_c'; null = no query compression (a single q_proj)
- * @param ropeScaling         YaRN parameters (spec C); null = plain RoPE
- * @param quantizationConfig  FP8 block quantization of the checkpoint (spec A.3); null = unquantized
+ * @param ropeScaling         YaRN parameters (report §4.3); null = plain RoPE
+ * @param quantizationConfig  FP8 block quantization of the checkpoint (docs/architecture.md §2.3); null = unquantized
  */
 public record ModelConfig(
         int vocabSize, int hiddenSize, int intermediateSize, int moeIntermediateSize,
@@ -41,13 +41,13 @@ public record ModelConfig(
         QuantizationConfig quantizationConfig, String torchDtype) {
 
     /**
-     * YaRN context extension (spec C; HF {@code rope_scaling}). {@code mscale}/{@code mscaleAllDim} follow HF: an
+     * YaRN context extension (report §4.3; HF {@code rope_scaling}). {@code mscale}/{@code mscaleAllDim} follow HF: an
      * absent field reads as 0, and the pair drives the cos/sin attention factor and the softmax-scale correction.
      */
     public record RopeScaling(String type, double factor, int originalMaxPositionEmbeddings,
                               double betaFast, double betaSlow, double mscale, double mscaleAllDim) {}
 
-    /** FP8 block quantization ({@code quantization_config}, spec A.3): e4m3 weights with 128x128 scales. */
+    /** FP8 block quantization ({@code quantization_config}, docs/architecture.md §2.3): e4m3 weights with 128x128 scales. */
     public record QuantizationConfig(String quantMethod, String fmt, String activationScheme, List<Integer> weightBlockSize) {
         public QuantizationConfig { weightBlockSize = List.copyOf(weightBlockSize); }
     }
@@ -138,12 +138,12 @@ public record ModelConfig(
     /** d_h + d_h^R: the per-head query/key width of the naive form (192 for V3). */
     public int qkHeadDim() { return qkNopeHeadDim + qkRopeHeadDim; }
 
-    /** True when queries go through q_a_proj / q_a_layernorm / q_b_proj (spec B.1). */
+    /** True when queries go through q_a_proj / q_a_layernorm / q_b_proj (docs/architecture.md §3.1). */
     public boolean hasQLora() { return qLoraRank != null; }
 
     /**
      * Attention softmax scale σ = qkHeadDim^-0.5 · m² with m = 0.1·mscale_all_dim·ln(factor) + 1 when YaRN is on
-     * (spec B.1 item 4, C.3, J.5): 0.1352338 for V3.
+     * (docs/architecture.md §3.1, §4.3): 0.1352338 for V3.
      */
     public double softmaxScale() {
         double s = 1.0 / Math.sqrt(qkHeadDim());

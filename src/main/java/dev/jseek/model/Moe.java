@@ -3,7 +3,7 @@ package dev.jseek.model;
 import dev.jseek.model.Workspace.Buf;
 
 /**
- * DeepSeekMoE FFN (spec D): y = Σ_{i ∈ top-k} g_i · FFN_i(u) + FFN_shared(u). For a batch of tokens the routed part
+ * DeepSeekMoE FFN (report §2.1.2): y = Σ_{i ∈ top-k} g_i · FFN_i(u) + FFN_shared(u). For a batch of tokens the routed part
  * is computed expert by expert: the tokens routed to an expert are gathered, run through it as one GEMM batch, and
  * their weighted outputs are added back in FP32 (ascending expert id). The shared expert (width
  * n_shared_experts · moe_intermediate_size) is added with weight 1.

@@ -5,7 +5,7 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * One Multi-Token Prediction module (spec E.1), checkpoint layer num_hidden_layers + k: for the pair (h_i, t_{i+1})
+ * One Multi-Token Prediction module (docs/architecture.md §6.1), checkpoint layer num_hidden_layers + k: for the pair (h_i, t_{i+1})
  * h'_i = eh_proj([enorm(Emb(t_{i+1})) ; hnorm(h_i)]) (embedding FIRST; h_i is the main model's hidden AFTER
  * model.norm), then a full transformer {@link Block} with its own cache, then shared_head.norm; the logits use the
  * main model's lm_head. Emb and the head are the main model's (the layer's own copies are not loaded).

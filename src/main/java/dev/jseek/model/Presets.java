@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * Named model sizes for {@code jseek init} and {@code jseek inspect}. Every preset is a full DeepSeek-V3 architecture
  * (MLA with a query latent, dense first layer, DeepSeekMoE with shared and group-limited routed experts, one MTP
- * module); they differ only in size. {@code 671b} is the released DeepSeek-V3 layout (spec A.1), for inspection.
+ * module); they differ only in size. {@code 671b} is the released DeepSeek-V3 layout (docs/architecture.md §2.1), for inspection.
  */
 public final class Presets {
     private Presets() {}

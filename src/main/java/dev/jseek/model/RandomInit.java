@@ -1,5 +1,6 @@
 package dev.jseek.model;
 
+import dev.jseek.fp8.Fp8Weights;
 import dev.jseek.io.SafetensorsWriter;
 import dev.jseek.tensor.DType;
 import java.nio.file.Path;
@@ -10,12 +11,12 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a randomly initialized model directory (config.json + safetensors in the HF layout of {@link WeightLayout}).
- * Every weight matrix is N(0, std^2) (the report's std is 0.006, spec F.1), norm weights 1, router biases 0; the
+ * Every weight matrix is N(0, std^2) (the report's std is 0.006, docs/architecture.md §7.1), norm weights 1, router biases 0; the
  * MTP module's embedding/head copies equal the main ones, as in the official release. Each tensor's values come
  * from a generator seeded by (seed, tensor name), so a seed fixes the whole model regardless of tensor order.
  *
  * <p>{@code dtype} F32 or BF16 stores every tensor in it; F8_E4M3 stores the Linear weights the official checkpoint
- * quantizes as FP8 with 128x128 block scales and the rest as BF16 (the release format, spec A.3).
+ * quantizes as FP8 with 128x128 block scales and the rest as BF16 (the release format, docs/architecture.md §2.3).
  */
 public final class RandomInit {
     private RandomInit() {}
@@ -46,7 +47,8 @@ public final class RandomInit {
             }
             DType d = dtype == DType.F8_E4M3 ? (t.role().fp8InRelease() ? DType.F8_E4M3 : DType.BF16) : dtype;
             if (t.role() == WeightLayout.Role.ROUTER_BIAS) d = DType.F32; // the release keeps the bias in FP32
-            w.addFloats(t.name(), d, v, t.shape());
+            if (d == DType.F8_E4M3) Fp8Weights.add(w, t.name(), v, t.shape());
+            else w.addFloats(t.name(), d, v, t.shape());
         }
         List<Path> files = w.writeCheckpoint(dir, 4L << 30);
         stored.save(dir.resolve("config.json"));

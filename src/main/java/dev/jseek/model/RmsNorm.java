@@ -2,7 +2,7 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Ops;
 
-/** RMSNorm y = w ⊙ x / sqrt(mean(x²) + eps), in FP32 (spec J.14), applied row by row. */
+/** RMSNorm y = w ⊙ x / sqrt(mean(x²) + eps), in FP32 (docs/architecture.md §3.6), applied row by row. */
 public record RmsNorm(float[] weight, float eps) {
     public static RmsNorm load(WeightSource w, String name, int dim, ModelConfig cfg) {
         return new RmsNorm(w.floats(name, dim), (float) cfg.rmsNormEps());

@@ -1,14 +1,14 @@
 package dev.jseek.model;
 
 /**
- * Rotary position embedding of the decoupled q_pe / k_pe (spec B.5, C): the per-pair inverse frequencies f'_i, with
+ * Rotary position embedding of the decoupled q_pe / k_pe (report §4.3; docs/architecture.md §3.5): the per-pair inverse frequencies f'_i, with
  * the YaRN correction when the config has {@code rope_scaling}, and cos/sin tables per position.
  *
- * <p>YaRN (spec C.2, as the official demo computes it, in float32): f_i = θ^(-2i/d); a linear ramp between
+ * <p>YaRN (docs/architecture.md §4.2, as the official demo computes it, in float32): f_i = θ^(-2i/d); a linear ramp between
  * low = floor(corr(beta_fast)) and high = ceil(corr(beta_slow)) with corr(n) = d·ln(L0/(2πn))/(2 ln θ) blends
  * f_i/s (interpolated, i >= high) into f_i (extrapolated, i <= low). The angle of position p is
- * float32(p · f'_i) (spec C.2 note), then cos/sin. The cos/sin are multiplied by HF's attention factor
- * (1 for V3, spec C.3); the softmax-scale part of the mscale lives in {@link ModelConfig#softmaxScale()}.
+ * float32(p · f'_i) (docs/architecture.md §4.2 note), then cos/sin. The cos/sin are multiplied by HF's attention factor
+ * (1 for V3, docs/architecture.md §4.3); the softmax-scale part of the mscale lives in {@link ModelConfig#softmaxScale()}.
  * Unlike the demo, YaRN is applied whenever rope_scaling is set (as HF does; the demo needs max_seq_len > L0).
  */
 public final class Rope {
@@ -55,7 +55,7 @@ public final class Rope {
         return dim * Math.log(originalLen / (numRotations * 2 * Math.PI)) / (2 * Math.log(theta));
     }
 
-    /** YaRN attention temperature m = 0.1·mscale·ln(s) + 1 (1 when s <= 1), spec C.3. */
+    /** YaRN attention temperature m = 0.1·mscale·ln(s) + 1 (1 when s <= 1), docs/architecture.md §4.3. */
     public static double yarnMscale(double factor, double mscale) {
         return factor <= 1 ? 1.0 : 0.1 * mscale * Math.log(factor) + 1.0;
     }
@@ -63,7 +63,7 @@ public final class Rope {
     /** f'_i for i = 0..dim/2-1 (a copy). */
     public float[] invFreq() { return invFreq.clone(); }
 
-    /** YaRN ramp bounds {low, high} (spec C.2), or {-1, -1} for plain RoPE. */
+    /** YaRN ramp bounds {low, high} (docs/architecture.md §4.2), or {-1, -1} for plain RoPE. */
     public int[] correctionRange() { return new int[] {low, high}; }
 
     /** The factor the cos/sin are multiplied by (HF attention_factor; 1 for V3). */

@@ -4,14 +4,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every tensor of a DeepSeek-V3 checkpoint in the Hugging Face layout (spec A.2), computed from the config alone:
+ * Every tensor of a DeepSeek-V3 checkpoint in the Hugging Face layout (docs/architecture.md §2.2), computed from the config alone:
  * name, shape [out, in] and role. {@code init} writes a random model from it and {@code inspect} counts parameters
  * from it without allocating weights. The MTP module {@code i} is layer {@code num_hidden_layers + i}; its
  * {@code embed_tokens} and {@code shared_head.head} are copies of the main embedding and head, as in the official
  * release (listed with role {@link Role#MTP_COPY}).
  */
 public final class WeightLayout {
-    /** What a tensor is; decides its initialization and whether the FP8 release format quantizes it (spec A.3). */
+    /** What a tensor is; decides its initialization and whether the FP8 release format quantizes it (docs/architecture.md §2.3). */
     public enum Role {
         EMBEDDING, HEAD, NORM, LINEAR, ROUTER, ROUTER_BIAS, EH_PROJ, MTP_COPY;
 
@@ -91,7 +91,7 @@ public final class WeightLayout {
 
     public ModelConfig config() { return c; }
 
-    /** Parameters of the main model: embedding, layers 0..L-1, final norm, head (spec A.1's 671B). */
+    /** Parameters of the main model: embedding, layers 0..L-1, final norm, head (docs/architecture.md §2.1's 671B). */
     public long mainParameters() {
         long n = 0;
         for (Tensor t : tensors) if (t.layer < c.numHiddenLayers()) n += t.elements();
@@ -101,7 +101,7 @@ public final class WeightLayout {
     /**
      * Parameters one token uses in the main model: the full embedding and head matrices, every dense layer,
      * attention and norms, and per MoE layer the router (weight and bias), the shared experts and
-     * num_experts_per_tok routed experts (spec A.1's 37.55B).
+     * num_experts_per_tok routed experts (docs/architecture.md §2.1's 37.55B).
      */
     public long activeParameters() {
         long n = 0;
@@ -113,7 +113,7 @@ public final class WeightLayout {
         return n + (long) c.numExpertsPerTok() * expertParameters() * moeLayers();
     }
 
-    /** Unique parameters of the MTP modules (without the embedding/head copies; spec A.1's 11.6B). */
+    /** Unique parameters of the MTP modules (without the embedding/head copies; docs/architecture.md §2.1's 11.6B). */
     public long mtpParameters() {
         long n = 0;
         for (Tensor t : tensors) if (t.layer >= c.numHiddenLayers() && t.role != Role.MTP_COPY) n += t.elements();

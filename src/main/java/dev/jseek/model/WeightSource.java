@@ -4,7 +4,7 @@ import dev.jseek.io.Checkpoint;
 import dev.jseek.tensor.Matrix;
 
 /**
- * Where the model gets its tensors, by Hugging Face name (spec A.2): a checkpoint on disk
+ * Where the model gets its tensors, by Hugging Face name (docs/architecture.md §2.2): a checkpoint on disk
  * ({@code dev.jseek.io.Checkpoint}) or {@link InMemoryWeights}. Implementations check shapes and throw an exception
  * naming the tensor, the expected and the actual shape.
  */

@@ -13,7 +13,7 @@ public final class Workspace {
         MLA_CQ, MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
         MLP_GATE, MLP_UP,              // Mlp: [m, inter]
         MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
-        GATE_LOGITS, GATE_CHOICE, GATE_GROUP, GATE_GROUP_IDX, GATE_TOP,
+        GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN                         // DeepSeekV3: the residual stream [T, dim]
     }

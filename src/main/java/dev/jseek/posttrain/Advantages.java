@@ -1,7 +1,7 @@
 package dev.jseek.posttrain;
 
 /**
- * GRPO's group-relative advantages (spec F.6, outcome supervision): for each group of G completions of one prompt,
+ * GRPO's group-relative advantages (docs/architecture.md §7.6, outcome supervision): for each group of G completions of one prompt,
  * A_i = (r_i - mean(r)) / (std(r) + eps), the same for every token of completion i. std is the population standard
  * deviation of the G rewards (divide by G; TRL's implementation divides by G - 1). A group whose rewards are all equal
  * gets A = 0 (only the KL term then acts on it).

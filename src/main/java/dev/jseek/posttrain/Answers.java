@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Answer extraction and comparison of the rule-based rewards (spec F.6: "boxed" math answers). The answer of a text is
+ * Answer extraction and comparison of the rule-based rewards (docs/architecture.md §7.6: "boxed" math answers). The answer of a text is
  * the content of its last {@code \boxed{...}} (braces balanced), else the whole text trimmed. Two answers are equal
  * when their trimmed strings are, or when both are decimal numbers of equal value (so "42.0" equals "42").
  */

@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * A synthetic task with verifiable answers for rule-based rewards (spec F.6): "What is 17+25?" with reference answer
+ * A synthetic task with verifiable answers for rule-based rewards (docs/architecture.md §7.6): "What is 17+25?" with reference answer
  * "42". Operands are uniform in [0, max], the operator uniform over {@code ops} (any of + - *; subtraction keeps the
  * result >= 0 by ordering the operands). Prompt i is a pure function of (seed, i). {@link #chat} gives the same
  * question with its answer as an SFT conversation. Spec string: {@code arithmetic[:MAX[:OPS]]}, default

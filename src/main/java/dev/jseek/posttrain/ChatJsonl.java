@@ -16,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads chat conversations from JSON Lines (spec F.5's SFT data): one object per line,
+ * Reads chat conversations from JSON Lines (docs/architecture.md §7.5's SFT data): one object per line,
  * {@code {"messages": [{"role": "system"|"user"|"assistant"|"tool", "content": "..."}, ...]}}; an assistant message
  * may instead carry {@code "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{...}"}}]}
  * with content null or absent (arguments may be a JSON string or an object). Other fields are ignored; blank lines

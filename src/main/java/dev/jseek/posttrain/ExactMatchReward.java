@@ -1,6 +1,6 @@
 package dev.jseek.posttrain;
 
-/** Rule-based accuracy reward (spec F.6): 1 when the completion's answer ({@link Answers#extract}) equals the reference, else 0. */
+/** Rule-based accuracy reward (docs/architecture.md §7.6): 1 when the completion's answer ({@link Answers#extract}) equals the reference, else 0. */
 public final class ExactMatchReward implements Reward {
     @Override public double score(RlPrompt prompt, int[] promptTokens, Completion c) {
         if (prompt.answer() == null) throw new IllegalArgumentException("the exact-match reward needs prompts with answers");

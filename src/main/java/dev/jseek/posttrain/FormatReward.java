@@ -1,7 +1,7 @@
 package dev.jseek.posttrain;
 
 /**
- * Rule-based format reward (spec F.6): 1 when the completion ended with end-of-sentence and its text is a bare number
+ * Rule-based format reward (docs/architecture.md §7.6): 1 when the completion ended with end-of-sentence and its text is a bare number
  * or holds a {@code \boxed{...}} answer ({@link Answers#wellFormed}), else 0.
  */
 public final class FormatReward implements Reward {

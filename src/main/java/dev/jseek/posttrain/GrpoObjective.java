@@ -3,7 +3,7 @@ package dev.jseek.posttrain;
 import dev.jseek.train.TokenObjective;
 
 /**
- * The GRPO loss of one micro-batch (spec F.6, DeepSeekMath's per-token form) as a {@link TokenObjective}: for M
+ * The GRPO loss of one micro-batch (docs/architecture.md §7.6, DeepSeekMath's per-token form) as a {@link TokenObjective}: for M
  * completions o_i with advantages A_i,
  * <pre>
  *   L = -1/M sum_i 1/|o_i| sum_t [ min(rho_t A_i, clip(rho_t, 1-eps, 1+eps) A_i) - beta KL_t ]

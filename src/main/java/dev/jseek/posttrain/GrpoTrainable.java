@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The GRPO policy update (spec F.6) on the {@link dev.jseek.train.Trainer}: each micro-batch of rollouts is one
+ * The GRPO policy update (docs/architecture.md §7.6) on the {@link dev.jseek.train.Trainer}: each micro-batch of rollouts is one
  * forward of the training model over prompt + completion and the backward of the {@link GrpoObjective} (one update
  * per batch: pi_old = pi, ratio 1) plus the balance loss. Losses: total = GRPO loss + balance, main = the GRPO loss,
  * mtp = 0 (MTP is not trained here). {@link #stats} adds the rewards (mean, each part, std within groups), the mean KL

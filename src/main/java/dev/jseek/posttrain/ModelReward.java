@@ -7,7 +7,7 @@ import dev.jseek.tokenizer.Tokenizer;
 import java.util.List;
 
 /**
- * Model-based rewards (spec F.6: a reward model scores the answer), from a scoring model that shares the policy's
+ * Model-based rewards (docs/architecture.md §7.6: a reward model scores the answer), from a scoring model that shares the policy's
  * tokenizer:
  * <ul>
  *   <li>{@link Mode#LOGPROB}: the mean log-probability of the completion's tokens given the prompt under the scoring

@@ -8,7 +8,7 @@ import java.util.Arrays;
 
 /**
  * The inference model ({@link DeepSeekV3}, with the MLA latent KV cache) of a training model's current parameters,
- * for sampling GRPO's completions from pi_old = the policy before the step (spec F.6). The parameters are copied
+ * for sampling GRPO's completions from pi_old = the policy before the step (docs/architecture.md §7.6). The parameters are copied
  * (the optimizer keeps updating the training arena); the MTP modules are left out (plain decoding needs none).
  */
 public final class PolicySnapshot {

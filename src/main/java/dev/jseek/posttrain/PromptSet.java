@@ -1,7 +1,7 @@
 package dev.jseek.posttrain;
 
 /**
- * Where GRPO's questions come from (spec F.6): an endless, deterministic sequence of {@link RlPrompt}s addressed by
+ * Where GRPO's questions come from (docs/architecture.md §7.6): an endless, deterministic sequence of {@link RlPrompt}s addressed by
  * index, so a run's position is one number ({@link RolloutSource} stores it in checkpoints).
  */
 public interface PromptSet {

@@ -1,7 +1,7 @@
 package dev.jseek.posttrain;
 
 /**
- * A reward model for GRPO (spec F.6): a score of one completion of a prompt. Rule-based rewards check the answer
+ * A reward model for GRPO (docs/architecture.md §7.6): a score of one completion of a prompt. Rule-based rewards check the answer
  * ({@link ExactMatchReward}, {@link FormatReward}); model-based ones read a scoring model ({@link ModelReward}).
  * Implementations are deterministic; {@link WeightedReward} sums several.
  */

@@ -4,7 +4,7 @@ import dev.jseek.tokenizer.Message;
 import java.util.List;
 
 /**
- * One RL question (spec F.6): the conversation the policy answers (rendered with the chat template and its generation
+ * One RL question (docs/architecture.md §7.6): the conversation the policy answers (rendered with the chat template and its generation
  * prompt) and the reference answer a rule-based reward checks, or null when only model-based rewards apply.
  */
 public record RlPrompt(List<Message> messages, String answer) {

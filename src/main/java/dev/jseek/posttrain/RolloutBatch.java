@@ -3,7 +3,7 @@ package dev.jseek.posttrain;
 import java.util.List;
 
 /**
- * One GRPO micro-batch (spec F.6): P prompts x G sampled completions as {@code rows = P*G} sequences
+ * One GRPO micro-batch (docs/architecture.md §7.6): P prompts x G sampled completions as {@code rows = P*G} sequences
  * prompt + completion (right-padded to {@code seqLen + 1} tokens), inputs/targets [rows, seqLen] with targets only on
  * completion tokens (-1 elsewhere), and per row of [rows*seqLen] the completion the target belongs to and its
  * reference log-probability. Per completion: reward, the reward's parts, advantage, length, whether it finished.

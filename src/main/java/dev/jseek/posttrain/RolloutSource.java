@@ -19,7 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * GRPO's data (spec F.6) for the {@link dev.jseek.train.Trainer}: each {@link #next()} takes the next P prompts of a
+ * GRPO's data (docs/architecture.md §7.6) for the {@link dev.jseek.train.Trainer}: each {@link #next()} takes the next P prompts of a
  * {@link PromptSet}, renders each with the chat template and its generation prompt, samples G completions per prompt
  * from the CURRENT policy (the inference model of the training parameters, {@link PolicySnapshot}: the Trainer fetches
  * all micro-batches of a step before updating, so every completion of a step comes from pi_old = the policy before

@@ -5,7 +5,7 @@ import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
 
 /**
- * Log-probabilities of given tokens under an inference model (spec F.6: pi_ref of GRPO's KL term, model-based
+ * Log-probabilities of given tokens under an inference model (docs/architecture.md §7.6: pi_ref of GRPO's KL term, model-based
  * rewards): one forward over prompt + completion (all but the last token) and a log-softmax in double at each
  * completion position.
  */

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * SFT micro-batches for the {@link dev.jseek.train.Trainer} (spec F.5): the examples in a seeded shuffled order, a
+ * SFT micro-batches for the {@link dev.jseek.train.Trainer} (docs/architecture.md §7.5): the examples in a seeded shuffled order, a
  * new permutation every epoch, {@code rows} sequences per micro-batch, targets -1 everywhere but on assistant tokens
  * ({@link SftExample#target}).
  * <ul>

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns a conversation into an {@link SftExample} (spec F.5, F.8): the whole conversation is rendered with the
+ * Turns a conversation into an {@link SftExample} (docs/architecture.md §7.5, §7.8): the whole conversation is rendered with the
  * DeepSeek-V3 {@link ChatTemplate} (no generation prompt) and encoded once, as at inference; a token is an assistant
  * token when it starts inside text that an assistant message produced.
  *

@@ -3,7 +3,7 @@ package dev.jseek.posttrain;
 import java.util.Arrays;
 
 /**
- * One tokenized SFT conversation (spec F.5): its token ids and, per token, whether the assistant produced it (the
+ * One tokenized SFT conversation (docs/architecture.md §7.5): its token ids and, per token, whether the assistant produced it (the
  * content and end-of-sentence of each assistant turn; not the role markers, user, system or tool text). Training
  * predicts token i+1 from tokens 0..i; the target is kept only where token i+1 is an assistant token
  * ({@link #target(int)}), everything else is -1 (ignored by the loss).

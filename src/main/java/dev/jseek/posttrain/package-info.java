@@ -1,5 +1,5 @@
 /**
- * Post-training of DeepSeek-V3 (spec F.5, F.6): supervised fine-tuning on chat conversations rendered with the
+ * Post-training of DeepSeek-V3 (docs/architecture.md §7.5, §7.6): supervised fine-tuning on chat conversations rendered with the
  * model's chat template, loss on the assistant tokens only ({@link dev.jseek.posttrain.SftEncoder},
  * {@link dev.jseek.posttrain.SftBatchSource}), and reinforcement learning with GRPO (group-relative advantages,
  * clipped ratio, KL to a frozen reference; {@link dev.jseek.posttrain.GrpoObjective},

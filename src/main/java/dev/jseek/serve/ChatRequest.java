@@ -13,7 +13,7 @@ import java.util.List;
  * A {@code POST /v1/chat/completions} request: the conversation and the sampling options. Roles: system (and
  * OpenAI's newer name for it, developer), user, assistant. Content is a string or an array of
  * {@code {"type": "text", "text": ...}} parts, joined with "\n". The conversation is rendered with DeepSeek-V3's chat
- * template ({@link dev.jseek.tokenizer.ChatTemplate}, spec F.8).
+ * template ({@link dev.jseek.tokenizer.ChatTemplate}, docs/architecture.md §7.8).
  */
 public record ChatRequest(List<Message> messages, SamplingParams params) {
     public ChatRequest {

@@ -15,7 +15,7 @@ import java.util.concurrent.Semaphore;
 /**
  * The served model: turns a prompt and {@link SamplingParams} into text, one request at a time. Requests queue in
  * arrival order on a fair semaphore (the model's workspace serves one forward at a time); each generation has its
- * own KV cache ({@link Generator}: prefill, then cached absorbed decode, spec B.3). Generated ids become text with a
+ * own KV cache ({@link Generator}: prefill, then cached absorbed decode, docs/architecture.md §3.3). Generated ids become text with a
  * {@link StreamingDecoder} (whole characters only, special tokens skipped) and then a {@link StopMatcher}; each
  * released piece goes to a {@link TextSink} as soon as it is known. Stops at EOS, a stop string, max_tokens, or the
  * context length: max_tokens is clamped so that prompt + completion fit {@code max_position_embeddings}.

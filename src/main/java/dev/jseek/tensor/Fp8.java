@@ -1,7 +1,7 @@
 package dev.jseek.tensor;
 
 /**
- * The two OCP 8-bit floating-point formats (spec A.3 and G), carried as {@code byte} bit patterns.
+ * The two OCP 8-bit floating-point formats (report §3.3; docs/architecture.md §2.3), carried as {@code byte} bit patterns.
  *
  * <ul>
  *   <li><b>E4M3</b> ({@code float8_e4m3fn}, safetensors {@code F8_E4M3}): 1 sign, 4 exponent bits (bias 7),

@@ -7,7 +7,7 @@ import java.util.Objects;
  * A 2-D weight in the Hugging Face / PyTorch Linear layout: {@code rows} = out features, {@code cols} = in features,
  * row-major, stored in {@code data} as {@code dtype} (usually a slice of an mmapped safetensors file, or a heap
  * segment for weights we create). FP8 weights carry {@code scaleInv}: F32 block scales of shape
- * [ceil(rows/128), ceil(cols/128)], a multiplier despite the name (spec A.3); null for every other dtype.
+ * [ceil(rows/128), ceil(cols/128)], a multiplier despite the name (docs/architecture.md §2.3); null for every other dtype.
  *
  * <p>A Linear computes y = W x, i.e. Y[M, rows] = X[M, cols] * W^T.
  */

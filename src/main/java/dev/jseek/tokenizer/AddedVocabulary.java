@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The added tokens of a tokenizer.json (spec F.8: BOS/EOS/pad, placeholders, FIM, chat and tool markers), and how
+ * The added tokens of a tokenizer.json (docs/architecture.md §7.8: BOS/EOS/pad, placeholders, FIM, chat and tool markers), and how
  * HF tokenizers finds them in raw text before pre-tokenization: first the tokens with {@code normalized=false}
  * are matched in the whole text, then the tokens with {@code normalized=true} in each remaining stretch (jseek
  * supports no normalizer, so both match the raw text). Each pass finds non-overlapping leftmost-longest matches,

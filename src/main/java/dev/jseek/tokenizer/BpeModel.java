@@ -5,7 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A byte-level BPE model (spec F.8): a vocabulary of byte-level token strings and an ordered merge list, where the
+ * A byte-level BPE model (docs/architecture.md §7.8): a vocabulary of byte-level token strings and an ordered merge list, where the
  * rank of a merge is its position. Encoding one pre-token: its UTF-8 bytes become the ids of their byte symbols,
  * then the adjacent pair with the lowest merge rank is merged (leftmost first among equal ranks) until no adjacent
  * pair has a merge — the exact order of HF tokenizers' {@code Word::merge_all}: a min-heap keyed (rank, position)

@@ -20,13 +20,13 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 
 /**
- * Trains a byte-level BPE tokenizer with the DeepSeek-V3 pre-tokenizer (spec F.8: the three Split stages — digit
+ * Trains a byte-level BPE tokenizer with the DeepSeek-V3 pre-tokenizer (docs/architecture.md §7.8: the three Split stages — digit
  * groups of at most 3, CJK runs, the main regex — then ByteLevel) and writes a HF {@code tokenizer.json} that both
  * jseek and HF tokenizers load and encode identically.
  *
  * <p><b>Ids.</b> Fixed, independent of the vocabulary size: 0 BOS, 1 EOS, 2 pad (DeepSeek's ids), then 3
  * {@code <｜fim▁hole｜>}, 4 {@code <｜fim▁begin｜>}, 5 {@code <｜fim▁end｜>}, 6 {@code <｜User｜>}, 7
- * {@code <｜Assistant｜>}, 8 {@code <|EOT|>}, 9..17 the tool tokens in F.8 order (calls begin/end, call begin/end,
+ * {@code <｜Assistant｜>}, 8 {@code <|EOT|>}, 9..17 the tool tokens in release order (calls begin/end, call begin/end,
  * outputs begin/end, output begin/end, sep) — see {@link SpecialTokens#TRAINER_ORDER}; 18..273 the 256 byte symbols
  * in code point order of their GPT-2 chars (as DeepSeek-V3 orders them); then one id per learned merge. These tokens
  * are both in the model vocab and in {@code added_tokens} (flags as in DeepSeek-V3: special for BOS/EOS/pad/EOT),

@@ -1,7 +1,7 @@
 package dev.jseek.tokenizer;
 
 /**
- * The GPT-2 byte-to-unicode table used by byte-level BPE (spec F.8: the 256 byte symbols of DeepSeek-V3 are ids
+ * The GPT-2 byte-to-unicode table used by byte-level BPE (docs/architecture.md §7.8: the 256 byte symbols of DeepSeek-V3 are ids
  * 3..258). Printable bytes {@code ! .. ~}, {@code ¡ .. ¬}, {@code ® .. ÿ} map to the char of the same code; the
  * other 68 bytes map, in increasing order, to U+0100, U+0101, ... (so the space 0x20 becomes {@code Ġ} U+0120 and
  * the newline 0x0A becomes {@code Ċ} U+010A).

@@ -5,7 +5,7 @@ import java.util.List;
 import static dev.jseek.tokenizer.SpecialTokens.*;
 
 /**
- * The chat template of the DeepSeek-V3 release (tokenizer_config.json, spec F.8), rendered byte-for-byte like HF's
+ * The chat template of the DeepSeek-V3 release (tokenizer_config.json, docs/architecture.md §7.8), rendered byte-for-byte like HF's
  * {@code apply_chat_template} with jinja2, quirks included:
  * <ul>
  * <li>output = BOS + all system messages joined by "\n\n" (no role marker) + the other messages in order;</li>

@@ -3,7 +3,7 @@ package dev.jseek.tokenizer;
 import java.util.Map;
 
 /**
- * Hand-written equivalents of the three Split regexes of the DeepSeek-V3 pre-tokenizer (spec F.8), several times
+ * Hand-written equivalents of the three Split regexes of the DeepSeek-V3 pre-tokenizer (docs/architecture.md §7.8), several times
  * faster than java.util.regex. Each reproduces its regex exactly — leftmost-first alternation, greedy runs and the
  * backtracking of {@code \s*[\r\n]+} and {@code \s+(?!\S)} — on the region it is given (the region end acts as the
  * end of input, as in HF, which runs each stage on the piece alone). The tests check them against the

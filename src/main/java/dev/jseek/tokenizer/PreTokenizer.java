@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The pre-tokenizer of a byte-level BPE tokenizer (spec F.8): a chain of stages, each splitting every piece the
+ * The pre-tokenizer of a byte-level BPE tokenizer (docs/architecture.md §7.8): a chain of stages, each splitting every piece the
  * previous stage produced. A {@code Split} stage with behavior {@code Isolated} and {@code invert=false} makes every
  * regex match a piece and every stretch between matches a piece; later stages keep splitting both. Empty pieces are
  * dropped (HF does the same). A {@code ByteLevel} stage with {@code add_prefix_space} prepends a space to each piece

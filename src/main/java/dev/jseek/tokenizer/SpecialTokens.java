@@ -3,7 +3,7 @@ package dev.jseek.tokenizer;
 import java.util.List;
 
 /**
- * The DeepSeek-V3 special and added token strings (spec F.8; ids there are those of the released tokenizer:
+ * The DeepSeek-V3 special and added token strings (docs/architecture.md §7.8; ids there are those of the released tokenizer:
  * BOS 0, EOS 1, pad 2, fim hole/begin/end 128800/128801/128802, User 128803, Assistant 128804, EOT 128805, tool
  * tokens 128806..128814). The delimiters are FULLWIDTH VERTICAL LINE U+FF5C and U+2581 "▁" (byte-exact).
  */

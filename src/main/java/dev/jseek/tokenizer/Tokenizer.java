@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A byte-level BPE tokenizer loaded from a Hugging Face {@code tokenizer.json} (spec F.8, DeepSeek-V3's
+ * A byte-level BPE tokenizer loaded from a Hugging Face {@code tokenizer.json} (docs/architecture.md §7.8, DeepSeek-V3's
  * 128K-vocabulary tokenizer, or one trained by {@link BpeTrainer}). Encoding gives exactly the ids of HF tokenizers
  * with {@code add_special_tokens=false}: added tokens are cut out of the raw text first, the rest is pre-tokenized
  * (Split stages, ByteLevel) and each piece is BPE-merged.
@@ -19,7 +19,7 @@ import java.util.Set;
  * U+FFFD, as Rust's {@code String::from_utf8_lossy} and Python's {@code errors="replace"} do). Decoding returns the
  * lossy UTF-8 decoding of the concatenated token bytes, as HF's ByteLevel decoder does.
  *
- * <p>BOS (F.8): {@link #encode(String)} adds nothing (like {@code tokenizer.json} alone);
+ * <p>BOS (docs/architecture.md §7.8): {@link #encode(String)} adds nothing (like {@code tokenizer.json} alone);
  * {@link #encode(String, boolean)} with {@code true} prepends BOS like HF's LlamaTokenizerFast does for
  * DeepSeek-V3. Never add BOS to a rendered chat template: the template already starts with it.
  *
@@ -175,7 +175,7 @@ public final class Tokenizer {
     /** Whether an id is an added token flagged {@code special} (what decode with skipSpecialTokens drops). */
     public boolean isSpecial(int id) { return id >= 0 && id < vocabSize && special[id]; }
 
-    /** Highest defined id + 1 (DeepSeek-V3: 128815; the model's embedding has 129280 rows, spec A). */
+    /** Highest defined id + 1 (DeepSeek-V3: 128815; the model's embedding has 129280 rows, docs/architecture.md §2). */
     public int vocabSize() { return vocabSize; }
 
     /** Number of merges of the BPE model. */
@@ -185,7 +185,7 @@ public final class Tokenizer {
     public int eosId() { return eos; }
     /** Pad id: tokenizer_config.json's pad_token (DeepSeek-V3: EOS, id 1), else {@code <｜▁pad▁｜>}, else EOS. */
     public int padId() { return pad; }
-    /** FIM sentinel ids (spec F.2), -1 when absent. */
+    /** FIM sentinel ids (docs/architecture.md §7.2), -1 when absent. */
     public int fimHoleId() { return fimHole; }
     public int fimBeginId() { return fimBegin; }
     public int fimEndId() { return fimEnd; }

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a Hugging Face {@code tokenizer.json} of the byte-level BPE kind (spec F.8) and the optional
+ * Reads a Hugging Face {@code tokenizer.json} of the byte-level BPE kind (docs/architecture.md §7.8) and the optional
  * {@code tokenizer_config.json} next to it. Supported: {@code normalizer} null or an empty Sequence;
  * {@code pre_tokenizer} a ByteLevel, or a Sequence of Split stages (Regex or String pattern, behavior Isolated,
  * invert false) ending with ByteLevel; {@code model} BPE (merges as "a b" strings or [a, b] arrays, rank = order,

@@ -1,5 +1,5 @@
 /**
- * Byte-level BPE tokenization for DeepSeek-V3 (spec F.8) and models trained with jseek (spec F.2).
+ * Byte-level BPE tokenization for DeepSeek-V3 (docs/architecture.md §7.8) and models trained with jseek (docs/architecture.md §7.2).
  *
  * <ul>
  * <li>{@link dev.jseek.tokenizer.Tokenizer}: loads a Hugging Face {@code tokenizer.json}; {@code encode},

@@ -7,7 +7,7 @@ import dev.jseek.fp8.TileQuantizer;
 import java.util.Arrays;
 
 /**
- * The FP8 activation cache of a {@link Precision#FP8} model (spec G; [TR] §3.3.3 "Low-Precision Storage"): the values
+ * The FP8 activation cache of a {@link Precision#FP8} model (report §3.3.3 "Low-Precision Storage"): the values
  * that backward reads of the cached Linear inputs, kept in low precision instead of float, in three arenas laid out
  * by {@link ActLayout}: {@link #codes} (E4M3, one byte per element), {@link #wide} (E5M6, 12 bits carried in a short,
  * for the o_proj input) and {@link #scales} (one float per 1x128 tile of either). A {@link CacheSlot} names one

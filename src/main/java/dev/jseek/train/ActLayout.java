@@ -8,7 +8,7 @@ import java.util.Map;
  * construction for the largest batch; the activation-gradient arena uses the same offsets, so the gradient of the
  * buffer at offset {@code o} of {@code acts} lives at offset {@code o} of {@code dacts}.
  *
- * <p>Recompute mode (spec F.1, "recompute all RMSNorms and MLA up-projections in backward"): buffers allocated with
+ * <p>Recompute mode (docs/architecture.md §7.1, "recompute all RMSNorms and MLA up-projections in backward"): buffers allocated with
  * {@link #allocRecomputed} are not kept in {@code acts} per layer; every one of them maps, in {@code acts}, into a
  * shared named scratch slot (one per role, sized for the largest user) that backward refills by recomputation. Their
  * gradients still need a per-layer home until the weight part of the backward, so in {@code dacts} they keep their
@@ -19,7 +19,7 @@ import java.util.Map;
  * layout is built twice: a planning pass ({@link #planning()}) that only counts, then {@link #recomputing} with the
  * plan. Without recompute every allocation is persistent and the two arenas have the same size.
  *
- * <p>FP8 layout (spec G, "FP8 activations are cached for the backward pass of Linear ops"): buffers allocated with
+ * <p>FP8 layout (report §3.3, "FP8 activations are cached for the backward pass of Linear ops"): buffers allocated with
  * {@link #allocFp8Cached} and {@link #allocFp8Scratch} behave like recomputed and scratch buffers (their float
  * values in {@code acts} are transient: a shared slot), and the values backward needs are kept instead in the
  * {@link ActCache} arenas laid out by {@link #allocE4m3} (E4M3 codes, one byte each, plus one float scale per 1x128

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * AdamW (Loshchilov and Hutter; spec F.1: beta1 = 0.9, beta2 = 0.95, weight decay 0.1, epsilon not reported, default
+ * AdamW (Loshchilov and Hutter; docs/architecture.md §7.1: beta1 = 0.9, beta2 = 0.95, weight decay 0.1, epsilon not reported, default
  * 1e-8) over a flat FP32 parameter arena, the one optimizer of the training code ({@link Trainer}, benchmarks, tests).
  * Per element of every trainable tensor, with t = the 1-based update count and g = grad * gradScale (gradScale carries
  * the global-norm clip coefficient of {@link GradClip}, saving a pass over the gradients):
@@ -22,7 +22,7 @@ import java.util.List;
  * in FP32 with the operation order of PyTorch's single-tensor {@code torch.optim.AdamW} ({@code mul_/add_},
  * {@code addcmul_}, {@code sqrt/div/add_(eps)}, {@code addcdiv_}); the scalar factors (1 - beta, lr / (1 - beta1^t),
  * sqrt(1 - beta2^t), 1 - lr wd) are computed in double and rounded to float once per step, as PyTorch does with its
- * Python-float hyper-parameters. Non-trainable tensors (the routing bias of spec D.3) are never touched.
+ * Python-float hyper-parameters. Non-trainable tensors (the routing bias of docs/architecture.md §5.3) are never touched.
  *
  * <p>Moments are FP32 arrays, or with {@code bf16Moments} BF16 storage: m and v are read from BF16, updated in FP32,
  * drive this step's parameter update in FP32, and are stored rounded to nearest even. Moment arrays have the arena's
@@ -39,7 +39,7 @@ public final class AdamW {
                 throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
         }
 
-        /** beta1 0.9, beta2 0.95, eps 1e-8, weight decay 0.1, FP32 moments (spec F.1). */
+        /** beta1 0.9, beta2 0.95, eps 1e-8, weight decay 0.1, FP32 moments (docs/architecture.md §7.1). */
         public static Config deepseekV3() { return new Config(0.9, 0.95, 1e-8, 0.1, false); }
 
         public Config withEps(double e) { return new Config(beta1, beta2, e, weightDecay, bf16Moments); }

@@ -1,11 +1,14 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Exp;
+import dev.jseek.kernels.Vec;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API kernels of {@link CausalAttention} (spec B.2, naive mode), parallel over (sequence, head) on
+ * Vector API kernels of {@link CausalAttention} (docs/architecture.md §3.2, naive mode), parallel over (sequence, head) on
  * {@link TrainPool}. Per (b, h) the head's keys and values are copied into per-thread scratch: transposed
  * ([dim][T], so a row of scores for 4 queries at a time is an FMA stream over key positions, no horizontal
  * reductions) and row-major with the head dimension zero-padded to whole vectors (so P V, dQ, dK and dV are unmasked
@@ -18,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class AttentionKernel {
     private AttentionKernel() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Vec.F;
     private static final int L = F.length();
     private static final int QB = 4;                       // queries per block
     private static final int KT = 0, KC = 1, VC = 2, VT = 3, SC = 4, DS = 5, QR = 6, DR = 7, OUT = 8, DK = 9, DV = 10;
@@ -202,17 +205,17 @@ final class AttentionKernel {
     private static float expRow(float[] x, int off, int np, float sub) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < np; i += L) {
-            FloatVector e = VecOps.exp(FloatVector.fromArray(F, x, off + i).sub(sub));
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(sub));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        return VecOps.sum(acc);
+        return Vec.sum(acc);
     }
 
     /** p = exp(p - l), ds = scale * p * (ds - dsum) over [so, so + np) (np a multiple of L). */
     private static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
         for (int i = 0; i < np; i += L) {
-            FloatVector pv = VecOps.exp(FloatVector.fromArray(F, p, so + i).sub(l));
+            FloatVector pv = Exp.exp(FloatVector.fromArray(F, p, so + i).sub(l));
             pv.intoArray(p, so + i);
             pv.mul(FloatVector.fromArray(F, ds, so + i).sub(dsum)).mul(scale).intoArray(ds, so + i);
         }

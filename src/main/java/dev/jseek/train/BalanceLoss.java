@@ -3,7 +3,7 @@ package dev.jseek.train;
 /**
  * Balance losses on the router's sigmoid scores s [N, E] and the routing decision (top-K indices [N, K]).
  *
- * <p>Sequence-wise (spec D.4, [TR] eqs. 17-20), per sequence of T tokens: f_i = E/(K T) * #{t : i in TopK_t},
+ * <p>Sequence-wise (docs/architecture.md §5.4, report eqs. 17-20), per sequence of T tokens: f_i = E/(K T) * #{t : i in TopK_t},
  * s'_{i,t} = s_{i,t} / sum_j s_{j,t}, P_i = (1/T) sum_t s'_{i,t}, L = alpha * sum_i f_i P_i; the batch loss is the mean
  * over sequences. The classic (batch-wise, DeepSeek-V2 style) auxiliary loss is the same formula over the whole
  * batch as one group ({@code seqs = 1, seqLen = N}); it is provided for comparison only.

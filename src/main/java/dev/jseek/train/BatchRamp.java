@@ -3,7 +3,7 @@ package dev.jseek.train;
 import java.math.BigInteger;
 
 /**
- * The batch-size schedule of spec F.1 (3072 -> 15360 sequences over the first 469B tokens, then 15360): the number
+ * The batch-size schedule of docs/architecture.md §7.1 (3072 -> 15360 sequences over the first 469B tokens, then 15360): the number
  * of sequences in the step that starts after {@code tokensSeen} tokens is
  * {@code start + floor((final - start) * min(tokensSeen, rampTokens) / rampTokens)}, rounded down to a multiple
  * of {@code granularity} (the micro-batch rows; a step is a whole number of micro-batches). Exact integer

@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The three GEMMs of a bias-free Linear in BF16, the baseline the report compares FP8 training against (spec G;
- * [TR] §3.3): both operands of Fprop (X, W), Dgrad (dY, W) and Wgrad (dY, X) are rounded to bfloat16 (nearest, ties
+ * The three GEMMs of a bias-free Linear in BF16, the baseline the report compares FP8 training against (report
+ * §3.3): both operands of Fprop (X, W), Dgrad (dY, W) and Wgrad (dY, X) are rounded to bfloat16 (nearest, ties
  * to even; {@link Bf16#round}) and multiplied with FP32 accumulation and FP32 outputs, as BF16 tensor cores compute.
  * Same signatures and layouts as {@link Linear}: W is [out, in] row-major, X [m, in], Y [m, out]. The rounded copies
  * live in per-thread scratch; the callers' arrays are not modified.
@@ -29,7 +29,7 @@ public final class Bf16Linear {
         return d;
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = dev.jseek.kernels.Vec.F;
 
     /**
      * dst[dOff + i] = {@link Bf16#round}(src[off + i]) for i < n, vectorized: round to nearest even on the float bits

@@ -3,11 +3,11 @@ package dev.jseek.train;
 import dev.jseek.model.ModelConfig;
 
 /**
- * One pre-norm transformer block (spec B, D.5): x_mid = x + MLA(RMSNorm_attn(x)); y = x_mid + FFN(RMSNorm_ffn(x_mid)),
+ * One pre-norm transformer block (report §2.1.1; docs/architecture.md §5.5): x_mid = x + MLA(RMSNorm_attn(x)); y = x_mid + FFN(RMSNorm_ffn(x_mid)),
  * FFN dense SwiGLU or {@link Moe} per {@link ModelConfig#isMoeLayer}. Parameters under {@code model.layers.L.}.
  * Input x and output y are [B*T, hidden] buffers owned by the caller.
  *
- * <p>Recompute mode ({@link ActLayout#recompute()}, spec F.1): the two norm outputs live in the shared scratch slot
+ * <p>Recompute mode ({@link ActLayout#recompute()}, docs/architecture.md §7.1): the two norm outputs live in the shared scratch slot
  * "norm.out" of acts; backward recomputes each from the saved input and rstd right before it is read (the FFN and
  * attention weight gradients; the attention input part too when q has no LoRA). Their gradients keep per-layer
  * offsets in dacts ({@link #a1}, {@link #a2}; acts offsets {@link #a1A}, {@link #a2A}).

@@ -1,8 +1,9 @@
 package dev.jseek.train;
 
 /**
- * Causal multi-head softmax attention core of MLA's naive mode (spec B.2): for each sequence b, head h and query
- * t, score(t, s) = scale * q_t . k_s for s <= t (and s >= the start of t's document when packed samples are masked), P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
+ * Causal multi-head softmax attention core of MLA's naive mode (docs/architecture.md §3.2): for each sequence b, head h and query
+ * t, score(t, s) = scale * q_t . k_s for s <= t (and s >= the start of t's document when packed samples are masked),
+ * P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
  * B blocks of T consecutive rows. Forward saves only the log-sum-exp per (b, h, t) (flash style); backward
  * recomputes P from q, k and lse: dv_s += P dO_t, ds = P (dO_t.v_s - dO_t.o_t), dq_t += scale ds k_s,
  * dk_s += scale ds q_t. Attention has no weights, so its backward is all input part.

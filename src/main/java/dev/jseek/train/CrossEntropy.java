@@ -5,7 +5,7 @@ package dev.jseek.train;
  * logits [N, V] in place by the probabilities (what the backward needs); the fused backward is
  * dlogits += scale * (p - onehot(target)) / count.
  *
- * <p>Weighted variant (post-training, spec F.5-F.6): {@link #forwardRows} gives each row's CE_r = -log p_r(target_r),
+ * <p>Weighted variant (post-training, docs/architecture.md §7.5-§7.6): {@link #forwardRows} gives each row's CE_r = -log p_r(target_r),
  * and {@link #backwardWeighted} is the gradient of L = sum_r w_r CE_r for per-row weights w_r:
  * dlogits_r += scale * w_r (p_r - onehot(target_r)). The mean CE is the special case w_r = 1/count.
  */

@@ -8,7 +8,7 @@ import dev.jseek.io.FormatException;
 import java.io.IOException;
 
 /**
- * Adapts the data engineer's {@link DataLoader} (shuffled packed windows, spec F.2) to the {@link Trainer}'s
+ * Adapts the data engineer's {@link DataLoader} (shuffled packed windows, docs/architecture.md §7.2) to the {@link Trainer}'s
  * {@link BatchSource}: each loader batch of [rows, seqLen + 1] tokens becomes a {@link TokenBatch} of inputs and
  * shifted targets (documents are packed without cross-document masking, as in pre-training); the position is the
  * loader's {@link LoaderState} as JSON.

@@ -5,7 +5,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
 /**
- * Exponential moving average of the parameters (spec F.1: "EMA of parameters kept in CPU memory, updated
+ * Exponential moving average of the parameters (docs/architecture.md §7.1: "EMA of parameters kept in CPU memory, updated
  * asynchronously after each step"): after update k, {@code ema = decay * ema + (1 - decay) * params_k} per element
  * in FP32 ({@code decay} and {@code 1 - decay} rounded to float once), starting from the parameters given at
  * construction.

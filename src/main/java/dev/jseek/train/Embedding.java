@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * Token embedding (spec B: h = Emb(tokens), no scaling). W is [vocab, dim]. Forward gathers rows; the backward has
+ * Token embedding (report §2.1.1: h = Emb(tokens), no scaling). W is [vocab, dim]. Forward gathers rows; the backward has
  * only a weight part (scatter-add of the output gradient into the rows of the looked-up tokens).
  */
 public final class Embedding {

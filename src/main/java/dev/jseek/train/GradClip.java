@@ -3,7 +3,7 @@ package dev.jseek.train;
 import java.util.List;
 
 /**
- * Global-norm gradient clipping (spec F.1: max norm 1.0): the L2 norm over the gradients of all trainable tensors
+ * Global-norm gradient clipping (docs/architecture.md §7.1: max norm 1.0): the L2 norm over the gradients of all trainable tensors
  * (accumulated in double), and the coefficient {@code min(1, maxNorm / (norm + 1e-6))} (as PyTorch's
  * {@code clip_grad_norm_}) by which the gradients are scaled. {@link Trainer} passes the coefficient to
  * {@link AdamW#step(float[], float[], double, double)} instead of rescaling the gradient arena; {@link #clip}

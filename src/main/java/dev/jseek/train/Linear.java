@@ -6,7 +6,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Gemm;
 
 /**
- * Linear layer without bias on float arenas (spec G: the three GEMMs of every Linear). W is [out, in] row-major
+ * Linear layer without bias on float arenas (report §3.3: the three GEMMs of every Linear). W is [out, in] row-major
  * (HF layout), X is [m, in], Y is [m, out].
  * <ul>
  *   <li>Fprop: Y = X W^T</li>

@@ -31,7 +31,7 @@ import javax.imageio.ImageIO;
  * Loss curves of a training run, drawn from its {@code metrics.jsonl} ({@link MetricsLog}): a panel of cross-entropies
  * (train main CE per step, light, with its exponential moving average; MTP CE; validation CE at the evaluated steps),
  * a panel of the learning rate, and for MoE models a panel of MaxVio per step (mean and max over the MoE layers,
- * [TR] §4.5.2). Rendered two ways from the same layout code: a PNG (java.awt, headless) and a self-contained HTML page
+ * report §4.5.2). Rendered two ways from the same layout code: a PNG (java.awt, headless) and a self-contained HTML page
  * (inline SVG, the plotted data embedded as JSON, a table of the final values; no scripts or network).
  */
 public final class LossCurves {

@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A piecewise scalar schedule over training progress (spec F.1): used for the learning rate (linear warmup,
- * constant, cosine decay to a floor, final constant stages), for gamma, the bias update speed (spec D.3), and for
- * lambda, the MTP loss weight (spec E.2), which are piecewise constant.
+ * A piecewise scalar schedule over training progress (docs/architecture.md §7.1): used for the learning rate (linear warmup,
+ * constant, cosine decay to a floor, final constant stages), for gamma, the bias update speed (docs/architecture.md §5.3), and for
+ * lambda, the MTP loss weight (docs/architecture.md §6.2), which are piecewise constant.
  *
  * <p>A schedule is a start value and a list of stages. Each stage ends at an absolute position {@code end}
  * measured in its own unit, {@link Unit#STEPS} or {@link Unit#TOKENS}, and has a shape:
@@ -192,7 +192,7 @@ public final class LrSchedule {
 
     @Override public int hashCode() { return stages.hashCode() * 31 + Double.hashCode(initial); }
 
-    // ---- the report's schedules (spec F.1, D.3, E.2) ----
+    // ---- the report's schedules (docs/architecture.md §7.1, §5.3, §6.2) ----
 
     /** Tokens of DeepSeek-V3 pre-training (14.8T). */
     public static final double V3_TOKENS = 14.8e12;

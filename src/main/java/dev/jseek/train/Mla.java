@@ -5,7 +5,7 @@ import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.model.ModelConfig;
 
 /**
- * Multi-head Latent Attention for training (spec B.1, B.2; naive "MHA mode"), one layer, on the arenas.
+ * Multi-head Latent Attention for training (docs/architecture.md §3.1, §3.2; naive "MHA mode"), one layer, on the arenas.
  * Parameters (prefix {@code model.layers.L.self_attn.}): q_a_proj, q_a_layernorm, q_b_proj (or q_proj when
  * q_lora_rank is 0), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj.
  *
@@ -18,7 +18,7 @@ import dev.jseek.model.ModelConfig;
  * <p>{@link #backwardInput} accumulates dx from dy and leaves the gradients of every Linear output in
  * {@code dacts}; {@link #backwardWeights} turns those into weight gradients (they can run later, e.g. DualPipe's W).
  *
- * <p>Recompute mode ({@link ActLayout#recompute()}, spec F.1): c_qn, c_kvn (the two RMSNorm outputs), q, kv (the
+ * <p>Recompute mode ({@link ActLayout#recompute()}, docs/architecture.md §7.1): c_qn, c_kvn (the two RMSNorm outputs), q, kv (the
  * up-projections) and k live in shared scratch slots of {@code acts}; {@link #backwardInput} recomputes q, kv and k
  * (norms from the saved input and rstd, then the same GEMMs and RoPE) before the attention backward, and
  * {@link #backwardWeights} recomputes c_qn and c_kvn. Their gradients keep per-layer offsets in {@code dacts}
@@ -26,7 +26,7 @@ import dev.jseek.model.ModelConfig;
  * offsets of {@code dacts}, which are then added to the per-layer ones; all results are bit-identical to the mode
  * that keeps everything.
  *
- * <p>FP8 ({@link Precision#FP8}; spec G, [TR] §3.3.3): the attention output o, which is both the o_proj input and an
+ * <p>FP8 ({@link Precision#FP8}; report §3.3.3): the attention output o, which is both the o_proj input and an
  * input of the attention backward, is cached in E5M6 with power-of-two scales (1x128 tiles) and its float copy is
  * transient; o_proj's Fprop quantizes o to E4M3 with power-of-two scales, backward dequantizes the E5M6 cache for the
  * attention backward and converts it to 128x1 E4M3 tiles (power-of-two scales) for o_proj's Wgrad.

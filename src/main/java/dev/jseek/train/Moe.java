@@ -3,33 +3,34 @@ package dev.jseek.train;
 import dev.jseek.model.ModelConfig;
 
 import dev.jseek.fp8.ScaleFormat;
-import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Router;
 
 /**
- * DeepSeekMoE FFN with aux-loss-free routing (spec D.1-D.4), one layer, on the arenas. Parameters (prefix
+ * DeepSeekMoE FFN with aux-loss-free routing (docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
  * {@code model.layers.L.mlp.}): gate.weight [E, dim] (router), gate.e_score_correction_bias [E] (non-trainable),
  * experts.e.{gate,up,down}_proj.weight, shared_experts.{gate,up,down}_proj.weight (width moe_inter * n_shared).
  *
  * <p>Forward per token u: s = sigmoid(u Wr^T); selection on c = s + bias: group score = sum of the top-2 c in each of
  * n_group groups, keep topk_group groups (others -inf), top-K experts; weights g_k = rsf * s_k / (sum_sel s + 1e-20)
- * (or rsf * s_k without norm_topk_prob); y = shared(u) + sum_k g_k FFN_k(u). Token-to-expert assignments are sorted
+ * (or rsf * s_k without norm_topk_prob); y = shared(u) + sum_k g_k FFN_k(u). The router math (scores, selection
+ * with its tie and NaN rule, weights and their backward) is {@link Router}, shared with inference. Token-to-expert assignments are sorted
  * by expert (stable in token order) so each expert runs one GEMM over its rows. The balance loss (alpha > 0) is
  * computed on s and the selection.
  *
  * <p>Backward: selection is piecewise constant, so the gradient reaches the router only through the selected
  * scores (via g) and through the balance loss (all scores); ds -> dlogit = ds s (1 - s) -> router weight and input.
- * The bias gets no gradient; {@link #load()} counts tokens per expert for the D.3 bias update.
+ * The bias gets no gradient; {@link #load()} counts tokens per expert for the bias update (docs/architecture.md §5.3).
  *
- * <p>FP8 ({@link Precision#FP8}; spec G, [TR] §3.3.3 "Low-Precision Communication"): each token's input is quantized
+ * <p>FP8 ({@link Precision#FP8}; report §3.3.3 "Low-Precision Communication"): each token's input is quantized
  * to E4M3 with power-of-two scales before the dispatch, and the dispatched rows are cached in that form for the
  * experts' Wgrad (no float copy is kept); the activation gradient before the down-projections (dy of each expert)
  * is quantized with power-of-two scales too; combine stays in float. The experts' SwiGLU inputs are cached in E4M3
  * ({@link SwiGluFfn}).
  */
 public final class Moe {
-    private final int dim, E, K, I, nGroup, topkGroup;
-    private final float rsf;
-    private final boolean normTopk;
+    private final int dim, E, K, I;
+    private final Router router;
+    private final Router.Scratch routeScratch;
     final int wr, bias;
     final int[] wg, wu, wd;
     final SwiGluFfn shared;
@@ -43,9 +44,6 @@ public final class Moe {
     final int lg, sc, gw, xgA, xgD, ey, f;
     // routing state of the last forward
     private final int[] idx, tokOf, slotOf, posOf, start, fill;
-    private final float[] cScratch, groupScore;
-    private final int[] groupIdx, kIdx;
-    private final boolean[] groupKeep;
     private final long[] load;
     private final int[] lastCount;
     private float alpha;
@@ -55,7 +53,8 @@ public final class Moe {
 
     public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
-        nGroup = c.nGroup(); topkGroup = c.topkGroup(); rsf = (float) c.routedScalingFactor(); normTopk = c.normTopkProb();
+        router = new Router(E, K, c.nGroup(), c.topkGroup(), c.normTopkProb(), (float) c.routedScalingFactor());
+        routeScratch = router.scratch();
         wr = pl.add(prefix + "gate.weight", true, E, dim);
         bias = pl.add(prefix + "gate.e_score_correction_bias", false, E);
         wg = new int[E]; wu = new int[E]; wd = new int[E];
@@ -83,11 +82,6 @@ public final class Moe {
         posOf = new int[(int) nk];
         start = new int[E + 1];
         fill = new int[E + 1];
-        cScratch = new float[E];
-        groupScore = new float[nGroup];
-        groupIdx = new int[topkGroup];
-        groupKeep = new boolean[nGroup];
-        kIdx = new int[K];
         load = new long[E];
         lastCount = new int[E];
     }
@@ -101,18 +95,11 @@ public final class Moe {
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
         Linear.forward(a, lg, a, x, p, wr, N, dim, E);
-        VecOps.sigmoid(a, sc, a, lg, N * E);
+        router.scores(a, sc, a, lg, N * E);
         java.util.Arrays.fill(lastCount, 0);
         for (int t = 0; t < N; t++) {
-            select(a, sc + t * E, p, bias, idx, t * K);
-            double sum = 0;
-            for (int j = 0; j < K; j++) sum += a[sc + t * E + idx[t * K + j]];
-            float den = (float) (sum + 1e-20);
-            for (int j = 0; j < K; j++) {
-                float sv = a[sc + t * E + idx[t * K + j]];
-                a[gw + t * K + j] = normTopk ? rsf * (sv / den) : rsf * sv;
-                lastCount[idx[t * K + j]]++;
-            }
+            router.route(a, sc + t * E, p, bias, idx, t * K, a, gw + t * K, routeScratch);
+            for (int j = 0; j < K; j++) lastCount[idx[t * K + j]]++;
         }
         start[0] = 0;
         for (int e = 0; e < E; e++) { start[e + 1] = start[e] + lastCount[e]; load[e] += lastCount[e]; }
@@ -163,31 +150,6 @@ public final class Moe {
         return bl;
     }
 
-    /** Group-limited top-K on s + bias (spec D.2 steps 3-5); writes K expert ids to out[o..o+K). */
-    private void select(float[] a, int so, float[] p, int bo, int[] out, int o) {
-        float[] cs = cScratch;
-        for (int i = 0; i < E; i++) cs[i] = a[so + i] + p[bo + i];
-        if (nGroup > 1) {
-            int gs = E / nGroup;
-            for (int gi = 0; gi < nGroup; gi++) {
-                float m1 = Float.NEGATIVE_INFINITY, m2 = Float.NEGATIVE_INFINITY;
-                for (int i = gi * gs; i < (gi + 1) * gs; i++) {
-                    float v = cs[i];
-                    if (v > m1) { m2 = m1; m1 = v; } else if (v > m2) m2 = v;
-                }
-                groupScore[gi] = gs >= 2 ? m1 + m2 : m1;
-            }
-            Ops.topK(groupScore, 0, nGroup, topkGroup, groupIdx);
-            boolean[] keep = groupKeep;
-            java.util.Arrays.fill(keep, false);
-            for (int gi : groupIdx) keep[gi] = true;
-            for (int gi = 0; gi < nGroup; gi++)
-                if (!keep[gi]) for (int i = gi * gs; i < (gi + 1) * gs; i++) cs[i] = Float.NEGATIVE_INFINITY;
-        }
-        Ops.topK(cs, 0, E, K, kIdx);
-        System.arraycopy(kIdx, 0, out, o, K);
-    }
-
     /** dacts[x] += dMoE/dx^T dacts[y]; {@code balScale} is the upstream gradient of the balance loss. */
     public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
         int N = B * T;
@@ -219,22 +181,7 @@ public final class Moe {
         });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
-        for (int t = 0; t < N; t++) {
-            int so = sc + t * E;
-            if (normTopk) {
-                double sum = 0, dgs = 0;
-                for (int j = 0; j < K; j++) {
-                    int e = idx[t * K + j];
-                    sum += a[so + e];
-                    dgs += (double) d[gw + t * K + j] * a[so + e];
-                }
-                float den = (float) (sum + 1e-20);
-                float corr = (float) (dgs / ((double) den * den));
-                for (int j = 0; j < K; j++) d[so + idx[t * K + j]] += rsf * (d[gw + t * K + j] / den - corr);
-            } else {
-                for (int j = 0; j < K; j++) d[so + idx[t * K + j]] += rsf * d[gw + t * K + j];
-            }
-        }
+        for (int t = 0; t < N; t++) router.weightsBackward(a, sc + t * E, idx, t * K, d, gw + t * K, d, sc + t * E);
         if (alpha > 0) BalanceLoss.backward(a, sc, a, f, balSeqs, balSeqLen, E, alpha, balScale, d, sc);
         for (int i = 0; i < N * E; i++) {
             float sv = a[sc + i];
@@ -285,7 +232,7 @@ public final class Moe {
 
     public int experts() { return E; }
 
-    /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (spec G). */
+    /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
         precision = p;
         experts.precision = p;

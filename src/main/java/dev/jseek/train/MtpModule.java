@@ -3,7 +3,7 @@ package dev.jseek.train;
 import dev.jseek.model.ModelConfig;
 
 /**
- * One Multi-Token Prediction depth k (spec E.1, E.2), HF layer id L = num_hidden_layers + k - 1. For the B sequences
+ * One Multi-Token Prediction depth k (docs/architecture.md §6.1, §6.2), HF layer id L = num_hidden_layers + k - 1. For the B sequences
  * of T tokens it works on T-k positions per sequence: at position t it combines h_t (the previous depth's hidden: for
  * k = 1 the main model's hidden AFTER model.norm, else the previous MTP block's output) with the embedding of token
  * t+k: h'_t = eh_proj([enorm(Emb(tok[t+k])) ; hnorm(h_t)]) (embedding FIRST), runs a full block over the T-k
@@ -11,7 +11,7 @@ import dev.jseek.model.ModelConfig;
  * target[t+k]. Embedding and head are the main model's (one copy, {@code embed}/{@code head} offsets); the layer's
  * HF names for them are registered as aliases. Positions whose target is negative are ignored.
  *
- * <p>Recompute mode ({@link ActLayout#recompute()}, spec F.1): the concatenation of the enorm/hnorm outputs and the
+ * <p>Recompute mode ({@link ActLayout#recompute()}, docs/architecture.md §7.1): the concatenation of the enorm/hnorm outputs and the
  * shared_head.norm output live in shared scratch slots of acts and are recomputed in backward from the saved inputs
  * and rstd; their gradients keep per-depth offsets in dacts. For depth 1 the previous hidden (the main model's final
  * norm output) is itself recomputed: the model sets {@link #recomputePrev} and passes its acts and dacts offsets.

@@ -7,10 +7,10 @@ import java.util.Map;
 
 /**
  * Names, shapes and offsets of every parameter in one flat float arena (llm.c style). Names are the Hugging Face
- * tensor names (spec A.2), so the arena maps 1:1 onto an HF checkpoint. The gradient arena uses the same offsets.
+ * tensor names (docs/architecture.md §2.2), so the arena maps 1:1 onto an HF checkpoint. The gradient arena uses the same offsets.
  * Aliases name tensors that an HF checkpoint stores as copies of another (the MTP layer's
- * {@code embed_tokens}/{@code shared_head.head}, spec E.1): one copy lives in the arena.
- * Non-trainable entries (the routing bias, spec D.3) get no gradient and no optimizer update.
+ * {@code embed_tokens}/{@code shared_head.head}, docs/architecture.md §6.1): one copy lives in the arena.
+ * Non-trainable entries (the routing bias, docs/architecture.md §5.3) get no gradient and no optimizer update.
  */
 public final class ParamLayout {
     /** One tensor: its offset in the arena, its shape (HF order, [out, in] for Linear weights). */

@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * GEMM precision of the Linear layers that the FP8 framework covers (spec G; [TR] §3.3): {@link #FP32} runs every
+ * GEMM precision of the Linear layers that the FP8 framework covers (report §3.3): {@link #FP32} runs every
  * Linear in F32 ({@code Gemm.sgemm}); {@link #BF16} runs the three GEMMs of the same Linears that FP8 covers
  * with both operands rounded to bfloat16 and FP32 accumulation ({@link Bf16Linear}; the report's baseline for FP8);
  * {@link #FP8} runs the three GEMMs (Fprop, Dgrad, Wgrad) of every attention

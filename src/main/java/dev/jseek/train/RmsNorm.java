@@ -1,10 +1,13 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Vec;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (spec J.14). Forward saves only r
+ * RMSNorm y = w * x * r with r = 1 / sqrt(mean(x^2) + eps), per row, in FP32 (docs/architecture.md §3.6); the forward row is the
+ * inference one ({@link Ops#rmsNorm}, shared). Forward saves only r
  * (one float per row); the normalized output can be recomputed from x and r. Rows may be strided (so a norm can
  * read/write a slice of a wider row, e.g. c_kv inside kv_a's output or one half of MTP's concatenation).
  *
@@ -22,18 +25,13 @@ public final class RmsNorm {
         TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
             for (int row = lo; row < hi; row++) {
                 int xo = xOff + row * xStride, yo = yOff + row * yStride;
-                float r = (float) (1.0 / Math.sqrt(VecOps.sumSquares(x, xo, n) / n + eps));
-                rstd[rOff + row] = r;
-                int i = 0;
-                for (; i <= n - VecOps.L; i += VecOps.L)
-                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
-                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+                rstd[rOff + row] = Ops.rmsNorm(y, yo, x, xo, w, wOff, n, eps);
             }
         });
     }
 
     /**
-     * y = norm(x) from the saved r per row (rstd[rOff + row]), without recomputing r: the recomputation of spec F.1.
+     * y = norm(x) from the saved r per row (rstd[rOff + row]), without recomputing r: the recomputation of docs/architecture.md §7.1.
      * Same arithmetic as {@link #forward}, so with the r that forward stored the output is bit-identical.
      */
     public static void recompute(float[] y, int yOff, int yStride, float[] x, int xOff, int xStride, float[] w, int wOff,
@@ -41,11 +39,7 @@ public final class RmsNorm {
         TrainPool.forRange(rows, TrainPool.grain(rows, Math.max(1, 4096 / n)), (lo, hi, wk) -> {
             for (int row = lo; row < hi; row++) {
                 int xo = xOff + row * xStride, yo = yOff + row * yStride;
-                float r = rstd[rOff + row];
-                int i = 0;
-                for (; i <= n - VecOps.L; i += VecOps.L)
-                    FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, x, xo + i).mul(r)).intoArray(y, yo + i);
-                for (; i < n; i++) y[yo + i] = w[wOff + i] * (x[xo + i] * r);
+                Ops.rmsNormApply(y, yo, x, xo, w, wOff, n, rstd[rOff + row]);
             }
         });
     }
@@ -63,7 +57,7 @@ public final class RmsNorm {
                 for (; i <= n - VecOps.L; i += VecOps.L)
                     acc = FloatVector.fromArray(VecOps.F, w, wOff + i).mul(FloatVector.fromArray(VecOps.F, dy, yo + i))
                             .fma(FloatVector.fromArray(VecOps.F, x, xo + i), acc);
-                double dot = VecOps.sum(acc);
+                double dot = Vec.sum(acc);
                 for (; i < n; i++) dot += (double) w[wOff + i] * dy[yo + i] * x[xo + i];
                 float c = (float) (dot * r * r / n);
                 i = 0;

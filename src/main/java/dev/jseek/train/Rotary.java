@@ -4,7 +4,7 @@ import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Rope;
 
 /**
- * Interleaved-pair RoPE for training (spec B.5, C): pair i = (x[2i], x[2i+1]) of a {@code qk_rope_head_dim} vector
+ * Interleaved-pair RoPE for training (report §4.3; docs/architecture.md §3.5): pair i = (x[2i], x[2i+1]) of a {@code qk_rope_head_dim} vector
  * at position p is rotated by p * f'_i. The cos/sin tables (YaRN frequencies, HF attention factor) are the
  * inference model's ({@link Rope#table}), so training and inference rotate identically. The backward is the rotation
  * by -angle with the same (scaled) tables: the transpose of the forward.

@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * The losses of one forward pass (spec E.2, D.4): {@code total} = main + lambda * mtp + balance, the value
+ * The losses of one forward pass (docs/architecture.md §6.2, §5.4): {@code total} = main + lambda * mtp + balance, the value
  * whose gradient was taken; {@code main} = next-token cross-entropy; {@code mtp} = mean over MTP depths of the
  * unweighted MTP cross-entropy (0 without MTP); {@code balance} = the sequence-wise balance loss with alpha
  * included (0 without MoE).

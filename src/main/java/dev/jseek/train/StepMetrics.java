@@ -8,7 +8,7 @@ import java.util.Map;
  * sequences in the global batch, the losses (mean over micro-batches), the pre-clip global gradient norm, the
  * schedule values used (lr, gamma, lambda), throughput, whether the step was skipped as non-finite, and per MoE
  * layer ({@code moeLayers} = HF layer ids) the expert loads of the global batch and MaxVio = max load / mean load - 1
- * ([TR] §4.5.2); on validation steps ({@code evaluated}) the validation main cross-entropy {@code valLoss} (nats per
+ * (report §4.5.2); on validation steps ({@code evaluated}) the validation main cross-entropy {@code valLoss} (nats per
  * token) and bits per byte {@code valBpb} (NaN when the data set does not record its text bytes).
  */
 public record StepMetrics(long step, long tokens, int sequences, StepLosses losses, double gradNorm, double lr,

@@ -1,18 +1,20 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Silu;
+
 import dev.jseek.fp8.Fp8Tensor;
 import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 
 /**
- * SwiGLU FFN (spec D.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
+ * SwiGLU FFN (docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
  * experts ({@code mlp.shared_experts.*}) and the routed experts of {@link Moe} (one instance holds the stacked
  * activations of all routed experts; each expert's weights and row range are passed to the row-range core).
  * Saved: g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u (all [m, inter]).
  * Backward input: dh = dy Wdown, dg = dh u SiLU'(g), du = dh SiLU(g), dx += dg Wgate + du Wup.
  * Backward weights: dWdown += dy^T h, dWgate += dg^T x, dWup += du^T x.
  *
- * <p>FP8 ({@link Precision#FP8}, an FP8 {@link ActLayout}; spec G, [TR] §3.3.3): the SwiGLU inputs g and u are cached
+ * <p>FP8 ({@link Precision#FP8}, an FP8 {@link ActLayout}; report §3.3.3): the SwiGLU inputs g and u are cached
  * in E4M3 (1x128 tiles) and their float values are transient; h is not kept at all. Backward dequantizes g and u from
  * the cache and recomputes h from them ("we cache the inputs of the SwiGLU operator and recompute its output in the
  * backward pass"); forward computes h from the unquantized GEMM outputs, as the GPU's SwiGLU reads the BF16 GEMM
@@ -100,7 +102,7 @@ public final class SwiGluFfn {
             Linear.forward(precision, a, go, a, x.xA() + r0 * dim, p, wg, m, dim, inter);
             Linear.forward(precision, a, uo, a, x.xA() + r0 * dim, p, wu, m, dim, inter);
         }
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swiglu(a, ho + lo, go + lo, uo + lo, hi - lo));
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
         Linear.forward(precision, a, y + r0 * dim, a, ho, p, wd, m, inter, dim);
     }
 
@@ -110,12 +112,12 @@ public final class SwiGluFfn {
         int go = gA + r0 * inter, uo = uA + r0 * inter, ho = hA + r0 * inter, n = m * inter;
         s.cache.loadE4m3(gC, r0, m, a, go);
         s.cache.loadE4m3(uC, r0, m, a, uo);
-        if (withH) TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swiglu(a, ho + lo, go + lo, uo + lo, hi - lo));
+        if (withH) TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
     }
 
     /**
      * Rows [r0, r0+m): dacts[x rows] += dFFN/dx^T dacts[y rows]; leaves dg, du in dacts. {@code dyFmt}: scale format of
-     * dy's FP8 quantization (power of two for the routed experts, spec G).
+     * dy's FP8 quantization (power of two for the routed experts, report §3.3).
      */
     void backwardInput(Arenas s, int wg, int wu, int wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;
@@ -129,7 +131,7 @@ public final class SwiGluFfn {
             Linear.backwardInput(precision, d, hd, d, yo, p, wd, m, inter, dim);
         }
         int ga = gA + r0 * inter, ua = uA + r0 * inter;
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> VecOps.swigluBackward(a, ga + lo, ua + lo, d, hd + lo, gd + lo, ud + lo, hi - lo));
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swigluBackward(a, ga + lo, a, ua + lo, d, hd + lo, d, gd + lo, d, ud + lo, hi - lo));
         Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, gd, p, wg, m, dim, inter);
         Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, ud, p, wu, m, dim, inter);
     }

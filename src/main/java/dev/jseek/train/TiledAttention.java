@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Exp;
+import dev.jseek.kernels.Vec;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -27,7 +29,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class TiledAttention {
     private TiledAttention() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Vec.F;
     private static final int L = F.length();
     private static final int QB = 4;
     /** Keys per tile: {@code jseek.attn.keyTile} (default 128), rounded up to whole vectors. */
@@ -224,17 +226,17 @@ final class TiledAttention {
     private static float expRow(float[] x, int off, int np, float sub) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < np; i += L) {
-            FloatVector e = VecOps.exp(FloatVector.fromArray(F, x, off + i).sub(sub));
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(sub));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        return VecOps.sum(acc);
+        return Vec.sum(acc);
     }
 
     /** p = exp(p - l), ds = scale * p * (ds - dsum) over [so, so + np) (np a multiple of L). */
     private static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
         for (int i = 0; i < np; i += L) {
-            FloatVector pv = VecOps.exp(FloatVector.fromArray(F, p, so + i).sub(l));
+            FloatVector pv = Exp.exp(FloatVector.fromArray(F, p, so + i).sub(l));
             pv.intoArray(p, so + i);
             pv.mul(FloatVector.fromArray(F, ds, so + i).sub(dsum)).mul(scale).intoArray(ds, so + i);
         }

@@ -1,11 +1,11 @@
 package dev.jseek.train;
 
 /**
- * A training objective over the main model's per-token log-probabilities (post-training, spec F.5-F.6), for
+ * A training objective over the main model's per-token log-probabilities (post-training, docs/architecture.md §7.5-§7.6), for
  * {@link TrainModel#forwardBackward(int[], int[], int, int, TokenObjective, float)}: given logp_r = log pi(target_r)
  * of every row r of the micro-batch [B*T], it returns the objective's value L and fills the weights
  * w_r = dL/dCE_r (CE_r = -logp_r), so that the backward is the weighted cross-entropy sum_r w_r grad CE_r. The mean
- * cross-entropy is the objective w_r = 1/count; GRPO's (spec F.6) weights are advantage, ratio and KL terms.
+ * cross-entropy is the objective w_r = 1/count; GRPO's (docs/architecture.md §7.6) weights are advantage, ratio and KL terms.
  */
 @FunctionalInterface
 public interface TokenObjective {

@@ -38,7 +38,7 @@ import java.util.zip.CRC32C;
 /**
  * Training checkpoints: one directory {@code step-N/} per saved step under a root directory, holding
  * <ul>
- *   <li>the model in the Hugging Face safetensors layout (spec A.2), F32, including the expert routing biases
+ *   <li>the model in the Hugging Face safetensors layout (docs/architecture.md §2.2), F32, including the expert routing biases
  *       ({@code mlp.gate.e_score_correction_bias}) and alias copies: {@code model.safetensors} (or shards plus
  *       {@code model.safetensors.index.json}) and {@code config.json} when a config is given, so the directory
  *       opens with {@link Checkpoint#open} for inference;</li>

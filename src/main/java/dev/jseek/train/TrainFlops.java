@@ -6,11 +6,11 @@ import dev.jseek.model.ModelConfig;
  * Model FLOPs of one training step (forward + backward) of {@link TrainModel}, for MFU. Counted as "model FLOPs"
  * (no recomputation; the flash-style recompute of P in the attention backward is not counted):
  * <ul>
- *   <li>every Linear (spec B.1, D.1, E.1; router included, embedding lookup excluded): 6 * in * out per row it
+ *   <li>every Linear (docs/architecture.md §3.1, §5.1, §6.1; router included, embedding lookup excluded): 6 * in * out per row it
  *       processes (2 forward + 2 dgrad + 2 wgrad). Rows: B*T for the main model and lm_head, B*(T-k) for MTP depth
- *       k; each MoE layer's routed experts process exactly K rows per token (top-K, no token dropping, spec D.2), the
+ *       k; each MoE layer's routed experts process exactly K rows per token (top-K, no token dropping, docs/architecture.md §5.2), the
  *       shared experts (width moe_inter * n_shared) and the router every token;</li>
- *   <li>causal attention core (spec B.2): per layer, sequence and head, forward 2 * (qk_head_dim + v_head_dim) * T(T+1)/2
+ *   <li>causal attention core (docs/architecture.md §3.2): per layer, sequence and head, forward 2 * (qk_head_dim + v_head_dim) * T(T+1)/2
  *       (QK^T and PV over the causal triangle, diagonal included); backward twice the forward; so 3x in total.</li>
  * </ul>
  * Equivalently, per token: 6 * (active Linear parameters per token) + attention, the usual 6N + attention rule with
@@ -58,7 +58,7 @@ public final class TrainFlops {
     }
 
     /**
-     * Extra Linear FLOPs the recompute mode executes (spec F.1; not model FLOPs): the MLA up-projections (q_b_proj or
+     * Extra Linear FLOPs the recompute mode executes (docs/architecture.md §7.1; not model FLOPs): the MLA up-projections (q_b_proj or
      * q_proj, and kv_b_proj) run forward once more in backward, 2 * in * out per row, in every block, MTP included.
      */
     public static long recomputeFlops(ModelConfig c, int B, int T) {

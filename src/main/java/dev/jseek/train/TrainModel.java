@@ -10,19 +10,19 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The whole DeepSeek-V3 model for training (spec B-E), llm.c style: a flat parameter arena laid out with HF tensor
+ * The whole DeepSeek-V3 model for training (docs/architecture.md §3-§6), llm.c style: a flat parameter arena laid out with HF tensor
  * names ({@link #layout()}), a gradient arena with the same layout, and activation / activation-gradient arenas sized
  * for {@code maxBatch x maxSeqLen} tokens.
  *
  * <p>{@link #forwardBackward} computes, for B sequences of T tokens with next-token targets (negative = ignored),
  * loss = CE_main + lambda * mean_k CE_MTP_k + balance, where balance = sum over MoE layers (main and MTP) of
- * alpha * mean over sequences of sum_i f_i P_i (spec D.4; or the classic batch-wise variant), and ADDS all parameter
+ * alpha * mean over sequences of sum_i f_i P_i (docs/architecture.md §5.4; or the classic batch-wise variant), and ADDS all parameter
  * gradients (times {@code gradScale}) into {@link #grads()} (call {@link #zeroGrad()} first; accumulation over
- * micro-batches is by repeated calls). MTP depth k (spec E) uses T-k positions per sequence; T must exceed the number
+ * micro-batches is by repeated calls). MTP depth k (report §2.2) uses T-k positions per sequence; T must exceed the number
  * of MTP depths. The routing bias is not trained by gradient; {@link #updateBias} applies the aux-loss-free rule
- * (spec D.3) from the expert loads counted since the previous update.
+ * (docs/architecture.md §5.3) from the expert loads counted since the previous update.
  *
- * <p>Recomputation (spec F.1, on by default; {@link #TrainModel(ModelConfig, int, int, boolean)}): the outputs of
+ * <p>Recomputation (docs/architecture.md §7.1, on by default; {@link #TrainModel(ModelConfig, int, int, boolean)}): the outputs of
  * every RMSNorm (input_layernorm, post_attention_layernorm, q_a_layernorm, kv_a_layernorm, model.norm, MTP enorm,
  * hnorm, shared_head.norm) and the MLA up-projections (q_b_proj / q_proj, kv_b_proj, and k built from them) are not
  * kept per layer: they share scratch slots of the activation arena and backward recomputes them (saved input and
@@ -58,7 +58,7 @@ public final class TrainModel {
     static final int P_EMBED = Profiler.section("embedding"), P_HEAD = Profiler.section("final norms + lm_head + cross-entropy"),
             P_ZERO = Profiler.section("zero activation grads"), P_MTP = Profiler.section("mtp embed/norms/eh_proj");
 
-    /** A model with recomputation on (spec F.1). */
+    /** A model with recomputation on (docs/architecture.md §7.1). */
     public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen) { this(c, maxBatch, maxSeqLen, true); }
 
     /**
@@ -148,7 +148,7 @@ public final class TrainModel {
             if (e.shape().length == 1 && e.trainable()) Arrays.fill(s.params, e.offset(), e.offset() + e.size(), 1f);
     }
 
-    /** Matrices ~ N(0, std^2) ([TR] F.1: std 0.006), norm weights 1, routing biases 0; deterministic in seed. */
+    /** Matrices ~ N(0, std^2) (report §4.2: std 0.006), norm weights 1, routing biases 0; deterministic in seed. */
     public void initRandom(long seed, float std) {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (ParamLayout.Entry e : pl.entries()) {
@@ -211,7 +211,7 @@ public final class TrainModel {
     }
 
     /**
-     * Forward and backward of a per-token objective of the main model (post-training, spec F.5-F.6): the main
+     * Forward and backward of a per-token objective of the main model (post-training, docs/architecture.md §7.5-§7.6): the main
      * forward, each row's log-probability logp_r of its target, {@code objective} turns them into its value L and the
      * weights w_r = dL/dCE_r, then the backward of sum_r w_r CE_r plus the balance loss (times gradScale) is added to
      * the gradients. MTP modules are not run (their parameters get no gradient). {@link #lastMainLoss()} is then the
@@ -336,7 +336,7 @@ public final class TrainModel {
     /**
      * Copies every parameter from an HF checkpoint (any float dtype; FP8 dequantized with its block scales). The MTP
      * layers' {@code embed_tokens}/{@code shared_head.head} copies are not read: the model keeps one shared copy
-     * (spec E.1). A missing or mis-shaped tensor throws naming it.
+     * (docs/architecture.md §6.1). A missing or mis-shaped tensor throws naming it.
      */
     public void load(Checkpoint ck) {
         for (ParamLayout.Entry e : pl.entries()) {
@@ -401,7 +401,7 @@ public final class TrainModel {
             throw new IllegalArgumentException(what + " has " + (x == null ? 0 : x.length) + " entries, need B*T = " + B * T);
     }
 
-    // ---- expert load and the aux-loss-free bias update (spec D.3) ----
+    // ---- expert load and the aux-loss-free bias update (docs/architecture.md §5.3) ----
 
     /** HF layer ids of the MoE layers (main, then MTP), in the order of {@link #expertLoad()}. */
     public List<Integer> moeLayerIds() { return Collections.unmodifiableList(moeLayerIds); }
@@ -414,6 +414,16 @@ public final class TrainModel {
     }
 
     public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
+
+    /** Replaces the accumulated loads ([layer][expert], as {@link #expertLoad()}); data parallelism sets the global sums. */
+    public void setExpertLoad(long[][] load) {
+        if (load.length != moes.size()) throw new IllegalArgumentException(load.length + " load rows for " + moes.size() + " MoE layers");
+        for (int i = 0; i < load.length; i++) {
+            long[] l = moes.get(i).load();
+            if (load[i].length != l.length) throw new IllegalArgumentException("layer " + i + ": " + load[i].length + " loads for " + l.length + " experts");
+            System.arraycopy(load[i], 0, l, 0, l.length);
+        }
+    }
 
     /** MaxVio = (max_i load_i - mean load) / mean load per MoE layer, over the accumulated loads (0 when no tokens). */
     public double[] maxVio() {
@@ -446,7 +456,7 @@ public final class TrainModel {
 
     // ---- accessors ----
 
-    /** GEMM precision of the attention and FFN Linears of every block, MTP blocks included (spec G). */
+    /** GEMM precision of the attention and FFN Linears of every block, MTP blocks included (report §3.3). */
     public Precision precision() { return precision; }
 
     /**
@@ -468,7 +478,7 @@ public final class TrainModel {
     public ActLayout activationLayout() { return al; }
     /** Bytes held for backward: the float activation arena plus the FP8 activation cache ({@link ActLayout#savedBytes()}). */
     public long activationBytes() { return al.savedBytes(); }
-    /** Whether RMSNorm outputs and MLA up-projections are recomputed in backward (spec F.1). */
+    /** Whether RMSNorm outputs and MLA up-projections are recomputed in backward (docs/architecture.md §7.1). */
     public boolean recompute() { return recompute; }
     public float[] params() { return s.params; }
     public float[] grads() { return s.grads; }
@@ -490,6 +500,6 @@ public final class TrainModel {
     public float balanceAlpha() { return balanceAlpha; }
     public void setBalanceAlpha(float alpha) { balanceAlpha = alpha; }
     public boolean sequenceWiseBalance() { return seqWiseBalance; }
-    /** true: sequence-wise balance loss (spec D.4, default); false: classic batch-wise auxiliary loss. */
+    /** true: sequence-wise balance loss (docs/architecture.md §5.4, default); false: classic batch-wise auxiliary loss. */
     public void setSequenceWiseBalance(boolean seqWise) { seqWiseBalance = seqWise; }
 }

@@ -7,7 +7,7 @@ import java.util.Map;
  * Adapts {@link TrainModel} (the hand-written DeepSeek-V3 forward/backward) to the {@link Trainer}'s
  * {@link Trainable}: tensors from its {@link ParamLayout} (weight decay on rank >= 2 trainable tensors; the routing
  * biases are non-trainable), its MTP-layer aliases, losses split into main / MTP (mean over depths, unweighted) /
- * balance, and the expert-load and bias-update hooks (spec D.3). TrainModel uses no randomness, so the
+ * balance, and the expert-load and bias-update hooks (docs/architecture.md §5.3). TrainModel uses no randomness, so the
  * {@link TrainRng} is not consumed.
  */
 public final class TrainModelTrainable implements Trainable<TokenBatch> {
@@ -52,6 +52,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
     @Override public void setMtpLambda(float lambda) { model.setMtpLambda(lambda); }
     @Override public List<Integer> moeLayerIds() { return model.moeLayerIds(); }
     @Override public long[][] expertLoad() { return model.expertLoad(); }
+    @Override public void setExpertLoad(long[][] load) { model.setExpertLoad(load); }
     @Override public void updateBias(float gamma) { model.updateBias(gamma); }
     @Override public void resetExpertLoad() { model.resetExpertLoad(); }
 }

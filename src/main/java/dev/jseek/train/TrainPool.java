@@ -4,7 +4,7 @@ import dev.jseek.kernels.Parallel;
 
 /**
  * The thread pool the training kernels run on: a facade over the process-wide {@link Parallel} pool, so training
- * loops and GEMMs share one set of threads (java-anchors "Threading": one persistent pool, never oversubscribe; size
+ * loops and GEMMs share one set of threads (docs/architecture.md §9: one persistent pool, never oversubscribe; size
  * {@code jseek.threads}). Bodies get the index range of their chunk and a participant id in [0, {@link #threads()}).
  * A GEMM (or another forRange) called inside a body runs serially on that thread (Parallel's nesting rule), so e.g.
  * the MoE experts run in parallel with one single-threaded GEMM chain each. Chunks only change which thread computes

@@ -3,11 +3,11 @@ package dev.jseek.train;
 import java.util.Arrays;
 
 /**
- * One parameter tensor of a {@link Trainable}'s flat FP32 arena: its Hugging Face name (spec A.2), its element
+ * One parameter tensor of a {@link Trainable}'s flat FP32 arena: its Hugging Face name (docs/architecture.md §2.2), its element
  * offset in {@link Trainable#params()} / {@link Trainable#grads()}, its shape (HF order, [out, in] for Linear
  * weights), whether the optimizer updates it ({@code trainable}; false for the aux-loss-free routing bias
- * {@code mlp.gate.e_score_correction_bias}, spec D.3) and whether AdamW applies weight decay to it ({@code decay};
- * spec F.1: matrices yes, RMSNorm weights and biases no).
+ * {@code mlp.gate.e_score_correction_bias}, docs/architecture.md §5.3) and whether AdamW applies weight decay to it ({@code decay};
+ * docs/architecture.md §7.1: matrices yes, RMSNorm weights and biases no).
  */
 public record TrainTensor(String name, int offset, int[] shape, boolean trainable, boolean decay) {
     public TrainTensor {
@@ -24,7 +24,7 @@ public record TrainTensor(String name, int offset, int[] shape, boolean trainabl
     }
 
     /**
-     * The default rule of spec F.1: trainable tensors of rank >= 2 (Linear weights, embeddings) get weight decay;
+     * The default rule of docs/architecture.md §7.1: trainable tensors of rank >= 2 (Linear weights, embeddings) get weight decay;
      * rank-1 tensors (RMSNorm weights, biases) do not; non-trainable tensors get neither gradient nor decay.
      */
     public static TrainTensor of(String name, int offset, int[] shape, boolean trainable) {

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What {@link Trainer} needs from a model (spec F.1, D.3, E.2): a flat FP32 parameter arena and a gradient arena
+ * What {@link Trainer} needs from a model (docs/architecture.md §7.1, §5.3, §6.2): a flat FP32 parameter arena and a gradient arena
  * with the same layout, described by {@link #tensors()} (HF names, offsets, which tensors are trained and which
  * get weight decay), and a forward+backward pass over one micro-batch of type {@code B}.
  *
@@ -25,7 +25,7 @@ public interface Trainable<B> {
     /** Every distinct tensor of the arena (no aliases), in a fixed order. */
     List<TrainTensor> tensors();
 
-    /** Checkpoint names stored as copies of another tensor: alias -> target name (e.g. MTP's embed_tokens, spec E.1). */
+    /** Checkpoint names stored as copies of another tensor: alias -> target name (e.g. MTP's embed_tokens, docs/architecture.md §6.1). */
     default Map<String, String> aliases() { return Map.of(); }
 
     /** Sets every gradient to 0. */
@@ -51,7 +51,7 @@ public interface Trainable<B> {
      */
     default Map<String, Double> stats(B batch) { return Map.of(); }
 
-    /** Sets the MTP loss weight lambda (spec E.2) for the next forward passes. */
+    /** Sets the MTP loss weight lambda (docs/architecture.md §6.2) for the next forward passes. */
     default void setMtpLambda(float lambda) {}
 
     /** HF layer ids of the MoE layers, in the order of {@link #expertLoad()}. */
@@ -60,7 +60,15 @@ public interface Trainable<B> {
     /** Tokens routed to each expert per MoE layer since the last {@link #updateBias}/{@link #resetExpertLoad}. */
     default long[][] expertLoad() { return new long[0][]; }
 
-    /** b_i += gamma * sign(mean load - load_i) per MoE layer (spec D.3), then resets the loads. */
+    /**
+     * Replaces the loads counted so far with {@code load} (same shape as {@link #expertLoad()}): data parallelism
+     * sets the loads summed over ranks before {@link #updateBias}.
+     */
+    default void setExpertLoad(long[][] load) {
+        if (load.length != 0) throw new UnsupportedOperationException(getClass().getSimpleName() + " has no expert loads to set");
+    }
+
+    /** b_i += gamma * sign(mean load - load_i) per MoE layer (docs/architecture.md §5.3), then resets the loads. */
     default void updateBias(float gamma) {}
 
     /** Forgets the loads counted so far (a skipped step). */

@@ -1,5 +1,6 @@
 package dev.jseek.train;
 
+import dev.jseek.parallel.Communicator;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +8,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * The training loop (spec F.1, D.3, E.2). One {@link #step()}:
+ * The training loop (docs/architecture.md §7.1, §5.3, §6.2). One {@link #step()}:
  * <ol>
  *   <li>batch size from the {@link BatchRamp} at the tokens seen so far; fetch that many micro-batches;</li>
  *   <li>lr, gamma, lambda from their schedules at the progress after this step (see {@link LrSchedule});</li>
@@ -23,6 +24,14 @@ import java.util.function.Consumer;
  * Determinism: given the model, data source and config, the run is a pure function of the seed; {@link #resume}
  * from a checkpoint continues bit-identically (parameters, moments, EMA, routing biases, RNG, data position,
  * counters are all restored). Not thread-safe; the EMA worker is the only other thread.
+ *
+ * <p>Data parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator)}, report §3.2): every rank
+ * runs a trainer over the same data source and seed; each step's micro-batches are split into equal contiguous
+ * parts by rank (rank r trains on micro-batches [r k, (r + 1) k) of the N k), and the optimizer is ZeRO-1
+ * ({@link ZeroShard}). The step's losses are the per-micro-batch losses gathered and summed in micro-batch order and
+ * the expert loads are summed over ranks, so the metrics, bias updates and data position are those of the 1-rank
+ * step. Rank 0 alone writes metrics, the progress bar and checkpoints (full, gathered: resumable on any number of
+ * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike.
  */
 public final class Trainer<B> implements AutoCloseable {
     private final Trainable<B> model;
@@ -41,8 +50,13 @@ public final class Trainer<B> implements AutoCloseable {
     private Path lastCheckpoint;
     private Validation<B> validation;
     private long finalStep = -1;
+    private final Communicator comm;
+    private final ZeroShard zero;
 
-    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg) {
+    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg) { this(model, data, cfg, null); }
+
+    /** A data-parallel rank of {@code comm} (null: one process, no communication). */
+    public Trainer(Trainable<B> model, BatchSource<B> data, TrainerConfig cfg, Communicator comm) {
         this.model = model;
         this.data = data;
         this.cfg = cfg;
@@ -50,14 +64,25 @@ public final class Trainer<B> implements AutoCloseable {
         float[] p = model.params();
         if (model.grads().length != p.length)
             throw new IllegalArgumentException("grads arena has " + model.grads().length + " floats, params " + p.length);
-        this.adam = new AdamW(cfg.adam(), p.length, tensors);
+        this.comm = comm;
+        this.zero = comm == null ? null : new ZeroShard(comm, tensors, p.length, cfg.adam());
+        this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
         int micro = data.microBatchRows();
         this.ramp = cfg.batch() != null ? cfg.batch() : BatchRamp.fixed(micro, micro);
         if (ramp.granularity() != micro)
             throw new IllegalArgumentException("batch ramp granularity " + ramp.granularity() + " differs from the data source's micro-batch rows " + micro);
+        if (comm != null && (ramp.start() / micro % comm.size() != 0 || ramp.end() / micro % comm.size() != 0))
+            throw new IllegalArgumentException("a step of " + ramp.start() / micro + (ramp.start() == ramp.end() ? "" : ".." + ramp.end() / micro)
+                    + " micro-batches does not split evenly over " + comm.size() + " data-parallel ranks");
     }
+
+    /** True when this trainer writes files (metrics, progress, checkpoints): always, or rank 0 of a data-parallel group. */
+    public boolean writer() { return comm == null || comm.rank() == 0; }
+
+    /** The ZeRO-1 shard of a data-parallel trainer (null otherwise). */
+    public ZeroShard zero() { return zero; }
 
     /** Held-out batches evaluated every {@link TrainerConfig#evalEvery()} steps (null: none). */
     public void setValidation(Validation<B> v) { validation = v; }
@@ -103,8 +128,10 @@ public final class Trainer<B> implements AutoCloseable {
     public TrainState resume(Path path) {
         if (step != 0 || metrics != null) throw new IllegalStateException("resume must come before the first step");
         Path dir = TrainCheckpoint.resolve(path, cfg.warn());
-        TrainState s = TrainCheckpoint.load(dir, model.params(), tensors, adam, ema, cfg.warn());
-        if (cfg.checkpointDir() != null && dir.getParent() != null
+        AdamW full = zero == null ? adam : new AdamW(cfg.adam(), model.params().length, tensors);
+        TrainState s = TrainCheckpoint.load(dir, model.params(), tensors, full, ema, cfg.warn());
+        if (zero != null) zero.loadFrom(full);
+        if (writer() && cfg.checkpointDir() != null && dir.getParent() != null
                 && dir.getParent().toAbsolutePath().normalize().equals(cfg.checkpointDir().toAbsolutePath().normalize()))
             TrainCheckpoint.setAsideInvalidAfter(cfg.checkpointDir(), s.step(), cfg.warn());
         data.restoreState(s.dataState());
@@ -120,8 +147,10 @@ public final class Trainer<B> implements AutoCloseable {
     /** One training step (see the class comment). */
     public StepMetrics step() {
         long t0 = System.nanoTime();
-        if (metrics == null && cfg.metricsFile() != null) metrics = MetricsLog.open(cfg.metricsFile(), step);
+        if (metrics == null && cfg.metricsFile() != null && writer()) metrics = MetricsLog.open(cfg.metricsFile(), step);
         int nMicro = ramp.microBatches(tokens);
+        if (comm != null && nMicro % comm.size() != 0)
+            throw new IllegalStateException("step " + (step + 1) + ": " + nMicro + " micro-batches do not split evenly over " + comm.size() + " data-parallel ranks");
         List<B> batches = new ArrayList<>(nMicro);
         long stepTokens = 0;
         for (int i = 0; i < nMicro; i++) {
@@ -138,16 +167,50 @@ public final class Trainer<B> implements AutoCloseable {
         double total = 0, main = 0, mtp = 0, bal = 0;
         float gs = 1f / nMicro;
         java.util.Map<String, Double> extra = new java.util.LinkedHashMap<>();
-        for (B b : batches) {
-            StepLosses l = model.forwardBackward(b, gs, rng);
-            total += l.total();
-            main += l.main();
-            mtp += l.mtp();
-            bal += l.balance();
-            for (var e : model.stats(b).entrySet()) extra.merge(e.getKey(), e.getValue() / nMicro, Double::sum);
+        if (comm == null) {
+            for (B b : batches) {
+                StepLosses l = model.forwardBackward(b, gs, rng);
+                total += l.total();
+                main += l.main();
+                mtp += l.mtp();
+                bal += l.balance();
+                for (var e : model.stats(b).entrySet()) extra.merge(e.getKey(), e.getValue() / nMicro, Double::sum);
+            }
+        } else {
+            int k = nMicro / comm.size(), first = comm.rank() * k;
+            double[] mine = new double[4 * k];
+            for (int i = 0; i < k; i++) {
+                B b = batches.get(first + i);
+                StepLosses l = model.forwardBackward(b, gs, rng);
+                mine[4 * i] = l.total();
+                mine[4 * i + 1] = l.main();
+                mine[4 * i + 2] = l.mtp();
+                mine[4 * i + 3] = l.balance();
+                if (!model.stats(b).isEmpty()) throw new IllegalStateException("data-parallel training does not gather per-batch statistics " + model.stats(b).keySet());
+            }
+            double[] all = comm.allGather(mine);            // micro-batch order, so the sums below are the 1-rank sums
+            for (int i = 0; i < nMicro; i++) {
+                total += all[4 * i];
+                main += all[4 * i + 1];
+                mtp += all[4 * i + 2];
+                bal += all[4 * i + 3];
+            }
+            long[][] local = model.expertLoad();
+            if (local.length > 0) {
+                int e = local[0].length;
+                long[] flat = new long[local.length * e];
+                for (int l = 0; l < local.length; l++) System.arraycopy(local[l], 0, flat, l * e, e);
+                long[] gathered = comm.allGather(flat);
+                long[][] sum = new long[local.length][e];
+                for (int r = 0; r < comm.size(); r++)
+                    for (int l = 0; l < local.length; l++)
+                        for (int j = 0; j < e; j++) sum[l][j] += gathered[r * flat.length + l * e + j];
+                model.setExpertLoad(sum);
+            }
+            zero.reduceGradients(model.grads());
         }
         StepLosses losses = new StepLosses(total / nMicro, main / nMicro, mtp / nMicro, bal / nMicro);
-        double norm = GradClip.globalNorm(model.grads(), tensors);
+        double norm = zero == null ? GradClip.globalNorm(model.grads(), tensors) : zero.globalNorm();
         boolean finite = losses.isFinite() && Double.isFinite(norm);
         FaultPoint.reach("mid-step", stepNo);
         List<Integer> layers = model.moeLayerIds();
@@ -155,7 +218,8 @@ public final class Trainer<B> implements AutoCloseable {
         double[] vio = new double[load.length];
         for (int i = 0; i < load.length; i++) vio[i] = StepMetrics.maxVio(load[i]);
         if (finite) {
-            adam.step(model.params(), model.grads(), lr, GradClip.coefficient(norm, cfg.maxGradNorm()));
+            if (zero == null) adam.step(model.params(), model.grads(), lr, GradClip.coefficient(norm, cfg.maxGradNorm()));
+            else zero.step(model.params(), lr, GradClip.coefficient(norm, cfg.maxGradNorm()));
             model.updateBias((float) gamma);
             if (ema != null) ema.submit(model.params());
             consecutiveSkips = 0;
@@ -170,7 +234,7 @@ public final class Trainer<B> implements AutoCloseable {
                 throw new NonFiniteException(stepNo, what + "; " + consecutiveSkips + " consecutive steps skipped, more than the allowed "
                         + cfg.maxConsecutiveSkips() + "; stopping");
             model.resetExpertLoad();
-            cfg.warn().accept(what + "; step skipped (no update)");
+            if (writer()) cfg.warn().accept(what + "; step skipped (no update)");
         }
         step = stepNo;
         tokens = tokensAfter;
@@ -194,7 +258,7 @@ public final class Trainer<B> implements AutoCloseable {
      * checkpoint (unless one was just written).
      */
     public void train(long untilStep) {
-        if (cfg.progressBar() && progress == null) progress = new TrainProgress(step, Math.max(untilStep, cfg.totalSteps()));
+        if (cfg.progressBar() && progress == null && writer()) progress = new TrainProgress(step, Math.max(untilStep, cfg.totalSteps()));
         finalStep = untilStep;
         try {
             while (step < untilStep) step();
@@ -208,9 +272,15 @@ public final class Trainer<B> implements AutoCloseable {
     public Path checkpoint() {
         if (cfg.checkpointDir() == null) throw new IllegalStateException("no checkpoint directory configured");
         float[] e = ema == null ? null : ema.values();
-        TrainCheckpoint.Contents c = new TrainCheckpoint.Contents(state(), model.params(), tensors, model.aliases(), adam, e, cfg.configJson());
-        lastCheckpoint = TrainCheckpoint.save(cfg.checkpointDir(), c, cfg.maxShardBytes());
-        TrainCheckpoint.prune(cfg.checkpointDir(), cfg.keepLast());
+        AdamW full = zero == null ? adam : zero.gatherOptimizer();
+        if (writer()) {
+            TrainCheckpoint.Contents c = new TrainCheckpoint.Contents(state(), model.params(), tensors, model.aliases(), full, e, cfg.configJson());
+            lastCheckpoint = TrainCheckpoint.save(cfg.checkpointDir(), c, cfg.maxShardBytes());
+            TrainCheckpoint.prune(cfg.checkpointDir(), cfg.keepLast());
+        } else {
+            lastCheckpoint = cfg.checkpointDir().resolve(TrainCheckpoint.dirName(step));
+        }
+        if (comm != null) comm.barrier();                     // the checkpoint exists on return, on every rank
         return lastCheckpoint;
     }
 

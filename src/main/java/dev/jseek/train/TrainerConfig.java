@@ -5,7 +5,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * Settings of a {@link Trainer} run (spec F.1): optimizer, schedules (lr, gamma, lambda by steps/tokens; batch
+ * Settings of a {@link Trainer} run (docs/architecture.md §7.1): optimizer, schedules (lr, gamma, lambda by steps/tokens; batch
  * ramp), clipping, EMA, the non-finite policy, seed, checkpointing, validation interval, metrics and progress display. Immutable; build
  * with {@link #builder(LrSchedule)}.
  */

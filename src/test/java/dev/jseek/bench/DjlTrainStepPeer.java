@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The PyTorch eager peer of jseek's training step for {@code jseek bench train}: DeepSeek-V3 (spec B-E) written with
+ * The PyTorch eager peer of jseek's training step for {@code jseek bench train}: DeepSeek-V3 (docs/architecture.md §3-§6) written with
  * DJL's PyTorch engine (libtorch 2.7.1 CPU, loaded offline from the pytorch-native-cpu jar), differentiated by
  * torch autograd, updated by an AdamW written with in-place tensor ops (torch.optim.AdamW's single-tensor CPU
  * path). Test scope only: tools/bench-train.sh puts it on the class path, the jseek runtime never loads DJL.
@@ -242,7 +242,7 @@ public final class DjlTrainStepPeer implements TrainStepPeer {
         return x.add(moe(p + "mlp.", u, t, balOut));
     }
 
-    /** Interleaved-pair RoPE (spec B.5) of x [B, t, heads, rd] at positions 0..t-1. */
+    /** Interleaved-pair RoPE (docs/architecture.md §3.5) of x [B, t, heads, rd] at positions 0..t-1. */
     private NDArray rope(NDArray x, int t) {
         Shape s = x.getShape();
         NDArray xp = x.reshape(s.get(0), s.get(1), s.get(2), rd / 2, 2);

@@ -45,7 +45,7 @@ class FimTransformTest {
     }
 
     @Test void deepSeekIdsLayout() {
-        // an encoder with the DeepSeek-V3 special ids (F.8): fim_begin 128801, fim_hole 128800, fim_end 128802, eos 1
+        // an encoder with the DeepSeek-V3 special ids (docs/architecture.md §7.8): fim_begin 128801, fim_hole 128800, fim_end 128802, eos 1
         TextEncoder ds = new TextEncoder() {
             @Override public int[] encode(String t) { return t.chars().map(c -> 1000 + c).toArray(); }
             @Override public int eosId() { return 1; }

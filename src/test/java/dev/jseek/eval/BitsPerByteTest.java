@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ class BitsPerByteTest {
 
     /** Every matrix zero: the logits are all 0, so each token costs ln V nats and bits/byte = log2(V) / bytesPerToken. */
     @Test void uniformModelGivesLog2VocabPerToken() {
-        try (DeepSeekV3 m = DeepSeekV3.open(EvalFixtures.tinyModel(tmp, 512, 1, 0.0))) {
+        try (DeepSeekV3 m = ModelSource.open(EvalFixtures.tinyModel(tmp, 512, 1, 0.0))) {
             BitsPerByte.Result r = BitsPerByte.evaluate(m, windows(3, 20, 512, 5), 3.0, 7);
             assertEquals(57, r.tokens());
             assertEquals(Math.log(512), r.natsPerToken(), 1e-9);
@@ -31,7 +32,7 @@ class BitsPerByteTest {
 
     /** A random model: chunked scoring equals -log softmax of one whole-window forward, summed by hand. */
     @Test void matchesWholeWindowForward() {
-        try (DeepSeekV3 m = DeepSeekV3.open(EvalFixtures.tinyModel(tmp, 512, 2, 0.05))) {
+        try (DeepSeekV3 m = ModelSource.open(EvalFixtures.tinyModel(tmp, 512, 2, 0.05))) {
             int[][] w = windows(2, 17, 512, 9);
             int V = 512;
             double nats = 0;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +48,7 @@ class MultipleChoiceTest {
                 """);
         List<MultipleChoice.Question> qs = MultipleChoice.read(f);
         assertEquals(3, qs.size());
-        try (DeepSeekV3 m = DeepSeekV3.open(EvalFixtures.tinyModel(tmp, 400, 3, 0.05))) {
+        try (DeepSeekV3 m = ModelSource.open(EvalFixtures.tinyModel(tmp, 400, 3, 0.05))) {
             int ok = 0, okNorm = 0;
             for (MultipleChoice.Question q : qs) {
                 double[] s = MultipleChoice.scores(m, tok, q, 3);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -67,7 +68,7 @@ class PasskeyTest {
     /** A length past the model's positions is NaN; the heatmap colours cells by accuracy and grey for NaN. */
     @Test void gridAndHeatmap() throws Exception {
         Tokenizer tok = EvalFixtures.tokenizer(tmp, 400);
-        try (DeepSeekV3 m = DeepSeekV3.open(EvalFixtures.tinyModel(tmp, 400, 1, 0.02))) {
+        try (DeepSeekV3 m = ModelSource.open(EvalFixtures.tinyModel(tmp, 400, 1, 0.02))) {
             Passkey.Grid g = Passkey.run(m, tok, List.of(300, 4096), List.of(0.0, 1.0), 1, 7);
             assertTrue(Double.isNaN(g.accuracy()[1][0]) && Double.isNaN(g.accuracy()[1][1])); // tiny: 512 positions
             assertTrue(g.accuracy()[0][0] == 0 || g.accuracy()[0][0] == 1);

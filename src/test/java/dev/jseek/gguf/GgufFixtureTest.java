@@ -9,6 +9,7 @@ import dev.jseek.io.Npy;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.source.ModelSource;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -87,7 +88,7 @@ class GgufFixtureTest {
             assertEquals(List.of(), Deepseek2Metadata.differences(want, got));
         }
         float[] logits = Npy.readFloats(hf.resolve("logits.npy")), mtp = Npy.readFloats(hf.resolve("mtp_logits.npy"));
-        try (DeepSeekV3 ref = DeepSeekV3.open(hf); DeepSeekV3 m = DeepSeekV3.open(gguf)) {
+        try (DeepSeekV3 ref = ModelSource.open(hf); DeepSeekV3 m = ModelSource.open(gguf)) {
             assertTrue(m.hasMtp());
             for (AttnMode mode : AttnMode.values()) {
                 float[] a = run(m, toks, mode), b = run(ref, toks, mode);

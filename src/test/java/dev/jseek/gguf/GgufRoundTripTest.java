@@ -12,6 +12,7 @@ import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.InMemoryWeights;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.source.ModelSource;
 import dev.jseek.tensor.Bf16;
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
@@ -46,7 +47,7 @@ class GgufRoundTripTest {
             assertEquals(GgmlType.F32, f.tensor("blk.1.ffn_gate_inp.weight").type());
             assertEquals(List.of(), Deepseek2Metadata.differences(ModelConfig.load(hf.resolve("config.json")), Deepseek2Metadata.read(f)));
         }
-        try (DeepSeekV3 ref = DeepSeekV3.open(hf); DeepSeekV3 m = DeepSeekV3.open(out)) {
+        try (DeepSeekV3 ref = ModelSource.open(hf); DeepSeekV3 m = ModelSource.open(out)) {
             assertTrue(m.hasMtp());
             for (AttnMode mode : AttnMode.values()) assertBitwise(run(ref, toks, mode), run(m, toks, mode), mode.toString());
         }
@@ -63,7 +64,7 @@ class GgufRoundTripTest {
             assertNull(f.get("deepseek2.attention.q_lora_rank"));
             assertEquals(0, Deepseek2Metadata.read(f).numNextnPredictLayers());
         }
-        try (DeepSeekV3 ref = DeepSeekV3.open(hf); DeepSeekV3 m = DeepSeekV3.open(out)) {
+        try (DeepSeekV3 ref = ModelSource.open(hf); DeepSeekV3 m = ModelSource.open(out)) {
             assertFalse(m.hasMtp());
             int T = toks.length;
             float[] want = ref.forward(toks, 0, ref.newCache(T, AttnMode.ABSORB));
@@ -77,7 +78,7 @@ class GgufRoundTripTest {
         GgufExporter.export(hf, out, GgmlType.F32, true, null);
         int[] toks = tokens(hf);
         float[] want = Npy.readFloats(hf.resolve("logits.npy"));
-        try (DeepSeekV3 ref = DeepSeekV3.open(hf); DeepSeekV3 m = DeepSeekV3.open(out)) {
+        try (DeepSeekV3 ref = ModelSource.open(hf); DeepSeekV3 m = ModelSource.open(out)) {
             assertNull(m.config.quantizationConfig());
             float[] a = run(m, toks, AttnMode.ABSORB), b = run(ref, toks, AttnMode.ABSORB);
             assertTrue(maxDiff(a, b) < 1e-5, "GGUF vs FP8 safetensors " + maxDiff(a, b));
@@ -122,7 +123,7 @@ class GgufRoundTripTest {
         int[] toks = tokens(hf);
         ModelConfig c = ModelConfig.load(hf.resolve("config.json"));
         float[] exact;
-        try (DeepSeekV3 ref = DeepSeekV3.open(hf)) { exact = run(ref, toks, AttnMode.ABSORB); }
+        try (DeepSeekV3 ref = ModelSource.open(hf)) { exact = run(ref, toks, AttnMode.ABSORB); }
         for (GgmlType type : new GgmlType[] {GgmlType.BF16, GgmlType.F16, GgmlType.Q8_0}) {
             Path out = tmp.resolve(type + ".gguf");
             GgufExporter.Result r = GgufExporter.export(hf, out, type, true, null);
@@ -141,7 +142,7 @@ class GgufRoundTripTest {
                 }
                 float[] want;
                 try (DeepSeekV3 oracle = DeepSeekV3.load(Deepseek2Metadata.read(f), rounded(hf, f))) { want = run(oracle, toks, AttnMode.ABSORB); }
-                try (DeepSeekV3 m = DeepSeekV3.open(out)) {
+                try (DeepSeekV3 m = ModelSource.open(out)) {
                     float[] got = run(m, toks, AttnMode.ABSORB);
                     double d = maxDiff(want, got), q = maxDiff(exact, got);
                     assertTrue(d < 1e-4, type + ": max |diff| to the rounded-weights model " + d);

@@ -8,11 +8,11 @@ import java.util.List;
 
 /**
  * Test helper: one parity fixture written by {@code tools/make_parity_fixtures.py} (an independent float64 PyTorch
- * DeepSeek-V3 forward, spec A-E), in {@code src/test/resources/parity/<name>/}:
+ * DeepSeek-V3 forward, docs/architecture.md §2-§6), in {@code src/test/resources/parity/<name>/}:
  * <ul>
- *   <li>{@code config.json}: HF DeepSeek-V3 config (every spec A.1 field; {@code q_lora_rank} may be null;
+ *   <li>{@code config.json}: HF DeepSeek-V3 config (every docs/architecture.md §2.1 field; {@code q_lora_rank} may be null;
  *       {@code rope_scaling} yarn; the fp8 case adds {@code quantization_config}).</li>
- *   <li>{@code model.safetensors}: HF tensor names (spec A.2), main layers 0..L-1 and the MTP layer L =
+ *   <li>{@code model.safetensors}: HF tensor names (docs/architecture.md §2.2), main layers 0..L-1 and the MTP layer L =
  *       num_hidden_layers, whose {@code embed_tokens}/{@code shared_head.head} are byte copies of the main ones.
  *       Cases yarn_qlora and no_qlora are all F32; fp8 has F8_E4M3 Linears with F32 {@code weight_scale_inv},
  *       BF16 embeddings/head/norms/router/eh_proj, F32 {@code e_score_correction_bias}.</li>

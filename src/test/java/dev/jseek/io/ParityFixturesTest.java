@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
 /**
- * The parity fixtures are loadable through {@link Checkpoint} and self-consistent: every tensor spec A.2 names for
+ * The parity fixtures are loadable through {@link Checkpoint} and self-consistent: every tensor docs/architecture.md §2.2 names for
  * the config is present with its shape and dtype (FP8 with scales in the fp8 case), the MTP layer's embedding/head
  * are byte copies, the first hidden state is the embedding lookup, logits = lm_head(model.norm(last hidden)) and
  * mtp_logits = lm_head(shared_head.norm(mtp hidden)) recomputed in Java from the checkpoint, and the recorded routing
@@ -24,7 +24,7 @@ class ParityFixturesTest {
 
     record Spec(String name, long[] shape, boolean fp8) {}
 
-    /** The tensors of spec A.2 for this config. */
+    /** The tensors of docs/architecture.md §2.2 for this config. */
     static List<Spec> expected(ParityCase pc) {
         int d = pc.cfg("hidden_size"), v = pc.cfg("vocab_size"), L = pc.cfg("num_hidden_layers"), H = pc.cfg("num_attention_heads");
         int dn = pc.cfg("qk_nope_head_dim"), dr = pc.cfg("qk_rope_head_dim"), dv = pc.cfg("v_head_dim"), r = pc.cfg("kv_lora_rank");
@@ -101,7 +101,7 @@ class ParityFixturesTest {
                     assertNotNull(m.scaleInv(), s.name());
                 }
             }
-            assertEquals(want, ck.names(), "no tensors beyond spec A.2");
+            assertEquals(want, ck.names(), "no tensors beyond docs/architecture.md §2.2");
             int L = pc.cfg("num_hidden_layers");
             assertArrayEquals(ck.segment("model.embed_tokens.weight").toArray(ValueLayout.JAVA_BYTE),
                     ck.segment("model.layers." + L + ".embed_tokens.weight").toArray(ValueLayout.JAVA_BYTE));

@@ -2,7 +2,8 @@ package dev.jseek.io;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.jseek.kernels.Gemm;
+import dev.jseek.fp8.Fp8Weights;
+import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import java.lang.foreign.ValueLayout;
@@ -87,11 +88,11 @@ class SafetensorsRoundTripTest {
             Matrix m = ck.matrix("a.f32", 6, 5);
             assertEquals(DType.F32, m.dtype());
             assertNull(m.scaleInv());
-            for (int i = 0; i < 6; i++) for (int j = 0; j < 5; j++) assertEquals(f32[i * 5 + j], Gemm.get(m, i, j));
+            for (int i = 0; i < 6; i++) for (int j = 0; j < 5; j++) assertEquals(f32[i * 5 + j], ScalarWeightRows.get(m, i, j));
             Matrix mb = ck.matrix("b.bf16", 3, 7);
-            assertEquals(bfBack[2 * 7 + 3], Gemm.get(mb, 2, 3));
+            assertEquals(bfBack[2 * 7 + 3], ScalarWeightRows.get(mb, 2, 3));
             Matrix mh = ck.matrix("c.f16", 4, 4);
-            assertEquals(f16Back[5], Gemm.get(mh, 1, 1));
+            assertEquals(f16Back[5], ScalarWeightRows.get(mh, 1, 1));
         }
     }
 
@@ -102,7 +103,7 @@ class SafetensorsRoundTripTest {
         float[] w = randn(r, rows * cols, 0.05f);
         for (int j = 0; j < cols; j++) w[150 * cols + j] *= 40; // one row block with a much larger amax
         Path f = tmp.resolve("fp8.safetensors");
-        new SafetensorsWriter().addFloats("l.weight", DType.F8_E4M3, w, rows, cols).write(f);
+        Fp8Weights.add(new SafetensorsWriter(), "l.weight", w, rows, cols).write(f);
         try (Checkpoint ck = Checkpoint.open(f)) {
             assertEquals(Set.of("l.weight", "l.weight_scale_inv"), ck.names());
             assertArrayEquals(new long[] {2, 2}, ck.info("l.weight_scale_inv").shape());
@@ -114,7 +115,7 @@ class SafetensorsRoundTripTest {
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < cols; j++) {
                     float v = deq[i * cols + j];
-                    assertEquals(v, Gemm.get(m, i, j), "matrix view and floats() agree at " + i + "," + j);
+                    assertEquals(v, ScalarWeightRows.get(m, i, j), "matrix view and floats() agree at " + i + "," + j);
                     float s = sc[(i / 128) * 2 + j / 128];
                     // e4m3 has 3 mantissa bits: relative error <= 2^-4 for normals, absolute <= 2^-10 * s for subnormals
                     assertEquals(w[i * cols + j], v, Math.max(Math.abs(w[i * cols + j]) * 0x1p-4f, s * 0x1p-10f) * 1.0001f, i + "," + j);
@@ -129,7 +130,9 @@ class SafetensorsRoundTripTest {
         float[][] vals = new float[10][];
         for (int i = 0; i < 10; i++) {
             vals[i] = randn(r, 16 * 8, 1f);
-            w.addFloats("model.layers." + i + ".mlp.w.weight", i % 2 == 0 ? DType.F32 : DType.F8_E4M3, vals[i], 16, 8);
+            String name = "model.layers." + i + ".mlp.w.weight";
+            if (i % 2 == 0) w.addFloats(name, DType.F32, vals[i], 16, 8);
+            else Fp8Weights.add(w, name, vals[i], 16, 8);
         }
         Path dir = tmp.resolve("sharded");
         List<Path> files = w.writeCheckpoint(dir, 1200);

@@ -127,7 +127,7 @@ class OpsTest {
             double absDot = 0;
             for (int i = 0; i < n; i++) absDot += Math.abs(x[1 + i] * y[2 + i]);
             close(ScalarOps.dot(x, 1, y, 2, n), Ops.dot(x, 1, y, 2, n), 1e-6 * (n + 4) * absDot + 1e-30, "dot n=" + n);
-            close(ScalarOps.sumSquares(x, 1, n), Ops.sumSquares(x, 1, n), 1e-6 * (n + 4) * ScalarOps.sumSquares(x, 1, n) + 1e-30, "sumSquares n=" + n);
+            close(ScalarOps.sumSquares(x, 1, n), (float) Ops.sumSquares(x, 1, n), 1e-6 * (n + 4) * ScalarOps.sumSquares(x, 1, n) + 1e-30, "sumSquares n=" + n);
             close(ScalarOps.max(x, 1, n), Ops.max(x, 1, n), 0, "max n=" + n);
             float[] a = y.clone(), b = y.clone();
             ScalarOps.axpy(0.37f, x, 1, a, 2, n);

@@ -52,7 +52,7 @@ class GateTest {
     @Test
     void maskedGroupsAreMinusInfinityEvenWhenBiasedScoresAreNegative() {
         // 4 groups of 4 experts; all biased scores negative. Keep 1 group, pick 3 experts: they must all come from
-        // the kept group. HF's 0.0 mask (spec J.9) would pick masked experts here, since 0 > negative scores.
+        // the kept group. HF's 0.0 mask (docs/architecture.md §5.2) would pick masked experts here, since 0 > negative scores.
         int e = 16;
         float[] x = new float[e], bias = new float[e];
         java.util.Arrays.fill(bias, -10f);

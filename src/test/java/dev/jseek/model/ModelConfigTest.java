@@ -76,7 +76,7 @@ class ModelConfigTest {
         ModelConfig c = v3();
         assertEquals(192, c.qkHeadDim());
         assertEquals(32, c.expertsPerGroup());
-        // spec B.1 item 4 / J.5: 192^-0.5 * (0.1 ln 40 + 1)^2
+        // docs/architecture.md §3.1, §4.3: 192^-0.5 * (0.1 ln 40 + 1)^2
         assertEquals(0.1352338, c.softmaxScale(), 5e-8);
         double m = 0.1 * Math.log(40) + 1;
         assertEquals(m * m / Math.sqrt(192), c.softmaxScale(), 1e-15);

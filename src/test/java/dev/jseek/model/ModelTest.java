@@ -8,7 +8,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 /**
- * The model on tiny random weights: against the double-precision {@link RefModel} (written from the spec), and the
+ * The model on tiny random weights: against the double-precision {@link RefModel} (written from docs/architecture.md), and the
  * equalities the cache must give (absorbed decode = naive prefill, chunked = one-shot, MTP decode = MTP prefill).
  */
 class ModelTest {

@@ -3,7 +3,7 @@ package dev.jseek.model;
 import java.util.Map;
 
 /**
- * Test oracle: DeepSeek-V3 written directly from the spec (B, C, D, E) in double precision with plain loops, over the
+ * Test oracle: DeepSeek-V3 written directly from docs/architecture.md §3-§6 in double precision with plain loops, over the
  * raw weight arrays of {@link TinyModels}; no jseek kernels, no {@link Rope}. Naive (expanded) attention, whole
  * sequence at once with a causal mask.
  */
@@ -54,7 +54,7 @@ final class RefModel {
         return out;
     }
 
-    /** MTP depth 1: pair (hidden[i], tokens[i+1]) at position i, i = 0..T-2 (spec E.1). */
+    /** MTP depth 1: pair (hidden[i], tokens[i+1]) at position i, i = 0..T-2 (docs/architecture.md §6.1). */
     double[][] mtpLogits(int[] tokens, double[][] hidden) {
         int n = tokens.length - 1, d = c.hiddenSize(), L = c.numHiddenLayers();
         String p = "model.layers." + L + ".";
@@ -130,7 +130,7 @@ final class RefModel {
         return out;
     }
 
-    /** Interleaved pairs (2i, 2i+1) rotated by p·f'_i (spec B.5). */
+    /** Interleaved pairs (2i, 2i+1) rotated by p·f'_i (docs/architecture.md §3.5). */
     private void rotate(double[] x, int pos) {
         for (int i = 0; i < x.length / 2; i++) {
             double a = x[2 * i], b = x[2 * i + 1], ang = pos * freq[i];

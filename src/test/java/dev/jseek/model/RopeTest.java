@@ -14,7 +14,7 @@ class RopeTest {
         assertEquals(32, f.length);
         for (int i = 0; i < 32; i++) {
             double base = Math.pow(10000, -2.0 * i / 64);
-            double want = i <= 10 ? 1 : i <= 22 ? 1 - 0.075 * (i - 10) : 0.025;   // spec C.2 (demo run)
+            double want = i <= 10 ? 1 : i <= 22 ? 1 - 0.075 * (i - 10) : 0.025;   // docs/architecture.md §4.2 (demo run)
             assertEquals(want, f[i] / base, 2e-6, "f'_" + i + "/f_" + i);
         }
     }
@@ -35,11 +35,11 @@ class RopeTest {
         r.table(start, n, cos, sin);
         for (int t = 0; t < n; t++)
             for (int i = 0; i < 32; i++) {
-                float angle = (float) (start + t) * f[i];                      // float32(p * float32 f'_i), spec C.2
+                float angle = (float) (start + t) * f[i];                      // float32(p * float32 f'_i), docs/architecture.md §4.2
                 assertEquals((float) Math.cos(angle), cos[t * 32 + i], 0f, "cos p=" + (start + t) + " i=" + i);
                 assertEquals((float) Math.sin(angle), sin[t * 32 + i], 0f);
             }
-        // The float32 rounding of the angle matters at this position (spec C.2 note): a double angle differs.
+        // The float32 rounding of the angle matters at this position (docs/architecture.md §4.2 note): a double angle differs.
         int differ = 0;
         for (int i = 0; i < 32; i++) if ((float) Math.cos((double) start * f[i]) != cos[i]) differ++;
         assertTrue(differ > 0);

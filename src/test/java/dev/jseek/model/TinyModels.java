@@ -37,7 +37,7 @@ final class TinyModels {
         }
     }
 
-    /** Every tensor of the model (HF names, spec A.2) with seeded Gaussian values; insertion-ordered. */
+    /** Every tensor of the model (HF names, docs/architecture.md §2.2) with seeded Gaussian values; insertion-ordered. */
     static Map<String, Tensor> weights(ModelConfig c, long seed) {
         Random rnd = new Random(seed);
         Map<String, Tensor> t = new LinkedHashMap<>();

@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** Oracle: the parameter totals of spec A.1/A.2, recomputed there by hand from the 671B shapes. */
+/** Oracle: the parameter totals of docs/architecture.md §2.1, §2.2, recomputed there by hand from the 671B shapes. */
 class WeightLayoutTest {
     static ModelConfig config671b() throws Exception {
         try (InputStream in = WeightLayoutTest.class.getResourceAsStream("/model/deepseek-v3-671b-config.json")) {
@@ -23,7 +23,7 @@ class WeightLayoutTest {
         assertEquals(11_610_068_224L, w.mtpParameters());
         assertEquals(684_489_845_504L, w.checkpointParameters());
         assertEquals(70_272L, w.kvCacheBytesPerToken(2));
-        // 91,991 tensors incl. scale_inv: 14 attention/norm tensors per layer incl. 5 scales, etc. (spec A.2)
+        // 91,991 tensors incl. scale_inv: 14 attention/norm tensors per layer incl. 5 scales, etc. (docs/architecture.md §2.2)
         long scales = w.tensors().stream().filter(t -> t.role().fp8InRelease()).count();
         assertEquals(91_991L, w.tensors().size() + scales);
     }

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * GRPO on a tiny model (spec F.6): a policy-gradient step raises the log-probability of the higher-reward completion
+ * GRPO on a tiny model (docs/architecture.md §7.6): a policy-gradient step raises the log-probability of the higher-reward completion
  * and lowers the other's; the sampling model built from the training weights gives the training model's
  * log-probabilities; and on the arithmetic task, after a short SFT warm start, GRPO steps raise the mean reward.
  */

@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * GRPO's advantages and loss (spec F.6) on a 2-completion example computed by hand, and the gradient of the whole
+ * GRPO's advantages and loss (docs/architecture.md §7.6) on a 2-completion example computed by hand, and the gradient of the whole
  * per-token loss (policy term with clipping, KL term) with respect to the logits against central finite differences
  * of an independent double-precision formula.
  */

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Rewards (spec F.6): answer extraction and the rule-based rewards on examples; the model-based rewards against the
+ * Rewards (docs/architecture.md §7.6): answer extraction and the rule-based rewards on examples; the model-based rewards against the
  * training model's own forward (an independent implementation of the same network); tasks and their errors.
  */
 class RewardsTest {

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The SFT mask (spec F.5, F.8): token by token, exactly the tokens an assistant produced are trained. Oracle: the
+ * The SFT mask (docs/architecture.md §7.5, §7.8): token by token, exactly the tokens an assistant produced are trained. Oracle: the
  * inference view of each assistant turn — the conversation up to it rendered with the generation prompt must be
- * the tokens before the trained run, and the run must decode to the turn's text as the spec writes it (content +
- * {@code <｜end▁of▁sentence｜>}; tool calls spelled out from spec F.8) — plus the whole sequence equal to the
+ * the tokens before the trained run, and the run must decode to the turn's text as docs/architecture.md §7.8 writes it (content +
+ * {@code <｜end▁of▁sentence｜>}; tool calls spelled out from docs/architecture.md §7.8) — plus the whole sequence equal to the
  * template's encoding of the conversation.
  */
 class SftEncoderTest {
@@ -47,7 +47,7 @@ class SftEncoderTest {
 
     /**
      * Checks an example against the oracle. {@code produced} = the text each assistant turn produces, in order
-     * (written by hand from the spec); {@code prompts} = for each, the messages before it (its prompt).
+     * (written by hand from docs/architecture.md §7.8); {@code prompts} = for each, the messages before it (its prompt).
      */
     static void check(Tokenizer t, List<Message> conv, List<String> produced, List<List<Message>> prompts) {
         SftExample e = new SftEncoder(t).encode(conv);
@@ -88,7 +88,7 @@ class SftEncoderTest {
         List<Message> conv = List.of(Message.user("Compute 3+4 then double it!"), Message.toolCalls(a), Message.tool("7"),
                 Message.assistant("It is 7."), Message.user("And the product"), Message.toolCalls(a, b), Message.tool("14"), Message.tool("2"),
                 Message.assistant("14 and 2."));
-        // spec F.8: the first call of the conversation opens with <｜tool▁calls▁begin｜> (after the prompt's <｜Assistant｜>);
+        // docs/architecture.md §7.8: the first call of the conversation opens with <｜tool▁calls▁begin｜> (after the prompt's <｜Assistant｜>);
         // a single call gets no closing pair; later calls start with "\n" and close with calls-end + EOS; after tool
         // output the reply follows <｜tool▁outputs▁end｜> (the prompt) and ends with EOS.
         String call1 = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>add\n```json\n{\"a\": 3, \"b\": 4}\n```<｜tool▁call▁end｜>";
@@ -101,7 +101,7 @@ class SftEncoderTest {
 
     @Test
     void aTokenThatStartsInThePromptIsNotTrained() {
-        // the quirk of spec F.8: a second tool-calling turn starts with "\n" straight after the user's text, and the
+        // the quirk of docs/architecture.md §7.8: a second tool-calling turn starts with "\n" straight after the user's text, and the
         // pre-tokenizer's punctuation+newline piece merges "?" with it; that token starts in the prompt: untrained
         ToolCall a = ToolCall.function("add", "{}");
         List<Message> conv = List.of(Message.user("Go"), Message.toolCalls(a), Message.user("Again?"), Message.toolCalls(a));

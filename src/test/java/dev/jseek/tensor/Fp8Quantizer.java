@@ -1,7 +1,7 @@
 package dev.jseek.tensor;
 
 /**
- * FP8 E4M3FN weight quantization with 128x128 block scales (spec A.3, the [DG] per_block_cast_to_fp8 recipe):
+ * FP8 E4M3FN weight quantization with 128x128 block scales (docs/architecture.md §2.3, DeepGEMM's per_block_cast_to_fp8 recipe):
  * for each block of a [rows, cols] weight (edge blocks are partial when a dim is not a multiple of 128, which is
  * the same as zero-padding since padding never raises the amax), amax = max(max|x|, 1e-4), scale = amax / 448
  * (float), code = e4m3(x / scale) with round-to-nearest-even and saturation to +-448 ({@link Fp8#floatToE4m3}). The scales are the

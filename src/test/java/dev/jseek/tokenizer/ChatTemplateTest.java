@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * The DeepSeek-V3 chat template: the rendered examples of spec F.8, and fixtures rendered from the real template
+ * The DeepSeek-V3 chat template: the rendered examples of docs/architecture.md §7.8, and fixtures rendered from the real template
  * with jinja2 (tools/gen-chat-fixtures.py) covering tool calls and the template's quirks.
  */
 class ChatTemplateTest {

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The reference: Hugging Face tokenizers (Rust, v0.21 via DJL's JNI binding), configured as the spec asks
+ * The reference: Hugging Face tokenizers (Rust, v0.21 via DJL's JNI binding), configured as docs/architecture.md §7.8 asks
  * (add_special_tokens=false, no truncation, no padding). Test scope only.
  */
 final class HfOracle implements AutoCloseable {

@@ -112,7 +112,7 @@ class HfParityTest {
         }
     }
 
-    /** BOS per spec F.8: encode(text, true) = [0] + encode(text). */
+    /** BOS per docs/architecture.md §7.8: encode(text, true) = [0] + encode(text). */
     @Test void bosIsPrepended() {
         int[] plain = ours.encode("Hello");
         int[] withBos = ours.encode("Hello", true);

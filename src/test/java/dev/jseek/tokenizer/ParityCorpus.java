@@ -167,7 +167,7 @@ final class ParityCorpus {
         return out;
     }
 
-    /** Punctuation runs followed by newlines (DeepSeek-V3's "punctuation + line break" tokens, spec F.2). */
+    /** Punctuation runs followed by newlines (DeepSeek-V3's "punctuation + line break" tokens, docs/architecture.md §7.2). */
     static List<String> punctuationNewlines(long seed) {
         String[] p = {".", ",", ";", ":", "!", "?", ")", "}", "]", ");", "});", "*/", "-->", "...", "。", "！", "”", "`", "'", "\"", "#", "%", "&&", "||", "=>", "~"};
         String[] nl = {"\n", "\n\n", "\r\n", "\n\n\n\n", " \n", "\t\n", "\n  ", "\n\t\t"};

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Precision#BF16} Linears (spec G): Fprop, Dgrad and Wgrad through {@link Linear}'s precision overloads equal
+ * {@link Precision#BF16} Linears (report §3.3): Fprop, Dgrad and Wgrad through {@link Linear}'s precision overloads equal
  * an F64 product of the BF16-rounded operands within FP32-accumulation error, differ from FP32 mode by far more than
  * that (so the rounding happens), leave the inputs unchanged, and a BF16 model's loss tracks the FP32 model's.
  */

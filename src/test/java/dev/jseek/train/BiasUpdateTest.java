@@ -6,7 +6,7 @@ import dev.jseek.model.ModelConfig;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Expert load counting, MaxVio and the aux-loss-free bias update b_i += gamma * sign(mean - load_i) (spec D.3). */
+/** Expert load counting, MaxVio and the aux-loss-free bias update b_i += gamma * sign(mean - load_i) (docs/architecture.md §5.3). */
 class BiasUpdateTest {
 
     private static int[] randomTokens(int n, int vocab, long seed) {

@@ -7,7 +7,7 @@ import dev.jseek.train.ref.Ref;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Dense SwiGLU and MoE (spec D) forward vs the double twin; FD checks of dx, every weight and the balance loss. */
+/** Dense SwiGLU and MoE (report §2.1.2) forward vs the double twin; FD checks of dx, every weight and the balance loss. */
 class FfnMoeGradTest {
 
     @Test

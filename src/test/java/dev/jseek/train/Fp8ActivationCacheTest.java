@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The FP8 activation cache of a SwiGLU FFN (spec G, [TR] §3.3.3): forward caches g and u in E4M3 (1x128 tiles) and
+ * The FP8 activation cache of a SwiGLU FFN (report §3.3.3): forward caches g and u in E4M3 (1x128 tiles) and
  * backward runs on the dequantized cache, with h recomputed from it. The oracle is composed independently from the
  * general tile quantizer ({@link TileQuantizer#quantize} with explicit tile shapes), the scalar FP8 GEMM and the
  * element-wise SwiGLU kernels (themselves tested against scalar twins in {@link FastKernelsTest}; an ulp of difference
@@ -101,7 +101,7 @@ class Fp8ActivationCacheTest {
         float[] a = new float[3 * n];
         System.arraycopy(g, 0, a, 0, n);
         System.arraycopy(u, 0, a, n, n);
-        VecOps.swiglu(a, 2 * n, 0, n, n);
+        dev.jseek.kernels.Silu.swiglu(a, 2 * n, a, 0, a, n, n);
         return slice(a, 2 * n, n);
     }
 
@@ -132,7 +132,7 @@ class Fp8ActivationCacheTest {
         System.arraycopy(g, 0, a, 0, n);
         System.arraycopy(u, 0, a, n, n);
         System.arraycopy(dh, 0, d, 0, n);
-        VecOps.swigluBackward(a, 0, n, d, 0, n, 2 * n, n);
+        dev.jseek.kernels.Silu.swigluBackward(a, 0, a, n, d, 0, d, n, d, 2 * n, n);
         float[] dg = slice(d, n, n), du = slice(d, 2 * n, n);
         float[] dx = add(dgrad(dg, m, INTER, ScaleFormat.FP32, wg, DIM), dgrad(du, m, INTER, ScaleFormat.FP32, wu, DIM));
         float[] h = swiglu(g, u);

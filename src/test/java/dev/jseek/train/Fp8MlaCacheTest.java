@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The o_proj input of an FP8 MLA (spec G, [TR] §3.3.3): cached in E5M6 with power-of-two scales, its float copy
+ * The o_proj input of an FP8 MLA (report §3.3.3): cached in E5M6 with power-of-two scales, its float copy
  * transient. Checked against an oracle built from the general tile quantizer and the scalar FP8 GEMM: o_proj's Fprop
  * uses E4M3 1x128 tiles of o with power-of-two scales, and its Wgrad uses 128x1 E4M3 tiles (power-of-two scales) of
  * the E5M6-dequantized o (and differs from a Wgrad on the float o). Poisoning the float o after forward changes

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Precision#FP8} training (spec G): the FP8 model's loss and every parameter gradient against the FP32 model's
+ * {@link Precision#FP8} training (report §3.3): the FP8 model's loss and every parameter gradient against the FP32 model's
  * (which the FD / PyTorch tests verify) with quantization-level tolerances; a finite-difference check of the FP8
  * loss along the FP8 gradient; determinism; the FP8 activation cache is smaller than the float activations.
  */

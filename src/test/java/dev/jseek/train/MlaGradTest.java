@@ -5,7 +5,7 @@ import dev.jseek.train.ref.Ref;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** MLA (spec B) forward vs the double twin, and FD checks of dx and every weight; also the bare attention core. */
+/** MLA (report §2.1.1) forward vs the double twin, and FD checks of dx and every weight; also the bare attention core. */
 class MlaGradTest {
 
     private void run(ModelConfig c, int B, int T, long seed) {

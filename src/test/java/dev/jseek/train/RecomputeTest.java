@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Recomputation (spec F.1): a model that recomputes its RMSNorm outputs and MLA up-projections in backward gives
+ * Recomputation (docs/architecture.md §7.1): a model that recomputes its RMSNorm outputs and MLA up-projections in backward gives
  * bit-identical losses, gradients and logits to the same model keeping every activation (the oracle), on the tiny
  * MoE + MTP configs (q LoRA and q_proj, one and two MTP depths, dense and MoE blocks, FP8 GEMMs), with batches
  * smaller than the allocated maximum and gradient accumulation; and its activation arena is strictly smaller.

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The weighted cross-entropy L = sum_r w_r CE_r (post-training, spec F.5-F.6): its backward against central finite
+ * The weighted cross-entropy L = sum_r w_r CE_r (post-training, docs/architecture.md §7.5-§7.6): its backward against central finite
  * differences of a double-precision twin, the fast kernels against their scalar twins, the mean CE as the special case
  * w = 1/count, and {@link TrainModel}'s objective path (every parameter gradient against FD of the double model twin).
  */

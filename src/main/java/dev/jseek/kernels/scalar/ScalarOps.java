@@ -35,7 +35,7 @@ public final class ScalarOps {
     }
 
     /**
-     * Interleaved-pair RoPE (official DeepSeek code, spec B.5) in place on x[off..off+2*half):
+     * Interleaved-pair RoPE (official DeepSeek code, docs/architecture.md §3.5) in place on x[off..off+2*half):
      * (x[2i], x[2i+1]) rotated by the angle whose cos/sin are cos[cOff+i], sin[cOff+i].
      */
     public static void ropeInterleaved(float[] x, int off, float[] cos, float[] sin, int cOff, int half) {

@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Scalar twin (test oracle) of {@link dev.jseek.kernels.WeightRows}: element-by-element decode of a weight of any
- * dtype with FP8 block scales applied (spec A.3).
+ * dtype with FP8 block scales applied (docs/architecture.md §2.3).
  */
 public final class ScalarWeightRows {
     private ScalarWeightRows() {}

@@ -7,8 +7,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Double-precision forward twin of the training model, written as plain scalar code straight from the spec
- * equations (B, C, D, E), independent of the float modules. It reads parameters from a double copy of the
+ * Double-precision forward twin of the training model, written as plain scalar code straight from the
+ * equations of docs/architecture.md §3-§6, independent of the float modules. It reads parameters from a double copy of the
  * parameter arena by HF name. Tests use it as the forward oracle and, by central differences, as the gradient oracle.
  */
 public final class Ref {
@@ -55,7 +55,7 @@ public final class Ref {
 
     static double sigmoid(double z) { return 1 / (1 + Math.exp(-z)); }
 
-    /** YaRN-corrected inverse frequencies, written from spec C.2 (interpolation f/s, extrapolation f, ramp). */
+    /** YaRN-corrected inverse frequencies, written from docs/architecture.md §4.2 (interpolation f/s, extrapolation f, ramp). */
     public static double[] ropeFreqs(ModelConfig c) {
         int dim = c.qkRopeHeadDim(), half = dim / 2;
         double[] out = new double[half];
@@ -77,7 +77,7 @@ public final class Ref {
         return out;
     }
 
-    /** HF attention factor on cos/sin and softmax scale (spec C.3), computed independently. */
+    /** HF attention factor on cos/sin and softmax scale (docs/architecture.md §4.3), computed independently. */
     public static double[] scales(ModelConfig c) {
         double af = 1, sm = 1 / Math.sqrt(c.qkNopeHeadDim() + c.qkRopeHeadDim());
         ModelConfig.RopeScaling y = c.ropeScaling();
@@ -119,7 +119,7 @@ public final class Ref {
 
     // ---------------- modules ----------------
 
-    /** MLA naive mode (spec B.1, B.2) over B sequences of T rows. */
+    /** MLA naive mode (docs/architecture.md §3.1, §3.2) over B sequences of T rows. */
     public double[][] mla(double[][] x, int B, int T, String pre) {
         int H = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), rd = c.qkRopeHeadDim(), vd = c.vHeadDim();
         int qk = nope + rd, qr = c.hasQLora() ? c.qLoraRank() : 0, kvr = c.kvLoraRank(), dim = c.hiddenSize(), N = B * T;
@@ -162,7 +162,7 @@ public final class Ref {
         return linear(o, p, off(pre + "o_proj.weight"), dim, H * vd);
     }
 
-    /** SwiGLU FFN of one row (spec D.1). */
+    /** SwiGLU FFN of one row (docs/architecture.md §5.1). */
     public double[] ffn(double[] x, String pre, int inter) {
         int dim = x.length;
         int g = off(pre + "gate_proj.weight"), u = off(pre + "up_proj.weight"), dn = off(pre + "down_proj.weight");
@@ -181,7 +181,7 @@ public final class Ref {
         return y;
     }
 
-    /** Expert ids selected for one token (spec D.2 steps 3-5), largest biased score first. */
+    /** Expert ids selected for one token (docs/architecture.md §5.2 steps 3-5), largest biased score first. */
     public int[] select(double[] s, int biasOff) {
         int E = s.length, G = c.nGroup(), gs = E / G, K = c.numExpertsPerTok();
         double[] cb = new double[E];
@@ -212,7 +212,7 @@ public final class Ref {
     }
 
     /**
-     * MoE (spec D.2) over B sequences of T rows; adds the balance loss (spec D.4; classic batch-wise when
+     * MoE (docs/architecture.md §5.2) over B sequences of T rows; adds the balance loss (docs/architecture.md §5.4; classic batch-wise when
      * !seqWise) to bal[0]; if selOut != null stores the selection per row.
      */
     public double[][] moe(double[][] x, int B, int T, String pre, double alpha, boolean seqWise, double[] bal, int[][] selOut) {
@@ -284,7 +284,7 @@ public final class Ref {
         return new double[][][] {hn, linear(hn, p, off("lm_head.weight"), V, dim)};
     }
 
-    /** {total, main CE, balance, MTP CE 1..D} (spec E.2: total = main + lambda/D sum_k CE_k + balance). */
+    /** {total, main CE, balance, MTP CE 1..D} (docs/architecture.md §6.2: total = main + lambda/D sum_k CE_k + balance). */
     public double[] loss(int[] tokens, int[] targets, int B, int T, double lambda, double alpha, boolean seqWise) {
         int dim = c.hiddenSize(), V = c.vocabSize(), D = c.numNextnPredictLayers();
         double[] bal = new double[1];

@@ -1,0 +1,170 @@
+package dev.jseek.kernels;
+
+import java.util.Arrays;
+
+/**
+ * The DeepSeekMoE router (report §2.1.2), one definition for inference ({@code dev.jseek.model.Gate}) and training
+ * ({@code dev.jseek.train.Moe}). For one token with router logits z (the GEMM u Wr^T is the caller's):
+ * <pre>
+ *   s_i   = sigmoid(z_i)                                   scores ({@link Scoring#SIGMOID})
+ *   c_i   = s_i + b_i                                      the bias b steers selection only (aux-loss-free balancing)
+ *   G_g   = sum of the 2 largest c_i in group g            n_group groups of E / n_group consecutive experts
+ *   keep the topk_group groups with the largest G_g; c_i = -inf in the other groups
+ *   S     = the top-K experts by c                          ({@link Selection#NOAUX_TC}: "noaux_tc")
+ *   g_i   = rsf * s_i / (sum_{j in S} s_j + 1e-20)          for i in S (norm_topk_prob; without it rsf * s_i)
+ * </pre>
+ * The weights use the original scores s, never c. rsf is routed_scaling_factor.
+ *
+ * <p><b>Ties and NaN (the one rule).</b> Selection compares keys c_i where a NaN c_i counts as -inf, so a NaN score
+ * is never chosen over a number; equal keys go to the lower index (expert or group). A group's score with a NaN (or
+ * -inf) among its top 2 is therefore -inf. When fewer than K experts have finite keys in the kept groups, the
+ * remaining picks are the lowest-indexed of the -inf experts (deterministic; their weights carry whatever s they
+ * have, NaN included, so a non-finite input still shows up downstream).
+ *
+ * <p><b>Arithmetic.</b> The sigmoid is {@link Silu#sigmoid} (bitwise the same in vector lanes and scalar tails); the
+ * normalising sum is accumulated in double in selection order and rounded once to float; the weight is
+ * {@code rsf * (s / den)}.
+ *
+ * <p><b>Other routers.</b> DeepSeek-V2 computes softmax scores, selects with {@code greedy} or
+ * {@code group_limited_greedy} (group score = max, no selection bias) and may skip the normalisation
+ * (norm_topk_prob false). Those belong here as further {@link Scoring} and {@link Selection} constants (the bias is
+ * already optional and the normalisation a flag); they are not implemented.
+ */
+public final class Router {
+    /** How the scores come from the logits. */
+    public enum Scoring { /** s = sigmoid(z) (DeepSeek-V3). */ SIGMOID }
+
+    /** How the experts are chosen from the scores. */
+    public enum Selection { /** Group-limited top-K on s + bias, group score = top-2 sum (DeepSeek-V3 "noaux_tc"). */ NOAUX_TC }
+
+    private final int experts, topK, nGroup, topkGroup;
+    private final boolean normTopkProb;
+    private final float routedScale;
+    private final Scoring scoring;
+    private final Selection selection;
+
+    /** The DeepSeek-V3 router: sigmoid scores, noaux_tc selection. */
+    public Router(int experts, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routedScale) {
+        this(Scoring.SIGMOID, Selection.NOAUX_TC, experts, topK, nGroup, topkGroup, normTopkProb, routedScale);
+    }
+
+    public Router(Scoring scoring, Selection selection, int experts, int topK, int nGroup, int topkGroup,
+                  boolean normTopkProb, float routedScale) {
+        if (experts < 1 || nGroup < 1 || experts % nGroup != 0)
+            throw new IllegalArgumentException("router: " + experts + " experts do not split into " + nGroup + " groups");
+        if (topkGroup < 1 || topkGroup > nGroup)
+            throw new IllegalArgumentException("router: topk_group " + topkGroup + " not in 1.." + nGroup);
+        if (topK < 1 || topK > experts / nGroup * topkGroup)
+            throw new IllegalArgumentException("router: top-k " + topK + " not in 1.." + experts / nGroup * topkGroup
+                    + " (the experts of " + topkGroup + " kept groups)");
+        this.scoring = scoring;
+        this.selection = selection;
+        this.experts = experts;
+        this.topK = topK;
+        this.nGroup = nGroup;
+        this.topkGroup = topkGroup;
+        this.normTopkProb = normTopkProb;
+        this.routedScale = routedScale;
+    }
+
+    public int experts() { return experts; }
+    public int topK() { return topK; }
+    public int nGroup() { return nGroup; }
+    public int topkGroup() { return topkGroup; }
+    public boolean normTopkProb() { return normTopkProb; }
+    public float routedScale() { return routedScale; }
+    public Scoring scoring() { return scoring; }
+    public Selection selection() { return selection; }
+
+    /** Per-thread working arrays of {@link #select}. */
+    public Scratch scratch() { return new Scratch(experts, nGroup, topkGroup, topK); }
+
+    /** Working arrays of one routing thread. */
+    public static final class Scratch {
+        final float[] key, groupScore;
+        final int[] groupIdx, top;
+
+        Scratch(int experts, int nGroup, int topkGroup, int topK) {
+            key = new float[experts];
+            groupScore = new float[nGroup];
+            groupIdx = new int[topkGroup];
+            top = new int[topK];
+        }
+    }
+
+    /** s[so+i] = score(z[zo+i]) for i < n (any number of tokens' logits; s may alias z at the same offset). */
+    public void scores(float[] s, int so, float[] z, int zo, int n) {
+        switch (scoring) {
+            case SIGMOID -> Silu.sigmoid(s, so, z, zo, n);
+        }
+    }
+
+    /**
+     * One token: the top-K experts for the scores s[so..so+E) and the selection bias b[bo..bo+E) (null: none) go to
+     * idx[io..io+K), best first; their weights to w[wo..wo+K).
+     */
+    public void route(float[] s, int so, float[] b, int bo, int[] idx, int io, float[] w, int wo, Scratch sc) {
+        select(s, so, b, bo, idx, io, sc);
+        weights(s, so, idx, io, w, wo);
+    }
+
+    /** The selection alone (see the class comment for the rule): K expert ids to idx[io..io+K), best first. */
+    public void select(float[] s, int so, float[] b, int bo, int[] idx, int io, Scratch sc) {
+        float[] key = sc.key;
+        for (int i = 0; i < experts; i++) key[i] = noNaN(b == null ? s[so + i] : s[so + i] + b[bo + i]);
+        if (nGroup > 1) {
+            int per = experts / nGroup;
+            for (int g = 0; g < nGroup; g++) {
+                float m1 = Float.NEGATIVE_INFINITY, m2 = Float.NEGATIVE_INFINITY;
+                for (int i = g * per; i < (g + 1) * per; i++) {
+                    float v = key[i];
+                    if (v > m1) { m2 = m1; m1 = v; } else if (v > m2) m2 = v;
+                }
+                sc.groupScore[g] = noNaN(per >= 2 ? m1 + m2 : m1);
+            }
+            Ops.topK(sc.groupScore, 0, nGroup, topkGroup, sc.groupIdx);
+            for (int g = 0; g < nGroup; g++) {
+                boolean kept = false;
+                for (int j = 0; j < topkGroup; j++) kept |= sc.groupIdx[j] == g;
+                if (!kept) Arrays.fill(key, g * per, (g + 1) * per, Float.NEGATIVE_INFINITY);
+            }
+        }
+        Ops.topK(key, 0, experts, topK, sc.top);
+        System.arraycopy(sc.top, 0, idx, io, topK);
+    }
+
+    /** Weights of the selected experts idx[io..io+K) from their scores (norm_topk_prob, routed_scaling_factor). */
+    public void weights(float[] s, int so, int[] idx, int io, float[] w, int wo) {
+        if (!normTopkProb) {
+            for (int j = 0; j < topK; j++) w[wo + j] = routedScale * s[so + idx[io + j]];
+            return;
+        }
+        double sum = 0;
+        for (int j = 0; j < topK; j++) sum += s[so + idx[io + j]];
+        float den = (float) (sum + 1e-20);
+        for (int j = 0; j < topK; j++) w[wo + j] = routedScale * (s[so + idx[io + j]] / den);
+    }
+
+    /**
+     * d(score) of the selected experts from the weights' gradient dw[dwo..dwo+K) (the mirror of {@link #weights}):
+     * ds_i += rsf * (dw_i / den - sum_j dw_j s_j / den^2) with norm_topk_prob, else rsf * dw_i. Accumulates into
+     * ds[dso + idx].
+     */
+    public void weightsBackward(float[] s, int so, int[] idx, int io, float[] dw, int dwo, float[] ds, int dso) {
+        if (!normTopkProb) {
+            for (int j = 0; j < topK; j++) ds[dso + idx[io + j]] += routedScale * dw[dwo + j];
+            return;
+        }
+        double sum = 0, dgs = 0;
+        for (int j = 0; j < topK; j++) {
+            int e = idx[io + j];
+            sum += s[so + e];
+            dgs += (double) dw[dwo + j] * s[so + e];
+        }
+        float den = (float) (sum + 1e-20);
+        float corr = (float) (dgs / ((double) den * den));
+        for (int j = 0; j < topK; j++) ds[dso + idx[io + j]] += routedScale * (dw[dwo + j] / den - corr);
+    }
+
+    private static float noNaN(float v) { return v != v ? Float.NEGATIVE_INFINITY : v; }
+}

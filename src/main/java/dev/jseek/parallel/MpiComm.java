@@ -1,0 +1,271 @@
+package dev.jseek.parallel;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The MPI backend: this process is one rank of {@code MPI_COMM_WORLD} (launched by {@code mpirun -np N ./jseek ...};
+ * rank and size come from MPI), calling Open MPI through {@link Mpi} (FFM).
+ *
+ * <p>Every operation is MPI's non-blocking form ({@code MPI_Ialltoallv}, {@code MPI_Iallgatherv}, {@code MPI_Ibcast},
+ * {@code MPI_Ibarrier}, {@code MPI_Isend}/{@code MPI_Irecv}) completed by an {@code MPI_Test} loop with a deadline
+ * ({@link CommConfig#timeoutSeconds()}), so nothing waits forever. To name the ranks that did not arrive, each
+ * collective starts by sending its sequence number to every other rank on a duplicate of the communicator (a few
+ * bytes, eager); a rank that times out reads those arrivals and names the ranks whose last one is older. A rank that
+ * dies is Open MPI's to report: mpirun sees the process end, prints which rank it was, and terminates the others
+ * (a shutdown hook adds one line on each). The CLI answers a {@link CommException} with {@link #abort}
+ * ({@code MPI_Abort}), which stops every process.
+ *
+ * <p>Native segments go to MPI as they are; heap segments are staged through native buffers (one copy each way).
+ * Reductions are the rank-ordered ones of {@link Communicator}; MPI's own reductions are not used.
+ */
+public final class MpiComm implements Communicator {
+    private static final int TAG_ARRIVE = 1;
+    private static MpiComm world;
+
+    private final Mpi mpi;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment comm, ctl;
+    private final int rank, size;
+    private final MemorySegment ints, reqs, flag, status, seqBuf, arrival;
+    private final long[] seen;
+    private final long timeoutNanos;
+    private long seq;
+    private final MemorySegment[] scratch = new MemorySegment[8];
+    private final Arena[] scratchArena = new Arena[8];
+    private volatile boolean finished;
+
+    /** True when this JVM was started by Open MPI's mpirun (it sets OMPI_COMM_WORLD_SIZE). */
+    public static boolean launchedByMpirun() { return System.getenv("OMPI_COMM_WORLD_SIZE") != null; }
+
+    /** The world communicator (MPI initialized on first use, with MPI_THREAD_SERIALIZED). */
+    public static synchronized MpiComm world() {
+        if (world == null) world = new MpiComm();
+        return world;
+    }
+
+    private MpiComm() {
+        // The JVM handles SIGSEGV/SIGBUS itself (null checks, safepoints): keep Open MPI's stack-trace handlers off them.
+        Mpi.setenvIfUnset("OMPI_MCA_opal_signal", "");
+        mpi = Mpi.get();
+        if (!mpi.initialized(arena)) {
+            int provided = mpi.initThread(Mpi.THREAD_SERIALIZED, arena);
+            if (provided < Mpi.THREAD_SERIALIZED)
+                throw new CommException("Open MPI provides thread level " + provided + ", jseek needs MPI_THREAD_SERIALIZED (2)");
+        }
+        comm = mpi.commWorld;
+        rank = mpi.commRank(comm, arena);
+        size = mpi.commSize(comm, arena);
+        ctl = mpi.commDup(comm, arena);
+        ints = arena.allocate(ValueLayout.JAVA_INT, 4L * size);
+        reqs = arena.allocate(ValueLayout.ADDRESS, 2L * size + 2);
+        flag = arena.allocate(ValueLayout.JAVA_INT);
+        status = arena.allocate(Mpi.STATUS_BYTES, 8);
+        seqBuf = arena.allocate(ValueLayout.JAVA_LONG);
+        arrival = arena.allocate(ValueLayout.JAVA_LONG);
+        seen = new long[size];
+        timeoutNanos = CommConfig.timeoutNanos();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!finished) System.err.println("jseek: rank " + rank + " of " + size + " (pid " + ProcessHandle.current().pid()
+                    + ") terminated before the end of the job (when a rank dies, mpirun stops the others; its message names the rank)");
+        }, "mpi-shutdown-note"));
+    }
+
+    @Override public int rank() { return rank; }
+    @Override public int size() { return size; }
+    @Override public String backend() { return "mpi"; }
+
+    @Override public MemorySegment scratch(int slot, long bytes) {
+        if (slot < 0 || slot >= scratch.length) throw new IllegalArgumentException("scratch slot " + slot + " outside 0.." + (scratch.length - 1));
+        MemorySegment s = scratch[slot];
+        if (s == null || s.byteSize() < bytes) {
+            if (scratchArena[slot] != null) scratchArena[slot].close();
+            scratchArena[slot] = Arena.ofShared();
+            scratch[slot] = s = scratchArena[slot].allocate(Math.max(64, bytes + bytes / 8), 64);
+        }
+        return s.asSlice(0, bytes);
+    }
+
+    private static final int STAGE_SEND = 6, STAGE_RECV = 7;
+
+    /** The segment itself when native, else a native copy in a staging slot (copied in when {@code in}). */
+    private MemorySegment stage(MemorySegment s, long bytes, int slot, boolean in) {
+        if (s.isNative()) return s;
+        MemorySegment n = scratch(slot, bytes);
+        if (in) MemorySegment.copy(s, 0, n, 0, bytes);
+        return n;
+    }
+
+    private void unstage(MemorySegment staged, MemorySegment s, long bytes) {
+        if (staged != s) MemorySegment.copy(staged, 0, s, 0, bytes);
+    }
+
+    private MemorySegment type(ElemType t) { return t == ElemType.FLOAT ? mpi.floatType : mpi.byteType; }
+
+    private MemorySegment ints(int block, int[] v) {
+        MemorySegment s = ints.asSlice(4L * size * block, 4L * size);
+        MemorySegment.copy(v, 0, s, ValueLayout.JAVA_INT, 0, size);
+        return s;
+    }
+
+    private static long extent(int[] counts, int[] displs) {
+        long e = 0;
+        for (int i = 0; i < counts.length; i++) if (counts[i] > 0) e = Math.max(e, (long) displs[i] + counts[i]);
+        return e;
+    }
+
+    @Override public void allToAllV(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
+        Communicator.checkCounts(sc, size, "all-to-all-v send");
+        Communicator.checkCounts(rc, size, "all-to-all-v receive");
+        long sb = extent(sc, sd) * type.bytes(), rb = extent(rc, rd) * type.bytes();
+        MemorySegment s = stage(send, sb, STAGE_SEND, true), r = stage(recv, rb, STAGE_RECV, false);
+        long k = announce();
+        mpi.ialltoallv(s, ints(0, sc), ints(1, sd), type(type), r, ints(2, rc), ints(3, rd), comm, reqs);
+        complete(k, "all-to-all-v");
+        unstage(r, recv, rb);
+    }
+
+    @Override public void allGatherV(MemorySegment send, MemorySegment recv, int[] counts, ElemType type) {
+        Communicator.checkCounts(counts, size, "all-gather");
+        long sb = (long) counts[rank] * type.bytes(), rb = (long) Communicator.sum(counts) * type.bytes();
+        MemorySegment s = stage(send, sb, STAGE_SEND, true), r = stage(recv, rb, STAGE_RECV, false);
+        long k = announce();
+        mpi.iallgatherv(s, counts[rank], type(type), r, ints(0, counts), ints(1, Communicator.displs(counts)), comm, reqs);
+        complete(k, "all-gather");
+        unstage(r, recv, rb);
+    }
+
+    @Override public void broadcast(MemorySegment buf, int count, int root, ElemType type) {
+        if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast root " + root + " outside 0.." + (size - 1));
+        long b = (long) count * type.bytes();
+        MemorySegment s = stage(buf, b, STAGE_SEND, rank == root);
+        long k = announce();
+        mpi.ibcast(s, count, type(type), root, comm, reqs);
+        complete(k, "broadcast");
+        if (rank != root) unstage(s, buf, b);
+    }
+
+    @Override public void barrier() {
+        long k = announce();
+        mpi.ibarrier(comm, reqs);
+        complete(k, "barrier");
+    }
+
+    @Override public void exchange(List<Transfer> batch) {
+        int n = batch.size();
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
+            MemorySegment[] bufs = new MemorySegment[n];
+            for (int i = 0; i < n; i++) {
+                Transfer t = batch.get(i);
+                if (t.peer() >= size || t.peer() == rank)
+                    throw new IllegalArgumentException("transfer peer " + t.peer() + " of rank " + rank + " in a group of " + size);
+                MemorySegment b = t.buf();
+                if (!b.isNative()) {
+                    b = a.allocate(Math.max(1, t.bytes()), 64);
+                    if (t.send()) MemorySegment.copy(t.buf(), 0, b, 0, t.bytes());
+                }
+                bufs[i] = b;
+            }
+            for (int i = 0; i < n; i++) {           // receives first, then sends: all posted before any wait
+                Transfer t = batch.get(i);
+                if (!t.send()) mpi.irecv(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
+            }
+            for (int i = 0; i < n; i++) {
+                Transfer t = batch.get(i);
+                if (t.send()) mpi.isend(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
+            }
+            boolean[] done = waitRequests(rq, n);
+            if (done != null) {
+                List<String> who = new ArrayList<>();
+                for (int i = 0; i < n; i++)
+                    if (!done[i]) who.add((batch.get(i).send() ? "send to" : "receive from") + " rank " + batch.get(i).peer() + " (tag " + batch.get(i).tag() + ")");
+                throw new CommException(String.format(Locale.ROOT, "rank %d: %s did not complete within %.1f s (%s)", rank,
+                        String.join(", ", who), timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
+            }
+            for (int i = 0; i < n; i++) {
+                Transfer t = batch.get(i);
+                if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
+            }
+        }
+    }
+
+    /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */
+    private long announce() {
+        long s = ++seq;
+        seqBuf.set(ValueLayout.JAVA_LONG, 0, s);
+        int k = 1;
+        for (int p = 0; p < size; p++)
+            if (p != rank) mpi.isend(seqBuf, 8, mpi.byteType, p, TAG_ARRIVE, ctl, reqs.asSlice(8L * k++, 8));
+        return k;
+    }
+
+    /** Waits for the collective (request 0) and the arrival sends; on timeout names the ranks that did not arrive. */
+    private void complete(long k, String name) {
+        boolean[] done = waitRequests(reqs, (int) k);
+        drainArrivals();
+        if (done == null) return;
+        List<Integer> missing = new ArrayList<>();
+        for (int p = 0; p < size; p++) if (p != rank && seen[p] < seq) missing.add(p);
+        String who = missing.isEmpty() ? "every rank arrived but the transfer did not complete"
+                : (missing.size() == 1 ? "rank " + missing.get(0) : "ranks " + missing) + " did not arrive";
+        throw new CommException(String.format(Locale.ROOT, "collective #%d (%s): %s within %.1f s (%s); rank %d waited there",
+                seq, name, who, timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY, rank));
+    }
+
+    /** Tests the n requests until all complete (returns null) or the deadline passes (returns which completed). */
+    private boolean[] waitRequests(MemorySegment rq, int n) {
+        boolean[] done = new boolean[n];
+        int left = n;
+        long deadline = System.nanoTime() + timeoutNanos;
+        for (long round = 0; ; round++) {
+            for (int i = 0; i < n; i++)
+                if (!done[i] && mpi.test(rq.asSlice(8L * i, 8), flag)) { done[i] = true; left--; }
+            if (left == 0) return null;
+            if (System.nanoTime() - deadline > 0) return done;
+            if (round < 20_000) Thread.onSpinWait();
+            else Thread.yield();
+        }
+    }
+
+    private void drainArrivals() {
+        while (mpi.iprobe(Mpi.ANY_SOURCE, TAG_ARRIVE, ctl, flag, status)) {
+            int src = status.get(ValueLayout.JAVA_INT, 0);
+            mpi.recv(arrival, 8, mpi.byteType, src, TAG_ARRIVE, ctl);
+            seen[src] = Math.max(seen[src], arrival.get(ValueLayout.JAVA_LONG, 0));
+        }
+    }
+
+    /** MPI_Allreduce (MPI's own order) of native floats; for {@code bench comm}'s reference row only. */
+    public void mpiAllreduceSum(MemorySegment send, MemorySegment recv, int count) {
+        mpi.allreduceSum(send, recv, count, comm);
+    }
+
+    /** Blocking MPI_Alltoallv of native buffers (no deadline); for {@code bench comm}'s reference row only. */
+    public void mpiAlltoallv(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
+        mpi.alltoallv(send, ints(0, sc), ints(1, sd), type(type), recv, ints(2, rc), ints(3, rd), comm);
+    }
+
+    /** Prints {@code message} on this rank and calls MPI_Abort, which terminates every process of the job. */
+    @Override public void abort(String message) {
+        finished = true;
+        System.err.println("jseek: rank " + rank + " of " + size + ": " + message + "; aborting the MPI job");
+        System.err.flush();
+        mpi.abort(comm, 3);
+        Runtime.getRuntime().halt(3);
+    }
+
+    /** Finalizes MPI (the world communicator lives until the JVM ends: close it once, at the end of the job). */
+    @Override public void close() {
+        if (finished) return;
+        finished = true;
+        mpi.finalizeMpi();
+    }
+
+    @Override public String toString() { return "mpi rank " + rank + " of " + size; }
+}

@@ -1,0 +1,34 @@
+package dev.jseek.source;
+
+import dev.jseek.gguf.GgufFile;
+import dev.jseek.gguf.GgufModel;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.ModelConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A model path as the commands take it: a Hugging Face model directory ({@code config.json} + safetensors) or a
+ * llama.cpp {@code deepseek2} GGUF file. Deciding which one a path is sits here, above both {@code model} and
+ * {@code gguf}, so the model knows neither file format (docs/architecture.md §9).
+ */
+public final class ModelSource {
+    private ModelSource() {}
+
+    /**
+     * Opens the model at {@code path}: a GGUF file through {@link GgufModel#open}, otherwise a model directory through
+     * {@link DeepSeekV3#open} ({@code ConfigException} for a bad config.json, {@code FormatException} for missing,
+     * mis-shaped or corrupt weights). The weights stay mmapped until the model is closed.
+     */
+    public static DeepSeekV3 open(Path path) {
+        return GgufFile.isGguf(path) ? GgufModel.open(path) : DeepSeekV3.open(path);
+    }
+
+    /** True for what {@link #open} opens: a directory or a GGUF file. */
+    public static boolean isModel(Path path) { return Files.isDirectory(path) || GgufFile.isGguf(path); }
+
+    /** The config of a model directory (its config.json) or of a GGUF file (its metadata), without the weights. */
+    public static ModelConfig config(Path path) {
+        return GgufFile.isGguf(path) ? GgufModel.config(path) : ModelConfig.load(path.resolve("config.json"));
+    }
+}
