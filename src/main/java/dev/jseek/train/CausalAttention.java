@@ -44,6 +44,13 @@ public final class CausalAttention {
         else TiledAttention.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
     }
 
+    /**
+     * Scratch bytes one worker thread of the tiled kernel holds for a sequence of T (its backward, the larger): the
+     * head's K (transposed and row-major), V^T, dK and dV, each T x d, plus 4 x KB score tiles. Linear in T; the
+     * B x H x T x T scores of a plain attention are never formed.
+     */
+    public static long scratchBytes(int T, int dqk, int dv) { return TiledAttention.scratchFloats(T, dqk, dv) * 4L; }
+
     /** {@code jseek.attn}: {@code tiled} (default) or {@code rows} (the row-block kernel, for comparison). */
     private static final boolean ROWS = "rows".equals(System.getProperty("jseek.attn", "tiled"));
 

@@ -45,6 +45,12 @@ final class TiledAttention {
 
     private static int roundUp(int n) { return (n + L - 1) / L * L; }
 
+    /** Floats of one thread's backward scratch for a sequence of T (see {@link CausalAttention#scratchBytes}). */
+    static long scratchFloats(int T, int dqk, int dv) {
+        long Tp = roundUp(T), dqkP = roundUp(dqk), dvP = roundUp(dv);
+        return dqk * Tp + T * dqkP + dv * Tp + 2L * QB * KB + QB * (2 * dqkP + dvP) + T * dqkP + T * dvP;
+    }
+
     static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                         int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
         check(docStart, B, T);
