@@ -47,7 +47,7 @@ public final class BenchContextCommand implements Callable<Integer> {
         int H = c.numAttentionHeads(), dqk = c.qkHeadDim(), dv = c.vHeadDim();
         o.printf(Locale.ROOT, "bench context: preset %s (max positions %d), %d tokens per step, %d threads; forward+backward, fastest of %d%n",
                 preset, c.maxPositionEmbeddings(), tokens, Parallel.threads(), steps);
-        o.printf(Locale.ROOT, "%7s %4s %14s %16s %14s %18s %12s%n", "T", "B", "arenas MiB", "attn scratch MiB", "step MiB", "T x T scores MiB", "tokens/s");
+        o.printf(Locale.ROOT, "%7s %4s %14s %16s %14s %20s %12s%n", "T", "B", "arenas MiB", "attn scratch MiB", "step MiB", "TxT scores/layer MiB", "tokens/s");
         o.flush();
         for (int T : seqLens) {
             int B = Math.max(1, tokens / T);
@@ -69,7 +69,7 @@ public final class BenchContextCommand implements Callable<Integer> {
                 m.resetExpertLoad();
                 if (i > 0) best = Math.min(best, System.nanoTime() - t0);
             }
-            o.printf(Locale.ROOT, "%7d %4d %14.1f %16.2f %14.1f %18.1f %12.0f%n", T, B, arenas, scratch, arenas + scratch, scores, B * T / (best / 1e9));
+            o.printf(Locale.ROOT, "%7d %4d %14.1f %16.2f %14.1f %20.1f %12.0f%n", T, B, arenas, scratch, arenas + scratch, scores, B * T / (best / 1e9));
             o.flush();
         }
         if (prefill) prefill(o, c);
