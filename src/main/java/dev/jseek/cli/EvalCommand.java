@@ -18,12 +18,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code jseek eval}: one scorecard of a model (see {@link Evaluator}); printed and written as JSON, markdown and a PNG. */
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false, subcommands = PasskeyDataCommand.class,
         description = {"Score a model: held-out bits/byte, Java FIM exact match, passkey retrieval grid, multiple choice, arithmetic.",
                 "Writes scorecard.json, scorecard.md and passkey.png into --out."})
 public final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--model", required = true, description = "Model directory or GGUF file.") Path model;
+    @Option(names = "--model", description = "Model directory or GGUF file (required).") Path model;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in or above --model).") Path tokenizer;
     @Option(names = "--data", description = "Prepared token directory (jseek data prepare): bits/byte on its val split, FIM on its held-out files.") Path data;
     @Option(names = "--out", description = "Directory for scorecard.json/.md and passkey.png (default: <model>/eval).") Path out;
@@ -41,6 +41,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the FIM lines, passkeys and (as jseek grpo --seed) arithmetic prompts (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
+        if (model == null) throw new UserException("jseek eval needs --model (or the subcommand passkey-data; see --help)");
         if (!ModelSource.isModel(model)) throw new UserException("--model " + model + ": not a model directory or GGUF file");
         if (bpbWindow < 2) throw new UserException("--bpb-window must be >= 2, got " + bpbWindow);
         if (passkeyTrials < 0 || fim < 0 || arithmetic < 0 || bpbTokens < 0)

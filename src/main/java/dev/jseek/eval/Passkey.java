@@ -63,6 +63,23 @@ public final class Passkey {
         return 10_000 + new SplittableRandom(s).nextInt(90_000);
     }
 
+    /**
+     * Training text for retrieval (documents for an extension stage's data mix, e.g. {@code jsonl:} in
+     * {@code data prepare}): the prompt's layout in text, {@code units} filler units with the needle after unit k
+     * (uniform in 0..units), then the question and the answer " K.". Keys and depths come from
+     * {@code SplittableRandom(seed)} streams unrelated to {@link #key}, whose seeds evaluation uses.
+     */
+    public static String trainingText(int units, SplittableRandom r) {
+        if (units < 1) throw new IllegalArgumentException("passkey document needs at least one filler unit, got " + units);
+        int key = 10_000 + r.nextInt(90_000), k = r.nextInt(units + 1);
+        StringBuilder sb = new StringBuilder(INTRO);
+        for (int i = 0; i <= units; i++) {
+            if (i == k) sb.append(needle(key));
+            if (i < units) sb.append(FILLER);
+        }
+        return sb.append(QUESTION).append(' ').append(key).append('.').toString();
+    }
+
     /** The first run of ASCII digits in {@code s}, or "" when none. */
     static String firstDigits(String s) {
         int i = 0;

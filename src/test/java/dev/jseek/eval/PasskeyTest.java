@@ -54,6 +54,23 @@ class PasskeyTest {
         assertThrows(IllegalArgumentException.class, () -> Passkey.build(tok, 400, 1.5, 12345));
     }
 
+    /** Training documents: the answer after the question is the needle's key; the needle lands at every depth. */
+    @Test void trainingTextAnswersItsOwnNeedle() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+        boolean first = false, last = false;
+        for (int i = 0; i < 200; i++) {
+            String t = Passkey.trainingText(5, r);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(" The pass key is (\\d{5})\\. Remember it\\. (\\d{5}) is the pass key\\.").matcher(t);
+            assertTrue(m.find(), t);
+            assertEquals(m.group(1), m.group(2));
+            assertTrue(t.endsWith(Passkey.QUESTION + " " + m.group(1) + "."), t);
+            assertEquals(5, t.split(java.util.regex.Pattern.quote(Passkey.FILLER), -1).length - 1);
+            first |= m.start() == Passkey.INTRO.length();
+            last |= m.end() == t.length() - Passkey.QUESTION.length() - 7;
+        }
+        assertTrue(first && last, "needle at depth 0 and 1");
+    }
+
     @Test void keysAreFiveDigitsAndDigitsAreExtracted() {
         for (int t = 0; t < 50; t++) {
             int k = Passkey.key(3, 512, t % 5, t);
