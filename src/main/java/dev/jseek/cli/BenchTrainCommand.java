@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek bench train}: tokens/s and MFU of the full training step (zero grads, forward + backward with every
- * loss of report §2.2; docs/architecture.md §5.4, AdamW update, docs/architecture.md §7.1) for model presets, against a PyTorch eager port of the same step run in
+ * loss, docs/architecture.md §5.4 and §6.2; AdamW update, §7.1) for model presets, against a PyTorch eager port of the same step run in
  * the same process when one is on the class path ({@link TrainStepPeer}; tools/bench-train.sh adds it).
  *
  * <p>MFU = {@link TrainFlops#stepFlops} / step time / peak, where peak is the best F32 FLOP/s of a large square

@@ -59,7 +59,7 @@ public final class ForwardCommand implements Callable<Integer> {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         int[] ids = parseTokens(tokens);
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         Path cfgFile = Files.isDirectory(model) ? model.resolve("config.json") : model;
         ModelConfig cfg = ModelSource.config(model);
         for (int i = 0; i < ids.length; i++)

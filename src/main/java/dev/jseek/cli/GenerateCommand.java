@@ -26,6 +26,8 @@ import picocli.CommandLine.Option;
         description = "Generate tokens from a model (greedy or sampled), streaming them; reports prefill/decode tokens/s.")
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
+    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
+            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
     @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
     @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, docs/architecture.md §7.2).") String fimPrefix;
@@ -79,7 +81,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
@@ -93,7 +95,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
-        try (DeepSeekV3 m = ModelSource.open(model)) {
+        try (DeepSeekV3 m = openModel()) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)
@@ -133,5 +135,10 @@ public final class GenerateCommand implements Callable<Integer> {
                             d.accepted(), d.drafted(), 100 * (d.drafted() == 0 ? 0 : d.acceptanceRate()), d.forwards()));
         }
         return 0;
+    }
+
+    private DeepSeekV3 openModel() {
+        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
+        return ModelSource.open(model);
     }
 }

@@ -96,7 +96,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                 "--micro-batch", Integer.toString(micro), "--batch", Integer.toString(batch), "--lr", Double.toString(lr),
                 "--warmup-steps", Long.toString(Math.max(1, Math.min(100, n / 10))), "--seed", Long.toString(seed),
                 "--checkpoint-every", Long.toString(Math.max(1, n / 5)), "--keep", "2"));
-        if (resume) train.add("--resume");
+        train.add("--resume=auto"); // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
         if (noProgress) train.add("--no-progress");
         run("train", train.toArray(String[]::new));
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");

@@ -6,7 +6,9 @@ import dev.jseek.serve.ModelRunner;
 import dev.jseek.serve.OpenAiServer;
 import dev.jseek.serve.PromptStart;
 import dev.jseek.serve.SamplingParams;
+import dev.jseek.serve.ServerLimits;
 import dev.jseek.serve.ServerOptions;
+import dev.jseek.serve.Loopback;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -28,6 +30,8 @@ import picocli.CommandLine.Option;
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
 public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
+    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
+            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
     @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
@@ -37,6 +41,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--prompt-start", defaultValue = "auto", description = "What /v1/completions prompts start with: bos, eos, none, or auto = BOS when "
             + "tokenizer_config.json says add_bos_token, else EOS (jseek pre-training ends each document with EOS). Default ${DEFAULT-VALUE}.") String promptStart;
+
+    @Option(names = "--api-key", description = "Key every request but /health must bring as 'Authorization: Bearer KEY' "
+            + "(default: the environment variable JSEEK_API_KEY; none = no key).") String apiKey;
+    @Option(names = "--insecure", description = "Serve a non-loopback --host without an API key (anyone who reaches it can run generations).") boolean insecure;
+    @Option(names = "--request-timeout", defaultValue = "10", description = "Seconds a client has to send a request (headers and body); "
+            + "slower ones are dropped (default ${DEFAULT-VALUE}).") double requestTimeout;
+    @Option(names = "--write-timeout", defaultValue = "30", description = "Seconds one write may wait on a client that does not read "
+            + "the answer; it is then dropped and its generation stops (default ${DEFAULT-VALUE}).") double writeTimeout;
+    @Option(names = "--max-connections", defaultValue = "64", description = "Requests in progress at once; beyond, 503 (default ${DEFAULT-VALUE}).") int maxConnections;
+    @Option(names = "--max-queued", defaultValue = "32", description = "Generation requests waiting for their turn; beyond, 429 (default ${DEFAULT-VALUE}).") int maxQueued;
+    @Option(names = "--max-cache-mib", defaultValue = "4096", description = "KV-cache MiB one request may reach (prompt + max_tokens); "
+            + "larger requests get 400 (default ${DEFAULT-VALUE}).") long maxCacheMib;
 
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -48,26 +64,46 @@ public final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UserException("--port must be in 0..65535, got " + port);
         if (maxTokensDefault < 1) throw new UserException("--max-tokens-default must be >= 1, got " + maxTokensDefault);
         if (!(temperature >= 0)) throw new UserException("--temperature must be >= 0, got " + temperature);
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a directory");
+        if (apiKey == null) apiKey = System.getenv("JSEEK_API_KEY");
+        if (apiKey != null && (apiKey.isEmpty() || !apiKey.chars().allMatch(c -> c > 0x20 && c < 0x7f)))
+            throw new UserException("--api-key (or JSEEK_API_KEY) must be printable ASCII without spaces, and not empty");
+        if (!(requestTimeout > 0 && requestTimeout <= 86400)) throw new UserException("--request-timeout must be in (0, 86400] seconds, got " + requestTimeout);
+        if (!(writeTimeout > 0 && writeTimeout <= 86400)) throw new UserException("--write-timeout must be in (0, 86400] seconds, got " + writeTimeout);
+        if (maxConnections < 1) throw new UserException("--max-connections must be >= 1, got " + maxConnections);
+        if (maxQueued < 0) throw new UserException("--max-queued must be >= 0, got " + maxQueued);
+        if (maxCacheMib < 1 || maxCacheMib > (1L << 40)) throw new UserException("--max-cache-mib must be in 1..2^40, got " + maxCacheMib);
+        ServerLimits limits = new ServerLimits(Math.round(requestTimeout * 1000), Math.round(writeTimeout * 1000), maxConnections,
+                maxQueued, ServerLimits.DEFAULTS.heartbeatAfterMs(), maxCacheMib << 20);
+        if (apiKey == null && !insecure && !Loopback.isLoopback(host))
+            throw new UserException("--host " + host + " is not a loopback address: serving it without a key lets anyone who reaches it "
+                    + "run generations; give --api-key KEY (or set JSEEK_API_KEY), or --insecure to serve it open");
+        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
         PrintStream err = System.err;
-        ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err);
+        ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
+                limits, apiKey, insecure);
         ModelRunner runner;
-        DeepSeekV3 m = ModelSource.open(model);
+        DeepSeekV3 m = openModel();
         try {
             runner = new ModelRunner(m, tok, mode, start);
         } catch (IllegalArgumentException e) {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
+        // a backstop under the 503 of --max-connections: the JDK server closes connections beyond this at once
+        if (System.getProperty("jdk.httpserver.maxConnections") == null)
+            System.setProperty("jdk.httpserver.maxConnections", Integer.toString((int) Math.min(Integer.MAX_VALUE, 4L * maxConnections + 16)));
         OpenAiServer server;
         try {
             server = OpenAiServer.start(runner, opts);
         } catch (BindException e) {
             runner.close();
-            throw new UserException("cannot listen on " + host + ":" + port + ": " + e.getMessage() + " (is another server using it? try --port 0)", e);
+            String why = String.valueOf(e.getMessage());
+            throw new UserException("cannot listen on " + host + ":" + port + ": " + why + (why.contains("in use")
+                    ? " (is another server using it? try --port 0)" : why.contains("assign")
+                    ? " (" + host + " is not an address of this machine; try 127.0.0.1 or 0.0.0.0)" : ""), e);
         } catch (IOException | RuntimeException e) {
             runner.close();
             throw new UserException("cannot listen on " + host + ":" + port + ": " + e, e);
@@ -81,14 +117,20 @@ public final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, model,
                 runner.contextLength(), mode.name().toLowerCase(), server.url());
-        System.out.printf("try:  curl %s/v1/chat/completions -H 'Content-Type: application/json' \\%n"
+        String auth = apiKey == null ? "" : "-H \"Authorization: Bearer $JSEEK_API_KEY\" ";
+        System.out.printf("try:  curl %s/v1/chat/completions " + auth + "-H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"max_tokens\": 64}'%n",
                 server.url(), name);
-        System.out.printf("      curl %s/v1/completions -H 'Content-Type: application/json' \\%n"
+        System.out.printf("      curl %s/v1/completions " + auth + "-H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"prompt\": \"public static int max(\", \"max_tokens\": 40, \"temperature\": 0}'%n",
                 server.url(), name);
         System.out.flush();
         stopped.await();
         return 0;
+    }
+
+    private DeepSeekV3 openModel() {
+        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
+        return ModelSource.open(model);
     }
 }

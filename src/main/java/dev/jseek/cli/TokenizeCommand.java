@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code jseek tokenize}: text to token ids (or token strings), one JSON array per input line, or one for the whole
  * input with {@code --whole}. Lines end at LF or CRLF and are encoded without the terminator. Input bytes are UTF-8;
- * ill-formed bytes become U+FFFD by the maximal-subpart rule (docs/architecture.md §7.8 tokenizer, see {@link Tokenizer}).
+ * ill-formed bytes become U+FFFD by the maximal-subpart rule (docs/architecture.md §7.8, see {@link Tokenizer}).
  */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Encode text with a tokenizer.json: one JSON array of ids (or token strings) per input line.")

@@ -34,6 +34,7 @@ import dev.jseek.train.TrainerConfig;
 import dev.jseek.train.Validation;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -66,7 +67,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "Model preset (tiny, small, base, 671b) for a new run.") String preset;
     @Option(names = "--config", description = "HF config.json for a new run.") Path config;
     @Option(names = "--init-from", description = "Start from the weights of this HF model directory (its config.json unless --config/--preset).") Path initFrom;
-    @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out.") String resume;
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out; "
+            + "--resume=auto: that one when there is one, else a new run (the same command for every restart).") String resume;
 
     @Option(names = "--yarn-factor", description = "Context-extension stage (report §4.3; use with --init-from and a longer --seq-len): YaRN scale s written into the config, max_position_embeddings = s x --yarn-original-len.") Double yarnFactor;
     @Option(names = "--yarn-original-len", description = "The pre-training sequence length YaRN extends from (default: the config's rope_scaling, if any).") Integer yarnOriginal;
@@ -130,6 +132,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (evalEvery < 0) throw new UserException("--eval-every must be >= 0, got " + evalEvery);
         if (evalBatches < 1) throw new UserException("--eval-batches must be >= 1, got " + evalBatches);
         if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
+        if (!(lrPeak > 0) || Double.isInfinite(lrPeak)) throw new UserException("--lr must be a finite number > 0, got " + lrPeak);
+        if (!(eps > 0) || Double.isInfinite(eps)) throw new UserException("--eps must be a finite number > 0, got " + eps);
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) throw new UserException("--weight-decay must be a finite number >= 0, got " + weightDecay);
+        if (Double.isNaN(clip) || Double.isInfinite(clip)) throw new UserException("--clip must be a finite number (<= 0 disables), got " + clip);
+        if (!(emaDecay >= 0 && emaDecay < 1)) throw new UserException("--ema-decay must be in [0, 1), got " + emaDecay);
+        if (!(initStd > 0) || Float.isInfinite(initStd)) throw new UserException("--init-std must be a finite number > 0, got " + initStd);
         boolean seqWise = switch (balanceLoss.toLowerCase(Locale.ROOT)) {
             case "seq", "sequence" -> true;
             case "batch", "classic" -> false;
@@ -156,6 +164,9 @@ public final class TrainCommand implements Callable<Integer> {
             default -> throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
         };
         PrintWriter o = spec.commandLine().getOut();
+        if ("auto".equals(resume)) // a checkpoint to continue, or a new run
+            resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + w)) != null ? "" : null;
+        if (resume == null) refuseExistingRun(out);
         Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
         ModelConfig c = extensionStage(modelConfig(resumeDir), resumeDir);
         if (seqLen > c.maxPositionEmbeddings())
@@ -214,6 +225,20 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** Where the ranks come from: one process (both null), thread ranks (--ranks N > 1), or this MPI job (--parallel dp=N). */
+    /**
+     * A new run never writes into another run's directory: its metrics.jsonl would be cut, its checkpoints pruned in
+     * favour of the old run's higher step numbers, and a later --resume would mix the two.
+     */
+    private static void refuseExistingRun(Path out) {
+        List<Path> steps = TrainCheckpoint.list(out);
+        boolean metrics = Files.exists(out.resolve("metrics.jsonl"));
+        if (steps.isEmpty() && !metrics) return;
+        String what = !steps.isEmpty() ? steps.size() + " checkpoint" + (steps.size() == 1 ? "" : "s") + " (newest "
+                + steps.getLast().getFileName() + ")" + (metrics ? " and metrics.jsonl" : "") : "metrics.jsonl";
+        throw new UserException("--out " + out + " already holds a training run: " + what + "; continue it with --resume "
+                + "(or --resume=auto), or give a new --out");
+    }
+
     private record Layout(Integer threads, MpiComm mpi) {}
 
     private Layout layout() {

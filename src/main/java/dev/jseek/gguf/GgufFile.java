@@ -57,6 +57,10 @@ public final class GgufFile implements AutoCloseable {
 
     private final Path path;
     private final Arena arena;
+    private dev.jseek.io.FileIdentity identity;
+
+    /** Throws {@link dev.jseek.io.FileChangedException} when the file changed on disk since it was opened. */
+    public void checkUnchanged() { if (identity != null) identity.check(); }
     private final MemorySegment mapped;
     private final int version;
     private final long alignment;
@@ -93,9 +97,13 @@ public final class GgufFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment m = size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            boolean map = dev.jseek.io.FileMemory.mmap();
+            dev.jseek.io.FileIdentity identity = map ? dev.jseek.io.FileIdentity.of(file) : null;
+            MemorySegment m = size == 0 ? MemorySegment.ofArray(new byte[0]) : dev.jseek.io.FileMemory.load(ch, size, arena, map, file);
             Parser p = new Parser(file, m);
-            return p.parse(arena);
+            GgufFile g = p.parse(arena);
+            g.identity = identity;
+            return g;
         } catch (IOException e) {
             arena.close();
             throw new FormatException(file + ": cannot read: " + e, e);

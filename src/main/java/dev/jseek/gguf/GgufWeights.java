@@ -26,7 +26,7 @@ import java.util.Arrays;
  * </ul>
  * {@link #close()} unmaps the file and frees the rebuilt tensors.
  */
-public final class GgufWeights implements WeightSource, AutoCloseable {
+public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek.io.FileBacked {
     private final GgufFile file;
     private final ModelConfig config;
     private final Arena arena = Arena.ofShared();
@@ -37,6 +37,8 @@ public final class GgufWeights implements WeightSource, AutoCloseable {
     }
 
     public GgufFile file() { return file; }
+
+    @Override public void checkUnchanged() { file.checkUnchanged(); }
 
     private Deepseek2Names.Target target(String hf) {
         Deepseek2Names.Target t = Deepseek2Names.map(hf);

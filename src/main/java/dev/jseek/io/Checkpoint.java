@@ -32,7 +32,7 @@ import java.util.TreeMap;
  * {@link #floats} copies any float tensor into a {@code float[]} (norm weights, biases, small tensors). All
  * errors are {@link FormatException}s naming the file, tensor and values. Segments stay valid until {@link #close()}.
  */
-public final class Checkpoint implements AutoCloseable {
+public final class Checkpoint implements AutoCloseable, FileBacked {
     public static final String INDEX_FILE = "model.safetensors.index.json";
     public static final String SINGLE_FILE = "model.safetensors";
     /** Suffix of the FP8 block-scale tensor: {@code x.weight} -> {@code x.weight_scale_inv}. */
@@ -244,5 +244,7 @@ public final class Checkpoint implements AutoCloseable {
     static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /** Unmaps every file; segments and matrices obtained from this checkpoint become invalid. */
+    @Override public void checkUnchanged() { for (SafetensorsFile f : files) f.checkUnchanged(); }
+
     @Override public void close() { for (SafetensorsFile f : files) f.close(); }
 }

@@ -48,25 +48,34 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private final Path path;
     private final Arena arena;
+    private final FileIdentity identity;
     private final MemorySegment mapped;
     private final long dataStart;
     private final Map<String, String> metadata;
     private final Map<String, TensorInfo> tensors; // sorted by name
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment mapped, long dataStart,
+    private SafetensorsFile(Path path, FileIdentity identity, Arena arena, MemorySegment mapped, long dataStart,
                             Map<String, String> metadata, Map<String, TensorInfo> tensors) {
         this.path = path;
         this.arena = arena;
         this.mapped = mapped;
+        this.identity = identity;
         this.dataStart = dataStart;
         this.metadata = metadata;
         this.tensors = tensors;
     }
 
-    /** Opens and validates {@code file}; throws {@link FormatException} for malformed content, I/O problems included. */
-    public static SafetensorsFile open(Path file) {
+    /**
+     * Opens and validates {@code file}, mapped unless {@code jseek.mmap=false} ({@link FileMemory}); throws
+     * {@link FormatException} for malformed content, I/O problems included.
+     */
+    public static SafetensorsFile open(Path file) { return open(file, FileMemory.mmap()); }
+
+    /** As {@link #open(Path)}: mapped when {@code map}, else read into memory. */
+    public static SafetensorsFile open(Path file, boolean map) {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            FileIdentity identity = map ? FileIdentity.of(file) : null; // read into memory: later changes cannot reach it
             long size = ch.size();
             if (size < 8)
                 throw new FormatException(file + ": not a safetensors file: " + size + " bytes, fewer than the 8-byte header length");
@@ -112,8 +121,8 @@ public final class SafetensorsFile implements AutoCloseable {
                 offsets.put(name, off);
             }
             checkOverlaps(file, offsets);
-            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new SafetensorsFile(file, arena, mapped, dataStart,
+            MemorySegment mapped = FileMemory.load(ch, size, arena, map, file);
+            return new SafetensorsFile(file, identity, arena, mapped, dataStart,
                     Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
         } catch (IOException e) {
             arena.close();
@@ -189,6 +198,9 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     public Path path() { return path; }
+
+    /** Throws {@link FileChangedException} when the file changed on disk since it was opened. */
+    public void checkUnchanged() { if (identity != null) identity.check(); }
 
     /** The {@code __metadata__} map (empty if absent). */
     public Map<String, String> metadata() { return metadata; }

@@ -153,6 +153,14 @@ public final class DeepSeekV3 implements AutoCloseable {
         return logits(mtpHidden(nextTokens, hidden, startPos, mtpCache), 0, nextTokens.length);
     }
 
+    /**
+     * Throws {@link dev.jseek.io.FileChangedException} when a file the weights are mapped from changed on disk since it
+     * was opened (reading it now could crash the JVM). Cheap (a stat per file); call it before each piece of work.
+     */
+    public void checkUnchanged() {
+        if (owner instanceof dev.jseek.io.FileBacked f) f.checkUnchanged();
+    }
+
     /** Releases the scratch arrays and closes the weight owner (e.g. the checkpoint's mmapped files). */
     @Override public void close() {
         ws.clear();
@@ -187,5 +195,6 @@ public final class DeepSeekV3 implements AutoCloseable {
         if (startPos < 0) throw new IllegalArgumentException("startPos " + startPos + " < 0");
         if ((long) startPos + T > cache.capacity)
             throw new IllegalArgumentException("positions " + startPos + ".." + (startPos + T - 1) + " exceed the cache capacity " + cache.capacity);
+        cache.ensure(startPos + T);
     }
 }

@@ -10,12 +10,19 @@ package dev.jseek.model;
  * </ul>
  * Positions 0..capacity-1; a forward at startPos writes positions startPos..startPos+T-1 and attends to
  * 0..startPos+T-1, so a caller can rewind (speculative decoding) by calling again with a smaller startPos.
+ * Memory is taken as positions arrive ({@link #ensure}: the arrays double, up to capacity), so a request that asks
+ * for a long completion and stops early never holds the whole capacity.
  */
 public final class KvCache {
     public final AttnMode mode;
     public final int capacity;
     final int latentWidth, keyWidth, valueWidth;
     private final float[][] latent, keys, values;
+    /** Positions the arrays hold now (<= capacity). */
+    private int held;
+
+    /** Positions allocated at the first {@link #ensure} at least. */
+    static final int MIN_HELD = 64;
 
     /** A cache for {@code layers} layers of {@code cfg} holding up to {@code capacity} positions. */
     public KvCache(ModelConfig cfg, int layers, int capacity, AttnMode mode) {
@@ -28,12 +35,33 @@ public final class KvCache {
         latent = new float[mode == AttnMode.ABSORB ? layers : 0][];
         keys = new float[mode == AttnMode.NAIVE ? layers : 0][];
         values = new float[mode == AttnMode.NAIVE ? layers : 0][];
-        for (int l = 0; l < latent.length; l++) latent[l] = new float[size(latentWidth)];
+        size(latentWidth);
+        size(keyWidth);
+        size(valueWidth);
+        for (int l = 0; l < latent.length; l++) latent[l] = new float[0];
         for (int l = 0; l < keys.length; l++) {
-            keys[l] = new float[size(keyWidth)];
-            values[l] = new float[size(valueWidth)];
+            keys[l] = new float[0];
+            values[l] = new float[0];
         }
     }
+
+    /**
+     * Makes positions 0..positions-1 writable: grows the arrays (to at least twice what they held, at most capacity),
+     * keeping what they hold. Positions beyond capacity are the caller's error (checked by the model's forward).
+     */
+    public void ensure(int positions) {
+        if (positions <= held) return;
+        int n = (int) Math.min(capacity, Math.max(positions, Math.max(MIN_HELD, 2L * held)));
+        for (int l = 0; l < latent.length; l++) latent[l] = java.util.Arrays.copyOf(latent[l], n * latentWidth);
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = java.util.Arrays.copyOf(keys[l], n * keyWidth);
+            values[l] = java.util.Arrays.copyOf(values[l], n * valueWidth);
+        }
+        held = n;
+    }
+
+    /** Positions the arrays hold now (grown by {@link #ensure}). */
+    public int held() { return held; }
 
     private int size(int width) {
         long n = (long) capacity * width;
@@ -45,10 +73,13 @@ public final class KvCache {
 
     public int layers() { return Math.max(latent.length, keys.length); }
 
-    /** Bytes held (float32). */
-    public long bytes() {
+    /** Bytes held now (float32). */
+    public long bytes() { return bytesPerPosition() * held; }
+
+    /** Bytes one position takes over all layers (float32). */
+    public long bytesPerPosition() {
         long per = mode == AttnMode.ABSORB ? latentWidth : keyWidth + valueWidth;
-        return 4L * per * capacity * layers();
+        return 4L * per * layers();
     }
 
     /** ABSORB: layer l's latent rows [capacity, kv_lora_rank + qk_rope_head_dim]. */

@@ -164,6 +164,9 @@ public record ModelConfig(
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** The largest max_position_embeddings accepted (2^20): a context beyond it is a typo, not a model. */
+    public static final int MAX_POSITIONS = 1 << 20;
+
     /** Reads and validates a config.json; errors name the file. */
     public static ModelConfig load(Path file) {
         String text;
@@ -352,6 +355,8 @@ public record ModelConfig(
         if (!(rmsNormEps > 0) || rmsNormEps >= 1) fail("rms_norm_eps", rmsNormEps + " must be in (0, 1)");
         if (!(ropeTheta > 1) || Double.isInfinite(ropeTheta)) fail("rope_theta", ropeTheta + " must be a finite number > 1");
         positive("max_position_embeddings", maxPositionEmbeddings);
+        if (maxPositionEmbeddings > MAX_POSITIONS)
+            fail("max_position_embeddings", maxPositionEmbeddings + " exceeds " + MAX_POSITIONS + " (2^20; DeepSeek-V3 has 163840)");
         if (numNextnPredictLayers < 0) fail("num_nextn_predict_layers", numNextnPredictLayers + " must be >= 0");
         if (attentionBias) fail("attention_bias", "true is not supported (DeepSeek-V3 linear layers have no biases)");
         if (bosTokenId < 0 || bosTokenId >= vocabSize)

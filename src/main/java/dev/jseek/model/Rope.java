@@ -7,7 +7,7 @@ package dev.jseek.model;
  * <p>YaRN (docs/architecture.md §4.2, as the official demo computes it, in float32): f_i = θ^(-2i/d); a linear ramp between
  * low = floor(corr(beta_fast)) and high = ceil(corr(beta_slow)) with corr(n) = d·ln(L0/(2πn))/(2 ln θ) blends
  * f_i/s (interpolated, i >= high) into f_i (extrapolated, i <= low). The angle of position p is
- * float32(p · f'_i) (docs/architecture.md §4.2 note), then cos/sin. The cos/sin are multiplied by HF's attention factor
+ * float32(p · f'_i) (docs/architecture.md §4.2), then cos/sin. The cos/sin are multiplied by HF's attention factor
  * (1 for V3, docs/architecture.md §4.3); the softmax-scale part of the mscale lives in {@link ModelConfig#softmaxScale()}.
  * Unlike the demo, YaRN is applied whenever rope_scaling is set (as HF does; the demo needs max_seq_len > L0).
  */

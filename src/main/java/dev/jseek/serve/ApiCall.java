@@ -9,20 +9,33 @@ import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
- * One HTTP exchange as the handlers see it: the request body (bounded), a JSON answer or an SSE stream, and what the
- * request log line reports (status, prompt and completion tokens).
+ * One HTTP exchange as the handlers see it: the request body (bounded, and read within
+ * {@link ServerLimits#readTimeoutMs}), a JSON answer or an SSE stream (each write within
+ * {@link ServerLimits#writeTimeoutMs}), the {@link Cancellation} a generation polls, and what the request log line
+ * reports (status, prompt and completion tokens).
  */
 final class ApiCall {
     /** Request bodies above this are refused with 413 before they are read whole. */
     static final int MAX_BODY = 16 << 20;
 
     private final HttpExchange ex;
+    private final ConnectionGuard.Slot slot;
+    private final ServerLimits limits;
+    private final long startNanos = System.nanoTime();
     private int status;
     private SseWriter sse;
+    private OutputStream committed;
     private int promptTokens = -1, completionTokens = -1;
     private boolean clientGone;
+    private String goneWhy;
 
-    ApiCall(HttpExchange ex) { this.ex = ex; }
+    ApiCall(HttpExchange ex) { this(ex, ServerLimits.DEFAULTS); }
+
+    ApiCall(HttpExchange ex, ServerLimits limits) {
+        this.ex = ex;
+        this.slot = ConnectionGuard.current();
+        this.limits = limits;
+    }
 
     String method() { return ex.getRequestMethod(); }
 
@@ -31,6 +44,9 @@ final class ApiCall {
 
     /** The decoded request path. */
     String decodedPath() { return ex.getRequestURI().getPath(); }
+
+    /** A request header (the first value), or null. */
+    String requestHeader(String name) { return ex.getRequestHeaders().getFirst(name); }
 
     /** The HTTP status sent (0 before any). */
     int status() { return status; }
@@ -42,20 +58,56 @@ final class ApiCall {
     void tokens(ModelRunner.Outcome r) {
         promptTokens = r.promptTokens();
         completionTokens = r.completionTokens();
-        clientGone = r.clientGone();
+        if (r.clientGone()) gone("the client went away");
     }
 
-    /** Whether the client went away during a stream (generation was stopped early). */
+    /** Whether the client went away (or was too slow) before the answer was complete. */
     boolean clientGone() { return clientGone; }
+
+    /** Why the client is counted gone (for the log), or null. */
+    String goneWhy() { return goneWhy; }
+
+    void gone(String why) {
+        if (!clientGone) goneWhy = why;
+        clientGone = true;
+    }
+
+    /** The request is read (or has no body): the read deadline no longer applies. */
+    void requestRead() throws ClientGoneException {
+        if (slot != null && slot.disarm())
+            throw new ClientGoneException("the request was not received within " + limits.readTimeoutMs() + " ms");
+    }
 
     /** The request body as a JSON object (400 when it is not one, 413 when it is larger than {@link #MAX_BODY}). */
     ObjectNode jsonBody() throws IOException {
+        byte[] b;
         try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes(MAX_BODY + 1);
-            if (b.length > MAX_BODY)
-                throw new ApiError(413, "invalid_request_error", null, "the request body is larger than " + (MAX_BODY >> 20) + " MiB");
-            return RequestFields.parseObject(b);
+            b = in.readNBytes(MAX_BODY + 1);
+        } catch (IOException e) {
+            requestRead();
+            throw new ClientGoneException("the client went away while sending its request (" + e.getClass().getSimpleName() + ")");
         }
+        requestRead();
+        if (b.length > MAX_BODY)
+            throw new ApiError(413, "invalid_request_error", null, "the request body is larger than " + (MAX_BODY >> 20) + " MiB");
+        return RequestFields.parseObject(b);
+    }
+
+    /** Writes {@code b} (and flushes) within the write deadline. */
+    private void write(OutputStream out, byte[] b, boolean close) throws IOException {
+        if (slot != null) slot.arm(limits.writeTimeoutMs());
+        IOException failed = null;
+        try {
+            out.write(b);
+            if (close) out.close();
+            else out.flush();
+        } catch (IOException e) {
+            failed = e;
+        }
+        boolean late = slot != null && slot.disarm();
+        if (failed != null) throw new ClientGoneException(late
+                ? "the client did not read the answer within " + limits.writeTimeoutMs() + " ms"
+                : "the client went away (" + failed.getClass().getSimpleName() + ")");
     }
 
     void sendJson(int code, JsonNode body) throws IOException {
@@ -65,12 +117,26 @@ final class ApiCall {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(code, b.length);
-        status = code;
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
+        if (committed != null) { // a heartbeat already sent 200 and whitespace: the body follows
+            write(committed, b, true);
+            return;
         }
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        if (slot != null) slot.arm(limits.writeTimeoutMs());
+        try {
+            ex.sendResponseHeaders(code, b.length);
+        } finally {
+            if (slot != null) slot.disarm();
+        }
+        status = code;
+        write(ex.getResponseBody(), b, true);
+    }
+
+    /** Answers a HEAD request: status and content type, no body. */
+    void sendHead(int code, String contentType) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        ex.sendResponseHeaders(code, -1);
+        status = code;
     }
 
     /** Starts a 200 Server-Sent Events response (chunked). */
@@ -79,20 +145,55 @@ final class ApiCall {
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         ex.sendResponseHeaders(200, 0);
         status = 200;
-        sse = new SseWriter(ex.getResponseBody());
+        sse = new SseWriter(ex.getResponseBody(), slot, limits.writeTimeoutMs());
         return sse;
     }
+
+    /**
+     * The cancellation hook of this request's generation. Streaming: the stream broke. Otherwise, once the request
+     * has run for {@link ServerLimits#heartbeatAfterMs}, a 200 with a chunked JSON body is committed and each poll
+     * writes one space (JSON allows leading whitespace); a failed write means the client is gone.
+     */
+    Cancellation cancellation() {
+        return () -> {
+            if (clientGone) return true;
+            if (sse != null) {
+                if (sse.broken()) gone("the client went away");
+                return clientGone;
+            }
+            long after = limits.heartbeatAfterMs();
+            if (after < 0 || (committed == null && System.nanoTime() - startNanos < after * 1_000_000L)) return false;
+            try {
+                if (committed == null) {
+                    ex.getResponseHeaders().set("Content-Type", "application/json");
+                    ex.sendResponseHeaders(200, 0);
+                    status = 200;
+                    committed = ex.getResponseBody();
+                }
+                write(committed, SPACE, false);
+            } catch (IOException e) {
+                gone(e.getMessage());
+            }
+            return clientGone;
+        };
+    }
+
+    private static final byte[] SPACE = {' '};
 
     void header(String name, String value) { ex.getResponseHeaders().set(name, value); }
 
     /**
-     * Reports an error: the OpenAI error JSON with its status, or, when a stream has already begun, one SSE event
-     * holding the error (the status line has been sent).
+     * Reports an error: the OpenAI error JSON with its status; when a stream has already begun, one SSE event holding
+     * the error and then {@code [DONE]} (the status line has been sent); after a heartbeat, the error JSON as the body.
      */
     void fail(ApiError e) {
         try {
-            if (sse != null) sse.event(OpenAiJson.error(e));
-            else if (status == 0) sendJson(e.status(), OpenAiJson.error(e));
+            if (sse != null) {
+                sse.event(OpenAiJson.error(e));
+                sse.done();
+            } else if (status == 0 || committed != null) {
+                sendJson(e.status(), OpenAiJson.error(e));
+            }
         } catch (IOException ignored) {
             // the client is gone; nothing left to tell it
         }

@@ -16,7 +16,7 @@ final class ChatCompletionsHandler extends ApiHandler {
     private final ServerOptions options;
 
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options.log());
+        super(Set.of("POST"), options);
         this.runner = runner;
         this.options = options;
     }
@@ -30,8 +30,11 @@ final class ChatCompletionsHandler extends ApiHandler {
         SamplingParams p = req.params();
         String id = OpenAiJson.newId("chatcmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
+        admitGeneration(runner, prompt, p);
         if (!p.stream()) {
-            ModelRunner.Outcome r = runner.run(prompt, "messages", p, null);
+            ModelRunner.Outcome r = runner.run(prompt, "messages", p, null, call.cancellation());
+            call.tokens(r);
+            if (r.clientGone()) return;
             call.tokens(r);
             call.sendJson(200, OpenAiJson.chatCompletion(id, created, model, r));
             return;
@@ -39,8 +42,9 @@ final class ChatCompletionsHandler extends ApiHandler {
         SseWriter sse = call.startSse();
         sse.event(OpenAiJson.chatChunk(id, created, model, "assistant", "", null));
         ModelRunner.Outcome r = runner.run(prompt, "messages", p,
-                d -> sse.event(OpenAiJson.chatChunk(id, created, model, null, d, null)));
+                d -> sse.event(OpenAiJson.chatChunk(id, created, model, null, d, null)), call.cancellation());
         call.tokens(r);
+        if (r.clientGone()) return;
         sse.event(OpenAiJson.chatChunk(id, created, model, null, null, r.finishReason()));
         if (p.includeUsage()) sse.event(OpenAiJson.usageChunk(id, "chat.completion.chunk", created, model, r));
         sse.done();

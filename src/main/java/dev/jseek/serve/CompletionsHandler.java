@@ -16,7 +16,7 @@ final class CompletionsHandler extends ApiHandler {
     private final ServerOptions options;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options.log());
+        super(Set.of("POST"), options);
         this.runner = runner;
         this.options = options;
     }
@@ -30,16 +30,20 @@ final class CompletionsHandler extends ApiHandler {
         SamplingParams p = req.params();
         String id = OpenAiJson.newId("cmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
+        admitGeneration(runner, prompt, p);
         if (!p.stream()) {
-            ModelRunner.Outcome r = runner.run(prompt, "prompt", p, null);
+            ModelRunner.Outcome r = runner.run(prompt, "prompt", p, null, call.cancellation());
+            call.tokens(r);
+            if (r.clientGone()) return;
             call.tokens(r);
             call.sendJson(200, OpenAiJson.completion(id, created, model, r));
             return;
         }
         SseWriter sse = call.startSse();
         ModelRunner.Outcome r = runner.run(prompt, "prompt", p,
-                d -> sse.event(OpenAiJson.completionChunk(id, created, model, d, null)));
+                d -> sse.event(OpenAiJson.completionChunk(id, created, model, d, null)), call.cancellation());
         call.tokens(r);
+        if (r.clientGone()) return;
         sse.event(OpenAiJson.completionChunk(id, created, model, "", r.finishReason()));
         if (p.includeUsage()) sse.event(OpenAiJson.usageChunk(id, "text_completion", created, model, r));
         sse.done();

@@ -11,7 +11,7 @@ final class ModelsHandler extends ApiHandler {
     private final long created;
 
     ModelsHandler(ServerOptions options, long created) {
-        super(Set.of("GET"), options.log());
+        super(Set.of("GET"), options);
         this.options = options;
         this.created = created;
     }

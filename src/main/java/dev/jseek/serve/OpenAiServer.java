@@ -3,48 +3,46 @@ package dev.jseek.serve;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An OpenAI-compatible HTTP server over one {@link ModelRunner}, on the JDK's {@code com.sun.net.httpserver}:
  * {@code GET /v1/models}, {@code GET /v1/models/{id}}, {@code POST /v1/chat/completions}, {@code POST /v1/completions},
- * {@code GET /health}; anything else 404. Connections are handled by a small pool of platform threads; generations
- * run one at a time in arrival order (the runner's fair lock), so further requests wait their turn.
+ * {@code GET|HEAD /health}; anything else 404. Each exchange runs on its own virtual thread under a
+ * {@link ConnectionGuard} (read and write deadlines, so stalled clients are dropped and never hold others up), at most
+ * {@link ServerLimits#maxConnections} at once (503 beyond, {@code /health} exempt); generations run one at a time in
+ * arrival order (the runner's fair turn), at most {@link ServerLimits#maxQueued} waiting (429 beyond). Without an
+ * API key only a loopback address may be bound (unless {@link ServerOptions#insecure}).
  */
 public final class OpenAiServer implements AutoCloseable {
-    /** Handler threads: requests read, validated and queued concurrently; beyond this they wait for a thread. */
-    static final int THREADS = 16;
-
     private final HttpServer http;
-    private final ExecutorService pool;
+    private final ConnectionGuard guard;
     private final ServerOptions options;
 
-    private OpenAiServer(HttpServer http, ExecutorService pool, ServerOptions options) {
+    private OpenAiServer(HttpServer http, ConnectionGuard guard, ServerOptions options) {
         this.http = http;
-        this.pool = pool;
+        this.guard = guard;
         this.options = options;
     }
 
-    /** Binds {@code options.host():options.port()} and starts serving {@code runner}. */
+    /**
+     * Binds {@code options.host():options.port()} and starts serving {@code runner}. Refuses (IllegalArgumentException)
+     * a non-loopback address without an API key unless the options say insecure.
+     */
     public static OpenAiServer start(ModelRunner runner, ServerOptions options) throws IOException {
+        if (options.apiKey() == null && !options.insecure() && !Loopback.isLoopbackHost(options.host()))
+            throw new IllegalArgumentException("refusing to serve " + options.host() + " (not a loopback address) without an API key: "
+                    + "anyone who can reach it could run generations; give --api-key KEY (or JSEEK_API_KEY), or --insecure to serve it open");
         HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
         long created = System.currentTimeMillis() / 1000;
         http.createContext(ChatCompletionsHandler.PATH, new ChatCompletionsHandler(runner, options));
         http.createContext(CompletionsHandler.PATH, new CompletionsHandler(runner, options));
         http.createContext(ModelsHandler.PATH, new ModelsHandler(options, created));
-        http.createContext(HealthHandler.PATH, new HealthHandler(options));
+        http.createContext(HealthHandler.PATH, new HealthHandler(runner, options));
         http.createContext("/", new NotFoundHandler(options));
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
-            Thread t = new Thread(r, "jseek-serve-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        http.setExecutor(pool);
+        ConnectionGuard guard = new ConnectionGuard(options.limits());
+        http.setExecutor(guard);
         http.start();
-        return new OpenAiServer(http, pool, options);
+        return new OpenAiServer(http, guard, options);
     }
 
     /** The port listened on (the one picked when the options said 0). */
@@ -59,6 +57,6 @@ public final class OpenAiServer implements AutoCloseable {
     /** Stops listening; requests in progress get up to a second to finish. Close the runner after this. */
     @Override public void close() {
         http.stop(1);
-        pool.shutdownNow();
+        guard.close();
     }
 }

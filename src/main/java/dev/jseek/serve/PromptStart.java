@@ -5,7 +5,7 @@ import dev.jseek.tokenizer.Tokenizer;
 /**
  * What a {@code /v1/completions} text prompt starts with. DeepSeek-V3's released tokenizer asks for BOS
  * ({@code add_bos_token} in tokenizer_config.json); a model pre-trained by jseek saw documents that each end with
- * EOS (docs/architecture.md §7.2 data), so EOS is what precedes the start of a document (the quickstart demo prompts that way).
+ * EOS (docs/architecture.md §7.2), so EOS is what precedes the start of a document (the quickstart demo prompts that way).
  * Chat prompts always start with BOS (the chat template writes it).
  */
 public enum PromptStart {

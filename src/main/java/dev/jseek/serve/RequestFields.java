@@ -1,7 +1,10 @@
 package dev.jseek.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 
@@ -13,7 +16,11 @@ import java.io.IOException;
 final class RequestFields {
     private RequestFields() {}
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict: trailing content after the object and duplicate keys are errors. */
+    static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
 
     /** The body as a JSON object, or a 400 saying why it is not one. */
     static ObjectNode parseObject(byte[] body) {

@@ -46,10 +46,13 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         Double t = RequestFields.optNumber(o, "temperature");
         float temperature = t != null ? t.floatValue() : d.temperature();
         if (t != null && !(t >= 0)) throw ApiError.invalid("temperature", "temperature must be >= 0, got " + t);
+        if (t != null && Float.isInfinite(temperature))
+            throw ApiError.invalid("temperature", "temperature must be at most " + Float.MAX_VALUE + " (a float), got " + t);
 
         Double p = RequestFields.optNumber(o, "top_p");
         if (p != null && !(p > 0 && p <= 1)) throw ApiError.invalid("top_p", "top_p must be in (0, 1], got " + p);
         float topP = p == null ? 1f : p.floatValue();
+        if (!(topP > 0)) throw ApiError.invalid("top_p", "top_p must be at least " + Float.MIN_NORMAL + " (a float), got " + p);
 
         Long k = RequestFields.optInteger(o, "top_k");
         if (k != null && k < -1) throw ApiError.invalid("top_k", "top_k must be >= 0 (0 or -1 = no cut), got " + k);

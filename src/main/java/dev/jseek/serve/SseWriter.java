@@ -8,16 +8,25 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Server-Sent Events as the OpenAI API streams them: each event is {@code data: <one-line JSON>\n\n}, flushed at
- * once; the stream ends with {@code data: [DONE]\n\n}. A write that fails (the client went away) turns the writer
- * off: later events are dropped and report false.
+ * once; the stream ends with {@code data: [DONE]\n\n}. A write that fails (the client went away, or did not read
+ * within the write timeout) turns the writer off: later events are dropped and report false.
  */
 final class SseWriter {
     static final String CONTENT_TYPE = "text/event-stream; charset=utf-8";
 
     private final OutputStream out;
-    private boolean broken;
+    private final ConnectionGuard.Slot slot;
+    private final long writeTimeoutMs;
+    private volatile boolean broken;
 
-    SseWriter(OutputStream out) { this.out = out; }
+    SseWriter(OutputStream out) { this(out, null, 0); }
+
+    /** Each write armed on {@code slot} (may be null) for {@code writeTimeoutMs}: a client that stops reading is dropped. */
+    SseWriter(OutputStream out, ConnectionGuard.Slot slot, long writeTimeoutMs) {
+        this.out = out;
+        this.slot = slot;
+        this.writeTimeoutMs = writeTimeoutMs;
+    }
 
     /** Sends one JSON event; false when the client is gone. */
     boolean event(JsonNode data) {
@@ -35,13 +44,14 @@ final class SseWriter {
 
     private boolean write(String s) {
         if (broken) return false;
+        if (slot != null) slot.arm(writeTimeoutMs);
         try {
             out.write(s.getBytes(StandardCharsets.UTF_8));
             out.flush();
-            return true;
         } catch (IOException e) {
             broken = true;
-            return false;
         }
+        if (slot != null) slot.disarm();
+        return !broken;
     }
 }

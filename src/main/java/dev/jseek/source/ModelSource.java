@@ -24,6 +24,17 @@ public final class ModelSource {
         return GgufFile.isGguf(path) ? GgufModel.open(path) : DeepSeekV3.open(path);
     }
 
+    /**
+     * Why {@code path} is not what {@link #open} opens, for a one-line error after the flag's name: "... does not
+     * exist", "... is a file but not a GGUF model ...". Call it when {@link #isModel} is false.
+     */
+    public static String whyNotModel(Path path) {
+        if (!Files.exists(path)) return path + " does not exist (give a model directory with config.json and safetensors, or a .gguf file)";
+        if (Files.isRegularFile(path)) return path + " is a file but not a GGUF model (it does not start with the bytes GGUF); "
+                + "give a model directory with config.json and safetensors, or a .gguf file";
+        return path + " is neither a directory nor a GGUF file";
+    }
+
     /** True for what {@link #open} opens: a directory or a GGUF file. */
     public static boolean isModel(Path path) { return Files.isDirectory(path) || GgufFile.isGguf(path); }
 

@@ -22,9 +22,10 @@ import java.util.Map;
  * <p>FP8 layout (report §3.3, "FP8 activations are cached for the backward pass of Linear ops"): buffers allocated with
  * {@link #allocFp8Cached} and {@link #allocFp8Scratch} behave like recomputed and scratch buffers (their float
  * values in {@code acts} are transient: a shared slot), and the values backward needs are kept instead in the
- * {@link ActCache} arenas laid out by {@link #allocE4m3} (E4M3 codes, one byte each, plus one float scale per 1x128
- * tile) and {@link #allocE5m6} (12-bit E5M6 codes carried in shorts, plus scales). Outside an FP8 layout those
- * calls give plain persistent float buffers and no cache. An FP8 layout is built in two passes like a recompute one.
+ * {@link ActCache} arenas (E4M3 codes, one byte each, plus one float scale per 1x128
+ * tile; {@link #cache}, by the row of {@link Fp8Recipe} the tensor belongs to: E4M3 or 12-bit E5M6 codes, laid out
+ * by {@link Fp8CacheLayout}, apart from the float arenas planned here). Outside an FP8 layout those calls give plain
+ * persistent float buffers and no cache. An FP8 layout is built in two passes like a recompute one.
  */
 public final class ActLayout {
     private final Map<String, int[]> buffers = new LinkedHashMap<>();
@@ -34,7 +35,8 @@ public final class ActLayout {
     private final ActLayout plan;                 // null: plain layout, or the planning pass of a recompute layout
     private final Map<String, Long> slots = new LinkedHashMap<>();
     private long size, gradOnly;
-    private long cacheCodes, cacheWide, cacheScales;
+    /** The FP8 cache arenas (null outside an FP8 layout). */
+    private final Fp8CacheLayout cache;
 
     /** A plain layout (no recomputation, no FP8 cache): acts and dacts have the same offsets and size. */
     public ActLayout() { this(false, false, null); }
@@ -43,6 +45,7 @@ public final class ActLayout {
         this.recompute = recompute;
         this.fp8 = fp8;
         this.plan = plan;
+        this.cache = fp8 ? new Fp8CacheLayout(held) : null;
     }
 
     /** First pass of a recompute layout: counts persistent, scratch and gradient-only sizes (offsets returned are 0). */
@@ -78,6 +81,33 @@ public final class ActLayout {
         buffers.put(name, new int[] {off, (int) n, off});
         held.merge(name, 4 * n, Long::sum);
         return off;
+    }
+
+    /** A persistent buffer of {@code rows} rows of {@code cols} ({@link #alloc}). */
+    public Act act(String name, long rows, int cols) { int o = alloc(name, rows * cols); return new Act(name, o, o, cols); }
+
+    /** A buffer that backward recomputes ({@link #allocRecomputed}). */
+    public Act recomputed(String name, long rows, int cols, String slot) {
+        int[] t = allocRecomputed(name, rows * cols, slot);
+        return new Act(name, t[0], t[1], cols);
+    }
+
+    /** A buffer whose values backward reads from the FP8 cache ({@link #allocFp8Cached}). */
+    public Act fp8Cached(String name, long rows, int cols, String slot) {
+        int[] t = allocFp8Cached(name, rows * cols, slot);
+        return new Act(name, t[0], t[1], cols);
+    }
+
+    /** A transient buffer in recompute mode ({@link #allocScratch}). */
+    public Act scratch(String name, long rows, int cols, String slot) {
+        int o = allocScratch(name, rows * cols, slot);
+        return new Act(name, o, o, cols);
+    }
+
+    /** A transient buffer in an FP8 layout ({@link #allocFp8Scratch}). */
+    public Act fp8Scratch(String name, long rows, int cols, String slot) {
+        int o = allocFp8Scratch(name, rows * cols, slot);
+        return new Act(name, o, o, cols);
     }
 
     /**
@@ -116,47 +146,24 @@ public final class ActLayout {
     public int allocFp8Scratch(String name, long n, String slot) { return shared(name, n, slot, fp8); }
 
     /**
-     * The E4M3 cache of a [rows, cols] activation in 1x128 tiles: {codeOffset, scaleOffset} in the {@link ActCache}
-     * arenas (row r's codes at codeOffset + r*cols, its ceil(cols/128) scales at scaleOffset + r*ceil(cols/128)), or
-     * null outside an FP8 layout.
+     * The FP8 cache slot of a [rows, cols] tensor that {@link Fp8Recipe} row {@code r} caches ({@link Fp8CacheLayout}:
+     * E4M3 or E5M6 codes in 1x128 tiles, row r's codes at codeOffset + r*cols, its scales at
+     * scaleOffset + r*ceil(cols/128)), or null outside an FP8 layout.
      */
-    public CacheSlot allocE4m3(String name, long rows, int cols) {
-        if (!fp8) return null;
-        long sc = rows * ceilTiles(cols);
-        CacheSlot s = new CacheSlot((int) cacheCodes, (int) cacheScales, cols);
-        cacheCodes += rows * cols;
-        cacheScales += sc;
-        held.merge(name, rows * cols + 4 * sc, Long::sum);
-        checkCache(name);
-        return s;
-    }
+    public CacheSlot cache(Fp8Recipe r, String name, long rows, int cols) { return fp8 ? cache.slot(r, name, rows, cols) : null; }
 
-    /** The E5M6 cache of a [rows, cols] activation in 1x128 tiles (codes in the short arena); null outside FP8. */
-    public CacheSlot allocE5m6(String name, long rows, int cols) {
-        if (!fp8) return null;
-        CacheSlot s = new CacheSlot((int) cacheWide, (int) cacheScales, cols);
-        cacheWide += rows * cols;
-        cacheScales += rows * ceilTiles(cols);
-        held.merge(name, 2 * rows * cols + 4 * rows * ceilTiles(cols), Long::sum);
-        checkCache(name);
-        return s;
-    }
 
-    private static long ceilTiles(int cols) { return (cols + dev.jseek.fp8.TileQuantizer.TILE - 1) / dev.jseek.fp8.TileQuantizer.TILE; }
-
-    private void checkCache(String name) {
-        if (Math.max(cacheCodes, Math.max(cacheWide, cacheScales)) > Integer.MAX_VALUE - 16)
-            throw new IllegalArgumentException("FP8 activation cache exceeds 2^31 elements at " + name + "; reduce batch size or sequence length");
-    }
+    /** The FP8 cache layout (null outside an FP8 layout). */
+    public Fp8CacheLayout fp8Cache() { return cache; }
 
     /** Bytes of E4M3 codes in the FP8 cache. */
-    public long cacheCodes() { return cacheCodes; }
+    public long cacheCodes() { return fp8 ? cache.codes() : 0; }
 
     /** E5M6 codes (shorts) in the FP8 cache. */
-    public long cacheWide() { return cacheWide; }
+    public long cacheWide() { return fp8 ? cache.wide() : 0; }
 
     /** Float scales in the FP8 cache. */
-    public long cacheScales() { return cacheScales; }
+    public long cacheScales() { return fp8 ? cache.scales() : 0; }
 
     /**
      * Bytes that the buffers named {@code prefix}... hold for backward: their persistent floats and FP8 cache slots
@@ -169,7 +176,7 @@ public final class ActLayout {
     }
 
     /** Bytes held for backward: the acts arena (4 per float) plus the FP8 cache (codes, E5M6 shorts, scales). */
-    public long savedBytes() { return 4L * actsSize() + cacheCodes + 2 * cacheWide + 4 * cacheScales; }
+    public long savedBytes() { return 4L * actsSize() + (fp8 ? cache.bytes() : 0); }
 
     private int shared(String name, long n, String slot, boolean transientActs) {
         if (!transientActs) return alloc(name, n);
@@ -210,7 +217,7 @@ public final class ActLayout {
     /** After the second pass: throws if it did not repeat the planning pass exactly. */
     public void checkAgainstPlan() {
         if (plan != null && (size != plan.size || gradOnly != plan.gradOnly || !slots.equals(plan.slots)
-                || cacheCodes != plan.cacheCodes || cacheWide != plan.cacheWide || cacheScales != plan.cacheScales))
+                || (fp8 && !cache.sameSizes(plan.cache))))
             throw new IllegalStateException("recompute activation layout differs from its plan");
     }
 

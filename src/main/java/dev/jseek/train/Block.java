@@ -10,19 +10,18 @@ import dev.jseek.model.ModelConfig;
  * <p>Recompute mode ({@link ActLayout#recompute()}, docs/architecture.md §7.1): the two norm outputs live in the shared scratch slot
  * "norm.out" of acts; backward recomputes each from the saved input and rstd right before it is read (the FFN and
  * attention weight gradients; the attention input part too when q has no LoRA). Their gradients keep per-layer
- * offsets in dacts ({@link #a1}, {@link #a2}; acts offsets {@link #a1A}, {@link #a2A}).
+ * offsets in dacts ({@link #attnIn}, {@link #ffnIn}: an {@link Act} has both offsets).
  */
 public final class Block {
     final int layer, dim;
     final float eps;
-    final int attnNorm, ffnNorm;
+    // parameters (model.layers.L.)
+    final Param attnNorm, ffnNorm;
     final Mla attn;
     final SwiGluFfn mlp;
     final Moe moe;
-    // activations
-    final int a1, r1, attnOut, xmid, a2, r2, ffnOut;
-    /** acts offsets of the norm outputs (equal to a1, a2 without recompute). */
-    final int a1A, a2A;
+    // activations: the normed inputs of attention and FFN are recomputed in recompute mode
+    final Act attnIn, attnRstd, attnOut, residualMid, ffnIn, ffnRstd, ffnOut;
     final boolean recompute;
     static final int P_NORM = Profiler.section("block norms + residuals");
 
@@ -31,9 +30,9 @@ public final class Block {
         dim = c.hiddenSize();
         eps = (float) c.rmsNormEps();
         String pre = "model.layers." + layer + ".";
-        attnNorm = pl.add(pre + "input_layernorm.weight", true, dim);
+        attnNorm = pl.vector(pre + "input_layernorm.weight", true, dim);
         attn = new Mla(c, pre + "self_attn.", pl, al, maxN, rope);
-        ffnNorm = pl.add(pre + "post_attention_layernorm.weight", true, dim);
+        ffnNorm = pl.vector(pre + "post_attention_layernorm.weight", true, dim);
         if (c.isMoeLayer(layer)) {
             moe = new Moe(c, pre + "mlp.", pl, al, maxN);
             mlp = null;
@@ -41,75 +40,81 @@ public final class Block {
             mlp = new SwiGluFfn(dim, c.intermediateSize(), pre + "mlp.", pl, al, maxN);
             moe = null;
         }
-        long n = maxN;
-        int[] t = al.allocRecomputed(pre + "attn_in", n * dim, "norm.out");
-        a1A = t[0]; a1 = t[1];
-        r1 = al.alloc(pre + "attn_in.rstd", n);
-        attnOut = al.alloc(pre + "attn_out", n * dim);
-        xmid = al.alloc(pre + "residual_mid", n * dim);
-        t = al.allocRecomputed(pre + "ffn_in", n * dim, "norm.out");
-        a2A = t[0]; a2 = t[1];
-        r2 = al.alloc(pre + "ffn_in.rstd", n);
-        ffnOut = al.alloc(pre + "ffn_out", n * dim);
+        attnIn = al.recomputed(pre + "attn_in", maxN, dim, "norm.out");
+        attnRstd = al.act(pre + "attn_in.rstd", maxN, 1);
+        attnOut = al.act(pre + "attn_out", maxN, dim);
+        residualMid = al.act(pre + "residual_mid", maxN, dim);
+        ffnIn = al.recomputed(pre + "ffn_in", maxN, dim, "norm.out");
+        ffnRstd = al.act(pre + "ffn_in.rstd", maxN, 1);
+        ffnOut = al.act(pre + "ffn_out", maxN, dim);
         recompute = al.recompute();
     }
 
-    /** y = block(x); returns this block's balance loss (0 for dense blocks or alpha == 0). */
+    /**
+     * Forward, x and y [B*T, dim] at acts offsets x, y: x_mid = x + MLA(RMSNorm_attn(x)); y = x_mid + FFN(RMSNorm_ffn(x_mid)).
+     * Returns this block's balance loss (0 for dense blocks or alpha == 0).
+     */
     public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
         int N = B * T;
-        float[] p = s.params, a = s.acts;
+        View xv = View.of(s.acts, x, N, dim);
         long t0 = Profiler.start();
-        RmsNorm.forward(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim, eps);
+        RmsNorm.forward(attnIn.value(s, N), xv, attnNorm.value(s), attnRstd.value(s, N), eps);
         Profiler.stop(P_NORM, t0);
-        attn.forward(s, a1A, attnOut, B, T);
+        attn.forward(s, attnIn.acts(), attnOut.acts(), B, T);
         t0 = Profiler.start();
-        add(a, xmid, x, attnOut, N * dim);
-        RmsNorm.forward(a, a2A, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim, eps);
+        add(s.acts, residualMid.acts(), x, attnOut.acts(), N * dim);
+        RmsNorm.forward(ffnIn.value(s, N), residualMid.value(s, N), ffnNorm.value(s), ffnRstd.value(s, N), eps);
         Profiler.stop(P_NORM, t0);
         double bal = 0;
-        if (moe != null) bal = moe.forward(s, a2A, ffnOut, B, T, alpha, seqWise);
-        else mlp.forward(s, a2A, ffnOut, N);
+        if (moe != null) bal = moe.forward(s, ffnIn.acts(), ffnOut.acts(), B, T, alpha, seqWise);
+        else mlp.forward(s, ffnIn.acts(), ffnOut.acts(), N);
         t0 = Profiler.start();
-        add(a, y, xmid, ffnOut, N * dim);
+        add(s.acts, y, residualMid.acts(), ffnOut.acts(), N * dim);
         Profiler.stop(P_NORM, t0);
         return bal;
     }
 
-    /** dacts[x] += dblock/dx^T dacts[y]. {@code balScale}: upstream gradient of the balance loss. */
+    /**
+     * Input part of backward, the mirror of {@link #forward}: dy fans out to the FFN branch and x_mid; the FFN and
+     * its norm give d x_mid; d x_mid fans out to the attention branch and x; attention and its norm give dx.
+     * {@code balScale}: upstream gradient of the balance loss.
+     */
     public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
         int N = B * T;
-        float[] p = s.params, a = s.acts, d = s.dacts;
+        float[] d = s.dacts;
+        View xv = View.of(s.acts, x, N, dim), dx = View.of(d, x, N, dim);
         long t0 = Profiler.start();
-        fanOut(d, y, ffnOut, xmid, N * dim);
+        fanOut(d, y, ffnOut.dacts(), residualMid.dacts(), N * dim);
         Profiler.stop(P_NORM, t0);
-        if (moe != null) moe.backwardInput(s, a2, ffnOut, B, T, balScale);
-        else mlp.backwardInput(s, a2, ffnOut, N);
+        if (moe != null) moe.backwardInput(s, ffnIn.dacts(), ffnOut.dacts(), B, T, balScale);
+        else mlp.backwardInput(s, ffnIn.dacts(), ffnOut.dacts(), N);
         t0 = Profiler.start();
-        RmsNorm.backwardInput(d, xmid, dim, d, a2, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
-        fanOut(d, xmid, attnOut, x, N * dim);
-        if (attn.needsInputInBackward()) RmsNorm.recompute(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
+        RmsNorm.backwardInput(residualMid.grad(s, N), ffnIn.grad(s, N), residualMid.value(s, N), ffnNorm.value(s), ffnRstd.value(s, N));
+        fanOut(d, residualMid.dacts(), attnOut.dacts(), x, N * dim);
+        if (attn.needsInputInBackward()) RmsNorm.recompute(attnIn.value(s, N), xv, attnNorm.value(s), attnRstd.value(s, N));
         Profiler.stop(P_NORM, t0);
-        attn.backwardInput(s, a1, a1A, attnOut, B, T);
+        attn.backwardInput(s, attnIn.dacts(), attnIn.acts(), attnOut.dacts(), B, T);
         t0 = Profiler.start();
-        RmsNorm.backwardInput(d, x, dim, d, a1, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
+        RmsNorm.backwardInput(dx, attnIn.grad(s, N), xv, attnNorm.value(s), attnRstd.value(s, N));
         Profiler.stop(P_NORM, t0);
     }
 
+    /** Weight part of backward (after {@link #backwardInput}); recomputes the norm outputs first in recompute mode. */
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts, p = s.params;
+        View xv = View.of(s.acts, x, N, dim);
         long t0 = Profiler.start();
-        if (recompute) RmsNorm.recompute(a, a2A, dim, a, xmid, dim, p, ffnNorm, a, r2, N, dim);
+        if (recompute) RmsNorm.recompute(ffnIn.value(s, N), residualMid.value(s, N), ffnNorm.value(s), ffnRstd.value(s, N));
         Profiler.stop(P_NORM, t0);
-        if (moe != null) moe.backwardWeights(s, a2A, ffnOut, B, T);
-        else mlp.backwardWeights(s, a2A, ffnOut, N);
+        if (moe != null) moe.backwardWeights(s, ffnIn.acts(), ffnOut.acts(), B, T);
+        else mlp.backwardWeights(s, ffnIn.acts(), ffnOut.acts(), N);
         t0 = Profiler.start();
-        RmsNorm.backwardWeight(g, ffnNorm, d, a2, dim, a, xmid, dim, a, r2, N, dim);
-        if (recompute) RmsNorm.recompute(a, a1A, dim, a, x, dim, p, attnNorm, a, r1, N, dim);
+        RmsNorm.backwardWeight(ffnNorm.grad(s), ffnIn.grad(s, N), residualMid.value(s, N), ffnRstd.value(s, N));
+        if (recompute) RmsNorm.recompute(attnIn.value(s, N), xv, attnNorm.value(s), attnRstd.value(s, N));
         Profiler.stop(P_NORM, t0);
-        attn.backwardWeights(s, a1A, attnOut, B, T);
+        attn.backwardWeights(s, attnIn.acts(), attnOut.acts(), B, T);
         t0 = Profiler.start();
-        RmsNorm.backwardWeight(g, attnNorm, d, a1, dim, a, x, dim, a, r1, N, dim);
+        RmsNorm.backwardWeight(attnNorm.grad(s), attnIn.grad(s, N), xv, attnRstd.value(s, N));
         Profiler.stop(P_NORM, t0);
     }
 

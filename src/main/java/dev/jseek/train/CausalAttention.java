@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * Causal multi-head softmax attention core of MLA's naive mode (docs/architecture.md §3.2): for each sequence b, head h and query
+ * Causal multi-head softmax attention core of MLA's naive mode (report §2.1.1; docs/architecture.md §3.2): for each sequence b, head h and query
  * t, score(t, s) = scale * q_t . k_s for s <= t (and s >= the start of t's document when packed samples are masked),
  * P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
  * B blocks of T consecutive rows. Forward saves only the log-sum-exp per (b, h, t) (flash style); backward
@@ -13,6 +13,36 @@ package dev.jseek.train;
  */
 public final class CausalAttention {
     private CausalAttention() {}
+
+    /**
+     * Forward over B sequences of T rows: q, k [B*T, H*dqk] and o [B*T, H*dv] (heads side by side), v read per head h
+     * at column h*vHeadStride of its rows (v may be a column slice of a wider row, e.g. inside MLA's kv), lse [B*T, H].
+     * All in one arena (q.a()). o = softmax(scale * q k^T, causal) v per head; lse saved for backward.
+     */
+    public static void forward(View q, View k, View v, int vHeadStride, View o, View lse, int B, int T, float scale) {
+        forward(q, k, v, vHeadStride, o, lse, B, T, scale, null);
+    }
+
+    /** As {@link #forward(View, View, View, int, View, View, int, int, float)} with document masks (docStart, see below; null = causal). */
+    public static void forward(View q, View k, View v, int vHeadStride, View o, View lse, int B, int T, float scale, int[] docStart) {
+        int H = lse.cols();
+        forward(q.a(), q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale, docStart);
+    }
+
+    /**
+     * Backward, the mirror of {@link #forward(View, View, View, int, View, View, int, int, float)}: reads dO in
+     * {@code d} at o's offset and accumulates dq, dk, dv in {@code d} at the offsets of q, k, v (P recomputed from
+     * q, k and lse).
+     */
+    public static void backward(View q, View k, View v, int vHeadStride, View o, View lse, float[] d, int B, int T, float scale) {
+        backward(q, k, v, vHeadStride, o, lse, d, B, T, scale, null);
+    }
+
+    /** The backward with document masks. */
+    public static void backward(View q, View k, View v, int vHeadStride, View o, View lse, float[] d, int B, int T, float scale, int[] docStart) {
+        int H = lse.cols();
+        backward(q.a(), d, q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale, docStart);
+    }
 
     /** Fast forward: vectorized, parallel over (sequence, head); same results as {@link #forwardScalar} up to rounding. */
     public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,

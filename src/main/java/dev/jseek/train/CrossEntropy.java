@@ -1,7 +1,7 @@
 package dev.jseek.train;
 
 /**
- * Mean softmax cross-entropy over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
+ * Mean softmax cross-entropy (the training objective of report §2.2: L_Main, and L_MTP per depth) over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
  * logits [N, V] in place by the probabilities (what the backward needs); the fused backward is
  * dlogits += scale * (p - onehot(target)) / count.
  *
@@ -11,6 +11,26 @@ package dev.jseek.train;
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
+
+    /** Forward: the mean CE of the logits [N, V] against targets[0..N); the logits become probabilities. */
+    public static double forward(View logits, int[] targets) {
+        return forward(logits.a(), logits.off(), logits.rows(), logits.cols(), targets, 0);
+    }
+
+    /** Per-row CE into rowLoss (see {@link #forwardRows(float[], int, int, int, int[], int, double[])}). */
+    public static int forwardRows(View logits, int[] targets, double[] rowLoss) {
+        return forwardRows(logits.a(), logits.off(), logits.rows(), logits.cols(), targets, 0, rowLoss);
+    }
+
+    /** Backward of the mean CE: dlogits += scale * (p - onehot(target)) / count. */
+    public static void backward(View dlogits, View probs, int[] targets, float scale) {
+        backward(dlogits.a(), dlogits.off(), probs.a(), probs.off(), probs.rows(), probs.cols(), targets, 0, scale);
+    }
+
+    /** Backward of sum_r w_r CE_r: dlogits_r += scale * w_r * (p_r - onehot(target_r)). */
+    public static void backwardWeighted(View dlogits, View probs, int[] targets, float[] w, float scale) {
+        backwardWeighted(dlogits.a(), dlogits.off(), probs.a(), probs.off(), probs.rows(), probs.cols(), targets, 0, w, 0, scale);
+    }
 
     /**
      * Returns the mean loss over valid rows (0 when none); logits become probabilities. Vectorized, parallel over

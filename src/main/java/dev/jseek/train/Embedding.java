@@ -7,6 +7,16 @@ package dev.jseek.train;
 public final class Embedding {
     private Embedding() {}
 
+    /** Forward: out row i = W row tokens[i], for the out.rows() tokens (W [vocab, dim]). */
+    public static void forward(View out, View w, int[] tokens) {
+        forward(out.a(), out.off(), w.a(), w.off(), tokens, 0, out.rows(), w.cols(), w.rows());
+    }
+
+    /** Weight part of backward (the only part): dW row tokens[i] += dOut row i. */
+    public static void backwardWeight(View dw, View dout, int[] tokens) {
+        backwardWeight(dw.a(), dw.off(), dout.a(), dout.off(), tokens, 0, dout.rows(), dw.cols());
+    }
+
     /** out[i] = W[tokens[tOff + i]] for i in [0, n). Token ids are checked against the vocabulary. */
     public static void forward(float[] out, int outOff, float[] w, int wOff, int[] tokens, int tOff, int n, int dim, int vocab) {
         for (int i = 0; i < n; i++) {

@@ -18,12 +18,64 @@ import dev.jseek.kernels.Gemm;
  * accumulation) or in FP8 when asked ({@link Fp8Linear}: X and dY in 1x128 tiles, W in 128x128
  * blocks, Wgrad operands re-quantized in 128x1 tiles; FP32 outputs and accumulation). The {@code fp8*} methods take
  * operands the caller quantized already (read back from the FP8 activation cache, {@link ActCache}).
+ *
+ * <p>The modules call the {@link View} forms (shapes checked: X [m, in], W [out, in], Y and dY [m, out]); the array
+ * forms underneath are the kernels' entry points.
  */
 public final class Linear {
     private Linear() {}
 
     private static final int P_FWD = Profiler.section("gemm fprop (all Linear)"),
             P_DGRAD = Profiler.section("gemm dgrad (all Linear)"), P_WGRAD = Profiler.section("gemm wgrad (all Linear)");
+
+    /** Fprop: Y = X W^T (overwrites Y). */
+    public static void forward(Precision prec, View y, View x, View w) {
+        shapes("Fprop", x, w, y);
+        forward(prec, y.a(), y.off(), x.a(), x.off(), w.a(), w.off(), x.rows(), w.cols(), w.rows());
+    }
+
+    /** Dgrad (input part of backward): dX += dY W. */
+    public static void backwardInput(Precision prec, View dx, View dy, View w) {
+        shapes("Dgrad", dx, w, dy);
+        backwardInput(prec, dx.a(), dx.off(), dy.a(), dy.off(), w.a(), w.off(), dy.rows(), w.cols(), w.rows());
+    }
+
+    /** Wgrad (weight part of backward): dW += dY^T X. */
+    public static void backwardWeight(Precision prec, View dw, View dy, View x) {
+        shapes("Wgrad", x, dw, dy);
+        backwardWeight(prec, dw.a(), dw.off(), dy.a(), dy.off(), x.a(), x.off(), x.rows(), dw.cols(), dw.rows());
+    }
+
+    /** FP8 Fprop Y = X W^T with X already quantized (1x128 tiles). */
+    static void fp8Forward(View y, Fp8Tensor x, View w) {
+        if (y.rows() != x.rows() || y.cols() != w.rows() || x.cols() != w.cols() || !y.contiguous())
+            throw new IllegalArgumentException("FP8 Fprop shapes: X [" + x.rows() + ", " + x.cols() + "], W [" + w.rows() + ", " + w.cols() + "]");
+        fp8Forward(y.a(), y.off(), x, w.a(), w.off(), w.rows());
+    }
+
+    /** FP8 Dgrad dX += dY W with dY already quantized (1x128 tiles). */
+    static void fp8BackwardInput(View dx, Fp8Tensor dy, View w) {
+        if (dx.rows() != dy.rows() || dx.cols() != w.cols() || dy.cols() != w.rows() || !dx.contiguous())
+            throw new IllegalArgumentException("FP8 Dgrad shapes: dY [" + dy.rows() + ", " + dy.cols() + "], W [" + w.rows() + ", " + w.cols() + "]");
+        fp8BackwardInput(dx.a(), dx.off(), dy, w.a(), w.off(), w.cols());
+    }
+
+    /** FP8 Wgrad dW += dY^T X from 1x128-tiled dY and X (re-quantized 128x1 in their scale formats). */
+    static void fp8BackwardWeight(View dw, Fp8Tensor dy, ScaleFormat dyFmt, Fp8Tensor x, ScaleFormat xFmt) {
+        fp8BackwardWeight(dw.a(), dw.off(), dy, dyFmt, x, xFmt);
+    }
+
+    /** FP8 Wgrad dW += dY^T X with X's Wgrad operand given. */
+    static void fp8BackwardWeight(View dw, Fp8Tensor dy, ScaleFormat dyFmt, Fp8Tensor xWgrad) {
+        fp8BackwardWeight(dw.a(), dw.off(), dy, dyFmt, xWgrad);
+    }
+
+    /** X [m, in], W [out, in], Y [m, out], all contiguous. */
+    private static void shapes(String op, View x, View w, View y) {
+        if (x.cols() != w.cols() || y.cols() != w.rows() || x.rows() != y.rows() || !x.contiguous() || !y.contiguous() || !w.contiguous())
+            throw new IllegalArgumentException(op + " shapes: X [" + x.rows() + ", " + x.cols() + "], W [" + w.rows() + ", "
+                    + w.cols() + "], Y [" + y.rows() + ", " + y.cols() + "] (strides " + x.stride() + ", " + y.stride() + ")");
+    }
 
     /** Y[m, out] = X[m, in] W^T (overwrites Y). */
     public static void forward(float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
@@ -65,14 +117,25 @@ public final class Linear {
         }
     }
 
-    /** An FP8 GEMM ({@link Fp8Linear}, FP32 scales), timed in the same profiler sections as the FP32 ones. */
+    /**
+     * Scale format of the float-operand FP8 path: its Linear input, weight and output gradient are quantized in one
+     * format ({@link Fp8Linear} takes one), the one {@link Fp8Recipe} gives all three.
+     */
+    private static final ScaleFormat FLOAT_OPERANDS = Fp8Recipe.LINEAR_INPUT.scales();
+
+    static {
+        if (Fp8Recipe.WEIGHT.scales() != FLOAT_OPERANDS || Fp8Recipe.OUTPUT_GRAD.scales() != FLOAT_OPERANDS)
+            throw new ExceptionInInitializerError("Fp8Recipe: LINEAR_INPUT, WEIGHT and OUTPUT_GRAD must share a scale format");
+    }
+
+    /** An FP8 GEMM ({@link Fp8Linear}, {@link #FLOAT_OPERANDS} scales), timed in the same profiler sections as the FP32 ones. */
     private static void fp8(int op, float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int in, int out) {
         if (m == 0) return;
         long t0 = Profiler.start();
         switch (op) {
-            case FORWARD -> { Fp8Linear.forward(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(m, out, in); Profiler.stop(P_FWD, t0); }
-            case BACKWARDINPUT -> { Fp8Linear.backwardInput(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(m, in, out); Profiler.stop(P_DGRAD, t0); }
-            default -> { Fp8Linear.backwardWeight(c, cOff, a, aOff, b, bOff, m, in, out, ScaleFormat.FP32); Profiler.gemm(out, in, m); Profiler.stop(P_WGRAD, t0); }
+            case FORWARD -> { Fp8Linear.forward(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(m, out, in); Profiler.stop(P_FWD, t0); }
+            case BACKWARDINPUT -> { Fp8Linear.backwardInput(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(m, in, out); Profiler.stop(P_DGRAD, t0); }
+            default -> { Fp8Linear.backwardWeight(c, cOff, a, aOff, b, bOff, m, in, out, FLOAT_OPERANDS); Profiler.gemm(out, in, m); Profiler.stop(P_WGRAD, t0); }
         }
     }
 

@@ -5,7 +5,7 @@ import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.model.ModelConfig;
 
 /**
- * Multi-head Latent Attention for training (docs/architecture.md §3.1, §3.2; naive "MHA mode"), one layer, on the arenas.
+ * Multi-head Latent Attention for training (report §2.1.1; docs/architecture.md §3.1, §3.2; naive "MHA mode"), one layer, on the arenas.
  * Parameters (prefix {@code model.layers.L.self_attn.}): q_a_proj, q_a_layernorm, q_b_proj (or q_proj when
  * q_lora_rank is 0), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj.
  *
@@ -35,12 +35,11 @@ public final class Mla {
     private final Rotary rope;
     private final int dim, H, qr, kvr, nope, rd, vd, qk;
     private final float eps, scale;
-    // parameter offsets
-    final int wq, wqa, qNorm, wqb, wkva, kvNorm, wkvb, wo;
-    // activation offsets
-    final int cq, cqR, cqn, q, akv, kvR, ckvn, kpe, kv, k, lse, o;
-    /** acts offsets of the recomputable buffers (equal to the dacts offsets above without recompute). */
-    final int cqnA, qA, ckvnA, kvA;
+    // parameters (model.layers.L.self_attn.); wq without q LoRA, wqa/qNorm/wqb with it (the others null)
+    final Param wq, wqa, qNorm, wqb, wkva, kvNorm, wkvb, wo;
+    // activations, per row: c_q [qr], its rstd, RMSNorm(c_q) [qr], q [H*qk] (roped), kv_a = [c_kv | k_pe] [kvr+rd],
+    // c_kv's rstd, RMSNorm(c_kv) [kvr], roped k_pe [rd], kv [H*(nope+vd)], k [H*qk], lse [H], o [H*vd]
+    final Act cq, cqRstd, cqn, q, kva, kvRstd, ckvn, kpe, kv, k, lse, o;
     final boolean recompute;
     /** E5M6 cache of o (FP8 layout only). */
     final CacheSlot oC;
@@ -55,98 +54,99 @@ public final class Mla {
         eps = (float) c.rmsNormEps();
         scale = (float) c.softmaxScale();
         if (qr > 0) {
-            wq = -1;
-            wqa = pl.add(prefix + "q_a_proj.weight", true, qr, dim);
-            qNorm = pl.add(prefix + "q_a_layernorm.weight", true, qr);
-            wqb = pl.add(prefix + "q_b_proj.weight", true, H * qk, qr);
+            wq = null;
+            wqa = pl.matrix(prefix + "q_a_proj.weight", qr, dim);
+            qNorm = pl.vector(prefix + "q_a_layernorm.weight", true, qr);
+            wqb = pl.matrix(prefix + "q_b_proj.weight", H * qk, qr);
         } else {
-            wq = pl.add(prefix + "q_proj.weight", true, H * qk, dim);
-            wqa = qNorm = wqb = -1;
+            wq = pl.matrix(prefix + "q_proj.weight", H * qk, dim);
+            wqa = qNorm = wqb = null;
         }
-        wkva = pl.add(prefix + "kv_a_proj_with_mqa.weight", true, kvr + rd, dim);
-        kvNorm = pl.add(prefix + "kv_a_layernorm.weight", true, kvr);
-        wkvb = pl.add(prefix + "kv_b_proj.weight", true, H * (nope + vd), kvr);
-        wo = pl.add(prefix + "o_proj.weight", true, dim, H * vd);
+        wkva = pl.matrix(prefix + "kv_a_proj_with_mqa.weight", kvr + rd, dim);
+        kvNorm = pl.vector(prefix + "kv_a_layernorm.weight", true, kvr);
+        wkvb = pl.matrix(prefix + "kv_b_proj.weight", H * (nope + vd), kvr);
+        wo = pl.matrix(prefix + "o_proj.weight", dim, H * vd);
         long n = maxN;
-        cq = al.alloc(prefix + "c_q", qr > 0 ? n * qr : 0);
-        cqR = al.alloc(prefix + "c_q.rstd", qr > 0 ? n : 0);
-        int[] t = al.allocRecomputed(prefix + "c_q.normed", qr > 0 ? n * qr : 0, "mla.c_q.normed");
-        cqnA = t[0]; cqn = t[1];
-        t = al.allocRecomputed(prefix + "q", n * H * qk, "mla.q");
-        qA = t[0]; q = t[1];
-        akv = al.alloc(prefix + "kv_a", n * (kvr + rd));
-        kvR = al.alloc(prefix + "c_kv.rstd", n);
-        t = al.allocRecomputed(prefix + "c_kv.normed", n * kvr, "mla.c_kv.normed");
-        ckvnA = t[0]; ckvn = t[1];
-        kpe = al.alloc(prefix + "k_pe", n * rd);
-        t = al.allocRecomputed(prefix + "kv", n * H * (nope + vd), "mla.kv");
-        kvA = t[0]; kv = t[1];
-        k = al.allocScratch(prefix + "k", n * H * qk, "mla.k");
+        cq = al.act(prefix + "c_q", n, qr);
+        cqRstd = al.act(prefix + "c_q.rstd", qr > 0 ? n : 0, 1);
+        cqn = al.recomputed(prefix + "c_q.normed", n, qr, "mla.c_q.normed");
+        q = al.recomputed(prefix + "q", n, H * qk, "mla.q");
+        kva = al.act(prefix + "kv_a", n, kvr + rd);
+        kvRstd = al.act(prefix + "c_kv.rstd", n, 1);
+        ckvn = al.recomputed(prefix + "c_kv.normed", n, kvr, "mla.c_kv.normed");
+        kpe = al.act(prefix + "k_pe", n, rd);
+        kv = al.recomputed(prefix + "kv", n, H * (nope + vd), "mla.kv");
+        k = al.scratch(prefix + "k", n, H * qk, "mla.k");
         recompute = al.recompute();
-        lse = al.alloc(prefix + "lse", n * H);
-        o = al.allocFp8Scratch(prefix + "o", n * H * vd, "mla.o");
-        oC = al.allocE5m6(prefix + "o", n, H * vd);
+        lse = al.act(prefix + "lse", n, H);
+        o = al.fp8Scratch(prefix + "o", n, H * vd, "mla.o");
+        oC = al.cache(Fp8Recipe.ATTENTION_OUTPUT, prefix + "o", n, H * vd);
     }
 
-    /** y = MLA(x), x and y [B*T, hidden] in acts. */
+    /** y = MLA(x), x and y [B*T, hidden] at acts offsets x, y (the equations are in the class comment). */
     public void forward(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] p = s.params, a = s.acts;
+        float[] a = s.acts;
+        View xv = View.of(a, x, N, dim), yv = View.of(a, y, N, dim);
         long t0 = Profiler.start();
         if (qr > 0) {
-            Linear.forward(precision, a, cq, a, x, p, wqa, N, dim, qr);
-            RmsNorm.forward(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr, eps);
-            Linear.forward(precision, a, qA, a, cqnA, p, wqb, N, qr, H * qk);
+            Linear.forward(precision, cq.value(s, N), xv, wqa.value(s));                                  // c_q = x Wqa^T
+            RmsNorm.forward(cqn.value(s, N), cq.value(s, N), qNorm.value(s), cqRstd.value(s, N), eps);     // c_qn
+            Linear.forward(precision, q.value(s, N), cqn.value(s, N), wqb.value(s));                       // q = c_qn Wqb^T
         } else {
-            Linear.forward(precision, a, qA, a, x, p, wq, N, dim, H * qk);
+            Linear.forward(precision, q.value(s, N), xv, wq.value(s));                                     // q = x Wq^T
         }
-        rope.apply(a, qA + nope, N, H * qk, H, qk, T, false);
-        Linear.forward(precision, a, akv, a, x, p, wkva, N, dim, kvr + rd);
-        RmsNorm.forward(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr, eps);
-        for (int r = 0; r < N; r++) System.arraycopy(a, akv + r * (kvr + rd) + kvr, a, kpe + r * rd, rd);
-        rope.apply(a, kpe, N, rd, 1, rd, T, false);
-        Linear.forward(precision, a, kvA, a, ckvnA, p, wkvb, N, kvr, H * (nope + vd));
-        assembleK(a, N);
+        rope.apply(a, q.acts() + nope, N, H * qk, H, qk, T, false);                                        // q_pe roped
+        View kvav = kva.value(s, N);
+        Linear.forward(precision, kvav, xv, wkva.value(s));                                                // [c_kv | k_pe]
+        RmsNorm.forward(ckvn.value(s, N), kvav.cols(0, kvr), kvNorm.value(s), kvRstd.value(s, N), eps);    // c_kvn
+        for (int r = 0; r < N; r++) System.arraycopy(a, kvav.row(r) + kvr, a, kpe.acts() + r * rd, rd);
+        rope.apply(a, kpe.acts(), N, rd, 1, rd, T, false);                                                 // k_pe roped
+        Linear.forward(precision, kv.value(s, N), ckvn.value(s, N), wkvb.value(s));                        // kv = c_kvn Wkvb^T
+        assembleK(a, N);                                                                                   // k = [k_nope ; k_pe]
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.forward(a, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale,
-                s.docs == null ? null : s.docs.starts(B, T));
+        CausalAttention.forward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N),
+                B, T, scale, s.docs == null ? null : s.docs.starts(B, T));                                                                              // o = softmax(q k^T) v
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         if (precision == Precision.FP8) {
-            s.cache.storeE5m6(oC, 0, a, o, N);
-            Linear.fp8Forward(a, y, TileQuantizer.activation(a, o, N, H * vd, ScaleFormat.UE8M0), p, wo, dim);
+            s.cache.storeE5m6(oC, 0, a, o.acts(), N);
+            Linear.fp8Forward(yv, TileQuantizer.activation(a, o.acts(), N, H * vd, Fp8Recipe.O_PROJ_INPUT.scales()), wo.value(s));
         } else {
-            Linear.forward(precision, a, y, a, o, p, wo, N, H * vd, dim);
+            Linear.forward(precision, yv, o.value(s, N), wo.value(s));                                     // y = o Wo^T
         }
         Profiler.stop(P_PROJ, t0);
     }
 
+    /** v inside kv: per row, head h's v at columns h*(nope+vd) + nope .. + vd (the attention's head stride nope+vd). */
+    private View values(Arenas s, int N) { return kv.value(s, N).cols(nope, H * (nope + vd) - nope); }
+
     /** k[r, h] = [kv[r, h, :nope] ; k_pe[r]] in acts (from the acts copy of kv). */
     private void assembleK(float[] a, int N) {
+        int ka = k.acts(), kvo0 = kv.acts(), pe = kpe.acts();
         TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
             for (int r = lo; r < hi; r++)
                 for (int h = 0; h < H; h++) {
-                    int ko = k + (r * H + h) * qk;
-                    System.arraycopy(a, kvA + (r * H + h) * (nope + vd), a, ko, nope);
-                    System.arraycopy(a, kpe + r * rd, a, ko + nope, rd);
+                    int ko = ka + (r * H + h) * qk;
+                    System.arraycopy(a, kvo0 + (r * H + h) * (nope + vd), a, ko, nope);
+                    System.arraycopy(a, pe + r * rd, a, ko + nope, rd);
                 }
         });
     }
 
     /** Recompute mode: refills q (roped), kv and k in their acts scratch slots from the saved c_q / kv_a and rstd. */
     private void recomputeUpProjections(Arenas s, int xa, int N, int T) {
-        float[] p = s.params, a = s.acts;
         if (qr > 0) {
-            RmsNorm.recompute(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
-            Linear.forward(precision, a, qA, a, cqnA, p, wqb, N, qr, H * qk);
+            RmsNorm.recompute(cqn.value(s, N), cq.value(s, N), qNorm.value(s), cqRstd.value(s, N));
+            Linear.forward(precision, q.value(s, N), cqn.value(s, N), wqb.value(s));
         } else {
-            Linear.forward(precision, a, qA, a, xa, p, wq, N, dim, H * qk);
+            Linear.forward(precision, q.value(s, N), View.of(s.acts, xa, N, dim), wq.value(s));
         }
-        rope.apply(a, qA + nope, N, H * qk, H, qk, T, false);
-        RmsNorm.recompute(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
-        Linear.forward(precision, a, kvA, a, ckvnA, p, wkvb, N, kvr, H * (nope + vd));
-        assembleK(a, N);
+        rope.apply(s.acts, q.acts() + nope, N, H * qk, H, qk, T, false);
+        RmsNorm.recompute(ckvn.value(s, N), kva.value(s, N).cols(0, kvr), kvNorm.value(s), kvRstd.value(s, N));
+        Linear.forward(precision, kv.value(s, N), ckvn.value(s, N), wkvb.value(s));
+        assembleK(s.acts, N);
     }
 
     /** Whether recompute mode needs this layer's input x in acts during {@link #backwardInput} (q_proj without LoRA). */
@@ -156,95 +156,108 @@ public final class Mla {
     public void backwardInput(Arenas s, int x, int y, int B, int T) { backwardInput(s, x, x, y, B, T); }
 
     /**
-     * dx += dMLA/dx^T dy (dy read at dacts[y], dx at dacts[x]); leaves Linear output gradients for
+     * Input part of backward, the forward in reverse: do = dy Wo; the attention core gives dq, dk, dv; dk splits into
+     * k_nope (into dkv) and k_pe (un-roped into kv_a's rope part); dc_kvn = dkv Wkvb, through the kv norm into
+     * dkv_a; dx += dkv_a Wkva; dq un-roped; dc_qn = dq Wqb, through the q norm, dx += dc_q Wqa (or dx += dq Wq).
+     * dy is read at dacts[y], dx accumulated at dacts[x]; leaves every Linear output's gradient for
      * {@link #backwardWeights}. {@code xa}: x's offset in acts, read only in recompute mode without q LoRA.
      */
     public void backwardInput(Arenas s, int x, int xa, int y, int B, int T) {
         int N = B * T;
-        float[] p = s.params, a = s.acts, d = s.dacts;
+        float[] a = s.acts, d = s.dacts;
+        View dx = View.of(d, x, N, dim), dy = View.of(d, y, N, dim);
         long t0 = Profiler.start();
         if (recompute) {
             recomputeUpProjections(s, xa, N, T);
             // the attention core accumulates into the scratch gradients; start them at zero for this layer
-            TrainPool.zero(d, qA, qA + N * H * qk);
-            TrainPool.zero(d, kvA, kvA + N * H * (nope + vd));
-            TrainPool.zero(d, k, k + N * H * qk);
+            zero(q.scratchGrad(s, N));
+            zero(kv.scratchGrad(s, N));
+            zero(k.grad(s, N));
         }
         if (precision == Precision.FP8) { // o from its E5M6 cache; its gradient lives in a shared slot
-            s.cache.loadE5m6(oC, 0, N, a, o);
-            TrainPool.zero(d, o, o + N * H * vd);
+            s.cache.loadE5m6(oC, 0, N, a, o.acts());
+            zero(o.grad(s, N));
         }
-        Linear.backwardInput(precision, d, o, d, y, p, wo, N, H * vd, dim);
+        Linear.backwardInput(precision, o.grad(s, N), dy, wo.value(s));                                    // do = dy Wo
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
-        CausalAttention.backward(a, d, qA, k, kvA + nope, H * (nope + vd), nope + vd, o, lse, B, T, H, qk, vd, scale,
-                s.docs == null ? null : s.docs.starts(B, T));
+        CausalAttention.backward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N), d,
+                B, T, scale, s.docs == null ? null : s.docs.starts(B, T));                                                                              // dq, dk, dv
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
-        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {
+        int ka = k.acts(), kvs = kv.acts(), pe = kpe.dacts();
+        TrainPool.forRange(N, TrainPool.grain(N, 16), (lo, hi, w) -> {                                     // dk -> dkv, dk_pe
             for (int r = lo; r < hi; r++)
                 for (int h = 0; h < H; h++) {
-                    int ko = k + (r * H + h) * qk, kvo = kvA + (r * H + h) * (nope + vd), po = kpe + r * rd;
+                    int ko = ka + (r * H + h) * qk, kvo = kvs + (r * H + h) * (nope + vd), po = pe + r * rd;
                     for (int i = 0; i < nope; i++) d[kvo + i] += d[ko + i];
                     for (int i = 0; i < rd; i++) d[po + i] += d[ko + nope + i];
                 }
         });
         if (recompute) { // per-layer gradients (zero before: 0 + g is exactly what the kept mode accumulates)
-            addTo(d, q, qA, N * H * qk);
-            addTo(d, kv, kvA, N * H * (nope + vd));
+            addTo(q.grad(s, N), q.scratchGrad(s, N));
+            addTo(kv.grad(s, N), kv.scratchGrad(s, N));
         }
-        rope.apply(d, kpe, N, rd, 1, rd, T, true);
+        rope.apply(d, kpe.dacts(), N, rd, 1, rd, T, true);
+        View dkva = kva.grad(s, N);
         for (int r = 0; r < N; r++) {
-            int ao = akv + r * (kvr + rd) + kvr, po = kpe + r * rd;
+            int ao = dkva.row(r) + kvr, po = kpe.dacts() + r * rd;
             for (int i = 0; i < rd; i++) d[ao + i] += d[po + i];
         }
-        Linear.backwardInput(precision, d, ckvn, d, kv, p, wkvb, N, kvr, H * (nope + vd));
-        RmsNorm.backwardInput(d, akv, kvr + rd, d, ckvn, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
-        Linear.backwardInput(precision, d, x, d, akv, p, wkva, N, dim, kvr + rd);
-        rope.apply(d, q + nope, N, H * qk, H, qk, T, true);
+        Linear.backwardInput(precision, ckvn.grad(s, N), kv.grad(s, N), wkvb.value(s));                    // dc_kvn = dkv Wkvb
+        RmsNorm.backwardInput(dkva.cols(0, kvr), ckvn.grad(s, N), kva.value(s, N).cols(0, kvr), kvNorm.value(s), kvRstd.value(s, N));
+        Linear.backwardInput(precision, dx, dkva, wkva.value(s));                                          // dx += dkv_a Wkva
+        rope.apply(d, q.dacts() + nope, N, H * qk, H, qk, T, true);
         if (qr > 0) {
-            Linear.backwardInput(precision, d, cqn, d, q, p, wqb, N, qr, H * qk);
-            RmsNorm.backwardInput(d, cq, qr, d, cqn, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
-            Linear.backwardInput(precision, d, x, d, cq, p, wqa, N, dim, qr);
+            Linear.backwardInput(precision, cqn.grad(s, N), q.grad(s, N), wqb.value(s));                    // dc_qn = dq Wqb
+            RmsNorm.backwardInput(cq.grad(s, N), cqn.grad(s, N), cq.value(s, N), qNorm.value(s), cqRstd.value(s, N));
+            Linear.backwardInput(precision, dx, cq.grad(s, N), wqa.value(s));                               // dx += dc_q Wqa
         } else {
-            Linear.backwardInput(precision, d, x, d, q, p, wq, N, dim, H * qk);
+            Linear.backwardInput(precision, dx, q.grad(s, N), wq.value(s));                                 // dx += dq Wq
         }
         Profiler.stop(P_PROJ, t0);
     }
 
-    /** d[dst..+n) += d[src..+n), parallel. */
-    private static void addTo(float[] d, int dst, int src, int n) {
-        TrainPool.forRange(n, TrainPool.grain(n, 8192), (lo, hi, w) -> VecOps.add(d, dst + lo, d, dst + lo, d, src + lo, hi - lo));
+    private static void zero(View v) { TrainPool.zero(v.a(), v.off(), v.off() + v.size()); }
+
+    /** dst += src (contiguous, same shape), parallel. */
+    private static void addTo(View dst, View src) {
+        float[] d = dst.a();
+        int o = dst.off(), so = src.off(), n = dst.size();
+        TrainPool.forRange(n, TrainPool.grain(n, 8192), (lo, hi, w) -> VecOps.add(d, o + lo, d, o + lo, src.a(), so + lo, hi - lo));
     }
 
     /**
-     * Weight gradients from the saved activations and the gradients left by {@link #backwardInput}. {@code x} is the
-     * input's acts offset (it must hold the input: the caller recomputes it in recompute mode).
+     * Weight part of backward, from the saved activations and the gradients left by {@link #backwardInput}:
+     * dWo += dy^T o, dWkvb += dkv^T c_kvn, dw_kvnorm, dWkva += dkv_a^T x, then the q side. {@code x} is the input's acts
+     * offset (it must hold the input: the caller recomputes it in recompute mode).
      */
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts, p = s.params;
+        float[] a = s.acts, d = s.dacts;
+        View xv = View.of(a, x, N, dim), dy = View.of(d, y, N, dim);
         long t0 = Profiler.start();
         if (recompute) {
-            if (qr > 0) RmsNorm.recompute(a, cqnA, qr, a, cq, qr, p, qNorm, a, cqR, N, qr);
-            RmsNorm.recompute(a, ckvnA, kvr, a, akv, kvr + rd, p, kvNorm, a, kvR, N, kvr);
+            if (qr > 0) RmsNorm.recompute(cqn.value(s, N), cq.value(s, N), qNorm.value(s), cqRstd.value(s, N));
+            RmsNorm.recompute(ckvn.value(s, N), kva.value(s, N).cols(0, kvr), kvNorm.value(s), kvRstd.value(s, N));
         }
         if (precision == Precision.FP8) {
-            s.cache.loadE5m6(oC, 0, N, a, o);
-            Linear.fp8BackwardWeight(g, wo, TileQuantizer.activation(d, y, N, dim, ScaleFormat.FP32), ScaleFormat.FP32,
-                    TileQuantizer.wgradOperand(a, o, N, H * vd, ScaleFormat.UE8M0));
+            s.cache.loadE5m6(oC, 0, N, a, o.acts());
+            ScaleFormat gradFmt = Fp8Recipe.OUTPUT_GRAD.scales();
+            Linear.fp8BackwardWeight(wo.grad(s), TileQuantizer.activation(d, y, N, dim, gradFmt), gradFmt,
+                    TileQuantizer.wgradOperand(a, o.acts(), N, H * vd, Fp8Recipe.ATTENTION_OUTPUT.scales()));
         } else {
-            Linear.backwardWeight(precision, g, wo, d, y, a, o, N, H * vd, dim);
+            Linear.backwardWeight(precision, wo.grad(s), dy, o.value(s, N));
         }
-        Linear.backwardWeight(precision, g, wkvb, d, kv, a, ckvnA, N, kvr, H * (nope + vd));
-        RmsNorm.backwardWeight(g, kvNorm, d, ckvn, kvr, a, akv, kvr + rd, a, kvR, N, kvr);
-        Linear.backwardWeight(precision, g, wkva, d, akv, a, x, N, dim, kvr + rd);
+        Linear.backwardWeight(precision, wkvb.grad(s), kv.grad(s, N), ckvn.value(s, N));
+        RmsNorm.backwardWeight(kvNorm.grad(s), ckvn.grad(s, N), kva.value(s, N).cols(0, kvr), kvRstd.value(s, N));
+        Linear.backwardWeight(precision, wkva.grad(s), kva.grad(s, N), xv);
         if (qr > 0) {
-            Linear.backwardWeight(precision, g, wqb, d, q, a, cqnA, N, qr, H * qk);
-            RmsNorm.backwardWeight(g, qNorm, d, cqn, qr, a, cq, qr, a, cqR, N, qr);
-            Linear.backwardWeight(precision, g, wqa, d, cq, a, x, N, dim, qr);
+            Linear.backwardWeight(precision, wqb.grad(s), q.grad(s, N), cqn.value(s, N));
+            RmsNorm.backwardWeight(qNorm.grad(s), cqn.grad(s, N), cq.value(s, N), cqRstd.value(s, N));
+            Linear.backwardWeight(precision, wqa.grad(s), cq.grad(s, N), xv);
         } else {
-            Linear.backwardWeight(precision, g, wq, d, q, a, x, N, dim, H * qk);
+            Linear.backwardWeight(precision, wq.grad(s), q.grad(s, N), xv);
         }
         Profiler.stop(P_PROJ, t0);
     }

@@ -6,7 +6,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.kernels.Router;
 
 /**
- * DeepSeekMoE FFN with aux-loss-free routing (docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
+ * DeepSeekMoE FFN with aux-loss-free routing (report §2.1.2; docs/architecture.md §5.1-§5.4), one layer, on the arenas. Parameters (prefix
  * {@code model.layers.L.mlp.}): gate.weight [E, dim] (router), gate.e_score_correction_bias [E] (non-trainable),
  * experts.e.{gate,up,down}_proj.weight, shared_experts.{gate,up,down}_proj.weight (width moe_inter * n_shared).
  *
@@ -31,8 +31,9 @@ public final class Moe {
     private final int dim, E, K, I;
     private final Router router;
     private final Router.Scratch routeScratch;
-    final int wr, bias;
-    final int[] wg, wu, wd;
+    /** The router's centroids gate.weight [E, dim] and its selection bias e_score_correction_bias [E] (not trained). */
+    final Param wr, bias;
+    final Param[] wg, wu, wd;
     final SwiGluFfn shared;
     /** The routed experts' stacked activations (g, u, h of all N*K dispatched rows). */
     final SwiGluFfn experts;
@@ -40,8 +41,9 @@ public final class Moe {
     final CacheSlot xgC;
     /** GEMM precision of the routed experts (the router stays FP32); set with {@link #setPrecision}. */
     private Precision precision = Precision.FP32;
-    // activations
-    final int lg, sc, gw, xgA, xgD, ey, f;
+    // activations: router logits and scores [N, E], routing weights [N, K], the dispatched expert inputs and the
+    // experts' outputs [N*K, dim] (rows sorted by expert), the balance loss's per-token f [N, E]
+    final Act logits, scores, weights, expertIn, expertOut, balanceF;
     // routing state of the last forward
     private final int[] idx, tokOf, slotOf, posOf, start, fill;
     private final long[] load;
@@ -55,25 +57,24 @@ public final class Moe {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
         router = new Router(E, K, c.nGroup(), c.topkGroup(), c.normTopkProb(), (float) c.routedScalingFactor());
         routeScratch = router.scratch();
-        wr = pl.add(prefix + "gate.weight", true, E, dim);
-        bias = pl.add(prefix + "gate.e_score_correction_bias", false, E);
-        wg = new int[E]; wu = new int[E]; wd = new int[E];
+        wr = pl.matrix(prefix + "gate.weight", E, dim);
+        bias = pl.vector(prefix + "gate.e_score_correction_bias", false, E);
+        wg = new Param[E]; wu = new Param[E]; wd = new Param[E];
         for (int e = 0; e < E; e++) {
             String ep = prefix + "experts." + e + ".";
-            wg[e] = pl.add(ep + "gate_proj.weight", true, I, dim);
-            wu[e] = pl.add(ep + "up_proj.weight", true, I, dim);
-            wd[e] = pl.add(ep + "down_proj.weight", true, dim, I);
+            wg[e] = pl.matrix(ep + "gate_proj.weight", I, dim);
+            wu[e] = pl.matrix(ep + "up_proj.weight", I, dim);
+            wd[e] = pl.matrix(ep + "down_proj.weight", dim, I);
         }
         long n = maxN, nk = n * K;
-        lg = al.alloc(prefix + "router_logits", n * E);
-        sc = al.alloc(prefix + "scores", n * E);
-        gw = al.alloc(prefix + "routing_weights", nk);
-        int[] t = al.allocFp8Cached(prefix + "expert_inputs", nk * dim, null);
-        xgA = t[0]; xgD = t[1];
-        xgC = al.allocE4m3(prefix + "expert_inputs", nk, dim);
+        logits = al.act(prefix + "router_logits", n, E);
+        scores = al.act(prefix + "scores", n, E);
+        weights = al.act(prefix + "routing_weights", n, K);
+        expertIn = al.fp8Cached(prefix + "expert_inputs", nk, dim, null);
+        xgC = al.cache(Fp8Recipe.EXPERT_INPUT, prefix + "expert_inputs", nk, dim);
         experts = new SwiGluFfn(dim, I, prefix + "expert_", pl, al, (int) nk, false);
-        ey = al.alloc(prefix + "expert_out", nk * dim);
-        f = al.alloc(prefix + "balance_f", n * E);
+        expertOut = al.act(prefix + "expert_out", nk, dim);
+        balanceF = al.act(prefix + "balance_f", n, E);
         shared = c.nSharedExperts() > 0
                 ? new SwiGluFfn(dim, I * c.nSharedExperts(), prefix + "shared_experts.", pl, al, maxN) : null;
         idx = new int[(int) nk];
@@ -94,11 +95,12 @@ public final class Moe {
         int N = B * T;
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
-        Linear.forward(a, lg, a, x, p, wr, N, dim, E);
-        router.scores(a, sc, a, lg, N * E);
+        final int sc = scores.acts(), gw = weights.acts(), xg = expertIn.acts(), ey = expertOut.acts();
+        Linear.forward(Precision.FP32, logits.value(s, N), View.of(a, x, N, dim), wr.value(s));        // z = u Wr^T
+        router.scores(a, sc, a, logits.acts(), N * E);                                                 // s = sigmoid(z)
         java.util.Arrays.fill(lastCount, 0);
         for (int t = 0; t < N; t++) {
-            router.route(a, sc + t * E, p, bias, idx, t * K, a, gw + t * K, routeScratch);
+            router.route(a, sc + t * E, p, bias.offset(), idx, t * K, a, gw + t * K, routeScratch);
             for (int j = 0; j < K; j++) lastCount[idx[t * K + j]]++;
         }
         start[0] = 0;
@@ -116,11 +118,11 @@ public final class Moe {
         int NK = N * K;
         if (precision == Precision.FP8) // quantize-then-dispatch: each row's 1x128 tiles are its token's tiles
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
-                for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, ScaleFormat.UE8M0);
+                for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
             });
         else
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
-                for (int r = lo; r < hi; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xgA + r * dim, dim);
+                for (int r = lo; r < hi; r++) System.arraycopy(a, x + tokOf[r] * dim, a, xg + r * dim, dim);
             });
         SwiGluFfn.Input xin = expertInput();
         Profiler.stop(P_DISPATCH, t0);
@@ -145,15 +147,22 @@ public final class Moe {
         this.alpha = alpha;
         balSeqs = seqWise ? B : 1;
         balSeqLen = seqWise ? T : N;
-        double bl = alpha > 0 ? BalanceLoss.forward(a, sc, idx, balSeqs, balSeqLen, E, K, alpha, a, f) : 0.0;
+        double bl = alpha > 0 ? BalanceLoss.forward(a, sc, idx, balSeqs, balSeqLen, E, K, alpha, a, balanceF.acts()) : 0.0;
         Profiler.stop(P_ROUTER, t0);
         return bl;
     }
 
-    /** dacts[x] += dMoE/dx^T dacts[y]; {@code balScale} is the upstream gradient of the balance loss. */
+    /**
+     * Input part of backward, the mirror of {@link #forward}: combine's backward (d weights = dy . expert out,
+     * d expert out = g dy), the experts' backward, dispatch's backward (sum each token's K input gradients), the
+     * weights' backward into the scores ({@link Router#weightsBackward}) plus the balance loss's, the sigmoid's, and
+     * du += dz Wr; then the shared expert. dacts[x] += dMoE/dx^T dacts[y]; {@code balScale} is the upstream gradient
+     * of the balance loss.
+     */
     public void backwardInput(Arenas s, int x, int y, int B, int T, float balScale) {
         int N = B * T;
         float[] p = s.params, a = s.acts, d = s.dacts;
+        final int sc = scores.acts(), gw = weights.acts(), xgD = expertIn.dacts(), ey = expertOut.acts();
         long t0 = Profiler.start();
         int NK = N * K;
         TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
@@ -170,7 +179,7 @@ public final class Moe {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
+                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
             }
         });
         Profiler.stop(P_EXPERTS, t0);
@@ -182,38 +191,42 @@ public final class Moe {
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         for (int t = 0; t < N; t++) router.weightsBackward(a, sc + t * E, idx, t * K, d, gw + t * K, d, sc + t * E);
-        if (alpha > 0) BalanceLoss.backward(a, sc, a, f, balSeqs, balSeqLen, E, alpha, balScale, d, sc);
-        for (int i = 0; i < N * E; i++) {
+        if (alpha > 0) BalanceLoss.backward(a, sc, a, balanceF.acts(), balSeqs, balSeqLen, E, alpha, balScale, d, sc);
+        int lg = logits.dacts();
+        for (int i = 0; i < N * E; i++) {                                                              // dz = ds s (1 - s)
             float sv = a[sc + i];
             d[lg + i] += d[sc + i] * sv * (1f - sv);
         }
-        Linear.backwardInput(d, x, d, lg, p, wr, N, dim, E);
+        Linear.backwardInput(Precision.FP32, View.of(d, x, N, dim), logits.grad(s, N), wr.value(s));   // du += dz Wr
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardInput(s, x, y, N);
     }
 
+    /** Weight part of backward: the routed experts' and the router's weight gradients, then the shared expert's. */
     public void backwardWeights(Arenas s, int x, int y, int B, int T) {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts;
+        float[] a = s.acts;
+        final int ey = expertOut.acts();
         long t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
         TrainPool.forRange(E, 1, (lo, hi, w) -> {
             for (int e = lo; e < hi; e++) {
                 int m = start[e + 1] - start[e];
                 if (m == 0) continue;
-                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, ScaleFormat.UE8M0);
+                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
             }
         });
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
-        Linear.backwardWeight(g, wr, d, lg, a, x, N, dim, E);
+        Linear.backwardWeight(Precision.FP32, wr.grad(s), logits.grad(s, N), View.of(a, x, N, dim));  // dWr += dz^T u
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardWeights(s, x, y, N);
     }
 
     /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */
     private SwiGluFfn.Input expertInput() {
-        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, xgD, xgC, ScaleFormat.UE8M0) : new SwiGluFfn.Input(xgA, xgD, null, ScaleFormat.FP32);
+        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
+                : new SwiGluFfn.Input(expertIn.acts(), expertIn.dacts(), null, Fp8Recipe.LINEAR_INPUT.scales());
     }
 
     /** Tokens routed to each expert, accumulated over forwards since the last {@link #resetLoad()}. */
@@ -228,7 +241,7 @@ public final class Moe {
     public void resetLoad() { java.util.Arrays.fill(load, 0); }
 
     /** Offset of the routing bias in the parameter arena. */
-    public int biasOffset() { return bias; }
+    public int biasOffset() { return bias.offset(); }
 
     public int experts() { return E; }
 

@@ -38,6 +38,12 @@ public final class ParamLayout {
         return off;
     }
 
+    /** Appends a Linear weight [rows, cols] (trainable) and names it. */
+    public Param matrix(String name, int rows, int cols) { return new Param(name, add(name, true, rows, cols), rows, cols); }
+
+    /** Appends a vector [n] (a norm weight; trainable false: the routing bias) and names it. */
+    public Param vector(String name, boolean trainable, int n) { return new Param(name, add(name, trainable, n), 1, n); }
+
     /** Declares {@code alias} (a checkpoint name) to be the same tensor as {@code target}. */
     public void alias(String alias, String target) {
         if (!entries.containsKey(target)) throw new IllegalArgumentException("alias " + alias + " targets unknown " + target);

@@ -16,6 +16,27 @@ import jdk.incubator.vector.VectorOperators;
 public final class RmsNorm {
     private RmsNorm() {}
 
+    /** Forward: y = w * x * r per row, r = 1 / sqrt(mean(x^2) + eps) saved in rstd [rows, 1]. */
+    public static void forward(View y, View x, View w, View rstd, float eps) {
+        forward(y.a(), y.off(), y.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(), rstd.a(), rstd.off(), x.rows(), x.cols(), eps);
+    }
+
+    /** The forward's output again from the saved r (recomputation): bit-identical to {@link #forward(View, View, View, View, float)}. */
+    public static void recompute(View y, View x, View w, View rstd) {
+        recompute(y.a(), y.off(), y.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(), rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
+
+    /** Input part: dx += r * (w * dy - x * r^2 * sum(w * dy * x) / n). */
+    public static void backwardInput(View dx, View dy, View x, View w, View rstd) {
+        backwardInput(dx.a(), dx.off(), dx.stride(), dy.a(), dy.off(), dy.stride(), x.a(), x.off(), x.stride(), w.a(), w.off(),
+                rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
+
+    /** Weight part: dw += sum over rows of dy * x * r. */
+    public static void backwardWeight(View dw, View dy, View x, View rstd) {
+        backwardWeight(dw.a(), dw.off(), dy.a(), dy.off(), dy.stride(), x.a(), x.off(), x.stride(), rstd.a(), rstd.off(), x.rows(), x.cols());
+    }
+
     /**
      * y = norm(x) for {@code rows} rows of {@code n}; stores r per row at rstd[rOff + row]. Vectorized, parallel over
      * rows; equal to {@link #forwardScalar} up to float rounding. y may alias x only with equal offsets and strides.

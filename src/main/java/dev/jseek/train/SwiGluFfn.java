@@ -7,7 +7,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 
 /**
- * SwiGLU FFN (docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
+ * SwiGLU FFN (report §2.1.2: every expert is one; docs/architecture.md §5.1): y = Wdown (SiLU(Wgate x) * (Wup x)). Used for the dense layers ({@code mlp.*}), the shared
  * experts ({@code mlp.shared_experts.*}) and the routed experts of {@link Moe} (one instance holds the stacked
  * activations of all routed experts; each expert's weights and row range are passed to the row-range core).
  * Saved: g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u (all [m, inter]).
@@ -22,9 +22,10 @@ import dev.jseek.fp8.TileQuantizer;
  */
 public final class SwiGluFfn {
     final int dim, inter;
-    final int wg, wu, wd;
-    /** acts and dacts offsets of g, u and h (equal outside an FP8 layout; h is one transient slot in FP8). */
-    final int gA, gD, uA, uD, hA, hD;
+    /** gate_proj, up_proj, down_proj (null for the routed experts' stacked activations: weights come per call). */
+    final Param wg, wu, wd;
+    /** g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u, [rows, inter] (in FP8, g and u are cached and h transient). */
+    final Act g, u, h;
     /** E4M3 caches of g and u (null outside an FP8 layout). */
     final CacheSlot gC, uC;
     static final int P_FFN = Profiler.section("ffn dense + shared experts");
@@ -40,6 +41,15 @@ public final class SwiGluFfn {
         Fp8Tensor fp8(Arenas s, int r0, int m, int dim) {
             return xC != null ? s.cache.e4m3(xC, r0, m) : TileQuantizer.activation(s.acts, xA + r0 * dim, m, dim, fmt);
         }
+
+        /** A float input at the same offset in acts and dacts, quantized per GEMM ({@link Fp8Recipe#LINEAR_INPUT}). */
+        static Input floats(int x) { return new Input(x, x, null, Fp8Recipe.LINEAR_INPUT.scales()); }
+
+        /** Rows [r0, r0+m) of the float value. */
+        View value(Arenas s, int r0, int m, int dim) { return View.of(s.acts, xA + r0 * dim, m, dim); }
+
+        /** Rows [r0, r0+m) of the gradient. */
+        View grad(Arenas s, int r0, int m, int dim) { return View.of(s.dacts, xD + r0 * dim, m, dim); }
     }
 
     /** Registers {@code prefix}gate_proj/up_proj/down_proj.weight and activations for maxN rows. */
@@ -51,107 +61,127 @@ public final class SwiGluFfn {
     SwiGluFfn(int dim, int inter, String prefix, ParamLayout pl, ActLayout al, int maxN, boolean withWeights) {
         this.dim = dim;
         this.inter = inter;
-        wg = withWeights ? pl.add(prefix + "gate_proj.weight", true, inter, dim) : -1;
-        wu = withWeights ? pl.add(prefix + "up_proj.weight", true, inter, dim) : -1;
-        wd = withWeights ? pl.add(prefix + "down_proj.weight", true, dim, inter) : -1;
-        long n = (long) maxN * inter;
-        int[] t = al.allocFp8Cached(prefix + "gate", n, "ffn.gate");
-        gA = t[0]; gD = t[1];
-        t = al.allocFp8Cached(prefix + "up", n, "ffn.up");
-        uA = t[0]; uD = t[1];
-        hA = hD = al.allocFp8Scratch(prefix + "act", n, "ffn.act");
-        gC = al.allocE4m3(prefix + "gate", maxN, inter);
-        uC = al.allocE4m3(prefix + "up", maxN, inter);
+        wg = withWeights ? pl.matrix(prefix + "gate_proj.weight", inter, dim) : null;
+        wu = withWeights ? pl.matrix(prefix + "up_proj.weight", inter, dim) : null;
+        wd = withWeights ? pl.matrix(prefix + "down_proj.weight", dim, inter) : null;
+        g = al.fp8Cached(prefix + "gate", maxN, inter, "ffn.gate");
+        u = al.fp8Cached(prefix + "up", maxN, inter, "ffn.up");
+        h = al.fp8Scratch(prefix + "act", maxN, inter, "ffn.act");
+        gC = al.cache(Fp8Recipe.SWIGLU_GATE, prefix + "gate", maxN, inter);
+        uC = al.cache(Fp8Recipe.SWIGLU_UP, prefix + "up", maxN, inter);
     }
 
     /** y[N, dim] = FFN(x[N, dim]) (overwrites y). */
     public void forward(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        forward(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N);
+        forward(s, wg, wu, wd, Input.floats(x), y, 0, N);
         Profiler.stop(P_FFN, t0);
     }
 
     /** dacts[x] += dFFN/dx^T dacts[y]; leaves dg, du in dacts. */
     public void backwardInput(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        backwardInput(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N, ScaleFormat.FP32);
+        backwardInput(s, wg, wu, wd, Input.floats(x), y, 0, N, Fp8Recipe.OUTPUT_GRAD.scales());
         Profiler.stop(P_FFN, t0);
     }
 
     /** Weight gradients; x is the input's acts offset. */
     public void backwardWeights(Arenas s, int x, int y, int N) {
         long t0 = Profiler.start();
-        backwardWeights(s, wg, wu, wd, new Input(x, x, null, ScaleFormat.FP32), y, 0, N, ScaleFormat.FP32);
+        backwardWeights(s, wg, wu, wd, Input.floats(x), y, 0, N, Fp8Recipe.OUTPUT_GRAD.scales());
         Profiler.stop(P_FFN, t0);
     }
 
+    /** Scalar twin of {@code Silu.sigmoid} in double (test oracles). */
     static float sigmoid(float z) { return (float) (1.0 / (1.0 + Math.exp(-z))); }
 
-    /** Rows [r0, r0+m): y rows = FFN(x rows) with the given weights; y is [*, dim] from row 0 at acts[y]. */
-    void forward(Arenas s, int wg, int wu, int wd, Input x, int y, int r0, int m) {
+    /**
+     * Forward of rows [r0, r0+m): g = x Wgate^T, u = x Wup^T, h = SiLU(g) * u, y = h Wdown^T (y is [*, dim] from row 0
+     * at acts[y]). FP8: x quantized (or read from its cache) once for both GEMMs; g and u cached in E4M3.
+     */
+    void forward(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m) {
         if (m == 0) return;
-        float[] p = s.params, a = s.acts;
-        int go = gA + r0 * inter, uo = uA + r0 * inter, ho = hA + r0 * inter, n = m * inter;
+        View gv = g.value(s, r0 + m).rows(r0, m), uv = u.value(s, r0 + m).rows(r0, m), hv = h.value(s, r0 + m).rows(r0, m);
+        View yv = View.of(s.acts, y + r0 * dim, m, dim);
         if (precision == Precision.FP8) {
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
-            Linear.fp8Forward(a, go, xq, p, wg, inter);
-            Linear.fp8Forward(a, uo, xq, p, wu, inter);
-            s.cache.storeE4m3(gC, r0, a, go, m, ScaleFormat.FP32);
-            s.cache.storeE4m3(uC, r0, a, uo, m, ScaleFormat.FP32);
+            Linear.fp8Forward(gv, xq, wg.value(s));
+            Linear.fp8Forward(uv, xq, wu.value(s));
+            s.cache.storeE4m3(gC, r0, gv.a(), gv.off(), m, Fp8Recipe.SWIGLU_GATE.scales());
+            s.cache.storeE4m3(uC, r0, uv.a(), uv.off(), m, Fp8Recipe.SWIGLU_UP.scales());
         } else {
-            Linear.forward(precision, a, go, a, x.xA() + r0 * dim, p, wg, m, dim, inter);
-            Linear.forward(precision, a, uo, a, x.xA() + r0 * dim, p, wu, m, dim, inter);
+            View xv = x.value(s, r0, m, dim);
+            Linear.forward(precision, gv, xv, wg.value(s));
+            Linear.forward(precision, uv, xv, wu.value(s));
         }
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
-        Linear.forward(precision, a, y + r0 * dim, a, ho, p, wd, m, inter, dim);
+        swiglu(hv, gv, uv);
+        Linear.forward(precision, yv, hv, wd.value(s));
+    }
+
+    /** h = SiLU(g) * u element-wise, parallel. */
+    private static void swiglu(View h, View g, View u) {
+        float[] a = h.a();
+        int ho = h.off(), go = g.off(), uo = u.off(), n = h.size();
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, g.a(), go + lo, u.a(), uo + lo, hi - lo));
     }
 
     /** FP8: refills the float g and u of rows [r0, r0+m) in acts from the cache (and h = SwiGLU(g, u) when asked). */
     private void restore(Arenas s, int r0, int m, boolean withH) {
-        float[] a = s.acts;
-        int go = gA + r0 * inter, uo = uA + r0 * inter, ho = hA + r0 * inter, n = m * inter;
-        s.cache.loadE4m3(gC, r0, m, a, go);
-        s.cache.loadE4m3(uC, r0, m, a, uo);
-        if (withH) TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swiglu(a, ho + lo, a, go + lo, a, uo + lo, hi - lo));
+        View gv = g.value(s, r0 + m).rows(r0, m), uv = u.value(s, r0 + m).rows(r0, m);
+        s.cache.loadE4m3(gC, r0, m, gv.a(), gv.off());
+        s.cache.loadE4m3(uC, r0, m, uv.a(), uv.off());
+        if (withH) swiglu(h.value(s, r0 + m).rows(r0, m), gv, uv);
     }
 
     /**
-     * Rows [r0, r0+m): dacts[x rows] += dFFN/dx^T dacts[y rows]; leaves dg, du in dacts. {@code dyFmt}: scale format of
-     * dy's FP8 quantization (power of two for the routed experts, report §3.3).
+     * Input part of backward of rows [r0, r0+m), the mirror of {@link #forward}: dh = dy Wdown; dg, du from the
+     * SwiGLU backward; dx += dg Wgate + du Wup. Leaves dg, du in dacts. {@code dyFmt}: scale format of dy's FP8
+     * quantization (power of two for the routed experts, report §3.3).
      */
-    void backwardInput(Arenas s, int wg, int wu, int wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
+    void backwardInput(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;
-        float[] p = s.params, a = s.acts, d = s.dacts;
-        int yo = y + r0 * dim, hd = hD + r0 * inter, gd = gD + r0 * inter, ud = uD + r0 * inter, n = m * inter;
+        int rows = r0 + m;
+        View dy = View.of(s.dacts, y + r0 * dim, m, dim), dh = h.grad(s, rows).rows(r0, m);
+        View dg = g.grad(s, rows).rows(r0, m), du = u.grad(s, rows).rows(r0, m);
         if (precision == Precision.FP8) {
             restore(s, r0, m, false);
-            TrainPool.zero(d, hd, hd + n);     // h's gradient lives in a shared slot
-            Linear.fp8BackwardInput(d, hd, TileQuantizer.activation(d, yo, m, dim, dyFmt), p, wd, inter);
+            TrainPool.zero(dh.a(), dh.off(), dh.off() + dh.size());     // h's gradient lives in a shared slot
+            Linear.fp8BackwardInput(dh, TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), wd.value(s));
         } else {
-            Linear.backwardInput(precision, d, hd, d, yo, p, wd, m, inter, dim);
+            Linear.backwardInput(precision, dh, dy, wd.value(s));
         }
-        int ga = gA + r0 * inter, ua = uA + r0 * inter;
-        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> Silu.swigluBackward(a, ga + lo, a, ua + lo, d, hd + lo, d, gd + lo, d, ud + lo, hi - lo));
-        Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, gd, p, wg, m, dim, inter);
-        Linear.backwardInput(precision, d, x.xD() + r0 * dim, d, ud, p, wu, m, dim, inter);
+        swigluBackward(g.value(s, rows).rows(r0, m), u.value(s, rows).rows(r0, m), dh, dg, du);
+        View dx = x.grad(s, r0, m, dim);
+        Linear.backwardInput(precision, dx, dg, wg.value(s));
+        Linear.backwardInput(precision, dx, du, wu.value(s));
     }
 
-    /** Rows [r0, r0+m): weight gradients into grads (gate, up and down of the given offsets). */
-    void backwardWeights(Arenas s, int wg, int wu, int wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
+    /** dg, du += the SwiGLU backward of dh, element-wise, parallel. */
+    private static void swigluBackward(View g, View u, View dh, View dg, View du) {
+        int go = g.off(), uo = u.off(), hd = dh.off(), gd = dg.off(), ud = du.off(), n = g.size();
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) ->
+                Silu.swigluBackward(g.a(), go + lo, u.a(), uo + lo, dh.a(), hd + lo, dg.a(), gd + lo, du.a(), ud + lo, hi - lo));
+    }
+
+    /** Weight part of backward of rows [r0, r0+m): dWdown += dy^T h, dWgate += dg^T x, dWup += du^T x. */
+    void backwardWeights(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;
-        float[] gr = s.grads, a = s.acts, d = s.dacts;
-        int yo = y + r0 * dim, ho = hA + r0 * inter, gd = gD + r0 * inter, ud = uD + r0 * inter;
+        int rows = r0 + m;
+        View dy = View.of(s.dacts, y + r0 * dim, m, dim), hv = h.value(s, rows).rows(r0, m);
+        View dg = g.grad(s, rows).rows(r0, m), du = u.grad(s, rows).rows(r0, m);
         if (precision == Precision.FP8) {
             restore(s, r0, m, true);
-            Linear.fp8BackwardWeight(gr, wd, TileQuantizer.activation(d, yo, m, dim, dyFmt), dyFmt,
-                    TileQuantizer.activation(a, ho, m, inter, ScaleFormat.FP32), ScaleFormat.FP32);
+            Linear.fp8BackwardWeight(wd.grad(s), TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), dyFmt,
+                    TileQuantizer.activation(hv.a(), hv.off(), m, inter, Fp8Recipe.LINEAR_INPUT.scales()), Fp8Recipe.LINEAR_INPUT.scales());
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
-            Linear.fp8BackwardWeight(gr, wg, TileQuantizer.activation(d, gd, m, inter, ScaleFormat.FP32), ScaleFormat.FP32, xq, x.fmt());
-            Linear.fp8BackwardWeight(gr, wu, TileQuantizer.activation(d, ud, m, inter, ScaleFormat.FP32), ScaleFormat.FP32, xq, x.fmt());
+            ScaleFormat gradFmt = Fp8Recipe.OUTPUT_GRAD.scales();
+            Linear.fp8BackwardWeight(wg.grad(s), TileQuantizer.activation(dg.a(), dg.off(), m, inter, gradFmt), gradFmt, xq, x.fmt());
+            Linear.fp8BackwardWeight(wu.grad(s), TileQuantizer.activation(du.a(), du.off(), m, inter, gradFmt), gradFmt, xq, x.fmt());
         } else {
-            Linear.backwardWeight(precision, gr, wd, d, yo, a, ho, m, inter, dim);
-            Linear.backwardWeight(precision, gr, wg, d, gd, a, x.xA() + r0 * dim, m, dim, inter);
-            Linear.backwardWeight(precision, gr, wu, d, ud, a, x.xA() + r0 * dim, m, dim, inter);
+            Linear.backwardWeight(precision, wd.grad(s), dy, hv);
+            View xv = x.value(s, r0, m, dim);
+            Linear.backwardWeight(precision, wg.grad(s), dg, xv);
+            Linear.backwardWeight(precision, wu.grad(s), du, xv);
         }
     }
 }

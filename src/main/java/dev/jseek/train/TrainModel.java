@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The whole DeepSeek-V3 model for training (docs/architecture.md §3-§6), llm.c style: a flat parameter arena laid out with HF tensor
+ * The whole DeepSeek-V3 model for training (report §2.1-§2.2; docs/architecture.md §3-§6), llm.c style: a flat parameter arena laid out with HF tensor
  * names ({@link #layout()}), a gradient arena with the same layout, and activation / activation-gradient arenas sized
  * for {@code maxBatch x maxSeqLen} tokens.
  *
@@ -36,14 +36,16 @@ public final class TrainModel {
     private final ActLayout al;
     private final boolean recompute;
     private final Arenas s;
-    private final int embed, finalNorm, head;
+    // parameters outside the blocks: model.embed_tokens, model.norm, lm_head (shared with the MTP modules)
+    private final Param embed, finalNorm, head;
     private final Block[] blocks;
     private final MtpModule[] mtp;
     private final List<Moe> moes = new ArrayList<>();
     private final List<Integer> moeLayerIds = new ArrayList<>();
-    // activations
-    private final int[] resid;
-    private final int hN, hNA, rN, logits;
+    // activations: the residual stream before each block and after the last; model.norm's output (recomputed) and
+    // rstd; the logits (probabilities after the loss)
+    private final Act[] resid;
+    private final Act finalOut, finalRstd, logits;
     // hyper-parameters of the loss
     private float mtpLambda = 0.3f, balanceAlpha = 1e-4f;
     private boolean seqWiseBalance = true;
@@ -93,33 +95,32 @@ public final class TrainModel {
         ActLayout al = null;
         Block[] blocks = null;
         MtpModule[] mtp = null;
-        int[] resid = null;
-        int embed = 0, finalNorm = 0, head = 0, hN = 0, hNA = 0, rN = 0, logits = 0;
+        Act[] resid = null;
+        Param embed = null, finalNorm = null, head = null;
+        Act finalOut = null, finalRstd = null, logits = null;
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
             pl = new ParamLayout();
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
-            embed = pl.add("model.embed_tokens.weight", true, vocab, dim);
+            embed = pl.matrix("model.embed_tokens.weight", vocab, dim);
             blocks = new Block[c.numHiddenLayers()];
             for (int l = 0; l < blocks.length; l++) {
                 blocks[l] = new Block(c, l, pl, al, maxN, rope);
                 if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
             }
-            finalNorm = pl.add("model.norm.weight", true, dim);
-            head = pl.add("lm_head.weight", true, vocab, dim);
+            finalNorm = pl.vector("model.norm.weight", true, dim);
+            head = pl.matrix("lm_head.weight", vocab, dim);
             mtp = new MtpModule[c.numNextnPredictLayers()];
             for (int k = 1; k <= mtp.length; k++) {
                 mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);
                 if (mtp[k - 1].block.moe() != null) { moes.add(mtp[k - 1].block.moe()); moeLayerIds.add(mtp[k - 1].layer); }
             }
-            resid = new int[blocks.length + 1];
-            for (int l = 0; l <= blocks.length; l++) resid[l] = al.alloc("residual." + l, (long) maxN * dim);
-            int[] t = al.allocRecomputed("model.norm.out", (long) maxN * dim, "norm.out");
-            hNA = t[0];
-            hN = t[1];
-            rN = al.alloc("model.norm.rstd", maxN);
-            logits = al.alloc("logits", (long) maxN * vocab);
+            resid = new Act[blocks.length + 1];
+            for (int l = 0; l <= blocks.length; l++) resid[l] = al.act("residual." + l, maxN, dim);
+            finalOut = al.recomputed("model.norm.out", maxN, dim, "norm.out");
+            finalRstd = al.act("model.norm.rstd", maxN, 1);
+            logits = al.act("logits", maxN, vocab);
             plan = al;
         }
         al.checkAgainstPlan();
@@ -131,9 +132,8 @@ public final class TrainModel {
         this.embed = embed;
         this.finalNorm = finalNorm;
         this.head = head;
-        this.hN = hN;
-        this.hNA = hNA;
-        this.rN = rN;
+        this.finalOut = finalOut;
+        this.finalRstd = finalRstd;
         this.logits = logits;
         if (recompute && mtp.length > 0) mtp[0].recomputePrev = this::recomputeFinalNorm;
         s = new Arenas(pl, al);
@@ -194,16 +194,17 @@ public final class TrainModel {
         lastBal = forwardMain(tokens, B, T);
         this.tokens = tokens;
         long t0 = Profiler.start();
-        lastMain = CrossEntropy.forward(s.acts, logits, N, vocab, targets, 0);
+        lastMain = CrossEntropy.forward(logits.value(s, N), targets);
         Profiler.stop(P_HEAD, t0);
-        int prevA = hNA, prev = hN, prevT = T;
+        Act prev = finalOut;
+        int prevT = T;
         double mtpSum = 0;
         for (MtpModule m : mtp) {
-            m.forward(s, tokens, targets, B, T, prevA, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            m.forward(s, tokens, targets, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
             lastMtp[m.depth - 1] = m.lastCe;
             lastBal += m.lastBal;
             mtpSum += m.lastCe;
-            prevA = prev = m.hk;
+            prev = m.hidden;
             prevT = T - m.depth;
         }
         double loss = lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0);
@@ -254,7 +255,7 @@ public final class TrainModel {
         this.tokens = tokens;
         long t0 = Profiler.start();
         double[] rowLoss = new double[N];
-        int count = CrossEntropy.forwardRows(s.acts, logits, N, vocab, targets, 0, rowLoss);
+        int count = CrossEntropy.forwardRows(logits.value(s, N), targets, rowLoss);
         Profiler.stop(P_HEAD, t0);
         double sum = 0;
         double[] logp = new double[N];
@@ -279,18 +280,18 @@ public final class TrainModel {
 
     private double[] lastLogp;
 
+    /** The main model (report §2.1): h_0 = Emb(tokens); h_l = Block_l(h_{l-1}); logits = lm_head(RMSNorm(h_L)). */
     private double forwardMain(int[] tokens, int B, int T) {
         int N = B * T;
-        float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
-        Embedding.forward(a, resid[0], p, embed, tokens, 0, N, dim, vocab);
+        Embedding.forward(resid[0].value(s, N), embed.value(s), tokens);
         Profiler.stop(P_EMBED, t0);
         double bal = 0;
         for (int l = 0; l < blocks.length; l++)
-            bal += blocks[l].forward(s, resid[l], resid[l + 1], B, T, balanceAlpha, seqWiseBalance);
+            bal += blocks[l].forward(s, resid[l].acts(), resid[l + 1].acts(), B, T, balanceAlpha, seqWiseBalance);
         t0 = Profiler.start();
-        RmsNorm.forward(a, hNA, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim, (float) c.rmsNormEps());
-        Linear.forward(a, logits, a, hNA, p, head, N, dim, vocab);
+        RmsNorm.forward(finalOut.value(s, N), resid[blocks.length].value(s, N), finalNorm.value(s), finalRstd.value(s, N), (float) c.rmsNormEps());
+        Linear.forward(Precision.FP32, logits.value(s, N), finalOut.value(s, N), head.value(s));
         Profiler.stop(P_HEAD, t0);
         return bal;
     }
@@ -298,7 +299,8 @@ public final class TrainModel {
     /** Recompute mode: refills the final norm's output in acts from the saved last residual and rstd. */
     private void recomputeFinalNorm() {
         long t0 = Profiler.start();
-        RmsNorm.recompute(s.acts, hNA, dim, s.acts, resid[blocks.length], dim, s.params, finalNorm, s.acts, rN, B * T, dim);
+        int N = B * T;
+        RmsNorm.recompute(finalOut.value(s, N), resid[blocks.length].value(s, N), finalNorm.value(s), finalRstd.value(s, N));
         Profiler.stop(P_HEAD, t0);
     }
 
@@ -307,7 +309,7 @@ public final class TrainModel {
         check(tokens, B, T, "tokens");
         forwardMain(tokens, B, T);
         this.tokens = null; // no backward for this forward
-        return Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
+        return Arrays.copyOfRange(s.acts, logits.acts(), logits.acts() + B * T * vocab);
     }
 
     /**
@@ -320,13 +322,14 @@ public final class TrainModel {
             throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
         forwardMain(tokens, B, T);
         float[][] out = new float[1 + mtp.length][];
-        out[0] = Arrays.copyOfRange(s.acts, logits, logits + B * T * vocab);
-        int prevA = hNA, prev = hN, prevT = T;
+        out[0] = Arrays.copyOfRange(s.acts, logits.acts(), logits.acts() + B * T * vocab);
+        Act prev = finalOut;
+        int prevT = T;
         for (MtpModule m : mtp) {
-            m.forwardLogits(s, tokens, B, T, prevA, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            m.forwardLogits(s, tokens, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
             int n = B * (T - m.depth) * vocab;
-            out[m.depth] = Arrays.copyOfRange(s.acts, m.logits, m.logits + n);
-            prevA = prev = m.hk;
+            out[m.depth] = Arrays.copyOfRange(s.acts, m.logits.acts(), m.logits.acts() + n);
+            prev = m.hidden;
             prevT = T - m.depth;
         }
         this.tokens = null;
@@ -359,36 +362,37 @@ public final class TrainModel {
     public void backwardInput(float gradScale) {
         if (tokens == null) throw new IllegalStateException("backward before forward");
         int N = B * T;
-        float[] p = s.params, a = s.acts, d = s.dacts;
+        float[] d = s.dacts;
         long t0 = Profiler.start();
         TrainPool.zero(d, 0, d.length);
         Profiler.stop(P_ZERO, t0);
         t0 = Profiler.start();
-        if (rowWeights != null) CrossEntropy.backwardWeighted(d, logits, a, logits, N, vocab, targets, 0, rowWeights, 0, gradScale);
-        else CrossEntropy.backward(d, logits, a, logits, N, vocab, targets, 0, gradScale);
+        if (rowWeights != null) CrossEntropy.backwardWeighted(logits.grad(s, N), logits.value(s, N), targets, rowWeights, gradScale);
+        else CrossEntropy.backward(logits.grad(s, N), logits.value(s, N), targets, gradScale);
         Profiler.stop(P_HEAD, t0);
         float mtpScale = mtp.length > 0 ? gradScale * mtpLambda / mtp.length : 0f;
         if (rowWeights == null) for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
         t0 = Profiler.start();
-        Linear.backwardInput(d, hN, d, logits, p, head, N, dim, vocab);
-        RmsNorm.backwardInput(d, resid[blocks.length], dim, d, hN, dim, a, resid[blocks.length], dim, p, finalNorm, a, rN, N, dim);
+        Act last = resid[blocks.length];
+        Linear.backwardInput(Precision.FP32, finalOut.grad(s, N), logits.grad(s, N), head.value(s));
+        RmsNorm.backwardInput(last.grad(s, N), finalOut.grad(s, N), last.value(s, N), finalNorm.value(s), finalRstd.value(s, N));
         Profiler.stop(P_HEAD, t0);
-        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardInput(s, resid[l], resid[l + 1], B, T, gradScale);
+        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardInput(s, resid[l].acts(), resid[l + 1].acts(), B, T, gradScale);
     }
 
     /** Weight part of the backward (after {@link #backwardInput}): adds into grads. */
     public void backwardWeights() {
         int N = B * T;
-        float[] g = s.grads, a = s.acts, d = s.dacts;
+        float[] g = s.grads;
         if (rowWeights == null) for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
         if (recompute) recomputeFinalNorm();
         long t0 = Profiler.start();
-        Linear.backwardWeight(g, head, d, logits, a, hNA, N, dim, vocab);
-        RmsNorm.backwardWeight(g, finalNorm, d, hN, dim, a, resid[blocks.length], dim, a, rN, N, dim);
+        Linear.backwardWeight(Precision.FP32, head.grad(s), logits.grad(s, N), finalOut.value(s, N));
+        RmsNorm.backwardWeight(finalNorm.grad(s), finalOut.grad(s, N), resid[blocks.length].value(s, N), finalRstd.value(s, N));
         Profiler.stop(P_HEAD, t0);
-        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardWeights(s, resid[l], resid[l + 1], B, T);
+        for (int l = blocks.length - 1; l >= 0; l--) blocks[l].backwardWeights(s, resid[l].acts(), resid[l + 1].acts(), B, T);
         t0 = Profiler.start();
-        Embedding.backwardWeight(g, embed, d, resid[0], tokens, 0, N, dim);
+        Embedding.backwardWeight(embed.grad(s), resid[0].grad(s, N), tokens);
         for (ParamLayout.Entry e : pl.entries())
             if (!e.trainable()) Arrays.fill(g, e.offset(), e.offset() + e.size(), 0f);
         Profiler.stop(P_EMBED, t0);

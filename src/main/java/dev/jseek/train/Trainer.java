@@ -224,8 +224,11 @@ public final class Trainer<B> implements AutoCloseable {
             if (ema != null) ema.submit(model.params());
             consecutiveSkips = 0;
         } else {
-            String what = String.format(Locale.ROOT, "step %d: non-finite loss %s (main %s, mtp %s, balance %s) or gradient norm %s",
-                    stepNo, losses.total(), losses.main(), losses.mtp(), losses.balance(), norm);
+            String what = Double.isFinite(losses.total())
+                    ? String.format(Locale.ROOT, "step %d: non-finite gradient norm %s (the loss %s is finite: main %s, mtp %s, balance %s; "
+                            + "is the learning rate too high?)", stepNo, norm, losses.total(), losses.main(), losses.mtp(), losses.balance())
+                    : String.format(Locale.ROOT, "step %d: non-finite loss %s (main %s, mtp %s, balance %s), gradient norm %s",
+                            stepNo, losses.total(), losses.main(), losses.mtp(), losses.balance(), norm);
             if (cfg.onNonFinite() == TrainerConfig.NonFinitePolicy.STOP)
                 throw new NonFiniteException(stepNo, what + "; stopping (parameters are those after step " + step + ", not checkpointed by this step)");
             consecutiveSkips++;

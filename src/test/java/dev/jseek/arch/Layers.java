@@ -20,13 +20,13 @@ final class Layers {
     static final List<List<String>> RANKS = List.of(
             List.of("tensor", "tokenizer"),
             List.of("kernels", "kernels.scalar"),
-            List.of("io"),
+            List.of("io", "parallel"),
             List.of("fp8", "data"),
             List.of("model"),
             List.of("gguf", "train"),
             List.of("infer", "source"),
-            List.of("posttrain", "serve"),
-            List.of("eval"),
+            List.of("posttrain", "serve", "bench"),   // bench: placed ahead of its arrival (issue 9 §5)
+            List.of("eval"),                           // eval uses posttrain's arithmetic task and rewards
             List.of("cli"));
 
     /** The scalar twins of the kernels: test oracles, which no production package may call. */

@@ -2,6 +2,7 @@ package dev.jseek.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.jseek.ExternalPeers;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ class BenchGemmCommandTest {
 
     @Test
     void withOpenBlasPrintsBothAndTheRatio() {
-        if (!Files.exists(Path.of(OpenBlas.DEFAULT_PATH))) return;    // peer not installed: covered by the test above
+        ExternalPeers.require(Files.exists(Path.of(OpenBlas.DEFAULT_PATH)), "OpenBLAS (Debian libopenblas0-openmp) at " + OpenBlas.DEFAULT_PATH);
         String[] r = run("bench", "gemm", "--sizes", "64", "--no-shapes", "--reps", "1", "--warmup-seconds", "0.2");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].matches("(?s).*square F32\\s+64\\s+64\\s+64 F32\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9.]+.*"), r[1]);

@@ -124,6 +124,53 @@ class TrainCommandTest {
         r = run(train(data, tmp.resolve("o"), 2, "--resume"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("no valid checkpoint"), r.err());
+        // issue 10 §9: numbers that are not learning rates are one line each, not a stack trace
+        for (String[] bad : new String[][] {{"--lr", "NaN"}, {"--lr", "Infinity"}, {"--lr", "-1"}, {"--eps", "0"},
+                {"--weight-decay", "NaN"}, {"--ema-decay", "1"}, {"--init-std", "-0.1"}, {"--clip", "NaN"}}) {
+            List<String> args = new ArrayList<>(List.of(train(data, tmp.resolve("o"), 2)));
+            int at = args.indexOf(bad[0]);
+            if (at >= 0) args.set(at + 1, bad[1]); else args.addAll(List.of(bad));
+            r = run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertTrue(r.err().startsWith("jseek: " + bad[0] + " must be") && r.err().strip().lines().count() == 1, r.err());
+            assertFalse(r.err().contains("Exception"), r.err());
+        }
+        // a learning rate that blows the model up: the stop message names what is not finite, not a finite loss
+        List<String> huge = new ArrayList<>(List.of(train(data, tmp.resolve("huge"), 4, "--on-nonfinite", "stop")));
+        huge.set(huge.indexOf("--lr") + 1, "1e6");
+        r = run(huge.toArray(String[]::new));
+        assertEquals(2, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("non-finite (loss|gradient norm) (\\S+)").matcher(r.err());
+        assertTrue(m.find(), r.err());
+        if (m.group(1).equals("loss")) assertFalse(Double.isFinite(Double.parseDouble(m.group(2))), r.err());
+        else assertTrue(r.err().contains("is finite"), r.err());
+    }
+
+    /**
+     * issue 10 §5: a new run into a directory that holds a run is refused before anything is written (before, it cut
+     * metrics.jsonl and its checkpoints were pruned in favour of the old run's); --resume=auto continues a run when
+     * there is a checkpoint and starts one when there is none, so a restart loop uses one command.
+     */
+    @Test
+    void aNewRunRefusesAnExistingRunAndResumeAutoContinuesOrStarts() throws Exception {
+        Path data = prepare();
+        Path a = tmp.resolve("r");
+        assertEquals(0, run(train(data, a, 3)).code());
+        byte[] metrics = Files.readAllBytes(a.resolve("metrics.jsonl"));
+        List<String> before;
+        try (var s = Files.list(a)) { before = s.map(p -> p.getFileName().toString()).sorted().toList(); }
+        Run r = run(train(data, a, 2));
+        assertEquals(2, r.code(), r.err());
+        assertEquals("jseek: --out " + a + " already holds a training run: 2 checkpoints (newest step-3) and metrics.jsonl; "
+                + "continue it with --resume (or --resume=auto), or give a new --out", r.err().strip());
+        assertArrayEquals(metrics, Files.readAllBytes(a.resolve("metrics.jsonl")));
+        try (var s = Files.list(a)) { assertEquals(before, s.map(p -> p.getFileName().toString()).sorted().toList()); }
+        Run auto = run(train(data, a, 5, "--resume=auto"));
+        assertEquals(0, auto.code(), auto.err());
+        assertTrue(auto.out().contains("trained steps 4..5"), auto.out());
+        Run fresh = run(train(data, tmp.resolve("fresh"), 2, "--resume=auto"));
+        assertEquals(0, fresh.code(), fresh.err());
+        assertTrue(fresh.out().contains("trained steps 1..2"), fresh.out());
     }
 
     /** Documents of a corpus with a validation split and no FIM: val tokens = UTF-8 bytes + one EOS per document. */

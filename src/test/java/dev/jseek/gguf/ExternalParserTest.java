@@ -2,8 +2,8 @@ package dev.jseek.gguf;
 
 import static dev.jseek.gguf.GgufTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.jseek.ExternalPeers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * An independent GGUF parser reads what jseek writes: the npm package {@code @huggingface/gguf} (installed by
  * tools/fetch-test-data.sh into the npm cache) run by {@code node tools/gguf-dump.cjs}. Every metadata key (type,
  * array element type, value), every tensor info (name, n_dims, dims, ggml type, offset) and the data offset must
- * equal jseek's reading. Skipped (assumption) when node or the package is absent.
+ * equal jseek's reading. Without node (>= 20) or the package: skipped locally, a failure in CI ({@link ExternalPeers}).
  */
 class ExternalParserTest {
     static Path npmCache() {
@@ -30,13 +30,24 @@ class ExternalParserTest {
         return env != null && !env.isEmpty() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache/jseek/npm");
     }
 
-    static boolean hasNode() {
+    /**
+     * The node binary: the one tools/fetch-test-data.sh installs into the npm cache when the system's node is older
+     * than @huggingface/gguf needs (20), else {@code node} on PATH.
+     */
+    static String node(Path npm) {
+        Path local = npm.resolve("node_modules/.bin/node");
+        return Files.isExecutable(local) ? local.toString() : "node";
+    }
+
+    /** The major version of {@code node}, or 0 when it does not run. */
+    static int nodeMajor(String node) {
         try {
-            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
+            Process p = new ProcessBuilder(node, "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0 || !v.matches("v\\d+\\..*")) return 0;
+            return Integer.parseInt(v.substring(1, v.indexOf('.')));
+        } catch (IOException | InterruptedException | NumberFormatException e) {
+            return 0;
         }
     }
 
@@ -59,11 +70,14 @@ class ExternalParserTest {
     @Test
     void huggingfaceGgufReadsJseeksExportLikeJseek(@TempDir Path tmp) throws Exception {
         Path npm = npmCache(), pkg = npm.resolve("node_modules/@huggingface/gguf/package.json");
-        assumeTrue(Files.isRegularFile(pkg), "@huggingface/gguf not installed in " + npm + " (tools/fetch-test-data.sh installs it)");
-        assumeTrue(hasNode(), "node is not on PATH");
+        ExternalPeers.require(Files.isRegularFile(pkg), "npm package @huggingface/gguf is not installed in " + npm);
+        String node = node(npm);
+        int major = nodeMajor(node);
+        ExternalPeers.require(major >= 20, "node >= 20 (for @huggingface/gguf) is not available: '" + node + "' "
+                + (major == 0 ? "does not run" : "is version " + major));
         Path out = tmp.resolve("m.gguf");
         GgufExporter.export(parity("yarn_qlora"), out, GgmlType.Q8_0, true, tokenizer(tmp));
-        Process p = new ProcessBuilder("node", Path.of("tools/gguf-dump.cjs").toAbsolutePath().toString(), npm.toString(), out.toString())
+        Process p = new ProcessBuilder(node, Path.of("tools/gguf-dump.cjs").toAbsolutePath().toString(), npm.toString(), out.toString())
                 .redirectError(tmp.resolve("node.err").toFile()).start();
         byte[] stdout = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "node timed out");

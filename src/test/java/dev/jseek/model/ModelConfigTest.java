@@ -169,6 +169,9 @@ class ModelConfigTest {
         bad("quantization_config.weight_block_size", "[64, 64]",
                 o -> ((ObjectNode) o.get("quantization_config")).putArray("weight_block_size").add(64).add(64));
         bad("num_attention_heads", "100000000", o -> o.put("num_attention_heads", 100_000_000));
+        // issue 10 §6: a context of 1e9 positions is a typo, not a model
+        bad("max_position_embeddings", "1000000000", o -> o.put("max_position_embeddings", 1_000_000_000));
+        bad("max_position_embeddings", "1048577", o -> o.put("max_position_embeddings", (1 << 20) + 1));
     }
 
     @Test

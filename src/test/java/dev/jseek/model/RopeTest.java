@@ -39,7 +39,7 @@ class RopeTest {
                 assertEquals((float) Math.cos(angle), cos[t * 32 + i], 0f, "cos p=" + (start + t) + " i=" + i);
                 assertEquals((float) Math.sin(angle), sin[t * 32 + i], 0f);
             }
-        // The float32 rounding of the angle matters at this position (docs/architecture.md §4.2 note): a double angle differs.
+        // The float32 rounding of the angle matters at this position (docs/architecture.md §4.2): a double angle differs.
         int differ = 0;
         for (int i = 0; i < 32; i++) if ((float) Math.cos((double) start * f[i]) != cos[i]) differ++;
         assertTrue(differ > 0);

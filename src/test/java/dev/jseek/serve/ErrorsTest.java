@@ -113,7 +113,7 @@ class ErrorsTest {
         assertEquals("model", errorOf(m, "model").get("param").asText());
         assertTrue(errorOf(m, "model").get("message").asText().contains("'other'"));
         String[][] wrong = {{"GET", "/v1/chat/completions", "POST"}, {"PUT", "/v1/completions", "POST"},
-                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET"}};
+                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET, HEAD"}};
         for (String[] w : wrong) {
             HttpResponse<String> r = s.send(w[0], w[1], w[0].equals("GET") || w[0].equals("DELETE") ? null : "{}");
             assertEquals(405, r.statusCode(), w[0] + " " + w[1]);
@@ -132,7 +132,10 @@ class ErrorsTest {
         assertTrue(s.awaitLogLine(l -> l.startsWith(expect) && l.endsWith(" ms")), String.join("\n", s.logLines()));
     }
 
-    /** An unexpected exception in a handler: 500 server_error naming it, the stack trace in the log only. */
+    /**
+     * An unexpected exception in a handler: 500 server_error naming no Java class (issue 10 §7), an incident number
+     * that finds the stack trace in the log, which alone has it.
+     */
     @Test void internalErrorsShowNoStackTrace() throws Exception {
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
@@ -150,13 +153,14 @@ class ErrorsTest {
             assertEquals(500, r.statusCode());
             JsonNode e = errorOf(r, "boom");
             assertEquals("server_error", e.get("type").asText());
-            assertEquals("internal error: IllegalStateException: kaput", e.get("message").asText());
-            assertFalse(r.body().contains("at dev.jseek"), r.body());
+            assertTrue(e.get("message").asText().matches("internal error #\\d+ \\(details in the server log\\)"), r.body());
+            assertFalse(r.body().contains("at dev.jseek") || r.body().contains("Exception") || r.body().contains("kaput"), r.body());
         } finally {
             http.stop(0);
         }
         String l = logBytes.toString(StandardCharsets.UTF_8);
         assertTrue(l.contains("at dev.jseek.serve.ErrorsTest"), l);
+        assertTrue(l.contains("kaput"), l);
         assertTrue(l.contains("serve: GET /boom 500 "), l);
     }
 

@@ -66,7 +66,7 @@ class ServeCommandTest {
                     HttpResponse.BodyHandlers.ofString()).body());
             assertEquals("step-9", models.get("data").get(0).get("id").asText());
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"hello world\"}")).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"hello world\"}")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             // --temperature 0 and --max-tokens-default 7 apply: greedy, 7 tokens (unless EOS)
             try (TestServer oracle = new TestServer(ckpt, new SamplingParams.Defaults(7, 0f))) {
@@ -93,7 +93,25 @@ class ServeCommandTest {
     }
 
     @Test void badOptionsGiveOneLineAndExitCode2() throws Exception {
-        assertEquals(List.of(2, "--model: " + tmp.resolve("nope") + " is not a directory"), cli("serve", "--model", tmp.resolve("nope").toString()));
+        assertEquals(List.of(2, "--model: " + tmp.resolve("nope") + " does not exist (give a model directory with config.json and "
+                + "safetensors, or a .gguf file)"), cli("serve", "--model", tmp.resolve("nope").toString()));
+        // issue 10 §11: a file that is not GGUF is not "not a directory"
+        Path notGguf = Files.writeString(tmp.resolve("model.bin"), "not a model");
+        assertEquals(List.of(2, "--model: " + notGguf + " is a file but not a GGUF model (it does not start with the bytes GGUF); "
+                + "give a model directory with config.json and safetensors, or a .gguf file"), cli("serve", "--model", notGguf.toString()));
+        // issue 10 §2: no key on a non-loopback address
+        List<Object> open = cli("serve", "--model", ckpt.toString(), "--host", "0.0.0.0");
+        assertEquals(2, open.get(0));
+        assertTrue(((String) open.get(1)).startsWith("--host 0.0.0.0 is not a loopback address") && ((String) open.get(1)).contains("--api-key")
+                && ((String) open.get(1)).contains("--insecure"), (String) open.get(1));
+        assertEquals(List.of(2, "--api-key (or JSEEK_API_KEY) must be printable ASCII without spaces, and not empty"),
+                cli("serve", "--model", ckpt.toString(), "--api-key", "a b"));
+        assertEquals(List.of(2, "--request-timeout must be in (0, 86400] seconds, got 0.0"), cli("serve", "--model", ckpt.toString(), "--request-timeout", "0"));
+        // issue 10 §11: an address this machine does not have is not "another server"
+        List<Object> foreign = cli("serve", "--model", ckpt.toString(), "--host", "192.0.2.1", "--insecure", "--port", "0");
+        assertEquals(2, foreign.get(0));
+        assertTrue(((String) foreign.get(1)).contains("192.0.2.1 is not an address of this machine")
+                && !((String) foreign.get(1)).contains("another server"), (String) foreign.get(1));
         assertEquals(List.of(2, "--attn: unknown value 'fast' (use naive or absorb)"), cli("serve", "--model", ckpt.toString(), "--attn", "fast"));
         assertEquals(List.of(2, "--temperature must be >= 0, got -1.0"), cli("serve", "--model", ckpt.toString(), "--temperature", "-1"));
         assertEquals(List.of(2, "--port must be in 0..65535, got 70000"), cli("serve", "--model", ckpt.toString(), "--port", "70000"));

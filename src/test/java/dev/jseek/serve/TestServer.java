@@ -52,7 +52,10 @@ final class TestServer implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** Writes tokenizer.json, config.json and the safetensors into {@code dir}. */
-    static void buildModel(Path dir, long seed) throws IOException {
+    static void buildModel(Path dir, long seed) throws IOException { buildModel(dir, seed, CONTEXT); }
+
+    /** As {@link #buildModel(Path, long)} with a context of {@code context} tokens. */
+    static void buildModel(Path dir, long seed, int context) throws IOException {
         Files.createDirectories(dir);
         Random r = new Random(seed);
         String[] words = {"the", "model", "reads", "a", "token", "and", "writes", "next", "one", "server", "answers",
@@ -69,7 +72,7 @@ final class TestServer implements AutoCloseable {
                 dir.resolve("tokenizer.json"));
         int vocab = Tokenizer.load(dir.resolve("tokenizer.json")).vocabSize();
         var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> {
-            o.put("vocab_size", vocab).put("max_position_embeddings", CONTEXT);
+            o.put("vocab_size", vocab).put("max_position_embeddings", context);
             o.putNull("rope_scaling");
         });
         RandomInit.write(cfg, dir, seed, 0.3, DType.F32);
@@ -95,13 +98,37 @@ final class TestServer implements AutoCloseable {
         }
     }
 
-    TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException {
+    TestServer(Path dir, SamplingParams.Defaults defaults) throws IOException { this(dir, defaults, o -> o); }
+
+    /** With the options (limits, key) edited by {@code edit}. */
+    TestServer(Path dir, SamplingParams.Defaults defaults, java.util.function.UnaryOperator<ServerOptions> edit) throws IOException {
         this.dir = dir;
         Path tf = dir.resolve("tokenizer.json");
         this.tokenizer = Tokenizer.load(Files.exists(tf) ? tf : dir.getParent().resolve("tokenizer.json")); // as a run directory holds it
         this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, AttnMode.ABSORB, PromptStart.AUTO);
-        this.options = new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
+        this.options = edit.apply(new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8)));
         this.server = OpenAiServer.start(runner, options);
+    }
+
+    /**
+     * Sends {@code request} (raw bytes: request line, headers, body; send {@code Connection: close}) on a fresh socket
+     * and returns what came back until the server closed the connection or {@code timeoutMs} passed (5 s to connect).
+     */
+    String raw(String request, int timeoutMs) throws IOException {
+        try (java.net.Socket so = new java.net.Socket()) {
+            so.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()), 5000);
+            so.setSoTimeout(timeoutMs);
+            so.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            so.getOutputStream().flush();
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            byte[] b = new byte[8192];
+            try {
+                for (int n; (n = so.getInputStream().read(b)) > 0; ) got.write(b, 0, n);
+            } catch (java.net.SocketTimeoutException e) {
+                // what arrived so far
+            }
+            return got.toString(StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** What the oracle generation gives: ids, decoded text (special tokens skipped), finish reason. */

@@ -117,9 +117,9 @@ class FfnMoeGradTest {
             int[] sel = m.selected(t);
             assertEquals(5, sel[0], "biased expert first");
             double sum = 0;
-            for (int e : sel) sum += s.acts[m.sc + t * 8 + e];
+            for (int e : sel) sum += s.acts[m.scores.acts() + t * 8 + e];
             // weight of expert 5 comes from the unbiased score
-            assertEquals(2.5 * s.acts[m.sc + t * 8 + 5] / sum, s.acts[m.gw + t * 3], 1e-6);
+            assertEquals(2.5 * s.acts[m.scores.acts() + t * 8 + 5] / sum, s.acts[m.weights.acts() + t * 3], 1e-6);
         }
         assertEquals(N, m.lastCount()[5]);
     }

@@ -25,23 +25,23 @@ class Fp8ActivationCacheTest {
     static final int DIM = 200, INTER = 272;   // both span a partial second 128 tile
 
     /** A layout built in two passes (planning, then final) around an FFN and x/y buffers. */
-    private record Built(ParamLayout pl, ActLayout al, SwiGluFfn f, int x, int y, int wg, int wu, int wd, CacheSlot xC) {}
+    private record Built(ParamLayout pl, ActLayout al, SwiGluFfn f, int x, int y, Param wg, Param wu, Param wd, CacheSlot xC) {}
 
     private static Built build(ActLayout al, int rows, boolean routed) {
         ParamLayout pl = new ParamLayout();
         int x = al.alloc("x", (long) rows * DIM), y = al.alloc("y", (long) rows * DIM);
         SwiGluFfn f;
-        int wg, wu, wd;
+        Param wg, wu, wd;
         if (routed) {
-            wg = pl.add("e.gate_proj.weight", true, INTER, DIM);
-            wu = pl.add("e.up_proj.weight", true, INTER, DIM);
-            wd = pl.add("e.down_proj.weight", true, DIM, INTER);
+            wg = pl.matrix("e.gate_proj.weight", INTER, DIM);
+            wu = pl.matrix("e.up_proj.weight", INTER, DIM);
+            wd = pl.matrix("e.down_proj.weight", DIM, INTER);
             f = new SwiGluFfn(DIM, INTER, "e.", pl, al, rows, false);
         } else {
             f = new SwiGluFfn(DIM, INTER, "mlp.", pl, al, rows);
             wg = f.wg; wu = f.wu; wd = f.wd;
         }
-        CacheSlot xC = al.allocE4m3("x", rows, DIM);
+        CacheSlot xC = al.cache(Fp8Recipe.EXPERT_INPUT, "x", rows, DIM);
         return new Built(pl, al, f, x, y, wg, wu, wd, xC);
     }
 
@@ -161,7 +161,7 @@ class Fp8ActivationCacheTest {
         } else {
             in = new SwiGluFfn.Input(b.x(), b.x(), null, ScaleFormat.FP32);
         }
-        float[] wg = slice(s.params, b.wg(), INTER * DIM), wu = slice(s.params, b.wu(), INTER * DIM), wd = slice(s.params, b.wd(), DIM * INTER);
+        float[] wg = slice(s.params, b.wg().offset(), INTER * DIM), wu = slice(s.params, b.wu().offset(), INTER * DIM), wd = slice(s.params, b.wd().offset(), DIM * INTER);
 
         f.forward(s, b.wg(), b.wu(), b.wd(), in, b.y(), r0, m);
         float[] g = fprop(x, m, DIM, xFmt, wg, INTER), u = fprop(x, m, DIM, xFmt, wu, INTER);
@@ -178,15 +178,15 @@ class Fp8ActivationCacheTest {
         Fd.fillGaussian(dy, 0, dy.length, 1, rnd);
         System.arraycopy(dy, 0, s.dacts, b.y() + r0 * DIM, dy.length);
         // poison the float scratch copies: backward must refill them from the cache
-        java.util.Arrays.fill(s.acts, f.gA, f.gA + rows * INTER, Float.NaN);
-        java.util.Arrays.fill(s.acts, f.uA, f.uA + rows * INTER, Float.NaN);
-        java.util.Arrays.fill(s.acts, f.hA, f.hA + rows * INTER, Float.NaN);
+        java.util.Arrays.fill(s.acts, f.g.acts(), f.g.acts() + rows * INTER, Float.NaN);
+        java.util.Arrays.fill(s.acts, f.u.acts(), f.u.acts() + rows * INTER, Float.NaN);
+        java.util.Arrays.fill(s.acts, f.h.acts(), f.h.acts() + rows * INTER, Float.NaN);
         f.backwardInput(s, b.wg(), b.wu(), b.wd(), in, b.y(), r0, m, dyFmt);
         f.backwardWeights(s, b.wg(), b.wu(), b.wd(), in, b.y(), r0, m, dyFmt);
 
         float[][] cached = backward(x, xFmt, gq, uq, dy, dyFmt, wg, wu, wd, m), plain = backward(x, xFmt, g, u, dy, dyFmt, wg, wu, wd, m);
         String[] names = {"dx", "dW_gate", "dW_up", "dW_down"};
-        int[] offs = {b.x() + r0 * DIM, b.wg(), b.wu(), b.wd()};
+        int[] offs = {b.x() + r0 * DIM, b.wg().offset(), b.wu().offset(), b.wd().offset()};
         for (int i = 0; i < 4; i++) {
             float[] arena = i == 0 ? s.dacts : s.grads;
             double ec = relL2(arena, offs[i], cached[i]), ep = relL2(arena, offs[i], plain[i]);

@@ -69,8 +69,8 @@ class Fp8MlaCacheTest {
         Fd.fillGaussian(s.acts, b.x(), N * c.hiddenSize(), 1, rnd);
         b.m().forward(s, b.x(), b.y(), B, T);
         int ow = c.numAttentionHeads() * c.vHeadDim();
-        if (oAfterForward != null) oAfterForward[0] = slice(s.acts, b.m().o, N * ow);
-        if (poisonO) Arrays.fill(s.acts, b.m().o, b.m().o + N * ow, Float.NaN);
+        if (oAfterForward != null) oAfterForward[0] = slice(s.acts, b.m().o.acts(), N * ow);
+        if (poisonO) Arrays.fill(s.acts, b.m().o.acts(), b.m().o.acts() + N * ow, Float.NaN);
         float[] dy = new float[N * c.hiddenSize()];
         Fd.fillGaussian(dy, 0, dy.length, 1, rnd);
         System.arraycopy(dy, 0, s.dacts, b.y(), dy.length);
@@ -85,7 +85,7 @@ class Fp8MlaCacheTest {
         float[][] o = new float[1][];
         Arenas s = run(c, B, T, false, o);
         Built b = build(c, new ActLayout(), N, T); // plain layout: only for the parameter offsets (same ParamLayout order)
-        float[] wo = slice(s.params, b.m().wo, dim * ow);
+        float[] wo = slice(s.params, b.m().wo.offset(), dim * ow);
         // Fprop: E4M3 1x128 tiles of the float o with power-of-two scales
         float[] y = new float[N * dim];
         ScalarFp8Gemm.gemm(TileQuantizer.quantize(o[0], 0, N, ow, 1, 128, ScaleFormat.UE8M0),
@@ -102,9 +102,9 @@ class Fp8MlaCacheTest {
         float[] oCached = new float[N * ow];
         E5m6.dequantizeRows(codes, 0, scales, 0, N, ow, oCached, 0);
         float[] dy = dyOf(c, B, T);
-        assertArrayEquals(wgrad(dy, oCached, N, dim, ow), slice(s.grads, b.m().wo, dim * ow), "o_proj Wgrad on the E5M6 cache");
+        assertArrayEquals(wgrad(dy, oCached, N, dim, ow), slice(s.grads, b.m().wo.offset(), dim * ow), "o_proj Wgrad on the E5M6 cache");
         float[] onFloat = wgrad(dy, o[0], N, dim, ow);
-        assertFalse(Arrays.equals(onFloat, slice(s.grads, b.m().wo, dim * ow)), "a Wgrad on the float o must differ");
+        assertFalse(Arrays.equals(onFloat, slice(s.grads, b.m().wo.offset(), dim * ow)), "a Wgrad on the float o must differ");
     }
 
     @Test void backwardReadsOFromTheCacheNotTheTransientFloatCopy() {

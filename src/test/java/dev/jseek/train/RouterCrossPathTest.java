@@ -53,8 +53,8 @@ class RouterCrossPathTest {
             Harness.randomParams(pl, s.params, 3);
             float[] eye = new float[E * dim];
             for (int e = 0; e < E; e++) eye[e * dim + e] = 1f;
-            System.arraycopy(eye, 0, s.params, m.wr, eye.length);
-            System.arraycopy(bias, 0, s.params, m.bias, E);
+            System.arraycopy(eye, 0, s.params, m.wr.offset(), eye.length);
+            System.arraycopy(bias, 0, s.params, m.bias.offset(), E);
             System.arraycopy(x, 0, s.acts, xa, x.length);
             m.forward(s, xa, ya, 1, N, 0f, true);
 
@@ -73,7 +73,7 @@ class RouterCrossPathTest {
                 double sum = 0;
                 for (int e : want) sum += sigmoid(x[t * dim + e]);
                 for (int j = 0; j < K; j++) {
-                    float tw = s.acts[m.gw + t * K + j];
+                    float tw = s.acts[m.weights.acts() + t * K + j];
                     assertEquals(Float.floatToRawIntBits(w[t * K + j]), Float.floatToRawIntBits(tw),
                             "weight " + j + " bits, " + at + ": inference " + w[t * K + j] + " training " + tw);
                     double sv = sigmoid(x[t * dim + want[j]]);

@@ -1,0 +1,82 @@
+package dev.jseek.serve;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.infer.Sampler;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A non-streaming client that disconnects stops its generation (issue 10 §4). Before, it ran on to max_tokens while
+ * every other request queued behind it; now the server commits its 200 once the heartbeat delay passes (0 here) and
+ * writes JSON whitespace between tokens, so a closed connection is noticed within a token or two. Oracle: the number
+ * of tokens the same greedy request makes when nobody leaves ({@link dev.jseek.infer.Generator} directly).
+ */
+@Timeout(120)
+class CancelTest {
+    @TempDir static Path tmp;
+    static TestServer s;
+    static final int MAX = 1000;
+
+    @BeforeAll static void start() throws Exception {
+        TestServer.buildModel(tmp, 3, MAX + 64);
+        s = new TestServer(tmp, new SamplingParams.Defaults(8, 0f),
+                o -> o.withLimits(ServerLimits.DEFAULTS.withHeartbeatAfterMs(0).withMaxQueued(1)));
+    }
+
+    @AfterAll static void stop() { if (s != null) s.close(); }
+
+    static Socket send(String path, String body) throws Exception {
+        Socket so = new Socket();
+        so.connect(new InetSocketAddress("127.0.0.1", s.server.port()), 5000);
+        so.setSoTimeout(10_000);
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        so.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                + b.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        so.getOutputStream().write(b);
+        so.getOutputStream().flush();
+        return so;
+    }
+
+    @Test void anAbandonedNonStreamingGenerationStops() throws Exception {
+        String prompt = "the model reads a token and";
+        int[] ids = s.runner.completionPrompt(prompt);
+        int full = s.oracle(ids, MAX, Sampler.greedy()).tokens().length;
+        assertTrue(full >= 100, "precondition: the greedy completion runs long (" + full + " tokens)");
+        Socket so = send("/v1/completions", "{\"prompt\": \"" + prompt + "\", \"max_tokens\": " + MAX + ", \"temperature\": 0}");
+        so.getInputStream().read(); // the heartbeat's 200 has begun: the generation runs
+        so.close();
+        Pattern line = Pattern.compile("serve: POST /v1/completions 200 tokens (\\d+)\\+(\\d+) \\d+ ms \\(client went away.*");
+        assertTrue(s.awaitLogLine(l -> line.matcher(l).matches()), String.join("\n", s.logLines()));
+        Matcher m = s.logLines().stream().map(line::matcher).filter(Matcher::matches).findFirst().orElseThrow();
+        int made = Integer.parseInt(m.group(2));
+        assertTrue(made < full / 2, "the abandoned generation made " + made + " of " + full + " tokens");
+        // the server is free at once: a fresh request is answered
+        assertEquals(200, s.post("/v1/completions", "{\"prompt\": \"hello\", \"max_tokens\": 2}").statusCode());
+    }
+
+    @Test void anAbandonedQueuedRequestLeavesTheQueueAndAFullQueueRefuses() throws Exception {
+        String body = "{\"prompt\": \"the model reads a token and\", \"max_tokens\": " + MAX + ", \"temperature\": 0}";
+        try (Socket running = send("/v1/completions", body)) {
+            running.getInputStream().read();
+            Socket queued = send("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 5}");
+            Thread.sleep(200);
+            // issue 10 §6: beyond maxQueued (1 here) a request is refused with the numbers, not queued
+            var refused = s.post("/v1/completions", "{\"prompt\": \"hello\", \"max_tokens\": 2}");
+            assertEquals(429, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("1 generation requests are waiting (limit 1)"), refused.body());
+            queued.close();
+            assertTrue(s.awaitLogLine(l -> l.matches("serve: POST /v1/chat/completions 200 tokens \\d+\\+0 \\d+ ms \\(client went away.*")),
+                    String.join("\n", s.logLines()));
+        }
+    }
+}
