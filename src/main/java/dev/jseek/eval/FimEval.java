@@ -53,14 +53,13 @@ public final class FimEval {
     public static List<Example> examples(List<Document> docs, int n, long seed, int prefixChars, int suffixChars) {
         List<Example> out = new ArrayList<>();
         if (docs.isEmpty() || n < 1) return out;
-        int m = docs.size();
-        for (int i = 0; i < m && out.size() < n; i++) {
-            // visit files in an evenly spaced order: 0, m/n, 2m/n, ... then the rest
-            int idx = (int) ((long) (i % n) * m / n + i / n);
-            if (idx >= m) continue;
-            Example e = example(docs.get(idx), seed, prefixChars, suffixChars);
-            if (e != null) out.add(e);
-        }
+        int m = docs.size(), step = Math.max(1, m / n);
+        // every file once, evenly spaced first: 0, step, 2 step, ..., then 1, 1 + step, ...
+        for (int start = 0; start < step && out.size() < n; start++)
+            for (int idx = start; idx < m && out.size() < n; idx += step) {
+                Example e = example(docs.get(idx), seed, prefixChars, suffixChars);
+                if (e != null) out.add(e);
+            }
         return out;
     }
 

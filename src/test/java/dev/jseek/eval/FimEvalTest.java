@@ -63,6 +63,11 @@ class FimEvalTest {
             lines.add(e.middle());
         }
         assertTrue(lines.stream().distinct().count() > 1, "the line choice varies over files: " + lines);
+        assertEquals(10, ex.stream().map(FimEval.Example::file).distinct().count(), "ten different files");
+        // more examples asked than files: each file at most once
+        List<FimEval.Example> all = FimEval.examples(docs.subList(0, 7), 40, 3, 600, 200);
+        assertEquals(7, all.size());
+        assertEquals(7, all.stream().map(FimEval.Example::file).distinct().count());
         // the choice is a pure function of (seed, text)
         assertEquals(ex, FimEval.examples(docs, 10, 3, 600, 200));
         assertNull(FimEval.example(new Document("x", "// only\n// comments\n"), 1, 600, 200));
