@@ -101,7 +101,7 @@ public final class Evaluator {
             int n = 0;
             for (double a : g.accuracy()[li]) if (!Double.isNaN(a)) { s += a; n++; }
             String metric = "passkey @ " + g.lengths().get(li);
-            if (n == 0) sc.skipped(metric, "longer than max_position_embeddings " + m.config.maxPositionEmbeddings());
+            if (n == 0) sc.skipped(metric, "with the 8-token answer, beyond max_position_embeddings " + m.config.maxPositionEmbeddings());
             else sc.add(new Scorecard.Row(metric, s / n, "%", (long) n * g.trials(), n + " depths x " + g.trials() + " keys"));
         }
         log.printf(Locale.ROOT, "eval: passkey mean %.1f%% over %d cells (%.1f s)%n", cells == 0 ? Double.NaN : 100 * sum / cells, cells,
