@@ -54,7 +54,7 @@ class ForwardCommandTest {
         expect(run("forward", "--model", m, "--tokens", "1,128", "--out", out), "token 1 is 128, outside the vocabulary 0..127");
         expect(run("forward", "--model", m, "--tokens", "1,-3", "--out", out), "token 1 is -3");
         expect(run("forward", "--model", m, "--tokens", "1,,2", "--out", out), "item 1 '' is not an integer");
-        expect(run("forward", "--model", tmp.resolve("none").toString(), "--tokens", "1", "--out", out), "is not a directory");
+        expect(run("forward", "--model", tmp.resolve("none").toString(), "--tokens", "1", "--out", out), "none does not exist");
         expect(run("forward", "--model", m, "--tokens", "1", "--attn", "flash", "--out", out), "--attn: unknown value 'flash'");
         expect(run("forward", "--model", m, "--tokens", "1", "--mtp", "--out", out), "--mtp needs at least 2 tokens");
         Path bad = Files.createDirectory(tmp.resolve("bad"));
