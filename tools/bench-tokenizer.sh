@@ -20,4 +20,4 @@ exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-ac
   -Xmx8g -Dai.djl.offline=true ${JSEEK_JAVA_OPTS:-} \
   -cp "$root/target/classes:$root/target/test-classes:$(cat "$cp_file")" \
   dev.jseek.tokenizer.HfTokenizerBench "${1:-}" "${2:-50}" "${3:-$(nproc)}" \
-  2> >(grep -v -e "^WARNING: Using incubator modules" -e "^SLF4J" >&2)
+  2> >(LC_ALL=C grep -a -v -e "^WARNING: Using incubator modules" -e "^SLF4J" >&2)

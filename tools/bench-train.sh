@@ -21,4 +21,4 @@ exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-ac
   -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 -Dai.djl.offline=true -Djseek.threads="$threads" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -cp "$root/target/classes:$root/target/test-classes:$(cat "$cp_file")" dev.jseek.cli.Jseek bench train "$@" \
-  2> >(grep -v --line-buffered -e "^WARNING: Using incubator modules" -e "^SLF4J" >&2)
+  2> >(LC_ALL=C grep -a -v --line-buffered -e "^WARNING: Using incubator modules" -e "^SLF4J" >&2)

@@ -20,3 +20,11 @@ if [ ${#need[@]} -gt 0 ]; then
   [ -f "$dir/package.json" ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json"
   (cd "$dir" && npm install --no-audit --no-fund --silent "${need[@]}")
 fi
+# llama.cpp as an oracle (LlamaCppOracleTest): node-llama-cpp with its prebuilt linux-x64 llama.cpp only (the CUDA and
+# Vulkan builds are optional dependencies, left out; no install script: nothing is downloaded or built later)
+if [ ! -f "$dir/node_modules/node-llama-cpp/package.json" ] || [ ! -d "$dir/node_modules/@node-llama-cpp/linux-x64" ]; then
+  command -v npm >/dev/null || { echo "fetch-test-data: npm not found (Debian: apt-get install npm; .ci/run does that)" >&2; exit 1; }
+  [ -f "$dir/package.json" ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --silent --omit=optional --ignore-scripts \
+      node-llama-cpp@3.21.1 @node-llama-cpp/linux-x64@3.21.1)
+fi

@@ -71,35 +71,42 @@ public final class BalanceExperimentCommand implements Callable<Integer> {
             if (List.of("--data", "--out", "--preset", "--steps", "--seed", "--gamma-schedule", "--balance-alpha", "--balance-loss", "--resume", "--eval-every").contains(a.split("=")[0]))
                 throw new UserException("balance-experiment sets " + a + " itself; give it as a balance-experiment option or not at all");
         PrintWriter o = spec.commandLine().getOut();
-        List<String[]> variants = List.of(
-                new String[] {"aux-free", "gamma " + gamma + (complementAlpha > 0 ? ", seq-wise alpha " + complementAlpha : ", no balance loss"),
-                        "--gamma-schedule", Double.toString(gamma), "--balance-alpha", Double.toString(complementAlpha), "--balance-loss", "seq"},
-                new String[] {"aux-loss", "gamma 0, " + (kind.equals("batch") ? "classic batch-wise" : "seq-wise") + " aux loss alpha " + auxAlpha,
-                        "--gamma-schedule", "0", "--balance-alpha", Double.toString(auxAlpha), "--balance-loss", kind},
-                new String[] {"none", "gamma 0, no balance loss", "--gamma-schedule", "0", "--balance-alpha", "0", "--balance-loss", "seq"});
+        record Variant(String name, String setting, String gamma, String alpha, String balanceLoss) {}
+        List<Variant> variants = List.of(
+                new Variant("aux-free", "gamma " + gamma + (complementAlpha > 0 ? ", seq-wise alpha " + complementAlpha : ", no balance loss"),
+                        Double.toString(gamma), Double.toString(complementAlpha), "seq"),
+                new Variant("aux-loss", "gamma 0, " + (kind.equals("batch") ? "classic batch-wise" : "seq-wise") + " aux loss alpha " + auxAlpha,
+                        "0", Double.toString(auxAlpha), kind),
+                new Variant("none", "gamma 0, no balance loss", "0", "0", "seq"));
         rows = new ArrayList<>();
-        for (String[] v : variants) {
-            List<String> args = new ArrayList<>(List.of("--data", data.toString(), "--out", out.resolve(v[0]).toString(), "--preset", preset,
-                    "--steps", Long.toString(steps), "--seed", Long.toString(seed), "--eval-every", Long.toString(evalEvery > 0 ? evalEvery : steps)));
-            args.addAll(List.of(v).subList(2, v.length));
-            args.addAll(passThrough);
-            o.printf(Locale.ROOT, "%n== variant %s (%s): jseek train %s%n", v[0], v[1], String.join(" ", args));
-            o.flush();
-            TrainCommand tc = new TrainCommand();
-            CommandLine cl = new CommandLine(tc);
-            cl.setOut(o);
-            cl.setErr(spec.commandLine().getErr());
+        long eval = evalEvery > 0 ? evalEvery : steps;
+        for (Variant v : variants) {
+            TrainCommand tc;
             try {
-                cl.parseArgs(args.toArray(String[]::new));
+                tc = TrainCommand.withDefaults(o, spec.commandLine().getErr(), passThrough.toArray(String[]::new));
             } catch (CommandLine.ParameterException e) {
                 throw new UserException("balance-experiment: " + e.getMessage(), e);
             }
+            tc.data = data;
+            tc.run.out = out.resolve(v.name());
+            tc.preset = preset;
+            tc.steps = steps;
+            tc.run.seed = seed;
+            tc.evalEvery = eval;
+            tc.gammaSchedule = v.gamma();
+            tc.run.alpha = Float.parseFloat(v.alpha());
+            tc.balanceLoss = v.balanceLoss();
+            o.printf(Locale.ROOT, "%n== variant %s (%s): jseek train --data %s --out %s --preset %s --steps %d --seed %d --eval-every %d"
+                    + " --gamma-schedule %s --balance-alpha %s --balance-loss %s%s%n", v.name(), v.setting(), data, tc.run.out, preset, steps, seed,
+                    eval, v.gamma(), v.alpha(), v.balanceLoss(),
+                    passThrough.isEmpty() ? "" : " " + String.join(" ", passThrough));
+            o.flush();
             tc.call();
             TrainCommand.Outcome r = tc.outcome();
             if (r.lastValidation() == null) throw new UserException(data + ": no validation split to evaluate (prepare the data with --val-fraction > 0)");
             double[] vio = lastFifthMaxVio(LossCurves.readMetrics(r.metrics()), steps);
-            rows.add(new Row(v[0], v[1], r.lastValidation().valLoss(), r.lastValidation().valBpb(), vio[0], vio[1],
-                    r.trainSeconds() > 0 ? r.tokens() / r.trainSeconds() : Double.NaN, r.last().losses().main(), out.resolve(v[0])));
+            rows.add(new Row(v.name(), v.setting(), r.lastValidation().valLoss(), r.lastValidation().valBpb(), vio[0], vio[1],
+                    r.trainSeconds() > 0 ? r.tokens() / r.trainSeconds() : Double.NaN, r.last().losses().main(), tc.run.out));
         }
         String table = table(rows);
         o.printf("%n%s", table);

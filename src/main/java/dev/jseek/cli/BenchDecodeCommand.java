@@ -1,26 +1,19 @@
 package dev.jseek.cli;
 
-import dev.jseek.infer.DraftStats;
-import dev.jseek.infer.Generator;
+import dev.jseek.bench.DecodeBench;
 import dev.jseek.infer.Sampler;
-import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/**
- * {@code jseek bench decode}: plain decoding ({@link Generator}) against MTP speculative decoding
- * ({@link SpeculativeGenerator}, docs/architecture.md §6.3) on the same model and prompt in the same run: decode tokens/s of each
- * (median of --runs timed runs, the two alternating, after --warmup untimed runs of each), the draft acceptance rate, and a check
- * that both produced exactly the same tokens. Generation does not stop at EOS, so both always make --tokens tokens.
- */
+/** {@code jseek bench decode}: parses the options, opens the model and runs {@link DecodeBench} (plain vs MTP speculative decoding). */
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = "Plain vs MTP speculative decoding on one prompt: decode tokens/s of each, acceptance rate, identical outputs.")
 public final class BenchDecodeCommand implements Callable<Integer> {
@@ -56,11 +49,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (promptTokens != null) {
             ids = ForwardCommand.parseTokens(promptTokens);
         } else {
-            int[] t = tok.encode(prompt);
-            ids = new int[t.length + 1];
-            ids[0] = tok.eosId();
-            System.arraycopy(t, 0, ids, 1, t.length);
+            ids = Prompts.startingWith(tok.eosId(), tok.encode(prompt));
         }
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = ModelSource.open(model)) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < ids.length; i++)
@@ -72,59 +63,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
-            GenerateCommand.Decoder plain = new Generator(m, mode)::generate;
-            GenerateCommand.Decoder spec = new SpeculativeGenerator(m, mode)::generate;
-            int[] none = new int[0];
-            for (int w = 0; w < warmup; w++) {                                  // JIT warm-up of both paths
-                plain.generate(ids, tokens, sampler(), none, null);
-                spec.generate(ids, tokens, sampler(), none, null);
-            }
-            Generator.Result[] p = new Generator.Result[runs], s = new Generator.Result[runs];
-            for (int r = 0; r < runs; r++) {
-                p[r] = plain.generate(ids, tokens, sampler(), none, null);
-                s[r] = spec.generate(ids, tokens, sampler(), none, null);
-            }
-            for (int r = 0; r < runs; r++) {
-                int diff = firstDifference(p[r].tokens(), s[r].tokens());
-                if (diff >= 0)
-                    throw new IllegalStateException("speculative decoding diverged from plain decoding at token " + diff + " of run " + r
-                            + ": " + at(p[r].tokens(), diff) + " vs " + at(s[r].tokens(), diff) + " (a bug: they must be identical)");
-            }
-            Generator.Result pm = median(p), sm = median(s);
-            DraftStats d = sm.drafts();
-            System.out.printf("model %s (%d layers, hidden %d, vocab %d), %s attention, %d threads%n", model, m.config.numHiddenLayers(),
-                    m.config.hiddenSize(), vocab, mode.name().toLowerCase(), Runtime.getRuntime().availableProcessors());
-            System.out.printf("prompt %d tokens, %d generated per run (no stop at EOS), %s, median of %d runs (alternating, after %d warm-up runs of each)%n%n",
-                    ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-p " + topP + " seed " + seed, runs, warmup);
-            System.out.printf("%-12s %14s %15s %9s %9s %8s %9s %11s%n", "decoder", "decode tok/s", "prefill tok/s", "tokens", "forwards",
-                    "drafted", "accepted", "acceptance");
-            System.out.printf("%-12s %14.1f %15.1f %9d %9d %8s %9s %11s%n", "plain", pm.decodeTokensPerSecond(), pm.prefillTokensPerSecond(),
-                    pm.tokens().length, pm.tokens().length - 1, "-", "-", "-");
-            System.out.printf("%-12s %14.1f %15.1f %9d %9d %8d %9d %10.1f%%%n", "speculative", sm.decodeTokensPerSecond(), sm.prefillTokensPerSecond(),
-                    sm.tokens().length, d.forwards(), d.drafted(), d.accepted(), 100 * d.acceptanceRate());
-            System.out.printf("%nspeedup %.2fx (decode tokens/s, speculative / plain); outputs identical in all %d runs (%d tokens each)%n",
-                    sm.decodeTokensPerSecond() / pm.decodeTokensPerSecond(), runs, tokens);
-            if (tok != null) {
-                String text = tok.decode(pm.tokens());
-                System.out.println("completion: " + (prompt != null && promptTokens == null ? prompt : "") + text.substring(0, Math.min(text.length(), 400)));
-            }
+            LoadReport.print(model, tLoad, System.err);
+            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, temperature, topP, seed, tok, promptTokens == null ? prompt : null).run(System.out);
         }
         return 0;
     }
-
-    private Sampler sampler() { return new Sampler(temperature, 0, topP, seed); }
-
-    private static Generator.Result median(Generator.Result[] rs) {
-        Generator.Result[] s = rs.clone();
-        Arrays.sort(s, (a, b) -> Double.compare(a.decodeTokensPerSecond(), b.decodeTokensPerSecond()));
-        return s[s.length / 2];
-    }
-
-    private static int firstDifference(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length);
-        for (int i = 0; i < n; i++) if (a[i] != b[i]) return i;
-        return a.length == b.length ? -1 : n;
-    }
-
-    private static String at(int[] a, int i) { return i < a.length ? Integer.toString(a[i]) : "(end)"; }
 }

@@ -34,16 +34,20 @@ public final class DataPrepareCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (shards + manifest.json).")
     Path out;
 
-    @Option(names = "--val-fraction", defaultValue = "0.01", description = "Fraction of documents held out for validation (default ${DEFAULT-VALUE}).")
+    /** Defaults of {@code --val-fraction}, {@code --fim-rate} and {@code --shard-tokens}. */
+    static final double VAL_FRACTION = 0.01, FIM_RATE = 0.1;
+    static final long SHARD_TOKENS = 50_000_000L;
+
+    @Option(names = "--val-fraction", defaultValue = "" + VAL_FRACTION, description = "Fraction of documents held out for validation (default ${DEFAULT-VALUE}).")
     double valFraction;
 
-    @Option(names = "--fim-rate", defaultValue = "0.1", description = "Fraction of documents in FIM PSM layout (default ${DEFAULT-VALUE}).")
+    @Option(names = "--fim-rate", defaultValue = "" + FIM_RATE, description = "Fraction of documents in FIM PSM layout (default ${DEFAULT-VALUE}).")
     double fimRate;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the FIM choices and the validation split (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--shard-tokens", defaultValue = "50000000", description = "Tokens per shard, at least (default ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-tokens", defaultValue = "" + SHARD_TOKENS, description = "Tokens per shard, at least (default ${DEFAULT-VALUE}).")
     long shardTokens;
 
     @Option(names = "--threads", description = "Tokenizer threads (default: available processors).")
@@ -93,6 +97,16 @@ public final class DataPrepareCommand implements Callable<Integer> {
     }
 
     @Override public Integer call() throws IOException {
+        prepare(corpus, tokenizer, out, valFraction, fimRate, seed, shardTokens, threads, noProgress);
+        return 0;
+    }
+
+    /**
+     * Tokenizes the corpus {@code corpus} (a {@link CorpusSpec}) with {@code tokenizer} (a tokenizer.json or "bytes")
+     * into shards under {@code out}, printing what it did; {@code threads} null = all cores.
+     */
+    static void prepare(String corpus, String tokenizer, Path out, double valFraction, double fimRate, long seed, long shardTokens,
+                        Integer threads, boolean noProgress) throws IOException {
         try {
             LoadedTokenizer tok = loadTokenizer(tokenizer);
             if (fimRate > 0 && (tok.encoder().fimBeginId() < 0 || tok.encoder().fimHoleId() < 0 || tok.encoder().fimEndId() < 0))
@@ -110,7 +124,6 @@ public final class DataPrepareCommand implements Callable<Integer> {
                 System.out.printf("this run: read %,d documents, tokenized %,d (%,d tokens) in %.1f s with %d threads: %.0f docs/s, %.0f tokens/s; kept %d shards, wrote %d%n",
                         r.documentsRead(), r.documentsTokenized(), r.tokensWritten(), r.seconds(), n, r.documentsTokenized() / r.seconds(),
                         r.tokensWritten() / r.seconds(), r.shardsKept(), r.shardsWritten());
-            return 0;
         } catch (DataFormatException e) {
             throw new UserException(e.getMessage(), e);
         }

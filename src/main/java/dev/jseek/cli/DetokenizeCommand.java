@@ -55,6 +55,12 @@ public final class DetokenizeCommand implements Callable<Integer> {
                         throw new UserException(src + ": array " + arrays + ", element " + n + ": expected an integer id, got "
                                 + p.getText());
                     }
+                    if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        String digits = p.getText();
+                        throw new UserException(src + ": array " + arrays + ", element " + n + ": id "
+                                + (digits.length() > 24 ? digits.substring(0, 20) + "... (" + digits.length() + " digits)" : digits)
+                                + " is outside the vocabulary 0.." + (t.vocabSize() - 1));
+                    }
                     long id = p.getLongValue();
                     if (id < 0 || id >= t.vocabSize()) {
                         throw new UserException(src + ": array " + arrays + ", element " + n + ": id " + id
@@ -67,8 +73,9 @@ public final class DetokenizeCommand implements Callable<Integer> {
                 out.println(json ? om.writeValueAsString(text) : text);
                 arrays++;
             }
-        } catch (com.fasterxml.jackson.core.JsonParseException e) {
-            throw new UserException(src + ": not valid JSON: " + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new UserException(src + ": not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""));
         } catch (java.nio.file.NoSuchFileException e) {
             throw new UserException("input not found: " + e.getFile());
         }

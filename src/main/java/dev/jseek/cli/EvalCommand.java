@@ -40,6 +40,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = "arithmetic", description = "Arithmetic task spec, as jseek grpo --task (default ${DEFAULT-VALUE}).") String task;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the FIM lines, passkeys and (as jseek grpo --seed) arithmetic prompts (default ${DEFAULT-VALUE}).") long seed;
 
+    /** The default scorecard of a model on a prepared data directory (quickstart's last step): printed and written into {@code dir}. */
+    static void scorecard(Path model, Path data, Path dir) {
+        System.err.println("== eval: jseek eval --model " + model + " --data " + data + " --out " + dir);
+        picocli.CommandLine.populateCommand(new EvalCommand(), "--model", model.toString(), "--data", data.toString(), "--out", dir.toString()).call();
+    }
+
     @Override public Integer call() {
         if (model == null) throw new UserException("jseek eval needs --model (or the subcommand passkey-data; see --help)");
         if (!ModelSource.isModel(model)) throw new UserException("--model " + model + ": not a model directory or GGUF file");

@@ -1,11 +1,12 @@
 package dev.jseek.cli;
 
+import dev.jseek.infer.Decoder;
 import dev.jseek.infer.DraftStats;
 import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
-import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code jseek generate}: continues a prompt with the model, streaming each token as it is chosen, and reports
  * prefill and decode speed. Decoding uses the MLA latent KV cache (absorbed attention) unless {@code --attn naive};
- * {@code --speculative} drafts with the model's MTP module ({@link SpeculativeGenerator}: the same tokens, fewer
+ * {@code --speculative} drafts with the model's MTP module ({@link dev.jseek.infer.SpeculativeGenerator}: the same tokens, fewer
  * main-model forwards) and reports the draft acceptance rate.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -49,31 +50,13 @@ public final class GenerateCommand implements Callable<Integer> {
         return TokenizerFiles.find(modelDir, tokenizerPath, required);
     }
 
-    private int[] withBos(Tokenizer t, int[] ids) {
-        if (!bos) return ids;
-        int[] r = new int[ids.length + 1];
-        r[0] = t.bosId();
-        System.arraycopy(ids, 0, r, 1, ids.length);
-        return r;
-    }
-
-    /** PSM order (docs/architecture.md §7.2): fim_begin prefix fim_hole suffix fim_end; the model then writes the middle and EOS. */
+    /** The PSM prompt ({@link Prompts#fim}); a tokenizer without FIM tokens is a user error. */
     static int[] fimPrompt(Tokenizer t, String prefix, String suffix) {
-        if (t.fimBeginId() < 0 || t.fimHoleId() < 0 || t.fimEndId() < 0)
-            throw new UserException(t.source() + " has no fill-in-the-middle tokens");
-        int[] p = t.encode(prefix), s = t.encode(suffix);
-        int[] r = new int[p.length + s.length + 3];
-        r[0] = t.fimBeginId();
-        System.arraycopy(p, 0, r, 1, p.length);
-        r[p.length + 1] = t.fimHoleId();
-        System.arraycopy(s, 0, r, p.length + 2, s.length);
-        r[r.length - 1] = t.fimEndId();
-        return r;
-    }
-
-    /** Generator.generate or SpeculativeGenerator.generate. */
-    interface Decoder {
-        Generator.Result generate(int[] prompt, int maxNewTokens, Sampler sampler, int[] stopTokens, java.util.function.IntConsumer onToken);
+        try {
+            return Prompts.fim(t, prefix, suffix);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage(), e);
+        }
     }
 
     @Override public Integer call() {
@@ -86,7 +69,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
         int[] promptIds = promptTokens != null ? ForwardCommand.parseTokens(promptTokens)
-                : prompt != null ? withBos(tok, tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
+                : prompt != null ? (bos ? Prompts.startingWith(tok.bosId(), tok.encode(prompt)) : tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
         Sampler sampler;
         try {
             sampler = new Sampler(temperature, topK, topP, seed);
@@ -95,6 +78,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
+        long tLoad = System.nanoTime();
         try (DeepSeekV3 m = openModel()) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
@@ -108,7 +92,8 @@ public final class GenerateCommand implements Callable<Integer> {
             if (spec && !m.hasMtp())
                 throw new UserException("--speculative: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
-            Decoder g = spec ? new SpeculativeGenerator(m, mode)::generate : new Generator(m, mode)::generate;
+            Decoder g = Decoder.of(m, mode, spec);
+            LoadReport.print(model, tLoad, System.err);
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");

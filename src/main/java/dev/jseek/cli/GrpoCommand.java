@@ -18,8 +18,6 @@ import dev.jseek.posttrain.Tasks;
 import dev.jseek.posttrain.WeightedReward;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
-import dev.jseek.train.LossCurves;
-import dev.jseek.train.NonFiniteException;
 import dev.jseek.train.StepMetrics;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainState;
@@ -88,7 +86,7 @@ public final class GrpoCommand implements Callable<Integer> {
             throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
         if (evalPrompts < 0) throw new UserException("--eval-prompts must be >= 0, got " + evalPrompts);
         PrintWriter o = spec.commandLine().getOut();
-        Path resumeDir = opts.resumeDir();
+        Path resumeDir = opts.run.resumeDir();
         ModelConfig c = opts.config(resumeDir);
         if (maxSeqLen < 2 || maxSeqLen >= c.maxPositionEmbeddings())
             throw new UserException("--max-seq-len " + maxSeqLen + " must be in [2, max_position_embeddings " + c.maxPositionEmbeddings() + ")");
@@ -97,7 +95,7 @@ public final class GrpoCommand implements Callable<Integer> {
             throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
         PromptSet prompts;
         try {
-            prompts = Tasks.parse(task, opts.seed);
+            prompts = Tasks.parse(task, opts.run.seed);
         } catch (IllegalArgumentException e) {
             throw new UserException("--task: " + e.getMessage(), e);
         }
@@ -120,7 +118,7 @@ public final class GrpoCommand implements Callable<Integer> {
             }
             RolloutSource.Settings st;
             try {
-                st = new RolloutSource.Settings(group, micro, maxNew, temperature, topK, topP, opts.seed, maxSeqLen);
+                st = new RolloutSource.Settings(group, micro, maxNew, temperature, topK, topP, opts.run.seed, maxSeqLen);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
             }
@@ -133,7 +131,7 @@ public final class GrpoCommand implements Callable<Integer> {
             RewardEval.Result before = null, after = null;
             try (Trainer<RolloutBatch> t = new Trainer<>(trainable, source, cfg)) {
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
-                o.printf(Locale.ROOT, "jseek grpo: %s%n", resumed == null ? "new run in " + opts.out + " from " + opts.initFrom
+                o.printf(Locale.ROOT, "jseek grpo: %s%n", resumed == null ? "new run in " + opts.run.out + " from " + opts.initFrom
                         : "resuming " + resumeDir + " (step " + resumed.step() + ")");
                 o.printf(Locale.ROOT, "  task       %s; reward %s%n", prompts.describe(), rw.name());
                 o.printf(Locale.ROOT, "  rollouts   group %d, %d prompts/step (%d per micro-batch), <= %d new tokens, temperature %s, top-k %d, top-p %s%n",
@@ -145,32 +143,21 @@ public final class GrpoCommand implements Callable<Integer> {
                 if (evalPrompts > 0) before = evaluate(o, model, tok, rw, "before", t.stepsDone());
                 t.addListener(m -> {
                     steps.add(m);
-                    if (opts.noProgress) {
+                    if (opts.run.noProgress) {
                         o.printf(Locale.ROOT, "step %d: reward %.3f, kl %.4f, loss %.4f, %.1f s%n", m.step(), m.extra().getOrDefault("reward", Double.NaN),
                                 m.extra().getOrDefault("kl", Double.NaN), m.losses().total(), m.seconds());
                         o.flush();
                     }
                 });
-                long s0 = t.stepsDone();
-                try {
-                    t.train(opts.steps);
-                } catch (NonFiniteException e) {
-                    throw new UserException(e.getMessage(), e);
-                }
+                TrainingRun.Outcome r = TrainingRun.train(t, opts.steps);
                 if (evalPrompts > 0) after = evaluate(o, model, tok, rw, "after", t.stepsDone());
-                outcome = new Outcome(s0 + 1, t.stepsDone(), steps, before, after, t.lastCheckpoint());
+                outcome = new Outcome(r.firstStep(), r.lastStep(), steps, before, after, r.checkpoint());
             }
             if (before != null) writeEval(before, after);
         } finally {
             for (DeepSeekV3 m : opened) m.close();
         }
-        if (!opts.noPlot) {
-            try {
-                LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek grpo: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
-            } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
-            }
-        }
+        opts.run.plots("jseek grpo");
         if (!outcome.steps().isEmpty()) {
             int n = outcome.steps().size(), k = Math.max(1, n / 5);
             o.printf(Locale.ROOT, "steps %d..%d: mean rollout reward %.3f over the first %d steps, %.3f over the last %d%n", outcome.firstStep(),
@@ -189,7 +176,7 @@ public final class GrpoCommand implements Callable<Integer> {
 
     private RewardEval.Result evaluate(PrintWriter o, TrainModel model, Tokenizer tok, WeightedReward rw, String when, long step) {
         try (DeepSeekV3 m = PolicySnapshot.of(model)) {
-            RewardEval.Result r = RewardEval.run(m, tok, heldOut(task, opts.seed), 0, evalPrompts, rw, maxNew, 0f, opts.seed, 3);
+            RewardEval.Result r = RewardEval.run(m, tok, heldOut(task, opts.run.seed), 0, evalPrompts, rw, maxNew, 0f, opts.run.seed, 3);
             GrpoEvalCommand.print(o, r, "eval " + when + " (step " + step + ", greedy, " + evalPrompts + " held-out prompts)");
             return r;
         }
@@ -204,9 +191,9 @@ public final class GrpoCommand implements Callable<Integer> {
         root.set("before", GrpoEvalCommand.toJson(json, before));
         if (after != null) root.set("after", GrpoEvalCommand.toJson(json, after));
         try {
-            AtomicFiles.write(opts.out.resolve("eval.json"), (json.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(opts.run.out.resolve("eval.json"), (json.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new UserException(opts.out + ": cannot write eval.json: " + e, e);
+            throw new UserException(opts.run.out + ": cannot write eval.json: " + e, e);
         }
     }
 

@@ -4,7 +4,7 @@ import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
 import dev.jseek.model.RandomInit;
-import dev.jseek.model.WeightLayout;
+import dev.jseek.model.TensorSchema;
 import dev.jseek.tensor.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +50,7 @@ public final class InitCommand implements Callable<Integer> {
         DType d = parseDtype(dtype);
         if (Files.exists(out.resolve("config.json")) && !force)
             throw new UserException(out + " already holds a model (config.json); pass --force to overwrite");
-        WeightLayout layout = new WeightLayout(c);
+        TensorSchema layout = new TensorSchema(c);
         long t0 = System.nanoTime();
         List<Path> files;
         try {

@@ -2,7 +2,7 @@ package dev.jseek.cli;
 
 import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
-import dev.jseek.model.WeightLayout;
+import dev.jseek.model.TensorSchema;
 import dev.jseek.tensor.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ public final class InspectCommand implements Callable<Integer> {
         } else {
             c = InitCommand.resolve(source.preset, source.config);
         }
-        WeightLayout w = new WeightLayout(c);
+        TensorSchema w = new TensorSchema(c);
         System.out.printf("layers %d (%d dense, %d MoE) + %d MTP, hidden %d, heads %d, experts %d routed (top-%d in %d of %d groups) + %d shared, vocab %d%n",
                 c.numHiddenLayers(), Math.min(c.firstKDenseReplace(), c.numHiddenLayers()),
                 c.numHiddenLayers() - Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), c.numNextnPredictLayers(),
@@ -80,7 +80,7 @@ public final class InspectCommand implements Callable<Integer> {
             byType.forEach((t, a) -> System.out.printf("  %-8s %6d tensors %,15d bytes%n", t, a[0], a[1]));
             if (f.get("general.architecture") != null && "deepseek2".equals(f.get("general.architecture").value())) {
                 ModelConfig c = dev.jseek.gguf.Deepseek2Metadata.read(f);
-                WeightLayout w = new WeightLayout(c);
+                TensorSchema w = new TensorSchema(c);
                 System.out.printf("model: layers %d + %d MTP, hidden %d, heads %d, experts %d routed (top-%d) + %d shared, vocab %d; %s parameters (%s active)%n",
                         c.numHiddenLayers(), c.numNextnPredictLayers(), c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(),
                         c.numExpertsPerTok(), c.nSharedExperts(), c.vocabSize(), human(w.mainParameters()), human(w.activeParameters()));
@@ -89,7 +89,7 @@ public final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void describeCheckpoint(Path dir, WeightLayout w) {
+    private static void describeCheckpoint(Path dir, TensorSchema w) {
         try (Checkpoint ck = Checkpoint.open(dir)) {
             Map<DType, long[]> byType = new EnumMap<>(DType.class);
             for (String n : ck.names()) {
@@ -101,7 +101,7 @@ public final class InspectCommand implements Callable<Integer> {
             System.out.printf("checkpoint: %d tensors%n", ck.names().size());
             byType.forEach((t, a) -> System.out.printf("  %-8s %6d tensors %,15d bytes%n", t, a[0], a[1]));
             int missing = 0;
-            for (WeightLayout.Tensor t : w.tensors()) {
+            for (TensorSchema.Tensor t : w.tensors()) {
                 if (!ck.has(t.name())) {
                     if (missing++ < 5) System.out.println("  missing: " + t.name());
                 }

@@ -34,7 +34,8 @@ public final class Jseek implements Runnable {
     /** Errors caused by what the user gave us: printed as one line, exit code 2. */
     static boolean isUserError(Throwable ex) {
         return ex instanceof UserException || ex instanceof dev.jseek.model.ConfigException
-                || ex instanceof dev.jseek.io.FormatException || ex instanceof dev.jseek.data.DataFormatException
+                || ex instanceof dev.jseek.io.FormatException || ex instanceof dev.jseek.io.InsufficientMemoryException
+                || ex instanceof dev.jseek.data.DataFormatException
                 || ex instanceof dev.jseek.tokenizer.TokenizerFormatException || ex instanceof java.io.UncheckedIOException
                 || ex instanceof java.nio.file.NoSuchFileException;
     }
@@ -48,7 +49,7 @@ public final class Jseek implements Runnable {
         CommandLine cl = new CommandLine(new Jseek());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (isUserError(ex)) {
-                cmd.getErr().println("jseek: " + ex.getMessage());
+                cmd.getErr().println("jseek: " + dev.jseek.io.Printable.escape(ex.getMessage()));
                 return 2;
             }
             throw ex;

@@ -7,20 +7,20 @@ import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.train.TrainCheckpoint;
 import dev.jseek.train.TrainModel;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -56,11 +56,10 @@ public final class QuickstartCommand implements Callable<Integer> {
         return z;
     }
 
-    private static void run(String stage, String... args) {
-        System.err.println("== " + stage + ": jseek " + String.join(" ", args));
-        int rc = Jseek.commandLine().execute(args);
-        if (rc != 0) throw new UserException(stage + " failed (exit " + rc + "); fix the problem above and run quickstart again");
-    }
+    /** Prints the stage and the equivalent command line (each stage is an ordinary command the user can run). */
+    private static void stage(String stage, String command) { System.err.println("== " + stage + ": jseek " + command); }
+
+    private static String flag(boolean on, String flag) { return on ? " " + flag : ""; }
 
     @Override public Integer call() throws IOException {
         if (minutes <= 0 && steps == null) throw new UserException("--minutes must be > 0");
@@ -71,17 +70,15 @@ public final class QuickstartCommand implements Callable<Integer> {
         Path tokFile = out.resolve("tokenizer.json");
         if (Files.isRegularFile(tokFile)) System.err.println("== tokenizer: reusing " + tokFile);
         else {
-            List<String> tt = new ArrayList<>(List.of("tokenizer", "train", "--corpus", zip.toString(), "--include", "*.java",
-                    "--max-mb", Integer.toString(tokenizerMb), "--vocab-size", Integer.toString(vocab), "--out", tokFile.toString()));
-            if (noProgress) tt.add("--no-progress");
-            run("tokenizer", tt.toArray(String[]::new));
+            stage("tokenizer", "tokenizer train --corpus " + zip + " --include *.java --max-mb " + tokenizerMb + " --vocab-size " + vocab
+                    + " --out " + tokFile + flag(noProgress, "--no-progress"));
+            TokenizerCommand.Train.train(zip, "*.java", (double) tokenizerMb, vocab, TokenizerCommand.Train.MIN_FREQUENCY, null, tokFile, noProgress);
         }
 
         Path data = out.resolve("data");
-        List<String> prep = new ArrayList<>(List.of("data", "prepare", "--corpus", "jdk:" + zip, "--tokenizer", tokFile.toString(),
-                "--out", data.toString(), "--seed", Long.toString(seed)));
-        if (noProgress) prep.add("--no-progress");
-        run("data", prep.toArray(String[]::new));
+        stage("data", "data prepare --corpus jdk:" + zip + " --tokenizer " + tokFile + " --out " + data + " --seed " + seed + flag(noProgress, "--no-progress"));
+        DataPrepareCommand.prepare("jdk:" + zip, tokFile.toString(), data, DataPrepareCommand.VAL_FRACTION, DataPrepareCommand.FIM_RATE, seed,
+                DataPrepareCommand.SHARD_TOKENS, null, noProgress);
 
         ModelConfig cfg = ConfigEdits.withVocabSize(Presets.get(preset), Tokenizer.load(tokFile).vocabSize());
         Path cfgFile = out.resolve("config.json");
@@ -89,23 +86,37 @@ public final class QuickstartCommand implements Callable<Integer> {
         Path run = out.resolve("run");
         Files.createDirectories(run);
         Files.copy(tokFile, run.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
-        boolean resume = hasCheckpoint(run);
+        boolean resume = !TrainCheckpoint.list(run).isEmpty();
         long n = steps != null ? steps : resume ? previousSteps(run) : calibrateSteps(cfg);
-        List<String> train = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(),
-                "--config", cfgFile.toString(), "--steps", Long.toString(n), "--seq-len", Integer.toString(seqLen),
-                "--micro-batch", Integer.toString(micro), "--batch", Integer.toString(batch), "--lr", Double.toString(lr),
-                "--warmup-steps", Long.toString(Math.max(1, Math.min(100, n / 10))), "--seed", Long.toString(seed),
-                "--checkpoint-every", Long.toString(Math.max(1, n / 5)), "--keep", "2"));
-        train.add("--resume=auto"); // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
-        if (noProgress) train.add("--no-progress");
-        run("train", train.toArray(String[]::new));
+        PrintWriter stdout = new PrintWriter(System.out, true), stderr = new PrintWriter(System.err, true);
+        TrainCommand train = TrainCommand.withDefaults(stdout, stderr);
+        train.data = data;
+        train.run.out = run;
+        train.config = cfgFile;
+        train.steps = n;
+        train.seqLen = seqLen;
+        train.micro = micro;
+        train.batch = batch;
+        train.lrPeak = lr;
+        train.warmup = Math.max(1, Math.min(100, n / 10));
+        train.run.seed = seed;
+        train.run.every = Math.max(1, n / 5);
+        train.run.keep = 2;
+        train.run.resume = "auto"; // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
+        train.run.noProgress = noProgress;
+        stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + seqLen
+                + " --micro-batch " + micro + " --batch " + batch + " --lr " + lr + " --warmup-steps " + train.warmup + " --seed " + seed
+                + " --checkpoint-every " + train.run.every + " --keep 2 --resume=auto" + flag(noProgress, "--no-progress"));
+        train.call();
+        stdout.flush();
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");
 
-        Path ckpt = latestCheckpoint(run);
+        Path ckpt = TrainCheckpoint.latest(run);
+        if (ckpt == null) throw new UserException("no checkpoint in " + run);
         System.out.println();
         System.out.println("== the trained model: " + ckpt);
         demo(ckpt, Tokenizer.load(tokFile), System.out);
-        run("eval", "eval", "--model", ckpt.toString(), "--data", data.toString(), "--out", out.resolve("eval").toString());
+        EvalCommand.scorecard(ckpt, data, out.resolve("eval"));
         System.out.printf("%nquickstart done in %.1f min. Try: ./jseek generate --model %s --prompt 'public static int ' -n 40%n",
                 (System.nanoTime() - t0) / 60e9, ckpt);
         return 0;
@@ -132,27 +143,11 @@ public final class QuickstartCommand implements Callable<Integer> {
         return n;
     }
 
-    private static boolean hasCheckpoint(Path run) throws IOException {
-        try (Stream<Path> s = Files.list(run)) {
-            return s.anyMatch(p -> p.getFileName().toString().matches("step-\\d+") && Files.isDirectory(p));
-        }
-    }
-
     private long previousSteps(Path run) throws IOException {
         Path f = run.resolve("quickstart-steps.txt");
         if (Files.isRegularFile(f)) return Long.parseLong(Files.readString(f).strip());
         return calibrateSteps(ModelConfig.load(out.resolve("config.json")));
     }
-
-    private static Path latestCheckpoint(Path run) throws IOException {
-        try (Stream<Path> s = Files.list(run)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d+") && Files.isRegularFile(p.resolve("model.safetensors")))
-                    .max((a, b) -> Long.compare(stepOf(a), stepOf(b)))
-                    .orElseThrow(() -> new UserException("no checkpoint in " + run));
-        }
-    }
-
-    private static long stepOf(Path p) { return Long.parseLong(p.getFileName().toString().substring(5)); }
 
     /** A completion and a fill-in-the-middle infill of Java code, greedy, streamed. */
     static void demo(Path ckpt, Tokenizer tok, PrintStream out) {
@@ -162,7 +157,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             String prompt = "    public static int max(int a, int b) {\n";
             out.println("-- completion (greedy):");
             out.print(prompt);
-            int[] ids = prepend(tok.eosId(), tok.encode(prompt));
+            int[] ids = Prompts.startingWith(tok.eosId(), tok.encode(prompt));
             stream(g, ids, 60, stop, tok, out);
             String prefix = "    public int size() {\n        return ";
             String suffix = ";\n    }\n";
@@ -180,12 +175,5 @@ public final class QuickstartCommand implements Callable<Integer> {
         g.generate(ids, n, Sampler.greedy(), stop, id -> out.print(d.next(id)));
         out.print(d.flush());
         out.flush();
-    }
-
-    private static int[] prepend(int first, int[] ids) {
-        int[] r = new int[ids.length + 1];
-        r[0] = first;
-        System.arraycopy(ids, 0, r, 1, ids.length);
-        return r;
     }
 }

@@ -85,6 +85,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure);
         ModelRunner runner;
+        long tLoad = System.nanoTime();
         DeepSeekV3 m = openModel();
         try {
             runner = new ModelRunner(m, tok, mode, start);
@@ -92,6 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
+        LoadReport.print(model, tLoad, err);
         // a backstop under the 503 of --max-connections: the JDK server closes connections beyond this at once
         if (System.getProperty("jdk.httpserver.maxConnections") == null)
             System.setProperty("jdk.httpserver.maxConnections", Integer.toString((int) Math.min(Integer.MAX_VALUE, 4L * maxConnections + 16)));

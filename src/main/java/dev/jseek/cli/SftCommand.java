@@ -5,8 +5,6 @@ import dev.jseek.posttrain.SftBatchSource;
 import dev.jseek.posttrain.SftDataset;
 import dev.jseek.posttrain.SftEncoder;
 import dev.jseek.tokenizer.Tokenizer;
-import dev.jseek.train.LossCurves;
-import dev.jseek.train.NonFiniteException;
 import dev.jseek.train.StepMetrics;
 import dev.jseek.train.TokenBatch;
 import dev.jseek.train.TrainModel;
@@ -64,7 +62,7 @@ public final class SftCommand implements Callable<Integer> {
             throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
         if (evalEvery < 0 || evalBatches < 1) throw new UserException("--eval-every must be >= 0 and --eval-batches >= 1");
         PrintWriter o = spec.commandLine().getOut();
-        Path resumeDir = opts.resumeDir();
+        Path resumeDir = opts.run.resumeDir();
         ModelConfig c = opts.config(resumeDir);
         Tokenizer tok = opts.tokenizer(resumeDir);
         if (tok.vocabSize() > c.vocabSize())
@@ -77,7 +75,7 @@ public final class SftCommand implements Callable<Integer> {
         TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, micro, batch, c, val != null ? evalEvery : 0);
         TrainModel model = opts.model(c, micro, seqLen, resumeDir);
         opts.copyTokenizer(tok);
-        SftBatchSource source = new SftBatchSource(ds.examples(), micro, seqLen, minT, tok.padId(), pack, opts.seed);
+        SftBatchSource source = new SftBatchSource(ds.examples(), micro, seqLen, minT, tok.padId(), pack, opts.run.seed);
         Validation<TokenBatch> validation = null;
         if (val != null && evalEvery > 0) {
             List<TokenBatch> vb = SftBatchSource.inOrder(val.examples(), micro, minT, tok.padId(), evalBatches);
@@ -86,7 +84,7 @@ public final class SftCommand implements Callable<Integer> {
         try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
             t.setValidation(validation);
             TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
-            o.printf(Locale.ROOT, "jseek sft: %s%n", resumed == null ? "new run in " + opts.out + " from " + opts.initFrom
+            o.printf(Locale.ROOT, "jseek sft: %s%n", resumed == null ? "new run in " + opts.run.out + " from " + opts.initFrom
                     : "resuming " + resumeDir + " (step " + resumed.step() + ")");
             SftDataset.Stats s = ds.stats();
             o.printf(Locale.ROOT, "  data       %s: %d conversations (%d truncated to %d tokens, %d dropped), %,d tokens, %,d assistant targets (%.1f%%)%n",
@@ -97,27 +95,10 @@ public final class SftCommand implements Callable<Integer> {
                     pack ? "packed rows (conversations masked from each other)" : "one conversation per row, padded", seqLen, micro, batch, tok.source(), mtpLambda);
             opts.printOptimizer(o, cfg);
             o.flush();
-            StepMetrics[] seen = new StepMetrics[3];
-            t.addListener(m -> {
-                if (seen[0] == null) seen[0] = m;
-                seen[1] = m;
-                if (m.evaluated()) seen[2] = m;
-            });
-            long s0 = t.stepsDone();
-            try {
-                t.train(opts.steps);
-            } catch (NonFiniteException e) {
-                throw new UserException(e.getMessage(), e);
-            }
-            outcome = new Outcome(s0 + 1, t.stepsDone(), seen[0], seen[1], seen[2], t.lastCheckpoint());
+            TrainingRun.Outcome r = TrainingRun.train(t, opts.steps);
+            outcome = new Outcome(r.firstStep(), r.lastStep(), r.first(), r.last(), r.lastValidation(), r.checkpoint());
         }
-        if (!opts.noPlot) {
-            try {
-                LossCurves.write(opts.out.resolve("metrics.jsonl"), opts.out, "jseek sft: " + opts.out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
-            } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
-            }
-        }
+        opts.run.plots("jseek sft");
         if (outcome.last() != null)
             o.printf(Locale.ROOT, "steps %d..%d: assistant-token CE %.4f -> %.4f%n", outcome.firstStep(), outcome.lastStep(),
                     outcome.first().losses().main(), outcome.last().losses().main());

@@ -38,7 +38,10 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--vocab-size", required = true, description = "total ids, including 18 special tokens and 256 bytes")
         int vocabSize;
 
-        @Option(names = "--min-frequency", defaultValue = "2", description = "stop when the best pair is rarer (default: 2)")
+        /** The default of {@code --min-frequency}. */
+        static final int MIN_FREQUENCY = 2;
+
+        @Option(names = "--min-frequency", defaultValue = "" + MIN_FREQUENCY, description = "stop when the best pair is rarer (default: 2)")
         int minFrequency;
 
         @Option(names = "--threads", description = "threads for counting (default: all cores)")
@@ -81,6 +84,16 @@ public final class TokenizerCommand implements Runnable {
         }
 
         @Override public Integer call() throws IOException {
+            train(corpus, include, maxMb, vocabSize, minFrequency, threads, out, noProgress);
+            return 0;
+        }
+
+        /**
+         * Learns the tokenizer from {@code corpus} (files matching {@code include}, at most {@code maxMb} MB; null: all)
+         * and writes {@code out}, printing what it did; {@code threads} null = all cores.
+         */
+        static void train(Path corpus, String include, Double maxMb, int vocabSize, int minFrequency, Integer threads, Path out,
+                          boolean noProgress) throws IOException {
             if (maxMb != null && maxMb <= 0) throw new UserException("--max-mb must be positive, got " + maxMb);
             long maxBytes = maxMb == null ? Long.MAX_VALUE : (long) (maxMb * 1e6);
             TrainingCorpus c = new TrainingCorpus(corpus, include, maxBytes);
@@ -104,7 +117,6 @@ public final class TokenizerCommand implements Runnable {
             System.out.printf("trained %s: vocab %d, %d merges, from %d documents (%.1f MB, %d words, %d distinct); "
                             + "counting %.1f s, merging %.1f s%n", out, r.vocabSize(), r.merges(), r.documents(), r.bytes() / 1e6,
                     r.words(), r.distinctWords(), r.countSeconds(), r.mergeSeconds());
-            return 0;
         }
     }
 }

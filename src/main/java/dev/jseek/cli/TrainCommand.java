@@ -5,9 +5,9 @@ import dev.jseek.data.DataFormatException;
 import dev.jseek.data.DataLoader;
 import dev.jseek.data.Manifest;
 import dev.jseek.data.TokenDataset;
-import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
+import dev.jseek.model.TensorSchema;
 import dev.jseek.train.ActLayout;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
@@ -15,8 +15,6 @@ import dev.jseek.train.DataLoaderSource;
 import dev.jseek.train.ExtensionStage;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
-import dev.jseek.train.NonFiniteException;
-import dev.jseek.train.ParamLayout;
 import dev.jseek.train.Precision;
 import dev.jseek.train.StepMetrics;
 import dev.jseek.train.TokenBatch;
@@ -41,7 +39,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -62,13 +62,11 @@ import picocli.CommandLine.Spec;
                 "Options may be read from a file: jseek train @train.args (one option or value per line; # comments)."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
+    @Mixin RunOptions run;
     @Option(names = "--data", description = "Prepared token directory (manifest.json + shards).") Path data;
-    @Option(names = "--out", description = "Run directory: checkpoints step-N/, metrics.jsonl, loss-curves.png/.html.") Path out;
     @Option(names = "--preset", description = "Model preset (tiny, small, base, 671b) for a new run.") String preset;
     @Option(names = "--config", description = "HF config.json for a new run.") Path config;
     @Option(names = "--init-from", description = "Start from the weights of this HF model directory (its config.json unless --config/--preset).") Path initFrom;
-    @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out; "
-            + "--resume=auto: that one when there is one, else a new run (the same command for every restart).") String resume;
 
     @Option(names = "--yarn-factor", description = "Context-extension stage (report §4.3; use with --init-from and a longer --seq-len): YaRN scale s written into the config, max_position_embeddings = s x --yarn-original-len.") Double yarnFactor;
     @Option(names = "--yarn-original-len", description = "The pre-training sequence length YaRN extends from (default: the config's rope_scaling, if any).") Integer yarnOriginal;
@@ -88,25 +86,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr-schedule", description = "Explicit schedule, e.g. \"0; linear 2000s 2.2e-4; constant 10e12t; cosine 14.3e12t 2.2e-5\".") String lrSchedule;
     @Option(names = "--gamma-schedule", description = "Bias update speed schedule, e.g. \"0.001\" or \"0\" (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
     @Option(names = "--lambda-schedule", description = "MTP loss weight schedule (default 0.3, 0.1 after 10/14.8 of tokens).") String lambdaSchedule;
-    @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
     @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (docs/architecture.md §5.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
-    @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
-    @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
     @Option(names = "--moments", defaultValue = "auto", description = "Storage of the AdamW moments: fp32, bf16, or auto = bf16 with --precision fp8 (as the report), fp32 otherwise (default ${DEFAULT-VALUE}).") String moments;
     @Option(names = "--bf16-moments", description = "Same as --moments bf16.") boolean bf16Moments;
-    @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip, <= 0 disables (default ${DEFAULT-VALUE}).") double clip;
     @Option(names = "--ema-decay", defaultValue = "0", description = "Parameter EMA decay, 0 = none (default ${DEFAULT-VALUE}).") double emaDecay;
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the init, data order and trainer RNG (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--init-std", defaultValue = "0.006", description = "Init std of matrices (default ${DEFAULT-VALUE}, as the report).") float initStd;
-    @Option(names = "--checkpoint-every", defaultValue = "0", description = "Steps between checkpoints, 0 = only at the end.") long every;
-    @Option(names = "--keep", defaultValue = "3", description = "Checkpoints kept (default ${DEFAULT-VALUE}).") int keep;
     @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
-    @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (report §3.3; default ${DEFAULT-VALUE}).") String precision;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
-    @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
-    @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
     @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
     @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ...: dp=N (data parallel, ZeRO-1, over the N processes).") String parallel;
 
@@ -116,11 +104,27 @@ public final class TrainCommand implements Callable<Integer> {
 
     private Outcome outcome;
 
+    /**
+     * A train command with every option at its default (as parsed from no arguments) printing to {@code out}/{@code err},
+     * for Java callers (quickstart, balance-experiment) that set the options as fields and then {@link #call()} it;
+     * {@code args} are further options to parse first.
+     *
+     * @throws CommandLine.ParameterException when {@code args} are not train options
+     */
+    static TrainCommand withDefaults(PrintWriter out, PrintWriter err, String... args) {
+        TrainCommand tc = new TrainCommand();
+        CommandLine cl = new CommandLine(tc);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.parseArgs(args);
+        return tc;
+    }
+
     /** The outcome of the last {@link #call()}, or null. */
     public Outcome outcome() { return outcome; }
 
     @Override public Integer call() {
-        if (data == null || out == null || steps == null)
+        if (data == null || run.out == null || steps == null)
             throw new UserException("jseek train needs --data, --out and --steps (or a subcommand: plot, balance-experiment; see --help)");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
         if (micro < 1 || batch < micro || batch % micro != 0)
@@ -131,11 +135,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         if (evalEvery < 0) throw new UserException("--eval-every must be >= 0, got " + evalEvery);
         if (evalBatches < 1) throw new UserException("--eval-batches must be >= 1, got " + evalBatches);
-        if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
+        run.requireAlpha();
         if (!(lrPeak > 0) || Double.isInfinite(lrPeak)) throw new UserException("--lr must be a finite number > 0, got " + lrPeak);
-        if (!(eps > 0) || Double.isInfinite(eps)) throw new UserException("--eps must be a finite number > 0, got " + eps);
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) throw new UserException("--weight-decay must be a finite number >= 0, got " + weightDecay);
-        if (Double.isNaN(clip) || Double.isInfinite(clip)) throw new UserException("--clip must be a finite number (<= 0 disables), got " + clip);
+        run.requireOptimizer();
         if (!(emaDecay >= 0 && emaDecay < 1)) throw new UserException("--ema-decay must be in [0, 1), got " + emaDecay);
         if (!(initStd > 0) || Float.isInfinite(initStd)) throw new UserException("--init-std must be a finite number > 0, got " + initStd);
         boolean seqWise = switch (balanceLoss.toLowerCase(Locale.ROOT)) {
@@ -148,12 +150,7 @@ public final class TrainCommand implements Callable<Integer> {
             case "stop" -> TrainerConfig.NonFinitePolicy.STOP;
             default -> throw new UserException("--on-nonfinite: unknown value '" + onNonFinite + "' (use skip or stop)");
         };
-        Precision prec = switch (precision.toLowerCase(Locale.ROOT)) {
-            case "fp32", "f32" -> Precision.FP32;
-            case "bf16" -> Precision.BF16;
-            case "fp8" -> Precision.FP8;
-            default -> throw new UserException("--precision: unknown value '" + precision + "' (use fp32, bf16 or fp8)");
-        };
+        Precision prec = run.precision();
         boolean bf16M = switch (moments.toLowerCase(Locale.ROOT)) {
             case "auto" -> bf16Moments || prec == Precision.FP8;
             case "fp32", "f32" -> {
@@ -164,10 +161,8 @@ public final class TrainCommand implements Callable<Integer> {
             default -> throw new UserException("--moments: unknown value '" + moments + "' (use auto, fp32 or bf16)");
         };
         PrintWriter o = spec.commandLine().getOut();
-        if ("auto".equals(resume)) // a checkpoint to continue, or a new run
-            resume = TrainCheckpoint.latest(out, w -> System.err.println("jseek: warning: " + w)) != null ? "" : null;
-        if (resume == null) refuseExistingRun(out);
-        Path resumeDir = resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + w));
+        Path resumeDir = run.resumeDir(); // --resume=auto: the newest checkpoint, or a new run
+        if (resumeDir == null) refuseExistingRun(run.out);
         ModelConfig c = extensionStage(modelConfig(resumeDir), resumeDir);
         if (seqLen > c.maxPositionEmbeddings())
             throw new UserException("--seq-len " + seqLen + " exceeds the model's max_position_embeddings " + c.maxPositionEmbeddings()
@@ -176,16 +171,8 @@ public final class TrainCommand implements Callable<Integer> {
         LrSchedule lr = lrSchedule != null ? parse("--lr-schedule", lrSchedule) : LrSchedule.deepseekV3Lr(lrPeak, warmup, total);
         LrSchedule gamma = gammaSchedule != null ? parse("--gamma-schedule", gammaSchedule) : LrSchedule.deepseekV3Gamma(total);
         LrSchedule lambda = lambdaSchedule != null ? parse("--lambda-schedule", lambdaSchedule) : LrSchedule.deepseekV3Lambda(total);
-        TrainerConfig cfg;
-        try {
-            cfg = TrainerConfig.builder(lr).gamma(gamma).lambda(lambda)
-                    .adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16M))
-                    .batch(new BatchRamp(start, batch, rampTokens, micro)).maxGradNorm(clip).emaDecay(emaDecay)
-                    .onNonFinite(policy).seed(seed).checkpoints(out, every, keep).configJson(c.toJson()).evalEvery(evalEvery)
-                    .metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps).build();
-        } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage(), e);
-        }
+        TrainerConfig cfg = run.trainerConfig(lr, gamma, lambda, new BatchRamp(start, batch, rampTokens, micro), bf16M, c, steps,
+                b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
         Layout layout = layout();
         if (layout.threads() == null && layout.mpi() == null) {
             outcome = trainRank(null, o, c, cfg, resumeDir, seqWise, prec, total);
@@ -209,15 +196,11 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new UserException("data-parallel ranks: " + e.getMessage(), e);
             }
         }
-        if (!noPlot) { // after the trainer closed the metrics log
-            try {
-                LossCurves.Written plots = LossCurves.write(outcome.metrics(), out, "jseek train: " + out.toAbsolutePath().normalize().getFileName(), 1200, 1000);
-                Outcome r = outcome;
-                outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
-                        r.checkpoint(), r.metrics(), plots);
-            } catch (RuntimeException e) {
-                System.err.println("jseek: warning: could not draw the loss curves: " + e.getMessage());
-            }
+        LossCurves.Written plots = run.plots("jseek train"); // after the trainer closed the metrics log
+        if (plots != null) {
+            Outcome r = outcome;
+            outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
+                    r.checkpoint(), r.metrics(), plots);
         }
         printSummary(spec.commandLine().getOut(), outcome);
         if (layout.mpi() != null) layout.mpi().close();
@@ -243,6 +226,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     private Layout layout() {
         if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
+        String worldSize = System.getenv("OMPI_COMM_WORLD_SIZE");
+        if (parallel == null && worldSize != null && !worldSize.trim().equals("1"))
+            throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
+                    + worldSize.trim() + " (without it every process would train alone into the same --out)");
         if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null);
         if (ranks != 1) throw new UserException("give --ranks N (threads) or --parallel dp=N (MPI), not both");
         int dp = 0;
@@ -281,20 +268,14 @@ public final class TrainCommand implements Callable<Integer> {
             int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
-            TrainModel model = new TrainModel(c, micro, seqLen, !noRecompute, prec);
-            model.setBalanceAlpha(alpha);
-            model.setSequenceWiseBalance(seqWise);
-            if (resumeDir == null) {
-                if (initFrom != null) try (Checkpoint ck = Checkpoint.open(initFrom)) { model.load(ck); }
-                else model.initRandom(seed, initStd);
-            }
+            TrainModel model = run.model(c, micro, seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
             DataLoader loader;
             try {
-                loader = new DataLoader(ds.train(), micro, seqLen, seed, false);
+                loader = new DataLoader(ds.train(), micro, seqLen, run.seed, false);
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            Validation<TokenBatch> val = evalEvery > 0 ? validation(ds, o) : null;
+            Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0) ? validation(ds, o) : null; // rank 0 evaluates
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             try {
@@ -307,22 +288,9 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (comm != null) printRanks(o, comm, model, t);
-                StepMetrics[] last = new StepMetrics[2];
-                double[] trainSec = {0};
-                t.addListener(m -> {
-                    last[0] = m;
-                    trainSec[0] += m.seconds();
-                    if (m.evaluated()) last[1] = m;
-                });
-                long t0 = System.nanoTime(), s0 = t.stepsDone(), tok0 = t.tokens();
-                try {
-                    t.train(steps);
-                } catch (NonFiniteException e) {
-                    throw new UserException(e.getMessage(), e);
-                }
-                double sec = (System.nanoTime() - t0) / 1e9;
-                outcome = new Outcome(s0 + 1, t.stepsDone(), t.tokens() - tok0, sec, trainSec[0], last[0], last[1], t.lastCheckpoint(),
-                        out.resolve("metrics.jsonl"), null);
+                TrainingRun.Outcome r = TrainingRun.train(t, steps);
+                outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
+                        r.checkpoint(), run.out.resolve("metrics.jsonl"), null);
             }
         }
         return outcome;
@@ -364,14 +332,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     private void printSettings(PrintWriter o, ModelConfig c, TrainModel model, Manifest mf, DataLoader loader, TrainerConfig cfg,
                                Validation<TokenBatch> val, boolean seqWise, Precision prec, double total, Path resumeDir, TrainState resumed) {
-        long params = 0, routed = 0;
-        for (ParamLayout.Entry e : model.layout().entries()) {
-            params += e.size();
-            if (e.name().contains(".mlp.experts.")) routed += e.size();
-        }
-        long active = c.nRoutedExperts() > 0 ? params - routed + routed * c.numExpertsPerTok() / c.nRoutedExperts() : params;
+        TensorSchema schema = new TensorSchema(c);
+        long params = schema.trainingParameters(), active = schema.trainingActiveParameters();
         int moeLayers = model.moeLayerIds().size();
-        o.printf(Locale.ROOT, "jseek train: %s%n", resumeDir == null ? "new run in " + out
+        o.printf(Locale.ROOT, "jseek train: %s%n", resumeDir == null ? "new run in " + run.out
                 : "resuming " + resumeDir + " (step " + resumed.step() + ", " + String.format(Locale.ROOT, "%,d", resumed.tokens()) + " tokens)");
         o.printf(Locale.ROOT, "  model      %s: hidden %d, %d layers (%d dense), %d MoE layers incl. MTP (%d routed experts, top-%d, %d shared, %d groups/top-%d), MTP depth %d, vocab %d%n",
                 preset != null ? "preset " + preset : config != null ? "config " + config : resumeDir != null ? "config of " + resumeDir : "config of " + initFrom,
@@ -384,7 +348,7 @@ public final class TrainCommand implements Callable<Integer> {
                     c.softmaxScale() * Math.sqrt(c.qkHeadDim()), yarnFactor != null ? " (extension stage)" : "");
         }
         o.printf(Locale.ROOT, "  params     %,d (%,d active per token), init %s%n", params, active,
-                resumeDir != null ? "from the checkpoint" : initFrom != null ? "from " + initFrom : "N(0, " + initStd + "^2), seed " + seed);
+                resumeDir != null ? "from the checkpoint" : initFrom != null ? "from " + initFrom : "N(0, " + initStd + "^2), seed " + run.seed);
         o.printf(Locale.ROOT, "  data       %s: tokenizer %s (vocab %d); train %,d tokens (%,d windows of %d), val %,d tokens%s%n", data,
                 mf.tokenizer().name(), mf.tokenizer().vocabSize(), mf.train().tokens(), loader.sequencesPerEpoch(), seqLen + 1, mf.val().tokens(),
                 Double.isNaN(mf.val().bytesPerToken()) ? "" : String.format(Locale.ROOT, " (%.3f bytes/token)", mf.val().bytesPerToken()));
@@ -395,12 +359,12 @@ public final class TrainCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  lr         %s%n", describe(cfg.lr()));
         o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, docs/architecture.md §5.3)%n", describe(cfg.gamma()));
         o.printf(Locale.ROOT, "  lambda     %s (MTP weight)%n", describe(cfg.lambda()));
-        o.printf(Locale.ROOT, "  balance    %s%n", alpha > 0 ? (seqWise ? "sequence-wise" : "classic batch-wise") + " loss, alpha " + alpha : "no balance loss");
+        o.printf(Locale.ROOT, "  balance    %s%n", run.alpha > 0 ? (seqWise ? "sequence-wise" : "classic batch-wise") + " loss, alpha " + run.alpha : "no balance loss");
         AdamW.Config a = cfg.adam();
         o.printf(Locale.ROOT, "  optimizer  AdamW beta1 %s beta2 %s eps %s weight decay %s, %s moments; clip %s; EMA %s%n", a.beta1(), a.beta2(),
                 a.eps(), a.weightDecay(), a.bf16Moments() ? "BF16" : "FP32", cfg.maxGradNorm() > 0 ? cfg.maxGradNorm() : "off",
                 cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
-        o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
+        o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, run.seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
         o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
                 model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)",
@@ -409,8 +373,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"
                 : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", evalEvery, val.batches().size(),
                         val.batches().stream().mapToLong(TokenBatch::tokens).sum()));
-        o.printf(Locale.ROOT, "  output     %s: checkpoints %s (keep %d), metrics.jsonl%s%n", out,
-                every > 0 ? "every " + every + " steps and at the end" : "at the end", keep, noPlot ? "" : ", " + LossCurves.PNG + ", " + LossCurves.HTML);
+        o.print(run.outputLine(", " + LossCurves.PNG + ", " + LossCurves.HTML));
         o.flush();
     }
 

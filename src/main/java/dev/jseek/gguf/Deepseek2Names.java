@@ -1,8 +1,9 @@
 package dev.jseek.gguf;
 
+import dev.jseek.model.TensorSchema;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Hugging Face DeepSeek-V3 tensor names (docs/architecture.md §2.2) to llama.cpp {@code deepseek2} GGUF tensor names, as
@@ -37,51 +38,29 @@ public final class Deepseek2Names {
     /** The GGUF tensor ({@code gguf}) an HF tensor lives in; {@code expert} is the slice index of an EXPERT tensor. */
     public record Target(String gguf, Kind kind, int expert) {}
 
-    private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
-    private static final Pattern EXPERT = Pattern.compile("mlp\\.experts\\.(\\d+)\\.(gate|up|down)_proj\\.weight");
+    /** The GGUF location of the schema tensor {@code t}. */
+    public static Target map(TensorSchema.Tensor t) {
+        String name = switch (t.slot()) {
+            case EMBED -> "token_embd"; case FINAL_NORM -> "output_norm"; case HEAD -> "output";
+            case ATTN_NORM -> "attn_norm"; case Q_A -> "attn_q_a"; case Q_A_NORM -> "attn_q_a_norm"; case Q_B -> "attn_q_b"; case Q -> "attn_q";
+            case KV_A -> "attn_kv_a_mqa"; case KV_A_NORM -> "attn_kv_a_norm"; case KV_B -> "attn_kv_b"; case O -> "attn_output";
+            case FFN_NORM -> "ffn_norm"; case MLP_GATE -> "ffn_gate"; case MLP_UP -> "ffn_up"; case MLP_DOWN -> "ffn_down";
+            case ROUTER -> "ffn_gate_inp"; case ROUTER_BIAS -> "exp_probs_b";
+            case EXPERT_GATE -> "ffn_gate_exps"; case EXPERT_UP -> "ffn_up_exps"; case EXPERT_DOWN -> "ffn_down_exps";
+            case SHARED_GATE -> "ffn_gate_shexp"; case SHARED_UP -> "ffn_up_shexp"; case SHARED_DOWN -> "ffn_down_shexp";
+            case ENORM -> "nextn.enorm"; case HNORM -> "nextn.hnorm"; case EH_PROJ -> "nextn.eh_proj";
+            case SHARED_HEAD_NORM -> "nextn.shared_head_norm"; case MTP_EMBED -> "nextn.embed_tokens"; case MTP_HEAD -> "nextn.shared_head_head";
+        };
+        String gguf = (t.slot().topLevel() ? "" : "blk." + t.layer() + ".") + name + (t.slot() == TensorSchema.Slot.ROUTER_BIAS ? ".bias" : ".weight");
+        Kind kind = t.slot() == TensorSchema.Slot.KV_B ? Kind.KV_B : t.slot().routedExpert() ? Kind.EXPERT : Kind.PLAIN;
+        return new Target(gguf, kind, t.expert());
+    }
 
-    private static final Map<String, String> TOP = Map.of(
-            "model.embed_tokens.weight", "token_embd.weight",
-            "model.norm.weight", "output_norm.weight",
-            "lm_head.weight", "output.weight");
-
-    private static final Map<String, String> IN_LAYER = Map.ofEntries(
-            Map.entry("input_layernorm.weight", "attn_norm.weight"),
-            Map.entry("self_attn.q_a_proj.weight", "attn_q_a.weight"),
-            Map.entry("self_attn.q_a_layernorm.weight", "attn_q_a_norm.weight"),
-            Map.entry("self_attn.q_b_proj.weight", "attn_q_b.weight"),
-            Map.entry("self_attn.q_proj.weight", "attn_q.weight"),
-            Map.entry("self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"),
-            Map.entry("self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"),
-            Map.entry("self_attn.o_proj.weight", "attn_output.weight"),
-            Map.entry("post_attention_layernorm.weight", "ffn_norm.weight"),
-            Map.entry("mlp.gate_proj.weight", "ffn_gate.weight"),
-            Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
-            Map.entry("mlp.down_proj.weight", "ffn_down.weight"),
-            Map.entry("mlp.gate.weight", "ffn_gate_inp.weight"),
-            Map.entry("mlp.gate.e_score_correction_bias", "exp_probs_b.bias"),
-            Map.entry("mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"),
-            Map.entry("mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"),
-            Map.entry("mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"),
-            Map.entry("enorm.weight", "nextn.enorm.weight"),
-            Map.entry("hnorm.weight", "nextn.hnorm.weight"),
-            Map.entry("eh_proj.weight", "nextn.eh_proj.weight"),
-            Map.entry("shared_head.norm.weight", "nextn.shared_head_norm.weight"),
-            Map.entry("embed_tokens.weight", "nextn.embed_tokens.weight"),
-            Map.entry("shared_head.head.weight", "nextn.shared_head_head.weight"));
-
-    /** The GGUF location of HF tensor {@code hf}, or null when the name is not part of the mapping. */
-    public static Target map(String hf) {
-        String top = TOP.get(hf);
-        if (top != null) return new Target(top, Kind.PLAIN, -1);
-        Matcher m = LAYER.matcher(hf);
-        if (!m.matches()) return null;
-        String blk = "blk." + m.group(1) + ".", rest = m.group(2);
-        if (rest.equals("self_attn.kv_b_proj.weight")) return new Target(blk + "attn_kv_b.weight", Kind.KV_B, -1);
-        Matcher e = EXPERT.matcher(rest);
-        if (e.matches()) return new Target(blk + "ffn_" + e.group(2) + "_exps.weight", Kind.EXPERT, Integer.parseInt(e.group(1)));
-        String in = IN_LAYER.get(rest);
-        return in == null ? null : new Target(blk + in, Kind.PLAIN, -1);
+    /** The GGUF location of every tensor of {@code schema}, by HF name, in schema order. */
+    public static Map<String, Target> index(TensorSchema schema) {
+        Map<String, Target> m = new LinkedHashMap<>();
+        for (TensorSchema.Tensor t : schema.tensors()) m.put(t.name(), map(t));
+        return Collections.unmodifiableMap(m);
     }
 
     /** {@code blk.N.attn_k_b.weight} for a layer's {@code attn_kv_b.weight} name. */

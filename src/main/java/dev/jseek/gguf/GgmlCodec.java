@@ -1,18 +1,23 @@
 package dev.jseek.gguf;
 
+import dev.jseek.kernels.WeightRows;
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import dev.jseek.tensor.QuantBlocks;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
  * Float conversion of the ggml types jseek supports ({@link GgmlType#decodable()}): F32, F16 (IEEE binary16, RNE),
- * BF16 (RNE, as {@link dev.jseek.tensor.Bf16}) and {@link Q8_0}. Block types work on whole blocks, so ranges must
- * start and end on block boundaries of a row.
+ * BF16 (RNE, as {@link dev.jseek.tensor.Bf16}) and the block types Q8_0, Q4_K, Q5_K, Q6_K (ggml's reference
+ * quantizers, {@link QuantBlocks}; decoded by the vector kernels, {@link WeightRows}). Block types work on whole
+ * blocks, so ranges must start and end on block boundaries of a row.
  */
 public final class GgmlCodec {
     private GgmlCodec() {}
 
-    /** Writes src[off .. off + n) encoded as {@code type}. Q8_0 needs n % 32 == 0 and finite values. */
+    /** Writes src[off .. off + n) encoded as {@code type}. Block types need whole blocks and finite values. */
     public static void encode(GgmlType type, float[] src, int off, int n, TensorSink out) throws IOException {
         switch (type) {
             case F32, F16, BF16 -> {
@@ -28,16 +33,21 @@ public final class GgmlCodec {
                     i += m;
                 }
             }
-            case Q8_0 -> {
-                if (n % Q8_0.BLOCK != 0) throw new IllegalArgumentException(n + " values are not whole Q8_0 blocks of 32");
+            case Q8_0, Q4_K, Q5_K, Q6_K -> {
+                DType d = type.dtype();
+                if (n % d.blockSize != 0) throw new IllegalArgumentException(n + " values are not whole " + type + " blocks of " + d.blockSize);
                 for (int j = 0; j < n; j++)
                     if (!Float.isFinite(src[off + j]))
-                        throw new IllegalArgumentException("value " + j + " is " + src[off + j] + ", Q8_0 needs finite values");
-                byte[] blocks = new byte[n / Q8_0.BLOCK * Q8_0.BLOCK_BYTES];
-                for (int b = 0; b < n / Q8_0.BLOCK; b++) Q8_0.quantizeBlock(src, off + b * Q8_0.BLOCK, blocks, b * Q8_0.BLOCK_BYTES);
-                out.put(blocks, 0, blocks.length);
+                        throw new IllegalArgumentException("value " + j + " is " + src[off + j] + ", " + type + " needs finite values");
+                int per = Math.max(1, (1 << 16) / d.blockBytes);
+                byte[] blocks = new byte[per * d.blockBytes];
+                for (int b0 = 0; b0 < n / d.blockSize; b0 += per) {
+                    int nb = Math.min(per, n / d.blockSize - b0);
+                    for (int b = 0; b < nb; b++) QuantBlocks.quantizeBlock(d, src, off + (b0 + b) * d.blockSize, blocks, b * d.blockBytes);
+                    out.put(blocks, 0, nb * d.blockBytes);
+                }
             }
-            default -> throw new IllegalArgumentException("jseek cannot encode " + type + " (only F32, F16, BF16, Q8_0)");
+            default -> throw new IllegalArgumentException("jseek cannot encode " + type + " (only F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K)");
         }
     }
 
@@ -50,12 +60,15 @@ public final class GgmlCodec {
             case F32 -> MemorySegment.copy(seg, GgufFile.LE_F32, elem * 4, dst, dstOff, n);
             case F16 -> { for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(seg.get(GgufFile.LE_I16, (elem + i) * 2)); }
             case BF16 -> { for (int i = 0; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((seg.get(GgufFile.LE_I16, (elem + i) * 2) & 0xFFFF) << 16); }
-            case Q8_0 -> {
-                if (elem % Q8_0.BLOCK != 0 || n % Q8_0.BLOCK != 0)
-                    throw new IllegalArgumentException("Q8_0 range [" + elem + ", " + (elem + n) + ") is not on block boundaries");
-                Q8_0.dequantize(seg, elem / Q8_0.BLOCK * Q8_0.BLOCK_BYTES, n / Q8_0.BLOCK, dst, dstOff);
+            case Q8_0, Q4_K, Q5_K, Q6_K -> {
+                DType d = type.dtype();
+                if (elem % d.blockSize != 0 || n % d.blockSize != 0)
+                    throw new IllegalArgumentException(type + " range [" + elem + ", " + (elem + n) + ") is not on block boundaries");
+                if (n == 0) return;
+                Matrix view = new Matrix(d, 1, n, seg.asSlice(elem / d.blockSize * d.blockBytes, d.byteSize(n)), null);
+                WeightRows.decodeRow(view, 0, dst, dstOff);
             }
-            default -> throw new IllegalArgumentException("jseek cannot decode " + type + " (only F32, F16, BF16, Q8_0)");
+            default -> throw new IllegalArgumentException("jseek cannot decode " + type + " (only F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K)");
         }
     }
 

@@ -1,12 +1,15 @@
 package dev.jseek.gguf;
 
+import dev.jseek.tensor.DType;
+
 /**
  * The ggml tensor element types a GGUF file can name (ggml's {@code enum ggml_type}, numbered as in ggml.h and
  * gguf-py's {@code GGMLQuantizationType}), with their block geometry: {@code blockSize} elements are stored in
  * {@code typeSize} bytes. Block types pack along the innermost dimension (ne0, a row of a weight), so ne0 must be a
  * multiple of the block size.
  *
- * <p>jseek decodes and encodes {@link #F32}, {@link #F16}, {@link #BF16} and {@link #Q8_0}; the other types are known
+ * <p>jseek computes on and encodes {@link #F32}, {@link #F16}, {@link #BF16}, {@link #Q8_0}, {@link #Q4_K},
+ * {@link #Q5_K} and {@link #Q6_K} (the {@link DType} of each: {@link #dtype()}); the other types are known
  * so that a file holding them is parsed, sized and listed ({@code jseek inspect}), and a model needing one of them
  * fails with a message naming the tensor and the type.
  */
@@ -48,6 +51,26 @@ public enum GgmlType {
         return Math.multiplyExact(elements / blockSize, (long) typeSize);
     }
 
-    /** True for the types jseek can turn into floats. */
-    public boolean decodable() { return this == F32 || this == F16 || this == BF16 || this == Q8_0; }
+    /** True for the types jseek computes on (and can turn into floats). */
+    public boolean decodable() { return dtype() != null; }
+
+    /** The element type a {@link dev.jseek.tensor.Matrix} of this ggml type has, or null when jseek has none. */
+    public DType dtype() {
+        return switch (this) {
+            case F32 -> DType.F32;
+            case F16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            case Q8_0 -> DType.Q8_0;
+            case Q4_K -> DType.Q4_K;
+            case Q5_K -> DType.Q5_K;
+            case Q6_K -> DType.Q6_K;
+            default -> null;
+        };
+    }
+
+    /** The ggml type of a jseek element type, or null. */
+    public static GgmlType of(DType d) {
+        for (GgmlType t : values()) if (t.dtype() == d) return t;
+        return null;
+    }
 }

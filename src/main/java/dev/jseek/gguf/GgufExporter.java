@@ -3,6 +3,9 @@ package dev.jseek.gguf;
 import dev.jseek.io.Checkpoint;
 import dev.jseek.kernels.WeightRows;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
+import dev.jseek.model.TensorSchema.Slot;
+import dev.jseek.model.WeightSource;
 import dev.jseek.tensor.Matrix;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,10 +23,10 @@ import java.util.List;
  *       [n_expert, out, in] (ggml dims [in, out, n_expert]); kv_b_proj split into {@code attn_k_b} [n_heads,
  *       kv_lora_rank, qk_nope] (each head's K part transposed) and {@code attn_v_b} [n_heads, v, kv_lora_rank], as
  *       llama.cpp's MLA code expects;</li>
- *   <li>types: the chosen type ({@code --type}) for 2-D/3-D weights; F32 for 1-D tensors (norms, router bias) and
- *       for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); Q8_0 needs the row length (ggml dim 0) to
- *       be a multiple of 32, tensors whose rows are not stay F32 (llama.cpp would fall back to F16; listed in
- *       {@link Result#fallbacks});</li>
+ *   <li>types: per tensor from the {@link QuantMix} ({@code --type}: one type, or llama.cpp's Q4_K_M mix); F32 for
+ *       1-D tensors (norms, router bias) and for the router {@code ffn_gate_inp} (llama.cpp keeps both in F32); rows
+ *       (ggml dim 0) that are not whole blocks of the chosen type fall back ({@link QuantMix#fallback}: Q8_0, else
+ *       F32; listed in {@link Result#fallbacks}). Block types are written with ggml's reference rounding;</li>
  *   <li>MTP: skipped unless asked ({@code includeMtp}), as llama.cpp's converter skips it; when included, block_count
  *       counts the MTP layers and {@code nextn_predict_layers} is set, with {@code blk.L.nextn.*} tensors (the MTP
  *       embedding/head copies are not written: jseek uses the main ones, llama.cpp falls back to them too).</li>
@@ -37,36 +40,31 @@ public final class GgufExporter {
     /** What an export wrote. */
     public record Result(ModelConfig config, int tensors, int mtpLayers, long bytes, List<String> fallbacks, boolean tokenizer) {}
 
-    /** llama.cpp's {@code general.file_type} (enum llama_ftype) for an all-{@code t} export. */
-    static int fileType(GgmlType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("export type must be F32, F16, BF16 or Q8_0, got " + t);
-        };
+    /** {@link #export(Path, Path, QuantMix, boolean, Path)} with every weight of type {@code type}. */
+    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
+        QuantMix mix = QuantMix.of(type);
+        if (mix == null) throw new IllegalArgumentException("export type must be F32, F16, BF16, Q8_0 or Q6_K, got " + type);
+        return export(modelDir, out, mix, includeMtp, tokenizerJson);
     }
 
     /**
-     * Writes the model in {@code modelDir} to {@code out} with weights of {@code type}. {@code tokenizerJson} may be
-     * null (no vocabulary in the file).
+     * Writes the model in {@code modelDir} to {@code out} with weight types from {@code mix}. {@code tokenizerJson}
+     * may be null (no vocabulary in the file).
      */
-    public static Result export(Path modelDir, Path out, GgmlType type, boolean includeMtp, Path tokenizerJson) {
-        fileType(type);
+    public static Result export(Path modelDir, Path out, QuantMix mix, boolean includeMtp, Path tokenizerJson) {
         ModelConfig c = ModelConfig.load(modelDir.resolve("config.json"));
         try (Checkpoint ck = Checkpoint.open(modelDir)) {
             int mtp = 0;
-            while (includeMtp && mtp < c.numNextnPredictLayers() && ck.has("model.layers." + (c.numHiddenLayers() + mtp) + ".eh_proj.weight")) mtp++;
+            while (includeMtp && mtp < c.numNextnPredictLayers() && ck.has(Slot.EH_PROJ.hfName(c.numHiddenLayers() + mtp, -1))) mtp++;
             GgufWriter w = new GgufWriter();
             Path name = modelDir.toAbsolutePath().normalize().getFileName();
             w.put("general.name", GgufValue.string(name == null ? "jseek" : name.toString()));
-            w.put("general.file_type", GgufValue.u32(fileType(type)));
+            w.put("general.file_type", GgufValue.u32(mix.fileType));
             w.put("general.quantization_version", GgufValue.u32(2));
             Deepseek2Metadata.write(c, mtp, w);
             if (tokenizerJson != null) HfTokenizerMetadata.write(tokenizerJson, c.vocabSize(), w);
             else w.put("tokenizer.ggml.model", GgufValue.string("none"));
-            Plan p = new Plan(c, ck, w, type);
+            Plan p = new Plan(c, ck, w, mix, c.numHiddenLayers() + mtp);
             p.tensors(mtp);
             w.write(out);
             long bytes = Files.size(out);
@@ -79,87 +77,90 @@ public final class GgufExporter {
     /** The tensor list and how each tensor's bytes are produced from the checkpoint. */
     private static final class Plan {
         final ModelConfig c;
-        final Checkpoint ck;
         final GgufWriter w;
-        final GgmlType type;
+        final QuantMix mix;
+        final int blocks;
+        final TensorSchema s;
+        final WeightSource in;
         final List<String> fallbacks = new ArrayList<>();
         int count;
 
-        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, GgmlType type) {
+        Plan(ModelConfig c, Checkpoint ck, GgufWriter w, QuantMix mix, int blocks) {
             this.c = c;
-            this.ck = ck;
             this.w = w;
-            this.type = type;
+            this.mix = mix;
+            this.blocks = blocks;
+            this.s = new TensorSchema(c);
+            this.in = WeightSource.of(ck);
         }
 
         void tensors(int mtp) {
-            int d = c.hiddenSize(), v = c.vocabSize();
-            matrix("token_embd.weight", "model.embed_tokens.weight", v, d, type);
+            matrix(s.get(Slot.EMBED), null);
             for (int l = 0; l < c.numHiddenLayers() + mtp; l++) block(l, l >= c.numHiddenLayers());
-            vector("output_norm.weight", "model.norm.weight", d);
-            if (!c.tieWordEmbeddings()) matrix("output.weight", "lm_head.weight", v, d, type);
+            vector(s.get(Slot.FINAL_NORM));
+            if (!c.tieWordEmbeddings()) matrix(s.get(Slot.HEAD), null);
         }
 
+        /** One layer's tensors in llama.cpp's converter order (names and shapes from the schema). */
         private void block(int l, boolean isMtp) {
-            String hf = "model.layers." + l + ".", g = "blk." + l + ".";
-            int d = c.hiddenSize(), h = c.numAttentionHeads();
             if (isMtp) {
-                vector(g + "nextn.enorm.weight", hf + "enorm.weight", d);
-                vector(g + "nextn.hnorm.weight", hf + "hnorm.weight", d);
-                matrix(g + "nextn.eh_proj.weight", hf + "eh_proj.weight", d, 2 * d, type);
-                vector(g + "nextn.shared_head_norm.weight", hf + "shared_head.norm.weight", d);
+                vector(s.get(l, Slot.ENORM));
+                vector(s.get(l, Slot.HNORM));
+                matrix(s.get(l, Slot.EH_PROJ), null);
+                vector(s.get(l, Slot.SHARED_HEAD_NORM));
             }
-            vector(g + "attn_norm.weight", hf + "input_layernorm.weight", d);
-            String a = hf + "self_attn.";
+            vector(s.get(l, Slot.ATTN_NORM));
             if (c.hasQLora()) {
-                matrix(g + "attn_q_a.weight", a + "q_a_proj.weight", c.qLoraRank(), d, type);
-                vector(g + "attn_q_a_norm.weight", a + "q_a_layernorm.weight", c.qLoraRank());
-                matrix(g + "attn_q_b.weight", a + "q_b_proj.weight", h * c.qkHeadDim(), c.qLoraRank(), type);
+                matrix(s.get(l, Slot.Q_A), null);
+                vector(s.get(l, Slot.Q_A_NORM));
+                matrix(s.get(l, Slot.Q_B), null);
             } else {
-                matrix(g + "attn_q.weight", a + "q_proj.weight", h * c.qkHeadDim(), d, type);
+                matrix(s.get(l, Slot.Q), null);
             }
-            matrix(g + "attn_kv_a_mqa.weight", a + "kv_a_proj_with_mqa.weight", c.kvLoraRank() + c.qkRopeHeadDim(), d, type);
-            vector(g + "attn_kv_a_norm.weight", a + "kv_a_layernorm.weight", c.kvLoraRank());
-            kvB(g, a + "kv_b_proj.weight");
-            matrix(g + "attn_output.weight", a + "o_proj.weight", d, h * c.vHeadDim(), type);
-            vector(g + "ffn_norm.weight", hf + "post_attention_layernorm.weight", d);
-            String m = hf + "mlp.";
+            matrix(s.get(l, Slot.KV_A), null);
+            vector(s.get(l, Slot.KV_A_NORM));
+            kvB(s.get(l, Slot.KV_B));
+            matrix(s.get(l, Slot.O), null);
+            vector(s.get(l, Slot.FFN_NORM));
             if (!c.isMoeLayer(l)) {
-                int f = c.intermediateSize();
-                matrix(g + "ffn_gate.weight", m + "gate_proj.weight", f, d, type);
-                matrix(g + "ffn_up.weight", m + "up_proj.weight", f, d, type);
-                matrix(g + "ffn_down.weight", m + "down_proj.weight", d, f, type);
+                matrix(s.get(l, Slot.MLP_GATE), null);
+                matrix(s.get(l, Slot.MLP_UP), null);
+                matrix(s.get(l, Slot.MLP_DOWN), null);
                 return;
             }
-            int e = c.nRoutedExperts(), f = c.moeIntermediateSize(), fs = f * c.nSharedExperts();
-            matrix(g + "ffn_gate_inp.weight", m + "gate.weight", e, d, GgmlType.F32);
-            vector(g + "exp_probs_b.bias", m + "gate.e_score_correction_bias", e);
-            experts(g + "ffn_down_exps.weight", m, "down_proj", d, f);
-            experts(g + "ffn_gate_exps.weight", m, "gate_proj", f, d);
-            experts(g + "ffn_up_exps.weight", m, "up_proj", f, d);
+            matrix(s.get(l, Slot.ROUTER), GgmlType.F32);
+            vector(s.get(l, Slot.ROUTER_BIAS));
+            experts(l, Slot.EXPERT_DOWN);
+            experts(l, Slot.EXPERT_GATE);
+            experts(l, Slot.EXPERT_UP);
             if (c.nSharedExperts() > 0) {
-                matrix(g + "ffn_gate_shexp.weight", m + "shared_experts.gate_proj.weight", fs, d, type);
-                matrix(g + "ffn_up_shexp.weight", m + "shared_experts.up_proj.weight", fs, d, type);
-                matrix(g + "ffn_down_shexp.weight", m + "shared_experts.down_proj.weight", d, fs, type);
+                matrix(s.get(l, Slot.SHARED_GATE), null);
+                matrix(s.get(l, Slot.SHARED_UP), null);
+                matrix(s.get(l, Slot.SHARED_DOWN), null);
             }
         }
 
-        /** The type to store a tensor whose rows have {@code rowLength} elements. */
-        private GgmlType typeFor(String gguf, GgmlType want, long rowLength) {
-            if (rowLength % want.blockSize == 0) return want;
-            fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": F32)");
-            return GgmlType.F32;
+        /**
+         * The type to store weight {@code gguf} whose rows have {@code rowLength} elements: {@code fixed} when given
+         * (the router: F32), else the mix's type; then the row-length fallback.
+         */
+        private GgmlType typeFor(String gguf, GgmlType fixed, long rowLength) {
+            GgmlType want = fixed != null ? fixed : mix.typeFor(gguf, blocks), t = QuantMix.fallback(want, rowLength);
+            if (t != want) fallbacks.add(gguf + " (row length " + rowLength + " is not a multiple of " + want.blockSize + ": " + t + ")");
+            return t;
         }
 
-        private void vector(String gguf, String hf, int n) {
-            float[] x = ck.floats(hf, n);
-            w.addTensor(gguf, GgmlType.F32, new long[] {n}, x);
+        private void vector(TensorSchema.Tensor t) {
+            float[] x = in.floats(t);
+            w.addTensor(Deepseek2Names.map(t).gguf(), GgmlType.F32, t.shape(), x);
             count++;
         }
 
-        private void matrix(String gguf, String hf, int rows, int cols, GgmlType want) {
+        private void matrix(TensorSchema.Tensor spec, GgmlType want) {
+            String gguf = Deepseek2Names.map(spec).gguf();
+            int rows = spec.rows(), cols = spec.cols();
             GgmlType t = typeFor(gguf, want, cols);
-            Matrix src = ck.matrix(hf, rows, cols); // validates name and shape now, decodes while writing
+            Matrix src = in.matrix(spec); // validates name and shape now, decodes while writing
             w.addTensor(gguf, t, new long[] {rows, cols}, out -> {
                 float[] row = new float[cols];
                 for (int r = 0; r < rows; r++) {
@@ -170,11 +171,15 @@ public final class GgufExporter {
             count++;
         }
 
-        private void experts(String gguf, String mlp, String proj, int rows, int cols) {
-            GgmlType t = typeFor(gguf, type, cols);
+        /** The routed experts' projection {@code slot} of layer {@code l}, stacked into one 3-D tensor. */
+        private void experts(int l, Slot slot) {
+            TensorSchema.Tensor first = s.expert(l, 0, slot);
+            String gguf = Deepseek2Names.map(first).gguf();
+            int rows = first.rows(), cols = first.cols();
+            GgmlType t = typeFor(gguf, null, cols);
             int n = c.nRoutedExperts();
             Matrix[] src = new Matrix[n];
-            for (int e = 0; e < n; e++) src[e] = ck.matrix(mlp + "experts." + e + "." + proj + ".weight", rows, cols);
+            for (int e = 0; e < n; e++) src[e] = in.matrix(s.expert(l, e, slot));
             w.addTensor(gguf, t, new long[] {n, rows, cols}, out -> {
                 float[] row = new float[cols];
                 for (Matrix m : src) {
@@ -188,11 +193,12 @@ public final class GgufExporter {
         }
 
         /** kv_b_proj [H*(nope+v), kvr] as attn_k_b [H, kvr, nope] and attn_v_b [H, v, kvr]. */
-        private void kvB(String g, String hf) {
+        private void kvB(TensorSchema.Tensor spec) {
             int h = c.numAttentionHeads(), nope = c.qkNopeHeadDim(), v = c.vHeadDim(), kvr = c.kvLoraRank();
-            Matrix src = ck.matrix(hf, h * (nope + v), kvr);
-            GgmlType tk = typeFor(g + "attn_k_b.weight", type, nope), tv = typeFor(g + "attn_v_b.weight", type, kvr);
-            w.addTensor(g + "attn_k_b.weight", tk, new long[] {h, kvr, nope}, out -> {
+            Matrix src = in.matrix(spec);
+            String kvb = Deepseek2Names.map(spec).gguf(), kb = Deepseek2Names.kB(kvb), vb = Deepseek2Names.vB(kvb);
+            GgmlType tk = typeFor(kb, null, nope), tv = typeFor(vb, null, kvr);
+            w.addTensor(kb, tk, new long[] {h, kvr, nope}, out -> {
                 float[] rows = new float[nope * kvr], row = new float[nope];
                 for (int hd = 0; hd < h; hd++) {
                     for (int j = 0; j < nope; j++) WeightRows.decodeRow(src, hd * (nope + v) + j, rows, j * kvr);
@@ -202,7 +208,7 @@ public final class GgufExporter {
                     }
                 }
             });
-            w.addTensor(g + "attn_v_b.weight", tv, new long[] {h, v, kvr}, out -> {
+            w.addTensor(vb, tv, new long[] {h, v, kvr}, out -> {
                 float[] row = new float[kvr];
                 for (int hd = 0; hd < h; hd++)
                     for (int i = 0; i < v; i++) {

@@ -1,6 +1,7 @@
 package dev.jseek.gguf;
 
 import dev.jseek.io.FormatException;
+import dev.jseek.io.MemoryBudget;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import java.nio.file.Path;
@@ -8,7 +9,8 @@ import java.nio.file.Path;
 /**
  * Opens a llama.cpp {@code deepseek2} GGUF file as a jseek {@link DeepSeekV3}: the config from the metadata
  * ({@link Deepseek2Metadata#read}), the weights through {@link GgufWeights}; MTP modules load when the file has
- * {@code nextn_predict_layers} and their {@code blk.L.nextn.*} tensors.
+ * {@code nextn_predict_layers} and their {@code blk.L.nextn.*} tensors. Before anything is loaded, the weights'
+ * bytes are checked against the RAM available and the heap part against the heap room ({@link MemoryBudget}).
  */
 public final class GgufModel {
     private GgufModel() {}
@@ -19,6 +21,7 @@ public final class GgufModel {
         GgufWeights w = null;
         try {
             ModelConfig c = Deepseek2Metadata.read(f);
+            MemoryBudget.require(file, mappedBytes(f), heapBytes(f, c));
             w = new GgufWeights(f, c);
             return DeepSeekV3.load(c, w, w);
         } catch (IllegalArgumentException e) {
@@ -28,6 +31,28 @@ public final class GgufModel {
             if (w != null) w.close(); else f.close();
             throw e;
         }
+    }
+
+    /** Bytes of the file's tensors (they stay mapped: the kernels compute on the stored types). */
+    static long mappedBytes(GgufFile f) {
+        long n = 0;
+        for (GgufTensorInfo t : f.tensors()) n += t.byteSize();
+        return n;
+    }
+
+    /**
+     * Heap bytes a load takes: 1-D tensors become float arrays (norms, biases), and kv_b_proj is rebuilt in F32 from
+     * block-typed attn_k_b/attn_v_b (plain-typed ones are permuted off-heap). The caches and workspaces a forward
+     * allocates later come on top.
+     */
+    static long heapBytes(GgufFile f, ModelConfig c) {
+        long n = 0;
+        for (GgufTensorInfo t : f.tensors()) {
+            if (t.rank() == 1) n += 4 * t.elementCount();
+            else if (t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight"))
+                if (t.type().dtype() == null || t.type().dtype().isBlock()) n += 8 * t.elementCount(); // decoded + the rebuilt copy
+        }
+        return n;
     }
 
     /** The config of a GGUF model file (validated), without loading weights. */

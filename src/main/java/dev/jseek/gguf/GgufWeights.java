@@ -14,14 +14,14 @@ import java.util.Arrays;
  * dev.jseek.model.DeepSeekV3#load} runs a GGUF model like an HF checkpoint. Names map through {@link
  * Deepseek2Names}. What each GGUF type becomes:
  * <ul>
- *   <li>F32, F16, BF16 weights: zero-copy {@link Matrix} views of the mapping (jseek's kernels read all three), a
- *       routed expert being the slice of its stacked 3-D tensor;</li>
- *   <li>Q8_0: decoded to an F32 matrix at load time ({@link Q8_0#dequantize}; jseek has no Q8_0 GEMM, so this takes
- *       4x the file's bytes of memory);</li>
+ *   <li>F32, F16, BF16, Q8_0, Q4_K, Q5_K and Q6_K weights: zero-copy {@link Matrix} views of the mapping, a routed
+ *       expert being the slice of its stacked 3-D tensor; the kernels compute on the stored format (fused
+ *       dequantize-and-dot GEMV, GEMM panels decoded while packing), so the weights stay in the page cache and
+ *       resident memory is about the file's size;</li>
  *   <li>kv_b_proj [n_heads * (qk_nope + v), kv_lora_rank]: {@code attn_kv_b} when the file has it (legacy layout),
  *       else rebuilt from llama.cpp's split {@code attn_k_b} [n_heads, kv_lora_rank, qk_nope] (transposed per head)
  *       and {@code attn_v_b} [n_heads, v, kv_lora_rank]: an exact element permutation, kept in the file's type for
- *       F32/F16/BF16, decoded to F32 for Q8_0;</li>
+ *       F32/F16/BF16, decoded to F32 for block types (a small tensor);</li>
  *   <li>other ggml types (K-quants, IQ*, ...): a {@link FormatException} naming the tensor and type.</li>
  * </ul>
  * {@link #close()} unmaps the file and frees the rebuilt tensors.
@@ -30,10 +30,12 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     private final GgufFile file;
     private final ModelConfig config;
     private final Arena arena = Arena.ofShared();
+    private final java.util.Map<String, Deepseek2Names.Target> names;
 
     public GgufWeights(GgufFile file, ModelConfig config) {
         this.file = file;
         this.config = config;
+        this.names = Deepseek2Names.index(new dev.jseek.model.TensorSchema(config));
     }
 
     public GgufFile file() { return file; }
@@ -41,13 +43,13 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     @Override public void checkUnchanged() { file.checkUnchanged(); }
 
     private Deepseek2Names.Target target(String hf) {
-        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        Deepseek2Names.Target t = names.get(hf);
         if (t == null) throw new FormatException(file.path() + ": no GGUF tensor corresponds to '" + hf + "'");
         return t;
     }
 
     @Override public boolean has(String hf) {
-        Deepseek2Names.Target t = Deepseek2Names.map(hf);
+        Deepseek2Names.Target t = names.get(hf);
         if (t == null) return false;
         if (t.kind() == Deepseek2Names.Kind.KV_B)
             return file.has(t.gguf()) || (file.has(Deepseek2Names.kB(t.gguf())) && file.has(Deepseek2Names.vB(t.gguf())));
@@ -63,16 +65,13 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     private void requireDecodable(GgufTensorInfo t, String hf) {
         if (!t.type().decodable())
             throw new FormatException(file.path() + ": tensor '" + t.name() + "' (for " + hf + ") is " + t.type()
-                    + "; jseek reads F32, F16, BF16 and Q8_0 tensors only");
+                    + "; jseek reads F32, F16, BF16, Q8_0, Q4_K, Q5_K and Q6_K tensors only");
     }
 
-    private static DType dtype(GgmlType t) {
-        return switch (t) {
-            case F32 -> DType.F32;
-            case F16 -> DType.F16;
-            case BF16 -> DType.BF16;
-            default -> null;
-        };
+    /** The element type of a tensor that is a plain permutation-safe element type (F32, F16, BF16), else null. */
+    private static DType plain(GgmlType t) {
+        DType d = t.dtype();
+        return d != null && !d.isBlock() ? d : null;
     }
 
     @Override public Matrix matrix(String hf, int rows, int cols) {
@@ -90,11 +89,7 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
             throw shapeError(t, hf, "[" + rows + ", " + cols + "]");
         }
         MemorySegment seg = file.segment(t.name()).asSlice(sliceOff, t.type().byteSize((long) rows * cols));
-        DType d = dtype(t.type());
-        if (d != null) return new Matrix(d, rows, cols, seg, null);
-        float[] out = new float[Math.multiplyExact(rows, cols)];
-        GgmlCodec.decode(t.type(), seg, 0, out.length, out, 0);
-        return Matrix.ofF32(out, rows, cols);
+        return new Matrix(t.type().dtype(), rows, cols, seg, null);
     }
 
     @Override public float[] floats(String hf, long... shape) {
@@ -130,7 +125,7 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
         if (!Arrays.equals(kb.shape(), new long[] {h, kvr, nope})) throw shapeError(kb, hf, "[" + h + ", " + kvr + ", " + nope + "]");
         if (!Arrays.equals(vb.shape(), new long[] {h, v, kvr})) throw shapeError(vb, hf, "[" + h + ", " + v + ", " + kvr + "]");
         MemorySegment ks = file.segment(kb.name()), vs = file.segment(vb.name());
-        if (kb.type() == vb.type() && dtype(kb.type()) != null) { // exact permutation of raw elements, dtype kept
+        if (kb.type() == vb.type() && plain(kb.type()) != null) { // exact permutation of raw elements, dtype kept
             int e = kb.type().typeSize;
             MemorySegment out = arena.allocate((long) rows * cols * e, 64);
             for (int hd = 0; hd < h; hd++) {
@@ -139,7 +134,7 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
                         MemorySegment.copy(ks, (((long) hd * kvr + c) * nope + j) * e, out, (((long) hd * (nope + v) + j) * kvr + c) * e, e);
                 MemorySegment.copy(vs, (long) hd * v * kvr * e, out, ((long) hd * (nope + v) + nope) * kvr * e, (long) v * kvr * e);
             }
-            return new Matrix(dtype(kb.type()), rows, cols, out, null);
+            return new Matrix(plain(kb.type()), rows, cols, out, null);
         }
         float[] k = new float[h * kvr * nope], vv = new float[h * v * kvr];
         GgmlCodec.decode(kb.type(), ks, 0, k.length, k, 0);

@@ -9,8 +9,9 @@ public final class Printable {
     private Printable() {}
 
     /**
-     * {@code s} with control characters (C0 but newline and tab, DEL, C1), lone surrogates and the Unicode
-     * bidirectional overrides written as {@code \xNN} / {@code \\uNNNN}; a backslash stays itself. Null gives "null".
+     * {@code s} with control characters (C0 but tab, so newlines too: a message stays one line; DEL; C1), lone
+     * surrogates and the Unicode bidirectional overrides written as {@code \xNN} / {@code \\uNNNN}; a backslash stays
+     * itself. Null gives "null".
      */
     public static String escape(String s) {
         if (s == null) return "null";
@@ -18,7 +19,7 @@ public final class Printable {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             boolean surrogatePair = Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
-            boolean bad = (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0)
+            boolean bad = (c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0)
                     || (Character.isSurrogate(c) && !surrogatePair && !(Character.isLowSurrogate(c) && i > 0
                         && Character.isHighSurrogate(s.charAt(i - 1))))
                     || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);

@@ -120,7 +120,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 tensors.put(name, info);
                 offsets.put(name, off);
             }
-            checkOverlaps(file, offsets);
+            checkCoverage(file, offsets, dataSize);
             MemorySegment mapped = FileMemory.load(ch, size, arena, map, file);
             return new SafetensorsFile(file, identity, arena, mapped, dataStart,
                     Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
@@ -185,16 +185,31 @@ public final class SafetensorsFile implements AutoCloseable {
         return new TensorInfo(name, dtype, shape, file, dataStart + off[0], need);
     }
 
-    private static void checkOverlaps(Path file, Map<String, long[]> offsets) {
+    /**
+     * The tensors cover the data region exactly: sorted by offset, each begins where the previous ends (no overlap,
+     * no gap), the first at 0 and the last at the end of the file (no slack). A header length off by a few bytes
+     * shifts the data region and shows up here, instead of as every tensor read a few bytes off.
+     */
+    private static void checkCoverage(Path file, Map<String, long[]> offsets, long dataSize) {
         List<Map.Entry<String, long[]>> list = new ArrayList<>(offsets.entrySet());
-        list.removeIf(e -> e.getValue()[0] == e.getValue()[1]); // empty tensors overlap nothing
+        list.removeIf(e -> e.getValue()[0] == e.getValue()[1]); // empty tensors take no bytes
         list.sort(Comparator.comparingLong(e -> e.getValue()[0]));
-        for (int i = 1; i < list.size(); i++) {
-            long[] a = list.get(i - 1).getValue(), b = list.get(i).getValue();
-            if (b[0] < a[1])
-                throw new FormatException(file + ": tensors '" + list.get(i - 1).getKey() + "' [" + a[0] + ", " + a[1] + ") and '"
-                        + list.get(i).getKey() + "' [" + b[0] + ", " + b[1] + ") overlap");
+        long pos = 0;
+        String prev = null;
+        for (Map.Entry<String, long[]> e : list) {
+            long[] b = e.getValue();
+            if (b[0] < pos)
+                throw new FormatException(file + ": tensors '" + prev + "' [.., " + pos + ") and '" + e.getKey() + "' [" + b[0] + ", " + b[1] + ") overlap");
+            if (b[0] > pos)
+                throw new FormatException(file + ": bytes [" + pos + ", " + b[0] + ") of the data region belong to no tensor ("
+                        + (prev == null ? "before the first, '" + e.getKey() + "'" : "between '" + prev + "' and '" + e.getKey() + "'") + ")");
+            pos = b[1];
+            prev = e.getKey();
         }
+        if (pos != dataSize)
+            throw new FormatException(file + ": the data region has " + dataSize + " bytes but the tensors cover " + pos + " ("
+                    + (dataSize - pos) + " bytes after " + (prev == null ? "the header" : "'" + prev + "'") + " belong to no tensor; "
+                    + "is the header length off?)");
     }
 
     public Path path() { return path; }

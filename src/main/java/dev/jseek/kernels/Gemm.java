@@ -43,6 +43,44 @@ public final class Gemm {
         else GemmDriver.gemm(m, n, k, 1f, false, x, xOff, k, GemmDriver.weightB(w), accumulate ? 1f : 0f, y, yOff, n);
     }
 
+    /** Rows per task of {@link #linearMany} (a multiple of 4: the GEMV row groups stay aligned). */
+    static final int MANY_ROWS = 64;
+
+    /**
+     * {@code count} independent Linear products as one parallel job (decode: the selected experts' gate and up
+     * projections side by side, then their down projections): product i reads m_i tokens (row-major) at x[xOff_i ..]
+     * and overwrites y[yOff_i ..] with them times w[i]^T, where {@code jobs[3i] = xOff_i}, {@code jobs[3i+1] = m_i},
+     * {@code jobs[3i+2] = yOff_i}. The pool works on row chunks of all products at once instead of one product after
+     * another, and each product's values are bitwise those {@link #linear} computes. Products with more than
+     * {@link #GEMV_MAX_M} tokens run one after another through {@link #linear}. No allocation besides the task.
+     */
+    public static void linearMany(int count, Matrix[] w, float[] x, float[] y, int[] jobs) {
+        int tasks = 0;
+        for (int i = 0; i < count; i++) {
+            int xo = jobs[3 * i], m = jobs[3 * i + 1], yo = jobs[3 * i + 2];
+            if (m < 0) throw new IllegalArgumentException("product " + i + ": m = " + m);
+            checkExtent("x", x, xo, m, w[i].cols(), w[i].cols());
+            checkExtent("y", y, yo, m, w[i].rows(), w[i].rows());
+            if (!gemv(w[i], m)) linear(y, yo, x, xo, m, w[i], false);
+            else tasks += (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+        }
+        if (tasks == 0) return;
+        Parallel.parallelFor(tasks, (t, wk) -> {
+            int i = 0, c = t;
+            for (; ; i++) {
+                if (!gemv(w[i], jobs[3 * i + 1])) continue;
+                int chunks = (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+                if (c < chunks) break;
+                c -= chunks;
+            }
+            int r0 = c * MANY_ROWS;
+            Gemv.rowsSerial(y, jobs[3 * i + 2], x, jobs[3 * i], jobs[3 * i + 1], w[i], false, r0, Math.min(w[i].rows(), r0 + MANY_ROWS));
+        });
+    }
+
+    /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */
+    private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0; }
+
     /**
      * C = alpha * op(A) * op(B) + beta * C, all row-major F32. op(A) is [m, k] (A is [k, m] when transA), op(B) is
      * [k, n] (B is [n, k] when transB). lda/ldb/ldc are row strides in elements. beta == 0 ignores C's old values.

@@ -21,8 +21,18 @@ final class Gemv {
     static final int KCH = 512;
     static final int R = 4;
 
+    /**
+     * Token counts up to this run the fused dequantize-and-dot kernel ({@link QuantGemv}) on ggml block-typed weights;
+     * more tokens decode chunks once and reuse them across tokens (system property {@code jseek.quantFusedMaxM}).
+     */
+    static final int QUANT_FUSED_MAX_M = Integer.getInteger("jseek.quantFusedMaxM", 4);
+
     static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
         int n = w.rows(), k = w.cols();
+        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
+            QuantGemv.linear(y, yOff, x, xOff, m, w, accumulate);
+            return;
+        }
         int rowGrain = Parallel.grain(n, 4, 4 * R);
         boolean serial = (long) n * k * m < (1L << 16);
         int tasks = (n + rowGrain - 1) / rowGrain;
@@ -39,6 +49,24 @@ final class Gemv {
         };
         if (serial) for (int t = 0; t < tasks; t++) body.run(t, 0);
         else Parallel.parallelFor(tasks, body);
+    }
+
+    /**
+     * Rows [r0, r1) of Y (=|+=) X W^T on the calling thread, computed exactly as {@link #linear} computes them when
+     * r0 is a multiple of 4 (row groups of {@link #R} aligned at 0; per-row dots independent of the split), so a
+     * batch of products split differently over the pool gives the same bits.
+     */
+    static void rowsSerial(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
+            QuantGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
+            return;
+        }
+        Scratch s = Scratch.acquire();
+        try {
+            rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, s.get(2, R * KCH), s.get(3, R * m));
+        } finally {
+            s.release();
+        }
     }
 
     private static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,

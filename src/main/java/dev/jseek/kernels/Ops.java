@@ -90,22 +90,31 @@ public final class Ops {
     public static void softmax(float[] x, int off, int n) {
         range(x, off, n, "x");
         if (n == 0) return;
-        float max = max(x, off, n);
-        FloatVector mv = FloatVector.broadcast(F, max);
+        double sum = expSub(x, off, x, off, n, max(x, off, n));
+        scale(x, off, n, (float) (1.0 / sum));
+    }
+
+    /**
+     * y[yo+i] = e^(x[xo+i] - sub) for i < n ({@link Exp}); returns their sum: float vector lanes, then the lanes
+     * ({@link Vec#sum}) and the tail in double. The softmax of inference and the cross-entropy of training alike.
+     */
+    public static double expSub(float[] y, int yo, float[] x, int xo, int n, float sub) {
+        range(x, xo, n, "x");
+        range(y, yo, n, "y");
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(mv));
-            e.intoArray(x, off + i);
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, xo + i).sub(sub));
+            e.intoArray(y, yo + i);
             acc = acc.add(e);
         }
-        double sum = Vec.sum(acc);
+        double s = Vec.sum(acc);
         for (; i < n; i++) {
-            float e = Exp.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
+            float e = Exp.exp(x[xo + i] - sub);
+            y[yo + i] = e;
+            s += e;
         }
-        scale(x, off, n, (float) (1.0 / sum));
+        return s;
     }
 
     /** Largest value of x[off..off+n) (NaN if any element is NaN; -inf when n == 0). */

@@ -30,26 +30,20 @@ import java.util.Arrays;
  * (norm_topk_prob false). Those belong here as further {@link Scoring} and {@link Selection} constants (the bias is
  * already optional and the normalisation a flag); they are not implemented.
  */
-public final class Router {
+public record Router(Scoring scoring, Selection selection, int experts, int topK, int nGroup, int topkGroup,
+                     boolean normTopkProb, float routedScale) {
     /** How the scores come from the logits. */
     public enum Scoring { /** s = sigmoid(z) (DeepSeek-V3). */ SIGMOID }
 
     /** How the experts are chosen from the scores. */
     public enum Selection { /** Group-limited top-K on s + bias, group score = top-2 sum (DeepSeek-V3 "noaux_tc"). */ NOAUX_TC }
 
-    private final int experts, topK, nGroup, topkGroup;
-    private final boolean normTopkProb;
-    private final float routedScale;
-    private final Scoring scoring;
-    private final Selection selection;
-
     /** The DeepSeek-V3 router: sigmoid scores, noaux_tc selection. */
     public Router(int experts, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routedScale) {
         this(Scoring.SIGMOID, Selection.NOAUX_TC, experts, topK, nGroup, topkGroup, normTopkProb, routedScale);
     }
 
-    public Router(Scoring scoring, Selection selection, int experts, int topK, int nGroup, int topkGroup,
-                  boolean normTopkProb, float routedScale) {
+    public Router {
         if (experts < 1 || nGroup < 1 || experts % nGroup != 0)
             throw new IllegalArgumentException("router: " + experts + " experts do not split into " + nGroup + " groups");
         if (topkGroup < 1 || topkGroup > nGroup)
@@ -57,24 +51,7 @@ public final class Router {
         if (topK < 1 || topK > experts / nGroup * topkGroup)
             throw new IllegalArgumentException("router: top-k " + topK + " not in 1.." + experts / nGroup * topkGroup
                     + " (the experts of " + topkGroup + " kept groups)");
-        this.scoring = scoring;
-        this.selection = selection;
-        this.experts = experts;
-        this.topK = topK;
-        this.nGroup = nGroup;
-        this.topkGroup = topkGroup;
-        this.normTopkProb = normTopkProb;
-        this.routedScale = routedScale;
     }
-
-    public int experts() { return experts; }
-    public int topK() { return topK; }
-    public int nGroup() { return nGroup; }
-    public int topkGroup() { return topkGroup; }
-    public boolean normTopkProb() { return normTopkProb; }
-    public float routedScale() { return routedScale; }
-    public Scoring scoring() { return scoring; }
-    public Selection selection() { return selection; }
 
     /** Per-thread working arrays of {@link #select}. */
     public Scratch scratch() { return new Scratch(experts, nGroup, topkGroup, topK); }

@@ -9,7 +9,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * Decodes rows (or row segments) of a weight of any dtype into floats with FP8 128x128 block scales applied
  * (docs/architecture.md §2.3: {@code W_real[i][j] = fp8(W[i][j]) * scaleInv[i/128][j/128]}). Used by embedding lookup, by the
- * GEMM packing of weights and by the small-m linear path. Vector API decode (see {@link Vec}); the scalar twin is
+ * GEMM packing of weights and by the small-m linear path. Vector API decode (see {@link Vec}; ggml block types in
+ * {@link QuantRows}); the scalar twin is
  * {@link dev.jseek.kernels.scalar.ScalarWeightRows}.
  */
 public final class WeightRows {
@@ -29,6 +30,10 @@ public final class WeightRows {
         if (dstOff < 0 || dstOff + len > dst.length)
             throw new IndexOutOfBoundsException("dst [" + dstOff + ", " + (dstOff + len) + ") of " + dst.length);
         MemorySegment seg = w.data();
+        if (w.dtype().isBlock()) {
+            QuantRows.decode(w.dtype(), seg, w.rowBytes(), r, c0, len, dst, dstOff);
+            return;
+        }
         long base = (long) r * w.cols();
         Object heap = seg.heapBase().orElse(null);
         switch (w.dtype()) {

@@ -13,16 +13,16 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
      * Loads "model.layers.{layerId}." ({@code layerId} is the checkpoint id: MTP blocks continue after the main
      * layers); {@code cacheLayer} is the index used in the cache.
      */
-    public static Block load(WeightSource w, int layerId, int cacheLayer, ModelConfig cfg) {
-        String p = "model.layers." + layerId + ".";
-        int dim = cfg.hiddenSize();
+    public static Block load(WeightSource w, TensorSchema s, int layerId, int cacheLayer) {
+        ModelConfig cfg = s.config();
         FeedForward ffn = cfg.isMoeLayer(layerId)
-                ? Moe.load(w, p + "mlp.", cfg)
-                : Mlp.load(w, p + "mlp.", dim, cfg.intermediateSize());
+                ? Moe.load(w, s, layerId)
+                : Mlp.load(w, s.get(layerId, TensorSchema.Slot.MLP_GATE), s.get(layerId, TensorSchema.Slot.MLP_UP),
+                        s.get(layerId, TensorSchema.Slot.MLP_DOWN));
         return new Block(cacheLayer,
-                RmsNorm.load(w, p + "input_layernorm.weight", dim, cfg),
-                Mla.load(w, p + "self_attn.", cfg),
-                RmsNorm.load(w, p + "post_attention_layernorm.weight", dim, cfg),
+                RmsNorm.load(w, s.get(layerId, TensorSchema.Slot.ATTN_NORM), cfg),
+                Mla.load(w, s, layerId),
+                RmsNorm.load(w, s.get(layerId, TensorSchema.Slot.FFN_NORM), cfg),
                 ffn);
     }
 

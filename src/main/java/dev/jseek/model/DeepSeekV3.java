@@ -54,17 +54,17 @@ public final class DeepSeekV3 implements AutoCloseable {
      * {@link #close()}, e.g. the checkpoint whose mmapped memory the weights live in.
      */
     public static DeepSeekV3 load(ModelConfig cfg, WeightSource w, AutoCloseable owner) {
-        int dim = cfg.hiddenSize(), vocab = cfg.vocabSize();
-        Embedding embed = new Embedding(w.matrix("model.embed_tokens.weight", vocab, dim));
+        TensorSchema s = new TensorSchema(cfg);
+        Embedding embed = new Embedding(w.matrix(s.get(TensorSchema.Slot.EMBED)));
         Block[] layers = new Block[cfg.numHiddenLayers()];
-        for (int l = 0; l < layers.length; l++) layers[l] = Block.load(w, l, l, cfg);
-        RmsNorm norm = RmsNorm.load(w, "model.norm.weight", dim, cfg);
-        Matrix head = cfg.tieWordEmbeddings() ? embed.weight() : w.matrix("lm_head.weight", vocab, dim);
+        for (int l = 0; l < layers.length; l++) layers[l] = Block.load(w, s, l, l);
+        RmsNorm norm = RmsNorm.load(w, s.get(TensorSchema.Slot.FINAL_NORM), cfg);
+        Matrix head = cfg.tieWordEmbeddings() ? embed.weight() : w.matrix(s.get(TensorSchema.Slot.HEAD));
         int nMtp = 0;
         while (nMtp < cfg.numNextnPredictLayers()
-                && w.has("model.layers." + (Mtp.firstLayerId(cfg) + nMtp) + ".eh_proj.weight")) nMtp++;
+                && w.has(s.get(Mtp.firstLayerId(cfg) + nMtp, TensorSchema.Slot.EH_PROJ).name())) nMtp++;
         Mtp[] mtp = new Mtp[nMtp];
-        for (int k = 0; k < nMtp; k++) mtp[k] = Mtp.load(w, Mtp.firstLayerId(cfg) + k, cfg);
+        for (int k = 0; k < nMtp; k++) mtp[k] = Mtp.load(w, s, Mtp.firstLayerId(cfg) + k);
         return new DeepSeekV3(cfg, embed, layers, norm, head, mtp, owner);
     }
 
@@ -80,6 +80,7 @@ public final class DeepSeekV3 implements AutoCloseable {
         ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
         Checkpoint ckpt = Checkpoint.open(dir);
         try {
+            if (FiniteWeights.enabled()) FiniteWeights.check(ckpt);
             return load(cfg, WeightSource.of(ckpt), ckpt);
         } catch (RuntimeException e) {
             ckpt.close();

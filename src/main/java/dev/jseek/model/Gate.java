@@ -14,10 +14,11 @@ import dev.jseek.tensor.Matrix;
  * @param bias   {@code mlp.gate.e_score_correction_bias} [n_routed_experts]
  */
 public record Gate(Matrix weight, float[] bias, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routeScale) {
-    public static Gate load(WeightSource w, String prefix, ModelConfig cfg) {
-        int e = cfg.nRoutedExperts();
-        return new Gate(w.matrix(prefix + "weight", e, cfg.hiddenSize()),
-                w.floats(prefix + "e_score_correction_bias", e),
+    /** Loads the router weight and bias of {@code layer} of the {@link TensorSchema}. */
+    public static Gate load(WeightSource w, TensorSchema s, int layer) {
+        ModelConfig cfg = s.config();
+        return new Gate(w.matrix(s.get(layer, TensorSchema.Slot.ROUTER)),
+                w.floats(s.get(layer, TensorSchema.Slot.ROUTER_BIAS)),
                 cfg.numExpertsPerTok(), cfg.nGroup(), cfg.topkGroup(), cfg.normTopkProb(), (float) cfg.routedScalingFactor());
     }
 

@@ -53,24 +53,23 @@ public final class Mla {
         this.oProj = oProj;
     }
 
-    /** Loads {@code prefix} = "model.layers.L.self_attn.". */
-    public static Mla load(WeightSource w, String prefix, ModelConfig cfg) {
-        int dim = cfg.hiddenSize(), h = cfg.numAttentionHeads(), kvr = cfg.kvLoraRank();
+    /** Loads the attention tensors of {@code layer} of the {@link TensorSchema}. */
+    public static Mla load(WeightSource w, TensorSchema s, int layer) {
+        ModelConfig cfg = s.config();
         Matrix q = null, qa = null, qb = null;
         RmsNorm qn = null;
         if (cfg.hasQLora()) {
-            int qr = cfg.qLoraRank();
-            qa = w.matrix(prefix + "q_a_proj.weight", qr, dim);
-            qn = RmsNorm.load(w, prefix + "q_a_layernorm.weight", qr, cfg);
-            qb = w.matrix(prefix + "q_b_proj.weight", h * cfg.qkHeadDim(), qr);
+            qa = w.matrix(s.get(layer, TensorSchema.Slot.Q_A));
+            qn = RmsNorm.load(w, s.get(layer, TensorSchema.Slot.Q_A_NORM), cfg);
+            qb = w.matrix(s.get(layer, TensorSchema.Slot.Q_B));
         } else {
-            q = w.matrix(prefix + "q_proj.weight", h * cfg.qkHeadDim(), dim);
+            q = w.matrix(s.get(layer, TensorSchema.Slot.Q));
         }
         return new Mla(cfg, q, qa, qn, qb,
-                w.matrix(prefix + "kv_a_proj_with_mqa.weight", kvr + cfg.qkRopeHeadDim(), dim),
-                RmsNorm.load(w, prefix + "kv_a_layernorm.weight", kvr, cfg),
-                w.matrix(prefix + "kv_b_proj.weight", h * (cfg.qkNopeHeadDim() + cfg.vHeadDim()), kvr),
-                w.matrix(prefix + "o_proj.weight", dim, h * cfg.vHeadDim()));
+                w.matrix(s.get(layer, TensorSchema.Slot.KV_A)),
+                RmsNorm.load(w, s.get(layer, TensorSchema.Slot.KV_A_NORM), cfg),
+                w.matrix(s.get(layer, TensorSchema.Slot.KV_B)),
+                w.matrix(s.get(layer, TensorSchema.Slot.O)));
     }
 
     /**

@@ -10,11 +10,9 @@ import dev.jseek.tensor.Matrix;
  * routed expert and the shared expert. gate/up are [inter, dim], down is [dim, inter]; no biases.
  */
 public record Mlp(Matrix gateProj, Matrix upProj, Matrix downProj) implements FeedForward {
-    /** Loads {@code prefix}gate_proj/up_proj/down_proj.weight. */
-    public static Mlp load(WeightSource w, String prefix, int dim, int inter) {
-        return new Mlp(w.matrix(prefix + "gate_proj.weight", inter, dim),
-                w.matrix(prefix + "up_proj.weight", inter, dim),
-                w.matrix(prefix + "down_proj.weight", dim, inter));
+    /** Loads the three projections of the {@link TensorSchema}. */
+    public static Mlp load(WeightSource w, TensorSchema.Tensor gate, TensorSchema.Tensor up, TensorSchema.Tensor down) {
+        return new Mlp(w.matrix(gate), w.matrix(up), w.matrix(down));
     }
 
     public int inter() { return gateProj.rows(); }

@@ -14,14 +14,13 @@ import dev.jseek.tensor.Matrix;
  */
 public record Mtp(RmsNorm enorm, RmsNorm hnorm, Matrix ehProj, Block block, RmsNorm headNorm) {
     /** Loads "model.layers.{layerId}."; its block uses cache layer 0 of an MTP cache. */
-    public static Mtp load(WeightSource w, int layerId, ModelConfig cfg) {
-        String p = "model.layers." + layerId + ".";
-        int dim = cfg.hiddenSize();
-        return new Mtp(RmsNorm.load(w, p + "enorm.weight", dim, cfg),
-                RmsNorm.load(w, p + "hnorm.weight", dim, cfg),
-                w.matrix(p + "eh_proj.weight", dim, 2 * dim),
-                Block.load(w, layerId, 0, cfg),
-                RmsNorm.load(w, p + "shared_head.norm.weight", dim, cfg));
+    public static Mtp load(WeightSource w, TensorSchema s, int layerId) {
+        ModelConfig cfg = s.config();
+        return new Mtp(RmsNorm.load(w, s.get(layerId, TensorSchema.Slot.ENORM), cfg),
+                RmsNorm.load(w, s.get(layerId, TensorSchema.Slot.HNORM), cfg),
+                w.matrix(s.get(layerId, TensorSchema.Slot.EH_PROJ)),
+                Block.load(w, s, layerId, 0),
+                RmsNorm.load(w, s.get(layerId, TensorSchema.Slot.SHARED_HEAD_NORM), cfg));
     }
 
     /**

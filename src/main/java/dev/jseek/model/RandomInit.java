@@ -4,13 +4,12 @@ import dev.jseek.fp8.Fp8Weights;
 import dev.jseek.io.SafetensorsWriter;
 import dev.jseek.tensor.DType;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Writes a randomly initialized model directory (config.json + safetensors in the HF layout of {@link WeightLayout}).
+ * Writes a randomly initialized model directory (config.json + safetensors in the HF layout of {@link TensorSchema}).
  * Every weight matrix is N(0, std^2) (the report's std is 0.006, docs/architecture.md §7.1), norm weights 1, router biases 0; the
  * MTP module's embedding/head copies equal the main ones, as in the official release. Each tensor's values come
  * from a generator seeded by (seed, tensor name), so a seed fixes the whole model regardless of tensor order.
@@ -27,26 +26,26 @@ public final class RandomInit {
     public static List<Path> write(ModelConfig config, Path dir, long seed, double std, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F8_E4M3)
             throw new IllegalArgumentException("init dtype must be F32, BF16 or F8_E4M3, got " + dtype);
-        WeightLayout layout = new WeightLayout(config);
+        TensorSchema layout = new TensorSchema(config);
         long bytes = 0;
-        for (WeightLayout.Tensor t : layout.tensors()) bytes += t.elements() * (dtype == DType.F32 ? 4 : 2);
+        for (TensorSchema.Tensor t : layout.tensors()) bytes += t.elements() * (dtype == DType.F32 ? 4 : 2);
         if (bytes > MAX_BYTES)
             throw new IllegalArgumentException("this config's checkpoint is about " + (bytes >> 30) + " GiB; init builds models of at most "
                     + (MAX_BYTES >> 30) + " GiB in memory (use a smaller preset or config)");
         ModelConfig stored = ConfigEdits.withFp8Quantization(config, dtype == DType.F8_E4M3);
         SafetensorsWriter w = new SafetensorsWriter();
         w.metadata("format", "pt").metadata("jseek.seed", Long.toString(seed)).metadata("jseek.init_std", Double.toString(std));
-        Map<String, float[]> mains = new HashMap<>();
-        for (WeightLayout.Tensor t : layout.tensors()) {
+        Map<TensorSchema.Slot, float[]> mains = new java.util.EnumMap<>(TensorSchema.Slot.class);
+        for (TensorSchema.Tensor t : layout.tensors()) {
             float[] v;
-            if (t.role() == WeightLayout.Role.MTP_COPY) {
-                v = mains.get(t.name().endsWith("embed_tokens.weight") ? "model.embed_tokens.weight" : "lm_head.weight");
+            if (t.kind() == TensorSchema.Kind.MTP_COPY) {
+                v = mains.get(t.slot().copyOf());
             } else {
                 v = values(t, seed, std);
-                if (t.role() == WeightLayout.Role.EMBEDDING || t.role() == WeightLayout.Role.HEAD) mains.put(t.name(), v);
+                if (t.kind() == TensorSchema.Kind.EMBEDDING || t.kind() == TensorSchema.Kind.HEAD) mains.put(t.slot(), v);
             }
-            DType d = dtype == DType.F8_E4M3 ? (t.role().fp8InRelease() ? DType.F8_E4M3 : DType.BF16) : dtype;
-            if (t.role() == WeightLayout.Role.ROUTER_BIAS) d = DType.F32; // the release keeps the bias in FP32
+            DType d = dtype == DType.F8_E4M3 ? (t.kind().fp8InRelease() ? DType.F8_E4M3 : DType.BF16) : dtype;
+            if (t.kind() == TensorSchema.Kind.ROUTER_BIAS) d = DType.F32; // the release keeps the bias in FP32
             if (d == DType.F8_E4M3) Fp8Weights.add(w, t.name(), v, t.shape());
             else w.addFloats(t.name(), d, v, t.shape());
         }
@@ -55,11 +54,11 @@ public final class RandomInit {
         return files;
     }
 
-    private static float[] values(WeightLayout.Tensor t, long seed, double std) {
+    private static float[] values(TensorSchema.Tensor t, long seed, double std) {
         long n = t.elements();
         if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + t.name() + " is too large to init in memory");
         float[] v = new float[(int) n];
-        switch (t.role()) {
+        switch (t.kind()) {
             case NORM -> java.util.Arrays.fill(v, 1f);
             case ROUTER_BIAS -> { }
             default -> {

@@ -4,8 +4,9 @@ import dev.jseek.kernels.Ops;
 
 /** RMSNorm y = w ⊙ x / sqrt(mean(x²) + eps), in FP32 (docs/architecture.md §3.6), applied row by row. */
 public record RmsNorm(float[] weight, float eps) {
-    public static RmsNorm load(WeightSource w, String name, int dim, ModelConfig cfg) {
-        return new RmsNorm(w.floats(name, dim), (float) cfg.rmsNormEps());
+    /** Loads the norm weight {@code t} of the {@link TensorSchema}. */
+    public static RmsNorm load(WeightSource w, TensorSchema.Tensor t, ModelConfig cfg) {
+        return new RmsNorm(w.floats(t), (float) cfg.rmsNormEps());
     }
 
     public int dim() { return weight.length; }

@@ -17,6 +17,12 @@ public interface WeightSource {
     /** A tensor of exactly {@code shape}, converted to float (norm weights, router bias). */
     float[] floats(String name, long... shape);
 
+    /** The 2-D weight of a schema tensor, at the schema's shape. */
+    default Matrix matrix(TensorSchema.Tensor t) { return matrix(t.name(), t.rows(), t.cols()); }
+
+    /** A schema tensor converted to float, at the schema's shape. */
+    default float[] floats(TensorSchema.Tensor t) { return floats(t.name(), t.shape()); }
+
     /** The tensors of an opened checkpoint (errors are the checkpoint's {@code FormatException}s). */
     static WeightSource of(Checkpoint c) {
         return new WeightSource() {

@@ -13,6 +13,7 @@ public final class Workspace {
         MLA_CQ, MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
         MLP_GATE, MLP_UP,              // Mlp: [m, inter]
         MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
+        MOE_G, MOE_JOBS,               // Moe decode: gate|up outputs of all selected experts [2, rows, inter]; Gemm.linearMany job table
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN                         // DeepSeekV3: the residual stream [T, dim]
@@ -20,12 +21,19 @@ public final class Workspace {
 
     private final float[][] floats = new float[Buf.values().length][];
     private final int[][] ints = new int[Buf.values().length][];
+    private dev.jseek.tensor.Matrix[] matrices = new dev.jseek.tensor.Matrix[0];
 
     /** A float array of length >= n for slot b (contents undefined). */
     public float[] f(Buf b, int n) {
         float[] a = floats[b.ordinal()];
         if (a == null || a.length < n) floats[b.ordinal()] = a = new float[grow(a == null ? 0 : a.length, n)];
         return a;
+    }
+
+    /** A Matrix array of length >= n (contents undefined), for batches of products. */
+    public dev.jseek.tensor.Matrix[] matrices(int n) {
+        if (matrices.length < n) matrices = new dev.jseek.tensor.Matrix[grow(matrices.length, n)];
+        return matrices;
     }
 
     /** An int array of length >= n for slot b (contents undefined). */

@@ -56,7 +56,8 @@ public interface Communicator extends AutoCloseable {
 
     /**
      * A buffer of at least {@code bytes} bytes owned by this communicator and kept between calls, of the kind its
-     * transfers are fastest with (native for MPI). Slots 0 and 1 are used by the reductions below; callers use 2+.
+     * transfers are fastest with (native for MPI). Slots 0-1: the reductions below; 2-5: {@link TokenDispatch};
+     * 6-7: the MPI backend's staging of heap buffers.
      * Contents are undefined after another call with the same slot.
      */
     MemorySegment scratch(int slot, long bytes);

@@ -38,6 +38,8 @@ public final class MpiComm implements Communicator {
     private final MemorySegment[] scratch = new MemorySegment[8];
     private final Arena[] scratchArena = new Arena[8];
     private volatile boolean finished;
+    /** Busy-wait time before yielding: 1 ms, or 20 us when this node runs more ranks than it has cores. */
+    private final long spinNanos;
 
     /** True when this JVM was started by Open MPI's mpirun (it sets OMPI_COMM_WORLD_SIZE). */
     public static boolean launchedByMpirun() { return System.getenv("OMPI_COMM_WORLD_SIZE") != null; }
@@ -69,6 +71,14 @@ public final class MpiComm implements Communicator {
         arrival = arena.allocate(ValueLayout.JAVA_LONG);
         seen = new long[size];
         timeoutNanos = CommConfig.timeoutNanos();
+        String local = System.getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        int localRanks = 1;
+        try {
+            if (local != null) localRanks = Integer.parseInt(local.trim());
+        } catch (NumberFormatException ignored) {
+            // not under mpirun's environment: assume one rank per node
+        }
+        spinNanos = localRanks > Runtime.getRuntime().availableProcessors() ? 20_000L : 1_000_000L;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (!finished) System.err.println("jseek: rank " + rank + " of " + size + " (pid " + ProcessHandle.current().pid()
                     + ") terminated before the end of the job (when a rank dies, mpirun stops the others; its message names the rank)");
@@ -158,7 +168,9 @@ public final class MpiComm implements Communicator {
     @Override public void exchange(List<Transfer> batch) {
         int n = batch.size();
         if (n == 0) return;
-        try (Arena a = Arena.ofConfined()) {
+        // Not closed when the transfers time out: MPI may still write into these buffers until the job is aborted.
+        Arena a = Arena.ofConfined();
+        {
             MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
             MemorySegment[] bufs = new MemorySegment[n];
             for (int i = 0; i < n; i++) {
@@ -193,6 +205,7 @@ public final class MpiComm implements Communicator {
                 if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
             }
         }
+        a.close();
     }
 
     /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */
@@ -218,18 +231,25 @@ public final class MpiComm implements Communicator {
                 seq, name, who, timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY, rank));
     }
 
-    /** Tests the n requests until all complete (returns null) or the deadline passes (returns which completed). */
+    /**
+     * Tests the n requests until all complete (returns null) or the deadline passes (returns which completed). The
+     * wait spins (as MPI's own blocking calls do) for {@link #spinNanos}, then yields the core until 10 ms have
+     * passed, then sleeps 0.1 ms between tests, so a long wait for a slower rank does not burn a core.
+     */
     private boolean[] waitRequests(MemorySegment rq, int n) {
         boolean[] done = new boolean[n];
         int left = n;
-        long deadline = System.nanoTime() + timeoutNanos;
-        for (long round = 0; ; round++) {
+        long start = System.nanoTime(), deadline = start + timeoutNanos;
+        while (true) {
             for (int i = 0; i < n; i++)
                 if (!done[i] && mpi.test(rq.asSlice(8L * i, 8), flag)) { done[i] = true; left--; }
             if (left == 0) return null;
-            if (System.nanoTime() - deadline > 0) return done;
-            if (round < 20_000) Thread.onSpinWait();
-            else Thread.yield();
+            long now = System.nanoTime();
+            if (now - deadline > 0) return done;
+            long waited = now - start;
+            if (waited < spinNanos) Thread.onSpinWait();
+            else if (waited < 10_000_000L) Thread.yield();
+            else java.util.concurrent.locks.LockSupport.parkNanos(100_000L);
         }
     }
 

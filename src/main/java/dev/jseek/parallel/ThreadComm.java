@@ -220,7 +220,7 @@ public final class ThreadComm implements Communicator {
         try {
             g.phase[rank] = 2 * s;
             g.changed.signalAll();
-            waitAll(2 * s, deadline, op.name, s);
+            waitAll(2 * s, System.nanoTime() + g.timeoutNanos, op.name, s);
         } finally {
             g.lock.unlock();
         }

@@ -93,18 +93,29 @@ final class ApiCall {
         return RequestFields.parseObject(b);
     }
 
-    /** Writes {@code b} (and flushes) within the write deadline. */
+    /**
+     * Writes {@code b} and flushes within the write deadline; with {@code close}, then closes the stream within the
+     * read deadline (closing drains what the client still sends of its body).
+     */
     private void write(OutputStream out, byte[] b, boolean close) throws IOException {
         if (slot != null) slot.arm(limits.writeTimeoutMs());
         IOException failed = null;
         try {
             out.write(b);
-            if (close) out.close();
-            else out.flush();
+            out.flush();
         } catch (IOException e) {
             failed = e;
         }
         boolean late = slot != null && slot.disarm();
+        if (failed == null && close) {
+            if (slot != null) slot.arm(limits.readTimeoutMs());
+            try {
+                out.close();
+            } catch (IOException e) {
+                failed = e;
+            }
+            if (slot != null) slot.disarm();
+        }
         if (failed != null) throw new ClientGoneException(late
                 ? "the client did not read the answer within " + limits.writeTimeoutMs() + " ms"
                 : "the client went away (" + failed.getClass().getSimpleName() + ")");
@@ -151,8 +162,8 @@ final class ApiCall {
 
     /**
      * The cancellation hook of this request's generation. Streaming: the stream broke. Otherwise, once the request
-     * has run for {@link ServerLimits#heartbeatAfterMs}, a 200 with a chunked JSON body is committed and each poll
-     * writes one space (JSON allows leading whitespace); a failed write means the client is gone.
+     * has run for {@link ServerLimits#heartbeatAfterMs}, a 200 with a chunked JSON body is committed and a poll writes
+     * one space (JSON allows leading whitespace), at most every 5 ms; a failed write means the client is gone.
      */
     Cancellation cancellation() {
         return () -> {
@@ -161,8 +172,10 @@ final class ApiCall {
                 if (sse.broken()) gone("the client went away");
                 return clientGone;
             }
-            long after = limits.heartbeatAfterMs();
-            if (after < 0 || (committed == null && System.nanoTime() - startNanos < after * 1_000_000L)) return false;
+            long after = limits.heartbeatAfterMs(), now = System.nanoTime();
+            if (after < 0 || (committed == null && now - startNanos < after * 1_000_000L)) return false;
+            if (committed != null && now - lastBeat < HEARTBEAT_GAP_NS) return false;
+            lastBeat = now;
             try {
                 if (committed == null) {
                     ex.getResponseHeaders().set("Content-Type", "application/json");
@@ -179,6 +192,9 @@ final class ApiCall {
     }
 
     private static final byte[] SPACE = {' '};
+    /** At most one heartbeat byte per this many nanoseconds (a fast model need not make a syscall per token). */
+    private static final long HEARTBEAT_GAP_NS = 5_000_000L;
+    private long lastBeat;
 
     void header(String name, String value) { ex.getResponseHeaders().set(name, value); }
 

@@ -81,7 +81,11 @@ abstract class ApiHandler implements HttpHandler {
             }
             call.fail(new ApiError(500, "server_error", null, "internal error #" + n + " (details in the server log)"));
         } finally {
+            // closing drains what is left of the body and ends the answer: under a deadline too
+            ConnectionGuard.Slot slot = ConnectionGuard.current();
+            if (slot != null) slot.arm(limits().readTimeoutMs());
             ex.close();
+            if (slot != null) slot.disarm();
             StringBuilder line = new StringBuilder("serve: ").append(call.method()).append(' ').append(call.path())
                     .append(' ').append(call.status());
             if (call.promptTokens() >= 0)

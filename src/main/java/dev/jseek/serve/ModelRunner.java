@@ -46,6 +46,7 @@ public final class ModelRunner implements AutoCloseable {
     static final long POLL_MS = 100;
 
     private final Semaphore turn = new Semaphore(1, true);
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closing;
     /** Set once the model's files changed on disk: every later request is refused with it. */
     private volatile String failure;
@@ -148,8 +149,8 @@ public final class ModelRunner implements AutoCloseable {
         return run(prompt, promptParam, p, sink, Cancellation.NEVER);
     }
 
-    /** Generation requests waiting for their turn (an estimate, as {@link Semaphore#getQueueLength}). */
-    public int waiting() { return turn.getQueueLength(); }
+    /** Generation requests waiting for their turn. */
+    public int waiting() { return waiting.get(); }
 
     /** Whether a generation holds the turn now. */
     public boolean busy() { return turn.availablePermits() == 0; }
@@ -176,8 +177,13 @@ public final class ModelRunner implements AutoCloseable {
             return !gone[0];
         };
         Generator.Result r;
-        while (!turn.tryAcquire(POLL_MS, TimeUnit.MILLISECONDS))
-            if (cancel.cancelled()) return new Outcome("", prompt.length, 0, "stop", true);
+        waiting.incrementAndGet();
+        try {
+            while (!turn.tryAcquire(POLL_MS, TimeUnit.MILLISECONDS))
+                if (cancel.cancelled()) return new Outcome("", prompt.length, 0, "stop", true);
+        } finally {
+            waiting.decrementAndGet();
+        }
         try {
             if (closing) throw new ApiError(503, "server_error", null, "the server is shutting down");
             checkModelFiles();

@@ -1,5 +1,6 @@
 package dev.jseek.serve;
 
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.tokenizer.Tokenizer;
 
 /**
@@ -24,11 +25,7 @@ public enum PromptStart {
             case EOS -> t.eosId();
             case NONE -> -1;
         };
-        if (first < 0) return ids;
-        int[] r = new int[ids.length + 1];
-        r[0] = first;
-        System.arraycopy(ids, 0, r, 1, ids.length);
-        return r;
+        return first < 0 ? ids : Prompts.startingWith(first, ids);
     }
 
     /** Parses auto, bos, eos or none (any case); null when unknown. */

@@ -7,7 +7,9 @@ import java.util.Objects;
  * A 2-D weight in the Hugging Face / PyTorch Linear layout: {@code rows} = out features, {@code cols} = in features,
  * row-major, stored in {@code data} as {@code dtype} (usually a slice of an mmapped safetensors file, or a heap
  * segment for weights we create). FP8 weights carry {@code scaleInv}: F32 block scales of shape
- * [ceil(rows/128), ceil(cols/128)], a multiplier despite the name (docs/architecture.md §2.3); null for every other dtype.
+ * [ceil(rows/128), ceil(cols/128)], a multiplier despite the name (docs/architecture.md §2.3); null for every other
+ * dtype. The ggml block types (Q8_0, Q4_K, Q5_K, Q6_K) store each row as {@code cols / blockSize} consecutive blocks
+ * (their scales are inside the blocks), usually over the mmapped GGUF file.
  *
  * <p>A Linear computes y = W x, i.e. Y[M, rows] = X[M, cols] * W^T.
  */
@@ -18,7 +20,9 @@ public record Matrix(DType dtype, int rows, int cols, MemorySegment data, Memory
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(data, "data");
         if (rows < 0 || cols < 0) throw new IllegalArgumentException("negative shape " + rows + "x" + cols);
-        long need = (long) rows * cols * dtype.bytes;
+        if (dtype.isBlock() && cols % dtype.blockSize != 0)
+            throw new IllegalArgumentException(dtype + " rows are whole blocks of " + dtype.blockSize + ", got " + cols + " columns");
+        long need = dtype.byteSize((long) rows * cols);
         if (data.byteSize() < need)
             throw new IllegalArgumentException("data holds " + data.byteSize() + " bytes, " + rows + "x" + cols + " " + dtype + " needs " + need);
         if (dtype == DType.F8_E4M3 || dtype == DType.F8_E5M2) {
@@ -39,4 +43,10 @@ public record Matrix(DType dtype, int rows, int cols, MemorySegment data, Memory
     }
 
     public long elementCount() { return (long) rows * cols; }
+
+    /** Bytes of one row (a whole number of blocks for the block types). */
+    public long rowBytes() { return dtype.byteSize(cols); }
+
+    /** Bytes of the whole weight as stored. */
+    public long byteSize() { return dtype.byteSize((long) rows * cols); }
 }

@@ -50,7 +50,7 @@ final class TokenizerLoader {
             }
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new TokenizerFormatException(file + ": not valid JSON: " + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr());
+                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""));
         }
         Path config = file.resolveSibling("tokenizer_config.json");
         JsonNode cfg = null;

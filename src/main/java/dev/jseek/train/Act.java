@@ -13,6 +13,12 @@ public record Act(String name, int acts, int dacts, int cols) {
     /** The gradient of the first {@code rows} rows. */
     public View grad(Arenas s, int rows) { return View.of(s.dacts, dacts, rows, cols); }
 
+    /** Rows [r0, r0 + m) of the value. */
+    public View value(Arenas s, int r0, int m) { return View.of(s.acts, acts + r0 * cols, m, cols); }
+
+    /** Rows [r0, r0 + m) of the gradient. */
+    public View grad(Arenas s, int r0, int m) { return View.of(s.dacts, dacts + r0 * cols, m, cols); }
+
     /**
      * The gradient region at the value's (scratch) offset: a shared slot of dacts that backward accumulates into
      * before adding the result to the per-layer {@link #grad} (recompute mode; equal to {@link #grad} otherwise).

@@ -1,10 +1,10 @@
 package dev.jseek.train;
 
 import dev.jseek.kernels.Exp;
+import dev.jseek.kernels.Ops;
 import dev.jseek.kernels.Vec;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -191,16 +191,6 @@ final class AttentionKernel {
         }
     }
 
-    /** max of x[off..off+n). */
-    private static float rowMax(float[] x, int off, int n) {
-        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i <= n - L; i += L) mv = mv.max(FloatVector.fromArray(F, x, off + i));
-        float m = mv.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) m = Math.max(m, x[off + i]);
-        return m;
-    }
-
     /** x[off+i] = exp(x[off+i] - sub) for i < np (a multiple of L); returns the sum. */
     private static float expRow(float[] x, int off, int np, float sub) {
         FloatVector acc = FloatVector.zero(F);
@@ -239,7 +229,7 @@ final class AttentionKernel {
                 int so = j * Tp;
                 if (j >= nq) { java.util.Arrays.fill(sc, so, so + np, 0f); continue; }
                 int t = t0 + j, len = t + 1;
-                float max = rowMax(sc, so, len);
+                float max = Ops.max(sc, so, len);
                 java.util.Arrays.fill(sc, so + len, so + np, Float.NEGATIVE_INFINITY);
                 float sum = expRow(sc, so, np, max);
                 inv[j] = 1f / sum;

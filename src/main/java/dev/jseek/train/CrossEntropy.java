@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.kernels.Ops;
+
 /**
  * Mean softmax cross-entropy (the training objective of report §2.2: L_Main, and L_MTP per depth) over the rows whose target is >= 0 (a negative target is ignored). Forward replaces the
  * logits [N, V] in place by the probabilities (what the backward needs); the fused backward is
@@ -108,9 +110,9 @@ public final class CrossEntropy {
         TrainPool.forRange(N, TrainPool.grain(N, 1), (lo, hi, w) -> {
             for (int r = lo; r < hi; r++) {
                 int o = off + r * V, tg = targets[tOff + r];
-                float max = VecOps.max(x, o, V);
+                float max = Ops.max(x, o, V);
                 float xt = tg >= 0 ? x[o + tg] : 0f;
-                double sum = VecOps.expSub(x, o, x, o, V, max);
+                double sum = Ops.expSub(x, o, x, o, V, max);
                 rowLoss[r] = tg >= 0 ? Math.log(sum) - (xt - max) : 0.0;
                 VecOps.scale(x, o, V, (float) (1.0 / sum));
             }

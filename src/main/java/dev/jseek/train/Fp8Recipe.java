@@ -6,7 +6,9 @@ import dev.jseek.fp8.ScaleFormat;
  * The FP8 training recipe (report §3.3), one row per tensor the FP8 Linears touch: its number format, its
  * quantization tile, how its scales are stored, and whether backward reads it from the FP8 activation cache
  * ({@link ActCache}), recomputes it, or quantizes it on the fly. {@link ActLayout} lays the cache out from this table
- * ({@link ActLayout#cache}) and the modules take every format and scale format from it; docs/fp8.md walks through it.
+ * ({@link ActLayout#cache}) and the modules take every format and scale format from it; a module takes its FP8 path
+ * where the layout gave it a cache slot for its row (an FP8 layout; {@code TrainModel} runs such a model only in
+ * {@link Precision#FP8}), and its GEMM precision elsewhere from {@link Precision}. docs/fp8.md walks through it.
  *
  * <pre>
  * tensor                 format  tile     scales  kept for backward

@@ -110,7 +110,7 @@ public final class Mla {
                 B, T, scale, s.docs == null ? null : s.docs.starts(B, T));                                                                              // o = softmax(q k^T) v
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
-        if (precision == Precision.FP8) {
+        if (oC != null) { // FP8: o cached per Fp8Recipe.ATTENTION_OUTPUT
             s.cache.storeE5m6(oC, 0, a, o.acts(), N);
             Linear.fp8Forward(yv, TileQuantizer.activation(a, o.acts(), N, H * vd, Fp8Recipe.O_PROJ_INPUT.scales()), wo.value(s));
         } else {
@@ -174,7 +174,7 @@ public final class Mla {
             zero(kv.scratchGrad(s, N));
             zero(k.grad(s, N));
         }
-        if (precision == Precision.FP8) { // o from its E5M6 cache; its gradient lives in a shared slot
+        if (oC != null) { // o from its E5M6 cache (Fp8Recipe.ATTENTION_OUTPUT); its gradient lives in a shared slot
             s.cache.loadE5m6(oC, 0, N, a, o.acts());
             zero(o.grad(s, N));
         }
@@ -241,7 +241,7 @@ public final class Mla {
             if (qr > 0) RmsNorm.recompute(cqn.value(s, N), cq.value(s, N), qNorm.value(s), cqRstd.value(s, N));
             RmsNorm.recompute(ckvn.value(s, N), kva.value(s, N).cols(0, kvr), kvNorm.value(s), kvRstd.value(s, N));
         }
-        if (precision == Precision.FP8) {
+        if (oC != null) { // FP8: o cached per Fp8Recipe.ATTENTION_OUTPUT
             s.cache.loadE5m6(oC, 0, N, a, o.acts());
             ScaleFormat gradFmt = Fp8Recipe.OUTPUT_GRAD.scales();
             Linear.fp8BackwardWeight(wo.grad(s), TileQuantizer.activation(d, y, N, dim, gradFmt), gradFmt,

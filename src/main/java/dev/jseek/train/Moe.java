@@ -39,8 +39,6 @@ public final class Moe {
     final SwiGluFfn experts;
     /** E4M3 cache of the dispatched inputs (FP8 layout only). */
     final CacheSlot xgC;
-    /** GEMM precision of the routed experts (the router stays FP32); set with {@link #setPrecision}. */
-    private Precision precision = Precision.FP32;
     // activations: router logits and scores [N, E], routing weights [N, K], the dispatched expert inputs and the
     // experts' outputs [N*K, dim] (rows sorted by expert), the balance loss's per-token f [N, E]
     final Act logits, scores, weights, expertIn, expertOut, balanceF;
@@ -116,7 +114,7 @@ public final class Moe {
                 posOf[t * K + j] = r;
             }
         int NK = N * K;
-        if (precision == Precision.FP8) // quantize-then-dispatch: each row's 1x128 tiles are its token's tiles
+        if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
                 for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
             });
@@ -127,13 +125,7 @@ public final class Moe {
         SwiGluFfn.Input xin = expertInput();
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.forward(s, wg[e], wu[e], wd[e], xin, ey, start[e], m);
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.forward(s, wg[e], wu[e], wd[e], xin, ey, r0, m));
         Profiler.stop(P_EXPERTS, t0);
         if (shared != null) shared.forward(s, x, y, N);
         else java.util.Arrays.fill(a, y, y + N * dim, 0f);
@@ -175,13 +167,7 @@ public final class Moe {
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
@@ -209,13 +195,7 @@ public final class Moe {
         final int ey = expertOut.acts();
         long t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
-        TrainPool.forRange(E, 1, (lo, hi, w) -> {
-            for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m == 0) continue;
-                experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, start[e], m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales());
-            }
-        });
+        forEachExpert((e, r0, m) -> experts.backwardWeights(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
         Linear.backwardWeight(Precision.FP32, wr.grad(s), logits.grad(s, N), View.of(a, x, N, dim));  // dWr += dz^T u
@@ -223,9 +203,22 @@ public final class Moe {
         if (shared != null) shared.backwardWeights(s, x, y, N);
     }
 
+    /** One expert's rows [r0, r0+m) of the dispatched (expert-sorted) rows. */
+    private interface ExpertRows { void run(int e, int r0, int m); }
+
+    /** Runs {@code body} for every expert with at least one row, experts in parallel (each writes its own rows). */
+    private void forEachExpert(ExpertRows body) {
+        TrainPool.forRange(E, 1, (lo, hi, w) -> {
+            for (int e = lo; e < hi; e++) {
+                int m = start[e + 1] - start[e];
+                if (m > 0) body.run(e, start[e], m);
+            }
+        });
+    }
+
     /** The routed experts' input: dispatched float rows, or (FP8) their E4M3 cache with power-of-two scales. */
     private SwiGluFfn.Input expertInput() {
-        return precision == Precision.FP8 ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
+        return xgC != null ? new SwiGluFfn.Input(-1, expertIn.dacts(), xgC, Fp8Recipe.EXPERT_INPUT.scales())
                 : new SwiGluFfn.Input(expertIn.acts(), expertIn.dacts(), null, Fp8Recipe.LINEAR_INPUT.scales());
     }
 
@@ -247,7 +240,6 @@ public final class Moe {
 
     /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
-        precision = p;
         experts.precision = p;
         if (shared != null) shared.precision = p;
     }

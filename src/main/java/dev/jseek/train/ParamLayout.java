@@ -1,5 +1,7 @@
 package dev.jseek.train;
 
+import dev.jseek.model.TensorSchema;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -11,6 +13,11 @@ import java.util.Map;
  * Aliases name tensors that an HF checkpoint stores as copies of another (the MTP layer's
  * {@code embed_tokens}/{@code shared_head.head}, docs/architecture.md §6.1): one copy lives in the arena.
  * Non-trainable entries (the routing bias, docs/architecture.md §5.3) get no gradient and no optimizer update.
+ *
+ * <p>The whole model's layout is declared against the {@link TensorSchema} ({@link #ParamLayout(TensorSchema)}): each
+ * module declares its tensors in the schema's order, and a tensor whose name, shape or trainability differs from the
+ * schema's next one is an error, as is a schema tensor left undeclared ({@link #requireComplete}). Offsets therefore
+ * follow the schema's order. A layout without a schema (a single module under test) takes any tensors.
  */
 public final class ParamLayout {
     /** One tensor: its offset in the arena, its shape (HF order, [out, in] for Linear weights). */
@@ -21,10 +28,42 @@ public final class ParamLayout {
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Map<String, String> aliases = new LinkedHashMap<>();
     private long size;
+    /** The schema's tensors in order (null: no schema), and the index of the next one to be declared. */
+    private final java.util.List<TensorSchema.Tensor> schema;
+    private int next;
+
+    /** A layout of any tensors (a single module under test). */
+    public ParamLayout() { this.schema = null; }
+
+    /** A layout that must declare exactly the tensors of {@code schema}, in its order. */
+    public ParamLayout(TensorSchema schema) { this.schema = schema.tensors(); }
+
+    /** Checks that {@code name} is the schema's next tensor, of this shape and trainability (no schema: nothing to check). */
+    private void expect(String name, boolean trainable, boolean alias, int[] shape) {
+        if (schema == null) return;
+        if (next >= schema.size())
+            throw new IllegalStateException("parameter " + name + " is not in the tensor schema (it ends at " + schema.getLast().name() + ")");
+        TensorSchema.Tensor t = schema.get(next);
+        long[] s = new long[shape.length];
+        for (int i = 0; i < s.length; i++) s[i] = shape[i];
+        boolean copy = t.kind() == TensorSchema.Kind.MTP_COPY;
+        if (!t.name().equals(name) || copy != alias || (!alias && (t.trainable() != trainable || !Arrays.equals(t.shape(), s))))
+            throw new IllegalStateException("parameter " + name + (alias ? " (alias)" : Arrays.toString(shape) + (trainable ? "" : " frozen"))
+                    + " differs from the tensor schema's next tensor " + t + (copy ? " (alias)" : t.trainable() ? "" : " frozen"));
+        next++;
+    }
+
+    /** Throws unless every tensor of the schema has been declared. */
+    public void requireComplete() {
+        if (schema != null && next != schema.size())
+            throw new IllegalStateException("the layout declares " + next + " of the tensor schema's " + schema.size() + " tensors; missing "
+                    + schema.get(next).name());
+    }
 
     /** Appends a tensor; returns its offset. */
     public int add(String name, boolean trainable, int... shape) {
         if (entries.containsKey(name) || aliases.containsKey(name)) throw new IllegalArgumentException("duplicate parameter " + name);
+        expect(name, trainable, false, shape);
         long n = 1;
         for (int s : shape) {
             if (s <= 0) throw new IllegalArgumentException("parameter " + name + " has non-positive dimension " + s);
@@ -48,6 +87,10 @@ public final class ParamLayout {
     public void alias(String alias, String target) {
         if (!entries.containsKey(target)) throw new IllegalArgumentException("alias " + alias + " targets unknown " + target);
         if (entries.containsKey(alias) || aliases.containsKey(alias)) throw new IllegalArgumentException("duplicate parameter " + alias);
+        expect(alias, false, true, new int[0]);
+        if (schema != null && !schema.get(next - 1).slot().copyOf().hfName(-1, -1).equals(target))
+            throw new IllegalStateException("alias " + alias + " targets " + target + ", the tensor schema says "
+                    + schema.get(next - 1).slot().copyOf().hfName(-1, -1));
         aliases.put(alias, target);
     }
 

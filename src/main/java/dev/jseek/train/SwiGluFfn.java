@@ -101,9 +101,9 @@ public final class SwiGluFfn {
      */
     void forward(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m) {
         if (m == 0) return;
-        View gv = g.value(s, r0 + m).rows(r0, m), uv = u.value(s, r0 + m).rows(r0, m), hv = h.value(s, r0 + m).rows(r0, m);
+        View gv = g.value(s, r0, m), uv = u.value(s, r0, m), hv = h.value(s, r0, m);
         View yv = View.of(s.acts, y + r0 * dim, m, dim);
-        if (precision == Precision.FP8) {
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             Fp8Tensor xq = x.fp8(s, r0, m, dim);
             Linear.fp8Forward(gv, xq, wg.value(s));
             Linear.fp8Forward(uv, xq, wu.value(s));
@@ -127,10 +127,10 @@ public final class SwiGluFfn {
 
     /** FP8: refills the float g and u of rows [r0, r0+m) in acts from the cache (and h = SwiGLU(g, u) when asked). */
     private void restore(Arenas s, int r0, int m, boolean withH) {
-        View gv = g.value(s, r0 + m).rows(r0, m), uv = u.value(s, r0 + m).rows(r0, m);
+        View gv = g.value(s, r0, m), uv = u.value(s, r0, m);
         s.cache.loadE4m3(gC, r0, m, gv.a(), gv.off());
         s.cache.loadE4m3(uC, r0, m, uv.a(), uv.off());
-        if (withH) swiglu(h.value(s, r0 + m).rows(r0, m), gv, uv);
+        if (withH) swiglu(h.value(s, r0, m), gv, uv);
     }
 
     /**
@@ -140,17 +140,16 @@ public final class SwiGluFfn {
      */
     void backwardInput(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;
-        int rows = r0 + m;
-        View dy = View.of(s.dacts, y + r0 * dim, m, dim), dh = h.grad(s, rows).rows(r0, m);
-        View dg = g.grad(s, rows).rows(r0, m), du = u.grad(s, rows).rows(r0, m);
-        if (precision == Precision.FP8) {
+        View dy = View.of(s.dacts, y + r0 * dim, m, dim), dh = h.grad(s, r0, m);
+        View dg = g.grad(s, r0, m), du = u.grad(s, r0, m);
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             restore(s, r0, m, false);
             TrainPool.zero(dh.a(), dh.off(), dh.off() + dh.size());     // h's gradient lives in a shared slot
             Linear.fp8BackwardInput(dh, TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), wd.value(s));
         } else {
             Linear.backwardInput(precision, dh, dy, wd.value(s));
         }
-        swigluBackward(g.value(s, rows).rows(r0, m), u.value(s, rows).rows(r0, m), dh, dg, du);
+        swigluBackward(g.value(s, r0, m), u.value(s, r0, m), dh, dg, du);
         View dx = x.grad(s, r0, m, dim);
         Linear.backwardInput(precision, dx, dg, wg.value(s));
         Linear.backwardInput(precision, dx, du, wu.value(s));
@@ -166,10 +165,9 @@ public final class SwiGluFfn {
     /** Weight part of backward of rows [r0, r0+m): dWdown += dy^T h, dWgate += dg^T x, dWup += du^T x. */
     void backwardWeights(Arenas s, Param wg, Param wu, Param wd, Input x, int y, int r0, int m, ScaleFormat dyFmt) {
         if (m == 0) return;
-        int rows = r0 + m;
-        View dy = View.of(s.dacts, y + r0 * dim, m, dim), hv = h.value(s, rows).rows(r0, m);
-        View dg = g.grad(s, rows).rows(r0, m), du = u.grad(s, rows).rows(r0, m);
-        if (precision == Precision.FP8) {
+        View dy = View.of(s.dacts, y + r0 * dim, m, dim), hv = h.value(s, r0, m);
+        View dg = g.grad(s, r0, m), du = u.grad(s, r0, m);
+        if (gC != null) { // FP8: g and u cached per Fp8Recipe (SWIGLU_GATE, SWIGLU_UP), h recomputed
             restore(s, r0, m, true);
             Linear.fp8BackwardWeight(wd.grad(s), TileQuantizer.activation(dy.a(), dy.off(), m, dim, dyFmt), dyFmt,
                     TileQuantizer.activation(hv.a(), hv.off(), m, inter, Fp8Recipe.LINEAR_INPUT.scales()), Fp8Recipe.LINEAR_INPUT.scales());

@@ -286,7 +286,7 @@ public final class TrainCheckpoint {
 
     /** {@link #latest(Path, Consumer)} warning on standard error. */
     public static Path latest(Path root) {
-        return latest(root, w -> System.err.println("jseek: warning: " + w));
+        return latest(root, w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w)));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 
 import dev.jseek.io.Checkpoint;
 import java.util.ArrayList;
@@ -75,6 +76,18 @@ public final class TrainModel {
      *                  only in FP8, and FP32/BF16 models cannot switch to FP8 ({@link #setPrecision}).
      */
     public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision) {
+        this(c, maxBatch, maxSeqLen, recompute, precision, null);
+    }
+
+    /**
+     * A model whose parameter and gradient arenas are those of {@code shared} (same config and sizes) with activation
+     * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}).
+     */
+    public TrainModel(TrainModel shared) {
+        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared);
+    }
+
+    private TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, TrainModel shared) {
         java.util.Objects.requireNonNull(precision, "precision");
         boolean fp8 = precision == Precision.FP8;
         if (maxBatch <= 0 || maxSeqLen <= 0)
@@ -98,8 +111,9 @@ public final class TrainModel {
         Act[] resid = null;
         Param embed = null, finalNorm = null, head = null;
         Act finalOut = null, finalRstd = null, logits = null;
+        TensorSchema schema = new TensorSchema(c);
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
-            pl = new ParamLayout();
+            pl = new ParamLayout(schema);
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
@@ -123,6 +137,7 @@ public final class TrainModel {
             logits = al.act("logits", maxN, vocab);
             plan = al;
         }
+        pl.requireComplete();
         al.checkAgainstPlan();
         this.pl = pl;
         this.al = al;
@@ -136,9 +151,15 @@ public final class TrainModel {
         this.finalRstd = finalRstd;
         this.logits = logits;
         if (recompute && mtp.length > 0) mtp[0].recomputePrev = this::recomputeFinalNorm;
-        s = new Arenas(pl, al);
+        s = shared == null ? new Arenas(pl, al)
+                : new Arenas(shared.s.params, shared.s.grads, new float[al.actsSize()], new float[al.dactsSize()], al.fp8() ? new ActCache(al) : null);
         lastMtp = new double[mtp.length];
-        initDefault();
+        if (shared == null) initDefault();
+        else {
+            mtpLambda = shared.mtpLambda;
+            balanceAlpha = shared.balanceAlpha;
+            seqWiseBalance = shared.seqWiseBalance;
+        }
         setPrecision(precision);
     }
 
@@ -182,13 +203,7 @@ public final class TrainModel {
 
     /** Forward with losses; saves what {@link #backward} needs. Returns the total loss. */
     public float forward(int[] tokens, int[] targets, int B, int T) {
-        check(tokens, B, T, "tokens");
-        check(targets, B, T, "targets");
-        if (T <= mtp.length)
-            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
-        this.targets = targets;
-        this.B = B;
-        this.T = T;
+        begin(tokens, targets, B, T, true);
         this.rowWeights = null;
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
@@ -245,11 +260,7 @@ public final class TrainModel {
      * other losses). Routing loads are counted as in training.
      */
     public double[] forwardLogProbs(int[] tokens, int[] targets, int B, int T) {
-        check(tokens, B, T, "tokens");
-        check(targets, B, T, "targets");
-        this.targets = targets;
-        this.B = B;
-        this.T = T;
+        begin(tokens, targets, B, T, false);
         int N = B * T;
         lastBal = forwardMain(tokens, B, T);
         this.tokens = tokens;
@@ -396,6 +407,141 @@ public final class TrainModel {
         for (ParamLayout.Entry e : pl.entries())
             if (!e.trainable()) Arrays.fill(g, e.offset(), e.offset() + e.size(), 0f);
         Profiler.stop(P_EMBED, t0);
+    }
+
+    // ---- pipeline stages (report §3.2.1): units 0 = embedding, 1..L = blocks 0..L-1, L+1 = head (model.norm,
+    // lm_head, cross-entropy and the MTP modules, which read the shared embedding and head). A stage runs the units
+    // [first, end); it reads residual.(first-1) from the stage before and hands residual.(end-1) to the next.
+
+    /** Number of pipeline units: embedding, the blocks, the head (with MTP). */
+    public int units() { return blocks.length + 2; }
+
+    /** Offset in the activation arena of the residual a stage starting at unit {@code first} (> 0) reads. */
+    public int stageInputOffset(int first) { return resid[first - 1].acts(); }
+
+    /** Offset in the activation arena of the residual a stage ending before unit {@code end} (< units) hands on. */
+    public int stageOutputOffset(int end) { return resid[end - 1].acts(); }
+
+    /** Offset in the activation-gradient arena of the gradient a stage starting at {@code first} (> 0) sends back. */
+    public int stageInputGradOffset(int first) { return resid[first - 1].dacts(); }
+
+    /** Offset in the activation-gradient arena of the gradient a stage ending before {@code end} receives. */
+    public int stageOutputGradOffset(int end) { return resid[end - 1].dacts(); }
+
+    /**
+     * Forward of units [first, end) of one micro-batch; a stage after the first must find its input residual at
+     * {@link #stageInputOffset} of {@link Arenas#acts}. {@code balanceIn} is the balance loss of the stages before
+     * (summed in layer order, so the pipeline's loss is the 1-rank loss bit for bit). Returns the balance loss so far,
+     * or for the last stage the total loss (as {@link #forward}).
+     */
+    public double forwardStage(int first, int end, int[] tokens, int[] targets, int B, int T, double balanceIn) {
+        check(tokens, B, T, "tokens");
+        check(targets, B, T, "targets");
+        checkStage(first, end);
+        int N = B * T;
+        this.targets = targets;
+        this.tokens = tokens;
+        this.B = B;
+        this.T = T;
+        this.rowWeights = null;
+        double bal = balanceIn;
+        if (first == 0) {
+            long t0 = Profiler.start();
+            Embedding.forward(resid[0].value(s, N), embed.value(s), tokens);
+            Profiler.stop(P_EMBED, t0);
+        }
+        for (int l = Math.max(first, 1) - 1; l < Math.min(end, blocks.length + 1) - 1; l++)
+            bal += blocks[l].forward(s, resid[l].acts(), resid[l + 1].acts(), B, T, balanceAlpha, seqWiseBalance);
+        lastBal = bal;
+        if (end < units()) return bal;
+        if (T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        long t0 = Profiler.start();
+        RmsNorm.forward(finalOut.value(s, N), resid[blocks.length].value(s, N), finalNorm.value(s), finalRstd.value(s, N), (float) c.rmsNormEps());
+        Linear.forward(Precision.FP32, logits.value(s, N), finalOut.value(s, N), head.value(s));
+        lastMain = CrossEntropy.forward(logits.value(s, N), targets);
+        Profiler.stop(P_HEAD, t0);
+        Act prev = finalOut;
+        int prevT = T;
+        double mtpSum = 0;
+        for (MtpModule m : mtp) {
+            m.forward(s, tokens, targets, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
+            lastMtp[m.depth - 1] = m.lastCe;
+            lastBal += m.lastBal;
+            mtpSum += m.lastCe;
+            prev = m.hidden;
+            prevT = T - m.depth;
+        }
+        return (float) (lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0));
+    }
+
+    /**
+     * Input-gradient part of the backward of units [first, end) for the last {@link #forwardStage}; a stage before
+     * the last passes the gradient of its output residual in {@code outGrad} at {@code off}. Afterwards the gradient
+     * of the stage's input is at {@link #stageInputGradOffset} of {@link Arenas#dacts}.
+     */
+    public void backwardInputStage(int first, int end, float gradScale, float[] outGrad, int off) {
+        if (tokens == null) throw new IllegalStateException("backward before forward");
+        checkStage(first, end);
+        int N = B * T;
+        long t0 = Profiler.start();
+        TrainPool.zero(s.dacts, 0, s.dacts.length);
+        Profiler.stop(P_ZERO, t0);
+        if (end == units()) {
+            t0 = Profiler.start();
+            CrossEntropy.backward(logits.grad(s, N), logits.value(s, N), targets, gradScale);
+            Profiler.stop(P_HEAD, t0);
+            float mtpScale = mtp.length > 0 ? gradScale * mtpLambda / mtp.length : 0f;
+            for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardInput(s, head, mtpScale, gradScale);
+            t0 = Profiler.start();
+            Act last = resid[blocks.length];
+            Linear.backwardInput(Precision.FP32, finalOut.grad(s, N), logits.grad(s, N), head.value(s));
+            RmsNorm.backwardInput(last.grad(s, N), finalOut.grad(s, N), last.value(s, N), finalNorm.value(s), finalRstd.value(s, N));
+            Profiler.stop(P_HEAD, t0);
+        } else {
+            System.arraycopy(outGrad, off, s.dacts, resid[end - 1].dacts(), N * dim);
+        }
+        for (int l = Math.min(end, blocks.length + 1) - 2; l >= Math.max(first, 1) - 1; l--)
+            blocks[l].backwardInput(s, resid[l].acts(), resid[l + 1].acts(), B, T, gradScale);
+    }
+
+    /** Weight-gradient part of the backward of units [first, end) (after {@link #backwardInputStage}): adds into grads. */
+    public void backwardWeightsStage(int first, int end) {
+        checkStage(first, end);
+        int N = B * T;
+        if (end == units()) {
+            for (int k = mtp.length - 1; k >= 0; k--) mtp[k].backwardWeights(s, embed, head);
+            if (recompute) recomputeFinalNorm();
+            long t0 = Profiler.start();
+            Linear.backwardWeight(Precision.FP32, head.grad(s), logits.grad(s, N), finalOut.value(s, N));
+            RmsNorm.backwardWeight(finalNorm.grad(s), finalOut.grad(s, N), resid[blocks.length].value(s, N), finalRstd.value(s, N));
+            Profiler.stop(P_HEAD, t0);
+        }
+        for (int l = Math.min(end, blocks.length + 1) - 2; l >= Math.max(first, 1) - 1; l--)
+            blocks[l].backwardWeights(s, resid[l].acts(), resid[l + 1].acts(), B, T);
+        if (first == 0) {
+            long t0 = Profiler.start();
+            Embedding.backwardWeight(embed.grad(s), resid[0].grad(s, N), tokens);
+            Profiler.stop(P_EMBED, t0);
+        }
+        for (ParamLayout.Entry e : pl.entries())
+            if (!e.trainable()) Arrays.fill(s.grads, e.offset(), e.offset() + e.size(), 0f);
+    }
+
+    private void checkStage(int first, int end) {
+        if (first < 0 || end > units() || first >= end)
+            throw new IllegalArgumentException("stage units [" + first + ", " + end + ") outside [0, " + units() + ")");
+    }
+
+    /** Checks the batch (and, with MTP, its length) and remembers the shape and targets of the forward that starts. */
+    private void begin(int[] tokens, int[] targets, int B, int T, boolean withMtp) {
+        check(tokens, B, T, "tokens");
+        check(targets, B, T, "targets");
+        if (withMtp && T <= mtp.length)
+            throw new IllegalArgumentException("sequence length " + T + " must exceed num_nextn_predict_layers " + mtp.length);
+        this.targets = targets;
+        this.B = B;
+        this.T = T;
     }
 
     private void check(int[] x, int B, int T, String what) {

@@ -275,7 +275,7 @@ public final class Trainer<B> implements AutoCloseable {
     public Path checkpoint() {
         if (cfg.checkpointDir() == null) throw new IllegalStateException("no checkpoint directory configured");
         float[] e = ema == null ? null : ema.values();
-        AdamW full = zero == null ? adam : zero.gatherOptimizer();
+        AdamW full = zero == null ? adam : zero.gatherOptimizer();       // null on ranks other than 0
         if (writer()) {
             TrainCheckpoint.Contents c = new TrainCheckpoint.Contents(state(), model.params(), tensors, model.aliases(), full, e, cfg.configJson());
             lastCheckpoint = TrainCheckpoint.save(cfg.checkpointDir(), c, cfg.maxShardBytes());

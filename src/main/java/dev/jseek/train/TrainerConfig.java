@@ -56,7 +56,7 @@ public record TrainerConfig(AdamW.Config adam, LrSchedule lr, LrSchedule gamma, 
         private Path checkpointDir, metricsFile;
         private String configJson;
         private boolean progressBar;
-        private Consumer<String> warn = w -> System.err.println("jseek: warning: " + w);
+        private Consumer<String> warn = w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w));
 
         private Builder(LrSchedule lr) { this.lr = lr; }
 

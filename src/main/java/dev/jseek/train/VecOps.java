@@ -3,7 +3,6 @@ package dev.jseek.train;
 import dev.jseek.kernels.Exp;
 import dev.jseek.kernels.Vec;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,34 +20,6 @@ final class VecOps {
 
     static final VectorSpecies<Float> F = Vec.F;
     static final int L = F.length();
-
-    /** max of x[o..o+n). */
-    static float max(float[] x, int o, int n) {
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i <= n - L; i += L) m = m.max(FloatVector.fromArray(F, x, o + i));
-        float r = m.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) r = Math.max(r, x[o + i]);
-        return r;
-    }
-
-    /** y[yo+i] = exp(x[xo+i] - sub) for i < n; returns the sum (float lanes, double across lanes). */
-    static double expSub(float[] y, int yo, float[] x, int xo, int n, float sub) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i <= n - L; i += L) {
-            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, xo + i).sub(sub));
-            e.intoArray(y, yo + i);
-            acc = acc.add(e);
-        }
-        double s = Vec.sum(acc);
-        for (; i < n; i++) {
-            float e = Exp.exp(x[xo + i] - sub);
-            y[yo + i] = e;
-            s += e;
-        }
-        return s;
-    }
 
     /** x[o+i] *= s for i < n. */
     static void scale(float[] x, int o, int n, float s) {

@@ -2,6 +2,7 @@ package dev.jseek.train;
 
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.Transfer;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,8 @@ import java.util.List;
  * </ol>
  * Shards are contiguous ranges whose boundaries fall on tensor boundaries (balanced greedily by size), so a tensor's
  * norm partial and update happen on one rank. AdamW is element-wise, so steps 3-4 equal the 1-rank update exactly.
- * For checkpoints the moments are gathered into a full-arena {@link AdamW} ({@link #gatherOptimizer}) and a full
- * optimizer is sliced back ({@link #loadFrom}): checkpoints do not depend on the number of ranks.
+ * For checkpoints the moments are gathered on rank 0 into a full-arena {@link AdamW} ({@link #gatherOptimizer}) and
+ * a full optimizer is sliced back ({@link #loadFrom}): checkpoints do not depend on the number of ranks.
  */
 public final class ZeroShard {
     private final Communicator comm;
@@ -141,16 +142,30 @@ public final class ZeroShard {
         comm.allGather(pShard, 0, counts, params, 0);
     }
 
-    /** Collective: the moments of every shard gathered into a full-arena optimizer (for a checkpoint). */
+    /**
+     * Collective: the moments of every shard sent to rank 0 and assembled there into a full-arena optimizer (for a
+     * checkpoint); null on the other ranks, which hold no more than their shard at any time.
+     */
     public AdamW gatherOptimizer() {
+        int eb = cfg.bf16Moments() ? 2 : 4;
+        if (comm.rank() != 0) {
+            long bytes = (long) (hi - lo) * eb;
+            comm.exchange(List.of(
+                    Transfer.send(0, 1, adam.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
+                    Transfer.send(0, 2, adam.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
+            return null;
+        }
         AdamW full = new AdamW(cfg, arena, tensors);
         full.setStep(adam.step());
-        ElemType t = ElemType.BYTE;
-        int eb = cfg.bf16Moments() ? 2 : 4;
-        int[] bc = new int[counts.length];
-        for (int r = 0; r < bc.length; r++) bc[r] = counts[r] * eb;
-        comm.allGatherV(adam.firstMoment(), full.firstMoment(), bc, t);
-        comm.allGatherV(adam.secondMoment(), full.secondMoment(), bc, t);
+        MemorySegment.copy(adam.firstMoment(), 0, full.firstMoment(), 0, (long) (hi - lo) * eb);
+        MemorySegment.copy(adam.secondMoment(), 0, full.secondMoment(), 0, (long) (hi - lo) * eb);
+        List<Transfer> recv = new ArrayList<>();
+        for (int r = 1; r < counts.length; r++) {
+            long off = (long) starts[r] * eb, bytes = (long) counts[r] * eb;
+            recv.add(Transfer.recv(r, 1, full.firstMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
+            recv.add(Transfer.recv(r, 2, full.secondMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
+        }
+        comm.exchange(recv);
         return full;
     }
 

@@ -24,9 +24,9 @@ final class Layers {
             List.of("fp8", "data"),
             List.of("model"),
             List.of("gguf", "train"),
-            List.of("infer", "source"),
+            List.of("infer", "source", "pipeline"),
             List.of("posttrain", "serve", "bench"),   // bench: placed ahead of its arrival (issue 9 §5)
-            List.of("eval"),                           // eval uses posttrain's arithmetic task and rewards
+            List.of("eval"),                           // eval uses posttrain's arithmetic task and rewards (issue 15)
             List.of("cli"));
 
     /** The scalar twins of the kernels: test oracles, which no production package may call. */

@@ -15,7 +15,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.jseek.cli.TrainStepPeer;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Rope;
 import dev.jseek.train.ParamLayout;

@@ -2,7 +2,6 @@ package dev.jseek.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.jseek.cli.TrainStepPeer;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.Presets;
 import dev.jseek.train.AdamW;

@@ -3,6 +3,8 @@ package dev.jseek.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.ExternalPeers;
+import dev.jseek.bench.OpenBlas;
+
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;

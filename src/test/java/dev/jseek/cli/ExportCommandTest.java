@@ -72,7 +72,7 @@ class ExportCommandTest {
     @Test
     void userErrors(@TempDir Path tmp) throws Exception {
         Path hf = ForwardCommandTest.fixture(), gguf = tmp.resolve("m.gguf");
-        assertEquals("jseek: --type: unknown value 'q4_k' (use f32, f16, bf16 or q8_0)\n",
+        assertEquals("jseek: --type: unknown value 'q4_k' (use f32, f16, bf16, q8_0, q6_k or q4_k_m)\n",
                 run("export", "--model", hf.toString(), "--out", gguf.toString(), "--type", "q4_k").err);
         assertEquals("jseek: --model: " + tmp + " is not a model directory\n".replace(" is not", "/none is not"),
                 run("export", "--model", tmp.resolve("none").toString(), "--out", gguf.toString()).err);

@@ -58,6 +58,16 @@ class TokenizerCliTest {
         Files.writeString(idFile, ids.out());
         Run text = run("detokenize", "--tokenizer", tok.toString(), "--in", idFile.toString());
         assertEquals("public static int x = 42;\n<｜User｜>hi\n", text.out());
+        // issue 10 §9: ids beyond long, and numbers beyond the parser's length limit, are one line
+        Files.writeString(idFile, "[1, " + "9".repeat(30) + "]");
+        Run big = run("detokenize", "--tokenizer", tok.toString(), "--in", idFile.toString());
+        assertEquals(2, big.rc(), big.err());
+        assertEquals("jseek: " + idFile + ": array 0, element 1: id 99999999999999999999... (30 digits) is outside the vocabulary 0..399",
+                big.err().strip());
+        Files.writeString(idFile, "[" + "9".repeat(1200) + "]");
+        Run huge = run("detokenize", "--tokenizer", tok.toString(), "--in", idFile.toString());
+        assertEquals(2, huge.rc(), huge.err());
+        assertTrue(huge.err().startsWith("jseek: " + idFile + ": not valid JSON: ") && huge.err().strip().lines().count() == 1, huge.err());
 
         Files.writeString(in, "public static int x = 42;\n<｜User｜>hi\n");
         Run bos = run("tokenize", "--tokenizer", tok.toString(), "--in", in.toString(), "--whole", "--bos", "--pieces");

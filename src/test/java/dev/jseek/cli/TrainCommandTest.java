@@ -282,6 +282,10 @@ class TrainCommandTest {
         assertTrue(md.contains("| aux-loss | gamma 0, classic batch-wise aux loss alpha 0.01 |"), md);
         assertTrue(md.contains("| none | gamma 0, no balance loss |"), md);
         assertTrue(md.contains("Command: `jseek train balance-experiment --data"), md);
+        // each variant prints the equivalent jseek train command line (the pass-through options last)
+        assertTrue(r.out().contains("== variant aux-loss (gamma 0, classic batch-wise aux loss alpha 0.01): jseek train --data " + data + " --out "
+                + out.resolve("aux-loss") + " --preset tiny --steps 5 --seed 1 --eval-every 5 --gamma-schedule 0 --balance-alpha 0.01"
+                + " --balance-loss batch --seq-len 8 --micro-batch 2 --batch 4 --lr 3e-3 --warmup-steps 2 --eval-batches 2 --no-progress --no-plot\n"), r.out());
         ObjectMapper json = new ObjectMapper();
         var free = json.readTree(Files.readAllLines(out.resolve("aux-free/metrics.jsonl")).get(4));
         var aux = json.readTree(Files.readAllLines(out.resolve("aux-loss/metrics.jsonl")).get(4));

@@ -1,5 +1,7 @@
 package dev.jseek.gguf;
 
+import dev.jseek.tensor.Q8_0;
+
 import static dev.jseek.gguf.GgufTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -89,9 +91,11 @@ class GgufRoundTripTest {
     /** The HF model with every GGUF-stored weight rounded as its GGUF type rounds it (computed here, not read back). */
     private static InMemoryWeights rounded(Path hf, GgufFile f) {
         InMemoryWeights w = new InMemoryWeights();
+        java.util.Map<String, Deepseek2Names.Target> names =
+                Deepseek2Names.index(new dev.jseek.model.TensorSchema(ModelConfig.load(hf.resolve("config.json"))));
         try (Checkpoint ck = Checkpoint.open(hf)) {
             for (String n : ck.names()) {
-                Deepseek2Names.Target t = Deepseek2Names.map(n);
+                Deepseek2Names.Target t = names.get(n);
                 if (t == null || (!f.has(t.gguf()) && t.kind() != Deepseek2Names.Kind.KV_B)) continue;
                 TensorInfo info = ck.info(n);
                 float[] x = ck.floats(n);
@@ -108,7 +112,7 @@ class GgufRoundTripTest {
                     for (int b = 0; b < x.length; b += 32) { // rows are whole blocks (cols % 32 == 0)
                         assertEquals(0, cols % 32);
                         Q8_0.quantizeBlock(x, b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, x, b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, x, b);
                     }
                 }
                 w.put(n, x, info.shape());
@@ -207,7 +211,7 @@ class GgufRoundTripTest {
                     for (int j = 0; j < nope; j++) row[j] = x[(hd * (nope + v) + j) * kvr + cc];
                     for (int b = 0; b < nope; b += 32) {
                         Q8_0.quantizeBlock(row, b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, deq, b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, deq, b);
                     }
                     for (int j = 0; j < nope; j++) want[(hd * (nope + v) + j) * kvr + cc] = deq[j];
                 }
@@ -215,7 +219,7 @@ class GgufRoundTripTest {
                     int base = (hd * (nope + v) + nope + i) * kvr;
                     for (int b = 0; b < kvr; b += 32) {
                         Q8_0.quantizeBlock(x, base + b, blk, 0);
-                        ScalarQ8_0.dequantize(java.lang.foreign.MemorySegment.ofArray(blk), 0, 1, want, base + b);
+                        Q8_0.dequantizeBlock(java.lang.foreign.MemorySegment.ofArray(blk), 0, want, base + b);
                     }
                 }
             }

@@ -1,5 +1,7 @@
 package dev.jseek.gguf;
 
+import dev.jseek.tensor.Q8_0;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
@@ -49,8 +51,8 @@ class Q8_0Test {
             MemorySegment.copy(blocks, 0, seg, ValueLayout.JAVA_BYTE, 7, blocks.length); // unaligned start
             int n = blocks.length / 34;
             float[] vec = new float[n * 32 + 5], sca = new float[n * 32 + 5];
-            Q8_0.dequantize(seg, 7, n, vec, 5);
-            ScalarQ8_0.dequantize(seg, 7, n, sca, 5);
+            GgmlCodec.decode(GgmlType.Q8_0, seg.asSlice(7), 0, n * 32, vec, 5);
+            for (int b = 0; b < n; b++) Q8_0.dequantizeBlock(seg, 7 + 34L * b, sca, 5 + 32 * b);
             for (int i = 0; i < n * 32; i++) {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(vec[i + 5]), "vector " + i);
                 assertEquals(Float.floatToRawIntBits(sca[i + 5]), Float.floatToRawIntBits(vec[i + 5]), "scalar twin " + i);
@@ -68,8 +70,8 @@ class Q8_0Test {
                 for (int b = 0; b < n; b++) // finite scales (random fp16 bits can be inf/NaN: those are compared too, as bits)
                     seg.set(GgufFile.LE_I16, 1 + (long) b * 34, (short) (r.nextInt(0x7C00) | (r.nextBoolean() ? 0x8000 : 0)));
                 float[] v = new float[n * 32], s = new float[n * 32];
-                Q8_0.dequantize(seg, 1, n, v, 0);
-                ScalarQ8_0.dequantize(seg, 1, n, s, 0);
+                GgmlCodec.decode(GgmlType.Q8_0, seg.asSlice(1), 0, n * 32, v, 0);
+                for (int b = 0; b < n; b++) Q8_0.dequantizeBlock(seg, 1 + 34L * b, s, 32 * b);
                 for (int i = 0; i < v.length; i++) assertEquals(Float.floatToRawIntBits(s[i]), Float.floatToRawIntBits(v[i]), n + " blocks, " + i);
             }
         }
@@ -84,7 +86,7 @@ class Q8_0Test {
         byte[] q = new byte[blocks * 34];
         for (int b = 0; b < blocks; b++) Q8_0.quantizeBlock(x, b * 32, q, b * 34);
         float[] y = new float[x.length];
-        Q8_0.dequantize(MemorySegment.ofArray(q), 0, blocks, y, 0);
+        GgmlCodec.decode(GgmlType.Q8_0, MemorySegment.ofArray(q), 0, blocks * 32, y, 0);
         double worst = 0;
         for (int b = 0; b < blocks; b++) {
             float amax = 0;

@@ -122,6 +122,38 @@ class SafetensorsBadInputTest {
         }
     }
 
+    /** issue 10 §8: every byte of the data region belongs to exactly one tensor. */
+    @Test
+    void theDataRegionIsCoveredExactly() throws IOException {
+        fails(raw("gap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[20,24]}}", 24), "bytes [16, 20)", "between 'a' and 'b'");
+        fails(raw("lead.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[4,20]}}", 20),
+                "bytes [0, 4)", "before the first, 'a'");
+        fails(raw("slack.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 20),
+                "has 20 bytes but the tensors cover 16", "4 bytes after 'a'");
+        fails(raw("none.safetensors", "{\"__metadata__\":{}}", 8), "8 bytes after the header");
+    }
+
+    /**
+     * issue 10 §8: a header length one byte short of the real (space-padded) header still parses, and before, every
+     * tensor was then read one byte off (all-NaN logits, exit 0); now the shifted data region does not add up.
+     */
+    @Test
+    void aHeaderLengthOneByteShortIsRefused() throws IOException {
+        byte[] h = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}   ".getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + 16).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        for (int i = 0; i < 4; i++) b.putFloat(1f + i);
+        Path p = tmp.resolve("short-header.safetensors");
+        Files.write(p, b.array());
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(2f, f.segment("a").get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 4));
+        }
+        b.putLong(0, h.length - 1);
+        Files.write(p, b.array());
+        fails(p, "1 bytes after 'a' belong to no tensor", "header length");
+    }
+
     @Test
     void badMetadata() throws IOException {
         fails(raw("meta.safetensors", "{\"__metadata__\":{\"format\":3}}", 0), "__metadata__", "'format'", "3");

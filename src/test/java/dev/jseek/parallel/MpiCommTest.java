@@ -14,20 +14,20 @@ class MpiCommTest {
     private static final String MAIN = MpiCheckMain.class.getName();
 
     @Test void everyOperationMatchesTheOracleOnFourProcesses() throws Exception {
-        MpiRun.Result r = MpiRun.run(4, 120, List.of(), MAIN, "ops");
+        MpiRun.Result r = MpiRun.run(4, 120, List.of("-XX:TieredStopAtLevel=1"), MAIN, "ops");
         assertEquals(0, r.exit(), r.output());
         for (int k = 0; k < 4; k++) assertTrue(r.output().contains("ok rank " + k + " of 4"), r.output());
     }
 
     @Test void aRankThatNeverArrivesAbortsTheJobNamingIt() throws Exception {
-        MpiRun.Result r = MpiRun.run(2, 60, List.of("-Djseek.comm.timeoutSeconds=2"), MAIN, "hang");
+        MpiRun.Result r = MpiRun.run(2, 60, List.of("-XX:TieredStopAtLevel=1", "-Djseek.comm.timeoutSeconds=2"), MAIN, "hang");
         assertNotEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("jseek: rank 0 of 2: collective #2 (barrier): rank 1 did not arrive within 2.0 s"), r.output());
         assertFalse(r.output().contains("passed the barrier"), r.output());
     }
 
     @Test void aKilledRankEndsTheJobWithinTheDeadlineNamingIt() throws Exception {
-        MpiRun.Result r = MpiRun.run(2, 60, List.of("-Djseek.comm.timeoutSeconds=30"), MAIN, "die");
+        MpiRun.Result r = MpiRun.run(2, 60, List.of("-XX:TieredStopAtLevel=1", "-Djseek.comm.timeoutSeconds=30"), MAIN, "die");
         assertNotEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("rank 1 pid"), r.output());
         assertTrue(r.output().contains("process rank 1 with PID") && r.output().contains("signal 9"), r.output());

@@ -10,40 +10,74 @@ import java.util.concurrent.TimeUnit;
 /**
  * Starts {@code mpirun -np N java ... MAIN ARGS} on this machine for the MPI tests: the test JVM's class path, root
  * allowed (CI runs as root), oversubscription (4 processes on 2 cores), shared-memory transport ({@code self,vader}).
- * Fails with a clear message when Open MPI is missing ({@code .ci/run} installs it).
+ * Without Open MPI the test is skipped, and fails in CI ({@link dev.jseek.ExternalPeers}; {@code .ci/run} installs it).
  */
-final class MpiRun {
+public final class MpiRun {
     private MpiRun() {}
 
-    record Result(int exit, String output, double seconds) {}
+    public record Result(int exit, String output, double seconds) {}
 
-    static Result run(int np, double timeoutSeconds, List<String> jvmProps, String main, String... args) throws IOException, InterruptedException {
-        Path mpirun = Path.of("/usr/bin/mpirun");
-        if (!Files.isExecutable(mpirun))
-            throw new AssertionError("Open MPI is not installed (apt-get install openmpi-bin libopenmpi-dev; .ci/run does it)");
-        List<String> cmd = new ArrayList<>(List.of(mpirun.toString(), "--oversubscribe", "--mca", "btl", "self,vader", "-np", Integer.toString(np),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    /** A running mpirun job. */
+    public record Started(Process process, Path log) {
+        public String output() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                return "(no output: " + e + ")";
+            }
+        }
+
+        /** Waits up to {@code seconds} for the job to end (kills it and fails after). */
+        public Result await(double seconds) throws IOException, InterruptedException {
+            long t0 = System.nanoTime();
+            boolean done = process.waitFor((long) (seconds * 1000), TimeUnit.MILLISECONDS);
+            if (!done) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                process.waitFor();
+                throw new AssertionError("mpirun still running after " + seconds + " s:\n" + output());
+            }
+            String out = output();
+            Files.deleteIfExists(log);
+            return new Result(process.exitValue(), out, (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** Starts one process per entry of {@code perRankProps} (MPMD: rank r gets those JVM options), all running MAIN ARGS. */
+    public static Started start(List<List<String>> perRankProps, String main, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(MPIRUN.toString(), "--oversubscribe", "--mca", "btl", "self,vader"));
+        for (int r = 0; r < perRankProps.size(); r++) {
+            if (r > 0) cmd.add(":");
+            cmd.addAll(List.of("-np", "1"));
+            cmd.addAll(java(perRankProps.get(r), main, args));
+        }
+        return launch(cmd);
+    }
+
+    private static final Path MPIRUN = Path.of("/usr/bin/mpirun");
+
+    private static List<String> java(List<String> jvmProps, String main, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Xmx512m", "-Djseek.threads=1"));
+                "-Xmx512m", "-Djseek.threads=1"));
         cmd.addAll(jvmProps);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private static Started launch(List<String> cmd) throws IOException {
+        dev.jseek.ExternalPeers.require(Files.isExecutable(MPIRUN), "Open MPI 4's /usr/bin/mpirun (openmpi-bin libopenmpi-dev)");
         Path log = Files.createTempFile("mpirun", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1");
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        boolean done = p.waitFor((long) (timeoutSeconds * 1000), TimeUnit.MILLISECONDS);
-        double sec = (System.nanoTime() - t0) / 1e9;
-        if (!done) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            p.waitFor();
-        }
-        String out = Files.readString(log);
-        Files.deleteIfExists(log);
-        if (!done) throw new AssertionError("mpirun -np " + np + " still running after " + timeoutSeconds + " s:\n" + out);
-        return new Result(p.exitValue(), out, sec);
+        return new Started(pb.start(), log);
+    }
+
+    public static Result run(int np, double timeoutSeconds, List<String> jvmProps, String main, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(MPIRUN.toString(), "--oversubscribe", "--mca", "btl", "self,vader", "-np", Integer.toString(np)));
+        cmd.addAll(java(jvmProps, main, args));
+        return launch(cmd).await(timeoutSeconds);
     }
 }

@@ -93,6 +93,39 @@ class StallTest {
         }
     }
 
+    /** A request refused before its body is read (415 here) whose client then stalls is still dropped in time. */
+    @Test @Timeout(60) void aRefusedRequestWhoseBodyStallsIsDropped() throws Exception {
+        try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f),
+                o -> o.withLimits(ServerLimits.DEFAULTS.withReadTimeoutMs(READ_TIMEOUT_MS)));
+             Socket so = new Socket()) {
+            so.connect(new InetSocketAddress("127.0.0.1", s.server.port()), 5000);
+            so.setSoTimeout(10_000);
+            so.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 1000\r\n\r\n{\"prompt\"").getBytes(StandardCharsets.ISO_8859_1));
+            so.getOutputStream().flush();
+            long t0 = System.nanoTime();
+            String got = new String(so.getInputStream().readNBytes(12), StandardCharsets.ISO_8859_1);
+            assertEquals("HTTP/1.1 415", got);
+            assertTrue(closedByServer(so), "the connection stayed open after the refusal");
+            assertTrue((System.nanoTime() - t0) / 1e6 < READ_TIMEOUT_MS + 3000);
+        }
+    }
+
+    /** issue 10 §9: a client that goes away mid-body is one log line, not an internal error with a stack trace. */
+    @Test @Timeout(60) void aClientGoneMidBodyIsOneLogLine() throws Exception {
+        try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f))) {
+            try (Socket so = new Socket()) {
+                so.connect(new InetSocketAddress("127.0.0.1", s.server.port()), 5000);
+                so.getOutputStream().write(stall(0));
+                so.getOutputStream().flush();
+                Thread.sleep(200);
+            }
+            assertTrue(s.awaitLogLine(l -> l.startsWith("serve: POST /v1/completions 0 ") && l.contains("(client went away")),
+                    String.join("\n", s.logLines()));
+            assertTrue(s.logLines().stream().noneMatch(l -> l.contains("internal error") || l.contains("\tat ")), String.join("\n", s.logLines()));
+        }
+    }
+
     @Test @Timeout(60) void beyondTheConnectionLimitRequestsGet503AndHealthStillAnswers() throws Exception {
         try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f),
                 o -> o.withLimits(ServerLimits.DEFAULTS.withReadTimeoutMs(10_000).withMaxConnections(4)))) {

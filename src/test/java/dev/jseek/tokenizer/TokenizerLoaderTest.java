@@ -105,6 +105,18 @@ class TokenizerLoaderTest {
         assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("not valid JSON"), e.getMessage());
     }
 
+    /** issue 10 §9: Jackson's limits (nesting, number length) are errors without a location: one line, no NPE. */
+    @Test void jsonBeyondTheParsersLimitsIsNamed() throws Exception {
+        Path deep = tmp.resolve("deep.json");
+        Files.writeString(deep, "{\"version\": \"1.0\", \"x\": " + "[".repeat(1200) + "]".repeat(1200) + "}");
+        TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> Tokenizer.load(deep));
+        assertTrue(e.getMessage().startsWith(deep + ": not valid JSON: ") && e.getMessage().contains("depth"), e.getMessage());
+        Path digits = tmp.resolve("digits.json");
+        Files.writeString(digits, "{\"version\": \"1.0\", \"x\": " + "7".repeat(1200) + "}");
+        e = assertThrows(TokenizerFormatException.class, () -> Tokenizer.load(digits));
+        assertTrue(e.getMessage().startsWith(digits + ": not valid JSON: ") && e.getMessage().contains("1200"), e.getMessage());
+    }
+
     @Test void configTokenMustExist() throws Exception {
         Path dir = tmp.resolve("withcfg");
         Files.createDirectories(dir);

@@ -93,28 +93,63 @@ class DataParallelTest {
         assertArrayEquals(a.params(), b.params());
     }
 
-    @Test void dp2AndDp4EqualOneRankWithinOneMillionth() {
-        List<Run> dp2 = parallel(2, 4, null, null);
+    @Test void dp2AndDp4EqualOneRankAndCheckpointsResumeOnAnyLayout() {
+        Path ck = tmp.resolve("ck");
+        List<Run> dp2 = parallel(2, 4, ck, null);
         assertArrayEquals(dp2.get(0).params(), dp2.get(1).params(), "ranks hold the same parameters");
-        assertClose(single(4, null, null, STEPS), dp2.get(0));
+        Run ref = single(4, null, null, STEPS);
+        assertClose(ref, dp2.get(0));
+        assertBitwise(ref, parallel(1, 4, null, null).getFirst());          // a 1-rank group is the plain trainer, bit for bit
+        // the DP2 checkpoint of step 3 resumed on 2 ranks (bitwise) and on 1 rank (within tolerance)
+        Path step3 = ck.resolve(TrainCheckpoint.dirName(3));
+        Run tail = new Run(dp2.get(0).steps().subList(3, STEPS), dp2.get(0).params());
+        assertBitwise(tail, parallel(2, 4, tmp.resolve("ck2"), step3).getFirst());
+        Run one = single(4, tmp.resolve("ck1"), step3, STEPS);
+        assertEquals(2, one.steps().size());
+        assertClose(tail, one);
         List<Run> dp4 = parallel(4, 8, null, null);
         for (Run r : dp4) assertArrayEquals(dp4.get(0).params(), r.params());
         assertClose(single(8, null, null, STEPS), dp4.get(0));
     }
 
-    @Test void aOneRankGroupIsBitwiseThePlainTrainer() {
-        assertBitwise(single(4, null, null, STEPS), parallel(1, 4, null, null).getFirst());
-    }
-
-    @Test void aDp2CheckpointResumesOnTwoRanksBitwiseAndOnOneRankWithinTolerance() {
-        Path ck = tmp.resolve("ck");
-        Run straight = parallel(2, 4, ck, null).getFirst();
-        Path step3 = ck.resolve(TrainCheckpoint.dirName(3));
-        Run again = parallel(2, 4, tmp.resolve("ck2"), step3).getFirst();
-        assertBitwise(new Run(straight.steps().subList(3, STEPS), straight.params()), again);
-        Run one = single(4, tmp.resolve("ck1"), step3, STEPS);
-        assertEquals(2, one.steps().size());
-        assertClose(new Run(straight.steps().subList(3, STEPS), straight.params()), one);
+    @Test void optimizerShardsGatherOnRankZeroAndSliceBack() {
+        List<TrainTensor> ts = List.of(TrainTensor.of("a", 0, new int[] {10}, true), TrainTensor.of("b", 10, new int[] {3, 10}, true),
+                TrainTensor.of("c", 40, new int[] {20}, false), TrainTensor.of("d", 60, new int[] {4, 10}, true));
+        for (boolean bf16 : new boolean[] {false, true}) {
+            AdamW.Config cfg = AdamW.Config.deepseekV3().withBf16Moments(bf16);
+            int eb = bf16 ? 2 : 4;
+            ThreadRanks.run(3, TimeUnit.SECONDS.toNanos(60), c -> {
+                ZeroShard z = new ZeroShard(c, ts, 100, cfg);
+                var m = z.optimizer().firstMoment();
+                var v = z.optimizer().secondMoment();
+                for (long i = 0; i < m.byteSize(); i++) {                  // byte j of element (from + i / eb) of the arena
+                    m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (z.from() * eb + i));
+                    v.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) ~(z.from() * eb + i));
+                }
+                AdamW full = z.gatherOptimizer();
+                if (c.rank() != 0) {
+                    assertNull(full);
+                    return null;
+                }
+                assertEquals(100L * eb, full.firstMoment().byteSize());
+                for (long i = 0; i < 100L * eb; i++) {
+                    assertEquals((byte) i, full.firstMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                    assertEquals((byte) ~i, full.secondMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                }
+                return null;
+            });
+            ThreadRanks.run(3, TimeUnit.SECONDS.toNanos(60), c -> {      // a full optimizer sliced back into shards
+                AdamW full = new AdamW(cfg, 100, ts);
+                for (long i = 0; i < 100L * eb; i++) full.firstMoment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (3 * i));
+                full.setStep(7);
+                ZeroShard z = new ZeroShard(c, ts, 100, cfg);
+                z.loadFrom(full);
+                assertEquals(7, z.optimizer().step());
+                for (long i = 0; i < z.optimizer().firstMoment().byteSize(); i++)
+                    assertEquals((byte) (3 * (z.from() * eb + i)), z.optimizer().firstMoment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                return null;
+            });
+        }
     }
 
     @Test void shardsCutAtTensorBoundaries() {

@@ -70,6 +70,8 @@ class FastKernelsTest {
     /** One vector shape (-Djseek.vectorBits) for inference and training kernels alike. */
     @Test void trainingUsesTheKernelsVectorShape() {
         assertSame(dev.jseek.kernels.Vec.F, VecOps.F);
+        String bits = System.getProperty("jseek.vectorBits");            // set by the vector-256 rerun of this test
+        if (bits != null) assertEquals(Integer.parseInt(bits.trim()), VecOps.F.vectorBitSize(), "-Djseek.vectorBits reaches train/");
     }
 
     @Test void swigluAndSigmoid() {

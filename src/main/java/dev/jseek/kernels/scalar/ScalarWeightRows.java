@@ -4,17 +4,25 @@ import dev.jseek.tensor.Bf16;
 import dev.jseek.tensor.Fp16;
 import dev.jseek.tensor.Fp8;
 import dev.jseek.tensor.Matrix;
+import dev.jseek.tensor.QuantBlocks;
 import java.lang.foreign.ValueLayout;
 
 /**
  * Scalar twin (test oracle) of {@link dev.jseek.kernels.WeightRows}: element-by-element decode of a weight of any
- * dtype with FP8 block scales applied (docs/architecture.md §2.3).
+ * dtype with FP8 block scales applied (docs/architecture.md §2.3); ggml block types through their scalar references
+ * ({@link QuantBlocks}).
  */
 public final class ScalarWeightRows {
     private ScalarWeightRows() {}
 
     /** Element (r, c) of w as float, FP8 block scale applied. */
     public static float get(Matrix w, int r, int c) {
+        if (w.dtype().isBlock()) {
+            float[] blk = new float[w.dtype().blockSize];
+            int b = c / w.dtype().blockSize;
+            QuantBlocks.dequantizeBlock(w.dtype(), w.data(), r * w.rowBytes() + (long) b * w.dtype().blockBytes, blk, 0);
+            return blk[c - b * w.dtype().blockSize];
+        }
         long idx = (long) r * w.cols() + c;
         float v = switch (w.dtype()) {
             case F32 -> w.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, idx);
@@ -32,6 +40,11 @@ public final class ScalarWeightRows {
 
     /** Writes row r of w (w.cols floats, block scales applied) into dst[dstOff ..]. */
     public static void decodeRow(Matrix w, int r, float[] dst, int dstOff) {
+        if (w.dtype().isBlock()) {
+            for (int b = 0; b < w.cols() / w.dtype().blockSize; b++)
+                QuantBlocks.dequantizeBlock(w.dtype(), w.data(), r * w.rowBytes() + (long) b * w.dtype().blockBytes, dst, dstOff + b * w.dtype().blockSize);
+            return;
+        }
         for (int c = 0; c < w.cols(); c++) dst[dstOff + c] = get(w, r, c);
     }
 }

@@ -1,4 +1,4 @@
-package dev.jseek.cli;
+package dev.jseek.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -15,8 +15,8 @@ import java.nio.file.Path;
  * native code). Loads {@code /usr/lib/x86_64-linux-gnu/libopenblas.so.0} (Debian's libopenblas0) or the path
  * given. {@link #load} returns null with a reason when the library is missing.
  */
-final class OpenBlas {
-    static final String DEFAULT_PATH = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0";
+public final class OpenBlas {
+    public static final String DEFAULT_PATH = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0";
     static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
     private final MethodHandle sgemm, setThreads, coreName, config;

@@ -1,10 +1,10 @@
-package dev.jseek.cli;
+package dev.jseek.bench;
 
 import dev.jseek.model.ModelConfig;
 import dev.jseek.train.ParamLayout;
 
 /**
- * A reference implementation of jseek's training step that {@code jseek bench train} times in the same run (e.g. the
+ * A reference implementation of jseek's training step that {@link TrainBench} ({@code jseek bench train}) times in the same run (e.g. the
  * PyTorch eager port in the test sources, found with {@link java.util.ServiceLoader} when tools/bench-train.sh puts
  * it on the class path; the jseek runtime never depends on one). The peer builds the same model (docs/architecture.md §3-§6: MLA, MoE
  * with the same routing, MTP, balance loss, cross-entropy) from the same weights and runs the same step:

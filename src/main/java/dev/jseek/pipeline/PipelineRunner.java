@@ -1,0 +1,217 @@
+package dev.jseek.pipeline;
+
+import dev.jseek.parallel.Communicator;
+import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.Transfer;
+import dev.jseek.train.TrainModel;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Executes a {@link Schedule} for one training step on this rank of a pipeline group (report §3.2.1): the rank's
+ * stages of the model ({@link StagePartition}) run their F, B (input gradient) and W (weight gradient) ops in the
+ * schedule's order; activations and gradients move between ranks through the communicator's batched non-blocking
+ * send/receive ({@link Communicator#exchange}), one batch per run of consecutive SEND/RECV ops.
+ *
+ * <p>Each micro-batch in flight on a stage has its own activation arenas (a {@link TrainModel} sharing the rank's
+ * parameter and gradient arenas, allocated on its F and freed by its W), so the W queue is the set of slots whose B
+ * has run and whose W has not; it must be empty at the end of the step (checked). An F&amp;B pair runs its forward
+ * and then its backward: on a CPU both would compete for the same cores.
+ *
+ * <p>Every rank holds the whole parameter arena (identical on all ranks) and computes gradients only for its
+ * stages; at the end of the step the gradients are summed over the group in rank order, which also sums the
+ * gradients of a stage's two copies (DualPipe) and of the embedding used by the first stage and by the MTP modules
+ * of the last. Losses are returned by the rank of each micro-batch's last stage and shared with all ranks.
+ */
+public final class PipelineRunner {
+    /** One micro-batch: B sequences of T input tokens and their next-token targets. */
+    public record MicroBatch(int[] tokens, int[] targets) {}
+
+    /** A compute op as it ran: nanoseconds since the step's start barrier. */
+    public record Timed(int rank, Op op, long startNs, long endNs) {}
+
+    /** Per micro-batch total, main CE, mean MTP CE and balance losses (as {@link TrainModel#forward}), and this rank's timeline. */
+    public record StepResult(double[] total, double[] main, double[] mtp, double[] balance, List<Timed> timeline, int peakSlots) {}
+
+    private final Schedule schedule;
+    private final StagePartition part;
+    private final TrainModel base;
+    private final Communicator comm;
+    private final List<TrainModel> slots = new ArrayList<>();
+    private final ArrayDeque<TrainModel> free = new ArrayDeque<>();
+
+    public PipelineRunner(Schedule schedule, StagePartition part, TrainModel base, Communicator comm) {
+        if (comm.size() != schedule.ranks())
+            throw new IllegalArgumentException("schedule " + schedule.name() + " needs " + schedule.ranks() + " ranks, the group has " + comm.size());
+        if (part.stages() != schedule.stages())
+            throw new IllegalArgumentException("schedule " + schedule.name() + " has " + schedule.stages() + " stages, the partition " + part.stages());
+        if (part.units() != base.units())
+            throw new IllegalArgumentException("the partition covers " + part.units() + " units, the model has " + base.units());
+        this.schedule = schedule;
+        this.part = part;
+        this.base = base;
+        this.comm = comm;
+        slots.add(base);
+        free.add(base);
+    }
+
+    public Schedule schedule() { return schedule; }
+    public StagePartition partition() { return part; }
+
+    /**
+     * One step over {@code batches} (as many as the schedule's micro-batches, each B x T): zeroes the gradients, runs
+     * the schedule with gradScale on every micro-batch, sums the gradients over the group, and sums the expert loads
+     * over slots and ranks into the base model ({@link TrainModel#setExpertLoad}).
+     */
+    public StepResult step(List<MicroBatch> batches, int B, int T, float gradScale) {
+        int M = schedule.microBatches(), S = schedule.stages(), r = comm.rank(), N = B * T, dim = base.config().hiddenSize();
+        if (batches.size() != M) throw new IllegalArgumentException(batches.size() + " micro-batches for a schedule of " + M);
+        base.zeroGrad();
+        Map<Integer, TrainModel> live = new HashMap<>();
+        Map<Integer, float[]> actIn = new HashMap<>(), gradOut = new HashMap<>();
+        Map<Integer, double[]> balIn = new HashMap<>();
+        double[] total = new double[M], main = new double[M], mtp = new double[M], bal = new double[M];
+        List<Timed> timeline = new ArrayList<>();
+        List<Op> ops = schedule.ops().get(r);
+        comm.barrier();
+        long t0 = System.nanoTime();
+        int peak = 0;
+        for (int i = 0; i < ops.size(); ) {
+            Op op = ops.get(i);
+            if (op.isComm()) {
+                List<Transfer> batch = new ArrayList<>();
+                List<Integer> sentKeys = new ArrayList<>();
+                for (; i < ops.size() && ops.get(i).isComm(); i++) {
+                    Op c = ops.get(i);
+                    int key = c.mb() * S + c.stage(), tag = 3 * key + (c.grad() ? 2 : 0);
+                    if (c.grad()) {
+                        int k = c.mb() * S + c.stage() - 1;      // the gradient of stage (stage-1)'s output
+                        if (c.kind() == Op.Kind.RECV) gradOut.put(k, new float[N * dim]);
+                        float[] g = gradOut.get(k);
+                        batch.add(new Transfer(c.kind() == Op.Kind.SEND, c.peer(), tag, MemorySegment.ofArray(g), N * dim, ElemType.FLOAT));
+                        if (c.kind() == Op.Kind.SEND) sentKeys.add(-1 - k);
+                    } else {
+                        if (c.kind() == Op.Kind.RECV) { actIn.put(key, new float[N * dim]); balIn.put(key, new double[1]); }
+                        batch.add(new Transfer(c.kind() == Op.Kind.SEND, c.peer(), tag, MemorySegment.ofArray(actIn.get(key)), N * dim, ElemType.FLOAT));
+                        batch.add(new Transfer(c.kind() == Op.Kind.SEND, c.peer(), tag + 1, MemorySegment.ofArray(balIn.get(key)), 8, ElemType.BYTE));
+                        if (c.kind() == Op.Kind.SEND) sentKeys.add(key);
+                    }
+                }
+                comm.exchange(batch);
+                for (int k : sentKeys) {
+                    if (k >= 0) { actIn.remove(k); balIn.remove(k); }
+                    else gradOut.remove(-1 - k);
+                }
+                continue;
+            }
+            long a = System.nanoTime();
+            switch (op.kind()) {
+                case F -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                case B -> backwardInput(op.mb(), op.stage(), gradScale, N * dim, live, gradOut);
+                case FB -> {
+                    forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                    backwardInput(op.mb2(), op.stage2(), gradScale, N * dim, live, gradOut);
+                }
+                case W -> {
+                    int key = op.mb() * S + op.stage();
+                    TrainModel m = live.remove(key);
+                    if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
+                    m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
+                    free.add(m);
+                }
+                default -> throw new IllegalStateException(op.toString());
+            }
+            peak = Math.max(peak, live.size());
+            timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
+            i++;
+        }
+        if (!live.isEmpty())
+            throw new IllegalStateException("rank " + r + ": " + live.size() + " micro-batch stages still hold activations or queued weight gradients at the end of the step");
+        if (comm.size() > 1) comm.allReduceSum(base.grads(), 0, base.grads().length);
+        // losses from the rank of each micro-batch's last stage, identical on every rank
+        double[] mine = new double[4 * M];
+        for (int m = 0; m < M; m++) { mine[m] = total[m]; mine[M + m] = main[m]; mine[2 * M + m] = mtp[m]; mine[3 * M + m] = bal[m]; }
+        double[] all = comm.allGather(mine);
+        for (int m = 0; m < M; m++) {
+            int o = schedule.rankOf(m, S - 1) * 4 * M;
+            total[m] = all[o + m]; main[m] = all[o + M + m]; mtp[m] = all[o + 2 * M + m]; bal[m] = all[o + 3 * M + m];
+        }
+        sumExpertLoads();
+        return new StepResult(total, main, mtp, bal, timeline, peak);
+    }
+
+    private void forward(int mb, int s, List<MicroBatch> batches, int B, int T, Map<Integer, TrainModel> live,
+                         Map<Integer, float[]> actIn, Map<Integer, double[]> balIn, double[] total, double[] main, double[] mtp, double[] bal) {
+        int S = schedule.stages(), key = mb * S + s, N = B * T, dim = base.config().hiddenSize();
+        TrainModel m = free.poll();
+        if (m == null) { m = new TrainModel(base); slots.add(m); }
+        live.put(key, m);
+        double in = 0;
+        if (s > 0) {
+            float[] x = actIn.remove(key);
+            if (x == null) throw new IllegalStateException("rank " + comm.rank() + ": F" + mb + "@" + s + " before its input arrived");
+            System.arraycopy(x, 0, m.arenas().acts, m.stageInputOffset(part.first(s)), N * dim);
+            in = balIn.remove(key)[0];
+        }
+        MicroBatch b = batches.get(mb);
+        double out = m.forwardStage(part.first(s), part.end(s), b.tokens(), b.targets(), B, T, in);
+        if (s < S - 1) {
+            float[] y = new float[N * dim];
+            System.arraycopy(m.arenas().acts, m.stageOutputOffset(part.end(s)), y, 0, N * dim);
+            actIn.put(key + 1, y);
+            balIn.put(key + 1, new double[]{out});
+        } else {
+            total[mb] = out;
+            main[mb] = m.lastMainLoss();
+            double[] k = m.lastMtpLosses();
+            double sum = 0;
+            for (double v : k) sum += v;
+            mtp[mb] = k.length == 0 ? 0 : sum / k.length;
+            bal[mb] = m.lastBalanceLoss();
+        }
+    }
+
+    private void backwardInput(int mb, int s, float gradScale, int n, Map<Integer, TrainModel> live, Map<Integer, float[]> gradOut) {
+        int S = schedule.stages(), key = mb * S + s;
+        TrainModel m = live.get(key);
+        if (m == null) throw new IllegalStateException("rank " + comm.rank() + ": B" + mb + "@" + s + " before its F");
+        float[] g = null;
+        if (s < S - 1) {
+            g = gradOut.remove(key);
+            if (g == null) throw new IllegalStateException("rank " + comm.rank() + ": B" + mb + "@" + s + " before its output gradient arrived");
+        }
+        m.backwardInputStage(part.first(s), part.end(s), gradScale, g, 0);
+        if (s > 0) {
+            float[] d = g != null ? g : new float[n];      // reuse the received buffer: same size
+            System.arraycopy(m.arenas().dacts, m.stageInputGradOffset(part.first(s)), d, 0, n);
+            gradOut.put(key - 1, d);
+        }
+    }
+
+    /** Sums every slot's expert loads (counted by its forwards) over slots and ranks into the base model. */
+    private void sumExpertLoads() {
+        long[][] sum = null;
+        for (TrainModel m : slots) {
+            long[][] l = m.expertLoad();
+            if (sum == null) sum = l;
+            else for (int i = 0; i < l.length; i++) for (int j = 0; j < l[i].length; j++) sum[i][j] += l[i][j];
+            m.resetExpertLoad();
+        }
+        int width = 0;
+        for (long[] row : sum) width += row.length;
+        long[] flat = new long[width];
+        for (int i = 0, o = 0; i < sum.length; o += sum[i].length, i++) System.arraycopy(sum[i], 0, flat, o, sum[i].length);
+        long[] all = comm.allGather(flat);
+        for (int k = 0; k < width; k++) {
+            long v = 0;
+            for (int q = 0; q < comm.size(); q++) v += all[q * width + k];
+            flat[k] = v;
+        }
+        for (int i = 0, o = 0; i < sum.length; o += sum[i].length, i++) System.arraycopy(flat, o, sum[i], 0, sum[i].length);
+        base.setExpertLoad(sum);
+    }
+}

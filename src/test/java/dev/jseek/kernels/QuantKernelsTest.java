@@ -1,0 +1,132 @@
+package dev.jseek.kernels;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.kernels.scalar.ScalarQuantGemv;
+import dev.jseek.kernels.scalar.ScalarWeightRows;
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import dev.jseek.tensor.QuantBlocks;
+import dev.jseek.tensor.QuantFixtures;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The Vector API kernels on ggml block types against their oracles: the vector decoders ({@link QuantRows} through
+ * {@link WeightRows}) bit-equal to gguf-py's dequantization fixtures and to the scalar references on ragged column
+ * ranges; the fused GEMV ({@link QuantGemv}), the chunked GEMV and the packed GEMM on block-typed weights against the
+ * scalar twin {@link ScalarQuantGemv} (double sums of the reference-decoded weights) on ragged shapes.
+ */
+class QuantKernelsTest {
+    static Matrix onNative(Arena a, DType t, int rows, int cols, byte[] bytes, int pad) {
+        MemorySegment s = a.allocate(bytes.length + pad, 1).asSlice(pad); // unaligned start
+        MemorySegment.copy(bytes, 0, s, ValueLayout.JAVA_BYTE, 0, bytes.length);
+        return new Matrix(t, rows, cols, s, null);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void vectorDecodeEqualsGgufPyAndScalar(DType t) throws Exception {
+        try (Arena a = Arena.ofShared()) {
+            for (String kind : new String[] {"blocks", "random"}) {
+                byte[] b = QuantFixtures.bytes(t, kind);
+                float[] want = QuantFixtures.floats(t, kind.equals("blocks") ? "decoded" : "random");
+                int cols = 256, rows = want.length / cols;
+                for (Matrix w : new Matrix[] {onNative(a, t, rows, cols, b, 3), new Matrix(t, rows, cols, MemorySegment.ofArray(b), null)}) {
+                    float[] got = new float[cols];
+                    for (int r = 0; r < rows; r++) {
+                        WeightRows.decodeRow(w, r, got, 0);
+                        for (int c = 0; c < cols; c++)
+                            assertEquals(Float.floatToRawIntBits(want[r * cols + c]), Float.floatToRawIntBits(got[c]), t + " " + kind + " row " + r + " col " + c);
+                    }
+                }
+                // ragged column ranges (cut blocks) against the scalar reference
+                Matrix w = onNative(a, t, rows / 2, 2 * cols, b, 1);
+                SplittableRandom rnd = new SplittableRandom(11);
+                float[] ref = new float[2 * cols], got = new float[2 * cols + 9];
+                for (int i = 0; i < 40; i++) {
+                    int r = rnd.nextInt(w.rows()), c0 = rnd.nextInt(2 * cols), len = rnd.nextInt(2 * cols - c0 + 1), off = rnd.nextInt(9);
+                    ScalarWeightRows.decodeRow(w, r, ref, 0);
+                    WeightRows.decode(w, r, c0, len, got, off);
+                    for (int c = 0; c < len; c++)
+                        assertEquals(Float.floatToRawIntBits(ref[c0 + c]), Float.floatToRawIntBits(got[off + c]), t + " row " + r + " [" + c0 + ", +" + len + ") at " + c);
+                }
+            }
+        }
+    }
+
+    /** A rows x cols weight of type t: reference quantization of random rows with varied scales. */
+    static byte[] randomWeight(DType t, int rows, int cols, SplittableRandom r) {
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            double s = Math.pow(10, r.nextDouble(-3, 1));
+            for (int c = 0; c < cols; c++) x[i * cols + c] = (float) (r.nextGaussian() * s + (c % 97 == 0 ? 0.3 * s : 0));
+        }
+        return QuantFixtures.quantize(t, x);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void linearOnStoredBlocksMatchesScalarTwin(DType t) {
+        SplittableRandom r = new SplittableRandom(t.ordinal());
+        int bs = t.blockSize;
+        try (Arena a = Arena.ofShared()) {
+            for (int[] shape : new int[][] {{1, bs}, {3, 2 * bs}, {5, 3 * bs}, {17, bs}, {20, 5 * bs}, {13, 2 * bs}}) {
+                int n = shape[0], k = shape[1];
+                Matrix w = onNative(a, t, n, k, randomWeight(t, n, k, r), 5);
+                float[] dec = new float[n * k];
+                for (int o = 0; o < n; o++) ScalarWeightRows.decodeRow(w, o, dec, o * k);
+                for (int m : new int[] {1, 2, 4, 7, 67}) {
+                    float[] x = new float[m * k + 3];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                    for (boolean acc : new boolean[] {false, true}) {
+                        float[] y = new float[m * n + 2], want = new float[m * n + 2];
+                        for (int i = 0; i < y.length; i++) y[i] = want[i] = (float) r.nextGaussian();
+                        Gemm.linear(y, 1, x, 3, m, w, acc);
+                        ScalarQuantGemv.linear(want, 1, x, 3, m, w, acc);
+                        for (int tk = 0; tk < m; tk++)
+                            for (int o = 0; o < n; o++) {
+                                double mag = acc ? Math.abs(want[1 + tk * n + o]) : 0;
+                                for (int c = 0; c < k; c++) mag += Math.abs((double) dec[o * k + c] * x[3 + tk * k + c]);
+                                assertEquals(want[1 + tk * n + o], y[1 + tk * n + o], 2e-6 * mag + 1e-30,
+                                        t + " " + n + "x" + k + " m=" + m + " acc=" + acc + " token " + tk + " row " + o);
+                            }
+                        assertEquals(want[0], y[0]);
+                        assertEquals(want[y.length - 1], y[y.length - 1]);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void fusedTokensAreIndependentOfBatch(DType t) {
+        SplittableRandom r = new SplittableRandom(42);
+        int n = 40, k = 4 * t.blockSize;
+        try (Arena a = Arena.ofShared()) {
+            Matrix w = onNative(a, t, n, k, randomWeight(t, n, k, r), 0);
+            float[] x = new float[4 * k];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] all = new float[4 * n], one = new float[n];
+            Gemm.linear(all, 0, x, 0, 4, w, false);
+            for (int tk = 0; tk < 4; tk++) {
+                Gemm.linear(one, 0, x, tk * k, 1, w, false);
+                for (int o = 0; o < n; o++) assertEquals(Float.floatToRawIntBits(one[o]), Float.floatToRawIntBits(all[tk * n + o]), t + " token " + tk + " row " + o);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void matrixRejectsPartialBlocksAndShortData(DType t) {
+        assertThrows(IllegalArgumentException.class, () -> new Matrix(t, 2, t.blockSize + 1, MemorySegment.ofArray(new byte[10_000]), null));
+        assertThrows(IllegalArgumentException.class, () -> new Matrix(t, 2, t.blockSize, MemorySegment.ofArray(new byte[2 * t.blockBytes - 1]), null));
+        assertEquals(2L * t.blockBytes, new Matrix(t, 2, t.blockSize, MemorySegment.ofArray(new byte[2 * t.blockBytes]), null).byteSize());
+        assertNotNull(QuantBlocks.class);
+    }
+}
