@@ -1,10 +1,11 @@
 package dev.jseek.cli;
 
+import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.serve.ModelRunner;
 import dev.jseek.serve.OpenAiServer;
-import dev.jseek.serve.PromptStart;
+import dev.jseek.api.PromptStart;
 import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerLimits;
 import dev.jseek.serve.ServerOptions;
@@ -23,8 +24,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jseek serve}: an OpenAI-compatible HTTP server ({@code /v1/chat/completions}, {@code /v1/completions},
- * {@code /v1/models}, {@code /health}) over a model directory, so any OpenAI client can talk to it. Runs until
- * Ctrl-C, which stops listening, lets the running generation end at its next token and closes the model.
+ * {@code /v1/models}, {@code /health}, {@code /metrics}, the web chat at {@code /}) over a model directory or .gguf,
+ * with continuous batching, so any OpenAI client can talk to it. Runs until Ctrl-C, which stops listening, ends the
+ * running generations at their next token and closes the model.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
@@ -50,7 +52,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--write-timeout", defaultValue = "30", description = "Seconds one write may wait on a client that does not read "
             + "the answer; it is then dropped and its generation stops (default ${DEFAULT-VALUE}).") double writeTimeout;
     @Option(names = "--max-connections", defaultValue = "64", description = "Requests in progress at once; beyond, 503 (default ${DEFAULT-VALUE}).") int maxConnections;
-    @Option(names = "--max-queued", defaultValue = "32", description = "Generation requests waiting for their turn; beyond, 429 (default ${DEFAULT-VALUE}).") int maxQueued;
+    @Option(names = "--max-queued", defaultValue = "32", description = "Generation requests waiting for a batch slot; beyond, 429 with Retry-After (default ${DEFAULT-VALUE}).") int maxQueued;
+    @Option(names = "--kv-cache-mb", description = "Memory budget of the batch engine's paged MLA latent cache in MiB, all requests together "
+            + "(default: half of the Java heap left after loading the model); requests wait for blocks when it is full.") Long kvCacheMb;
+    @Option(names = "--max-batch", defaultValue = "16", description = "Sequences decoded together at most (default ${DEFAULT-VALUE}).") int maxBatch;
+    @Option(names = "--prefix-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Reuse the cached latent blocks of prompt prefixes shared between requests (default on; --no-prefix-cache turns it off).") boolean prefixCache;
+    @Option(names = "--generation-timeout", description = "Seconds a generation may take from its request's arrival (queueing included); "
+            + "it then ends with finish_reason length and what it has (default: no limit).") Double generationTimeout;
     @Option(names = "--max-cache-mib", defaultValue = "4096", description = "KV-cache MiB one request may reach (prompt + max_tokens); "
             + "larger requests get 400 (default ${DEFAULT-VALUE}).") long maxCacheMib;
 
@@ -77,18 +86,27 @@ public final class ServeCommand implements Callable<Integer> {
         if (apiKey == null && !insecure && !Loopback.isLoopback(host))
             throw new UserException("--host " + host + " is not a loopback address: serving it without a key lets anyone who reaches it "
                     + "run generations; give --api-key KEY (or set JSEEK_API_KEY), or --insecure to serve it open");
+        if (mode != AttnMode.ABSORB) throw new UserException("--attn: the server's batch engine decodes with absorbed attention "
+                + "(its paged cache holds the MLA latent); use --attn absorb (naive is for generate and forward)");
+        if (kvCacheMb != null && kvCacheMb < 1) throw new UserException("--kv-cache-mb must be >= 1, got " + kvCacheMb);
+        if (maxBatch < 1) throw new UserException("--max-batch must be >= 1, got " + maxBatch);
+        if (generationTimeout != null && !(generationTimeout > 0 && generationTimeout <= 86400))
+            throw new UserException("--generation-timeout must be in (0, 86400] seconds, got " + generationTimeout);
         if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
-                limits, apiKey, insecure);
+                limits, apiKey, insecure, generationTimeout == null ? null : java.time.Duration.ofMillis(Math.round(generationTimeout * 1000)));
         ModelRunner runner;
         long tLoad = System.nanoTime();
         DeepSeekV3 m = openModel();
         try {
-            runner = new ModelRunner(m, tok, mode, start);
+            EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(Math.max(maxQueued, 1024))
+                    .withPrefixCache(prefixCache);
+            if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);
+            runner = new ModelRunner(m, tok, start, eo);
         } catch (IllegalArgumentException e) {
             m.close();
             throw new UserException(e.getMessage(), e);
@@ -117,8 +135,9 @@ public final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "jseek-serve-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.printf("serving %s (%s, context %d tokens, %s attention) at %s/v1  (Ctrl-C stops)%n", name, model,
-                runner.contextLength(), mode.name().toLowerCase(), server.url());
+        var st = runner.stats();
+        System.out.printf("serving %s (%s, context %d tokens, batch up to %d, latent cache %d tokens in %d blocks) at %s/v1  (Ctrl-C stops)%n",
+                name, model, runner.contextLength(), maxBatch, (long) st.blocksTotal() * st.blockTokens(), st.blocksTotal(), server.url());
         String auth = apiKey == null ? "" : "-H \"Authorization: Bearer $JSEEK_API_KEY\" ";
         System.out.printf("try:  curl %s/v1/chat/completions " + auth + "-H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"max_tokens\": 64}'%n",
@@ -126,6 +145,7 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.printf("      curl %s/v1/completions " + auth + "-H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"prompt\": \"public static int max(\", \"max_tokens\": 40, \"temperature\": 0}'%n",
                 server.url(), name);
+        System.out.printf("chat in a browser: %s/%n", server.url());
         System.out.flush();
         stopped.await();
         return 0;

@@ -96,7 +96,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks as threads of this process (ZeRO-1; each step's micro-batches are split evenly over them; default ${DEFAULT-VALUE}).") int ranks;
-    @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ...: dp=N (data parallel, ZeRO-1, over the N processes).") String parallel;
+    @Option(names = "--parallel", description = "Layout of an MPI job started with mpirun -np N ./jseek train ..., or of the --ranks threads: dp=N (data parallel, ZeRO-1, "
+            + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
+            + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
+            + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate).") String parallel;
 
     /** What a finished run did (for {@link BalanceExperimentCommand} and tests). */
     public record Outcome(long firstStep, long lastStep, long tokens, double seconds, double trainSeconds, StepMetrics last,
@@ -174,6 +177,15 @@ public final class TrainCommand implements Callable<Integer> {
         TrainerConfig cfg = run.trainerConfig(lr, gamma, lambda, new BatchRamp(start, batch, rampTokens, micro), bf16M, c, steps,
                 b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
         Layout layout = layout();
+        epGroup = layout.ep();
+        ranksPerNode = layout.ranksPerNode();
+        maxNodes = layout.maxNodes();
+        if (ranksPerNode > 0 && c.numExpertsPerTok() % maxNodes != 0)
+            throw new UserException("--parallel " + parallel + ": top-" + c.numExpertsPerTok() + " is not a multiple of max-nodes=" + maxNodes);
+        if (epGroup > 1 && prec == Precision.FP8)
+            throw new UserException("--parallel " + parallel + " --precision fp8: expert parallel runs in FP32 so far (the FP8 dispatch is not wired yet); use --precision fp32");
+        if (epGroup > 1 && c.nRoutedExperts() % epGroup != 0)
+            throw new UserException("--parallel " + parallel + ": the model's " + c.nRoutedExperts() + " routed experts do not split evenly over ep=" + epGroup + " ranks");
         if (layout.threads() == null && layout.mpi() == null) {
             outcome = trainRank(null, o, c, cfg, resumeDir, seqWise, prec, total);
         } else if (layout.mpi() != null) {
@@ -222,7 +234,11 @@ public final class TrainCommand implements Callable<Integer> {
                 + "(or --resume=auto), or give a new --out");
     }
 
-    private record Layout(Integer threads, MpiComm mpi) {}
+    /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none). */
+    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes) {}
+
+    /** Ranks per expert-parallel group of this run (1: none). */
+    private int epGroup = 1, ranksPerNode, maxNodes;
 
     private Layout layout() {
         if (ranks < 1 || ranks > 256) throw new UserException("--ranks must be in 1..256, got " + ranks);
@@ -230,9 +246,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (parallel == null && worldSize != null && !worldSize.trim().equals("1"))
             throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
                     + worldSize.trim() + " (without it every process would train alone into the same --out)");
-        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null);
-        if (ranks != 1) throw new UserException("give --ranks N (threads) or --parallel dp=N (MPI), not both");
-        int dp = 0;
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0);
+        int dp = 0, ep = 0, perNode = 0, maxNodes = 0;
         for (String part : parallel.split(",")) {
             String[] kv = part.trim().split("=", 2);
             int v;
@@ -244,19 +259,36 @@ public final class TrainCommand implements Callable<Integer> {
             if (v < 1) throw new UserException("--parallel: '" + part.trim() + "' is not NAME=N with N >= 1 (e.g. dp=2)");
             switch (kv[0].trim()) {
                 case "dp" -> dp = v;
-                case "ep", "pp" -> throw new UserException("--parallel " + part.trim() + ": only data parallelism (dp=N) is implemented so far");
-                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N)");
+                case "ep" -> ep = v;
+                case "ranks-per-node" -> perNode = v;
+                case "max-nodes" -> maxNodes = v;
+                case "pp" -> throw new UserException("--parallel " + part.trim() + ": pipeline parallelism is not implemented so far (use dp=N and/or ep=M)");
+                default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M)");
             }
         }
-        if (dp == 0) throw new UserException("--parallel " + parallel + ": give dp=N");
-        if (!MpiComm.launchedByMpirun())
-            throw new UserException("--parallel dp=" + dp + " runs under MPI: mpirun -np " + dp + " ./jseek train ... (for threads of one process use --ranks " + dp + ")");
-        MpiComm mc = MpiComm.world();
-        if (mc.size() != dp) {
-            mc.close();
-            throw new UserException("--parallel dp=" + dp + " but mpirun started " + mc.size() + " processes (mpirun -np " + dp + ")");
+        if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
+        dp = Math.max(dp, 1);
+        ep = Math.max(ep, 1);
+        if ((perNode > 0) != (maxNodes > 0))
+            throw new UserException("--parallel " + parallel + ": node-limited routing takes both ranks-per-node=R and max-nodes=M");
+        if (perNode > 0 && ep % perNode != 0)
+            throw new UserException("--parallel " + parallel + ": ep=" + ep + " ranks do not split into nodes of ranks-per-node=" + perNode);
+        if (perNode > 0 && maxNodes > ep / perNode)
+            throw new UserException("--parallel " + parallel + ": max-nodes=" + maxNodes + " exceeds the " + ep / perNode + " nodes of ep=" + ep);
+        int world = dp * ep;
+        if (ranks != 1) {
+            if (ranks != world)
+                throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
+            return new Layout(ranks, null, ep, perNode, maxNodes);
         }
-        return new Layout(null, mc);
+        if (!MpiComm.launchedByMpirun())
+            throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + world + " ./jseek train ... (for threads of one process add --ranks " + world + ")");
+        MpiComm mc = MpiComm.world();
+        if (mc.size() != world) {
+            mc.close();
+            throw new UserException("--parallel " + parallel + " needs " + world + " processes but mpirun started " + mc.size() + " (mpirun -np " + world + ")");
+        }
+        return new Layout(null, mc, ep, perNode, maxNodes);
     }
 
     /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
@@ -268,14 +300,24 @@ public final class TrainCommand implements Callable<Integer> {
             int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
-            TrainModel model = run.model(c, micro, seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
+            // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
+            TrainModel model = run.model(c, micro * epGroup, seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
+            if (epGroup > 1) model.setExpertParallel(comm, epGroup);
+            if (ranksPerNode > 0) {
+                try {
+                    model.setNodeLimitedRouting(epGroup, ranksPerNode, maxNodes);
+                } catch (IllegalArgumentException e) {
+                    throw new UserException("--parallel " + parallel + ": " + e.getMessage(), e);
+                }
+            }
             DataLoader loader;
             try {
                 loader = new DataLoader(ds.train(), micro, seqLen, run.seed, false);
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0) ? validation(ds, o) : null; // rank 0 evaluates
+            // rank 0 evaluates; with expert parallel every rank does (the forward exchanges rows with the other experts' ranks)
+            Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             try {
@@ -304,6 +346,9 @@ public final class TrainCommand implements Callable<Integer> {
         long[] all = comm.allGather(mine);
         o.printf(Locale.ROOT, "  parallel   data parallel over %d ranks (%s), ZeRO-1: AdamW moments sharded, gradients reduce-scattered, parameters all-gathered%n",
                 comm.size(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+        if (model.expertParallelGroup() > 1)
+            o.printf(Locale.ROOT, "             expert parallel: routed experts sharded over groups of %d consecutive ranks (%d replicas); rows per EP rank in metrics.jsonl (ep_rankQ_rows)%n",
+                    model.expertParallelGroup(), comm.size() / model.expertParallelGroup());
         o.printf(Locale.ROOT, "             rank  arena shard (floats)  params MiB  grads MiB  optimizer MiB  activations MiB%n");
         for (int r = 0; r < comm.size(); r++)
             o.printf(Locale.ROOT, "             %4d  %20s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),

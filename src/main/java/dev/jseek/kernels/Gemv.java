@@ -9,8 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The Linear layer for a few tokens (decode, MTP, small batches): Y[m, n] (=|+=) X[m, k] W^T streaming each
  * weight row once per call (memory-bound decode, docs/architecture.md §11). Rows are split over the {@link Parallel} pool; each
  * task walks its rows 4 at a time, decodes a KCH-wide chunk of the 4 rows into floats (any dtype, FP8 block
- * scales applied, {@link WeightRows#decode}) in L1, and multiplies it with up to 4 tokens at once (16 vector
- * accumulators, one reduction per row x token x chunk). The weight bytes read are the cost; decode is cheap next
+ * scales applied, {@link WeightRows#decode}) in L1, and multiplies it with 2 tokens at once (16 vector
+ * accumulators, one reduction per row x token x chunk). Every token's sums are formed in one fixed order whatever
+ * m is (pairs and single tokens accumulate alike), so a token's outputs are bitwise the same alone or in a batch
+ * of up to {@link Gemm#GEMV_MAX_M} tokens. The weight bytes read are the cost; decode is cheap next
  * to them.
  */
 final class Gemv {
@@ -79,8 +81,9 @@ final class Gemv {
                 int len = Math.min(KCH, k - c0);
                 for (int r = 0; r < rr; r++) WeightRows.decode(w, rg + r, c0, len, wbuf, r * KCH);
                 if (rr == R) {
+                    // tokens in pairs and then one: both sum a token exactly the same way, so a row's result does
+                    // not depend on m (batch invariance of the serving engine, speculative verify)
                     int t = 0;
-                    for (; t + 4 <= m; t += 4) dot4x4(wbuf, x, xOff + t * k + c0, k, len, sums, t, m);
                     for (; t + 2 <= m; t += 2) dot4x2(wbuf, x, xOff + t * k + c0, k, len, sums, t, m);
                     for (; t < m; t++) dot4x1(wbuf, x, xOff + t * k + c0, len, sums, t, m);
                 } else {
@@ -95,48 +98,6 @@ final class Gemv {
                     y[yi] = accumulate ? y[yi] + sums[r * m + t] : sums[r * m + t];
                 }
         }
-    }
-
-    /** sums[r*m + t0 + t] += dot(w row r, x token t) for 4 rows x 4 tokens over len elements. */
-    private static void dot4x4(float[] wb, float[] x, int xo, int k, int len, float[] sums, int t0, int m) {
-        int L = F.length();
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
-        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
-        int x1 = xo + k, x2 = xo + 2 * k, x3 = xo + 3 * k;
-        int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, KCH + i);
-            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * KCH + i), w3 = FloatVector.fromArray(F, wb, 3 * KCH + i);
-            FloatVector v = FloatVector.fromArray(F, x, xo + i);
-            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
-            v = FloatVector.fromArray(F, x, x1 + i);
-            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
-            v = FloatVector.fromArray(F, x, x2 + i);
-            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
-            v = FloatVector.fromArray(F, x, x3 + i);
-            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
-        }
-        float s00 = Vec.sum(a00), s01 = Vec.sum(a01);
-        float s02 = Vec.sum(a02), s03 = Vec.sum(a03);
-        float s10 = Vec.sum(a10), s11 = Vec.sum(a11);
-        float s12 = Vec.sum(a12), s13 = Vec.sum(a13);
-        float s20 = Vec.sum(a20), s21 = Vec.sum(a21);
-        float s22 = Vec.sum(a22), s23 = Vec.sum(a23);
-        float s30 = Vec.sum(a30), s31 = Vec.sum(a31);
-        float s32 = Vec.sum(a32), s33 = Vec.sum(a33);
-        for (; i < len; i++) {
-            float w0 = wb[i], w1 = wb[KCH + i], w2 = wb[2 * KCH + i], w3 = wb[3 * KCH + i];
-            float v0 = x[xo + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
-            s00 += w0 * v0; s01 += w0 * v1; s02 += w0 * v2; s03 += w0 * v3;
-            s10 += w1 * v0; s11 += w1 * v1; s12 += w1 * v2; s13 += w1 * v3;
-            s20 += w2 * v0; s21 += w2 * v1; s22 += w2 * v2; s23 += w2 * v3;
-            s30 += w3 * v0; s31 += w3 * v1; s32 += w3 * v2; s33 += w3 * v3;
-        }
-        sums[t0] += s00; sums[t0 + 1] += s01; sums[t0 + 2] += s02; sums[t0 + 3] += s03;
-        sums[m + t0] += s10; sums[m + t0 + 1] += s11; sums[m + t0 + 2] += s12; sums[m + t0 + 3] += s13;
-        sums[2 * m + t0] += s20; sums[2 * m + t0 + 1] += s21; sums[2 * m + t0 + 2] += s22; sums[2 * m + t0 + 3] += s23;
-        sums[3 * m + t0] += s30; sums[3 * m + t0 + 1] += s31; sums[3 * m + t0 + 2] += s32; sums[3 * m + t0 + 3] += s33;
     }
 
     /**

@@ -37,4 +37,20 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
         ffn.forward(x, T, y, ws);
         for (int i = 0; i < n; i++) h[i] += y[i];
     }
+
+    /**
+     * Updates h[M, dim] in place for a decode step of M sequences: row i is sequence i's newest token at
+     * positions[i] with cache caches[i] ({@link Mla#forwardBatch}). The FFN runs over all M rows at once (the MoE
+     * groups them by expert).
+     */
+    public void forwardBatch(float[] h, int M, int[] positions, KvCache[] caches, float[] cos, float[] sin, Workspace ws) {
+        int n = M * attnNorm.dim();
+        float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
+        attnNorm.forward(h, x, M);
+        attn.forwardBatch(x, M, positions, caches, layer, cos, sin, y, ws);
+        for (int i = 0; i < n; i++) h[i] += y[i];
+        ffnNorm.forward(h, x, M);
+        ffn.forward(x, M, y, ws);
+        for (int i = 0; i < n; i++) h[i] += y[i];
+    }
 }

@@ -113,6 +113,30 @@ public final class DeepSeekV3 implements AutoCloseable {
         return out;
     }
 
+    /**
+     * One decode step of M sequences (continuous batching): tokens[i] is sequence i's newest token, at position
+     * positions[i] of its own ABSORB cache caches[i] (contiguous or paged). Returns the hidden states after
+     * model.norm, [M, dim]. Row i equals what {@code forwardHidden(new int[] {tokens[i]}, positions[i], caches[i])}
+     * returns, bit for bit, for M up to {@link Gemm#GEMV_MAX_M} (the Linear layers then sum every row in the same
+     * order whatever M is; {@code BatchForwardTest} checks it).
+     */
+    public float[] forwardBatchHidden(int[] tokens, int[] positions, KvCache[] caches, int M) {
+        int dim = config.hiddenSize();
+        if (M < 1 || tokens.length < M || positions.length < M || caches.length < M)
+            throw new IllegalArgumentException("a batch of " + M + " rows needs that many tokens, positions and caches");
+        checkTokens(java.util.Arrays.copyOf(tokens, M));
+        for (int i = 0; i < M; i++) checkCache(caches[i], layers.length, positions[i], 1);
+        float[] h = ws.f(Buf.HIDDEN, M * dim);
+        embed.forward(tokens, M, h);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
+        rope.table(positions, M, cos, sin);
+        for (Block b : layers) b.forwardBatch(h, M, positions, caches, cos, sin, ws);
+        float[] out = new float[M * dim];
+        norm.forward(h, out, M);
+        return out;
+    }
+
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
     public float[] forward(int[] tokens, int startPos, KvCache cache) {
         return logits(forwardHidden(tokens, startPos, cache), 0, tokens.length);

@@ -10,14 +10,27 @@ package dev.jseek.model;
  * </ul>
  * Positions 0..capacity-1; a forward at startPos writes positions startPos..startPos+T-1 and attends to
  * 0..startPos+T-1, so a caller can rewind (speculative decoding) by calling again with a smaller startPos.
- * Memory is taken as positions arrive ({@link #ensure}: the arrays double, up to capacity), so a request that asks
- * for a long completion and stops early never holds the whole capacity.
+ *
+ * <p>Two layouts of the ABSORB latent: contiguous (one array per layer, {@link #KvCache(ModelConfig, int, int,
+ * AttnMode)}), or paged ({@link #paged}): fixed-size blocks from a {@link BlockPool} named by a block table, so
+ * that the batch engine can budget memory block by block and share the blocks of a common prompt prefix. Attention
+ * reads a paged cache through a contiguous gathered copy of the rows it needs ({@link #latentRows}), so both
+ * layouts give bitwise the same results.
+ *
+ * <p>A contiguous cache takes memory as positions arrive ({@link #ensure}: the arrays double, up to capacity), so a
+ * request that asks for a long completion and stops early never holds the whole capacity; a paged cache holds the
+ * blocks its owner gave it.
  */
 public final class KvCache {
     public final AttnMode mode;
+    /** Positions this cache can hold (paged: blocks in the table x block size). */
     public final int capacity;
-    final int latentWidth, keyWidth, valueWidth;
+    final int latentWidth, keyWidth, valueWidth, kvRank;
     private final float[][] latent, keys, values;
+    /** Paged layout: the pool, and the storage of the table's blocks in position order (null when contiguous). */
+    private final BlockPool pool;
+    private final float[][] pages;
+    private final int[] blockIds;
     /** Positions the arrays hold now (<= capacity). */
     private int held;
 
@@ -29,6 +42,10 @@ public final class KvCache {
         if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be > 0, got " + capacity);
         this.mode = mode;
         this.capacity = capacity;
+        this.pool = null;
+        this.pages = null;
+        this.blockIds = null;
+        kvRank = cfg.kvLoraRank();
         latentWidth = cfg.kvLoraRank() + cfg.qkRopeHeadDim();
         keyWidth = cfg.numAttentionHeads() * cfg.qkHeadDim();
         valueWidth = cfg.numAttentionHeads() * cfg.vHeadDim();
@@ -45,12 +62,74 @@ public final class KvCache {
         }
     }
 
+    private KvCache(BlockPool pool, int[] blockIds) {
+        this.mode = AttnMode.ABSORB;
+        this.pool = pool;
+        this.blockIds = blockIds.clone();
+        this.capacity = Math.multiplyExact(blockIds.length, pool.blockTokens);
+        this.kvRank = pool.kvRank;
+        this.latentWidth = pool.width;
+        this.keyWidth = 0;
+        this.valueWidth = 0;
+        this.latent = new float[pool.layers][];
+        this.keys = new float[0][];
+        this.values = new float[0][];
+        this.pages = new float[blockIds.length][];
+        for (int i = 0; i < blockIds.length; i++) pages[i] = pool.block(blockIds[i]);
+        this.held = capacity;
+    }
+
+    /**
+     * An ABSORB cache over blocks of {@code pool}: position p lives in block {@code blockIds[p / blockTokens]}. The
+     * caller owns the blocks (allocates, shares and releases them); the cache only reads and writes them.
+     */
+    public static KvCache paged(BlockPool pool, int[] blockIds) {
+        if (blockIds.length == 0) throw new IllegalArgumentException("a paged cache needs at least one block");
+        return new KvCache(pool, blockIds);
+    }
+
+    /** Whether this cache is paged ({@link #paged}). */
+    public boolean isPaged() { return pool != null; }
+
+    /** The block ids of a paged cache, in position order. */
+    public int[] blockIds() { return blockIds == null ? new int[0] : blockIds.clone(); }
+
+    /** ABSORB: writes layer l's latent row at {@code pos}: c_kv_n from ckv[ckvOff..+kv_lora_rank), k_pe from kpe[kpeOff..+rope). */
+    void writeLatent(int l, int pos, float[] ckv, int ckvOff, float[] kpe, int kpeOff) {
+        int rope = latentWidth - kvRank;
+        float[] dst;
+        int off;
+        if (pool == null) {
+            dst = latent[l];
+            off = pos * latentWidth;
+        } else {
+            int bt = pool.blockTokens;
+            dst = pages[pos / bt];
+            off = (l * bt + pos % bt) * latentWidth;
+        }
+        System.arraycopy(ckv, ckvOff, dst, off, kvRank);
+        System.arraycopy(kpe, kpeOff, dst, off + kvRank, rope);
+    }
+
+    /**
+     * ABSORB: layer l's latent rows 0..end-1 as one row-major [end, width] array: the layer's own array when
+     * contiguous, else gathered from the blocks into {@code scratch} (at least end x width floats).
+     */
+    float[] latentRows(int l, int end, float[] scratch) {
+        if (pool == null) return latent[l];
+        int bt = pool.blockTokens, w = latentWidth;
+        for (int b = 0, p0 = 0; p0 < end; b++, p0 += bt) {
+            int n = Math.min(bt, end - p0);
+            System.arraycopy(pages[b], l * bt * w, scratch, p0 * w, n * w);
+        }
+        return scratch;
+    }
     /**
      * Makes positions 0..positions-1 writable: grows the arrays (to at least twice what they held, at most capacity),
      * keeping what they hold. Positions beyond capacity are the caller's error (checked by the model's forward).
      */
     public void ensure(int positions) {
-        if (positions <= held) return;
+        if (positions <= held || pool != null) return;
         int n = (int) Math.min(capacity, Math.max(positions, Math.max(MIN_HELD, 2L * held)));
         for (int l = 0; l < latent.length; l++) latent[l] = java.util.Arrays.copyOf(latent[l], n * latentWidth);
         for (int l = 0; l < keys.length; l++) {
@@ -73,7 +152,7 @@ public final class KvCache {
 
     public int layers() { return Math.max(latent.length, keys.length); }
 
-    /** Bytes held now (float32). */
+    /** Bytes held now (float32; paged: the bytes of its blocks). */
     public long bytes() { return bytesPerPosition() * held; }
 
     /** Bytes one position takes over all layers (float32). */
@@ -82,8 +161,11 @@ public final class KvCache {
         return 4L * per * layers();
     }
 
-    /** ABSORB: layer l's latent rows [capacity, kv_lora_rank + qk_rope_head_dim]. */
-    float[] latent(int l) { return latent[l]; }
+    /** ABSORB, contiguous: layer l's latent rows [capacity, kv_lora_rank + qk_rope_head_dim]. */
+    float[] latent(int l) {
+        if (pool != null) throw new IllegalStateException("a paged cache has no contiguous latent array");
+        return latent[l];
+    }
 
     /** NAIVE: layer l's keys [capacity, heads, qk_head_dim]. */
     float[] keys(int l) { return keys[l]; }

@@ -78,37 +78,14 @@ public final class Mla {
      */
     public void forward(float[] x, int T, int startPos, KvCache cache, int layer, float[] cos, float[] sin,
                         float[] out, Workspace ws) {
-        int half = rope / 2, qWidth = heads * qkDim, aWidth = kvRank + rope;
-
-        // Queries: [T][heads][nope | rope], RoPE on each head's rope part.
-        float[] q = ws.f(Buf.MLA_Q, T * qWidth);
-        if (qProj != null) {
-            Gemm.linear(q, 0, x, 0, T, qProj, false);
-        } else {
-            int qr = qAProj.rows();
-            float[] cq = ws.f(Buf.MLA_CQ, T * qr);
-            Gemm.linear(cq, 0, x, 0, T, qAProj, false);
-            qANorm.forward(cq, cq, T);
-            Gemm.linear(q, 0, cq, 0, T, qBProj, false);
-        }
-        for (int t = 0; t < T; t++)
-            for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
-
-        // Latent KV: kv_a = [c_kv | k_pe]; c_kv_n = RMSNorm(c_kv); k_pe rotated in place.
-        float[] a = ws.f(Buf.MLA_KVA, T * aWidth);
-        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
-        float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
-        kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
-        for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+        int aWidth = kvRank + rope;
+        float[] q = project(x, T, cos, sin, ws);
+        float[] a = ws.f(Buf.MLA_KVA, T * aWidth), ckv = ws.f(Buf.MLA_CKV, T * kvRank);
 
         float[] oHeads = ws.f(Buf.MLA_OHEADS, T * heads * vDim);
         if (cache.mode == AttnMode.ABSORB) {
-            float[] lat = cache.latent(layer);
-            for (int t = 0; t < T; t++) {
-                int p = (startPos + t) * aWidth;
-                System.arraycopy(ckv, t * kvRank, lat, p, kvRank);
-                System.arraycopy(a, t * aWidth + kvRank, lat, p + kvRank, rope);
-            }
+            for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
+            float[] lat = cache.latentRows(layer, startPos + T, cache.isPaged() ? ws.f(Buf.MLA_LAT, (startPos + T) * aWidth) : null);
             attendAbsorbed(q, T, startPos, lat, oHeads, ws);
         } else {
             float[] kc = cache.keys(layer), vc = cache.values(layer);
@@ -127,6 +104,65 @@ public final class Mla {
             attendNaive(q, T, startPos, kc, vc, oHeads, ws);
         }
         Gemm.linear(out, 0, oHeads, 0, T, oProj, false);
+    }
+
+    /**
+     * The decode step of a batch of M sequences, one new token each: row i of x[M, dim] is sequence i's token at
+     * position positions[i], attending to its own ABSORB cache caches[i]. The projections run as M-row Linear
+     * layers; each sequence's attention runs alone against its cache, exactly as a 1-token {@link #forward} does it
+     * (same kernels, same shapes), so row i's result does not depend on the other rows when the Linear layers sum
+     * every row the same way for any M ({@code kernels.Gemv}). cos/sin hold one row per sequence.
+     */
+    public void forwardBatch(float[] x, int M, int[] positions, KvCache[] caches, int layer, float[] cos, float[] sin,
+                             float[] out, Workspace ws) {
+        int aWidth = kvRank + rope;
+        float[] q = project(x, M, cos, sin, ws);
+        float[] a = ws.f(Buf.MLA_KVA, M * aWidth), ckv = ws.f(Buf.MLA_CKV, M * kvRank);
+        int maxEnd = 0;
+        for (int i = 0; i < M; i++) {
+            if (caches[i].mode != AttnMode.ABSORB) throw new IllegalArgumentException("batched decode needs ABSORB caches");
+            caches[i].writeLatent(layer, positions[i], ckv, i * kvRank, a, i * aWidth + kvRank);
+            maxEnd = Math.max(maxEnd, positions[i] + 1);
+        }
+        float[] qAbs = absorbQueries(q, M, ws);
+        float[] oLat = ws.f(Buf.MLA_OLAT, M * heads * kvRank);
+        float[] scratch = ws.f(Buf.MLA_LAT, maxEnd * aWidth);
+        for (int i = 0; i < M; i++) {
+            int end = positions[i] + 1;
+            float[] lat = caches[i].latentRows(layer, end, caches[i].isPaged() ? scratch : null);
+            attendTile(qAbs, q, i, 1, positions[i], end, lat, oLat, ws);
+        }
+        float[] oHeads = ws.f(Buf.MLA_OHEADS, M * heads * vDim);
+        expandValues(oLat, M, oHeads, ws);
+        Gemm.linear(out, 0, oHeads, 0, M, oProj, false);
+    }
+
+    /**
+     * Queries [T][heads][nope | rope] with RoPE on each head's rope part (returned, in {@link Buf#MLA_Q}), and the
+     * latent kv_a = [c_kv | k_pe] with c_kv_n = RMSNorm(c_kv) in {@link Buf#MLA_CKV} and k_pe rotated in place in
+     * {@link Buf#MLA_KVA}.
+     */
+    private float[] project(float[] x, int T, float[] cos, float[] sin, Workspace ws) {
+        int half = rope / 2, qWidth = heads * qkDim, aWidth = kvRank + rope;
+        float[] q = ws.f(Buf.MLA_Q, T * qWidth);
+        if (qProj != null) {
+            Gemm.linear(q, 0, x, 0, T, qProj, false);
+        } else {
+            int qr = qAProj.rows();
+            float[] cq = ws.f(Buf.MLA_CQ, T * qr);
+            Gemm.linear(cq, 0, x, 0, T, qAProj, false);
+            qANorm.forward(cq, cq, T);
+            Gemm.linear(q, 0, cq, 0, T, qBProj, false);
+        }
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
+
+        float[] a = ws.f(Buf.MLA_KVA, T * aWidth);
+        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
+        float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
+        kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
+        for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+        return q;
     }
 
     /** Naive mode (docs/architecture.md §3.2): per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
@@ -151,7 +187,20 @@ public final class Mla {
      * queries are one [tile·heads, len] product; o_lat = P c_kv_n; o_h = W_UV o_lat_h.
      */
     private void attendAbsorbed(float[] q, int T, int startPos, float[] lat, float[] oHeads, Workspace ws) {
-        int qWidth = heads * qkDim, aWidth = kvRank + rope, end = startPos + T;
+        int end = startPos + T;
+        float[] qAbs = absorbQueries(q, T, ws);
+        float[] oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
+        int tile = Math.max(1, Math.min(T, scoreTileFloats / (heads * end)));
+        for (int t0 = 0; t0 < T; t0 += tile) {
+            int n = Math.min(tile, T - t0);
+            attendTile(qAbs, q, t0, n, startPos + t0, startPos + t0 + n, lat, oLat, ws);
+        }
+        expandValues(oLat, T, oHeads, ws);
+    }
+
+    /** q_abs [T][heads][kvRank] = W_UK^h^T q_nope^h for every query row and head (in {@link Buf#MLA_QABS}). */
+    private float[] absorbQueries(float[] q, int T, Workspace ws) {
+        int qWidth = heads * qkDim;
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
         for (int h = 0; h < heads; h++) {
@@ -159,19 +208,29 @@ public final class Mla {
             Gemm.sgemm(false, false, T, kvRank, nope, 1f, q, h * qkDim, qWidth, wHead, 0, kvRank,
                     0f, qAbs, h * kvRank, heads * kvRank);
         }
-        float[] oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
-        int tile = Math.max(1, Math.min(T, scoreTileFloats / (heads * end)));
-        float[] scores = ws.f(Buf.MLA_SCORES, tile * heads * end);
-        for (int t0 = 0; t0 < T; t0 += tile) {
-            int n = Math.min(tile, T - t0), len = startPos + t0 + n, rows = n * heads;
-            Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
-                    lat, 0, aWidth, 0f, scores, 0, len);
-            Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
-                    lat, kvRank, aWidth, 1f, scores, 0, len);
-            causalSoftmax(scores, n, len, startPos + t0, heads);
-            Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, 0, len, lat, 0, aWidth,
-                    0f, oLat, t0 * heads * kvRank, kvRank);
-        }
+        return qAbs;
+    }
+
+    /**
+     * Query rows t0..t0+n-1 (the first at absolute position pos0) against latent rows 0..len-1: scores, causal
+     * softmax, o_lat rows.
+     */
+    private void attendTile(float[] qAbs, float[] q, int t0, int n, int pos0, int len, float[] lat, float[] oLat,
+                            Workspace ws) {
+        int qWidth = heads * qkDim, aWidth = kvRank + rope, rows = n * heads;
+        float[] scores = ws.f(Buf.MLA_SCORES, rows * len);
+        Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
+                lat, 0, aWidth, 0f, scores, 0, len);
+        Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
+                lat, kvRank, aWidth, 1f, scores, 0, len);
+        causalSoftmax(scores, n, len, pos0, heads);
+        Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, 0, len, lat, 0, aWidth,
+                0f, oLat, t0 * heads * kvRank, kvRank);
+    }
+
+    /** o_h = W_UV^h o_lat_h for every row: oHeads [T][heads][vDim]. */
+    private void expandValues(float[] oLat, int T, float[] oHeads, Workspace ws) {
+        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]
             Gemm.sgemm(false, true, T, vDim, kvRank, 1f, oLat, h * kvRank, heads * kvRank, wHead, 0, kvRank,

@@ -71,14 +71,21 @@ public final class Rope {
 
     /** cos/sin of positions start..start+n-1: entry (t, i) at t·dim/2 + i of {@code cos} and {@code sin}. */
     public void table(int start, int n, float[] cos, float[] sin) {
+        for (int t = 0; t < n; t++) row(start + t, t, cos, sin);
+    }
+
+    /** cos/sin of positions[0..n-1] (one per row of a batch of sequences), laid out as in {@link #table}. */
+    public void table(int[] positions, int n, float[] cos, float[] sin) {
+        for (int t = 0; t < n; t++) row(positions[t], t, cos, sin);
+    }
+
+    private void row(int position, int t, float[] cos, float[] sin) {
         int half = dim / 2;
-        for (int t = 0; t < n; t++) {
-            float p = start + t;
-            for (int i = 0; i < half; i++) {
-                float angle = p * invFreq[i];
-                cos[t * half + i] = (float) Math.cos(angle) * attentionFactor;
-                sin[t * half + i] = (float) Math.sin(angle) * attentionFactor;
-            }
+        float p = position;
+        for (int i = 0; i < half; i++) {
+            float angle = p * invFreq[i];
+            cos[t * half + i] = (float) Math.cos(angle) * attentionFactor;
+            sin[t * half + i] = (float) Math.sin(angle) * attentionFactor;
         }
     }
 }

@@ -61,6 +61,40 @@ final class ApiCall {
         if (r.clientGone()) gone("the client went away");
     }
 
+    /** The tokens of n choices: the prompt once, the completions summed; the first choice's timing. */
+    void tokens(ModelRunner.Outcome[] rs) {
+        tokens(rs[0]);
+        for (int i = 1; i < rs.length; i++) {
+            completionTokens += rs[i].completionTokens();
+            if (rs[i].clientGone()) gone("the client went away");
+        }
+        if (rs[0].completion() != null) {
+            cachedTokens = rs[0].completion().cachedPromptTokens();
+            finish = rs[0].finishReason();
+            long[] t = rs[0].completion().tokenNanos();
+            if (t.length > 0) ttftMillis = t[0] / 1_000_000;
+        }
+        timings = new long[rs.length][];
+        for (int i = 0; i < rs.length; i++) timings[i] = rs[i].completion() == null ? null : rs[i].completion().tokenNanos();
+    }
+
+    private int cachedTokens = -1;
+    private long ttftMillis = -1;
+    private String finish;
+    private long[][] timings;
+
+    /** Prompt tokens reused from the prefix cache (-1 when unknown). */
+    int cachedTokens() { return cachedTokens; }
+
+    /** The first choice's time to first token in ms (-1 when unknown). */
+    long ttftMillis() { return ttftMillis; }
+
+    /** The first choice's finish reason (null when none). */
+    String finishReason() { return finish; }
+
+    /** Token arrival times of each choice (null when none). */
+    long[][] timings() { return timings; }
+
     /** Whether the client went away (or was too slow) before the answer was complete. */
     boolean clientGone() { return clientGone; }
 
@@ -150,6 +184,23 @@ final class ApiCall {
         status = code;
     }
 
+    /** Sends a body of another content type (the web page, /metrics); HEAD gets the headers only. */
+    void sendBytes(int code, String contentType, byte[] b) throws IOException {
+        if (method().equals("HEAD")) {
+            sendHead(code, contentType);
+            return;
+        }
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        if (slot != null) slot.arm(limits.writeTimeoutMs());
+        try {
+            ex.sendResponseHeaders(code, b.length == 0 ? -1 : b.length);
+        } finally {
+            if (slot != null) slot.disarm();
+        }
+        status = code;
+        write(ex.getResponseBody(), b, true);
+    }
+
     /** Starts a 200 Server-Sent Events response (chunked). */
     SseWriter startSse() throws IOException {
         ex.getResponseHeaders().set("Content-Type", SseWriter.CONTENT_TYPE);
@@ -203,6 +254,8 @@ final class ApiCall {
      * the error and then {@code [DONE]} (the status line has been sent); after a heartbeat, the error JSON as the body.
      */
     void fail(ApiError e) {
+        if (e.retryAfterSeconds() >= 0 && sse == null && status == 0)
+            ex.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfterSeconds()));
         try {
             if (sse != null) {
                 sse.event(OpenAiJson.error(e));

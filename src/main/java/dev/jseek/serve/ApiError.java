@@ -9,6 +9,7 @@ public final class ApiError extends RuntimeException {
     private final int status;
     private final String type;
     private final String param;
+    private int retryAfterSeconds = -1;
 
     public ApiError(int status, String type, String param, String message) {
         super(message, null, false, false);
@@ -23,6 +24,15 @@ public final class ApiError extends RuntimeException {
     }
 
     public static ApiError notFound(String message) { return new ApiError(404, "invalid_request_error", null, message); }
+
+    /** Adds a Retry-After header (seconds) to the answer; returns this. */
+    public ApiError retryAfter(int seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    /** Retry-After seconds, or -1 for none. */
+    public int retryAfterSeconds() { return retryAfterSeconds; }
 
     public int status() { return status; }
 

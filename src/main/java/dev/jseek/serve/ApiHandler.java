@@ -24,6 +24,8 @@ abstract class ApiHandler implements HttpHandler {
     private final Set<String> methods;
     private final PrintStream log;
     private final ServerOptions options;
+    /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
+    volatile Metrics metrics;
 
     /** A handler with no key, no Host check and default limits (under a plain HttpServer). */
     ApiHandler(Set<String> methods, PrintStream log) {
@@ -54,7 +56,7 @@ abstract class ApiHandler implements HttpHandler {
         ApiCall call = new ApiCall(ex, limits());
         try {
             if (!matches(call.path())) throw ApiError.notFound("no such endpoint: " + call.path()
-                    + " (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health)");
+                    + " (this server has GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics, and the web chat at GET /)");
             if (!methods.contains(call.method())) {
                 call.header("Allow", String.join(", ", methods));
                 throw new ApiError(405, "invalid_request_error", null,
@@ -93,8 +95,24 @@ abstract class ApiHandler implements HttpHandler {
             line.append(' ').append((System.nanoTime() - t0) / 1_000_000).append(" ms");
             if (call.clientGone()) line.append(" (client went away").append(call.goneWhy() == null
                     || call.goneWhy().equals("the client went away") ? "" : ": " + call.goneWhy()).append(')');
+            if (call.ttftMillis() >= 0) line.append(" ttft ").append(call.ttftMillis()).append(" ms");
+            if (call.cachedTokens() > 0) line.append(" cached ").append(call.cachedTokens());
+            if (call.finishReason() != null) line.append(' ').append(call.finishReason());
             log.println(dev.jseek.io.Printable.escape(line.toString()));
+            Metrics m = metrics;
+            if (m != null) {
+                m.request(endpointLabel(call.path()), call.status(), call.promptTokens(), call.completionTokens());
+                if (call.timings() != null) for (long[] t : call.timings()) m.tokenTimes(t);
+            }
         }
+    }
+
+    /** The endpoint label of a path for /metrics: a known endpoint, else "other" (no unbounded label values). */
+    private static String endpointLabel(String path) {
+        return switch (path) {
+            case "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/" -> path;
+            default -> path.startsWith("/v1/models/") ? "/v1/models/{id}" : "other";
+        };
     }
 
     /**
@@ -105,9 +123,9 @@ abstract class ApiHandler implements HttpHandler {
         ServerLimits l = limits();
         runner.checkModelFiles();
         int waiting = runner.waiting();
-        if (runner.busy() && waiting >= l.maxQueued())
+        if (runner.busy() && waiting + p.n() > l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting
-                    + " generation requests are waiting (limit " + l.maxQueued() + "); retry later");
+                    + " generation requests are waiting (limit " + l.maxQueued() + ") for a batch slot; retry later").retryAfter(1);
         runner.checkCacheBudget(prompt.length, p.maxTokens(), l.maxCacheBytes());
     }
 

@@ -6,6 +6,7 @@ import static dev.jseek.serve.RequestFields.given;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.tokenizer.Message;
+import dev.jseek.tokenizer.ToolCall;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,10 +16,12 @@ import java.util.List;
  * {@code {"type": "text", "text": ...}} parts, joined with "\n". The conversation is rendered with DeepSeek-V3's chat
  * template ({@link dev.jseek.tokenizer.ChatTemplate}, docs/architecture.md §7.8).
  */
-public record ChatRequest(List<Message> messages, SamplingParams params) {
+public record ChatRequest(List<Message> messages, SamplingParams params, Tools tools) {
     public ChatRequest {
         messages = List.copyOf(messages);
     }
+
+    public ChatRequest(List<Message> messages, SamplingParams params) { this(messages, params, Tools.NONE); }
 
     static ChatRequest parse(ObjectNode o, SamplingParams.Defaults d) {
         JsonNode ms = o.get("messages");
@@ -27,7 +30,7 @@ public record ChatRequest(List<Message> messages, SamplingParams params) {
         if (ms.isEmpty()) throw ApiError.invalid("messages", "messages is empty; give at least one message");
         List<Message> out = new ArrayList<>();
         for (int i = 0; i < ms.size(); i++) out.add(message(ms.get(i), "messages[" + i + "]"));
-        return new ChatRequest(out, SamplingParams.parse(o, d));
+        return new ChatRequest(out, SamplingParams.parse(o, d), Tools.parse(o));
     }
 
     private static Message message(JsonNode m, String path) {
@@ -37,11 +40,24 @@ public record ChatRequest(List<Message> messages, SamplingParams params) {
         if (role == null) throw ApiError.invalid(path + ".role", path + ".role is required");
         String r = switch (role) {
             case "system", "developer" -> "system";
-            case "user", "assistant" -> role;
-            default -> throw ApiError.invalid(path + ".role", path + ".role must be system, user or assistant, got '" + role + "'");
+            case "user", "assistant", "tool" -> role;
+            default -> throw ApiError.invalid(path + ".role", path + ".role must be system, user, assistant or tool, got '" + role + "'");
         };
-        if (given(o.get("tool_calls")) && !(o.get("tool_calls").isArray() && o.get("tool_calls").isEmpty()))
-            throw ApiError.invalid(path + ".tool_calls", path + ".tool_calls: tool calls are not supported by this server");
+        JsonNode tc = o.get("tool_calls");
+        if (r.equals("assistant") && given(tc) && !(tc.isArray() && tc.isEmpty())) {
+            if (!tc.isArray()) throw ApiError.invalid(path + ".tool_calls", path + ".tool_calls must be an array, got " + describe(tc));
+            List<ToolCall> calls = new ArrayList<>();
+            for (int i = 0; i < tc.size(); i++) {
+                String cp = path + ".tool_calls[" + i + "]";
+                JsonNode f = tc.get(i).path("function");
+                if (!f.path("name").isTextual())
+                    throw ApiError.invalid(cp + ".function.name", cp + ".function.name is required (a string)");
+                JsonNode args = f.get("arguments");
+                String a = args == null || args.isNull() ? "{}" : args.isTextual() ? args.textValue() : args.toString();
+                calls.add(new ToolCall("function", f.get("name").textValue(), a));
+            }
+            return new Message("assistant", null, calls);
+        }
         return new Message(r, content(o.get("content"), path + ".content"), List.of());
     }
 

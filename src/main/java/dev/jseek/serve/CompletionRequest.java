@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public record CompletionRequest(String prompt, int[] promptIds, SamplingParams params) {
     static CompletionRequest parse(ObjectNode o, SamplingParams.Defaults d) {
+        for (String f : new String[] {"tools", "tool_choice"})
+            if (o.has(f)) throw ApiError.invalid(f, f + " belongs to /v1/chat/completions; /v1/completions continues a text prompt");
         JsonNode p = o.get("prompt");
         if (!given(p)) throw ApiError.invalid("prompt", "prompt is required (a string)");
         String text = null;

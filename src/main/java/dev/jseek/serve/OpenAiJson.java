@@ -3,6 +3,9 @@ package dev.jseek.serve;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.api.Completion;
+import dev.jseek.tokenizer.Tokenizer;
+import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -41,12 +44,91 @@ final class OpenAiJson {
 
     /** {@code chat.completion}: one choice with the assistant message, and usage. */
     static ObjectNode chatCompletion(String id, long created, String model, ModelRunner.Outcome r) {
+        return chatCompletion(id, created, model, new ModelRunner.Outcome[] {r}, null);
+    }
+
+    /**
+     * {@code chat.completion} with one choice per outcome (n > 1), their logprobs when asked for ({@code tok} not
+     * null), and usage summed over the choices (the prompt counted once).
+     */
+    static ObjectNode chatCompletion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
         ObjectNode o = head(id, "chat.completion", created, model);
-        ObjectNode choice = o.putArray("choices").addObject().put("index", 0);
-        choice.putObject("message").put("role", "assistant").put("content", r.text());
-        choice.putNull("logprobs");
-        choice.put("finish_reason", r.finishReason());
-        o.set("usage", usage(r.promptTokens(), r.completionTokens()));
+        ArrayNode choices = o.putArray("choices");
+        int completion = 0;
+        for (int i = 0; i < rs.length; i++) {
+            ModelRunner.Outcome r = rs[i];
+            ObjectNode choice = choices.addObject().put("index", i);
+            ObjectNode msg = choice.putObject("message").put("role", "assistant");
+            if (r.toolCalls() != null && !r.toolCalls().isEmpty()) {
+                msg.putNull("content");
+                msg.set("tool_calls", toolCalls(r.toolCalls()));
+            } else {
+                msg.put("content", r.text());
+            }
+            if (tok != null && r.completion() != null) choice.set("logprobs", chatLogprobs(r.completion().tokens(), tok));
+            else choice.putNull("logprobs");
+            choice.put("finish_reason", r.toolCalls() != null && !r.toolCalls().isEmpty() ? "tool_calls" : r.finishReason());
+            completion += r.completionTokens();
+        }
+        o.set("usage", usage(rs[0].promptTokens(), completion));
+        return o;
+    }
+
+    /** OpenAI {@code tool_calls}: [{id, type: function, function: {name, arguments}}]. */
+    static ArrayNode toolCalls(java.util.List<dev.jseek.tokenizer.ToolCall> calls) {
+        ArrayNode a = F.arrayNode();
+        for (dev.jseek.tokenizer.ToolCall c : calls) {
+            ObjectNode t = a.addObject().put("id", newId("call")).put("type", c.type());
+            t.putObject("function").put("name", c.name()).put("arguments", c.arguments());
+        }
+        return a;
+    }
+
+    /** Chat logprobs: {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]}. */
+    static ObjectNode chatLogprobs(java.util.List<Completion.TokenInfo> toks, Tokenizer tok) {
+        ObjectNode o = F.objectNode();
+        ArrayNode content = o.putArray("content");
+        for (Completion.TokenInfo t : toks) {
+            if (t.logprobs() == null) continue;
+            ObjectNode e = tokenEntry(t.id(), t.logprobs().logprob(), tok);
+            ArrayNode top = e.putArray("top_logprobs");
+            for (int j = 0; j < t.logprobs().topIds().length; j++)
+                top.add(tokenEntry(t.logprobs().topIds()[j], t.logprobs().topLogprobs()[j], tok));
+            content.add(e);
+        }
+        o.putNull("refusal");
+        return o;
+    }
+
+    private static ObjectNode tokenEntry(int id, float logprob, Tokenizer tok) {
+        byte[] b = tok.tokenBytes(id);
+        if (b == null) b = new byte[0];
+        ObjectNode e = F.objectNode().put("token", new String(b, StandardCharsets.UTF_8)).put("logprob", logprob);
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte x : b) bytes.add(x & 0xFF);
+        return e;
+    }
+
+    /** Legacy completions logprobs: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. */
+    static ObjectNode completionLogprobs(java.util.List<Completion.TokenInfo> toks, Tokenizer tok) {
+        ObjectNode o = F.objectNode();
+        ArrayNode tokens = o.putArray("tokens"), lps = o.putArray("token_logprobs"), top = o.putArray("top_logprobs"),
+                offs = o.putArray("text_offset");
+        int off = 0;
+        for (Completion.TokenInfo t : toks) {
+            if (t.logprobs() == null) continue;
+            byte[] b = tok.tokenBytes(t.id());
+            String s = b == null ? "" : new String(b, StandardCharsets.UTF_8);
+            tokens.add(s);
+            lps.add(t.logprobs().logprob());
+            ObjectNode m = top.addObject();
+            for (int j = 0; j < t.logprobs().topIds().length; j++) {
+                byte[] bj = tok.tokenBytes(t.logprobs().topIds()[j]);
+                m.put(bj == null ? "" : new String(bj, StandardCharsets.UTF_8), t.logprobs().topLogprobs()[j]);
+            }
+            offs.add(off);
+            off += s.length();
+        }
         return o;
     }
 
@@ -55,8 +137,13 @@ final class OpenAiJson {
      * finish_reason); null role / content / finishReason leave those out (finish_reason: JSON null).
      */
     static ObjectNode chatChunk(String id, long created, String model, String role, String content, String finishReason) {
+        return chatChunk(id, created, model, 0, role, content, finishReason);
+    }
+
+    /** As {@link #chatChunk(String, long, String, String, String, String)} for choice {@code index}. */
+    static ObjectNode chatChunk(String id, long created, String model, int index, String role, String content, String finishReason) {
         ObjectNode o = head(id, "chat.completion.chunk", created, model);
-        ObjectNode choice = o.putArray("choices").addObject().put("index", 0);
+        ObjectNode choice = o.putArray("choices").addObject().put("index", index);
         ObjectNode delta = choice.putObject("delta");
         if (role != null) delta.put("role", role);
         if (content != null) delta.put("content", content);
@@ -67,18 +154,35 @@ final class OpenAiJson {
 
     /** {@code text_completion}: one choice with the text, and usage. */
     static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome r) {
+        return completion(id, created, model, new ModelRunner.Outcome[] {r}, null);
+    }
+
+    /** {@code text_completion} with one choice per outcome and their logprobs when asked for ({@code tok} not null). */
+    static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
         ObjectNode o = head(id, "text_completion", created, model);
-        ObjectNode choice = o.putArray("choices").addObject().put("text", r.text()).put("index", 0);
-        choice.putNull("logprobs");
-        choice.put("finish_reason", r.finishReason());
-        o.set("usage", usage(r.promptTokens(), r.completionTokens()));
+        ArrayNode choices = o.putArray("choices");
+        int completion = 0;
+        for (int i = 0; i < rs.length; i++) {
+            ModelRunner.Outcome r = rs[i];
+            ObjectNode choice = choices.addObject().put("text", r.text()).put("index", i);
+            if (tok != null && r.completion() != null) choice.set("logprobs", completionLogprobs(r.completion().tokens(), tok));
+            else choice.putNull("logprobs");
+            choice.put("finish_reason", r.finishReason());
+            completion += r.completionTokens();
+        }
+        o.set("usage", usage(rs[0].promptTokens(), completion));
         return o;
     }
 
     /** A streamed {@code text_completion} chunk: a piece of text, or the last one with finish_reason. */
     static ObjectNode completionChunk(String id, long created, String model, String text, String finishReason) {
+        return completionChunk(id, created, model, 0, text, finishReason);
+    }
+
+    /** As {@link #completionChunk(String, long, String, String, String)} for choice {@code index}. */
+    static ObjectNode completionChunk(String id, long created, String model, int index, String text, String finishReason) {
         ObjectNode o = head(id, "text_completion", created, model);
-        ObjectNode choice = o.putArray("choices").addObject().put("text", text).put("index", 0);
+        ObjectNode choice = o.putArray("choices").addObject().put("text", text).put("index", index);
         choice.putNull("logprobs");
         if (finishReason != null) choice.put("finish_reason", finishReason); else choice.putNull("finish_reason");
         return o;
@@ -86,9 +190,16 @@ final class OpenAiJson {
 
     /** The last chunk of a stream with {@code stream_options.include_usage}: no choices, usage. */
     static ObjectNode usageChunk(String id, String object, long created, String model, ModelRunner.Outcome r) {
+        return usageChunk(id, object, created, model, new ModelRunner.Outcome[] {r});
+    }
+
+    /** The usage chunk of n choices (completion tokens summed, the prompt once). */
+    static ObjectNode usageChunk(String id, String object, long created, String model, ModelRunner.Outcome[] rs) {
         ObjectNode o = head(id, object, created, model);
         o.putArray("choices");
-        o.set("usage", usage(r.promptTokens(), r.completionTokens()));
+        int completion = 0;
+        for (ModelRunner.Outcome r : rs) completion += r.completionTokens();
+        o.set("usage", usage(rs[0].promptTokens(), completion));
         return o;
     }
 

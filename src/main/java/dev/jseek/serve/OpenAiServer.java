@@ -7,10 +7,11 @@ import java.net.InetSocketAddress;
 /**
  * An OpenAI-compatible HTTP server over one {@link ModelRunner}, on the JDK's {@code com.sun.net.httpserver}:
  * {@code GET /v1/models}, {@code GET /v1/models/{id}}, {@code POST /v1/chat/completions}, {@code POST /v1/completions},
- * {@code GET|HEAD /health}; anything else 404. Each exchange runs on its own virtual thread under a
+ * {@code GET|HEAD /health}, {@code GET /metrics} (Prometheus text), the web chat at {@code GET /}; anything else
+ * 404. Each exchange runs on its own virtual thread under a
  * {@link ConnectionGuard} (read and write deadlines, so stalled clients are dropped and never hold others up), at most
- * {@link ServerLimits#maxConnections} at once (503 beyond, {@code /health} exempt); generations run one at a time in
- * arrival order (the runner's fair turn), at most {@link ServerLimits#maxQueued} waiting (429 beyond). Without an
+ * {@link ServerLimits#maxConnections} at once (503 beyond, {@code /health} exempt); generations are decoded together by the
+ * runner's continuous-batching engine, at most {@link ServerLimits#maxQueued} waiting for a batch slot (429 beyond). Without an
  * API key only a loopback address may be bound (unless {@link ServerOptions#insecure}).
  */
 public final class OpenAiServer implements AutoCloseable {
@@ -34,11 +35,16 @@ public final class OpenAiServer implements AutoCloseable {
                     + "anyone who can reach it could run generations; give --api-key KEY (or JSEEK_API_KEY), or --insecure to serve it open");
         HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
         long created = System.currentTimeMillis() / 1000;
-        http.createContext(ChatCompletionsHandler.PATH, new ChatCompletionsHandler(runner, options));
-        http.createContext(CompletionsHandler.PATH, new CompletionsHandler(runner, options));
-        http.createContext(ModelsHandler.PATH, new ModelsHandler(options, created));
-        http.createContext(HealthHandler.PATH, new HealthHandler(runner, options));
-        http.createContext("/", new NotFoundHandler(options));
+        Metrics metrics = new Metrics(runner::stats);
+        ApiHandler[] hs = {new ChatCompletionsHandler(runner, options), new CompletionsHandler(runner, options),
+                new ModelsHandler(options, created), new HealthHandler(runner, options), new MetricsHandler(metrics, options),
+                new WebHandler(options)};
+        String[] paths = {ChatCompletionsHandler.PATH, CompletionsHandler.PATH, ModelsHandler.PATH, HealthHandler.PATH,
+                MetricsHandler.PATH, "/"};
+        for (int i = 0; i < hs.length; i++) {
+            hs[i].metrics = metrics;
+            http.createContext(paths[i], hs[i]);
+        }
         ConnectionGuard guard = new ConnectionGuard(options.limits());
         http.setExecutor(guard);
         http.start();

@@ -21,11 +21,26 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param stop         stop strings (the text ends before the first occurrence; empty strings dropped)
  * @param stream       answer with Server-Sent Events
  * @param includeUsage streaming only: {@code stream_options.include_usage}, a last chunk with usage
+ * @param topLogprobs  -1: no logprobs; else the chosen token's log-probability and this many alternatives
+ *                     (chat: {@code logprobs: true} with {@code top_logprobs}; completions: {@code logprobs: k})
+ * @param n            choices to generate (each its own sequence in the batch; seeds seed, seed+1, ...)
  */
 public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
-                             boolean stream, boolean includeUsage) {
+                             boolean stream, boolean includeUsage, int topLogprobs, int n) {
     /** Stop strings per request at most (OpenAI allows 4). */
     public static final int MAX_STOP = 16;
+    /** Choices per request at most. */
+    public static final int MAX_N = 16;
+
+    public SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
+                          boolean stream, boolean includeUsage) {
+        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1);
+    }
+
+    /** The parameters of choice {@code i} of n: seed + i. */
+    public SamplingParams choice(int i) {
+        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1);
+    }
 
     public SamplingParams {
         stop = List.copyOf(stop);
@@ -62,7 +77,7 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         long seed = s != null ? s : ThreadLocalRandom.current().nextLong();
 
         Long n = RequestFields.optInteger(o, "n");
-        if (n != null && n != 1) throw ApiError.invalid("n", "n must be 1 (this server returns one choice), got " + n);
+        if (n != null && (n < 1 || n > MAX_N)) throw ApiError.invalid("n", "n must be in 1.." + MAX_N + ", got " + n);
 
         Boolean stream = RequestFields.optBoolean(o, "stream");
         boolean includeUsage = false;
@@ -74,7 +89,29 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         }
         unsupported(o);
         return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
-                stream != null && stream, includeUsage);
+                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue());
+    }
+
+    /**
+     * Chat: {@code logprobs: true} and optionally {@code top_logprobs: 0..20}; completions: {@code logprobs: 0..5}
+     * (an integer). Returns -1 when no logprobs are asked for.
+     */
+    private static int logprobs(ObjectNode o) {
+        JsonNode lp = o.get("logprobs");
+        Long top = RequestFields.optInteger(o, "top_logprobs");
+        if (top != null && (top < 0 || top > 20)) throw ApiError.invalid("top_logprobs", "top_logprobs must be in 0..20, got " + top);
+        if (!given(lp) || (lp.isBoolean() && !lp.booleanValue())) {
+            if (top != null && top > 0)
+                throw ApiError.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+            return -1;
+        }
+        if (lp.isBoolean()) return top == null ? 0 : top.intValue();
+        if (lp.isIntegralNumber()) {
+            long k = lp.longValue();
+            if (k < 0 || k > 5) throw ApiError.invalid("logprobs", "logprobs must be in 0..5 (completions) or true/false (chat), got " + k);
+            return (int) k;
+        }
+        throw ApiError.invalid("logprobs", "logprobs must be true/false (chat) or an integer 0..5 (completions), got " + describe(lp));
     }
 
     private static List<String> stops(JsonNode n) {
@@ -102,15 +139,13 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         }
         Long bo = RequestFields.optInteger(o, "best_of");
         if (bo != null && bo != 1) throw ApiError.invalid("best_of", "best_of must be 1, got " + bo);
-        JsonNode lp = o.get("logprobs");
-        if (given(lp) && !(lp.isBoolean() && !lp.booleanValue()))
-            throw ApiError.invalid("logprobs", "logprobs are not supported by this server, got " + describe(lp));
-        JsonNode tlp = o.get("top_logprobs");
-        if (given(tlp) && !(tlp.isNumber() && tlp.doubleValue() == 0))
-            throw ApiError.invalid("top_logprobs", "top_logprobs are not supported by this server, got " + describe(tlp));
-        JsonNode tools = o.get("tools");
-        if (given(tools) && !(tools.isArray() && tools.isEmpty()))
-            throw ApiError.invalid("tools", "tools (function calling) are not supported by this server");
+        JsonNode rf = o.get("response_format");
+        if (given(rf)) {
+            JsonNode type = rf.isObject() ? rf.get("type") : null;
+            if (!(type != null && type.isTextual() && type.textValue().equals("text")))
+                throw ApiError.invalid("response_format", "response_format is not supported by this server (no constrained "
+                        + "decoding: JSON mode and JSON schemas would not be enforced); only {\"type\": \"text\"}, got " + describe(rf));
+        }
         JsonNode bias = o.get("logit_bias");
         if (given(bias) && !(bias.isObject() && bias.isEmpty()))
             throw ApiError.invalid("logit_bias", "logit_bias is not supported by this server");

@@ -1,6 +1,7 @@
 package dev.jseek.serve;
 
 import java.io.PrintStream;
+import java.time.Duration;
 
 /**
  * How {@link OpenAiServer} listens and answers.
@@ -14,9 +15,11 @@ import java.io.PrintStream;
  * @param apiKey    the key every request but {@code /health} must bring as {@code Authorization: Bearer KEY}; null =
  *                  none (then only a loopback address may be bound, unless {@code insecure})
  * @param insecure  allow binding a non-loopback address without a key
+ * @param generationTimeout a generation's deadline from the start of its request (queueing included); null = none.
+ *                  A request that hits it ends with finish_reason "length" and what it has so far.
  */
 public record ServerOptions(String host, int port, String modelName, SamplingParams.Defaults defaults, PrintStream log,
-                            ServerLimits limits, String apiKey, boolean insecure) {
+                            ServerLimits limits, String apiKey, boolean insecure, Duration generationTimeout) {
     public ServerOptions {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in 0..65535, got " + port);
         if (modelName == null || modelName.isBlank()) throw new IllegalArgumentException("the model name is empty");
@@ -30,12 +33,21 @@ public record ServerOptions(String host, int port, String modelName, SamplingPar
 
     /** Loopback only, no key, default limits. */
     public ServerOptions(String host, int port, String modelName, SamplingParams.Defaults defaults, PrintStream log) {
-        this(host, port, modelName, defaults, log, ServerLimits.DEFAULTS, null, false);
+        this(host, port, modelName, defaults, log, ServerLimits.DEFAULTS, null, false, null);
     }
 
-    public ServerOptions withLimits(ServerLimits l) { return new ServerOptions(host, port, modelName, defaults, log, l, apiKey, insecure); }
+    /** The deadline of a generation starting now ({@link System#nanoTime()}), 0 = none. */
+    public long deadlineNanos() {
+        if (generationTimeout == null) return 0;
+        long d = System.nanoTime() + generationTimeout.toNanos();
+        return d == 0 ? 1 : d;
+    }
 
-    public ServerOptions withApiKey(String key) { return new ServerOptions(host, port, modelName, defaults, log, limits, key, insecure); }
+    public ServerOptions withGenerationTimeout(Duration t) { return new ServerOptions(host, port, modelName, defaults, log, limits, apiKey, insecure, t); }
 
-    public ServerOptions withInsecure(boolean v) { return new ServerOptions(host, port, modelName, defaults, log, limits, apiKey, v); }
+    public ServerOptions withLimits(ServerLimits l) { return new ServerOptions(host, port, modelName, defaults, log, l, apiKey, insecure, generationTimeout); }
+
+    public ServerOptions withApiKey(String key) { return new ServerOptions(host, port, modelName, defaults, log, limits, key, insecure, generationTimeout); }
+
+    public ServerOptions withInsecure(boolean v) { return new ServerOptions(host, port, modelName, defaults, log, limits, apiKey, v, generationTimeout); }
 }

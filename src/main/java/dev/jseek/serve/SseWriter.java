@@ -42,7 +42,7 @@ final class SseWriter {
 
     boolean broken() { return broken; }
 
-    private boolean write(String s) {
+    private synchronized boolean write(String s) {
         if (broken) return false;
         if (slot != null) slot.arm(writeTimeoutMs);
         try {

@@ -48,6 +48,15 @@ public final class Moe {
     private final int[] lastCount;
     private float alpha;
     private int balSeqs, balSeqLen;
+    /** Expert parallel (null: every expert runs here): the owners' exchange; {@link #rows} are the expert row ranges run here. */
+    private ExpertParallel ep;
+    private int[] rows;
+    /** Expert parallel: this rank's (token, expert) rows' outputs and gradients, source-sorted, [N*K, dim]. */
+    private float[] home, homeGrad;
+    private final int capacity;
+    /** Node-limited routing (null: the config's group-limited gate); its selection keys. */
+    private dev.jseek.parallel.NodeLimitedRouting nodeLimit;
+    private final float[] nodeKey;
     static final int P_ROUTER = Profiler.section("moe router + balance loss"), P_DISPATCH = Profiler.section("moe dispatch + combine"),
             P_EXPERTS = Profiler.section("moe routed experts");
 
@@ -83,7 +92,38 @@ public final class Moe {
         fill = new int[E + 1];
         load = new long[E];
         lastCount = new int[E];
+        rows = start;
+        capacity = (int) nk;
+        nodeKey = new float[E];
     }
+
+    /**
+     * Node-limited routing (report §2.1.2, §3.2.2; null: off): each token's top-K experts lie on at most
+     * {@code maxNodes} of the nodes of {@code ranksPerNode} of {@code ranks} expert-parallel ranks
+     * ({@link dev.jseek.parallel.NodeLimitedRouting}); it replaces the config's group-limited gate, which is the same
+     * rule with the expert groups as nodes. maxNodes = all nodes is plain top-K.
+     */
+    void setNodeLimit(int ranks, int ranksPerNode, int maxNodes) {
+        nodeLimit = ranks <= 0 ? null : new dev.jseek.parallel.NodeLimitedRouting(E, ranks, ranksPerNode, maxNodes, K);
+    }
+
+    /**
+     * Shards the routed experts over groups of {@code group} consecutive ranks of {@code comm} (expert parallel,
+     * report §3.2.2; null or 1: back to all experts here). Every rank must make the same sequence of forward and backward calls. The expert-side buffers hold
+     * the layer's maxN * K rows, so a rank's experts can run at most that many rows per forward: construct the model
+     * with maxN covering the rows a rank receives (at most the group's total tokens times K).
+     */
+    void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
+        if (comm == null || group == 1) { ep = null; rows = start; home = homeGrad = null; return; }
+        if (xgC != null) throw new IllegalArgumentException("expert parallel with --precision fp8 is not implemented yet; use --precision fp32");
+        ep = new ExpertParallel(comm, group, E, dim);
+        rows = ep.localStart;
+        home = new float[capacity * dim];
+        homeGrad = new float[capacity * dim];
+    }
+
+    /** The expert-parallel exchange of this layer (null when all experts run here). */
+    ExpertParallel expertParallel() { return ep; }
 
     /**
      * y = MoE(x) for N = B*T rows. With alpha > 0 adds the balance loss over B sequences of T tokens
@@ -98,7 +138,15 @@ public final class Moe {
         router.scores(a, sc, a, logits.acts(), N * E);                                                 // s = sigmoid(z)
         java.util.Arrays.fill(lastCount, 0);
         for (int t = 0; t < N; t++) {
-            router.route(a, sc + t * E, p, bias.offset(), idx, t * K, a, gw + t * K, routeScratch);
+            if (nodeLimit == null) router.route(a, sc + t * E, p, bias.offset(), idx, t * K, a, gw + t * K, routeScratch);
+            else {
+                for (int e = 0; e < E; e++) {                             // a NaN key counts as -inf (Router's rule)
+                    float v = a[sc + t * E + e] + p[bias.offset() + e];
+                    nodeKey[e] = v != v ? Float.NEGATIVE_INFINITY : v;
+                }
+                nodeLimit.select(nodeKey, 0, idx, t * K);
+                router.weights(a, sc + t * E, idx, t * K, a, gw + t * K);
+            }
             for (int j = 0; j < K; j++) lastCount[idx[t * K + j]]++;
         }
         start[0] = 0;
@@ -114,7 +162,13 @@ public final class Moe {
                 posOf[t * K + j] = r;
             }
         int NK = N * K;
-        if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
+        if (ep != null) {
+            ep.plan(start);
+            if (ep.received() > capacity)
+                throw new IllegalStateException("expert parallel: rank " + "receives " + ep.received() + " (token, expert) rows for its experts, more than the "
+                        + capacity + " the layer was laid out for; build the model with a larger batch capacity (maxBatch x expert-parallel ranks)");
+            ep.dispatch(a, r -> tokOf[r], x, a, xg);
+        } else if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
                 for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
             });
@@ -127,12 +181,19 @@ public final class Moe {
         t0 = Profiler.start();
         forEachExpert((e, r0, m) -> experts.forward(s, wg[e], wu[e], wd[e], xin, ey, r0, m));
         Profiler.stop(P_EXPERTS, t0);
+        final float[] out = ep == null ? a : home;
+        final int oo = ep == null ? ey : 0;
+        if (ep != null) {
+            t0 = Profiler.start();
+            ep.combine(a, ey, home, 0);
+            Profiler.stop(P_DISPATCH, t0);
+        }
         if (shared != null) shared.forward(s, x, y, N);
         else java.util.Arrays.fill(a, y, y + N * dim, 0f);
         t0 = Profiler.start();
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
             for (int t = lo; t < hi; t++)
-                for (int j = 0; j < K; j++) VecOps.axpy(a[gw + t * K + j], a, ey + posOf[t * K + j] * dim, a, y + t * dim, dim);
+                for (int j = 0; j < K; j++) VecOps.axpy(a[gw + t * K + j], out, oo + posOf[t * K + j] * dim, a, y + t * dim, dim);
         });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
@@ -157,22 +218,29 @@ public final class Moe {
         final int sc = scores.acts(), gw = weights.acts(), xgD = expertIn.dacts(), ey = expertOut.acts();
         long t0 = Profiler.start();
         int NK = N * K;
+        final float[] out = ep == null ? a : home, dout = ep == null ? d : homeGrad;
+        final int oo = ep == null ? ey : 0;
+        if (ep != null) java.util.Arrays.fill(homeGrad, 0, NK * dim, 0f);
         TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
             for (int r = lo; r < hi; r++) {
-                int yo = y + tokOf[r] * dim, eo = ey + r * dim, j = slotOf[r];
-                d[gw + j] += (float) VecOps.dot(d, yo, a, eo, dim);
-                VecOps.axpy(a[gw + j], d, yo, d, eo, dim);
+                int yo = y + tokOf[r] * dim, eo = oo + r * dim, j = slotOf[r];
+                d[gw + j] += (float) VecOps.dot(d, yo, out, eo, dim);
+                VecOps.axpy(a[gw + j], d, yo, dout, eo, dim);
             }
         });
+        if (ep != null) ep.dispatch(homeGrad, r -> r, 0, d, ey);           // the backward of combine is a dispatch
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
         forEachExpert((e, r0, m) -> experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
+        if (ep != null) ep.combine(d, xgD, homeGrad, 0);                      // the backward of dispatch is a combine
+        final float[] dxg = ep == null ? d : homeGrad;
+        final int xo = ep == null ? xgD : 0;
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
             for (int t = lo; t < hi; t++)
-                for (int j = 0; j < K; j++) VecOps.add(d, x + t * dim, d, x + t * dim, d, xgD + posOf[t * K + j] * dim, dim);
+                for (int j = 0; j < K; j++) VecOps.add(d, x + t * dim, d, x + t * dim, dxg, xo + posOf[t * K + j] * dim, dim);
         });
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
@@ -210,8 +278,8 @@ public final class Moe {
     private void forEachExpert(ExpertRows body) {
         TrainPool.forRange(E, 1, (lo, hi, w) -> {
             for (int e = lo; e < hi; e++) {
-                int m = start[e + 1] - start[e];
-                if (m > 0) body.run(e, start[e], m);
+                int m = rows[e + 1] - rows[e];
+                if (m > 0) body.run(e, rows[e], m);
             }
         });
     }
@@ -240,6 +308,7 @@ public final class Moe {
 
     /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
+        if (ep != null && p == Precision.FP8) throw new IllegalArgumentException("expert parallel with --precision fp8 is not implemented yet; use --precision fp32");
         experts.precision = p;
         if (shared != null) shared.precision = p;
     }

@@ -565,6 +565,36 @@ public final class TrainModel {
 
     public void resetExpertLoad() { for (Moe m : moes) m.resetLoad(); }
 
+    /**
+     * Expert parallel (report §3.2.2; comm null or group 1: off): every MoE layer's routed experts are sharded over
+     * groups of {@code group} consecutive ranks of {@code comm} ({@link ExpertParallel}), one group per data-parallel
+     * replica of the experts; attention, dense layers and shared experts stay replicated on every rank (data parallel
+     * over all of comm, as the experts are across groups). The model's maxBatch must cover the rows a rank's experts
+     * receive: build it with maxBatch x group.
+     */
+    public void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
+        epGroup = comm == null ? 1 : group;
+        for (Moe m : moes) m.setExpertParallel(comm, group);
+    }
+
+    private int epGroup = 1;
+
+    /**
+     * Node-limited routing in every MoE layer (report §2.1.2, §3.2.2): the experts are laid over {@code ranks}
+     * expert-parallel ranks in nodes of {@code ranksPerNode}, and each token's experts lie on at most
+     * {@code maxNodes} nodes (replacing the config's group-limited gate); ranks 0: off.
+     */
+    public void setNodeLimitedRouting(int ranks, int ranksPerNode, int maxNodes) {
+        for (Moe m : moes) m.setNodeLimit(ranks, ranksPerNode, maxNodes);
+    }
+
+    /** The MoE layers (blocks, then MTP modules). */
+    List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }
+
+    /** Ranks in an expert-parallel group (1: every expert runs on every rank). */
+    public int expertParallelGroup() { return epGroup; }
+
+
     /** Replaces the accumulated loads ([layer][expert], as {@link #expertLoad()}); data parallelism sets the global sums. */
     public void setExpertLoad(long[][] load) {
         if (load.length != moes.size()) throw new IllegalArgumentException(load.length + " load rows for " + moes.size() + " MoE layers");

@@ -21,6 +21,8 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
 
     public TrainModel model() { return model; }
 
+    @Override public int expertParallelGroup() { return model.expertParallelGroup(); }
+
     @Override public float[] params() { return model.params(); }
     @Override public float[] grads() { return model.grads(); }
     @Override public List<TrainTensor> tensors() { return tensors; }

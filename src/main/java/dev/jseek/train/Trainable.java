@@ -73,4 +73,7 @@ public interface Trainable<B> {
 
     /** Forgets the loads counted so far (a skipped step). */
     default void resetExpertLoad() {}
+
+    /** Ranks in an expert-parallel group: the routed experts are sharded over that many consecutive ranks (1: none). */
+    default int expertParallelGroup() { return 1; }
 }

@@ -206,6 +206,15 @@ public final class Trainer<B> implements AutoCloseable {
                     for (int l = 0; l < local.length; l++)
                         for (int j = 0; j < e; j++) sum[l][j] += gathered[r * flat.length + l * e + j];
                 model.setExpertLoad(sum);
+                int group = model.expertParallelGroup();
+                if (group > 1) {                              // load imbalance across the expert-parallel ranks
+                    int per = e / group;
+                    for (int q = 0; q < group; q++) {
+                        long rows = 0;
+                        for (long[] l : sum) for (int j = q * per; j < (q + 1) * per; j++) rows += l[j];
+                        extra.put("ep_rank" + q + "_rows", (double) rows);
+                    }
+                }
             }
             zero.reduceGradients(model.grads());
         }

@@ -25,6 +25,7 @@ final class Layers {
             List.of("model"),
             List.of("gguf", "train"),
             List.of("infer", "source", "pipeline"),
+            List.of("api"),
             List.of("posttrain", "serve", "bench"),   // bench: placed ahead of its arrival (issue 9 §5)
             List.of("eval"),                           // eval uses posttrain's arithmetic task and rewards (issue 15)
             List.of("cli"));

@@ -90,10 +90,10 @@ class DataParallelCliTest {
         a.addAll(List.of("--parallel", "dp=2"));
         TrainCommandTest.Run r = TrainCommandTest.run(a.toArray(String[]::new));
         assertEquals(2, r.code());
-        assertEquals("jseek: --parallel dp=2 runs under MPI: mpirun -np 2 ./jseek train ... (for threads of one process use --ranks 2)", r.err().strip());
+        assertEquals("jseek: --parallel dp=2 runs under MPI: mpirun -np 2 ./jseek train ... (for threads of one process add --ranks 2)", r.err().strip());
         a.set(a.size() - 1, "dp=2,ep=2");
         r = TrainCommandTest.run(a.toArray(String[]::new));
-        assertEquals("jseek: --parallel ep=2: only data parallelism (dp=N) is implemented so far", r.err().strip());
+        assertEquals("jseek: --parallel dp=2,ep=2 runs under MPI: mpirun -np 4 ./jseek train ... (for threads of one process add --ranks 4)", r.err().strip());
         a.set(a.size() - 1, "dp=x");
         r = TrainCommandTest.run(a.toArray(String[]::new));
         assertEquals("jseek: --parallel: 'dp=x' is not NAME=N with N >= 1 (e.g. dp=2)", r.err().strip());

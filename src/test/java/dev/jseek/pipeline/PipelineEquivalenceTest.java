@@ -138,7 +138,7 @@ class PipelineEquivalenceTest {
     void fiveStepsStayWithinOneInAMillion() {
         ModelConfig c = config();
         Run ref = single(c, 4, STEPS);
-        for (String name : List.of("1f1b", "dualpipe", "dualpipev")) {
+        for (String name : Schedules.NAMES) {
             Run p = pipelined(c, name, name.equals("dualpipev") ? 4 : 2, 4, STEPS);
             for (int s = 0; s < STEPS; s++)
                 for (int i = 0; i < 4; i++) {

@@ -60,6 +60,8 @@ class AuthTest {
         assertEquals(200, right.statusCode(), right.body());
         assertEquals(401, keyed.get("/v1/models").statusCode());
         assertEquals(200, keyed.get("/health").statusCode());
+        assertEquals(200, keyed.get("/").statusCode(), "the web chat page loads without the key (its API calls send it)");
+        assertEquals(401, keyed.get("/metrics").statusCode());
         // with a key, a page elsewhere may call it (it must know the key)
         assertEquals(200, post(keyed, "/v1/completions", BODY, "Content-Type", "application/json", "Authorization", "Bearer " + KEY,
                 "Origin", "https://app.example").statusCode());

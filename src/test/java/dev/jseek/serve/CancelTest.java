@@ -25,12 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
 class CancelTest {
     @TempDir static Path tmp;
     static TestServer s;
-    static final int MAX = 1000;
+    static final int MAX = 4000; // long enough that the running generation outlasts the queue checks, warm JIT and batch engine included
 
     @BeforeAll static void start() throws Exception {
         TestServer.buildModel(tmp, 3, MAX + 64);
+        // one batch slot, so that a second request waits in the queue as the queue tests need
         s = new TestServer(tmp, new SamplingParams.Defaults(8, 0f),
-                o -> o.withLimits(ServerLimits.DEFAULTS.withHeartbeatAfterMs(0).withMaxQueued(1)));
+                o -> o.withLimits(ServerLimits.DEFAULTS.withHeartbeatAfterMs(0).withMaxQueued(1)),
+                dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20).withMaxBatch(1));
     }
 
     @AfterAll static void stop() { if (s != null) s.close(); }
@@ -72,8 +74,10 @@ class CancelTest {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1), holding = new java.util.concurrent.CountDownLatch(1);
         Thread holder = Thread.ofPlatform().start(() -> {
             try {
-                s.runner.run(s.runner.completionPrompt("the model"), "prompt",
-                        new SamplingParams(50, 0f, 1f, 0, 1, java.util.List.of(), false, false), d -> {
+                s.runner.run(s.runner.completionPrompt("the model reads a token and"), "prompt", // a long greedy completion
+                        // MAX tokens: the batch engine never waits for a slow sink, so the holder keeps its batch
+                        // slot by still generating, not by its blocked sink
+                        new SamplingParams(MAX, 0f, 1f, 0, 1, java.util.List.of(), false, false), d -> {
                             holding.countDown();
                             try {
                                 return release.await(60, java.util.concurrent.TimeUnit.SECONDS);

@@ -1,5 +1,6 @@
 package dev.jseek.serve;
 
+import dev.jseek.api.StopOracle;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -66,15 +66,20 @@ class ErrorsTest {
             new Case("/v1/chat/completions", "{" + MSG + ", \"temperature\": \"hot\"}", "temperature", "\"hot\""),
             new Case("/v1/chat/completions", "{" + MSG + ", \"top_p\": 0}", "top_p", "0"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"top_p\": 1.5}", "top_p", "1.5"),
-            new Case("/v1/chat/completions", "{" + MSG + ", \"n\": 2}", "n", "2"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"n\": 17}", "n", "17"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"stream\": \"yes\"}", "stream", "\"yes\""),
             new Case("/v1/chat/completions", "{" + MSG + ", \"stop\": 5}", "stop", "number 5"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"stop\": [\"a\", 1]}", "stop", "stop[1]"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"seed\": \"x\"}", "seed", "\"x\""),
             new Case("/v1/chat/completions", "{" + MSG + ", \"model\": 3}", "model", "number 3"),
-            new Case("/v1/chat/completions", "{" + MSG + ", \"logprobs\": true}", "logprobs", "not supported"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"top_logprobs\": 3}", "top_logprobs", "needs logprobs"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs", "21"),
+            new Case("/v1/completions", "{\"prompt\": \"a\", \"logprobs\": 6}", "logprobs", "6"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"response_format\": {\"type\": \"json_object\"}}", "response_format", "json_object"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"presence_penalty\": 0.5}", "presence_penalty", "0.5"),
-            new Case("/v1/chat/completions", "{" + MSG + ", \"tools\": [{\"type\":\"function\"}]}", "tools", "not supported"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"tools\": [{\"type\":\"function\"}]}", "tools[0].function", "must be an object"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"tool_choice\": \"required\"}", "tool_choice", "needs tools"),
+            new Case("/v1/completions", "{\"prompt\": \"a\", \"tools\": []}", "tools", "chat"),
             new Case("/v1/completions", "{}", "prompt", "required"),
             new Case("/v1/completions", "{\"prompt\": 5}", "prompt", "number 5"),
             new Case("/v1/completions", "{\"prompt\": [1, -2]}", "prompt", "prompt[1]"),
@@ -103,7 +108,7 @@ class ErrorsTest {
     }
 
     @Test void unknownPathsGet404AndWrongMethods405() throws Exception {
-        for (String p : new String[] {"/", "/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/completionsx", "/v2/models", "/healthz"}) {
+        for (String p : new String[] {"/index.htm", "/chat.jsx", "/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/completionsx", "/v2/models", "/healthz"}) {
             HttpResponse<String> r = s.get(p);
             assertEquals(404, r.statusCode(), p);
             assertTrue(errorOf(r, p).get("message").asText().contains(p), r.body());
@@ -113,7 +118,7 @@ class ErrorsTest {
         assertEquals("model", errorOf(m, "model").get("param").asText());
         assertTrue(errorOf(m, "model").get("message").asText().contains("'other'"));
         String[][] wrong = {{"GET", "/v1/chat/completions", "POST"}, {"PUT", "/v1/completions", "POST"},
-                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET, HEAD"}};
+                {"POST", "/v1/models", "GET"}, {"DELETE", "/health", "GET, HEAD"}, {"POST", "/", "GET, HEAD"}};
         for (String[] w : wrong) {
             HttpResponse<String> r = s.send(w[0], w[1], w[0].equals("GET") || w[0].equals("DELETE") ? null : "{}");
             assertEquals(405, r.statusCode(), w[0] + " " + w[1]);
@@ -129,7 +134,8 @@ class ErrorsTest {
         JsonNode u = TestServer.json(r).get("usage");
         String expect = "serve: POST /v1/chat/completions 200 tokens " + u.get("prompt_tokens").asInt() + "+"
                 + u.get("completion_tokens").asInt() + " ";
-        assertTrue(s.awaitLogLine(l -> l.startsWith(expect) && l.endsWith(" ms")), String.join("\n", s.logLines()));
+        assertTrue(s.awaitLogLine(l -> l.startsWith(expect) && l.substring(expect.length()).matches("\\d+ ms ttft \\d+ ms (stop|length)")),
+                String.join("\n", s.logLines()));
     }
 
     /**

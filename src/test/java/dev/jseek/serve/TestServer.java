@@ -1,5 +1,6 @@
 package dev.jseek.serve;
 
+import dev.jseek.api.PromptStart;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.infer.Generator;
@@ -55,7 +56,10 @@ final class TestServer implements AutoCloseable {
     static void buildModel(Path dir, long seed) throws IOException { buildModel(dir, seed, CONTEXT); }
 
     /** As {@link #buildModel(Path, long)} with a context of {@code context} tokens. */
-    static void buildModel(Path dir, long seed, int context) throws IOException {
+    static void buildModel(Path dir, long seed, int context) throws IOException { buildModel(dir, seed, context, "tiny"); }
+
+    /** As {@link #buildModel(Path, long, int)} with the layer shapes of another preset (e.g. "small": slower tokens). */
+    static void buildModel(Path dir, long seed, int context, String preset) throws IOException {
         Files.createDirectories(dir);
         Random r = new Random(seed);
         String[] words = {"the", "model", "reads", "a", "token", "and", "writes", "next", "one", "server", "answers",
@@ -71,11 +75,27 @@ final class TestServer implements AutoCloseable {
         BpeTrainer.train(new TrainingCorpus(corpus, null, Long.MAX_VALUE), new BpeTrainer.Options(400, 2, 1, null),
                 dir.resolve("tokenizer.json"));
         int vocab = Tokenizer.load(dir.resolve("tokenizer.json")).vocabSize();
-        var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> {
+        var cfg = ConfigEdits.edit(Presets.get(preset), o -> {
             o.put("vocab_size", vocab).put("max_position_embeddings", context);
             o.putNull("rope_scaling");
         });
         RandomInit.write(cfg, dir, seed, 0.3, DType.F32);
+    }
+
+    /** Zeroes row a of lm_head.weight (F32) in place: token a's logit is then always 0 (never the greedy choice in practice). */
+    static void zeroHeadRow(Path dir, int a) throws IOException {
+        TensorInfo t;
+        try (var f = Files.list(dir)) {
+            Path st = f.filter(p -> p.toString().endsWith(".safetensors")).findFirst().orElseThrow();
+            try (SafetensorsFile sf = SafetensorsFile.open(st)) {
+                t = sf.info("lm_head.weight");
+            }
+        }
+        if (t.dtype() != DType.F32) throw new IllegalStateException("lm_head is " + t.dtype());
+        int row = (int) t.dim(1) * 4;
+        try (FileChannel ch = FileChannel.open(t.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(row), t.fileOffset() + (long) a * row);
+        }
     }
 
     /** Swaps rows a and b of lm_head.weight (F32) in place: the model then prefers b where it preferred a. */
@@ -102,10 +122,20 @@ final class TestServer implements AutoCloseable {
 
     /** With the options (limits, key) edited by {@code edit}. */
     TestServer(Path dir, SamplingParams.Defaults defaults, java.util.function.UnaryOperator<ServerOptions> edit) throws IOException {
+        this(dir, defaults, edit, dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20));
+    }
+
+    TestServer(Path dir, SamplingParams.Defaults defaults, dev.jseek.infer.EngineOptions engine) throws IOException {
+        this(dir, defaults, o -> o, engine);
+    }
+
+    /** With the options edited by {@code edit} and the batch engine's options {@code engine}. */
+    TestServer(Path dir, SamplingParams.Defaults defaults, java.util.function.UnaryOperator<ServerOptions> edit,
+               dev.jseek.infer.EngineOptions engine) throws IOException {
         this.dir = dir;
         Path tf = dir.resolve("tokenizer.json");
         this.tokenizer = Tokenizer.load(Files.exists(tf) ? tf : dir.getParent().resolve("tokenizer.json")); // as a run directory holds it
-        this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, AttnMode.ABSORB, PromptStart.AUTO);
+        this.runner = new ModelRunner(DeepSeekV3.open(dir), tokenizer, PromptStart.AUTO, engine);
         this.options = edit.apply(new ServerOptions("127.0.0.1", 0, "tiny-test", defaults, new PrintStream(logBytes, true, StandardCharsets.UTF_8)));
         this.server = OpenAiServer.start(runner, options);
     }
@@ -140,6 +170,36 @@ final class TestServer implements AutoCloseable {
             int eos = m.config.eosTokenId();
             int[] t = new Generator(m, AttnMode.ABSORB).generate(prompt, maxTokens, sampler, new int[] {eos}, null).tokens();
             boolean stopped = t.length > 0 && t[t.length - 1] == eos;
+            return new Expected(prompt, t, tokenizer.decode(t, true), stopped ? "stop" : "length");
+        }
+    }
+
+    /**
+     * The oracle for prompts longer than one prefill chunk: the prompt prefilled in {@code chunk}-token forwards at
+     * absolute chunk boundaries (the engine's schedule), then one-token decodes, on a contiguous cache, stopping at EOS.
+     */
+    Expected oracleChunked(int[] prompt, int maxTokens, Sampler sampler, int chunk) {
+        try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
+            int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
+            var cache = m.newCache(prompt.length + maxTokens, AttnMode.ABSORB);
+            float[] h = null;
+            int last = 0;
+            for (int p0 = 0; p0 < prompt.length; p0 += chunk) {
+                int p1 = Math.min(prompt.length, p0 + chunk);
+                h = m.forwardHidden(java.util.Arrays.copyOfRange(prompt, p0, p1), p0, cache);
+                last = p1 - p0 - 1;
+            }
+            float[] logits = m.logits(h, last, 1);
+            int[] out = new int[maxTokens];
+            int n = 0, pos = prompt.length;
+            while (n < maxTokens) {
+                int t = sampler.sample(logits, 0, vocab);
+                out[n++] = t;
+                if (t == eos || n == maxTokens) break;
+                logits = m.forward(new int[] {t}, pos++, cache);
+            }
+            int[] t = java.util.Arrays.copyOf(out, n);
+            boolean stopped = n > 0 && t[n - 1] == eos;
             return new Expected(prompt, t, tokenizer.decode(t, true), stopped ? "stop" : "length");
         }
     }

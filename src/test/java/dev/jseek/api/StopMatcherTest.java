@@ -1,4 +1,4 @@
-package dev.jseek.serve;
+package dev.jseek.api;
 
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -1,4 +1,4 @@
-package dev.jseek.serve;
+package dev.jseek.api;
 
 import java.util.List;
 

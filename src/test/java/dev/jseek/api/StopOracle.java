@@ -1,4 +1,4 @@
-package dev.jseek.serve;
+package dev.jseek.api;
 
 import dev.jseek.tokenizer.Tokenizer;
 import java.util.Arrays;
@@ -9,13 +9,13 @@ import java.util.List;
  * prefix at a time (with {@link Tokenizer#decode}); the first prefix whose text contains a stop string ends
  * generation, and the answer is that text before the leftmost occurrence of any stop string.
  */
-final class StopOracle {
+public final class StopOracle {
     private StopOracle() {}
 
     /** The cut text and how many tokens were generated when it was found (all of them if never). */
-    record Cut(String text, int tokens, boolean stopped) {}
+    public record Cut(String text, int tokens, boolean stopped) {}
 
-    static Cut cut(Tokenizer t, int[] ids, List<String> stops) {
+    public static Cut cut(Tokenizer t, int[] ids, List<String> stops) {
         for (int n = 1; n <= ids.length; n++) {
             String text = t.decode(Arrays.copyOf(ids, n), true);
             int best = -1;
@@ -29,7 +29,7 @@ final class StopOracle {
     }
 
     /** Three ASCII letters/spaces from the second half of the text whose first occurrence is there, or null. */
-    static String pickAsciiStop(String text) {
+    public static String pickAsciiStop(String text) {
         for (int i = text.length() / 2; i + 3 <= text.length(); i++) {
             String s = text.substring(i, i + 3);
             if (s.chars().allMatch(c -> (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' ') && text.indexOf(s) == i) return s;

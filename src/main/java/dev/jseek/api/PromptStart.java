@@ -1,4 +1,4 @@
-package dev.jseek.serve;
+package dev.jseek.api;
 
 import dev.jseek.tokenizer.Prompts;
 import dev.jseek.tokenizer.Tokenizer;

@@ -1,0 +1,84 @@
+package dev.jseek.cli;
+
+import dev.jseek.infer.EngineOptions;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.serve.ModelRunner;
+import dev.jseek.serve.OpenAiServer;
+import dev.jseek.serve.SamplingParams;
+import dev.jseek.serve.ServeBench;
+import dev.jseek.serve.ServerOptions;
+import dev.jseek.source.ModelSource;
+import dev.jseek.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jseek bench serve}: the batch engine under 1, 4 and 16 concurrent streaming clients (a jseek server started
+ * in this process on a free port, or any OpenAI-compatible server at --url, e.g. llama-server --parallel N, as the
+ * peer): aggregate output tokens/s, time to first token and inter-token latency p50/p99, and this process's peak RSS.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Concurrent streaming clients against the serving engine: tokens/s, TTFT and ITL percentiles, peak RSS.")
+public final class BenchServeCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model directory or .gguf to serve in-process (or give --url).") Path model;
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Option(names = "--url", description = "Bench this running OpenAI-compatible server instead (e.g. http://127.0.0.1:8080).") String url;
+    @Option(names = "--clients", defaultValue = "1,4,16", split = ",", description = "Concurrency levels (default ${DEFAULT-VALUE}).") int[] clients;
+    @Option(names = "--requests", defaultValue = "2", description = "Requests per client per level (default ${DEFAULT-VALUE}).") int perClient;
+    @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens (seeded random ids) (default ${DEFAULT-VALUE}).") int promptLen;
+    @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens per request (default ${DEFAULT-VALUE}).") int maxTokens;
+    @Option(names = "--max-batch", defaultValue = "16", description = "In-process server: sequences decoded together (default ${DEFAULT-VALUE}).") int maxBatch;
+    @Option(names = "--no-prefix-cache", description = "In-process server: no prefix cache (every request has the same prompt, so the cache would skip most prefill).") boolean noPrefixCache;
+
+    @Override public Integer call() throws Exception {
+        if ((model == null) == (url == null)) throw new UserException("give --model (serve it here) or --url (bench a running server)");
+        if (perClient < 1) throw new UserException("--requests must be >= 1, got " + perClient);
+        if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);
+        if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
+        for (int c : clients) if (c < 1) throw new UserException("--clients: each level must be >= 1, got " + c);
+        OpenAiServer server = null;
+        ModelRunner runner = null;
+        String base = url, name = "bench";
+        int vocab = 1000;
+        try {
+            if (model != null) {
+                if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a model directory or .gguf file");
+                Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
+                DeepSeekV3 m = ModelSource.open(model);
+                vocab = Math.min(tok.vocabSize(), m.config.vocabSize());
+                if (promptLen + maxTokens > m.config.maxPositionEmbeddings())
+                    throw new UserException("--prompt-len + --max-tokens = " + (promptLen + maxTokens) + " exceeds the model's context of "
+                            + m.config.maxPositionEmbeddings() + " tokens");
+                runner = new ModelRunner(m, tok, dev.jseek.api.PromptStart.NONE,
+                        EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(1024).withPrefixCache(!noPrefixCache));
+                PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+                server = OpenAiServer.start(runner, new ServerOptions("127.0.0.1", 0, name, new SamplingParams.Defaults(maxTokens, 0f), quiet));
+                base = server.url();
+            }
+            int[] prompt = new int[promptLen];
+            Random r = new Random(1);
+            for (int i = 0; i < promptLen; i++) prompt[i] = 3 + r.nextInt(Math.max(1, vocab - 3));
+            System.out.printf("jseek bench serve: %s, prompt %d tokens, max_tokens %d, greedy, %d requests per client%n",
+                    model != null ? model + " (in-process, max batch " + maxBatch + (noPrefixCache ? ", no prefix cache" : "") + ")" : base,
+                    promptLen, maxTokens, perClient);
+            ServeBench.run(base, name, 1, 1, prompt, maxTokens); // warm-up (JIT)
+            System.out.printf("%8s %9s %12s %12s %10s %10s %10s %10s %7s%n", "clients", "requests", "out tok/s", "tokens",
+                    "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "errors");
+            for (int c : clients) {
+                ServeBench.Level l = ServeBench.run(base, name, c, perClient, prompt, maxTokens);
+                System.out.printf("%8d %9d %12.1f %12d %8.0fms %8.0fms %8.1fms %8.1fms %7d%n", l.clients(), l.requests(),
+                        l.tokensPerSecond(), l.completionTokens(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.itlP99Ms(), l.errors());
+            }
+            if (model != null) System.out.printf("peak RSS of this process (server + clients): %d MiB%n", ServeBench.peakRssMiB());
+            return 0;
+        } finally {
+            if (server != null) server.close();
+            if (runner != null) runner.close();
+        }
+    }
+}

@@ -1,0 +1,418 @@
+package dev.jseek.infer;
+
+import dev.jseek.kernels.Gemm;
+import dev.jseek.model.BlockPool;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.KvCache;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Continuous batching over one model: every submitted {@link GenerationRequest} becomes a sequence with its own
+ * paged MLA latent cache ({@link KvCache#paged} over a {@link BlockPool} with a memory budget), and one scheduler
+ * thread runs the model for all of them. Each iteration of its loop:
+ * <ol>
+ *   <li>admits waiting requests (in arrival order) while the batch has room and the pool has the blocks for the
+ *       prompt plus its maximum of new tokens; otherwise they wait (reserving up front means a running sequence
+ *       never runs out of cache). With the prefix cache on, a prompt starting with known chunks reuses their
+ *       blocks ({@link PrefixCache});</li>
+ *   <li>prefills one chunk of one admitted prompt ({@link EngineOptions#prefillChunk} tokens at absolute chunk
+ *       boundaries, one forward); the chunk holding the last prompt token gives its first token;</li>
+ *   <li>runs one decode step over the newest token of every decoding sequence: one forward of M rows
+ *       ({@link DeepSeekV3#forwardBatchHidden}; M-row Linear layers, the MoE grouping rows by expert, each sequence's
+ *       attention against its own cache), then samples each row with its sequence's own {@link Sampler}.</li>
+ * </ol>
+ * New requests thus join at a token boundary, and a long prompt delays running streams by one chunk per step.
+ *
+ * <p><b>Batch invariance.</b> A request's tokens are the same whether it runs alone or beside others, greedy or
+ * seeded: a decode row is bitwise independent of the other rows (see {@link DeepSeekV3#forwardBatchHidden}; decode
+ * forwards take at most {@link Gemm#GEMV_MAX_M} rows), prefill chunks are one sequence's own forwards at fixed
+ * boundaries (so a prefix-cache hit gives the very cache rows the request would have computed), and each sequence
+ * samples from its own seeded random stream. {@code BatchEngineTest} checks it.
+ *
+ * <p>Thread-safe: {@link #submit} from any thread; events are read from the returned {@link Generation}.
+ */
+public final class BatchEngine implements AutoCloseable {
+    /** The admission queue is full: try again later. */
+    public static final class QueueFullException extends RuntimeException {
+        public QueueFullException(String message) { super(message); }
+    }
+
+    /** The request can never fit in the latent cache pool (its prompt alone needs more blocks than the pool has). */
+    public static final class CacheTooSmallException extends IllegalArgumentException {
+        public CacheTooSmallException(String message) { super(message); }
+    }
+
+    /** A snapshot of the engine's state and counters. */
+    public record Stats(int queued, int active, int lastBatch, int peakBatch, int blocksUsed, int blocksTotal, int blockTokens,
+                        int prefixEntries, long tokensGenerated, long promptTokensComputed, long promptTokensReused,
+                        long decodeSteps, long prefillChunks) {}
+
+    private static final class Seq {
+        final Generation g;
+        final int[] prompt;
+        final int capacity;
+        final Sampler sampler;
+        int[] blocks;
+        KvCache cache;
+        int pos;              // prefill: prompt tokens cached so far; decode: where `last` goes
+        int emitted;
+        int last = -1;
+        boolean decoding;
+        PrefixCache.Entry lastEntry;
+
+        Seq(Generation g, int capacity) {
+            this.g = g;
+            this.prompt = g.request.prompt();
+            this.capacity = capacity;
+            this.sampler = g.request.sampler();
+        }
+    }
+
+    private final DeepSeekV3 model;
+    private final EngineOptions options;
+    private final BlockPool pool;
+    private final PrefixCache prefix;
+    private final int vocab, context, rowsPerForward;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
+    private final List<Seq> active = new ArrayList<>();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile int activeCount, lastBatch, peakBatch;
+    private final AtomicLong tokens = new AtomicLong(), promptComputed = new AtomicLong(), promptReused = new AtomicLong(),
+            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong();
+
+    /** Starts the scheduler thread over {@code model} (not owned: close it after this engine). */
+    public BatchEngine(DeepSeekV3 model, EngineOptions options) {
+        this.model = model;
+        this.options = options;
+        int layers = model.layers.length;
+        this.pool = new BlockPool(model.config, layers, options.blockTokens(),
+                BlockPool.blocksFor(model.config, layers, options.blockTokens(), options.cacheBytes()));
+        this.prefix = options.prefixCache() ? new PrefixCache(pool, options.prefillChunk()) : null;
+        this.vocab = model.config.vocabSize();
+        this.context = model.config.maxPositionEmbeddings();
+        this.rowsPerForward = Math.min(options.maxBatch(), Math.max(1, Gemm.GEMV_MAX_M));
+        this.thread = new Thread(this::loop, "jseek-engine");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public EngineOptions options() { return options; }
+
+    public BlockPool pool() { return pool; }
+
+    /** Positions the pool can hold in all. */
+    public long cacheTokens() { return (long) pool.capacity * pool.blockTokens; }
+
+    /**
+     * Queues a generation. Throws {@link CacheTooSmallException} when its prompt can never fit the pool (the message
+     * names the numbers), {@link QueueFullException} when {@link EngineOptions#maxBatch} sequences run and
+     * {@link EngineOptions#maxQueue} wait already, IllegalArgumentException for ids outside the vocabulary or a
+     * prompt that fills the context, IllegalStateException after {@link #close}. The maximum of new tokens is cut
+     * to what the context and the pool can hold.
+     */
+    public Generation submit(GenerationRequest r) {
+        int[] prompt = r.prompt();
+        for (int i = 0; i < prompt.length; i++)
+            if (prompt[i] < 0 || prompt[i] >= vocab)
+                throw new IllegalArgumentException("prompt token " + i + " is " + prompt[i] + ", outside the vocabulary 0.." + (vocab - 1));
+        if (prompt.length >= context)
+            throw new IllegalArgumentException("the prompt is " + prompt.length + " tokens; the model's context is " + context
+                    + " tokens, which leaves no room for a completion");
+        long poolTokens = cacheTokens();
+        if (prompt.length + 1L > poolTokens)
+            throw new CacheTooSmallException("the prompt is " + prompt.length + " tokens, and the latent cache pool holds "
+                    + poolTokens + " tokens (" + pool.capacity + " blocks of " + pool.blockTokens + " tokens, "
+                    + (pool.blockBytes() * pool.capacity >> 20) + " MiB at " + BlockPool.bytesPerToken(model.config, model.layers.length)
+                    + " bytes per token); a prompt of at most " + (poolTokens - 1) + " tokens fits (raise --kv-cache-mb)");
+        int capacity = (int) Math.min(Math.min(context, poolTokens), (long) prompt.length + r.maxNewTokens());
+        Seq s = new Seq(new Generation(r), capacity);
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the engine is shut down");
+            if (waiting.size() + activeCount >= options.maxBatch() + options.maxQueue())
+                throw new QueueFullException(activeCount + " requests are running and " + waiting.size()
+                        + " waiting (the most this server queues); try again shortly");
+            waiting.add(s);
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        return s.g;
+    }
+
+    /** Submits and collects the tokens (a blocking convenience; the events are consumed here). */
+    public int[] generate(GenerationRequest r) throws InterruptedException {
+        Generation g = submit(r);
+        int[] out = new int[16];
+        int n = 0;
+        while (true) {
+            Generation.Event e = g.take();
+            if (e instanceof Generation.Token t) {
+                if (n == out.length) out = Arrays.copyOf(out, 2 * n);
+                out[n++] = t.id();
+            } else {
+                Generation.End end = (Generation.End) e;
+                if (end.error() != null) throw end.error();
+                return Arrays.copyOf(out, n);
+            }
+        }
+    }
+
+    public Stats stats() {
+        int q;
+        lock.lock();
+        try {
+            q = waiting.size();
+        } finally {
+            lock.unlock();
+        }
+        return new Stats(q, activeCount, lastBatch, peakBatch, pool.usedBlocks(), pool.capacity, pool.blockTokens,
+                prefix == null ? 0 : prefixSize, tokens.get(), promptComputed.get(), promptReused.get(),
+                decodeSteps.get(), prefillChunks.get());
+    }
+
+    private volatile int prefixSize;
+
+    /**
+     * Stops: waiting and running generations end with {@link Generation#SHUTDOWN} after the current step; returns
+     * when the scheduler thread has stopped.
+     */
+    @Override public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- the scheduler thread ----
+
+    private void loop() {
+        try {
+            while (true) {
+                lock.lock();
+                try {
+                    while (!closed && waiting.isEmpty() && active.isEmpty()) work.await();
+                    if (closed) break;
+                    admit();
+                } finally {
+                    lock.unlock();
+                }
+                step();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            failAll(t);
+            throw t;
+        } finally {
+            lock.lock();
+            try {
+                closed = true;
+                for (Seq s : waiting) s.g.emit(new Generation.End(Generation.SHUTDOWN, 0, null));
+                waiting.clear();
+            } finally {
+                lock.unlock();
+            }
+            for (Seq s : new ArrayList<>(active)) finish(s, Generation.SHUTDOWN, null);
+            if (prefix != null) prefix.clear();
+        }
+    }
+
+    /** Moves waiting requests into the batch while there is room (called with the lock held). */
+    private void admit() {
+        long now = System.nanoTime();
+        while (!waiting.isEmpty()) {
+            Seq s = waiting.peek();
+            GenerationRequest r = s.g.request;
+            if (s.g.cancelled() || (r.deadlineNanos() != 0 && now - r.deadlineNanos() > 0)) {
+                waiting.poll();
+                s.g.emit(new Generation.End(s.g.cancelled() ? Generation.CANCELLED : Generation.DEADLINE, 0, null));
+                continue;
+            }
+            if (active.size() >= options.maxBatch()) return;
+            List<PrefixCache.Entry> hit = prefix == null ? List.of() : prefix.lookup(s.prompt);
+            int perChunk = options.prefillChunk() / pool.blockTokens;
+            int total = pool.blocksFor(s.capacity), shared = hit.size() * perChunk;
+            int[] blocks = new int[total];
+            for (int j = 0; j < hit.size(); j++)
+                for (int b = 0; b < perChunk; b++) {
+                    blocks[j * perChunk + b] = hit.get(j).blocks[b];
+                    pool.retain(hit.get(j).blocks[b]);
+                }
+            int fresh = total - shared;
+            if (pool.freeBlocks() < fresh && (prefix == null || !prefix.makeRoom(fresh))) {
+                for (int i = 0; i < shared; i++) pool.release(blocks[i]);
+                if (active.isEmpty()) { // nothing will free blocks: cannot happen when submit's check holds
+                    waiting.poll();
+                    s.g.emit(new Generation.End(Generation.ERROR, 0, new IllegalStateException(
+                            "the latent cache pool cannot hold this request (" + total + " blocks, " + pool.freeBlocks() + " free)")));
+                    continue;
+                }
+                return; // wait for running sequences to end
+            }
+            for (int i = shared; i < total; i++) blocks[i] = pool.allocate();
+            s.blocks = blocks;
+            s.cache = KvCache.paged(pool, blocks);
+            s.pos = hit.size() * options.prefillChunk();
+            s.lastEntry = hit.isEmpty() ? null : hit.get(hit.size() - 1);
+            s.g.cachedPromptTokens = s.pos;
+            promptReused.addAndGet(s.pos);
+            waiting.poll();
+            active.add(s);
+            activeCount = active.size();
+        }
+    }
+
+    private long lastFileCheck;
+
+    private void step() {
+        long now = System.nanoTime();
+        if (now - lastFileCheck > 100_000_000L) { // a stat per weight file, ten times a second at most
+            lastFileCheck = now;
+            try {
+                model.checkUnchanged();
+            } catch (RuntimeException e) { // the mapped files changed: reading them could crash the JVM
+                for (Seq s : new ArrayList<>(active)) finish(s, Generation.ERROR, e);
+                return;
+            }
+        }
+        for (Seq s : new ArrayList<>(active)) {
+            long dl = s.g.request.deadlineNanos();
+            if (s.g.cancelled()) finish(s, Generation.CANCELLED, null);
+            else if (dl != 0 && now - dl > 0) finish(s, Generation.DEADLINE, null);
+        }
+        Seq p = null;
+        for (Seq s : active) if (!s.decoding) { p = s; break; }
+        if (p != null) {
+            try {
+                prefill(p);
+            } catch (RuntimeException e) {
+                finish(p, Generation.ERROR, e);
+            }
+        }
+        List<Seq> dec = new ArrayList<>();
+        // a sequence whose reader is MAX_UNREAD tokens behind pauses (keeping its slot and blocks) until it catches up:
+        // a slow or stalled client never makes the server buffer its whole completion
+        for (Seq s : active) if (s.decoding && s.last >= 0 && s.g.pending() < MAX_UNREAD) dec.add(s);
+        int batch = 0;
+        for (int i = 0; i < dec.size(); i += rowsPerForward) {
+            List<Seq> group = dec.subList(i, Math.min(dec.size(), i + rowsPerForward));
+            try {
+                decode(group);
+            } catch (RuntimeException e) {
+                for (Seq s : new ArrayList<>(group)) finish(s, Generation.ERROR, e);
+            }
+            batch += group.size();
+        }
+        if (batch > 0) {
+            lastBatch = batch;
+            peakBatch = Math.max(peakBatch, batch);
+            decodeSteps.incrementAndGet();
+        } else if (p == null) {
+            idleWait(); // every running sequence waits for its reader: no busy loop
+        }
+        if (prefix != null) prefixSize = prefix.size();
+    }
+
+    /** Tokens a sequence may be ahead of its reader before it pauses. */
+    static final int MAX_UNREAD = 256;
+
+    private void idleWait() {
+        lock.lock();
+        try {
+            work.await(2, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void prefill(Seq s) {
+        int n = s.prompt.length, chunk = options.prefillChunk(), start = s.pos;
+        int end = Math.min(n, (start / chunk + 1) * chunk);
+        float[] h = model.forwardHidden(Arrays.copyOfRange(s.prompt, start, end), start, s.cache);
+        s.pos = end;
+        prefillChunks.incrementAndGet();
+        promptComputed.addAndGet(end - start);
+        if (prefix != null && end % chunk == 0) {
+            int b0 = (end - chunk) / pool.blockTokens, b1 = end / pool.blockTokens;
+            s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1));
+        }
+        if (end == n) {
+            float[] logits = model.logits(h, end - start - 1, 1);
+            s.decoding = true;
+            emit(s, s.sampler.sample(logits, 0, vocab), logits, 0);
+        }
+    }
+
+    private void decode(List<Seq> group) {
+        int M = group.size();
+        int[] toks = new int[M], pos = new int[M];
+        KvCache[] caches = new KvCache[M];
+        for (int i = 0; i < M; i++) {
+            Seq s = group.get(i);
+            toks[i] = s.last;
+            pos[i] = s.pos;
+            caches[i] = s.cache;
+        }
+        float[] logits = model.logits(model.forwardBatchHidden(toks, pos, caches, M), 0, M);
+        for (int i = 0; i < M; i++) {
+            Seq s = group.get(i);
+            s.pos++;
+            emit(s, s.sampler.sample(logits, i * vocab, vocab), logits, i * vocab);
+        }
+    }
+
+    /** Streams token {@code tok} of {@code s} and decides whether the sequence goes on (the order of Generator's). */
+    private void emit(Seq s, int tok, float[] logits, int off) {
+        GenerationRequest r = s.g.request;
+        Logprobs lp = r.topLogprobs() >= 0 ? Logprobs.of(logits, off, vocab, tok, r.topLogprobs()) : null;
+        s.emitted++;
+        tokens.incrementAndGet();
+        if (s.g.firstTokenNanos == 0) s.g.firstTokenNanos = System.nanoTime();
+        s.g.emit(new Generation.Token(tok, lp));
+        s.last = -1;
+        if (contains(r.stopTokens(), tok)) finish(s, Generation.STOP_TOKEN, null);
+        else if (s.emitted >= r.maxNewTokens()) finish(s, Generation.MAX_TOKENS, null);
+        else if (s.g.cancelled()) finish(s, Generation.CANCELLED, null);
+        else if (s.prompt.length + s.emitted - 1 >= s.capacity) finish(s, Generation.CONTEXT, null);
+        else s.last = tok;
+    }
+
+    private void finish(Seq s, String reason, RuntimeException error) {
+        if (!active.remove(s)) return;
+        activeCount = active.size();
+        if (s.blocks != null) for (int b : s.blocks) pool.release(b);
+        s.blocks = null;
+        s.g.emit(new Generation.End(reason, s.emitted, error));
+    }
+
+    private void failAll(Throwable t) {
+        RuntimeException e = t instanceof RuntimeException re ? re : new IllegalStateException("engine failure: " + t, t);
+        for (Seq s : new ArrayList<>(active)) finish(s, Generation.ERROR, e);
+    }
+
+    private static boolean contains(int[] a, int v) {
+        for (int x : a) if (x == v) return true;
+        return false;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.jseek.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.api.langchain4j.JseekChatModel;
+import dev.jseek.api.langchain4j.JseekStreamingChatModel;
+import dev.jseek.infer.EngineOptions;
+import dev.jseek.infer.Generator;
+import dev.jseek.infer.Sampler;
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.ConfigEdits;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.Presets;
+import dev.jseek.model.RandomInit;
+import dev.jseek.tensor.DType;
+import dev.jseek.tokenizer.BpeTrainer;
+import dev.jseek.tokenizer.ChatTemplate;
+import dev.jseek.tokenizer.Message;
+import dev.jseek.tokenizer.Tokenizer;
+import dev.jseek.tokenizer.TrainingCorpus;
+import dev.langchain4j.service.AiServices;
+import dev.langchain4j.service.TokenStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The in-process API and its LangChain4j adapter. Oracle: {@link ChatTemplate#encode} + {@link Generator} (one
+ * sequence, its own cache, stopping at EOS) + {@link Tokenizer#decode} on a separately opened copy of the model.
+ */
+@Timeout(120)
+class JseekModelTest {
+    @TempDir static Path dir;
+    static JseekModel model;
+    static Tokenizer tok;
+
+    @BeforeAll static void build() throws Exception {
+        Random r = new Random(3);
+        String[] words = {"the", "model", "reads", "a", "token", "and", "writes", "next", "one", "hello", "world", "cache"};
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 3000; i++) sb.append(words[r.nextInt(words.length)]).append(r.nextInt(10) == 0 ? ".\n" : " ");
+        Files.writeString(dir.resolve("corpus.txt"), sb);
+        BpeTrainer.train(new TrainingCorpus(dir.resolve("corpus.txt"), null, Long.MAX_VALUE), new BpeTrainer.Options(300, 2, 1, null),
+                dir.resolve("tokenizer.json"));
+        tok = Tokenizer.load(dir.resolve("tokenizer.json"));
+        var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("vocab_size", tok.vocabSize()).put("max_position_embeddings", 64).putNull("rope_scaling"));
+        RandomInit.write(cfg, dir, 9, 0.3, DType.F32);
+        model = JseekModel.load(dir, JseekModel.findTokenizer(dir), EngineOptions.defaults().withCacheBytes(8L << 20));
+    }
+
+    @AfterAll static void close() { if (model != null) model.close(); }
+
+    static String oracle(List<Message> msgs, int max, Sampler s) {
+        try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
+            int[] t = new Generator(m, AttnMode.ABSORB).generate(ChatTemplate.encode(tok, msgs, true), max, s,
+                    new int[] {m.config.eosTokenId()}, null).tokens();
+            return tok.decode(t, true);
+        }
+    }
+
+    @Test void chatCompleteAndStreamEqualTheOracle() throws Exception {
+        List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
+        assertEquals(oracle(msgs, 15, Sampler.greedy()), model.chat(msgs, Sampling.greedy(15)).text());
+        assertEquals(oracle(msgs, 15, new Sampler(0.7f, 0, 1f, 42)), model.chat(msgs, Sampling.of(15, 0.7f).withSeed(42)).text());
+        StringBuilder streamed = new StringBuilder();
+        Completion c = model.stream(msgs, Sampling.greedy(15), streamed::append);
+        assertEquals(c.text(), streamed.toString());
+        assertEquals(oracle(msgs, 15, Sampler.greedy()), c.text());
+        try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
+            int[] prompt = model.completionPrompt("the model");
+            int[] t = new Generator(m, AttnMode.ABSORB).generate(prompt, 10, Sampler.greedy(), new int[] {m.config.eosTokenId()}, null).tokens();
+            assertEquals(tok.decode(t, true), model.complete("the model", Sampling.greedy(10)).text());
+        }
+    }
+
+    interface Assistant {
+        String chat(String message);
+    }
+
+    interface StreamingAssistant {
+        TokenStream chat(String message);
+    }
+
+    @Test void langChain4jAiServicesOverTheAdapter() throws Exception {
+        String expect = oracle(List.of(Message.user("hello world")), 12, Sampler.greedy());
+        Assistant a = AiServices.create(Assistant.class, new JseekChatModel(model, Sampling.greedy(12), "tiny"));
+        assertEquals(expect, a.chat("hello world"));
+        StreamingAssistant sa = AiServices.create(StreamingAssistant.class, new JseekStreamingChatModel(model, Sampling.greedy(12), "tiny"));
+        StringBuilder partial = new StringBuilder();
+        CompletableFuture<String> done = new CompletableFuture<>();
+        sa.chat("hello world").onPartialResponse(partial::append)
+                .onCompleteResponse(r -> done.complete(r.aiMessage().text())).onError(done::completeExceptionally).start();
+        assertEquals(expect, done.get(60, TimeUnit.SECONDS));
+        assertEquals(expect, partial.toString());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.jseek.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code jseek bench pipeline}: a tiny end-to-end run (table, chart files) and its flag errors. */
+class BenchPipelineCommandTest {
+    @TempDir Path tmp;
+
+    private static String[] run(String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int rc;
+        try {
+            System.setOut(new PrintStream(out, true));
+            CommandLine cl = Jseek.commandLine();
+            cl.setErr(new java.io.PrintWriter(err, true));
+            rc = cl.execute(args);
+        } finally {
+            System.setOut(old);
+        }
+        return new String[] {Integer.toString(rc), out.toString(), err.toString()};
+    }
+
+    @Test
+    void tinyRunPrintsTheTablesAndWritesTheChart() throws Exception {
+        String[] r = run("bench", "pipeline", "--preset", "tiny", "--seq-len", "8", "--pp", "2", "--micro-batches", "4", "--reps", "1", "--out", tmp.toString());
+        assertEquals("0", r[0], r[2] + r[1]);
+        // 1F1B's simulated bubble is the report's (PP-1)(F+B) for any measured costs
+        Matcher m = Pattern.compile("1f1b\\s+4\\s+8\\s+([0-9.]+)\\s+([0-9.]+)").matcher(r[1]);
+        assertTrue(m.find(), r[1]);
+        assertEquals(m.group(2), m.group(1), r[1]);
+        for (String s : new String[]{"1f1b", "zb1p", "dualpipe", "dualpipev"})
+            assertTrue(Pattern.compile("(?m)^" + s + "\\s+\\d+\\s+[0-9.]+\\s+[0-9.]+%").matcher(r[1]).find(), s + " measured row:\n" + r[1]);
+        var img = ImageIO.read(tmp.resolve("pipeline.png").toFile());
+        assertTrue(img.getWidth() > 1000 && img.getHeight() > 100);
+        String html = Files.readString(tmp.resolve("pipeline.html"));
+        assertEquals(4, html.split("<svg ", -1).length - 1, "one timeline per schedule");
+    }
+
+    @Test
+    void badFlagsSayWhich() {
+        String[] r = run("bench", "pipeline", "--pp", "3", "--out", tmp.toString());
+        assertTrue(r[2].contains("--pp must be even"), r[2]);
+        r = run("bench", "pipeline", "--pp", "4", "--micro-batches", "6", "--out", tmp.toString());
+        assertTrue(r[2].contains("--micro-batches must be even and >= 2 pp = 8"), r[2]);
+        r = run("bench", "pipeline", "--preset", "nope", "--out", tmp.toString());
+        assertTrue(r[2].contains("unknown preset 'nope'"), r[2]);
+    }
+}

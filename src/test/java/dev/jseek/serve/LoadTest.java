@@ -1,0 +1,109 @@
+package dev.jseek.serve;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A bounded load test: 200 mixed requests from 16 clients against one server (streamed and not, chat and
+ * completions, n = 2, cancelled midway by closing the stream, malformed JSON, invalid fields). Every answer must be
+ * the intended one (200, or 400 for the malformed and invalid ones), the request log must have one line per request,
+ * and afterwards the engine must be idle with no cache block held beyond the prefix cache's, and the heap back near
+ * its start.
+ */
+@Timeout(180)
+class LoadTest {
+    @TempDir static Path tmp;
+
+    @Test void twoHundredMixedRequests() throws Exception {
+        TestServer.buildModel(tmp, 51);
+        try (TestServer s = new TestServer(tmp, new SamplingParams.Defaults(8, 0.7f))) {
+            s.post("/v1/completions", "{\"prompt\":\"warm\",\"max_tokens\":4}");
+            long heap0 = usedHeapAfterGc();
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            Map<String, Integer> outcomes = new TreeMap<>();
+            List<Future<String>> fs = new ArrayList<>();
+            try (ExecutorService ex = Executors.newFixedThreadPool(16)) {
+                for (int i = 0; i < 200; i++) {
+                    int k = i;
+                    fs.add(ex.submit(() -> one(http, s, k)));
+                }
+                for (Future<String> f : fs) outcomes.merge(f.get(), 1, Integer::sum);
+            }
+            for (String o : outcomes.keySet()) assertTrue(o.startsWith("ok "), "unexpected outcome " + o + " in " + outcomes);
+            assertEquals(200, outcomes.values().stream().mapToInt(Integer::intValue).sum());
+            // the engine is idle again: nothing queued or running, blocks held only by the prefix cache
+            long end = System.nanoTime() + 10_000_000_000L;
+            while (System.nanoTime() < end && (s.runner.stats().active() > 0 || s.runner.stats().queued() > 0)) Thread.sleep(20);
+            var st = s.runner.stats();
+            assertEquals(0, st.active(), st.toString());
+            assertEquals(0, st.queued(), st.toString());
+            assertTrue(st.blocksUsed() <= st.prefixEntries() * (64 / st.blockTokens()), "blocks held after the load: " + st);
+            assertTrue(s.awaitLogLine(l -> s.logLines().size() >= 201), "one log line per request: " + s.logLines().size());
+            long heap1 = usedHeapAfterGc();
+            assertTrue(heap1 < heap0 + (64L << 20), "heap " + (heap0 >> 20) + " MiB before, " + (heap1 >> 20) + " MiB after");
+        }
+    }
+
+    static long usedHeapAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
+    }
+
+    /** One request of kind i % 8; returns "ok KIND" when the answer is the intended one. */
+    static String one(HttpClient http, TestServer s, int i) throws Exception {
+        String user = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello " + i + "\"}]";
+        return switch (i % 8) {
+            case 0 -> status(http, s, "/v1/chat/completions", user + ",\"max_tokens\":6}", 200, "chat");
+            case 1 -> status(http, s, "/v1/completions", "{\"prompt\":\"the model " + i + "\",\"max_tokens\":6,\"stream\":true}", 200, "stream");
+            case 2 -> status(http, s, "/v1/chat/completions", user + ",\"max_tokens\":5,\"n\":2,\"seed\":" + i + "}", 200, "n2");
+            case 3 -> status(http, s, "/v1/chat/completions", "{\"messages\": [", 400, "malformed");
+            case 4 -> status(http, s, "/v1/completions", "{\"prompt\":\"x\",\"temperature\":-2}", 400, "invalid");
+            case 5 -> cancelled(http, s, i);
+            case 6 -> status(http, s, "/v1/chat/completions", user + ",\"max_tokens\":6,\"stream\":true,\"logprobs\":true,\"top_logprobs\":2}", 200, "logprobs");
+            default -> status(http, s, "/v1/completions", "{\"prompt\":\"cache " + i + "\",\"max_tokens\":3,\"temperature\":0}", 200, "greedy");
+        };
+    }
+
+    static String status(HttpClient http, TestServer s, String path, String body, int expect, String kind) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(s.url(path))).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != expect) return "bad " + kind + " " + r.statusCode() + " " + r.body();
+        if (expect == 200 && body.contains("\"stream\":true") && !r.body().endsWith("data: [DONE]\n\n")) return "bad " + kind + " unfinished stream";
+        return "ok " + kind;
+    }
+
+    /** A long stream closed after its first bytes. */
+    static String cancelled(HttpClient http, TestServer s, int i) throws Exception {
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(s.url("/v1/completions")))
+                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"go " + i + "\",\"max_tokens\":60,\"stream\":true}")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        if (r.statusCode() != 200) return "bad cancel " + r.statusCode();
+        try (InputStream in = r.body()) {
+            if (in.read(new byte[64]) <= 0) return "bad cancel: no bytes";
+        }
+        return "ok cancel";
+    }
+}
