@@ -186,6 +186,9 @@ public final class TrainModel {
 
     public void zeroGrad() { TrainPool.zero(s.grads, 0, s.grads.length); }
 
+    /** Document boundaries for the following forwards and backwards (packed samples); null = plain causal. */
+    public void setDocuments(DocMask docs) { s.docs = docs; }
+
     /** Forward and backward with gradScale 1; returns the total loss. */
     public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
         return forwardBackward(tokens, targets, B, T, 1f);

@@ -16,6 +16,7 @@ public final class TrainModelTrainable extends ModelTrainable<TokenBatch> {
     @Override public int expertParallelGroup() { return model.expertParallelGroup(); }
 
     @Override public StepLosses forwardBackward(TokenBatch b, float gradScale, TrainRng rng) {
+        model.setDocuments(b.documents());
         float total = model.forwardBackward(b.inputs(), b.targets(), b.rows(), b.seqLen(), gradScale);
         double[] mtp = model.lastMtpLosses();
         double mtpMean = 0;
@@ -29,6 +30,7 @@ public final class TrainModelTrainable extends ModelTrainable<TokenBatch> {
         for (long[] layer : model.expertLoad())
             for (long v : layer)
                 if (v != 0) throw new IllegalStateException("evaluation with expert loads pending (between micro-batches of a step)");
+        model.setDocuments(b.documents());
         model.forward(b.inputs(), b.targets(), b.rows(), b.seqLen());
         double ce = model.lastMainLoss();
         model.resetExpertLoad();
