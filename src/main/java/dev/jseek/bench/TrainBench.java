@@ -2,6 +2,7 @@ package dev.jseek.bench;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.ParameterCount;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.Profiler;
 import dev.jseek.train.TrainFlops;
@@ -73,8 +74,8 @@ public record TrainBench(List<String> presets, List<ModelConfig> configs, int ba
         for (Row r : rows) {
             double tokens = (double) r.B * r.T;
             double jt = tokens / r.jseekSec, pt = r.peerSec > 0 ? tokens / r.peerSec : Double.NaN;
-            out.printf(Locale.ROOT, "%-7s %9s %9s %8s %12.3f %12.1f %12s %7s %8.2f%% %9s%n", r.preset, human(r.params),
-                    human(r.activePerToken), r.B + "x" + r.T, r.stepFlops / 1e9, jt,
+            out.printf(Locale.ROOT, "%-7s %9s %9s %8s %12.3f %12.1f %12s %7s %8.2f%% %9s%n", r.preset, ParameterCount.human(r.params),
+                    ParameterCount.human(r.activePerToken), r.B + "x" + r.T, r.stepFlops / 1e9, jt,
                     Double.isNaN(pt) ? "-" : String.format(Locale.ROOT, "%.1f", pt),
                     Double.isNaN(pt) ? "-" : String.format(Locale.ROOT, "%.2fx", jt / pt),
                     100 * r.stepFlops / r.jseekSec / peak,
@@ -103,7 +104,7 @@ public record TrainBench(List<String> presets, List<ModelConfig> configs, int ba
         }
         long stepFlops = TrainFlops.stepFlops(c, B, T);
         out.printf(Locale.ROOT, "%n== %s: %s parameters, %s active Linear parameters/token, B=%d T=%d, %.3f GFLOP/step%n",
-                name, human(m.layout().size()), human(TrainFlops.activeParamsPerToken(c)), B, T, stepFlops / 1e9);
+                name, ParameterCount.human(m.layout().size()), ParameterCount.human(TrainFlops.activeParamsPerToken(c)), B, T, stepFlops / 1e9);
         double peerLoss = Double.NaN, peerNorm = Double.NaN, peerSec = Double.NaN;
         if (peer != null) {
             peer.setup(c, m.layout(), m.params().clone(), B, T, h, threads);
@@ -259,13 +260,6 @@ public record TrainBench(List<String> presets, List<ModelConfig> configs, int ba
         StringBuilder sb = new StringBuilder();
         for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.4f", v));
         return sb.toString();
-    }
-
-    private static String human(long n) {
-        if (n >= 1_000_000_000L) return String.format(Locale.ROOT, "%.2fB", n / 1e9);
-        if (n >= 1_000_000L) return String.format(Locale.ROOT, "%.2fM", n / 1e6);
-        if (n >= 1_000L) return String.format(Locale.ROOT, "%.1fK", n / 1e3);
-        return Long.toString(n);
     }
 
     static String loadAverage() {

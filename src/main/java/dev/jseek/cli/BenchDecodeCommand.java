@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code jseek bench decode}: parses the options, opens the model and runs {@link DecodeBench} (plain vs MTP speculative decoding). */
@@ -18,7 +19,7 @@ import picocli.CommandLine.Option;
         description = "Plain vs MTP speculative decoding on one prompt: decode tokens/s of each, acceptance rate, identical outputs.")
 public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory with an MTP module (config.json + safetensors).") Path model;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Mixin ModelTokenizerOption tokenizer;
     @Option(names = "--prompt", defaultValue = "public static void main(String[] args) {\n",
             description = "Prompt text; an EOS (the document separator of jseek's training data) is put before it (default: a Java method header).") String prompt;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids instead of --prompt (no tokenizer needed).") String promptTokens;
@@ -43,8 +44,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
-        Tokenizer tok = promptTokens != null && tokenizerPath == null ? TokenizerFiles.find(model, null, false)
-                : TokenizerFiles.find(model, tokenizerPath, true);
+        Tokenizer tok = tokenizer.forPrompt(model, promptTokens != null);
         int[] ids;
         if (promptTokens != null) {
             ids = ForwardCommand.parseTokens(promptTokens);

@@ -5,14 +5,13 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
@@ -23,11 +22,9 @@ import java.util.concurrent.Callable;
 @Command(name = "detokenize", mixinStandardHelpOptions = true,
         description = "Decode JSON arrays of token ids back to text, one output line per array.")
 public final class DetokenizeCommand implements Callable<Integer> {
-    @Option(names = "--tokenizer", required = true, description = "tokenizer.json (or a directory holding it)")
-    Path tokenizer;
+    @Mixin TokenizerFileOption tokenizer;
 
-    @Option(names = "--in", description = "input file (default: standard input)")
-    Path in;
+    @Mixin InputOption in;
 
     @Option(names = "--skip-special", description = "leave out tokens flagged special (BOS, EOS, pad, ...)")
     boolean skipSpecial;
@@ -36,11 +33,11 @@ public final class DetokenizeCommand implements Callable<Integer> {
     boolean json;
 
     @Override public Integer call() throws IOException {
-        Tokenizer t = TokenizerFiles.load(tokenizer);
+        Tokenizer t = tokenizer.load();
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         ObjectMapper om = new ObjectMapper();
-        String src = in == null ? "standard input" : in.toString();
-        try (InputStream is = in == null ? System.in : Files.newInputStream(in);
+        String src = in.name();
+        try (InputStream is = in.open();
              JsonParser p = om.getFactory().createParser(is)) {
             int arrays = 0;
             for (JsonToken tok; (tok = p.nextToken()) != null; ) {
@@ -76,8 +73,6 @@ public final class DetokenizeCommand implements Callable<Integer> {
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new UserException(src + ": not valid JSON: " + e.getOriginalMessage()
                     + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new UserException("input not found: " + e.getFile());
         }
         out.flush();
         return 0;

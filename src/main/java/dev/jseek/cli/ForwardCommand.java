@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,7 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Run a model over token ids and write the logits of every position as .npy float32 [T, vocab].")
 public final class ForwardCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
+    @Mixin ModelOption modelOption;
     @Option(names = "--tokens", required = true, description = "Comma-separated token ids, e.g. 0,5,9.") String tokens;
     @Option(names = "--attn", defaultValue = "absorb", description = "Attention form: naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--mtp", description = "Also write the MTP depth-1 logits [T-1, vocab] (to --mtp-out).") boolean mtp;
@@ -59,7 +60,7 @@ public final class ForwardCommand implements Callable<Integer> {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         int[] ids = parseTokens(tokens);
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
+        Path model = modelOption.checked();
         Path cfgFile = Files.isDirectory(model) ? model.resolve("config.json") : model;
         ModelConfig cfg = ModelSource.config(model);
         for (int i = 0; i < ids.length; i++)
@@ -72,7 +73,7 @@ public final class ForwardCommand implements Callable<Integer> {
         if (mtpFile != null) checkParent(mtpFile, "--mtp-out");
 
         long t0 = System.nanoTime();
-        try (DeepSeekV3 m = ModelSource.open(model)) {
+        try (DeepSeekV3 m = modelOption.open()) {
             if (mtp && !m.hasMtp())
                 throw new UserException("--mtp: " + model + " has no MTP module (num_nextn_predict_layers = "
                         + cfg.numNextnPredictLayers() + ", or no model.layers." + cfg.numHiddenLayers() + ".eh_proj.weight)");

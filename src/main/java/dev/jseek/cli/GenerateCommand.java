@@ -7,7 +7,6 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Prompts;
-import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
@@ -15,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,14 +26,11 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate tokens from a model (greedy or sampled), streaming them; reports prefill/decode tokens/s.")
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
-    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
-            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
+    @Mixin MappedModelOptions model;
     @Option(names = "--prompt-tokens", description = "Comma-separated prompt token ids, e.g. 0,5,9.") String promptTokens;
     @Option(names = "--prompt", description = "Prompt text (needs a tokenizer: --tokenizer, or tokenizer.json in or above the model directory).") String prompt;
     @Option(names = "--fim-prefix", description = "Fill-in-the-middle: the code before the hole (PSM prompt, docs/architecture.md §7.2).") String fimPrefix;
     @Option(names = "--fim-suffix", description = "Fill-in-the-middle: the code after the hole.") String fimSuffix;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
     @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "32", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).") int maxTokens;
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).") float temperature;
@@ -45,10 +42,6 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
             + "the same tokens as plain decoding, up to 2 per main forward; reports the draft acceptance rate.") boolean speculative;
     @Option(names = "--draft", description = "Draft model for speculative decoding: mtp (the same as --speculative).") String draft;
-
-    private Tokenizer findTokenizer(Path modelDir, boolean required) {
-        return TokenizerFiles.find(modelDir, tokenizerPath, required);
-    }
 
     /** The PSM prompt ({@link Prompts#fim}); a tokenizer without FIM tokens is a user error. */
     static int[] fimPrompt(Tokenizer t, String prefix, String suffix) {
@@ -64,10 +57,10 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
+        Path modelPath = model.model.checked();
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
-        Tokenizer tok = promptTokens != null && tokenizerPath == null ? findTokenizer(model, false) : findTokenizer(model, true);
+        Tokenizer tok = model.tokenizer.forPrompt(modelPath, promptTokens != null);
         int[] promptIds = promptTokens != null ? ForwardCommand.parseTokens(promptTokens)
                 : prompt != null ? (bos ? Prompts.startingWith(tok.bosId(), tok.encode(prompt)) : tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
         Sampler sampler;
@@ -79,7 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
         long tLoad = System.nanoTime();
-        try (DeepSeekV3 m = openModel()) {
+        try (DeepSeekV3 m = model.open()) {
             int vocab = m.config.vocabSize();
             for (int i = 0; i < promptIds.length; i++)
                 if (promptIds[i] < 0 || promptIds[i] >= vocab)
@@ -90,10 +83,10 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("the prompt's " + promptIds.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
             int[] stop = noStop ? new int[0] : new int[] {m.config.eosTokenId()};
             if (spec && !m.hasMtp())
-                throw new UserException("--speculative: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
+                throw new UserException("--speculative: " + modelPath + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             Decoder g = Decoder.of(m, mode, spec);
-            LoadReport.print(model, tLoad, System.err);
+            LoadReport.print(modelPath, tLoad, System.err);
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");
@@ -120,10 +113,5 @@ public final class GenerateCommand implements Callable<Integer> {
                             d.accepted(), d.drafted(), 100 * (d.drafted() == 0 ? 0 : d.acceptanceRate()), d.forwards()));
         }
         return 0;
-    }
-
-    private DeepSeekV3 openModel() {
-        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
-        return ModelSource.open(model);
     }
 }

@@ -82,8 +82,7 @@ public final class GrpoCommand implements Callable<Integer> {
     @Override public Integer call() {
         opts.requireBasics("grpo");
         if (task == null) throw new UserException("jseek grpo needs --task (arithmetic[:MAX[:OPS]] or jsonl:FILE)");
-        if (micro < 1 || batch < micro || batch % micro != 0)
-            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        RunOptions.checkBatch(micro, batch);
         if (evalPrompts < 0) throw new UserException("--eval-prompts must be >= 0, got " + evalPrompts);
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = opts.run.resumeDir();

@@ -2,7 +2,7 @@ package dev.jseek.cli;
 
 import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.ModelConfig;
-import dev.jseek.model.Presets;
+import dev.jseek.model.ParameterCount;
 import dev.jseek.model.RandomInit;
 import dev.jseek.model.TensorSchema;
 import dev.jseek.tensor.DType;
@@ -18,22 +18,13 @@ import picocli.CommandLine.Option;
 @Command(name = "init", mixinStandardHelpOptions = true,
         description = "Write a random DeepSeek-V3 model (config.json + safetensors in the Hugging Face layout).")
 public final class InitCommand implements Callable<Integer> {
-    static final class Source {
-        @Option(names = "--preset", description = "Preset: tiny, small, base, 671b.") String preset;
-        @Option(names = "--config", description = "A Hugging Face DeepSeek-V3 config.json.") Path config;
-    }
-
-    @ArgGroup(exclusive = true, multiplicity = "1") Source source;
+    @ArgGroup(exclusive = true, multiplicity = "1") ConfigSource source;
     @Option(names = "--out", required = true, description = "Output model directory.") Path out;
     @Option(names = "--seed", defaultValue = "1", description = "Random seed (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--init-std", defaultValue = "0.006", description = "Std of weight matrices (default ${DEFAULT-VALUE}, as the report).") double std;
     @Option(names = "--dtype", defaultValue = "bf16", description = "f32, bf16 or fp8 (FP8 E4M3 Linear weights with 128x128 scales, the release format). Default ${DEFAULT-VALUE}.") String dtype;
     @Option(names = "--vocab-size", description = "Override the config's vocab_size (e.g. to match a tokenizer).") Integer vocabSize;
     @Option(names = "--force", description = "Overwrite an existing model in --out.") boolean force;
-
-    static ModelConfig resolve(String preset, Path config) {
-        return preset != null ? Presets.get(preset) : ModelConfig.load(config);
-    }
 
     static DType parseDtype(String s) {
         return switch (s.toLowerCase()) {
@@ -45,7 +36,7 @@ public final class InitCommand implements Callable<Integer> {
     }
 
     @Override public Integer call() {
-        ModelConfig c = resolve(source.preset, source.config);
+        ModelConfig c = source.resolve();
         if (vocabSize != null) c = ConfigEdits.withVocabSize(c, vocabSize);
         DType d = parseDtype(dtype);
         if (Files.exists(out.resolve("config.json")) && !force)
@@ -59,8 +50,8 @@ public final class InitCommand implements Callable<Integer> {
             throw new UserException(e.getMessage(), e);
         }
         System.out.printf("wrote %s: %s parameters (%s active per token, MTP %s), %s, %d file(s), %.1f s%n", out,
-                InspectCommand.human(layout.mainParameters()), InspectCommand.human(layout.activeParameters()),
-                InspectCommand.human(layout.mtpParameters()), d, files.size(), (System.nanoTime() - t0) / 1e9);
+                ParameterCount.human(layout.mainParameters()), ParameterCount.human(layout.activeParameters()),
+                ParameterCount.human(layout.mtpParameters()), d, files.size(), (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }

@@ -2,6 +2,7 @@ package dev.jseek.cli;
 
 import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.ParameterCount;
 import dev.jseek.model.TensorSchema;
 import dev.jseek.tensor.DType;
 import java.nio.file.Files;
@@ -20,20 +21,12 @@ import picocli.CommandLine.Option;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print total/active/MTP parameters and KV-cache bytes per token of a model or config.")
 public final class InspectCommand implements Callable<Integer> {
-    static final class Source {
+    /** {@code --preset}, {@code --config} or {@code --model}. */
+    static final class Source extends ConfigSource {
         @Option(names = "--model", description = "A model directory (config.json + safetensors) or a .gguf file.") Path model;
-        @Option(names = "--config", description = "A config.json.") Path config;
-        @Option(names = "--preset", description = "A preset name: tiny, small, base, 671b.") String preset;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1") Source source;
-
-    static String human(long n) {
-        if (n >= 1_000_000_000L) return String.format("%.2fB", n / 1e9);
-        if (n >= 1_000_000L) return String.format("%.2fM", n / 1e6);
-        if (n >= 1_000L) return String.format("%.1fK", n / 1e3);
-        return Long.toString(n);
-    }
 
     @Override public Integer call() {
         ModelConfig c;
@@ -42,7 +35,7 @@ public final class InspectCommand implements Callable<Integer> {
             if (!Files.isDirectory(source.model)) throw new UserException(source.model + ": not a model directory");
             c = ModelConfig.load(source.model.resolve("config.json"));
         } else {
-            c = InitCommand.resolve(source.preset, source.config);
+            c = source.resolve();
         }
         TensorSchema w = new TensorSchema(c);
         System.out.printf("layers %d (%d dense, %d MoE) + %d MTP, hidden %d, heads %d, experts %d routed (top-%d in %d of %d groups) + %d shared, vocab %d%n",
@@ -50,11 +43,11 @@ public final class InspectCommand implements Callable<Integer> {
                 c.numHiddenLayers() - Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), c.numNextnPredictLayers(),
                 c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(), c.numExpertsPerTok(), c.topkGroup(), c.nGroup(),
                 c.nSharedExperts(), c.vocabSize());
-        System.out.printf("total parameters (main model):  %,d (%s)%n", w.mainParameters(), human(w.mainParameters()));
-        System.out.printf("active per token (main model):  %,d (%s)%n", w.activeParameters(), human(w.activeParameters()));
-        System.out.printf("MTP parameters (unique):        %,d (%s)%n", w.mtpParameters(), human(w.mtpParameters()));
+        System.out.printf("total parameters (main model):  %,d (%s)%n", w.mainParameters(), ParameterCount.human(w.mainParameters()));
+        System.out.printf("active per token (main model):  %,d (%s)%n", w.activeParameters(), ParameterCount.human(w.activeParameters()));
+        System.out.printf("MTP parameters (unique):        %,d (%s)%n", w.mtpParameters(), ParameterCount.human(w.mtpParameters()));
         System.out.printf("checkpoint weight elements:     %,d (%s, incl. MTP and its embedding/head copies)%n",
-                w.checkpointParameters(), human(w.checkpointParameters()));
+                w.checkpointParameters(), ParameterCount.human(w.checkpointParameters()));
         System.out.printf("KV cache per token (BF16):      %,d bytes latent (MLA absorbed: %d values x %d layers); naive per-head K/V would be %,d bytes%n",
                 w.kvCacheBytesPerToken(2), c.kvLoraRank() + c.qkRopeHeadDim(), c.numHiddenLayers(), w.naiveCacheBytesPerToken(2));
         System.out.printf("softmax scale:                  %.7f%n", c.softmaxScale());
@@ -83,7 +76,7 @@ public final class InspectCommand implements Callable<Integer> {
                 TensorSchema w = new TensorSchema(c);
                 System.out.printf("model: layers %d + %d MTP, hidden %d, heads %d, experts %d routed (top-%d) + %d shared, vocab %d; %s parameters (%s active)%n",
                         c.numHiddenLayers(), c.numNextnPredictLayers(), c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(),
-                        c.numExpertsPerTok(), c.nSharedExperts(), c.vocabSize(), human(w.mainParameters()), human(w.activeParameters()));
+                        c.numExpertsPerTok(), c.nSharedExperts(), c.vocabSize(), ParameterCount.human(w.mainParameters()), ParameterCount.human(w.activeParameters()));
             }
         }
         return 0;

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 SftCommand.class,
                 GrpoCommand.class,
+                EvalCommand.class,
                 BenchCommand.class,
         })
 public final class Jseek implements Runnable {

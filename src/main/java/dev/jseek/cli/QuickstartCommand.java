@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
  * Java and fills a hole in a method with the trained model. Each stage is one of the ordinary commands
  * ({@code tokenizer train}, {@code data prepare}, {@code train}), run in-process; finished stages are reused when
  * the command is run again on the same {@code --out}, and an interrupted training run resumes from its last
- * checkpoint.
+ * checkpoint. It ends with the scorecard of {@code jseek eval} (written to {@code OUT/eval}).
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = "Train a tokenizer and a small DeepSeek-V3 on the JDK's Java sources for a time budget, then complete and infill Java code with it.")
@@ -116,6 +116,7 @@ public final class QuickstartCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("== the trained model: " + ckpt);
         demo(ckpt, Tokenizer.load(tokFile), System.out);
+        EvalCommand.scorecard(ckpt, data, out.resolve("eval"));
         System.out.printf("%nquickstart done in %.1f min. Try: ./jseek generate --model %s --prompt 'public static int ' -n 40%n",
                 (System.nanoTime() - t0) / 60e9, ckpt);
         return 0;

@@ -42,6 +42,12 @@ final class RunOptions {
         return resume == null ? null : TrainCheckpoint.resolve(resume.isEmpty() ? out : Path.of(resume), w -> System.err.println("jseek: warning: " + dev.jseek.io.Printable.escape(w)));
     }
 
+    /** {@code --batch} must be a positive multiple of {@code --micro-batch}, which must be >= 1. */
+    static void checkBatch(int micro, int batch) {
+        if (micro < 1 || batch < micro || batch % micro != 0)
+            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+    }
+
     void requireAlpha() {
         if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
     }

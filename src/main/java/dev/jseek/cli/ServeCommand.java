@@ -10,7 +10,6 @@ import dev.jseek.serve.SamplingParams;
 import dev.jseek.serve.ServerLimits;
 import dev.jseek.serve.ServerOptions;
 import dev.jseek.serve.Loopback;
-import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,6 +19,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -31,10 +31,7 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
 public final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors) or a deepseek2 .gguf file.") Path model;
-    @Option(names = "--no-mmap", description = "Read the weights into memory instead of mapping the files (then replacing or "
-            + "truncating the files cannot reach the running model; needs RAM for the whole model).") boolean noMmap;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's, or its parent's).") Path tokenizerPath;
+    @Mixin MappedModelOptions model;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
     @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
     @Option(names = "--model-name", description = "Model id clients see (default: the model directory's name).") String modelName;
@@ -92,16 +89,16 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxBatch < 1) throw new UserException("--max-batch must be >= 1, got " + maxBatch);
         if (generationTimeout != null && !(generationTimeout > 0 && generationTimeout <= 86400))
             throw new UserException("--generation-timeout must be in (0, 86400] seconds, got " + generationTimeout);
-        if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
-        String name = modelName != null ? modelName : model.toAbsolutePath().normalize().getFileName().toString();
+        Path modelPath = model.model.checked();
+        String name = modelName != null ? modelName : modelPath.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
-        Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
+        Tokenizer tok = model.tokenizer.find(modelPath, true);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure, generationTimeout == null ? null : java.time.Duration.ofMillis(Math.round(generationTimeout * 1000)));
         ModelRunner runner;
         long tLoad = System.nanoTime();
-        DeepSeekV3 m = openModel();
+        DeepSeekV3 m = model.open();
         try {
             EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(Math.max(maxQueued, 1024))
                     .withPrefixCache(prefixCache);
@@ -111,7 +108,7 @@ public final class ServeCommand implements Callable<Integer> {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
-        LoadReport.print(model, tLoad, err);
+        LoadReport.print(modelPath, tLoad, err);
         // a backstop under the 503 of --max-connections: the JDK server closes connections beyond this at once
         if (System.getProperty("jdk.httpserver.maxConnections") == null)
             System.setProperty("jdk.httpserver.maxConnections", Integer.toString((int) Math.min(Integer.MAX_VALUE, 4L * maxConnections + 16)));
@@ -137,7 +134,7 @@ public final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         var st = runner.stats();
         System.out.printf("serving %s (%s, context %d tokens, batch up to %d, latent cache %d tokens in %d blocks) at %s/v1  (Ctrl-C stops)%n",
-                name, model, runner.contextLength(), maxBatch, (long) st.blocksTotal() * st.blockTokens(), st.blocksTotal(), server.url());
+                name, modelPath, runner.contextLength(), maxBatch, (long) st.blocksTotal() * st.blockTokens(), st.blocksTotal(), server.url());
         String auth = apiKey == null ? "" : "-H \"Authorization: Bearer $JSEEK_API_KEY\" ";
         System.out.printf("try:  curl %s/v1/chat/completions " + auth + "-H 'Content-Type: application/json' \\%n"
                 + "        -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"max_tokens\": 64}'%n",
@@ -149,10 +146,5 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         stopped.await();
         return 0;
-    }
-
-    private DeepSeekV3 openModel() {
-        if (noMmap) System.setProperty(dev.jseek.io.FileMemory.MMAP_PROPERTY, "false");
-        return ModelSource.open(model);
     }
 }

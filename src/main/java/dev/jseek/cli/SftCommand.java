@@ -42,7 +42,7 @@ public final class SftCommand implements Callable<Integer> {
     @Option(names = "--seq-len", defaultValue = "512", description = "Most tokens per row (longer conversations are cut; default ${DEFAULT-VALUE}).") int seqLen;
     @Option(names = "--micro-batch", defaultValue = "4", description = "Rows per forward/backward (default ${DEFAULT-VALUE}).") int micro;
     @Option(names = "--batch", defaultValue = "16", description = "Rows per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
-    @Option(names = "--pack", description = "Pack several conversations per row (no cross-conversation masking); default: one per row, padded.") boolean pack;
+    @Option(names = "--pack", description = "Pack several conversations per row, each attending only to itself; default: one per row, padded.") boolean pack;
     @Option(names = "--mtp-lambda", defaultValue = "0.1", description = "MTP loss weight (default ${DEFAULT-VALUE}).") double mtpLambda;
     @Option(names = "--eval-every", defaultValue = "50", description = "Validation every N steps and at the end when --val-data is given (default ${DEFAULT-VALUE}).") long evalEvery;
     @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (default ${DEFAULT-VALUE}).") int evalBatches;
@@ -58,8 +58,7 @@ public final class SftCommand implements Callable<Integer> {
         opts.requireBasics("sft");
         if (data == null) throw new UserException("jseek sft needs --data chats.jsonl");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        if (micro < 1 || batch < micro || batch % micro != 0)
-            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        RunOptions.checkBatch(micro, batch);
         if (evalEvery < 0 || evalBatches < 1) throw new UserException("--eval-every must be >= 0 and --eval-batches >= 1");
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = opts.run.resumeDir();
@@ -92,7 +91,7 @@ public final class SftCommand implements Callable<Integer> {
             if (val != null) o.printf(Locale.ROOT, "  val        %s: %d conversations, %,d assistant targets%s%n", valData, val.stats().conversations(),
                     val.stats().trainedTokens(), validation == null ? " (not evaluated: --eval-every 0)" : ", every " + evalEvery + " steps");
             o.printf(Locale.ROOT, "  batch      %s, seq-len <= %d, micro-batch %d, %d rows/step; tokenizer %s; MTP lambda %s%n",
-                    pack ? "packed rows (no cross-conversation mask)" : "one conversation per row, padded", seqLen, micro, batch, tok.source(), mtpLambda);
+                    pack ? "packed rows (conversations masked from each other)" : "one conversation per row, padded", seqLen, micro, batch, tok.source(), mtpLambda);
             opts.printOptimizer(o, cfg);
             o.flush();
             TrainingRun.Outcome r = TrainingRun.train(t, opts.steps);

@@ -4,14 +4,13 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
@@ -22,11 +21,9 @@ import java.util.concurrent.Callable;
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Encode text with a tokenizer.json: one JSON array of ids (or token strings) per input line.")
 public final class TokenizeCommand implements Callable<Integer> {
-    @Option(names = "--tokenizer", required = true, description = "tokenizer.json (or a directory holding it)")
-    Path tokenizer;
+    @Mixin TokenizerFileOption tokenizer;
 
-    @Option(names = "--in", description = "input file (default: standard input)")
-    Path in;
+    @Mixin InputOption in;
 
     @Option(names = "--ids", description = "print ids (the default)")
     boolean ids;
@@ -42,11 +39,11 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws IOException {
         if (ids && pieces) throw new UserException("--ids and --pieces are exclusive");
-        Tokenizer t = TokenizerFiles.load(tokenizer);
+        Tokenizer t = tokenizer.load();
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         ObjectMapper json = new ObjectMapper();
         json.getFactory().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-        try (InputStream is = in == null ? System.in : Files.newInputStream(in)) {
+        try (InputStream is = in.open()) {
             byte[] all = is.readAllBytes();
             if (whole) {
                 emit(t, t.encode(all, bos), json, out);
@@ -61,8 +58,6 @@ public final class TokenizeCommand implements Callable<Integer> {
                     start = nl + 1;
                 }
             }
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new UserException("input not found: " + e.getFile());
         }
         out.flush();
         return 0;

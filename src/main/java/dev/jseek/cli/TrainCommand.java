@@ -12,6 +12,7 @@ import dev.jseek.train.ActLayout;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
+import dev.jseek.train.ExtensionStage;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.Precision;
@@ -68,6 +69,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "Model preset (tiny, small, base, 671b) for a new run.") String preset;
     @Option(names = "--config", description = "HF config.json for a new run.") Path config;
     @Option(names = "--init-from", description = "Start from the weights of this HF model directory (its config.json unless --config/--preset).") Path initFrom;
+
+    @Option(names = "--yarn-factor", description = "Context-extension stage (report §4.3; use with --init-from and a longer --seq-len): YaRN scale s written into the config, max_position_embeddings = s x --yarn-original-len.") Double yarnFactor;
+    @Option(names = "--yarn-original-len", description = "The pre-training sequence length YaRN extends from (default: the config's rope_scaling, if any).") Integer yarnOriginal;
+    @Option(names = "--yarn-beta-fast", defaultValue = "32", description = "YaRN beta (default ${DEFAULT-VALUE}, as the report).") double yarnBetaFast;
+    @Option(names = "--yarn-beta-slow", defaultValue = "1", description = "YaRN alpha (default ${DEFAULT-VALUE}, as the report).") double yarnBetaSlow;
+    @Option(names = "--yarn-mscale", defaultValue = "1.0", description = "YaRN mscale = mscale_all_dim: sqrt(t) = 0.1 mscale ln s + 1 (default ${DEFAULT-VALUE}, as the report).") double yarnMscale;
 
     @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per sequence (default ${DEFAULT-VALUE}).") int seqLen;
     @Option(names = "--micro-batch", defaultValue = "4", description = "Sequences per forward/backward (default ${DEFAULT-VALUE}).") int micro;
@@ -128,8 +135,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (data == null || run.out == null || steps == null)
             throw new UserException("jseek train needs --data, --out and --steps (or a subcommand: plot, balance-experiment; see --help)");
         if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        if (micro < 1 || batch < micro || batch % micro != 0)
-            throw new UserException("--batch " + batch + " must be a positive multiple of --micro-batch " + micro);
+        RunOptions.checkBatch(micro, batch);
         int start = batchStart == null ? batch : batchStart;
         if (start < micro || start % micro != 0 || start > batch)
             throw new UserException("--batch-start " + start + " must be a multiple of --micro-batch " + micro + " and <= --batch " + batch);
@@ -164,7 +170,10 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = run.resumeDir(); // --resume=auto: the newest checkpoint, or a new run
         if (resumeDir == null) refuseExistingRun(run.out);
-        ModelConfig c = modelConfig(resumeDir);
+        ModelConfig c = extensionStage(modelConfig(resumeDir), resumeDir);
+        if (seqLen > c.maxPositionEmbeddings())
+            throw new UserException("--seq-len " + seqLen + " exceeds the model's max_position_embeddings " + c.maxPositionEmbeddings()
+                    + "; extend the context with --yarn-factor (see docs/training.md)");
         double total = totalTokens != null ? totalTokens : (double) steps * batch * seqLen;
         LrSchedule lr = lrSchedule != null ? parse("--lr-schedule", lrSchedule) : LrSchedule.deepseekV3Lr(lrPeak, warmup, total);
         LrSchedule gamma = gammaSchedule != null ? parse("--gamma-schedule", gammaSchedule) : LrSchedule.deepseekV3Gamma(total);
@@ -431,6 +440,12 @@ public final class TrainCommand implements Callable<Integer> {
                 preset != null ? "preset " + preset : config != null ? "config " + config : resumeDir != null ? "config of " + resumeDir : "config of " + initFrom,
                 c.hiddenSize(), c.numHiddenLayers(), Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), moeLayers, c.nRoutedExperts(),
                 c.numExpertsPerTok(), c.nSharedExperts(), c.nGroup(), c.topkGroup(), c.numNextnPredictLayers(), c.vocabSize());
+        if (c.ropeScaling() != null) {
+            ModelConfig.RopeScaling y = c.ropeScaling();
+            o.printf(Locale.ROOT, "  context    max_position_embeddings %d; YaRN factor %s from %d, beta_fast %s, beta_slow %s, mscale %s (softmax scale x %.4f)%s%n",
+                    c.maxPositionEmbeddings(), g(y.factor()), y.originalMaxPositionEmbeddings(), g(y.betaFast()), g(y.betaSlow()), g(y.mscaleAllDim()),
+                    c.softmaxScale() * Math.sqrt(c.qkHeadDim()), yarnFactor != null ? " (extension stage)" : "");
+        }
         o.printf(Locale.ROOT, "  params     %,d (%,d active per token), init %s%n", params, active,
                 resumeDir != null ? "from the checkpoint" : initFrom != null ? "from " + initFrom : "N(0, " + initStd + "^2), seed " + run.seed);
         o.printf(Locale.ROOT, "  data       %s: tokenizer %s (vocab %d); train %,d tokens (%,d windows of %d), val %,d tokens%s%n", data,
@@ -512,6 +527,24 @@ public final class TrainCommand implements Callable<Integer> {
         else if (initFrom != null) c = ModelConfig.load(initFrom.resolve("config.json"));
         else throw new UserException("a new run needs --preset, --config or --init-from");
         return c;
+    }
+
+    /** {@code c} with the YaRN settings of a context-extension stage when --yarn-factor is given (report §4.3). */
+    private ModelConfig extensionStage(ModelConfig c, Path resumeDir) {
+        if (yarnFactor == null) {
+            if (yarnOriginal != null) throw new UserException("--yarn-original-len needs --yarn-factor");
+            return c;
+        }
+        if (resumeDir != null) throw new UserException("--yarn-factor starts an extension stage from --init-from; a resumed run keeps its checkpoint's config");
+        int original;
+        if (yarnOriginal != null) original = yarnOriginal;
+        else if (c.ropeScaling() != null) original = c.ropeScaling().originalMaxPositionEmbeddings();
+        else throw new UserException("--yarn-factor needs --yarn-original-len (the pre-training sequence length): the config has no rope_scaling to take it from");
+        try {
+            return new ExtensionStage(seqLen, yarnFactor, original, yarnBetaFast, yarnBetaSlow, yarnMscale).apply(c);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("extension stage: " + e.getMessage(), e);
+        }
     }
 
     private static LrSchedule parse(String opt, String text) {

@@ -59,7 +59,7 @@ public final class Generator {
         int vocab = model.config.vocabSize();
         Emitter out = new Emitter(prompt.length, maxNewTokens, capacity, stopTokens, onToken);
         long t0 = System.nanoTime();
-        float[] logits = model.logits(model.forwardHidden(prompt, 0, cache), prompt.length - 1, 1);
+        float[] logits = Prefill.lastLogits(model, prompt, 0, cache, Prefill.chunk());
         long t1 = System.nanoTime();
         int pos = prompt.length;
         int[] one = new int[1];

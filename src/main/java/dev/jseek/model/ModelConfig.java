@@ -14,6 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The architecture of a DeepSeek-V3 model, read from (and written as) a Hugging Face {@code config.json} (docs/architecture.md §2.1).
@@ -423,7 +424,16 @@ public record ModelConfig(
 
         int reqInt(String k) { return toInt(k, req(k)); }
 
-        int optInt(String k, int dflt) { JsonNode v = node.get(k); return v == null ? dflt : toInt(k, v); }
+        /**
+         * Field {@code k} read by {@code to}, or {@code dflt} when it is absent or, where {@code nullIsAbsent}, JSON
+         * null (elsewhere a JSON null is the wrong type).
+         */
+        private <T> T opt(String k, T dflt, boolean nullIsAbsent, BiFunction<String, JsonNode, T> to) {
+            JsonNode v = node.get(k);
+            return v == null || (nullIsAbsent && v.isNull()) ? dflt : to.apply(k, v);
+        }
+
+        int optInt(String k, int dflt) { return opt(k, dflt, false, this::toInt); }
 
         Integer reqNullableInt(String k) { JsonNode v = req(k); return v.isNull() ? null : toInt(k, v); }
 
@@ -434,10 +444,7 @@ public record ModelConfig(
 
         double reqDouble(String k) { return toDouble(k, req(k)); }
 
-        double optDouble(String k, double dflt) {
-            JsonNode v = node.get(k);
-            return v == null || v.isNull() ? dflt : toDouble(k, v);
-        }
+        double optDouble(String k, double dflt) { return opt(k, dflt, true, this::toDouble); }
 
         private double toDouble(String k, JsonNode v) {
             if (!v.isNumber()) throw wrong(k, "a number", v);
@@ -446,7 +453,7 @@ public record ModelConfig(
 
         boolean reqBool(String k) { return toBool(k, req(k)); }
 
-        boolean optBool(String k, boolean dflt) { JsonNode v = node.get(k); return v == null ? dflt : toBool(k, v); }
+        boolean optBool(String k, boolean dflt) { return opt(k, dflt, false, this::toBool); }
 
         private boolean toBool(String k, JsonNode v) {
             if (!v.isBoolean()) throw wrong(k, "true or false", v);
@@ -455,10 +462,7 @@ public record ModelConfig(
 
         String reqString(String k) { return toStr(k, req(k)); }
 
-        String optString(String k, String dflt) {
-            JsonNode v = node.get(k);
-            return v == null || v.isNull() ? dflt : toStr(k, v);
-        }
+        String optString(String k, String dflt) { return opt(k, dflt, true, this::toStr); }
 
         private String toStr(String k, JsonNode v) {
             if (!v.isTextual()) throw wrong(k, "a string", v);

@@ -1,12 +1,10 @@
 package dev.jseek.posttrain;
 
 import dev.jseek.train.StepLosses;
+import dev.jseek.train.ModelTrainable;
 import dev.jseek.train.TrainModel;
 import dev.jseek.train.TrainRng;
-import dev.jseek.train.TrainTensor;
-import dev.jseek.train.Trainable;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,31 +15,20 @@ import java.util.Map;
  * to the reference, the clipped share, mean completion length and finished share, and the completions' mean
  * cross-entropy under the policy.
  */
-public final class GrpoTrainable implements Trainable<RolloutBatch> {
-    private final TrainModel model;
-    private final List<TrainTensor> tensors;
+public final class GrpoTrainable extends ModelTrainable<RolloutBatch> {
     private final double clipEps, beta;
     private GrpoObjective last;
 
     public GrpoTrainable(TrainModel model, double clipEps, double beta) {
-        this.model = model;
-        this.tensors = TrainTensor.fromLayout(model.layout());
+        super(model);
         this.clipEps = clipEps;
         this.beta = beta;
     }
-
-    public TrainModel model() { return model; }
 
     /** The objective of a batch. */
     public GrpoObjective objective(RolloutBatch b) {
         return new GrpoObjective(b.completionOfRow(), b.advantages(), b.lengths(), b.refLogp(), null, clipEps, beta);
     }
-
-    @Override public float[] params() { return model.params(); }
-    @Override public float[] grads() { return model.grads(); }
-    @Override public List<TrainTensor> tensors() { return tensors; }
-    @Override public Map<String, String> aliases() { return model.layout().aliases(); }
-    @Override public void zeroGrad() { model.zeroGrad(); }
 
     @Override public StepLosses forwardBackward(RolloutBatch b, float gradScale, TrainRng rng) {
         GrpoObjective obj = objective(b);
@@ -83,9 +70,4 @@ public final class GrpoTrainable implements Trainable<RolloutBatch> {
         m.put("completion_ce", model.lastMainLoss());
         return m;
     }
-
-    @Override public List<Integer> moeLayerIds() { return model.moeLayerIds(); }
-    @Override public long[][] expertLoad() { return model.expertLoad(); }
-    @Override public void updateBias(float gamma) { model.updateBias(gamma); }
-    @Override public void resetExpertLoad() { model.resetExpertLoad(); }
 }

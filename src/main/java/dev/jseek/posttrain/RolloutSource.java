@@ -1,7 +1,6 @@
 package dev.jseek.posttrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.data.DataFormatException;
 import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
@@ -12,8 +11,6 @@ import dev.jseek.tokenizer.ChatTemplate;
 import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.train.BatchSource;
 import dev.jseek.train.TrainModel;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,7 +38,6 @@ public final class RolloutSource implements BatchSource<RolloutBatch> {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final TrainModel policy;
     private final Tokenizer tokenizer;
     private final PromptSet prompts;
@@ -155,16 +151,11 @@ public final class RolloutSource implements BatchSource<RolloutBatch> {
     @Override public long tokens(RolloutBatch b) { return (long) b.rows() * b.seqLen(); }
 
     @Override public byte[] saveState() {
-        return ("{\"prompt\":" + cursor + ",\"batches\":" + batches + "}").getBytes(StandardCharsets.UTF_8);
+        return SourcePosition.bytes("{\"prompt\":" + cursor + ",\"batches\":" + batches + "}");
     }
 
     @Override public void restoreState(byte[] state) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(state);
-        } catch (IOException e) {
-            throw new FormatException("GRPO position in the checkpoint is not JSON: " + e.getMessage(), e);
-        }
+        JsonNode o = SourcePosition.read(state, "GRPO position");
         if (o == null || !o.path("prompt").canConvertToLong() || !o.path("batches").canConvertToLong())
             throw new FormatException("GRPO position in the checkpoint lacks prompt/batches: " + o);
         cursor = o.get("prompt").asLong();

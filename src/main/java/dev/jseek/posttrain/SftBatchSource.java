@@ -1,11 +1,10 @@
 package dev.jseek.posttrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.io.FormatException;
 import dev.jseek.train.BatchSource;
+import dev.jseek.train.DocMask;
 import dev.jseek.train.TokenBatch;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,14 +18,14 @@ import java.util.SplittableRandom;
  *   <li>padding (default): one conversation per row, rows padded with {@code padId} (target -1) to the longest row of
  *       the micro-batch, so no conversation sees another;</li>
  *   <li>packing: whole conversations are appended to a row while they fit in seqLen + 1 tokens, rows padded as above.
- *       The packed conversations are NOT mutually masked (the report masks them; jseek's attention is plain causal, as
- *       in pre-training), and RoPE positions run on across them.</li>
+ *       The batch carries each position's document start ({@link TokenBatch#docStarts}), so a conversation attends
+ *       only to itself (sample masking, as the report's SFT) and MTP targets never cross into the next conversation;
+ *       RoPE positions run on across them (attention scores depend only on relative positions).</li>
  * </ul>
  * The sequence length of a micro-batch is its longest row minus one (at least {@code minSeqLen}, e.g. MTP depth + 1).
  * The position ({@link #saveState}) is the epoch and the cursor in its permutation, as JSON.
  */
 public final class SftBatchSource implements BatchSource<TokenBatch> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final List<SftExample> examples;
     private final int rows, seqLen, minSeqLen, padId;
     private final boolean pack;
@@ -94,13 +93,15 @@ public final class SftBatchSource implements BatchSource<TokenBatch> {
             rowList.add(row);
             longest = Math.max(longest, len);
         }
-        return batch(rowList, Math.max(longest - 1, minSeqLen));
+        return batch(rowList, Math.max(longest - 1, minSeqLen), padId, pack);
     }
 
-    /** Rows of concatenated examples as inputs/targets of T positions, padded. */
-    static TokenBatch batch(List<List<SftExample>> rowList, int T, int padId) {
+    /** Rows of concatenated examples as inputs/targets of T positions, padded; with document starts when {@code masked}. */
+    static TokenBatch batch(List<List<SftExample>> rowList, int T, int padId, boolean masked) {
         int n = rowList.size();
         int[] in = new int[n * T], tg = new int[n * T];
+        int[][] lengths = new int[n][];
+        for (int r = 0; r < n; r++) lengths[r] = rowList.get(r).stream().mapToInt(SftExample::length).toArray();
         Arrays.fill(in, padId);
         Arrays.fill(tg, -1);
         for (int r = 0; r < n; r++) {
@@ -114,10 +115,8 @@ public final class SftBatchSource implements BatchSource<TokenBatch> {
                 }
             }
         }
-        return new TokenBatch(n, T, in, tg);
+        return new TokenBatch(n, T, in, tg, masked ? DocMask.fromLengths(lengths, T) : null);
     }
-
-    private TokenBatch batch(List<List<SftExample>> rowList, int T) { return batch(rowList, T, padId); }
 
     /** Micro-batches of the examples in file order, padded, one conversation per row (for validation). */
     public static List<TokenBatch> inOrder(List<SftExample> examples, int rows, int minSeqLen, int padId, int maxBatches) {
@@ -129,7 +128,7 @@ public final class SftBatchSource implements BatchSource<TokenBatch> {
                 rl.add(List.of(examples.get(j)));
                 longest = Math.max(longest, examples.get(j).length());
             }
-            out.add(batch(rl, Math.max(longest - 1, minSeqLen), padId));
+            out.add(batch(rl, Math.max(longest - 1, minSeqLen), padId, false));
         }
         return out;
     }
@@ -141,17 +140,12 @@ public final class SftBatchSource implements BatchSource<TokenBatch> {
     public long epoch() { return epoch; }
 
     @Override public byte[] saveState() {
-        return ("{\"epoch\":" + epoch + ",\"cursor\":" + cursor + ",\"examples\":" + examples.size() + ",\"pack\":" + pack + "}")
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return SourcePosition.bytes("{\"epoch\":" + epoch + ",\"cursor\":" + cursor + ",\"examples\":" + examples.size()
+                + ",\"pack\":" + pack + "}");
     }
 
     @Override public void restoreState(byte[] state) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(state);
-        } catch (IOException e) {
-            throw new FormatException("SFT data position in the checkpoint is not JSON: " + e.getMessage(), e);
-        }
+        JsonNode o = SourcePosition.read(state, "SFT data position");
         if (o == null || !o.path("epoch").canConvertToLong() || !o.path("cursor").canConvertToInt() || !o.path("examples").canConvertToInt())
             throw new FormatException("SFT data position in the checkpoint lacks epoch/cursor/examples: " + o);
         int n = o.get("examples").asInt();

@@ -93,101 +93,62 @@ final class FastSplitters {
         return Character.isHighSurrogate(s.charAt(i)) && i + 1 < end && Character.isLowSurrogate(s.charAt(i + 1)) ? 2 : 1;
     }
 
+    // ---- the three stages, by number: 0 digits, 1 CJK, 2 main ----
+    private static final int DIGIT_STAGE = 0, CJK_STAGE = 1, MAIN_STAGE = 2;
+
+    /** End of the match of stage {@code stage}'s regex starting exactly at i, or -1. */
+    private static int match(int stage, String s, int i, int end) {
+        return switch (stage) {
+            case DIGIT_STAGE -> matchDigits(s, i, end);
+            case CJK_STAGE -> matchCjk(s, i, end);
+            default -> matchMain(s, i, end);
+        };
+    }
+
     // ---- the three stages as separate splitters (generic chain) ----
     static void digits(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchDigits(s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(DIGIT_STAGE, DIGIT_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     static void cjk(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchCjk(s, i, end);
-            if (j < 0) {
-                i++;
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(CJK_STAGE, CJK_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     static void ds3Main(String s, int start, int end, PreTokenizer chain, PreTokenizer.State st, int next) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchMain(s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) chain.run(st, next, s, prev, i);
-            chain.run(st, next, s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) chain.run(st, next, s, prev, end);
+        split(MAIN_STAGE, MAIN_STAGE, s, start, end, (s2, a, b) -> chain.run(st, next, s2, a, b));
     }
 
     // ---- the three stages fused (DeepSeek-V3's exact sequence): no per-piece dispatch ----
 
-    /**
-     * Stages 1-3 in one pass. A digit run goes straight to the sink: stage 2 finds no CJK char in it and no
-     * alternative of the main regex matches a number char, so both leave it whole.
-     */
+    /** Stages 1-3 in one pass. */
     static void fusedDs3(String s, int start, int end, PreTokenizer.PieceSink sink) {
+        split(DIGIT_STAGE, MAIN_STAGE, s, start, end, sink);
+    }
+
+    /**
+     * Stages {@code stage..last} on {@code s[start, end)}: splits it at the matches of stage {@code stage}'s regex,
+     * leftmost first, and hands each gap and each match, in order, to the next stage, and past {@code last} to the sink.
+     * In the fused sequence a digit run goes straight to the sink: stage 2 finds no CJK char in it and no alternative of
+     * the main regex matches a number char, so both leave it whole.
+     */
+    private static void split(int stage, int last, String s, int start, int end, PreTokenizer.PieceSink sink) {
+        if (stage > last) {
+            sink.piece(s, start, end);
+            return;
+        }
+        int afterMatch = stage == DIGIT_STAGE && last == MAIN_STAGE ? last + 1 : stage + 1;
         int prev = start, i = start;
         while (i < end) {
-            int j = matchDigits(s, i, end);
+            int j = match(stage, s, i, end);
             if (j < 0) {
                 i += cpLen(s, i, end);
                 continue;
             }
-            if (prev != i) fusedCjk(s, prev, i, sink);
-            sink.piece(s, i, j);
+            if (prev != i) split(stage + 1, last, s, prev, i, sink);
+            split(afterMatch, last, s, i, j, sink);
             prev = i = j;
         }
-        if (prev != end) fusedCjk(s, prev, end, sink);
-    }
-
-    private static void fusedCjk(String s, int start, int end, PreTokenizer.PieceSink sink) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchCjk(s, i, end);
-            if (j < 0) {
-                i++;
-                continue;
-            }
-            if (prev != i) fusedMain(s, prev, i, sink);
-            fusedMain(s, i, j, sink);
-            prev = i = j;
-        }
-        if (prev != end) fusedMain(s, prev, end, sink);
-    }
-
-    private static void fusedMain(String s, int start, int end, PreTokenizer.PieceSink sink) {
-        int prev = start, i = start;
-        while (i < end) {
-            int j = matchMain(s, i, end);
-            if (j < 0) {
-                i += cpLen(s, i, end);
-                continue;
-            }
-            if (prev != i) sink.piece(s, prev, i);
-            sink.piece(s, i, j);
-            prev = i = j;
-        }
-        if (prev != end) sink.piece(s, prev, end);
+        if (prev != end) split(stage + 1, last, s, prev, end, sink);
     }
 
     // ---- matchers: end of the match starting exactly at i, or -1 ----

@@ -9,6 +9,8 @@ package dev.jseek.train;
 public final class Arenas {
     public final float[] params, grads, acts, dacts;
     public final ActCache cache;
+    /** Document boundaries of the current micro-batch when samples are packed; null = plain causal. */
+    public DocMask docs;
 
     public Arenas(ParamLayout p, ActLayout a) {
         this(new float[p.size()], new float[p.size()], new float[a.actsSize()], new float[a.dactsSize()], a.fp8() ? new ActCache(a) : null);

@@ -2,7 +2,8 @@ package dev.jseek.train;
 
 /**
  * Causal multi-head softmax attention core of MLA's naive mode (report §2.1.1; docs/architecture.md §3.2): for each sequence b, head h and query
- * t, score(t, s) = scale * q_t . k_s for s <= t, P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
+ * t, score(t, s) = scale * q_t . k_s for s <= t (and s >= the start of t's document when packed samples are masked),
+ * P = softmax over s, o_t = sum_s P(t, s) v_s. Sequences are the
  * B blocks of T consecutive rows. Forward saves only the log-sum-exp per (b, h, t) (flash style); backward
  * recomputes P from q, k and lse: dv_s += P dO_t, ds = P (dO_t.v_s - dO_t.o_t), dq_t += scale ds k_s,
  * dk_s += scale ds q_t. Attention has no weights, so its backward is all input part.
@@ -19,8 +20,13 @@ public final class CausalAttention {
      * All in one arena (q.a()). o = softmax(scale * q k^T, causal) v per head; lse saved for backward.
      */
     public static void forward(View q, View k, View v, int vHeadStride, View o, View lse, int B, int T, float scale) {
+        forward(q, k, v, vHeadStride, o, lse, B, T, scale, null);
+    }
+
+    /** As {@link #forward(View, View, View, int, View, View, int, int, float)} with document masks (docStart, see below; null = causal). */
+    public static void forward(View q, View k, View v, int vHeadStride, View o, View lse, int B, int T, float scale, int[] docStart) {
         int H = lse.cols();
-        forward(q.a(), q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale);
+        forward(q.a(), q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale, docStart);
     }
 
     /**
@@ -29,32 +35,71 @@ public final class CausalAttention {
      * q, k and lse).
      */
     public static void backward(View q, View k, View v, int vHeadStride, View o, View lse, float[] d, int B, int T, float scale) {
+        backward(q, k, v, vHeadStride, o, lse, d, B, T, scale, null);
+    }
+
+    /** The backward with document masks. */
+    public static void backward(View q, View k, View v, int vHeadStride, View o, View lse, float[] d, int B, int T, float scale, int[] docStart) {
         int H = lse.cols();
-        backward(q.a(), d, q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale);
+        backward(q.a(), d, q.off(), k.off(), v.off(), v.stride(), vHeadStride, o.off(), lse.off(), B, T, H, q.cols() / H, o.cols() / H, scale, docStart);
     }
 
     /** Fast forward: vectorized, parallel over (sequence, head); same results as {@link #forwardScalar} up to rounding. */
     public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                int B, int T, int H, int dqk, int dv, float scale) {
-        AttentionKernel.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+        forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, null);
     }
 
     /** Fast backward (see {@link #backwardScalar}); k and v must not overlap. */
     public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                 int B, int T, int H, int dqk, int dv, float scale) {
-        AttentionKernel.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+        backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, null);
     }
+
+    /**
+     * Forward with document masks: query t sees keys docStart[b*T+t] <= s <= t (null: plain causal). The tiled kernel
+     * ({@link TiledAttention}, memory linear in T) unless {@code jseek.attn=rows} selects the row-block kernel
+     * ({@link AttentionKernel}, plain causal only).
+     */
+    public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                               int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
+        if (docStart == null && ROWS) AttentionKernel.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+        else TiledAttention.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
+    }
+
+    /** Backward with document masks (see {@link #forward(float[], int, int, int, int, int, int, int, int, int, int, int, int, float, int[])}). */
+    public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                                int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
+        if (docStart == null && ROWS) AttentionKernel.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
+        else TiledAttention.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
+    }
+
+    /**
+     * Scratch bytes one worker thread of the tiled kernel holds for a sequence of T (its backward, the larger): the
+     * head's K (transposed and row-major), V^T, dK and dV, each T x d, plus 4 x KB score tiles. Linear in T; the
+     * B x H x T x T scores of a plain attention are never formed.
+     */
+    public static long scratchBytes(int T, int dqk, int dv) { return TiledAttention.scratchFloats(T, dqk, dv) * 4L; }
+
+    /** {@code jseek.attn}: {@code tiled} (default) or {@code rows} (the row-block kernel, for comparison). */
+    private static final boolean ROWS = "rows".equals(System.getProperty("jseek.attn", "tiled"));
 
     /** Scalar twin of {@link #forward} (the test oracle). */
     public static void forwardScalar(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                int B, int T, int H, int dqk, int dv, float scale) {
+        forwardScalar(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, null);
+    }
+
+    /** Scalar twin of the masked forward: keys docStart[b*T+t] <= s <= t (null: from 0). */
+    public static void forwardScalar(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                               int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
         float[] sc = new float[T];
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
                 for (int t = 0; t < T; t++) {
-                    int qo = q + ((b * T + t) * H + h) * dqk;
+                    int qo = q + ((b * T + t) * H + h) * dqk, s0 = docStart == null ? 0 : docStart[b * T + t];
                     float max = Float.NEGATIVE_INFINITY;
-                    for (int s = 0; s <= t; s++) {
+                    for (int s = s0; s <= t; s++) {
                         int ko = k + ((b * T + s) * H + h) * dqk;
                         float dot = 0;
                         for (int i = 0; i < dqk; i++) dot += a[qo + i] * a[ko + i];
@@ -62,11 +107,11 @@ public final class CausalAttention {
                         if (sc[s] > max) max = sc[s];
                     }
                     double sum = 0;
-                    for (int s = 0; s <= t; s++) { float e = (float) Math.exp(sc[s] - max); sc[s] = e; sum += e; }
+                    for (int s = s0; s <= t; s++) { float e = (float) Math.exp(sc[s] - max); sc[s] = e; sum += e; }
                     float inv = (float) (1.0 / sum);
                     int oo = o + ((b * T + t) * H + h) * dv;
                     for (int i = 0; i < dv; i++) a[oo + i] = 0f;
-                    for (int s = 0; s <= t; s++) {
+                    for (int s = s0; s <= t; s++) {
                         float pr = sc[s] * inv;
                         int vo = v + (b * T + s) * vRowStride + h * vHeadStride;
                         for (int i = 0; i < dv; i++) a[oo + i] += pr * a[vo + i];
@@ -78,6 +123,12 @@ public final class CausalAttention {
     /** Scalar twin of {@link #backward}: reads dO at d[o]; accumulates into d[q], d[k] and d[v]. */
     public static void backwardScalar(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                 int B, int T, int H, int dqk, int dv, float scale) {
+        backwardScalar(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, null);
+    }
+
+    /** Scalar twin of the masked backward. */
+    public static void backwardScalar(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
+                                int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
                 for (int t = 0; t < T; t++) {
@@ -86,7 +137,7 @@ public final class CausalAttention {
                     float l = a[lse + row];
                     float dsum = 0;
                     for (int i = 0; i < dv; i++) dsum += d[oo + i] * a[oo + i];
-                    for (int s = 0; s <= t; s++) {
+                    for (int s = docStart == null ? 0 : docStart[b * T + t]; s <= t; s++) {
                         int ko = k + ((b * T + s) * H + h) * dqk;
                         int vo = v + (b * T + s) * vRowStride + h * vHeadStride;
                         float dot = 0;

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 /**
  * Test-only pause points for crash tests: with the system property {@code jseek.test.pause=POINT@STEP} (and
  * {@code jseek.test.pauseMarker=FILE}), the process that reaches {@code POINT} at step {@code STEP} writes FILE
- * (containing "POINT@STEP") and then sleeps forever, so a test can kill it there deterministically (SIGKILL).
+ * (its first line "POINT@STEP", its second the process id) and then sleeps forever, so a test can kill it there deterministically (SIGKILL).
  * Points: {@code mid-step} (in {@link Trainer#step()}, after forward/backward, before the optimizer update, with the
  * metrics of earlier steps already written) and {@code checkpoint-write} (in {@link TrainCheckpoint#save}, after the
  * model and optimizer files of {@code step-N.tmp/} are written, before the state and the manifest). Without the
@@ -27,7 +27,7 @@ public final class FaultPoint {
         if (MARKER != null) {
             try {
                 Path tmp = Path.of(MARKER + ".tmp");
-                Files.writeString(tmp, WHERE, StandardCharsets.UTF_8);
+                Files.writeString(tmp, WHERE + "\n" + ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
                 Files.move(tmp, Path.of(MARKER));
             } catch (IOException e) {
                 throw new IllegalStateException("cannot write the pause marker " + MARKER + ": " + e, e);

@@ -107,7 +107,7 @@ public final class Mla {
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
         CausalAttention.forward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N),
-                B, T, scale);                                                                              // o = softmax(q k^T) v
+                B, T, scale, s.docs == null ? null : s.docs.starts(B, T));                                                                              // o = softmax(q k^T) v
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         if (oC != null) { // FP8: o cached per Fp8Recipe.ATTENTION_OUTPUT
@@ -182,7 +182,7 @@ public final class Mla {
         Profiler.stop(P_PROJ, t0);
         t0 = Profiler.start();
         CausalAttention.backward(q.value(s, N), k.value(s, N), values(s, N), nope + vd, o.value(s, N), lse.value(s, N), d,
-                B, T, scale);                                                                              // dq, dk, dv
+                B, T, scale, s.docs == null ? null : s.docs.starts(B, T));                                                                              // dq, dk, dv
         Profiler.stop(P_CORE, t0);
         t0 = Profiler.start();
         int ka = k.acts(), kvs = kv.acts(), pe = kpe.dacts();

@@ -71,7 +71,8 @@ public final class MtpModule {
         forwardLogits(s, tokens, B, T, prev, prevT, embed, head, alpha, seqWise);
         long t0 = Profiler.start();
         for (int b = 0; b < B; b++)
-            for (int t = 0; t < Tk; t++) targetsK[b * Tk + t] = targets[b * T + t + depth];
+            for (int t = 0; t < Tk; t++)
+                targetsK[b * Tk + t] = s.docs == null || s.docs.sameDocument(b, t, depth) ? targets[b * T + t + depth] : -1;
         lastCe = CrossEntropy.forward(logits.value(s, B * Tk), targetsK);
         Profiler.stop(TrainModel.P_HEAD, t0);
     }

@@ -186,6 +186,9 @@ public final class TrainModel {
 
     public void zeroGrad() { TrainPool.zero(s.grads, 0, s.grads.length); }
 
+    /** Document boundaries for the following forwards and backwards (packed samples); null = plain causal. */
+    public void setDocuments(DocMask docs) { s.docs = docs; }
+
     /** Forward and backward with gradScale 1; returns the total loss. */
     public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
         return forwardBackward(tokens, targets, B, T, 1f);
@@ -208,6 +211,14 @@ public final class TrainModel {
         long t0 = Profiler.start();
         lastMain = CrossEntropy.forward(logits.value(s, N), targets);
         Profiler.stop(P_HEAD, t0);
+        return mtpForward(tokens, targets, B, T);
+    }
+
+    /**
+     * The MTP modules after the main head (each on the previous depth's hidden states), adding their balance losses to
+     * {@code lastBal}; returns the total loss main + balance + lambda x mean MTP cross-entropy.
+     */
+    private float mtpForward(int[] tokens, int[] targets, int B, int T) {
         Act prev = finalOut;
         int prevT = T;
         double mtpSum = 0;
@@ -458,18 +469,7 @@ public final class TrainModel {
         Linear.forward(Precision.FP32, logits.value(s, N), finalOut.value(s, N), head.value(s));
         lastMain = CrossEntropy.forward(logits.value(s, N), targets);
         Profiler.stop(P_HEAD, t0);
-        Act prev = finalOut;
-        int prevT = T;
-        double mtpSum = 0;
-        for (MtpModule m : mtp) {
-            m.forward(s, tokens, targets, B, T, prev, prevT, embed, head, balanceAlpha, seqWiseBalance);
-            lastMtp[m.depth - 1] = m.lastCe;
-            lastBal += m.lastBal;
-            mtpSum += m.lastCe;
-            prev = m.hidden;
-            prevT = T - m.depth;
-        }
-        return (float) (lastMain + lastBal + (mtp.length > 0 ? mtpLambda * mtpSum / mtp.length : 0));
+        return mtpForward(tokens, targets, B, T);
     }
 
     /**

@@ -1,8 +1,5 @@
 package dev.jseek.train;
 
-import java.util.List;
-import java.util.Map;
-
 /**
  * Adapts {@link TrainModel} (the hand-written DeepSeek-V3 forward/backward) to the {@link Trainer}'s
  * {@link Trainable}: tensors from its {@link ParamLayout} (weight decay on rank >= 2 trainable tensors; the routing
@@ -10,26 +7,16 @@ import java.util.Map;
  * balance, and the expert-load and bias-update hooks (docs/architecture.md §5.3). TrainModel uses no randomness, so the
  * {@link TrainRng} is not consumed.
  */
-public final class TrainModelTrainable implements Trainable<TokenBatch> {
-    private final TrainModel model;
-    private final List<TrainTensor> tensors;
+public final class TrainModelTrainable extends ModelTrainable<TokenBatch> {
 
     public TrainModelTrainable(TrainModel model) {
-        this.model = model;
-        this.tensors = TrainTensor.fromLayout(model.layout());
+        super(model);
     }
-
-    public TrainModel model() { return model; }
 
     @Override public int expertParallelGroup() { return model.expertParallelGroup(); }
 
-    @Override public float[] params() { return model.params(); }
-    @Override public float[] grads() { return model.grads(); }
-    @Override public List<TrainTensor> tensors() { return tensors; }
-    @Override public Map<String, String> aliases() { return model.layout().aliases(); }
-    @Override public void zeroGrad() { model.zeroGrad(); }
-
     @Override public StepLosses forwardBackward(TokenBatch b, float gradScale, TrainRng rng) {
+        model.setDocuments(b.documents());
         float total = model.forwardBackward(b.inputs(), b.targets(), b.rows(), b.seqLen(), gradScale);
         double[] mtp = model.lastMtpLosses();
         double mtpMean = 0;
@@ -43,6 +30,7 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
         for (long[] layer : model.expertLoad())
             for (long v : layer)
                 if (v != 0) throw new IllegalStateException("evaluation with expert loads pending (between micro-batches of a step)");
+        model.setDocuments(b.documents());
         model.forward(b.inputs(), b.targets(), b.rows(), b.seqLen());
         double ce = model.lastMainLoss();
         model.resetExpertLoad();
@@ -50,9 +38,5 @@ public final class TrainModelTrainable implements Trainable<TokenBatch> {
     }
 
     @Override public void setMtpLambda(float lambda) { model.setMtpLambda(lambda); }
-    @Override public List<Integer> moeLayerIds() { return model.moeLayerIds(); }
-    @Override public long[][] expertLoad() { return model.expertLoad(); }
     @Override public void setExpertLoad(long[][] load) { model.setExpertLoad(load); }
-    @Override public void updateBias(float gamma) { model.updateBias(gamma); }
-    @Override public void resetExpertLoad() { model.resetExpertLoad(); }
 }

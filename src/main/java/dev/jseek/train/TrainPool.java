@@ -16,10 +16,12 @@ final class TrainPool {
     @FunctionalInterface
     interface Range { void run(int lo, int hi, int worker); }
 
-    private static volatile boolean busy;
+    /** Whether this thread is inside a {@link #forRange} job: per thread, so thread ranks running jobs side by side
+     *  (or a rank left blocked in one by a failed test) never hide the profiler of another thread. */
+    private static final ThreadLocal<boolean[]> BUSY = ThreadLocal.withInitial(() -> new boolean[1]);
 
     /** True while a {@link #forRange} job runs (its bodies must not time themselves: {@link Profiler}). */
-    static boolean busy() { return busy; }
+    static boolean busy() { return BUSY.get()[0]; }
 
     /** Number of participants. */
     static int threads() { return Parallel.threads(); }
@@ -28,14 +30,15 @@ final class TrainPool {
     static void forRange(int n, int grain, Range body) {
         if (n <= 0) return;
         int g = Math.max(1, grain);
-        boolean outer = !busy;
-        busy = true;
+        boolean[] busy = BUSY.get();
+        boolean outer = !busy[0];
+        busy[0] = true;
         try {
             int chunks = (int) ((n + (long) g - 1) / g);
             if (chunks == 1) body.run(0, n, 0);
             else Parallel.parallelFor(chunks, (c, w) -> body.run(c * g, Math.min(n, c * g + g), w));
         } finally {
-            if (outer) busy = false;
+            if (outer) busy[0] = false;
         }
     }
 

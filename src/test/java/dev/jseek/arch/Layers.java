@@ -26,7 +26,8 @@ final class Layers {
             List.of("gguf", "train"),
             List.of("infer", "source", "pipeline"),
             List.of("api"),
-            List.of("posttrain", "serve", "bench", "eval"),   // bench, eval: placed ahead of their arrival (issue 9 §5, issue 15)
+            List.of("posttrain", "serve", "bench"),   // bench: placed ahead of its arrival (issue 9 §5)
+            List.of("eval"),                           // eval uses posttrain's arithmetic task and rewards (issue 15)
             List.of("cli"));
 
     /** The scalar twins of the kernels: test oracles, which no production package may call. */

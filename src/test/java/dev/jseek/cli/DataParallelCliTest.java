@@ -65,8 +65,10 @@ class DataParallelCliTest {
         for (String f : List.of("model.safetensors", "optimizer.safetensors"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-2").resolve(f)), Files.readAllBytes(mpi.resolve("step-2").resolve(f)), f);
         // SIGKILL rank 1: mpirun ends the job, naming it
-        ProcessHandle victim = job.process().descendants().filter(h -> h.info().arguments().map(
-                x -> List.of(x).contains("-Djseek.test.pauseMarker=" + marker)).orElse(false)).findFirst().orElseThrow();
+        // the paused rank wrote its process id into the marker (its command line may be too long for /proc to show)
+        long pid = Long.parseLong(Files.readAllLines(marker).get(1).strip());
+        ProcessHandle victim = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("rank 1 (pid " + pid + ") is gone"));
+        assertTrue(job.process().descendants().anyMatch(h -> h.pid() == pid), "pid " + pid + " is not under mpirun");
         victim.destroyForcibly();
         long t0 = System.nanoTime();
         MpiRun.Result kr = job.await(60);

@@ -76,7 +76,7 @@ class TrainKillTest {
                 if (System.nanoTime() > deadline) fail("child did not reach " + pause + " in time\n" + logs(log));
                 Thread.sleep(20);
             }
-            assertEquals(pause, Files.readString(marker));
+            assertEquals(pause, Files.readAllLines(marker).get(0));
         } finally {
             p.destroyForcibly(); // SIGKILL on Unix
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "child did not die");

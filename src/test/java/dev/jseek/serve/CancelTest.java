@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -25,6 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 class CancelTest {
     @TempDir static Path tmp;
     static TestServer s;
+    static final String HOLD_PROMPT = "the model reads a token and";
+    /** The holder's completion runs well past the engine's pause point (BatchEngine.MAX_UNREAD = 256 unread tokens), where it keeps its slot. */
+    static final int HOLD_MIN = 1000;
     static final int MAX = 4000; // long enough that the running generation outlasts the queue checks, warm JIT and batch engine included
 
     @BeforeAll static void start() throws Exception {
@@ -71,13 +75,27 @@ class CancelTest {
      * whose client leaves drops out of the queue; beyond maxQueued (1 here) a request gets 429 with the numbers.
      */
     @Test void anAbandonedQueuedRequestLeavesTheQueueAndAFullQueueRefuses() throws Exception {
+        // the holder keeps its batch slot only while it has not finished: its greedy completion must not end early
+        // (the engine pauses it, slot kept, once MAX_UNREAD tokens wait for its blocked sink)
+        // (greedy completions of this random model reach its end token within about 250 tokens: the holder samples,
+        // with the first seed whose completion, computed by the oracle, runs past HOLD_MIN tokens)
+        int[] holdIds = s.runner.completionPrompt(HOLD_PROMPT);
+        long holdSeed = -1;
+        StringBuilder lengths = new StringBuilder();
+        for (long seed = 1; seed <= 64 && holdSeed < 0; seed++) {
+            int len = s.oracle(holdIds, MAX, new Sampler(1f, 0, 1f, seed)).tokens().length;
+            lengths.append(' ').append(len);
+            if (len > HOLD_MIN) holdSeed = seed;
+        }
+        assertTrue(holdSeed > 0, "no seed gives the holder a long completion; lengths:" + lengths);
+        final long seed = holdSeed;
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1), holding = new java.util.concurrent.CountDownLatch(1);
         Thread holder = Thread.ofPlatform().start(() -> {
             try {
-                s.runner.run(s.runner.completionPrompt("the model reads a token and"), "prompt", // a long greedy completion
+                s.runner.run(holdIds, "prompt", // a long sampled completion
                         // MAX tokens: the batch engine never waits for a slow sink, so the holder keeps its batch
                         // slot by still generating, not by its blocked sink
-                        new SamplingParams(MAX, 0f, 1f, 0, 1, java.util.List.of(), false, false), d -> {
+                        new SamplingParams(MAX, 1f, 1f, 0, seed, java.util.List.of(), false, false), d -> {
                             holding.countDown();
                             try {
                                 return release.await(60, java.util.concurrent.TimeUnit.SECONDS);
