@@ -55,7 +55,7 @@ final class AttentionKernel {
     }
 
     /** dst[i*Tp + s] = x[off + s*rst + i] for s < T, i < n; zero for T <= s < Tp. */
-    private static void transpose(float[] x, int off, int rst, int T, int n, int Tp, float[] dst) {
+    static void transpose(float[] x, int off, int rst, int T, int n, int Tp, float[] dst) {
         for (int s = 0; s < T; s++) {
             int xo = off + s * rst;
             for (int i = 0; i < n; i++) dst[i * Tp + s] = x[xo + i];
@@ -64,7 +64,7 @@ final class AttentionKernel {
     }
 
     /** dst[s*np + i] = x[off + s*rst + i] for s < rows, i < n; zero for n <= i < np. */
-    private static void padRows(float[] x, int off, int rst, int rows, int n, int np, float[] dst) {
+    static void padRows(float[] x, int off, int rst, int rows, int n, int np, float[] dst) {
         for (int s = 0; s < rows; s++) {
             System.arraycopy(x, off + s * rst, dst, s * np, n);
             java.util.Arrays.fill(dst, s * np + n, s * np + np, 0f);
@@ -203,7 +203,7 @@ final class AttentionKernel {
     }
 
     /** p = exp(p - l), ds = scale * p * (ds - dsum) over [so, so + np) (np a multiple of L). */
-    private static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
+    static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
         for (int i = 0; i < np; i += L) {
             FloatVector pv = Exp.exp(FloatVector.fromArray(F, p, so + i).sub(l));
             pv.intoArray(p, so + i);
