@@ -288,14 +288,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (ranks != 1 && ranks != pp)
                 throw new UserException("--parallel " + parallel + " on --ranks " + ranks + ": pipeline parallel is not combined with data parallel so far (give --ranks " + pp + ")");
             if (ranks != 1) return new Layout(ranks, null, 1, 0, 0, pp);
-            if (!MpiComm.launchedByMpirun())
-                throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + pp + " ./jseek train ... (for threads of one process add --ranks " + pp + ")");
-            MpiComm mc = MpiComm.world();
-            if (mc.size() != pp) {
-                mc.close();
-                throw new UserException("--parallel " + parallel + " needs " + pp + " processes but mpirun started " + mc.size() + " (mpirun -np " + pp + ")");
-            }
-            return new Layout(null, mc, 1, 0, 0, pp);
+            return new Layout(null, mpiWorld(pp), 1, 0, 0, pp);
         }
         if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
@@ -312,14 +305,19 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
             return new Layout(ranks, null, ep, perNode, maxNodes, 1);
         }
+        return new Layout(null, mpiWorld(world), ep, perNode, maxNodes, 1);
+    }
+
+    /** This MPI job's world, which must have {@code n} processes (the layout of --parallel); else a one-line error. */
+    private MpiComm mpiWorld(int n) {
         if (!MpiComm.launchedByMpirun())
-            throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + world + " ./jseek train ... (for threads of one process add --ranks " + world + ")");
+            throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + n + " ./jseek train ... (for threads of one process add --ranks " + n + ")");
         MpiComm mc = MpiComm.world();
-        if (mc.size() != world) {
+        if (mc.size() != n) {
             mc.close();
-            throw new UserException("--parallel " + parallel + " needs " + world + " processes but mpirun started " + mc.size() + " (mpirun -np " + world + ")");
+            throw new UserException("--parallel " + parallel + " needs " + n + " processes but mpirun started " + mc.size() + " (mpirun -np " + n + ")");
         }
-        return new Layout(null, mc, ep, perNode, maxNodes, 1);
+        return mc;
     }
 
     /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
