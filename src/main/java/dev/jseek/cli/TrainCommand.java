@@ -12,7 +12,6 @@ import dev.jseek.train.ActLayout;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
-import dev.jseek.train.ExtensionStage;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.Precision;
