@@ -454,6 +454,35 @@ def linear_names(cfg, layer):
     return out
 
 
+def param_shapes(cfg):
+    """Name -> shape of every parameter the reference model reads (main layers, then the MTP layers without the
+    embedding/head copies): the same names and shapes make_weights draws, listed without allocating them, so the
+    parameters of a 1T-parameter config can be counted (tools/count_params.py)."""
+    d, V, L = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+    out = {"model.embed_tokens.weight": (V, d)}
+    for layer in range(L + cfg.get("num_nextn_predict_layers", 0)):
+        p = "model.layers.%d." % layer
+        out[p + "input_layernorm.weight"] = (d,)
+        out[p + "post_attention_layernorm.weight"] = (d,)
+        if cfg["q_lora_rank"] is not None:
+            out[p + "self_attn.q_a_layernorm.weight"] = (cfg["q_lora_rank"],)
+        out[p + "self_attn.kv_a_layernorm.weight"] = (cfg["kv_lora_rank"],)
+        for name, shape in linear_names(cfg, layer):
+            out[name] = shape
+        if layer >= cfg["first_k_dense_replace"]:
+            out[p + "mlp.gate.weight"] = (cfg["n_routed_experts"], d)
+            if cfg["topk_method"] == "noaux_tc":
+                out[p + "mlp.gate.e_score_correction_bias"] = (cfg["n_routed_experts"],)
+        if layer >= L:
+            out[p + "enorm.weight"] = (d,)
+            out[p + "hnorm.weight"] = (d,)
+            out[p + "eh_proj.weight"] = (d, 2 * d)
+            out[p + "shared_head.norm.weight"] = (d,)
+    out["model.norm.weight"] = (d,)
+    out["lm_head.weight"] = (V, d)
+    return out
+
+
 def make_weights(cfg, rng):
     """float32 master weights: Linear std 1/sqrt(fan_in), norms 1 + 0.1 N(0,1), embedding N(0,1),
     lm_head std 2/sqrt(hidden) (sharper logits), router std 1/sqrt(hidden), gate bias 0.1 N(0,1)."""
@@ -691,6 +720,7 @@ def run_case(name, spec, out_dir):
     else:
         raise SystemExit("%s: no seed with routing margins > %g" % (name, MARGIN_MIN))
     self_check(cfg, Wt, tokens)
+    assert {k: tuple(v.shape) for k, v in W.items()} == {k: tuple(v) for k, v in param_shapes(cfg).items()}, name
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     write_json(os.path.join(d, "config.json"), cfg)
