@@ -57,6 +57,8 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Reuse the cached latent blocks of prompt prefixes shared between requests (default on; --no-prefix-cache turns it off).") boolean prefixCache;
     @Option(names = "--generation-timeout", description = "Seconds a generation may take from its request's arrival (queueing included); "
             + "it then ends with finish_reason length and what it has (default: no limit).") Double generationTimeout;
+    @Option(names = "--speculative", description = "MTP speculative decoding in the batch: each step drafts a token per sequence with the "
+            + "model's MTP module and verifies it in the same batched forward (the same tokens, up to 2 per step; needs a model with MTP).") boolean speculative;
     @Option(names = "--max-cache-mib", defaultValue = "4096", description = "KV-cache MiB one request may reach (prompt + max_tokens); "
             + "larger requests get 400 (default ${DEFAULT-VALUE}).") long maxCacheMib;
 
@@ -101,7 +103,7 @@ public final class ServeCommand implements Callable<Integer> {
         DeepSeekV3 m = model.open();
         try {
             EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(Math.max(maxQueued, 1024))
-                    .withPrefixCache(prefixCache);
+                    .withPrefixCache(prefixCache).withSpeculative(speculative);
             if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);
             runner = new ModelRunner(m, tok, start, eo);
         } catch (IllegalArgumentException e) {
