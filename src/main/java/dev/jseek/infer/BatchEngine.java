@@ -44,9 +44,19 @@ public final class BatchEngine implements AutoCloseable {
         public QueueFullException(String message) { super(message); }
     }
 
-    /** The request can never fit in the latent cache pool (its prompt alone needs more blocks than the pool has). */
+    /**
+     * The request can never be admitted: it needs more latent cache than one request may reserve ({@link CacheBudget}).
+     * {@link #param()} names what to change: "prompt" (even the prompt does not fit) or "max_tokens".
+     */
     public static final class CacheTooSmallException extends IllegalArgumentException {
-        public CacheTooSmallException(String message) { super(message); }
+        private final String param;
+
+        public CacheTooSmallException(String param, String message) {
+            super(message);
+            this.param = param;
+        }
+
+        public String param() { return param; }
     }
 
     /** A snapshot of the engine's state and counters. */
@@ -100,6 +110,7 @@ public final class BatchEngine implements AutoCloseable {
     private final EngineOptions options;
     private final BlockPool pool;
     private final PrefixCache prefix;
+    private final CacheBudget budget;
     private final int vocab, context, rowsPerForward, mainLayers, dim;
     private final boolean speculative;
     private final Drafts drafts;
@@ -136,6 +147,7 @@ public final class BatchEngine implements AutoCloseable {
         this.pool = new BlockPool(model.config, layers, options.blockTokens(),
                 BlockPool.blocksFor(model.config, layers, options.blockTokens(), options.cacheBytes()));
         this.prefix = options.prefixCache() ? new PrefixCache(pool, options.prefillChunk()) : null;
+        this.budget = new CacheBudget(pool, options.maxRequestBytes(), model.config.maxPositionEmbeddings());
         this.vocab = model.config.vocabSize();
         this.context = model.config.maxPositionEmbeddings();
         this.rowsPerForward = Math.min(options.maxBatch(), Math.max(1, Gemm.GEMV_MAX_M));
@@ -151,12 +163,17 @@ public final class BatchEngine implements AutoCloseable {
     /** Positions the pool can hold in all. */
     public long cacheTokens() { return (long) pool.capacity * pool.blockTokens; }
 
+    /** The accounting every cache limit uses: what a request reserves and the most it may. */
+    public CacheBudget budget() { return budget; }
+
     /**
-     * Queues a generation. Throws {@link CacheTooSmallException} when its prompt can never fit the pool (the message
-     * names the numbers), {@link QueueFullException} when {@link EngineOptions#maxBatch} sequences run and
+     * Queues a generation. Throws {@link CacheTooSmallException} when its prompt plus its maximum of new tokens
+     * needs more cache than one request may reserve ({@link CacheBudget#check}; the message names the numbers),
+     * {@link QueueFullException} when {@link EngineOptions#maxBatch} sequences run and
      * {@link EngineOptions#maxQueue} wait already, IllegalArgumentException for ids outside the vocabulary or a
      * prompt that fills the context, IllegalStateException after {@link #close}. The maximum of new tokens is cut
-     * to what the context and the pool can hold.
+     * to what the context can hold. A request that fits waits in the queue while the pool's free blocks are fewer
+     * than it reserves.
      */
     public Generation submit(GenerationRequest r) {
         int[] prompt = r.prompt();
@@ -166,13 +183,8 @@ public final class BatchEngine implements AutoCloseable {
         if (prompt.length >= context)
             throw new IllegalArgumentException("the prompt is " + prompt.length + " tokens; the model's context is " + context
                     + " tokens, which leaves no room for a completion");
-        long poolTokens = cacheTokens();
-        if (prompt.length + 1L > poolTokens)
-            throw new CacheTooSmallException("the prompt is " + prompt.length + " tokens, and the latent cache pool holds "
-                    + poolTokens + " tokens (" + pool.capacity + " blocks of " + pool.blockTokens + " tokens, "
-                    + (pool.blockBytes() * pool.capacity >> 20) + " MiB at " + BlockPool.bytesPerToken(model.config, model.layers.length)
-                    + " bytes per token); a prompt of at most " + (poolTokens - 1) + " tokens fits (raise --kv-cache-mb)");
-        int capacity = (int) Math.min(Math.min(context, poolTokens), (long) prompt.length + r.maxNewTokens());
+        budget.check(prompt.length, r.maxNewTokens());
+        int capacity = budget.positions(prompt.length, r.maxNewTokens());
         Seq s = new Seq(new Generation(r), capacity);
         lock.lock();
         try {
