@@ -30,7 +30,7 @@ final class CompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("cmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p);
+        admitGeneration(runner, prompt, p, "prompt");
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
             ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, call.cancellation(), deadline);
