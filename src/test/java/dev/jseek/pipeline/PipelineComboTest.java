@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class PipelineComboTest {
     static final int PP = 2, DP = 2, EP = 2, R = DP * EP, B = PipelineEquivalenceTest.B, T = PipelineEquivalenceTest.T;
 
-    record Out(List<double[]> losses, float[] firstGrads, float[] params) {}
+    public record Out(List<double[]> losses, float[] firstGrads, float[] params) {}
 
     static List<TokenBatch> tokenBatches(ModelConfig c, int m, long seed) {
         List<TokenBatch> l = new ArrayList<>();
@@ -46,7 +46,7 @@ class PipelineComboTest {
         return ThreadRanks.run(pp * dp * ep, TimeUnit.SECONDS.toNanos(60), comm -> combinedRank(comm, c, name, m, steps, pp, dp, ep));
     }
 
-    static Out combinedRank(Communicator comm, ModelConfig c, String name, int m, int steps, int pp, int dp, int ep) {
+    public static Out combinedRank(Communicator comm, ModelConfig c, String name, int m, int steps, int pp, int dp, int ep) {
         RankGrid g = RankGrid.of(comm, pp, dp, ep);
         TrainModel model = new TrainModel(c, B * ep, T);
         model.initRandom(3, 0.1f);
@@ -75,7 +75,7 @@ class PipelineComboTest {
         return new Out(losses, first, model.params().clone());
     }
 
-    static void checkFirstStep(ModelConfig c, String name, PipelineEquivalenceTest.Run ref, List<Out> runs, String what) {
+    public static void checkFirstStep(ModelConfig c, String name, PipelineEquivalenceTest.Run ref, List<Out> runs, String what) {
         Out p = runs.getFirst();
         for (Out o : runs) assertTrue(java.util.Arrays.equals(p.params(), o.params()), what + ": every rank holds the same weights");
         int m = ref.losses().getFirst().length;
