@@ -58,7 +58,7 @@ public final class PipelineRunner {
     private final SubComm expert;
     private final Map<TrainModel, FbOverlap.SlotComm> slotComms = new java.util.IdentityHashMap<>();
     private final FbOverlap overlap;
-    private final boolean overlapOn;
+    private boolean overlapOn;
 
     public PipelineRunner(Schedule schedule, StagePartition part, TrainModel base, Communicator comm) {
         this(schedule, part, base, comm, null);
@@ -94,6 +94,22 @@ public final class PipelineRunner {
             m.setExpertParallel(sc, expert.size());
         }
     }
+
+    private java.util.concurrent.Semaphore computeToken;
+
+    /**
+     * Measurement mode (null: off): every compute op of this runner first takes the token, so with one token shared
+     * by all ranks of a process no two ops run at once and each op's time is its own, not shared with other rank
+     * threads for the cores; the schedule's order and dependencies are kept ({@code bench pipeline} replays the
+     * op times in the {@link Simulator}). Not for expert parallel (a rank in an all-to-all would hold the token).
+     */
+    public void serializeCompute(java.util.concurrent.Semaphore token) {
+        if (token != null && expert != null) throw new IllegalArgumentException("serialized compute would deadlock the expert all-to-alls");
+        computeToken = token;
+    }
+
+    /** Overlaps F&amp;B pairs or runs them in order from the next step on (every rank of the group alike; the default is {@code jseek.pipeline.overlap}). */
+    public void setOverlap(boolean on) { overlapOn = on; }
 
     /** Whether F&amp;B pairs overlap their expert all-to-alls (expert parallel and {@code jseek.pipeline.overlap} not false). */
     public boolean overlaps() { return expert != null && overlapOn; }
@@ -154,41 +170,46 @@ public final class PipelineRunner {
                 }
                 continue;
             }
-            long a = System.nanoTime();
-            switch (op.kind()) {
-                case F -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
-                case B -> {
-                    backwardInput(op.mb(), op.stage(), gradScale, N * dim, live, gradOut);
-                    wQueue.add(op.mb() * S + op.stage());
-                }
-                case FB -> {
-                    Runnable f = () -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
-                    Runnable b = () -> backwardInput(op.mb2(), op.stage2(), gradScale, N * dim, live, gradOut);
-                    if (expert == null) { f.run(); b.run(); }
-                    else {
-                        // the forward's slot is taken before the pair starts, so both halves know their communicators
-                        TrainModel fm = free.poll();
-                        if (fm == null) { fm = new TrainModel(base); fm.setMtpLambda(base.mtpLambda()); addSlot(fm); }
-                        free.addFirst(fm);
-                        FbOverlap.SlotComm fc = slotComms.get(fm), bc = slotComms.get(live.get(op.mb2() * S + op.stage2()));
-                        if (bc == null) throw new IllegalStateException("rank " + r + ": " + op + ": B" + op.mb2() + "@" + op.stage2() + " before its F");
-                        if (overlapOn) overlap.run(fc, f, bc, b);
-                        else overlap.runInOrder(fc, f, bc, b);
+            if (computeToken != null) computeToken.acquireUninterruptibly();
+            try {
+                long a = System.nanoTime();
+                switch (op.kind()) {
+                    case F -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                    case B -> {
+                        backwardInput(op.mb(), op.stage(), gradScale, N * dim, live, gradOut);
+                        wQueue.add(op.mb() * S + op.stage());
                     }
-                    wQueue.add(op.mb2() * S + op.stage2());
+                    case FB -> {
+                        Runnable f = () -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                        Runnable b = () -> backwardInput(op.mb2(), op.stage2(), gradScale, N * dim, live, gradOut);
+                        if (expert == null) { f.run(); b.run(); }
+                        else {
+                            // the forward's slot is taken before the pair starts, so both halves know their communicators
+                            TrainModel fm = free.poll();
+                            if (fm == null) { fm = new TrainModel(base); fm.setMtpLambda(base.mtpLambda()); addSlot(fm); }
+                            free.addFirst(fm);
+                            FbOverlap.SlotComm fc = slotComms.get(fm), bc = slotComms.get(live.get(op.mb2() * S + op.stage2()));
+                            if (bc == null) throw new IllegalStateException("rank " + r + ": " + op + ": B" + op.mb2() + "@" + op.stage2() + " before its F");
+                            if (overlapOn) overlap.run(fc, f, bc, b);
+                            else overlap.runInOrder(fc, f, bc, b);
+                        }
+                        wQueue.add(op.mb2() * S + op.stage2());
+                    }
+                    case W -> {
+                        int key = op.mb() * S + op.stage();
+                        if (!wQueue.remove(key)) throw new IllegalStateException("rank " + r + ": " + op + " before its B");
+                        TrainModel m = live.remove(key);
+                        if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
+                        m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
+                        free.add(m);
+                    }
+                    default -> throw new IllegalStateException(op.toString());
                 }
-                case W -> {
-                    int key = op.mb() * S + op.stage();
-                    if (!wQueue.remove(key)) throw new IllegalStateException("rank " + r + ": " + op + " before its B");
-                    TrainModel m = live.remove(key);
-                    if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
-                    m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
-                    free.add(m);
-                }
-                default -> throw new IllegalStateException(op.toString());
+                peak = Math.max(peak, live.size());
+                timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
+            } finally {
+                if (computeToken != null) computeToken.release();
             }
-            peak = Math.max(peak, live.size());
-            timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
             i++;
         }
         if (!wQueue.isEmpty()) {
