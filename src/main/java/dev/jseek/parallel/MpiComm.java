@@ -175,7 +175,8 @@ public final class MpiComm implements Communicator {
             if (t.peer() >= size || t.peer() == rank)
                 throw new IllegalArgumentException("transfer peer " + t.peer() + " of rank " + rank + " in a group of " + size);
         // Not closed when the transfers time out: MPI may still write into these buffers until the job is aborted.
-        Arena a = Arena.ofShared();
+        // Confined: the thread that posts a batch completes it (an F&B pair's half posts and awaits on its own thread).
+        Arena a = Arena.ofConfined();
         MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
         MemorySegment[] bufs = new MemorySegment[n];
         for (int i = 0; i < n; i++) {
