@@ -23,7 +23,8 @@ abstract class ApiHandler implements HttpHandler {
 
     private final Set<String> methods;
     private final PrintStream log;
-    private final ServerOptions options;
+    /** The server's options (null for a handler made with only a log); the API handlers read theirs here. */
+    final ServerOptions options;
     /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
     volatile Metrics metrics;
 

@@ -15,12 +15,10 @@ final class ChatCompletionsHandler extends ApiHandler {
     static final String PATH = "/v1/chat/completions";
 
     private final ModelRunner runner;
-    private final ServerOptions options;
 
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
         super(Set.of("POST"), options);
         this.runner = runner;
-        this.options = options;
     }
 
     @Override boolean matches(String path) { return path.equals(PATH); }

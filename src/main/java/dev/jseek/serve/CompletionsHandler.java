@@ -14,12 +14,10 @@ final class CompletionsHandler extends ApiHandler {
     static final String PATH = "/v1/completions";
 
     private final ModelRunner runner;
-    private final ServerOptions options;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
         super(Set.of("POST"), options);
         this.runner = runner;
-        this.options = options;
     }
 
     @Override boolean matches(String path) { return path.equals(PATH); }
