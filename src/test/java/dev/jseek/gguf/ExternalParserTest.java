@@ -51,7 +51,6 @@ class ExternalParserTest {
         }
     }
 
-    /** A small byte-level BPE tokenizer.json: 120 single-character tokens, 6 merges, 2 added tokens. */
     /** DeepSeek-V3's tokenizer.json pre_tokenizer. */
     static final String DS3_PRE_TOKENIZER = """
             {"type": "Sequence", "pretokenizers": [
@@ -60,6 +59,7 @@ class ExternalParserTest {
               {"type": "Split", "pattern": {"Regex": "[!\\"#$%&'()*+,\\\\-./:;<=>?@\\\\[\\\\\\\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\\\p{L}\\\\p{P}\\\\p{S}]?[\\\\p{L}\\\\p{M}]+| ?[\\\\p{P}\\\\p{S}]+[\\r\\n]*|\\\\s*[\\r\\n]+|\\\\s+(?!\\\\S)|\\\\s+"}, "behavior": "Isolated", "invert": false},
               {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]}""";
 
+    /** A small byte-level BPE tokenizer.json: 120 single-character tokens, 6 merges, 2 added tokens. */
     static Path tokenizer(Path dir) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode(), model = root.putObject("model"), vocab = model.putObject("vocab");
