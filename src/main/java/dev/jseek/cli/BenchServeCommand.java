@@ -133,6 +133,11 @@ public final class BenchServeCommand implements Callable<Integer> {
                         l.tokensPerSecond(), l.completionTokens(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.itlP99Ms(), l.errors());
             }
             if (model != null) System.out.printf("peak RSS of this process (server + clients): %d MiB%n", ServeBench.peakRssMiB());
+            if (runner != null && speculative) {
+                var st = runner.stats();
+                System.out.printf("MTP drafts accepted: %d of %d (%.1f%%)%n", st.accepted(), st.drafted(),
+                        st.drafted() == 0 ? 0.0 : 100.0 * st.accepted() / st.drafted());
+            }
             if (llamaBatchedBench != null) System.out.printf("(llama-batched-bench ran as a separate process after jseek's levels)%n");
             return 0;
         } finally {
