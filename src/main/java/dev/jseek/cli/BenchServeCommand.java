@@ -76,6 +76,8 @@ public final class BenchServeCommand implements Callable<Integer> {
             }
             System.out.println();
         }
+        if (!peer.isEmpty())
+            System.out.println("(llama: llama-batched-bench " + llamaBatchedBench + ", a separate process run after jseek's rows; decode x = jseek / llama)");
         System.out.println();
     }
 
@@ -138,7 +140,6 @@ public final class BenchServeCommand implements Callable<Integer> {
                 System.out.printf("MTP drafts accepted: %d of %d (%.1f%%)%n", st.accepted(), st.drafted(),
                         st.drafted() == 0 ? 0.0 : 100.0 * st.accepted() / st.drafted());
             }
-            if (llamaBatchedBench != null) System.out.printf("(llama-batched-bench ran as a separate process after jseek's levels)%n");
             return 0;
         } finally {
             if (server != null) server.close();
