@@ -7,7 +7,8 @@
 #          moe_intermediate 512, vocab 32768)
 #   small  the quickstart model's shape (`--preset small`)
 #
-#   tools/bench-serve.sh [OUT_DIR]      default runs/bench-serve; THREADS (default 2), MODELS (default "1p5b small")
+#   tools/bench-serve.sh [OUT_DIR]      default runs/bench-serve; THREADS (default 2), MODELS (default "1p5b small"),
+#                                      CLIENTS (default 1,4,16), REQUESTS per client (default 2)
 # Writes OUT_DIR/NAME (HF model), OUT_DIR/NAME-bf16.gguf and OUT_DIR/NAME.txt (the tables). Rerunning reuses them.
 # Run it on a quiet machine for numbers; `nice -n 10` on a shared one.
 set -euo pipefail
@@ -15,6 +16,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/runs/bench-serve}"
 threads="${THREADS:-2}"
 models="${MODELS:-1p5b small}"
+clients="${CLIENTS:-1,4,16}"
+requests="${REQUESTS:-2}"
 mkdir -p "$out"
 bindir="$("$root/tools/build-llama-cpp.sh" "${LLAMA_CPP_DIR:-$HOME/.cache/jseek/llama.cpp}" llama-batched-bench | tail -1)"
 peer="$bindir/llama-batched-bench"
@@ -48,5 +51,5 @@ for name in $models; do
   gguf="$out/$name-bf16.gguf"
   [ -f "$gguf" ] || "$root/jseek" export --model "$dir" --out "$gguf" --type bf16 --tokenizer "$tok"
   JSEEK_JAVA_OPTS="-Djseek.threads=$threads ${JSEEK_JAVA_OPTS:-}" "$root/jseek" bench serve --model "$gguf" --tokenizer "$tok" \
-    --clients 1,4,16 --prompt-len 128 --max-tokens 64 --no-prefix-cache --llama-batched-bench "$peer" | tee "$out/$name.txt"
+    --clients "$clients" --requests "$requests" --prompt-len 128 --max-tokens 64 --no-prefix-cache --llama-batched-bench "$peer" | tee "$out/$name.txt"
 done

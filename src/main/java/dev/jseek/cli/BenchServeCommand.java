@@ -24,6 +24,9 @@ import picocli.CommandLine.Option;
  * {@code jseek bench serve}: the batch engine under 1, 4 and 16 concurrent streaming clients (a jseek server started
  * in this process on a free port, or any OpenAI-compatible server at --url, e.g. llama-server --parallel N, as the
  * peer): aggregate output tokens/s, time to first token and inter-token latency p50/p99, and this process's peak RSS.
+ * With --model, also the work of llama.cpp's llama-batched-bench on the engine ({@link EngineBatchBench}), and with
+ * --llama-batched-bench that peer on the same .gguf with the same threads ({@link LlamaBatchedBench};
+ * tools/bench-serve.sh runs both models of the README's table).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Concurrent streaming clients against the serving engine: tokens/s, TTFT and ITL percentiles, peak RSS.")
@@ -130,6 +133,11 @@ public final class BenchServeCommand implements Callable<Integer> {
                         l.tokensPerSecond(), l.completionTokens(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.itlP99Ms(), l.errors());
             }
             if (model != null) System.out.printf("peak RSS of this process (server + clients): %d MiB%n", ServeBench.peakRssMiB());
+            if (runner != null && speculative) {
+                var st = runner.stats();
+                System.out.printf("MTP drafts accepted: %d of %d (%.1f%%)%n", st.accepted(), st.drafted(),
+                        st.drafted() == 0 ? 0.0 : 100.0 * st.accepted() / st.drafted());
+            }
             if (llamaBatchedBench != null) System.out.printf("(llama-batched-bench ran as a separate process after jseek's levels)%n");
             return 0;
         } finally {

@@ -26,7 +26,7 @@ public final class SubComm implements Communicator {
     private final Communicator parent;
     private final int[] members;
     private final int rank, band, role;
-    private final MemorySegment[] scratch = new MemorySegment[8];
+    private final HeapScratch scratch = new HeapScratch();
 
     /**
      * The group of parent ranks {@code members} (distinct, containing the parent's rank) on tag band {@code band}
@@ -147,15 +147,7 @@ public final class SubComm implements Communicator {
         return parent.post(mapped);
     }
 
-    @Override public MemorySegment scratch(int slot, long bytes) {
-        if (slot < 0 || slot >= scratch.length) throw new IllegalArgumentException("scratch slot " + slot + " outside 0.." + (scratch.length - 1));
-        MemorySegment s = scratch[slot];
-        if (s == null || s.byteSize() < bytes) {
-            long floats = (Math.max(bytes, 64) + 3) / 4;
-            scratch[slot] = s = MemorySegment.ofArray(new float[Math.toIntExact(floats)]);
-        }
-        return s.asSlice(0, bytes);
-    }
+    @Override public MemorySegment scratch(int slot, long bytes) { return scratch.get(slot, bytes); }
 
     @Override public void abort(String message) { parent.abort(message); }
 

@@ -72,7 +72,7 @@ public final class ThreadComm implements Communicator {
     private final Group g;
     private final int rank;
     private long seq;
-    private final MemorySegment[] scratch = new MemorySegment[8];
+    private final HeapScratch scratch = new HeapScratch();
 
     private ThreadComm(Group g, int rank) {
         this.g = g;
@@ -83,15 +83,7 @@ public final class ThreadComm implements Communicator {
     @Override public int size() { return g.size; }
     @Override public String backend() { return "threads"; }
 
-    @Override public MemorySegment scratch(int slot, long bytes) {
-        if (slot < 0 || slot >= scratch.length) throw new IllegalArgumentException("scratch slot " + slot + " outside 0.." + (scratch.length - 1));
-        MemorySegment s = scratch[slot];
-        if (s == null || s.byteSize() < bytes) {
-            long floats = (Math.max(bytes, 64) + 3) / 4;
-            scratch[slot] = s = MemorySegment.ofArray(new float[Math.toIntExact(floats)]);
-        }
-        return s.asSlice(0, bytes);
-    }
+    @Override public MemorySegment scratch(int slot, long bytes) { return scratch.get(slot, bytes); }
 
     @Override public void allToAllV(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
         Communicator.checkCounts(sc, g.size, "all-to-all-v send");

@@ -65,7 +65,11 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
         int R = grid.replicas();
         if (microBatches % R != 0)
             throw new IllegalArgumentException(microBatches + " micro-batches per step do not split evenly over the " + R + " pipeline replicas (dp x ep)");
-        schedule(name, comm.size(), microBatches / R);
+        int m = microBatches / R;
+        if (R > 1 && 3L * m * stages + 3 > dev.jseek.parallel.SubComm.USER_TAGS)
+            throw new IllegalArgumentException(m + " micro-batches per pipeline replica over " + stages + " stages exceed the transfer tags of a pipeline group (at most "
+                    + (dev.jseek.parallel.SubComm.USER_TAGS - 3) / (3 * stages) + " with dp x ep > 1)");
+        schedule(name, comm.size(), m);
     }
 
     @Override public Communicator dataGroup() { return grid.data(); }
@@ -80,10 +84,12 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
 
     @Override public List<StepLosses> run(List<TokenBatch> all, float gradScale, float mtpLambda) {
         int R = grid.replicas(), m = all.size() / R, j = grid.replica();
-        check(all.size());
+        if (all.size() % R != 0) check(all.size());            // the one-line reason
         List<TokenBatch> batches = all.subList(j * m, (j + 1) * m);
-        if (runner == null || runner.schedule().microBatches() != m)
+        if (runner == null || runner.schedule().microBatches() != m) {
+            check(all.size());
             runner = new PipelineRunner(schedule(name, comm.size(), m), part, base, comm, grid.expert());
+        }
         runner.setMtpLambda(mtpLambda);
         TokenBatch first = batches.getFirst();
         List<PipelineRunner.MicroBatch> mbs = new ArrayList<>(m);
