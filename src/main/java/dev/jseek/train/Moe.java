@@ -54,6 +54,8 @@ public final class Moe {
     /** Expert parallel: this rank's (token, expert) rows' outputs and gradients, source-sorted, [N*K, dim]. */
     private float[] home, homeGrad;
     private final int capacity;
+    /** True when the layout holds only some routed experts ({@link ExpertShard}): runs only expert parallel. */
+    private boolean partial;
     /** Node-limited routing (null: the config's group-limited gate); its selection keys. */
     private dev.jseek.parallel.NodeLimitedRouting nodeLimit;
     private final float[] nodeKey;
@@ -73,6 +75,7 @@ public final class Moe {
             wu[e] = pl.matrix(ep + "up_proj.weight", I, dim);
             wd[e] = pl.matrix(ep + "down_proj.weight", dim, I);
         }
+        for (Param w : wg) partial |= w.offset() < 0;
         long n = maxN, nk = n * K;
         logits = al.act(prefix + "router_logits", n, E);
         scores = al.act(prefix + "scores", n, E);
@@ -131,6 +134,8 @@ public final class Moe {
      */
     public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
         int N = B * T;
+        if (partial && ep == null)
+            throw new IllegalStateException("this layer holds only some routed experts (an expert shard); set its expert-parallel group first");
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
         final int sc = scores.acts(), gw = weights.acts(), xg = expertIn.acts(), ey = expertOut.acts();

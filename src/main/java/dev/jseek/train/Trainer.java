@@ -80,7 +80,10 @@ public final class Trainer<B> implements AutoCloseable {
         if (pipeline != null && comm == null) throw new IllegalArgumentException("a pipeline step needs its group's communicator");
         this.comm = comm;
         this.pipeline = pipeline;
-        this.zero = comm == null || pipeline != null ? null : new ZeroShard(comm, tensors, p.length, cfg.adam());
+        if (model.sharedEnd() < p.length && (comm == null || pipeline != null))
+            throw new IllegalArgumentException("a model that holds only its expert-parallel rank's experts trains only expert parallel (not on one rank or in a pipeline)");
+        this.zero = comm == null || pipeline != null ? null
+                : new ZeroShard(comm, tensors, p.length, cfg.adam(), model.sharedEnd(), model.expertParallelGroup(), model.modelTensorNames());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
