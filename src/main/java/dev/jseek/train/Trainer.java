@@ -316,6 +316,13 @@ public final class Trainer<B> implements AutoCloseable {
     public Path checkpoint() {
         if (cfg.checkpointDir() == null) throw new IllegalStateException("no checkpoint directory configured");
         float[] e = ema == null ? null : ema.values();
+        if (zero != null && zero.expertSharded()) {                     // no rank holds the whole model: one shard per rank
+            lastCheckpoint = ShardedCheckpoint.save(comm, cfg.checkpointDir(), new ShardedCheckpoint.Part(state(), model.params(), zero.ownedTensors(),
+                    model.aliases(), zero.optimizer(), zero.shardTensors(), e, cfg.configJson()), model.expertParallelGroup());
+            if (writer()) TrainCheckpoint.prune(cfg.checkpointDir(), cfg.keepLast());
+            comm.barrier();
+            return lastCheckpoint;
+        }
         AdamW full = zero == null ? adam : zero.gatherOptimizer();       // null on ranks other than 0
         if (writer()) {
             TrainCheckpoint.Contents c = new TrainCheckpoint.Contents(state(), model.params(), tensors, model.aliases(), full, e, cfg.configJson());

@@ -53,6 +53,7 @@ public final class ZeroShard {
     private final int[] globalIndex;
     private final int globalCount;
     private final List<TrainTensor> ownedAll = new ArrayList<>();
+    private final List<TrainTensor> shardTensors;
 
     public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
         this(comm, tensors, arenaSize, cfg, arenaSize, 1, null);
@@ -108,6 +109,7 @@ public final class ZeroShard {
             if (t.trainable()) own.add(i);
         }
         this.owned = own.stream().mapToInt(Integer::intValue).toArray();
+        this.shardTensors = List.copyOf(mine);
         int len = hi - lo + bHi - bLo;
         this.adam = new AdamW(cfg, len, mine);
         this.gShard = new float[len];
@@ -133,15 +135,9 @@ public final class ZeroShard {
      */
     public List<TrainTensor> ownedTensors() { return java.util.Collections.unmodifiableList(ownedAll); }
 
-    /** The moments of the owned tensors, copied into a full-arena optimizer's layout ({@code full} of the arena's size). */
-    public void copyMomentsTo(AdamW full) {
-        int eb = cfg.bf16Moments() ? 2 : 4;
-        MemorySegment.copy(adam.firstMoment(), 0, full.firstMoment(), (long) lo * eb, (long) (hi - lo) * eb);
-        MemorySegment.copy(adam.secondMoment(), 0, full.secondMoment(), (long) lo * eb, (long) (hi - lo) * eb);
-        MemorySegment.copy(adam.firstMoment(), (long) (hi - lo) * eb, full.firstMoment(), (long) bLo * eb, (long) (bHi - bLo) * eb);
-        MemorySegment.copy(adam.secondMoment(), (long) (hi - lo) * eb, full.secondMoment(), (long) bLo * eb, (long) (bHi - bLo) * eb);
-        full.setStep(adam.step());
-    }
+    /** {@link #ownedTensors} with their offsets in the shard's optimizer ({@link #optimizer}). */
+    public List<TrainTensor> shardTensors() { return shardTensors; }
+
 
     /**
      * Shard starts (n + 1 entries, the last = arena size): cut points at tensor starts (or the arena end), each the

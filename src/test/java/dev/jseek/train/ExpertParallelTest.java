@@ -38,6 +38,12 @@ class ExpertParallelTest {
      * per token; {@code sharded}: each rank's model holds only its own experts ({@link ExpertShard}).
      */
     static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded) {
+        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, null, 0, null, STEPS);
+    }
+
+    /** With checkpoints in {@code ck} every {@code every} steps (null: none), resumed from {@code resume} (null: a fresh run), until step {@code steps}. */
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded, java.nio.file.Path ck, long every,
+                          java.nio.file.Path resume, long steps) {
         return ThreadRanks.run(ranks, TimeUnit.SECONDS.toNanos(120), c -> {
             TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T, true, Precision.FP32,
                     sharded ? new ExpertShard(group, c.rank() % group, Harness.tinyMoe().nRoutedExperts()) : null);
@@ -48,9 +54,10 @@ class ExpertParallelTest {
             List<StepMetrics> l = new ArrayList<>();
             int shard;
             try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(Harness.tinyMoe().vocabSize()),
-                    DataParallelTest.cfg(sequences, null), c)) {
+                    DataParallelTest.cfg(sequences, ck, every), c)) {
+                if (resume != null) t.resume(resume);
                 t.addListener(l::add);
-                t.train(STEPS);
+                t.train(steps);
                 shard = t.zero().shardFloats();
             }
             int[][] rows = new int[tm.moes().size()][];
