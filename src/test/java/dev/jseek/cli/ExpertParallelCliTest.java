@@ -44,7 +44,8 @@ class ExpertParallelCliTest {
         MpiRun.Result r = MpiRun.run(2, 120, List.of(), Jseek.class.getName(), k.toArray(String[]::new));
         assertEquals(0, r.exit(), r.output());
         assertEquals(m, TrainKillTest.metrics(mpi));
-        for (String f : List.of("model.safetensors", "optimizer.safetensors"))
+        for (String f : List.of("model-rank-0-of-2.safetensors", "model-rank-1-of-2.safetensors", "optimizer-rank-0-of-2.safetensors",
+                "optimizer-rank-1-of-2.safetensors", "model.safetensors.index.json"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-3").resolve(f)), Files.readAllBytes(mpi.resolve("step-3").resolve(f)), f);
 
         List<String> f = new ArrayList<>(args(data, tmp.resolve("fp8")));

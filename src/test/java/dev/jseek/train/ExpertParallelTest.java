@@ -38,14 +38,19 @@ class ExpertParallelTest {
      * per token; {@code sharded}: each rank's model holds only its own experts ({@link ExpertShard}).
      */
     static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded) {
-        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, null, 0, null, STEPS);
+        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, null, 0, null, STEPS, Precision.FP32);
+    }
+
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded, java.nio.file.Path ck, long every,
+                          java.nio.file.Path resume, long steps) {
+        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, ck, every, resume, steps, Precision.FP32);
     }
 
     /** With checkpoints in {@code ck} every {@code every} steps (null: none), resumed from {@code resume} (null: a fresh run), until step {@code steps}. */
     static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded, java.nio.file.Path ck, long every,
-                          java.nio.file.Path resume, long steps) {
+                          java.nio.file.Path resume, long steps, Precision precision) {
         return ThreadRanks.run(ranks, TimeUnit.SECONDS.toNanos(120), c -> {
-            TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T, true, Precision.FP32,
+            TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T, true, precision,
                     sharded ? new ExpertShard(group, c.rank() % group, Harness.tinyMoe().nRoutedExperts()) : null);
             tm.initRandom(1, 0.1f);
             tm.setExpertParallel(c, group);
@@ -64,7 +69,7 @@ class ExpertParallelTest {
             for (int i = 0; i < rows.length; i++) {
                 ExpertParallel x = tm.moes().get(i).expertParallel();
                 rows[i] = new int[tm.moes().get(i).experts()];
-                for (int e = 0; e < rows[i].length; e++) rows[i][e] = x.rowsOf(e);
+                for (int e = 0; e < rows[i].length && x != null; e++) rows[i][e] = x.rowsOf(e);
             }
             return new EpRun(new DataParallelTest.Run(l, m.params().clone()), rows, tm, shard);
         });
