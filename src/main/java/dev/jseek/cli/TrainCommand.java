@@ -189,8 +189,6 @@ public final class TrainCommand implements Callable<Integer> {
         maxNodes = layout.maxNodes();
         if (ranksPerNode > 0 && c.numExpertsPerTok() % maxNodes != 0)
             throw new UserException("--parallel " + parallel + ": top-" + c.numExpertsPerTok() + " is not a multiple of max-nodes=" + maxNodes);
-        if (epGroup > 1 && prec == Precision.FP8)
-            throw new UserException("--parallel " + parallel + " --precision fp8: expert parallel runs in FP32 so far (the FP8 dispatch is not wired yet); use --precision fp32");
         if (epGroup > 1 && c.nRoutedExperts() % epGroup != 0)
             throw new UserException("--parallel " + parallel + ": the model's " + c.nRoutedExperts() + " routed experts do not split evenly over ep=" + epGroup + " ranks");
         if (layout.threads() == null && layout.mpi() == null) {

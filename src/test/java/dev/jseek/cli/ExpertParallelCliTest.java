@@ -14,8 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code jseek train --parallel ep=2} on both backends: {@code mpirun -np 2} (Open MPI through FFM) against
  * {@code --ranks 2} threads of the same run. The exchanges only move rows and every reduction is rank-ordered, so
  * the two are bit-identical: metrics.jsonl line by line without timings (losses, norms, expert loads, the rows per
- * expert-parallel rank) and the final checkpoint's model and optimizer files byte for byte. (EP against one rank:
- * {@code train.ExpertParallelTest}.) FP8 with expert parallel and a node layout that does not tile the ranks are refused in one line.
+ * expert-parallel rank) and the final checkpoint's per-rank model and optimizer shards byte for byte. (EP against one rank:
+ * {@code train.ExpertParallelTest}.) FP8 expert parallel's first step equals one FP8 rank bit for bit; a node layout
+ * that does not tile the ranks is refused in one line.
  */
 class ExpertParallelCliTest {
     @TempDir Path tmp;
@@ -48,15 +49,22 @@ class ExpertParallelCliTest {
                 "optimizer-rank-1-of-2.safetensors", "model.safetensors.index.json"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-3").resolve(f)), Files.readAllBytes(mpi.resolve("step-3").resolve(f)), f);
 
-        List<String> f = new ArrayList<>(args(data, tmp.resolve("fp8")));
-        f.addAll(List.of("--ranks", "2", "--parallel", "ep=2", "--precision", "fp8"));
-        TrainCommandTest.Run e = TrainCommandTest.run(f.toArray(String[]::new));
-        assertEquals(2, e.code());
-        assertEquals("jseek: --parallel ep=2 --precision fp8: expert parallel runs in FP32 so far (the FP8 dispatch is not wired yet); use --precision fp32",
-                e.err().strip());
-        f = new ArrayList<>(args(data, tmp.resolve("nodes")));
+        // FP8 expert parallel (E4M3 dispatch, BF16 combine): the first step's losses are those of one FP8 rank, bit for bit
+        List<com.fasterxml.jackson.databind.JsonNode> fp8 = new ArrayList<>();
+        for (String layout : List.of("one", "ep2")) {
+            List<String> f = new ArrayList<>(args(data, tmp.resolve("fp8-" + layout)));
+            f.set(f.indexOf("--steps") + 1, "1");
+            f.addAll(List.of("--precision", "fp8"));
+            if (layout.equals("ep2")) f.addAll(List.of("--ranks", "2", "--parallel", "ep=2"));
+            TrainCommandTest.Run e = TrainCommandTest.run(f.toArray(String[]::new));
+            assertEquals(0, e.code(), e.err());
+            fp8.add(TrainKillTest.metrics(tmp.resolve("fp8-" + layout)).getFirst());
+        }
+        for (String key : List.of("loss", "main_loss", "mtp_loss"))
+            assertEquals(fp8.get(0).get(key), fp8.get(1).get(key), key + " of FP8 one rank vs FP8 ep=2");
+        List<String> f = new ArrayList<>(args(data, tmp.resolve("nodes")));
         f.addAll(List.of("--ranks", "2", "--parallel", "ep=2,ranks-per-node=3,max-nodes=1"));
-        e = TrainCommandTest.run(f.toArray(String[]::new));
+        TrainCommandTest.Run e = TrainCommandTest.run(f.toArray(String[]::new));
         assertEquals(2, e.code());
         assertEquals("jseek: --parallel ep=2,ranks-per-node=3,max-nodes=1: ep=2 ranks do not split into nodes of ranks-per-node=3", e.err().strip());
     }
