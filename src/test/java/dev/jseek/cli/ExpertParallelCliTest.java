@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code jseek train --parallel ep=2} on both backends: {@code mpirun -np 2} (Open MPI through FFM) against
- * {@code --ranks 2} threads of the same run. The exchanges only move rows and every reduction is rank-ordered, so
+ * {@code --ranks 2} threads of the same run. Rank 1 of the MPI job is SIGKILLed in the middle of step 3: mpirun ends
+ * the job naming it, and {@code --resume} (2 MPI processes) continues from the step-2 shards to the same end. The exchanges only move rows and every reduction is rank-ordered, so
  * the two are bit-identical: metrics.jsonl line by line without timings (losses, norms, expert loads, the rows per
  * expert-parallel rank) and the final checkpoint's per-rank model and optimizer shards byte for byte. (EP against one rank:
  * {@code train.ExpertParallelTest}.) FP8 expert parallel's first step equals one FP8 rank bit for bit; a node layout
@@ -28,11 +29,11 @@ class ExpertParallelCliTest {
         return a;
     }
 
-    @Test void mpiEp2IsBitwiseThreadEp2() throws Exception {
+    @Test void mpiEp2IsBitwiseThreadEp2AndAKilledRankResumes() throws Exception {
         Path data = new DataParallelCliTest() {{ tmp = ExpertParallelCliTest.this.tmp; }}.prepare();
         Path threads = tmp.resolve("threads"), mpi = tmp.resolve("mpi");
         List<String> a = new ArrayList<>(args(data, threads));
-        a.addAll(List.of("--ranks", "2", "--parallel", "ep=2"));
+        a.addAll(List.of("--ranks", "2", "--parallel", "ep=2", "--checkpoint-every", "2"));
         TrainCommandTest.Run t = TrainCommandTest.run(a.toArray(String[]::new));
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().contains("expert parallel: routed experts sharded over groups of 2 consecutive ranks (1 replicas)"), t.out());
@@ -40,9 +41,30 @@ class ExpertParallelCliTest {
         assertEquals(3, m.size());
         assertTrue(m.getFirst().has("ep_rank0_rows") && m.getFirst().has("ep_rank1_rows"), m.getFirst().toString());
 
+        // the same run on 2 MPI processes; rank 1 pauses in the middle of step 3 (after the checkpoint of step 2) and is SIGKILLed
+        Path marker = tmp.resolve("paused");
         List<String> k = new ArrayList<>(args(data, mpi));
-        k.addAll(List.of("--parallel", "ep=2"));
-        MpiRun.Result r = MpiRun.run(2, 120, List.of(), Jseek.class.getName(), k.toArray(String[]::new));
+        k.addAll(List.of("--parallel", "ep=2", "--checkpoint-every", "2"));
+        MpiRun.Started job = MpiRun.start(List.of(List.of(), List.of("-Djseek.test.pause=mid-step@3", "-Djseek.test.pauseMarker=" + marker)),
+                Jseek.class.getName(), k.toArray(String[]::new));
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!Files.exists(marker)) {
+            assertTrue(job.process().isAlive(), "the job ended before rank 1 paused:\n" + job.output());
+            assertTrue(System.nanoTime() < deadline, "rank 1 did not reach step 3:\n" + job.output());
+            Thread.sleep(50);
+        }
+        assertEquals(m.subList(0, 2), TrainKillTest.metrics(mpi));
+        long pid = Long.parseLong(Files.readAllLines(marker).get(1).strip());
+        ProcessHandle victim = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("rank 1 (pid " + pid + ") is gone"));
+        victim.destroyForcibly();
+        long t0 = System.nanoTime();
+        MpiRun.Result kr = job.await(60);
+        assertNotEquals(0, kr.exit(), kr.output());
+        assertTrue(kr.output().contains("process rank 1 with PID") && kr.output().contains("signal 9"), kr.output());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30, kr.output());
+        // --resume on 2 MPI processes continues from step 2 to the uninterrupted run's metrics and per-rank shards
+        MpiRun.Result r = MpiRun.run(2, 120, List.of(), Jseek.class.getName(), java.util.stream.Stream.concat(k.stream(), java.util.stream.Stream.of("--resume"))
+                .toArray(String[]::new));
         assertEquals(0, r.exit(), r.output());
         assertEquals(m, TrainKillTest.metrics(mpi));
         for (String f : List.of("model-rank-0-of-2.safetensors", "model-rank-1-of-2.safetensors", "optimizer-rank-0-of-2.safetensors",
