@@ -131,8 +131,9 @@ public final class JseekModel implements AutoCloseable {
      * generation). {@code deadlineNanos} ({@link System#nanoTime()}, 0 = none) ends it early ("length"). If the
      * calling thread is interrupted the generation is cancelled and InterruptedException thrown. Throws
      * {@link BatchEngine.QueueFullException} when the engine's queue is full,
-     * {@link BatchEngine.CacheTooSmallException} / IllegalArgumentException for a prompt that cannot be run, and
-     * IllegalStateException when the model is closing.
+     * {@link BatchEngine.CacheTooSmallException} for a request whose prompt plus maximum of new tokens can never fit
+     * the latent cache ({@link dev.jseek.infer.CacheBudget}), IllegalArgumentException for a prompt that cannot be
+     * run, and IllegalStateException when the model is closing.
      */
     public Completion generate(int[] prompt, Sampling s, TextSink sink, long deadlineNanos) throws InterruptedException {
         return generate(prompt, s, sink, deadlineNanos, null);

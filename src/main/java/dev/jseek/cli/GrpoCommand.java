@@ -2,7 +2,6 @@ package dev.jseek.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.io.AtomicFiles;
 import dev.jseek.model.DeepSeekV3;
@@ -51,8 +50,7 @@ import picocli.CommandLine.Spec;
                 "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
 public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--task", description = "arithmetic[:MAX[:OPS]] (operands 0..MAX, default 20; operators of +-*, default +) or jsonl:FILE.") String task;
-    @Option(names = "--reward", defaultValue = "exact,format=0.1", description = "Comma-separated NAME[=WEIGHT]: exact, format, logprob:DIR, judge:DIR (default ${DEFAULT-VALUE}).") String reward;
+    @Mixin TaskRewardOptions taskReward;
     @Mixin PostTrainOptions opts;
     @Option(names = "--group", defaultValue = "4", description = "Completions per prompt G (default ${DEFAULT-VALUE}).") int group;
     @Option(names = "--micro-batch", defaultValue = "1", description = "Prompts per forward/backward (default ${DEFAULT-VALUE}).") int micro;
@@ -74,14 +72,9 @@ public final class GrpoCommand implements Callable<Integer> {
 
     public Outcome outcome() { return outcome; }
 
-    /** Held-out prompts of a task: arithmetic draws with another seed; a JSONL file's first prompts. */
-    static PromptSet heldOut(String task, long seed) {
-        return Tasks.parse(task, task.startsWith("arithmetic") ? seed + 1_000_003 : seed);
-    }
-
     @Override public Integer call() {
         opts.requireBasics("grpo");
-        if (task == null) throw new UserException("jseek grpo needs --task (arithmetic[:MAX[:OPS]] or jsonl:FILE)");
+        String task = taskReward.task("jseek grpo");
         RunOptions.checkBatch(micro, batch);
         if (evalPrompts < 0) throw new UserException("--eval-prompts must be >= 0, got " + evalPrompts);
         PrintWriter o = spec.commandLine().getOut();
@@ -92,22 +85,12 @@ public final class GrpoCommand implements Callable<Integer> {
         Tokenizer tok = opts.tokenizer(resumeDir);
         if (tok.vocabSize() > c.vocabSize())
             throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
-        PromptSet prompts;
-        try {
-            prompts = Tasks.parse(task, opts.run.seed);
-        } catch (IllegalArgumentException e) {
-            throw new UserException("--task: " + e.getMessage(), e);
-        }
+        PromptSet prompts = taskReward.prompts(opts.run.seed);
         List<DeepSeekV3> opened = new ArrayList<>();
         try {
-            WeightedReward rw;
-            try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = ModelSource.open(d); opened.add(m); return m; });
-            } catch (IllegalArgumentException e) {
-                throw new UserException("--reward: " + e.getMessage(), e);
-            }
+            WeightedReward rw = taskReward.reward(tok, opened);
             if (Rewards.needsAnswers(rw) && !prompts.hasAnswers())
-                throw new UserException("--reward " + reward + ": the exact reward needs answers, and " + prompts.describe() + " has none");
+                throw new UserException("--reward " + taskReward.reward + ": the exact reward needs answers, and " + prompts.describe() + " has none");
             Path refPath = refDir != null ? refDir : opts.initFrom;
             if (beta > 0 && refPath == null) throw new UserException("--beta > 0 needs a reference model: --ref DIR (or --init-from)");
             DeepSeekV3 ref = null;
@@ -175,7 +158,7 @@ public final class GrpoCommand implements Callable<Integer> {
 
     private RewardEval.Result evaluate(PrintWriter o, TrainModel model, Tokenizer tok, WeightedReward rw, String when, long step) {
         try (DeepSeekV3 m = PolicySnapshot.of(model)) {
-            RewardEval.Result r = RewardEval.run(m, tok, heldOut(task, opts.run.seed), 0, evalPrompts, rw, maxNew, 0f, opts.run.seed, 3);
+            RewardEval.Result r = RewardEval.run(m, tok, taskReward.heldOut(opts.run.seed), 0, evalPrompts, rw, maxNew, 0f, opts.run.seed, 3);
             GrpoEvalCommand.print(o, r, "eval " + when + " (step " + step + ", greedy, " + evalPrompts + " held-out prompts)");
             return r;
         }
@@ -184,8 +167,8 @@ public final class GrpoCommand implements Callable<Integer> {
     private void writeEval(RewardEval.Result before, RewardEval.Result after) {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.put("task", task);
-        root.put("reward", reward);
+        root.put("task", taskReward.task);
+        root.put("reward", taskReward.reward);
         root.put("prompts", evalPrompts);
         root.set("before", GrpoEvalCommand.toJson(json, before));
         if (after != null) root.set("after", GrpoEvalCommand.toJson(json, after));

@@ -43,4 +43,21 @@ public record Mtp(RmsNorm enorm, RmsNorm hnorm, Matrix ehProj, Block block, RmsN
         block.forward(h, T, startPos, cache, cos, sin, ws);
         headNorm.forward(h, out, T);
     }
+
+    /**
+     * As {@link #forward} for M pairs of several sequences in one step: pair i at positions[i] of caches[i] (rows of
+     * one sequence at consecutive positions, in order). The block runs {@link Block#forwardBatch}, so row i equals a
+     * one-pair {@link #forward} bit for bit up to {@link Gemm#GEMV_MAX_M} rows.
+     */
+    public void forwardBatch(float[] emb, float[] hidden, int M, int[] positions, KvCache[] caches, float[] cos, float[] sin,
+                             float[] out, Workspace ws) {
+        int dim = enorm.dim();
+        float[] cat = ws.f(Buf.MTP_CAT, M * 2 * dim);
+        enorm.forward(emb, 0, dim, cat, 0, 2 * dim, M);
+        hnorm.forward(hidden, 0, dim, cat, dim, 2 * dim, M);
+        float[] h = ws.f(Buf.MTP_H, M * dim);
+        Gemm.linear(h, 0, cat, 0, M, ehProj, false);
+        block.forwardBatch(h, M, positions, caches, cos, sin, ws);
+        headNorm.forward(h, out, M);
+    }
 }

@@ -112,26 +112,26 @@ public interface Communicator extends AutoCloseable {
 
     /** Every rank's {@code mine} (all of the same length) concatenated in rank order. */
     default double[] allGather(double[] mine) {
-        int n = size();
-        byte[] out = new byte[n * mine.length * 8];
-        int[] counts = new int[n];
-        java.util.Arrays.fill(counts, mine.length * 8);
-        allGatherV(MemorySegment.ofArray(mine), MemorySegment.ofArray(out), counts, ElemType.BYTE);
-        double[] r = new double[n * mine.length];
-        MemorySegment.copy(MemorySegment.ofArray(out), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, r, 0, r.length);
+        double[] r = new double[size() * mine.length];
+        MemorySegment.copy(allGatherBytes(MemorySegment.ofArray(mine)), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, r, 0, r.length);
         return r;
     }
 
     /** Every rank's {@code mine} (all of the same length) concatenated in rank order. */
     default long[] allGather(long[] mine) {
-        int n = size();
-        byte[] out = new byte[n * mine.length * 8];
-        int[] counts = new int[n];
-        java.util.Arrays.fill(counts, mine.length * 8);
-        allGatherV(MemorySegment.ofArray(mine), MemorySegment.ofArray(out), counts, ElemType.BYTE);
-        long[] r = new long[n * mine.length];
-        MemorySegment.copy(MemorySegment.ofArray(out), ValueLayout.JAVA_LONG_UNALIGNED, 0, r, 0, r.length);
+        long[] r = new long[size() * mine.length];
+        MemorySegment.copy(allGatherBytes(MemorySegment.ofArray(mine)), ValueLayout.JAVA_LONG_UNALIGNED, 0, r, 0, r.length);
         return r;
+    }
+
+    /** Every rank's bytes {@code mine} (all of the same size) concatenated in rank order. */
+    private MemorySegment allGatherBytes(MemorySegment mine) {
+        int n = size(), len = Math.toIntExact(mine.byteSize());
+        byte[] out = new byte[Math.multiplyExact(n, len)];
+        int[] counts = new int[n];
+        java.util.Arrays.fill(counts, len);
+        allGatherV(mine, MemorySegment.ofArray(out), counts, ElemType.BYTE);
+        return MemorySegment.ofArray(out);
     }
 
     // ---- helpers ----

@@ -23,7 +23,8 @@ abstract class ApiHandler implements HttpHandler {
 
     private final Set<String> methods;
     private final PrintStream log;
-    private final ServerOptions options;
+    /** The server's options (null for a handler made with only a log); the API handlers read theirs here. */
+    final ServerOptions options;
     /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
     volatile Metrics metrics;
 
@@ -117,16 +118,16 @@ abstract class ApiHandler implements HttpHandler {
 
     /**
      * Refuses (429, with the numbers) a generation when {@link ServerLimits#maxQueued} requests already wait for their
-     * turn, and (400) one whose KV cache could outgrow {@link ServerLimits#maxCacheBytes}.
+     * turn, and (400) one that needs more latent cache than a request may reserve ({@link ModelRunner#checkCacheBudget}).
      */
-    void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p) {
+    void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p, String promptParam) {
         ServerLimits l = limits();
         runner.checkModelFiles();
         int waiting = runner.waiting();
         if (runner.busy() && waiting + p.n() > l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting
                     + " generation requests are waiting (limit " + l.maxQueued() + ") for a batch slot; retry later").retryAfter(1);
-        runner.checkCacheBudget(prompt.length, p.maxTokens(), l.maxCacheBytes());
+        runner.checkCacheBudget(prompt.length, p.maxTokens(), promptParam);
     }
 
     /** Host/Origin, connection limit, key, content type. */

@@ -14,12 +14,10 @@ final class CompletionsHandler extends ApiHandler {
     static final String PATH = "/v1/completions";
 
     private final ModelRunner runner;
-    private final ServerOptions options;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
         super(Set.of("POST"), options);
         this.runner = runner;
-        this.options = options;
     }
 
     @Override boolean matches(String path) { return path.equals(PATH); }
@@ -32,7 +30,7 @@ final class CompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("cmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p);
+        admitGeneration(runner, prompt, p, "prompt");
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
             ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, call.cancellation(), deadline);

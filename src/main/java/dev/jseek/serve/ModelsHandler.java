@@ -7,12 +7,10 @@ import java.util.Set;
 final class ModelsHandler extends ApiHandler {
     static final String PATH = "/v1/models";
 
-    private final ServerOptions options;
     private final long created;
 
     ModelsHandler(ServerOptions options, long created) {
         super(Set.of("GET"), options);
-        this.options = options;
         this.created = created;
     }
 

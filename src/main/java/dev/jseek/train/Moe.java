@@ -66,6 +66,9 @@ public final class Moe {
 
     public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
+        if (!c.hasRouterBias())
+            throw new IllegalArgumentException("training runs DeepSeek-V3's router (scoring_func sigmoid, topk_method noaux_tc); topk_method \""
+                    + c.topkMethod() + "\" (DeepSeek-V2's softmax router) is supported for inference only");
         router = new Router(E, K, c.nGroup(), c.topkGroup(), c.normTopkProb(), (float) c.routedScalingFactor());
         routeScratch = router.scratch();
         wr = pl.matrix(prefix + "gate.weight", E, dim);
