@@ -26,7 +26,7 @@ import java.lang.foreign.ValueLayout;
  * power-of-two scale per 1x128 tile at the source and moves those bytes (dim + 4 dim/128 per row instead of 4 dim),
  * and the owner stores them straight into its E4M3 activation cache: the same bytes a 1-rank FP8 layer quantizes
  * from the same token. {@link #combineBf16} moves the expert outputs as BF16 (2 bytes per element); the FP8 layer
- * rounds its expert outputs to BF16 on every layout, so the round trip is exact. The backward exchanges stay FP32.
+ * rounds them to BF16 first ({@link Moe#setBf16Combine}), so the round trip is exact. The backward exchanges stay FP32.
  * {@link #lastDispatchBytes} / {@link #lastCombineBytes} count the payload this rank sent.
  */
 final class ExpertParallel {

@@ -24,10 +24,11 @@ import dev.jseek.kernels.Router;
  * <p>FP8 ({@link Precision#FP8}; report §3.3.3 "Low-Precision Communication"): each token's input is quantized
  * to E4M3 with power-of-two scales before the dispatch, and the dispatched rows are cached in that form for the
  * experts' Wgrad (no float copy is kept); the activation gradient before the down-projections (dy of each expert)
- * is quantized with power-of-two scales too; the routed experts' outputs are rounded to BF16 (the combine is BF16,
- * report §3.3.3, on one rank as under expert parallel, so both compute the same bits). The experts' SwiGLU inputs are
- * cached in E4M3 ({@link SwiGluFfn}). Expert parallel sends the dispatch as those E4M3 codes and scales
- * ({@link ExpertParallel#dispatchFp8}) and the combine as BF16 ({@link ExpertParallel#combineBf16}).
+ * is quantized with power-of-two scales too. The experts' SwiGLU inputs are cached in E4M3 ({@link SwiGluFfn}).
+ * Expert parallel sends the dispatch as those E4M3 codes and scales ({@link ExpertParallel#dispatchFp8}) and the
+ * combine as BF16 ({@link ExpertParallel#combineBf16}, report §3.3.3): its experts' outputs are rounded to BF16 before
+ * they are weighted and summed. One rank keeps them in float unless {@link #setBf16Combine} asks for the same
+ * rounding, which makes it compute the bits of expert parallel.
  */
 public final class Moe {
     private final int dim, E, K, I;
@@ -56,6 +57,8 @@ public final class Moe {
     /** Expert parallel: this rank's (token, expert) rows' outputs and gradients, source-sorted, [N*K, dim]. */
     private float[] home, homeGrad;
     private final int capacity;
+    /** FP8: round the routed experts' outputs to BF16 (the BF16 combine; on under expert parallel, {@link #setBf16Combine}). */
+    private boolean bf16Combine;
     /** True when the layout holds only some routed experts ({@link ExpertShard}): runs only expert parallel. */
     private boolean partial;
     /** Node-limited routing (null: the config's group-limited gate); its selection keys. */
@@ -124,10 +127,17 @@ public final class Moe {
     void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
         if (comm == null || group == 1) { ep = null; rows = start; home = homeGrad = null; return; }
         ep = new ExpertParallel(comm, group, E, dim);
+        bf16Combine = true;
         rows = ep.localStart;
         home = new float[capacity * dim];
         homeGrad = new float[capacity * dim];
     }
+
+    /**
+     * FP8 only: rounds the routed experts' outputs to BF16 before they are weighted and summed, as the BF16 combine of
+     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same bits as expert parallel.
+     */
+    void setBf16Combine(boolean on) { bf16Combine = on; }
 
     /** The expert-parallel exchange of this layer (null when all experts run here). */
     ExpertParallel expertParallel() { return ep; }
@@ -190,7 +200,7 @@ public final class Moe {
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         forEachExpert((e, r0, m) -> experts.forward(s, wg[e], wu[e], wd[e], xin, ey, r0, m));
-        if (xgC != null) {                     // FP8: the combine is BF16 on every layout (expert parallel sends these bits)
+        if (xgC != null && bf16Combine) {      // FP8 with a BF16 combine: the values expert parallel sends, on one rank too when set
             int n = (ep == null ? NK : ep.received()) * dim;
             TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> {
                 for (int i = ey + lo; i < ey + hi; i++) a[i] = dev.jseek.tensor.Bf16.round(a[i]);

@@ -593,6 +593,12 @@ public final class TrainModel {
     private int epGroup = 1;
 
     /**
+     * FP8: round the routed experts' outputs to BF16 in every MoE layer, as expert parallel's BF16 combine does (report
+     * §3.3.3; {@link #setExpertParallel} turns it on). On one rank it reproduces an expert-parallel FP8 forward bit for bit.
+     */
+    public void setBf16Combine(boolean on) { for (Moe m : moes) m.setBf16Combine(on); }
+
+    /**
      * Node-limited routing in every MoE layer (report §2.1.2, §3.2.2): the experts are laid over {@code ranks}
      * expert-parallel ranks in nodes of {@code ranksPerNode}, and each token's experts lie on at most
      * {@code maxNodes} nodes (replacing the config's group-limited gate); ranks 0: off.

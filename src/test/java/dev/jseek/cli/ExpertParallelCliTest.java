@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the job naming it, and {@code --resume} (2 MPI processes) continues from the step-2 shards to the same end. The exchanges only move rows and every reduction is rank-ordered, so
  * the two are bit-identical: metrics.jsonl line by line without timings (losses, norms, expert loads, the rows per
  * expert-parallel rank) and the final checkpoint's per-rank model and optimizer shards byte for byte. (EP against one rank:
- * {@code train.ExpertParallelTest}.) FP8 expert parallel's first step equals one FP8 rank bit for bit; a node layout
+ * {@code train.ExpertParallelTest}.) FP8 expert parallel's first step is within 1e-5 of one FP8 rank; a node layout
  * that does not tile the ranks is refused in one line.
  */
 class ExpertParallelCliTest {
@@ -71,7 +71,8 @@ class ExpertParallelCliTest {
                 "optimizer-rank-1-of-2.safetensors", "model.safetensors.index.json"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-3").resolve(f)), Files.readAllBytes(mpi.resolve("step-3").resolve(f)), f);
 
-        // FP8 expert parallel (E4M3 dispatch, BF16 combine): the first step's losses are those of one FP8 rank, bit for bit
+        // FP8 expert parallel (E4M3 dispatch, BF16 combine): the first step's losses are those of one FP8 rank (float
+        // combine) within the BF16 rounding of the expert outputs (bitwise against one rank rounding them: Fp8DispatchTest)
         List<com.fasterxml.jackson.databind.JsonNode> fp8 = new ArrayList<>();
         for (String layout : List.of("one", "ep2")) {
             List<String> f = new ArrayList<>(args(data, tmp.resolve("fp8-" + layout)));
@@ -82,8 +83,10 @@ class ExpertParallelCliTest {
             assertEquals(0, e.code(), e.err());
             fp8.add(TrainKillTest.metrics(tmp.resolve("fp8-" + layout)).getFirst());
         }
-        for (String key : List.of("loss", "main_loss", "mtp_loss"))
-            assertEquals(fp8.get(0).get(key), fp8.get(1).get(key), key + " of FP8 one rank vs FP8 ep=2");
+        for (String key : List.of("loss", "main_loss", "mtp_loss")) {
+            double one = fp8.get(0).get(key).asDouble();
+            assertEquals(one, fp8.get(1).get(key).asDouble(), 1e-5 * one, key + " of FP8 one rank vs FP8 ep=2");
+        }
         List<String> f = new ArrayList<>(args(data, tmp.resolve("nodes")));
         f.addAll(List.of("--ranks", "2", "--parallel", "ep=2,ranks-per-node=3,max-nodes=1"));
         TrainCommandTest.Run e = TrainCommandTest.run(f.toArray(String[]::new));
