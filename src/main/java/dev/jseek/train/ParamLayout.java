@@ -95,7 +95,6 @@ public final class ParamLayout {
 
     /** Throws unless every tensor of the schema has been declared. */
     public void requireComplete() {
-        if (shard != null && size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("parameter arena exceeds 2^31 floats");
         if (schema != null && next != schema.size())
             throw new IllegalStateException("the layout declares " + next + " of the tensor schema's " + schema.size() + " tensors; missing "
                     + schema.get(next).name());

@@ -48,6 +48,8 @@ import java.util.zip.CRC32C;
  *   <li>{@code trainer_state.json}: {@link TrainState} (steps, tokens, optimizer step, RNG, data position);</li>
  *   <li>{@code manifest.json}, written last: every other file with its size and CRC32C.</li>
  * </ul>
+ * An expert-parallel run writes one model, optimizer and EMA file per rank instead ({@link ShardedCheckpoint}, with
+ * {@code layout} and {@code shards} in the manifest); {@link #load} reads either form into any layout by tensor name.
  * Writing is atomic: everything goes to {@code step-N.tmp/}, each file is forced to disk, the directory is forced,
  * then renamed to {@code step-N/} and the root is forced. {@link #latest} returns the newest directory whose manifest
  * verifies, skipping incomplete or corrupted ones with a warning. {@link #prune} keeps the newest N.

@@ -31,7 +31,9 @@ import java.util.function.Consumer;
  * ({@link ZeroShard}). The step's losses are the per-micro-batch losses gathered and summed in micro-batch order and
  * the expert loads are summed over ranks, so the metrics, bias updates and data position are those of the 1-rank
  * step. Rank 0 alone writes metrics, the progress bar and checkpoints (full, gathered: resumable on any number of
- * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike.
+ * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike. With an expert-sharded
+ * model ({@link ExpertShard}: no rank holds every expert) every rank writes its own shard ({@link ShardedCheckpoint}),
+ * equally resumable on any layout.
  *
  * <p>Pipeline parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator, PipelineStep)}, report
  * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
