@@ -57,11 +57,25 @@ public final class JseekModel implements AutoCloseable {
     }
 
     /**
-     * Opens a model directory (config.json + safetensors) or a deepseek2 .gguf, with the tokenizer.json found in the
-     * model's directory or its parent, default engine options and {@link PromptStart#AUTO}.
+     * Opens a model directory (config.json + safetensors) or a deepseek2 .gguf, with the tokenizer the .gguf carries
+     * in its metadata or else the tokenizer.json found in the model's directory or its parent, default engine options
+     * and {@link PromptStart#AUTO}.
      */
     public static JseekModel load(Path model) {
-        return load(model, findTokenizer(model), EngineOptions.defaults());
+        Tokenizer embedded = ModelSource.embeddedTokenizer(model);
+        if (embedded == null) return load(model, findTokenizer(model), EngineOptions.defaults());
+        return load(model, embedded, EngineOptions.defaults());
+    }
+
+    /** Opens {@code model} with {@code tokenizer} and engine options. */
+    public static JseekModel load(Path model, Tokenizer tokenizer, EngineOptions options) {
+        DeepSeekV3 m = ModelSource.open(model);
+        try {
+            return new JseekModel(m, tokenizer, options, PromptStart.AUTO);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
     }
 
     /** Opens {@code model} with the given tokenizer file and engine options. */
@@ -72,13 +86,7 @@ public final class JseekModel implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
-        DeepSeekV3 m = ModelSource.open(model);
-        try {
-            return new JseekModel(m, t, options, PromptStart.AUTO);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return load(model, t, options);
     }
 
     /** tokenizer.json next to the model (in its directory, or the directory above a checkpoint or a .gguf). */
@@ -102,7 +110,10 @@ public final class JseekModel implements AutoCloseable {
     /** The ids that end a generation (EOS of the model and of the tokenizer). */
     public int[] stopIds() { return stopIds.clone(); }
 
-    /** The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end. */
+    /**
+     * The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end
+     * (IllegalArgumentException when the tokenizer brings another template, see {@link ChatTemplate#unsupported}).
+     */
     public int[] chatPrompt(List<Message> messages) { return ChatTemplate.encode(tokenizer, messages, true); }
 
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */

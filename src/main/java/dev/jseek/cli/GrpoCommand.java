@@ -52,14 +52,10 @@ public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin TaskRewardOptions taskReward;
     @Mixin PostTrainOptions opts;
-    @Option(names = "--group", defaultValue = "4", description = "Completions per prompt G (default ${DEFAULT-VALUE}).") int group;
     @Option(names = "--micro-batch", defaultValue = "1", description = "Prompts per forward/backward (default ${DEFAULT-VALUE}).") int micro;
     @Option(names = "--batch", defaultValue = "4", description = "Prompts per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
-    @Option(names = "--max-new-tokens", defaultValue = "32", description = "Completion token limit (default ${DEFAULT-VALUE}).") int maxNew;
     @Option(names = "--max-seq-len", defaultValue = "256", description = "Longest prompt + completion in tokens (default ${DEFAULT-VALUE}).") int maxSeqLen;
-    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature of the rollouts (default ${DEFAULT-VALUE}).") float temperature;
-    @Option(names = "--top-k", defaultValue = "0", description = "Top-k of the rollouts, 0 = off (default ${DEFAULT-VALUE}).") int topK;
-    @Option(names = "--top-p", defaultValue = "1.0", description = "Top-p of the rollouts (default ${DEFAULT-VALUE}).") float topP;
+    @Mixin RolloutOptions rollouts;
     @Option(names = "--clip-eps", defaultValue = "0.2", description = "Ratio clip epsilon (default ${DEFAULT-VALUE}).") double clipEps;
     @Option(names = "--beta", defaultValue = "0.04", description = "KL penalty weight, 0 = no reference model (default ${DEFAULT-VALUE}, as DeepSeekMath).") double beta;
     @Option(names = "--ref", description = "Reference model directory for the KL term (default: --init-from).") Path refDir;
@@ -98,14 +94,9 @@ public final class GrpoCommand implements Callable<Integer> {
                 ref = ModelSource.open(refPath);
                 opened.add(ref);
             }
-            RolloutSource.Settings st;
-            try {
-                st = new RolloutSource.Settings(group, micro, maxNew, temperature, topK, topP, opts.run.seed, maxSeqLen);
-            } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage(), e);
-            }
-            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * group, batch * group, c, 0);
-            TrainModel model = opts.model(c, micro * group, maxSeqLen, resumeDir);
+            RolloutSource.Settings st = rollouts.settings(micro, opts.run.seed, maxSeqLen);
+            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * rollouts.group, batch * rollouts.group, c, 0);
+            TrainModel model = opts.model(c, micro * rollouts.group, maxSeqLen, resumeDir);
             opts.copyTokenizer(tok);
             RolloutSource source = new RolloutSource(model, tok, prompts, rw, ref, st);
             GrpoTrainable trainable = new GrpoTrainable(model, clipEps, beta);
@@ -116,8 +107,7 @@ public final class GrpoCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "jseek grpo: %s%n", resumed == null ? "new run in " + opts.run.out + " from " + opts.initFrom
                         : "resuming " + resumeDir + " (step " + resumed.step() + ")");
                 o.printf(Locale.ROOT, "  task       %s; reward %s%n", prompts.describe(), rw.name());
-                o.printf(Locale.ROOT, "  rollouts   group %d, %d prompts/step (%d per micro-batch), <= %d new tokens, temperature %s, top-k %d, top-p %s%n",
-                        group, batch, micro, maxNew, temperature, topK, topP);
+                o.printf(Locale.ROOT, "  rollouts   %s%n", rollouts.describe(batch, micro));
                 o.printf(Locale.ROOT, "  objective  clip eps %s, KL beta %s%s; one policy update per batch (ratio 1)%n", clipEps, beta,
                         beta > 0 ? " against " + refPath : "");
                 opts.printOptimizer(o, cfg);
@@ -158,7 +148,7 @@ public final class GrpoCommand implements Callable<Integer> {
 
     private RewardEval.Result evaluate(PrintWriter o, TrainModel model, Tokenizer tok, WeightedReward rw, String when, long step) {
         try (DeepSeekV3 m = PolicySnapshot.of(model)) {
-            RewardEval.Result r = RewardEval.run(m, tok, taskReward.heldOut(opts.run.seed), 0, evalPrompts, rw, maxNew, 0f, opts.run.seed, 3);
+            RewardEval.Result r = RewardEval.run(m, tok, taskReward.heldOut(opts.run.seed), 0, evalPrompts, rw, rollouts.maxNew, 0f, opts.run.seed, 3);
             GrpoEvalCommand.print(o, r, "eval " + when + " (step " + step + ", greedy, " + evalPrompts + " held-out prompts)");
             return r;
         }

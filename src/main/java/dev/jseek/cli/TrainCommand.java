@@ -23,6 +23,7 @@ import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
 import dev.jseek.parallel.CommException;
 import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.RankGrid;
 import dev.jseek.pipeline.Schedules;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.MpiComm;
@@ -90,7 +91,8 @@ public final class TrainCommand implements Callable<Integer> {
             + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
             + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
             + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate); or pp=N (pipeline parallel over N ranks, "
-            + "with --schedule; not combined with dp/ep so far).") String parallel;
+            + "with --schedule), alone or as pp=P,dp=D,ep=E (P x D x E ranks: D x E pipeline replicas, ZeRO-1 over each stage's D x E ranks, "
+            + "experts sharded over E consecutive ranks).") String parallel;
     @Option(names = "--schedule", description = "Pipeline schedule of --parallel pp=N (report §3.2.1): 1f1b, zb1p, dualpipe (needs an even number of "
             + "micro-batches per step >= 2 pp) or dualpipev (two stages per rank; micro-batches >= 2 pp) (default 1f1b).") String schedule;
 
@@ -165,6 +167,8 @@ public final class TrainCommand implements Callable<Integer> {
                 b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(validation.every));
         Layout layout = layout();
         ppRanks = layout.pp();
+        ppDp = layout.dp();
+        epGroup = layout.ep();
         if (ppRanks > 1) checkPipeline(c, start);
         epGroup = layout.ep();
         ranksPerNode = layout.ranksPerNode();
@@ -222,10 +226,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none); pp: pipeline ranks (1: none). */
-    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes, int pp) {}
+    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes, int pp, int dp) {}
 
-    /** Ranks per expert-parallel group of this run (1: none); pipeline ranks (1: none). */
-    private int epGroup = 1, ranksPerNode, maxNodes, ppRanks = 1;
+    /** Ranks per expert-parallel group of this run (1: none); pipeline ranks (1: none); data-parallel replicas with pp. */
+    private int epGroup = 1, ranksPerNode, maxNodes, ppRanks = 1, ppDp = 1;
 
     /** The pipeline schedule of this run (lower case). */
     private String scheduleName() { return schedule == null ? "1f1b" : schedule.toLowerCase(Locale.ROOT); }
@@ -239,9 +243,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (stages > units)
             throw new UserException(what + ": " + stages + " pipeline stages for a model of " + c.numHiddenLayers() + " layers (at most " + units
                     + ": the embedding, each layer and the head)");
+        int replicas = ppDp * epGroup;
         for (int seqs : start == shape.batch ? new int[]{shape.batch} : new int[]{start, shape.batch}) {
             try {
-                PipelineTrainStep.schedule(name, ppRanks, seqs / shape.micro);
+                if (seqs / shape.micro % replicas != 0)
+                    throw new IllegalArgumentException(seqs / shape.micro + " micro-batches do not split evenly over the " + replicas + " pipeline replicas (dp x ep)");
+                PipelineTrainStep.schedule(name, ppRanks, seqs / shape.micro / replicas);
             } catch (IllegalArgumentException e) {
                 throw new UserException(what + ": " + e.getMessage() + " (a step of " + (start == seqs && start != shape.batch ? "--batch-start " : "--batch ") + seqs
                         + " / --micro-batch " + shape.micro + " = " + seqs / shape.micro + " micro-batches)", e);
@@ -256,7 +263,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
                     + worldSize.trim() + " (without it every process would train alone into the same --out)");
         if (parallel == null && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
-        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0, 1);
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0, 1, 1);
         int dp = 0, ep = 0, perNode = 0, maxNodes = 0, pp = 0;
         for (String part : parallel.split(",")) {
             String[] kv = part.trim().split("=", 2);
@@ -276,17 +283,16 @@ public final class TrainCommand implements Callable<Integer> {
                 default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M, or pp=N)");
             }
         }
-        if (pp > 0 && (dp > 0 || ep > 0 || perNode > 0 || maxNodes > 0))
-            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with dp/ep/node-limited routing so far (give pp=N alone)");
+        if (pp > 0 && (perNode > 0 || maxNodes > 0))
+            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)");
         if (pp == 0 && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
         if (pp > 0) {
             if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
-            if (ranks != 1 && ranks % pp != 0)
-                throw new UserException("--parallel " + parallel + ": pp=" + pp + " does not divide --ranks " + ranks);
-            if (ranks != 1 && ranks != pp)
-                throw new UserException("--parallel " + parallel + " on --ranks " + ranks + ": pipeline parallel is not combined with data parallel so far (give --ranks " + pp + ")");
-            if (ranks != 1) return new Layout(ranks, null, 1, 0, 0, pp);
-            return new Layout(null, mpiWorld(pp), 1, 0, 0, pp);
+            int pdp = Math.max(dp, 1), pep = Math.max(ep, 1), all = pp * pdp * pep;
+            if (ranks != 1 && ranks != all)
+                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
+            if (ranks != 1) return new Layout(ranks, null, pep, 0, 0, pp, pdp);
+            return new Layout(null, mpiWorld(all), pep, 0, 0, pp, pdp);
         }
         if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
@@ -301,9 +307,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (ranks != 1) {
             if (ranks != world)
                 throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
-            return new Layout(ranks, null, ep, perNode, maxNodes, 1);
+            return new Layout(ranks, null, ep, perNode, maxNodes, 1, 1);
         }
-        return new Layout(null, mpiWorld(world), ep, perNode, maxNodes, 1);
+        return new Layout(null, mpiWorld(world), ep, perNode, maxNodes, 1, 1);
     }
 
     /** This MPI job's world, which must have {@code n} processes (the layout of --parallel); else a one-line error. */
@@ -331,7 +337,7 @@ public final class TrainCommand implements Callable<Integer> {
             // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments)
             ExpertShard shard = epGroup > 1 && ppRanks == 1 ? new ExpertShard(epGroup, comm.rank() % epGroup, c.nRoutedExperts()) : null;
             TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard);
-            if (epGroup > 1) model.setExpertParallel(comm, epGroup);
+            if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
                     model.setNodeLimitedRouting(epGroup, ranksPerNode, maxNodes);
@@ -351,7 +357,7 @@ public final class TrainCommand implements Callable<Integer> {
             Trainer<TokenBatch> built;
             PipelineTrainStep pipe;
             try {
-                pipe = ppRanks > 1 ? new PipelineTrainStep(scheduleName(), model, comm) : null;
+                pipe = ppRanks > 1 ? new PipelineTrainStep(scheduleName(), model, RankGrid.of(comm, ppRanks, ppDp, epGroup)) : null;
                 built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm, pipe);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
@@ -361,8 +367,9 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (pipe != null) {
-                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and runs the full AdamW step%n",
-                            pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and %s%n",
+                            pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process",
+                            t.zero() == null ? "runs the full AdamW step" : "the AdamW moments of 1/" + pipe.dataGroup().size() + " of it (ZeRO-1 over its stage's ranks)");
                     o.flush();
                 } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);

@@ -17,6 +17,10 @@ import java.util.Map;
  * forward of C rows over the cache of the chunks before it. A chunk's cache rows are therefore a function of the
  * tokens up to its end alone, and a request that reuses them gets bitwise the cache it would have computed.
  *
+ * <p>With speculative decoding the blocks also hold the MTP module's rows of the chunk (in the pool's last layer,
+ * shifted one slot: see {@code BatchEngine}), which are a function of the same tokens, and an entry keeps the
+ * chunk's last main hidden state for the next chunk's first MTP pair.
+ *
  * <p>Eviction: least recently used entries without children, when the pool needs blocks. Used by the engine's
  * scheduler thread only.
  */

@@ -55,6 +55,24 @@ public interface Communicator extends AutoCloseable {
     void exchange(List<Transfer> batch);
 
     /**
+     * Posts the transfers of the batch (non-blocking sends and receives) and returns at once; {@link Pending#await}
+     * completes them (receive buffers are filled only then; send buffers may be reused at once). A rank may hold
+     * several pending batches, but two of them must not receive from the same peer with the same tag. The default
+     * completes the batch before returning.
+     */
+    default Pending post(List<Transfer> batch) {
+        exchange(batch);
+        return Pending.DONE;
+    }
+
+    /** Transfers posted by {@link #post}, completed by {@link #await} (once; later calls return at once). */
+    interface Pending {
+        Pending DONE = () -> {};
+
+        void await();
+    }
+
+    /**
      * A buffer of at least {@code bytes} bytes owned by this communicator and kept between calls, of the kind its
      * transfers are fastest with (native for MPI). Slots 0-1: the reductions below; 2-5: {@link TokenDispatch};
      * 6-7: the MPI backend's staging of heap buffers.

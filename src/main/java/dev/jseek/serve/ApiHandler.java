@@ -28,21 +28,26 @@ abstract class ApiHandler implements HttpHandler {
     /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
     volatile Metrics metrics;
 
-    /** A handler with no key, no Host check and default limits (under a plain HttpServer). */
+    /** The endpoint's path: the server's context for it, and what {@link #matches} accepts unless a handler says more (null: built alone). */
+    final String path;
+
+    /** A handler with no key, no Host check and default limits (under a plain HttpServer; it says what it {@link #matches}). */
     ApiHandler(Set<String> methods, PrintStream log) {
         this.methods = new java.util.TreeSet<>(methods);
         this.log = log;
         this.options = null;
+        this.path = null;
     }
 
-    ApiHandler(Set<String> methods, ServerOptions options) {
+    ApiHandler(String path, Set<String> methods, ServerOptions options) {
         this.methods = new java.util.TreeSet<>(methods);
         this.log = options.log();
         this.options = options;
+        this.path = path;
     }
 
-    /** Whether this handler serves {@code path} (the context matches by prefix; the endpoint wants more). */
-    abstract boolean matches(String path);
+    /** Whether this handler serves {@code p} (the context matches by prefix; an endpoint wants its exact path unless it overrides this). */
+    boolean matches(String p) { return p.equals(path); }
 
     /** Answers a request whose path and method are right. */
     abstract void serve(ApiCall call) throws IOException, InterruptedException;

@@ -12,16 +12,12 @@ import java.util.Set;
  * streaming, in the last chunk of the choice).
  */
 final class ChatCompletionsHandler extends ApiHandler {
-    static final String PATH = "/v1/chat/completions";
-
     private final ModelRunner runner;
 
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options);
+        super("/v1/chat/completions", Set.of("POST"), options);
         this.runner = runner;
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         ChatRequest req = ChatRequest.parse(call.jsonBody(), options.defaults());

@@ -11,16 +11,12 @@ import java.util.Set;
  * come with the choice, or in its last chunk when streaming.
  */
 final class CompletionsHandler extends ApiHandler {
-    static final String PATH = "/v1/completions";
-
     private final ModelRunner runner;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options);
+        super("/v1/completions", Set.of("POST"), options);
         this.runner = runner;
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         CompletionRequest req = CompletionRequest.parse(call.jsonBody(), options.defaults());

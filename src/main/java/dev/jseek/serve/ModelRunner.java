@@ -98,6 +98,8 @@ public final class ModelRunner implements AutoCloseable {
             for (var t : m.toolCalls()) chars += t.name().length() + t.arguments().length();
         }
         checkPromptLength(chars, "messages");
+        String why = dev.jseek.tokenizer.ChatTemplate.unsupported(model.tokenizer());
+        if (why != null) throw ApiError.invalid("messages", why);
         return model.chatPrompt(messages);
     }
 
