@@ -15,8 +15,8 @@ import dev.jseek.tensor.Matrix;
  * Decode GEMV throughput per weight type (docs/quantization.md): {@code Gemm.linear} with 1 token (and a few) over
  * weights of each type in native memory, as a mapped GGUF holds them, in two regimes: "streaming" (many matrices,
  * {@code streamMiB} of weight bytes in all, far larger than the caches: the memory-bound decode case) and "cached"
- * (one matrix that stays in L2: the kernel's own arithmetic rate). Prints weights/s and bytes/s, best of
- * {@code rounds} timed rounds after a warm-up. Block contents are random bytes with their fp16 scales set to 2^-8
+ * (one matrix that stays in L2: the kernel's own arithmetic rate). Prints weights/s (weight elements read per
+ * second, whatever m) and bytes/s, best of {@code rounds} timed rounds after a warm-up. Block contents are random bytes with their fp16 scales set to 2^-8
  * (the speed does not depend on the values). {@code jseek bench quant-gemv} runs it.
  *
  * @param types     weight types to measure
@@ -41,10 +41,11 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
                 for (int m : tokens) {
                     float[] x = new float[m * cols], y = new float[m * rows];
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-                    double stream = best(ws, x, y, m, 3), cached = best(new Matrix[] {ws[0]}, x, y, m, Math.max(3, count));
-                    double w = (double) rows * cols * m;
+                    int reps = Math.max(3, count);
+                    double stream = best(ws, x, y, m, 1), cached = best(new Matrix[] {ws[0]}, x, y, m, reps);
+                    double w = (double) rows * cols;
                     out.printf("%-6s %3d %14.2f %11.2f %14.2f %11.2f%n", t, m, count * w / stream / 1e9, count * mBytes / stream / 1e9,
-                            w / cached / 1e9 * Math.max(3, count) / 1, mBytes * Math.max(3, count) / cached / 1e9);
+                            reps * w / cached / 1e9, reps * mBytes / cached / 1e9);
                 }
             }
         }
@@ -93,11 +94,5 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
             for (long p = 0; p < bytes; p += 4) s.set(ValueLayout.JAVA_FLOAT_UNALIGNED, p, (float) rnd.nextGaussian());
         }
         return s;
-    }
-
-    public static void main(String[] a) {
-        DType[] ts = Arrays.stream((a.length > 0 ? a[0] : "Q8_0,Q4_K,Q5_K,Q6_K,BF16").split(",")).map(DType::valueOf).toArray(DType[]::new);
-        int[] ms = Arrays.stream((a.length > 1 ? a[1] : "1").split(",")).mapToInt(Integer::parseInt).toArray();
-        new QuantGemvBench(ts, 2048, 1536, ms, a.length > 2 ? Integer.parseInt(a[2]) : 256, 5).run(System.out);
     }
 }
