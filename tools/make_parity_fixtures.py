@@ -234,30 +234,57 @@ def swiglu_ffn(W, p, u):
     return linear(torch.nn.functional.silu(g) * linear(u, W[p + "up_proj.weight"]), W[p + "down_proj.weight"])
 
 
-def moe(cfg, W, p, u, record):
-    """DeepSeekMoE with sigmoid, bias-corrected, group-limited routing (docs/architecture.md §5.1, §5.2)."""
+def route(cfg, W, p, u):
+    """Routing of the T tokens u (docs/architecture.md §5.2 for V3; DeepSeek-V2's MoEGate for its topk_methods).
+    Returns (idx [T, K], weights [T, K], group margin, expert margin)."""
     T, E = u.shape[0], cfg["n_routed_experts"]
     G, KG, K = cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
-    s = torch.sigmoid(linear(u, W[p + "mlp.gate.weight"]))  # [T, E] original scores
-    c = s + W[p + "mlp.gate.e_score_correction_bias"][None, :]  # selection scores
-    gs = c.view(T, G, E // G).topk(2, dim=-1).values.sum(-1)  # [T, G]
-    gs_sorted = gs.sort(dim=-1, descending=True).values
-    keep = gs.topk(KG, dim=-1).indices
-    gmask = torch.ones(T, G, dtype=torch.bool)
-    gmask.scatter_(1, keep, False)
-    cm = c.view(T, G, E // G).masked_fill(gmask[:, :, None], float("-inf")).view(T, E)
+    method = cfg["topk_method"]
+    z = linear(u, W[p + "mlp.gate.weight"])
+    if method == "noaux_tc":  # V3: sigmoid, bias-corrected selection scores, group score = sum of the top-2
+        s = torch.sigmoid(z)  # [T, E] original scores
+        c = s + W[p + "mlp.gate.e_score_correction_bias"][None, :]
+        gs = c.view(T, G, E // G).topk(2, dim=-1).values.sum(-1) if G > 1 else None
+    else:  # V2: softmax over all experts, no bias; group_limited_greedy: group score = max, greedy: no groups
+        s = torch.softmax(z, dim=-1)
+        c = s
+        gs = s.view(T, G, E // G).max(dim=-1).values if method == "group_limited_greedy" else None
+    group_margin = math.inf
+    if gs is not None:
+        gs_sorted = gs.sort(dim=-1, descending=True).values
+        keep = gs.topk(KG, dim=-1).indices
+        gmask = torch.ones(T, G, dtype=torch.bool)
+        gmask.scatter_(1, keep, False)
+        # V2 masks with 0.0, V3 with -inf; softmax scores are > 0, so both leave the same top-K
+        fill = float("-inf") if method == "noaux_tc" else 0.0
+        cm = c.view(T, G, E // G).masked_fill(gmask[:, :, None], fill).view(T, E)
+        if KG < G:
+            group_margin = (gs_sorted[:, KG - 1] - gs_sorted[:, KG]).min().item()
+    else:
+        cm = c
     cm_sorted = cm.sort(dim=-1, descending=True).values
     idx = cm.topk(K, dim=-1).indices  # [T, K]
     w = s.gather(1, idx)
-    if cfg["norm_topk_prob"]:
-        w = w / w.sum(-1, keepdim=True)
-    w = w * cfg["routed_scaling_factor"]
+    if method == "noaux_tc":
+        if cfg["norm_topk_prob"]:
+            w = w / w.sum(-1, keepdim=True)
+        w = w * cfg["routed_scaling_factor"]
+    elif K > 1 and cfg["norm_topk_prob"]:  # V2: normalised weights are not scaled
+        w = w / (w.sum(-1, keepdim=True) + 1e-20)
+    else:
+        w = w * cfg["routed_scaling_factor"]
+    expert_margin = (cm_sorted[:, K - 1] - cm_sorted[:, K]).min().item()
+    return idx, w, group_margin, expert_margin
+
+
+def moe(cfg, W, p, u, record):
+    """DeepSeekMoE: shared experts (unweighted) plus the routed experts' weighted outputs (docs/architecture.md §5.1)."""
+    T, K = u.shape[0], cfg["num_experts_per_tok"]
+    idx, w, group_margin, expert_margin = route(cfg, W, p, u)
     out = swiglu_ffn(W, p + "mlp.shared_experts.", u)
     for t in range(T):
         for j in range(K):
             out[t] += w[t, j] * swiglu_ffn(W, p + "mlp.experts.%d." % int(idx[t, j]), u[t:t + 1])[0]
-    group_margin = (gs_sorted[:, KG - 1] - gs_sorted[:, KG]).min().item() if KG < G else math.inf
-    expert_margin = (cm_sorted[:, K - 1] - cm_sorted[:, K]).min().item()
     record.append({"idx": idx.sort(dim=-1).values.numpy().astype(np.int32),
                    "group_margin": group_margin, "expert_margin": expert_margin})
     return out
@@ -287,6 +314,8 @@ def forward(cfg, W, tokens):
         hidden.append(h)
     hn = rms_norm(h, W["model.norm.weight"], eps)
     logits = linear(hn, W["lm_head.weight"])
+    if cfg.get("num_nextn_predict_layers", 0) == 0:
+        return {"logits": logits, "hidden": torch.stack(hidden), "rec": rec, "mrec": []}
     # MTP: slot i (0..T-2) pairs the post-norm main hidden h_i with token t_{i+1}; position i; embedding FIRST.
     p = "model.layers.%d." % L
     e = rms_norm(W["model.embed_tokens.weight"][tok[1:]], W[p + "enorm.weight"], eps)
@@ -344,21 +373,36 @@ def mla_absorbed(cfg, W, p, x, pos, f, sigma):
 
 
 def moe_loop(cfg, W, p, u):
-    """MoE routing with explicit per-token Python loops and sorting (docs/architecture.md §5.2)."""
+    """MoE routing with explicit per-token Python loops and sorting (docs/architecture.md §5.2; V2's MoEGate)."""
     E, G, KG, K = cfg["n_routed_experts"], cfg["n_group"], cfg["topk_group"], cfg["num_experts_per_tok"]
+    method = cfg["topk_method"]
     gsz = E // G
     out = []
     for t in range(u.shape[0]):
-        s = [1 / (1 + math.exp(-float(W[p + "mlp.gate.weight"][e] @ u[t]))) for e in range(E)]
-        c = [s[e] + float(W[p + "mlp.gate.e_score_correction_bias"][e]) for e in range(E)]
-        gscore = [sum(sorted(c[g * gsz:(g + 1) * gsz], reverse=True)[:2]) for g in range(G)]
-        kept = sorted(range(G), key=lambda g: -gscore[g])[:KG]
+        z = [float(W[p + "mlp.gate.weight"][e] @ u[t]) for e in range(E)]
+        if method == "noaux_tc":
+            s = [1 / (1 + math.exp(-v)) for v in z]
+            c = [s[e] + float(W[p + "mlp.gate.e_score_correction_bias"][e]) for e in range(E)]
+            gscore = [sum(sorted(c[g * gsz:(g + 1) * gsz], reverse=True)[:2]) for g in range(G)]
+        else:
+            m = max(z)
+            ex = [math.exp(v - m) for v in z]
+            s = [v / sum(ex) for v in ex]
+            c = s
+            gscore = [max(c[g * gsz:(g + 1) * gsz]) for g in range(G)]
+        kept = range(G) if method == "greedy" or G == 1 else sorted(range(G), key=lambda g: -gscore[g])[:KG]
         cand = [e for e in range(E) if e // gsz in kept]
         sel = sorted(cand, key=lambda e: -c[e])[:K]
-        tot = sum(s[e] for e in sel) if cfg["norm_topk_prob"] else 1.0
+        if method == "noaux_tc":
+            tot = sum(s[e] for e in sel) if cfg["norm_topk_prob"] else 1.0
+            scale = cfg["routed_scaling_factor"]
+        elif K > 1 and cfg["norm_topk_prob"]:
+            tot, scale = sum(s[e] for e in sel), 1.0
+        else:
+            tot, scale = 1.0, cfg["routed_scaling_factor"]
         y = swiglu_ffn(W, p + "mlp.shared_experts.", u[t:t + 1])[0]
         for e in sel:
-            y = y + (s[e] / tot * cfg["routed_scaling_factor"]) * swiglu_ffn(W, p + "mlp.experts.%d." % e, u[t:t + 1])[0]
+            y = y + (s[e] / tot * scale) * swiglu_ffn(W, p + "mlp.experts.%d." % e, u[t:t + 1])[0]
         out.append(y)
     return torch.stack(out)
 
@@ -367,7 +411,7 @@ def self_check(cfg, W, tokens):
     f, sigma = yarn(cfg)
     eps = cfg["rms_norm_eps"]
     pos = torch.arange(len(tokens))
-    for layer in range(cfg["num_hidden_layers"] + 1):
+    for layer in range(cfg["num_hidden_layers"] + cfg.get("num_nextn_predict_layers", 0)):
         p = "model.layers.%d." % layer
         x = rms_norm(W["model.embed_tokens.weight"][torch.tensor(tokens)], W[p + "input_layernorm.weight"], eps)
         a, b = mla(cfg, W, p, x, pos, f, sigma), mla_absorbed(cfg, W, p, x, pos, f, sigma)
@@ -410,6 +454,35 @@ def linear_names(cfg, layer):
     return out
 
 
+def param_shapes(cfg):
+    """Name -> shape of every parameter the reference model reads (main layers, then the MTP layers without the
+    embedding/head copies): the same names and shapes make_weights draws, listed without allocating them, so the
+    parameters of a 1T-parameter config can be counted (tools/count_params.py)."""
+    d, V, L = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+    out = {"model.embed_tokens.weight": (V, d)}
+    for layer in range(L + cfg.get("num_nextn_predict_layers", 0)):
+        p = "model.layers.%d." % layer
+        out[p + "input_layernorm.weight"] = (d,)
+        out[p + "post_attention_layernorm.weight"] = (d,)
+        if cfg["q_lora_rank"] is not None:
+            out[p + "self_attn.q_a_layernorm.weight"] = (cfg["q_lora_rank"],)
+        out[p + "self_attn.kv_a_layernorm.weight"] = (cfg["kv_lora_rank"],)
+        for name, shape in linear_names(cfg, layer):
+            out[name] = shape
+        if layer >= cfg["first_k_dense_replace"]:
+            out[p + "mlp.gate.weight"] = (cfg["n_routed_experts"], d)
+            if cfg["topk_method"] == "noaux_tc":
+                out[p + "mlp.gate.e_score_correction_bias"] = (cfg["n_routed_experts"],)
+        if layer >= L:
+            out[p + "enorm.weight"] = (d,)
+            out[p + "hnorm.weight"] = (d,)
+            out[p + "eh_proj.weight"] = (d, 2 * d)
+            out[p + "shared_head.norm.weight"] = (d,)
+    out["model.norm.weight"] = (d,)
+    out["lm_head.weight"] = (V, d)
+    return out
+
+
 def make_weights(cfg, rng):
     """float32 master weights: Linear std 1/sqrt(fan_in), norms 1 + 0.1 N(0,1), embedding N(0,1),
     lm_head std 2/sqrt(hidden) (sharper logits), router std 1/sqrt(hidden), gate bias 0.1 N(0,1)."""
@@ -423,7 +496,7 @@ def make_weights(cfg, rng):
         W[name] = (1 + 0.1 * rng.standard_normal(dim)).astype(np.float32)
 
     W["model.embed_tokens.weight"] = n((V, d), 1.0)
-    for layer in range(L + cfg["num_nextn_predict_layers"]):
+    for layer in range(L + cfg.get("num_nextn_predict_layers", 0)):
         p = "model.layers.%d." % layer
         norm(p + "input_layernorm.weight", d)
         norm(p + "post_attention_layernorm.weight", d)
@@ -434,7 +507,8 @@ def make_weights(cfg, rng):
             W[name] = n(shape, 1 / math.sqrt(shape[1]))
         if layer >= cfg["first_k_dense_replace"]:
             W[p + "mlp.gate.weight"] = n((cfg["n_routed_experts"], d), 1 / math.sqrt(d))
-            W[p + "mlp.gate.e_score_correction_bias"] = n(cfg["n_routed_experts"], 0.1)
+            if cfg["topk_method"] == "noaux_tc":  # DeepSeek-V2's routers have no selection bias
+                W[p + "mlp.gate.e_score_correction_bias"] = n(cfg["n_routed_experts"], 0.1)
         if layer >= L:
             norm(p + "enorm.weight", d)
             norm(p + "hnorm.weight", d)
@@ -450,7 +524,7 @@ def store(cfg, W, fp8):
     With fp8: docs/architecture.md §2.3's FP8 Linears -> F8_E4M3 + F32 scale_inv, e_score_correction_bias F32, the rest BF16."""
     L = cfg["num_hidden_layers"]
     fp8_names = set()
-    for layer in range(L + cfg["num_nextn_predict_layers"]):
+    for layer in range(L + cfg.get("num_nextn_predict_layers", 0)):
         fp8_names.update(name for name, _ in linear_names(cfg, layer))
     tensors, eff = {}, {}
     for name, w in W.items():
@@ -466,6 +540,8 @@ def store(cfg, W, fp8):
             bits = bf16_bits(w)
             tensors[name] = ("BF16", w.shape, bits.astype("<u2"))
             eff[name] = bf16_value(bits)
+    if cfg.get("num_nextn_predict_layers", 0) == 0:
+        return tensors, eff
     # layer L's embed / head: exact copies of the main ones, as in the official checkpoint (docs/architecture.md §2.2)
     p = "model.layers.%d." % L
     tensors[p + "embed_tokens.weight"] = tensors["model.embed_tokens.weight"]
@@ -527,11 +603,26 @@ def config(**kw):
         "torch_dtype": "float32",
     }
     for k, v in kw.items():
-        if k == "rope_scaling":
+        if v is DROP:
+            del c[k]
+        elif k == "rope_scaling" and v is not None:
             c[k] = dict(c[k], **v)
         else:
             c[k] = v
     return c
+
+
+DROP = object()  # config(field=DROP) leaves the field out (DeepSeek-V2's config.json has no MTP field)
+
+
+def v2_config(**kw):
+    """A DeepSeek-V2-style config.json: softmax router without selection bias, no MTP layers, V2's YaRN (mscale 0.707)."""
+    base = dict(architectures=["DeepseekV2ForCausalLM"], model_type="deepseek_v2", scoring_func="softmax",
+                topk_method="group_limited_greedy", norm_topk_prob=False, num_nextn_predict_layers=DROP,
+                rope_scaling={"factor": 40.0, "original_max_position_embeddings": 4096, "mscale": 0.707,
+                              "mscale_all_dim": 0.707}, max_position_embeddings=163840)
+    base.update(kw)
+    return config(**base)
 
 
 CASES = {
@@ -570,6 +661,44 @@ CASES = {
                    torch_dtype="bfloat16",
                    quantization_config={"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                                         "weight_block_size": [128, 128]})),
+    "v2_group_limited": dict(
+        seed=4000, T=12, fp8=False,
+        notes="DeepSeek-V2 routing (its MoEGate): softmax scores, topk_method group_limited_greedy (group score = the "
+              "group's largest score, 16 experts in 4 groups, topk_group 2, top-3), no selection bias, "
+              "norm_topk_prob false, routed_scaling_factor 16 (as DeepSeek-V2); q_lora, YaRN factor 40 mscale 0.707; "
+              "no MTP layer. All weights F32.",
+        cfg=v2_config(routed_scaling_factor=16.0)),
+    "v2_lite_greedy": dict(
+        seed=5000, T=12, fp8=False,
+        notes="DeepSeek-V2-Lite routing: softmax, topk_method greedy (plain top-2 of 8, groups ignored: n_group 1), "
+              "norm_topk_prob false, routed_scaling_factor 1.0, 2 shared experts; q_lora_rank null (q_proj); no MTP.",
+        cfg=v2_config(topk_method="greedy", n_group=1, topk_group=1, n_routed_experts=8, num_experts_per_tok=2,
+                      n_shared_experts=2, routed_scaling_factor=1.0, q_lora_rank=None, vocab_size=96,
+                      hidden_size=40, intermediate_size=72, moe_intermediate_size=16, num_hidden_layers=2)),
+    "v2_norm_topk": dict(
+        seed=6000, T=10, fp8=False,
+        notes="DeepSeek-V2 code path with norm_topk_prob true: softmax, greedy top-3 of 16, weights normalised over "
+              "the selected experts and NOT multiplied by routed_scaling_factor 16 (V2's MoEGate scales only without "
+              "normalisation); plain RoPE; no MTP.",
+        cfg=v2_config(topk_method="greedy", n_group=1, topk_group=1, norm_topk_prob=True, routed_scaling_factor=16.0,
+                      rope_scaling=None, max_position_embeddings=4096, num_hidden_layers=2)),
+    "moonlight": dict(
+        seed=7000, T=12, fp8=False,
+        notes="Moonlight-16B-A3B routing: DeepSeek-V3's sigmoid + bias noaux_tc with one group (n_group 1, "
+              "topk_group 1: plain top-K on the biased scores), routed_scaling_factor 2.446, rope_theta 50000, "
+              "rope_scaling null, q_lora_rank null, 2 shared experts, no MTP layer.",
+        cfg=config(n_group=1, topk_group=1, routed_scaling_factor=2.446, rope_theta=50000.0, rope_scaling=None,
+                   max_position_embeddings=8192, q_lora_rank=None, n_shared_experts=2, num_nextn_predict_layers=0,
+                   rms_norm_eps=1e-5, num_hidden_layers=2)),
+    "kimi_k2": dict(
+        seed=8000, T=12, fp8=False,
+        notes="Kimi-K2 routing: model_type kimi_k2, DeepSeek-V3's noaux_tc with one group (top-4 of 16), "
+              "routed_scaling_factor 2.827, rope_theta 50000, YaRN factor 32 with beta_fast = beta_slow = 1 (the "
+              "ramp collapses to a step), q_lora, no MTP layer.",
+        cfg=config(model_type="kimi_k2", n_group=1, topk_group=1, num_experts_per_tok=4, routed_scaling_factor=2.827,
+                   rope_theta=50000.0, max_position_embeddings=131072, num_nextn_predict_layers=0,
+                   rope_scaling={"factor": 32.0, "original_max_position_embeddings": 4096, "beta_fast": 1.0,
+                                 "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0})),
 }
 
 
@@ -591,18 +720,21 @@ def run_case(name, spec, out_dir):
     else:
         raise SystemExit("%s: no seed with routing margins > %g" % (name, MARGIN_MIN))
     self_check(cfg, Wt, tokens)
+    assert {k: tuple(v.shape) for k, v in W.items()} == {k: tuple(v) for k, v in param_shapes(cfg).items()}, name
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     write_json(os.path.join(d, "config.json"), cfg)
     write_safetensors(os.path.join(d, "model.safetensors"), tensors, {"format": "pt"})
     logits = r["logits"].numpy().astype(np.float32)
-    mtp_logits = r["mtp_logits"].numpy().astype(np.float32)
+    mtp = bool(r["mrec"])
+    mtp_logits = r["mtp_logits"].numpy().astype(np.float32) if mtp else np.zeros(0, dtype=np.float32)
     write_npy(os.path.join(d, "logits.npy"), logits)
-    write_npy(os.path.join(d, "mtp_logits.npy"), mtp_logits)
     write_npy(os.path.join(d, "hidden_states.npy"), r["hidden"].numpy().astype(np.float32))
-    write_npy(os.path.join(d, "mtp_hidden.npy"), r["mtp_hidden"].numpy().astype(np.float32))
     write_npy(os.path.join(d, "topk.npy"), np.stack([x["idx"] for x in r["rec"]]).astype(np.int32))
-    write_npy(os.path.join(d, "mtp_topk.npy"), r["mrec"][0]["idx"].astype(np.int32))
+    if mtp:
+        write_npy(os.path.join(d, "mtp_logits.npy"), mtp_logits)
+        write_npy(os.path.join(d, "mtp_hidden.npy"), r["mtp_hidden"].numpy().astype(np.float32))
+        write_npy(os.path.join(d, "mtp_topk.npy"), r["mrec"][0]["idx"].astype(np.int32))
     rms = [float(x) for x in r["hidden"].pow(2).mean(dim=(1, 2)).sqrt()]
     lstd = float(logits.std())
     write_json(os.path.join(d, "case.json"), {
@@ -610,15 +742,15 @@ def run_case(name, spec, out_dir):
         "notes": spec["notes"],
         "seed": seed,
         "logits_std": round(lstd, 6),
-        "mtp_logits_std": round(float(mtp_logits.std()), 6),
+        "mtp_logits_std": round(float(mtp_logits.std()), 6) if mtp else None,
         "min_group_margin": round(gm, 6) if math.isfinite(gm) else None,
         "min_expert_margin": round(em, 6),
         "hidden_rms": [round(x, 6) for x in rms],
     })
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
-    print("%-10s seed %d (attempt %d)  T=%d  logits std %.3f  mtp logits std %.3f  min group margin %s  "
+    print("%-10s seed %d (attempt %d)  T=%d  logits std %.3f  mtp logits std %s  min group margin %s  "
           "min expert margin %.4f  hidden rms %s  files %d bytes"
-          % (name, seed, attempt, len(tokens), lstd, float(mtp_logits.std()),
+          % (name, seed, attempt, len(tokens), lstd, "%.3f" % float(mtp_logits.std()) if mtp else "n/a",
              "%.4f" % gm if math.isfinite(gm) else "n/a", em, " ".join("%.2f" % x for x in rms), size))
     return size
 

@@ -57,11 +57,25 @@ public final class JseekModel implements AutoCloseable {
     }
 
     /**
-     * Opens a model directory (config.json + safetensors) or a deepseek2 .gguf, with the tokenizer.json found in the
-     * model's directory or its parent, default engine options and {@link PromptStart#AUTO}.
+     * Opens a model directory (config.json + safetensors) or a deepseek2 .gguf, with the tokenizer the .gguf carries
+     * in its metadata or else the tokenizer.json found in the model's directory or its parent, default engine options
+     * and {@link PromptStart#AUTO}.
      */
     public static JseekModel load(Path model) {
-        return load(model, findTokenizer(model), EngineOptions.defaults());
+        Tokenizer embedded = ModelSource.embeddedTokenizer(model);
+        if (embedded == null) return load(model, findTokenizer(model), EngineOptions.defaults());
+        return load(model, embedded, EngineOptions.defaults());
+    }
+
+    /** Opens {@code model} with {@code tokenizer} and engine options. */
+    public static JseekModel load(Path model, Tokenizer tokenizer, EngineOptions options) {
+        DeepSeekV3 m = ModelSource.open(model);
+        try {
+            return new JseekModel(m, tokenizer, options, PromptStart.AUTO);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
     }
 
     /** Opens {@code model} with the given tokenizer file and engine options. */
@@ -72,13 +86,7 @@ public final class JseekModel implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
-        DeepSeekV3 m = ModelSource.open(model);
-        try {
-            return new JseekModel(m, t, options, PromptStart.AUTO);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return load(model, t, options);
     }
 
     /** tokenizer.json next to the model (in its directory, or the directory above a checkpoint or a .gguf). */
@@ -102,7 +110,10 @@ public final class JseekModel implements AutoCloseable {
     /** The ids that end a generation (EOS of the model and of the tokenizer). */
     public int[] stopIds() { return stopIds.clone(); }
 
-    /** The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end. */
+    /**
+     * The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end
+     * (IllegalArgumentException when the tokenizer brings another template, see {@link ChatTemplate#unsupported}).
+     */
     public int[] chatPrompt(List<Message> messages) { return ChatTemplate.encode(tokenizer, messages, true); }
 
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
@@ -131,8 +142,9 @@ public final class JseekModel implements AutoCloseable {
      * generation). {@code deadlineNanos} ({@link System#nanoTime()}, 0 = none) ends it early ("length"). If the
      * calling thread is interrupted the generation is cancelled and InterruptedException thrown. Throws
      * {@link BatchEngine.QueueFullException} when the engine's queue is full,
-     * {@link BatchEngine.CacheTooSmallException} / IllegalArgumentException for a prompt that cannot be run, and
-     * IllegalStateException when the model is closing.
+     * {@link BatchEngine.CacheTooSmallException} for a request whose prompt plus maximum of new tokens can never fit
+     * the latent cache ({@link dev.jseek.infer.CacheBudget}), IllegalArgumentException for a prompt that cannot be
+     * run, and IllegalStateException when the model is closing.
      */
     public Completion generate(int[] prompt, Sampling s, TextSink sink, long deadlineNanos) throws InterruptedException {
         return generate(prompt, s, sink, deadlineNanos, null);

@@ -23,7 +23,7 @@ import java.util.Arrays;
  * @param prompt the prompt text printed before the completion, or null
  */
 public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, int tokens, int runs, int warmup, float temperature,
-                          float topP, long seed, Tokenizer tok, String prompt) {
+                          int topK, float topP, long seed, Tokenizer tok, String prompt) {
     /** Runs both decoders and prints the table to {@code out}. The model must have an MTP module. */
     public void run(PrintStream out) {
         int vocab = m.config.vocabSize();
@@ -50,7 +50,7 @@ public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, in
         out.printf("model %s (%d layers, hidden %d, vocab %d), %s attention, %d threads%n", model, m.config.numHiddenLayers(),
                 m.config.hiddenSize(), vocab, mode.name().toLowerCase(), Runtime.getRuntime().availableProcessors());
         out.printf("prompt %d tokens, %d generated per run (no stop at EOS), %s, median of %d runs (alternating, after %d warm-up runs of each)%n%n",
-                ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-p " + topP + " seed " + seed, runs, warmup);
+                ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-k " + topK + " top-p " + topP + " seed " + seed, runs, warmup);
         out.printf("%-12s %14s %15s %9s %9s %8s %9s %11s%n", "decoder", "decode tok/s", "prefill tok/s", "tokens", "forwards",
                 "drafted", "accepted", "acceptance");
         out.printf("%-12s %14.1f %15.1f %9d %9d %8s %9s %11s%n", "plain", pm.decodeTokensPerSecond(), pm.prefillTokensPerSecond(),
@@ -65,7 +65,7 @@ public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, in
         }
     }
 
-    private Sampler sampler() { return new Sampler(temperature, 0, topP, seed); }
+    private Sampler sampler() { return new Sampler(temperature, topK, topP, seed); }
 
     private static Generator.Result median(Generator.Result[] rs) {
         Generator.Result[] s = rs.clone();

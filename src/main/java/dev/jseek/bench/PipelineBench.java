@@ -3,6 +3,9 @@ package dev.jseek.bench;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.parallel.ThreadRanks;
 import dev.jseek.pipeline.Costs;
+import dev.jseek.pipeline.Op;
+import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.RankGrid;
 import dev.jseek.pipeline.PipelineRunner;
 import dev.jseek.pipeline.Schedule;
 import dev.jseek.pipeline.Schedules;
@@ -21,9 +24,12 @@ import java.util.SplittableRandom;
 /**
  * {@code jseek bench pipeline} (report §3.2.1, Table 2): measures one stage's F, B (whole backward) and W on a model
  * split into {@code pp} stages; the simulator's bubble of every schedule at PP = 4 and 8 with 8, 16 and 32
- * micro-batches next to the report's formulas for those costs; measured timelines of every schedule on thread
- * ranks with their bubble fractions beside the simulator's (a PNG and an HTML chart); per-rank parameters and peak
- * activations against the report's table.
+ * micro-batches next to the report's formulas for those costs; every schedule run on thread ranks twice: with one
+ * compute op at a time (so each op's time is its own, not shared with the other rank threads for the cores), whose
+ * op times the simulator replays, beside the simulator fed the same run's mean and per-stage F, B, W; and free
+ * running (a PNG and an HTML chart of both); per-rank parameters and peak activations against the report's table;
+ * and the F&amp;B overlap of report Figure 4 with expert parallelism: how much of the pairs' expert all-to-all time
+ * is hidden behind the other micro-batch's compute.
  */
 public final class PipelineBench {
     private PipelineBench() {}
@@ -60,53 +66,210 @@ public final class PipelineBench {
                     out.printf(Locale.ROOT, "%-10s %4d %5d %10.2f %10.2f %8.1f%%  %s%n", name, pp, m, r.maxBubble(), formula, 100 * r.bubbleFraction(), f);
                 }
 
-        out.printf(Locale.ROOT, "%nmeasured on thread ranks (PP %d, %d micro-batches, one warm-up step, then the timed step)%n", o.pp(), o.microBatches());
-        out.printf(Locale.ROOT, "%-10s %5s %9s %11s %11s %11s %11s %12s %12s%n", "schedule", "ranks", "step ms", "bubble meas", "bubble sim",
-                "params/rank", "x stage", "act. peak", "report");
         long[] unitParams = StagePartition.unitParams(probe);
         long stageMean = 0;
         for (int s = 0; s < part.stages(); s++) stageMean += part.stageParams(unitParams, s);
         stageMean /= part.stages();
+        out.printf(Locale.ROOT, "%nmeasured on thread ranks (PP %d, %d micro-batches, one warm-up step, then two timed steps), each schedule twice:%n"
+                + "  serialized: the ranks' compute ops take one token in turn, so no two run at once and each op's time is its own (not shared%n"
+                + "    with other rank threads for the cores); the bubble is the simulator's replay of those op times in the schedule's order,%n"
+                + "    next to the simulator fed the same run's mean F, B, W (sim mean) and its per-stage medians (sim stage);%n"
+                + "  free: the ranks run at once and share the machine's cores; its bubble is 1 - busy / (ranks x step) from its own op times.%n",
+                o.pp(), o.microBatches());
+        out.printf(Locale.ROOT, "%-10s %5s %8s %8s %8s %14s %6s %6s %8s %8s %10s%n", "schedule", "ranks", "F ms", "B ms", "W ms",
+                "replay bubble", "sim", "sim", "free", "free", "");
+        out.printf(Locale.ROOT, "%-10s %5s %8s %8s %8s %14s %6s %6s %8s %8s %10s%n", "", "", "(run)", "(input)", "(run)", "step 1 / 2", "mean", "stage",
+                "step ms", "bubble", "replay-sim");
         List<TimelineChart.Panel> panels = new ArrayList<>();
+        List<String> memory = new ArrayList<>();
+        double worst = 0, noise = 0;
         for (String name : Schedules.NAMES) {
             Schedule s = Schedules.byName(name, o.pp(), o.microBatches(), costs);
-            List<PipelineRunner.StepResult> results = ThreadRanks.run(s.ranks(), comm -> {
-                TrainModel m = new TrainModel(c, 1, o.seqLen());
-                m.initRandom(1, 0.02f);
-                PipelineRunner runner = new PipelineRunner(s, part, m, comm);
-                runner.step(batches(c, o.microBatches(), o.seqLen(), 1), 1, o.seqLen(), 1f / o.microBatches());
-                return runner.step(batches(c, o.microBatches(), o.seqLen(), 2), 1, o.seqLen(), 1f / o.microBatches());
+            java.util.concurrent.Semaphore token = new java.util.concurrent.Semaphore(1, true);
+            List<List<PipelineRunner.StepResult>> serSteps = measuredRun(c, o, s, part, token);
+            List<PipelineRunner.StepResult> free = new ArrayList<>();
+            for (List<PipelineRunner.StepResult> l : measuredRun(c, o, s, part, null)) free.add(l.getLast());
+            // the serialized run's op times: the simulator's inputs (means, per-stage medians) and its replay
+            java.util.Map<String, List<Double>> byKind = new java.util.HashMap<>();
+            List<List<java.util.Map<Op, Double>>> opMs = new ArrayList<>();         // [timed step][rank]: op -> ms
+            for (int step = 0; step < 2; step++) {
+                List<java.util.Map<Op, Double>> ranks = new ArrayList<>();
+                for (List<PipelineRunner.StepResult> rankSteps : serSteps) {
+                    java.util.Map<Op, Double> mine = new java.util.HashMap<>();
+                    for (PipelineRunner.Timed t : rankSteps.get(step).timeline()) {
+                        double ms = (t.endNs() - t.startNs()) / 1e6;
+                        mine.put(t.op(), ms);
+                        if (t.op().kind() != Op.Kind.FB) {
+                            byKind.computeIfAbsent(t.op().kind().name(), k -> new ArrayList<>()).add(ms);
+                            byKind.computeIfAbsent(t.op().kind() + "@" + t.op().stage(), k -> new ArrayList<>()).add(ms);
+                        }
+                    }
+                    ranks.add(mine);
+                }
+                opMs.add(ranks);
+            }
+            double F = mean(byKind.get("F")), BI = mean(byKind.get("B")), W = mean(byKind.get("W"));
+            Costs runCosts = Costs.of(F, BI + W, W);
+            Simulator.Result replay = Simulator.replay(s, runCosts, (r, i, op) -> opMs.get(1).get(r).get(op));
+            Simulator.Result replay0 = Simulator.replay(s, runCosts, (r, i, op) -> opMs.get(0).get(r).get(op));
+            Simulator.Result simMean = Simulator.run(s, runCosts);
+            Simulator.Result simStage = Simulator.replay(s, runCosts, (r, i, op) -> switch (op.kind()) {
+                case F, B, W -> stageMedian(byKind, op.kind().name(), op.stage());
+                case FB -> stageMedian(byKind, "F", op.stage()) + stageMedian(byKind, "B", op.stage2());
+                default -> 0;
             });
-            List<PipelineRunner.Timed> all = new ArrayList<>();
             long end = 0;
             double busy = 0;
-            int peakSlots = 0;
-            for (PipelineRunner.StepResult r : results) {
+            List<PipelineRunner.Timed> all = new ArrayList<>();
+            for (PipelineRunner.StepResult r : free) {
                 all.addAll(r.timeline());
-                peakSlots = Math.max(peakSlots, r.peakSlots());
                 for (PipelineRunner.Timed t : r.timeline()) { end = Math.max(end, t.endNs()); busy += t.endNs() - t.startNs(); }
             }
-            double measured = 1 - busy / ((double) s.ranks() * end);
-            Simulator.Result sim = Simulator.run(s, costs);
-            long params = 0;
+            double freeBubble = 1 - busy / ((double) s.ranks() * end);
+            double mid = (replay.bubbleFraction() + replay0.bubbleFraction()) / 2;
+            worst = Math.max(worst, Math.abs(mid - simStage.bubbleFraction()));
+            noise = Math.max(noise, Math.abs(replay.bubbleFraction() - replay0.bubbleFraction()));
+            out.printf(Locale.ROOT, "%-10s %5d %8.2f %8.2f %8.2f %5.1f%% /%5.1f%% %5.1f%% %5.1f%% %8.1f %7.1f%% %+9.1f pt%n", name, s.ranks(), F, BI, W,
+                    100 * replay0.bubbleFraction(), 100 * replay.bubbleFraction(), 100 * simMean.bubbleFraction(), 100 * simStage.bubbleFraction(),
+                    end / 1e6, 100 * freeBubble, 100 * (mid - simStage.bubbleFraction()));
+            List<PipelineRunner.Timed> replayed = new ArrayList<>();
+            for (Simulator.Span sp : replay.spans()) replayed.add(new PipelineRunner.Timed(sp.rank(), sp.op(), Math.round(sp.start() * 1e6), Math.round(sp.end() * 1e6)));
+            panels.add(new TimelineChart.Panel(name + ": measured op times replayed (" + s.ranks() + " ranks, " + o.pp() + " stages, " + o.microBatches()
+                    + " micro-batches)", s.ranks(), replayed, replay.bubbleFraction()));
+            panels.add(new TimelineChart.Panel(name + ": free-running thread ranks sharing the cores", s.ranks(), all, freeBubble));
+            String report = name.startsWith("dualpipe") ? "2x, PP+1 = " + (o.pp() + 1) : "1x, PP = " + o.pp();
             for (int r = 0; r < s.ranks(); r++) {
                 long p = 0;
                 for (int st : s.stagesOf(r)) p += part.stageParams(unitParams, st);
-                params = Math.max(params, p);
+                memory.add(String.format(Locale.ROOT, "%-10s %4d %-8s %,12d %8.2f %5d / %-5d %12s", name, r, s.stagesOf(r).toString().replace(" ", ""), p,
+                        (double) p / stageMean, simMean.peakActivations()[r], serSteps.get(r).getLast().peakSlots(), report));
             }
-            String report = name.startsWith("dualpipe") ? (2 + "x, PP+1 = " + (o.pp() + 1)) : ("1x, PP = " + o.pp());
-            out.printf(Locale.ROOT, "%-10s %5d %9.1f %10.1f%% %10.1f%% %11d %11.2f %5d / %-5d %12s%n", name, s.ranks(), end / 1e6, 100 * measured,
-                    100 * sim.bubbleFraction(), params, (double) params / stageMean, sim.maxPeakActivations(), peakSlots, report);
-            panels.add(new TimelineChart.Panel(name + " (" + s.ranks() + " ranks, " + o.pp() + " stages, " + o.microBatches() + " micro-batches)",
-                    s.ranks(), all, measured));
         }
-        out.printf(Locale.ROOT, "params/rank: the largest rank's parameters (floats) of the stages it holds; x stage: over the mean stage's;%n"
-                + "act. peak: micro-batches whose activations a rank holds at once, simulated / measured (live activation slots).%n");
+        out.printf(Locale.ROOT, "replay-sim: the mean of the two replayed bubbles minus the simulator's for the per-stage medians of both steps:%n"
+                + "largest gap %.1f points, against %.1f points between the two timed steps of one schedule (the noise of the op times);%n"
+                + "sim mean differs from sim stage by the stages' imbalance (the head with MTP is the largest stage).%n", 100 * worst, 100 * noise);
+        out.printf(Locale.ROOT, "%nper-rank memory vs report Table 2 (parameters of the stages a rank holds, floats, and over the mean stage's;%n"
+                + "activations: the most micro-batches whose activations the rank holds at once, simulated / measured)%n");
+        out.printf(Locale.ROOT, "%-10s %4s %-8s %12s %8s %13s %12s%n", "schedule", "rank", "stages", "params", "x stage", "activations", "report");
+        for (String line : memory) out.println(line);
         Path png = o.out().resolve("pipeline.png"), html = o.out().resolve("pipeline.html");
         TimelineChart.writePng(png, panels);
         TimelineChart.writeHtml(html, panels, String.format(Locale.ROOT, "model %s, %d tokens per micro-batch; F %.2f ms, B %.2f ms, W %.2f ms per stage",
                 o.preset(), o.seqLen(), costs.f(), costs.b(), costs.w()));
         out.println("wrote " + png + " and " + html);
+        overlap(c, o, out);
+    }
+
+    /** One warm-up step and two timed steps of schedule s on thread ranks (token: one compute op at a time; null: free); [rank][step]. */
+    private static List<List<PipelineRunner.StepResult>> measuredRun(ModelConfig c, Options o, Schedule s, StagePartition part, java.util.concurrent.Semaphore token) {
+        return ThreadRanks.run(s.ranks(), comm -> {
+            TrainModel m = new TrainModel(c, 1, o.seqLen());
+            m.initRandom(1, 0.02f);
+            PipelineRunner runner = new PipelineRunner(s, part, m, comm);
+            runner.serializeCompute(token);
+            runner.step(batches(c, o.microBatches(), o.seqLen(), 1), 1, o.seqLen(), 1f / o.microBatches());
+            List<PipelineRunner.StepResult> l = new ArrayList<>();
+            for (int k = 2; k <= 3; k++) l.add(runner.step(batches(c, o.microBatches(), o.seqLen(), k), 1, o.seqLen(), 1f / o.microBatches()));
+            return l;
+        });
+    }
+
+    /**
+     * The F&amp;B overlap of report Figure 4 on a CPU: DualPipeV on pp=2 x ep=2 thread ranks (4 stages, the routed
+     * experts sharded over 2 ranks per stage), the timed step run with the pairs in order and with them overlapped.
+     * In order, each all-to-all inside a pair blocks for its whole time (communication time); overlapped, only the
+     * part left after the other half computed is waited for (exposed); hidden = communication - exposed.
+     */
+    static void overlap(ModelConfig c, Options o, PrintStream out) {
+        if (c.nRoutedExperts() % 2 != 0 || c.nRoutedExperts() == 0) {
+            out.println("\nF&B overlap: skipped (the model's routed experts do not split over 2 ranks)");
+            return;
+        }
+        int stages = 4, m = Math.max(o.microBatches(), 4);      // dualpipev on 2 ranks needs >= 4
+        TrainModel probe = new TrainModel(c, 1, o.seqLen());
+        StagePartition part = StagePartition.byCost(StagePartition.unitCosts(probe), stages);
+        Schedule s = PipelineTrainStep.schedule("dualpipev", 2, m);
+        out.printf(Locale.ROOT, "%nF&B overlap (report Figure 4): dualpipev on pp=2 x ep=2 thread ranks (4 stages, %d micro-batches per replica, %d routed experts%n"
+                + "sharded over 2 ranks per stage); expert all-to-all time inside F&B pairs over 2 steps in order and 2 overlapped, alternating%n", m, c.nRoutedExperts());
+        // one session: a warm-up step, then in order / overlapped / in order / overlapped; each mode's sums over its two steps
+        List<List<PipelineRunner.StepResult>> perRank = ThreadRanks.run(4, comm -> {
+            RankGrid g = RankGrid.of(comm, 2, 1, 2);
+            TrainModel model = new TrainModel(c, 2, o.seqLen());
+            model.initRandom(1, 0.02f);
+            PipelineRunner runner = new PipelineRunner(s, part, model, g.pipeline(), g.expert());
+            int j = g.replica();
+            List<PipelineRunner.MicroBatch> all = batches(c, 2 * m, o.seqLen(), 3);
+            List<PipelineRunner.MicroBatch> mine = all.subList(j * m, (j + 1) * m);
+            runner.setOverlap(true);
+            runner.step(mine, 1, o.seqLen(), 1f / (2 * m));
+            List<PipelineRunner.StepResult> l = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                runner.setOverlap(k % 2 == 1);
+                l.add(runner.step(mine, 1, o.seqLen(), 1f / (2 * m)));
+            }
+            return l;
+        });
+        List<List<PipelineRunner.StepResult>> runs = List.of(new ArrayList<>(), new ArrayList<>());   // [mode][rank], steps summed
+        for (List<PipelineRunner.StepResult> l : perRank)
+            for (int mode = 0; mode < 2; mode++) runs.get(mode).add(sum(l.get(mode), l.get(mode + 2)));
+        out.printf(Locale.ROOT, "%4s %10s %12s %12s %12s %12s %9s %12s %12s%n", "rank", "F&B pairs", "comm ms", "exposed ms", "hidden ms", "hidden/comm",
+                "", "F&B ms", "F&B ms");
+        out.printf(Locale.ROOT, "%4s %10s %12s %12s %12s %12s %9s %12s %12s%n", "", "", "(in order)", "(overlap)", "", "", "", "(in order)", "(overlap)");
+        double comm = 0, exposed = 0;
+        for (int r = 0; r < 4; r++) {
+            PipelineRunner.StepResult off = runs.get(0).get(r), on = runs.get(1).get(r);
+            long pairs = off.timeline().stream().filter(t -> t.op().kind() == Op.Kind.FB).count();
+            double c0 = off.pairCommNs() / 1e6, e1 = on.pairExposedNs() / 1e6;
+            comm += c0;
+            exposed += e1;
+            out.printf(Locale.ROOT, "%4d %10d %12.2f %12.2f %12.2f %11.1f%% %9s %12.2f %12.2f%n", r, pairs, c0, e1, c0 - e1, c0 > 0 ? 100 * (c0 - e1) / c0 : 0, "",
+                    fbMs(off), fbMs(on));
+        }
+        out.printf(Locale.ROOT, "all ranks: %.1f%% of the F&B pairs' expert all-to-all time hidden behind the other micro-batch's compute "
+                + "(hidden / comm = (%.2f - %.2f) / %.2f ms)%n", comm > 0 ? 100 * (comm - exposed) / comm : 0, comm, exposed, comm);
+        long endOff = 0, endOn = 0;
+        endOff = stepNs(perRank, 0) + stepNs(perRank, 2);
+        endOn = stepNs(perRank, 1) + stepNs(perRank, 3);
+        endOff /= 2;
+        endOn /= 2;
+        out.printf(Locale.ROOT, "step (mean of 2): %.1f ms in order, %.1f ms overlapped (4 rank threads on %d cores; comm is the wait for the partner rank's rows%n"
+                + "plus the copies: on thread ranks the all-to-all moves memory, its time is mostly the two ranks' skew)%n",
+                endOff / 1e6, endOn / 1e6, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The longest rank's end of timed step k. */
+    private static long stepNs(List<List<PipelineRunner.StepResult>> perRank, int k) {
+        long e = 0;
+        for (List<PipelineRunner.StepResult> l : perRank) for (PipelineRunner.Timed t : l.get(k).timeline()) e = Math.max(e, t.endNs());
+        return e;
+    }
+
+    /** Two steps of one rank as one: timelines concatenated, all-to-all times added. */
+    private static PipelineRunner.StepResult sum(PipelineRunner.StepResult a, PipelineRunner.StepResult b) {
+        List<PipelineRunner.Timed> t = new ArrayList<>(a.timeline());
+        t.addAll(b.timeline());
+        return new PipelineRunner.StepResult(a.total(), a.main(), a.mtp(), a.balance(), t, Math.max(a.peakSlots(), b.peakSlots()),
+                a.pairCommNs() + b.pairCommNs(), a.pairExposedNs() + b.pairExposedNs(), a.plainCommNs() + b.plainCommNs());
+    }
+
+    private static double fbMs(PipelineRunner.StepResult r) {
+        double s = 0;
+        for (PipelineRunner.Timed t : r.timeline()) if (t.op().kind() == Op.Kind.FB) s += (t.endNs() - t.startNs()) / 1e6;
+        return s;
+    }
+
+    private static double mean(List<Double> x) {
+        if (x == null || x.isEmpty()) return Double.NaN;
+        double s = 0;
+        for (double v : x) s += v;
+        return s / x.size();
+    }
+
+    private static double stageMedian(java.util.Map<String, List<Double>> byKind, String kind, int stage) {
+        List<Double> l = byKind.get(kind + "@" + stage);
+        if (l == null || l.isEmpty()) return mean(byKind.get(kind));   // a stage whose ops of this kind all ran in F&B pairs
+        double[] a = l.stream().mapToDouble(Double::doubleValue).toArray();
+        return median(a);
     }
 
     static double formula(String name, int pp, Costs c) {

@@ -60,7 +60,7 @@ public final class TimelineChart {
         for (Panel p : panels) {
             long total = span(p);
             g.setColor(Color.BLACK);
-            g.drawString(String.format(Locale.ROOT, "%s   (%.1f ms, measured bubble %.1f%%)", p.title(), total / 1e6, 100 * p.bubbleFraction()), LEFT, y + 15);
+            g.drawString(String.format(Locale.ROOT, "%s   (%.1f ms, bubble %.1f%%)", p.title(), total / 1e6, 100 * p.bubbleFraction()), LEFT, y + 15);
             y += HEAD;
             for (int r = 0; r < p.ranks(); r++) {
                 g.setColor(Color.BLACK);
@@ -103,7 +103,7 @@ public final class TimelineChart {
         for (Panel p : panels) {
             long total = span(p);
             int h = p.ranks() * ROW;
-            sb.append(String.format(Locale.ROOT, "<h3>%s: %.1f ms, measured bubble %.1f%%</h3><svg width=\"%d\" height=\"%d\">",
+            sb.append(String.format(Locale.ROOT, "<h3>%s: %.1f ms, bubble %.1f%%</h3><svg width=\"%d\" height=\"%d\">",
                     p.title(), total / 1e6, 100 * p.bubbleFraction(), W, h));
             double scale = (W - LEFT - 10) / (double) total;
             for (int r = 0; r < p.ranks(); r++)

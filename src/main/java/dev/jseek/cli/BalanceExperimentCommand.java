@@ -92,8 +92,8 @@ public final class BalanceExperimentCommand implements Callable<Integer> {
             tc.preset = preset;
             tc.steps = steps;
             tc.run.seed = seed;
-            tc.evalEvery = eval;
-            tc.gammaSchedule = v.gamma();
+            tc.validation.every = eval;
+            tc.schedules.gamma = v.gamma();
             tc.run.alpha = Float.parseFloat(v.alpha());
             tc.balanceLoss = v.balanceLoss();
             o.printf(Locale.ROOT, "%n== variant %s (%s): jseek train --data %s --out %s --preset %s --steps %d --seed %d --eval-every %d"

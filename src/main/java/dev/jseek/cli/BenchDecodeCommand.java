@@ -1,7 +1,6 @@
 package dev.jseek.cli;
 
 import dev.jseek.bench.DecodeBench;
-import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Prompts;
@@ -27,9 +26,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs of each decoder; the median counts (default ${DEFAULT-VALUE}).") int runs;
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed full-length runs of each decoder first, so that the JIT has compiled "
             + "both paths (the 2-token kernels are only hot in speculative decoding) (default ${DEFAULT-VALUE}).") int warmup;
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}); else seeded sampling, same seed for both.") float temperature;
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus mass (default ${DEFAULT-VALUE}).") float topP;
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
+    @Mixin SamplingOptions sampling;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
 
     @Override public Integer call() {
@@ -39,32 +36,22 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (tokens < 2) throw new UserException("--tokens must be >= 2, got " + tokens);
         if (runs < 1) throw new UserException("--runs must be >= 1, got " + runs);
         if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
-        try {
-            new Sampler(temperature, 0, topP, seed);
-        } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage());
-        }
+        sampling.sampler(); // the settings are in range
         Tokenizer tok = tokenizer.forPrompt(model, promptTokens != null);
         int[] ids;
         if (promptTokens != null) {
-            ids = ForwardCommand.parseTokens(promptTokens);
+            ids = PromptIds.parse("--prompt-tokens", promptTokens);
         } else {
             ids = Prompts.startingWith(tok.eosId(), tok.encode(prompt));
         }
         long tLoad = System.nanoTime();
         try (DeepSeekV3 m = ModelSource.open(model)) {
-            int vocab = m.config.vocabSize();
-            for (int i = 0; i < ids.length; i++)
-                if (ids[i] < 0 || ids[i] >= vocab)
-                    throw new UserException("prompt token " + i + " is " + ids[i] + ", outside the model's vocabulary 0.." + (vocab - 1));
-            if (ids.length == 0) throw new UserException("the prompt is empty");
-            if (ids.length >= m.config.maxPositionEmbeddings())
-                throw new UserException("the prompt's " + ids.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
+            PromptIds.check(ids, m.config, tok);
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             LoadReport.print(model, tLoad, System.err);
-            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, temperature, topP, seed, tok, promptTokens == null ? prompt : null).run(System.out);
+            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null).run(System.out);
         }
         return 0;
     }

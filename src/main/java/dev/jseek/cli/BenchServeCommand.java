@@ -1,5 +1,7 @@
 package dev.jseek.cli;
 
+import dev.jseek.bench.EngineBatchBench;
+import dev.jseek.bench.LlamaBatchedBench;
 import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.serve.ModelRunner;
@@ -12,6 +14,7 @@ import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -21,6 +24,9 @@ import picocli.CommandLine.Option;
  * {@code jseek bench serve}: the batch engine under 1, 4 and 16 concurrent streaming clients (a jseek server started
  * in this process on a free port, or any OpenAI-compatible server at --url, e.g. llama-server --parallel N, as the
  * peer): aggregate output tokens/s, time to first token and inter-token latency p50/p99, and this process's peak RSS.
+ * With --model, also the work of llama.cpp's llama-batched-bench on the engine ({@link EngineBatchBench}), and with
+ * --llama-batched-bench that peer on the same .gguf with the same threads ({@link LlamaBatchedBench};
+ * tools/bench-serve.sh runs both models of the README's table).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Concurrent streaming clients against the serving engine: tokens/s, TTFT and ITL percentiles, peak RSS.")
@@ -34,6 +40,44 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens per request (default ${DEFAULT-VALUE}).") int maxTokens;
     @Option(names = "--max-batch", defaultValue = "16", description = "In-process server: sequences decoded together (default ${DEFAULT-VALUE}).") int maxBatch;
     @Option(names = "--no-prefix-cache", description = "In-process server: no prefix cache (every request has the same prompt, so the cache would skip most prefill).") boolean noPrefixCache;
+    @Option(names = "--speculative", description = "In-process server: MTP speculative decoding in the batch.") boolean speculative;
+    @Option(names = "--llama-batched-bench", description = "Path of llama.cpp's llama-batched-bench (tools/build-llama-cpp.sh builds it): the peer, "
+            + "run on the same --model .gguf with the same threads, the same prompt length, new tokens and sequence counts as --clients.") Path llamaBatchedBench;
+    @Option(names = "--peer-timeout", defaultValue = "1800", description = "Seconds the peer may run (default ${DEFAULT-VALUE}).") long peerTimeout;
+
+    /**
+     * The same work as llama-batched-bench on the engine (no HTTP): for B in --clients, B sequences of --prompt-len
+     * random tokens and --max-tokens decode steps each; beside it the peer's line when --llama-batched-bench is given.
+     */
+    private void batchedTable(ModelRunner runner, int vocab) throws Exception {
+        int threads = dev.jseek.kernels.Parallel.threads();
+        List<LlamaBatchedBench.Row> peer = List.of();
+        System.out.printf("%nsame work as llama-batched-bench: B sequences, each its own %d-token prompt, %d decode steps, greedy; %d threads%n",
+                promptLen, maxTokens, threads);
+        List<EngineBatchBench.Row> ours = new java.util.ArrayList<>();
+        EngineBatchBench.run(runner.model().engine(), vocab, promptLen, Math.min(8, maxTokens), 1, 999); // warm-up
+        for (int b : clients) ours.add(EngineBatchBench.run(runner.model().engine(), vocab, promptLen, maxTokens, b, 1000 + b));
+        if (llamaBatchedBench != null) {
+            try {
+                peer = LlamaBatchedBench.run(llamaBatchedBench, model, promptLen, maxTokens, clients, threads, peerTimeout);
+            } catch (java.io.IOException e) {
+                throw new UserException("--llama-batched-bench: " + e.getMessage(), e);
+            }
+        }
+        System.out.printf("%6s %12s %14s %18s", "B", "jseek T s", "jseek 1st tok s", "jseek decode t/s");
+        if (!peer.isEmpty()) System.out.printf(" %12s %14s %18s %10s", "llama T s", "llama T_PP s", "llama S_TG t/s", "decode x");
+        System.out.println();
+        for (int i = 0; i < ours.size(); i++) {
+            EngineBatchBench.Row o = ours.get(i);
+            System.out.printf("%6d %12.3f %14.3f %18.1f", o.pl(), o.seconds(), o.firstTokenSeconds(), o.decodeTokensPerSecond());
+            if (!peer.isEmpty()) {
+                LlamaBatchedBench.Row p = peer.get(i);
+                System.out.printf(" %12.3f %14.3f %18.1f %10.2f", p.t(), p.tPp(), p.speedTg(), o.decodeTokensPerSecond() / p.speedTg());
+            }
+            System.out.println();
+        }
+        System.out.println();
+    }
 
     @Override public Integer call() throws Exception {
         if ((model == null) == (url == null)) throw new UserException("give --model (serve it here) or --url (bench a running server)");
@@ -41,6 +85,12 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
         for (int c : clients) if (c < 1) throw new UserException("--clients: each level must be >= 1, got " + c);
+        if (llamaBatchedBench != null) {
+            if (model == null || !model.getFileName().toString().endsWith(".gguf"))
+                throw new UserException("--llama-batched-bench runs the peer on the same file: give --model FILE.gguf");
+            if (!java.nio.file.Files.isExecutable(llamaBatchedBench))
+                throw new UserException("--llama-batched-bench: " + llamaBatchedBench + " is not an executable file (tools/build-llama-cpp.sh builds it)");
+        }
         OpenAiServer server = null;
         ModelRunner runner = null;
         String base = url, name = "bench";
@@ -54,8 +104,15 @@ public final class BenchServeCommand implements Callable<Integer> {
                 if (promptLen + maxTokens > m.config.maxPositionEmbeddings())
                     throw new UserException("--prompt-len + --max-tokens = " + (promptLen + maxTokens) + " exceeds the model's context of "
                             + m.config.maxPositionEmbeddings() + " tokens");
-                runner = new ModelRunner(m, tok, dev.jseek.api.PromptStart.NONE,
-                        EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(1024).withPrefixCache(!noPrefixCache));
+                int most = java.util.Arrays.stream(clients).max().orElse(1);
+                if (most > maxBatch) System.out.printf("note: --clients %d exceeds --max-batch %d: the rest wait in the queue%n", most, maxBatch);
+                try {
+                    runner = new ModelRunner(m, tok, dev.jseek.api.PromptStart.NONE, EngineOptions.defaults().withMaxBatch(maxBatch)
+                            .withMaxQueue(1024).withPrefixCache(!noPrefixCache).withSpeculative(speculative));
+                } catch (IllegalArgumentException e) {
+                    m.close();
+                    throw new UserException(e.getMessage(), e);
+                }
                 PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
                 server = OpenAiServer.start(runner, new ServerOptions("127.0.0.1", 0, name, new SamplingParams.Defaults(maxTokens, 0f), quiet));
                 base = server.url();
@@ -67,6 +124,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                     model != null ? model + " (in-process, max batch " + maxBatch + (noPrefixCache ? ", no prefix cache" : "") + ")" : base,
                     promptLen, maxTokens, perClient);
             ServeBench.run(base, name, 1, 1, prompt, maxTokens); // warm-up (JIT)
+            if (runner != null) batchedTable(runner, vocab);
             System.out.printf("%8s %9s %12s %12s %10s %10s %10s %10s %7s%n", "clients", "requests", "out tok/s", "tokens",
                     "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "errors");
             for (int c : clients) {
@@ -75,6 +133,12 @@ public final class BenchServeCommand implements Callable<Integer> {
                         l.tokensPerSecond(), l.completionTokens(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.itlP99Ms(), l.errors());
             }
             if (model != null) System.out.printf("peak RSS of this process (server + clients): %d MiB%n", ServeBench.peakRssMiB());
+            if (runner != null && speculative) {
+                var st = runner.stats();
+                System.out.printf("MTP drafts accepted: %d of %d (%.1f%%)%n", st.accepted(), st.drafted(),
+                        st.drafted() == 0 ? 0.0 : 100.0 * st.accepted() / st.drafted());
+            }
+            if (llamaBatchedBench != null) System.out.printf("(llama-batched-bench ran as a separate process after jseek's levels)%n");
             return 0;
         } finally {
             if (server != null) server.close();

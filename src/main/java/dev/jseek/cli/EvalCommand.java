@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Spec;
 public final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--model", description = "Model directory or GGUF file (required).") Path model;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in or above --model).") Path tokenizer;
+    @Mixin ModelTokenizerOption tokenizer;
     @Option(names = "--data", description = "Prepared token directory (jseek data prepare): bits/byte on its val split, FIM on its held-out files.") Path data;
     @Option(names = "--out", description = "Directory for scorecard.json/.md and passkey.png (default: <model>/eval).") Path out;
     @Option(names = "--bpb-tokens", defaultValue = "16384", description = "Validation tokens scored for bits/byte, 0 = off (default ${DEFAULT-VALUE}).") long bpbTokens;
@@ -66,7 +67,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (data != null && !Files.isDirectory(data)) throw new UserException("--data " + data + ": no such directory");
         if (mc != null && !Files.isRegularFile(mc)) throw new UserException("--mc " + mc + ": no such file");
-        Tokenizer tok = TokenizerFiles.find(model, tokenizer, true);
+        Tokenizer tok = tokenizer.find(model, true);
         Path dir = out != null ? out : (Files.isDirectory(model) ? model : model.toAbsolutePath().getParent()).resolve("eval");
         PrintWriter o = spec.commandLine().getOut();
         Evaluator.Options opt = new Evaluator.Options(data, bpbWindow, bpbTokens, fim, fimPrefix, fimSuffix, 48, lengths, passkeyDepths,

@@ -30,20 +30,6 @@ public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output .npy file for the logits [T, vocab].") Path out;
 
     /** Parses "0,5,9" (spaces allowed); errors name the bad item. */
-    static int[] parseTokens(String s) {
-        String[] parts = s.split(",", -1);
-        int[] ids = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            String p = parts[i].strip();
-            try {
-                ids[i] = Integer.parseInt(p);
-            } catch (NumberFormatException e) {
-                throw new UserException("--tokens: item " + i + " '" + p + "' is not an integer token id");
-            }
-        }
-        return ids;
-    }
-
     static Path defaultMtpOut(Path out) {
         String n = out.getFileName().toString();
         String stem = n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n;
@@ -59,7 +45,7 @@ public final class ForwardCommand implements Callable<Integer> {
     @Override public Integer call() {
         AttnMode mode = AttnMode.parse(attn);
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
-        int[] ids = parseTokens(tokens);
+        int[] ids = PromptIds.parse("--tokens", tokens);
         Path model = modelOption.checked();
         Path cfgFile = Files.isDirectory(model) ? model.resolve("config.json") : model;
         ModelConfig cfg = ModelSource.config(model);

@@ -33,10 +33,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--fim-suffix", description = "Fill-in-the-middle: the code after the hole.") String fimSuffix;
     @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "32", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).") int maxTokens;
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).") float temperature;
-    @Option(names = "--top-k", defaultValue = "0", description = "Sample from the k most likely tokens; 0 = all (default ${DEFAULT-VALUE}).") int topK;
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass in (0, 1] (default ${DEFAULT-VALUE}).") float topP;
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
+    @Mixin SamplingOptions sampling;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
     @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
@@ -61,26 +58,14 @@ public final class GenerateCommand implements Callable<Integer> {
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
         Tokenizer tok = model.tokenizer.forPrompt(modelPath, promptTokens != null);
-        int[] promptIds = promptTokens != null ? ForwardCommand.parseTokens(promptTokens)
+        int[] promptIds = promptTokens != null ? PromptIds.parse("--prompt-tokens", promptTokens)
                 : prompt != null ? (bos ? Prompts.startingWith(tok.bosId(), tok.encode(prompt)) : tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
-        Sampler sampler;
-        try {
-            sampler = new Sampler(temperature, topK, topP, seed);
-        } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage());
-        }
+        Sampler sampler = sampling.sampler();
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
         long tLoad = System.nanoTime();
         try (DeepSeekV3 m = model.open()) {
-            int vocab = m.config.vocabSize();
-            for (int i = 0; i < promptIds.length; i++)
-                if (promptIds[i] < 0 || promptIds[i] >= vocab)
-                    throw new UserException("prompt token " + i + " is " + promptIds[i] + ", outside the model's vocabulary 0.." + (vocab - 1)
-                            + (tok != null ? " (is " + tok.source() + " the model's tokenizer?)" : ""));
-            if (promptIds.length == 0) throw new UserException("the prompt is empty");
-            if (promptIds.length >= m.config.maxPositionEmbeddings())
-                throw new UserException("the prompt's " + promptIds.length + " tokens do not fit the context of " + m.config.maxPositionEmbeddings());
+            PromptIds.check(promptIds, m.config, tok);
             int[] stop = noStop ? new int[0] : new int[] {m.config.eosTokenId()};
             if (spec && !m.hasMtp())
                 throw new UserException("--speculative: " + modelPath + " has no MTP module to draft with (config num_nextn_predict_layers = "

@@ -2,7 +2,6 @@ package dev.jseek.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.io.AtomicFiles;
 import dev.jseek.model.DeepSeekV3;
@@ -51,17 +50,12 @@ import picocli.CommandLine.Spec;
                 "Tasks: arithmetic[:MAX[:OPS]] (synthetic, verifiable) or jsonl:FILE ({\"prompt\": ..., \"answer\": ...} per line)."})
 public final class GrpoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--task", description = "arithmetic[:MAX[:OPS]] (operands 0..MAX, default 20; operators of +-*, default +) or jsonl:FILE.") String task;
-    @Option(names = "--reward", defaultValue = "exact,format=0.1", description = "Comma-separated NAME[=WEIGHT]: exact, format, logprob:DIR, judge:DIR (default ${DEFAULT-VALUE}).") String reward;
+    @Mixin TaskRewardOptions taskReward;
     @Mixin PostTrainOptions opts;
-    @Option(names = "--group", defaultValue = "4", description = "Completions per prompt G (default ${DEFAULT-VALUE}).") int group;
     @Option(names = "--micro-batch", defaultValue = "1", description = "Prompts per forward/backward (default ${DEFAULT-VALUE}).") int micro;
     @Option(names = "--batch", defaultValue = "4", description = "Prompts per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
-    @Option(names = "--max-new-tokens", defaultValue = "32", description = "Completion token limit (default ${DEFAULT-VALUE}).") int maxNew;
     @Option(names = "--max-seq-len", defaultValue = "256", description = "Longest prompt + completion in tokens (default ${DEFAULT-VALUE}).") int maxSeqLen;
-    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature of the rollouts (default ${DEFAULT-VALUE}).") float temperature;
-    @Option(names = "--top-k", defaultValue = "0", description = "Top-k of the rollouts, 0 = off (default ${DEFAULT-VALUE}).") int topK;
-    @Option(names = "--top-p", defaultValue = "1.0", description = "Top-p of the rollouts (default ${DEFAULT-VALUE}).") float topP;
+    @Mixin RolloutOptions rollouts;
     @Option(names = "--clip-eps", defaultValue = "0.2", description = "Ratio clip epsilon (default ${DEFAULT-VALUE}).") double clipEps;
     @Option(names = "--beta", defaultValue = "0.04", description = "KL penalty weight, 0 = no reference model (default ${DEFAULT-VALUE}, as DeepSeekMath).") double beta;
     @Option(names = "--ref", description = "Reference model directory for the KL term (default: --init-from).") Path refDir;
@@ -74,14 +68,9 @@ public final class GrpoCommand implements Callable<Integer> {
 
     public Outcome outcome() { return outcome; }
 
-    /** Held-out prompts of a task: arithmetic draws with another seed; a JSONL file's first prompts. */
-    static PromptSet heldOut(String task, long seed) {
-        return Tasks.parse(task, task.startsWith("arithmetic") ? seed + 1_000_003 : seed);
-    }
-
     @Override public Integer call() {
         opts.requireBasics("grpo");
-        if (task == null) throw new UserException("jseek grpo needs --task (arithmetic[:MAX[:OPS]] or jsonl:FILE)");
+        String task = taskReward.task("jseek grpo");
         RunOptions.checkBatch(micro, batch);
         if (evalPrompts < 0) throw new UserException("--eval-prompts must be >= 0, got " + evalPrompts);
         PrintWriter o = spec.commandLine().getOut();
@@ -92,22 +81,12 @@ public final class GrpoCommand implements Callable<Integer> {
         Tokenizer tok = opts.tokenizer(resumeDir);
         if (tok.vocabSize() > c.vocabSize())
             throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
-        PromptSet prompts;
-        try {
-            prompts = Tasks.parse(task, opts.run.seed);
-        } catch (IllegalArgumentException e) {
-            throw new UserException("--task: " + e.getMessage(), e);
-        }
+        PromptSet prompts = taskReward.prompts(opts.run.seed);
         List<DeepSeekV3> opened = new ArrayList<>();
         try {
-            WeightedReward rw;
-            try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 m = ModelSource.open(d); opened.add(m); return m; });
-            } catch (IllegalArgumentException e) {
-                throw new UserException("--reward: " + e.getMessage(), e);
-            }
+            WeightedReward rw = taskReward.reward(tok, opened);
             if (Rewards.needsAnswers(rw) && !prompts.hasAnswers())
-                throw new UserException("--reward " + reward + ": the exact reward needs answers, and " + prompts.describe() + " has none");
+                throw new UserException("--reward " + taskReward.reward + ": the exact reward needs answers, and " + prompts.describe() + " has none");
             Path refPath = refDir != null ? refDir : opts.initFrom;
             if (beta > 0 && refPath == null) throw new UserException("--beta > 0 needs a reference model: --ref DIR (or --init-from)");
             DeepSeekV3 ref = null;
@@ -115,14 +94,9 @@ public final class GrpoCommand implements Callable<Integer> {
                 ref = ModelSource.open(refPath);
                 opened.add(ref);
             }
-            RolloutSource.Settings st;
-            try {
-                st = new RolloutSource.Settings(group, micro, maxNew, temperature, topK, topP, opts.run.seed, maxSeqLen);
-            } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage(), e);
-            }
-            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * group, batch * group, c, 0);
-            TrainModel model = opts.model(c, micro * group, maxSeqLen, resumeDir);
+            RolloutSource.Settings st = rollouts.settings(micro, opts.run.seed, maxSeqLen);
+            TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(1e-6, opts.lr != null ? opts.lr : 1e-6), 0, micro * rollouts.group, batch * rollouts.group, c, 0);
+            TrainModel model = opts.model(c, micro * rollouts.group, maxSeqLen, resumeDir);
             opts.copyTokenizer(tok);
             RolloutSource source = new RolloutSource(model, tok, prompts, rw, ref, st);
             GrpoTrainable trainable = new GrpoTrainable(model, clipEps, beta);
@@ -133,8 +107,7 @@ public final class GrpoCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "jseek grpo: %s%n", resumed == null ? "new run in " + opts.run.out + " from " + opts.initFrom
                         : "resuming " + resumeDir + " (step " + resumed.step() + ")");
                 o.printf(Locale.ROOT, "  task       %s; reward %s%n", prompts.describe(), rw.name());
-                o.printf(Locale.ROOT, "  rollouts   group %d, %d prompts/step (%d per micro-batch), <= %d new tokens, temperature %s, top-k %d, top-p %s%n",
-                        group, batch, micro, maxNew, temperature, topK, topP);
+                o.printf(Locale.ROOT, "  rollouts   %s%n", rollouts.describe(batch, micro));
                 o.printf(Locale.ROOT, "  objective  clip eps %s, KL beta %s%s; one policy update per batch (ratio 1)%n", clipEps, beta,
                         beta > 0 ? " against " + refPath : "");
                 opts.printOptimizer(o, cfg);
@@ -175,7 +148,7 @@ public final class GrpoCommand implements Callable<Integer> {
 
     private RewardEval.Result evaluate(PrintWriter o, TrainModel model, Tokenizer tok, WeightedReward rw, String when, long step) {
         try (DeepSeekV3 m = PolicySnapshot.of(model)) {
-            RewardEval.Result r = RewardEval.run(m, tok, heldOut(task, opts.run.seed), 0, evalPrompts, rw, maxNew, 0f, opts.run.seed, 3);
+            RewardEval.Result r = RewardEval.run(m, tok, taskReward.heldOut(opts.run.seed), 0, evalPrompts, rw, rollouts.maxNew, 0f, opts.run.seed, 3);
             GrpoEvalCommand.print(o, r, "eval " + when + " (step " + step + ", greedy, " + evalPrompts + " held-out prompts)");
             return r;
         }
@@ -184,8 +157,8 @@ public final class GrpoCommand implements Callable<Integer> {
     private void writeEval(RewardEval.Result before, RewardEval.Result after) {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.put("task", task);
-        root.put("reward", reward);
+        root.put("task", taskReward.task);
+        root.put("reward", taskReward.reward);
         root.put("prompts", evalPrompts);
         root.set("before", GrpoEvalCommand.toJson(json, before));
         if (after != null) root.set("after", GrpoEvalCommand.toJson(json, after));

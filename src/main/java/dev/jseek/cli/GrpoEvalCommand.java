@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.posttrain.RewardEval;
-import dev.jseek.posttrain.Rewards;
 import dev.jseek.posttrain.WeightedReward;
-import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -16,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,10 +27,9 @@ import picocli.CommandLine.Spec;
         description = "Score a model's answers on N prompts of a task (mean reward, each reward part, samples).")
 public final class GrpoEvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--model", required = true, description = "Model directory.") Path model;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in or above --model).") Path tokenizer;
-    @Option(names = "--task", required = true, description = "arithmetic[:MAX[:OPS]] or jsonl:FILE.") String task;
-    @Option(names = "--reward", defaultValue = "exact,format=0.1", description = "As jseek grpo --reward (default ${DEFAULT-VALUE}).") String reward;
+    @Mixin ModelOption model;
+    @Mixin ModelTokenizerOption tokenizer;
+    @Mixin TaskRewardOptions taskReward;
     @Option(names = "--prompts", defaultValue = "200", description = "Prompts to score (default ${DEFAULT-VALUE}).") int prompts;
     @Option(names = "--held-out", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Arithmetic: draw the held-out prompts jseek grpo --eval-prompts uses (default); --no-held-out: the training draws.") boolean heldOut;
@@ -42,23 +40,20 @@ public final class GrpoEvalCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         if (prompts < 1) throw new UserException("--prompts must be >= 1, got " + prompts);
-        Tokenizer tok = TokenizerFiles.find(model, tokenizer, true);
+        String task = taskReward.task("jseek grpo eval");
+        Path modelPath = model.checked();
+        Tokenizer tok = tokenizer.find(modelPath, true);
         List<DeepSeekV3> opened = new ArrayList<>();
-        try (DeepSeekV3 m = ModelSource.open(model)) {
-            WeightedReward rw;
-            try {
-                rw = Rewards.parse(reward, tok, d -> { DeepSeekV3 x = ModelSource.open(d); opened.add(x); return x; });
-            } catch (IllegalArgumentException e) {
-                throw new UserException("--reward: " + e.getMessage(), e);
-            }
+        try (DeepSeekV3 m = model.open()) {
+            WeightedReward rw = taskReward.reward(tok, opened);
             RewardEval.Result r;
             try {
-                r = RewardEval.run(m, tok, heldOut ? GrpoCommand.heldOut(task, seed) : dev.jseek.posttrain.Tasks.parse(task, seed), 0, prompts, rw,
+                r = RewardEval.run(m, tok, heldOut ? taskReward.heldOut(seed) : taskReward.prompts(seed), 0, prompts, rw,
                         maxNew, temperature, seed, show);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
             }
-            print(spec.commandLine().getOut(), r, model + " on " + prompts + " prompts of " + task + (temperature > 0 ? ", temperature " + temperature : ", greedy"));
+            print(spec.commandLine().getOut(), r, modelPath + " on " + prompts + " prompts of " + task + (temperature > 0 ? ", temperature " + temperature : ", greedy"));
         } finally {
             for (DeepSeekV3 x : opened) x.close();
         }

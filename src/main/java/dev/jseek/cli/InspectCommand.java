@@ -43,6 +43,10 @@ public final class InspectCommand implements Callable<Integer> {
                 c.numHiddenLayers() - Math.min(c.firstKDenseReplace(), c.numHiddenLayers()), c.numNextnPredictLayers(),
                 c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(), c.numExpertsPerTok(), c.topkGroup(), c.nGroup(),
                 c.nSharedExperts(), c.vocabSize());
+        System.out.printf("model_type %s, router: %s scores, %s, norm_topk_prob %s, routed_scaling_factor %s%s; rope_theta %s, %s%n",
+                c.modelType(), c.scoringFunc(), c.topkMethod(), c.normTopkProb(), c.routedScalingFactor(),
+                c.hasRouterBias() ? ", selection bias" : "", c.ropeTheta(),
+                c.ropeScaling() == null ? "no rope scaling" : "YaRN factor " + c.ropeScaling().factor());
         System.out.printf("total parameters (main model):  %,d (%s)%n", w.mainParameters(), ParameterCount.human(w.mainParameters()));
         System.out.printf("active per token (main model):  %,d (%s)%n", w.activeParameters(), ParameterCount.human(w.activeParameters()));
         System.out.printf("MTP parameters (unique):        %,d (%s)%n", w.mtpParameters(), ParameterCount.human(w.mtpParameters()));

@@ -22,6 +22,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,9 +42,7 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "small", description = "Model preset (default ${DEFAULT-VALUE}).") String preset;
     @Option(names = "--vocab-size", defaultValue = "8192", description = "Tokenizer vocabulary (default ${DEFAULT-VALUE}).") int vocab;
     @Option(names = "--tokenizer-mb", defaultValue = "40", description = "MB of Java sources the tokenizer learns from (default ${DEFAULT-VALUE}).") int tokenizerMb;
-    @Option(names = "--seq-len", defaultValue = "256", description = "Training sequence length (default ${DEFAULT-VALUE}).") int seqLen;
-    @Option(names = "--micro-batch", defaultValue = "4", description = "Sequences per forward/backward (default ${DEFAULT-VALUE}).") int micro;
-    @Option(names = "--batch", defaultValue = "8", description = "Sequences per optimizer step (default ${DEFAULT-VALUE}).") int batch;
+    @Mixin BatchOptions shape = new BatchOptions(256, 4, 8);
     @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).") double lr;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of everything (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--steps", description = "Train exactly this many steps instead of fitting --minutes.") Long steps;
@@ -94,18 +93,16 @@ public final class QuickstartCommand implements Callable<Integer> {
         train.run.out = run;
         train.config = cfgFile;
         train.steps = n;
-        train.seqLen = seqLen;
-        train.micro = micro;
-        train.batch = batch;
-        train.lrPeak = lr;
-        train.warmup = Math.max(1, Math.min(100, n / 10));
+        train.shape = shape;
+        train.schedules.lrPeak = lr;
+        train.schedules.warmup = Math.max(1, Math.min(100, n / 10));
         train.run.seed = seed;
         train.run.every = Math.max(1, n / 5);
         train.run.keep = 2;
         train.run.resume = "auto"; // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
         train.run.noProgress = noProgress;
-        stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + seqLen
-                + " --micro-batch " + micro + " --batch " + batch + " --lr " + lr + " --warmup-steps " + train.warmup + " --seed " + seed
+        stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + shape.seqLen
+                + " --micro-batch " + shape.micro + " --batch " + shape.batch + " --lr " + lr + " --warmup-steps " + train.schedules.warmup + " --seed " + seed
                 + " --checkpoint-every " + train.run.every + " --keep 2 --resume=auto" + flag(noProgress, "--no-progress"));
         train.call();
         stdout.flush();
@@ -124,22 +121,22 @@ public final class QuickstartCommand implements Callable<Integer> {
 
     /** Steps that fit the time budget: the fastest of several warm forward/backward passes of the real shape; keeps 90% of the budget. */
     private long calibrateSteps(ModelConfig cfg) {
-        TrainModel m = new TrainModel(cfg, micro, seqLen);
+        TrainModel m = new TrainModel(cfg, shape.micro, shape.seqLen);
         m.initRandom(seed, 0.006f);
         SplittableRandom r = new SplittableRandom(seed);
-        int[] tok = new int[micro * seqLen], tgt = new int[micro * seqLen];
+        int[] tok = new int[shape.micro * shape.seqLen], tgt = new int[shape.micro * shape.seqLen];
         for (int i = 0; i < tok.length; i++) { tok[i] = r.nextInt(cfg.vocabSize()); tgt[i] = r.nextInt(cfg.vocabSize()); }
         long best = Long.MAX_VALUE, start = System.nanoTime();
         // until the JIT has compiled the step: at least 6 passes and 10 s (at most 20 passes)
         for (int i = 0; i < 20 && (i < 6 || System.nanoTime() - start < 10_000_000_000L); i++) {
             long t = System.nanoTime();
             m.zeroGrad();
-            m.forwardBackward(tok, tgt, micro, seqLen);
+            m.forwardBackward(tok, tgt, shape.micro, shape.seqLen);
             best = Math.min(best, System.nanoTime() - t);
         }
-        double stepSeconds = best / 1e9 * (batch / (double) micro) * 1.05;
+        double stepSeconds = best / 1e9 * (shape.batch / (double) shape.micro) * 1.05;
         long n = Math.max(10, (long) (minutes * 60 * 0.9 / stepSeconds));
-        System.err.printf("== calibration: %.2f s per step of %d x %d tokens -> %d steps in %.1f min%n", stepSeconds, batch, seqLen, n, minutes);
+        System.err.printf("== calibration: %.2f s per step of %d x %d tokens -> %d steps in %.1f min%n", stepSeconds, shape.batch, shape.seqLen, n, minutes);
         return n;
     }
 

@@ -57,8 +57,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Reuse the cached latent blocks of prompt prefixes shared between requests (default on; --no-prefix-cache turns it off).") boolean prefixCache;
     @Option(names = "--generation-timeout", description = "Seconds a generation may take from its request's arrival (queueing included); "
             + "it then ends with finish_reason length and what it has (default: no limit).") Double generationTimeout;
-    @Option(names = "--max-cache-mib", defaultValue = "4096", description = "KV-cache MiB one request may reach (prompt + max_tokens); "
-            + "larger requests get 400 (default ${DEFAULT-VALUE}).") long maxCacheMib;
+    @Option(names = "--speculative", description = "MTP speculative decoding in the batch: each step drafts a token per sequence with the "
+            + "model's MTP module and verifies it in the same batched forward (the same tokens, up to 2 per step; needs a model with MTP).") boolean speculative;
+    @Option(names = "--max-cache-mib", defaultValue = "4096", description = "Latent cache MiB one request may reserve (prompt + max_tokens, "
+            + "in whole blocks of the --kv-cache-mb pool, which also bounds it); larger requests get 400 naming the numbers (default ${DEFAULT-VALUE}).") long maxCacheMib;
 
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -79,7 +81,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxQueued < 0) throw new UserException("--max-queued must be >= 0, got " + maxQueued);
         if (maxCacheMib < 1 || maxCacheMib > (1L << 40)) throw new UserException("--max-cache-mib must be in 1..2^40, got " + maxCacheMib);
         ServerLimits limits = new ServerLimits(Math.round(requestTimeout * 1000), Math.round(writeTimeout * 1000), maxConnections,
-                maxQueued, ServerLimits.DEFAULTS.heartbeatAfterMs(), maxCacheMib << 20);
+                maxQueued, ServerLimits.DEFAULTS.heartbeatAfterMs());
         if (apiKey == null && !insecure && !Loopback.isLoopback(host))
             throw new UserException("--host " + host + " is not a loopback address: serving it without a key lets anyone who reaches it "
                     + "run generations; give --api-key KEY (or set JSEEK_API_KEY), or --insecure to serve it open");
@@ -101,7 +103,7 @@ public final class ServeCommand implements Callable<Integer> {
         DeepSeekV3 m = model.open();
         try {
             EngineOptions eo = EngineOptions.defaults().withMaxBatch(maxBatch).withMaxQueue(Math.max(maxQueued, 1024))
-                    .withPrefixCache(prefixCache);
+                    .withPrefixCache(prefixCache).withSpeculative(speculative).withMaxRequestBytes(maxCacheMib << 20);
             if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);
             runner = new ModelRunner(m, tok, start, eo);
         } catch (IllegalArgumentException e) {

@@ -39,13 +39,10 @@ public final class SftCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Chat conversations, JSONL.") Path data;
     @Option(names = "--val-data", description = "Held-out conversations (JSONL): assistant-token loss every --eval-every steps.") Path valData;
     @Mixin PostTrainOptions opts;
-    @Option(names = "--seq-len", defaultValue = "512", description = "Most tokens per row (longer conversations are cut; default ${DEFAULT-VALUE}).") int seqLen;
-    @Option(names = "--micro-batch", defaultValue = "4", description = "Rows per forward/backward (default ${DEFAULT-VALUE}).") int micro;
-    @Option(names = "--batch", defaultValue = "16", description = "Rows per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
+    @Mixin BatchOptions shape;
     @Option(names = "--pack", description = "Pack several conversations per row, each attending only to itself; default: one per row, padded.") boolean pack;
+    @Mixin ValidationOptions evals = new ValidationOptions(50, 8);
     @Option(names = "--mtp-lambda", defaultValue = "0.1", description = "MTP loss weight (default ${DEFAULT-VALUE}).") double mtpLambda;
-    @Option(names = "--eval-every", defaultValue = "50", description = "Validation every N steps and at the end when --val-data is given (default ${DEFAULT-VALUE}).") long evalEvery;
-    @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (default ${DEFAULT-VALUE}).") int evalBatches;
 
     /** What the run did (for tests). */
     public record Outcome(long firstStep, long lastStep, StepMetrics first, StepMetrics last, StepMetrics lastValidation, Path checkpoint) {}
@@ -57,9 +54,8 @@ public final class SftCommand implements Callable<Integer> {
     @Override public Integer call() {
         opts.requireBasics("sft");
         if (data == null) throw new UserException("jseek sft needs --data chats.jsonl");
-        if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        RunOptions.checkBatch(micro, batch);
-        if (evalEvery < 0 || evalBatches < 1) throw new UserException("--eval-every must be >= 0 and --eval-batches >= 1");
+        shape.check();
+        evals.check();
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = opts.run.resumeDir();
         ModelConfig c = opts.config(resumeDir);
@@ -67,17 +63,17 @@ public final class SftCommand implements Callable<Integer> {
         if (tok.vocabSize() > c.vocabSize())
             throw new UserException(tok.source() + ": tokenizer vocab " + tok.vocabSize() + " exceeds the model's vocab_size " + c.vocabSize());
         int minT = c.numNextnPredictLayers() + 1;
-        if (seqLen < minT) throw new UserException("--seq-len must exceed the MTP depth " + c.numNextnPredictLayers());
+        if (shape.seqLen < minT) throw new UserException("--seq-len must exceed the MTP depth " + c.numNextnPredictLayers());
         SftEncoder enc = new SftEncoder(tok);
-        SftDataset ds = SftDataset.load(data, enc, seqLen + 1);
-        SftDataset val = valData != null ? SftDataset.load(valData, enc, seqLen + 1) : null;
-        TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, micro, batch, c, val != null ? evalEvery : 0);
-        TrainModel model = opts.model(c, micro, seqLen, resumeDir);
+        SftDataset ds = SftDataset.load(data, enc, shape.seqLen + 1);
+        SftDataset val = valData != null ? SftDataset.load(valData, enc, shape.seqLen + 1) : null;
+        TrainerConfig cfg = opts.trainerConfig(opts.lrSchedule(5e-6, 1e-6), mtpLambda, shape.micro, shape.batch, c, val != null ? evals.every : 0);
+        TrainModel model = opts.model(c, shape.micro, shape.seqLen, resumeDir);
         opts.copyTokenizer(tok);
-        SftBatchSource source = new SftBatchSource(ds.examples(), micro, seqLen, minT, tok.padId(), pack, opts.run.seed);
+        SftBatchSource source = new SftBatchSource(ds.examples(), shape.micro, shape.seqLen, minT, tok.padId(), pack, opts.run.seed);
         Validation<TokenBatch> validation = null;
-        if (val != null && evalEvery > 0) {
-            List<TokenBatch> vb = SftBatchSource.inOrder(val.examples(), micro, minT, tok.padId(), evalBatches);
+        if (val != null && evals.every > 0) {
+            List<TokenBatch> vb = SftBatchSource.inOrder(val.examples(), shape.micro, minT, tok.padId(), evals.batches);
             validation = new Validation<>(vb, b -> { long n = 0; for (int t : b.targets()) if (t >= 0) n++; return n; }, Double.NaN);
         }
         try (Trainer<TokenBatch> t = new Trainer<>(new TrainModelTrainable(model), source, cfg)) {
@@ -87,11 +83,11 @@ public final class SftCommand implements Callable<Integer> {
                     : "resuming " + resumeDir + " (step " + resumed.step() + ")");
             SftDataset.Stats s = ds.stats();
             o.printf(Locale.ROOT, "  data       %s: %d conversations (%d truncated to %d tokens, %d dropped), %,d tokens, %,d assistant targets (%.1f%%)%n",
-                    data, s.conversations(), s.truncated(), seqLen + 1, s.dropped(), s.tokens(), s.trainedTokens(), 100.0 * s.trainedTokens() / s.tokens());
+                    data, s.conversations(), s.truncated(), shape.seqLen + 1, s.dropped(), s.tokens(), s.trainedTokens(), 100.0 * s.trainedTokens() / s.tokens());
             if (val != null) o.printf(Locale.ROOT, "  val        %s: %d conversations, %,d assistant targets%s%n", valData, val.stats().conversations(),
-                    val.stats().trainedTokens(), validation == null ? " (not evaluated: --eval-every 0)" : ", every " + evalEvery + " steps");
+                    val.stats().trainedTokens(), validation == null ? " (not evaluated: --eval-every 0)" : ", every " + evals.every + " steps");
             o.printf(Locale.ROOT, "  batch      %s, seq-len <= %d, micro-batch %d, %d rows/step; tokenizer %s; MTP lambda %s%n",
-                    pack ? "packed rows (conversations masked from each other)" : "one conversation per row, padded", seqLen, micro, batch, tok.source(), mtpLambda);
+                    pack ? "packed rows (conversations masked from each other)" : "one conversation per row, padded", shape.seqLen, shape.micro, shape.batch, tok.source(), mtpLambda);
             opts.printOptimizer(o, cfg);
             o.flush();
             TrainingRun.Outcome r = TrainingRun.train(t, opts.steps);

@@ -25,19 +25,23 @@ final class TokenizerFiles {
     }
 
     /**
-     * The tokenizer of a model: {@code explicit} when given, else {@code tokenizer.json} in the model directory or
-     * its parent (a training run directory holds it above its {@code step-N} checkpoints). Null when none is found
-     * and it is not {@code required}.
+     * The tokenizer of a model: {@code explicit} when given, else the vocabulary a .gguf carries in its metadata, else
+     * {@code tokenizer.json} in the model directory or its parent (a training run directory holds it above its
+     * {@code step-N} checkpoints, a .gguf's directory beside it). Null when none is found and it is not {@code required}.
      */
     static Tokenizer find(Path modelDir, Path explicit, boolean required) {
         if (explicit != null) return load(explicit);
+        Tokenizer embedded = dev.jseek.source.ModelSource.embeddedTokenizer(modelDir);
+        if (embedded != null) return embedded;
         Path dir = modelDir.toAbsolutePath();
         for (Path p : new Path[] {dir, dir.getParent()}) {
             if (p == null) continue;
             Path f = p.resolve("tokenizer.json");
             if (Files.isRegularFile(f)) return load(f);
         }
-        if (required) throw new UserException("no tokenizer.json in " + modelDir + " or its parent; pass --tokenizer FILE");
+        if (required) throw new UserException(dev.jseek.gguf.GgufFile.isGguf(modelDir)
+                ? modelDir + " has no vocabulary in its metadata (tokenizer.ggml.*) and there is no tokenizer.json beside it; pass --tokenizer FILE"
+                : "no tokenizer.json in " + modelDir + " or its parent; pass --tokenizer FILE");
         return null;
     }
 }

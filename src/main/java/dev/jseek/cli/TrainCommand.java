@@ -12,7 +12,6 @@ import dev.jseek.train.ActLayout;
 import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.DataLoaderSource;
-import dev.jseek.train.ExtensionStage;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
 import dev.jseek.train.Precision;
@@ -24,6 +23,7 @@ import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
 import dev.jseek.parallel.CommException;
 import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.RankGrid;
 import dev.jseek.pipeline.Schedules;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.MpiComm;
@@ -69,32 +69,20 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "Model preset (tiny, small, base, 671b) for a new run.") String preset;
     @Option(names = "--config", description = "HF config.json for a new run.") Path config;
     @Option(names = "--init-from", description = "Start from the weights of this HF model directory (its config.json unless --config/--preset).") Path initFrom;
+    @Mixin YarnOptions yarn;
+    @Mixin BatchOptions shape;
 
-    @Option(names = "--yarn-factor", description = "Context-extension stage (report §4.3; use with --init-from and a longer --seq-len): YaRN scale s written into the config, max_position_embeddings = s x --yarn-original-len.") Double yarnFactor;
-    @Option(names = "--yarn-original-len", description = "The pre-training sequence length YaRN extends from (default: the config's rope_scaling, if any).") Integer yarnOriginal;
-    @Option(names = "--yarn-beta-fast", defaultValue = "32", description = "YaRN beta (default ${DEFAULT-VALUE}, as the report).") double yarnBetaFast;
-    @Option(names = "--yarn-beta-slow", defaultValue = "1", description = "YaRN alpha (default ${DEFAULT-VALUE}, as the report).") double yarnBetaSlow;
-    @Option(names = "--yarn-mscale", defaultValue = "1.0", description = "YaRN mscale = mscale_all_dim: sqrt(t) = 0.1 mscale ln s + 1 (default ${DEFAULT-VALUE}, as the report).") double yarnMscale;
 
-    @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per sequence (default ${DEFAULT-VALUE}).") int seqLen;
-    @Option(names = "--micro-batch", defaultValue = "4", description = "Sequences per forward/backward (default ${DEFAULT-VALUE}).") int micro;
-    @Option(names = "--batch", defaultValue = "16", description = "Sequences per optimizer step, a multiple of --micro-batch (default ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--batch-start", description = "Batch-size ramp: sequences per step at the start (default = --batch, no ramp).") Integer batchStart;
     @Option(names = "--batch-ramp-tokens", defaultValue = "0", description = "Tokens over which the batch ramps linearly to --batch.") long rampTokens;
     @Option(names = "--steps", description = "Train until this many steps (required).") Long steps;
-    @Option(names = "--total-tokens", description = "Tokens the schedules are scaled to (default steps x batch x seq-len).") Double totalTokens;
-    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate of the report-shaped schedule (default ${DEFAULT-VALUE}).") double lrPeak;
-    @Option(names = "--warmup-steps", defaultValue = "100", description = "Linear warmup steps (default ${DEFAULT-VALUE}).") long warmup;
-    @Option(names = "--lr-schedule", description = "Explicit schedule, e.g. \"0; linear 2000s 2.2e-4; constant 10e12t; cosine 14.3e12t 2.2e-5\".") String lrSchedule;
-    @Option(names = "--gamma-schedule", description = "Bias update speed schedule, e.g. \"0.001\" or \"0\" (default 0.001, 0 for the last 500/14800 of tokens).") String gammaSchedule;
-    @Option(names = "--lambda-schedule", description = "MTP loss weight schedule (default 0.3, 0.1 after 10/14.8 of tokens).") String lambdaSchedule;
+    @Mixin ScheduleOptions schedules;
     @Option(names = "--balance-loss", defaultValue = "seq", description = "seq: sequence-wise balance loss (docs/architecture.md §5.4), batch: classic batch-wise auxiliary loss (default ${DEFAULT-VALUE}).") String balanceLoss;
     @Option(names = "--moments", defaultValue = "auto", description = "Storage of the AdamW moments: fp32, bf16, or auto = bf16 with --precision fp8 (as the report), fp32 otherwise (default ${DEFAULT-VALUE}).") String moments;
     @Option(names = "--bf16-moments", description = "Same as --moments bf16.") boolean bf16Moments;
     @Option(names = "--ema-decay", defaultValue = "0", description = "Parameter EMA decay, 0 = none (default ${DEFAULT-VALUE}).") double emaDecay;
     @Option(names = "--init-std", defaultValue = "0.006", description = "Init std of matrices (default ${DEFAULT-VALUE}, as the report).") float initStd;
-    @Option(names = "--eval-every", defaultValue = "100", description = "Validation loss / bits per byte every N steps and at the last step, 0 = never (default ${DEFAULT-VALUE}).") long evalEvery;
-    @Option(names = "--eval-batches", defaultValue = "8", description = "Validation micro-batches (the first ones of the val split, fixed; default ${DEFAULT-VALUE}).") int evalBatches;
+    @Mixin ValidationOptions validation;
     @Option(names = "--on-nonfinite", defaultValue = "skip", description = "skip or stop on a NaN/Inf loss or gradient (default ${DEFAULT-VALUE}).") String onNonFinite;
     @Option(names = "--no-recompute", description = "Keep every activation instead of recomputing RMSNorm outputs and MLA up-projections in backward (docs/architecture.md §7.1; recompute is on by default, same results, smaller activation arena).") boolean noRecompute;
     @Option(names = "--ranks", defaultValue = "1", description = "Ranks as threads of this process: data parallel (ZeRO-1; each step's micro-batches are split evenly over them), or the layout of --parallel (default ${DEFAULT-VALUE}).") int ranks;
@@ -102,7 +90,8 @@ public final class TrainCommand implements Callable<Integer> {
             + "over the N ranks), ep=M (routed experts sharded over M ranks, each rank training on its own micro-batches), or dp=N,ep=M (N x M ranks: "
             + "N replicas of the experts, each an expert-parallel group of M consecutive ranks); add ranks-per-node=R,max-nodes=K for node-limited "
             + "routing (each token's experts on at most K nodes of R EP ranks; replaces the group-limited gate); or pp=N (pipeline parallel over N ranks, "
-            + "with --schedule; not combined with dp/ep so far).") String parallel;
+            + "with --schedule), alone or as pp=P,dp=D,ep=E (P x D x E ranks: D x E pipeline replicas, ZeRO-1 over each stage's D x E ranks, "
+            + "experts sharded over E consecutive ranks).") String parallel;
     @Option(names = "--schedule", description = "Pipeline schedule of --parallel pp=N (report §3.2.1): 1f1b, zb1p, dualpipe (needs an even number of "
             + "micro-batches per step >= 2 pp) or dualpipev (two stages per rank; micro-batches >= 2 pp) (default 1f1b).") String schedule;
 
@@ -134,16 +123,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Override public Integer call() {
         if (data == null || run.out == null || steps == null)
             throw new UserException("jseek train needs --data, --out and --steps (or a subcommand: plot, balance-experiment; see --help)");
-        if (seqLen < 2) throw new UserException("--seq-len must be >= 2, got " + seqLen);
-        RunOptions.checkBatch(micro, batch);
-        int start = batchStart == null ? batch : batchStart;
-        if (start < micro || start % micro != 0 || start > batch)
-            throw new UserException("--batch-start " + start + " must be a multiple of --micro-batch " + micro + " and <= --batch " + batch);
+        shape.check();
+        int start = batchStart == null ? shape.batch : batchStart;
+        if (start < shape.micro || start % shape.micro != 0 || start > shape.batch)
+            throw new UserException("--batch-start " + start + " must be a multiple of --micro-batch " + shape.micro + " and <= --batch " + shape.batch);
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
-        if (evalEvery < 0) throw new UserException("--eval-every must be >= 0, got " + evalEvery);
-        if (evalBatches < 1) throw new UserException("--eval-batches must be >= 1, got " + evalBatches);
+        validation.check();
         run.requireAlpha();
-        if (!(lrPeak > 0) || Double.isInfinite(lrPeak)) throw new UserException("--lr must be a finite number > 0, got " + lrPeak);
+        schedules.check();
         run.requireOptimizer();
         if (!(emaDecay >= 0 && emaDecay < 1)) throw new UserException("--ema-decay must be in [0, 1), got " + emaDecay);
         if (!(initStd > 0) || Float.isInfinite(initStd)) throw new UserException("--init-std must be a finite number > 0, got " + initStd);
@@ -170,18 +157,17 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         Path resumeDir = run.resumeDir(); // --resume=auto: the newest checkpoint, or a new run
         if (resumeDir == null) refuseExistingRun(run.out);
-        ModelConfig c = extensionStage(modelConfig(resumeDir), resumeDir);
-        if (seqLen > c.maxPositionEmbeddings())
-            throw new UserException("--seq-len " + seqLen + " exceeds the model's max_position_embeddings " + c.maxPositionEmbeddings()
+        ModelConfig c = yarn.apply(modelConfig(resumeDir), resumeDir, shape.seqLen);
+        if (shape.seqLen > c.maxPositionEmbeddings())
+            throw new UserException("--seq-len " + shape.seqLen + " exceeds the model's max_position_embeddings " + c.maxPositionEmbeddings()
                     + "; extend the context with --yarn-factor (see docs/training.md)");
-        double total = totalTokens != null ? totalTokens : (double) steps * batch * seqLen;
-        LrSchedule lr = lrSchedule != null ? parse("--lr-schedule", lrSchedule) : LrSchedule.deepseekV3Lr(lrPeak, warmup, total);
-        LrSchedule gamma = gammaSchedule != null ? parse("--gamma-schedule", gammaSchedule) : LrSchedule.deepseekV3Gamma(total);
-        LrSchedule lambda = lambdaSchedule != null ? parse("--lambda-schedule", lambdaSchedule) : LrSchedule.deepseekV3Lambda(total);
-        TrainerConfig cfg = run.trainerConfig(lr, gamma, lambda, new BatchRamp(start, batch, rampTokens, micro), bf16M, c, steps,
-                b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(evalEvery));
+        double total = schedules.total((double) steps * shape.batch * shape.seqLen);
+        TrainerConfig cfg = run.trainerConfig(schedules.lr(total), schedules.gamma(total), schedules.lambda(total), new BatchRamp(start, shape.batch, rampTokens, shape.micro), bf16M, c, steps,
+                b -> b.emaDecay(emaDecay).onNonFinite(policy).evalEvery(validation.every));
         Layout layout = layout();
         ppRanks = layout.pp();
+        ppDp = layout.dp();
+        epGroup = layout.ep();
         if (ppRanks > 1) checkPipeline(c, start);
         epGroup = layout.ep();
         ranksPerNode = layout.ranksPerNode();
@@ -241,10 +227,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** threads: thread ranks (null: none); mpi: this MPI job (null: none); ep: ranks per expert-parallel group (1: none); pp: pipeline ranks (1: none). */
-    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes, int pp) {}
+    private record Layout(Integer threads, MpiComm mpi, int ep, int ranksPerNode, int maxNodes, int pp, int dp) {}
 
-    /** Ranks per expert-parallel group of this run (1: none); pipeline ranks (1: none). */
-    private int epGroup = 1, ranksPerNode, maxNodes, ppRanks = 1;
+    /** Ranks per expert-parallel group of this run (1: none); pipeline ranks (1: none); data-parallel replicas with pp. */
+    private int epGroup = 1, ranksPerNode, maxNodes, ppRanks = 1, ppDp = 1;
 
     /** The pipeline schedule of this run (lower case). */
     private String scheduleName() { return schedule == null ? "1f1b" : schedule.toLowerCase(Locale.ROOT); }
@@ -258,12 +244,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (stages > units)
             throw new UserException(what + ": " + stages + " pipeline stages for a model of " + c.numHiddenLayers() + " layers (at most " + units
                     + ": the embedding, each layer and the head)");
-        for (int seqs : start == batch ? new int[]{batch} : new int[]{start, batch}) {
+        int replicas = ppDp * epGroup;
+        for (int seqs : start == shape.batch ? new int[]{shape.batch} : new int[]{start, shape.batch}) {
             try {
-                PipelineTrainStep.schedule(name, ppRanks, seqs / micro);
+                if (seqs / shape.micro % replicas != 0)
+                    throw new IllegalArgumentException(seqs / shape.micro + " micro-batches do not split evenly over the " + replicas + " pipeline replicas (dp x ep)");
+                PipelineTrainStep.schedule(name, ppRanks, seqs / shape.micro / replicas);
             } catch (IllegalArgumentException e) {
-                throw new UserException(what + ": " + e.getMessage() + " (a step of " + (start == seqs && start != batch ? "--batch-start " : "--batch ") + seqs
-                        + " / --micro-batch " + micro + " = " + seqs / micro + " micro-batches)", e);
+                throw new UserException(what + ": " + e.getMessage() + " (a step of " + (start == seqs && start != shape.batch ? "--batch-start " : "--batch ") + seqs
+                        + " / --micro-batch " + shape.micro + " = " + seqs / shape.micro + " micro-batches)", e);
             }
         }
     }
@@ -275,7 +264,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new UserException("mpirun started " + worldSize.trim() + " processes but no --parallel was given: add --parallel dp="
                     + worldSize.trim() + " (without it every process would train alone into the same --out)");
         if (parallel == null && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
-        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0, 1);
+        if (parallel == null) return new Layout(ranks == 1 ? null : ranks, null, 1, 0, 0, 1, 1);
         int dp = 0, ep = 0, perNode = 0, maxNodes = 0, pp = 0;
         for (String part : parallel.split(",")) {
             String[] kv = part.trim().split("=", 2);
@@ -295,24 +284,16 @@ public final class TrainCommand implements Callable<Integer> {
                 default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M, or pp=N)");
             }
         }
-        if (pp > 0 && (dp > 0 || ep > 0 || perNode > 0 || maxNodes > 0))
-            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with dp/ep/node-limited routing so far (give pp=N alone)");
+        if (pp > 0 && (perNode > 0 || maxNodes > 0))
+            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)");
         if (pp == 0 && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
         if (pp > 0) {
             if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
-            if (ranks != 1 && ranks % pp != 0)
-                throw new UserException("--parallel " + parallel + ": pp=" + pp + " does not divide --ranks " + ranks);
-            if (ranks != 1 && ranks != pp)
-                throw new UserException("--parallel " + parallel + " on --ranks " + ranks + ": pipeline parallel is not combined with data parallel so far (give --ranks " + pp + ")");
-            if (ranks != 1) return new Layout(ranks, null, 1, 0, 0, pp);
-            if (!MpiComm.launchedByMpirun())
-                throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + pp + " ./jseek train ... (for threads of one process add --ranks " + pp + ")");
-            MpiComm mc = MpiComm.world();
-            if (mc.size() != pp) {
-                mc.close();
-                throw new UserException("--parallel " + parallel + " needs " + pp + " processes but mpirun started " + mc.size() + " (mpirun -np " + pp + ")");
-            }
-            return new Layout(null, mc, 1, 0, 0, pp);
+            int pdp = Math.max(dp, 1), pep = Math.max(ep, 1), all = pp * pdp * pep;
+            if (ranks != 1 && ranks != all)
+                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
+            if (ranks != 1) return new Layout(ranks, null, pep, 0, 0, pp, pdp);
+            return new Layout(null, mpiWorld(all), pep, 0, 0, pp, pdp);
         }
         if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
@@ -327,16 +308,21 @@ public final class TrainCommand implements Callable<Integer> {
         if (ranks != 1) {
             if (ranks != world)
                 throw new UserException("--parallel " + parallel + " needs " + world + " ranks, but --ranks is " + ranks + " (give --ranks " + world + ")");
-            return new Layout(ranks, null, ep, perNode, maxNodes, 1);
+            return new Layout(ranks, null, ep, perNode, maxNodes, 1, 1);
         }
+        return new Layout(null, mpiWorld(world), ep, perNode, maxNodes, 1, 1);
+    }
+
+    /** This MPI job's world, which must have {@code n} processes (the layout of --parallel); else a one-line error. */
+    private MpiComm mpiWorld(int n) {
         if (!MpiComm.launchedByMpirun())
-            throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + world + " ./jseek train ... (for threads of one process add --ranks " + world + ")");
+            throw new UserException("--parallel " + parallel + " runs under MPI: mpirun -np " + n + " ./jseek train ... (for threads of one process add --ranks " + n + ")");
         MpiComm mc = MpiComm.world();
-        if (mc.size() != world) {
+        if (mc.size() != n) {
             mc.close();
-            throw new UserException("--parallel " + parallel + " needs " + world + " processes but mpirun started " + mc.size() + " (mpirun -np " + world + ")");
+            throw new UserException("--parallel " + parallel + " needs " + n + " processes but mpirun started " + mc.size() + " (mpirun -np " + n + ")");
         }
-        return new Layout(null, mc, ep, perNode, maxNodes, 1);
+        return mc;
     }
 
     /** One rank's run (comm null: the single-process run); rank 0 (or the single process) prints through {@code o}. */
@@ -349,8 +335,8 @@ public final class TrainCommand implements Callable<Integer> {
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
             // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
-            TrainModel model = run.model(c, micro * epGroup, seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
-            if (epGroup > 1) model.setExpertParallel(comm, epGroup);
+            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
+            if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
                     model.setNodeLimitedRouting(epGroup, ranksPerNode, maxNodes);
@@ -360,17 +346,17 @@ public final class TrainCommand implements Callable<Integer> {
             }
             DataLoader loader;
             try {
-                loader = new DataLoader(ds.train(), micro, seqLen, run.seed, false);
+                loader = new DataLoader(ds.train(), shape.micro, shape.seqLen, run.seed, false);
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
             // rank 0 evaluates; with expert parallel every rank does (the forward exchanges rows with the other experts' ranks)
-            Validation<TokenBatch> val = evalEvery > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
+            Validation<TokenBatch> val = validation.every > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             PipelineTrainStep pipe;
             try {
-                pipe = ppRanks > 1 ? new PipelineTrainStep(scheduleName(), model, comm) : null;
+                pipe = ppRanks > 1 ? new PipelineTrainStep(scheduleName(), model, RankGrid.of(comm, ppRanks, ppDp, epGroup)) : null;
                 built = new Trainer<>(new TrainModelTrainable(model), source, cfg, comm, pipe);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
@@ -380,8 +366,9 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (pipe != null) {
-                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and runs the full AdamW step%n",
-                            pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and %s%n",
+                            pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process",
+                            t.zero() == null ? "runs the full AdamW step" : "the AdamW moments of 1/" + pipe.dataGroup().size() + " of it (ZeRO-1 over its stage's ranks)");
                     o.flush();
                 } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
@@ -412,14 +399,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     private Validation<TokenBatch> validation(TokenDataset ds, PrintWriter o) {
         List<TokenBatch> batches = new ArrayList<>();
-        Iterator<Batch> it = DataLoader.validation(ds.val(), micro, seqLen, false);
-        while (it.hasNext() && batches.size() < evalBatches) {
+        Iterator<Batch> it = DataLoader.validation(ds.val(), shape.micro, shape.seqLen, false);
+        while (it.hasNext() && batches.size() < validation.batches) {
             Batch b = it.next();
             batches.add(TokenBatch.fromWindows(b.rows(), b.seqLen(), b.tokens()));
         }
         if (batches.isEmpty()) {
             System.err.printf(Locale.ROOT, "jseek: warning: %s: the validation split has %d tokens, fewer than --seq-len + 1 = %d; no validation%n",
-                    data, ds.val().size(), seqLen + 1);
+                    data, ds.val().size(), shape.seqLen + 1);
             return null;
         }
         double bpt = ds.manifest().val().bytesPerToken();
@@ -444,16 +431,16 @@ public final class TrainCommand implements Callable<Integer> {
             ModelConfig.RopeScaling y = c.ropeScaling();
             o.printf(Locale.ROOT, "  context    max_position_embeddings %d; YaRN factor %s from %d, beta_fast %s, beta_slow %s, mscale %s (softmax scale x %.4f)%s%n",
                     c.maxPositionEmbeddings(), g(y.factor()), y.originalMaxPositionEmbeddings(), g(y.betaFast()), g(y.betaSlow()), g(y.mscaleAllDim()),
-                    c.softmaxScale() * Math.sqrt(c.qkHeadDim()), yarnFactor != null ? " (extension stage)" : "");
+                    c.softmaxScale() * Math.sqrt(c.qkHeadDim()), yarn.given() ? " (extension stage)" : "");
         }
         o.printf(Locale.ROOT, "  params     %,d (%,d active per token), init %s%n", params, active,
                 resumeDir != null ? "from the checkpoint" : initFrom != null ? "from " + initFrom : "N(0, " + initStd + "^2), seed " + run.seed);
         o.printf(Locale.ROOT, "  data       %s: tokenizer %s (vocab %d); train %,d tokens (%,d windows of %d), val %,d tokens%s%n", data,
-                mf.tokenizer().name(), mf.tokenizer().vocabSize(), mf.train().tokens(), loader.sequencesPerEpoch(), seqLen + 1, mf.val().tokens(),
+                mf.tokenizer().name(), mf.tokenizer().vocabSize(), mf.train().tokens(), loader.sequencesPerEpoch(), shape.seqLen + 1, mf.val().tokens(),
                 Double.isNaN(mf.val().bytesPerToken()) ? "" : String.format(Locale.ROOT, " (%.3f bytes/token)", mf.val().bytesPerToken()));
         BatchRamp r = cfg.batch();
-        o.printf(Locale.ROOT, "  batch      seq-len %d, micro-batch %d, %d sequences/step = %,d tokens/step%s%n", seqLen, micro, r.end(),
-                (long) r.end() * seqLen, r.start() == r.end() ? "" : String.format(Locale.ROOT, " (ramp from %d over %,d tokens)", r.start(), r.rampTokens()));
+        o.printf(Locale.ROOT, "  batch      seq-len %d, micro-batch %d, %d sequences/step = %,d tokens/step%s%n", shape.seqLen, shape.micro, r.end(),
+                (long) r.end() * shape.seqLen, r.start() == r.end() ? "" : String.format(Locale.ROOT, " (ramp from %d over %,d tokens)", r.start(), r.rampTokens()));
         o.printf(Locale.ROOT, "  steps      until %d; schedules scaled to %,.0f tokens%n", steps, total);
         o.printf(Locale.ROOT, "  lr         %s%n", describe(cfg.lr()));
         o.printf(Locale.ROOT, "  gamma      %s (aux-loss-free bias update, docs/architecture.md §5.3)%n", describe(cfg.gamma()));
@@ -470,7 +457,7 @@ public final class TrainCommand implements Callable<Integer> {
                 al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
                 al.savedBytes() / (double) (1 << 20), al.dactsSize());
         o.printf(Locale.ROOT, "  eval       %s%n", val == null ? "off"
-                : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", evalEvery, val.batches().size(),
+                : String.format(Locale.ROOT, "every %d steps and at the end, %d val batches (%,d tokens)", validation.every, val.batches().size(),
                         val.batches().stream().mapToLong(TokenBatch::tokens).sum()));
         o.print(run.outputLine(", " + LossCurves.PNG + ", " + LossCurves.HTML));
         o.flush();
@@ -527,31 +514,5 @@ public final class TrainCommand implements Callable<Integer> {
         else if (initFrom != null) c = ModelConfig.load(initFrom.resolve("config.json"));
         else throw new UserException("a new run needs --preset, --config or --init-from");
         return c;
-    }
-
-    /** {@code c} with the YaRN settings of a context-extension stage when --yarn-factor is given (report §4.3). */
-    private ModelConfig extensionStage(ModelConfig c, Path resumeDir) {
-        if (yarnFactor == null) {
-            if (yarnOriginal != null) throw new UserException("--yarn-original-len needs --yarn-factor");
-            return c;
-        }
-        if (resumeDir != null) throw new UserException("--yarn-factor starts an extension stage from --init-from; a resumed run keeps its checkpoint's config");
-        int original;
-        if (yarnOriginal != null) original = yarnOriginal;
-        else if (c.ropeScaling() != null) original = c.ropeScaling().originalMaxPositionEmbeddings();
-        else throw new UserException("--yarn-factor needs --yarn-original-len (the pre-training sequence length): the config has no rope_scaling to take it from");
-        try {
-            return new ExtensionStage(seqLen, yarnFactor, original, yarnBetaFast, yarnBetaSlow, yarnMscale).apply(c);
-        } catch (IllegalArgumentException e) {
-            throw new UserException("extension stage: " + e.getMessage(), e);
-        }
-    }
-
-    private static LrSchedule parse(String opt, String text) {
-        try {
-            return LrSchedule.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new UserException(opt + ": " + e.getMessage(), e);
-        }
     }
 }

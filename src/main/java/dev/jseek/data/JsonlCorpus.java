@@ -22,19 +22,8 @@ import java.util.stream.StreamSupport;
  * not a string, is an error naming the file, the 1-based line number and the field. Documents are named
  * {@code file:line}.
  */
-public final class JsonlCorpus implements Corpus {
+public record JsonlCorpus(String spec, Path file, String field) implements Corpus {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final String spec;
-    private final Path file;
-    private final String field;
-
-    public JsonlCorpus(String spec, Path file, String field) {
-        this.spec = spec;
-        this.file = file;
-        this.field = field;
-    }
-
-    @Override public String spec() { return spec; }
 
     @Override public Stream<Document> documents() throws IOException {
         if (!Files.isRegularFile(file)) throw new DataFormatException("JSONL corpus file " + file + " does not exist");

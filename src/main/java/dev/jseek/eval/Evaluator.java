@@ -73,7 +73,7 @@ public final class Evaluator {
         String name = "Java FIM exact match";
         if (ds == null) { sc.skipped(name, "no --data"); return; }
         if (o.fimExamples() <= 0) { sc.skipped(name, "--fim 0"); return; }
-        if (tok.fimBeginId() < 0) { sc.skipped(name, "tokenizer has no FIM tokens"); return; }
+        if (!dev.jseek.tokenizer.Prompts.hasFim(tok)) { sc.skipped(name, "tokenizer has no FIM tokens"); return; }
         Manifest mf = ds.manifest();
         if (!(mf.valFraction() > 0)) { sc.skipped(name, "data has no validation split"); return; }
         long t0 = System.nanoTime();

@@ -9,6 +9,7 @@ import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.StreamingDecoder;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -99,16 +100,9 @@ public final class FimEval {
                 || s.startsWith("@"));
     }
 
-    /** The PSM prompt of an example. */
+    /** The PSM prompt of an example ({@link Prompts#fim}). */
     public static int[] prompt(Tokenizer tok, Example e) {
-        int[] p = tok.encode(e.prefix()), s = tok.encode(e.suffix());
-        int[] r = new int[p.length + s.length + 3];
-        r[0] = tok.fimBeginId();
-        System.arraycopy(p, 0, r, 1, p.length);
-        r[p.length + 1] = tok.fimHoleId();
-        System.arraycopy(s, 0, r, p.length + 2, s.length);
-        r[r.length - 1] = tok.fimEndId();
-        return r;
+        return Prompts.fim(tok, e.prefix(), e.suffix());
     }
 
     /** The model's answer for an example: greedy, up to {@code maxNew} tokens, cut at the first newline. */

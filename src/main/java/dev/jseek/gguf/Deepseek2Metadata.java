@@ -44,8 +44,8 @@ public final class Deepseek2Metadata {
     public static final String ARCH = "deepseek2";
     public static final String P = ARCH + ".";
     public static final String JSEEK_CONFIG = "jseek.config";
-    /** llama.cpp's LLAMA_EXPERT_GATING_FUNC_TYPE_SIGMOID. */
-    public static final int GATING_SIGMOID = 2;
+    /** llama.cpp's LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX (DeepSeek-V2) and _SIGMOID (DeepSeek-V3). */
+    public static final int GATING_SOFTMAX = 1, GATING_SIGMOID = 2;
 
     /**
      * Writes the architecture keys of {@code c} with {@code mtpLayers} MTP layers exported (0 or
@@ -80,7 +80,7 @@ public final class Deepseek2Metadata {
         w.put(P + "expert_shared_count", GgufValue.u32(c.nSharedExperts()));
         w.put(P + "expert_weights_scale", GgufValue.f32((float) c.routedScalingFactor()));
         w.put(P + "expert_weights_norm", GgufValue.bool(c.normTopkProb()));
-        w.put(P + "expert_gating_func", GgufValue.u32(GATING_SIGMOID));
+        w.put(P + "expert_gating_func", GgufValue.u32("softmax".equals(c.scoringFunc()) ? GATING_SOFTMAX : GATING_SIGMOID));
         w.put(P + "rope.dimension_count", GgufValue.u32(c.qkRopeHeadDim()));
         if (mtpLayers > 0) w.put(P + "nextn_predict_layers", GgufValue.u32(mtpLayers));
         ModelConfig.RopeScaling r = c.ropeScaling();
@@ -147,10 +147,14 @@ public final class Deepseek2Metadata {
         }
         if (keyLen <= rope)
             throw new FormatException(f.path() + ": key length " + keyLen + " must exceed " + P + "rope.dimension_count " + rope + " (qk_nope_head_dim > 0)");
-        long gating = k.u32(P + "expert_gating_func", 0);
-        if (gating != GATING_SIGMOID)
-            throw new FormatException(f.path() + ": " + P + "expert_gating_func is " + (gating == 0 ? "absent (llama.cpp then assumes softmax)" : gating)
-                    + "; jseek runs DeepSeek-V3's sigmoid router (" + GATING_SIGMOID + ") only");
+        // absent: llama.cpp assumes softmax (files converted before the key existed were all DeepSeek-V2)
+        long gating = k.u32(P + "expert_gating_func", GATING_SOFTMAX);
+        if (gating != GATING_SIGMOID && gating != GATING_SOFTMAX)
+            throw new FormatException(f.path() + ": " + P + "expert_gating_func is " + gating + "; jseek runs softmax ("
+                    + GATING_SOFTMAX + ", DeepSeek-V2) and sigmoid (" + GATING_SIGMOID + ", DeepSeek-V3) routers");
+        boolean softmax = gating == GATING_SOFTMAX;
+        int nGroup = k.u32(P + "expert_group_count", 1);
+        String topkMethod = !softmax ? "noaux_tc" : nGroup > 1 ? "group_limited_greedy" : "greedy";
         int vocab = f.get(P + "vocab_size") != null ? k.u32(P + "vocab_size")
                 : f.get("tokenizer.ggml.tokens") != null ? f.get("tokenizer.ggml.tokens").asList().size()
                 : (int) f.tensor("token_embd.weight").dims()[1];
@@ -170,10 +174,11 @@ public final class Deepseek2Metadata {
                     k.u32(P + "expert_feed_forward_length"), blocks - nextn, k.u32(P + "leading_dense_block_count", 0), 1,
                     heads, heads, qLora, kvr, keyLen - rope, rope, valLen,
                     k.u32(P + "expert_count"), k.u32(P + "expert_shared_count"), k.u32(P + "expert_used_count"),
-                    k.u32(P + "expert_group_count", 1), k.u32(P + "expert_group_used_count", 1),
-                    k.f32(P + "expert_weights_scale", 1f), k.bool(P + "expert_weights_norm", false), "sigmoid", "noaux_tc",
+                    nGroup, k.u32(P + "expert_group_used_count", 1),
+                    k.f32(P + "expert_weights_scale", 1f), k.bool(P + "expert_weights_norm", false), softmax ? "softmax" : "sigmoid", topkMethod,
                     true, 0.001, "silu", k.f32(P + "attention.layer_norm_rms_epsilon"), k.f32(P + "rope.freq_base", 10000f),
-                    k.u32(P + "context_length"), rs, nextn, f.has("token_embd.weight") && !f.has("output.weight"), false, bos, eos, 0.02, null, "bfloat16");
+                    k.u32(P + "context_length"), rs, nextn, f.has("token_embd.weight") && !f.has("output.weight"), false, bos, eos, 0.02, null, "bfloat16",
+                    softmax ? "deepseek_v2" : "deepseek_v3");
         } catch (ConfigException e) {
             throw new FormatException(f.path() + ": the " + P + "* keys give an unusable config: " + e.getMessage(), e);
         }
@@ -202,6 +207,7 @@ public final class Deepseek2Metadata {
         i(d, "topk_group", a.topkGroup(), b.topkGroup());
         f(d, "routed_scaling_factor", a.routedScalingFactor(), b.routedScalingFactor());
         i(d, "norm_topk_prob", a.normTopkProb() ? 1 : 0, b.normTopkProb() ? 1 : 0);
+        if (!a.scoringFunc().equals(b.scoringFunc())) d.add("scoring_func: " + a.scoringFunc() + " vs " + b.scoringFunc());
         f(d, "rms_norm_eps", a.rmsNormEps(), b.rmsNormEps());
         f(d, "rope_theta", a.ropeTheta(), b.ropeTheta());
         i(d, "max_position_embeddings", a.maxPositionEmbeddings(), b.maxPositionEmbeddings());

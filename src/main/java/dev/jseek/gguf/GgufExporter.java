@@ -129,7 +129,7 @@ public final class GgufExporter {
                 return;
             }
             matrix(s.get(l, Slot.ROUTER), GgmlType.F32);
-            vector(s.get(l, Slot.ROUTER_BIAS));
+            if (c.hasRouterBias()) vector(s.get(l, Slot.ROUTER_BIAS));
             experts(l, Slot.EXPERT_DOWN);
             experts(l, Slot.EXPERT_GATE);
             experts(l, Slot.EXPERT_UP);

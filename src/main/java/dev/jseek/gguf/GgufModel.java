@@ -3,6 +3,7 @@ package dev.jseek.gguf;
 import dev.jseek.io.FormatException;
 import dev.jseek.io.MemoryBudget;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.FiniteWeights;
 import dev.jseek.model.ModelConfig;
 import java.nio.file.Path;
 
@@ -10,7 +11,8 @@ import java.nio.file.Path;
  * Opens a llama.cpp {@code deepseek2} GGUF file as a jseek {@link DeepSeekV3}: the config from the metadata
  * ({@link Deepseek2Metadata#read}), the weights through {@link GgufWeights}; MTP modules load when the file has
  * {@code nextn_predict_layers} and their {@code blk.L.nextn.*} tensors. Before anything is loaded, the weights'
- * bytes are checked against the RAM available and the heap part against the heap room ({@link MemoryBudget}).
+ * bytes are checked against the RAM available and the heap part against the heap room ({@link MemoryBudget}), then
+ * every weight is scanned once for NaN and infinity ({@link #checkFinite}).
  */
 public final class GgufModel {
     private GgufModel() {}
@@ -22,6 +24,7 @@ public final class GgufModel {
         try {
             ModelConfig c = Deepseek2Metadata.read(f);
             MemoryBudget.require(file, mappedBytes(f), heapBytes(f, c));
+            if (FiniteWeights.enabled()) checkFinite(f);
             w = new GgufWeights(f, c);
             return DeepSeekV3.load(c, w, w);
         } catch (IllegalArgumentException e) {
@@ -31,6 +34,16 @@ public final class GgufModel {
             if (w != null) w.close(); else f.close();
             throw e;
         }
+    }
+
+    /**
+     * The load-time NaN/Inf scan of the safetensors path ({@link FiniteWeights}) over every tensor jseek computes on:
+     * F32/F16/BF16 element by element, Q8_0/Q4_K/Q5_K/Q6_K by their F16 scale fields. {@code jseek.checkWeights=false}
+     * skips it.
+     */
+    static void checkFinite(GgufFile f) {
+        for (GgufTensorInfo t : f.tensors())
+            if (t.type().dtype() != null) FiniteWeights.check(f.path(), t.name(), t.type().dtype(), t.shape(), f.segment(t.name()));
     }
 
     /** Bytes of the file's tensors (they stay mapped: the kernels compute on the stored types). */

@@ -3,6 +3,8 @@ package dev.jseek.gguf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jseek.io.FormatException;
+import dev.jseek.tokenizer.ChatTemplate;
+import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +20,13 @@ import java.util.Map;
  * {@code tokenizer.ggml.tokens} (the byte-level token strings, index = id, {@code vocabSize} entries; ids the
  * tokenizer lacks become "[PAD<id>]"), {@code tokenizer.ggml.token_type} (INT32: 1 normal, 3 control = special
  * added token, 4 user-defined = other added token, 5 unused = padding) and {@code tokenizer.ggml.merges} ("a b").
- * BOS/EOS ids are written by {@link Deepseek2Metadata} from the model config.
+ * BOS/EOS ids are written by {@link Deepseek2Metadata} from the model config. Also {@code tokenizer.ggml.add_bos_token}
+ * (tokenizer_config.json's add_bos_token, false without one) and {@code tokenizer.chat_template}: the tokenizer's
+ * own chat_template, else DeepSeek-V3's (the template jseek renders for a tokenizer without one), so the file alone is
+ * enough to chat ({@link GgufTokenizer} reads it all back).
  *
- * <p>Unsure: llama.cpp picks the pre-tokenizer by name, so "deepseek-v3" is right for DeepSeek-V3's tokenizer but a
- * jseek-trained tokenizer with other split regexes would be pre-tokenized by llama.cpp with DeepSeek-V3's.
+ * <p>llama.cpp picks the pre-tokenizer by name, so a tokenizer.json whose pre-tokenizer is not DeepSeek-V3's (jseek's
+ * trained tokenizers use DeepSeek-V3's) is refused rather than labelled "deepseek-v3".
  */
 public final class HfTokenizerMetadata {
     private HfTokenizerMetadata() {}
@@ -57,10 +62,28 @@ public final class HfTokenizerMetadata {
             else throw new FormatException(tokenizerJson + ": model.merges entry " + m + " is neither \"a b\" nor [a, b]");
         }
         w.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
-        w.put("tokenizer.ggml.pre", GgufValue.string("deepseek-v3"));
+        w.put("tokenizer.ggml.pre", GgufValue.string(Tokenizer.DEEPSEEK_V3_PRE));
         w.put("tokenizer.ggml.tokens", GgufValue.stringArray(Arrays.asList(tokens)));
         w.put("tokenizer.ggml.token_type", GgufValue.i32Array(types));
         w.put("tokenizer.ggml.merges", GgufValue.stringArray(merges));
+        if (!Tokenizer.isDeepSeekV3PreTokenizer(root.get("pre_tokenizer")))
+            throw new FormatException(tokenizerJson + ": pre_tokenizer is not DeepSeek-V3's (its three Split stages, then ByteLevel without regex); "
+                    + "GGUF names the pre-tokenizer, and jseek writes only '" + Tokenizer.DEEPSEEK_V3_PRE + "' (export with --no-tokenizer)");
+        JsonNode cfg = tokenizerConfig(tokenizerJson);
+        w.put("tokenizer.ggml.add_bos_token", GgufValue.bool(cfg != null && cfg.path("add_bos_token").asBoolean(false)));
+        String template = cfg != null && cfg.path("chat_template").isTextual() ? cfg.get("chat_template").asText() : null;
+        w.put("tokenizer.chat_template", GgufValue.string(template != null ? template : ChatTemplate.DEEPSEEK_V3));
+    }
+
+    /** The tokenizer_config.json beside {@code tokenizerJson}, or null when there is none. */
+    private static JsonNode tokenizerConfig(Path tokenizerJson) {
+        Path c = tokenizerJson.toAbsolutePath().resolveSibling("tokenizer_config.json");
+        if (!Files.isRegularFile(c)) return null;
+        try {
+            return new ObjectMapper().readTree(Files.readAllBytes(c));
+        } catch (IOException e) {
+            throw new FormatException(c + ": cannot read as JSON: " + e.getMessage(), e);
+        }
     }
 
     private static void put(Path file, String[] tokens, int[] types, JsonNode id, String token, int type) {

@@ -44,15 +44,38 @@ public final class BatchEngine implements AutoCloseable {
         public QueueFullException(String message) { super(message); }
     }
 
-    /** The request can never fit in the latent cache pool (its prompt alone needs more blocks than the pool has). */
+    /**
+     * The request can never be admitted: it needs more latent cache than one request may reserve ({@link CacheBudget}).
+     * {@link #param()} names what to change: "prompt" (even the prompt does not fit) or "max_tokens".
+     */
     public static final class CacheTooSmallException extends IllegalArgumentException {
-        public CacheTooSmallException(String message) { super(message); }
+        private final String param;
+
+        public CacheTooSmallException(String param, String message) {
+            super(message);
+            this.param = param;
+        }
+
+        public String param() { return param; }
     }
 
     /** A snapshot of the engine's state and counters. */
     public record Stats(int queued, int active, int lastBatch, int peakBatch, int blocksUsed, int blocksTotal, int blockTokens,
                         int prefixEntries, long tokensGenerated, long promptTokensComputed, long promptTokensReused,
-                        long decodeSteps, long prefillChunks) {}
+                        long decodeSteps, long prefillChunks, long drafted, long accepted) {}
+
+    /**
+     * Where the speculative drafts come from: the MTP argmax by default. Tests substitute one to force accepted and
+     * rejected drafts.
+     */
+    interface Drafts {
+        /**
+         * @param r the sequence's request
+         * @param index the output index of the token the draft guesses (tokens emitted so far)
+         * @param mtpArgmax the MTP module's argmax for it
+         */
+        int draft(GenerationRequest r, int index, int mtpArgmax);
+    }
 
     private static final class Seq {
         final Generation g;
@@ -66,6 +89,14 @@ public final class BatchEngine implements AutoCloseable {
         int last = -1;
         boolean decoding;
         PrefixCache.Entry lastEntry;
+        // speculative decoding (see decodeSpeculative): the MTP module's cache (the pool's last layer of the same
+        // blocks, position p in slot p + 1), the main hidden state at the last prefilled position, the MTP pairs not
+        // yet run (hidden rows and the tokens after them) from MTP position mtpPos, and this step's draft (-1 none)
+        KvCache mtpCache;
+        float[] prevHidden;
+        float[] pendH = new float[0];
+        int[] pendTok = new int[0];
+        int mtpPos, draft = -1;
 
         Seq(Generation g, int capacity) {
             this.g = g;
@@ -79,7 +110,10 @@ public final class BatchEngine implements AutoCloseable {
     private final EngineOptions options;
     private final BlockPool pool;
     private final PrefixCache prefix;
-    private final int vocab, context, rowsPerForward;
+    private final CacheBudget budget;
+    private final int vocab, context, rowsPerForward, mainLayers, dim;
+    private final boolean speculative;
+    private final Drafts drafts;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
@@ -88,16 +122,32 @@ public final class BatchEngine implements AutoCloseable {
     private volatile boolean closed;
     private volatile int activeCount, lastBatch, peakBatch;
     private final AtomicLong tokens = new AtomicLong(), promptComputed = new AtomicLong(), promptReused = new AtomicLong(),
-            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong();
+            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong(), drafted = new AtomicLong(), accepted = new AtomicLong();
 
     /** Starts the scheduler thread over {@code model} (not owned: close it after this engine). */
-    public BatchEngine(DeepSeekV3 model, EngineOptions options) {
+    public BatchEngine(DeepSeekV3 model, EngineOptions options) { this(model, options, (r, index, mtpArgmax) -> mtpArgmax); }
+
+    /** As {@link #BatchEngine(DeepSeekV3, EngineOptions)} with drafts from {@code drafts} (speculative decoding). */
+    BatchEngine(DeepSeekV3 model, EngineOptions options, Drafts drafts) {
+        if (options.speculative() && !model.hasMtp())
+            throw new IllegalArgumentException("speculative decoding needs the model's MTP module, and this model has none "
+                    + "(num_nextn_predict_layers = " + model.config.numNextnPredictLayers() + ", tensors model.layers."
+                    + model.config.numHiddenLayers() + ".* " + (model.config.numNextnPredictLayers() > 0 ? "absent" : "not expected")
+                    + "); serve without --speculative");
+        if (options.speculative() && Gemm.GEMV_MAX_M < 4)
+            throw new IllegalArgumentException("speculative decoding in the batch engine needs jseek.gemvMaxM >= 4 (a sequence's "
+                    + "rows must share one forward), got " + Gemm.GEMV_MAX_M);
         this.model = model;
         this.options = options;
-        int layers = model.layers.length;
+        this.drafts = drafts;
+        this.speculative = options.speculative();
+        this.mainLayers = model.layers.length;
+        this.dim = model.config.hiddenSize();
+        int layers = mainLayers + (speculative ? 1 : 0);
         this.pool = new BlockPool(model.config, layers, options.blockTokens(),
                 BlockPool.blocksFor(model.config, layers, options.blockTokens(), options.cacheBytes()));
         this.prefix = options.prefixCache() ? new PrefixCache(pool, options.prefillChunk()) : null;
+        this.budget = new CacheBudget(pool, options.maxRequestBytes(), model.config.maxPositionEmbeddings());
         this.vocab = model.config.vocabSize();
         this.context = model.config.maxPositionEmbeddings();
         this.rowsPerForward = Math.min(options.maxBatch(), Math.max(1, Gemm.GEMV_MAX_M));
@@ -113,12 +163,17 @@ public final class BatchEngine implements AutoCloseable {
     /** Positions the pool can hold in all. */
     public long cacheTokens() { return (long) pool.capacity * pool.blockTokens; }
 
+    /** The accounting every cache limit uses: what a request reserves and the most it may. */
+    public CacheBudget budget() { return budget; }
+
     /**
-     * Queues a generation. Throws {@link CacheTooSmallException} when its prompt can never fit the pool (the message
-     * names the numbers), {@link QueueFullException} when {@link EngineOptions#maxBatch} sequences run and
+     * Queues a generation. Throws {@link CacheTooSmallException} when its prompt plus its maximum of new tokens
+     * needs more cache than one request may reserve ({@link CacheBudget#check}; the message names the numbers),
+     * {@link QueueFullException} when {@link EngineOptions#maxBatch} sequences run and
      * {@link EngineOptions#maxQueue} wait already, IllegalArgumentException for ids outside the vocabulary or a
      * prompt that fills the context, IllegalStateException after {@link #close}. The maximum of new tokens is cut
-     * to what the context and the pool can hold.
+     * to what the context can hold. A request that fits waits in the queue while the pool's free blocks are fewer
+     * than it reserves.
      */
     public Generation submit(GenerationRequest r) {
         int[] prompt = r.prompt();
@@ -128,13 +183,8 @@ public final class BatchEngine implements AutoCloseable {
         if (prompt.length >= context)
             throw new IllegalArgumentException("the prompt is " + prompt.length + " tokens; the model's context is " + context
                     + " tokens, which leaves no room for a completion");
-        long poolTokens = cacheTokens();
-        if (prompt.length + 1L > poolTokens)
-            throw new CacheTooSmallException("the prompt is " + prompt.length + " tokens, and the latent cache pool holds "
-                    + poolTokens + " tokens (" + pool.capacity + " blocks of " + pool.blockTokens + " tokens, "
-                    + (pool.blockBytes() * pool.capacity >> 20) + " MiB at " + BlockPool.bytesPerToken(model.config, model.layers.length)
-                    + " bytes per token); a prompt of at most " + (poolTokens - 1) + " tokens fits (raise --kv-cache-mb)");
-        int capacity = (int) Math.min(Math.min(context, poolTokens), (long) prompt.length + r.maxNewTokens());
+        budget.check(prompt.length, r.maxNewTokens());
+        int capacity = budget.positions(prompt.length, r.maxNewTokens());
         Seq s = new Seq(new Generation(r), capacity);
         lock.lock();
         try {
@@ -178,7 +228,7 @@ public final class BatchEngine implements AutoCloseable {
         }
         return new Stats(q, activeCount, lastBatch, peakBatch, pool.usedBlocks(), pool.capacity, pool.blockTokens,
                 prefix == null ? 0 : prefixSize, tokens.get(), promptComputed.get(), promptReused.get(),
-                decodeSteps.get(), prefillChunks.get());
+                decodeSteps.get(), prefillChunks.get(), drafted.get(), accepted.get());
     }
 
     private volatile int prefixSize;
@@ -270,9 +320,11 @@ public final class BatchEngine implements AutoCloseable {
             }
             for (int i = shared; i < total; i++) blocks[i] = pool.allocate();
             s.blocks = blocks;
-            s.cache = KvCache.paged(pool, blocks);
+            s.cache = KvCache.paged(pool, blocks, 0, mainLayers, 0);
+            if (speculative) s.mtpCache = KvCache.paged(pool, blocks, mainLayers, 1, 1);
             s.pos = hit.size() * options.prefillChunk();
             s.lastEntry = hit.isEmpty() ? null : hit.get(hit.size() - 1);
+            if (s.lastEntry != null) s.prevHidden = s.lastEntry.hidden;
             s.g.cachedPromptTokens = s.pos;
             promptReused.addAndGet(s.pos);
             waiting.poll();
@@ -313,7 +365,10 @@ public final class BatchEngine implements AutoCloseable {
         // a slow or stalled client never makes the server buffer its whole completion
         for (Seq s : active) if (s.decoding && s.last >= 0 && s.g.pending() < MAX_UNREAD) dec.add(s);
         int batch = 0;
-        for (int i = 0; i < dec.size(); i += rowsPerForward) {
+        if (speculative && !dec.isEmpty()) {
+            decodeSpeculative(dec);
+            batch = dec.size();
+        } else for (int i = 0; i < dec.size(); i += rowsPerForward) {
             List<Seq> group = dec.subList(i, Math.min(dec.size(), i + rowsPerForward));
             try {
                 decode(group);
@@ -350,18 +405,190 @@ public final class BatchEngine implements AutoCloseable {
         int n = s.prompt.length, chunk = options.prefillChunk(), start = s.pos;
         int end = Math.min(n, (start / chunk + 1) * chunk);
         float[] h = model.forwardHidden(Arrays.copyOfRange(s.prompt, start, end), start, s.cache);
+        if (speculative) mtpPrefill(s, h, start, end);
         s.pos = end;
         prefillChunks.incrementAndGet();
         promptComputed.addAndGet(end - start);
         if (prefix != null && end % chunk == 0) {
             int b0 = (end - chunk) / pool.blockTokens, b1 = end / pool.blockTokens;
-            s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1));
+            s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1), s.prevHidden);
         }
         if (end == n) {
             float[] logits = model.logits(h, end - start - 1, 1);
             s.decoding = true;
-            emit(s, s.sampler.sample(logits, 0, vocab), logits, 0);
+            int tok = s.sampler.sample(logits, 0, vocab);
+            emit(s, tok, logits, 0);
+            if (speculative && s.last >= 0) { // the first MTP pair of decoding: (h_{n-1}, x_n) at MTP position n-1
+                s.pendH = s.prevHidden;
+                s.pendTok = new int[] {tok};
+                s.mtpPos = n - 1;
+            }
         }
+    }
+
+    /**
+     * The MTP module's cache for prompt chunk [start, end) with main hidden states h (report §2.2; docs/architecture.md
+     * §6.1: the MTP block's cache must cover the prompt): the pairs (h_i, x_{i+1}) at MTP positions i = start-1 ..
+     * end-2 (from 0 for the first chunk), the first one with the previous chunk's last hidden state. They land in
+     * slots start .. end-1, this chunk's own blocks, so a chunk's blocks hold only rows that are a function of the
+     * tokens up to its end, and a prefix-cache hit reuses them exactly (with the entry's hidden state for the next pair).
+     */
+    private void mtpPrefill(Seq s, float[] h, int start, int end) {
+        int T = end - start;
+        if (start == 0) {
+            if (T > 1) model.mtpHidden(Arrays.copyOfRange(s.prompt, 1, end), h, 0, s.mtpCache);
+        } else {
+            float[] in = new float[T * dim];
+            System.arraycopy(s.prevHidden, 0, in, 0, dim);
+            System.arraycopy(h, 0, in, dim, (T - 1) * dim);
+            model.mtpHidden(Arrays.copyOfRange(s.prompt, start, end), in, start - 1, s.mtpCache);
+        }
+        s.prevHidden = Arrays.copyOfRange(h, (T - 1) * dim, T * dim);
+    }
+
+    /**
+     * One decode step of the sequences {@code dec} with MTP drafts (the batched form of {@link SpeculativeGenerator},
+     * whose indices and argument this follows). A sequence that may still emit two tokens drafts one: its pending MTP
+     * pairs go through one batched MTP forward for all such sequences, and the argmax of its last row's logits is the
+     * draft d. Then one main forward verifies: a drafting sequence contributes two rows, [last at pos, d at pos+1],
+     * the others one. The first row's token is sampled as in plain decoding; when it equals d, the second row was
+     * computed on the right prefix and gives the next token from the same forward, else that row and its cache entry
+     * at pos+1 are dropped: the sequence's position does not advance past it, so the next forward overwrites the
+     * entry, and attention never reads past a sequence's position (the rollback; blocks are reserved up front, so
+     * none is freed). Each main row is bitwise the row a one-token decode would give (up to {@link Gemm#GEMV_MAX_M}
+     * rows per forward, which a sequence's rows never straddle), and every emitted token is one draw of the
+     * sequence's own sampler from such a row, in order: the tokens are those of plain decoding, greedy or seeded.
+     */
+    private void decodeSpeculative(List<Seq> dec) {
+        int maxRows = Math.max(4, Gemm.GEMV_MAX_M);
+        List<Seq> drafting = new ArrayList<>();
+        for (Seq s : dec) {
+            s.draft = -1;
+            if (s.g.request.maxNewTokens() - s.emitted >= 2 && s.pos + 1 < s.capacity) drafting.add(s);
+        }
+        for (int i = 0; i < drafting.size(); ) {
+            int j = i, rows = 0;
+            while (j < drafting.size() && rows + drafting.get(j).pendTok.length <= maxRows) rows += drafting.get(j++).pendTok.length;
+            List<Seq> group = drafting.subList(i, j);
+            try {
+                draft(group, rows);
+            } catch (RuntimeException e) {
+                for (Seq s : new ArrayList<>(group)) finish(s, Generation.ERROR, e);
+                dec.removeAll(group);
+            }
+            i = j;
+        }
+        for (int i = 0; i < dec.size(); ) {
+            int j = i, rows = 0;
+            while (j < dec.size() && rows + (dec.get(j).draft >= 0 ? 2 : 1) <= maxRows) rows += dec.get(j++).draft >= 0 ? 2 : 1;
+            List<Seq> group = dec.subList(i, j);
+            try {
+                verify(group, rows);
+            } catch (RuntimeException e) {
+                for (Seq s : new ArrayList<>(group)) finish(s, Generation.ERROR, e);
+            }
+            i = j;
+        }
+    }
+
+    /** Runs the pending MTP pairs of {@code group} ({@code rows} in all) and sets each sequence's draft. */
+    private void draft(List<Seq> group, int rows) {
+        int[] toks = new int[rows], pos = new int[rows];
+        KvCache[] caches = new KvCache[rows];
+        float[] hid = new float[rows * dim];
+        int r = 0;
+        for (Seq s : group)
+            for (int t = 0; t < s.pendTok.length; t++, r++) {
+                toks[r] = s.pendTok[t];
+                pos[r] = s.mtpPos + t;
+                caches[r] = s.mtpCache;
+                System.arraycopy(s.pendH, t * dim, hid, r * dim, dim);
+            }
+        float[] mh = model.mtpBatchHidden(toks, hid, pos, caches, rows);
+        float[] last = new float[group.size() * dim];
+        r = 0;
+        for (int k = 0; k < group.size(); k++) {
+            r += group.get(k).pendTok.length;
+            System.arraycopy(mh, (r - 1) * dim, last, k * dim, dim);
+        }
+        float[] logits = model.logits(last, 0, group.size());
+        for (int k = 0; k < group.size(); k++) {
+            Seq s = group.get(k);
+            s.draft = drafts.draft(s.g.request, s.emitted, Sampler.argmax(logits, k * vocab, vocab));
+            s.mtpPos += s.pendTok.length;
+            s.pendTok = new int[0];
+            s.pendH = new float[0];
+        }
+        drafted.addAndGet(group.size());
+    }
+
+    /** The main forward over {@code group}'s rows ({@code rows}: last, and the draft where there is one), then sampling. */
+    private void verify(List<Seq> group, int rows) {
+        int M = group.size();
+        int[] toks = new int[rows], pos = new int[rows], first = new int[M];
+        KvCache[] caches = new KvCache[rows];
+        int r = 0;
+        for (int k = 0; k < M; k++) {
+            Seq s = group.get(k);
+            first[k] = r;
+            toks[r] = s.last;
+            pos[r] = s.pos;
+            caches[r++] = s.cache;
+            if (s.draft >= 0) {
+                toks[r] = s.draft;
+                pos[r] = s.pos + 1;
+                caches[r++] = s.cache;
+            }
+        }
+        float[] h = model.forwardBatchHidden(toks, pos, caches, rows);
+        float[] logits = model.logits(gather(h, first, M), 0, M);
+        List<Seq> acc = new ArrayList<>();
+        float[] accH = new float[M * dim];
+        for (int k = 0; k < M; k++) {
+            Seq s = group.get(k);
+            int tok = s.sampler.sample(logits, k * vocab, vocab);
+            s.pendH = concat(s.pendH, h, first[k] * dim);
+            s.pendTok = append(s.pendTok, tok);
+            s.pos++;
+            emit(s, tok, logits, k * vocab);
+            if (s.draft >= 0 && tok == s.draft) {
+                accepted.incrementAndGet();
+                if (s.last >= 0) {
+                    System.arraycopy(h, (first[k] + 1) * dim, accH, acc.size() * dim, dim);
+                    acc.add(s);
+                }
+            }
+        }
+        if (acc.isEmpty()) return;
+        float[] logits2 = model.logits(accH, 0, acc.size());
+        for (int k = 0; k < acc.size(); k++) {
+            Seq s = acc.get(k);
+            int tok2 = s.sampler.sample(logits2, k * vocab, vocab);
+            s.pendH = concat(s.pendH, accH, k * dim);
+            s.pendTok = append(s.pendTok, tok2);
+            s.pos++;
+            emit(s, tok2, logits2, k * vocab);
+        }
+    }
+
+    /** Rows {@code rows[0..n)} of [*, dim] hidden states, as a new [n, dim] array. */
+    private float[] gather(float[] h, int[] rows, int n) {
+        float[] out = new float[n * dim];
+        for (int k = 0; k < n; k++) System.arraycopy(h, rows[k] * dim, out, k * dim, dim);
+        return out;
+    }
+
+    /** {@code a} with the hidden row at {@code b[off..off+dim)} appended. */
+    private float[] concat(float[] a, float[] b, int off) {
+        float[] r = Arrays.copyOf(a, a.length + dim);
+        System.arraycopy(b, off, r, a.length, dim);
+        return r;
+    }
+
+    private static int[] append(int[] a, int v) {
+        int[] r = Arrays.copyOf(a, a.length + 1);
+        r[a.length] = v;
+        return r;
     }
 
     private void decode(List<Seq> group) {

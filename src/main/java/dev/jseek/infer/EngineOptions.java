@@ -12,10 +12,21 @@ package dev.jseek.infer;
  * @param maxQueue     requests waiting for admission at most; past it {@link BatchEngine#submit} refuses
  *                     ({@link BatchEngine.QueueFullException})
  * @param prefixCache  whether prompt prefixes are reused across requests
+ * @param speculative  MTP speculative decoding: each decode step drafts a token per sequence with the model's MTP
+ *                     module and verifies it in the batch forward (the same tokens; the model needs an MTP module,
+ *                     whose latent cache then takes one more layer in every block)
+ * @param maxRequestBytes latent cache one request may reserve (its prompt plus its maximum of new tokens, in whole
+ *                     blocks); Long.MAX_VALUE = only the pool bounds it
  */
 public record EngineOptions(long cacheBytes, int blockTokens, int prefillChunk, int maxBatch, int maxQueue,
-                            boolean prefixCache) {
+                            boolean prefixCache, boolean speculative, long maxRequestBytes) {
+    /** Without speculative decoding and per-request limit. */
+    public EngineOptions(long cacheBytes, int blockTokens, int prefillChunk, int maxBatch, int maxQueue, boolean prefixCache) {
+        this(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache, false, Long.MAX_VALUE);
+    }
+
     public EngineOptions {
+        if (maxRequestBytes < 1) throw new IllegalArgumentException("the per-request cache limit must be > 0 bytes, got " + maxRequestBytes);
         if (blockTokens < 1) throw new IllegalArgumentException("block size must be >= 1 token, got " + blockTokens);
         if (prefillChunk < blockTokens || prefillChunk % blockTokens != 0)
             throw new IllegalArgumentException("the prefill chunk (" + prefillChunk + " tokens) must be a multiple of the block size ("
@@ -30,16 +41,24 @@ public record EngineOptions(long cacheBytes, int blockTokens, int prefillChunk, 
         return new EngineOptions(defaultCacheBytes(), 16, 64, 16, 64, true);
     }
 
-    public EngineOptions withCacheBytes(long b) { return new EngineOptions(b, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache); }
+    public EngineOptions withCacheBytes(long b) { return new EngineOptions(b, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache, speculative, maxRequestBytes); }
 
-    public EngineOptions withMaxBatch(int n) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, n, maxQueue, prefixCache); }
+    public EngineOptions withMaxBatch(int n) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, n, maxQueue, prefixCache, speculative, maxRequestBytes); }
 
-    public EngineOptions withMaxQueue(int n) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, n, prefixCache); }
+    public EngineOptions withMaxQueue(int n) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, n, prefixCache, speculative, maxRequestBytes); }
 
-    public EngineOptions withPrefixCache(boolean on) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, on); }
+    public EngineOptions withPrefixCache(boolean on) { return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, on, speculative, maxRequestBytes); }
 
     public EngineOptions withBlocks(int blockTokens, int prefillChunk) {
-        return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache);
+        return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache, speculative, maxRequestBytes);
+    }
+
+    public EngineOptions withSpeculative(boolean on) {
+        return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache, on, maxRequestBytes);
+    }
+
+    public EngineOptions withMaxRequestBytes(long b) {
+        return new EngineOptions(cacheBytes, blockTokens, prefillChunk, maxBatch, maxQueue, prefixCache, speculative, b);
     }
 
     /**

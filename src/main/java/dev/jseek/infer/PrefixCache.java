@@ -17,6 +17,10 @@ import java.util.Map;
  * forward of C rows over the cache of the chunks before it. A chunk's cache rows are therefore a function of the
  * tokens up to its end alone, and a request that reuses them gets bitwise the cache it would have computed.
  *
+ * <p>With speculative decoding the blocks also hold the MTP module's rows of the chunk (in the pool's last layer,
+ * shifted one slot: see {@code BatchEngine}), which are a function of the same tokens, and an entry keeps the
+ * chunk's last main hidden state for the next chunk's first MTP pair.
+ *
  * <p>Eviction: least recently used entries without children, when the pool needs blocks. Used by the engine's
  * scheduler thread only.
  */
@@ -32,12 +36,18 @@ final class PrefixCache {
     static final class Entry {
         final Key key;
         final int[] blocks;
+        /**
+         * With speculative decoding: the main model's hidden state (after model.norm) at the chunk's last position,
+         * which the MTP pair of that position needs when the next chunk is prefilled; else null.
+         */
+        final float[] hidden;
         int children;
         long lastUsed;
 
-        Entry(Key key, int[] blocks) {
+        Entry(Key key, int[] blocks, float[] hidden) {
             this.key = key;
             this.blocks = blocks;
+            this.hidden = hidden;
         }
     }
 
@@ -71,16 +81,16 @@ final class PrefixCache {
     /**
      * Records chunk [end - C, end) of {@code prompt}, whose cache rows are in {@code blocks}, under the entry of the
      * chunk before it (null for the first chunk; it must be registered already). Takes a reference on the blocks.
-     * Returns the entry (an existing one when the chunk is known).
+     * Returns the entry (an existing one when the chunk is known). {@code hidden}: see {@link Entry#hidden}.
      */
-    Entry register(Entry parent, int[] prompt, int end, int[] blocks) {
+    Entry register(Entry parent, int[] prompt, int end, int[] blocks, float[] hidden) {
         Key k = new Key(parent, Arrays.copyOfRange(prompt, end - chunk, end));
         Entry e = entries.get(k);
         if (e != null) {
             e.lastUsed = ++clock;
             return e;
         }
-        e = new Entry(k, blocks.clone());
+        e = new Entry(k, blocks.clone(), hidden == null ? null : hidden.clone());
         for (int b : e.blocks) pool.retain(b);
         e.lastUsed = ++clock;
         if (parent != null) parent.children++;

@@ -25,18 +25,31 @@ import java.util.Arrays;
  * normalising sum is accumulated in double in selection order and rounded once to float; the weight is
  * {@code rsf * (s / den)}.
  *
- * <p><b>Other routers.</b> DeepSeek-V2 computes softmax scores, selects with {@code greedy} or
- * {@code group_limited_greedy} (group score = max, no selection bias) and may skip the normalisation
- * (norm_topk_prob false). Those belong here as further {@link Scoring} and {@link Selection} constants (the bias is
- * already optional and the normalisation a flag); they are not implemented.
+ * <p><b>DeepSeek-V2 routers</b> (its modeling code's MoEGate, topk_method "greedy" / "group_limited_greedy"):
+ * <pre>
+ *   s_i   = softmax(z)_i                                   ({@link Scoring#SOFTMAX}; max-subtracted, sum in double)
+ *   greedy:               S = the top-K experts by s       ({@link Selection#GREEDY}; groups ignored)
+ *   group_limited_greedy: G_g = max of s_i in group g, keep the topk_group best groups, S = top-K of s in them
+ *                         ({@link Selection#GROUP_LIMITED_GREEDY})
+ *   g_i   = s_i / (sum_{j in S} s_j + 1e-20)               with norm_topk_prob and K > 1 (no rsf), else rsf * s_i
+ * </pre>
+ * V2 has no selection bias; the caller passes {@code b = null}. The V2 weight rule (rsf only without normalisation,
+ * no normalisation for K = 1) is this record with {@code normTopkProb} = norm_topk_prob and K > 1 and
+ * {@code routedScale} = 1 when normalising: {@code dev.jseek.model.ModelConfig#router} builds it. Ties and NaN follow
+ * the rule above (a NaN logit makes the token's softmax NaN everywhere; the picks are then experts 0..K-1).
  */
 public record Router(Scoring scoring, Selection selection, int experts, int topK, int nGroup, int topkGroup,
                      boolean normTopkProb, float routedScale) {
     /** How the scores come from the logits. */
-    public enum Scoring { /** s = sigmoid(z) (DeepSeek-V3). */ SIGMOID }
+    public enum Scoring {
+        /** s = sigmoid(z) (DeepSeek-V3, "sigmoid"). */ SIGMOID,
+        /** s = softmax(z) over the token's E logits (DeepSeek-V2, "softmax"). */ SOFTMAX }
 
     /** How the experts are chosen from the scores. */
-    public enum Selection { /** Group-limited top-K on s + bias, group score = top-2 sum (DeepSeek-V3 "noaux_tc"). */ NOAUX_TC }
+    public enum Selection {
+        /** Group-limited top-K on s + bias, group score = top-2 sum (DeepSeek-V3 "noaux_tc"). */ NOAUX_TC,
+        /** Plain top-K on s (DeepSeek-V2 "greedy"). */ GREEDY,
+        /** Group-limited top-K on s, group score = the group's largest s (DeepSeek-V2 "group_limited_greedy"). */ GROUP_LIMITED_GREEDY }
 
     /** The DeepSeek-V3 router: sigmoid scores, noaux_tc selection. */
     public Router(int experts, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routedScale) {
@@ -48,7 +61,7 @@ public record Router(Scoring scoring, Selection selection, int experts, int topK
             throw new IllegalArgumentException("router: " + experts + " experts do not split into " + nGroup + " groups");
         if (topkGroup < 1 || topkGroup > nGroup)
             throw new IllegalArgumentException("router: topk_group " + topkGroup + " not in 1.." + nGroup);
-        if (topK < 1 || topK > experts / nGroup * topkGroup)
+        if (selection == Selection.GREEDY ? topK < 1 || topK > experts : topK < 1 || topK > experts / nGroup * topkGroup)
             throw new IllegalArgumentException("router: top-k " + topK + " not in 1.." + experts / nGroup * topkGroup
                     + " (the experts of " + topkGroup + " kept groups)");
     }
@@ -69,11 +82,27 @@ public record Router(Scoring scoring, Selection selection, int experts, int topK
         }
     }
 
-    /** s[so+i] = score(z[zo+i]) for i < n (any number of tokens' logits; s may alias z at the same offset). */
+    /**
+     * The scores of n / E tokens' logits z[zo..zo+n) (n a multiple of E, one token's E logits after another) to
+     * s[so..so+n); s may alias z at the same offset.
+     */
     public void scores(float[] s, int so, float[] z, int zo, int n) {
         switch (scoring) {
             case SIGMOID -> Silu.sigmoid(s, so, z, zo, n);
+            case SOFTMAX -> {
+                if (n % experts != 0) throw new IllegalArgumentException("router: " + n + " logits are not whole tokens of " + experts);
+                for (int t = 0; t < n; t += experts) softmax(s, so + t, z, zo + t);
+            }
         }
+    }
+
+    /** One token's softmax: max subtracted, exponentials in double, their sum in double in expert order, one rounding per score. */
+    private void softmax(float[] s, int so, float[] z, int zo) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < experts; i++) max = Math.max(max, z[zo + i]); // a NaN logit makes max NaN: every score NaN
+        double sum = 0;
+        for (int i = 0; i < experts; i++) sum += Math.exp((double) z[zo + i] - max);
+        for (int i = 0; i < experts; i++) s[so + i] = (float) (Math.exp((double) z[zo + i] - max) / sum);
     }
 
     /**
@@ -89,7 +118,7 @@ public record Router(Scoring scoring, Selection selection, int experts, int topK
     public void select(float[] s, int so, float[] b, int bo, int[] idx, int io, Scratch sc) {
         float[] key = sc.key;
         for (int i = 0; i < experts; i++) key[i] = noNaN(b == null ? s[so + i] : s[so + i] + b[bo + i]);
-        if (nGroup > 1) {
+        if (nGroup > 1 && selection != Selection.GREEDY) {
             int per = experts / nGroup;
             for (int g = 0; g < nGroup; g++) {
                 float m1 = Float.NEGATIVE_INFINITY, m2 = Float.NEGATIVE_INFINITY;
@@ -97,7 +126,7 @@ public record Router(Scoring scoring, Selection selection, int experts, int topK
                     float v = key[i];
                     if (v > m1) { m2 = m1; m1 = v; } else if (v > m2) m2 = v;
                 }
-                sc.groupScore[g] = noNaN(per >= 2 ? m1 + m2 : m1);
+                sc.groupScore[g] = noNaN(per >= 2 && selection == Selection.NOAUX_TC ? m1 + m2 : m1);
             }
             Ops.topK(sc.groupScore, 0, nGroup, topkGroup, sc.groupIdx);
             for (int g = 0; g < nGroup; g++) {

@@ -92,8 +92,10 @@ public final class Vec {
         return f16(ShortVector.fromArray(S, a, idx));
     }
 
-    private static FloatVector f16(ShortVector s) {
-        IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+    private static FloatVector f16(ShortVector s) { return halfBits((IntVector) s.convertShape(VectorOperators.S2I, I, 0)); }
+
+    /** Decodes IEEE binary16 bit patterns held in the low 16 bits of int lanes (sign-extended or not). */
+    private static FloatVector halfBits(IntVector h) {
         IntVector sign = h.lanewise(VectorOperators.AND, 0x8000).lanewise(VectorOperators.LSHL, 16);
         IntVector mag = h.lanewise(VectorOperators.AND, 0x7FFF);
         // normal: exponent rebias 15 -> 127 (+112 << 23)
@@ -139,16 +141,6 @@ public final class Vec {
         return e5m2((IntVector) ByteVector.fromArray(B, a, idx).convertShape(VectorOperators.B2I, I, 0));
     }
 
-    private static FloatVector e5m2(IntVector v) {
-        IntVector sign = v.lanewise(VectorOperators.AND, 0x80).lanewise(VectorOperators.LSHL, 24);
-        IntVector mag = v.lanewise(VectorOperators.AND, 0x7F);
-        IntVector normal = mag.lanewise(VectorOperators.LSHL, 21).add(112 << 23);
-        VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7C);
-        normal = normal.blend(mag.lanewise(VectorOperators.LSHL, 21).lanewise(VectorOperators.OR, 0x7F800000), special);
-        FloatVector f = normal.reinterpretAsFloats();
-        VectorMask<Integer> sub = mag.compare(VectorOperators.LT, 4);
-        FloatVector subV = ((FloatVector) mag.convert(VectorOperators.I2F, 0)).mul(0x1p-16f);
-        f = f.blend(subV, sub.cast(F));
-        return f.reinterpretAsInts().lanewise(VectorOperators.OR, sign).reinterpretAsFloats();
-    }
+    /** E5M2 is the top byte of binary16 (same sign, exponent and bias; 2 of its 10 mantissa bits), so it decodes as one. */
+    private static FloatVector e5m2(IntVector v) { return halfBits(v.lanewise(VectorOperators.LSHL, 8)); }
 }

@@ -32,10 +32,7 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
         attnNorm.forward(h, x, T);
         attn.forward(x, T, startPos, cache, layer, cos, sin, y, ws);
-        for (int i = 0; i < n; i++) h[i] += y[i];
-        ffnNorm.forward(h, x, T);
-        ffn.forward(x, T, y, ws);
-        for (int i = 0; i < n; i++) h[i] += y[i];
+        residualAndFfn(h, x, y, n, T, ws);
     }
 
     /**
@@ -48,9 +45,14 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
         attnNorm.forward(h, x, M);
         attn.forwardBatch(x, M, positions, caches, layer, cos, sin, y, ws);
+        residualAndFfn(h, x, y, n, M, ws);
+    }
+
+    /** h += y (the attention output), then the FFN's residual branch h += FFN(RMSNorm(h)) over {@code rows} rows (x, y: scratch). */
+    private void residualAndFfn(float[] h, float[] x, float[] y, int n, int rows, Workspace ws) {
         for (int i = 0; i < n; i++) h[i] += y[i];
-        ffnNorm.forward(h, x, M);
-        ffn.forward(x, M, y, ws);
+        ffnNorm.forward(h, x, rows);
+        ffn.forward(x, rows, y, ws);
         for (int i = 0; i < n; i++) h[i] += y[i];
     }
 }

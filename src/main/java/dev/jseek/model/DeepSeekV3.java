@@ -173,6 +173,30 @@ public final class DeepSeekV3 implements AutoCloseable {
         return out;
     }
 
+    /**
+     * MTP depth 1 for M pairs of several sequences (the batch engine's drafts): pair i is (hidden row i,
+     * nextTokens[i]) at position positions[i] of the one-layer MTP cache caches[i]; a sequence's pairs are
+     * consecutive rows at consecutive positions. Row i of the result [M, dim] equals the corresponding one-pair
+     * {@link #mtpHidden} bit for bit up to {@link Gemm#GEMV_MAX_M} rows.
+     */
+    public float[] mtpBatchHidden(int[] nextTokens, float[] hidden, int[] positions, KvCache[] caches, int M) {
+        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
+                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        int dim = config.hiddenSize();
+        if (M < 1 || nextTokens.length < M || positions.length < M || caches.length < M || hidden.length < (long) M * dim)
+            throw new IllegalArgumentException("a batch of " + M + " MTP rows needs that many tokens, hidden rows, positions and caches");
+        checkTokens(java.util.Arrays.copyOf(nextTokens, M));
+        for (int i = 0; i < M; i++) checkCache(caches[i], 1, positions[i], 1);
+        float[] emb = ws.f(Buf.MTP_EMB, M * dim);
+        embed.forward(nextTokens, M, emb);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
+        rope.table(positions, M, cos, sin);
+        float[] out = new float[M * dim];
+        mtp[0].forwardBatch(emb, hidden, M, positions, caches, cos, sin, out, ws);
+        return out;
+    }
+
     /** MTP depth-1 logits [T, vocab] (draft distribution of the token two ahead of each hidden's position). */
     public float[] mtpLogits(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
         return logits(mtpHidden(nextTokens, hidden, startPos, mtpCache), 0, nextTokens.length);

@@ -6,36 +6,45 @@ import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
 /**
- * The MoE router of inference, all in FP32 (report §2.1.2, docs/architecture.md §5.2): the logits u Wr^T over the stored weight (any dtype),
- * then {@link Router} (the one definition shared with training): sigmoid scores, the bias for selection only,
- * group-limited top-k, normalised weights times routed_scaling_factor, with its tie and NaN rule.
+ * The MoE router of inference, all in FP32 (report §2.1.2, docs/architecture.md §5.2): the logits u Wr^T over the
+ * stored weight (any dtype), then {@link Router} (the one definition shared with training): for DeepSeek-V3 sigmoid
+ * scores, the bias for selection only, group-limited top-k, normalised weights times routed_scaling_factor; for
+ * DeepSeek-V2 softmax scores and greedy or group-limited greedy top-k without a bias. Its tie and NaN rule is Router's.
  *
  * @param weight router centroids {@code mlp.gate.weight} [n_routed_experts, dim]
- * @param bias   {@code mlp.gate.e_score_correction_bias} [n_routed_experts]
+ * @param bias   {@code mlp.gate.e_score_correction_bias} [n_routed_experts], null when the router has none (V2)
+ * @param rule   the routing rule ({@link ModelConfig#router})
  */
-public record Gate(Matrix weight, float[] bias, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routeScale) {
-    /** Loads the router weight and bias of {@code layer} of the {@link TensorSchema}. */
+public record Gate(Matrix weight, float[] bias, Router rule) {
+    /** A DeepSeek-V3 (sigmoid, noaux_tc) gate. */
+    public Gate(Matrix weight, float[] bias, int topK, int nGroup, int topkGroup, boolean normTopkProb, float routeScale) {
+        this(weight, bias, new Router(weight.rows(), topK, nGroup, topkGroup, normTopkProb, routeScale));
+    }
+
+    /** Loads the router weight and (where the config has one) bias of {@code layer} of the {@link TensorSchema}. */
     public static Gate load(WeightSource w, TensorSchema s, int layer) {
         ModelConfig cfg = s.config();
         return new Gate(w.matrix(s.get(layer, TensorSchema.Slot.ROUTER)),
-                w.floats(s.get(layer, TensorSchema.Slot.ROUTER_BIAS)),
-                cfg.numExpertsPerTok(), cfg.nGroup(), cfg.topkGroup(), cfg.normTopkProb(), (float) cfg.routedScalingFactor());
+                cfg.hasRouterBias() ? w.floats(s.get(layer, TensorSchema.Slot.ROUTER_BIAS)) : null, cfg.router());
     }
 
     public int experts() { return weight.rows(); }
 
+    /** Experts per token. */
+    public int topK() { return rule.topK(); }
+
     /** This gate's routing rule. */
-    public Router router() { return new Router(experts(), topK, nGroup, topkGroup, normTopkProb, routeScale); }
+    public Router router() { return rule; }
 
     /**
      * Routes m tokens x[m, dim]: writes expert ids into idx[t·topK + j] (best first) and their weights into
      * w[t·topK + j].
      */
     public void forward(float[] x, int m, int[] idx, float[] w, Workspace ws) {
-        int e = experts();
+        int e = experts(), topK = rule.topK();
         float[] s = ws.f(Buf.GATE_LOGITS, m * e);
         Gemm.linear(s, 0, x, 0, m, weight, false);
-        Router r = router();
+        Router r = rule;
         r.scores(s, 0, s, 0, m * e);
         Router.Scratch sc = r.scratch();
         for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, t * topK, w, t * topK, sc);

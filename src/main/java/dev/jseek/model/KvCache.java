@@ -31,6 +31,8 @@ public final class KvCache {
     private final BlockPool pool;
     private final float[][] pages;
     private final int[] blockIds;
+    /** Paged layout: this cache's layer 0 is the pool's layer {@code layer0}; position p lives in slot p + shift. */
+    private final int layer0, shift;
     /** Positions the arrays hold now (<= capacity). */
     private int held;
 
@@ -45,6 +47,8 @@ public final class KvCache {
         this.pool = null;
         this.pages = null;
         this.blockIds = null;
+        this.layer0 = 0;
+        this.shift = 0;
         kvRank = cfg.kvLoraRank();
         latentWidth = cfg.kvLoraRank() + cfg.qkRopeHeadDim();
         keyWidth = cfg.numAttentionHeads() * cfg.qkHeadDim();
@@ -62,16 +66,18 @@ public final class KvCache {
         }
     }
 
-    private KvCache(BlockPool pool, int[] blockIds) {
+    private KvCache(BlockPool pool, int[] blockIds, int layer0, int layers, int shift) {
         this.mode = AttnMode.ABSORB;
         this.pool = pool;
         this.blockIds = blockIds.clone();
-        this.capacity = Math.multiplyExact(blockIds.length, pool.blockTokens);
+        this.layer0 = layer0;
+        this.shift = shift;
+        this.capacity = Math.multiplyExact(blockIds.length, pool.blockTokens) - shift;
         this.kvRank = pool.kvRank;
         this.latentWidth = pool.width;
         this.keyWidth = 0;
         this.valueWidth = 0;
-        this.latent = new float[pool.layers][];
+        this.latent = new float[layers][];
         this.keys = new float[0][];
         this.values = new float[0][];
         this.pages = new float[blockIds.length][];
@@ -84,8 +90,23 @@ public final class KvCache {
      * caller owns the blocks (allocates, shares and releases them); the cache only reads and writes them.
      */
     public static KvCache paged(BlockPool pool, int[] blockIds) {
+        return paged(pool, blockIds, 0, pool.layers, 0);
+    }
+
+    /**
+     * A view of layers {@code layer0 .. layer0+layers-1} of the blocks {@code blockIds} of {@code pool} as a
+     * {@code layers}-layer ABSORB cache whose position p lives in slot p + {@code shift} of the block table (capacity:
+     * the table's slots less the shift). The batch engine keeps the MTP module's cache in the pool's last layer with
+     * shift 1: the MTP row of position p depends on token p + 1, so it belongs with that token's block (a prompt
+     * chunk's blocks then hold exactly the rows that are a function of the tokens up to the chunk's end).
+     */
+    public static KvCache paged(BlockPool pool, int[] blockIds, int layer0, int layers, int shift) {
         if (blockIds.length == 0) throw new IllegalArgumentException("a paged cache needs at least one block");
-        return new KvCache(pool, blockIds);
+        if (layer0 < 0 || layers < 1 || layer0 + layers > pool.layers)
+            throw new IllegalArgumentException("layers " + layer0 + ".." + (layer0 + layers - 1) + " outside the pool's " + pool.layers);
+        if (shift < 0 || shift >= (long) blockIds.length * pool.blockTokens)
+            throw new IllegalArgumentException("slot shift " + shift + " leaves no position in " + blockIds.length + " blocks");
+        return new KvCache(pool, blockIds, layer0, layers, shift);
     }
 
     /** Whether this cache is paged ({@link #paged}). */
@@ -103,9 +124,9 @@ public final class KvCache {
             dst = latent[l];
             off = pos * latentWidth;
         } else {
-            int bt = pool.blockTokens;
-            dst = pages[pos / bt];
-            off = (l * bt + pos % bt) * latentWidth;
+            int bt = pool.blockTokens, slot = pos + shift;
+            dst = pages[slot / bt];
+            off = ((layer0 + l) * bt + slot % bt) * latentWidth;
         }
         System.arraycopy(ckv, ckvOff, dst, off, kvRank);
         System.arraycopy(kpe, kpeOff, dst, off + kvRank, rope);
@@ -117,10 +138,11 @@ public final class KvCache {
      */
     float[] latentRows(int l, int end, float[] scratch) {
         if (pool == null) return latent[l];
-        int bt = pool.blockTokens, w = latentWidth;
-        for (int b = 0, p0 = 0; p0 < end; b++, p0 += bt) {
-            int n = Math.min(bt, end - p0);
-            System.arraycopy(pages[b], l * bt * w, scratch, p0 * w, n * w);
+        int bt = pool.blockTokens, w = latentWidth, layer = layer0 + l;
+        for (int p0 = 0; p0 < end; ) {
+            int slot = p0 + shift, b = slot / bt, s0 = slot % bt, n = Math.min(bt - s0, end - p0);
+            System.arraycopy(pages[b], (layer * bt + s0) * w, scratch, p0 * w, n * w);
+            p0 += n;
         }
         return scratch;
     }

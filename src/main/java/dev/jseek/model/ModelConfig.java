@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import dev.jseek.kernels.Router;
 import java.util.List;
 import java.util.function.BiFunction;
 
@@ -39,7 +40,10 @@ public record ModelConfig(
         double ropeTheta, int maxPositionEmbeddings, RopeScaling ropeScaling,
         int numNextnPredictLayers, boolean tieWordEmbeddings, boolean attentionBias,
         int bosTokenId, int eosTokenId, double initializerRange,
-        QuantizationConfig quantizationConfig, String torchDtype) {
+        QuantizationConfig quantizationConfig, String torchDtype, String modelType) {
+
+    /** The {@code model_type} values jseek reads: DeepSeek-V2/V2-Lite, DeepSeek-V3/R1 and Moonlight, Kimi-K2. */
+    public static final List<String> MODEL_TYPES = List.of("deepseek_v2", "deepseek_v3", "kimi_k2");
 
     /**
      * YaRN context extension (report §4.3; HF {@code rope_scaling}). {@code mscale}/{@code mscaleAllDim} follow HF: an
@@ -92,7 +96,8 @@ public record ModelConfig(
             int eosTokenId,
             double initializerRange,
             QuantizationConfig quantizationConfig,
-            String torchDtype) {
+            String torchDtype,
+            String modelType) {
         this.vocabSize = vocabSize;
         this.hiddenSize = hiddenSize;
         this.intermediateSize = intermediateSize;
@@ -131,6 +136,7 @@ public record ModelConfig(
         this.initializerRange = initializerRange;
         this.quantizationConfig = quantizationConfig;
         this.torchDtype = torchDtype;
+        this.modelType = modelType;
         validate();
     }
 
@@ -160,6 +166,31 @@ public record ModelConfig(
 
     /** Experts per routing group (32 for V3). */
     public int expertsPerGroup() { return nRoutedExperts / nGroup; }
+
+    /**
+     * True when the MoE layers carry the aux-loss-free selection bias {@code mlp.gate.e_score_correction_bias}
+     * (topk_method "noaux_tc", DeepSeek-V3 and its descendants); DeepSeek-V2's greedy routers have none.
+     */
+    public boolean hasRouterBias() { return "noaux_tc".equals(topkMethod); }
+
+    /**
+     * The routing rule of this config ({@link Router}; report §2.1.2 for V3). For DeepSeek-V2's topk_methods the
+     * weights follow V2's code: normalised without routed_scaling_factor when norm_topk_prob and K > 1, otherwise
+     * routed_scaling_factor times the score.
+     */
+    public Router router() {
+        float rsf = (float) routedScalingFactor;
+        return switch (topkMethod) {
+            case "noaux_tc" -> new Router(Router.Scoring.SIGMOID, Router.Selection.NOAUX_TC, nRoutedExperts, numExpertsPerTok,
+                    nGroup, topkGroup, normTopkProb, rsf);
+            default -> {
+                boolean norm = normTopkProb && numExpertsPerTok > 1;
+                yield new Router(Router.Scoring.SOFTMAX, "greedy".equals(topkMethod) ? Router.Selection.GREEDY
+                        : Router.Selection.GROUP_LIMITED_GREEDY, nRoutedExperts, numExpertsPerTok,
+                        nGroup, topkGroup, norm, norm ? 1f : rsf);
+            }
+        };
+    }
 
     // ---------------------------------------------------------------- JSON
 
@@ -207,7 +238,7 @@ public record ModelConfig(
                     parseRopeScaling(f), f.optInt("num_nextn_predict_layers", 0),
                     f.optBool("tie_word_embeddings", false), f.optBool("attention_bias", false),
                     f.optInt("bos_token_id", 0), f.optInt("eos_token_id", 1), f.optDouble("initializer_range", 0.02),
-                    parseQuantization(f), f.optString("torch_dtype", "bfloat16"));
+                    parseQuantization(f), f.optString("torch_dtype", "bfloat16"), f.optString("model_type", "deepseek_v3"));
         } catch (ConfigException e) {
             throw e.inFile(file);
         }
@@ -232,8 +263,8 @@ public record ModelConfig(
     /** This config as HF config.json text (with architectures/model_type so HF can load it too). */
     public String toJson() {
         ObjectNode o = JSON.createObjectNode();
-        o.putArray("architectures").add("DeepseekV3ForCausalLM");
-        o.put("model_type", "deepseek_v3");
+        o.putArray("architectures").add(modelType.equals("deepseek_v2") ? "DeepseekV2ForCausalLM" : "DeepseekV3ForCausalLM");
+        o.put("model_type", modelType);
         o.put("vocab_size", vocabSize);
         o.put("hidden_size", hiddenSize);
         o.put("intermediate_size", intermediateSize);
@@ -336,7 +367,9 @@ public record ModelConfig(
         if (nRoutedExperts % nGroup != 0)
             fail("n_group", nGroup + " does not divide n_routed_experts " + nRoutedExperts);
         if (topkGroup > nGroup) fail("topk_group", topkGroup + " exceeds n_group " + nGroup);
-        long available = (long) topkGroup * (nRoutedExperts / nGroup);
+        long available = "greedy".equals(topkMethod) ? nRoutedExperts : (long) topkGroup * (nRoutedExperts / nGroup);
+        if (numExpertsPerTok > available && "greedy".equals(topkMethod))
+            fail("num_experts_per_tok", numExpertsPerTok + " exceeds n_routed_experts " + nRoutedExperts);
         if (numExpertsPerTok > available)
             fail("num_experts_per_tok", numExpertsPerTok + " exceeds the " + available
                     + " experts in topk_group " + topkGroup + " groups of " + (nRoutedExperts / nGroup));
@@ -345,10 +378,16 @@ public record ModelConfig(
         positive("moe_layer_freq", moeLayerFreq);
         if (!(routedScalingFactor > 0) || Double.isInfinite(routedScalingFactor))
             fail("routed_scaling_factor", routedScalingFactor + " must be a positive finite number");
-        if (!"sigmoid".equals(scoringFunc))
-            fail("scoring_func", "\"" + scoringFunc + "\" is not supported (DeepSeek-V3 uses \"sigmoid\")");
-        if (!"noaux_tc".equals(topkMethod))
-            fail("topk_method", "\"" + topkMethod + "\" is not supported (DeepSeek-V3 uses \"noaux_tc\")");
+        if (!MODEL_TYPES.contains(modelType))
+            fail("model_type", "\"" + modelType + "\" is not supported (jseek runs " + String.join(", ", MODEL_TYPES) + ")");
+        if (!"sigmoid".equals(scoringFunc) && !"softmax".equals(scoringFunc))
+            fail("scoring_func", "\"" + scoringFunc + "\" is not supported (\"sigmoid\": DeepSeek-V3, \"softmax\": DeepSeek-V2)");
+        if (!List.of("noaux_tc", "greedy", "group_limited_greedy").contains(topkMethod))
+            fail("topk_method", "\"" + topkMethod + "\" is not supported (\"noaux_tc\": DeepSeek-V3; \"greedy\", \"group_limited_greedy\": DeepSeek-V2)");
+        if ("noaux_tc".equals(topkMethod) && !"sigmoid".equals(scoringFunc))
+            fail("scoring_func", "\"" + scoringFunc + "\" with topk_method \"noaux_tc\" is not supported (DeepSeek-V3's noaux_tc scores with \"sigmoid\")");
+        if (!"noaux_tc".equals(topkMethod) && !"softmax".equals(scoringFunc))
+            fail("scoring_func", "\"" + scoringFunc + "\" with topk_method \"" + topkMethod + "\" is not supported (DeepSeek-V2's " + topkMethod + " scores with \"softmax\")");
         if (!"silu".equals(hiddenAct))
             fail("hidden_act", "\"" + hiddenAct + "\" is not supported (DeepSeek-V3 uses \"silu\")");
         if (!(auxLossAlpha >= 0) || Double.isInfinite(auxLossAlpha))
@@ -382,8 +421,8 @@ public record ModelConfig(
             positive("rope_scaling.original_max_position_embeddings", r.originalMaxPositionEmbeddings());
             if (!(r.betaSlow() > 0) || Double.isInfinite(r.betaSlow()))
                 fail("rope_scaling.beta_slow", r.betaSlow() + " must be a positive finite number");
-            if (!(r.betaFast() > r.betaSlow()) || Double.isInfinite(r.betaFast()))
-                fail("rope_scaling.beta_fast", r.betaFast() + " must be finite and greater than beta_slow " + r.betaSlow());
+            if (!(r.betaFast() >= r.betaSlow()) || Double.isInfinite(r.betaFast()))
+                fail("rope_scaling.beta_fast", r.betaFast() + " must be finite and at least beta_slow " + r.betaSlow() + " (Kimi-K2 has both 1.0)");
             if (!(r.mscale() >= 0) || Double.isInfinite(r.mscale()))
                 fail("rope_scaling.mscale", r.mscale() + " must be a finite number >= 0");
             if (!(r.mscaleAllDim() >= 0) || Double.isInfinite(r.mscaleAllDim()))

@@ -34,13 +34,31 @@ public record Mtp(RmsNorm enorm, RmsNorm hnorm, Matrix ehProj, Block block, RmsN
      */
     public void forward(float[] emb, float[] hidden, int T, int startPos, KvCache cache, float[] cos, float[] sin,
                         float[] out, Workspace ws) {
-        int dim = enorm.dim();
-        float[] cat = ws.f(Buf.MTP_CAT, T * 2 * dim);
-        enorm.forward(emb, 0, dim, cat, 0, 2 * dim, T);
-        hnorm.forward(hidden, 0, dim, cat, dim, 2 * dim, T);
-        float[] h = ws.f(Buf.MTP_H, T * dim);
-        Gemm.linear(h, 0, cat, 0, T, ehProj, false);
+        float[] h = project(emb, hidden, T, ws);
         block.forward(h, T, startPos, cache, cos, sin, ws);
         headNorm.forward(h, out, T);
+    }
+
+    /** eh_proj([enorm(emb[r]) ; hnorm(hidden[r])]) for {@code rows} rows, into the workspace's MTP_H buffer (returned). */
+    private float[] project(float[] emb, float[] hidden, int rows, Workspace ws) {
+        int dim = enorm.dim();
+        float[] cat = ws.f(Buf.MTP_CAT, rows * 2 * dim);
+        enorm.forward(emb, 0, dim, cat, 0, 2 * dim, rows);
+        hnorm.forward(hidden, 0, dim, cat, dim, 2 * dim, rows);
+        float[] h = ws.f(Buf.MTP_H, rows * dim);
+        Gemm.linear(h, 0, cat, 0, rows, ehProj, false);
+        return h;
+    }
+
+    /**
+     * As {@link #forward} for M pairs of several sequences in one step: pair i at positions[i] of caches[i] (rows of
+     * one sequence at consecutive positions, in order). The block runs {@link Block#forwardBatch}, so row i equals a
+     * one-pair {@link #forward} bit for bit up to {@link Gemm#GEMV_MAX_M} rows.
+     */
+    public void forwardBatch(float[] emb, float[] hidden, int M, int[] positions, KvCache[] caches, float[] cos, float[] sin,
+                             float[] out, Workspace ws) {
+        float[] h = project(emb, hidden, M, ws);
+        block.forwardBatch(h, M, positions, caches, cos, sin, ws);
+        headNorm.forward(h, out, M);
     }
 }

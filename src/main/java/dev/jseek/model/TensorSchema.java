@@ -17,7 +17,7 @@ import java.util.Map;
  * module k (checkpoint layer L + k, report §2.2): enorm, hnorm, eh_proj, its transformer block, shared_head.norm and
  * the two copies of the main embedding and head that the official release stores ({@link Kind#MTP_COPY}). Inside a
  * block: input_layernorm, the attention projections (query latent or q_proj, kv_a, kv_a_layernorm, kv_b, o),
- * post_attention_layernorm, then the dense FFN or the router (weight, bias), the routed experts 0..E-1 (gate, up,
+ * post_attention_layernorm, then the dense FFN or the router (weight; bias only with topk_method noaux_tc), the routed experts 0..E-1 (gate, up,
  * down each) and the shared experts. This is the training arena's order, so a seed draws the same initial weights.
  */
 public final class TensorSchema {
@@ -180,7 +180,7 @@ public final class TensorSchema {
         }
         long f = c.moeIntermediateSize(), fs = (long) c.nSharedExperts() * f;
         add(Slot.ROUTER, l, -1, c.nRoutedExperts(), h);
-        add(Slot.ROUTER_BIAS, l, -1, c.nRoutedExperts());
+        if (c.hasRouterBias()) add(Slot.ROUTER_BIAS, l, -1, c.nRoutedExperts());
         for (int e = 0; e < c.nRoutedExperts(); e++) {
             add(Slot.EXPERT_GATE, l, e, f, h);
             add(Slot.EXPERT_UP, l, e, f, h);

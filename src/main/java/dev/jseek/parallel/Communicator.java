@@ -55,6 +55,24 @@ public interface Communicator extends AutoCloseable {
     void exchange(List<Transfer> batch);
 
     /**
+     * Posts the transfers of the batch (non-blocking sends and receives) and returns at once; {@link Pending#await}
+     * completes them (receive buffers are filled only then; send buffers may be reused at once). A rank may hold
+     * several pending batches, but two of them must not receive from the same peer with the same tag. The default
+     * completes the batch before returning.
+     */
+    default Pending post(List<Transfer> batch) {
+        exchange(batch);
+        return Pending.DONE;
+    }
+
+    /** Transfers posted by {@link #post}, completed by {@link #await} (once; later calls return at once). */
+    interface Pending {
+        Pending DONE = () -> {};
+
+        void await();
+    }
+
+    /**
      * A buffer of at least {@code bytes} bytes owned by this communicator and kept between calls, of the kind its
      * transfers are fastest with (native for MPI). Slots 0-1: the reductions below; 2-5: {@link TokenDispatch};
      * 6-7: the MPI backend's staging of heap buffers.
@@ -112,26 +130,26 @@ public interface Communicator extends AutoCloseable {
 
     /** Every rank's {@code mine} (all of the same length) concatenated in rank order. */
     default double[] allGather(double[] mine) {
-        int n = size();
-        byte[] out = new byte[n * mine.length * 8];
-        int[] counts = new int[n];
-        java.util.Arrays.fill(counts, mine.length * 8);
-        allGatherV(MemorySegment.ofArray(mine), MemorySegment.ofArray(out), counts, ElemType.BYTE);
-        double[] r = new double[n * mine.length];
-        MemorySegment.copy(MemorySegment.ofArray(out), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, r, 0, r.length);
+        double[] r = new double[size() * mine.length];
+        MemorySegment.copy(allGatherBytes(MemorySegment.ofArray(mine)), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, r, 0, r.length);
         return r;
     }
 
     /** Every rank's {@code mine} (all of the same length) concatenated in rank order. */
     default long[] allGather(long[] mine) {
-        int n = size();
-        byte[] out = new byte[n * mine.length * 8];
-        int[] counts = new int[n];
-        java.util.Arrays.fill(counts, mine.length * 8);
-        allGatherV(MemorySegment.ofArray(mine), MemorySegment.ofArray(out), counts, ElemType.BYTE);
-        long[] r = new long[n * mine.length];
-        MemorySegment.copy(MemorySegment.ofArray(out), ValueLayout.JAVA_LONG_UNALIGNED, 0, r, 0, r.length);
+        long[] r = new long[size() * mine.length];
+        MemorySegment.copy(allGatherBytes(MemorySegment.ofArray(mine)), ValueLayout.JAVA_LONG_UNALIGNED, 0, r, 0, r.length);
         return r;
+    }
+
+    /** Every rank's bytes {@code mine} (all of the same size) concatenated in rank order. */
+    private MemorySegment allGatherBytes(MemorySegment mine) {
+        int n = size(), len = Math.toIntExact(mine.byteSize());
+        byte[] out = new byte[Math.multiplyExact(n, len)];
+        int[] counts = new int[n];
+        java.util.Arrays.fill(counts, len);
+        allGatherV(mine, MemorySegment.ofArray(out), counts, ElemType.BYTE);
+        return MemorySegment.ofArray(out);
     }
 
     // ---- helpers ----

@@ -165,47 +165,58 @@ public final class MpiComm implements Communicator {
         complete(k, "barrier");
     }
 
-    @Override public void exchange(List<Transfer> batch) {
+    @Override public void exchange(List<Transfer> batch) { post(batch).await(); }
+
+    /** MPI_Irecv then MPI_Isend for every transfer (heap buffers staged natively); await tests them with the deadline. */
+    @Override public Pending post(List<Transfer> batch) {
         int n = batch.size();
-        if (n == 0) return;
+        if (n == 0) return Pending.DONE;
+        for (Transfer t : batch)
+            if (t.peer() >= size || t.peer() == rank)
+                throw new IllegalArgumentException("transfer peer " + t.peer() + " of rank " + rank + " in a group of " + size);
         // Not closed when the transfers time out: MPI may still write into these buffers until the job is aborted.
+        // Confined: the thread that posts a batch completes it (an F&B pair's half posts and awaits on its own thread).
         Arena a = Arena.ofConfined();
-        {
-            MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
-            MemorySegment[] bufs = new MemorySegment[n];
-            for (int i = 0; i < n; i++) {
-                Transfer t = batch.get(i);
-                if (t.peer() >= size || t.peer() == rank)
-                    throw new IllegalArgumentException("transfer peer " + t.peer() + " of rank " + rank + " in a group of " + size);
-                MemorySegment b = t.buf();
-                if (!b.isNative()) {
-                    b = a.allocate(Math.max(1, t.bytes()), 64);
-                    if (t.send()) MemorySegment.copy(t.buf(), 0, b, 0, t.bytes());
-                }
-                bufs[i] = b;
+        MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
+        MemorySegment[] bufs = new MemorySegment[n];
+        for (int i = 0; i < n; i++) {
+            Transfer t = batch.get(i);
+            MemorySegment b = t.buf();
+            if (!b.isNative()) {
+                b = a.allocate(Math.max(1, t.bytes()), 64);
+                if (t.send()) MemorySegment.copy(t.buf(), 0, b, 0, t.bytes());
             }
-            for (int i = 0; i < n; i++) {           // receives first, then sends: all posted before any wait
-                Transfer t = batch.get(i);
-                if (!t.send()) mpi.irecv(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
-            }
-            for (int i = 0; i < n; i++) {
-                Transfer t = batch.get(i);
-                if (t.send()) mpi.isend(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
-            }
-            boolean[] done = waitRequests(rq, n);
-            if (done != null) {
-                List<String> who = new ArrayList<>();
-                for (int i = 0; i < n; i++)
-                    if (!done[i]) who.add((batch.get(i).send() ? "send to" : "receive from") + " rank " + batch.get(i).peer() + " (tag " + batch.get(i).tag() + ")");
-                throw new CommException(String.format(Locale.ROOT, "rank %d: %s did not complete within %.1f s (%s)", rank,
-                        String.join(", ", who), timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
-            }
-            for (int i = 0; i < n; i++) {
-                Transfer t = batch.get(i);
-                if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
-            }
+            bufs[i] = b;
         }
-        a.close();
+        for (int i = 0; i < n; i++) {           // receives first, then sends: all posted before any wait
+            Transfer t = batch.get(i);
+            if (!t.send()) mpi.irecv(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
+        }
+        for (int i = 0; i < n; i++) {
+            Transfer t = batch.get(i);
+            if (t.send()) mpi.isend(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
+        }
+        return new Pending() {
+            private boolean completed;
+
+            @Override public void await() {
+                if (completed) return;
+                boolean[] done = waitRequests(rq, n);
+                if (done != null) {
+                    List<String> who = new ArrayList<>();
+                    for (int i = 0; i < n; i++)
+                        if (!done[i]) who.add((batch.get(i).send() ? "send to" : "receive from") + " rank " + batch.get(i).peer() + " (tag " + batch.get(i).tag() + ")");
+                    throw new CommException(String.format(Locale.ROOT, "rank %d: %s did not complete within %.1f s (%s)", rank,
+                            String.join(", ", who), timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
+                }
+                for (int i = 0; i < n; i++) {
+                    Transfer t = batch.get(i);
+                    if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
+                }
+                completed = true;
+                a.close();
+            }
+        };
     }
 
     /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */

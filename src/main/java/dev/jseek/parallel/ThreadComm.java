@@ -72,7 +72,7 @@ public final class ThreadComm implements Communicator {
     private final Group g;
     private final int rank;
     private long seq;
-    private final MemorySegment[] scratch = new MemorySegment[8];
+    private final HeapScratch scratch = new HeapScratch();
 
     private ThreadComm(Group g, int rank) {
         this.g = g;
@@ -83,15 +83,7 @@ public final class ThreadComm implements Communicator {
     @Override public int size() { return g.size; }
     @Override public String backend() { return "threads"; }
 
-    @Override public MemorySegment scratch(int slot, long bytes) {
-        if (slot < 0 || slot >= scratch.length) throw new IllegalArgumentException("scratch slot " + slot + " outside 0.." + (scratch.length - 1));
-        MemorySegment s = scratch[slot];
-        if (s == null || s.byteSize() < bytes) {
-            long floats = (Math.max(bytes, 64) + 3) / 4;
-            scratch[slot] = s = MemorySegment.ofArray(new float[Math.toIntExact(floats)]);
-        }
-        return s.asSlice(0, bytes);
-    }
+    @Override public MemorySegment scratch(int slot, long bytes) { return scratch.get(slot, bytes); }
 
     @Override public void allToAllV(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
         Communicator.checkCounts(sc, g.size, "all-to-all-v send");
@@ -136,47 +128,61 @@ public final class ThreadComm implements Communicator {
         collective(new Op("barrier", null, null, null, null, null, null, ElemType.BYTE, -1), ops -> {});
     }
 
-    @Override public void exchange(List<Transfer> batch) {
+    @Override public void exchange(List<Transfer> batch) { post(batch).await(); }
+
+    /** Sends are copied into the mailboxes now; receives are taken from them, in posting order per (peer, tag), by await. */
+    @Override public Pending post(List<Transfer> batch) {
         for (Transfer t : batch) checkPeer(t.peer());
-        long deadline = System.nanoTime() + g.timeoutNanos;
+        List<Transfer> pending = new ArrayList<>();
         g.lock.lock();
         try {
             throwIfFailed();
             for (Transfer t : batch) {
-                if (!t.send()) continue;
+                if (!t.send()) { pending.add(t); continue; }
                 byte[] copy = new byte[Math.toIntExact(t.bytes())];
                 MemorySegment.copy(t.buf(), 0, MemorySegment.ofArray(copy), 0, copy.length);
                 g.mail.computeIfAbsent(List.of(rank, t.peer(), t.tag()), k -> new ArrayDeque<>()).add(copy);
             }
             g.changed.signalAll();
-            List<Transfer> pending = new ArrayList<>();
-            for (Transfer t : batch) if (!t.send()) pending.add(t);
-            while (!pending.isEmpty()) {
-                for (var it = pending.iterator(); it.hasNext(); ) {
-                    Transfer t = it.next();
-                    ArrayDeque<byte[]> q = g.mail.get(List.of(t.peer(), rank, t.tag()));
-                    if (q == null || q.isEmpty()) continue;
-                    byte[] m = q.poll();
-                    if (m.length != t.bytes())
-                        throw fail("receive on rank " + rank + " from rank " + t.peer() + " (tag " + t.tag() + "): " + m.length
-                                + " bytes arrived, " + t.bytes() + " expected");
-                    MemorySegment.copy(MemorySegment.ofArray(m), 0, t.buf(), 0, m.length);
-                    it.remove();
-                }
-                if (pending.isEmpty()) break;
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    List<String> who = new ArrayList<>();
-                    for (Transfer t : pending) who.add("rank " + t.peer() + " (tag " + t.tag() + ")");
-                    throw fail(String.format(java.util.Locale.ROOT, "rank %d: receives from %s did not arrive within %.1f s (%s)",
-                            rank, String.join(", ", who), g.timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
-                }
-                await(left);
-                throwIfFailed();
-            }
         } finally {
             g.lock.unlock();
         }
+        if (pending.isEmpty()) return Pending.DONE;
+        return new Pending() {
+            @Override public void await() {
+                if (pending.isEmpty()) return;
+                long deadline = System.nanoTime() + g.timeoutNanos;
+                g.lock.lock();
+                try {
+                    throwIfFailed();
+                    while (!pending.isEmpty()) {
+                        for (var it = pending.iterator(); it.hasNext(); ) {
+                            Transfer t = it.next();
+                            ArrayDeque<byte[]> q = g.mail.get(List.of(t.peer(), rank, t.tag()));
+                            if (q == null || q.isEmpty()) continue;
+                            byte[] m = q.poll();
+                            if (m.length != t.bytes())
+                                throw fail("receive on rank " + rank + " from rank " + t.peer() + " (tag " + t.tag() + "): " + m.length
+                                        + " bytes arrived, " + t.bytes() + " expected");
+                            MemorySegment.copy(MemorySegment.ofArray(m), 0, t.buf(), 0, m.length);
+                            it.remove();
+                        }
+                        if (pending.isEmpty()) break;
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            List<String> who = new ArrayList<>();
+                            for (Transfer t : pending) who.add("rank " + t.peer() + " (tag " + t.tag() + ")");
+                            throw fail(String.format(java.util.Locale.ROOT, "rank %d: receives from %s did not arrive within %.1f s (%s)",
+                                    rank, String.join(", ", who), g.timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
+                        }
+                        awaitChange(left);
+                        throwIfFailed();
+                    }
+                } finally {
+                    g.lock.unlock();
+                }
+            }
+        };
     }
 
     @Override public void abort(String message) {
@@ -240,11 +246,11 @@ public final class ThreadComm implements Communicator {
                         s, name, missing.size() == 1 ? "" : "s", missing.size() == 1 ? missing.get(0).toString() : missing.toString(),
                         g.timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY, rank));
             }
-            await(left);
+            awaitChange(left);
         }
     }
 
-    private void await(long nanos) {
+    private void awaitChange(long nanos) {
         try {
             g.changed.awaitNanos(Math.min(nanos, TimeUnit.MILLISECONDS.toNanos(200)));
         } catch (InterruptedException e) {

@@ -2,6 +2,7 @@ package dev.jseek.pipeline;
 
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.SubComm;
 import dev.jseek.parallel.Transfer;
 import dev.jseek.train.TrainModel;
 import java.lang.foreign.MemorySegment;
@@ -19,8 +20,13 @@ import java.util.Map;
  *
  * <p>Each micro-batch in flight on a stage has its own activation arenas (a {@link TrainModel} sharing the rank's
  * parameter and gradient arenas, allocated on its F and freed by its W), so the W queue is the set of slots whose B
- * has run and whose W has not; it must be empty at the end of the step (checked). An F&amp;B pair runs its forward
- * and then its backward: on a CPU both would compete for the same cores.
+ * has run and whose W has not; it must be empty at the end of the step (checked: an {@link IllegalStateException}
+ * naming the rank and the stages left). Without expert parallelism an F&amp;B pair runs its forward and then its
+ * backward (on a CPU both would compete for the same cores); with it ({@code expert}, the expert-parallel group of
+ * this stage rank, {@link RankGrid#expert()}) the two halves take turns at every expert all-to-all so that one
+ * micro-batch's dispatch and combine are in flight while the other computes ({@link FbOverlap}, report Figure 4;
+ * {@code -Djseek.pipeline.overlap=false} runs them in order). Every micro-batch slot's MoE layers use the group
+ * through a view of their own.
  *
  * <p>Every rank holds the whole parameter arena (identical on all ranks) and computes gradients only for its
  * stages; at the end of the step the gradients are summed over the group in rank order, which also sums the
@@ -34,8 +40,14 @@ public final class PipelineRunner {
     /** A compute op as it ran: nanoseconds since the step's start barrier. */
     public record Timed(int rank, Op op, long startNs, long endNs) {}
 
-    /** Per micro-batch total, main CE, mean MTP CE and balance losses (as {@link TrainModel#forward}), and this rank's timeline. */
-    public record StepResult(double[] total, double[] main, double[] mtp, double[] balance, List<Timed> timeline, int peakSlots) {}
+    /**
+     * Per micro-batch total, main CE, mean MTP CE and balance losses (as {@link TrainModel#forward}), this rank's
+     * timeline, its peak of micro-batch stages holding activations, and its expert all-to-all times (nanoseconds):
+     * inside F&amp;B pairs, post to completion ({@code pairCommNs}) and the part not hidden behind the other half
+     * ({@code pairExposedNs}); outside pairs ({@code plainCommNs}).
+     */
+    public record StepResult(double[] total, double[] main, double[] mtp, double[] balance, List<Timed> timeline, int peakSlots,
+                             long pairCommNs, long pairExposedNs, long plainCommNs) {}
 
     private final Schedule schedule;
     private final StagePartition part;
@@ -43,8 +55,20 @@ public final class PipelineRunner {
     private final Communicator comm;
     private final List<TrainModel> slots = new ArrayList<>();
     private final ArrayDeque<TrainModel> free = new ArrayDeque<>();
+    private final SubComm expert;
+    private final Map<TrainModel, FbOverlap.SlotComm> slotComms = new java.util.IdentityHashMap<>();
+    private final FbOverlap overlap;
+    private boolean overlapOn;
 
     public PipelineRunner(Schedule schedule, StagePartition part, TrainModel base, Communicator comm) {
+        this(schedule, part, base, comm, null);
+    }
+
+    /**
+     * A runner whose MoE layers shard their experts over {@code expert} (null: all experts on every rank); the base
+     * model's maxBatch must cover the group's rows ({@link TrainModel#setExpertParallel}).
+     */
+    public PipelineRunner(Schedule schedule, StagePartition part, TrainModel base, Communicator comm, SubComm expert) {
         if (comm.size() != schedule.ranks())
             throw new IllegalArgumentException("schedule " + schedule.name() + " needs " + schedule.ranks() + " ranks, the group has " + comm.size());
         if (part.stages() != schedule.stages())
@@ -55,9 +79,40 @@ public final class PipelineRunner {
         this.part = part;
         this.base = base;
         this.comm = comm;
-        slots.add(base);
+        this.expert = expert;
+        this.overlap = expert == null ? null : new FbOverlap();
+        this.overlapOn = Boolean.parseBoolean(System.getProperty(FbOverlap.PROPERTY, "true"));
+        addSlot(base);
         free.add(base);
     }
+
+    private void addSlot(TrainModel m) {
+        slots.add(m);
+        if (expert != null) {
+            FbOverlap.SlotComm sc = new FbOverlap.SlotComm(expert, overlap.stats);
+            slotComms.put(m, sc);
+            m.setExpertParallel(sc, expert.size());
+        }
+    }
+
+    private java.util.concurrent.Semaphore computeToken;
+
+    /**
+     * Measurement mode (null: off): every compute op of this runner first takes the token, so with one token shared
+     * by all ranks of a process no two ops run at once and each op's time is its own, not shared with other rank
+     * threads for the cores; the schedule's order and dependencies are kept ({@code bench pipeline} replays the
+     * op times in the {@link Simulator}). Not for expert parallel (a rank in an all-to-all would hold the token).
+     */
+    public void serializeCompute(java.util.concurrent.Semaphore token) {
+        if (token != null && expert != null) throw new IllegalArgumentException("serialized compute would deadlock the expert all-to-alls");
+        computeToken = token;
+    }
+
+    /** Overlaps F&amp;B pairs or runs them in order from the next step on (every rank of the group alike; the default is {@code jseek.pipeline.overlap}). */
+    public void setOverlap(boolean on) { overlapOn = on; }
+
+    /** Whether F&amp;B pairs overlap their expert all-to-alls (expert parallel and {@code jseek.pipeline.overlap} not false). */
+    public boolean overlaps() { return expert != null && overlapOn; }
 
     public Schedule schedule() { return schedule; }
     public StagePartition partition() { return part; }
@@ -82,6 +137,8 @@ public final class PipelineRunner {
         double[] total = new double[M], main = new double[M], mtp = new double[M], bal = new double[M];
         List<Timed> timeline = new ArrayList<>();
         List<Op> ops = schedule.ops().get(r);
+        java.util.Set<Integer> wQueue = new java.util.TreeSet<>();   // stages whose B ran and whose W has not
+        if (overlap != null) overlap.stats.reset();
         comm.barrier();
         long t0 = System.nanoTime();
         int peak = 0;
@@ -113,29 +170,55 @@ public final class PipelineRunner {
                 }
                 continue;
             }
-            long a = System.nanoTime();
-            switch (op.kind()) {
-                case F -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
-                case B -> backwardInput(op.mb(), op.stage(), gradScale, N * dim, live, gradOut);
-                case FB -> {
-                    forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
-                    backwardInput(op.mb2(), op.stage2(), gradScale, N * dim, live, gradOut);
+            if (computeToken != null) computeToken.acquireUninterruptibly();
+            try {
+                long a = System.nanoTime();
+                switch (op.kind()) {
+                    case F -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                    case B -> {
+                        backwardInput(op.mb(), op.stage(), gradScale, N * dim, live, gradOut);
+                        wQueue.add(op.mb() * S + op.stage());
+                    }
+                    case FB -> {
+                        Runnable f = () -> forward(op.mb(), op.stage(), batches, B, T, live, actIn, balIn, total, main, mtp, bal);
+                        Runnable b = () -> backwardInput(op.mb2(), op.stage2(), gradScale, N * dim, live, gradOut);
+                        if (expert == null) { f.run(); b.run(); }
+                        else {
+                            // the forward's slot is taken before the pair starts, so both halves know their communicators
+                            TrainModel fm = free.poll();
+                            if (fm == null) { fm = new TrainModel(base); fm.setMtpLambda(base.mtpLambda()); addSlot(fm); }
+                            free.addFirst(fm);
+                            FbOverlap.SlotComm fc = slotComms.get(fm), bc = slotComms.get(live.get(op.mb2() * S + op.stage2()));
+                            if (bc == null) throw new IllegalStateException("rank " + r + ": " + op + ": B" + op.mb2() + "@" + op.stage2() + " before its F");
+                            if (overlapOn) overlap.run(fc, f, bc, b);
+                            else overlap.runInOrder(fc, f, bc, b);
+                        }
+                        wQueue.add(op.mb2() * S + op.stage2());
+                    }
+                    case W -> {
+                        int key = op.mb() * S + op.stage();
+                        if (!wQueue.remove(key)) throw new IllegalStateException("rank " + r + ": " + op + " before its B");
+                        TrainModel m = live.remove(key);
+                        if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
+                        m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
+                        free.add(m);
+                    }
+                    default -> throw new IllegalStateException(op.toString());
                 }
-                case W -> {
-                    int key = op.mb() * S + op.stage();
-                    TrainModel m = live.remove(key);
-                    if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
-                    m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
-                    free.add(m);
-                }
-                default -> throw new IllegalStateException(op.toString());
+                peak = Math.max(peak, live.size());
+                timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
+            } finally {
+                if (computeToken != null) computeToken.release();
             }
-            peak = Math.max(peak, live.size());
-            timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
             i++;
         }
+        if (!wQueue.isEmpty()) {
+            List<String> left = new ArrayList<>();
+            for (int k : wQueue) left.add("W" + k / S + "@" + k % S);
+            throw new IllegalStateException("rank " + r + ": the W queue is not empty at the end of the step: " + String.join(", ", left) + " never ran");
+        }
         if (!live.isEmpty())
-            throw new IllegalStateException("rank " + r + ": " + live.size() + " micro-batch stages still hold activations or queued weight gradients at the end of the step");
+            throw new IllegalStateException("rank " + r + ": " + live.size() + " micro-batch stages still hold activations at the end of the step (their B never ran)");
         if (comm.size() > 1) comm.allReduceSum(base.grads(), 0, base.grads().length);
         // losses from the rank of each micro-batch's last stage, identical on every rank
         double[] mine = new double[4 * M];
@@ -146,14 +229,15 @@ public final class PipelineRunner {
             total[m] = all[o + m]; main[m] = all[o + M + m]; mtp[m] = all[o + 2 * M + m]; bal[m] = all[o + 3 * M + m];
         }
         sumExpertLoads();
-        return new StepResult(total, main, mtp, bal, timeline, peak);
+        FbOverlap.Stats st = overlap == null ? new FbOverlap.Stats() : overlap.stats;
+        return new StepResult(total, main, mtp, bal, timeline, peak, st.commNs, st.exposedNs, st.plainNs);
     }
 
     private void forward(int mb, int s, List<MicroBatch> batches, int B, int T, Map<Integer, TrainModel> live,
                          Map<Integer, float[]> actIn, Map<Integer, double[]> balIn, double[] total, double[] main, double[] mtp, double[] bal) {
         int S = schedule.stages(), key = mb * S + s, N = B * T, dim = base.config().hiddenSize();
         TrainModel m = free.poll();
-        if (m == null) { m = new TrainModel(base); slots.add(m); }
+        if (m == null) { m = new TrainModel(base); m.setMtpLambda(base.mtpLambda()); addSlot(m); }
         live.put(key, m);
         double in = 0;
         if (s > 0) {

@@ -15,6 +15,12 @@ import java.util.Locale;
  * the number of micro-batches of each step (a batch ramp changes it; the runner is rebuilt then). ZB1P's greedy
  * schedule is built for the estimate F = 1, B = 2, W = 1 (the backward twice the forward, half of it the weight
  * gradient).
+ *
+ * <p>Combined with data and expert parallelism ({@link RankGrid}, {@code --parallel pp=P,dp=D,ep=E}): each step's
+ * micro-batches are split into D x E contiguous shares, replica j's pipeline group runs the j-th share, the MoE
+ * layers shard their experts over the stage's expert-parallel group, the gradients are summed over the pipeline
+ * group here and over the stage's data group by the trainer's ZeRO-1 optimizer ({@link #dataGroup()}), and the
+ * losses and expert loads are gathered in micro-batch order, so the step is that of one rank.
  */
 public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
     /** The costs ZB1P's schedule is built for. */
@@ -23,12 +29,21 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
     private final String name;
     private final TrainModel base;
     private final Communicator comm;
+    private final RankGrid grid;
     private final int stages;
     private final StagePartition part;
     private PipelineRunner runner;
 
     /** Schedule {@code name} on the {@code comm.size()} ranks of comm (DualPipeV: 2 stages per rank, else 1). */
-    public PipelineTrainStep(String name, TrainModel base, Communicator comm) {
+    public PipelineTrainStep(String name, TrainModel base, Communicator comm) { this(name, base, RankGrid.of(comm, comm.size(), 1, 1)); }
+
+    /**
+     * Schedule {@code name} over the pipeline groups of {@code grid}; with ep &gt; 1 the base model's experts are
+     * sharded over the grid's expert group (its maxBatch must cover ep micro-batches).
+     */
+    public PipelineTrainStep(String name, TrainModel base, RankGrid grid) {
+        Communicator comm = grid.pipeline();
+        this.grid = grid;
         this.name = name.toLowerCase(Locale.ROOT);
         if (!Schedules.NAMES.contains(this.name))
             throw new IllegalArgumentException("unknown schedule '" + name + "' (expected one of " + String.join(", ", Schedules.NAMES) + ")");
@@ -46,19 +61,35 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
         return Schedules.byName(name, stagesFor(name, ranks), microBatches, COSTS);
     }
 
-    @Override public void check(int microBatches) { schedule(name, comm.size(), microBatches); }
+    @Override public void check(int microBatches) {
+        int R = grid.replicas();
+        if (microBatches % R != 0)
+            throw new IllegalArgumentException(microBatches + " micro-batches per step do not split evenly over the " + R + " pipeline replicas (dp x ep)");
+        int m = microBatches / R;
+        if (R > 1 && 3L * m * stages + 3 > dev.jseek.parallel.SubComm.USER_TAGS)
+            throw new IllegalArgumentException(m + " micro-batches per pipeline replica over " + stages + " stages exceed the transfer tags of a pipeline group (at most "
+                    + (dev.jseek.parallel.SubComm.USER_TAGS - 3) / (3 * stages) + " with dp x ep > 1)");
+        schedule(name, comm.size(), m);
+    }
+
+    @Override public Communicator dataGroup() { return grid.data(); }
 
     @Override public String describe() {
         StringBuilder sb = new StringBuilder();
         for (int s = 0; s < stages; s++) sb.append(s == 0 ? "" : ", ").append(part.first(s)).append("..").append(part.end(s) - 1);
-        return String.format(Locale.ROOT, "%s over %d ranks, %d stages (units: 0 = embedding, 1..%d blocks, %d = head): %s",
-                name, comm.size(), stages, base.config().numHiddenLayers(), part.units() - 1, sb);
+        return String.format(Locale.ROOT, "%s over %d ranks, %d stages (units: 0 = embedding, 1..%d blocks, %d = head): %s%s",
+                name, comm.size(), stages, base.config().numHiddenLayers(), part.units() - 1, sb,
+                grid.replicas() > 1 ? "; layout " + grid.describe() : "");
     }
 
-    @Override public List<StepLosses> run(List<TokenBatch> batches, float gradScale, float mtpLambda) {
-        int m = batches.size();
-        if (runner == null || runner.schedule().microBatches() != m)
-            runner = new PipelineRunner(schedule(name, comm.size(), m), part, base, comm);
+    @Override public List<StepLosses> run(List<TokenBatch> all, float gradScale, float mtpLambda) {
+        int R = grid.replicas(), m = all.size() / R, j = grid.replica();
+        if (all.size() % R != 0) check(all.size());            // the one-line reason
+        List<TokenBatch> batches = all.subList(j * m, (j + 1) * m);
+        if (runner == null || runner.schedule().microBatches() != m) {
+            check(all.size());
+            runner = new PipelineRunner(schedule(name, comm.size(), m), part, base, comm, grid.expert());
+        }
         runner.setMtpLambda(mtpLambda);
         TokenBatch first = batches.getFirst();
         List<PipelineRunner.MicroBatch> mbs = new ArrayList<>(m);
@@ -68,9 +99,28 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
             mbs.add(new PipelineRunner.MicroBatch(b.inputs(), b.targets()));
         }
         PipelineRunner.StepResult r = runner.step(mbs, first.rows(), first.seqLen(), gradScale);
-        List<StepLosses> out = new ArrayList<>(m);
+        double[] mine = new double[4 * m];
+        for (int i = 0; i < m; i++) { mine[4 * i] = r.total()[i]; mine[4 * i + 1] = r.main()[i]; mine[4 * i + 2] = r.mtp()[i]; mine[4 * i + 3] = r.balance()[i]; }
+        double[] got = R == 1 ? mine : grid.data().allGather(mine);      // replica order = micro-batch order
+        if (R > 1) sumLoadsOverReplicas();
+        List<StepLosses> out = new ArrayList<>(R * m);
         // the total rounded to float as TrainModel#forwardBackward returns it, so the sums match the 1-rank step
-        for (int i = 0; i < m; i++) out.add(new StepLosses((float) r.total()[i], r.main()[i], r.mtp()[i], r.balance()[i]));
+        for (int i = 0; i < R * m; i++) out.add(new StepLosses((float) got[4 * i], got[4 * i + 1], got[4 * i + 2], got[4 * i + 3]));
         return out;
+    }
+
+    /** The expert loads of the step, summed over the replicas (the runner summed them over the pipeline group). */
+    private void sumLoadsOverReplicas() {
+        long[][] local = base.expertLoad();
+        if (local.length == 0) return;
+        int e = local[0].length;
+        long[] flat = new long[local.length * e];
+        for (int l = 0; l < local.length; l++) System.arraycopy(local[l], 0, flat, l * e, e);
+        long[] all = grid.data().allGather(flat);
+        long[][] sum = new long[local.length][e];
+        for (int q = 0; q < grid.replicas(); q++)
+            for (int l = 0; l < local.length; l++)
+                for (int k = 0; k < e; k++) sum[l][k] += all[q * flat.length + l * e + k];
+        base.setExpertLoad(sum);
     }
 }

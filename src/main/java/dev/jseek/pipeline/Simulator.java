@@ -34,7 +34,17 @@ public final class Simulator {
         public int maxPeakActivations() { return Arrays.stream(peakActivations).max().orElse(0); }
     }
 
-    public static Result run(Schedule s, Costs costs) {
+    /** The duration of op {@code index} of rank {@code rank}'s list ({@code op} is that op, a compute op). */
+    @FunctionalInterface
+    public interface Durations { double of(int rank, int index, Op op); }
+
+    public static Result run(Schedule s, Costs costs) { return replay(s, costs, (r, i, op) -> costs.of(op)); }
+
+    /**
+     * The same replay with every compute op's own duration (e.g. each op's measured time in a run), communication
+     * latency {@code costs.comm()}; the result's costs are {@code costs}.
+     */
+    public static Result replay(Schedule s, Costs costs, Durations durations) {
         int R = s.ranks(), S = s.stages(), M = s.microBatches();
         double[][] fEnd = nan(M, S), bEnd = nan(M, S), wEnd = nan(M, S), actIn = nan(M, S), gradIn = nan(M, S);
         double[][][] posted = {nan(M, S), nan(M, S)}; // [grad?1:0][mb][stage]
@@ -92,8 +102,9 @@ public final class Simulator {
                         if (Double.isNaN(bEnd[op.mb()][op.stage()])) throw bad(r, op, "its B has not run on this rank");
                         if (!Double.isNaN(wEnd[op.mb()][op.stage()])) throw bad(r, op, "a second W of the same micro-batch and stage");
                     }
-                    double end = start + costs.of(op);
-                    busy[r] += costs.of(op);
+                    double d = durations.of(r, idx[r], op);
+                    double end = start + d;
+                    busy[r] += d;
                     if (fPart) {
                         fEnd[op.mb()][op.stage()] = end;
                         if (op.stage() < S - 1 && s.rankOf(op.mb(), op.stage() + 1) == r) actIn[op.mb()][op.stage() + 1] = end;

@@ -23,25 +23,31 @@ abstract class ApiHandler implements HttpHandler {
 
     private final Set<String> methods;
     private final PrintStream log;
-    private final ServerOptions options;
+    /** The server's options (null for a handler made with only a log); the API handlers read theirs here. */
+    final ServerOptions options;
     /** Where requests are counted (set by {@link OpenAiServer}; null in handlers built alone). */
     volatile Metrics metrics;
 
-    /** A handler with no key, no Host check and default limits (under a plain HttpServer). */
+    /** The endpoint's path: the server's context for it, and what {@link #matches} accepts unless a handler says more (null: built alone). */
+    final String path;
+
+    /** A handler with no key, no Host check and default limits (under a plain HttpServer; it says what it {@link #matches}). */
     ApiHandler(Set<String> methods, PrintStream log) {
         this.methods = new java.util.TreeSet<>(methods);
         this.log = log;
         this.options = null;
+        this.path = null;
     }
 
-    ApiHandler(Set<String> methods, ServerOptions options) {
+    ApiHandler(String path, Set<String> methods, ServerOptions options) {
         this.methods = new java.util.TreeSet<>(methods);
         this.log = options.log();
         this.options = options;
+        this.path = path;
     }
 
-    /** Whether this handler serves {@code path} (the context matches by prefix; the endpoint wants more). */
-    abstract boolean matches(String path);
+    /** Whether this handler serves {@code p} (the context matches by prefix; an endpoint wants its exact path unless it overrides this). */
+    boolean matches(String p) { return p.equals(path); }
 
     /** Answers a request whose path and method are right. */
     abstract void serve(ApiCall call) throws IOException, InterruptedException;
@@ -117,16 +123,16 @@ abstract class ApiHandler implements HttpHandler {
 
     /**
      * Refuses (429, with the numbers) a generation when {@link ServerLimits#maxQueued} requests already wait for their
-     * turn, and (400) one whose KV cache could outgrow {@link ServerLimits#maxCacheBytes}.
+     * turn, and (400) one that needs more latent cache than a request may reserve ({@link ModelRunner#checkCacheBudget}).
      */
-    void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p) {
+    void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p, String promptParam) {
         ServerLimits l = limits();
         runner.checkModelFiles();
         int waiting = runner.waiting();
         if (runner.busy() && waiting + p.n() > l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting
                     + " generation requests are waiting (limit " + l.maxQueued() + ") for a batch slot; retry later").retryAfter(1);
-        runner.checkCacheBudget(prompt.length, p.maxTokens(), l.maxCacheBytes());
+        runner.checkCacheBudget(prompt.length, p.maxTokens(), promptParam);
     }
 
     /** Host/Origin, connection limit, key, content type. */

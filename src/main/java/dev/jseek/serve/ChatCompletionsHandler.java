@@ -12,18 +12,12 @@ import java.util.Set;
  * streaming, in the last chunk of the choice).
  */
 final class ChatCompletionsHandler extends ApiHandler {
-    static final String PATH = "/v1/chat/completions";
-
     private final ModelRunner runner;
-    private final ServerOptions options;
 
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options);
+        super("/v1/chat/completions", Set.of("POST"), options);
         this.runner = runner;
-        this.options = options;
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         ChatRequest req = ChatRequest.parse(call.jsonBody(), options.defaults());
@@ -33,7 +27,7 @@ final class ChatCompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("chatcmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p);
+        admitGeneration(runner, prompt, p, "messages");
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
             ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> null, call.cancellation(), deadline);

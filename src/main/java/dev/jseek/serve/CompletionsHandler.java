@@ -11,18 +11,12 @@ import java.util.Set;
  * come with the choice, or in its last chunk when streaming.
  */
 final class CompletionsHandler extends ApiHandler {
-    static final String PATH = "/v1/completions";
-
     private final ModelRunner runner;
-    private final ServerOptions options;
 
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("POST"), options);
+        super("/v1/completions", Set.of("POST"), options);
         this.runner = runner;
-        this.options = options;
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         CompletionRequest req = CompletionRequest.parse(call.jsonBody(), options.defaults());
@@ -32,7 +26,7 @@ final class CompletionsHandler extends ApiHandler {
         String id = OpenAiJson.newId("cmpl"), model = options.modelName();
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p);
+        admitGeneration(runner, prompt, p, "prompt");
         boolean lp = p.topLogprobs() >= 0;
         if (!p.stream()) {
             ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, call.cancellation(), deadline);

@@ -10,16 +10,12 @@ import java.util.Set;
  * answers while generations run.
  */
 final class HealthHandler extends ApiHandler {
-    static final String PATH = "/health";
-
     private final ModelRunner runner;
 
     HealthHandler(ModelRunner runner, ServerOptions options) {
-        super(Set.of("GET", "HEAD"), options);
+        super("/health", Set.of("GET", "HEAD"), options);
         this.runner = runner;
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override boolean open() { return true; }
 

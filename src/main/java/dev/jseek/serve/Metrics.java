@@ -79,6 +79,8 @@ final class Metrics {
         counter(sb, "jseek_prompt_tokens_computed_total", "Prompt tokens prefilled.", s.promptTokensComputed());
         counter(sb, "jseek_prompt_tokens_cached_total", "Prompt tokens reused from the prefix cache.", s.promptTokensReused());
         counter(sb, "jseek_decode_steps_total", "Batched decode forwards.", s.decodeSteps());
+        counter(sb, "jseek_speculative_drafts_total", "MTP draft tokens proposed (serve --speculative).", s.drafted());
+        counter(sb, "jseek_speculative_accepted_total", "MTP draft tokens accepted: a second token from the same forward.", s.accepted());
         histogram(sb, "jseek_time_to_first_token_seconds", "Time from submission to the first token.", ttft);
         histogram(sb, "jseek_inter_token_latency_seconds", "Time between consecutive tokens of a generation.", itl);
         return sb.toString();

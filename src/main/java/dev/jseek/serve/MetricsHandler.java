@@ -6,16 +6,10 @@ import java.util.Set;
 
 /** {@code GET /metrics}: {@link Metrics} in the Prometheus text format. */
 final class MetricsHandler extends ApiHandler {
-    static final String PATH = "/metrics";
-
-    private final Metrics metrics;
-
-    MetricsHandler(Metrics metrics, ServerOptions options) {
-        super(Set.of("GET"), options);
-        this.metrics = metrics;
+    /** Serves the {@link ApiHandler#metrics} every handler of the server counts into (set by {@link OpenAiServer}). */
+    MetricsHandler(ServerOptions options) {
+        super("/metrics", Set.of("GET"), options);
     }
-
-    @Override boolean matches(String path) { return path.equals(PATH); }
 
     @Override void serve(ApiCall call) throws IOException {
         call.sendBytes(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes(StandardCharsets.UTF_8));

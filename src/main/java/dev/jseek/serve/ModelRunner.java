@@ -7,7 +7,6 @@ import dev.jseek.api.Sampling;
 import dev.jseek.infer.BatchEngine;
 import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.AttnMode;
-import dev.jseek.model.BlockPool;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Message;
 import dev.jseek.tokenizer.Tokenizer;
@@ -20,7 +19,7 @@ import java.util.List;
  * latent cache). Stops at EOS, a stop string, max_tokens, the context length, the request's deadline, or when its
  * {@link Cancellation} says nobody waits any more (polled while queued and after every token): max_tokens is clamped
  * so that prompt + completion fit {@code max_position_embeddings}. Engine refusals become API errors: a full queue
- * 429 (with Retry-After), a prompt that can never fit the cache 400, shutdown 503; once the model's files change on
+ * 429 (with Retry-After), a request that can never fit the cache 400, shutdown 503; once the model's files change on
  * disk every request is refused with 503 (reading their lost pages would crash the JVM).
  */
 public final class ModelRunner implements AutoCloseable {
@@ -49,7 +48,6 @@ public final class ModelRunner implements AutoCloseable {
     private final JseekModel model;
     private final DeepSeekV3 weights;
     private final int contextLength, vocabSize;
-    private final long cacheBytesPerToken;
     /** The longest token in UTF-8 bytes: a text of n chars is at least n / this many tokens. */
     private final int maxTokenBytes;
     private volatile boolean closing;
@@ -80,7 +78,6 @@ public final class ModelRunner implements AutoCloseable {
             if (b != null) longest = Math.max(longest, b.length);
         }
         this.maxTokenBytes = longest;
-        this.cacheBytesPerToken = BlockPool.bytesPerToken(model.config, model.layers.length);
     }
 
     public Tokenizer tokenizer() { return model.tokenizer(); }
@@ -101,6 +98,8 @@ public final class ModelRunner implements AutoCloseable {
             for (var t : m.toolCalls()) chars += t.name().length() + t.arguments().length();
         }
         checkPromptLength(chars, "messages");
+        String why = dev.jseek.tokenizer.ChatTemplate.unsupported(model.tokenizer());
+        if (why != null) throw ApiError.invalid("messages", why);
         return model.chatPrompt(messages);
     }
 
@@ -124,25 +123,22 @@ public final class ModelRunner implements AutoCloseable {
                     + " tokens (max_position_embeddings)");
     }
 
-    /** KV-cache bytes one position takes (float32, every layer; the engine's latent cache). */
-    public long cacheBytesPerToken() { return cacheBytesPerToken; }
+    /** Latent cache bytes one position takes in the engine's pool (every layer, the MTP one with speculative decoding). */
+    public long cacheBytesPerToken() { return model.engine().budget().bytesPerToken(); }
 
     /**
-     * Refuses (400, naming max_tokens and the numbers) a request whose KV cache could grow beyond {@code maxBytes}:
-     * prompt + max_tokens positions (clamped to the context) at {@link #cacheBytesPerToken}.
+     * Refuses (400) a request that can never be admitted: its prompt plus max_tokens (clamped to the context) needs
+     * more latent cache than one request may reserve, the smaller of the pool and the per-request limit (the engine's
+     * {@link dev.jseek.infer.CacheBudget}, which also decides admission). The error names the prompt
+     * ({@code promptParam}) when even the prompt does not fit, else max_tokens with the largest that fits.
      */
-    public void checkCacheBudget(int promptTokens, int maxTokens, long maxBytes) {
-        long positions = Math.min(contextLength(), (long) promptTokens + maxTokens);
-        long need = positions * cacheBytesPerToken;
-        if (need <= maxBytes) return;
-        long fit = maxBytes / cacheBytesPerToken - promptTokens;
-        throw ApiError.invalid("max_tokens", "this request could need " + mib(need) + " of KV cache (" + promptTokens
-                + " prompt + " + (positions - promptTokens) + " completion tokens x " + cacheBytesPerToken
-                + " bytes); the server allows " + mib(maxBytes) + " per request: "
-                + (fit >= 1 ? "ask for max_tokens <= " + fit : "shorten the prompt"));
+    public void checkCacheBudget(int promptTokens, int maxTokens, String promptParam) {
+        try {
+            model.engine().budget().check(promptTokens, maxTokens);
+        } catch (BatchEngine.CacheTooSmallException e) {
+            throw ApiError.invalid(e.param().equals("prompt") ? promptParam : e.param(), e.getMessage());
+        }
     }
-
-    private static String mib(long b) { return String.format("%.1f MiB", b / 1048576.0); }
 
     /** Generation requests waiting for a batch slot or cache blocks. */
     public int waiting() { return stats().queued(); }
@@ -216,7 +212,7 @@ public final class ModelRunner implements AutoCloseable {
         } catch (BatchEngine.QueueFullException e) {
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + e.getMessage()).retryAfter(1);
         } catch (BatchEngine.CacheTooSmallException e) {
-            throw ApiError.invalid(promptParam, e.getMessage());
+            throw ApiError.invalid(e.param().equals("prompt") ? promptParam : e.param(), e.getMessage());
         } catch (dev.jseek.io.FileChangedException e) {
             failure = e.getMessage();
             throw new ApiError(503, "server_error", null, failure);

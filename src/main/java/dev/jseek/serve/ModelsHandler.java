@@ -5,26 +5,23 @@ import java.util.Set;
 
 /** {@code GET /v1/models} (the list with the one served model) and {@code GET /v1/models/{id}} (it, or 404). */
 final class ModelsHandler extends ApiHandler {
-    static final String PATH = "/v1/models";
-
-    private final ServerOptions options;
     private final long created;
 
-    ModelsHandler(ServerOptions options, long created) {
-        super(Set.of("GET"), options);
-        this.options = options;
-        this.created = created;
+    /** The models list of {@code options}' model, created now (the server's start). */
+    ModelsHandler(ServerOptions options) {
+        super("/v1/models", Set.of("GET"), options);
+        created = System.currentTimeMillis() / 1000;
     }
 
-    @Override boolean matches(String path) { return path.equals(PATH) || path.startsWith(PATH + "/"); }
+    @Override boolean matches(String p) { return p.equals(path) || p.startsWith(path + "/"); }
 
     @Override void serve(ApiCall call) throws IOException {
-        String path = call.decodedPath();
-        if (path.equals(PATH)) {
+        String p = call.decodedPath();
+        if (p.equals(path)) {
             call.sendJson(200, OpenAiJson.models(options.modelName(), created));
             return;
         }
-        String id = path.substring(PATH.length() + 1);
+        String id = p.substring(path.length() + 1);
         if (!id.equals(options.modelName()))
             throw new ApiError(404, "invalid_request_error", "model", "the model '" + id + "' does not exist; this server has '"
                     + options.modelName() + "'");

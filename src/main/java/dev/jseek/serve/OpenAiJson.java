@@ -42,22 +42,13 @@ final class OpenAiJson {
         return F.objectNode().put("id", id).put("object", object).put("created", created).put("model", model);
     }
 
-    /** {@code chat.completion}: one choice with the assistant message, and usage. */
-    static ObjectNode chatCompletion(String id, long created, String model, ModelRunner.Outcome r) {
-        return chatCompletion(id, created, model, new ModelRunner.Outcome[] {r}, null);
-    }
-
     /**
      * {@code chat.completion} with one choice per outcome (n > 1), their logprobs when asked for ({@code tok} not
      * null), and usage summed over the choices (the prompt counted once).
      */
     static ObjectNode chatCompletion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
-        ObjectNode o = head(id, "chat.completion", created, model);
-        ArrayNode choices = o.putArray("choices");
-        int completion = 0;
-        for (int i = 0; i < rs.length; i++) {
-            ModelRunner.Outcome r = rs[i];
-            ObjectNode choice = choices.addObject().put("index", i);
+        return withChoices(id, "chat.completion", created, model, rs, (choice, i, r) -> {
+            choice.put("index", i);
             ObjectNode msg = choice.putObject("message").put("role", "assistant");
             if (r.toolCalls() != null && !r.toolCalls().isEmpty()) {
                 msg.putNull("content");
@@ -68,7 +59,22 @@ final class OpenAiJson {
             if (tok != null && r.completion() != null) choice.set("logprobs", chatLogprobs(r.completion().tokens(), tok));
             else choice.putNull("logprobs");
             choice.put("finish_reason", r.toolCalls() != null && !r.toolCalls().isEmpty() ? "tool_calls" : r.finishReason());
-            completion += r.completionTokens();
+        });
+    }
+
+    /** Writes one choice (its index i, the outcome r) into the choice object. */
+    private interface ChoiceWriter {
+        void write(ObjectNode choice, int i, ModelRunner.Outcome r);
+    }
+
+    /** A response {@code object} with one choice per outcome, each written by {@code w}, and usage summed over them (the prompt counted once). */
+    private static ObjectNode withChoices(String id, String object, long created, String model, ModelRunner.Outcome[] rs, ChoiceWriter w) {
+        ObjectNode o = head(id, object, created, model);
+        ArrayNode choices = o.putArray("choices");
+        int completion = 0;
+        for (int i = 0; i < rs.length; i++) {
+            w.write(choices.addObject(), i, rs[i]);
+            completion += rs[i].completionTokens();
         }
         o.set("usage", usage(rs[0].promptTokens(), completion));
         return o;
@@ -152,26 +158,14 @@ final class OpenAiJson {
         return o;
     }
 
-    /** {@code text_completion}: one choice with the text, and usage. */
-    static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome r) {
-        return completion(id, created, model, new ModelRunner.Outcome[] {r}, null);
-    }
-
     /** {@code text_completion} with one choice per outcome and their logprobs when asked for ({@code tok} not null). */
     static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
-        ObjectNode o = head(id, "text_completion", created, model);
-        ArrayNode choices = o.putArray("choices");
-        int completion = 0;
-        for (int i = 0; i < rs.length; i++) {
-            ModelRunner.Outcome r = rs[i];
-            ObjectNode choice = choices.addObject().put("text", r.text()).put("index", i);
+        return withChoices(id, "text_completion", created, model, rs, (choice, i, r) -> {
+            choice.put("text", r.text()).put("index", i);
             if (tok != null && r.completion() != null) choice.set("logprobs", completionLogprobs(r.completion().tokens(), tok));
             else choice.putNull("logprobs");
             choice.put("finish_reason", r.finishReason());
-            completion += r.completionTokens();
-        }
-        o.set("usage", usage(rs[0].promptTokens(), completion));
-        return o;
+        });
     }
 
     /** A streamed {@code text_completion} chunk: a piece of text, or the last one with finish_reason. */

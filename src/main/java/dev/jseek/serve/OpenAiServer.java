@@ -34,16 +34,12 @@ public final class OpenAiServer implements AutoCloseable {
             throw new IllegalArgumentException("refusing to serve " + options.host() + " (not a loopback address) without an API key: "
                     + "anyone who can reach it could run generations; give --api-key KEY (or JSEEK_API_KEY), or --insecure to serve it open");
         HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
-        long created = System.currentTimeMillis() / 1000;
         Metrics metrics = new Metrics(runner::stats);
-        ApiHandler[] hs = {new ChatCompletionsHandler(runner, options), new CompletionsHandler(runner, options),
-                new ModelsHandler(options, created), new HealthHandler(runner, options), new MetricsHandler(metrics, options),
-                new WebHandler(options)};
-        String[] paths = {ChatCompletionsHandler.PATH, CompletionsHandler.PATH, ModelsHandler.PATH, HealthHandler.PATH,
-                MetricsHandler.PATH, "/"};
-        for (int i = 0; i < hs.length; i++) {
-            hs[i].metrics = metrics;
-            http.createContext(paths[i], hs[i]);
+        ApiHandler[] hs = {new ChatCompletionsHandler(runner, options), new CompletionsHandler(runner, options), new ModelsHandler(options),
+                new HealthHandler(runner, options), new MetricsHandler(options), new WebHandler(options)};
+        for (ApiHandler h : hs) {
+            h.metrics = metrics;
+            http.createContext(h.path, h);
         }
         ConnectionGuard guard = new ConnectionGuard(options.limits());
         http.setExecutor(guard);

@@ -50,33 +50,28 @@ final class RequestFields {
     }
 
     static String optString(ObjectNode o, String field, String path) {
-        JsonNode n = o.get(field);
-        if (!given(n)) return null;
-        if (!n.isTextual()) throw ApiError.invalid(path, path + " must be a string, got " + describe(n));
-        return n.textValue();
+        return opt(o.get(field), path, JsonNode::isTextual, "a string", JsonNode::textValue);
     }
 
     static Boolean optBoolean(ObjectNode o, String field) {
-        JsonNode n = o.get(field);
-        if (!given(n)) return null;
-        if (!n.isBoolean()) throw ApiError.invalid(field, field + " must be true or false, got " + describe(n));
-        return n.booleanValue();
+        return opt(o.get(field), field, JsonNode::isBoolean, "true or false", JsonNode::booleanValue);
     }
 
     static Double optNumber(ObjectNode o, String field) {
-        JsonNode n = o.get(field);
-        if (!given(n)) return null;
-        if (!n.isNumber()) throw ApiError.invalid(field, field + " must be a number, got " + describe(n));
-        return n.doubleValue();
+        return opt(o.get(field), field, JsonNode::isNumber, "a number", JsonNode::doubleValue);
     }
 
     /** An integer field (a JSON number without fraction, e.g. 5 or 5.0) within long range. */
     static Long optInteger(ObjectNode o, String field) {
-        JsonNode n = o.get(field);
+        return opt(o.get(field), field, n -> n.isIntegralNumber() ? n.canConvertToLong()
+                : n.isNumber() && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) < 0x1p62, "an integer", JsonNode::longValue);
+    }
+
+    /** The value of {@code n} (field {@code path}), null when not given; a 400 naming the field when {@code ok} refuses it. */
+    private static <T> T opt(JsonNode n, String path, java.util.function.Predicate<JsonNode> ok, String what,
+                             java.util.function.Function<JsonNode, T> value) {
         if (!given(n)) return null;
-        boolean integral = n.isIntegralNumber() ? n.canConvertToLong()
-                : n.isNumber() && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) < 0x1p62;
-        if (!integral) throw ApiError.invalid(field, field + " must be an integer, got " + describe(n));
-        return n.longValue();
+        if (!ok.test(n)) throw ApiError.invalid(path, path + " must be " + what + ", got " + describe(n));
+        return value.apply(n);
     }
 }

@@ -2,8 +2,9 @@ package dev.jseek.serve;
 
 /**
  * What one client may take from {@link OpenAiServer}: time to send a request, time for each write of the answer,
- * requests in progress at once, generations waiting for their turn, and KV-cache memory. Every refusal names the
- * limit and the number that hit it.
+ * requests in progress at once, and generations waiting for their turn. Every refusal names the limit and the number
+ * that hit it. (The latent cache one request may reserve is the engine's: {@code EngineOptions.maxRequestBytes},
+ * accounted by {@code infer/CacheBudget} together with the pool.)
  *
  * @param readTimeoutMs    a request's headers and body must arrive within this many milliseconds of its first byte,
  *                         else the connection is closed (slow or stalled clients)
@@ -15,31 +16,27 @@ package dev.jseek.serve;
  * @param heartbeatAfterMs a non-streaming generation still running after this many milliseconds commits its 200 and
  *                         sends JSON whitespace between tokens, so that a client that went away is noticed within a
  *                         token or two (its generation stops); negative = never
- * @param maxCacheBytes    KV-cache bytes one request may reach (prompt + max_tokens at the model's bytes per
- *                         token); a larger request is refused with 400 (the cache itself grows as tokens arrive)
  */
 public record ServerLimits(long readTimeoutMs, long writeTimeoutMs, int maxConnections, int maxQueued,
-                           long heartbeatAfterMs, long maxCacheBytes) {
-    /** 10 s to send a request, 30 s per write, 64 requests in progress, 32 queued, heartbeat after 1 s, 4 GiB cache. */
-    public static final ServerLimits DEFAULTS = new ServerLimits(10_000, 30_000, 64, 32, 1_000, 4L << 30);
+                           long heartbeatAfterMs) {
+    /** 10 s to send a request, 30 s per write, 64 requests in progress, 32 queued, heartbeat after 1 s. */
+    public static final ServerLimits DEFAULTS = new ServerLimits(10_000, 30_000, 64, 32, 1_000);
 
     public ServerLimits {
         if (readTimeoutMs < 1) throw new IllegalArgumentException("the read timeout must be >= 1 ms, got " + readTimeoutMs);
         if (writeTimeoutMs < 1) throw new IllegalArgumentException("the write timeout must be >= 1 ms, got " + writeTimeoutMs);
         if (maxConnections < 1) throw new IllegalArgumentException("max connections must be >= 1, got " + maxConnections);
         if (maxQueued < 0) throw new IllegalArgumentException("max queued must be >= 0, got " + maxQueued);
-        if (maxCacheBytes < 1) throw new IllegalArgumentException("the cache limit must be >= 1 byte, got " + maxCacheBytes);
     }
 
-    public ServerLimits withReadTimeoutMs(long v) { return new ServerLimits(v, writeTimeoutMs, maxConnections, maxQueued, heartbeatAfterMs, maxCacheBytes); }
+    public ServerLimits withReadTimeoutMs(long v) { return new ServerLimits(v, writeTimeoutMs, maxConnections, maxQueued, heartbeatAfterMs); }
 
-    public ServerLimits withWriteTimeoutMs(long v) { return new ServerLimits(readTimeoutMs, v, maxConnections, maxQueued, heartbeatAfterMs, maxCacheBytes); }
+    public ServerLimits withWriteTimeoutMs(long v) { return new ServerLimits(readTimeoutMs, v, maxConnections, maxQueued, heartbeatAfterMs); }
 
-    public ServerLimits withMaxConnections(int v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, v, maxQueued, heartbeatAfterMs, maxCacheBytes); }
+    public ServerLimits withMaxConnections(int v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, v, maxQueued, heartbeatAfterMs); }
 
-    public ServerLimits withMaxQueued(int v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, maxConnections, v, heartbeatAfterMs, maxCacheBytes); }
+    public ServerLimits withMaxQueued(int v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, maxConnections, v, heartbeatAfterMs); }
 
-    public ServerLimits withHeartbeatAfterMs(long v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, maxConnections, maxQueued, v, maxCacheBytes); }
+    public ServerLimits withHeartbeatAfterMs(long v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, maxConnections, maxQueued, v); }
 
-    public ServerLimits withMaxCacheBytes(long v) { return new ServerLimits(readTimeoutMs, writeTimeoutMs, maxConnections, maxQueued, heartbeatAfterMs, v); }
 }

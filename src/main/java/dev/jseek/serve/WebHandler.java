@@ -18,7 +18,7 @@ final class WebHandler extends ApiHandler {
     private final Map<String, Asset> assets;
 
     WebHandler(ServerOptions options) {
-        super(Set.of("GET", "HEAD"), options);
+        super("/", Set.of("GET", "HEAD"), options);
         assets = Map.of(
                 "/", load("index.html", "text/html; charset=utf-8"),
                 "/index.html", load("index.html", "text/html; charset=utf-8"),
@@ -35,7 +35,7 @@ final class WebHandler extends ApiHandler {
         }
     }
 
-    @Override boolean matches(String path) { return assets.containsKey(path); }
+    @Override boolean matches(String p) { return assets.containsKey(p); }
 
     /**
      * The page itself needs no API key (a browser cannot send one for a page load, and the files hold nothing

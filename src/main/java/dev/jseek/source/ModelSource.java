@@ -2,6 +2,8 @@ package dev.jseek.source;
 
 import dev.jseek.gguf.GgufFile;
 import dev.jseek.gguf.GgufModel;
+import dev.jseek.gguf.GgufTokenizer;
+import dev.jseek.tokenizer.Tokenizer;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
 import java.nio.file.Files;
@@ -37,6 +39,18 @@ public final class ModelSource {
 
     /** True for what {@link #open} opens: a directory or a GGUF file. */
     public static boolean isModel(Path path) { return Files.isDirectory(path) || GgufFile.isGguf(path); }
+
+    /**
+     * The tokenizer a model file carries: a GGUF's {@code tokenizer.ggml.*} vocabulary and chat template
+     * ({@link GgufTokenizer}); null for a model directory or a GGUF without a vocabulary. FormatException naming the
+     * file and key when the GGUF's vocabulary is one jseek cannot read.
+     */
+    public static Tokenizer embeddedTokenizer(Path path) {
+        if (!GgufFile.isGguf(path)) return null;
+        try (GgufFile f = GgufFile.open(path)) {
+            return GgufTokenizer.present(f) ? GgufTokenizer.read(f) : null;
+        }
+    }
 
     /** The config of a model directory (its config.json) or of a GGUF file (its metadata), without the weights. */
     public static ModelConfig config(Path path) {

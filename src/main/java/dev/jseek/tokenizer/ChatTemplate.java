@@ -21,9 +21,41 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * </ul>
  * An assistant message with both content and tool calls renders its content only; unknown roles render nothing.
  * Encode the result with {@code addBos=false} (it already starts with BOS): see {@link #encode}.
+ *
+ * <p>No Jinja engine: a tokenizer that brings a template ({@link Tokenizer#chatTemplate()}: tokenizer_config.json's
+ * {@code chat_template}, a GGUF's {@code tokenizer.chat_template}) is rendered only when that template is DeepSeek-V3's
+ * ({@link #DEEPSEEK_V3}, compared as text, surrounding whitespace ignored); any other is refused by {@link #encode}
+ * with a message naming the tokenizer. A tokenizer without a template (one jseek trained) gets DeepSeek-V3's.
  */
 public final class ChatTemplate {
     private ChatTemplate() {}
+
+    /** DeepSeek-V3's chat template text (its tokenizer_config.json {@code chat_template}), the one {@link #render} implements. */
+    public static final String DEEPSEEK_V3 = resource("deepseek-v3-chat-template.jinja");
+
+    private static String resource(String name) {
+        try (var in = ChatTemplate.class.getResourceAsStream(name)) {
+            if (in == null) throw new IllegalStateException("resource " + name + " is missing from the jar");
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** True when {@code template} (null: none given) is rendered by {@link #render}: absent, or DeepSeek-V3's. */
+    public static boolean renders(String template) { return template == null || template.strip().equals(DEEPSEEK_V3.strip()); }
+
+    /**
+     * Null when chat prompts of {@code t} can be rendered ({@link #renders} its template), else the one-line reason
+     * naming the tokenizer's source.
+     */
+    public static String unsupported(Tokenizer t) {
+        if (renders(t.chatTemplate())) return null;
+        String head = t.chatTemplate().strip().replaceAll("\\s+", " ");
+        if (head.length() > 60) head = head.substring(0, 60) + "...";
+        return "the chat template of " + t.source() + " (\"" + head + "\") is not DeepSeek-V3's; jseek renders only DeepSeek-V3's "
+                + "chat template (no Jinja engine): use completions, or give a tokenizer whose chat_template is DeepSeek-V3's";
+    }
 
     /** The prompt text of a conversation (see class doc). */
     public static String render(List<Message> messages, boolean addGenerationPrompt) {
@@ -84,8 +116,13 @@ public final class ChatTemplate {
         return out.toString();
     }
 
-    /** The prompt ids of a conversation: the rendered text encoded without adding BOS (it is in the text). */
+    /**
+     * The prompt ids of a conversation: the rendered text encoded without adding BOS (it is in the text).
+     * IllegalArgumentException ({@link #unsupported}) when the tokenizer's own chat template is not DeepSeek-V3's.
+     */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
+        String why = unsupported(tokenizer);
+        if (why != null) throw new IllegalArgumentException(why);
         return tokenizer.encode(render(messages, addGenerationPrompt), false);
     }
 

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -32,6 +33,8 @@ public final class Tokenizer {
     private final AddedVocabulary added;
     private final boolean addBosByDefault;
     private final Map<String, String> roles;
+    /** The chat template the tokenizer came with (tokenizer_config.json, GGUF tokenizer.chat_template), or null. */
+    private final String chatTemplate;
     private final String[] addedContent; // id -> added token content
     private final boolean[] special;
     private final byte[][] tokenBytes; // id -> bytes for decoding
@@ -41,8 +44,9 @@ public final class Tokenizer {
     private final ThreadLocal<Ctx> ctx;
 
     Tokenizer(Path source, BpeModel model, PreTokenizer pre, AddedVocabulary added, Map<String, String> roles,
-              boolean addBosByDefault) {
+              boolean addBosByDefault, String chatTemplate) {
         this.source = source;
+        this.chatTemplate = chatTemplate;
         this.model = model;
         this.pre = pre;
         this.added = added;
@@ -98,6 +102,34 @@ public final class Tokenizer {
      * @throws TokenizerFormatException for malformed or unsupported content (message names file and field)
      */
     public static Tokenizer load(Path path) throws IOException { return TokenizerLoader.load(path); }
+
+    /**
+     * A DeepSeek-V3 byte-level BPE tokenizer from vocabulary lists, as llama.cpp's "gpt2" GGUF metadata holds it
+     * (the caller reads the file): {@code tokens} (index = id; byte-level strings, added tokens as their text),
+     * {@code types} (1 normal, 3 control = special added token, 4 user-defined = other added token, 5 unused; others
+     * are normal), {@code merges} ("a b", rank = order), the pre-tokenizer {@link #DEEPSEEK_V3_PRE} (DeepSeek-V3's
+     * three Split stages), the BOS/EOS ids (-1: none), whether completions start with BOS, and the chat template
+     * text (null: none). {@link TokenizerFormatException} for bad content, naming {@code source} and the list.
+     */
+    public static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
+                                           boolean addBos, String chatTemplate) {
+        return TokenizerLoader.fromVocabulary(source, tokens, types, merges, bosId, eosId, addBos, chatTemplate);
+    }
+
+    /** llama.cpp's name ({@code tokenizer.ggml.pre}) for DeepSeek-V3's pre-tokenizer, which jseek's trained tokenizers use too. */
+    public static final String DEEPSEEK_V3_PRE = "deepseek-v3";
+
+    /**
+     * Whether a tokenizer.json {@code pre_tokenizer} object is DeepSeek-V3's: a Sequence of its three Split stages
+     * (Isolated, not inverted) and a ByteLevel without regex or prefix space.
+     */
+    public static boolean isDeepSeekV3PreTokenizer(com.fasterxml.jackson.databind.JsonNode p) { return TokenizerLoader.isDeepSeekV3(p); }
+
+    /** Whether this tokenizer splits text with DeepSeek-V3's pre-tokenizer ({@link #DEEPSEEK_V3_PRE}). */
+    public boolean hasDeepSeekV3PreTokenizer() { return pre.stages.length == 1 && pre.stages[0] instanceof PreTokenizer.FusedDs3; }
+
+    /** The chat template this tokenizer came with (tokenizer_config.json {@code chat_template}, GGUF {@code tokenizer.chat_template}), or null. */
+    public String chatTemplate() { return chatTemplate; }
 
     /** Ids of {@code text} without BOS (HF {@code add_special_tokens=false}). */
     public int[] encode(String text) { return encode(text, false); }
@@ -197,7 +229,7 @@ public final class Tokenizer {
     Tokenizer withRegexOnly() { return withPreTokenizer(pre.regexOnly()); }
 
     /** Same tokenizer with another pre-tokenizer chain (tests). */
-    Tokenizer withPreTokenizer(PreTokenizer p) { return new Tokenizer(source, model, p, added, roles, addBosByDefault); }
+    Tokenizer withPreTokenizer(PreTokenizer p) { return new Tokenizer(source, model, p, added, roles, addBosByDefault, chatTemplate); }
 
     /** Pre-tokenizer pieces of text without added tokens (for tests and the CLI). */
     java.util.List<String> preTokenize(String text) {

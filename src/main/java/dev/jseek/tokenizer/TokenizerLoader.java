@@ -128,7 +128,79 @@ final class TokenizerLoader {
         AddedVocabulary added = parseAdded(file, root.get("added_tokens"), model);
         Map<String, String> roles = parseConfig(configFile, cfg);
         boolean addBos = cfg != null && cfg.path("add_bos_token").asBoolean(false);
-        return new Tokenizer(file, model, pre, added, roles, addBos);
+        return new Tokenizer(file, model, pre, added, roles, addBos, chatTemplate(configFile, cfg));
+    }
+
+    /** tokenizer_config.json's chat_template: a string, or the "default" entry of a list of named templates; else null. */
+    private static String chatTemplate(Path file, JsonNode cfg) {
+        JsonNode t = cfg == null ? null : cfg.get("chat_template");
+        if (t == null || t.isNull()) return null;
+        if (t.isTextual()) return t.asText();
+        if (t.isArray()) {
+            for (JsonNode e : t) if ("default".equals(e.path("name").asText()) && e.path("template").isTextual()) return e.get("template").asText();
+            return null;
+        }
+        throw TokenizerFormatException.field(file, "chat_template", "expected a string or a list of {name, template}, got " + describe(t));
+    }
+
+    /** GGUF token types (llama.cpp's llama_token_type). */
+    static final int NORMAL = 1, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5;
+
+    /** See {@link Tokenizer#fromVocabulary}: builds what a tokenizer.json with the same content would give. */
+    static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
+                                    boolean addBos, String chatTemplate) {
+        if (tokens.size() != types.length)
+            throw new TokenizerFormatException(source + ": " + tokens.size() + " tokens but " + types.length + " token types");
+        if (tokens.size() > MAX_ID) throw new TokenizerFormatException(source + ": " + tokens.size() + " tokens exceed " + MAX_ID);
+        Map<String, Integer> vocab = new HashMap<>(tokens.size() * 2);
+        List<AddedVocabulary.AddedToken> added = new ArrayList<>();
+        for (int id = 0; id < tokens.size(); id++) {
+            String t = tokens.get(id);
+            if (t == null) throw new TokenizerFormatException(source + ": token " + id + " is null");
+            if (types[id] == UNUSED) continue;
+            vocab.putIfAbsent(t, id); // added tokens too: HF's model vocab holds the ones the merges can produce
+            if (types[id] == CONTROL || types[id] == USER_DEFINED) {
+                boolean special = types[id] == CONTROL;
+                added.add(new AddedVocabulary.AddedToken(id, t, special, !special, false, false, false));
+            }
+        }
+        List<String[]> pairs = new ArrayList<>(merges.size());
+        for (int r = 0; r < merges.size(); r++) {
+            String[] parts = merges.get(r).split(" ", -1);
+            if (parts.length != 2)
+                throw TokenizerFormatException.field(source, "merges[" + r + "]", "expected \"left right\", got \"" + merges.get(r) + "\"");
+            pairs.add(parts);
+        }
+        ObjectNode meta = JSON.createObjectNode().put("type", "BPE");
+        BpeModel model = parseModel(source, new RawModel(meta, vocab, pairs));
+        Map<String, String> roles = new HashMap<>();
+        if (bosId >= 0) roles.put("bos_token", tokenAt(source, tokens, bosId, "bos_token_id"));
+        if (eosId >= 0) roles.put("eos_token", tokenAt(source, tokens, eosId, "eos_token_id"));
+        return new Tokenizer(source, model, deepseekV3PreTokenizer(), new AddedVocabulary(added), roles, addBos, chatTemplate);
+    }
+
+    private static String tokenAt(Path source, List<String> tokens, int id, String what) {
+        if (id >= tokens.size()) throw TokenizerFormatException.field(source, what, id + " is outside the " + tokens.size() + " tokens");
+        return tokens.get(id);
+    }
+
+    static boolean isDeepSeekV3(JsonNode p) {
+        if (p == null || !"Sequence".equals(p.path("type").asText()) || p.path("pretokenizers").size() != 4) return false;
+        String[] res = {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN};
+        for (int i = 0; i < 3; i++) {
+            JsonNode st = p.get("pretokenizers").get(i);
+            if (!"Split".equals(st.path("type").asText()) || !"Isolated".equals(st.path("behavior").asText())
+                    || st.path("invert").asBoolean(false) || !res[i].equals(st.path("pattern").path("Regex").asText(null))) return false;
+        }
+        JsonNode b = p.get("pretokenizers").get(3);
+        return "ByteLevel".equals(b.path("type").asText()) && !b.path("add_prefix_space").asBoolean(false)
+                && b.has("use_regex") && !b.path("use_regex").asBoolean(true);
+    }
+
+    /** DeepSeek-V3's pre-tokenizer: its three Split stages (digits, CJK, main regex), then ByteLevel without regex. */
+    static PreTokenizer deepseekV3PreTokenizer() {
+        return new PreTokenizer(List.of(FastSplitters.stage(FastSplitters.DS3_DIGITS), FastSplitters.stage(FastSplitters.DS3_CJK),
+                FastSplitters.stage(FastSplitters.DS3_MAIN)));
     }
 
     private static void checkNormalizer(Path file, JsonNode n) {

@@ -30,14 +30,14 @@ public final class Block {
         dim = c.hiddenSize();
         eps = (float) c.rmsNormEps();
         String pre = "model.layers." + layer + ".";
-        attnNorm = pl.vector(pre + "input_layernorm.weight", true, dim);
+        attnNorm = pl.vector(pre + "input_layernorm.weight");
         attn = new Mla(c, pre + "self_attn.", pl, al, maxN, rope);
-        ffnNorm = pl.vector(pre + "post_attention_layernorm.weight", true, dim);
+        ffnNorm = pl.vector(pre + "post_attention_layernorm.weight");
         if (c.isMoeLayer(layer)) {
             moe = new Moe(c, pre + "mlp.", pl, al, maxN);
             mlp = null;
         } else {
-            mlp = new SwiGluFfn(dim, c.intermediateSize(), pre + "mlp.", pl, al, maxN);
+            mlp = SwiGluFfn.declared(pre + "mlp.", pl, al, maxN);
             moe = null;
         }
         attnIn = al.recomputed(pre + "attn_in", maxN, dim, "norm.out");

@@ -58,20 +58,17 @@ public final class CausalAttention {
 
     /**
      * Forward with document masks: query t sees keys docStart[b*T+t] <= s <= t (null: plain causal). The tiled kernel
-     * ({@link TiledAttention}, memory linear in T) unless {@code jseek.attn=rows} selects the row-block kernel
-     * ({@link AttentionKernel}, plain causal only).
+     * ({@link TiledAttention}, memory linear in T).
      */
     public static void forward(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
-        if (docStart == null && ROWS) AttentionKernel.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
-        else TiledAttention.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
+        TiledAttention.forward(a, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
     }
 
     /** Backward with document masks (see {@link #forward(float[], int, int, int, int, int, int, int, int, int, int, int, int, float, int[])}). */
     public static void backward(float[] a, float[] d, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,
                                 int B, int T, int H, int dqk, int dv, float scale, int[] docStart) {
-        if (docStart == null && ROWS) AttentionKernel.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale);
-        else TiledAttention.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
+        TiledAttention.backward(a, d, q, k, v, vRowStride, vHeadStride, o, lse, B, T, H, dqk, dv, scale, docStart);
     }
 
     /**
@@ -81,8 +78,6 @@ public final class CausalAttention {
      */
     public static long scratchBytes(int T, int dqk, int dv) { return TiledAttention.scratchFloats(T, dqk, dv) * 4L; }
 
-    /** {@code jseek.attn}: {@code tiled} (default) or {@code rows} (the row-block kernel, for comparison). */
-    private static final boolean ROWS = "rows".equals(System.getProperty("jseek.attn", "tiled"));
 
     /** Scalar twin of {@link #forward} (the test oracle). */
     public static void forwardScalar(float[] a, int q, int k, int v, int vRowStride, int vHeadStride, int o, int lse,

@@ -61,13 +61,8 @@ public final class Ema implements AutoCloseable {
             lock.unlock();
         }
         System.arraycopy(params, 0, staging[(int) (k & 1)], 0, params.length);
-        lock.lock();
-        try {
-            submitted = k;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        long next = k;
+        publish(() -> submitted = next);
     }
 
     /** Waits until every submitted update is applied. */
@@ -106,6 +101,17 @@ public final class Ema implements AutoCloseable {
         }
     }
 
+    /** Applies {@code change} to the shared state under the lock and wakes the waiters. */
+    private void publish(Runnable change) {
+        lock.lock();
+        try {
+            change.run();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void check() {
         if (failure != null) throw new IllegalStateException("EMA worker failed: " + failure, failure);
         if (closed) throw new IllegalStateException("EMA is closed");
@@ -128,34 +134,17 @@ public final class Ema implements AutoCloseable {
                 float d = decay, o = oneMinus;
                 float[] e = ema;
                 for (int i = 0; i < e.length; i++) e[i] = d * e[i] + o * p[i];
-                lock.lock();
-                try {
-                    applied = k;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
+                long done = k;
+                publish(() -> applied = done);
             }
         } catch (Throwable t) {
-            lock.lock();
-            try {
-                failure = t;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            publish(() -> failure = t);
         }
     }
 
     /** Applies the pending updates, then stops the worker. */
     @Override public void close() {
-        lock.lock();
-        try {
-            closed = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        publish(() -> closed = true);
         try {
             worker.join();
         } catch (InterruptedException e) {

@@ -79,29 +79,27 @@ public final class Linear {
 
     /** Y[m, out] = X[m, in] W^T (overwrites Y). */
     public static void forward(float[] y, int yOff, float[] x, int xOff, float[] w, int wOff, int m, int in, int out) {
-        if (m == 0) return;
-        long t0 = Profiler.start();
-        Gemm.sgemm(false, true, m, out, in, 1f, x, xOff, in, w, wOff, in, 0f, y, yOff, out);
-        Profiler.gemm(m, out, in);
-        Profiler.stop(P_FWD, t0);
+        sgemm(P_FWD, m, false, true, m, out, in, x, xOff, in, w, wOff, in, 0f, y, yOff, out);
     }
 
     /** dX[m, in] += dY[m, out] W. */
     public static void backwardInput(float[] dx, int dxOff, float[] dy, int dyOff, float[] w, int wOff, int m, int in, int out) {
-        if (m == 0) return;
-        long t0 = Profiler.start();
-        Gemm.sgemm(false, false, m, in, out, 1f, dy, dyOff, out, w, wOff, in, 1f, dx, dxOff, in);
-        Profiler.gemm(m, in, out);
-        Profiler.stop(P_DGRAD, t0);
+        sgemm(P_DGRAD, m, false, false, m, in, out, dy, dyOff, out, w, wOff, in, 1f, dx, dxOff, in);
     }
 
     /** dW[out, in] += dY[m, out]^T X[m, in]. */
     public static void backwardWeight(float[] dw, int dwOff, float[] dy, int dyOff, float[] x, int xOff, int m, int in, int out) {
-        if (m == 0) return;
+        sgemm(P_WGRAD, m, true, false, out, in, m, dy, dyOff, out, x, xOff, in, 1f, dw, dwOff, in);
+    }
+
+    /** C = op(A) op(B) + beta C by {@link Gemm#sgemm} (alpha 1), counted and timed in profiler {@code section}; nothing for 0 rows. */
+    private static void sgemm(int section, int rows, boolean ta, boolean tb, int m, int n, int k, float[] a, int aOff, int lda,
+                              float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        if (rows == 0) return;
         long t0 = Profiler.start();
-        Gemm.sgemm(true, false, out, in, m, 1f, dy, dyOff, out, x, xOff, in, 1f, dw, dwOff, in);
-        Profiler.gemm(out, in, m);
-        Profiler.stop(P_WGRAD, t0);
+        Gemm.sgemm(ta, tb, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        Profiler.gemm(m, n, k);
+        Profiler.stop(section, t0);
     }
 
     private static final int FORWARD = 0, BACKWARDINPUT = 1, BACKWARDWEIGHT = 2;

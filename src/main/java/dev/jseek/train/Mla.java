@@ -55,17 +55,17 @@ public final class Mla {
         scale = (float) c.softmaxScale();
         if (qr > 0) {
             wq = null;
-            wqa = pl.matrix(prefix + "q_a_proj.weight", qr, dim);
-            qNorm = pl.vector(prefix + "q_a_layernorm.weight", true, qr);
-            wqb = pl.matrix(prefix + "q_b_proj.weight", H * qk, qr);
+            wqa = pl.matrix(prefix + "q_a_proj.weight");
+            qNorm = pl.vector(prefix + "q_a_layernorm.weight");
+            wqb = pl.matrix(prefix + "q_b_proj.weight");
         } else {
-            wq = pl.matrix(prefix + "q_proj.weight", H * qk, dim);
+            wq = pl.matrix(prefix + "q_proj.weight");
             wqa = qNorm = wqb = null;
         }
-        wkva = pl.matrix(prefix + "kv_a_proj_with_mqa.weight", kvr + rd, dim);
-        kvNorm = pl.vector(prefix + "kv_a_layernorm.weight", true, kvr);
-        wkvb = pl.matrix(prefix + "kv_b_proj.weight", H * (nope + vd), kvr);
-        wo = pl.matrix(prefix + "o_proj.weight", dim, H * vd);
+        wkva = pl.matrix(prefix + "kv_a_proj_with_mqa.weight");
+        kvNorm = pl.vector(prefix + "kv_a_layernorm.weight");
+        wkvb = pl.matrix(prefix + "kv_b_proj.weight");
+        wo = pl.matrix(prefix + "o_proj.weight");
         long n = maxN;
         cq = al.act(prefix + "c_q", n, qr);
         cqRstd = al.act(prefix + "c_q.rstd", qr > 0 ? n : 0, 1);

@@ -62,16 +62,19 @@ public final class Moe {
 
     public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
+        if (!c.hasRouterBias())
+            throw new IllegalArgumentException("training runs DeepSeek-V3's router (scoring_func sigmoid, topk_method noaux_tc); topk_method \""
+                    + c.topkMethod() + "\" (DeepSeek-V2's softmax router) is supported for inference only");
         router = new Router(E, K, c.nGroup(), c.topkGroup(), c.normTopkProb(), (float) c.routedScalingFactor());
         routeScratch = router.scratch();
-        wr = pl.matrix(prefix + "gate.weight", E, dim);
-        bias = pl.vector(prefix + "gate.e_score_correction_bias", false, E);
+        wr = pl.matrix(prefix + "gate.weight");
+        bias = pl.vector(prefix + "gate.e_score_correction_bias");
         wg = new Param[E]; wu = new Param[E]; wd = new Param[E];
         for (int e = 0; e < E; e++) {
             String ep = prefix + "experts." + e + ".";
-            wg[e] = pl.matrix(ep + "gate_proj.weight", I, dim);
-            wu[e] = pl.matrix(ep + "up_proj.weight", I, dim);
-            wd[e] = pl.matrix(ep + "down_proj.weight", dim, I);
+            wg[e] = pl.matrix(ep + "gate_proj.weight");
+            wu[e] = pl.matrix(ep + "up_proj.weight");
+            wd[e] = pl.matrix(ep + "down_proj.weight");
         }
         long n = maxN, nk = n * K;
         logits = al.act(prefix + "router_logits", n, E);
@@ -79,11 +82,11 @@ public final class Moe {
         weights = al.act(prefix + "routing_weights", n, K);
         expertIn = al.fp8Cached(prefix + "expert_inputs", nk, dim, null);
         xgC = al.cache(Fp8Recipe.EXPERT_INPUT, prefix + "expert_inputs", nk, dim);
-        experts = new SwiGluFfn(dim, I, prefix + "expert_", pl, al, (int) nk, false);
+        experts = new SwiGluFfn(dim, I, prefix + "expert_", al, (int) nk);
         expertOut = al.act(prefix + "expert_out", nk, dim);
         balanceF = al.act(prefix + "balance_f", n, E);
         shared = c.nSharedExperts() > 0
-                ? new SwiGluFfn(dim, I * c.nSharedExperts(), prefix + "shared_experts.", pl, al, maxN) : null;
+                ? SwiGluFfn.declared(prefix + "shared_experts.", pl, al, maxN) : null;
         idx = new int[(int) nk];
         tokOf = new int[(int) nk];
         slotOf = new int[(int) nk];

@@ -40,11 +40,11 @@ public final class MtpModule {
         vocab = c.vocabSize();
         eps = (float) c.rmsNormEps();
         String pre = "model.layers." + layer + ".";
-        enorm = pl.vector(pre + "enorm.weight", true, dim);
-        hnorm = pl.vector(pre + "hnorm.weight", true, dim);
-        eh = pl.matrix(pre + "eh_proj.weight", dim, 2 * dim);
+        enorm = pl.vector(pre + "enorm.weight");
+        hnorm = pl.vector(pre + "hnorm.weight");
+        eh = pl.matrix(pre + "eh_proj.weight");
         block = new Block(c, layer, pl, al, maxN, rope);
-        headNorm = pl.vector(pre + "shared_head.norm.weight", true, dim);
+        headNorm = pl.vector(pre + "shared_head.norm.weight");
         pl.alias(pre + "embed_tokens.weight", "model.embed_tokens.weight");
         pl.alias(pre + "shared_head.head.weight", "lm_head.weight");
         long n = maxN;

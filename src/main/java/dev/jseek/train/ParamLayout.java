@@ -28,15 +28,30 @@ public final class ParamLayout {
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Map<String, String> aliases = new LinkedHashMap<>();
     private long size;
-    /** The schema's tensors in order (null: no schema), and the index of the next one to be declared. */
+    /** The schema's tensors in order (null: no order to follow), and the index of the next one to be declared. */
     private final java.util.List<TensorSchema.Tensor> schema;
     private int next;
+    /** Where {@link #matrix(String)} and {@link #vector(String)} take shapes from (null: a layout without a schema). */
+    private final TensorSchema shapes;
 
-    /** A layout of any tensors (a single module under test). */
-    public ParamLayout() { this.schema = null; }
+    /** A layout of any tensors, each declared with its shape (a single module under test). */
+    public ParamLayout() { this.schema = null; this.shapes = null; }
 
     /** A layout that must declare exactly the tensors of {@code schema}, in its order. */
-    public ParamLayout(TensorSchema schema) { this.schema = schema.tensors(); }
+    public ParamLayout(TensorSchema schema) { this.schema = schema.tensors(); this.shapes = schema; }
+
+    private ParamLayout(TensorSchema shapes, boolean anyOrder) { this.schema = null; this.shapes = shapes; }
+
+    /** A layout of some of {@code schema}'s tensors in any order (one module under test), shapes from the schema. */
+    public static ParamLayout partial(TensorSchema schema) { return new ParamLayout(schema, true); }
+
+    /** The schema's tensor {@code name}; an error when this layout has no schema or the schema has no such tensor. */
+    private TensorSchema.Tensor schemaTensor(String name) {
+        if (shapes == null) throw new IllegalStateException("parameter " + name + ": a layout without a tensor schema needs its shape declared");
+        TensorSchema.Tensor t = shapes.find(name);
+        if (t == null) throw new IllegalStateException("parameter " + name + " is not in the tensor schema");
+        return t;
+    }
 
     /** Checks that {@code name} is the schema's next tensor, of this shape and trainability (no schema: nothing to check). */
     private void expect(String name, boolean trainable, boolean alias, int[] shape) {
@@ -77,11 +92,25 @@ public final class ParamLayout {
         return off;
     }
 
-    /** Appends a Linear weight [rows, cols] (trainable) and names it. */
+    /** Appends a Linear weight [rows, cols] (trainable) and names it (a layout without a schema; else {@link #matrix(String)}). */
     public Param matrix(String name, int rows, int cols) { return new Param(name, add(name, true, rows, cols), rows, cols); }
 
-    /** Appends a vector [n] (a norm weight; trainable false: the routing bias) and names it. */
+    /** Appends a vector [n] (a norm weight; trainable false: the routing bias) and names it (without a schema; else {@link #vector(String)}). */
     public Param vector(String name, boolean trainable, int n) { return new Param(name, add(name, trainable, n), 1, n); }
+
+    /** Appends the schema's matrix {@code name} with the schema's shape [rows, cols]. */
+    public Param matrix(String name) {
+        TensorSchema.Tensor t = schemaTensor(name);
+        if (t.shape().length != 2) throw new IllegalStateException("parameter " + name + " is " + t + " in the tensor schema, not a matrix");
+        return matrix(name, t.rows(), t.cols());
+    }
+
+    /** Appends the schema's vector {@code name} with the schema's length and trainability (a norm weight, the routing bias). */
+    public Param vector(String name) {
+        TensorSchema.Tensor t = schemaTensor(name);
+        if (t.shape().length != 1) throw new IllegalStateException("parameter " + name + " is " + t + " in the tensor schema, not a vector");
+        return vector(name, t.trainable(), t.cols());
+    }
 
     /** Declares {@code alias} (a checkpoint name) to be the same tensor as {@code target}. */
     public void alias(String alias, String target) {

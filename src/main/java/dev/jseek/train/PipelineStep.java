@@ -19,6 +19,13 @@ public interface PipelineStep<B> {
     /** Throws {@link IllegalArgumentException} (a one-line message) when a step of {@code microBatches} cannot run. */
     void check(int microBatches);
 
+    /**
+     * The ranks that hold the same stages for other micro-batches (pipeline combined with data or expert parallel),
+     * over which the trainer reduces the gradients and shards the optimizer (ZeRO-1); null: none (the gradients
+     * after {@link #run} are the whole step's).
+     */
+    default dev.jseek.parallel.Communicator dataGroup() { return null; }
+
     /** One line: schedule, ranks and stages. */
     String describe();
 }

@@ -52,18 +52,32 @@ public final class SwiGluFfn {
         View grad(Arenas s, int r0, int m, int dim) { return View.of(s.dacts, xD + r0 * dim, m, dim); }
     }
 
-    /** Registers {@code prefix}gate_proj/up_proj/down_proj.weight and activations for maxN rows. */
-    public SwiGluFfn(int dim, int inter, String prefix, ParamLayout pl, ActLayout al, int maxN) {
-        this(dim, inter, prefix, pl, al, maxN, true);
+    /**
+     * Declares the tensor schema's {@code prefix}gate_proj/up_proj/down_proj.weight in {@code pl} (their shapes give dim
+     * and the intermediate size) and registers activations for maxN rows.
+     */
+    static SwiGluFfn declared(String prefix, ParamLayout pl, ActLayout al, int maxN) {
+        return new SwiGluFfn(pl.matrix(prefix + "gate_proj.weight"), pl.matrix(prefix + "up_proj.weight"), pl.matrix(prefix + "down_proj.weight"),
+                prefix, al, maxN);
     }
 
-    /** {@code withWeights} false: activations only (the routed experts' stacked rows; weights passed per call). */
-    SwiGluFfn(int dim, int inter, String prefix, ParamLayout pl, ActLayout al, int maxN, boolean withWeights) {
+    /** An FFN of the weights gate [inter, dim], up [inter, dim], down [dim, inter], with activations for maxN rows. */
+    public SwiGluFfn(Param wg, Param wu, Param wd, String prefix, ActLayout al, int maxN) {
+        this(wg.cols(), wg.rows(), prefix, al, maxN, wg, wu, wd);
+        if (wu.rows() != inter || wu.cols() != dim || wd.rows() != dim || wd.cols() != inter)
+            throw new IllegalArgumentException("SwiGLU " + prefix + ": up " + wu.rows() + "x" + wu.cols() + " and down " + wd.rows() + "x" + wd.cols()
+                    + " do not fit gate " + inter + "x" + dim);
+    }
+
+    /** Activations only (the routed experts' stacked rows; weights passed per call). */
+    SwiGluFfn(int dim, int inter, String prefix, ActLayout al, int maxN) { this(dim, inter, prefix, al, maxN, null, null, null); }
+
+    private SwiGluFfn(int dim, int inter, String prefix, ActLayout al, int maxN, Param wg, Param wu, Param wd) {
         this.dim = dim;
         this.inter = inter;
-        wg = withWeights ? pl.matrix(prefix + "gate_proj.weight", inter, dim) : null;
-        wu = withWeights ? pl.matrix(prefix + "up_proj.weight", inter, dim) : null;
-        wd = withWeights ? pl.matrix(prefix + "down_proj.weight", dim, inter) : null;
+        this.wg = wg;
+        this.wu = wu;
+        this.wd = wd;
         g = al.fp8Cached(prefix + "gate", maxN, inter, "ffn.gate");
         u = al.fp8Cached(prefix + "up", maxN, inter, "ffn.up");
         h = al.fp8Scratch(prefix + "act", maxN, inter, "ffn.act");

@@ -252,8 +252,8 @@ final class TiledAttention {
         float[][] s = SCRATCH.get();
         float[] kt = scratch(s, KT, dqk * Tp, false), vc = scratch(s, VC, T * dvP, false);
         float[] sc = scratch(s, SC, QB * KB, false), acc = scratch(s, ACC, QB * dvP, false);
-        AttentionKernel.transpose(a, k + (r0 * H + h) * dqk, qst, T, dqk, Tp, kt);
-        AttentionKernel.padRows(a, v + r0 * vRowStride + h * vHeadStride, vRowStride, T, dv, dvP, vc);
+        transpose(a, k + (r0 * H + h) * dqk, qst, T, dqk, Tp, kt);
+        padRows(a, v + r0 * vRowStride + h * vHeadStride, vRowStride, T, dv, dvP, vc);
         float[] m = new float[QB], l = new float[QB];
         for (int t0 = 0; t0 < T; t0 += QB) {
             int nq = Math.min(QB, T - t0), hi = t0 + nq;
@@ -301,9 +301,9 @@ final class TiledAttention {
         float[] qr = scratch(sr, QR, QB * dqkP, true), dr = scratch(sr, DR, QB * dvP, true), dq = scratch(sr, DQ, QB * dqkP, false);
         float[] dk = scratch(sr, DK, T * dqkP, true), dvs = scratch(sr, DV, T * dvP, true);
         int kOff = k + (r0 * H + h) * dqk, vOff = v + r0 * vRowStride + h * vHeadStride;
-        AttentionKernel.transpose(a, kOff, qst, T, dqk, Tp, kt);
-        AttentionKernel.padRows(a, kOff, qst, T, dqk, dqkP, kc);
-        AttentionKernel.transpose(a, vOff, vRowStride, T, dv, Tp, vt);
+        transpose(a, kOff, qst, T, dqk, Tp, kt);
+        padRows(a, kOff, qst, T, dqk, dqkP, kc);
+        transpose(a, vOff, vRowStride, T, dv, Tp, vt);
         float[] lr = new float[QB], dsum = new float[QB];
         for (int t0 = 0; t0 < T; t0 += QB) {
             int nq = Math.min(QB, T - t0), hi = t0 + nq;
@@ -339,7 +339,7 @@ final class TiledAttention {
                     }
                     int t = t0 + j;
                     mask(p, j, s0, np, docStart == null ? 0 : docStart[r0 + t], t);
-                    AttentionKernel.probsAndDs(p, ds, so, np, lr[j], dsum[j], scale);
+                    probsAndDs(p, ds, so, np, lr[j], dsum[j], scale);
                 }
                 accumulate(kc, s0, n, dqkP, ds, dq);          // dQ_j += sum_s dS_j[s] K[s]
                 rank4(qr, n, dqkP, ds, dk, s0);               // dK[s] += sum_j dS_j[s] Q_j
@@ -354,6 +354,32 @@ final class TiledAttention {
             int ko = kOff + s * qst, vo = vOff + s * vRowStride;
             for (int i = 0; i < dqk; i++) d[ko + i] += dk[s * dqkP + i];
             for (int i = 0; i < dv; i++) d[vo + i] += dvs[s * dvP + i];
+        }
+    }
+
+    /** dst[i*Tp + s] = x[off + s*rst + i] for s < T, i < n; zero for T <= s < Tp. */
+    private static void transpose(float[] x, int off, int rst, int T, int n, int Tp, float[] dst) {
+        for (int s = 0; s < T; s++) {
+            int xo = off + s * rst;
+            for (int i = 0; i < n; i++) dst[i * Tp + s] = x[xo + i];
+        }
+        for (int i = 0; i < n; i++) Arrays.fill(dst, i * Tp + T, i * Tp + Tp, 0f);
+    }
+
+    /** dst[s*np + i] = x[off + s*rst + i] for s < rows, i < n; zero for n <= i < np. */
+    private static void padRows(float[] x, int off, int rst, int rows, int n, int np, float[] dst) {
+        for (int s = 0; s < rows; s++) {
+            System.arraycopy(x, off + s * rst, dst, s * np, n);
+            Arrays.fill(dst, s * np + n, s * np + np, 0f);
+        }
+    }
+
+    /** p = exp(p - l), ds = scale * p * (ds - dsum) over [so, so + np) (np a multiple of L). */
+    private static void probsAndDs(float[] p, float[] ds, int so, int np, float l, float dsum, float scale) {
+        for (int i = 0; i < np; i += L) {
+            FloatVector pv = Exp.exp(FloatVector.fromArray(F, p, so + i).sub(l));
+            pv.intoArray(p, so + i);
+            pv.mul(FloatVector.fromArray(F, ds, so + i).sub(dsum)).mul(scale).intoArray(ds, so + i);
         }
     }
 }

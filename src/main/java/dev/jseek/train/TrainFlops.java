@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 
 /**
  * Model FLOPs of one training step (forward + backward) of {@link TrainModel}, for MFU. Counted as "model FLOPs"
@@ -14,46 +15,42 @@ import dev.jseek.model.ModelConfig;
  *       (QK^T and PV over the causal triangle, diagonal included); backward twice the forward; so 3x in total.</li>
  * </ul>
  * Equivalently, per token: 6 * (active Linear parameters per token) + attention, the usual 6N + attention rule with
- * N = the parameters a token actually multiplies (K routed experts, not all).
+ * N = the parameters a token actually multiplies (K routed experts, not all), counted over the {@link TensorSchema}.
  */
 public final class TrainFlops {
     private TrainFlops() {}
 
-    /** Linear parameters one token multiplies in attention layer {@code l} (projections q, kv_a, kv_b, o). */
-    static long attnParams(ModelConfig c) {
-        long dim = c.hiddenSize(), H = c.numAttentionHeads(), qk = c.qkHeadDim();
-        long q = c.hasQLora() ? dim * c.qLoraRank() + (long) c.qLoraRank() * H * qk : dim * H * qk;
-        long kva = dim * (c.kvLoraRank() + c.qkRopeHeadDim());
-        long kvb = (long) c.kvLoraRank() * H * (c.qkNopeHeadDim() + c.vHeadDim());
-        long o = H * c.vHeadDim() * dim;
-        return q + kva + kvb + o;
-    }
-
-    /** Linear parameters one token multiplies in the FFN of layer {@code layer} (dense, or router + K + shared experts). */
-    static long ffnParams(ModelConfig c, int layer) {
-        long dim = c.hiddenSize();
-        if (!c.isMoeLayer(layer)) return 3 * dim * c.intermediateSize();
-        long I = c.moeIntermediateSize();
-        return dim * c.nRoutedExperts() + (long) c.numExpertsPerTok() * 3 * dim * I + 3 * dim * I * c.nSharedExperts();
+    /**
+     * Linear parameters one token multiplies, counted over the {@link TensorSchema}: index l < L + depth the layer l
+     * (main layers, then the MTP modules with their eh_proj and shared head), the last index the main lm_head. A
+     * tensor counts when a token multiplies it: Linear projections, the router, the head, and of the routed experts
+     * K (the first K stand for any K; all experts of a layer have one shape).
+     */
+    private static long[] activeLinear(ModelConfig c) {
+        int layers = c.numHiddenLayers() + c.numNextnPredictLayers();
+        long[] n = new long[layers + 1];
+        for (TensorSchema.Tensor t : new TensorSchema(c).tensors()) {
+            TensorSchema.Kind k = t.kind();
+            boolean multiplied = k == TensorSchema.Kind.LINEAR || k == TensorSchema.Kind.ROUTER || k == TensorSchema.Kind.HEAD
+                    || k == TensorSchema.Kind.EH_PROJ || t.slot() == TensorSchema.Slot.MTP_HEAD;
+            if (multiplied && t.expert() < c.numExpertsPerTok()) n[t.layer() < 0 ? layers : t.layer()] += t.elements();
+        }
+        return n;
     }
 
     /** Active Linear parameters per token of the main model (all layers and lm_head; no MTP, no embedding). */
     public static long activeParamsPerToken(ModelConfig c) {
-        long n = (long) c.hiddenSize() * c.vocabSize();
-        for (int l = 0; l < c.numHiddenLayers(); l++) n += attnParams(c) + ffnParams(c, l);
-        return n;
+        long[] n = activeLinear(c);
+        long s = n[n.length - 1];
+        for (int l = 0; l < c.numHiddenLayers(); l++) s += n[l];
+        return s;
     }
 
     /** Linear FLOPs (forward + backward) of one step of B sequences of T tokens, MTP included. */
     public static long linearFlops(ModelConfig c, int B, int T) {
-        long rows = (long) B * T;
-        long f = 6 * rows * activeParamsPerToken(c);
-        long dim = c.hiddenSize();
-        for (int k = 1; k <= c.numNextnPredictLayers(); k++) {
-            int layer = c.numHiddenLayers() + k - 1;
-            long rk = (long) B * (T - k);
-            f += 6 * rk * (2 * dim * dim + attnParams(c) + ffnParams(c, layer) + dim * c.vocabSize());
-        }
+        long[] n = activeLinear(c);
+        long f = 6L * B * T * activeParamsPerToken(c);
+        for (int k = 1; k <= c.numNextnPredictLayers(); k++) f += 6L * B * (T - k) * n[c.numHiddenLayers() + k - 1];
         return f;
     }
 
@@ -62,12 +59,13 @@ public final class TrainFlops {
      * q_proj, and kv_b_proj) run forward once more in backward, 2 * in * out per row, in every block, MTP included.
      */
     public static long recomputeFlops(ModelConfig c, int B, int T) {
-        long H = c.numAttentionHeads();
-        long up = (c.hasQLora() ? (long) c.qLoraRank() : c.hiddenSize()) * H * c.qkHeadDim()
-                + (long) c.kvLoraRank() * H * (c.qkNopeHeadDim() + c.vHeadDim());
-        long rows = (long) B * T * c.numHiddenLayers();
-        for (int k = 1; k <= c.numNextnPredictLayers(); k++) rows += (long) B * (T - k);
-        return 2 * rows * up;
+        TensorSchema s = new TensorSchema(c);
+        long f = 0;
+        for (int l = 0; l < c.numHiddenLayers() + c.numNextnPredictLayers(); l++) {
+            long rows = (long) B * (l < c.numHiddenLayers() ? T : T - (l - c.numHiddenLayers() + 1));
+            f += 2 * rows * (s.get(l, c.hasQLora() ? TensorSchema.Slot.Q_B : TensorSchema.Slot.Q).elements() + s.get(l, TensorSchema.Slot.KV_B).elements());
+        }
+        return f;
     }
 
     /** Causal attention-core FLOPs (forward + backward) of one step, MTP blocks included. */

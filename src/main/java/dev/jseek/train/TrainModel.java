@@ -117,14 +117,14 @@ public final class TrainModel {
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
-            embed = pl.matrix("model.embed_tokens.weight", vocab, dim);
+            embed = pl.matrix("model.embed_tokens.weight");
             blocks = new Block[c.numHiddenLayers()];
             for (int l = 0; l < blocks.length; l++) {
                 blocks[l] = new Block(c, l, pl, al, maxN, rope);
                 if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
             }
-            finalNorm = pl.vector("model.norm.weight", true, dim);
-            head = pl.matrix("lm_head.weight", vocab, dim);
+            finalNorm = pl.vector("model.norm.weight");
+            head = pl.matrix("lm_head.weight");
             mtp = new MtpModule[c.numNextnPredictLayers()];
             for (int k = 1; k <= mtp.length; k++) {
                 mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);

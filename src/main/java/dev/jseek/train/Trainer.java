@@ -37,7 +37,9 @@ import java.util.function.Consumer;
  * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
  * step's micro-batches to the {@link PipelineStep} together; it leaves the gradients summed over the group (identical
  * on every rank) and the expert loads of the whole step, so every rank runs the same full AdamW step on its copy of the
- * whole arena. Rank 0 alone writes metrics and checkpoints, which are those of a 1-rank run.
+ * whole arena. Rank 0 alone writes metrics and checkpoints, which are those of a 1-rank run. Combined with data or
+ * expert parallelism the step's gradients are those of the rank's pipeline replica, and the optimizer is ZeRO-1 over
+ * the step's {@link PipelineStep#dataGroup()} (every stage's group updates the whole arena identically).
  */
 public final class Trainer<B> implements AutoCloseable {
     private final Trainable<B> model;
@@ -80,7 +82,8 @@ public final class Trainer<B> implements AutoCloseable {
         if (pipeline != null && comm == null) throw new IllegalArgumentException("a pipeline step needs its group's communicator");
         this.comm = comm;
         this.pipeline = pipeline;
-        this.zero = comm == null || pipeline != null ? null : new ZeroShard(comm, tensors, p.length, cfg.adam());
+        this.zero = comm == null ? null : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam())
+                : pipeline.dataGroup() == null ? null : new ZeroShard(pipeline.dataGroup(), tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
@@ -196,6 +199,7 @@ public final class Trainer<B> implements AutoCloseable {
                 if (!model.stats(batches.get(i)).isEmpty())
                     throw new IllegalStateException("pipeline-parallel training does not gather per-batch statistics " + model.stats(batches.get(i)).keySet());
             }
+            if (zero != null) zero.reduceGradients(model.grads());    // the pipeline replicas' sums, summed over the stage's data group
         } else if (comm == null) {
             for (B b : batches) {
                 StepLosses l = model.forwardBackward(b, gs, rng);

@@ -66,6 +66,22 @@ class JseekModelTest {
         }
     }
 
+    /**
+     * The model exported to a .gguf (F32, so the same logits bit for bit) in a folder with no tokenizer.json: its
+     * embedded tokenizer and chat template make chat and completions give what the model directory gives.
+     */
+    @Test void aGgufAloneIsEnoughToChat(@TempDir Path elsewhere) throws Exception {
+        Path gguf = elsewhere.resolve("m.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
+        try (JseekModel g = JseekModel.load(gguf)) {
+            assertEquals(gguf, g.tokenizer().source());
+            assertArrayEquals(model.chatPrompt(msgs), g.chatPrompt(msgs));
+            assertEquals(model.chat(msgs, Sampling.greedy(12)).text(), g.chat(msgs, Sampling.greedy(12)).text());
+            assertEquals(model.complete("the model", Sampling.greedy(8)).text(), g.complete("the model", Sampling.greedy(8)).text());
+        }
+    }
+
     @Test void chatCompleteAndStreamEqualTheOracle() throws Exception {
         List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
         assertEquals(oracle(msgs, 15, Sampler.greedy()), model.chat(msgs, Sampling.greedy(15)).text());

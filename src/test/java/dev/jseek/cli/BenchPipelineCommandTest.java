@@ -42,11 +42,23 @@ class BenchPipelineCommandTest {
         assertTrue(m.find(), r[1]);
         assertEquals(m.group(2), m.group(1), r[1]);
         for (String s : new String[]{"1f1b", "zb1p", "dualpipe", "dualpipev"})
-            assertTrue(Pattern.compile("(?m)^" + s + "\\s+\\d+\\s+[0-9.]+\\s+[0-9.]+%").matcher(r[1]).find(), s + " measured row:\n" + r[1]);
+            assertTrue(Pattern.compile("(?m)^" + s + "\\s+\\d+(\\s+[0-9.]+){3}\\s+[0-9.]+% /\\s*[0-9.]+%\\s+[0-9.]+%\\s+[0-9.]+%").matcher(r[1]).find(),
+                    s + " measured row:\n" + r[1]);
+        // the per-rank memory table: one row per rank of every schedule (2 + 2 + 2 + 1), DualPipe's ranks hold 2 stages
+        Matcher mem = Pattern.compile("(?m)^(1f1b|zb1p|dualpipe|dualpipev)\\s+(\\d) \\[([0-9,]+)\\]\\s+[0-9,]+\\s+[0-9.]+\\s+(\\d+) / (\\d+)").matcher(r[1]);
+        int rows = 0;
+        while (mem.find()) {
+            rows++;
+            if (mem.group(1).startsWith("dualpipe")) assertEquals(2, mem.group(3).split(",").length, mem.group());
+            if (mem.group(1).equals("1f1b")) assertEquals(mem.group(4), mem.group(5), "1F1B: simulated and measured activation peaks: " + mem.group());
+        }
+        assertEquals(7, rows, r[1]);
+        // the F&B overlap with expert parallel: 4 ranks, and a share of the all-to-all time hidden
+        assertTrue(Pattern.compile("all ranks: [0-9.]+% of the F&B pairs' expert all-to-all time hidden").matcher(r[1]).find(), r[1]);
         var img = ImageIO.read(tmp.resolve("pipeline.png").toFile());
         assertTrue(img.getWidth() > 1000 && img.getHeight() > 100);
         String html = Files.readString(tmp.resolve("pipeline.html"));
-        assertEquals(4, html.split("<svg ", -1).length - 1, "one timeline per schedule");
+        assertEquals(8, html.split("<svg ", -1).length - 1, "two timelines per schedule (replayed, free-running)");
     }
 
     @Test

@@ -76,6 +76,22 @@ class PipelineCliTest {
         assertLossesClose(ref, TrainKillTest.metrics(v), "dualpipev then 1 rank");
     }
 
+    /** pp=2 x dp=2 x ep=2 on 8 thread ranks (ZeRO-1 over each stage's 4 ranks), checkpointed at step 2 and finished on 1 rank. */
+    @Test void pp2Dp2Ep2OnEightRanksMatchesOneRankAndResumesOnOneRank() throws Exception {
+        Path data = prepare();
+        Path one = tmp.resolve("one"), combo = tmp.resolve("combo");
+        train(args(data, one, 4, 8));
+        List<JsonNode> ref = TrainKillTest.metrics(one);
+        TrainCommandTest.Run r = train(args(data, combo, 2, 8), "--ranks", "8", "--parallel", "pp=2,dp=2,ep=2", "--schedule", "1f1b");
+        assertTrue(r.out().contains("parallel   pipeline 1f1b over 2 ranks, 2 stages"), r.out());
+        assertTrue(r.out().contains("layout pp=2 x dp=2 x ep=2 (8 ranks"), r.out());
+        assertTrue(r.out().contains("the AdamW moments of 1/4 of it (ZeRO-1 over its stage's ranks)"), r.out());
+        assertTrue(Files.isDirectory(combo.resolve("step-2")), "rank 0 wrote the checkpoint");
+        r = train(args(data, combo, 4, 8), "--resume");
+        assertTrue(r.out().contains("resuming " + combo.resolve("step-2")), r.out());
+        assertLossesClose(ref, TrainKillTest.metrics(combo), "pp2 dp2 ep2 then 1 rank");
+    }
+
     @Test void pipelineMistakesAreOneLine() throws Exception {
         Path data = tmp.resolve("nodata");
         String[][] cases = {
@@ -83,21 +99,25 @@ class PipelineCliTest {
                 {"--ranks", "3", "--parallel", "pp=2"},
                 {"--ranks", "4", "--parallel", "pp=2"},
                 {"--ranks", "2", "--parallel", "pp=2,dp=2"},
+                {"--ranks", "4", "--parallel", "pp=2,dp=2"},
+                {"--ranks", "4", "--parallel", "pp=2,ep=2,ranks-per-node=1,max-nodes=1"},
                 {"--ranks", "2", "--schedule", "1f1b"},
                 {"--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev"},
                 {"--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipe"},
         };
         String[] want = {
                 "jseek: --schedule: unknown schedule 'gpipe' (use 1f1b, zb1p, dualpipe, dualpipev)",
-                "jseek: --parallel pp=2: pp=2 does not divide --ranks 3",
-                "jseek: --parallel pp=2 on --ranks 4: pipeline parallel is not combined with data parallel so far (give --ranks 2)",
-                "jseek: --parallel pp=2,dp=2: pipeline parallel is not combined with dp/ep/node-limited routing so far (give pp=N alone)",
+                "jseek: --parallel pp=2 needs 2 ranks, but --ranks is 3 (give --ranks 2)",
+                "jseek: --parallel pp=2 needs 2 ranks, but --ranks is 4 (give --ranks 2)",
+                "jseek: --parallel pp=2,dp=2 needs 4 ranks, but --ranks is 2 (give --ranks 4)",
+                "jseek: --parallel pp=2,dp=2 --schedule 1f1b: 3 micro-batches do not split evenly over the 2 pipeline replicas (dp x ep) (a step of --batch 6 / --micro-batch 2 = 3 micro-batches)",
+                "jseek: --parallel pp=2,ep=2,ranks-per-node=1,max-nodes=1: pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)",
                 "jseek: --schedule 1f1b needs --parallel pp=N (pipeline parallel)",
                 "jseek: --parallel pp=2 --schedule dualpipev: dualpipev needs micro-batches >= 2 x ranks = 4, got 2 (a step of --batch 4 / --micro-batch 2 = 2 micro-batches)",
                 "jseek: --parallel pp=2 --schedule dualpipe: dualpipe needs an even number of micro-batches >= 2 pp = 4, got 3 (a step of --batch 6 / --micro-batch 2 = 3 micro-batches)",
         };
         for (int i = 0; i < cases.length; i++) {
-            List<String> a = args(data, tmp.resolve("o" + i), 3, i == 5 ? 4 : i == 6 ? 6 : 8);
+            List<String> a = args(data, tmp.resolve("o" + i), 3, i == 7 ? 4 : i == 8 || i == 4 ? 6 : 8);
             a.addAll(List.of(cases[i]));
             TrainCommandTest.Run r = TrainCommandTest.run(a.toArray(String[]::new));
             assertEquals(2, r.code(), String.join(" ", cases[i]) + "\n" + r.out() + r.err());

@@ -51,6 +51,14 @@ class ExternalParserTest {
         }
     }
 
+    /** DeepSeek-V3's tokenizer.json pre_tokenizer. */
+    static final String DS3_PRE_TOKENIZER = """
+            {"type": "Sequence", "pretokenizers": [
+              {"type": "Split", "pattern": {"Regex": "\\\\p{N}{1,3}"}, "behavior": "Isolated", "invert": false},
+              {"type": "Split", "pattern": {"Regex": "[一-龥぀-ゟ゠-ヿ]+"}, "behavior": "Isolated", "invert": false},
+              {"type": "Split", "pattern": {"Regex": "[!\\"#$%&'()*+,\\\\-./:;<=>?@\\\\[\\\\\\\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\\\p{L}\\\\p{P}\\\\p{S}]?[\\\\p{L}\\\\p{M}]+| ?[\\\\p{P}\\\\p{S}]+[\\r\\n]*|\\\\s*[\\r\\n]+|\\\\s+(?!\\\\S)|\\\\s+"}, "behavior": "Isolated", "invert": false},
+              {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]}""";
+
     /** A small byte-level BPE tokenizer.json: 120 single-character tokens, 6 merges, 2 added tokens. */
     static Path tokenizer(Path dir) throws IOException {
         ObjectMapper json = new ObjectMapper();
@@ -59,6 +67,7 @@ class ExternalParserTest {
         for (int i = 0; i < 120; i++) vocab.put(i < 94 ? String.valueOf((char) ('!' + i)) : "\u0120" + (char) ('a' + i - 94), i);
         ArrayNode merges = model.putArray("merges");
         for (String m : new String[] {"a b", "c d", "ab cd", "\u0120a b", "e f", "g h"}) merges.add(m);
+        root.set("pre_tokenizer", json.readTree(DS3_PRE_TOKENIZER)); // the pre-tokenizer GGUF labels "deepseek-v3"
         ArrayNode added = root.putArray("added_tokens");
         added.addObject().put("id", 120).put("content", "<｜begin▁of▁sentence｜>").put("special", true);
         added.addObject().put("id", 121).put("content", "<user>").put("special", false);

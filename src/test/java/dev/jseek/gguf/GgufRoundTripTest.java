@@ -182,11 +182,20 @@ class GgufRoundTripTest {
             assertEquals(out + ": jseek.config disagrees with the deepseek2.* keys (n_routed_experts: 8 vs 32); remove jseek.config to use the keys alone",
                     e.getMessage());
         }
+        w.put("deepseek2.expert_count", GgufValue.u32(8));
         w.put("deepseek2.expert_gating_func", GgufValue.u32(1));
         w.write(out);
         try (GgufFile f = GgufFile.open(out)) {
             FormatException e = assertThrows(FormatException.class, () -> Deepseek2Metadata.read(f));
-            assertEquals(out + ": deepseek2.expert_gating_func is 1; jseek runs DeepSeek-V3's sigmoid router (2) only", e.getMessage());
+            assertEquals(out + ": jseek.config disagrees with the deepseek2.* keys (scoring_func: sigmoid vs softmax); remove jseek.config to use the keys alone",
+                    e.getMessage());
+        }
+        w.put("deepseek2.expert_gating_func", GgufValue.u32(3));
+        w.write(out);
+        try (GgufFile f = GgufFile.open(out)) {
+            FormatException e = assertThrows(FormatException.class, () -> Deepseek2Metadata.read(f));
+            assertEquals(out + ": deepseek2.expert_gating_func is 3; jseek runs softmax (1, DeepSeek-V2) and sigmoid (2, DeepSeek-V3) routers",
+                    e.getMessage());
         }
     }
 

@@ -169,7 +169,13 @@ class BatchEngineTest {
             assertEquals(0, e.stats().blocksUsed(), "every block back in the pool");
             var ex = assertThrows(BatchEngine.CacheTooSmallException.class,
                     () -> e.submit(GenerationRequest.greedy(prompt(r, 200), 5)));
-            assertTrue(ex.getMessage().contains("the prompt is 200 tokens") && ex.getMessage().contains("128 tokens (8 blocks of 16 tokens"),
+            assertEquals("prompt", ex.param());
+            // the prompt fits, its maximum of new tokens does not: refused on max_tokens, with the largest that fits
+            var mx = assertThrows(BatchEngine.CacheTooSmallException.class, () -> e.submit(GenerationRequest.greedy(prompt(r, 100), 29)));
+            assertEquals("max_tokens", mx.param());
+            assertTrue(mx.getMessage().contains("ask for max_tokens <= 28"), mx.getMessage());
+            assertTrue(ex.getMessage().contains("the prompt is 200 tokens") && ex.getMessage().contains("the pool holds 8 blocks")
+                    && ex.getMessage().contains("8 blocks of 16 tokens") && ex.getMessage().contains("at most 127 tokens fits"),
                     ex.getMessage());
         }
     }

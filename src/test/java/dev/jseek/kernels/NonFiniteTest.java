@@ -82,4 +82,44 @@ class NonFiniteTest {
             }
         }
     }
+
+    /**
+     * ggml's block types (GGUF weights): random blocks (random quants, finite random F16 scale fields), then the infinities, NaNs of several
+     * payloads and a sample of finite F16 patterns written into each scale field (Q8_0 d; Q4_K and Q5_K d and dmin; Q6_K d) of a
+     * random block. The twin decodes every block with the reference codec and asks each element; the bytes a
+     * field does not cover (quants, sub-block scales) never make a value non-finite.
+     */
+    @Test void blockTypesAreNonFiniteExactlyWhenAScaleFieldIs() {
+        Random r = new Random(11);
+        int[][] fields = {{0}, {0, 2}, {0, 2}, {208}};
+        DType[] types = {DType.Q8_0, DType.Q4_K, DType.Q5_K, DType.Q6_K};
+        try (Arena a = Arena.ofConfined()) {
+            for (int k = 0; k < types.length; k++) {
+                DType t = types[k];
+                int blocks = 3;
+                MemorySegment s = a.allocate((long) blocks * t.blockBytes);
+                for (long i = 0; i < s.byteSize(); i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt(256));
+                int nonFinite = 0, specials = 0, tried = 0;
+                for (int field : fields[k]) {
+                    for (int p = 0; p < 65536; p++) {
+                        boolean special = (p & 0x7C00) == 0x7C00;
+                        int mant = p & 0x3FF;
+                        if (special ? !(mant == 0 || mant == 1 || mant == 0x200 || mant == 0x3FF || mant % 37 == 5) : p % 509 != 0) continue;
+                        if (special) specials++;
+                        for (int b = 0; b < blocks; b++)
+                            for (int f : fields[k]) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, (long) b * t.blockBytes + f, (short) (r.nextInt(0x7800) | (r.nextBoolean() ? 0x8000 : 0)));
+                        int at = r.nextInt(blocks);
+                        s.set(ValueLayout.JAVA_SHORT_UNALIGNED, (long) at * t.blockBytes + field, (short) p);
+                        long want = ScalarNonFinite.first(s, t);
+                        assertEquals(special ? (long) at * t.blockSize : -1, want, t + " field " + field + " pattern " + Integer.toHexString(p));
+                        assertEquals(want, NonFinite.first(s, t), t + " field " + field + " pattern " + Integer.toHexString(p));
+                        tried++;
+                        if (want >= 0) nonFinite++;
+                    }
+                }
+                assertEquals(specials, nonFinite, t.toString());
+                assertTrue(tried > nonFinite, t.toString());
+            }
+        }
+    }
 }

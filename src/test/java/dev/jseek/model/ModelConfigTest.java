@@ -149,8 +149,12 @@ class ModelConfigTest {
         bad("num_experts_per_tok", "129", o -> o.put("num_experts_per_tok", 129));
         bad("num_experts_per_tok", "33", o -> { o.put("topk_group", 1); o.put("num_experts_per_tok", 33); });
         bad("n_shared_experts", "-1", o -> o.put("n_shared_experts", -1));
-        bad("scoring_func", "softmax", o -> o.put("scoring_func", "softmax"));
-        bad("topk_method", "greedy", o -> o.put("topk_method", "greedy"));
+        bad("scoring_func", "sqrtsoftplus", o -> o.put("scoring_func", "sqrtsoftplus"));
+        bad("scoring_func", "softmax", o -> o.put("scoring_func", "softmax"));          // noaux_tc scores with sigmoid
+        bad("topk_method", "aux_free", o -> o.put("topk_method", "aux_free"));
+        bad("scoring_func", "sigmoid", o -> o.put("topk_method", "greedy"));            // V2's greedy scores with softmax
+        bad("model_type", "deepseek_v4", o -> o.put("model_type", "deepseek_v4"));
+        bad("rope_scaling.beta_fast", "0.5", o -> ((ObjectNode) o.get("rope_scaling")).put("beta_fast", 0.5));
         bad("hidden_act", "gelu", o -> o.put("hidden_act", "gelu"));
         bad("norm_topk_prob", "1", o -> o.put("norm_topk_prob", 1));
         bad("routed_scaling_factor", "0.0", o -> o.put("routed_scaling_factor", 0.0));
@@ -204,7 +208,7 @@ class ModelConfigTest {
                 c.topkGroup(), c.routedScalingFactor(), c.normTopkProb(), c.scoringFunc(), c.topkMethod(), c.seqAux(),
                 c.auxLossAlpha(), c.hiddenAct(), c.rmsNormEps(), c.ropeTheta(), c.maxPositionEmbeddings(),
                 c.ropeScaling(), c.numNextnPredictLayers(), c.tieWordEmbeddings(), c.attentionBias(), c.bosTokenId(),
-                c.eosTokenId(), c.initializerRange(), c.quantizationConfig(), c.torchDtype()));
+                c.eosTokenId(), c.initializerRange(), c.quantizationConfig(), c.torchDtype(), c.modelType()));
         assertEquals("n_group", e.field());
         assertTrue(e.getMessage().startsWith("config: field 'n_group'"), e.getMessage());
     }

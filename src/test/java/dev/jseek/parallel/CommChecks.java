@@ -103,6 +103,38 @@ final class CommChecks {
         }
     }
 
+    /**
+     * {@link SubComm} groups of {@code world} (4 ranks): {3, 1} and {0, 2} (reversed and interleaved) pass
+     * {@link #all} at once on band 1 while {1, 0, 3, 2} (every rank, another order) does on band 2 in between; then two
+     * all-to-alls of different roles are in flight at once, posted in one order and completed in the other, each
+     * against the rows computed directly.
+     */
+    static void subGroups(Communicator world, boolean nativeBuffers) {
+        int w = world.rank();
+        int[] pair = w % 2 == 1 ? new int[] {3, 1} : new int[] {0, 2};
+        SubComm g = new SubComm(world, pair, 1), all = new SubComm(world, new int[] {1, 0, 3, 2}, 2);
+        if (g.rank() != (w == 3 || w == 0 ? 0 : 1)) throw new AssertionError("rank " + w + ": group rank " + g.rank());
+        all(g, nativeBuffers);
+        all(all, nativeBuffers);
+        all(g, nativeBuffers);
+        int n = all.size(), r = all.rank(), len = 5;
+        float[][] send = new float[2][n * len], recv = new float[2][n * len];
+        int[] counts = new int[n], displs = new int[n];
+        for (int j = 0; j < n; j++) { counts[j] = len; displs[j] = j * len; }
+        Communicator.Pending[] p = new Communicator.Pending[2];
+        for (int role = 1; role <= 2; role++) {
+            for (int i = 0; i < n * len; i++) send[role - 1][i] = x(r, i, 100 + role);
+            p[role - 1] = all.role(role).postAllToAllV(MemorySegment.ofArray(send[role - 1]), counts, displs,
+                    MemorySegment.ofArray(recv[role - 1]), counts, displs, ElemType.FLOAT);
+        }
+        p[1].await();
+        p[0].await();
+        for (int role = 1; role <= 2; role++)
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < len; i++)
+                    expect(recv[role - 1][j * len + i], x(j, r * len + i, 100 + role), "posted all-to-all role " + role + " from group rank " + j, w);
+    }
+
     private static MemorySegment alloc(Arena a, boolean nat, long bytes) {
         return nat ? a.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes) : MemorySegment.ofArray(new float[(int) ((bytes + 3) / 4)]).asSlice(0, bytes);
     }

@@ -13,6 +13,7 @@ public final class MpiCheckMain {
                 case "ops" -> {
                     CommChecks.all(c, true);
                     CommChecks.all(c, false);
+                    if (c.size() == 4) CommChecks.subGroups(c, false);
                     System.out.println("ok rank " + c.rank() + " of " + c.size());
                 }
                 case "hang", "die" -> {

@@ -18,6 +18,11 @@ class ThreadCommTest {
         }
     }
 
+    @Test void subCommunicatorsMatchTheOracleAndKeepTwoRolesApart() {
+        List<Integer> ok = ThreadRanks.run(4, LONG, c -> { CommChecks.subGroups(c, false); CommChecks.subGroups(c, true); return c.rank(); });
+        assertEquals(4, ok.size());
+    }
+
     @Test void rankOrderSumIsBitwiseItsScalarTwin() {
         for (int n : new int[] {1, 2, 3, 5})
             for (int count : new int[] {0, 1, 15, 16, 17, 100, 1031}) {

@@ -1,5 +1,6 @@
 package dev.jseek.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,6 +84,29 @@ class PipelineScheduleTest {
                     for (double bubble : r.bubble()) assertEquals(formula("1f1b", pp, c), bubble, EPS);
                     assertEquals(m * (f + b) + (pp - 1) * (f + b), r.makespan(), EPS);
                 }
+        }
+    }
+
+    /**
+     * The replay with per-op durations (what the bench feeds it from measured op times): durations that depend on
+     * the op's kind only give exactly the cost-model run; lengthening rank 0's last op (on the critical path: nothing
+     * runs after it) by d lengthens the makespan by exactly d and rank 0's busy time by d.
+     */
+    @Test
+    void replayWithOpDurationsMatchesTheCostModel() {
+        Costs c = Costs.of(1.25, 2.5, 0.75);
+        for (String name : Schedules.NAMES) {
+            Schedule s = Schedules.byName(name, 4, 8, c);
+            Simulator.Result run = Simulator.run(s, c), rep = Simulator.replay(s, c, (r, i, op) -> c.of(op));
+            assertEquals(run.makespan(), rep.makespan(), 0, name);
+            assertArrayEquals(run.bubble(), rep.bubble(), 0, name);
+            List<Op> ops0 = s.ops().getFirst();
+            int last = ops0.size() - 1;
+            while (ops0.get(last).isComm()) last--;
+            int lastIdx = last;
+            Simulator.Result longer = Simulator.replay(s, c, (r, i, op) -> c.of(op) + (r == 0 && i == lastIdx ? 5 : 0));
+            assertEquals(run.makespan() + 5, longer.makespan(), EPS, name);
+            assertEquals(run.busy()[0] + 5, longer.busy()[0], EPS, name);
         }
     }
 

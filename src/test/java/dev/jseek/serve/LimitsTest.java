@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a request may ask for (issue 10 §6, §7, §11): the KV cache a request could reach is bounded (400 naming the
- * bytes and the max_tokens that fits); a top_p that is 0 as a float is a 400, not a 500 naming a Java class; a stream
+ * What a request may ask for (issue 10 §6, §7, §11): the latent cache a request may reserve is bounded (400 naming
+ * the numbers and the max_tokens that fits, which is then admitted); a top_p that is 0 as a float is a 400, not a 500 naming a Java class; a stream
  * that fails still ends with {@code [DONE]}; trailing content and duplicate keys in a body are refused; HEAD /health
  * answers; a prompt too long for the context whatever it tokenizes to is refused before it is tokenized.
  */
@@ -36,7 +36,9 @@ class LimitsTest {
         s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f), o -> o);
         perToken = s.runner.cacheBytesPerToken();
         s.close();
-        s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f), o -> o.withLimits(ServerLimits.DEFAULTS.withMaxCacheBytes(20 * perToken)));
+        // 20 tokens' worth per request: one whole 16-token block
+        s = new TestServer(tmp, new SamplingParams.Defaults(4, 0f),
+                dev.jseek.infer.EngineOptions.defaults().withCacheBytes(64L << 20).withMaxRequestBytes(20 * perToken));
     }
 
     @AfterAll static void stop() { if (s != null) s.close(); }
@@ -49,9 +51,10 @@ class LimitsTest {
         assertEquals(400, r.statusCode(), r.body());
         assertEquals("max_tokens", TestServer.json(r).get("error").get("param").asText());
         String m = message(r);
-        assertTrue(m.contains(prompt + " prompt + 40 completion tokens x " + perToken + " bytes"), m);
-        assertTrue(m.contains("ask for max_tokens <= " + (20 - prompt)), m);
-        assertEquals(200, s.post("/v1/completions", "{\"prompt\": \"hello world\", \"max_tokens\": " + (20 - prompt) + "}").statusCode());
+        assertTrue(m.contains(prompt + " prompt + 40 completion tokens") && m.contains(perToken + " bytes per token"), m);
+        assertTrue(m.contains("ask for max_tokens <= " + (16 - prompt)) && m.contains("--max-cache-mib"), m);
+        assertEquals(200, s.post("/v1/completions", "{\"prompt\": \"hello world\", \"max_tokens\": " + (16 - prompt) + "}").statusCode());
+        assertEquals(400, s.post("/v1/completions", "{\"prompt\": \"hello world\", \"max_tokens\": " + (17 - prompt) + "}").statusCode());
     }
 
     @Test void tinyTopPIsA400() throws Exception {

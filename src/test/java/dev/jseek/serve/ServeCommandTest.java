@@ -31,7 +31,8 @@ import picocli.CommandLine;
 /**
  * {@code jseek serve} as a user runs it: a child JVM on a run directory layout (tokenizer.json one folder above the
  * checkpoint, as quickstart writes it), {@code --port 0}; the printed URL works, the options reach the requests,
- * SIGINT stops it. Bad options give one line and exit code 2.
+ * SIGINT stops it (it runs with {@code --speculative}, whose answers are plain decoding's). Bad options give one line
+ * and exit code 2.
  */
 class ServeCommandTest {
     @TempDir static Path tmp;
@@ -48,7 +49,8 @@ class ServeCommandTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), Jseek.class.getName(),
-                "serve", "--model", ckpt.toString(), "--port", "0", "--temperature", "0", "--max-tokens-default", "7"));
+                "serve", "--model", ckpt.toString(), "--port", "0", "--temperature", "0", "--max-tokens-default", "7",
+                "--speculative")); // MTP drafts in the batch: the same answers as the oracle's plain decoding
         Path err = tmp.resolve("serve.err");
         Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         try {

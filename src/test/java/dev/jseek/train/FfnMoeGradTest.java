@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.train.ref.Ref;
@@ -18,7 +19,8 @@ class FfnMoeGradTest {
         ParamLayout pl = new ParamLayout();
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
-        SwiGluFfn f = new SwiGluFfn(dim, inter, pre, pl, al, N);
+        SwiGluFfn f = new SwiGluFfn(pl.matrix(pre + "gate_proj.weight", inter, dim), pl.matrix(pre + "up_proj.weight", inter, dim),
+                pl.matrix(pre + "down_proj.weight", dim, inter), pre, al, N);
         Arenas s = new Arenas(pl, al);
         Harness.randomParams(pl, s.params, 3);
         SplittableRandom rnd = new SplittableRandom(4);
@@ -50,7 +52,7 @@ class FfnMoeGradTest {
     private void moe(ModelConfig c, int B, int T, float alpha, boolean seqWise, long seed) {
         String pre = "model.layers.1.mlp.";
         int N = B * T, dim = c.hiddenSize();
-        ParamLayout pl = new ParamLayout();
+        ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
         Moe m = new Moe(c, pre, pl, al, N);
@@ -102,7 +104,7 @@ class FfnMoeGradTest {
         ModelConfig c = Harness.tinyMoe();
         String pre = "model.layers.1.mlp.";
         int N = 4, dim = c.hiddenSize();
-        ParamLayout pl = new ParamLayout();
+        ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
         Moe m = new Moe(c, pre, pl, al, N);

@@ -36,9 +36,10 @@ class Fp8ActivationCacheTest {
             wg = pl.matrix("e.gate_proj.weight", INTER, DIM);
             wu = pl.matrix("e.up_proj.weight", INTER, DIM);
             wd = pl.matrix("e.down_proj.weight", DIM, INTER);
-            f = new SwiGluFfn(DIM, INTER, "e.", pl, al, rows, false);
+            f = new SwiGluFfn(DIM, INTER, "e.", al, rows);
         } else {
-            f = new SwiGluFfn(DIM, INTER, "mlp.", pl, al, rows);
+            f = new SwiGluFfn(pl.matrix("mlp.gate_proj.weight", INTER, DIM), pl.matrix("mlp.up_proj.weight", INTER, DIM),
+                    pl.matrix("mlp.down_proj.weight", DIM, INTER), "mlp.", al, rows);
             wg = f.wg; wu = f.wu; wd = f.wd;
         }
         CacheSlot xC = al.cache(Fp8Recipe.EXPERT_INPUT, "x", rows, DIM);

@@ -9,6 +9,7 @@ import dev.jseek.fp8.ScalarFp8Gemm;
 import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,7 @@ class Fp8MlaCacheTest {
     private record Built(ParamLayout pl, ActLayout al, Mla m, int x, int y) {}
 
     private static Built build(ModelConfig c, ActLayout al, int N, int T) {
-        ParamLayout pl = new ParamLayout();
+        ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
         int x = al.alloc("x", (long) N * c.hiddenSize()), y = al.alloc("y", (long) N * c.hiddenSize());
         Mla m = new Mla(c, "model.layers.0.self_attn.", pl, al, N, new Rotary(c, T));
         return new Built(pl, al, m, x, y);

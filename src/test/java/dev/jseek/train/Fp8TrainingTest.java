@@ -21,7 +21,7 @@ class Fp8TrainingTest {
     static ModelConfig wide(int dense, int topK, int mtp) {
         return new ModelConfig(64, 160, 272, 144, 2, dense, 1, 2, 2, 136, 144, 16, 16, 16,
                 4, 1, topK, 1, 1, 2.5, true, "sigmoid", "noaux_tc", true, 0.001, "silu", 1e-6,
-                10000, 163840, null, mtp, false, false, 0, 1, 0.02, null, "float32");
+                10000, 163840, null, mtp, false, false, 0, 1, 0.02, null, "float32", "deepseek_v3");
     }
 
     static int[][] data(ModelConfig c, int B, int T, long seed) {

@@ -22,7 +22,7 @@ final class Harness {
                           ModelConfig.RopeScaling yarn, int mtp) {
         return new ModelConfig(24, 16, 24, 8, layers, firstDense, 1, 2, 2, qLora == 0 ? null : qLora, 8, 4, 8, 4,
                 8, shared, 3, nGroup, topkGroup, 2.5, normTopk, "sigmoid", "noaux_tc", true, 0.001, "silu", 1e-6,
-                10000, 163840, yarn, mtp, false, false, 0, 1, 0.02, null, "float32");
+                10000, 163840, yarn, mtp, false, false, 0, 1, 0.02, null, "float32", "deepseek_v3");
     }
 
     static ModelConfig tinyMoe() { return tiny(2, 1, 12, 4, 2, true, 1, v3Yarn(), 1); }

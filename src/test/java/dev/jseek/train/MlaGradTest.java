@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 import dev.jseek.train.ref.Ref;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,7 @@ class MlaGradTest {
     private void run(ModelConfig c, int B, int T, long seed) {
         String pre = "model.layers.0.self_attn.";
         int N = B * T, dim = c.hiddenSize();
-        ParamLayout pl = new ParamLayout();
+        ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
         Mla m = new Mla(c, pre, pl, al, N, new Rotary(c, T));

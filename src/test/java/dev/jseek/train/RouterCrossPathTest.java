@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.model.Gate;
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 import dev.jseek.model.Workspace;
 import dev.jseek.tensor.Matrix;
 import java.util.Arrays;
@@ -45,7 +46,7 @@ class RouterCrossPathTest {
 
             // training path
             String pre = "model.layers.1.mlp.";
-            ParamLayout pl = new ParamLayout();
+            ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
             ActLayout al = new ActLayout();
             int xa = al.alloc("x", (long) N * dim), ya = al.alloc("y", (long) N * dim);
             Moe m = new Moe(c, pre, pl, al, N);

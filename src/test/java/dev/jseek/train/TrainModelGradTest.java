@@ -1,6 +1,7 @@
 package dev.jseek.train;
 
 import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.train.ref.Ref;
@@ -77,7 +78,7 @@ class TrainModelGradTest {
 
     private void block(ModelConfig c, int layer, long seed) {
         int B = 2, T = 4, N = B * T, dim = c.hiddenSize();
-        ParamLayout pl = new ParamLayout();
+        ParamLayout pl = ParamLayout.partial(new TensorSchema(c));
         ActLayout al = new ActLayout();
         int x = al.alloc("x", (long) N * dim), y = al.alloc("y", (long) N * dim);
         Block b = new Block(c, layer, pl, al, N, new Rotary(c, T));

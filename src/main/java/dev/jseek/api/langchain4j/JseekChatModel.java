@@ -21,17 +21,7 @@ import dev.langchain4j.model.chat.response.ChatResponse;
  * Assistant a = AiServices.create(Assistant.class, new JseekChatModel(model, Sampling.of(128, 0.6f), "jseek"));
  * }</pre>
  */
-public final class JseekChatModel implements ChatModel {
-    private final JseekModel model;
-    private final Sampling defaults;
-    private final String name;
-
-    public JseekChatModel(JseekModel model, Sampling defaults, String name) {
-        this.model = model;
-        this.defaults = defaults;
-        this.name = name;
-    }
-
+public record JseekChatModel(JseekModel model, Sampling defaults, String name) implements ChatModel {
     @Override public ChatResponse doChat(ChatRequest request) {
         Sampling s = LangChainMessages.sampling(request, defaults);
         try {

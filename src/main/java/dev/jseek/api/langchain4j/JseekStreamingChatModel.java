@@ -13,17 +13,7 @@ import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
  * answer with token usage. Generation runs on a virtual thread; errors go to {@code onError}. See
  * {@link JseekChatModel} for the parameters and the dependency note.
  */
-public final class JseekStreamingChatModel implements StreamingChatModel {
-    private final JseekModel model;
-    private final Sampling defaults;
-    private final String name;
-
-    public JseekStreamingChatModel(JseekModel model, Sampling defaults, String name) {
-        this.model = model;
-        this.defaults = defaults;
-        this.name = name;
-    }
-
+public record JseekStreamingChatModel(JseekModel model, Sampling defaults, String name) implements StreamingChatModel {
     @Override public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
         Sampling s;
         java.util.List<dev.jseek.tokenizer.Message> ms;

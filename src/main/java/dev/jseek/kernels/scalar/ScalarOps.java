@@ -51,15 +51,14 @@ public final class ScalarOps {
      * NaN is never selected over a number. Writes into idx[0..k).
      */
     public static void topK(float[] x, int off, int n, int k, int[] idx) {
-        for (int j = 0; j < k; j++) idx[j] = -1;
-        for (int i = 0; i < n; i++) {
-            float v = x[off + i];
-            int pos = k;
-            while (pos > 0 && (idx[pos - 1] < 0 || greater(v, x[off + idx[pos - 1]]))) pos--;
-            if (pos < k) {
-                System.arraycopy(idx, pos, idx, pos + 1, k - pos - 1);
-                idx[pos] = i;
-            }
+        // selection, independent of the production insertion: slot j takes the best value not taken yet
+        boolean[] taken = new boolean[n];
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int i = 0; i < n; i++)
+                if (!taken[i] && (best < 0 || greater(x[off + i], x[off + best]))) best = i;
+            idx[j] = best;
+            if (best >= 0) taken[best] = true;
         }
     }
 
