@@ -49,9 +49,7 @@ final class Gemv {
             return;
         }
         int rowGrain = Parallel.grain(n, 4, 4 * R);
-        // serial below 64K weight elements per pass over the weights: the pair kernel takes 2 tokens per pass, so a
-        // 2-token call (speculative verify) splits exactly when a 1-token one does (a pool dispatch costs more than it)
-        boolean serial = (long) n * k * ((m + 1) / 2) < (1L << 16);
+        boolean serial = (long) n * k * m < (1L << 16);
         int tasks = (n + rowGrain - 1) / rowGrain;
         Parallel.Task body = (t, wk) -> {
             int r0 = t * rowGrain, r1 = Math.min(n, r0 + rowGrain);
