@@ -28,18 +28,8 @@ if [ ! -f "$tok" ]; then
   "$root/jseek" tokenizer train --corpus "$JSEEK_JAVA_HOME/lib/src.zip" --include '*.java' --max-mb 8 --vocab-size 8192 \
     --no-progress --out "$tok"
 fi
-cat > "$out/1p5b-config.json" <<'JSON'
-{"vocab_size": 32768, "hidden_size": 1536, "intermediate_size": 3072, "moe_intermediate_size": 512,
- "num_hidden_layers": 10, "first_k_dense_replace": 1, "moe_layer_freq": 1,
- "num_attention_heads": 12, "num_key_value_heads": 12, "q_lora_rank": 512, "kv_lora_rank": 256,
- "qk_nope_head_dim": 64, "qk_rope_head_dim": 64, "v_head_dim": 64,
- "n_routed_experts": 64, "n_shared_experts": 1, "num_experts_per_tok": 6, "n_group": 8, "topk_group": 4,
- "routed_scaling_factor": 2.5, "norm_topk_prob": true, "scoring_func": "sigmoid", "topk_method": "noaux_tc",
- "seq_aux": true, "aux_loss_alpha": 0.0001, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 10000,
- "max_position_embeddings": 4096, "rope_scaling": null, "num_nextn_predict_layers": 1,
- "tie_word_embeddings": false, "attention_bias": false, "bos_token_id": 0, "eos_token_id": 1,
- "initializer_range": 0.006, "torch_dtype": "bfloat16"}
-JSON
+# the config `jseek bench infer` uses for the same model (src/main/resources/dev/jseek/bench/deepseek-v3-1p5b.json)
+cp "$root/src/main/resources/dev/jseek/bench/deepseek-v3-1p5b.json" "$out/1p5b-config.json"
 for name in $models; do
   dir="$out/$name"
   case "$name" in
