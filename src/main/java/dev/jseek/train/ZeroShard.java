@@ -2,6 +2,7 @@ package dev.jseek.train;
 
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.RankOrderSum;
 import dev.jseek.parallel.Transfer;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -24,6 +25,16 @@ import java.util.List;
  * norm partial and update happen on one rank. AdamW is element-wise, so steps 3-4 equal the 1-rank update exactly.
  * For checkpoints the moments are gathered on rank 0 into a full-arena {@link AdamW} ({@link #gatherOptimizer}) and
  * a full optimizer is sliced back ({@link #loadFrom}): checkpoints do not depend on the number of ranks.
+ *
+ * <p>Expert-sharded arenas ({@link #ZeroShard(Communicator, List, int, AdamW.Config, int, int, List)}; {@link ExpertShard}):
+ * the arena is the shared tensors [0, sharedEnd), replicated on every rank and sharded as above over all ranks, then
+ * this rank's routed experts [sharedEnd, size), replicated only on the ranks of the same expert-parallel index q (ranks
+ * q, q + ep, q + 2 ep, ...: one per expert-parallel group). The experts' region is sharded the same way over those
+ * ranks, its reduce-scatter and all-gather run as all-to-all-v calls with zero counts outside them (every q at once),
+ * and the reduce-scatter sums in rank order ({@link RankOrderSum}). The shard's optimizer holds both pieces one
+ * after the other. The global norm adds per-tensor partials in the order of the whole model's tensors
+ * ({@code globalNames}), each partial coming from the one rank that owns it, so it still has the 1-rank bits.
+ * Such an arena has no full-arena optimizer on any rank: checkpoints are written per rank ({@link #ownedTensors}).
  */
 public final class ZeroShard {
     private final Communicator comm;
@@ -35,33 +46,98 @@ public final class ZeroShard {
     private final AdamW adam;
     private final float[] gShard, pShard;
     private final int[] owned;          // indices (into tensors) of this shard's trainable tensors
+    /** Expert region (sharedEnd == arena: none): start, the ep group size, this rank's index among its D replicas, their shard starts. */
+    private final int sharedEnd, ep, members, member, bLo, bHi;
+    private final int[] bStarts;
+    /** Index of each tensor in the whole model's order (the global norm's order), and that order's length. */
+    private final int[] globalIndex;
+    private final int globalCount;
+    private final List<TrainTensor> ownedAll = new ArrayList<>();
+    private final List<TrainTensor> shardTensors;
 
     public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
+        this(comm, tensors, arenaSize, cfg, arenaSize, 1, null);
+    }
+
+    /**
+     * An expert-sharded arena: the shared tensors end at {@code sharedEnd}, the rest are this rank's routed experts,
+     * replicated on the ranks of the same index in expert-parallel groups of {@code ep}; {@code globalNames} lists the
+     * whole model's tensors in order (null: {@code tensors}' names; needed when the arena holds only some experts).
+     */
+    public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg, int sharedEnd, int ep, List<String> globalNames) {
         this.comm = comm;
         this.tensors = List.copyOf(tensors);
         this.cfg = cfg;
         this.arena = arenaSize;
+        this.sharedEnd = sharedEnd;
         int n = comm.size();
-        this.starts = boundaries(this.tensors, arenaSize, n);
+        if (sharedEnd < arenaSize && (ep < 2 || n % ep != 0))
+            throw new IllegalArgumentException("an expert-sharded arena needs expert-parallel groups that tile the " + n + " ranks, got " + ep);
+        this.ep = sharedEnd < arenaSize ? ep : 1;
+        List<TrainTensor> shared = new ArrayList<>(), experts = new ArrayList<>();
+        for (TrainTensor t : this.tensors) {
+            if (t.offset() < sharedEnd && t.offset() + t.size() > sharedEnd) throw new IllegalStateException("tensor " + t + " crosses the shared end " + sharedEnd);
+            (t.offset() < sharedEnd ? shared : experts).add(t);
+        }
+        this.starts = boundaries(shared, sharedEnd, n);
         this.counts = new int[n];
         for (int r = 0; r < n; r++) counts[r] = starts[r + 1] - starts[r];
         this.lo = starts[comm.rank()];
         this.hi = starts[comm.rank() + 1];
+        this.members = n / this.ep;
+        this.member = comm.rank() / this.ep;
+        List<TrainTensor> rebased = new ArrayList<>();
+        for (TrainTensor t : experts) rebased.add(new TrainTensor(t.name(), t.offset() - sharedEnd, t.shape(), t.trainable(), t.decay()));
+        this.bStarts = boundaries(rebased, arenaSize - sharedEnd, members);
+        for (int i = 0; i < bStarts.length; i++) bStarts[i] += sharedEnd;
+        this.bLo = bStarts[member];
+        this.bHi = bStarts[member + 1];
         List<TrainTensor> mine = new ArrayList<>();
         List<Integer> own = new ArrayList<>();
         for (int i = 0; i < this.tensors.size(); i++) {
             TrainTensor t = this.tensors.get(i);
+            int base;
             if (t.offset() >= lo && t.offset() < hi) {
                 if (t.offset() + t.size() > hi) throw new IllegalStateException("tensor " + t + " crosses the shard end " + hi);
-                mine.add(new TrainTensor(t.name(), t.offset() - lo, t.shape(), t.trainable(), t.decay()));
-                if (t.trainable()) own.add(i);
-            }
+                base = t.offset() - lo;
+            } else if (t.offset() >= bLo && t.offset() < bHi) {
+                if (t.offset() + t.size() > bHi) throw new IllegalStateException("tensor " + t + " crosses the shard end " + bHi);
+                base = t.offset() - bLo + (hi - lo);
+            } else continue;
+            mine.add(new TrainTensor(t.name(), base, t.shape(), t.trainable(), t.decay()));
+            ownedAll.add(t);
+            if (t.trainable()) own.add(i);
         }
         this.owned = own.stream().mapToInt(Integer::intValue).toArray();
-        this.adam = new AdamW(cfg, hi - lo, mine);
-        this.gShard = new float[hi - lo];
-        this.pShard = new float[hi - lo];
+        this.shardTensors = List.copyOf(mine);
+        int len = hi - lo + bHi - bLo;
+        this.adam = new AdamW(cfg, len, mine);
+        this.gShard = new float[len];
+        this.pShard = new float[len];
+        java.util.Map<String, Integer> order = new java.util.HashMap<>();
+        List<String> names = globalNames != null ? globalNames : this.tensors.stream().map(TrainTensor::name).toList();
+        for (int i = 0; i < names.size(); i++) order.put(names.get(i), i);
+        this.globalCount = names.size();
+        this.globalIndex = new int[this.tensors.size()];
+        for (int i = 0; i < globalIndex.length; i++) {
+            Integer g = order.get(this.tensors.get(i).name());
+            if (g == null) throw new IllegalArgumentException("tensor " + this.tensors.get(i).name() + " is not among the model's tensors");
+            globalIndex[i] = g;
+        }
     }
+
+    /** True when the arena holds only this rank's routed experts (no rank has a full-arena optimizer). */
+    public boolean expertSharded() { return sharedEnd < arena; }
+
+    /**
+     * The tensors whose AdamW moments this rank holds (its shard of the shared tensors and of its experts), with
+     * their offsets in the arena: every tensor of the whole model is owned by exactly one rank.
+     */
+    public List<TrainTensor> ownedTensors() { return java.util.Collections.unmodifiableList(ownedAll); }
+
+    /** {@link #ownedTensors} with their offsets in the shard's optimizer ({@link #optimizer}). */
+    public List<TrainTensor> shardTensors() { return shardTensors; }
+
 
     /**
      * Shard starts (n + 1 entries, the last = arena size): cut points at tensor starts (or the arena end), each the
@@ -96,50 +172,78 @@ public final class ZeroShard {
     public AdamW optimizer() { return adam; }
 
     /** Bytes of AdamW moments this rank holds. */
-    public long optimizerBytes() { return 2L * (hi - lo) * (cfg.bf16Moments() ? 2 : 4); }
+    public long optimizerBytes() { return 2L * (hi - lo + bHi - bLo) * (cfg.bf16Moments() ? 2 : 4); }
 
     /** Bytes of the reduced gradient shard (besides the full accumulation arena). */
-    public long gradShardBytes() { return 4L * (hi - lo); }
+    public long gradShardBytes() { return 4L * (hi - lo + bHi - bLo); }
+
+    /** Floats of the arena whose optimizer state this rank holds. */
+    public int shardFloats() { return hi - lo + bHi - bLo; }
 
     /** Step 1: reduce-scatters the full gradient arena into this rank's shard. */
     public void reduceGradients(float[] grads) {
         comm.reduceScatterSum(grads, 0, counts, gShard, 0);
+        if (!expertSharded()) return;
+        int len = bHi - bLo, off = hi - lo;
+        if (members == 1) { System.arraycopy(grads, bLo, gShard, off, len); return; }
+        int n = comm.size(), q = comm.rank() % ep;
+        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
+        for (int j = 0; j < members; j++) {
+            int r = q + j * ep;
+            sc[r] = bStarts[j + 1] - bStarts[j];
+            sd[r] = bStarts[j] - sharedEnd;
+            rc[r] = len;
+            rd[r] = j * len;
+        }
+        MemorySegment parts = comm.scratch(0, 4L * Math.max(1, members * len));
+        comm.allToAllV(MemorySegment.ofArray(grads).asSlice(4L * sharedEnd), sc, sd, parts, rc, rd, ElemType.FLOAT);
+        MemorySegment out = MemorySegment.ofArray(gShard).asSlice(4L * off, 4L * len);
+        RankOrderSum.sum(parts, members, len, out);
     }
 
     /** Step 2: the global gradient norm, bitwise {@link GradClip#globalNorm} of the reduced gradient. */
     public double globalNorm() {
-        double[] part = new double[tensors.size()];
+        double[] part = new double[globalCount];
         for (int i : owned) {
             TrainTensor t = tensors.get(i);
-            int from = t.offset() - lo, to = from + t.size();
+            int from = t.offset() < sharedEnd ? t.offset() - lo : t.offset() - bLo + (hi - lo), to = from + t.size();
             double p = 0;
             for (int j = from; j < to; j++) {
                 double g = gShard[j];
                 p += g * g;
             }
-            part[i] = p;
+            part[globalIndex[i]] = p;
         }
         double[] all = comm.allGather(part);
         double s = 0;
-        int nt = tensors.size();
-        for (int i = 0; i < nt; i++) {
-            TrainTensor t = tensors.get(i);
-            if (!t.trainable()) continue;
-            s += all[owner(t) * nt + i];
+        int nt = globalCount, n = comm.size();
+        for (int i = 0; i < nt; i++) {          // one rank owns each tensor; the others hold +0.0, which adds exactly
+            double p = 0;
+            for (int r = 0; r < n; r++) p += all[r * nt + i];
+            s += p;
         }
         return Math.sqrt(s);
-    }
-
-    private int owner(TrainTensor t) {
-        for (int r = 0; r < counts.length; r++) if (t.offset() >= starts[r] && t.offset() < starts[r + 1]) return r;
-        throw new IllegalStateException("tensor " + t + " lies in no shard");
     }
 
     /** Steps 3-4: AdamW on the shard with the clip coefficient, then the parameters all-gathered into {@code params}. */
     public void step(float[] params, double lr, double gradScale) {
         System.arraycopy(params, lo, pShard, 0, hi - lo);
+        System.arraycopy(params, bLo, pShard, hi - lo, bHi - bLo);
         adam.step(pShard, gShard, lr, gradScale);
         comm.allGather(pShard, 0, counts, params, 0);
+        if (!expertSharded()) return;
+        int len = bHi - bLo, off = hi - lo;
+        if (members == 1) { System.arraycopy(pShard, off, params, bLo, len); return; }
+        int n = comm.size(), q = comm.rank() % ep;
+        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
+        for (int j = 0; j < members; j++) {
+            int r = q + j * ep;
+            sc[r] = len;
+            sd[r] = off;
+            rc[r] = bStarts[j + 1] - bStarts[j];
+            rd[r] = bStarts[j];
+        }
+        comm.allToAllV(MemorySegment.ofArray(pShard), sc, sd, MemorySegment.ofArray(params), rc, rd, ElemType.FLOAT);
     }
 
     /**
@@ -147,6 +251,7 @@ public final class ZeroShard {
      * checkpoint); null on the other ranks, which hold no more than their shard at any time.
      */
     public AdamW gatherOptimizer() {
+        if (expertSharded()) throw new IllegalStateException("an expert-sharded arena has no full optimizer on one rank; checkpoints are written per rank");
         int eb = cfg.bf16Moments() ? 2 : 4;
         if (comm.rank() != 0) {
             long bytes = (long) (hi - lo) * eb;
@@ -175,6 +280,8 @@ public final class ZeroShard {
         int eb = cfg.bf16Moments() ? 2 : 4;
         MemorySegment.copy(full.firstMoment(), (long) lo * eb, adam.firstMoment(), 0, (long) (hi - lo) * eb);
         MemorySegment.copy(full.secondMoment(), (long) lo * eb, adam.secondMoment(), 0, (long) (hi - lo) * eb);
+        MemorySegment.copy(full.firstMoment(), (long) bLo * eb, adam.firstMoment(), (long) (hi - lo) * eb, (long) (bHi - bLo) * eb);
+        MemorySegment.copy(full.secondMoment(), (long) bLo * eb, adam.secondMoment(), (long) (hi - lo) * eb, (long) (bHi - bLo) * eb);
         adam.setStep(full.step());
     }
 }
