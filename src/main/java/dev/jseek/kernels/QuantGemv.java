@@ -1,22 +1,13 @@
 package dev.jseek.kernels;
 
-import static dev.jseek.kernels.QuantRows.bits;
 import static dev.jseek.kernels.QuantRows.bytes;
 import static dev.jseek.kernels.QuantRows.f16;
-import static dev.jseek.kernels.QuantRows.ints;
-import static dev.jseek.kernels.QuantRows.q6;
 import static dev.jseek.kernels.QuantRows.toFloat;
 
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
-import dev.jseek.tensor.Q4_K;
-import dev.jseek.tensor.Q5_K;
-import dev.jseek.tensor.Q6_K;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**

@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code export --type q4_k_m | q6_k} on a random model whose rows are whole 256-blocks: the per-tensor types follow
  * llama.cpp's deepseek2 rules ({@link QuantMix}); every quantized tensor's bytes equal the reference quantizer
  * (tensor/, itself byte-equal to ggml) applied to the source rows; the GGUF weights stay in their block types when
- * loaded; and the model's logits equal those of the HF model with every weight rounded through its block type
- * (computed here from the reference quantizer, not read back), within float summation-order slack.
+ * loaded; and the model's logits lie much nearer those of the HF model with every weight rounded through its block type
+ * (computed here from the reference quantizer, not read back) than those of the unrounded model (not equal: the
+ * K-quant decode kernels round activations to Q8_K, see KQuantDotTest).
  */
 class KQuantExportTest {
     static ModelConfig config() {
@@ -102,8 +103,12 @@ class KQuantExportTest {
                     for (AttnMode mode : AttnMode.values()) {
                         float[] got = run(q, TOKENS, mode);
                         double d = maxDiff(want, got), e = maxDiff(exact, got);
-                        assertTrue(d < 2e-4, mix + " " + mode + ": max |diff| to the rounded-weights model " + d);
-                        assertTrue(e > 20 * d, mix + " " + mode + ": quantization moved the logits (" + e + ") no more than the slack " + d);
+                        // up to jseek.quantIntMaxM tokens per product the K-quant kernels round the activations to
+                        // Q8_K as llama.cpp does (bounded against the float dot in KQuantDotTest), so the logits sit
+                        // near the rounded-weights model, not on it
+                        System.out.printf("%s %s: max |diff| to the rounded-weights model %.3g, to the unrounded one %.3g%n", mix, mode, d, e);
+                        assertTrue(e > 3 * d, mix + " " + mode + ": max |diff| to the rounded-weights model " + d
+                                + " is not well below the quantization's own effect " + e);
                     }
                 }
             }
