@@ -26,6 +26,18 @@ public interface PipelineStep<B> {
      */
     default dev.jseek.parallel.Communicator dataGroup() { return null; }
 
+    /**
+     * The pipeline group (the ranks that run the schedule together) when each rank updates only its own stages'
+     * tensors ({@link #owners}); null: every rank updates the whole arena.
+     */
+    default dev.jseek.parallel.Communicator pipelineGroup() { return null; }
+
+    /**
+     * Per tensor of {@code names} (the trainer's tensors in arena order), the rank of {@link #pipelineGroup()} that
+     * runs the stage holding it and so keeps its optimizer state and updates it; null: none (see pipelineGroup).
+     */
+    default int[] owners(List<String> names) { return null; }
+
     /** One line: schedule, ranks and stages. */
     String describe();
 }

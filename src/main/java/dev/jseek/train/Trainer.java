@@ -82,7 +82,9 @@ public final class Trainer<B> implements AutoCloseable {
         if (pipeline != null && comm == null) throw new IllegalArgumentException("a pipeline step needs its group's communicator");
         this.comm = comm;
         this.pipeline = pipeline;
+        int[] owners = pipeline == null ? null : pipeline.owners(tensors.stream().map(TrainTensor::name).toList());
         this.zero = comm == null ? null : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam())
+                : owners != null ? new ZeroShard(pipeline.dataGroup(), pipeline.pipelineGroup(), owners, tensors, p.length, cfg.adam())
                 : pipeline.dataGroup() == null ? null : new ZeroShard(pipeline.dataGroup(), tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
