@@ -7,7 +7,7 @@ import java.util.List;
  * over all of its micro-batches at once, run by a schedule across the group's ranks. Every rank holds the whole
  * parameter arena; after {@link #run} each rank's {@link Trainable#grads()} hold the gradients summed over the group
  * (identical on every rank) and the model's expert loads are those of all micro-batches, so the optimizer step, the
- * bias update and the metrics are the 1-rank ones. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
+ * bias update and the metrics are the 1-rank ones; with {@link #owners} each rank updates only its own stages' tensors. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
  */
 public interface PipelineStep<B> {
     /**

@@ -24,6 +24,11 @@ import java.util.List;
  * norm partial and update happen on one rank. AdamW is element-wise, so steps 3-4 equal the 1-rank update exactly.
  * For checkpoints the moments are gathered on rank 0 into a full-arena {@link AdamW} ({@link #gatherOptimizer}) and
  * a full optimizer is sliced back ({@link #loadFrom}): checkpoints do not depend on the number of ranks.
+ *
+ * <p>Stage mode (pipeline parallel, {@link #ZeroShard(Communicator, Communicator, int[], List, int, AdamW.Config)}):
+ * the shards cover only the tensors of the stages this pipeline rank owns, packed in tensor order; the norm's
+ * per-tensor sums are gathered over the data group and then the pipeline group, the updated tensors are all-gathered
+ * over both, and a checkpoint's moments are assembled stage by stage on rank 0.
  */
 public final class ZeroShard {
     private final Communicator comm;
