@@ -16,15 +16,15 @@ targets=("$@")
 npm_dir="${JSEEK_NPM_CACHE:-$HOME/.cache/jseek/npm}"
 bundle="$npm_dir/node_modules/node-llama-cpp/llama/gitRelease.bundle"
 here="$(cd "$(dirname "$0")" && pwd)"
-if [ ! -f "$bundle" ]; then
+if [ -z "${LLAMA_CPP_SRC:-}" ] && [ ! -f "$bundle" ]; then
   "$here/fetch-test-data.sh" >&2
 fi
-[ -f "$bundle" ] || { echo "build-llama-cpp: $bundle is missing (tools/fetch-test-data.sh installs node-llama-cpp)" >&2; exit 1; }
+[ -n "${LLAMA_CPP_SRC:-}" ] || [ -f "$bundle" ] || { echo "build-llama-cpp: $bundle is missing (tools/fetch-test-data.sh installs node-llama-cpp)" >&2; exit 1; }
 for t in git cmake c++; do
   command -v "$t" >/dev/null || { echo "build-llama-cpp: '$t' is not installed (Debian: apt-get install git cmake g++)" >&2; exit 1; }
 done
 mkdir -p "$out"
-src="$out/src"
+src="${LLAMA_CPP_SRC:-$out/src}"   # LLAMA_CPP_SRC: another llama.cpp source tree (tools/build-llama-bench.sh --source pypi)
 if [ ! -f "$src/CMakeLists.txt" ]; then
   rm -rf "$src.tmp"
   git clone -q "$bundle" "$src.tmp" 2>/dev/null

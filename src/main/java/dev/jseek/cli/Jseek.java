@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 ExportCommand.class,
                 GenerateCommand.class,
                 ServeCommand.class,
+                ChatCommand.class,
                 ForwardCommand.class,
                 TokenizerCommand.class,
                 TokenizeCommand.class,

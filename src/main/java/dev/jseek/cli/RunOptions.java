@@ -88,7 +88,13 @@ final class RunOptions {
      * resuming (the trainer then loads the checkpoint), the weights of {@code initFrom}, else a random init N(0, initStd^2).
      */
     TrainModel model(ModelConfig c, int rows, int seqLen, boolean recompute, boolean seqWise, Path resumeDir, Path initFrom, float initStd) {
-        TrainModel m = new TrainModel(c, rows, seqLen, recompute, precision());
+        return model(c, rows, seqLen, recompute, seqWise, resumeDir, initFrom, initStd, null);
+    }
+
+    /** With {@code shard}: a model holding only that expert-parallel rank's routed experts (null: all). */
+    TrainModel model(ModelConfig c, int rows, int seqLen, boolean recompute, boolean seqWise, Path resumeDir, Path initFrom, float initStd,
+                     dev.jseek.train.ExpertShard shard) {
+        TrainModel m = new TrainModel(c, rows, seqLen, recompute, precision(), shard);
         m.setBalanceAlpha(alpha);
         m.setSequenceWiseBalance(seqWise);
         if (resumeDir == null) {

@@ -30,6 +30,7 @@ import dev.jseek.parallel.MpiComm;
 import dev.jseek.parallel.ThreadRanks;
 import dev.jseek.train.Trainer;
 import dev.jseek.train.ZeroShard;
+import dev.jseek.train.ExpertShard;
 import dev.jseek.train.TrainerConfig;
 import dev.jseek.train.Validation;
 import java.io.IOException;
@@ -174,8 +175,6 @@ public final class TrainCommand implements Callable<Integer> {
         maxNodes = layout.maxNodes();
         if (ranksPerNode > 0 && c.numExpertsPerTok() % maxNodes != 0)
             throw new UserException("--parallel " + parallel + ": top-" + c.numExpertsPerTok() + " is not a multiple of max-nodes=" + maxNodes);
-        if (epGroup > 1 && prec == Precision.FP8)
-            throw new UserException("--parallel " + parallel + " --precision fp8: expert parallel runs in FP32 so far (the FP8 dispatch is not wired yet); use --precision fp32");
         if (epGroup > 1 && c.nRoutedExperts() % epGroup != 0)
             throw new UserException("--parallel " + parallel + ": the model's " + c.nRoutedExperts() + " routed experts do not split evenly over ep=" + epGroup + " ranks");
         if (layout.threads() == null && layout.mpi() == null) {
@@ -335,7 +334,9 @@ public final class TrainCommand implements Callable<Integer> {
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
             // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
-            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd);
+            // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments)
+            ExpertShard shard = epGroup > 1 && ppRanks == 1 ? new ExpertShard(epGroup, comm.rank() % epGroup, c.nRoutedExperts()) : null;
+            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard);
             if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
@@ -380,21 +381,28 @@ public final class TrainCommand implements Callable<Integer> {
         return outcome;
     }
 
-    /** The memory each rank holds, gathered to rank 0: parameters, gradients (arena + reduced shard), AdamW moments, activations. */
+    /**
+     * The memory each rank holds, gathered to rank 0: parameters (and of them the routed experts'), gradients (arena +
+     * reduced shard), AdamW moments, activations.
+     */
     private static void printRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
         ZeroShard z = t.zero();
+        long experts = 0;
+        for (var e : model.layout().entries()) if (ExpertShard.expertOf(e.name()) >= 0) experts += e.size();
         long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(),
-                z.to() - z.from()};
+                z.shardFloats(), 4L * experts};
         long[] all = comm.allGather(mine);
+        int k = mine.length;
         o.printf(Locale.ROOT, "  parallel   data parallel over %d ranks (%s), ZeRO-1: AdamW moments sharded, gradients reduce-scattered, parameters all-gathered%n",
                 comm.size(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process");
         if (model.expertParallelGroup() > 1)
-            o.printf(Locale.ROOT, "             expert parallel: routed experts sharded over groups of %d consecutive ranks (%d replicas); rows per EP rank in metrics.jsonl (ep_rankQ_rows)%n",
-                    model.expertParallelGroup(), comm.size() / model.expertParallelGroup());
-        o.printf(Locale.ROOT, "             rank  arena shard (floats)  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+            o.printf(Locale.ROOT, "             expert parallel: routed experts sharded over groups of %d consecutive ranks (%d replicas)%s; rows per EP rank in metrics.jsonl (ep_rankQ_rows)%n",
+                    model.expertParallelGroup(), comm.size() / model.expertParallelGroup(),
+                    model.layout().shard() != null ? ", each rank holding only its own experts' weights, gradients and AdamW moments" : "");
+        o.printf(Locale.ROOT, "             rank  optimizer shard (floats)  params MiB  (routed experts)  grads MiB  optimizer MiB  activations MiB%n");
         for (int r = 0; r < comm.size(); r++)
-            o.printf(Locale.ROOT, "             %4d  %20s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
-                    all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);
+            o.printf(Locale.ROOT, "             %4d  %24s  %10.2f  %16.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[k * r + 4]),
+                    all[k * r] / 1048576.0, all[k * r + 5] / 1048576.0, all[k * r + 1] / 1048576.0, all[k * r + 2] / 1048576.0, all[k * r + 3] / 1048576.0);
         o.flush();
     }
 

@@ -65,17 +65,25 @@ public final class Gemm {
             else tasks += (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
         }
         if (tasks == 0) return;
-        Parallel.parallelFor(tasks, (t, wk) -> {
-            int i = 0, c = t;
-            for (; ; i++) {
-                if (!gemv(w[i], jobs[3 * i + 1])) continue;
-                int chunks = (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
-                if (c < chunks) break;
-                c -= chunks;
-            }
-            int r0 = c * MANY_ROWS;
-            Gemv.rowsSerial(y, jobs[3 * i + 2], x, jobs[3 * i], jobs[3 * i + 1], w[i], false, r0, Math.min(w[i].rows(), r0 + MANY_ROWS));
-        });
+        Scratch own = Scratch.acquire();
+        try {
+            // inputs of the integer K-quant products quantized once, here (gate and up share theirs)
+            Q8K a = QuantGemv.quantizeMany(own, count, w, x, jobs);
+            Parallel.parallelFor(tasks, (t, wk) -> {
+                int i = 0, c = t;
+                for (; ; i++) {
+                    if (!gemv(w[i], jobs[3 * i + 1])) continue;
+                    int chunks = (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+                    if (c < chunks) break;
+                    c -= chunks;
+                }
+                int r0 = c * MANY_ROWS, ao = a == null ? -1 : a.slot[i];
+                Gemv.rowsSerial(y, jobs[3 * i + 2], x, jobs[3 * i], ao < 0 ? null : a, ao, jobs[3 * i + 1], w[i], false, r0,
+                        Math.min(w[i].rows(), r0 + MANY_ROWS));
+            });
+        } finally {
+            own.release();
+        }
     }
 
     /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */

@@ -29,9 +29,22 @@ final class Gemv {
      */
     static final int QUANT_FUSED_MAX_M = Integer.getInteger("jseek.quantFusedMaxM", 4);
 
+    /**
+     * Token counts up to this run the integer K-quant kernels ({@link QuantGemv}, {@link KQuantDot}) on Q4_K/Q5_K/Q6_K
+     * weights (system property {@code jseek.quantIntMaxM}; 16, the serving engine's default batch, so that its decode
+     * steps give every sequence the same bits whatever the batch; measured at about the float path's speed at 16
+     * tokens and below it from 32).
+     */
+    static final int QUANT_INT_MAX_M = Integer.getInteger("jseek.quantIntMaxM", 16);
+
+    /** True when m tokens times w run the fused kernels of {@link QuantGemv}. */
+    static boolean fused(Matrix w, int m) {
+        return QuantGemv.integer(w.dtype()) ? m <= QUANT_INT_MAX_M : m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype());
+    }
+
     static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
         int n = w.rows(), k = w.cols();
-        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
+        if (fused(w, m)) {
             QuantGemv.linear(y, yOff, x, xOff, m, w, accumulate);
             return;
         }
@@ -59,8 +72,17 @@ final class Gemv {
      * batch of products split differently over the pool gives the same bits.
      */
     static void rowsSerial(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
-        if (m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype())) {
-            QuantGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
+        rowsSerial(y, yOff, x, xOff, null, 0, m, w, accumulate, r0, r1);
+    }
+
+    /**
+     * {@link #rowsSerial(float[], int, float[], int, int, Matrix, boolean, int, int)} with x already quantized for
+     * the integer K-quant kernels: its m rows in a from element aOff (a null: quantized here when needed).
+     */
+    static void rowsSerial(float[] y, int yOff, float[] x, int xOff, Q8K a, int aOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        if (fused(w, m)) {
+            if (a != null || !QuantGemv.integer(w.dtype())) QuantGemv.rows(y, yOff, x, xOff, a, aOff, m, w, accumulate, r0, r1);
+            else QuantGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
             return;
         }
         Scratch s = Scratch.acquire();

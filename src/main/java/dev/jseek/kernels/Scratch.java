@@ -12,6 +12,7 @@ final class Scratch {
     private static final ThreadLocal<Scratch[]> LOCAL = ThreadLocal.withInitial(() -> new Scratch[DEPTH]);
 
     private final float[][] bufs = new float[5][];
+    private Q8K q8k;
     private boolean inUse;
 
     static Scratch acquire() {
@@ -30,6 +31,12 @@ final class Scratch {
     }
 
     void release() { inUse = false; }
+
+    /** This set's buffer of quantized activations (the K-quant decode GEMV's). */
+    Q8K q8k() {
+        if (q8k == null) q8k = new Q8K();
+        return q8k;
+    }
 
     /** Buffer number {@code slot} (0..4) with at least n floats; contents are unspecified. */
     float[] get(int slot, int n) {

@@ -136,7 +136,9 @@ public final class MpiComm implements Communicator {
         long k = announce();
         mpi.ialltoallv(s, ints(0, sc), ints(1, sd), type(type), r, ints(2, rc), ints(3, rd), comm, reqs);
         complete(k, "all-to-all-v");
-        unstage(r, recv, rb);
+        if (r != recv)                // only the received pieces: what lies between them in recv is not this call's to change
+            for (int j = 0; j < size; j++)
+                if (rc[j] > 0) MemorySegment.copy(r, (long) rd[j] * type.bytes(), recv, (long) rd[j] * type.bytes(), (long) rc[j] * type.bytes());
     }
 
     @Override public void allGatherV(MemorySegment send, MemorySegment recv, int[] counts, ElemType type) {

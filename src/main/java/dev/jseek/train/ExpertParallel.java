@@ -21,6 +21,13 @@ import java.lang.foreign.ValueLayout;
  * <p>Rows move one (token, expert) pair per row (not one row per token and rank, as {@code parallel.TokenDispatch}
  * does): a token with two experts on one rank is sent twice, in exchange for the per-row outputs coming back
  * unsummed, so the weighting and summation order is that of the 1-rank layer and its forward has the same bits.
+ *
+ * <p>FP8 (report §3.3.3 "Low-Precision Communication"): {@link #dispatchFp8} quantizes each row to E4M3 with one
+ * power-of-two scale per 1x128 tile at the source and moves those bytes (dim + 4 dim/128 per row instead of 4 dim),
+ * and the owner stores them straight into its E4M3 activation cache: the same bytes a 1-rank FP8 layer quantizes
+ * from the same token. {@link #combineBf16} moves the expert outputs as BF16 (2 bytes per element); the FP8 layer
+ * rounds them to BF16 first ({@link Moe#setBf16Combine}), so the round trip is exact. The backward exchanges stay FP32.
+ * {@link #lastDispatchBytes} / {@link #lastCombineBytes} count the payload this rank sent.
  */
 final class ExpertParallel {
     private final Communicator comm;
@@ -60,6 +67,9 @@ final class ExpertParallel {
 
     /** Rows expert e ran on this rank in the last forward (0 for experts of the other ranks of the group). */
     int rowsOf(int e) { return localStart[e + 1] - localStart[e]; }
+
+    /** Rows this rank sent in the last plan (its tokens' (token, expert) pairs). */
+    int sent() { return sent; }
 
     /** Rows this rank received in the last plan (the rows its experts run). */
     int received() { return received; }
@@ -120,12 +130,59 @@ final class ExpertParallel {
         MemorySegment.copy(r, ValueLayout.JAVA_FLOAT, 0, dst, dstOff, sent * dim);
     }
 
+    private long dispatchBytes, combineBytes;
+    private byte[] q8 = new byte[0];
+    private float[] q8s = new float[0];
+
+    /** Payload bytes this rank sent in its last forward dispatch (all destinations, itself included). */
+    long lastDispatchBytes() { return dispatchBytes; }
+
+    /** Payload bytes this rank sent in its last forward combine. */
+    long lastCombineBytes() { return combineBytes; }
+
+    /**
+     * FP8 dispatch: the source-sorted rows of {@code src} quantized to E4M3 (1x128 tiles, scales {@code fmt}), sent as
+     * [dim codes | tiles float scales] per row; the owner writes local row l into rows l of {@code slot} of {@code cache}.
+     */
+    void dispatchFp8(float[] src, RowIndex row, int srcOff, ActCache cache, CacheSlot slot, dev.jseek.fp8.ScaleFormat fmt) {
+        int tiles = slot.tilesPerRow(), rowBytes = dim + 4 * tiles;
+        if (q8.length < sent * dim) { q8 = new byte[sent * dim]; q8s = new float[sent * tiles]; }
+        MemorySegment s = comm.scratch(2, (long) Math.max(1, sent) * rowBytes), r = comm.scratch(3, (long) Math.max(1, received) * rowBytes);
+        for (int i = 0; i < sent; i++) {
+            dev.jseek.fp8.TileQuantizer.quantizeRowsInto(src, srcOff + row.of(i) * dim, 1, dim, fmt, q8, i * dim, q8s, i * tiles);
+            MemorySegment.copy(q8, i * dim, s, ValueLayout.JAVA_BYTE, (long) i * rowBytes, dim);
+            MemorySegment.copy(q8s, i * tiles, s, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * rowBytes + dim, tiles);
+        }
+        dispatchBytes = (long) sent * rowBytes;
+        comm.allToAllV(s, times(sendCounts, rowBytes), times(sendDispls, rowBytes), r, times(recvCounts, rowBytes), times(recvDispls, rowBytes), ElemType.BYTE);
+        for (int l = 0; l < received; l++) {
+            long o = (long) perm[l] * rowBytes;
+            MemorySegment.copy(r, ValueLayout.JAVA_BYTE, o, cache.codes, slot.code(l), dim);
+            MemorySegment.copy(r, ValueLayout.JAVA_FLOAT_UNALIGNED, o + dim, cache.scales, slot.scale(l), tiles);
+        }
+    }
+
+    /** {@link #combine} with a BF16 payload: the local rows (already BF16 values) go back as 2 bytes per element. */
+    void combineBf16(float[] src, int srcOff, float[] dst, int dstOff) {
+        MemorySegment s = comm.scratch(4, 2L * Math.max(1, received) * dim), r = comm.scratch(5, 2L * Math.max(1, sent) * dim);
+        for (int l = 0; l < received; l++) {
+            long o = 2L * perm[l] * dim;
+            for (int j = 0; j < dim; j++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2L * j, (short) (Float.floatToRawIntBits(src[srcOff + l * dim + j]) >>> 16));
+        }
+        combineBytes = 2L * received * dim;
+        comm.allToAllV(s, times(recvCounts, 2 * dim), times(recvDispls, 2 * dim), r, times(sendCounts, 2 * dim), times(sendDispls, 2 * dim), ElemType.BYTE);
+        for (int i = 0; i < sent * dim; i++) dst[dstOff + i] = Float.intBitsToFloat(r.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) << 16);
+    }
+
     /** Source row index of send row i. */
     interface RowIndex { int of(int i); }
 
-    private int[] scaled(int[] v) {
+    private int[] scaled(int[] v) { return times(v, dim); }
+
+    /** Row counts or offsets times {@code k} (elements or bytes per row). */
+    private static int[] times(int[] v, int k) {
         int[] o = new int[v.length];
-        for (int i = 0; i < v.length; i++) o[i] = Math.multiplyExact(v[i], dim);
+        for (int i = 0; i < v.length; i++) o[i] = Math.multiplyExact(v[i], k);
         return o;
     }
 }

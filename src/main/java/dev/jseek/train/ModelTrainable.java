@@ -31,4 +31,6 @@ public abstract class ModelTrainable<B> implements Trainable<B> {
     @Override public long[][] expertLoad() { return model.expertLoad(); }
     @Override public void updateBias(float gamma) { model.updateBias(gamma); }
     @Override public void resetExpertLoad() { model.resetExpertLoad(); }
+    @Override public int sharedEnd() { return model.layout().sharedEnd(); }
+    @Override public List<String> modelTensorNames() { return model.layout().declared().stream().map(ParamLayout.Entry::name).toList(); }
 }

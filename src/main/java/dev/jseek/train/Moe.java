@@ -24,8 +24,11 @@ import dev.jseek.kernels.Router;
  * <p>FP8 ({@link Precision#FP8}; report §3.3.3 "Low-Precision Communication"): each token's input is quantized
  * to E4M3 with power-of-two scales before the dispatch, and the dispatched rows are cached in that form for the
  * experts' Wgrad (no float copy is kept); the activation gradient before the down-projections (dy of each expert)
- * is quantized with power-of-two scales too; combine stays in float. The experts' SwiGLU inputs are cached in E4M3
- * ({@link SwiGluFfn}).
+ * is quantized with power-of-two scales too. The experts' SwiGLU inputs are cached in E4M3 ({@link SwiGluFfn}).
+ * Expert parallel sends the dispatch as those E4M3 codes and scales ({@link ExpertParallel#dispatchFp8}) and the
+ * combine as BF16 ({@link ExpertParallel#combineBf16}, report §3.3.3): its experts' outputs are rounded to BF16 before
+ * they are weighted and summed. One rank keeps them in float unless {@link #setBf16Combine} asks for the same
+ * rounding, which makes it compute the bits of expert parallel.
  */
 public final class Moe {
     private final int dim, E, K, I;
@@ -54,6 +57,10 @@ public final class Moe {
     /** Expert parallel: this rank's (token, expert) rows' outputs and gradients, source-sorted, [N*K, dim]. */
     private float[] home, homeGrad;
     private final int capacity;
+    /** FP8: round the routed experts' outputs to BF16 (the BF16 combine; on under expert parallel, {@link #setBf16Combine}). */
+    private boolean bf16Combine;
+    /** True when the layout holds only some routed experts ({@link ExpertShard}): runs only expert parallel. */
+    private boolean partial;
     /** Node-limited routing (null: the config's group-limited gate); its selection keys. */
     private dev.jseek.parallel.NodeLimitedRouting nodeLimit;
     private final float[] nodeKey;
@@ -63,8 +70,8 @@ public final class Moe {
     public Moe(ModelConfig c, String prefix, ParamLayout pl, ActLayout al, int maxN) {
         dim = c.hiddenSize(); E = c.nRoutedExperts(); K = c.numExpertsPerTok(); I = c.moeIntermediateSize();
         if (!c.hasRouterBias())
-            throw new IllegalArgumentException("training runs DeepSeek-V3's router (scoring_func sigmoid, topk_method noaux_tc); topk_method \""
-                    + c.topkMethod() + "\" (DeepSeek-V2's softmax router) is supported for inference only");
+            throw new dev.jseek.model.ConfigException(null, "topk_method", "\"" + c.topkMethod() + "\" (DeepSeek-V2's softmax router) is "
+                    + "supported for inference only; training runs DeepSeek-V3's router (scoring_func sigmoid, topk_method noaux_tc)");
         router = new Router(E, K, c.nGroup(), c.topkGroup(), c.normTopkProb(), (float) c.routedScalingFactor());
         routeScratch = router.scratch();
         wr = pl.matrix(prefix + "gate.weight");
@@ -76,6 +83,7 @@ public final class Moe {
             wu[e] = pl.matrix(ep + "up_proj.weight");
             wd[e] = pl.matrix(ep + "down_proj.weight");
         }
+        for (Param w : wg) partial |= w.offset() < 0;
         long n = maxN, nk = n * K;
         logits = al.act(prefix + "router_logits", n, E);
         scores = al.act(prefix + "scores", n, E);
@@ -118,12 +126,18 @@ public final class Moe {
      */
     void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
         if (comm == null || group == 1) { ep = null; rows = start; home = homeGrad = null; return; }
-        if (xgC != null) throw new IllegalArgumentException("expert parallel with --precision fp8 is not implemented yet; use --precision fp32");
         ep = new ExpertParallel(comm, group, E, dim);
+        bf16Combine = true;
         rows = ep.localStart;
         home = new float[capacity * dim];
         homeGrad = new float[capacity * dim];
     }
+
+    /**
+     * FP8 only: rounds the routed experts' outputs to BF16 before they are weighted and summed, as the BF16 combine of
+     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same bits as expert parallel.
+     */
+    void setBf16Combine(boolean on) { bf16Combine = on; }
 
     /** The expert-parallel exchange of this layer (null when all experts run here). */
     ExpertParallel expertParallel() { return ep; }
@@ -134,6 +148,8 @@ public final class Moe {
      */
     public double forward(Arenas s, int x, int y, int B, int T, float alpha, boolean seqWise) {
         int N = B * T;
+        if (partial && ep == null)
+            throw new IllegalStateException("this layer holds only some routed experts (an expert shard); set its expert-parallel group first");
         float[] p = s.params, a = s.acts;
         long t0 = Profiler.start();
         final int sc = scores.acts(), gw = weights.acts(), xg = expertIn.acts(), ey = expertOut.acts();
@@ -170,7 +186,8 @@ public final class Moe {
             if (ep.received() > capacity)
                 throw new IllegalStateException("expert parallel: rank " + "receives " + ep.received() + " (token, expert) rows for its experts, more than the "
                         + capacity + " the layer was laid out for; build the model with a larger batch capacity (maxBatch x expert-parallel ranks)");
-            ep.dispatch(a, r -> tokOf[r], x, a, xg);
+            if (xgC != null) ep.dispatchFp8(a, r -> tokOf[r], x, s.cache, xgC, Fp8Recipe.EXPERT_INPUT.scales());
+            else ep.dispatch(a, r -> tokOf[r], x, a, xg);
         } else if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
             TrainPool.forRange(NK, TrainPool.grain(NK, 16), (lo, hi, w) -> {
                 for (int r = lo; r < hi; r++) s.cache.storeE4m3(xgC, r, a, x + tokOf[r] * dim, 1, Fp8Recipe.EXPERT_INPUT.scales());
@@ -183,12 +200,19 @@ public final class Moe {
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         forEachExpert((e, r0, m) -> experts.forward(s, wg[e], wu[e], wd[e], xin, ey, r0, m));
+        if (xgC != null && bf16Combine) {      // FP8 with a BF16 combine: the values expert parallel sends, on one rank too when set
+            int n = (ep == null ? NK : ep.received()) * dim;
+            TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> {
+                for (int i = ey + lo; i < ey + hi; i++) a[i] = dev.jseek.tensor.Bf16.round(a[i]);
+            });
+        }
         Profiler.stop(P_EXPERTS, t0);
         final float[] out = ep == null ? a : home;
         final int oo = ep == null ? ey : 0;
         if (ep != null) {
             t0 = Profiler.start();
-            ep.combine(a, ey, home, 0);
+            if (xgC != null) ep.combineBf16(a, ey, home, 0);
+            else ep.combine(a, ey, home, 0);
             Profiler.stop(P_DISPATCH, t0);
         }
         if (shared != null) shared.forward(s, x, y, N);
@@ -311,7 +335,6 @@ public final class Moe {
 
     /** GEMM precision of the routed and shared experts' projections; the router's gate stays FP32 (report §3.3). */
     void setPrecision(Precision p) {
-        if (ep != null && p == Precision.FP8) throw new IllegalArgumentException("expert parallel with --precision fp8 is not implemented yet; use --precision fp32");
         experts.precision = p;
         if (shared != null) shared.precision = p;
     }

@@ -34,13 +34,45 @@ public final class ParamLayout {
     /** Where {@link #matrix(String)} and {@link #vector(String)} take shapes from (null: a layout without a schema). */
     private final TensorSchema shapes;
 
+    /** Expert-parallel shard (null: every tensor is held): which routed experts this arena holds. */
+    private final ExpertShard shard;
+    /** Every declared tensor in declaration order, held or not ({@link #declared()}). */
+    private final java.util.List<Entry> declared = new java.util.ArrayList<>();
+    /** Next offset of the held experts' region, and where that region starts (expert shard only). */
+    private long expertNext;
+    private int sharedEnd = -1;
+
     /** A layout of any tensors, each declared with its shape (a single module under test). */
-    public ParamLayout() { this.schema = null; this.shapes = null; }
+    public ParamLayout() { this.schema = null; this.shapes = null; this.shard = null; }
 
     /** A layout that must declare exactly the tensors of {@code schema}, in its order. */
-    public ParamLayout(TensorSchema schema) { this.schema = schema.tensors(); this.shapes = schema; }
+    public ParamLayout(TensorSchema schema) { this(schema, null); }
 
-    private ParamLayout(TensorSchema shapes, boolean anyOrder) { this.schema = null; this.shapes = shapes; }
+    /**
+     * A layout of {@code schema} that holds only the routed experts of {@code shard} (null: all). Offsets: the shared
+     * tensors (everything but routed experts) first, in schema order, then the held experts in schema order from
+     * {@link #sharedEnd()}; routed experts of other ranks are declared (schema-checked, listed in
+     * {@link #declared()}) but get no storage (offset -1) and are absent from {@link #entries()}.
+     */
+    public ParamLayout(TensorSchema schema, ExpertShard shard) {
+        this.schema = schema.tensors();
+        this.shapes = schema;
+        this.shard = shard;
+        if (shard != null) {
+            long shared = 0;
+            for (TensorSchema.Tensor t : this.schema) {
+                if (t.kind() == TensorSchema.Kind.MTP_COPY || ExpertShard.expertOf(t.name()) >= 0) continue;
+                long n = 1;
+                for (long d : t.shape()) n *= d;
+                shared += n;
+            }
+            if (shared > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("shared parameters exceed 2^31 floats (" + shared + ")");
+            sharedEnd = (int) shared;
+            expertNext = shared;
+        }
+    }
+
+    private ParamLayout(TensorSchema shapes, boolean anyOrder) { this.schema = null; this.shapes = shapes; this.shard = null; }
 
     /** A layout of some of {@code schema}'s tensors in any order (one module under test), shapes from the schema. */
     public static ParamLayout partial(TensorSchema schema) { return new ParamLayout(schema, true); }
@@ -52,6 +84,15 @@ public final class ParamLayout {
         if (t == null) throw new IllegalStateException("parameter " + name + " is not in the tensor schema");
         return t;
     }
+
+    /** Where the held experts' region starts (the shared tensors' size); the arena size when every tensor is held. */
+    public int sharedEnd() { return shard == null ? size() : sharedEnd; }
+
+    /** The expert shard this layout holds (null: all tensors). */
+    public ExpertShard shard() { return shard; }
+
+    /** Every declared tensor (aliases excluded) in schema order, including routed experts not held here (offset -1). */
+    public java.util.List<Entry> declared() { return Collections.unmodifiableList(declared); }
 
     /** Checks that {@code name} is the schema's next tensor, of this shape and trainability (no schema: nothing to check). */
     private void expect(String name, boolean trainable, boolean alias, int[] shape) {
@@ -86,8 +127,24 @@ public final class ParamLayout {
         }
         if (size + n > Integer.MAX_VALUE - 16)
             throw new IllegalArgumentException("parameter arena exceeds 2^31 floats at " + name + " (" + (size + n) + " elements)");
-        int off = (int) size;
-        entries.put(name, new Entry(name, off, shape.clone(), trainable));
+        int e = shard == null ? -1 : ExpertShard.expertOf(name);
+        if (e >= 0) {
+            if (!shard.holds(e)) {
+                declared.add(new Entry(name, -1, shape.clone(), trainable));
+                return -1;
+            }
+            int off = (int) expertNext;
+            expertNext += n;
+            Entry en = new Entry(name, off, shape.clone(), trainable);
+            entries.put(name, en);
+            declared.add(en);
+            size += n;
+            return off;
+        }
+        int off = (int) (shard == null ? size : size - (expertNext - sharedEnd));
+        Entry en = new Entry(name, off, shape.clone(), trainable);
+        entries.put(name, en);
+        declared.add(en);
         size += n;
         return off;
     }

@@ -48,6 +48,8 @@ import java.util.zip.CRC32C;
  *   <li>{@code trainer_state.json}: {@link TrainState} (steps, tokens, optimizer step, RNG, data position);</li>
  *   <li>{@code manifest.json}, written last: every other file with its size and CRC32C.</li>
  * </ul>
+ * An expert-parallel run writes one model, optimizer and EMA file per rank instead ({@link ShardedCheckpoint}, with
+ * {@code layout} and {@code shards} in the manifest); {@link #load} reads either form into any layout by tensor name.
  * Writing is atomic: everything goes to {@code step-N.tmp/}, each file is forced to disk, the directory is forced,
  * then renamed to {@code step-N/} and the root is forced. {@link #latest} returns the newest directory whose manifest
  * verifies, skipping incomplete or corrupted ones with a warning. {@link #prune} keeps the newest N.
@@ -95,22 +97,27 @@ public final class TrainCheckpoint {
             FaultPoint.reach("checkpoint-write", step);
             if (c.ema() != null) modelWriter(c.ema(), c.tensors(), c.aliases()).write(tmp.resolve(EMA));
             AtomicFiles.write(tmp.resolve(STATE), c.state().toJson());
-            AtomicFiles.write(tmp.resolve(MANIFEST), manifest(tmp, step));
-            forceDir(tmp);
-            if (Files.exists(fin)) {
-                Path old = root.resolve(dirName(step) + ".old");
-                deleteTree(old);
-                Files.move(fin, old);
-                move(tmp, fin);
-                deleteTree(old);
-            } else {
-                move(tmp, fin);
-            }
-            forceDir(root);
+            AtomicFiles.write(tmp.resolve(MANIFEST), manifest(tmp, step, m -> {}));
+            commit(root, tmp, fin);
         } catch (IOException e) {
             throw new FormatException(fin + ": cannot write checkpoint: " + e, e);
         }
         return fin;
+    }
+
+    /** Forces {@code tmp}, renames it to {@code fin} (replacing an existing one) and forces the root. */
+    static void commit(Path root, Path tmp, Path fin) throws IOException {
+        forceDir(tmp);
+        if (Files.exists(fin)) {
+            Path old = fin.resolveSibling(fin.getFileName() + ".old");
+            deleteTree(old);
+            Files.move(fin, old);
+            move(tmp, fin);
+            deleteTree(old);
+        } else {
+            move(tmp, fin);
+        }
+        forceDir(root);
     }
 
     private static void move(Path from, Path to) throws IOException {
@@ -121,14 +128,14 @@ public final class TrainCheckpoint {
         }
     }
 
-    private static void requireFinite(float[] a, List<TrainTensor> tensors, String what) {
+    static void requireFinite(float[] a, List<TrainTensor> tensors, String what) {
         for (TrainTensor t : tensors)
             for (int i = t.offset(), to = t.offset() + t.size(); i < to; i++)
                 if (!Float.isFinite(a[i]))
                     throw new IllegalStateException("refusing to checkpoint: " + what + " " + t.name() + "[" + (i - t.offset()) + "] = " + a[i]);
     }
 
-    private static SafetensorsWriter modelWriter(float[] values, List<TrainTensor> tensors, Map<String, String> aliases) {
+    static SafetensorsWriter modelWriter(float[] values, List<TrainTensor> tensors, Map<String, String> aliases) {
         SafetensorsWriter w = new SafetensorsWriter();
         MemorySegment all = MemorySegment.ofArray(values);
         Map<String, TrainTensor> byName = new java.util.HashMap<>();
@@ -144,7 +151,7 @@ public final class TrainCheckpoint {
         return w;
     }
 
-    private static SafetensorsWriter optimizerWriter(AdamW opt, List<TrainTensor> tensors) {
+    static SafetensorsWriter optimizerWriter(AdamW opt, List<TrainTensor> tensors) {
         SafetensorsWriter w = new SafetensorsWriter();
         w.metadata("step", Long.toString(opt.step()));
         AdamW.Config k = opt.config();
@@ -171,11 +178,12 @@ public final class TrainCheckpoint {
 
     // ---- manifest ----
 
-    private static byte[] manifest(Path dir, long step) throws IOException {
+    static byte[] manifest(Path dir, long step, Consumer<ObjectNode> extra) throws IOException {
         ObjectNode m = JSON.createObjectNode();
         m.put("format", MANIFEST_FORMAT);
         m.put("version", 1);
         m.put("step", step);
+        extra.accept(m);
         ArrayNode files = m.putArray("files");
         List<Path> list;
         try (Stream<Path> s = Files.list(dir)) {
@@ -364,26 +372,49 @@ public final class TrainCheckpoint {
         Matcher dm = STEP_DIR.matcher(dir.getFileName().toString());
         if (dm.matches() && Long.parseLong(dm.group(1)) != state.step())
             throw new FormatException(sf + ": field step is " + state.step() + ", directory says " + dm.group(1));
+        List<JsonNode> shards = ShardedCheckpoint.shards(dir);
         try (Checkpoint ck = Checkpoint.open(dir)) {
+            if (shards != null)                  // the index must agree with the manifest's per-rank tensor lists
+                for (int i = 0; i < shards.size(); i++)
+                    for (JsonNode n : shards.get(i).path("tensors")) {
+                        String file = shards.get(i).path("model").asText();
+                        if (!ck.has(n.asText()) || !ck.info(n.asText()).file().getFileName().toString().equals(file))
+                            throw new FormatException(dir.resolve(file) + ": has no tensor '" + n.asText() + "', which " + MANIFEST
+                                    + " field shards[" + i + "].tensors lists");
+                    }
             for (TrainTensor t : tensors) readF32(ck, t.name(), t, params);
         }
-        try (Checkpoint ck = Checkpoint.open(dir.resolve(OPTIMIZER))) {
-            String st = ck.metadata().get("step");
-            if (st == null || !st.equals(Long.toString(state.optimizerStep())))
-                throw new FormatException(dir.resolve(OPTIMIZER) + ": metadata step is " + st + ", " + STATE + " says " + state.optimizerStep());
+        List<Path> optFiles = shards == null ? List.of(dir.resolve(OPTIMIZER)) : shards.stream().map(n -> dir.resolve(n.path("optimizer").asText())).toList();
+        List<Checkpoint> opts = new ArrayList<>();
+        try {
+            for (Path f : optFiles) {
+                Checkpoint ck = Checkpoint.open(f);
+                opts.add(ck);
+                String st = ck.metadata().get("step");
+                if (st == null || !st.equals(Long.toString(state.optimizerStep())))
+                    throw new FormatException(f + ": metadata step is " + st + ", " + STATE + " says " + state.optimizerStep());
+            }
             for (TrainTensor t : tensors) {
                 if (!t.trainable()) continue;
+                Checkpoint ck = holder(opts, "exp_avg." + t.name(), dir, "optimizer");
                 readMoment(ck, "exp_avg." + t.name(), t, optimizer.firstMoment(), optimizer.momentDType());
-                readMoment(ck, "exp_avg_sq." + t.name(), t, optimizer.secondMoment(), optimizer.momentDType());
+                readMoment(holder(opts, "exp_avg_sq." + t.name(), dir, "optimizer"), "exp_avg_sq." + t.name(), t, optimizer.secondMoment(), optimizer.momentDType());
             }
             optimizer.setStep(state.optimizerStep());
+        } finally {
+            for (Checkpoint ck : opts) ck.close();
         }
         if (ema != null) {
-            Path ef = dir.resolve(EMA);
+            List<Path> emaFiles = shards == null ? List.of(dir.resolve(EMA))
+                    : shards.stream().filter(n -> n.has("ema")).map(n -> dir.resolve(n.path("ema").asText())).toList();
             float[] e = new float[params.length];
-            if (Files.isRegularFile(ef)) {
-                try (Checkpoint ck = Checkpoint.open(ef)) {
-                    for (TrainTensor t : tensors) readF32(ck, t.name(), t, e);
+            if (!emaFiles.isEmpty() && Files.isRegularFile(emaFiles.getFirst())) {
+                List<Checkpoint> es = new ArrayList<>();
+                try {
+                    for (Path f : emaFiles) es.add(Checkpoint.open(f));
+                    for (TrainTensor t : tensors) readF32(holder(es, t.name(), dir, "ema"), t.name(), t, e);
+                } finally {
+                    for (Checkpoint ck : es) ck.close();
                 }
                 ema.restore(e, state.emaUpdates());
             } else {
@@ -392,6 +423,13 @@ public final class TrainCheckpoint {
             }
         }
         return state;
+    }
+
+    /** The file among {@code cks} that holds tensor {@code name}; a clear error naming the checkpoint when none does. */
+    private static Checkpoint holder(List<Checkpoint> cks, String name, Path dir, String what) {
+        for (Checkpoint ck : cks) if (ck.has(name)) return ck;
+        throw new FormatException((cks.size() == 1 ? cks.getFirst().dir() : dir.resolve(MANIFEST) + " (field shards)") + ": no " + what
+                + " file holds tensor '" + name + "'");
     }
 
     private static void readF32(Checkpoint ck, String name, TrainTensor t, float[] dst) {
@@ -432,7 +470,7 @@ public final class TrainCheckpoint {
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);

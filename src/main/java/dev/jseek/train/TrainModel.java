@@ -76,7 +76,18 @@ public final class TrainModel {
      *                  only in FP8, and FP32/BF16 models cannot switch to FP8 ({@link #setPrecision}).
      */
     public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision) {
-        this(c, maxBatch, maxSeqLen, recompute, precision, null);
+        this(c, maxBatch, maxSeqLen, recompute, precision, null, null);
+    }
+
+    /**
+     * A model that holds only the routed experts of {@code shard} (expert parallel, report §3.2.2; null: all): its
+     * parameter and gradient arenas store the shared tensors and this rank's experts ({@link ParamLayout#ParamLayout(TensorSchema, ExpertShard)}),
+     * so the routed experts' parameters, gradients and optimizer state are divided by the group size. Such a model runs
+     * only after {@link #setExpertParallel} with the same group; {@link #initRandom} draws the same weights as the
+     * whole model's.
+     */
+    public TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, ExpertShard shard) {
+        this(c, maxBatch, maxSeqLen, recompute, precision, null, shard);
     }
 
     /**
@@ -84,10 +95,10 @@ public final class TrainModel {
      * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}).
      */
     public TrainModel(TrainModel shared) {
-        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared);
+        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared, shared.pl.shard());
     }
 
-    private TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, TrainModel shared) {
+    private TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, TrainModel shared, ExpertShard shard) {
         java.util.Objects.requireNonNull(precision, "precision");
         boolean fp8 = precision == Precision.FP8;
         if (maxBatch <= 0 || maxSeqLen <= 0)
@@ -113,7 +124,7 @@ public final class TrainModel {
         Act finalOut = null, finalRstd = null, logits = null;
         TensorSchema schema = new TensorSchema(c);
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
-            pl = new ParamLayout(schema);
+            pl = new ParamLayout(schema, shard);
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
             moes.clear();
             moeLayerIds.clear();
@@ -172,9 +183,10 @@ public final class TrainModel {
     /** Matrices ~ N(0, std^2) (report §4.2: std 0.006), norm weights 1, routing biases 0; deterministic in seed. */
     public void initRandom(long seed, float std) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        for (ParamLayout.Entry e : pl.entries()) {
+        for (ParamLayout.Entry e : pl.declared()) {            // experts held elsewhere draw (and drop) their numbers too
             int o = e.offset(), n = e.size();
-            if (e.shape().length == 1) Arrays.fill(s.params, o, o + n, e.trainable() ? 1f : 0f);
+            if (e.shape().length == 1) { if (o >= 0) Arrays.fill(s.params, o, o + n, e.trainable() ? 1f : 0f); }
+            else if (o < 0) for (int i = 0; i < n; i++) gaussian(rnd);
             else for (int i = 0; i < n; i++) s.params[o + i] = (float) (gaussian(rnd) * std);
         }
     }
@@ -570,11 +582,21 @@ public final class TrainModel {
      * receive: build it with maxBatch x group.
      */
     public void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
+        ExpertShard sh = pl.shard();
+        if (sh != null && (comm == null || group != sh.group() || comm.rank() % group != sh.index()))
+            throw new IllegalArgumentException("this model holds the experts of expert-parallel rank " + sh.index() + " of " + sh.group()
+                    + "; it runs only as that rank (got " + (comm == null ? "no communicator" : "rank " + comm.rank() % group + " of groups of " + group) + ")");
         epGroup = comm == null ? 1 : group;
         for (Moe m : moes) m.setExpertParallel(comm, group);
     }
 
     private int epGroup = 1;
+
+    /**
+     * FP8: round the routed experts' outputs to BF16 in every MoE layer, as expert parallel's BF16 combine does (report
+     * §3.3.3; {@link #setExpertParallel} turns it on). On one rank it reproduces an expert-parallel FP8 forward bit for bit.
+     */
+    public void setBf16Combine(boolean on) { for (Moe m : moes) m.setBf16Combine(on); }
 
     /**
      * Node-limited routing in every MoE layer (report §2.1.2, §3.2.2): the experts are laid over {@code ranks}

@@ -76,4 +76,13 @@ public interface Trainable<B> {
 
     /** Ranks in an expert-parallel group: the routed experts are sharded over that many consecutive ranks (1: none). */
     default int expertParallelGroup() { return 1; }
+
+    /**
+     * Where this rank's routed experts start in the arena when it holds only its own ({@link ExpertShard}): the shared
+     * tensors are [0, sharedEnd), the held experts the rest. The arena size when every rank holds every tensor.
+     */
+    default int sharedEnd() { return params().length; }
+
+    /** The whole model's tensor names in order, including tensors held by other ranks (default: {@link #tensors()}'). */
+    default List<String> modelTensorNames() { return tensors().stream().map(TrainTensor::name).toList(); }
 }

@@ -31,7 +31,9 @@ import java.util.function.Consumer;
  * ({@link ZeroShard}). The step's losses are the per-micro-batch losses gathered and summed in micro-batch order and
  * the expert loads are summed over ranks, so the metrics, bias updates and data position are those of the 1-rank
  * step. Rank 0 alone writes metrics, the progress bar and checkpoints (full, gathered: resumable on any number of
- * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike.
+ * ranks); every rank must call {@link #checkpoint()}, {@link #train} and {@link #resume} alike. With an expert-sharded
+ * model ({@link ExpertShard}: no rank holds every expert) every rank writes its own shard ({@link ShardedCheckpoint}),
+ * equally resumable on any layout.
  *
  * <p>Pipeline parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator, PipelineStep)}, report
  * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
@@ -84,9 +86,12 @@ public final class Trainer<B> implements AutoCloseable {
         if (pipeline != null && comm == null) throw new IllegalArgumentException("a pipeline step needs its group's communicator");
         this.comm = comm;
         this.pipeline = pipeline;
+        if (model.sharedEnd() < p.length && (comm == null || pipeline != null))
+            throw new IllegalArgumentException("a model that holds only its expert-parallel rank's experts trains only expert parallel (not on one rank or in a pipeline)");
         int[] owners = pipeline == null ? null : pipeline.owners(tensors.stream().map(TrainTensor::name).toList());
-        this.zero = comm == null ? null : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam())
-                : owners != null ? new ZeroShard(pipeline.dataGroup(), pipeline.pipelineGroup(), owners, tensors, p.length, cfg.adam())
+        this.zero = comm == null ? null
+                : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam(), model.sharedEnd(), model.expertParallelGroup(), model.modelTensorNames())
+                : owners != null ? ZeroShard.forStage(pipeline.dataGroup(), pipeline.pipelineGroup(), owners, tensors, p.length, cfg.adam())
                 : pipeline.dataGroup() == null ? null : new ZeroShard(pipeline.dataGroup(), tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
@@ -321,6 +326,13 @@ public final class Trainer<B> implements AutoCloseable {
     public Path checkpoint() {
         if (cfg.checkpointDir() == null) throw new IllegalStateException("no checkpoint directory configured");
         float[] e = ema == null ? null : ema.values();
+        if (zero != null && zero.expertSharded()) {                     // no rank holds the whole model: one shard per rank
+            lastCheckpoint = ShardedCheckpoint.save(comm, cfg.checkpointDir(), new ShardedCheckpoint.Part(state(), model.params(), zero.ownedTensors(),
+                    model.aliases(), zero.optimizer(), zero.shardTensors(), e, cfg.configJson()), model.expertParallelGroup());
+            if (writer()) TrainCheckpoint.prune(cfg.checkpointDir(), cfg.keepLast());
+            comm.barrier();
+            return lastCheckpoint;
+        }
         AdamW full = zero == null ? adam : zero.gatherOptimizer();       // null on ranks other than 0
         if (writer()) {
             TrainCheckpoint.Contents c = new TrainCheckpoint.Contents(state(), model.params(), tensors, model.aliases(), full, e, cfg.configJson());

@@ -2,6 +2,7 @@ package dev.jseek.train;
 
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.RankOrderSum;
 import dev.jseek.parallel.Transfer;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -25,10 +26,21 @@ import java.util.List;
  * For checkpoints the moments are gathered on rank 0 into a full-arena {@link AdamW} ({@link #gatherOptimizer}) and
  * a full optimizer is sliced back ({@link #loadFrom}): checkpoints do not depend on the number of ranks.
  *
- * <p>Stage mode (pipeline parallel, {@link #ZeroShard(Communicator, Communicator, int[], List, int, AdamW.Config)}):
- * the shards cover only the tensors of the stages this pipeline rank owns, packed in tensor order; the norm's
- * per-tensor sums are gathered over the data group and then the pipeline group, the updated tensors are all-gathered
- * over both, and a checkpoint's moments are assembled stage by stage on rank 0.
+ * <p>Expert-sharded arenas ({@link #ZeroShard(Communicator, List, int, AdamW.Config, int, int, List)}; {@link ExpertShard}):
+ * the arena is the shared tensors [0, sharedEnd), replicated on every rank and sharded as above over all ranks, then
+ * this rank's routed experts [sharedEnd, size), replicated only on the ranks of the same expert-parallel index q (ranks
+ * q, q + ep, q + 2 ep, ...: one per expert-parallel group). The experts' region is sharded the same way over those
+ * ranks, its reduce-scatter and all-gather run as all-to-all-v calls with zero counts outside them (every q at once),
+ * and the reduce-scatter sums in rank order ({@link RankOrderSum}). The shard's optimizer holds both pieces one
+ * after the other. The global norm adds per-tensor partials in the order of the whole model's tensors
+ * ({@code globalNames}), each partial coming from the one rank that owns it, so it still has the 1-rank bits.
+ * Such an arena has no full-arena optimizer on any rank: checkpoints are written per rank ({@link #ownedTensors}).
+ *
+ * <p>Stage mode (pipeline parallel, {@link #forStage}, report §3.2.1 with ZeRO-1): the shards cover only the tensors
+ * of the stages this pipeline rank owns, packed in tensor order into a stage arena; the norm's per-tensor sums are
+ * gathered over the data group and then the pipeline group and added in the whole model's order (the 1-rank bits),
+ * the updated tensors are all-gathered over both groups, and a checkpoint's moments are assembled stage by stage on
+ * rank 0, so checkpoints keep the full-model form.
  */
 public final class ZeroShard {
     private final Communicator comm;
@@ -40,75 +52,169 @@ public final class ZeroShard {
     private final AdamW adam;
     private final float[] gShard, pShard;
     private final int[] owned;          // indices (into tensors) of this shard's trainable tensors
-    // Stage mode (pipeline parallel): the shards cover only the tensors this pipeline rank owns ("sel"), packed in
-    // tensor order into a stage arena of "packed" floats at packOff; pipe == null: the whole arena, packOff = offset.
-    private final Communicator pipe;
-    private final int[] ownerPipe;      // per tensor: the pipeline rank that updates it (stage mode)
-    private final int[] sel, packOff;   // sel: tensor indices this rank owns; packOff: per tensor index, its packed offset (-1: not owned)
-    private final int packed;
+    /** Expert region (sharedEnd == arena: none): start, the ep group size, this rank's index among its D replicas, their shard starts. */
+    private final int sharedEnd, ep, members, member, bLo, bHi;
+    private final int[] bStarts;
+    /** Index of each tensor in the whole model's order (the global norm's order), and that order's length. */
+    private final int[] globalIndex;
+    private final int globalCount;
+    private final List<TrainTensor> ownedAll = new ArrayList<>();
+    private final List<TrainTensor> shardTensors;
+    /** Stage mode (null pipe: none): the pipeline group, each full tensor's owner rank, the whole arena's tensors and size, and each owned tensor's index in them. */
+    private Communicator pipe;
+    private int[] ownerPipe, sel;
+    private List<TrainTensor> full;
+    private int fullArena;
 
     public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
-        this(comm, null, null, tensors, arenaSize, cfg);
+        this(comm, tensors, arenaSize, cfg, arenaSize, 1, null);
     }
 
     /**
-     * Stage mode (pipeline parallel, report §3.2.1 with ZeRO-1): tensor i is updated by pipeline rank
-     * {@code ownerPipe[i]} of {@code pipe} (the rank running the stage that holds it), and its AdamW moments and
-     * reduced gradient are sharded over {@code data}, that stage's data-parallel ranks. A rank therefore holds the
-     * moments of 1/data.size() of its own stages' tensors, not of the whole model. After the update the owners'
-     * parameters are all-gathered over {@code pipe}, so every rank's arena stays the 1-rank one. {@code data} null:
-     * the stage has no other data-parallel rank.
+     * An expert-sharded arena: the shared tensors end at {@code sharedEnd}, the rest are this rank's routed experts,
+     * replicated on the ranks of the same index in expert-parallel groups of {@code ep}; {@code globalNames} lists the
+     * whole model's tensors in order (null: {@code tensors}' names; needed when the arena holds only some experts).
      */
-    public ZeroShard(Communicator data, Communicator pipe, int[] ownerPipe, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
-        this.comm = data;
-        this.pipe = pipe;
+    public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg, int sharedEnd, int ep, List<String> globalNames) {
+        this.comm = comm;
         this.tensors = List.copyOf(tensors);
         this.cfg = cfg;
         this.arena = arenaSize;
-        int nt = this.tensors.size();
-        if (pipe != null && (ownerPipe == null || ownerPipe.length != nt))
-            throw new IllegalArgumentException("stage-mode ZeRO needs an owner for each of the " + nt + " tensors");
-        this.ownerPipe = ownerPipe == null ? null : ownerPipe.clone();
-        this.packOff = new int[nt];
-        List<Integer> selL = new ArrayList<>();
-        List<TrainTensor> pk = new ArrayList<>();
-        int at = 0;
-        for (int i = 0; i < nt; i++) {
-            TrainTensor t = this.tensors.get(i);
-            if (pipe == null) { packOff[i] = t.offset(); selL.add(i); pk.add(t); continue; }
-            if (ownerPipe[i] < 0 || ownerPipe[i] >= pipe.size()) throw new IllegalArgumentException("tensor " + t.name() + " owned by pipeline rank " + ownerPipe[i]);
-            if (ownerPipe[i] != pipe.rank()) { packOff[i] = -1; continue; }
-            packOff[i] = at;
-            selL.add(i);
-            pk.add(new TrainTensor(t.name(), at, t.shape(), t.trainable(), t.decay()));
-            at += t.size();
+        this.sharedEnd = sharedEnd;
+        int n = comm.size();
+        if (sharedEnd < arenaSize && (ep < 2 || n % ep != 0))
+            throw new IllegalArgumentException("an expert-sharded arena needs expert-parallel groups that tile the " + n + " ranks, got " + ep);
+        this.ep = sharedEnd < arenaSize ? ep : 1;
+        List<TrainTensor> shared = new ArrayList<>(), experts = new ArrayList<>();
+        for (TrainTensor t : this.tensors) {
+            if (t.offset() < sharedEnd && t.offset() + t.size() > sharedEnd) throw new IllegalStateException("tensor " + t + " crosses the shared end " + sharedEnd);
+            (t.offset() < sharedEnd ? shared : experts).add(t);
         }
-        this.sel = selL.stream().mapToInt(Integer::intValue).toArray();
-        this.packed = pipe == null ? arenaSize : at;
-        int n = data == null ? 1 : data.size(), me = data == null ? 0 : data.rank();
-        this.starts = boundaries(pk, packed, n);
+        this.starts = boundaries(shared, sharedEnd, n);
         this.counts = new int[n];
         for (int r = 0; r < n; r++) counts[r] = starts[r + 1] - starts[r];
-        this.lo = starts[me];
-        this.hi = starts[me + 1];
+        this.lo = starts[comm.rank()];
+        this.hi = starts[comm.rank() + 1];
+        this.members = n / this.ep;
+        this.member = comm.rank() / this.ep;
+        List<TrainTensor> rebased = new ArrayList<>();
+        for (TrainTensor t : experts) rebased.add(new TrainTensor(t.name(), t.offset() - sharedEnd, t.shape(), t.trainable(), t.decay()));
+        this.bStarts = boundaries(rebased, arenaSize - sharedEnd, members);
+        for (int i = 0; i < bStarts.length; i++) bStarts[i] += sharedEnd;
+        this.bLo = bStarts[member];
+        this.bHi = bStarts[member + 1];
         List<TrainTensor> mine = new ArrayList<>();
         List<Integer> own = new ArrayList<>();
-        for (int k = 0; k < sel.length; k++) {
-            TrainTensor t = pk.get(k);
+        for (int i = 0; i < this.tensors.size(); i++) {
+            TrainTensor t = this.tensors.get(i);
+            int base;
             if (t.offset() >= lo && t.offset() < hi) {
                 if (t.offset() + t.size() > hi) throw new IllegalStateException("tensor " + t + " crosses the shard end " + hi);
-                mine.add(new TrainTensor(t.name(), t.offset() - lo, t.shape(), t.trainable(), t.decay()));
-                if (t.trainable()) own.add(sel[k]);
-            }
+                base = t.offset() - lo;
+            } else if (t.offset() >= bLo && t.offset() < bHi) {
+                if (t.offset() + t.size() > bHi) throw new IllegalStateException("tensor " + t + " crosses the shard end " + bHi);
+                base = t.offset() - bLo + (hi - lo);
+            } else continue;
+            mine.add(new TrainTensor(t.name(), base, t.shape(), t.trainable(), t.decay()));
+            ownedAll.add(t);
+            if (t.trainable()) own.add(i);
         }
         this.owned = own.stream().mapToInt(Integer::intValue).toArray();
-        this.adam = new AdamW(cfg, hi - lo, mine);
-        this.gShard = new float[hi - lo];
-        this.pShard = new float[hi - lo];
+        this.shardTensors = List.copyOf(mine);
+        int len = hi - lo + bHi - bLo;
+        this.adam = new AdamW(cfg, len, mine);
+        this.gShard = new float[len];
+        this.pShard = new float[len];
+        java.util.Map<String, Integer> order = new java.util.HashMap<>();
+        List<String> names = globalNames != null ? globalNames : this.tensors.stream().map(TrainTensor::name).toList();
+        for (int i = 0; i < names.size(); i++) order.put(names.get(i), i);
+        this.globalCount = names.size();
+        this.globalIndex = new int[this.tensors.size()];
+        for (int i = 0; i < globalIndex.length; i++) {
+            Integer g = order.get(this.tensors.get(i).name());
+            if (g == null) throw new IllegalArgumentException("tensor " + this.tensors.get(i).name() + " is not among the model's tensors");
+            globalIndex[i] = g;
+        }
+    }
+
+    /**
+     * Stage mode: tensor i of {@code tensors} (the whole arena's) is updated by pipeline rank {@code ownerPipe[i]} of
+     * {@code pipe} (the rank running the stage that holds it), and its AdamW moments and reduced gradient are sharded
+     * over {@code data}, that stage's data-parallel ranks (null: the stage has no other). A rank therefore holds the
+     * moments of 1/data.size() of its own stages' tensors, not of the whole model. After the update the owners'
+     * tensors are all-gathered over {@code pipe}, so every rank's arena stays the 1-rank one.
+     */
+    public static ZeroShard forStage(Communicator data, Communicator pipe, int[] ownerPipe, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
+        if (ownerPipe.length != tensors.size()) throw new IllegalArgumentException("stage-mode ZeRO needs an owner for each of the " + tensors.size() + " tensors");
+        List<TrainTensor> packed = new ArrayList<>();
+        List<Integer> sel = new ArrayList<>();
+        int at = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            TrainTensor t = tensors.get(i);
+            if (ownerPipe[i] < 0 || ownerPipe[i] >= pipe.size()) throw new IllegalArgumentException("tensor " + t.name() + " owned by pipeline rank " + ownerPipe[i]);
+            if (ownerPipe[i] != pipe.rank()) continue;
+            packed.add(new TrainTensor(t.name(), at, t.shape(), t.trainable(), t.decay()));
+            sel.add(i);
+            at += t.size();
+        }
+        Communicator d = data != null ? data : new dev.jseek.parallel.SubComm(pipe, new int[]{pipe.rank()}, 2);
+        ZeroShard z = new ZeroShard(d, packed, at, cfg);
+        z.pipe = pipe;
+        z.ownerPipe = ownerPipe.clone();
+        z.sel = sel.stream().mapToInt(Integer::intValue).toArray();
+        z.full = List.copyOf(tensors);
+        z.fullArena = arenaSize;
+        return z;
     }
 
     /** Floats this rank's stages own (the whole arena outside stage mode): what its data group shards. */
-    public int stageFloats() { return packed; }
+    public int stageFloats() { return arena; }
+
+    /** The owned tensors packed back to back in tensor order (stage mode). */
+    private float[] pack(float[] src) {
+        float[] p = new float[arena];
+        int at = 0;
+        for (int i : sel) {
+            TrainTensor t = full.get(i);
+            System.arraycopy(src, t.offset(), p, at, t.size());
+            at += t.size();
+        }
+        return p;
+    }
+
+    /** Copies tensors {@code idx} of the whole arena, packed back to back from {@code from}, to their offsets. */
+    private void unpack(float[] src, int from, int[] idx, float[] params) {
+        int at = from;
+        for (int i : idx) {
+            TrainTensor t = full.get(i);
+            System.arraycopy(src, at, params, t.offset(), t.size());
+            at += t.size();
+        }
+    }
+
+    /** Per pipeline rank, the indices of the tensors it owns (tensor order). */
+    private int[][] ownedBy() {
+        int P = pipe.size();
+        List<List<Integer>> of = new ArrayList<>();
+        for (int q = 0; q < P; q++) of.add(new ArrayList<>());
+        for (int i = 0; i < full.size(); i++) of.get(ownerPipe[i]).add(i);
+        int[][] o = new int[P][];
+        for (int q = 0; q < P; q++) o[q] = of.get(q).stream().mapToInt(Integer::intValue).toArray();
+        return o;
+    }
+
+    /** True when the arena holds only this rank's routed experts (no rank has a full-arena optimizer). */
+    public boolean expertSharded() { return sharedEnd < arena; }
+
+    /**
+     * The tensors whose AdamW moments this rank holds (its shard of the shared tensors and of its experts), with
+     * their offsets in the arena: every tensor of the whole model is owned by exactly one rank.
+     */
+    public List<TrainTensor> ownedTensors() { return java.util.Collections.unmodifiableList(ownedAll); }
+
+    /** {@link #ownedTensors} with their offsets in the shard's optimizer ({@link #optimizer}). */
+    public List<TrainTensor> shardTensors() { return shardTensors; }
+
 
     /**
      * Shard starts (n + 1 entries, the last = arena size): cut points at tensor starts (or the arena end), each the
@@ -143,172 +249,196 @@ public final class ZeroShard {
     public AdamW optimizer() { return adam; }
 
     /** Bytes of AdamW moments this rank holds. */
-    public long optimizerBytes() { return 2L * (hi - lo) * (cfg.bf16Moments() ? 2 : 4); }
+    public long optimizerBytes() { return 2L * (hi - lo + bHi - bLo) * (cfg.bf16Moments() ? 2 : 4); }
 
     /** Bytes of the reduced gradient shard (besides the full accumulation arena). */
-    public long gradShardBytes() { return 4L * (hi - lo); }
+    public long gradShardBytes() { return 4L * (hi - lo + bHi - bLo); }
 
-    /** Step 1: reduce-scatters the full gradient arena (stage mode: its owned tensors, packed) into this rank's shard. */
+    /** Floats of the arena whose optimizer state this rank holds. */
+    public int shardFloats() { return hi - lo + bHi - bLo; }
+
+    /** Step 1: reduce-scatters the full gradient arena into this rank's shard. */
     public void reduceGradients(float[] grads) {
-        if (pipe == null) { comm.reduceScatterSum(grads, 0, counts, gShard, 0); return; }
-        float[] g = comm == null ? gShard : new float[packed];
-        for (int i : sel) System.arraycopy(grads, tensors.get(i).offset(), g, packOff[i], tensors.get(i).size());
-        if (comm != null) comm.reduceScatterSum(g, 0, counts, gShard, 0);
+        if (pipe != null) grads = pack(grads);          // stage mode: its owned tensors
+        comm.reduceScatterSum(grads, 0, counts, gShard, 0);
+        if (!expertSharded()) return;
+        int len = bHi - bLo, off = hi - lo;
+        if (members == 1) { System.arraycopy(grads, bLo, gShard, off, len); return; }
+        int n = comm.size(), q = comm.rank() % ep;
+        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
+        for (int j = 0; j < members; j++) {
+            int r = q + j * ep;
+            sc[r] = bStarts[j + 1] - bStarts[j];
+            sd[r] = bStarts[j] - sharedEnd;
+            rc[r] = len;
+            rd[r] = j * len;
+        }
+        MemorySegment parts = comm.scratch(0, 4L * Math.max(1, members * len));
+        comm.allToAllV(MemorySegment.ofArray(grads).asSlice(4L * sharedEnd), sc, sd, parts, rc, rd, ElemType.FLOAT);
+        MemorySegment out = MemorySegment.ofArray(gShard).asSlice(4L * off, 4L * len);
+        RankOrderSum.sum(parts, members, len, out);
     }
 
     /** Step 2: the global gradient norm, bitwise {@link GradClip#globalNorm} of the reduced gradient. */
     public double globalNorm() {
-        int nt = tensors.size();
-        double[] part = new double[nt];
+        double[] part = new double[globalCount];
         for (int i : owned) {
             TrainTensor t = tensors.get(i);
-            int from = packOff[i] - lo, to = from + t.size();
+            int from = t.offset() < sharedEnd ? t.offset() - lo : t.offset() - bLo + (hi - lo), to = from + t.size();
             double p = 0;
             for (int j = from; j < to; j++) {
                 double g = gShard[j];
                 p += g * g;
             }
-            part[i] = p;
+            part[globalIndex[i]] = p;
         }
-        double[] all = comm == null ? part : comm.allGather(part);
-        double[] stage = new double[nt];                 // each owned tensor's sum, from its data rank
-        for (int i : sel) if (tensors.get(i).trainable()) stage[i] = all[owner(packOff[i]) * nt + i];
-        double[] every = pipe == null || pipe.size() == 1 ? stage : pipe.allGather(stage);
+        double[] all = comm.allGather(part);
         double s = 0;
-        for (int i = 0; i < nt; i++) {
-            if (!tensors.get(i).trainable()) continue;
-            s += pipe == null || pipe.size() == 1 ? every[i] : every[ownerPipe[i] * nt + i];
+        int nt = globalCount, n = comm.size();
+        double[] per = new double[nt];
+        for (int i = 0; i < nt; i++) {          // one rank owns each tensor; the others hold +0.0, which adds exactly
+            double p = 0;
+            for (int r = 0; r < n; r++) p += all[r * nt + i];
+            per[i] = p;
         }
+        if (pipe != null) {                     // stage mode: the stages' sums in the whole model's tensor order
+            int NT = full.size(), P = pipe.size();
+            double[] mine = new double[NT];
+            for (int k = 0; k < sel.length; k++) mine[sel[k]] = per[k];
+            double[] every = P == 1 ? mine : pipe.allGather(mine);
+            per = new double[NT];
+            for (int i = 0; i < NT; i++) per[i] = every[ownerPipe[i] * NT + i];
+        }
+        for (double p : per) s += p;
         return Math.sqrt(s);
     }
 
-    private int owner(int packedOffset) {
-        for (int r = 0; r < counts.length; r++) if (packedOffset >= starts[r] && packedOffset < starts[r + 1]) return r;
-        throw new IllegalStateException("offset " + packedOffset + " lies in no shard");
-    }
-
-    /**
-     * Steps 3-4: AdamW on the shard with the clip coefficient, then the parameters all-gathered into {@code params}
-     * (stage mode: over the stage's data group, then the stages' tensors over the pipeline group).
-     */
+    /** Steps 3-4: AdamW on the shard with the clip coefficient, then the parameters all-gathered into {@code params}. */
     public void step(float[] params, double lr, double gradScale) {
-        if (pipe == null) {
-            System.arraycopy(params, lo, pShard, 0, hi - lo);
+        if (pipe != null) {                     // stage mode: the packed owned tensors, then over the pipeline group
+            float[] own = pack(params);
+            System.arraycopy(own, lo, pShard, 0, hi - lo);
             adam.step(pShard, gShard, lr, gradScale);
-            comm.allGather(pShard, 0, counts, params, 0);
+            comm.allGather(pShard, 0, counts, own, 0);
+            if (pipe.size() == 1) { unpack(own, 0, sel, params); return; }
+            int[][] by = ownedBy();
+            int[] sizes = new int[by.length];
+            int total = 0;
+            for (int q = 0; q < by.length; q++) { for (int i : by[q]) sizes[q] += full.get(i).size(); total += sizes[q]; }
+            float[] every = new float[total];
+            pipe.allGather(own, 0, sizes, every, 0);
+            for (int q = 0, base = 0; q < by.length; base += sizes[q], q++) unpack(every, base, by[q], params);
             return;
         }
-        for (int i : sel) {
-            int o = packOff[i];
-            if (o >= lo && o < hi) System.arraycopy(params, tensors.get(i).offset(), pShard, o - lo, tensors.get(i).size());
-        }
+        System.arraycopy(params, lo, pShard, 0, hi - lo);
+        System.arraycopy(params, bLo, pShard, hi - lo, bHi - bLo);
         adam.step(pShard, gShard, lr, gradScale);
-        float[] p = pShard;
-        if (comm != null) {
-            p = new float[packed];
-            comm.allGather(pShard, 0, counts, p, 0);
+        comm.allGather(pShard, 0, counts, params, 0);
+        if (!expertSharded()) return;
+        int len = bHi - bLo, off = hi - lo;
+        if (members == 1) { System.arraycopy(pShard, off, params, bLo, len); return; }
+        int n = comm.size(), q = comm.rank() % ep;
+        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
+        for (int j = 0; j < members; j++) {
+            int r = q + j * ep;
+            sc[r] = len;
+            sd[r] = off;
+            rc[r] = bStarts[j + 1] - bStarts[j];
+            rd[r] = bStarts[j];
         }
-        if (pipe.size() == 1) { unpack(p, 0, sel, params); return; }
-        int P = pipe.size();
-        int[] sizes = new int[P];
-        List<List<Integer>> of = new ArrayList<>();
-        for (int q = 0; q < P; q++) of.add(new ArrayList<>());
-        for (int i = 0; i < tensors.size(); i++) { sizes[ownerPipe[i]] += tensors.get(i).size(); of.get(ownerPipe[i]).add(i); }
-        int total = 0;
-        for (int c : sizes) total += c;
-        float[] every = new float[total];
-        pipe.allGather(p, 0, sizes, every, 0);
-        int base = 0;
-        for (int q = 0; q < P; q++) {
-            unpack(every, base, of.get(q).stream().mapToInt(Integer::intValue).toArray(), params);
-            base += sizes[q];
-        }
-    }
-
-    /** Copies tensors {@code idx} (packed back to back in tensor order from {@code from}) to their arena offsets. */
-    private void unpack(float[] src, int from, int[] idx, float[] params) {
-        int at = from;
-        for (int i : idx) {
-            TrainTensor t = tensors.get(i);
-            System.arraycopy(src, at, params, t.offset(), t.size());
-            at += t.size();
-        }
+        comm.allToAllV(MemorySegment.ofArray(pShard), sc, sd, MemorySegment.ofArray(params), rc, rd, ElemType.FLOAT);
     }
 
     /**
      * Collective: the moments of every shard sent to rank 0 and assembled there into a full-arena optimizer (for a
-     * checkpoint); null on the other ranks, which hold no more than their shard at any time. Stage mode: each
-     * stage's moments are first assembled on its data rank 0 (the pipeline group of replica 0), then sent to
-     * pipeline rank 0.
+     * checkpoint); null on the other ranks, which hold no more than their shard at any time.
      */
     public AdamW gatherOptimizer() {
+        if (expertSharded()) throw new IllegalStateException("an expert-sharded arena has no full optimizer on one rank; checkpoints are written per rank");
         int eb = cfg.bf16Moments() ? 2 : 4;
-        if (comm != null && comm.rank() != 0) {
+        if (comm.rank() != 0) {
             long bytes = (long) (hi - lo) * eb;
             comm.exchange(List.of(
                     Transfer.send(0, 1, adam.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
                     Transfer.send(0, 2, adam.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
             return null;
         }
-        AdamW full = new AdamW(cfg, packed, pipe == null ? tensors : List.of());
+        AdamW full = new AdamW(cfg, arena, tensors);
         full.setStep(adam.step());
-        MemorySegment.copy(adam.firstMoment(), 0, full.firstMoment(), (long) lo * eb, (long) (hi - lo) * eb);
-        MemorySegment.copy(adam.secondMoment(), 0, full.secondMoment(), (long) lo * eb, (long) (hi - lo) * eb);
+        MemorySegment.copy(adam.firstMoment(), 0, full.firstMoment(), 0, (long) (hi - lo) * eb);
+        MemorySegment.copy(adam.secondMoment(), 0, full.secondMoment(), 0, (long) (hi - lo) * eb);
         List<Transfer> recv = new ArrayList<>();
-        for (int r = 0; r < counts.length; r++) {
-            if (r == (comm == null ? 0 : comm.rank())) continue;
+        for (int r = 1; r < counts.length; r++) {
             long off = (long) starts[r] * eb, bytes = (long) counts[r] * eb;
             recv.add(Transfer.recv(r, 1, full.firstMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
             recv.add(Transfer.recv(r, 2, full.secondMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
         }
-        if (comm != null) comm.exchange(recv);
-        if (pipe == null) return full;
-        // full holds this stage's packed moments; pipeline rank 0 assembles the whole arena's
-        long bytes = (long) packed * eb;
+        comm.exchange(recv);
+        return pipe == null ? full : gatherStages(full);
+    }
+
+    /**
+     * Stage mode, on data rank 0 of each stage (the pipeline group of replica 0): {@code mine} is the stage's packed
+     * optimizer; pipeline rank 0 receives every stage's and returns the whole arena's, the others null.
+     */
+    private AdamW gatherStages(AdamW mine) {
+        int eb = cfg.bf16Moments() ? 2 : 4;
         if (pipe.rank() != 0) {
+            long bytes = (long) arena * eb;
             pipe.exchange(List.of(
-                    Transfer.send(0, 1, full.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
-                    Transfer.send(0, 2, full.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
+                    Transfer.send(0, 1, mine.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
+                    Transfer.send(0, 2, mine.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
             return null;
         }
-        int P = pipe.size();
-        int[] sizes = new int[P];
-        for (int i = 0; i < tensors.size(); i++) sizes[ownerPipe[i]] += tensors.get(i).size();
-        AdamW[] parts = new AdamW[P];
-        parts[0] = full;
+        int[][] by = ownedBy();
+        AdamW[] parts = new AdamW[by.length];
+        parts[0] = mine;
         List<Transfer> got = new ArrayList<>();
-        for (int q = 1; q < P; q++) {
-            parts[q] = new AdamW(cfg, sizes[q], List.of());
-            long b = (long) sizes[q] * eb;
+        for (int q = 1; q < by.length; q++) {
+            int size = 0;
+            for (int i : by[q]) size += full.get(i).size();
+            parts[q] = new AdamW(cfg, size, List.of());
+            long b = (long) size * eb;
             got.add(Transfer.recv(q, 1, parts[q].firstMoment(), Math.toIntExact(b), ElemType.BYTE));
             got.add(Transfer.recv(q, 2, parts[q].secondMoment(), Math.toIntExact(b), ElemType.BYTE));
         }
         pipe.exchange(got);
-        AdamW whole = new AdamW(cfg, arena, tensors);
+        AdamW whole = new AdamW(cfg, fullArena, full);
         whole.setStep(adam.step());
-        long[] at = new long[P];
-        for (int i = 0; i < tensors.size(); i++) {
-            TrainTensor t = tensors.get(i);
-            int q = ownerPipe[i];
-            long n = (long) t.size() * eb, dst = (long) t.offset() * eb;
-            MemorySegment.copy(parts[q].firstMoment(), at[q], whole.firstMoment(), dst, n);
-            MemorySegment.copy(parts[q].secondMoment(), at[q], whole.secondMoment(), dst, n);
-            at[q] += n;
+        for (int q = 0; q < by.length; q++) {
+            long at = 0;
+            for (int i : by[q]) {
+                TrainTensor t = full.get(i);
+                long n = (long) t.size() * eb, dst = (long) t.offset() * eb;
+                MemorySegment.copy(parts[q].firstMoment(), at, whole.firstMoment(), dst, n);
+                MemorySegment.copy(parts[q].secondMoment(), at, whole.secondMoment(), dst, n);
+                at += n;
+            }
         }
         return whole;
     }
 
     /** Takes this rank's shard of a full-arena optimizer's moments and its step count (after a resume). */
     public void loadFrom(AdamW full) {
+        if (pipe != null) {                     // stage mode: this shard's owned tensors, from their whole-arena offsets
+            if (full.size() != fullArena) throw new IllegalArgumentException("optimizer of " + full.size() + " floats, arena " + fullArena);
+            int eb = cfg.bf16Moments() ? 2 : 4;
+            for (int k = 0, at = 0; k < sel.length; at += this.full.get(sel[k]).size(), k++) {
+                if (at < lo || at >= hi) continue;
+                TrainTensor t = this.full.get(sel[k]);
+                long n = (long) t.size() * eb;
+                MemorySegment.copy(full.firstMoment(), (long) t.offset() * eb, adam.firstMoment(), (long) (at - lo) * eb, n);
+                MemorySegment.copy(full.secondMoment(), (long) t.offset() * eb, adam.secondMoment(), (long) (at - lo) * eb, n);
+            }
+            adam.setStep(full.step());
+            return;
+        }
         if (full.size() != arena) throw new IllegalArgumentException("optimizer of " + full.size() + " floats, arena " + arena);
         int eb = cfg.bf16Moments() ? 2 : 4;
-        for (int i : sel) {
-            int o = packOff[i];
-            if (o < lo || o >= hi) continue;
-            long n = (long) tensors.get(i).size() * eb;
-            MemorySegment.copy(full.firstMoment(), (long) tensors.get(i).offset() * eb, adam.firstMoment(), (long) (o - lo) * eb, n);
-            MemorySegment.copy(full.secondMoment(), (long) tensors.get(i).offset() * eb, adam.secondMoment(), (long) (o - lo) * eb, n);
-        }
+        MemorySegment.copy(full.firstMoment(), (long) lo * eb, adam.firstMoment(), 0, (long) (hi - lo) * eb);
+        MemorySegment.copy(full.secondMoment(), (long) lo * eb, adam.secondMoment(), 0, (long) (hi - lo) * eb);
+        MemorySegment.copy(full.firstMoment(), (long) bLo * eb, adam.firstMoment(), (long) (hi - lo) * eb, (long) (bHi - bLo) * eb);
+        MemorySegment.copy(full.secondMoment(), (long) bLo * eb, adam.secondMoment(), (long) (hi - lo) * eb, (long) (bHi - bLo) * eb);
         adam.setStep(full.step());
     }
 }

@@ -82,6 +82,31 @@ class JseekModelTest {
         }
     }
 
+    /** {@code jseek chat --model x.gguf} with no tokenizer.json anywhere: two turns, greedy, as {@link JseekModel#chat} answers them. */
+    @Test void chatCommandTalksToAGgufAlone(@TempDir Path elsewhere) throws Exception {
+        Path gguf = elsewhere.resolve("m.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        String a1 = model.chat(List.of(Message.user("hello world")), Sampling.greedy(10)).text();
+        String a2 = model.chat(List.of(Message.user("hello world"), Message.assistant(a1), Message.user("the model")), Sampling.greedy(10)).text();
+        java.io.InputStream oldIn = System.in;
+        java.io.PrintStream oldOut = System.out;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int rc;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("hello world\nthe model\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            picocli.CommandLine cl = dev.jseek.cli.Jseek.commandLine();
+            cl.setErr(new java.io.PrintWriter(err));
+            rc = cl.execute("chat", "--model", gguf.toString(), "--temperature", "0", "-n", "10");
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+        }
+        assertEquals(0, rc, err.toString());
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Test void chatCompleteAndStreamEqualTheOracle() throws Exception {
         List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
         assertEquals(oracle(msgs, 15, Sampler.greedy()), model.chat(msgs, Sampling.greedy(15)).text());

@@ -45,7 +45,7 @@ class DataParallelCliTest {
         TrainCommandTest.Run t = TrainCommandTest.run(a.toArray(String[]::new));
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().contains("data parallel over 2 ranks (threads of this process)"), t.out());
-        assertTrue(t.out().matches("(?s).*rank +arena shard \\(floats\\) +params MiB +grads MiB +optimizer MiB +activations MiB.*"), t.out());
+        assertTrue(t.out().matches("(?s).*rank +optimizer shard \\(floats\\) +params MiB +\\(routed experts\\) +grads MiB +optimizer MiB +activations MiB.*"), t.out());
 
         // the same run on 2 MPI processes; rank 1 pauses in the middle of step 4 (after the checkpoint of step 2)
         Path marker = tmp.resolve("paused");

@@ -139,4 +139,45 @@ class LlamaCppOracleTest {
         System.out.print(report);
         assertTrue(ok, report.toString());
     }
+
+    /**
+     * A DeepSeek-V2-style router through llama.cpp: softmax scores (expert_gating_func 1), no selection bias, weights
+     * not normalized (expert_weights_norm false) and scaled by 1.5 (expert_weights_scale), every expert routed so that
+     * only the weights' rule matters. F32 export; llama.cpp's next-token probabilities must match jseek's.
+     */
+    @Test
+    void llamaCppRunsDeepSeekV2SoftmaxRoutingLikeJseek(@TempDir Path tmp) throws Exception {
+        Path npm = ExternalParserTest.npmCache();
+        ExternalPeers.require(Files.isRegularFile(npm.resolve("node_modules/node-llama-cpp/package.json"))
+                && Files.isDirectory(npm.resolve("node_modules/@node-llama-cpp/linux-x64")), "npm package node-llama-cpp@3.21.1 (linux-x64) is not installed in " + npm);
+        String node = ExternalParserTest.node(npm);
+        int major = ExternalParserTest.nodeMajor(node);
+        ExternalPeers.require(major >= 20, "node >= 20 (for node-llama-cpp) is not available: '" + node + "' " + (major == 0 ? "does not run" : "is version " + major));
+        ModelConfig c = dev.jseek.model.ConfigEdits.edit(KQuantExportTest.config(), o -> {
+            o.put("model_type", "deepseek_v2");
+            o.put("scoring_func", "softmax");
+            o.put("topk_method", "greedy");
+            o.put("norm_topk_prob", false);
+            o.put("routed_scaling_factor", 1.5);
+            o.put("num_experts_per_tok", 4);
+            o.put("n_group", 1);
+            o.put("topk_group", 1);
+        });
+        Path hf = tmp.resolve("hf"), out = tmp.resolve("v2.gguf");
+        RandomInit.write(c, hf, 12, STD, DType.F32);
+        sharpen(hf.resolve("model.safetensors"), "model.norm.weight", GAIN);
+        GgufExporter.export(hf, out, QuantMix.F32, false, ExternalParserTest.tokenizer(tmp));
+        try (GgufFile f = GgufFile.open(out)) {
+            assertEquals(1, f.get("deepseek2.expert_gating_func").asLong());
+            assertFalse(f.has("blk.1.exp_probs_b.bias"));
+        }
+        int vocab = c.vocabSize();
+        double[][] want = llamaCpp(node, npm, out, vocab, tmp), got = jseek(out, vocab);
+        double d = maxAbs(want, got);
+        System.out.printf("DeepSeek-V2 routing: max |p diff| llama.cpp vs jseek %.2e%n", d);
+        assertTrue(d <= bound(QuantMix.F32), "max |p diff| " + d);
+        double top = 0;
+        for (double[] row : want) for (double v : row) top = Math.max(top, v);
+        assertTrue(top > 0.3, "top p " + top + ": the distributions are too flat to compare");
+    }
 }

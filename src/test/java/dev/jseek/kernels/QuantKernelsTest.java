@@ -2,6 +2,7 @@ package dev.jseek.kernels;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.jseek.kernels.scalar.ScalarKQuantDot;
 import dev.jseek.kernels.scalar.ScalarQuantGemv;
 import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.DType;
@@ -19,7 +20,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The Vector API kernels on ggml block types against their oracles: the vector decoders ({@link QuantRows} through
  * {@link WeightRows}) bit-equal to gguf-py's dequantization fixtures and to the scalar references on ragged column
  * ranges; the fused GEMV ({@link QuantGemv}), the chunked GEMV and the packed GEMM on block-typed weights against the
- * scalar twin {@link ScalarQuantGemv} (double sums of the reference-decoded weights) on ragged shapes.
+ * scalar twin {@link ScalarQuantGemv} (double sums of the reference-decoded weights) on ragged shapes; the integer
+ * K-quant decode path (up to {@link Gemv#QUANT_INT_MAX_M} tokens) against {@link ScalarKQuantDot}.
  */
 class QuantKernelsTest {
     static Matrix onNative(Arena a, DType t, int rows, int cols, byte[] bytes, int pad) {
@@ -87,6 +89,13 @@ class QuantKernelsTest {
                         float[] y = new float[m * n + 2], want = new float[m * n + 2];
                         for (int i = 0; i < y.length; i++) y[i] = want[i] = (float) r.nextGaussian();
                         Gemm.linear(y, 1, x, 3, m, w, acc);
+                        if (Gemv.fused(w, m) && QuantGemv.integer(t)) {
+                            // the integer decode path: its own twin, bit for bit (KQuantDotTest bounds it against floats)
+                            ScalarKQuantDot.linear(want, 1, x, 3, m, w, acc);
+                            for (int i = 0; i < y.length; i++)
+                                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(y[i]), t + " " + n + "x" + k + " m=" + m + " at " + i);
+                            continue;
+                        }
                         ScalarQuantGemv.linear(want, 1, x, 3, m, w, acc);
                         for (int tk = 0; tk < m; tk++)
                             for (int o = 0; o < n; o++) {

@@ -60,4 +60,12 @@ class FamilyParityTest {
         // the config round-trips through its JSON form, model_type included
         assertEquals(c, ModelConfig.parse(c.toJson(), null));
     }
+
+    @org.junit.jupiter.api.Test
+    void trainingRefusesTheV2RouterWithOneLine() {
+        ModelConfig c = ModelConfig.load(ParityTest.dir("v2_lite_greedy").resolve("config.json"));
+        ConfigException e = assertThrows(ConfigException.class, () -> new dev.jseek.train.TrainModel(c, 1, 4));
+        assertEquals("topk_method", e.field());
+        assertTrue(e.getMessage().contains("\"greedy\" (DeepSeek-V2's softmax router) is supported for inference only"), e.getMessage());
+    }
 }

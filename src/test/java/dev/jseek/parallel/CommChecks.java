@@ -71,6 +71,19 @@ final class CommChecks {
             for (int k = 0; k < n; k++)
                 for (int i = 0; i < rc[k]; i++)
                     expect(ar.getAtIndex(ValueLayout.JAVA_FLOAT, rd[k] + i), x(k, r * 100 + i, 5), "all-to-all-v from " + k + " element " + i, r);
+            // all-to-all-v into pieces with gaps between them: the gaps keep their values
+            int[] gd = new int[n];
+            for (int k = 0; k < n; k++) gd[k] = (k == 0 ? 1 : gd[k - 1] + rc[k - 1] + 2);
+            int glen = gd[n - 1] + rc[n - 1] + 1;
+            MemorySegment gr = alloc(a, nativeBuffers, 4L * glen);
+            for (int i = 0; i < glen; i++) gr.setAtIndex(ValueLayout.JAVA_FLOAT, i, -1000f - i);
+            c.allToAllV(as, sc, sd, gr, rc, gd, ElemType.FLOAT);
+            for (int i = 0, k = 0; i < glen; i++) {
+                while (k < n && i >= gd[k] + rc[k]) k++;
+                boolean in = k < n && i >= gd[k];
+                expect(gr.getAtIndex(ValueLayout.JAVA_FLOAT, i), in ? x(k, r * 100 + i - gd[k], 5) : -1000f - i,
+                        "all-to-all-v with gaps, element " + i + (in ? " from " + k : " (a gap)"), r);
+            }
             // broadcast from the last rank
             float[] bb = new float[9];
             if (r == n - 1) for (int i = 0; i < 9; i++) bb[i] = x(99, i, 1);

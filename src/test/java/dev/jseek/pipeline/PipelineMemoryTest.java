@@ -50,7 +50,7 @@ class PipelineMemoryTest {
             PipelineTrainStep step = new PipelineTrainStep(name, model, comm);
             List<TrainTensor> tensors = TrainTensor.fromLayout(model.layout());
             AdamW oracle = AdamW.deepSeekV3(model.layout(), 1e-8f);
-            ZeroShard zero = new ZeroShard(step.dataGroup(), step.pipelineGroup(), step.owners(tensors.stream().map(TrainTensor::name).toList()),
+            ZeroShard zero = ZeroShard.forStage(step.dataGroup(), step.pipelineGroup(), step.owners(tensors.stream().map(TrainTensor::name).toList()),
                     tensors, model.params().length, oracle.config());
             float[] shadow = model.params().clone();
             boolean same = true;

@@ -26,11 +26,14 @@ class DataParallelTest {
 
     record Run(List<StepMetrics> steps, float[] params) {}
 
-    static TrainerConfig cfg(int sequences, Path ck) {
+    static TrainerConfig cfg(int sequences, Path ck) { return cfg(sequences, ck, 3); }
+
+    /** With checkpoints in {@code ck} (null: none) every {@code every} steps. */
+    static TrainerConfig cfg(int sequences, Path ck, long every) {
         TrainerConfig.Builder b = TrainerConfig.builder(LrSchedule.parse("0; linear 2s 3e-3; constant 20t; cosine 300t 3e-4"))
                 .batch(BatchRamp.fixed(sequences, TrainModelLoopTest.ROWS)).seed(5).gamma(LrSchedule.constant(0.01))
                 .lambda(LrSchedule.constant(0.3)).configJson(Harness.tinyMoe().toJson()).warn(w -> { throw new AssertionError(w); });
-        if (ck != null) b.checkpoints(ck, 3, 5);
+        if (ck != null) b.checkpoints(ck, every, 5);
         return b.build();
     }
 

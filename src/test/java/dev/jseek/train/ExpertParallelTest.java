@@ -23,32 +23,55 @@ import org.junit.jupiter.api.Test;
 class ExpertParallelTest {
     static final int STEPS = DataParallelTest.STEPS;
 
-    /** A rank's run and, per MoE layer, the rows each expert ran on that rank in the last forward. */
-    record EpRun(DataParallelTest.Run run, int[][] rows) {}
+    /**
+     * A rank's run and, per MoE layer, the rows each expert ran on that rank in the last forward; its model, and the
+     * floats of its ZeRO-1 shard (the arena share whose AdamW moments it holds).
+     */
+    record EpRun(DataParallelTest.Run run, int[][] rows, TrainModel model, int shardFloats) {}
 
-    static List<EpRun> ep(int ranks, int group, int sequences) { return ep(ranks, group, sequences, 0, 0); }
+    static List<EpRun> ep(int ranks, int group, int sequences) { return ep(ranks, group, sequences, 0, 0, false); }
 
-    /** With ranksPerNode > 0: node-limited routing over {@code group} ranks in nodes of ranksPerNode, at most maxNodes per token. */
-    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes) {
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes) { return ep(ranks, group, sequences, ranksPerNode, maxNodes, false); }
+
+    /**
+     * With ranksPerNode > 0: node-limited routing over {@code group} ranks in nodes of ranksPerNode, at most maxNodes
+     * per token; {@code sharded}: each rank's model holds only its own experts ({@link ExpertShard}).
+     */
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded) {
+        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, null, 0, null, STEPS, Precision.FP32);
+    }
+
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded, java.nio.file.Path ck, long every,
+                          java.nio.file.Path resume, long steps) {
+        return ep(ranks, group, sequences, ranksPerNode, maxNodes, sharded, ck, every, resume, steps, Precision.FP32);
+    }
+
+    /** With checkpoints in {@code ck} every {@code every} steps (null: none), resumed from {@code resume} (null: a fresh run), until step {@code steps}. */
+    static List<EpRun> ep(int ranks, int group, int sequences, int ranksPerNode, int maxNodes, boolean sharded, java.nio.file.Path ck, long every,
+                          java.nio.file.Path resume, long steps, Precision precision) {
         return ThreadRanks.run(ranks, TimeUnit.SECONDS.toNanos(120), c -> {
-            TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T);
+            TrainModel tm = new TrainModel(Harness.tinyMoe(), 2 * TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T, true, precision,
+                    sharded ? new ExpertShard(group, c.rank() % group, Harness.tinyMoe().nRoutedExperts()) : null);
             tm.initRandom(1, 0.1f);
             tm.setExpertParallel(c, group);
             if (ranksPerNode > 0) tm.setNodeLimitedRouting(group, ranksPerNode, maxNodes);
             TrainModelTrainable m = new TrainModelTrainable(tm);
             List<StepMetrics> l = new ArrayList<>();
+            int shard;
             try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(Harness.tinyMoe().vocabSize()),
-                    DataParallelTest.cfg(sequences, null), c)) {
+                    DataParallelTest.cfg(sequences, ck, every), c)) {
+                if (resume != null) t.resume(resume);
                 t.addListener(l::add);
-                t.train(STEPS);
+                t.train(steps);
+                shard = t.zero().shardFloats();
             }
             int[][] rows = new int[tm.moes().size()][];
             for (int i = 0; i < rows.length; i++) {
                 ExpertParallel x = tm.moes().get(i).expertParallel();
                 rows[i] = new int[tm.moes().get(i).experts()];
-                for (int e = 0; e < rows[i].length; e++) rows[i][e] = x.rowsOf(e);
+                for (int e = 0; e < rows[i].length && x != null; e++) rows[i][e] = x.rowsOf(e);
             }
-            return new EpRun(new DataParallelTest.Run(l, m.params().clone()), rows);
+            return new EpRun(new DataParallelTest.Run(l, m.params().clone()), rows, tm, shard);
         });
     }
 

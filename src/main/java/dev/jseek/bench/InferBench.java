@@ -1,0 +1,235 @@
+package dev.jseek.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.gguf.GgufExporter;
+import dev.jseek.gguf.GgufFile;
+import dev.jseek.gguf.GgufTensorInfo;
+import dev.jseek.gguf.QuantMix;
+import dev.jseek.infer.Generator;
+import dev.jseek.infer.Prefill;
+import dev.jseek.infer.Sampler;
+import dev.jseek.kernels.Parallel;
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.KvCache;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.ParameterCount;
+import dev.jseek.model.RandomInit;
+import dev.jseek.model.TensorSchema;
+import dev.jseek.source.ModelSource;
+import dev.jseek.tensor.DType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * CPU inference speed against llama.cpp on the same GGUF files in the same run (issue 11 §3): the DeepSeek-V3-shaped
+ * model of {@code deepseek-v3-1p5b.json} (shipped beside this class: hidden 1536, 10 layers of which 1 dense, 64
+ * routed experts top-6 in 8 groups keep 4, 1 shared, vocab 32768; 1.5B parameters, random weights from a seed)
+ * written once to a cache directory at BF16 (the {@code jseek init} layout) and exported at each requested type
+ * ({@code jseek export}: BF16, Q8_0, Q4_K_M), or any GGUF the caller names. Per file: prefill tokens/s of a
+ * {@code prompt}-token prompt (random ids, empty cache) and decode tokens/s of {@code gen} tokens after a 1-token
+ * prompt, for jseek (mean over {@code reps} runs after a warm-up run) and for {@code llama-bench} (its pp/tg tests,
+ * same threads and repetitions); plus decode's effective bandwidth: the weight bytes one decode step reads (every
+ * tensor but the embedding table, routed experts at top-k / n_routed of their bytes) times tokens/s, against the
+ * {@link MemoryTriad} measured at the start of the run.
+ *
+ * @param cache      directory of the generated model files
+ * @param files      GGUF files to measure instead of the generated model (empty: the generated model)
+ * @param types      export types of the generated model
+ * @param threads    jseek pool size (already applied) and llama-bench {@code -t}
+ * @param llamaBench path of a llama-bench binary, or null to measure jseek alone
+ * @param triadMib   MiB of each of the triad's three arrays
+ * @param log        progress messages
+ */
+public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int threads, int prompt, int gen, int reps, long seed,
+                         Path llamaBench, int triadMib, PrintStream log) {
+    /** The shipped model config's resource name. */
+    public static final String CONFIG = "deepseek-v3-1p5b.json";
+
+    /** The shipped config. */
+    public static ModelConfig config() {
+        try (InputStream in = InferBench.class.getResourceAsStream(CONFIG)) {
+            if (in == null) throw new IllegalStateException("resource " + CONFIG + " is missing from the jar");
+            return ModelConfig.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), Path.of(CONFIG));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One measured file. */
+    record Row(String label, Path file, long fileBytes, long decodeBytes, double jseekPrefill, double jseekDecode, LlamaBench.Result peer) {}
+
+    public void run(PrintStream out) {
+        List<Path> ggufs = files.isEmpty() ? generated() : files;
+        log.printf("memory triad (a = b + s c, 3 x %d MiB, %d threads)...%n", triadMib, threads);
+        double triad = MemoryTriad.gbPerSecond(triadMib, 5);
+        List<Row> rows = new ArrayList<>();
+        for (Path f : ggufs) {
+            long decodeBytes = decodeBytes(f);
+            log.printf("jseek on %s...%n", f);
+            double[] j = jseek(f);
+            LlamaBench.Result peer = null;
+            if (llamaBench != null) {
+                log.printf("llama-bench on %s...%n", f);
+                peer = LlamaBench.run(llamaBench, f, threads, prompt, gen, reps);
+            }
+            rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j[0], j[1], peer));
+        }
+        print(out, triad, rows);
+    }
+
+    private void print(PrintStream out, double triad, List<Row> rows) {
+        out.printf("%d threads; memory triad %.1f GB/s; prefill: %d-token prompt; decode: %d tokens after a 1-token prompt; "
+                + "jseek mean of %d runs after a warm-up, llama-bench -r %d%n", threads, triad, prompt, gen, reps, reps);
+        if (!rows.isEmpty() && rows.get(0).peer() != null) out.printf("llama.cpp: %s, %s%n", llamaBench, rows.get(0).peer().build());
+        out.printf("%n%-16s %8s %10s | %14s %14s %6s | %13s %13s %6s | %9s %9s %8s%n", "file", "GB", "GB/token",
+                "prefill jseek", "llama.cpp", "ratio", "decode jseek", "llama.cpp", "ratio", "jseek GB/s", "llama GB/s", "of triad");
+        for (Row r : rows) {
+            LlamaBench.Result p = r.peer();
+            double jGb = r.decodeBytes() * r.jseekDecode() / 1e9;
+            out.printf("%-16s %8.2f %10.3f | %14.1f %14s %6s | %13.1f %13s %6s | %9.1f %9s %7.0f%%%n", r.label(), r.fileBytes() / 1e9,
+                    r.decodeBytes() / 1e9, r.jseekPrefill(), p == null ? "-" : String.format("%.1f", p.prefillTokensPerSecond()),
+                    p == null ? "-" : String.format("%.2fx", r.jseekPrefill() / p.prefillTokensPerSecond()), r.jseekDecode(),
+                    p == null ? "-" : String.format("%.1f", p.decodeTokensPerSecond()),
+                    p == null ? "-" : String.format("%.2fx", r.jseekDecode() / p.decodeTokensPerSecond()), jGb,
+                    p == null ? "-" : String.format("%.1f", r.decodeBytes() * p.decodeTokensPerSecond() / 1e9), 100 * jGb / triad);
+        }
+        out.println("(ratio = jseek / llama.cpp; GB/token = weight bytes one decode step reads; of triad = jseek's decode GB/s over the triad's)");
+    }
+
+    /** jseek's mean prefill and decode tokens/s on f. */
+    private double[] jseek(Path f) {
+        try (DeepSeekV3 m = ModelSource.open(f)) {
+            int vocab = m.config.vocabSize();
+            SplittableRandom r = new SplittableRandom(seed);
+            int[] ids = new int[prompt];
+            for (int i = 0; i < prompt; i++) ids[i] = r.nextInt(vocab);
+            int[] one = {ids[0]};
+            Generator g = new Generator(m, AttnMode.ABSORB);
+            double pre = 0, dec = 0;
+            for (int rep = 0; rep <= reps; rep++) {                          // rep 0 warms the JIT up
+                KvCache cache = m.newCache(prompt, AttnMode.ABSORB);
+                long t0 = System.nanoTime();
+                Prefill.lastLogits(m, ids, 0, cache, Prefill.chunk());
+                double p = prompt / ((System.nanoTime() - t0) / 1e9);
+                Generator.Result res = g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
+                if (rep > 0) {
+                    pre += p / reps;
+                    dec += res.decodeTokensPerSecond() / reps;
+                }
+            }
+            return new double[] {pre, dec};
+        }
+    }
+
+    /** The generated model at every requested type, written when missing. */
+    private List<Path> generated() {
+        ModelConfig c = config();
+        TensorSchema schema = new TensorSchema(c);
+        Path dir = cache.resolve("deepseek-v3-1p5b-seed" + seed);
+        Path hf = dir.resolve("hf");
+        try {
+            Files.createDirectories(dir);
+            if (!Files.isRegularFile(hf.resolve("config.json"))) {
+                log.printf("writing the random model (%s parameters, %s active per token, seed %d) to %s...%n",
+                        ParameterCount.human(schema.mainParameters()), ParameterCount.human(schema.activeParameters()), seed, hf);
+                Path tmp = dir.resolve("hf.tmp");
+                deleteTree(tmp);
+                RandomInit.write(c, tmp, seed, c.initializerRange(), DType.BF16);
+                writeTokenizer(tmp.resolve("tokenizer.json"));
+                deleteTree(hf);
+                Files.move(tmp, hf, StandardCopyOption.ATOMIC_MOVE);
+            }
+            List<Path> out = new ArrayList<>();
+            for (QuantMix t : types) {
+                Path g = dir.resolve("model-" + t.cliName() + ".gguf");
+                if (!Files.isRegularFile(g)) {
+                    log.printf("exporting %s...%n", g);
+                    Path tmp = dir.resolve("model-" + t.cliName() + ".gguf.tmp");
+                    GgufExporter.export(hf, tmp, t, false, hf.resolve("tokenizer.json"));
+                    Files.move(tmp, g, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
+                out.add(g);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the bench model under " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A minimal byte-level BPE tokenizer.json (256 byte tokens, no merges, BOS/EOS as added tokens) for the GGUF
+     * vocabulary keys: llama.cpp needs a vocabulary to load the file; the benchmark feeds token ids, never text.
+     */
+    static void writeTokenizer(Path p) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode(), model = root.putObject("model"), vocab = model.putObject("vocab");
+        model.put("type", "BPE");
+        for (int b = 0; b < 256; b++) vocab.put(byteToken(b), b + 2);
+        model.putArray("merges");
+        ArrayNode added = root.putArray("added_tokens");
+        added.addObject().put("id", 0).put("content", "<｜begin▁of▁sentence｜>").put("special", true);
+        added.addObject().put("id", 1).put("content", "<｜end▁of▁sentence｜>").put("special", true);
+        Files.writeString(p, json.writeValueAsString(root));
+    }
+
+    /** GPT-2's byte-to-unicode map: printable bytes stand for themselves, the others map to U+0100 onwards. */
+    static String byteToken(int b) {
+        boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        if (printable) return String.valueOf((char) b);
+        int n = 0;
+        for (int i = 0; i < b; i++) if (!((i >= '!' && i <= '~') || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE && i <= 0xFF))) n++;
+        return String.valueOf((char) (256 + n));
+    }
+
+    /** Bytes of the weights one decode step reads: all tensors but the embedding table, routed experts at k / n. */
+    public static long decodeBytes(Path f) {
+        try (GgufFile g = GgufFile.open(f)) {
+            long k = g.get("deepseek2.expert_used_count") == null ? 0 : g.get("deepseek2.expert_used_count").asLong();
+            long n = g.get("deepseek2.expert_count") == null ? 1 : g.get("deepseek2.expert_count").asLong();
+            long total = 0;
+            for (GgufTensorInfo t : g.tensors()) {
+                if (t.name().equals("token_embd.weight")) continue;
+                total += t.name().contains("_exps") ? t.byteSize() * k / Math.max(1, n) : t.byteSize();
+            }
+            return total;
+        }
+    }
+
+    private static String label(Path f) {
+        String s = f.getFileName().toString();
+        return s.startsWith("model-") && s.endsWith(".gguf") ? s.substring(6, s.length() - 5) : s;
+    }
+
+    private static long fileSize(Path f) {
+        try {
+            return Files.size(f);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
+    /** The pool size the bench runs with (for the CLI's check). */
+    public static int poolThreads() { return Parallel.threads(); }
+
+    @Override public String toString() { return "InferBench" + Arrays.asList(cache, files, types, threads, prompt, gen, reps, seed, llamaBench, triadMib); }
+}

@@ -1,0 +1,58 @@
+package dev.jseek.cli;
+
+import dev.jseek.bench.InferBench;
+import dev.jseek.gguf.GgufFile;
+import dev.jseek.gguf.QuantMix;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code jseek bench infer}: parses the options and runs {@link InferBench} (jseek vs llama-bench on the same GGUF files). */
+@Command(name = "infer", mixinStandardHelpOptions = true,
+        description = "Prefill and decode tokens/s of jseek next to llama.cpp's llama-bench on the same GGUF files (the 1.5B "
+                + "DeepSeek-V3-shaped bench model at BF16, Q8_0 and Q4_K_M by default), with decode's effective bandwidth against a memory triad.")
+public final class BenchInferCommand implements Callable<Integer> {
+    @Option(names = "--llama-bench", description = "Path of a llama-bench binary (tools/build-llama-bench.sh builds one); without it jseek runs alone.")
+    Path llamaBench;
+    @Option(names = "--types", split = ",", defaultValue = "bf16,q8_0,q4_k_m",
+            description = "Export types of the bench model (default ${DEFAULT-VALUE}).") List<String> types;
+    @Option(names = "--gguf", split = ",", description = "Measure these GGUF files instead of the bench model.") List<Path> gguf;
+    @Option(names = "--cache", description = "Where the bench model's files are written once (default ~/.cache/jseek/bench-infer).") Path cache;
+    @Option(names = "--threads", description = "Threads for jseek and llama-bench (default: jseek.threads or all cores).") Integer threads;
+    @Option(names = "--prompt", defaultValue = "512", description = "Prompt tokens of the prefill test (default ${DEFAULT-VALUE}).") int prompt;
+    @Option(names = {"-n", "--gen"}, defaultValue = "128", description = "Tokens of the decode test (default ${DEFAULT-VALUE}).") int gen;
+    @Option(names = "--reps", defaultValue = "3", description = "Timed repetitions of each test (default ${DEFAULT-VALUE}).") int reps;
+    @Option(names = "--triad-mib", defaultValue = "256", description = "MiB of each of the memory triad's 3 arrays (default ${DEFAULT-VALUE}; keep it >= 4x the last-level cache).") int triadMib;
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the bench model's weights and the prompt (default ${DEFAULT-VALUE}).") long seed;
+
+    @Override public Integer call() {
+        if (threads != null) {
+            if (threads < 1) throw new UserException("--threads: must be >= 1, got " + threads);
+            System.setProperty("jseek.threads", Integer.toString(threads));
+        }
+        int t = InferBench.poolThreads();
+        if (threads != null && t != threads)
+            throw new UserException("--threads " + threads + ": the jseek pool was already started with " + t + " threads");
+        if (prompt < 1) throw new UserException("--prompt: must be >= 1, got " + prompt);
+        if (gen < 1) throw new UserException("--gen: must be >= 1, got " + gen);
+        if (triadMib < 1 || triadMib > 4096) throw new UserException("--triad-mib: must be in 1..4096, got " + triadMib);
+        if (reps < 1) throw new UserException("--reps: must be >= 1, got " + reps);
+        if (llamaBench != null && !Files.isExecutable(llamaBench))
+            throw new UserException("--llama-bench: " + llamaBench + " is not an executable file (tools/build-llama-bench.sh builds one)");
+        List<QuantMix> mixes = new ArrayList<>();
+        for (String s : types) {
+            QuantMix q = ExportCommand.parseType(s.trim());
+            mixes.add(q);
+        }
+        List<Path> files = gguf == null ? List.of() : gguf;
+        for (Path f : files)
+            if (!GgufFile.isGguf(f)) throw new UserException("--gguf: " + f + " is not a GGUF file");
+        Path dir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "jseek", "bench-infer");
+        new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, System.err).run(System.out);
+        return 0;
+    }
+}

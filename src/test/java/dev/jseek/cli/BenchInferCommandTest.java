@@ -1,0 +1,86 @@
+package dev.jseek.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.bench.InferBench;
+import dev.jseek.gguf.GgufExporter;
+import dev.jseek.gguf.QuantMix;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.TensorSchema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code jseek bench infer} end to end on a small exported GGUF: jseek alone, then beside a stand-in llama-bench
+ * (a script printing llama-bench's JSON rows) whose numbers must reach the table and its ratios; the bytes a decode
+ * step reads against the parameter count (F32: 4 bytes per active parameter, embedding table excluded); the
+ * shipped 1.5B config; user errors.
+ */
+class BenchInferCommandTest {
+    @Test
+    void measuresJseekAndReadsLlamaBenchJson(@TempDir Path tmp) throws Exception {
+        Path hf = ForwardCommandTest.fixture(), gguf = tmp.resolve("m.gguf");
+        GgufExporter.export(hf, gguf, QuantMix.F32, false, null);
+        ExportCommandTest.Run r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3",
+                "--reps", "1", "--triad-mib", "8");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().matches("(?s).*memory triad [0-9.]+ GB/s.*\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+-\\s+- \\|\\s+[0-9.]+\\s+-\\s+- \\|.*"), r.out());
+
+        Path fake = tmp.resolve("llama-bench");
+        Files.writeString(fake, """
+                #!/bin/sh
+                echo '['
+                echo '  {"build_commit": "abc1234", "build_number": 7000, "n_prompt": 8, "n_gen": 0, "n_depth": 0, "avg_ts": 400.5, "stddev_ts": 1.0},'
+                echo '  {"build_commit": "abc1234", "build_number": 7000, "n_prompt": 0, "n_gen": 3, "n_depth": 0, "avg_ts": 50.25, "stddev_ts": 0.5}'
+                echo ']'
+                """);
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3", "--reps", "1",
+                "--triad-mib", "8", "--llama-bench", fake.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("llama.cpp: " + fake + ", abc1234 (build 7000)"), r.out());
+        assertTrue(r.out().matches("(?s).*\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+400\\.5\\s+[0-9.]+x \\|\\s+[0-9.]+\\s+50\\.3\\s+[0-9.]+x \\|.*"), r.out());
+
+        Files.writeString(fake, "#!/bin/sh\necho 'error: unknown model architecture' >&2\nexit 1\n");
+        r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3", "--reps", "1",
+                "--triad-mib", "8", "--llama-bench", fake.toString());
+        assertNotEquals(0, r.rc());
+        assertTrue(r.err().contains("exited with 1") && r.err().contains("unknown model architecture"), r.err());
+    }
+
+    @Test
+    void decodeBytesAreTheActiveWeightsWithoutTheEmbeddingTable(@TempDir Path tmp) throws Exception {
+        Path hf = ForwardCommandTest.fixture(), gguf = tmp.resolve("m.gguf");
+        GgufExporter.export(hf, gguf, QuantMix.F32, false, null);
+        ModelConfig c = ModelConfig.load(hf.resolve("config.json"));
+        long active = new TensorSchema(c).activeParameters() - (long) c.vocabSize() * c.hiddenSize();
+        assertEquals(4 * active, InferBench.decodeBytes(gguf));
+    }
+
+    @Test
+    void shippedConfigIsTheIssuesModel() {
+        ModelConfig c = InferBench.config();
+        TensorSchema s = new TensorSchema(c);
+        assertEquals(1536, c.hiddenSize());
+        assertEquals(64, c.nRoutedExperts());
+        assertEquals(1.53e9, s.mainParameters(), 0.01e9, "total parameters");
+        assertEquals(0.30e9, s.activeParameters(), 0.03e9, "active parameters");
+    }
+
+    @Test
+    void userErrors(@TempDir Path tmp) throws Exception {
+        ExportCommandTest.Run r = ExportCommandTest.run("bench", "infer", "--llama-bench", tmp.resolve("none").toString());
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("--llama-bench: " + tmp.resolve("none") + " is not an executable file"), r.err());
+        Path notGguf = Files.writeString(tmp.resolve("x.gguf"), "hello");
+        r = ExportCommandTest.run("bench", "infer", "--gguf", notGguf.toString());
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("is not a GGUF file"), r.err());
+        r = ExportCommandTest.run("bench", "infer", "--types", "q3_k");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("--type: unknown value 'q3_k'"), r.err());
+    }
+}
