@@ -157,7 +157,8 @@ public final class ZeroShard {
             sel.add(i);
             at += t.size();
         }
-        Communicator d = data != null ? data : new dev.jseek.parallel.SubComm(pipe, new int[]{pipe.rank()}, 2);
+        // no data group: a one-rank group in this process (its collectives are local copies)
+        Communicator d = data != null ? data : new dev.jseek.parallel.ThreadComm.Group(1, dev.jseek.parallel.CommConfig.timeoutNanos()).member(0);
         ZeroShard z = new ZeroShard(d, packed, at, cfg);
         z.pipe = pipe;
         z.ownerPipe = ownerPipe.clone();
