@@ -138,19 +138,25 @@ public final class PipelineBench {
                     + " micro-batches)", s.ranks(), replayed, replay.bubbleFraction()));
             panels.add(new TimelineChart.Panel(name + ": free-running thread ranks sharing the cores", s.ranks(), all, freeBubble));
             String report = name.startsWith("dualpipe") ? "2x, PP+1 = " + (o.pp() + 1) : "1x, PP = " + o.pp();
+            long whole = 0;
+            for (long u : unitParams) whole += u;
             for (int r = 0; r < s.ranks(); r++) {
-                long p = 0;
+                long p = 0, own = 0;
                 for (int st : s.stagesOf(r)) p += part.stageParams(unitParams, st);
-                memory.add(String.format(Locale.ROOT, "%-10s %4d %-8s %,12d %8.2f %5d / %-5d %12s", name, r, s.stagesOf(r).toString().replace(" ", ""), p,
-                        (double) p / stageMean, simMean.peakActivations()[r], serSteps.get(r).getLast().peakSlots(), report));
+                for (int st = 0; st < s.stages(); st++) if (PipelineTrainStep.ownerOfStage(st, s.stages(), s.ranks()) == r) own += part.stageParams(unitParams, st);
+                memory.add(String.format(Locale.ROOT, "%-10s %4d %-8s %,12d %8.2f %,12d %7.1f%% %5d / %-5d %12s", name, r, s.stagesOf(r).toString().replace(" ", ""), p,
+                        (double) p / stageMean, own, 100.0 * own / whole, simMean.peakActivations()[r], serSteps.get(r).getLast().peakSlots(), report));
             }
         }
         out.printf(Locale.ROOT, "replay-sim: the mean of the two replayed bubbles minus the simulator's for the per-stage medians of both steps:%n"
                 + "largest gap %.1f points, against %.1f points between the two timed steps of one schedule (the noise of the op times);%n"
                 + "sim mean differs from sim stage by the stages' imbalance (the head with MTP is the largest stage).%n", 100 * worst, 100 * noise);
         out.printf(Locale.ROOT, "%nper-rank memory vs report Table 2 (parameters of the stages a rank holds, floats, and over the mean stage's;%n"
+                + "updated: floats of the stages whose AdamW moments and reduced gradients the rank keeps (train's stage-mode ZeRO-1,%n"
+                + "then 1/(dp x ep) of them per data rank), and their share of the whole model, which every rank kept before;%n"
                 + "activations: the most micro-batches whose activations the rank holds at once, simulated / measured)%n");
-        out.printf(Locale.ROOT, "%-10s %4s %-8s %12s %8s %13s %12s%n", "schedule", "rank", "stages", "params", "x stage", "activations", "report");
+        out.printf(Locale.ROOT, "%-10s %4s %-8s %12s %8s %12s %8s %13s %12s%n", "schedule", "rank", "stages", "params", "x stage", "updated", "of model",
+                "activations", "report");
         for (String line : memory) out.println(line);
         Path png = o.out().resolve("pipeline.png"), html = o.out().resolve("pipeline.html");
         TimelineChart.writePng(png, panels);

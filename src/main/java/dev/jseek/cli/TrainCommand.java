@@ -367,10 +367,11 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainState resumed = resumeDir != null ? t.resume(resumeDir) : null;
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (pipe != null) {
-                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena and %s%n",
+                    int dg = pipe.dataGroup() == null ? 1 : pipe.dataGroup().size();
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena, and the AdamW moments of its own stages' tensors%s%n",
                             pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process",
-                            t.zero() == null ? "runs the full AdamW step" : "the AdamW moments of 1/" + pipe.dataGroup().size() + " of it (ZeRO-1 over its stage's ranks)");
-                    o.flush();
+                            dg == 1 ? "" : ", 1/" + dg + " of them (ZeRO-1 over its stage's ranks)");
+                    printPipelineRanks(o, comm, model, t);
                 } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
@@ -402,6 +403,18 @@ public final class TrainCommand implements Callable<Integer> {
         for (int r = 0; r < comm.size(); r++)
             o.printf(Locale.ROOT, "             %4d  %24s  %10.2f  %16.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[k * r + 4]),
                     all[k * r] / 1048576.0, all[k * r + 5] / 1048576.0, all[k * r + 1] / 1048576.0, all[k * r + 2] / 1048576.0, all[k * r + 3] / 1048576.0);
+        o.flush();
+    }
+
+    /** Per rank, gathered to rank 0: the floats of the stages it updates, and its parameter, gradient, optimizer and activation bytes. */
+    private static void printPipelineRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
+        ZeroShard z = t.zero();
+        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(), z.stageFloats()};
+        long[] all = comm.allGather(mine);
+        o.printf(Locale.ROOT, "             rank  stage floats  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+        for (int r = 0; r < comm.size(); r++)
+            o.printf(Locale.ROOT, "             %4d  %12s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
+                    all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);
         o.flush();
     }
 

@@ -74,6 +74,25 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
 
     @Override public Communicator dataGroup() { return grid.data(); }
 
+    @Override public Communicator pipelineGroup() { return comm; }
+
+    /**
+     * Each tensor's owner: the rank running the stage of its unit on micro-batch 0's route (DualPipe: stage s on
+     * rank s, its mirrored copy on rank P-1-s only computes; DualPipeV: stages s and 2P-1-s on rank s).
+     */
+    @Override public int[] owners(List<String> names) {
+        int L = base.config().numHiddenLayers(), P = comm.size();
+        int[] o = new int[names.size()];
+        for (int i = 0; i < o.length; i++) o[i] = ownerOfStage(part.stageOf(StagePartition.unitOf(names.get(i), L)), stages, P);
+        return o;
+    }
+
+    /** The rank that updates stage s of {@code stages} on {@code ranks} ranks (micro-batch 0's route of every schedule). */
+    public static int ownerOfStage(int s, int stages, int ranks) { return s < ranks ? s : stages - 1 - s; }
+
+    /** The stage partition. */
+    public StagePartition partition() { return part; }
+
     @Override public String describe() {
         StringBuilder sb = new StringBuilder();
         for (int s = 0; s < stages; s++) sb.append(s == 0 ? "" : ", ").append(part.first(s)).append("..").append(part.end(s) - 1);

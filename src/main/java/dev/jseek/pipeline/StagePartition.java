@@ -83,6 +83,12 @@ public record StagePartition(int[] bounds) {
         return n;
     }
 
+    /** The stage running unit u. */
+    public int stageOf(int u) {
+        for (int s = 0; s < stages(); s++) if (u >= first(s) && u < end(s)) return s;
+        throw new IllegalArgumentException("unit " + u + " outside the " + units() + " units");
+    }
+
     /** Parameters of stage s (floats). */
     public long stageParams(long[] unitParams, int s) {
         long v = 0;
@@ -90,7 +96,8 @@ public record StagePartition(int[] bounds) {
         return v;
     }
 
-    private static int unitOf(String name, int layers) {
+    /** The unit holding parameter {@code name} of a model of {@code layers} layers (MTP layers, final norm and head: the head unit). */
+    public static int unitOf(String name, int layers) {
         if (name.equals("model.embed_tokens.weight")) return 0;
         if (name.startsWith("model.layers.")) {
             int l = Integer.parseInt(name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));

@@ -7,7 +7,7 @@ import java.util.List;
  * over all of its micro-batches at once, run by a schedule across the group's ranks. Every rank holds the whole
  * parameter arena; after {@link #run} each rank's {@link Trainable#grads()} hold the gradients summed over the group
  * (identical on every rank) and the model's expert loads are those of all micro-batches, so the optimizer step, the
- * bias update and the metrics are the 1-rank ones. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
+ * bias update and the metrics are the 1-rank ones; with {@link #owners} each rank updates only its own stages' tensors. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
  */
 public interface PipelineStep<B> {
     /**
@@ -25,6 +25,18 @@ public interface PipelineStep<B> {
      * after {@link #run} are the whole step's).
      */
     default dev.jseek.parallel.Communicator dataGroup() { return null; }
+
+    /**
+     * The pipeline group (the ranks that run the schedule together) when each rank updates only its own stages'
+     * tensors ({@link #owners}); null: every rank updates the whole arena.
+     */
+    default dev.jseek.parallel.Communicator pipelineGroup() { return null; }
+
+    /**
+     * Per tensor of {@code names} (the trainer's tensors in arena order), the rank of {@link #pipelineGroup()} that
+     * runs the stage holding it and so keeps its optimizer state and updates it; null: none (see pipelineGroup).
+     */
+    default int[] owners(List<String> names) { return null; }
 
     /** One line: schedule, ranks and stages. */
     String describe();

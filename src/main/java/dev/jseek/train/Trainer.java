@@ -38,10 +38,12 @@ import java.util.function.Consumer;
  * <p>Pipeline parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator, PipelineStep)}, report
  * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
  * step's micro-batches to the {@link PipelineStep} together; it leaves the gradients summed over the group (identical
- * on every rank) and the expert loads of the whole step, so every rank runs the same full AdamW step on its copy of the
- * whole arena. Rank 0 alone writes metrics and checkpoints, which are those of a 1-rank run. Combined with data or
- * expert parallelism the step's gradients are those of the rank's pipeline replica, and the optimizer is ZeRO-1 over
- * the step's {@link PipelineStep#dataGroup()} (every stage's group updates the whole arena identically).
+ * on every rank) and the expert loads of the whole step. When the step names each tensor's owner
+ * ({@link PipelineStep#owners}), a rank keeps AdamW moments only of its own stages' tensors, sharded ZeRO-1 over the
+ * stage's {@link PipelineStep#dataGroup()} ({@link ZeroShard} in stage mode), and the updated tensors are all-gathered
+ * over the pipeline group, so every rank's arena is the 1-rank one. Rank 0 alone writes metrics and checkpoints, which
+ * are those of a 1-rank run. Combined with data or expert parallelism the step's gradients are those of the rank's
+ * pipeline replica.
  */
 public final class Trainer<B> implements AutoCloseable {
     private final Trainable<B> model;
@@ -86,8 +88,10 @@ public final class Trainer<B> implements AutoCloseable {
         this.pipeline = pipeline;
         if (model.sharedEnd() < p.length && (comm == null || pipeline != null))
             throw new IllegalArgumentException("a model that holds only its expert-parallel rank's experts trains only expert parallel (not on one rank or in a pipeline)");
+        int[] owners = pipeline == null ? null : pipeline.owners(tensors.stream().map(TrainTensor::name).toList());
         this.zero = comm == null ? null
                 : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam(), model.sharedEnd(), model.expertParallelGroup(), model.modelTensorNames())
+                : owners != null ? ZeroShard.forStage(pipeline.dataGroup(), pipeline.pipelineGroup(), owners, tensors, p.length, cfg.adam())
                 : pipeline.dataGroup() == null ? null : new ZeroShard(pipeline.dataGroup(), tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;

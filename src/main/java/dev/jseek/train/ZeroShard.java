@@ -35,6 +35,12 @@ import java.util.List;
  * after the other. The global norm adds per-tensor partials in the order of the whole model's tensors
  * ({@code globalNames}), each partial coming from the one rank that owns it, so it still has the 1-rank bits.
  * Such an arena has no full-arena optimizer on any rank: checkpoints are written per rank ({@link #ownedTensors}).
+ *
+ * <p>Stage mode (pipeline parallel, {@link #forStage}, report §3.2.1 with ZeRO-1): the shards cover only the tensors
+ * of the stages this pipeline rank owns, packed in tensor order into a stage arena; the norm's per-tensor sums are
+ * gathered over the data group and then the pipeline group and added in the whole model's order (the 1-rank bits),
+ * the updated tensors are all-gathered over both groups, and a checkpoint's moments are assembled stage by stage on
+ * rank 0, so checkpoints keep the full-model form.
  */
 public final class ZeroShard {
     private final Communicator comm;
@@ -54,6 +60,11 @@ public final class ZeroShard {
     private final int globalCount;
     private final List<TrainTensor> ownedAll = new ArrayList<>();
     private final List<TrainTensor> shardTensors;
+    /** Stage mode (null pipe: none): the pipeline group, each full tensor's owner rank, the whole arena's tensors and size, and each owned tensor's index in them. */
+    private Communicator pipe;
+    private int[] ownerPipe, sel;
+    private List<TrainTensor> full;
+    private int fullArena;
 
     public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
         this(comm, tensors, arenaSize, cfg, arenaSize, 1, null);
@@ -126,6 +137,73 @@ public final class ZeroShard {
         }
     }
 
+    /**
+     * Stage mode: tensor i of {@code tensors} (the whole arena's) is updated by pipeline rank {@code ownerPipe[i]} of
+     * {@code pipe} (the rank running the stage that holds it), and its AdamW moments and reduced gradient are sharded
+     * over {@code data}, that stage's data-parallel ranks (null: the stage has no other). A rank therefore holds the
+     * moments of 1/data.size() of its own stages' tensors, not of the whole model. After the update the owners'
+     * tensors are all-gathered over {@code pipe}, so every rank's arena stays the 1-rank one.
+     */
+    public static ZeroShard forStage(Communicator data, Communicator pipe, int[] ownerPipe, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
+        if (ownerPipe.length != tensors.size()) throw new IllegalArgumentException("stage-mode ZeRO needs an owner for each of the " + tensors.size() + " tensors");
+        List<TrainTensor> packed = new ArrayList<>();
+        List<Integer> sel = new ArrayList<>();
+        int at = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            TrainTensor t = tensors.get(i);
+            if (ownerPipe[i] < 0 || ownerPipe[i] >= pipe.size()) throw new IllegalArgumentException("tensor " + t.name() + " owned by pipeline rank " + ownerPipe[i]);
+            if (ownerPipe[i] != pipe.rank()) continue;
+            packed.add(new TrainTensor(t.name(), at, t.shape(), t.trainable(), t.decay()));
+            sel.add(i);
+            at += t.size();
+        }
+        // no data group: a one-rank group in this process (its collectives are local copies)
+        Communicator d = data != null ? data : new dev.jseek.parallel.ThreadComm.Group(1, dev.jseek.parallel.CommConfig.timeoutNanos()).member(0);
+        ZeroShard z = new ZeroShard(d, packed, at, cfg);
+        z.pipe = pipe;
+        z.ownerPipe = ownerPipe.clone();
+        z.sel = sel.stream().mapToInt(Integer::intValue).toArray();
+        z.full = List.copyOf(tensors);
+        z.fullArena = arenaSize;
+        return z;
+    }
+
+    /** Floats this rank's stages own (the whole arena outside stage mode): what its data group shards. */
+    public int stageFloats() { return arena; }
+
+    /** The owned tensors packed back to back in tensor order (stage mode). */
+    private float[] pack(float[] src) {
+        float[] p = new float[arena];
+        int at = 0;
+        for (int i : sel) {
+            TrainTensor t = full.get(i);
+            System.arraycopy(src, t.offset(), p, at, t.size());
+            at += t.size();
+        }
+        return p;
+    }
+
+    /** Copies tensors {@code idx} of the whole arena, packed back to back from {@code from}, to their offsets. */
+    private void unpack(float[] src, int from, int[] idx, float[] params) {
+        int at = from;
+        for (int i : idx) {
+            TrainTensor t = full.get(i);
+            System.arraycopy(src, at, params, t.offset(), t.size());
+            at += t.size();
+        }
+    }
+
+    /** Per pipeline rank, the indices of the tensors it owns (tensor order). */
+    private int[][] ownedBy() {
+        int P = pipe.size();
+        List<List<Integer>> of = new ArrayList<>();
+        for (int q = 0; q < P; q++) of.add(new ArrayList<>());
+        for (int i = 0; i < full.size(); i++) of.get(ownerPipe[i]).add(i);
+        int[][] o = new int[P][];
+        for (int q = 0; q < P; q++) o[q] = of.get(q).stream().mapToInt(Integer::intValue).toArray();
+        return o;
+    }
+
     /** True when the arena holds only this rank's routed experts (no rank has a full-arena optimizer). */
     public boolean expertSharded() { return sharedEnd < arena; }
 
@@ -182,6 +260,7 @@ public final class ZeroShard {
 
     /** Step 1: reduce-scatters the full gradient arena into this rank's shard. */
     public void reduceGradients(float[] grads) {
+        if (pipe != null) grads = pack(grads);          // stage mode: its owned tensors
         comm.reduceScatterSum(grads, 0, counts, gShard, 0);
         if (!expertSharded()) return;
         int len = bHi - bLo, off = hi - lo;
@@ -217,16 +296,41 @@ public final class ZeroShard {
         double[] all = comm.allGather(part);
         double s = 0;
         int nt = globalCount, n = comm.size();
+        double[] per = new double[nt];
         for (int i = 0; i < nt; i++) {          // one rank owns each tensor; the others hold +0.0, which adds exactly
             double p = 0;
             for (int r = 0; r < n; r++) p += all[r * nt + i];
-            s += p;
+            per[i] = p;
         }
+        if (pipe != null) {                     // stage mode: the stages' sums in the whole model's tensor order
+            int NT = full.size(), P = pipe.size();
+            double[] mine = new double[NT];
+            for (int k = 0; k < sel.length; k++) mine[sel[k]] = per[k];
+            double[] every = P == 1 ? mine : pipe.allGather(mine);
+            per = new double[NT];
+            for (int i = 0; i < NT; i++) per[i] = every[ownerPipe[i] * NT + i];
+        }
+        for (double p : per) s += p;
         return Math.sqrt(s);
     }
 
     /** Steps 3-4: AdamW on the shard with the clip coefficient, then the parameters all-gathered into {@code params}. */
     public void step(float[] params, double lr, double gradScale) {
+        if (pipe != null) {                     // stage mode: the packed owned tensors, then over the pipeline group
+            float[] own = pack(params);
+            System.arraycopy(own, lo, pShard, 0, hi - lo);
+            adam.step(pShard, gShard, lr, gradScale);
+            comm.allGather(pShard, 0, counts, own, 0);
+            if (pipe.size() == 1) { unpack(own, 0, sel, params); return; }
+            int[][] by = ownedBy();
+            int[] sizes = new int[by.length];
+            int total = 0;
+            for (int q = 0; q < by.length; q++) { for (int i : by[q]) sizes[q] += full.get(i).size(); total += sizes[q]; }
+            float[] every = new float[total];
+            pipe.allGather(own, 0, sizes, every, 0);
+            for (int q = 0, base = 0; q < by.length; base += sizes[q], q++) unpack(every, base, by[q], params);
+            return;
+        }
         System.arraycopy(params, lo, pShard, 0, hi - lo);
         System.arraycopy(params, bLo, pShard, hi - lo, bHi - bLo);
         adam.step(pShard, gShard, lr, gradScale);
@@ -271,11 +375,65 @@ public final class ZeroShard {
             recv.add(Transfer.recv(r, 2, full.secondMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
         }
         comm.exchange(recv);
-        return full;
+        return pipe == null ? full : gatherStages(full);
+    }
+
+    /**
+     * Stage mode, on data rank 0 of each stage (the pipeline group of replica 0): {@code mine} is the stage's packed
+     * optimizer; pipeline rank 0 receives every stage's and returns the whole arena's, the others null.
+     */
+    private AdamW gatherStages(AdamW mine) {
+        int eb = cfg.bf16Moments() ? 2 : 4;
+        if (pipe.rank() != 0) {
+            long bytes = (long) arena * eb;
+            pipe.exchange(List.of(
+                    Transfer.send(0, 1, mine.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
+                    Transfer.send(0, 2, mine.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
+            return null;
+        }
+        int[][] by = ownedBy();
+        AdamW[] parts = new AdamW[by.length];
+        parts[0] = mine;
+        List<Transfer> got = new ArrayList<>();
+        for (int q = 1; q < by.length; q++) {
+            int size = 0;
+            for (int i : by[q]) size += full.get(i).size();
+            parts[q] = new AdamW(cfg, size, List.of());
+            long b = (long) size * eb;
+            got.add(Transfer.recv(q, 1, parts[q].firstMoment(), Math.toIntExact(b), ElemType.BYTE));
+            got.add(Transfer.recv(q, 2, parts[q].secondMoment(), Math.toIntExact(b), ElemType.BYTE));
+        }
+        pipe.exchange(got);
+        AdamW whole = new AdamW(cfg, fullArena, full);
+        whole.setStep(adam.step());
+        for (int q = 0; q < by.length; q++) {
+            long at = 0;
+            for (int i : by[q]) {
+                TrainTensor t = full.get(i);
+                long n = (long) t.size() * eb, dst = (long) t.offset() * eb;
+                MemorySegment.copy(parts[q].firstMoment(), at, whole.firstMoment(), dst, n);
+                MemorySegment.copy(parts[q].secondMoment(), at, whole.secondMoment(), dst, n);
+                at += n;
+            }
+        }
+        return whole;
     }
 
     /** Takes this rank's shard of a full-arena optimizer's moments and its step count (after a resume). */
     public void loadFrom(AdamW full) {
+        if (pipe != null) {                     // stage mode: this shard's owned tensors, from their whole-arena offsets
+            if (full.size() != fullArena) throw new IllegalArgumentException("optimizer of " + full.size() + " floats, arena " + fullArena);
+            int eb = cfg.bf16Moments() ? 2 : 4;
+            for (int k = 0, at = 0; k < sel.length; at += this.full.get(sel[k]).size(), k++) {
+                if (at < lo || at >= hi) continue;
+                TrainTensor t = this.full.get(sel[k]);
+                long n = (long) t.size() * eb;
+                MemorySegment.copy(full.firstMoment(), (long) t.offset() * eb, adam.firstMoment(), (long) (at - lo) * eb, n);
+                MemorySegment.copy(full.secondMoment(), (long) t.offset() * eb, adam.secondMoment(), (long) (at - lo) * eb, n);
+            }
+            adam.setStep(full.step());
+            return;
+        }
         if (full.size() != arena) throw new IllegalArgumentException("optimizer of " + full.size() + " floats, arena " + arena);
         int eb = cfg.bf16Moments() ? 2 : 4;
         MemorySegment.copy(full.firstMoment(), (long) lo * eb, adam.firstMoment(), 0, (long) (hi - lo) * eb);

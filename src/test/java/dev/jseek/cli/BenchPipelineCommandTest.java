@@ -45,13 +45,25 @@ class BenchPipelineCommandTest {
             assertTrue(Pattern.compile("(?m)^" + s + "\\s+\\d+(\\s+[0-9.]+){3}\\s+[0-9.]+% /\\s*[0-9.]+%\\s+[0-9.]+%\\s+[0-9.]+%").matcher(r[1]).find(),
                     s + " measured row:\n" + r[1]);
         // the per-rank memory table: one row per rank of every schedule (2 + 2 + 2 + 1), DualPipe's ranks hold 2 stages
-        Matcher mem = Pattern.compile("(?m)^(1f1b|zb1p|dualpipe|dualpipev)\\s+(\\d) \\[([0-9,]+)\\]\\s+[0-9,]+\\s+[0-9.]+\\s+(\\d+) / (\\d+)").matcher(r[1]);
+        Matcher mem = Pattern.compile("(?m)^(1f1b|zb1p|dualpipe|dualpipev)\\s+(\\d) \\[([0-9,]+)\\]\\s+([0-9,]+)\\s+[0-9.]+\\s+([0-9,]+)\\s+[0-9.]+%\\s+(\\d+) / (\\d+)").matcher(r[1]);
         int rows = 0;
+        java.util.Map<String, Long> updated = new java.util.TreeMap<>();
+        long model = 0;
         while (mem.find()) {
             rows++;
+            long params = Long.parseLong(mem.group(4).replace(",", "")), upd = Long.parseLong(mem.group(5).replace(",", ""));
+            updated.merge(mem.group(1), upd, Long::sum);
             if (mem.group(1).startsWith("dualpipe")) assertEquals(2, mem.group(3).split(",").length, mem.group());
-            if (mem.group(1).equals("1f1b")) assertEquals(mem.group(4), mem.group(5), "1F1B: simulated and measured activation peaks: " + mem.group());
+            if (mem.group(1).equals("1f1b")) {
+                assertEquals(mem.group(6), mem.group(7), "1F1B: simulated and measured activation peaks: " + mem.group());
+                assertEquals(params, upd, "1F1B: a rank updates exactly the stage it holds: " + mem.group());
+                model += params;
+            }
+            assertTrue(upd <= params, "a rank updates only stages it holds: " + mem.group());
         }
+        // every schedule's ranks update each parameter once: their updated floats add up to the whole model
+        for (var e : updated.entrySet()) assertEquals(model, (long) e.getValue(), e.getKey() + ": updated floats over the ranks\n" + r[1]);
+        assertEquals(4, updated.size(), r[1]);
         assertEquals(7, rows, r[1]);
         // the F&B overlap with expert parallel: 4 ranks, and a share of the all-to-all time hidden
         assertTrue(Pattern.compile("all ranks: [0-9.]+% of the F&B pairs' expert all-to-all time hidden").matcher(r[1]).find(), r[1]);

@@ -85,7 +85,8 @@ class PipelineCliTest {
         TrainCommandTest.Run r = train(args(data, combo, 2, 8), "--ranks", "8", "--parallel", "pp=2,dp=2,ep=2", "--schedule", "1f1b");
         assertTrue(r.out().contains("parallel   pipeline 1f1b over 2 ranks, 2 stages"), r.out());
         assertTrue(r.out().contains("layout pp=2 x dp=2 x ep=2 (8 ranks"), r.out());
-        assertTrue(r.out().contains("the AdamW moments of 1/4 of it (ZeRO-1 over its stage's ranks)"), r.out());
+        assertTrue(r.out().contains("the AdamW moments of its own stages' tensors, 1/4 of them (ZeRO-1 over its stage's ranks)"), r.out());
+        assertTrue(r.out().contains("rank  stage floats  params MiB  grads MiB  optimizer MiB"), r.out());
         assertTrue(Files.isDirectory(combo.resolve("step-2")), "rank 0 wrote the checkpoint");
         r = train(args(data, combo, 4, 8), "--resume");
         assertTrue(r.out().contains("resuming " + combo.resolve("step-2")), r.out());
