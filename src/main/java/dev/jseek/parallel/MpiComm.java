@@ -162,6 +162,7 @@ public final class MpiComm implements Communicator {
     }
 
     @Override public void barrier() {
+        testSends(false);
         long k = announce();
         mpi.ibarrier(comm, reqs);
         complete(k, "barrier");
@@ -169,22 +170,29 @@ public final class MpiComm implements Communicator {
 
     @Override public void exchange(List<Transfer> batch) { post(batch).await(); }
 
-    /** MPI_Irecv then MPI_Isend for every transfer (heap buffers staged natively); await tests them with the deadline. */
+    /**
+     * MPI_Irecv then MPI_Isend for every transfer, sends always from a native copy; await tests the receives with the
+     * deadline. Sends are buffered, as {@link ThreadComm}'s mailboxes are: await does not wait for them (a send above
+     * Open MPI's eager limit completes only once the peer posts its receive, which a pipeline schedule may do in a
+     * later batch than this one), so they stay in flight, are tested at every later post, barrier and close, and one
+     * not received within the deadline fails with the peer and tag.
+     */
     @Override public Pending post(List<Transfer> batch) {
         int n = batch.size();
         if (n == 0) return Pending.DONE;
         for (Transfer t : batch)
             if (t.peer() >= size || t.peer() == rank)
                 throw new IllegalArgumentException("transfer peer " + t.peer() + " of rank " + rank + " in a group of " + size);
+        testSends(false);
         // Not closed when the transfers time out: MPI may still write into these buffers until the job is aborted.
-        // Confined: the thread that posts a batch completes it (an F&B pair's half posts and awaits on its own thread).
-        Arena a = Arena.ofConfined();
+        // Shared: the sends may complete on another thread (an F&B pair's halves post and await on their own threads).
+        Arena a = Arena.ofShared();
         MemorySegment rq = a.allocate(ValueLayout.ADDRESS, n);
         MemorySegment[] bufs = new MemorySegment[n];
         for (int i = 0; i < n; i++) {
             Transfer t = batch.get(i);
             MemorySegment b = t.buf();
-            if (!b.isNative()) {
+            if (!b.isNative() || t.send()) {
                 b = a.allocate(Math.max(1, t.bytes()), 64);
                 if (t.send()) MemorySegment.copy(t.buf(), 0, b, 0, t.bytes());
             }
@@ -198,27 +206,74 @@ public final class MpiComm implements Communicator {
             Transfer t = batch.get(i);
             if (t.send()) mpi.isend(bufs[i], t.count(), type(t.type()), t.peer(), t.tag(), comm, rq.asSlice(8L * i, 8));
         }
+        long posted = System.nanoTime();
+        List<Integer> recvs = new ArrayList<>(), sends = new ArrayList<>();
+        for (int i = 0; i < n; i++) (batch.get(i).send() ? sends : recvs).add(i);
         return new Pending() {
             private boolean completed;
 
             @Override public void await() {
                 if (completed) return;
-                boolean[] done = waitRequests(rq, n);
+                MemorySegment rr = a.allocate(ValueLayout.ADDRESS, Math.max(1, recvs.size()));
+                for (int j = 0; j < recvs.size(); j++) MemorySegment.copy(rq, 8L * recvs.get(j), rr, 8L * j, 8);
+                boolean[] done = recvs.isEmpty() ? null : waitRequests(rr, recvs.size());
                 if (done != null) {
                     List<String> who = new ArrayList<>();
-                    for (int i = 0; i < n; i++)
-                        if (!done[i]) who.add((batch.get(i).send() ? "send to" : "receive from") + " rank " + batch.get(i).peer() + " (tag " + batch.get(i).tag() + ")");
+                    for (int j = 0; j < recvs.size(); j++)
+                        if (!done[j]) who.add("receive from rank " + batch.get(recvs.get(j)).peer() + " (tag " + batch.get(recvs.get(j)).tag() + ")");
                     throw new CommException(String.format(Locale.ROOT, "rank %d: %s did not complete within %.1f s (%s)", rank,
                             String.join(", ", who), timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
                 }
-                for (int i = 0; i < n; i++) {
+                for (int i : recvs) {
                     Transfer t = batch.get(i);
-                    if (!t.send() && bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
+                    if (bufs[i] != t.buf()) MemorySegment.copy(bufs[i], 0, t.buf(), 0, t.bytes());
                 }
                 completed = true;
-                a.close();
+                List<Transfer> st = new ArrayList<>();
+                MemorySegment sq = a.allocate(ValueLayout.ADDRESS, Math.max(1, sends.size()));
+                for (int j = 0; j < sends.size(); j++) { MemorySegment.copy(rq, 8L * sends.get(j), sq, 8L * j, 8); st.add(batch.get(sends.get(j))); }
+                synchronized (inFlight) { inFlight.add(new InFlight(a, sq, st, new boolean[st.size()], posted)); }
+                testSends(false);
             }
         };
+    }
+
+    /** Sends of completed batches not yet received by their peers, with their arena (closed when all are done). */
+    private record InFlight(Arena arena, MemorySegment reqs, List<Transfer> sends, boolean[] done, long posted) {}
+
+    private final List<InFlight> inFlight = new ArrayList<>();
+
+    /**
+     * Tests the sends in flight, closing the arenas of batches whose sends all completed; with {@code block}, waits
+     * until none is left. A send older than the deadline throws, naming its peer and tag.
+     */
+    private void testSends(boolean block) {
+        synchronized (inFlight) {
+            long start = System.nanoTime();
+            while (!inFlight.isEmpty()) {
+                long now = System.nanoTime();
+                for (var it = inFlight.iterator(); it.hasNext(); ) {
+                    InFlight f = it.next();
+                    boolean all = true;
+                    for (int j = 0; j < f.done().length; j++) {
+                        if (!f.done()[j] && mpi.test(f.reqs().asSlice(8L * j, 8), flag)) f.done()[j] = true;
+                        all &= f.done()[j];
+                    }
+                    if (all) { it.remove(); f.arena().close(); continue; }
+                    if (now - f.posted() - timeoutNanos > 0) {
+                        List<String> who = new ArrayList<>();
+                        for (int j = 0; j < f.done().length; j++)
+                            if (!f.done()[j]) who.add("send to rank " + f.sends().get(j).peer() + " (tag " + f.sends().get(j).tag() + ")");
+                        it.remove();   // its arena stays open: MPI may still read it until the job is aborted
+                        throw new CommException(String.format(Locale.ROOT, "rank %d: %s was not received within %.1f s (%s)", rank,
+                                String.join(", ", who), timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
+                    }
+                }
+                if (!block || inFlight.isEmpty()) return;
+                if (now - start < spinNanos) Thread.onSpinWait();
+                else java.util.concurrent.locks.LockSupport.parkNanos(100_000L);
+            }
+        }
     }
 
     /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */
@@ -296,6 +351,7 @@ public final class MpiComm implements Communicator {
     /** Finalizes MPI (the world communicator lives until the JVM ends: close it once, at the end of the job). */
     @Override public void close() {
         if (finished) return;
+        testSends(true);
         finished = true;
         mpi.finalizeMpi();
     }
