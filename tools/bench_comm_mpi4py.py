@@ -7,7 +7,7 @@ Run by `jseek bench comm` as `mpirun -np N /usr/bin/python3 tools/bench_comm_mpi
   mpi4py-a2av-blocking  MPI_Alltoallv
   mpi4py-allreduce      jseek's rank-ordered all-reduce: Ialltoallv of the pieces, numpy sum in rank order, Iallgatherv
   mpi4py-allreduce-mpi  MPI_Allreduce (Open MPI's own algorithm and order)
-Each size: one warm-up iteration, a barrier, then `iters` iterations timed on rank 0.
+Each size: `iters` warm-up iterations (as on the jseek side), a barrier, then `iters` iterations timed on rank 0.
 """
 import argparse
 import time
@@ -17,7 +17,8 @@ from mpi4py import MPI
 
 
 def timed(comm, iters, fn):
-    fn()
+    for _ in range(iters):
+        fn()
     comm.Barrier()
     t0 = time.perf_counter()
     for _ in range(iters):

@@ -60,8 +60,13 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
 
     private interface Op { void run(); }
 
+    /**
+     * Runs the op {@code iters} times untimed (so the JIT has compiled the path: with one rank per core, a compiler
+     * thread competing with spinning MPI ranks otherwise dominates), then {@code iters} times timed. The mpi4py side
+     * warms up the same way.
+     */
     private static double timed(Communicator c, int iters, Op op) {
-        op.run();
+        for (int i = 0; i < iters; i++) op.run();
         c.barrier();
         long t0 = System.nanoTime();
         for (int i = 0; i < iters; i++) op.run();
