@@ -4,6 +4,7 @@ import dev.jseek.fp8.ScaleFormat;
 import dev.jseek.fp8.TileQuantizer;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
+import dev.jseek.parallel.HugePages;
 import dev.jseek.parallel.MpiComm;
 import dev.jseek.parallel.TokenDispatch;
 import java.io.IOException;
@@ -82,14 +83,14 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
                 int floats = (int) (size / 4), per = floats / n, it = iters(size);
                 int[] cnt = new int[n], dsp = new int[n];
                 for (int i = 0; i < n; i++) { cnt[i] = per; dsp[i] = i * per; }
-                MemorySegment send = a.allocate(4L * per * n, 64), recv = a.allocate(4L * per * n, 64), buf = a.allocate(4L * floats, 64);
+                MemorySegment send = HugePages.allocate(a, 4L * per * n), recv = HugePages.allocate(a, 4L * per * n), buf = HugePages.allocate(a, 4L * floats);
                 for (long i = 0; i < (long) per * n; i++) send.setAtIndex(ValueLayout.JAVA_FLOAT, i, r + 1);
                 for (long i = 0; i < floats; i++) buf.setAtIndex(ValueLayout.JAVA_FLOAT, i, r + 1);
                 Map<String, Double> res = new LinkedHashMap<>();
                 res.put("jseek-a2av", timed(c, it, () -> c.allToAllV(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT)));
                 res.put("jseek-a2av-blocking", timed(c, it, () -> c.mpiAlltoallv(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT)));
                 res.put("jseek-allreduce", timed(c, it, () -> c.allReduceSum(buf, floats)));
-                MemorySegment out = a.allocate(4L * floats, 64);
+                MemorySegment out = HugePages.allocate(a, 4L * floats);
                 res.put("jseek-allreduce-mpi", timed(c, it, () -> c.mpiAllreduceSum(buf, out, floats)));
                 if (r == 0)
                     for (var e : res.entrySet())

@@ -95,7 +95,7 @@ public final class MpiComm implements Communicator {
         if (s == null || s.byteSize() < bytes) {
             if (scratchArena[slot] != null) scratchArena[slot].close();
             scratchArena[slot] = Arena.ofShared();
-            scratch[slot] = s = scratchArena[slot].allocate(Math.max(64, bytes + bytes / 8), 64);
+            scratch[slot] = s = HugePages.allocate(scratchArena[slot], Math.max(64, bytes + bytes / 8));
         }
         return s.asSlice(0, bytes);
     }
