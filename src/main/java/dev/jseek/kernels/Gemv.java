@@ -69,15 +69,8 @@ final class Gemv {
     /**
      * Rows [r0, r1) of Y (=|+=) X W^T on the calling thread, computed exactly as {@link #linear} computes them when
      * r0 is a multiple of 4 (row groups of {@link #R} aligned at 0; per-row dots independent of the split), so a
-     * batch of products split differently over the pool gives the same bits.
-     */
-    static void rowsSerial(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
-        rowsSerial(y, yOff, x, xOff, null, 0, m, w, accumulate, r0, r1);
-    }
-
-    /**
-     * {@link #rowsSerial(float[], int, float[], int, int, Matrix, boolean, int, int)} with x already quantized for
-     * the integer K-quant kernels: its m rows in a from element aOff (a null: quantized here when needed).
+     * batch of products split differently over the pool gives the same bits. For the integer K-quant kernels, a holds
+     * x already quantized: its m rows from element aOff (a null: quantized here when needed).
      */
     static void rowsSerial(float[] y, int yOff, float[] x, int xOff, Q8K a, int aOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
         if (fused(w, m)) {
