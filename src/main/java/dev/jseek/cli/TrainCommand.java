@@ -23,6 +23,7 @@ import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
 import dev.jseek.parallel.CommException;
 import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.StagePartition;
 import dev.jseek.pipeline.RankGrid;
 import dev.jseek.pipeline.Schedules;
 import dev.jseek.parallel.Communicator;
@@ -336,7 +337,9 @@ public final class TrainCommand implements Callable<Integer> {
             // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
             // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments)
             ExpertShard shard = epGroup > 1 && ppRanks == 1 ? new ExpertShard(epGroup, comm.rank() % epGroup, c.nRoutedExperts()) : null;
-            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard);
+            // pipeline parallel: each rank holds only its stages' tensors (pipeline rank p of world rank (p D + d) E + e)
+            boolean[] units = ppRanks > 1 ? PipelineTrainStep.unitsOfRank(scheduleName(), c, ppRanks, comm.rank() / (ppDp * epGroup)) : null;
+            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard, units);
             if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
@@ -351,8 +354,9 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            // rank 0 evaluates; with expert parallel every rank does (the forward exchanges rows with the other experts' ranks)
-            Validation<TokenBatch> val = validation.every > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
+            // rank 0 evaluates; with expert or pipeline parallel every rank does (the forward exchanges rows with the other experts' ranks,
+            // or runs through the pipeline's stages)
+            Validation<TokenBatch> val = validation.every > 0 && (comm == null || comm.rank() == 0 || epGroup > 1 || ppRanks > 1) ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             PipelineTrainStep pipe;
@@ -368,10 +372,10 @@ public final class TrainCommand implements Callable<Integer> {
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (pipe != null) {
                     int dg = pipe.dataGroup() == null ? 1 : pipe.dataGroup().size();
-                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena, and the AdamW moments of its own stages' tensors%s%n",
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the parameters and gradients of its stages, and the AdamW moments of its own stages' tensors%s%n",
                             pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process",
                             dg == 1 ? "" : ", 1/" + dg + " of them (ZeRO-1 over its stage's ranks)");
-                    printPipelineRanks(o, comm, model, t);
+                    printPipelineRanks(o, comm, model, t, pipe);
                 } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
@@ -406,12 +410,20 @@ public final class TrainCommand implements Callable<Integer> {
         o.flush();
     }
 
-    /** Per rank, gathered to rank 0: the floats of the stages it updates, and its parameter, gradient, optimizer and activation bytes. */
-    private static void printPipelineRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
+    /**
+     * Per rank, gathered to rank 0: the floats of the stages it updates, its parameter, gradient (arena + reduced
+     * shard) and optimizer bytes, and the activation bytes of one micro-batch on each of its stages (a slot's arena).
+     */
+    private static void printPipelineRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t, PipelineTrainStep pipe) {
         ZeroShard z = t.zero();
-        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(), z.stageFloats()};
+        long acts = 0;
+        int rank = pipe.pipelineGroup().rank();
+        StagePartition part = pipe.partition();
+        for (int s : PipelineTrainStep.stagesOfRank(pipe.scheduleName(), pipe.pipelineGroup().size(), rank))
+            acts += new TrainModel(model, part.first(s), part.end(s)).activationBytes();
+        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), acts, z.stageFloats()};
         long[] all = comm.allGather(mine);
-        o.printf(Locale.ROOT, "             rank  stage floats  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+        o.printf(Locale.ROOT, "             rank  stage floats  params MiB  grads MiB  optimizer MiB  activations MiB (1 micro-batch per stage)%n");
         for (int r = 0; r < comm.size(); r++)
             o.printf(Locale.ROOT, "             %4d  %12s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
                     all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);

@@ -67,6 +67,12 @@ class PipelineCliTest {
         TrainCommandTest.Run r = train(args(data, f1b, 4, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "1f1b");
         assertTrue(r.out().contains("parallel   pipeline 1f1b over 2 ranks, 2 stages"), r.out());
         assertLossesClose(ref, TrainKillTest.metrics(f1b), "1f1b");
+        // the 1F1B ranks' shards (each rank its stages' tensors) resumed on another pipeline layout: DualPipeV, 2 stages per rank
+        Path cross = tmp.resolve("cross");
+        train(args(data, cross, 4, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev", "--resume", f1b.resolve("step-2").toString());
+        List<JsonNode> tail = TrainKillTest.metrics(cross);
+        assertLossesClose(ref.subList(ref.size() - tail.size(), ref.size()), tail, "1f1b step 2 resumed as dualpipev");
+        assertEquals(2, tail.size(), "steps 3 and 4 after the resume");
 
         r = train(args(data, v, 2, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev");
         assertTrue(r.out().contains("parallel   pipeline dualpipev over 2 ranks, 4 stages"), r.out());

@@ -48,12 +48,13 @@ class PipelineComboTest {
 
     public static Out combinedRank(Communicator comm, ModelConfig c, String name, int m, int steps, int pp, int dp, int ep) {
         RankGrid g = RankGrid.of(comm, pp, dp, ep);
-        TrainModel model = new TrainModel(c, B * ep, T);
+        TrainModel model = TrainModel.forUnits(c, B * ep, T, true, dev.jseek.train.Precision.FP32, PipelineTrainStep.unitsOfRank(name, c, pp, g.pipeline().rank()));
         model.initRandom(3, 0.1f);
         PipelineTrainStep step = new PipelineTrainStep(name, model, g);
         List<TrainTensor> tensors = TrainTensor.fromLayout(model.layout());
         AdamW ref = AdamW.deepSeekV3(model.layout(), 1e-8f);
-        ZeroShard zero = g.data() == null ? null : new ZeroShard(g.data(), tensors, model.params().length, ref.config());
+        List<String> names = model.layout().declared().stream().map(ParamLayout.Entry::name).toList();
+        ZeroShard zero = ZeroShard.forStage(g.data(), g.pipeline(), names, step.owners(names), tensors, model.params().length, ref.config());
         List<double[]> losses = new ArrayList<>();
         float[] first = null;
         for (int s = 0; s < steps; s++) {
@@ -62,17 +63,17 @@ class PipelineComboTest {
             for (int i = 0; i < m; i++) tot[i] = l.get(i).total();
             losses.add(tot);
             if (first == null) {
-                first = model.grads().clone();
+                first = PipelineEquivalenceTest.assemble(g.pipeline(), model, model.grads(), step.runner().copies());
                 if (g.data() != null) g.data().allReduceSum(first, 0, first.length);
             }
-            if (zero == null) ref.step(model.params(), model.grads(), PipelineEquivalenceTest.LR);
-            else {
-                zero.reduceGradients(model.grads());
-                zero.step(model.params(), PipelineEquivalenceTest.LR, 1);
-            }
+            zero.reduceGradients(model.grads());
+            zero.step(model.params(), PipelineEquivalenceTest.LR, 1);
+            step.shareParameters();
             model.updateBias(0.01f);
         }
-        return new Out(losses, first, model.params().clone());
+        float[] params = PipelineEquivalenceTest.assemble(g.pipeline(), model, model.params(), step.runner().copies());
+        PipelineEquivalenceTest.checkCopies(model, params, name + " rank " + comm.rank());
+        return new Out(losses, first, params);
     }
 
     public static void checkFirstStep(ModelConfig c, String name, PipelineEquivalenceTest.Run ref, List<Out> runs, String what) {
@@ -145,7 +146,7 @@ class PipelineComboTest {
         Schedule bad = new Schedule("zb1p-without-a-W", 2, 2, 2, good.route(), ops);
         StagePartition part = StagePartition.byLayerCount(c.numHiddenLayers(), 2);
         RuntimeException e = assertThrows(RuntimeException.class, () -> ThreadRanks.run(2, TimeUnit.SECONDS.toNanos(20), comm -> {
-            TrainModel model = PipelineEquivalenceTest.model(c);
+            TrainModel model = PipelineEquivalenceTest.rankModel(c, bad, part, comm.rank(), B);
             new PipelineRunner(bad, part, model, comm).step(PipelineEquivalenceTest.batches(c, 2, 1), B, T, 0.5f);
             return null;
         }));
