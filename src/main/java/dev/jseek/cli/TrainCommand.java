@@ -284,18 +284,8 @@ public final class TrainCommand implements Callable<Integer> {
                 default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M, or pp=N)");
             }
         }
-        if (pp > 0 && (perNode > 0 || maxNodes > 0))
-            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)");
         if (pp == 0 && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
-        if (pp > 0) {
-            if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
-            int pdp = Math.max(dp, 1), pep = Math.max(ep, 1), all = pp * pdp * pep;
-            if (ranks != 1 && ranks != all)
-                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
-            if (ranks != 1) return new Layout(ranks, null, pep, 0, 0, pp, pdp);
-            return new Layout(null, mpiWorld(all), pep, 0, 0, pp, pdp);
-        }
-        if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
+        if (pp == 0 && dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
         ep = Math.max(ep, 1);
         if ((perNode > 0) != (maxNodes > 0))
@@ -304,6 +294,14 @@ public final class TrainCommand implements Callable<Integer> {
             throw new UserException("--parallel " + parallel + ": ep=" + ep + " ranks do not split into nodes of ranks-per-node=" + perNode);
         if (perNode > 0 && maxNodes > ep / perNode)
             throw new UserException("--parallel " + parallel + ": max-nodes=" + maxNodes + " exceeds the " + ep / perNode + " nodes of ep=" + ep);
+        if (pp > 0) {                     // node-limited routing over each stage's expert group
+            if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
+            int all = pp * dp * ep;
+            if (ranks != 1 && ranks != all)
+                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
+            if (ranks != 1) return new Layout(ranks, null, ep, perNode, maxNodes, pp, dp);
+            return new Layout(null, mpiWorld(all), ep, perNode, maxNodes, pp, dp);
+        }
         int world = dp * ep;
         if (ranks != 1) {
             if (ranks != world)

@@ -92,7 +92,8 @@ public final class TrainModel {
 
     /**
      * A model whose parameter and gradient arenas are those of {@code shared} (same config and sizes) with activation
-     * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}).
+     * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}). It takes
+     * shared's loss settings and node-limited routing.
      */
     public TrainModel(TrainModel shared) {
         this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared, shared.pl.shard(), shared.units, shared.units);
@@ -243,6 +244,7 @@ public final class TrainModel {
             mtpLambda = shared.mtpLambda;
             balanceAlpha = shared.balanceAlpha;
             seqWiseBalance = shared.seqWiseBalance;
+            if (shared.nodeLimit != null) setNodeLimitedRouting(shared.nodeLimit[0], shared.nodeLimit[1], shared.nodeLimit[2]);
         }
         setPrecision(precision);
     }
@@ -683,7 +685,11 @@ public final class TrainModel {
      */
     public void setNodeLimitedRouting(int ranks, int ranksPerNode, int maxNodes) {
         for (Moe m : moes) m.setNodeLimit(ranks, ranksPerNode, maxNodes);
+        nodeLimit = ranks <= 0 ? null : new int[]{ranks, ranksPerNode, maxNodes};
     }
+
+    /** The node-limited routing set (ranks, ranks per node, max nodes; null: off), which a pipeline slot built from this model takes too. */
+    private int[] nodeLimit;
 
     /** The MoE layers (blocks, then MTP modules). */
     List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }

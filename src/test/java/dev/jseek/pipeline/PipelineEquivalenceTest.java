@@ -60,8 +60,12 @@ class PipelineEquivalenceTest {
 
     static Run single(ModelConfig c, int m, int steps) { return single(c, m, steps, dev.jseek.train.Precision.FP32); }
 
-    static Run single(ModelConfig c, int m, int steps, dev.jseek.train.Precision p) {
+    static Run single(ModelConfig c, int m, int steps, dev.jseek.train.Precision p) { return single(c, m, steps, p, null); }
+
+    /** nodeLimit: node-limited routing (ranks, ranks per node, max nodes) of the 1-rank model, null: none. */
+    static Run single(ModelConfig c, int m, int steps, dev.jseek.train.Precision p, int[] nodeLimit) {
         TrainModel model = model(c, p);
+        if (nodeLimit != null) model.setNodeLimitedRouting(nodeLimit[0], nodeLimit[1], nodeLimit[2]);
         AdamW opt = AdamW.deepSeekV3(model.layout(), 1e-8f);
         List<double[]> losses = new ArrayList<>();
         float[] first = null;
