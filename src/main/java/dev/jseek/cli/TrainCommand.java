@@ -483,7 +483,10 @@ public final class TrainCommand implements Callable<Integer> {
                 cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, run.seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
-        o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
+        if (ppRanks > 1)                 // a pipeline rank's activations live in its stages' micro-batch slots (the table below)
+            o.printf(Locale.ROOT, "  recompute  %s; activation arenas: one per micro-batch in flight on a stage, that stage's units only (per rank below)%n",
+                    model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)");
+        else o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
                 model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)",
                 al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
                 al.savedBytes() / (double) (1 << 20), al.dactsSize());
