@@ -118,13 +118,13 @@ class GgufTokenizerTest {
 
         GgufWriter w = new GgufWriter();
         w.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
-        w.put("tokenizer.ggml.pre", GgufValue.string("deepseek-llm"));
+        w.put("tokenizer.ggml.pre", GgufValue.string("qwen2"));
         w.put("tokenizer.ggml.tokens", GgufValue.stringArray(tokens));
         w.write(src);
         try (GgufFile g = GgufFile.open(src)) {
             FormatException x = assertThrows(FormatException.class, () -> GgufTokenizer.read(g));
-            assertEquals(src + ": tokenizer.ggml.pre is 'deepseek-llm'; jseek splits text with DeepSeek-V3's pre-tokenizer ('deepseek-v3') only; "
-                    + "pass --tokenizer tokenizer.json", x.getMessage());
+            assertEquals(src + ": tokenizer.ggml.pre is 'qwen2'; jseek splits text with the DeepSeek family's pre-tokenizers "
+                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder') only; pass --tokenizer tokenizer.json", x.getMessage());
         }
     }
 }
