@@ -12,7 +12,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * transformers passes OpenAI-style messages: {@code content} null is {@code none}; a message's {@code tool_calls} key
  * is present only when it has tool calls; {@code bos_token} / {@code eos_token} are the tokenizer's.
  * <ul>
- * <li>{@link #DEEPSEEK_V3} — DeepSeek-V3 (and V2.5-1210-style tool calls), see {@link ChatTemplate};</li>
+ * <li>{@link #DEEPSEEK_V3} — DeepSeek-V3, see {@link ChatTemplate};</li>
  * <li>{@link #DEEPSEEK_R1} / {@link #DEEPSEEK_R1_2025_01} — DeepSeek-R1 and its distilled models, the release as
  *     updated in February 2025 (the generation prompt opens {@code <think>\n}) and the January original (it does not):
  *     only the last system message counts; an earlier assistant answer loses everything up to its last

@@ -11,9 +11,9 @@ import java.util.List;
  * each stage splitting every piece of the one before) followed by a ByteLevel stage without its own regex or prefix
  * space, exactly as the model's Hugging Face {@code tokenizer.json} declares it.
  * <ul>
- * <li>{@code deepseek-v3} (DeepSeek-V3/R1, V2.5 and jseek's own tokenizers): digits in runs of up to three, CJK runs,
+ * <li>{@code deepseek-v3} (DeepSeek-V3, R1, V3-0324 and jseek's own tokenizers): digits in runs of up to three, CJK runs,
  *     then one main regex;</li>
- * <li>{@code deepseek-llm} (DeepSeek-LLM, DeepSeek-V2 and V2-Lite, DeepSeek-Coder-V2): line breaks one by one, an
+ * <li>{@code deepseek-llm} (DeepSeek-LLM, DeepSeek-V2, V2-Lite and V2.5, DeepSeek-Coder-V2): line breaks one by one, an
  *     optional whitespace before a run of Latin/Greek/Cyrillic/... letters or before a run of ASCII/full-width
  *     punctuation, trailing whitespace, CJK and Hangul runs, then digit runs (tokenizer.json's
  *     {@code Digits} stage with {@code individual_digits: false});</li>
