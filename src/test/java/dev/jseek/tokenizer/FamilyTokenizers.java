@@ -35,6 +35,13 @@ public final class FamilyTokenizers {
         return out;
     }
 
+    /** The tokenizer.json {@code pre_tokenizer} object of the pre-tokenizer llama.cpp names {@code ggufPre}. */
+    public static ObjectNode preTokenizerJson(String ggufPre) {
+        NamedPreTokenizer p = NamedPreTokenizer.byName(ggufPre);
+        if (p == null) throw new IllegalArgumentException(ggufPre);
+        return preTokenizerJson(p);
+    }
+
     /** The tokenizer.json {@code pre_tokenizer} object of {@code p}: its regexes as Split stages (the last, a digit rule, as Digits). */
     static ObjectNode preTokenizerJson(NamedPreTokenizer p) {
         ObjectMapper om = new ObjectMapper();
