@@ -93,6 +93,10 @@ final class HalfGemv {
                 bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
             }
+            for (; t + 2 <= m; t += 2) {
+                bf16x4x2(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
+            }
             for (; t < m; t++) {
                 bf16x4x1(seg, p0, p1, p2, p3, x, xOff + t * k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 1, out);
@@ -109,6 +113,10 @@ final class HalfGemv {
             for (; t + T <= m; t += T) {
                 bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                bf16x4x2(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
             }
             for (; t < m; t++) {
                 bf16x4x1(a, p0, p1, p2, p3, x, xOff + t * k, kv, out);
@@ -131,6 +139,10 @@ final class HalfGemv {
             for (; t + T <= m; t += T) {
                 f32x4x4(wb, k, x, xOff + t * k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                f32x4x2(wb, k, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
             }
             for (; t < m; t++) {
                 f32x4x1(wb, k, x, xOff + t * k, kv, out);
@@ -293,6 +305,52 @@ final class HalfGemv {
         a20.intoArray(out, 8 * L); a21.intoArray(out, 9 * L); a22.intoArray(out, 10 * L); a23.intoArray(out, 11 * L);
         a30.intoArray(out, 12 * L); a31.intoArray(out, 13 * L); a32.intoArray(out, 14 * L); a33.intoArray(out, 15 * L);
         reduce(out, R * T);
+    }
+
+    // ---- 4 rows x 2 tokens: 8 accumulators; afterwards out[j * 2 + i] = row j, token i ----
+
+    private static void bf16x4x2(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    private static void bf16x4x2(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = bf16(a, p0 + i), w1 = bf16(a, p1 + i), w2 = bf16(a, p2 + i), w3 = bf16(a, p3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    private static void f32x4x2(float[] wb, int ld, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + ld;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, ld + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * ld + i), w3 = FloatVector.fromArray(F, wb, 3 * ld + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
     }
 
     // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----
