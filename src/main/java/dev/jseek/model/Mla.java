@@ -2,9 +2,13 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Parallel;
+import dev.jseek.kernels.Vec;
 import dev.jseek.kernels.WeightRows;
+import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * Multi-head Latent Attention (report §2.1.1). Projections (docs/architecture.md §3.1): q = W_qb · RMSNorm(W_qa x) (or W_q x without q_lora_rank),
@@ -84,8 +88,10 @@ public final class Mla {
 
         float[] oHeads = ws.f(Buf.MLA_OHEADS, T * heads * vDim);
         if (cache.mode == AttnMode.ABSORB) {
+            long t0 = StepProfile.start();
             for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
             float[] lat = cache.latentRows(layer, startPos + T, cache.isPaged() ? ws.f(Buf.MLA_LAT, (startPos + T) * aWidth) : null);
+            StepProfile.stop(Phase.CACHE, t0);
             attendAbsorbed(q, T, startPos, lat, oHeads, ws);
         } else {
             float[] kc = cache.keys(layer), vc = cache.values(layer);
@@ -103,7 +109,9 @@ public final class Mla {
             }
             attendNaive(q, T, startPos, kc, vc, oHeads, ws);
         }
+        long t0 = StepProfile.start();
         Gemm.linear(out, 0, oHeads, 0, T, oProj, false);
+        StepProfile.stop(Phase.ATTN_OUT, t0);
     }
 
     /**
@@ -119,49 +127,76 @@ public final class Mla {
         float[] q = project(x, M, cos, sin, ws);
         float[] a = ws.f(Buf.MLA_KVA, M * aWidth), ckv = ws.f(Buf.MLA_CKV, M * kvRank);
         int maxEnd = 0;
+        long t0 = StepProfile.start();
         for (int i = 0; i < M; i++) {
             if (caches[i].mode != AttnMode.ABSORB) throw new IllegalArgumentException("batched decode needs ABSORB caches");
             caches[i].writeLatent(layer, positions[i], ckv, i * kvRank, a, i * aWidth + kvRank);
             maxEnd = Math.max(maxEnd, positions[i] + 1);
         }
+        StepProfile.stop(Phase.CACHE, t0);
         float[] qAbs = absorbQueries(q, M, ws);
         float[] oLat = ws.f(Buf.MLA_OLAT, M * heads * kvRank);
         float[] scratch = ws.f(Buf.MLA_LAT, maxEnd * aWidth);
         for (int i = 0; i < M; i++) {
             int end = positions[i] + 1;
+            t0 = StepProfile.start();
             float[] lat = caches[i].latentRows(layer, end, caches[i].isPaged() ? scratch : null);
+            StepProfile.stop(Phase.CACHE, t0);
             attendTile(qAbs, q, i, 1, positions[i], end, lat, oLat, ws);
         }
         float[] oHeads = ws.f(Buf.MLA_OHEADS, M * heads * vDim);
         expandValues(oLat, M, oHeads, ws);
+        t0 = StepProfile.start();
         Gemm.linear(out, 0, oHeads, 0, M, oProj, false);
+        StepProfile.stop(Phase.ATTN_OUT, t0);
     }
 
     /**
      * Queries [T][heads][nope | rope] with RoPE on each head's rope part (returned, in {@link Buf#MLA_Q}), and the
      * latent kv_a = [c_kv | k_pe] with c_kv_n = RMSNorm(c_kv) in {@link Buf#MLA_CKV} and k_pe rotated in place in
-     * {@link Buf#MLA_KVA}.
+     * {@link Buf#MLA_KVA}. With query compression, kv_a and q_a (both read x) run as one parallel job
+     * ({@link Gemm#linearMany}, the same values as two {@link Gemm#linear} calls); the q_a rows sit after kv_a's T
+     * rows in {@link Buf#MLA_KVA}.
      */
     private float[] project(float[] x, int T, float[] cos, float[] sin, Workspace ws) {
         int half = rope / 2, qWidth = heads * qkDim, aWidth = kvRank + rope;
         float[] q = ws.f(Buf.MLA_Q, T * qWidth);
+        float[] a;
+        long t0 = StepProfile.start();
         if (qProj != null) {
+            a = ws.f(Buf.MLA_KVA, T * aWidth);
             Gemm.linear(q, 0, x, 0, T, qProj, false);
+            Gemm.linear(a, 0, x, 0, T, kvAProj, false);
         } else {
-            int qr = qAProj.rows();
-            float[] cq = ws.f(Buf.MLA_CQ, T * qr);
-            Gemm.linear(cq, 0, x, 0, T, qAProj, false);
-            qANorm.forward(cq, cq, T);
-            Gemm.linear(q, 0, cq, 0, T, qBProj, false);
+            int qr = qAProj.rows(), cq = T * aWidth;
+            a = ws.f(Buf.MLA_KVA, T * (aWidth + qr));
+            Matrix[] mats = ws.matrices(2);
+            int[] jobs = ws.i(Buf.MLA_JOBS, 6);
+            mats[0] = kvAProj;
+            jobs[0] = 0; jobs[1] = T; jobs[2] = 0;
+            mats[1] = qAProj;
+            jobs[3] = 0; jobs[4] = T; jobs[5] = cq;
+            Gemm.linearMany(2, mats, x, a, jobs);
+            StepProfile.stop(Phase.ATTN_PROJ, t0);
+            t0 = StepProfile.start();
+            qANorm.forward(a, cq, qr, a, cq, qr, T);
+            StepProfile.stop(Phase.NORM, t0);
+            t0 = StepProfile.start();
+            Gemm.linear(q, 0, a, cq, T, qBProj, false);
         }
+        StepProfile.stop(Phase.ATTN_PROJ, t0);
+        t0 = StepProfile.start();
         for (int t = 0; t < T; t++)
             for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
+        StepProfile.stop(Phase.ROPE, t0);
 
-        float[] a = ws.f(Buf.MLA_KVA, T * aWidth);
-        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
         float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
+        t0 = StepProfile.start();
         kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
+        StepProfile.stop(Phase.NORM, t0);
+        t0 = StepProfile.start();
         for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+        StepProfile.stop(Phase.ROPE, t0);
         return q;
     }
 
@@ -198,16 +233,32 @@ public final class Mla {
         expandValues(oLat, T, oHeads, ws);
     }
 
+    /**
+     * Calls with at most this many query rows (decode, speculative verify, a batch engine step) absorb and expand
+     * head by head from kv_b rows decoded one at a time ({@link #absorbHead}, {@link #expandHead}), the heads spread
+     * over the pool in one job each; longer calls (prefill) run per-head GEMMs. Per query row the values do not depend
+     * on how many rows the call has.
+     */
+    static final int ROW_PRODUCTS_MAX_T = Gemm.GEMV_MAX_M;
+
     /** q_abs [T][heads][kvRank] = W_UK^h^T q_nope^h for every query row and head (in {@link Buf#MLA_QABS}). */
     private float[] absorbQueries(float[] q, int T, Workspace ws) {
         int qWidth = heads * qkDim;
-        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
+        long t0 = StepProfile.start();
+        if (T <= ROW_PRODUCTS_MAX_T) {
+            float[] rows = ws.f(Buf.MLA_WHEAD, Parallel.threads() * kvRank);
+            Parallel.parallelFor(heads, (h, w) -> absorbHead(h, q, T, qAbs, rows, w * kvRank));
+            StepProfile.stop(Phase.ATTN_ABSORB, t0);
+            return qAbs;
+        }
+        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim), nope, wHead);                    // W_UK^h [nope, kvRank]
             Gemm.sgemm(false, false, T, kvRank, nope, 1f, q, h * qkDim, qWidth, wHead, 0, kvRank,
                     0f, qAbs, h * kvRank, heads * kvRank);
         }
+        StepProfile.stop(Phase.ATTN_ABSORB, t0);
         return qAbs;
     }
 
@@ -219,6 +270,7 @@ public final class Mla {
                             Workspace ws) {
         int qWidth = heads * qkDim, aWidth = kvRank + rope, rows = n * heads;
         float[] scores = ws.f(Buf.MLA_SCORES, rows * len);
+        long start = StepProfile.start();
         Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
                 lat, 0, aWidth, 0f, scores, 0, len);
         Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
@@ -226,16 +278,57 @@ public final class Mla {
         causalSoftmax(scores, n, len, pos0, heads);
         Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, 0, len, lat, 0, aWidth,
                 0f, oLat, t0 * heads * kvRank, kvRank);
+        StepProfile.stop(Phase.ATTN_CORE, start);
+    }
+
+    /**
+     * Head h of {@link #absorbQueries} for T query rows: q_abs^h[c] = Σ_p q_nope^h[p] W_UK^h[p][c], each W_UK row
+     * decoded once into row[ro ..] and applied to every query with one fused multiply-add per element, p ascending
+     * (the order in which the GEMM's micro-kernel sums a single k slice).
+     */
+    private void absorbHead(int h, float[] q, int T, float[] qAbs, float[] row, int ro) {
+        int qWidth = heads * qkDim, stride = heads * kvRank;
+        for (int t = 0; t < T; t++) java.util.Arrays.fill(qAbs, t * stride + h * kvRank, t * stride + (h + 1) * kvRank, 0f);
+        for (int p = 0; p < nope; p++) {
+            WeightRows.decode(kvBProj, h * (nope + vDim) + p, 0, kvRank, row, ro);
+            for (int t = 0; t < T; t++) fmaInto(q[t * qWidth + h * qkDim + p], row, ro, qAbs, t * stride + h * kvRank, kvRank);
+        }
+    }
+
+    /** Head h of {@link #expandValues} for T rows: o_h[v] = W_UV^h[v] · o_lat_h, each W_UV row decoded once into row[ro ..]. */
+    private void expandHead(int h, float[] oLat, int T, float[] oHeads, float[] row, int ro) {
+        for (int v = 0; v < vDim; v++) {
+            WeightRows.decode(kvBProj, h * (nope + vDim) + nope + v, 0, kvRank, row, ro);
+            for (int t = 0; t < T; t++)
+                oHeads[(t * heads + h) * vDim + v] = Ops.dot(row, ro, oLat, (t * heads + h) * kvRank, kvRank);
+        }
+    }
+
+    /** y[yo + i] = fma(a, x[xo + i], y[yo + i]) for i < n. */
+    private static void fmaInto(float a, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector av = FloatVector.broadcast(Vec.F, a);
+        int i = 0, L = Vec.LANES;
+        for (; i + L <= n; i += L)
+            av.fma(FloatVector.fromArray(Vec.F, x, xo + i), FloatVector.fromArray(Vec.F, y, yo + i)).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] = Math.fma(a, x[xo + i], y[yo + i]);
     }
 
     /** o_h = W_UV^h o_lat_h for every row: oHeads [T][heads][vDim]. */
     private void expandValues(float[] oLat, int T, float[] oHeads, Workspace ws) {
+        long t0 = StepProfile.start();
+        if (T <= ROW_PRODUCTS_MAX_T) {
+            float[] rows = ws.f(Buf.MLA_WHEAD, Parallel.threads() * kvRank);
+            Parallel.parallelFor(heads, (h, w) -> expandHead(h, oLat, T, oHeads, rows, w * kvRank));
+            StepProfile.stop(Phase.ATTN_EXPAND, t0);
+            return;
+        }
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]
             Gemm.sgemm(false, true, T, vDim, kvRank, 1f, oLat, h * kvRank, heads * kvRank, wHead, 0, kvRank,
                     0f, oHeads, h * vDim, heads * vDim);
         }
+        StepProfile.stop(Phase.ATTN_EXPAND, t0);
     }
 
     /**
