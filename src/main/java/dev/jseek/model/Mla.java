@@ -87,7 +87,12 @@ public final class Mla {
         float[] a = ws.f(Buf.MLA_KVA, T * aWidth), ckv = ws.f(Buf.MLA_CKV, T * kvRank);
 
         float[] oHeads = ws.f(Buf.MLA_OHEADS, T * heads * vDim);
-        if (cache.mode == AttnMode.ABSORB) {
+        if (cache.mode == AttnMode.ABSORB && T <= rowProductsMaxT) {
+            long t0 = StepProfile.start();
+            for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
+            StepProfile.stop(Phase.CACHE, t0);
+            attendHeads(q, T, cache, startPos, null, null, layer, oHeads, ws);
+        } else if (cache.mode == AttnMode.ABSORB) {
             long t0 = StepProfile.start();
             for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
             float[] lat = cache.latentRows(layer, startPos + T, cache.isPaged() ? ws.f(Buf.MLA_LAT, (startPos + T) * aWidth) : null);
@@ -126,26 +131,14 @@ public final class Mla {
         int aWidth = kvRank + rope;
         float[] q = project(x, M, cos, sin, ws);
         float[] a = ws.f(Buf.MLA_KVA, M * aWidth), ckv = ws.f(Buf.MLA_CKV, M * kvRank);
-        int maxEnd = 0;
         long t0 = StepProfile.start();
         for (int i = 0; i < M; i++) {
             if (caches[i].mode != AttnMode.ABSORB) throw new IllegalArgumentException("batched decode needs ABSORB caches");
             caches[i].writeLatent(layer, positions[i], ckv, i * kvRank, a, i * aWidth + kvRank);
-            maxEnd = Math.max(maxEnd, positions[i] + 1);
         }
         StepProfile.stop(Phase.CACHE, t0);
-        float[] qAbs = absorbQueries(q, M, ws);
-        float[] oLat = ws.f(Buf.MLA_OLAT, M * heads * kvRank);
-        float[] scratch = ws.f(Buf.MLA_LAT, maxEnd * aWidth);
-        for (int i = 0; i < M; i++) {
-            int end = positions[i] + 1;
-            t0 = StepProfile.start();
-            float[] lat = caches[i].latentRows(layer, end, caches[i].isPaged() ? scratch : null);
-            StepProfile.stop(Phase.CACHE, t0);
-            attendTile(qAbs, q, i, 1, positions[i], end, lat, oLat, ws);
-        }
         float[] oHeads = ws.f(Buf.MLA_OHEADS, M * heads * vDim);
-        expandValues(oLat, M, oHeads, ws);
+        attendHeads(q, M, null, 0, caches, positions, layer, oHeads, ws);
         t0 = StepProfile.start();
         Gemm.linear(out, 0, oHeads, 0, M, oProj, false);
         StepProfile.stop(Phase.ATTN_OUT, t0);
@@ -234,24 +227,98 @@ public final class Mla {
     }
 
     /**
-     * Calls with at most this many query rows (decode, speculative verify, a batch engine step) absorb and expand
-     * head by head from kv_b rows decoded one at a time ({@link #absorbHead}, {@link #expandHead}), the heads spread
-     * over the pool in one job each; longer calls (prefill) run per-head GEMMs. Per query row the values do not depend
-     * on how many rows the call has.
+     * ABSORB calls with at most this many query rows (decode, speculative verify; a batch engine step always) run
+     * {@link #attendHeads}; longer ones (prefill) the tiled per-head GEMMs of {@link #attendAbsorbed} (tests lower it to
+     * reach that path with few tokens).
      */
-    static final int ROW_PRODUCTS_MAX_T = Gemm.GEMV_MAX_M;
+    static int rowProductsMaxT = Gemm.GEMV_MAX_M;
+
+    /** Keys per tile of {@link #attendQuery}: a tile of latent rows stays in L2 while every head of a group reads it. */
+    private static final int KEY_TILE = 64;
+
+    /**
+     * Absorbed attention (docs/architecture.md §3.3) of a few query rows as one parallel job over groups of heads
+     * (one group per pool thread): per head, q_abs = W_UK^T q_nope from kv_b rows decoded one at a time
+     * ({@link #absorbHead}), per query the scores against its cache, softmax and o_lat = P c_kv ({@link #attendQuery}),
+     * then o = W_UV o_lat ({@link #expandHead}). Query t reads cache {@code caches[t]} at position {@code positions[t]}
+     * (caches null: {@code cache} at startPos + t), up to and including its own position; paged caches are read
+     * block by block where they lie. Every value of query t is computed the same way whatever the other rows are, so a
+     * row's result does not depend on how many rows the call has (speculative verify, batch invariance).
+     */
+    private void attendHeads(float[] q, int T, KvCache cache, int startPos, KvCache[] caches, int[] positions, int layer,
+                             float[] oHeads, Workspace ws) {
+        long t0 = StepProfile.start();
+        int maxLen = 0;
+        for (int t = 0; t < T; t++) maxLen = Math.max(maxLen, (caches == null ? startPos + t : positions[t]) + 1);
+        float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
+        int threads = Parallel.threads(), per = (heads + threads - 1) / threads, groups = (heads + per - 1) / per, len = maxLen;
+        float[] rows = ws.f(Buf.MLA_WHEAD, threads * kvRank), scores = ws.f(Buf.MLA_SCORES, threads * per * maxLen);
+        Parallel.parallelFor(groups, (g, w) -> {
+            int h0 = g * per, h1 = Math.min(heads, h0 + per);
+            for (int h = h0; h < h1; h++) absorbHead(h, q, T, qAbs, rows, w * kvRank);
+            for (int t = 0; t < T; t++) {
+                KvCache c = caches == null ? cache : caches[t];
+                int pos = caches == null ? startPos + t : positions[t];
+                attendQuery(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len);
+            }
+            for (int h = h0; h < h1; h++) expandHead(h, oLat, T, oHeads);
+        });
+        StepProfile.stop(Phase.ATTN_HEADS, t0);
+    }
+
+    /**
+     * Heads h0..h1-1 of query row t at position pos against rows 0..pos of cache c (layer): scores
+     * σ (q_abs · c_kv_j + q_pe · k_pe_j) into s[so + (h - h0) len + j], softmax, o_lat = Σ_j P_j c_kv_j into
+     * oLat [t][h] (summed over j ascending with one fused multiply-add per element).
+     */
+    private void attendQuery(int t, int h0, int h1, KvCache c, int pos, int layer, float[] qAbs, float[] q, float[] oLat,
+                             float[] s, int so) {
+        int len = pos + 1, w = kvRank + rope, qWidth = heads * qkDim;
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0), n = Math.min(KEY_TILE, Math.min(len - j0, c.latentRun(j0)));
+            for (int h = h0; h < h1; h++) {
+                int qa = (t * heads + h) * kvRank, qp = t * qWidth + h * qkDim + nope, sh = so + (h - h0) * len + j0;
+                for (int j = 0; j < n; j++) s[sh + j] = softmaxScale * score(qAbs, qa, q, qp, lat, off + j * w);
+            }
+            j0 += n;
+        }
+        for (int h = h0; h < h1; h++) {
+            Ops.softmax(s, so + (h - h0) * len, len);
+            java.util.Arrays.fill(oLat, (t * heads + h) * kvRank, (t * heads + h + 1) * kvRank, 0f);
+        }
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0), n = Math.min(KEY_TILE, Math.min(len - j0, c.latentRun(j0)));
+            for (int h = h0; h < h1; h++) {
+                int sh = so + (h - h0) * len + j0, o = (t * heads + h) * kvRank;
+                for (int j = 0; j < n; j++) fmaInto(s[sh + j], lat, off + j * w, oLat, o, kvRank);
+            }
+            j0 += n;
+        }
+    }
+
+    /** q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..] = [c_kv | k_pe]: vector partial sums over both, one reduction, then the scalar tails. */
+    private float score(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
+        int L = Vec.LANES, i = 0, j = 0;
+        FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
+        for (; i + 2 * L <= kvRank; i += 2 * L) {
+            a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+            a1 = FloatVector.fromArray(Vec.F, qAbs, qa + i + L).fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
+        }
+        for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+        for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
+        float sum = Vec.sum(a0.add(a1));
+        for (; i < kvRank; i++) sum += qAbs[qa + i] * lat[lo + i];
+        for (; j < rope; j++) sum += q[qp + j] * lat[lo + kvRank + j];
+        return sum;
+    }
 
     /** q_abs [T][heads][kvRank] = W_UK^h^T q_nope^h for every query row and head (in {@link Buf#MLA_QABS}). */
     private float[] absorbQueries(float[] q, int T, Workspace ws) {
         int qWidth = heads * qkDim;
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
         long t0 = StepProfile.start();
-        if (T <= ROW_PRODUCTS_MAX_T) {
-            float[] rows = ws.f(Buf.MLA_WHEAD, Parallel.threads() * kvRank);
-            Parallel.parallelFor(heads, (h, w) -> absorbHead(h, q, T, qAbs, rows, w * kvRank));
-            StepProfile.stop(Phase.ATTN_ABSORB, t0);
-            return qAbs;
-        }
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim), nope, wHead);                    // W_UK^h [nope, kvRank]
@@ -295,13 +362,14 @@ public final class Mla {
         }
     }
 
-    /** Head h of {@link #expandValues} for T rows: o_h[v] = W_UV^h[v] · o_lat_h, each W_UV row decoded once into row[ro ..]. */
-    private void expandHead(int h, float[] oLat, int T, float[] oHeads, float[] row, int ro) {
-        for (int v = 0; v < vDim; v++) {
-            WeightRows.decode(kvBProj, h * (nope + vDim) + nope + v, 0, kvRank, row, ro);
-            for (int t = 0; t < T; t++)
-                oHeads[(t * heads + h) * vDim + v] = Ops.dot(row, ro, oLat, (t * heads + h) * kvRank, kvRank);
-        }
+    /**
+     * Head h of {@link #expandValues} for T rows: o_h = W_UV^h o_lat_h, the kv_b rows of W_UV^h times each row's
+     * o_lat_h by the GEMV kernel of the weight's type ({@link Gemm#linearRows}, on this thread).
+     */
+    private void expandHead(int h, float[] oLat, int T, float[] oHeads) {
+        int r0 = h * (nope + vDim) + nope;
+        for (int t = 0; t < T; t++)
+            Gemm.linearRows(oHeads, (t * heads + h) * vDim, oLat, (t * heads + h) * kvRank, kvBProj, r0, r0 + vDim);
     }
 
     /** y[yo + i] = fma(a, x[xo + i], y[yo + i]) for i < n. */
@@ -316,12 +384,6 @@ public final class Mla {
     /** o_h = W_UV^h o_lat_h for every row: oHeads [T][heads][vDim]. */
     private void expandValues(float[] oLat, int T, float[] oHeads, Workspace ws) {
         long t0 = StepProfile.start();
-        if (T <= ROW_PRODUCTS_MAX_T) {
-            float[] rows = ws.f(Buf.MLA_WHEAD, Parallel.threads() * kvRank);
-            Parallel.parallelFor(heads, (h, w) -> expandHead(h, oLat, T, oHeads, rows, w * kvRank));
-            StepProfile.stop(Phase.ATTN_EXPAND, t0);
-            return;
-        }
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]

@@ -22,6 +22,7 @@ public final class StepProfile {
         ATTN_PROJ("attn GEMVs q_a, q_b, kv_a"),
         ROPE("RoPE (q, k)"),
         CACHE("latent cache write/read"),
+        ATTN_HEADS("attn per head (absorb..expand)"),
         ATTN_ABSORB("attn absorb q (W_UK)"),
         ATTN_CORE("attn scores, softmax, P c_kv"),
         ATTN_EXPAND("attn expand (W_UV)"),
