@@ -38,6 +38,8 @@ class JitInvarianceTest {
             int mm = m;
             k.put("linear m=" + m, () -> { float[] g = new float[200 * mm]; Gemm.linear(g, 0, x, 0, mm, mf, false); return bits(g); });
         }
+        Matrix mb = TestWeights.random(dev.jseek.tensor.DType.BF16, 36, 160, r, true);         // HalfGemv, mapped-file path
+        for (int m : new int[] {1, 5}) k.put("linear bf16 m=" + m, () -> { float[] g = new float[36 * m]; Gemm.linear(g, 0, x, 0, m, mb, false); return bits(g); });
         Map<String, Long> first = new LinkedHashMap<>();
         k.forEach((name, f) -> first.put(name, f.get()));
         for (int it = 0; it < 2500; it++)
