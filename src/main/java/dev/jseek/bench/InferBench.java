@@ -87,8 +87,14 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             double[] j = jseek(f, prof);
             LlamaBench.Result peer = null;
             if (llamaBench != null) {
-                log.printf("llama-bench on %s...%n", f);
+                log.printf("llama-bench on %s (load average before: %s)...%n", f, TrainBench.loadAverage());
                 peer = LlamaBench.run(llamaBench, f, threads, prompt, gen, reps);
+                // llama.cpp's multi-threaded decode meets at a barrier after every graph node (hundreds per token):
+                // one other runnable thread on the same cores costs it several times its speed (docs/quantization.md),
+                // so say how each repetition went and what else ran
+                log.printf("llama-bench decode per repetition %s tokens/s, prefill %s (load average after: %s)%n",
+                        java.util.Arrays.toString(peer.decodeSamples()), java.util.Arrays.toString(peer.prefillSamples()),
+                        TrainBench.loadAverage());
             }
             rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j[0], j[1], peer, prof[0]));
         }

@@ -18,8 +18,12 @@ import java.util.List;
 public final class LlamaBench {
     private LlamaBench() {}
 
-    /** Mean tokens/s of the prompt and of the generation test, and the llama.cpp build llama-bench reports. */
-    public record Result(double prefillTokensPerSecond, double decodeTokensPerSecond, String build) {}
+    /**
+     * Mean tokens/s of the prompt and of the generation test, the llama.cpp build llama-bench reports, and each
+     * repetition's tokens/s of the two tests (its {@code samples_ts}).
+     */
+    public record Result(double prefillTokensPerSecond, double decodeTokensPerSecond, String build, double[] prefillSamples,
+                         double[] decodeSamples) {}
 
     public static Result run(Path binary, Path gguf, int threads, int prompt, int gen, int reps) {
         List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-m", gguf.toString(), "-t", Integer.toString(threads),
@@ -52,16 +56,30 @@ public final class LlamaBench {
         if (start < 0) throw new IllegalStateException(binary + " printed no JSON array: " + json.substring(0, Math.min(300, json.length())));
         JsonNode rows = new ObjectMapper().readTree(json.substring(start));
         double pp = Double.NaN, tg = Double.NaN;
+        double[] ppSamples = new double[0], tgSamples = new double[0];
         String build = "?";
         for (JsonNode r : rows) {
             int np = r.path("n_prompt").asInt(-1), ng = r.path("n_gen").asInt(-1);
             double ts = r.path("avg_ts").asDouble(Double.NaN);
             build = r.path("build_commit").asText("?") + " (build " + r.path("build_number").asText("?") + ")";
-            if (np == prompt && ng == 0) pp = ts;
-            if (np == 0 && ng == gen) tg = ts;
+            if (np == prompt && ng == 0) {
+                pp = ts;
+                ppSamples = samples(r);
+            }
+            if (np == 0 && ng == gen) {
+                tg = ts;
+                tgSamples = samples(r);
+            }
         }
         if (Double.isNaN(pp) || Double.isNaN(tg))
             throw new IllegalStateException(binary + ": no pp" + prompt + " and tg" + gen + " rows in its JSON output");
-        return new Result(pp, tg, build);
+        return new Result(pp, tg, build, ppSamples, tgSamples);
+    }
+
+    private static double[] samples(JsonNode row) {
+        JsonNode a = row.path("samples_ts");
+        double[] s = new double[a.isArray() ? a.size() : 0];
+        for (int i = 0; i < s.length; i++) s[i] = a.get(i).asDouble(Double.NaN);
+        return s;
     }
 }
