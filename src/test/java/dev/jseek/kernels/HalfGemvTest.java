@@ -9,8 +9,14 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** {@link HalfGemv} against its scalar twin {@link ScalarHalfGemv}, bit for bit. */
+/** {@link HalfGemv} against its scalar twin {@link ScalarHalfGemv}, bit for bit. The suite reruns this class at -Djseek.vectorBits=256. */
 class HalfGemvTest {
+    @Test
+    void runsAtTheRequestedWidth() {
+        String bits = System.getProperty("jseek.vectorBits");           // set by the vector-256 rerun of this class
+        if (bits != null) assertEquals(Integer.parseInt(bits.trim()), Vec.F.vectorBitSize());
+    }
+
     private static void assertBits(float[] want, float[] got, String what) {
         for (int i = 0; i < want.length; i++)
             assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(got[i]), what + " at " + i + ": " + want[i] + " vs " + got[i]);
