@@ -10,15 +10,15 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * GEMV and small-m GEMM for 16-bit float weights (BF16, F16; docs/quantization.md "BF16 and F16 weights"): Y[m, n]
+ * GEMV and small-m GEMM for 16-bit float weights (BF16, F16; docs/quantization.md, "Kernels"): Y[m, n]
  * (=|+=) X[m, k] W^T for the decode step (m = 1), speculative verify (m = 2) and batched decode (m up to
  * {@link Gemm#GEMV_MAX_M}), every weight row streamed from memory once per call whatever m is.
  *
  * <p>Rows go 4 at a time. BF16 is widened in registers as it is read (one 16-bit to 32-bit lane conversion and a
  * shift per {@link Vec#LANES} weights, no buffer), and each widened vector feeds 4 tokens' fused multiply-adds
  * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
- * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 1-token passes over the
- * same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
+ * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 2-token and 4-row x 1-token
+ * passes over the same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
  * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32.
  *
  * <p>One order of summation for every (row, token) dot, whatever m, the tile and the thread split: one vector
@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * (lane i += lane i + L/2, then + L/4, ... {@link #reduce}), then the remaining k mod L products added one by one in
  * float. So a token's outputs are bitwise the same alone or in a batch (the serving engine's batch invariance,
  * speculative decoding's verify) and equal {@link dev.jseek.kernels.scalar.ScalarHalfGemv}, the scalar twin that
- * computes this order with {@link Math#fma}. No allocation once warm.
+ * computes this order with {@link Math#fma}. Nothing is allocated once warm besides {@link #linear}'s parallel task.
  */
 final class HalfGemv {
     private HalfGemv() {}
