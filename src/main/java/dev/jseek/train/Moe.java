@@ -27,8 +27,10 @@ import dev.jseek.kernels.Router;
  * is quantized with power-of-two scales too. The experts' SwiGLU inputs are cached in E4M3 ({@link SwiGluFfn}).
  * Expert parallel sends the dispatch as those E4M3 codes and scales ({@link ExpertParallel#dispatchFp8}) and the
  * combine as BF16 ({@link ExpertParallel#combineBf16}, report §3.3.3): its experts' outputs are rounded to BF16 before
- * they are weighted and summed. One rank keeps them in float unless {@link #setBf16Combine} asks for the same
- * rounding, which makes it compute the bits of expert parallel.
+ * they are weighted and summed. The backward exchanges are BF16 as well (the report keeps the combine's backward in
+ * BF16): the experts' output gradients travel as a BF16 dispatch and their input gradients as a BF16 combine. One
+ * rank keeps all of these in float unless {@link #setBf16Combine} asks for the same roundings, which makes its
+ * forward compute the bits of expert parallel.
  */
 public final class Moe {
     private final int dim, E, K, I;
@@ -135,7 +137,8 @@ public final class Moe {
 
     /**
      * FP8 only: rounds the routed experts' outputs to BF16 before they are weighted and summed, as the BF16 combine of
-     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same bits as expert parallel.
+     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same forward bits as expert
+     * parallel, and rounds the experts' output and input gradients to BF16 as its backward exchanges do.
      */
     void setBf16Combine(boolean on) { bf16Combine = on; }
 
@@ -255,14 +258,20 @@ public final class Moe {
                 VecOps.axpy(a[gw + j], d, yo, dout, eo, dim);
             }
         });
-        if (ep != null) ep.dispatch(homeGrad, r -> r, 0, d, ey);           // the backward of combine is a dispatch
+        if (ep != null) {                                                   // the backward of combine is a dispatch
+            if (xgC != null) ep.dispatchBf16(homeGrad, r -> r, 0, d, ey);    // FP8: in BF16, as the forward combine
+            else ep.dispatch(homeGrad, r -> r, 0, d, ey);
+        } else if (xgC != null && bf16Combine) roundBf16(d, ey, NK * dim);
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
         forEachExpert((e, r0, m) -> experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
-        if (ep != null) ep.combine(d, xgD, homeGrad, 0);                      // the backward of dispatch is a combine
+        if (ep != null) {                                                   // the backward of dispatch is a combine
+            if (xgC != null) ep.combineBf16(d, xgD, homeGrad, 0);            // FP8: in BF16
+            else ep.combine(d, xgD, homeGrad, 0);
+        } else if (xgC != null && bf16Combine) roundBf16(d, xgD, NK * dim);
         final float[] dxg = ep == null ? d : homeGrad;
         final int xo = ep == null ? xgD : 0;
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
@@ -281,6 +290,13 @@ public final class Moe {
         Linear.backwardInput(Precision.FP32, View.of(d, x, N, dim), logits.grad(s, N), wr.value(s));   // du += dz Wr
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardInput(s, x, y, N);
+    }
+
+    /** a[off, off + n) rounded to BF16 in place (one rank doing the rounding of expert parallel's BF16 exchanges). */
+    private static void roundBf16(float[] a, int off, int n) {
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> {
+            for (int i = off + lo; i < off + hi; i++) a[i] = dev.jseek.tensor.Bf16.round(a[i]);
+        });
     }
 
     /** Weight part of backward: the routed experts' and the router's weight gradients, then the shared expert's. */
