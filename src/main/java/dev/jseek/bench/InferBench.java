@@ -17,6 +17,7 @@ import dev.jseek.model.KvCache;
 import dev.jseek.model.ModelConfig;
 import dev.jseek.model.ParameterCount;
 import dev.jseek.model.RandomInit;
+import dev.jseek.model.StepProfile;
 import dev.jseek.model.TensorSchema;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tensor.DType;
@@ -51,10 +52,12 @@ import java.util.SplittableRandom;
  * @param threads    jseek pool size (already applied) and llama-bench {@code -t}
  * @param llamaBench path of a llama-bench binary, or null to measure jseek alone
  * @param triadMib   MiB of each of the triad's three arrays
+ * @param profile    after the timed runs, one more decode run per file with the {@link StepProfile} timers, printed
+ *                   after the table
  * @param log        progress messages
  */
 public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int threads, int prompt, int gen, int reps, long seed,
-                         Path llamaBench, int triadMib, PrintStream log) {
+                         Path llamaBench, int triadMib, boolean profile, PrintStream log) {
     /** The shipped model config's resource name. */
     public static final String CONFIG = "deepseek-v3-1p5b.json";
 
@@ -69,7 +72,8 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
     }
 
     /** One measured file. */
-    record Row(String label, Path file, long fileBytes, long decodeBytes, double jseekPrefill, double jseekDecode, LlamaBench.Result peer) {}
+    record Row(String label, Path file, long fileBytes, long decodeBytes, double jseekPrefill, double jseekDecode, LlamaBench.Result peer,
+               String profile) {}
 
     public void run(PrintStream out) {
         List<Path> ggufs = files.isEmpty() ? generated() : files;
@@ -79,15 +83,18 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
         for (Path f : ggufs) {
             long decodeBytes = decodeBytes(f);
             log.printf("jseek on %s...%n", f);
-            double[] j = jseek(f);
+            String[] prof = new String[1];
+            double[] j = jseek(f, prof);
             LlamaBench.Result peer = null;
             if (llamaBench != null) {
                 log.printf("llama-bench on %s...%n", f);
                 peer = LlamaBench.run(llamaBench, f, threads, prompt, gen, reps);
             }
-            rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j[0], j[1], peer));
+            rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j[0], j[1], peer, prof[0]));
         }
         print(out, triad, rows);
+        for (Row r : rows)
+            if (r.profile() != null) out.printf("%njseek decode step on %s (%d tokens after a 1-token prompt; * = weight GEMV):%n%s", r.label(), gen, r.profile());
     }
 
     private void print(PrintStream out, double triad, List<Row> rows) {
@@ -109,8 +116,8 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
         out.println("(ratio = jseek / llama.cpp; GB/token = weight bytes one decode step reads; of triad = jseek's decode GB/s over the triad's)");
     }
 
-    /** jseek's mean prefill and decode tokens/s on f. */
-    private double[] jseek(Path f) {
+    /** jseek's mean prefill and decode tokens/s on f; with {@link #profile}, the decode step's breakdown into prof[0]. */
+    private double[] jseek(Path f, String[] prof) {
         try (DeepSeekV3 m = ModelSource.open(f)) {
             int vocab = m.config.vocabSize();
             SplittableRandom r = new SplittableRandom(seed);
@@ -129,6 +136,19 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                     pre += p / reps;
                     dec += res.decodeTokensPerSecond() / reps;
                 }
+            }
+            if (profile) {
+                boolean was = StepProfile.enabled();
+                StepProfile.reset();
+                StepProfile.enable(true);
+                long t0 = System.nanoTime();
+                g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
+                long wall = System.nanoTime() - t0;
+                StepProfile.enable(was);
+                java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+                PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
+                StepProfile.print(ps, gen + 1, wall);       // gen + 1 forwards: the 1-token prompt and gen decode steps
+                prof[0] = buf.toString(StandardCharsets.UTF_8);
             }
             return new double[] {pre, dec};
         }

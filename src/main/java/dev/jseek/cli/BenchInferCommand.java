@@ -27,6 +27,9 @@ public final class BenchInferCommand implements Callable<Integer> {
     @Option(names = {"-n", "--gen"}, defaultValue = "128", description = "Tokens of the decode test (default ${DEFAULT-VALUE}).") int gen;
     @Option(names = "--reps", defaultValue = "3", description = "Timed repetitions of each test (default ${DEFAULT-VALUE}).") int reps;
     @Option(names = "--triad-mib", defaultValue = "256", description = "MiB of each of the memory triad's 3 arrays (default ${DEFAULT-VALUE}; keep it >= 4x the last-level cache).") int triadMib;
+    @Option(names = "--profile", description = "After the timed runs, one more decode run per file with per-phase timers "
+            + "(jseek.profile): time per token in attention, norms, routing, expert GEMVs, lm_head, sampling..., and the parallel sections (fork/joins) per token.")
+    boolean profile;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the bench model's weights and the prompt (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
@@ -52,7 +55,7 @@ public final class BenchInferCommand implements Callable<Integer> {
         for (Path f : files)
             if (!GgufFile.isGguf(f)) throw new UserException("--gguf: " + f + " is not a GGUF file");
         Path dir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "jseek", "bench-infer");
-        new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, System.err).run(System.out);
+        new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, System.err).run(System.out);
         return 0;
     }
 }

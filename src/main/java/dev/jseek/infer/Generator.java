@@ -3,6 +3,7 @@ package dev.jseek.infer;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
+import dev.jseek.model.StepProfile;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
@@ -64,7 +65,9 @@ public final class Generator {
         int pos = prompt.length;
         int[] one = new int[1];
         while (out.more()) {
+            long ts = StepProfile.start();
             int tok = sampler.sample(logits, 0, vocab);
+            StepProfile.stop(StepProfile.Phase.SAMPLE, ts);
             if (!out.emit(tok)) break;
             one[0] = tok;
             logits = model.forward(one, pos++, cache);

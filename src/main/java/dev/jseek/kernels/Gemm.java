@@ -86,6 +86,23 @@ public final class Gemm {
         }
     }
 
+    /**
+     * y[yOff + r - r0] = w[r] · x[xOff ..] for the rows r0 <= r < r1 of w, one token, on the calling thread (no
+     * parallel job: for callers that already run inside one, e.g. attention head by head), by the per-row kernel of
+     * {@link #linear} (the same values as a 1-token {@link #linear} when r0 is a multiple of 4). A row's value does
+     * not depend on the other rows of the call.
+     */
+    public static void linearRows(float[] y, int yOff, float[] x, int xOff, Matrix w, int r0, int r1) {
+        if (r0 < 0 || r1 > w.rows() || r0 > r1) throw new IllegalArgumentException("rows " + r0 + ".." + r1 + " of a " + w.rows() + "-row weight");
+        checkExtent("x", x, xOff, 1, w.cols(), w.cols());
+        checkExtent("y", y, yOff, 1, r1 - r0, r1 - r0);
+        if (r0 == r1 || w.cols() == 0) {
+            java.util.Arrays.fill(y, yOff, yOff + r1 - r0, 0f);
+            return;
+        }
+        Gemv.rowsSerial(y, yOff - r0, x, xOff, null, 0, 1, w, false, r0, r1);
+    }
+
     /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */
     private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0; }
 

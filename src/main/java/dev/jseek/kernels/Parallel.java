@@ -86,6 +86,12 @@ public final class Parallel {
         return t;
     }
 
+    /** Parallel sections (jobs handed to the pool, not the ones run serially) since the start, for profiles. */
+    private static long jobCount;
+
+    /** Parallel sections run so far (approximate when several threads submit; exact for one). */
+    public static long jobCount() { return jobCount; }
+
     /** Number of participants (workers + the calling thread). */
     public static int threads() { return THREADS; }
 
@@ -103,6 +109,7 @@ public final class Parallel {
         try {
             Worker[] ws = startWorkers();
             Job job = new Job(body, n);
+            jobCount++;
             current = job;                               // volatile write publishes the job
             for (Worker w : ws) if (w.parked) LockSupport.unpark(w);
             inJob[0] = true;

@@ -1,5 +1,6 @@
 package dev.jseek.model;
 
+import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 
 /**
@@ -30,7 +31,9 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
     public void forward(float[] h, int T, int startPos, KvCache cache, float[] cos, float[] sin, Workspace ws) {
         int n = T * attnNorm.dim();
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
+        long t0 = StepProfile.start();
         attnNorm.forward(h, x, T);
+        StepProfile.stop(Phase.NORM, t0);
         attn.forward(x, T, startPos, cache, layer, cos, sin, y, ws);
         residualAndFfn(h, x, y, n, T, ws);
     }
@@ -43,16 +46,24 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
     public void forwardBatch(float[] h, int M, int[] positions, KvCache[] caches, float[] cos, float[] sin, Workspace ws) {
         int n = M * attnNorm.dim();
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
+        long t0 = StepProfile.start();
         attnNorm.forward(h, x, M);
+        StepProfile.stop(Phase.NORM, t0);
         attn.forwardBatch(x, M, positions, caches, layer, cos, sin, y, ws);
         residualAndFfn(h, x, y, n, M, ws);
     }
 
     /** h += y (the attention output), then the FFN's residual branch h += FFN(RMSNorm(h)) over {@code rows} rows (x, y: scratch). */
     private void residualAndFfn(float[] h, float[] x, float[] y, int n, int rows, Workspace ws) {
+        long t0 = StepProfile.start();
         for (int i = 0; i < n; i++) h[i] += y[i];
+        StepProfile.stop(Phase.RESIDUAL, t0);
+        t0 = StepProfile.start();
         ffnNorm.forward(h, x, rows);
+        StepProfile.stop(Phase.NORM, t0);
         ffn.forward(x, rows, y, ws);
+        t0 = StepProfile.start();
         for (int i = 0; i < n; i++) h[i] += y[i];
+        StepProfile.stop(Phase.RESIDUAL, t0);
     }
 }

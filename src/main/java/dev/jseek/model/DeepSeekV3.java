@@ -105,11 +105,15 @@ public final class DeepSeekV3 implements AutoCloseable {
         checkTokens(tokens);
         checkCache(cache, layers.length, startPos, T);
         float[] h = ws.f(Buf.HIDDEN, T * dim);
+        long t0 = StepProfile.start();
         embed.forward(tokens, T, h);
         float[][] cs = ropeTable(startPos, T);
+        StepProfile.stop(StepProfile.Phase.EMBED, t0);
         for (Block b : layers) b.forward(h, T, startPos, cache, cs[0], cs[1], ws);
+        t0 = StepProfile.start();
         float[] out = new float[T * dim];
         norm.forward(h, out, T);
+        StepProfile.stop(StepProfile.Phase.FINAL_NORM, t0);
         return out;
     }
 
@@ -147,8 +151,10 @@ public final class DeepSeekV3 implements AutoCloseable {
         int dim = config.hiddenSize();
         if (row0 < 0 || rows < 0 || (long) (row0 + rows) * dim > hidden.length)
             throw new IllegalArgumentException("rows " + row0 + ".." + (row0 + rows) + " outside hidden states of " + hidden.length / dim + " rows");
+        long t0 = StepProfile.start();
         float[] out = new float[Math.multiplyExact(rows, config.vocabSize())];
         Gemm.linear(out, 0, hidden, row0 * dim, rows, lmHead, false);
+        StepProfile.stop(StepProfile.Phase.LM_HEAD, t0);
         return out;
     }
 

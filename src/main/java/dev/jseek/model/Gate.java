@@ -43,10 +43,14 @@ public record Gate(Matrix weight, float[] bias, Router rule) {
     public void forward(float[] x, int m, int[] idx, float[] w, Workspace ws) {
         int e = experts(), topK = rule.topK();
         float[] s = ws.f(Buf.GATE_LOGITS, m * e);
+        long t0 = StepProfile.start();
         Gemm.linear(s, 0, x, 0, m, weight, false);
+        StepProfile.stop(StepProfile.Phase.ROUTER, t0);
+        t0 = StepProfile.start();
         Router r = rule;
         r.scores(s, 0, s, 0, m * e);
         Router.Scratch sc = r.scratch();
         for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, t * topK, w, t * topK, sc);
+        StepProfile.stop(StepProfile.Phase.ROUTE, t0);
     }
 }

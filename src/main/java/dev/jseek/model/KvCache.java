@@ -132,6 +132,19 @@ public final class KvCache {
         System.arraycopy(kpe, kpeOff, dst, off + kvRank, rope);
     }
 
+    /** ABSORB: the array that holds layer l's latent row {@code pos} (rows of kv_lora_rank + rope floats); see {@link #latentOffset}. */
+    float[] latentArray(int l, int pos) { return pool == null ? latent[l] : pages[(pos + shift) / pool.blockTokens]; }
+
+    /** ABSORB: where layer l's latent row {@code pos} starts in {@link #latentArray}. */
+    int latentOffset(int l, int pos) {
+        if (pool == null) return pos * latentWidth;
+        int bt = pool.blockTokens, slot = pos + shift;
+        return ((layer0 + l) * bt + slot % bt) * latentWidth;
+    }
+
+    /** ABSORB: how many rows from {@code pos} on lie one after another in the same {@link #latentArray}. */
+    int latentRun(int pos) { return pool == null ? Integer.MAX_VALUE : pool.blockTokens - (pos + shift) % pool.blockTokens; }
+
     /**
      * ABSORB: layer l's latent rows 0..end-1 as one row-major [end, width] array: the layer's own array when
      * contiguous, else gathered from the blocks into {@code scratch} (at least end x width floats).

@@ -2,9 +2,13 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Parallel;
+import dev.jseek.kernels.Vec;
 import dev.jseek.kernels.WeightRows;
+import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * Multi-head Latent Attention (report §2.1.1). Projections (docs/architecture.md §3.1): q = W_qb · RMSNorm(W_qa x) (or W_q x without q_lora_rank),
@@ -83,9 +87,16 @@ public final class Mla {
         float[] a = ws.f(Buf.MLA_KVA, T * aWidth), ckv = ws.f(Buf.MLA_CKV, T * kvRank);
 
         float[] oHeads = ws.f(Buf.MLA_OHEADS, T * heads * vDim);
-        if (cache.mode == AttnMode.ABSORB) {
+        if (cache.mode == AttnMode.ABSORB && T <= rowProductsMaxT) {
+            long t0 = StepProfile.start();
+            for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
+            StepProfile.stop(Phase.CACHE, t0);
+            attendHeads(q, T, cache, startPos, null, null, layer, oHeads, ws);
+        } else if (cache.mode == AttnMode.ABSORB) {
+            long t0 = StepProfile.start();
             for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
             float[] lat = cache.latentRows(layer, startPos + T, cache.isPaged() ? ws.f(Buf.MLA_LAT, (startPos + T) * aWidth) : null);
+            StepProfile.stop(Phase.CACHE, t0);
             attendAbsorbed(q, T, startPos, lat, oHeads, ws);
         } else {
             float[] kc = cache.keys(layer), vc = cache.values(layer);
@@ -103,7 +114,9 @@ public final class Mla {
             }
             attendNaive(q, T, startPos, kc, vc, oHeads, ws);
         }
+        long t0 = StepProfile.start();
         Gemm.linear(out, 0, oHeads, 0, T, oProj, false);
+        StepProfile.stop(Phase.ATTN_OUT, t0);
     }
 
     /**
@@ -118,50 +131,65 @@ public final class Mla {
         int aWidth = kvRank + rope;
         float[] q = project(x, M, cos, sin, ws);
         float[] a = ws.f(Buf.MLA_KVA, M * aWidth), ckv = ws.f(Buf.MLA_CKV, M * kvRank);
-        int maxEnd = 0;
+        long t0 = StepProfile.start();
         for (int i = 0; i < M; i++) {
             if (caches[i].mode != AttnMode.ABSORB) throw new IllegalArgumentException("batched decode needs ABSORB caches");
             caches[i].writeLatent(layer, positions[i], ckv, i * kvRank, a, i * aWidth + kvRank);
-            maxEnd = Math.max(maxEnd, positions[i] + 1);
         }
-        float[] qAbs = absorbQueries(q, M, ws);
-        float[] oLat = ws.f(Buf.MLA_OLAT, M * heads * kvRank);
-        float[] scratch = ws.f(Buf.MLA_LAT, maxEnd * aWidth);
-        for (int i = 0; i < M; i++) {
-            int end = positions[i] + 1;
-            float[] lat = caches[i].latentRows(layer, end, caches[i].isPaged() ? scratch : null);
-            attendTile(qAbs, q, i, 1, positions[i], end, lat, oLat, ws);
-        }
+        StepProfile.stop(Phase.CACHE, t0);
         float[] oHeads = ws.f(Buf.MLA_OHEADS, M * heads * vDim);
-        expandValues(oLat, M, oHeads, ws);
+        attendHeads(q, M, null, 0, caches, positions, layer, oHeads, ws);
+        t0 = StepProfile.start();
         Gemm.linear(out, 0, oHeads, 0, M, oProj, false);
+        StepProfile.stop(Phase.ATTN_OUT, t0);
     }
 
     /**
      * Queries [T][heads][nope | rope] with RoPE on each head's rope part (returned, in {@link Buf#MLA_Q}), and the
      * latent kv_a = [c_kv | k_pe] with c_kv_n = RMSNorm(c_kv) in {@link Buf#MLA_CKV} and k_pe rotated in place in
-     * {@link Buf#MLA_KVA}.
+     * {@link Buf#MLA_KVA}. With query compression, kv_a and q_a (both read x) run as one parallel job
+     * ({@link Gemm#linearMany}, the same values as two {@link Gemm#linear} calls); the q_a rows sit after kv_a's T
+     * rows in {@link Buf#MLA_KVA}.
      */
     private float[] project(float[] x, int T, float[] cos, float[] sin, Workspace ws) {
         int half = rope / 2, qWidth = heads * qkDim, aWidth = kvRank + rope;
         float[] q = ws.f(Buf.MLA_Q, T * qWidth);
+        float[] a;
+        long t0 = StepProfile.start();
         if (qProj != null) {
+            a = ws.f(Buf.MLA_KVA, T * aWidth);
             Gemm.linear(q, 0, x, 0, T, qProj, false);
+            Gemm.linear(a, 0, x, 0, T, kvAProj, false);
         } else {
-            int qr = qAProj.rows();
-            float[] cq = ws.f(Buf.MLA_CQ, T * qr);
-            Gemm.linear(cq, 0, x, 0, T, qAProj, false);
-            qANorm.forward(cq, cq, T);
-            Gemm.linear(q, 0, cq, 0, T, qBProj, false);
+            int qr = qAProj.rows(), cq = T * aWidth;
+            a = ws.f(Buf.MLA_KVA, T * (aWidth + qr));
+            Matrix[] mats = ws.matrices(2);
+            int[] jobs = ws.i(Buf.MLA_JOBS, 6);
+            mats[0] = kvAProj;
+            jobs[0] = 0; jobs[1] = T; jobs[2] = 0;
+            mats[1] = qAProj;
+            jobs[3] = 0; jobs[4] = T; jobs[5] = cq;
+            Gemm.linearMany(2, mats, x, a, jobs);
+            StepProfile.stop(Phase.ATTN_PROJ, t0);
+            t0 = StepProfile.start();
+            qANorm.forward(a, cq, qr, a, cq, qr, T);
+            StepProfile.stop(Phase.NORM, t0);
+            t0 = StepProfile.start();
+            Gemm.linear(q, 0, a, cq, T, qBProj, false);
         }
+        StepProfile.stop(Phase.ATTN_PROJ, t0);
+        t0 = StepProfile.start();
         for (int t = 0; t < T; t++)
             for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
+        StepProfile.stop(Phase.ROPE, t0);
 
-        float[] a = ws.f(Buf.MLA_KVA, T * aWidth);
-        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
         float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
+        t0 = StepProfile.start();
         kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
+        StepProfile.stop(Phase.NORM, t0);
+        t0 = StepProfile.start();
         for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+        StepProfile.stop(Phase.ROPE, t0);
         return q;
     }
 
@@ -198,16 +226,106 @@ public final class Mla {
         expandValues(oLat, T, oHeads, ws);
     }
 
+    /**
+     * ABSORB calls with at most this many query rows (decode, speculative verify; a batch engine step always) run
+     * {@link #attendHeads}; longer ones (prefill) the tiled per-head GEMMs of {@link #attendAbsorbed} (tests lower it to
+     * reach that path with few tokens).
+     */
+    static int rowProductsMaxT = Gemm.GEMV_MAX_M;
+
+    /** Keys per tile of {@link #attendQuery}: a tile of latent rows stays in L2 while every head of a group reads it. */
+    private static final int KEY_TILE = 64;
+
+    /**
+     * Absorbed attention (docs/architecture.md §3.3) of a few query rows as one parallel job over groups of heads
+     * (one group per pool thread): per head, q_abs = W_UK^T q_nope from kv_b rows decoded one at a time
+     * ({@link #absorbHead}), per query the scores against its cache, softmax and o_lat = P c_kv ({@link #attendQuery}),
+     * then o = W_UV o_lat ({@link #expandHead}). Query t reads cache {@code caches[t]} at position {@code positions[t]}
+     * (caches null: {@code cache} at startPos + t), up to and including its own position; paged caches are read
+     * block by block where they lie. Every value of query t is computed the same way whatever the other rows are, so a
+     * row's result does not depend on how many rows the call has (speculative verify, batch invariance).
+     */
+    private void attendHeads(float[] q, int T, KvCache cache, int startPos, KvCache[] caches, int[] positions, int layer,
+                             float[] oHeads, Workspace ws) {
+        long t0 = StepProfile.start();
+        int maxLen = 0;
+        for (int t = 0; t < T; t++) maxLen = Math.max(maxLen, (caches == null ? startPos + t : positions[t]) + 1);
+        float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
+        int threads = Parallel.threads(), per = (heads + threads - 1) / threads, groups = (heads + per - 1) / per, len = maxLen;
+        float[] rows = ws.f(Buf.MLA_WHEAD, threads * kvRank), scores = ws.f(Buf.MLA_SCORES, threads * per * maxLen);
+        Parallel.parallelFor(groups, (g, w) -> {
+            int h0 = g * per, h1 = Math.min(heads, h0 + per);
+            for (int h = h0; h < h1; h++) absorbHead(h, q, T, qAbs, rows, w * kvRank);
+            for (int t = 0; t < T; t++) {
+                KvCache c = caches == null ? cache : caches[t];
+                int pos = caches == null ? startPos + t : positions[t];
+                attendQuery(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len);
+            }
+            for (int h = h0; h < h1; h++) expandHead(h, oLat, T, oHeads);
+        });
+        StepProfile.stop(Phase.ATTN_HEADS, t0);
+    }
+
+    /**
+     * Heads h0..h1-1 of query row t at position pos against rows 0..pos of cache c (layer): scores
+     * σ (q_abs · c_kv_j + q_pe · k_pe_j) into s[so + (h - h0) len + j], softmax, o_lat = Σ_j P_j c_kv_j into
+     * oLat [t][h] (summed over j ascending with one fused multiply-add per element).
+     */
+    private void attendQuery(int t, int h0, int h1, KvCache c, int pos, int layer, float[] qAbs, float[] q, float[] oLat,
+                             float[] s, int so) {
+        int len = pos + 1, w = kvRank + rope, qWidth = heads * qkDim;
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0), n = Math.min(KEY_TILE, Math.min(len - j0, c.latentRun(j0)));
+            for (int h = h0; h < h1; h++) {
+                int qa = (t * heads + h) * kvRank, qp = t * qWidth + h * qkDim + nope, sh = so + (h - h0) * len + j0;
+                for (int j = 0; j < n; j++) s[sh + j] = softmaxScale * score(qAbs, qa, q, qp, lat, off + j * w);
+            }
+            j0 += n;
+        }
+        for (int h = h0; h < h1; h++) {
+            Ops.softmax(s, so + (h - h0) * len, len);
+            java.util.Arrays.fill(oLat, (t * heads + h) * kvRank, (t * heads + h + 1) * kvRank, 0f);
+        }
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0), n = Math.min(KEY_TILE, Math.min(len - j0, c.latentRun(j0)));
+            for (int h = h0; h < h1; h++) {
+                int sh = so + (h - h0) * len + j0, o = (t * heads + h) * kvRank;
+                for (int j = 0; j < n; j++) fmaInto(s[sh + j], lat, off + j * w, oLat, o, kvRank);
+            }
+            j0 += n;
+        }
+    }
+
+    /** q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..] = [c_kv | k_pe]: vector partial sums over both, one reduction, then the scalar tails. */
+    private float score(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
+        int L = Vec.LANES, i = 0, j = 0;
+        FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
+        for (; i + 2 * L <= kvRank; i += 2 * L) {
+            a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+            a1 = FloatVector.fromArray(Vec.F, qAbs, qa + i + L).fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
+        }
+        for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+        for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
+        float sum = Vec.sum(a0.add(a1));
+        for (; i < kvRank; i++) sum += qAbs[qa + i] * lat[lo + i];
+        for (; j < rope; j++) sum += q[qp + j] * lat[lo + kvRank + j];
+        return sum;
+    }
+
     /** q_abs [T][heads][kvRank] = W_UK^h^T q_nope^h for every query row and head (in {@link Buf#MLA_QABS}). */
     private float[] absorbQueries(float[] q, int T, Workspace ws) {
         int qWidth = heads * qkDim;
-        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
+        long t0 = StepProfile.start();
+        float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim), nope, wHead);                    // W_UK^h [nope, kvRank]
             Gemm.sgemm(false, false, T, kvRank, nope, 1f, q, h * qkDim, qWidth, wHead, 0, kvRank,
                     0f, qAbs, h * kvRank, heads * kvRank);
         }
+        StepProfile.stop(Phase.ATTN_ABSORB, t0);
         return qAbs;
     }
 
@@ -219,6 +337,7 @@ public final class Mla {
                             Workspace ws) {
         int qWidth = heads * qkDim, aWidth = kvRank + rope, rows = n * heads;
         float[] scores = ws.f(Buf.MLA_SCORES, rows * len);
+        long start = StepProfile.start();
         Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
                 lat, 0, aWidth, 0f, scores, 0, len);
         Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
@@ -226,16 +345,52 @@ public final class Mla {
         causalSoftmax(scores, n, len, pos0, heads);
         Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, 0, len, lat, 0, aWidth,
                 0f, oLat, t0 * heads * kvRank, kvRank);
+        StepProfile.stop(Phase.ATTN_CORE, start);
+    }
+
+    /**
+     * Head h of {@link #absorbQueries} for T query rows: q_abs^h[c] = Σ_p q_nope^h[p] W_UK^h[p][c], each W_UK row
+     * decoded once into row[ro ..] and applied to every query with one fused multiply-add per element, p ascending
+     * (the order in which the GEMM's micro-kernel sums a single k slice).
+     */
+    private void absorbHead(int h, float[] q, int T, float[] qAbs, float[] row, int ro) {
+        int qWidth = heads * qkDim, stride = heads * kvRank;
+        for (int t = 0; t < T; t++) java.util.Arrays.fill(qAbs, t * stride + h * kvRank, t * stride + (h + 1) * kvRank, 0f);
+        for (int p = 0; p < nope; p++) {
+            WeightRows.decode(kvBProj, h * (nope + vDim) + p, 0, kvRank, row, ro);
+            for (int t = 0; t < T; t++) fmaInto(q[t * qWidth + h * qkDim + p], row, ro, qAbs, t * stride + h * kvRank, kvRank);
+        }
+    }
+
+    /**
+     * Head h of {@link #expandValues} for T rows: o_h = W_UV^h o_lat_h, the kv_b rows of W_UV^h times each row's
+     * o_lat_h by the GEMV kernel of the weight's type ({@link Gemm#linearRows}, on this thread).
+     */
+    private void expandHead(int h, float[] oLat, int T, float[] oHeads) {
+        int r0 = h * (nope + vDim) + nope;
+        for (int t = 0; t < T; t++)
+            Gemm.linearRows(oHeads, (t * heads + h) * vDim, oLat, (t * heads + h) * kvRank, kvBProj, r0, r0 + vDim);
+    }
+
+    /** y[yo + i] = fma(a, x[xo + i], y[yo + i]) for i < n. */
+    private static void fmaInto(float a, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector av = FloatVector.broadcast(Vec.F, a);
+        int i = 0, L = Vec.LANES;
+        for (; i + L <= n; i += L)
+            av.fma(FloatVector.fromArray(Vec.F, x, xo + i), FloatVector.fromArray(Vec.F, y, yo + i)).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] = Math.fma(a, x[xo + i], y[yo + i]);
     }
 
     /** o_h = W_UV^h o_lat_h for every row: oHeads [T][heads][vDim]. */
     private void expandValues(float[] oLat, int T, float[] oHeads, Workspace ws) {
+        long t0 = StepProfile.start();
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]
             Gemm.sgemm(false, true, T, vDim, kvRank, 1f, oLat, h * kvRank, heads * kvRank, wHead, 0, kvRank,
                     0f, oHeads, h * vDim, heads * vDim);
         }
+        StepProfile.stop(Phase.ATTN_EXPAND, t0);
     }
 
     /**

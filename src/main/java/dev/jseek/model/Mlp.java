@@ -2,6 +2,7 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.kernels.Ops;
+import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
@@ -20,9 +21,15 @@ public record Mlp(Matrix gateProj, Matrix upProj, Matrix downProj) implements Fe
     @Override public void forward(float[] x, int m, float[] out, Workspace ws) {
         int inter = inter();
         float[] g = ws.f(Buf.MLP_GATE, m * inter), u = ws.f(Buf.MLP_UP, m * inter);
+        long t0 = StepProfile.start();
         Gemm.linear(g, 0, x, 0, m, gateProj, false);
         Gemm.linear(u, 0, x, 0, m, upProj, false);
+        StepProfile.stop(Phase.DENSE_FFN, t0);
+        t0 = StepProfile.start();
         Ops.swiglu(g, 0, g, 0, u, 0, m * inter);
+        StepProfile.stop(Phase.SWIGLU, t0);
+        t0 = StepProfile.start();
         Gemm.linear(out, 0, g, 0, m, downProj, false);
+        StepProfile.stop(Phase.DENSE_FFN, t0);
     }
 }

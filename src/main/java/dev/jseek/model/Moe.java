@@ -2,6 +2,7 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.kernels.Ops;
+import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
 
@@ -34,6 +35,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         float[] w = ws.f(Buf.MOE_W, m * k);
         gate.forward(x, m, idx, w, ws);
 
+        long t0 = StepProfile.start();
         // Bucket the (token, slot) pairs by expert: start[e] .. start[e+1] in order[] (fill[] = start + n + 1).
         int[] start = ws.i(Buf.MOE_COUNT, 2 * n + 1);
         java.util.Arrays.fill(start, 0, 2 * n + 1, 0);
@@ -41,6 +43,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         for (int e = 0; e < n; e++) start[e + 1] += start[e];
         int[] order = ws.i(Buf.MOE_ORDER, m * k);
         for (int s = 0; s < m * k; s++) order[start[idx[s]] + start[n + 1 + idx[s]]++] = s;
+        StepProfile.stop(Phase.MOE_GATHER, t0);
 
         if (m <= Gemm.GEMV_MAX_M) {
             forwardSideBySide(x, m, out, ws, start, order, w);
@@ -81,6 +84,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         // inputs: the routed (token, slot) rows grouped by expert, then the m tokens for the shared expert
         float[] xe = ws.f(Buf.MOE_XE, rows * dim), ye = ws.f(Buf.MOE_YE, rows * dim);
         float[] gu = ws.f(Buf.MOE_G, 2 * hidden);   // gate outputs [0, hidden), up outputs [hidden, 2 hidden)
+        long t0 = StepProfile.start();
         for (int j = 0; j < routed; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
         if (shared != null) System.arraycopy(x, 0, xe, routed * dim, m * dim);
         int maxJobs = 2 * (n + 1);
@@ -97,15 +101,23 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             c = job(mats, jobs, c, shared.gateProj(), routed * dim, m, routed * inter);
             c = job(mats, jobs, c, shared.upProj(), routed * dim, m, hidden + routed * inter);
         }
+        StepProfile.stop(Phase.MOE_GATHER, t0);
+        t0 = StepProfile.start();
         Gemm.linearMany(c, mats, xe, gu, jobs);
+        StepProfile.stop(Phase.EXPERT_GATE_UP, t0);
+        t0 = StepProfile.start();
         Ops.swiglu(gu, 0, gu, 0, gu, hidden, hidden);
+        StepProfile.stop(Phase.SWIGLU, t0);
         c = 0;
         for (int e = 0; e < n; e++) {
             int cnt = start[e + 1] - start[e];
             if (cnt > 0) c = job(mats, jobs, c, experts[e].downProj(), start[e] * inter, cnt, start[e] * dim);
         }
         if (shared != null) c = job(mats, jobs, c, shared.downProj(), routed * inter, m, routed * dim);
+        t0 = StepProfile.start();
         Gemm.linearMany(c, mats, gu, ye, jobs);
+        StepProfile.stop(Phase.EXPERT_DOWN, t0);
+        t0 = StepProfile.start();
         java.util.Arrays.fill(out, 0, m * dim, 0f);
         for (int e = 0; e < n; e++)
             for (int j = start[e]; j < start[e + 1]; j++) {
@@ -114,6 +126,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
                 for (int cc = 0; cc < dim; cc++) out[t * dim + cc] += g * ye[j * dim + cc];
             }
         if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
+        StepProfile.stop(Phase.MOE_COMBINE, t0);
     }
 
     private static int job(Matrix[] mats, int[] jobs, int c, Matrix w, int xOff, int m, int yOff) {

@@ -10,8 +10,9 @@ public final class Workspace {
     public enum Buf {
         ROPE_COS, ROPE_SIN,            // DeepSeekV3/Mtp: [T, rope/2]
         BLOCK_X, BLOCK_Y,              // Block: normalized input and sub-layer output, [T, dim]
-        MLA_CQ, MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
+        MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
         MLA_LAT,                       // Mla: a paged cache's latent rows gathered for attention [len, kv_lora_rank + rope]
+        MLA_JOBS,                      // Mla: Gemm.linearMany job table of kv_a and q_a
         MLP_GATE, MLP_UP,              // Mlp: [m, inter]
         MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
         MOE_G, MOE_JOBS,               // Moe decode: gate|up outputs of all selected experts [2, rows, inter]; Gemm.linearMany job table

@@ -57,6 +57,24 @@ class ModelTest {
         assertTrue(dm <= 1e-4, "MTP logits max |diff| " + dm);
     }
 
+    /** Absorbed attention of a short call normally runs head by head (Mla.attendHeads); the prefill path's tiled GEMMs too. */
+    @ParameterizedTest(name = "qLora={0}")
+    @CsvSource({"true", "false"})
+    void absorbedGemmPathMatchesDoubleReference(boolean qLora) {
+        Fixture f = tiny(qLora, true);
+        RefModel ref = new RefModel(f.cfg, f.raw);
+        double[][] refLogits = ref.logits(ref.hidden(TOKENS));
+        int saved = Mla.rowProductsMaxT;
+        try {
+            Mla.rowProductsMaxT = 0;
+            float[] logits = f.model.forward(TOKENS, 0, f.model.newCache(16, AttnMode.ABSORB));
+            double d = maxDiff(logits, refLogits);
+            assertTrue(d <= 1e-4, "logits max |diff| " + d);
+        } finally {
+            Mla.rowProductsMaxT = saved;
+        }
+    }
+
     @ParameterizedTest(name = "qLora={0}")
     @CsvSource({"true", "false"})
     void absorbedDecodeTokenByTokenEqualsNaivePrefill(boolean qLora) {
@@ -90,9 +108,10 @@ class ModelTest {
     @CsvSource({"NAIVE", "ABSORB"})
     void queryTilingGivesTheSameLogits(AttnMode mode) {
         Fixture f = tiny(true, true);
-        float[] whole = f.model.forward(TOKENS, 0, f.model.newCache(16, mode));
-        int saved = Mla.scoreTileFloats;
+        int saved = Mla.scoreTileFloats, savedRows = Mla.rowProductsMaxT;
         try {
+            Mla.rowProductsMaxT = 0;                                   // the tiled path (prefill-sized calls)
+            float[] whole = f.model.forward(TOKENS, 0, f.model.newCache(16, mode));
             for (int budget : new int[] {1, 40, 100}) {               // 1 query per tile, then a few per tile
                 Mla.scoreTileFloats = budget;
                 float[] tiled = f.model.forward(TOKENS, 0, f.model.newCache(16, mode));
@@ -100,6 +119,7 @@ class ModelTest {
             }
         } finally {
             Mla.scoreTileFloats = saved;
+            Mla.rowProductsMaxT = savedRows;
         }
     }
 
