@@ -13,9 +13,7 @@ import java.util.Locale;
 /**
  * A {@link PipelineRunner} as the {@link dev.jseek.train.Trainer}'s step (report §3.2.1): the schedule {@code name}
  * over the ranks of {@code comm}, its stages split by layer count ({@link StagePartition#byLayerCount}), built for
- * the number of micro-batches of each step (a batch ramp changes it; the runner is rebuilt then). ZB1P's greedy
- * schedule is built for the estimate F = 1, B = 2, W = 1 (the backward twice the forward, half of it the weight
- * gradient).
+ * the number of micro-batches of each step (a batch ramp changes it; the runner is rebuilt then).
  *
  * <p>Combined with data and expert parallelism ({@link RankGrid}, {@code --parallel pp=P,dp=D,ep=E}): each step's
  * micro-batches are split into D x E contiguous shares, replica j's pipeline group runs the j-th share, the MoE
@@ -24,7 +22,11 @@ import java.util.Locale;
  * losses and expert loads are gathered in micro-batch order, so the step is that of one rank.
  */
 public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
-    /** The costs ZB1P's schedule is built for. */
+    /**
+     * The cost estimate F = 1, B = 2, W = 1 (the backward twice the forward, half of it the weight gradient) given to
+     * {@link Schedules#byName}; the four schedules are fixed orders, and the bench's memory table simulates them
+     * with these costs.
+     */
     public static final Costs COSTS = Costs.of(1, 2, 1);
 
     private final String name;

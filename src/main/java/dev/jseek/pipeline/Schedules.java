@@ -10,9 +10,10 @@ import java.util.Locale;
  * <ul>
  *   <li>{@link #oneFOneB 1F1B}: PP ranks, stage r on rank r; rank r runs PP-1-r warm-up forwards, then alternates
  *       one forward and one whole backward (B then W), then the remaining backwards.</li>
- *   <li>{@link #zb1p ZB1P} (zero-bubble ZB-H1): 1F1B's order of F and B and its memory limit (at most PP-r
- *       micro-batches in flight on rank r), with the weight-gradient part split off and run only where the rank
- *       would otherwise wait; built greedily for given costs.</li>
+ *   <li>{@link #zb1p ZB1P} (zero-bubble ZB-H1): 1F1B's order of F and B (at most PP-r micro-batches
+ *       between their F and B on rank r), with the weight-gradient part split off and delayed
+ *       by r micro-batches on rank r, so that it fills the waits of the cool-down; at most PP micro-batches hold
+ *       activations on any rank (1F1B's peak).</li>
  *   <li>{@link #dualPipe DualPipe}: PP ranks, each holding two stages in mirror order (stage r and stage PP-1-r);
  *       half the micro-batches enter at rank 0 and run stage s on rank s, half enter at rank PP-1 and run stage s on
  *       rank PP-1-s; the gradients of the two copies of a stage are summed. Eight phases per rank: forwards of the
@@ -30,12 +31,13 @@ public final class Schedules {
 
     /**
      * The schedule {@code name} for a pipeline of {@code stages} stages ({@code stages} ranks, DualPipeV
-     * {@code stages / 2}) and {@code microBatches} micro-batches; ZB1P is built for {@code costs}.
+     * {@code stages / 2}) and {@code microBatches} micro-batches. The four schedules are fixed orders, the same
+     * for any {@code costs} (with which the {@link Simulator} replays them).
      */
     public static Schedule byName(String name, int stages, int microBatches, Costs costs) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "1f1b" -> oneFOneB(stages, microBatches);
-            case "zb1p" -> zb1p(stages, microBatches, costs);
+            case "zb1p" -> zb1p(stages, microBatches);
             case "dualpipe" -> dualPipe(stages, microBatches);
             case "dualpipev" -> {
                 if (stages % 2 != 0) throw new IllegalArgumentException("dualpipev needs an even number of stages, got " + stages);
@@ -72,62 +74,40 @@ public final class Schedules {
         return Schedule.withComm("1f1b", p, p, straight(p, m), ops, true);
     }
 
-    /** ZB-H1, built by replaying the greedy rule (B first, then F within the memory limit, else a queued W) for costs. */
-    public static Schedule zb1p(int p, int m, Costs c) {
+    /**
+     * ZB-H1 (Qi et al., "Zero Bubble Pipeline Parallelism", §2.1): 1F1B's order of F and B (PP-1-r warm-up forwards on
+     * rank r, then one F and one B at a time, then the remaining Bs), with the W of each backward split off and
+     * delayed by r micro-batches on rank r: in the steady state rank r runs F, B and then the W of the micro-batch
+     * r backwards before, in the cool-down a queued W after each B but the last (filling the wait for the next
+     * gradient), and the rest at the end. Every rank then holds the activations of at most PP micro-batches until
+     * their W (rank 0 as in 1F1B, the others r more than in 1F1B while their Ws wait): the peak stays 1F1B's PP
+     * (report Table 2), and the bubble is (PP-1)(F+B-2W) (exact when B-W &lt;= F, see PipelineScheduleTest). Keeping
+     * every rank to 1F1B's own PP-r instead would force the last rank to run each W before its next F, and the
+     * bubble would be (PP-1)(F+B-W).
+     */
+    public static Schedule zb1p(int p, int m) {
         check(p >= 1 && m >= 1, "zb1p needs pp >= 1 and micro-batches >= 1, got pp=" + p + ", micro-batches=" + m);
-        double[][] fEnd = new double[m][p], bEnd = new double[m][p];
-        for (int i = 0; i < m; i++) { java.util.Arrays.fill(fEnd[i], Double.NaN); java.util.Arrays.fill(bEnd[i], Double.NaN); }
-        double[] t = new double[p];
-        int[] nf = new int[p], nb = new int[p];
-        List<ArrayDeque<Integer>> queue = new ArrayList<>();
         List<List<Op>> ops = new ArrayList<>();
-        for (int r = 0; r < p; r++) { queue.add(new ArrayDeque<>()); ops.add(new ArrayList<>()); }
-        while (true) {
-            // the rank that can act first (ties: the lowest rank) acts: B if its gradient is there, else F within
-            // the memory limit if its input is there, else a queued W, at max(its clock, the arrival it waits for)
-            int r = -1;
-            double at = Double.POSITIVE_INFINITY;
-            for (int q = 0; q < p; q++) {
-                if (nb[q] >= m && queue.get(q).isEmpty()) continue;
-                double bArr = bArrival(q, p, m, nb, nf, fEnd, bEnd, c), fArr = fArrival(q, p, m, nb, nf, fEnd, c);
-                double when = !queue.get(q).isEmpty() ? t[q] : Math.max(t[q], Math.min(nz(bArr), nz(fArr)));
-                if (when < at) { at = when; r = q; }
+        for (int r = 0; r < p; r++) {
+            List<Op> l = new ArrayList<>();
+            ArrayDeque<Integer> queue = new ArrayDeque<>();
+            int warm = Math.min(p - 1 - r, m), nb = 0;
+            for (int i = 0; i < warm; i++) l.add(Op.f(i, r));
+            for (int j = 0; j < m - warm; j++) {
+                l.add(Op.f(warm + j, r));
+                l.add(Op.b(nb, r));
+                queue.add(nb++);
+                if (j >= r) l.add(Op.w(queue.poll(), r));
             }
-            if (r < 0) break;
-            if (at == Double.POSITIVE_INFINITY) throw new IllegalStateException("zb1p: no rank can proceed");
-            t[r] = at;
-            double bArr = bArrival(r, p, m, nb, nf, fEnd, bEnd, c), fArr = fArrival(r, p, m, nb, nf, fEnd, c);
-            if (bArr <= t[r]) {
-                int i = nb[r]++;
-                ops.get(r).add(Op.b(i, r));
-                t[r] += c.b() - c.w();
-                bEnd[i][r] = t[r];
-                queue.get(r).add(i);
-            } else if (fArr <= t[r]) {
-                int i = nf[r]++;
-                ops.get(r).add(Op.f(i, r));
-                t[r] += c.f();
-                fEnd[i][r] = t[r];
-            } else {
-                ops.get(r).add(Op.w(queue.get(r).poll(), r));
-                t[r] += c.w();
+            while (nb < m) {
+                l.add(Op.b(nb, r));
+                queue.add(nb++);
+                if (nb < m) l.add(Op.w(queue.poll(), r));
             }
+            while (!queue.isEmpty()) l.add(Op.w(queue.poll(), r));
+            ops.add(l);
         }
         return Schedule.withComm("zb1p", p, p, straight(p, m), ops);
-    }
-
-    private static double nz(double x) { return Double.isNaN(x) ? Double.POSITIVE_INFINITY : x; }
-
-    /** When rank r's next B can start (its F done and the gradient arrived); NaN: not known yet. */
-    private static double bArrival(int r, int p, int m, int[] nb, int[] nf, double[][] fEnd, double[][] bEnd, Costs c) {
-        if (nb[r] >= nf[r]) return Double.NaN;
-        return r == p - 1 ? fEnd[nb[r]][r] : bEnd[nb[r]][r + 1] + c.comm();
-    }
-
-    /** When rank r's next F can start (within 1F1B's limit of p - r micro-batches in flight); NaN: not known yet. */
-    private static double fArrival(int r, int p, int m, int[] nb, int[] nf, double[][] fEnd, Costs c) {
-        if (nf[r] >= m || nf[r] - nb[r] >= p - r) return Double.NaN;
-        return r == 0 ? 0 : fEnd[nf[r]][r - 1] + c.comm();
     }
 
     /** DualPipe on {@code p} ranks (even) with {@code m} micro-batches (even, m/2 from each end, m/2 >= p). */

@@ -23,8 +23,10 @@ public final class Simulator {
 
     /**
      * The replay: {@code makespan} (all ranks start at 0), per rank its busy time, bubble (makespan - busy),
-     * peak number of micro-batches whose activations it holds (F done, B not yet: the report's activation
-     * memory, in units of one stage's activations per micro-batch), peak W queue length, and the compute spans.
+     * peak number of micro-batches whose activations it holds (F done, W not yet: the weight gradient still reads
+     * the stage's saved inputs, and the runner frees a micro-batch's activation slot at its W; the report's
+     * activation memory, in units of one stage's activations per micro-batch), peak W queue length, and the
+     * compute spans.
      */
     public record Result(Schedule schedule, Costs costs, double makespan, double[] busy, double[] bubble,
                          int[] peakActivations, int[] peakWQueue, List<Span> spans) {
@@ -113,10 +115,9 @@ public final class Simulator {
                     if (bPart) {
                         bEnd[bm][bs] = end;
                         if (bs > 0 && s.rankOf(bm, bs - 1) == r) gradIn[bm][bs - 1] = end;
-                        inflight[r]--;
                         peakQ[r] = Math.max(peakQ[r], ++queue[r]);
                     }
-                    if (op.kind() == Op.Kind.W) { wEnd[op.mb()][op.stage()] = end; queue[r]--; }
+                    if (op.kind() == Op.Kind.W) { wEnd[op.mb()][op.stage()] = end; queue[r]--; inflight[r]--; }
                     spans.add(new Span(r, op, start, end));
                     t[r] = end;
                     idx[r]++;

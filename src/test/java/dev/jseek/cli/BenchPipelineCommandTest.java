@@ -62,8 +62,12 @@ class BenchPipelineCommandTest {
             assertEquals(params, grads, "gradient arena = parameter arena: " + mem.group());
             assertTrue(params <= model && acts > 0, mem.group());
             int rank = Integer.parseInt(mem.group(2));
+            // every schedule: the runner holds a micro-batch's slot from its F to its W, as the simulator counts;
+            // ZB1P (ZB-H1) holds PP = 2 on every rank, 1F1B's peak (report Table 2)
+            assertEquals(mem.group(8), mem.group(9), "simulated and measured activation peaks: " + mem.group());
+            if (mem.group(1).equals("zb1p")) assertEquals("2", mem.group(9), "ZB1P: PP micro-batches in flight: " + mem.group());
             if (mem.group(1).equals("1f1b")) {
-                assertEquals(mem.group(8), mem.group(9), "1F1B: simulated and measured activation peaks: " + mem.group());
+                assertEquals(Integer.toString(2 - rank), mem.group(9), "1F1B: PP - r micro-batches in flight: " + mem.group());
                 oneStage.put(rank, params);
             }
             if (mem.group(1).equals("dualpipe")) {
