@@ -1,10 +1,6 @@
 package dev.jseek.kernels;
 
-import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -93,21 +89,11 @@ final class Gemv {
     private static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
                              int r0, int r1, float[] wbuf, float[] sums) {
         int n = w.rows(), k = w.cols();
-        boolean f32 = w.dtype() == DType.F32;
-        MemorySegment seg = w.data();
         for (int rg = r0; rg < r1; rg += R) {
             int rr = Math.min(R, r1 - rg);
             java.util.Arrays.fill(sums, 0, rr * m, 0f);
             for (int c0 = 0; c0 < k; c0 += KCH) {
                 int len = Math.min(KCH, k - c0);
-                if (f32 && rr == R) {
-                    // F32 rows read where they are, not copied first: the same operations in the same order
-                    long p = ((long) rg * k + c0) * Float.BYTES, rb = (long) k * Float.BYTES;
-                    int t = 0;
-                    for (; t + 2 <= m; t += 2) dot4x2(seg, p, rb, x, xOff + t * k + c0, k, len, sums, t, m);
-                    for (; t < m; t++) dot4x1(seg, p, rb, x, xOff + t * k + c0, len, sums, t, m);
-                    continue;
-                }
                 for (int r = 0; r < rr; r++) WeightRows.decode(w, rg + r, c0, len, wbuf, r * KCH);
                 if (rr == R) {
                     // tokens in pairs and then one: both sum a token exactly the same way, so a row's result does
@@ -207,91 +193,6 @@ final class Gemv {
         }
         sums[t0] += s0; sums[m + t0] += s1; sums[2 * m + t0] += s2; sums[3 * m + t0] += s3;
     }
-
-    /** {@link #dot4x2} on F32 rows read from the segment: rows at byte p, p + rb, p + 2 rb, p + 3 rb; the same sums. */
-    private static void dot4x2(MemorySegment s, long p, long rb, float[] x, int xo, int k, int len, float[] sums, int t0, int m) {
-        int L = F.length();
-        long q1 = p + rb, q2 = p + 2 * rb, q3 = p + 3 * rb;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
-        FloatVector b00 = z, b01 = z, b10 = z, b11 = z, b20 = z, b21 = z, b30 = z, b31 = z;
-        int x1 = xo + k;
-        int i = 0;
-        for (; i + 2 * L <= len; i += 2 * L) {
-            long o = 4L * i;
-            FloatVector w0 = ld(s, p + o), w1 = ld(s, q1 + o), w2 = ld(s, q2 + o), w3 = ld(s, q3 + o);
-            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
-            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
-            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
-            int j = i + L;
-            o = 4L * j;
-            w0 = ld(s, p + o); w1 = ld(s, q1 + o); w2 = ld(s, q2 + o); w3 = ld(s, q3 + o);
-            v = FloatVector.fromArray(F, x, xo + j); u = FloatVector.fromArray(F, x, x1 + j);
-            b00 = w0.fma(v, b00); b10 = w1.fma(v, b10); b20 = w2.fma(v, b20); b30 = w3.fma(v, b30);
-            b01 = w0.fma(u, b01); b11 = w1.fma(u, b11); b21 = w2.fma(u, b21); b31 = w3.fma(u, b31);
-        }
-        for (; i + L <= len; i += L) {
-            long o = 4L * i;
-            FloatVector w0 = ld(s, p + o), w1 = ld(s, q1 + o), w2 = ld(s, q2 + o), w3 = ld(s, q3 + o);
-            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
-            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
-            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
-        }
-        float s00 = Vec.sum(a00.add(b00)), s01 = Vec.sum(a01.add(b01));
-        float s10 = Vec.sum(a10.add(b10)), s11 = Vec.sum(a11.add(b11));
-        float s20 = Vec.sum(a20.add(b20)), s21 = Vec.sum(a21.add(b21));
-        float s30 = Vec.sum(a30.add(b30)), s31 = Vec.sum(a31.add(b31));
-        for (; i < len; i++) {
-            float v0 = x[xo + i], v1 = x[x1 + i];
-            long o = 4L * i;
-            float e0 = f(s, p + o), e1 = f(s, q1 + o), e2 = f(s, q2 + o), e3 = f(s, q3 + o);
-            s00 += e0 * v0; s01 += e0 * v1;
-            s10 += e1 * v0; s11 += e1 * v1;
-            s20 += e2 * v0; s21 += e2 * v1;
-            s30 += e3 * v0; s31 += e3 * v1;
-        }
-        sums[t0] += s00; sums[t0 + 1] += s01;
-        sums[m + t0] += s10; sums[m + t0 + 1] += s11;
-        sums[2 * m + t0] += s20; sums[2 * m + t0 + 1] += s21;
-        sums[3 * m + t0] += s30; sums[3 * m + t0 + 1] += s31;
-    }
-
-    /** {@link #dot4x1} on F32 rows read from the segment (see the F32 {@link #dot4x2}); the same sums. */
-    private static void dot4x1(MemorySegment s, long p, long rb, float[] x, int xo, int len, float[] sums, int t0, int m) {
-        int L = F.length();
-        long q1 = p + rb, q2 = p + 2 * rb, q3 = p + 3 * rb;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
-        int i = 0;
-        for (; i + 2 * L <= len; i += 2 * L) {
-            long o = 4L * i, o2 = 4L * (i + L);
-            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, xo + i + L);
-            a0 = ld(s, p + o).fma(v, a0); b0 = ld(s, p + o2).fma(u, b0);
-            a1 = ld(s, q1 + o).fma(v, a1); b1 = ld(s, q1 + o2).fma(u, b1);
-            a2 = ld(s, q2 + o).fma(v, a2); b2 = ld(s, q2 + o2).fma(u, b2);
-            a3 = ld(s, q3 + o).fma(v, a3); b3 = ld(s, q3 + o2).fma(u, b3);
-        }
-        for (; i + L <= len; i += L) {
-            long o = 4L * i;
-            FloatVector v = FloatVector.fromArray(F, x, xo + i);
-            a0 = ld(s, p + o).fma(v, a0);
-            a1 = ld(s, q1 + o).fma(v, a1);
-            a2 = ld(s, q2 + o).fma(v, a2);
-            a3 = ld(s, q3 + o).fma(v, a3);
-        }
-        float s0 = Vec.sum(a0.add(b0)), s1 = Vec.sum(a1.add(b1));
-        float s2 = Vec.sum(a2.add(b2)), s3 = Vec.sum(a3.add(b3));
-        for (; i < len; i++) {
-            float v = x[xo + i];
-            long o = 4L * i;
-            s0 += f(s, p + o) * v; s1 += f(s, q1 + o) * v; s2 += f(s, q2 + o) * v; s3 += f(s, q3 + o) * v;
-        }
-        sums[t0] += s0; sums[m + t0] += s1; sums[2 * m + t0] += s2; sums[3 * m + t0] += s3;
-    }
-
-    private static FloatVector ld(MemorySegment s, long byteOff) { return FloatVector.fromMemorySegment(F, s, byteOff, ByteOrder.LITTLE_ENDIAN); }
-
-    private static float f(MemorySegment s, long byteOff) { return s.get(ValueLayout.JAVA_FLOAT_UNALIGNED, byteOff); }
 
     /** One row x one token. */
     private static float dot1(float[] wb, int wo, float[] x, int xo, int len) {
