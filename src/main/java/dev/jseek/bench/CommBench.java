@@ -61,17 +61,33 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
 
     private interface Op { void run(); }
 
+    /** Untimed warm-up per case, at least: long enough for the JIT to have compiled the whole path (C2 included). */
+    static final double WARMUP_SECONDS = 1.0;
+    /** Timed windows per case; the best window's mean counts (the mpi4py side does the same). */
+    static final int WINDOWS = 5;
+
     /**
-     * Runs the op {@code iters} times untimed (so the JIT has compiled the path: with one rank per core, a compiler
-     * thread competing with spinning MPI ranks otherwise dominates), then {@code iters} times timed. The mpi4py side
-     * warms up the same way.
+     * Times the op as {@code tools/bench_comm_mpi4py.py} does: 3 calls estimate its time, every rank runs the same
+     * warm-up count (at least {@code iters} calls and {@link #WARMUP_SECONDS} by the slowest rank's estimate; with
+     * too short a warm-up the JIT compiles the path inside the timed loop, its compiler thread competing with the
+     * rank's own spinning thread for the core mpirun bound them to), then {@link #WINDOWS} windows of {@code iters}
+     * calls, each after a barrier. Returns the best window's seconds per call.
      */
     private static double timed(Communicator c, int iters, Op op) {
-        for (int i = 0; i < iters; i++) op.run();
-        c.barrier();
         long t0 = System.nanoTime();
-        for (int i = 0; i < iters; i++) op.run();
-        return (System.nanoTime() - t0) / 1e9 / iters;
+        for (int i = 0; i < 3; i++) op.run();
+        long est = Math.max(1, (System.nanoTime() - t0) / 3);
+        for (long e : c.allGather(new long[] {est})) est = Math.max(est, e);
+        long warm = Math.max(iters, Math.min(200_000, (long) (WARMUP_SECONDS * 1e9 / est)));
+        for (long i = 0; i < warm; i++) op.run();
+        double best = Double.MAX_VALUE;
+        for (int w = 0; w < WINDOWS; w++) {
+            c.barrier();
+            long s = System.nanoTime();
+            for (int i = 0; i < iters; i++) op.run();
+            best = Math.min(best, (System.nanoTime() - s) / 1e9 / iters);
+        }
+        return best;
     }
 
     /** The MPI job's side (run under mpirun, one rank per process): rank 0 prints RESULT / DISPATCH / ROWS lines. */
@@ -161,8 +177,8 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         java.addAll(workerCommand);
         List<String> py = new ArrayList<>(base);
         py.addAll(List.of(python, script.toString(), "--sizes", sz.toString(), "--iters-bytes", Long.toString((long) itersMib << 20)));
-        o.printf(Locale.ROOT, "bench comm: %d MPI processes, %d rounds alternating jseek (Open MPI through FFM) and mpi4py (%s), best of each%n",
-                np, rounds, script);
+        o.printf(Locale.ROOT, "bench comm: %d MPI processes, %d rounds alternating jseek (Open MPI through FFM) and mpi4py (%s); each case: "
+                + "%.0f s warm-up, best of %d timed windows, best over the rounds%n", np, rounds, script, WARMUP_SECONDS, WINDOWS);
         o.flush();
         Map<String, Double> best = new LinkedHashMap<>();
         Map<String, Long> bytes = new LinkedHashMap<>();

@@ -34,7 +34,12 @@ import java.util.SplittableRandom;
 public final class PipelineBench {
     private PipelineBench() {}
 
-    public record Options(ModelConfig config, String preset, int seqLen, int pp, int microBatches, int reps, Path out) {}
+    /** memoryOnly: just the per-rank memory table (deterministic: no timing). */
+    public record Options(ModelConfig config, String preset, int seqLen, int pp, int microBatches, int reps, Path out, boolean memoryOnly) {
+        public Options(ModelConfig config, String preset, int seqLen, int pp, int microBatches, int reps, Path out) {
+            this(config, preset, seqLen, pp, microBatches, reps, out, false);
+        }
+    }
 
     public static void run(Options o, PrintStream out) throws IOException {
         ModelConfig c = o.config();
@@ -44,6 +49,10 @@ public final class PipelineBench {
         part = StagePartition.byCost(StagePartition.unitCosts(probe), o.pp());
         out.printf(Locale.ROOT, "model %s, 1 x %d tokens per micro-batch, %d stages (units %s: embedding, %d layers, head + MTP)%n",
                 o.preset(), o.seqLen(), o.pp(), Arrays.toString(bounds(part)), c.numHiddenLayers());
+        if (o.memoryOnly()) {
+            memory(c, o, part, StagePartition.unitParams(probe), out);
+            return;
+        }
         Costs costs = measure(probe, part, o.seqLen(), o.reps(), out);
         out.printf(Locale.ROOT, "%nmeasured per stage (mean of the stages' medians of %d): F %.2f ms, B %.2f ms (input part %.2f + W %.2f), F&B = F + B %.2f ms (no overlap on a CPU)%n",
                 o.reps(), costs.f(), costs.b(), costs.b() - costs.w(), costs.w(), costs.fb());
@@ -67,9 +76,6 @@ public final class PipelineBench {
                 }
 
         long[] unitParams = StagePartition.unitParams(probe);
-        long stageMean = 0;
-        for (int s = 0; s < part.stages(); s++) stageMean += part.stageParams(unitParams, s);
-        stageMean /= part.stages();
         out.printf(Locale.ROOT, "%nmeasured on thread ranks (PP %d, %d micro-batches, one warm-up step, then two timed steps), each schedule twice:%n"
                 + "  serialized: the ranks' compute ops take one token in turn, so no two run at once and each op's time is its own (not shared%n"
                 + "    with other rank threads for the cores); the bubble is the simulator's replay of those op times in the schedule's order,%n"
@@ -81,7 +87,6 @@ public final class PipelineBench {
         out.printf(Locale.ROOT, "%-10s %5s %8s %8s %8s %14s %6s %6s %8s %8s %10s%n", "", "", "(run)", "(input)", "(run)", "step 1 / 2", "mean", "stage",
                 "step ms", "bubble", "replay-sim");
         List<TimelineChart.Panel> panels = new ArrayList<>();
-        List<String> memory = new ArrayList<>();
         double worst = 0, noise = 0;
         for (String name : Schedules.NAMES) {
             Schedule s = Schedules.byName(name, o.pp(), o.microBatches(), costs);
@@ -137,27 +142,11 @@ public final class PipelineBench {
             panels.add(new TimelineChart.Panel(name + ": measured op times replayed (" + s.ranks() + " ranks, " + o.pp() + " stages, " + o.microBatches()
                     + " micro-batches)", s.ranks(), replayed, replay.bubbleFraction()));
             panels.add(new TimelineChart.Panel(name + ": free-running thread ranks sharing the cores", s.ranks(), all, freeBubble));
-            String report = name.startsWith("dualpipe") ? "2x, PP+1 = " + (o.pp() + 1) : "1x, PP = " + o.pp();
-            long whole = 0;
-            for (long u : unitParams) whole += u;
-            for (int r = 0; r < s.ranks(); r++) {
-                long p = 0, own = 0;
-                for (int st : s.stagesOf(r)) p += part.stageParams(unitParams, st);
-                for (int st = 0; st < s.stages(); st++) if (PipelineTrainStep.ownerOfStage(st, s.stages(), s.ranks()) == r) own += part.stageParams(unitParams, st);
-                memory.add(String.format(Locale.ROOT, "%-10s %4d %-8s %,12d %8.2f %,12d %7.1f%% %5d / %-5d %12s", name, r, s.stagesOf(r).toString().replace(" ", ""), p,
-                        (double) p / stageMean, own, 100.0 * own / whole, simMean.peakActivations()[r], serSteps.get(r).getLast().peakSlots(), report));
-            }
         }
         out.printf(Locale.ROOT, "replay-sim: the mean of the two replayed bubbles minus the simulator's for the per-stage medians of both steps:%n"
                 + "largest gap %.1f points, against %.1f points between the two timed steps of one schedule (the noise of the op times);%n"
                 + "sim mean differs from sim stage by the stages' imbalance (the head with MTP is the largest stage).%n", 100 * worst, 100 * noise);
-        out.printf(Locale.ROOT, "%nper-rank memory vs report Table 2 (parameters of the stages a rank holds, floats, and over the mean stage's;%n"
-                + "updated: floats of the stages whose AdamW moments and reduced gradients the rank keeps (train's stage-mode ZeRO-1,%n"
-                + "then 1/(dp x ep) of them per data rank), and their share of the whole model, which every rank kept before;%n"
-                + "activations: the most micro-batches whose activations the rank holds at once, simulated / measured)%n");
-        out.printf(Locale.ROOT, "%-10s %4s %-8s %12s %8s %12s %8s %13s %12s%n", "schedule", "rank", "stages", "params", "x stage", "updated", "of model",
-                "activations", "report");
-        for (String line : memory) out.println(line);
+        memory(c, o, part, unitParams, out);
         Path png = o.out().resolve("pipeline.png"), html = o.out().resolve("pipeline.html");
         TimelineChart.writePng(png, panels);
         TimelineChart.writeHtml(html, panels, String.format(Locale.ROOT, "model %s, %d tokens per micro-batch; F %.2f ms, B %.2f ms, W %.2f ms per stage",
@@ -166,10 +155,58 @@ public final class PipelineBench {
         overlap(c, o, out);
     }
 
+    /**
+     * The per-rank memory table against report Table 2, measured from the arenas of one training step of every
+     * schedule (built for the costs train uses, {@link PipelineTrainStep#COSTS}, so the table does not depend on
+     * timing): each rank's model holds only its stages' tensors ({@link TrainModel#forUnits}); parameter and gradient
+     * bytes are its arenas', optimizer bytes its stage-mode ZeRO-1 AdamW moments (FP32, no data group), activation
+     * bytes the most its micro-batch slots (each a stage's activation arena) held at once.
+     */
+    static void memory(ModelConfig c, Options o, StagePartition part, long[] unitParams, PrintStream out) {
+        long stageMean = 0, whole = 0;
+        for (int s = 0; s < part.stages(); s++) stageMean += part.stageParams(unitParams, s);
+        for (long u : unitParams) whole += u;
+        stageMean /= part.stages();
+        out.printf(Locale.ROOT, "%nper-rank memory vs report Table 2, measured from the arenas of one step of each schedule (%d stages, %d micro-batches of 1 x %d):%n"
+                + "params / grads: bytes of the rank's parameter and gradient arenas (its stages' tensors only) and params over the mean stage's;%n"
+                + "optimizer: bytes of the AdamW moments of the tensors it owns (FP32; 1/(dp x ep) of them per data rank with data parallel);%n"
+                + "activations: the most bytes its micro-batch slots (one stage's activation arena each) held at once, over the mean stage's slot,%n"
+                + "and the most micro-batches in flight, simulated / measured%n", part.stages(), o.microBatches(), o.seqLen());
+        out.printf(Locale.ROOT, "%-10s %4s %-8s %14s %8s %14s %14s %16s %8s %9s %12s%n", "schedule", "rank", "stages", "params B", "x stage", "grads B",
+                "optimizer B", "activations B", "x slot", "mb peak", "report");
+        TrainModel whole1 = new TrainModel(c, 1, o.seqLen());
+        long slotMean = 0;
+        for (int st = 0; st < part.stages(); st++) slotMean += new TrainModel(whole1, part.first(st), part.end(st)).activationBytes();
+        slotMean /= part.stages();
+        for (String name : Schedules.NAMES) {
+            Schedule s = Schedules.byName(name, o.pp(), o.microBatches(), PipelineTrainStep.COSTS);
+            Simulator.Result sim = Simulator.run(s, PipelineTrainStep.COSTS);
+            List<long[]> rows = ThreadRanks.run(s.ranks(), comm -> {
+                TrainModel m = TrainModel.forUnits(c, 1, o.seqLen(), true, dev.jseek.train.Precision.FP32, part.unitsOf(s.stagesOf(comm.rank())));
+                m.initRandom(1, 0.02f);
+                PipelineRunner runner = new PipelineRunner(s, part, m, comm);
+                List<String> names = m.layout().declared().stream().map(dev.jseek.train.ParamLayout.Entry::name).toList();
+                int[] owners = names.stream().mapToInt(n -> runner.copies().owner(n)).toArray();
+                dev.jseek.train.ZeroShard z = dev.jseek.train.ZeroShard.forStage(null, comm, names, owners, dev.jseek.train.TrainTensor.fromLayout(m.layout()),
+                        m.params().length, dev.jseek.train.AdamW.deepSeekV3(m.layout(), 1e-8f).config());
+                PipelineRunner.StepResult r = runner.step(batches(c, o.microBatches(), o.seqLen(), 1), 1, o.seqLen(), 1f / o.microBatches());
+                return new long[]{4L * m.params().length, 4L * m.grads().length, z.optimizerBytes(), r.peakActivationBytes(), r.peakSlots()};
+            });
+            String report = name.startsWith("dualpipe") ? "2x, PP+1 = " + (o.pp() + 1) : "1x, PP = " + o.pp();
+            for (int r = 0; r < s.ranks(); r++) {
+                long[] v = rows.get(r);
+                out.printf(Locale.ROOT, "%-10s %4d %-8s %,14d %8.2f %,14d %,14d %,16d %8.2f %4d / %-2d %12s%n", name, r, s.stagesOf(r).toString().replace(" ", ""),
+                        v[0], v[0] / 4.0 / stageMean, v[1], v[2], v[3], (double) v[3] / slotMean, sim.peakActivations()[r], v[4], report);
+            }
+        }
+        out.printf(Locale.ROOT, "(whole model: %,d parameter bytes; mean stage %,d; one micro-batch's activations on the mean stage %,d bytes)%n",
+                4 * whole, 4 * stageMean, slotMean);
+    }
+
     /** One warm-up step and two timed steps of schedule s on thread ranks (token: one compute op at a time; null: free); [rank][step]. */
     private static List<List<PipelineRunner.StepResult>> measuredRun(ModelConfig c, Options o, Schedule s, StagePartition part, java.util.concurrent.Semaphore token) {
         return ThreadRanks.run(s.ranks(), comm -> {
-            TrainModel m = new TrainModel(c, 1, o.seqLen());
+            TrainModel m = TrainModel.forUnits(c, 1, o.seqLen(), true, dev.jseek.train.Precision.FP32, part.unitsOf(s.stagesOf(comm.rank())));
             m.initRandom(1, 0.02f);
             PipelineRunner runner = new PipelineRunner(s, part, m, comm);
             runner.serializeCompute(token);
@@ -202,7 +239,7 @@ public final class PipelineBench {
         // one session: a warm-up step, then in order / overlapped / in order / overlapped; each mode's sums over its two steps
         List<List<PipelineRunner.StepResult>> perRank = ThreadRanks.run(4, comm -> {
             RankGrid g = RankGrid.of(comm, 2, 1, 2);
-            TrainModel model = new TrainModel(c, 2, o.seqLen());
+            TrainModel model = TrainModel.forUnits(c, 2, o.seqLen(), true, dev.jseek.train.Precision.FP32, part.unitsOf(s.stagesOf(g.pipeline().rank())));
             model.initRandom(1, 0.02f);
             PipelineRunner runner = new PipelineRunner(s, part, model, g.pipeline(), g.expert());
             int j = g.replica();
@@ -261,7 +298,8 @@ public final class PipelineBench {
         List<PipelineRunner.Timed> t = new ArrayList<>(a.timeline());
         t.addAll(b.timeline());
         return new PipelineRunner.StepResult(a.total(), a.main(), a.mtp(), a.balance(), t, Math.max(a.peakSlots(), b.peakSlots()),
-                a.pairCommNs() + b.pairCommNs(), a.pairExposedNs() + b.pairExposedNs(), a.plainCommNs() + b.plainCommNs());
+                a.pairCommNs() + b.pairCommNs(), a.pairExposedNs() + b.pairExposedNs(), a.plainCommNs() + b.plainCommNs(),
+                Math.max(a.peakActivationBytes(), b.peakActivationBytes()));
     }
 
     private static double fbMs(PipelineRunner.StepResult r) {

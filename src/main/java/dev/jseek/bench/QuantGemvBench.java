@@ -16,7 +16,8 @@ import dev.jseek.tensor.Matrix;
  * weights of each type in native memory, as a mapped GGUF holds them, in two regimes: "streaming" (many matrices,
  * {@code streamMiB} of weight bytes in all, far larger than the caches: the memory-bound decode case) and "cached"
  * (one matrix that stays in L2: the kernel's own arithmetic rate). Prints weights/s (weight elements read per
- * second, whatever m) and bytes/s, best of {@code rounds} timed rounds after a warm-up. Block contents are random bytes with their fp16 scales set to 2^-8
+ * second, whatever m) and bytes/s, best of {@code rounds} timed rounds after a warm-up, and the streaming bytes/s as a
+ * share of a memory triad ({@link MemoryTriad}) measured in the same process with the same threads. Block contents are random bytes with their fp16 scales set to 2^-8
  * (the speed does not depend on the values). {@code jseek bench quant-gemv} runs it.
  *
  * @param types     weight types to measure
@@ -30,7 +31,9 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
     public void run(PrintStream out) {
         out.printf("GEMV %dx%d per matrix, %d threads, vector %d bits; streaming: %d MiB of weights per type, cached: one matrix%n",
                 rows, cols, Parallel.threads(), dev.jseek.kernels.Vec.LANES * 32, streamMiB);
-        out.printf("%-6s %3s %14s %11s %14s %11s%n", "type", "m", "stream Gw/s", "stream GB/s", "cached Gw/s", "cached GB/s");
+        double triad = MemoryTriad.gbPerSecond(Math.max(64, streamMiB), 3);
+        out.printf("memory triad (same threads, 3 arrays of %d MiB): %.2f GB/s%n", Math.max(64, streamMiB), triad);
+        out.printf("%-6s %3s %14s %11s %8s %14s %11s%n", "type", "m", "stream Gw/s", "stream GB/s", "of triad", "cached Gw/s", "cached GB/s");
         SplittableRandom rnd = new SplittableRandom(1);
         for (DType t : types) {
             long mBytes = t.byteSize((long) rows * cols);
@@ -44,11 +47,12 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
                     int reps = Math.max(3, count);
                     double stream = best(ws, x, y, m, 1), cached = best(new Matrix[] {ws[0]}, x, y, m, reps);
                     double w = (double) rows * cols;
-                    out.printf("%-6s %3d %14.2f %11.2f %14.2f %11.2f%n", t, m, count * w / stream / 1e9, count * mBytes / stream / 1e9,
-                            reps * w / cached / 1e9, reps * mBytes / cached / 1e9);
+                    out.printf("%-6s %3d %14.2f %11.2f %7.0f%% %14.2f %11.2f%n", t, m, count * w / stream / 1e9, count * mBytes / stream / 1e9,
+                            100 * count * mBytes / stream / 1e9 / triad, reps * w / cached / 1e9, reps * mBytes / cached / 1e9);
                 }
             }
         }
+        out.printf("memory triad again at the end: %.2f GB/s (the %% column uses the first)%n", MemoryTriad.gbPerSecond(Math.max(64, streamMiB), 3));
     }
 
     /** Best seconds of one pass over ws (each matrix {@code reps} times for a single matrix), after a warm-up. */

@@ -19,6 +19,7 @@ public final class BenchPipelineCommand implements Callable<Integer> {
     @Option(names = "--pp", defaultValue = "4", description = "Stages of the measured runs (DualPipeV runs them on pp/2 ranks; default ${DEFAULT-VALUE}).") int pp;
     @Option(names = "--micro-batches", defaultValue = "8", description = "Micro-batches of the measured runs (>= 2 pp for DualPipe; default ${DEFAULT-VALUE}).") int micro;
     @Option(names = "--reps", defaultValue = "5", description = "Timed repetitions of each stage's F, B and W (median; default ${DEFAULT-VALUE}).") int reps;
+    @Option(names = "--memory-only", description = "Print only the per-rank memory table (deterministic byte counts, no timing).") boolean memoryOnly;
     @Option(names = "--out", defaultValue = ".", description = "Folder for pipeline.png and pipeline.html (default: the current one).") Path out;
 
     @Override public Integer call() throws Exception {
@@ -35,7 +36,7 @@ public final class BenchPipelineCommand implements Callable<Integer> {
         if (micro < 2 * pp || micro % 2 != 0) throw new UserException("--micro-batches must be even and >= 2 pp = " + 2 * pp + " (DualPipe), got " + micro);
         if (reps < 1) throw new UserException("--reps must be >= 1, got " + reps);
         if (!Files.isDirectory(out)) throw new UserException("--out: " + out + " is not a directory");
-        PipelineBench.run(new PipelineBench.Options(c, preset, seqLen, pp, micro, reps, out), System.out);
+        PipelineBench.run(new PipelineBench.Options(c, preset, seqLen, pp, micro, reps, out, memoryOnly), System.out);
         return 0;
     }
 }

@@ -94,7 +94,14 @@ final class RunOptions {
     /** With {@code shard}: a model holding only that expert-parallel rank's routed experts (null: all). */
     TrainModel model(ModelConfig c, int rows, int seqLen, boolean recompute, boolean seqWise, Path resumeDir, Path initFrom, float initStd,
                      dev.jseek.train.ExpertShard shard) {
-        TrainModel m = new TrainModel(c, rows, seqLen, recompute, precision(), shard);
+        return model(c, rows, seqLen, recompute, seqWise, resumeDir, initFrom, initStd, shard, null);
+    }
+
+    /** With {@code units}: a pipeline rank's model, holding only the parameters of those units ({@link TrainModel#forUnits}; null: all). */
+    TrainModel model(ModelConfig c, int rows, int seqLen, boolean recompute, boolean seqWise, Path resumeDir, Path initFrom, float initStd,
+                     dev.jseek.train.ExpertShard shard, boolean[] units) {
+        TrainModel m = units != null ? TrainModel.forUnits(c, rows, seqLen, recompute, precision(), units)
+                : new TrainModel(c, rows, seqLen, recompute, precision(), shard);
         m.setBalanceAlpha(alpha);
         m.setSequenceWiseBalance(seqWise);
         if (resumeDir == null) {

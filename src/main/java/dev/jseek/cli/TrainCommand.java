@@ -23,6 +23,7 @@ import dev.jseek.train.TrainModelTrainable;
 import dev.jseek.train.TrainState;
 import dev.jseek.parallel.CommException;
 import dev.jseek.pipeline.PipelineTrainStep;
+import dev.jseek.pipeline.StagePartition;
 import dev.jseek.pipeline.RankGrid;
 import dev.jseek.pipeline.Schedules;
 import dev.jseek.parallel.Communicator;
@@ -283,18 +284,8 @@ public final class TrainCommand implements Callable<Integer> {
                 default -> throw new UserException("--parallel: unknown dimension '" + kv[0].trim() + "' (use dp=N and/or ep=M, or pp=N)");
             }
         }
-        if (pp > 0 && (perNode > 0 || maxNodes > 0))
-            throw new UserException("--parallel " + parallel + ": pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)");
         if (pp == 0 && schedule != null) throw new UserException("--schedule " + schedule + " needs --parallel pp=N (pipeline parallel)");
-        if (pp > 0) {
-            if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
-            int pdp = Math.max(dp, 1), pep = Math.max(ep, 1), all = pp * pdp * pep;
-            if (ranks != 1 && ranks != all)
-                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
-            if (ranks != 1) return new Layout(ranks, null, pep, 0, 0, pp, pdp);
-            return new Layout(null, mpiWorld(all), pep, 0, 0, pp, pdp);
-        }
-        if (dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
+        if (pp == 0 && dp == 0 && ep == 0) throw new UserException("--parallel " + parallel + ": give dp=N and/or ep=M");
         dp = Math.max(dp, 1);
         ep = Math.max(ep, 1);
         if ((perNode > 0) != (maxNodes > 0))
@@ -303,6 +294,14 @@ public final class TrainCommand implements Callable<Integer> {
             throw new UserException("--parallel " + parallel + ": ep=" + ep + " ranks do not split into nodes of ranks-per-node=" + perNode);
         if (perNode > 0 && maxNodes > ep / perNode)
             throw new UserException("--parallel " + parallel + ": max-nodes=" + maxNodes + " exceeds the " + ep / perNode + " nodes of ep=" + ep);
+        if (pp > 0) {                     // node-limited routing over each stage's expert group
+            if (pp < 2) throw new UserException("--parallel pp=" + pp + ": a pipeline needs at least 2 ranks");
+            int all = pp * dp * ep;
+            if (ranks != 1 && ranks != all)
+                throw new UserException("--parallel " + parallel + " needs " + all + " ranks, but --ranks is " + ranks + " (give --ranks " + all + ")");
+            if (ranks != 1) return new Layout(ranks, null, ep, perNode, maxNodes, pp, dp);
+            return new Layout(null, mpiWorld(all), ep, perNode, maxNodes, pp, dp);
+        }
         int world = dp * ep;
         if (ranks != 1) {
             if (ranks != world)
@@ -336,7 +335,9 @@ public final class TrainCommand implements Callable<Integer> {
             // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
             // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments)
             ExpertShard shard = epGroup > 1 && ppRanks == 1 ? new ExpertShard(epGroup, comm.rank() % epGroup, c.nRoutedExperts()) : null;
-            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard);
+            // pipeline parallel: each rank holds only its stages' tensors (pipeline rank p of world rank (p D + d) E + e)
+            boolean[] units = ppRanks > 1 ? PipelineTrainStep.unitsOfRank(scheduleName(), c, ppRanks, comm.rank() / (ppDp * epGroup)) : null;
+            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard, units);
             if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
@@ -351,8 +352,9 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (DataFormatException e) {
                 throw new UserException(data + ": " + e.getMessage(), e);
             }
-            // rank 0 evaluates; with expert parallel every rank does (the forward exchanges rows with the other experts' ranks)
-            Validation<TokenBatch> val = validation.every > 0 && (comm == null || comm.rank() == 0 || epGroup > 1) ? validation(ds, o) : null;
+            // rank 0 evaluates; with expert or pipeline parallel every rank does (the forward exchanges rows with the other experts' ranks,
+            // or runs through the pipeline's stages)
+            Validation<TokenBatch> val = validation.every > 0 && (comm == null || comm.rank() == 0 || epGroup > 1 || ppRanks > 1) ? validation(ds, o) : null;
             DataLoaderSource source = new DataLoaderSource(loader);
             Trainer<TokenBatch> built;
             PipelineTrainStep pipe;
@@ -368,10 +370,10 @@ public final class TrainCommand implements Callable<Integer> {
                 printSettings(o, c, model, mf, loader, cfg, val, seqWise, prec, total, resumeDir, resumed);
                 if (pipe != null) {
                     int dg = pipe.dataGroup() == null ? 1 : pipe.dataGroup().size();
-                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the whole parameter arena, and the AdamW moments of its own stages' tensors%s%n",
+                    o.printf(Locale.ROOT, "  parallel   pipeline %s (%s); every rank holds the parameters and gradients of its stages, and the AdamW moments of its own stages' tensors%s%n",
                             pipe.describe(), comm.backend().equals("mpi") ? "MPI processes" : "threads of this process",
                             dg == 1 ? "" : ", 1/" + dg + " of them (ZeRO-1 over its stage's ranks)");
-                    printPipelineRanks(o, comm, model, t);
+                    printPipelineRanks(o, comm, model, t, pipe);
                 } else if (comm != null) printRanks(o, comm, model, t);
                 TrainingRun.Outcome r = TrainingRun.train(t, steps);
                 outcome = new Outcome(r.firstStep(), r.lastStep(), r.tokens(), r.seconds(), r.trainSeconds(), r.last(), r.lastValidation(),
@@ -406,12 +408,20 @@ public final class TrainCommand implements Callable<Integer> {
         o.flush();
     }
 
-    /** Per rank, gathered to rank 0: the floats of the stages it updates, and its parameter, gradient, optimizer and activation bytes. */
-    private static void printPipelineRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t) {
+    /**
+     * Per rank, gathered to rank 0: the floats of the stages it updates, its parameter, gradient (arena + reduced
+     * shard) and optimizer bytes, and the activation bytes of one micro-batch on each of its stages (a slot's arena).
+     */
+    private static void printPipelineRanks(PrintWriter o, Communicator comm, TrainModel model, Trainer<TokenBatch> t, PipelineTrainStep pipe) {
         ZeroShard z = t.zero();
-        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(), z.stageFloats()};
+        long acts = 0;
+        int rank = pipe.pipelineGroup().rank();
+        StagePartition part = pipe.partition();
+        for (int s : PipelineTrainStep.stagesOfRank(pipe.scheduleName(), pipe.pipelineGroup().size(), rank))
+            acts += new TrainModel(model, part.first(s), part.end(s)).activationBytes();
+        long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), acts, z.stageFloats()};
         long[] all = comm.allGather(mine);
-        o.printf(Locale.ROOT, "             rank  stage floats  params MiB  grads MiB  optimizer MiB  activations MiB%n");
+        o.printf(Locale.ROOT, "             rank  stage floats  params MiB  grads MiB  optimizer MiB  activations MiB (1 micro-batch per stage)%n");
         for (int r = 0; r < comm.size(); r++)
             o.printf(Locale.ROOT, "             %4d  %12s  %10.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[5 * r + 4]),
                     all[5 * r] / 1048576.0, all[5 * r + 1] / 1048576.0, all[5 * r + 2] / 1048576.0, all[5 * r + 3] / 1048576.0);
@@ -473,7 +483,10 @@ public final class TrainCommand implements Callable<Integer> {
                 cfg.hasEma() ? "decay " + cfg.emaDecay() : "off");
         o.printf(Locale.ROOT, "  precision  %s; seed %d; non-finite steps: %s%n", prec, run.seed, cfg.onNonFinite().name().toLowerCase(Locale.ROOT));
         ActLayout al = model.activationLayout();
-        o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
+        if (ppRanks > 1)                 // a pipeline rank's activations live in its stages' micro-batch slots (the table below)
+            o.printf(Locale.ROOT, "  recompute  %s; activation arenas: one per micro-batch in flight on a stage, that stage's units only (per rank below)%n",
+                    model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)");
+        else o.printf(Locale.ROOT, "  recompute  %s; activation arena %,d floats%s = %,.1f MiB saved for backward; gradient arena %,d floats%n",
                 model.recompute() ? "on (RMSNorm outputs, MLA up-projections; docs/architecture.md §7.1)" : "off (--no-recompute)",
                 al.actsSize(), al.fp8() ? String.format(Locale.ROOT, " + FP8 cache %,.1f MiB", (al.savedBytes() - 4.0 * al.actsSize()) / (1 << 20)) : "",
                 al.savedBytes() / (double) (1 << 20), al.dactsSize());

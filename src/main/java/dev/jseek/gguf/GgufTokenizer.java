@@ -8,12 +8,13 @@ import java.util.List;
 
 /**
  * The tokenizer and chat template a GGUF file carries in its metadata (what {@link HfTokenizerMetadata} writes and
- * llama.cpp's converter writes for DeepSeek-V3): {@code tokenizer.ggml.model} "gpt2", {@code tokenizer.ggml.pre}
- * "deepseek-v3", {@code tokenizer.ggml.tokens}, {@code tokenizer.ggml.token_type}, {@code tokenizer.ggml.merges},
+ * llama.cpp's converter writes for the DeepSeek family): {@code tokenizer.ggml.model} "gpt2", {@code tokenizer.ggml.pre}
+ * "deepseek-v3" (V3, R1), "deepseek-llm" (V2, V2-Lite, V2.5, Coder-V2) or "deepseek-coder" (Coder 1.x),
+ * {@code tokenizer.ggml.tokens}, {@code tokenizer.ggml.token_type}, {@code tokenizer.ggml.merges},
  * {@code tokenizer.ggml.bos_token_id} / {@code eos_token_id}, {@code tokenizer.ggml.add_bos_token} and
  * {@code tokenizer.chat_template}. With it a .gguf alone is enough to chat ({@link Tokenizer#fromVocabulary}; the
- * template is rendered when it is DeepSeek-V3's, see {@code dev.jseek.tokenizer.ChatTemplate}). Other
- * pre-tokenizers ("deepseek-llm" of DeepSeek-V2 included) are refused with a message naming the file and key.
+ * template is rendered when it is one jseek knows, see {@code dev.jseek.tokenizer.ChatTemplate}). Other
+ * pre-tokenizers are refused with a message naming the file, the key and the names jseek reads.
  */
 public final class GgufTokenizer {
     private GgufTokenizer() {}
@@ -30,9 +31,9 @@ public final class GgufTokenizer {
         if (!model.equals("gpt2"))
             throw new FormatException(f.path() + ": tokenizer.ggml.model is '" + model + "'; jseek reads byte-level BPE vocabularies ('gpt2') only; pass --tokenizer tokenizer.json");
         String pre = string(f, "tokenizer.ggml.pre", false);
-        if (!Tokenizer.DEEPSEEK_V3_PRE.equals(pre))
-            throw new FormatException(f.path() + ": tokenizer.ggml.pre is " + (pre == null ? "absent" : "'" + pre + "'") + "; jseek splits text with DeepSeek-V3's "
-                    + "pre-tokenizer ('" + Tokenizer.DEEPSEEK_V3_PRE + "') only; pass --tokenizer tokenizer.json");
+        if (pre == null || !Tokenizer.knowsPreTokenizer(pre))
+            throw new FormatException(f.path() + ": tokenizer.ggml.pre is " + (pre == null ? "absent" : "'" + pre + "'") + "; jseek splits text with the "
+                    + "DeepSeek family's pre-tokenizers (" + Tokenizer.knownPreTokenizers() + ") only; pass --tokenizer tokenizer.json");
         List<String> tokens = strings(f, "tokenizer.ggml.tokens");
         List<String> merges = f.get("tokenizer.ggml.merges") == null ? List.of() : strings(f, "tokenizer.ggml.merges");
         int[] types = new int[tokens.size()];
@@ -54,7 +55,7 @@ public final class GgufTokenizer {
             throw new FormatException(f.path() + ": tokenizer.ggml.add_bos_token must be a BOOL, got " + addBos.type() + " " + addBos.display(4));
         String template = string(f, "tokenizer.chat_template", false);
         try {
-            return Tokenizer.fromVocabulary(f.path(), tokens, types, merges, bos, eos, addBos != null && addBos.asBool(), template);
+            return Tokenizer.fromVocabulary(f.path(), tokens, types, merges, bos, eos, addBos != null && addBos.asBool(), template, pre);
         } catch (TokenizerFormatException e) {
             throw new FormatException(f.path() + ": the tokenizer.ggml.* vocabulary is unusable: " + e.getMessage(), e);
         }

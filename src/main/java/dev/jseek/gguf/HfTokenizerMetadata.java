@@ -16,7 +16,8 @@ import java.util.Map;
 /**
  * A Hugging Face byte-level BPE {@code tokenizer.json} (DeepSeek-V3's, or one jseek trained) as llama.cpp tokenizer
  * metadata, the way llama.cpp's converter writes a "gpt2"-type vocabulary: {@code tokenizer.ggml.model} = "gpt2",
- * {@code tokenizer.ggml.pre} = "deepseek-v3" (llama.cpp's name for DeepSeek-V3's pre-tokenizer regexes),
+ * {@code tokenizer.ggml.pre} = llama.cpp's name for its pre-tokenizer regexes ("deepseek-v3", or "deepseek-llm" /
+ * "deepseek-coder" for a DeepSeek-V2 / Coder tokenizer.json, {@link Tokenizer#preTokenizerName}),
  * {@code tokenizer.ggml.tokens} (the byte-level token strings, index = id, {@code vocabSize} entries; ids the
  * tokenizer lacks become "[PAD<id>]"), {@code tokenizer.ggml.token_type} (INT32: 1 normal, 3 control = special
  * added token, 4 user-defined = other added token, 5 unused = padding) and {@code tokenizer.ggml.merges} ("a b").
@@ -25,8 +26,8 @@ import java.util.Map;
  * own chat_template, else DeepSeek-V3's (the template jseek renders for a tokenizer without one), so the file alone is
  * enough to chat ({@link GgufTokenizer} reads it all back).
  *
- * <p>llama.cpp picks the pre-tokenizer by name, so a tokenizer.json whose pre-tokenizer is not DeepSeek-V3's (jseek's
- * trained tokenizers use DeepSeek-V3's) is refused rather than labelled "deepseek-v3".
+ * <p>llama.cpp picks the pre-tokenizer by name, so a tokenizer.json whose pre-tokenizer is none of those (jseek's
+ * trained tokenizers use DeepSeek-V3's) is refused rather than mislabelled.
  */
 public final class HfTokenizerMetadata {
     private HfTokenizerMetadata() {}
@@ -61,14 +62,15 @@ public final class HfTokenizerMetadata {
             else if (m.isArray() && m.size() == 2) merges.add(m.get(0).asText() + " " + m.get(1).asText());
             else throw new FormatException(tokenizerJson + ": model.merges entry " + m + " is neither \"a b\" nor [a, b]");
         }
+        String pre = Tokenizer.preTokenizerName(root.get("pre_tokenizer"));
+        if (pre == null)
+            throw new FormatException(tokenizerJson + ": pre_tokenizer is none of the DeepSeek family's (" + Tokenizer.knownPreTokenizers()
+                    + ": their Split stages, then ByteLevel without regex); GGUF names the pre-tokenizer, and jseek writes only those (export with --no-tokenizer)");
         w.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
-        w.put("tokenizer.ggml.pre", GgufValue.string(Tokenizer.DEEPSEEK_V3_PRE));
+        w.put("tokenizer.ggml.pre", GgufValue.string(pre));
         w.put("tokenizer.ggml.tokens", GgufValue.stringArray(Arrays.asList(tokens)));
         w.put("tokenizer.ggml.token_type", GgufValue.i32Array(types));
         w.put("tokenizer.ggml.merges", GgufValue.stringArray(merges));
-        if (!Tokenizer.isDeepSeekV3PreTokenizer(root.get("pre_tokenizer")))
-            throw new FormatException(tokenizerJson + ": pre_tokenizer is not DeepSeek-V3's (its three Split stages, then ByteLevel without regex); "
-                    + "GGUF names the pre-tokenizer, and jseek writes only '" + Tokenizer.DEEPSEEK_V3_PRE + "' (export with --no-tokenizer)");
         JsonNode cfg = tokenizerConfig(tokenizerJson);
         w.put("tokenizer.ggml.add_bos_token", GgufValue.bool(cfg != null && cfg.path("add_bos_token").asBoolean(false)));
         String template = cfg != null && cfg.path("chat_template").isTextual() ? cfg.get("chat_template").asText() : null;

@@ -37,6 +37,12 @@ final class Gemv {
      */
     static final int QUANT_INT_MAX_M = Integer.getInteger("jseek.quantIntMaxM", 16);
 
+    /**
+     * BF16 and F16 weights run {@link HalfGemv} (widened in registers, 4-row x 4-token tiles) unless the system
+     * property {@code jseek.halfGemv} is false (then this class's decode-to-buffer path, kept for comparison).
+     */
+    static final boolean HALF = Boolean.parseBoolean(System.getProperty("jseek.halfGemv", "true"));
+
     /** True when m tokens times w run the fused kernels of {@link QuantGemv}. */
     static boolean fused(Matrix w, int m) {
         return QuantGemv.integer(w.dtype()) ? m <= QUANT_INT_MAX_M : m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype());
@@ -46,6 +52,10 @@ final class Gemv {
         int n = w.rows(), k = w.cols();
         if (fused(w, m)) {
             QuantGemv.linear(y, yOff, x, xOff, m, w, accumulate);
+            return;
+        }
+        if (HALF && HalfGemv.supports(w.dtype())) {
+            HalfGemv.linear(y, yOff, x, xOff, m, w, accumulate);
             return;
         }
         int rowGrain = Parallel.grain(n, 4, 4 * R);
@@ -76,6 +86,10 @@ final class Gemv {
         if (fused(w, m)) {
             if (a != null || !QuantGemv.integer(w.dtype())) QuantGemv.rows(y, yOff, x, xOff, a, aOff, m, w, accumulate, r0, r1);
             else QuantGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
+            return;
+        }
+        if (HALF && HalfGemv.supports(w.dtype())) {
+            HalfGemv.rows(y, yOff, x, xOff, m, w, accumulate, r0, r1);
             return;
         }
         Scratch s = Scratch.acquire();

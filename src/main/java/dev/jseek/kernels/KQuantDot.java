@@ -8,31 +8,37 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Integer dot products of one K-quant weight row (Q4_K, Q5_K, Q6_K; layouts in {@link Q4_K}, {@link Q5_K},
  * {@link Q6_K}) with one activation row quantized to {@link Q8K}, the decode GEMV's inner kernels (ggml's
- * {@code ggml_vec_dot_q4_K_q8_K} and friends, docs/quantization.md). One fused, monomorphic kernel per format: the
- * codes are loaded as bytes, zero-extended to 16-bit lanes and taken apart with shifts and masks, multiplied with
- * the int8 activation codes in 16-bit lanes (|code x activation| <= 31 * 127 fits), adjacent products summed into
- * 32-bit lanes, multiplied by the integer sub-block scales and accumulated exactly in 32-bit lanes. Per super-block
- * the integer sums are reduced (exact: integer addition does not depend on order or vector width) and enter the
- * float result as
+ * {@code ggml_vec_dot_q4_K_q8_K} and friends, docs/quantization.md). One fused, monomorphic kernel per format.
+ *
+ * <p>Weight bytes are read as 16-bit lanes, two code bytes per lane, without widening: the low nibble of the even
+ * byte ({@code x & 0xF}), of the odd byte ({@code (x >>> 8) & 0xF}) and the two high nibbles ({@code (x >>> 4) & 0xF},
+ * {@code x >>> 12}) are four streams of codes (Q5_K/Q6_K or in their high bits from {@code qh}, read the same way),
+ * each multiplied in 16-bit lanes with activation codes that {@link Q8K} stored in exactly that order
+ * ({@link #PERM4}, {@link #PERM6}). Even and odd products are added (|sum| <= 2 * 63 * 127), adjacent 16-bit lanes
+ * summed into 32-bit lanes, multiplied by the integer sub-block scales and accumulated exactly. Q6_K multiplies the
+ * unsigned codes q (0..63) and takes {@code 32 * sum_j sc_j * (code sum of sub-block j)} off at the end, from the
+ * 16-element sums of {@link Q8K} (as ggml does).
+ *
+ * <p>Per super-block the integer sums are reduced (exact: integer addition does not depend on order or vector width)
+ * and enter the float result as
  * <pre>
  *   Q4_K, Q5_K:  acc = acc + (d * dy) * isum;  acc = acc - (dmin * dy) * msum     isum = sum_j sc_j sum_i q_i a_i,
  *                                                                                 msum = sum_j m_j sum_i a_i
  *   Q6_K:        acc = acc + (d * dy) * isum                                      isum = sum_j sc_j sum_i (q_i - 32) a_i
  * </pre>
- * in block order, float32, no fused multiply-add ({@code dy} the activation block's scale, d/dmin the weight
- * block's binary16 scales, ints converted to float with round-to-nearest). The result is therefore a function of the
- * bytes alone: equal to the scalar twin {@link dev.jseek.kernels.scalar.ScalarKQuantDot} bit for bit at 256 and 512
- * bits, and the same for a token alone or in a batch. It differs from the float dot of the dequantized weights by the
- * activation rounding (at most half an activation step per element).
+ * in block order, float32, no fused multiply-add ({@code dy} the activation block's scale, d/dmin the weight block's
+ * binary16 scales). The result is therefore a function of the bytes alone: equal to the scalar twin {@link dev.jseek.kernels.scalar.ScalarKQuantDot} bit for bit at
+ * 256 and 512 bits, and the same for a token alone or in a batch. It differs from the float dot of the dequantized
+ * weights by the activation rounding (at most half an activation step per element).
  */
 final class KQuantDot {
     private KQuantDot() {}
@@ -40,135 +46,206 @@ final class KQuantDot {
     /** 16-bit lanes filling a vector of {@code jseek.vectorBits}. */
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Vec.LANES * 32));
     private static final int SL = S.length();
-    /** The bytes that widen to one S vector. */
-    private static final VectorSpecies<Byte> BH = VectorSpecies.of(byte.class, VectorShape.forBitSize(SL * 8));
     private static final VectorSpecies<Integer> I = Vec.I;
     private static final int IL = I.length();
+    /** 8 int lanes (the mins of a super-block). */
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    /** IL bytes (one per int lane). */
+    private static final VectorSpecies<Byte> BI = VectorSpecies.of(byte.class, VectorShape.forBitSize(IL * 8));
+    /** A long twice (C2 has no one-lane long vectors). */
+    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
+    /** Chunks of 2 SL code bytes: per Q4_K/Q5_K super-block (128 bytes), per Q6_K half (64 bytes of ql). */
+    private static final int CH4 = 128 / (2 * SL), CH6 = 64 / (2 * SL);
+
     /**
-     * Q6_K: the pair-sum lanes of a vector that lie in the second of the two 16-value sub-blocks it covers (lanes
-     * i with 2i >= 16); none at 256 bits, where a vector covers one sub-block.
+     * Q4_K/Q5_K activation order: slot {@code (4 t + s) SL + i} of a block of 256 holds element PERM4[..], where stream
+     * s (0: even low nibble, 1: odd low, 2: even high, 3: odd high) of lane i of chunk t reads code byte
+     * {@code b = 2 SL t + 2 i + (s & 1)} of the 128: group {@code g = b / 32}, element {@code 32 (2g + (s >> 1)) + b % 32}.
      */
-    private static final VectorMask<Integer> SECOND = VectorMask.fromLong(I, IL > 8 ? 0xFF00L : 0L);
+    static final int[] PERM4 = new int[256];
+    /**
+     * Q6_K activation order: per half h, slot {@code 128 h + (4 t + s) SL + i} holds element
+     * {@code 128 h + b + 64 (s >> 1)}, {@code b = 2 SL t + 2 i + (s & 1)} the ql byte of the half.
+     */
+    static final int[] PERM6 = new int[256];
+    /** Scale index per int lane: Q4_K/Q5_K chunk t, low (0) or high (1) nibbles: sub-block 2 ((2 SL t + 4 k) / 32) + hi. */
+    private static final int[] SC4 = new int[2 * CH4 * IL];
+    /**
+     * Q6_K: per half h, chunk t and nibble half: the sub-block (within the half) {@code (2 SL t + 4 k) / 16 + 4 hi}, plus
+     * 8 h where one vector holds all 16 scales (512 bits).
+     */
+    private static final int[] SC6 = new int[2 * 2 * CH6 * IL];
+    /** Q5_K/Q6_K qh shift per 16-bit lane of chunk t: 2 (b / 32) of the chunk's even byte b (Q6_K: within the half). */
+    private static final short[] SH4 = new short[CH4 * SL], SH6 = new short[CH6 * SL];
+    /** At 512 bits: the 16 qh shorts of a half duplicated into both halves of a vector (lane i reads 16 h + i % 16). */
+    private static final short[] DUP = new short[2 * SL];
 
-    private static float f16(MemorySegment s, long p) { return Float.float16ToFloat(s.get(I16, p)); }
-
-    /** SL weight bytes at p, zero-extended to 16-bit lanes. */
-    private static ShortVector u8(MemorySegment s, long p) {
-        return (ShortVector) ByteVector.fromMemorySegment(BH, s, p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+    static {
+        for (int t = 0; t < CH4; t++) {
+            for (int s = 0; s < 4; s++)
+                for (int i = 0; i < SL; i++) {
+                    int b = 2 * SL * t + 2 * i + (s & 1), g = b / 32;
+                    PERM4[(4 * t + s) * SL + i] = 32 * (2 * g + (s >> 1)) + b % 32;
+                }
+            for (int i = 0; i < SL; i++) SH4[t * SL + i] = (short) (2 * ((2 * SL * t + 2 * i) / 32));
+            for (int hi = 0; hi < 2; hi++)
+                for (int k = 0; k < IL; k++) SC4[(2 * t + hi) * IL + k] = 2 * ((2 * SL * t + 4 * k) / 32) + hi;
+        }
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < CH6; t++) {
+                for (int s = 0; s < 4; s++)
+                    for (int i = 0; i < SL; i++) {
+                        int b = 2 * SL * t + 2 * i + (s & 1);
+                        PERM6[128 * h + (4 * t + s) * SL + i] = 128 * h + b + 64 * (s >> 1);
+                    }
+                for (int hi = 0; hi < 2; hi++)
+                    for (int k = 0; k < IL; k++)
+                        SC6[((2 * h + hi) * CH6 + t) * IL + k] = (2 * SL * t + 4 * k) / 16 + 4 * hi + (IL == 16 ? 8 * h : 0);
+            }
+        for (int t = 0; t < CH6; t++) for (int i = 0; i < SL; i++) SH6[t * SL + i] = (short) (2 * ((2 * SL * t + 2 * i) / 32));
+        for (int h = 0; h < 2; h++) for (int i = 0; i < SL; i++) DUP[h * SL + i] = (short) (16 * h + i % 16);
     }
 
-    /** Adjacent 16-bit lanes summed into 32-bit lanes (exact for |lane| < 2^14): (i + (i << 16)) >> 16 per int. */
+    /** Adjacent 16-bit lanes summed into 32-bit lanes (exact for |sum| < 2^15): (i + (i << 16)) >> 16 per int. */
     private static IntVector pairSum(ShortVector p) {
         IntVector i = p.reinterpretAsInts();
         return i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+    }
+
+    /** The 8 bytes of v (one per lane, zero-extended) as int lanes of species sp (16 lanes: the 8 twice). */
+    private static IntVector bytesOf(long v, VectorSpecies<Integer> sp) {
+        return (IntVector) LongVector.broadcast(L2, v).reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, sp, 0);
     }
 
     /**
      * The Q4_K row of nb super-blocks at byte p times the activation codes of a from element o (a multiple of 256).
      */
     static float q4_k(MemorySegment s, long p, Q8K a, int o, int nb) {
-        short[] aq = a.q;
         float acc = 0f;
         for (int b = 0; b < nb; b++, p += Q4_K.BLOCK_BYTES, o += 256) {
-            long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
-            int u0 = (int) (h0 >>> 32), u1 = (int) h1, u2 = (int) (h1 >>> 32);
-            // ggml's unpacking of the 12 scale bytes: scales 0-3, 4-7 and mins 0-3, 4-7, one per byte
-            int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-            int m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-            IntVector isum = IntVector.zero(I);
-            for (int c = 0; c < 4; c++) {
-                int scs = (c < 2 ? sc03 : sc47) >>> (16 * (c & 1));
-                long q = p + Q4_K.QS + 32L * c;
-                int x = o + 64 * c;
-                ShortVector lo = ShortVector.zero(S), hi = lo;
-                for (int l = 0; l < 32; l += SL) {
-                    ShortVector v = u8(s, q + l);
-                    lo = lo.add(v.and((short) 0xF).mul(ShortVector.fromArray(S, aq, x + l)));
-                    hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, aq, x + 32 + l)));
-                }
-                isum = isum.add(pairSum(lo).mul(scs & 0xFF)).add(pairSum(hi).mul((scs >>> 8) & 0xFF));
-            }
-            int msum = minSum(a.bsum, o / 32, m03, m47);
+            long r = q4Block(s, p, a, o);
             float dy = a.d[o / 256];
-            acc += (Float.float16ToFloat((short) h0) * dy) * (float) isum.reduceLanes(VectorOperators.ADD);
-            acc -= (Float.float16ToFloat((short) (h0 >>> 16)) * dy) * (float) msum;
+            acc += (Float.float16ToFloat(s.get(I16, p)) * dy) * (float) (int) (r >> 32);
+            acc -= (Float.float16ToFloat(s.get(I16, p + 2)) * dy) * (float) (int) r;
         }
         return acc;
     }
 
     /** The Q5_K row of nb super-blocks at byte p times the activation codes of a from element o. */
     static float q5_k(MemorySegment s, long p, Q8K a, int o, int nb) {
-        short[] aq = a.q;
         float acc = 0f;
         for (int b = 0; b < nb; b++, p += Q5_K.BLOCK_BYTES, o += 256) {
-            long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
-            int u0 = (int) (h0 >>> 32), u1 = (int) h1, u2 = (int) (h1 >>> 32);
-            int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-            int m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-            IntVector isum = IntVector.zero(I);
-            for (int c = 0; c < 4; c++) {
-                int scs = (c < 2 ? sc03 : sc47) >>> (16 * (c & 1));
-                long q = p + Q5_K.QS + 32L * c;
-                int x = o + 64 * c;
-                ShortVector lo = ShortVector.zero(S), hi = lo;
-                for (int l = 0; l < 32; l += SL) {
-                    ShortVector v = u8(s, q + l), h = u8(s, p + Q5_K.QH + l).lanewise(VectorOperators.LSHR, 2 * c);
-                    ShortVector vl = v.and((short) 0xF).or(h.and((short) 1).lanewise(VectorOperators.LSHL, 4));
-                    ShortVector vh = v.lanewise(VectorOperators.LSHR, 4).or(h.and((short) 2).lanewise(VectorOperators.LSHL, 3));
-                    lo = lo.add(vl.mul(ShortVector.fromArray(S, aq, x + l)));
-                    hi = hi.add(vh.mul(ShortVector.fromArray(S, aq, x + 32 + l)));
-                }
-                isum = isum.add(pairSum(lo).mul(scs & 0xFF)).add(pairSum(hi).mul((scs >>> 8) & 0xFF));
-            }
-            int msum = minSum(a.bsum, o / 32, m03, m47);
+            long r = q5Block(s, p, a, o);
             float dy = a.d[o / 256];
-            acc += (Float.float16ToFloat((short) h0) * dy) * (float) isum.reduceLanes(VectorOperators.ADD);
-            acc -= (Float.float16ToFloat((short) (h0 >>> 16)) * dy) * (float) msum;
+            acc += (Float.float16ToFloat(s.get(I16, p)) * dy) * (float) (int) (r >> 32);
+            acc -= (Float.float16ToFloat(s.get(I16, p + 2)) * dy) * (float) (int) r;
         }
         return acc;
-    }
-
-    /** sum_j m_j * (code sum of 32-group j) over the 8 sub-blocks of a super-block (mins packed one per byte). */
-    private static int minSum(int[] bsum, int g, int m03, int m47) {
-        return (m03 & 0xFF) * bsum[g] + ((m03 >>> 8) & 0xFF) * bsum[g + 1] + ((m03 >>> 16) & 0xFF) * bsum[g + 2] + (m03 >>> 24) * bsum[g + 3]
-                + (m47 & 0xFF) * bsum[g + 4] + ((m47 >>> 8) & 0xFF) * bsum[g + 5] + ((m47 >>> 16) & 0xFF) * bsum[g + 6] + (m47 >>> 24) * bsum[g + 7];
-    }
-
-    /**
-     * The int8 scale of each pair-sum lane of a vector whose values start at sub-block j of the 8 packed in sc (one int8 per byte): sub-block j,
-     * and at 512 bits j + 1 in the {@link #SECOND} lanes.
-     */
-    private static IntVector scales(long sc, int j) {
-        IntVector v = IntVector.broadcast(I, (byte) (sc >>> (8 * j)));
-        return IL > 8 ? v.blend((byte) (sc >>> (8 * j + 8)), SECOND) : v;
     }
 
     /** The Q6_K row of nb super-blocks at byte p times the activation codes of a from element o. */
     static float q6_k(MemorySegment s, long p, Q8K a, int o, int nb) {
-        short[] aq = a.q;
         float acc = 0f;
-        for (int b = 0; b < nb; b++, p += Q6_K.BLOCK_BYTES, o += 256) {
-            IntVector isum = IntVector.zero(I);
-            for (int h = 0; h < 2; h++) {
-                long ql = p + 64L * h, qh = p + Q6_K.QH + 32L * h, sc = s.get(I64, p + Q6_K.SCALES + 8L * h);
-                int x = o + 128 * h;
-                for (int l = 0; l < 32; l += SL) {
-                    ShortVector hb = u8(s, qh + l);
-                    // value 32 k + l of the half: nibble (k >> 1) of ql[32 (k & 1) + l], bits 2k, 2k + 1 of qh[l]
-                    // (a loop, not four written-out copies: C2 stops inlining the Vector API in too large a method)
-                    for (int k = 0; k < 4; k++) {
-                        ShortVector q = u8(s, ql + 32 * (k & 1) + l).lanewise(VectorOperators.LSHR, 4 * (k >> 1)).and((short) 0xF)
-                                .or(hb.lanewise(VectorOperators.LSHR, 2 * k).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
-                        isum = isum.add(pairSum(q.mul(ShortVector.fromArray(S, aq, x + 32 * k + l))).mul(scales(sc, l / 16 + 2 * k)));
-                    }
-                }
-            }
-            acc += (f16(s, p + Q6_K.D) * a.d[o / 256]) * (float) isum.reduceLanes(VectorOperators.ADD);
-        }
+        for (int b = 0; b < nb; b++, p += Q6_K.BLOCK_BYTES, o += 256)
+            acc += (Float.float16ToFloat(s.get(I16, p + Q6_K.D)) * a.d[o / 256]) * (float) q6Block(s, p, a, o);
         return acc;
+    }
+
+    /*
+     * The integer work of one super-block is a method of its own (too large for C2 to inline into the row loop, so
+     * it is compiled alone): one compilation holding the whole row runs past the node count up to which C2 inlines
+     * the Vector API's small methods, and a Vector API call it does not inline costs an allocation and a call.
+     */
+
+    /** sum_j m_j * bsum_j of a Q4_K/Q5_K super-block (scale bytes at p + 4) and the activations' group sums from g. */
+    private static int minSum(MemorySegment s, long p, int[] bsum, int g) {
+        long h1 = s.get(I64, p + 8);
+        int u1 = (int) h1, u2 = (int) (h1 >>> 32);
+        int m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        return bytesOf((m03 & 0xFFFFFFFFL) | ((long) m47 << 32), I8).mul(IntVector.fromArray(I8, bsum, g)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The 8 6-bit sub-block scales of a Q4_K/Q5_K super-block at p, one per byte. */
+    private static long scales(MemorySegment s, long p) {
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        return (sc03 & 0xFFFFFFFFL) | ((long) sc47 << 32);
+    }
+
+    /** Q4_K super-block at p: isum in the high 32 bits, msum in the low. */
+    private static long q4Block(MemorySegment s, long p, Q8K a, int o) {
+        short[] aq = a.p4;
+        IntVector scs = bytesOf(scales(s, p), I);
+        IntVector isum = IntVector.zero(I);
+        for (int t = 0; t < CH4; t++) {
+            ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q4_K.QS + 2L * SL * t, LE);
+            int x0 = o + 4 * SL * t;
+            ShortVector lo = x.and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0))
+                    .add(x.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            ShortVector hi = x.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL))
+                    .add(x.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
+                    .add(pairSum(hi).mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
+        }
+        return ((long) isum.reduceLanes(VectorOperators.ADD) << 32) | (minSum(s, p, a.bsum, o / 32) & 0xFFFFFFFFL);
+    }
+
+    /** Q5_K super-block at p: isum in the high 32 bits, msum in the low. */
+    private static long q5Block(MemorySegment s, long p, Q8K a, int o) {
+        short[] aq = a.p4;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m10 = ShortVector.broadcast(S, (short) 0x1010), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector scs = bytesOf(scales(s, p), I);
+        // the 32 qh bytes as 16 shorts (lane i: qh[2i], qh[2i + 1]); at 512 bits in both halves of the vector
+        ShortVector qh = ShortVector.fromMemorySegment(S, s, p + Q5_K.QH, LE);
+        if (SL > 16) qh = ShortVector.fromArray(S, DUP, 0).selectFrom(qh);
+        IntVector isum = IntVector.zero(I);
+        for (int t = 0; t < CH4; t++) {
+            ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q5_K.QS + 2L * SL * t, LE);
+            ShortVector h = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH4, t * SL));
+            int x0 = o + 4 * SL * t;
+            // both bytes' codes at once: low nibbles and fifth bits in bits 0-4 (even byte) and 8-12 (odd byte)
+            ShortVector cl = x.and(m0f).or(h.lanewise(VectorOperators.LSHL, 4).and(m10));
+            ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(h.lanewise(VectorOperators.LSHL, 3).and(m10));
+            ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
+                    .add(pairSum(hi).mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
+        }
+        return ((long) isum.reduceLanes(VectorOperators.ADD) << 32) | (minSum(s, p, a.bsum, o / 32) & 0xFFFFFFFFL);
+    }
+
+    /** Q6_K super-block at p: sum_j sc_j sum_i (q_i - 32) a_i, as sum_j sc_j (sum_i q_i a_i - 32 bsum16_j). */
+    private static int q6Block(MemorySegment s, long p, Q8K a, int o) {
+        short[] aq = a.p6;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector isum = IntVector.zero(I), corr = IntVector.zero(I);
+        // 512 bits: all 64 qh bytes in one vector, all 16 int8 scales in one
+        ShortVector qhAll = SL > 16 ? ShortVector.fromMemorySegment(S, s, p + Q6_K.QH, LE) : null;
+        IntVector scAll = IL == 16 ? (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES, LE).convertShape(VectorOperators.B2I, I, 0) : null;
+        for (int h = 0; h < 2; h++) {
+            ShortVector qh = SL > 16 ? ShortVector.fromArray(S, DUP, h * SL).selectFrom(qhAll)
+                    : ShortVector.fromMemorySegment(S, s, p + Q6_K.QH + 32L * h, LE);
+            IntVector scs = IL == 16 ? scAll
+                    : (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES + 8L * h, LE).convertShape(VectorOperators.B2I, I, 0);
+            if (IL != 16 || h == 0) corr = corr.add(scs.mul(IntVector.fromArray(I, a.bsum16, o / 16 + (IL == 16 ? 0 : 8 * h))));
+            for (int t = 0; t < CH6; t++) {
+                ShortVector x = ShortVector.fromMemorySegment(S, s, p + 64L * h + 2L * SL * t, LE);
+                ShortVector q = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH6, t * SL));
+                int x0 = o + 128 * h + 4 * SL * t;
+                // both bytes' codes at once: 4 + 2 bits in bits 0-5 (even byte) and 8-13 (odd byte)
+                ShortVector cl = x.and(m0f).or(q.lanewise(VectorOperators.LSHL, 4).and(m30));
+                ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
+                ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs)))
+                        .add(pairSum(hi).mul(IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs)));
+            }
+        }
+        return isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
     }
 }

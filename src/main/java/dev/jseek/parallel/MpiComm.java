@@ -13,9 +13,13 @@ import java.util.Locale;
  *
  * <p>Every operation is MPI's non-blocking form ({@code MPI_Ialltoallv}, {@code MPI_Iallgatherv}, {@code MPI_Ibcast},
  * {@code MPI_Ibarrier}, {@code MPI_Isend}/{@code MPI_Irecv}) completed by an {@code MPI_Test} loop with a deadline
- * ({@link CommConfig#timeoutSeconds()}), so nothing waits forever. To name the ranks that did not arrive, each
- * collective starts by sending its sequence number to every other rank on a duplicate of the communicator (a few
- * bytes, eager); a rank that times out reads those arrivals and names the ranks whose last one is older. A rank that
+ * ({@link CommConfig#timeoutSeconds()}), so nothing waits forever. To name the ranks that did not arrive, a rank
+ * whose wait for a collective outlasts the spin phase sends that collective's sequence number to every other rank on
+ * a duplicate of the communicator (a few bytes, eager); a rank that times out reads those arrivals and names the
+ * ranks whose last one is older. A collective that completes while spinning (the common case) sends nothing but
+ * itself: the arrival check costs no message there. (A rank that completed collective k before the others counts as
+ * arrived once it waits in a later one; it names a rank wrongly only when that rank completed k and then computed,
+ * without any collective, for longer than the whole deadline.) A rank that
  * dies is Open MPI's to report: mpirun sees the process end, prints which rank it was, and terminates the others
  * (a shutdown hook adds one line on each). The CLI answers a {@link CommException} with {@link #abort}
  * ({@code MPI_Abort}), which stops every process.
@@ -31,14 +35,14 @@ public final class MpiComm implements Communicator {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment comm, ctl;
     private final int rank, size;
-    private final MemorySegment ints, reqs, flag, status, seqBuf, arrival;
+    private final MemorySegment ints, reqs, req0, flag, status, seqBuf, arrival;
     private final long[] seen;
     private final long timeoutNanos;
     private long seq;
     private final MemorySegment[] scratch = new MemorySegment[8];
     private final Arena[] scratchArena = new Arena[8];
     private volatile boolean finished;
-    /** Busy-wait time before yielding: 1 ms, or 20 us when this node runs more ranks than it has cores. */
+    /** Busy-wait time before yielding: 1 ms, or 20 us when this node runs more ranks than it has cores ({@link #oversubscribed}). */
     private final long spinNanos;
 
     /** True when this JVM was started by Open MPI's mpirun (it sets OMPI_COMM_WORLD_SIZE). */
@@ -65,24 +69,51 @@ public final class MpiComm implements Communicator {
         ctl = mpi.commDup(comm, arena);
         ints = arena.allocate(ValueLayout.JAVA_INT, 4L * size);
         reqs = arena.allocate(ValueLayout.ADDRESS, 2L * size + 2);
+        req0 = reqs.asSlice(0, 8);
         flag = arena.allocate(ValueLayout.JAVA_INT);
         status = arena.allocate(Mpi.STATUS_BYTES, 8);
         seqBuf = arena.allocate(ValueLayout.JAVA_LONG);
         arrival = arena.allocate(ValueLayout.JAVA_LONG);
         seen = new long[size];
         timeoutNanos = CommConfig.timeoutNanos();
-        String local = System.getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-        int localRanks = 1;
-        try {
-            if (local != null) localRanks = Integer.parseInt(local.trim());
-        } catch (NumberFormatException ignored) {
-            // not under mpirun's environment: assume one rank per node
-        }
-        spinNanos = localRanks > Runtime.getRuntime().availableProcessors() ? 20_000L : 1_000_000L;
+        spinNanos = oversubscribed() ? 20_000L : 1_000_000L;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (!finished) System.err.println("jseek: rank " + rank + " of " + size + " (pid " + ProcessHandle.current().pid()
                     + ") terminated before the end of the job (when a rank dies, mpirun stops the others; its message names the rank)");
         }, "mpi-shutdown-note"));
+    }
+
+    /**
+     * True when this node runs more ranks than it has cores. mpirun says so itself ({@code OMPI_MCA_mpi_oversubscribe},
+     * which Open MPI's own waits follow too); without it, the local rank count is compared with the node's online
+     * CPUs. (Not {@link Runtime#availableProcessors}: mpirun binds each rank to a core, so every rank sees 1 CPU, and
+     * 2 ranks on 2 cores would count as oversubscribed and yield the core in the middle of every 1 MiB transfer.)
+     */
+    static boolean oversubscribed() {
+        String o = System.getenv("OMPI_MCA_mpi_oversubscribe");
+        if (o != null && !o.isBlank()) return o.trim().equals("1") || o.trim().equalsIgnoreCase("true");
+        int localRanks = 1;
+        try {
+            String local = System.getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+            if (local != null) localRanks = Integer.parseInt(local.trim());
+        } catch (NumberFormatException ignored) {
+            // not under mpirun's environment: assume one rank per node
+        }
+        return localRanks > onlineCpus();
+    }
+
+    /** The node's online CPUs from /sys/devices/system/cpu/online ("0-3,8-11"); availableProcessors where unreadable. */
+    static int onlineCpus() {
+        try {
+            int n = 0;
+            for (String part : java.nio.file.Files.readString(java.nio.file.Path.of("/sys/devices/system/cpu/online")).trim().split(",")) {
+                int dash = part.indexOf('-');
+                n += dash < 0 ? 1 : Integer.parseInt(part.substring(dash + 1)) - Integer.parseInt(part.substring(0, dash)) + 1;
+            }
+            return Math.max(1, n);
+        } catch (java.io.IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
     }
 
     @Override public int rank() { return rank; }
@@ -133,9 +164,8 @@ public final class MpiComm implements Communicator {
         Communicator.checkCounts(rc, size, "all-to-all-v receive");
         long sb = extent(sc, sd) * type.bytes(), rb = extent(rc, rd) * type.bytes();
         MemorySegment s = stage(send, sb, STAGE_SEND, true), r = stage(recv, rb, STAGE_RECV, false);
-        long k = announce();
-        mpi.ialltoallv(s, ints(0, sc), ints(1, sd), type(type), r, ints(2, rc), ints(3, rd), comm, reqs);
-        complete(k, "all-to-all-v");
+        mpi.ialltoallv(s, ints(0, sc), ints(1, sd), type(type), r, ints(2, rc), ints(3, rd), comm, req0);
+        complete("all-to-all-v");
         if (r != recv)                // only the received pieces: what lies between them in recv is not this call's to change
             for (int j = 0; j < size; j++)
                 if (rc[j] > 0) MemorySegment.copy(r, (long) rd[j] * type.bytes(), recv, (long) rd[j] * type.bytes(), (long) rc[j] * type.bytes());
@@ -145,9 +175,8 @@ public final class MpiComm implements Communicator {
         Communicator.checkCounts(counts, size, "all-gather");
         long sb = (long) counts[rank] * type.bytes(), rb = (long) Communicator.sum(counts) * type.bytes();
         MemorySegment s = stage(send, sb, STAGE_SEND, true), r = stage(recv, rb, STAGE_RECV, false);
-        long k = announce();
-        mpi.iallgatherv(s, counts[rank], type(type), r, ints(0, counts), ints(1, Communicator.displs(counts)), comm, reqs);
-        complete(k, "all-gather");
+        mpi.iallgatherv(s, counts[rank], type(type), r, ints(0, counts), ints(1, Communicator.displs(counts)), comm, req0);
+        complete("all-gather");
         unstage(r, recv, rb);
     }
 
@@ -155,17 +184,15 @@ public final class MpiComm implements Communicator {
         if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast root " + root + " outside 0.." + (size - 1));
         long b = (long) count * type.bytes();
         MemorySegment s = stage(buf, b, STAGE_SEND, rank == root);
-        long k = announce();
-        mpi.ibcast(s, count, type(type), root, comm, reqs);
-        complete(k, "broadcast");
+        mpi.ibcast(s, count, type(type), root, comm, req0);
+        complete("broadcast");
         if (rank != root) unstage(s, buf, b);
     }
 
     @Override public void barrier() {
         testSends(false);
-        long k = announce();
-        mpi.ibarrier(comm, reqs);
-        complete(k, "barrier");
+        mpi.ibarrier(comm, req0);
+        complete("barrier");
     }
 
     @Override public void exchange(List<Transfer> batch) { post(batch).await(); }
@@ -276,27 +303,50 @@ public final class MpiComm implements Communicator {
         }
     }
 
-    /** Sends this collective's sequence number to every other rank; returns the number of requests posted (1 + sends). */
-    private long announce() {
-        long s = ++seq;
+    /** Every this many collectives a rank reads the arrivals queued for it even when it never waited (bounds the queue). */
+    private static final int DRAIN_EVERY = 64;
+
+    /** Sends sequence number {@code s} to every other rank on the control communicator (requests 1..); returns the count. */
+    private int announce(long s) {
         seqBuf.set(ValueLayout.JAVA_LONG, 0, s);
-        int k = 1;
+        int k = 0;
         for (int p = 0; p < size; p++)
-            if (p != rank) mpi.isend(seqBuf, 8, mpi.byteType, p, TAG_ARRIVE, ctl, reqs.asSlice(8L * k++, 8));
+            if (p != rank) mpi.isend(seqBuf, 8, mpi.byteType, p, TAG_ARRIVE, ctl, reqs.asSlice(8L * ++k, 8));
         return k;
     }
 
-    /** Waits for the collective (request 0) and the arrival sends; on timeout names the ranks that did not arrive. */
-    private void complete(long k, String name) {
-        boolean[] done = waitRequests(reqs, (int) k);
-        drainArrivals();
-        if (done == null) return;
-        List<Integer> missing = new ArrayList<>();
-        for (int p = 0; p < size; p++) if (p != rank && seen[p] < seq) missing.add(p);
-        String who = missing.isEmpty() ? "every rank arrived but the transfer did not complete"
-                : (missing.size() == 1 ? "rank " + missing.get(0) : "ranks " + missing) + " did not arrive";
-        throw new CommException(String.format(Locale.ROOT, "collective #%d (%s): %s within %.1f s (%s); rank %d waited there",
-                seq, name, who, timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY, rank));
+    /**
+     * Waits for the collective just posted (request 0) with the deadline: spins for {@link #spinNanos}, then announces
+     * this rank's arrival (see the class comment) and yields the core until 10 ms have passed, then sleeps 0.1 ms
+     * between tests. On timeout names the ranks that did not arrive.
+     */
+    private void complete(String name) {
+        long s = ++seq;
+        long start = System.nanoTime();
+        int announced = -1;
+        while (!mpi.test(req0, flag)) {
+            long waited = System.nanoTime() - start;
+            if (waited < spinNanos) { Thread.onSpinWait(); continue; }
+            if (announced < 0) announced = announce(s);
+            if (waited - timeoutNanos > 0) {
+                drainArrivals();
+                List<Integer> missing = new ArrayList<>();
+                for (int p = 0; p < size; p++) if (p != rank && seen[p] < s) missing.add(p);
+                String who = missing.isEmpty() ? "every rank arrived but the transfer did not complete"
+                        : (missing.size() == 1 ? "rank " + missing.get(0) : "ranks " + missing) + " did not arrive";
+                throw new CommException(String.format(Locale.ROOT, "collective #%d (%s): %s within %.1f s (%s); rank %d waited there",
+                        s, name, who, timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY, rank));
+            }
+            if (waited < 10_000_000L) Thread.yield();
+            else java.util.concurrent.locks.LockSupport.parkNanos(100_000L);
+        }
+        if (announced > 0) {
+            // the arrival sends are eager (8 bytes): they complete locally, but seqBuf is reused by the next announcement
+            if (waitRequests(reqs.asSlice(8, 8L * announced), announced) != null)
+                throw new CommException(String.format(Locale.ROOT, "collective #%d (%s): rank %d's arrival messages were not delivered within %.1f s (%s)",
+                        s, name, rank, timeoutNanos / 1e9, CommConfig.TIMEOUT_PROPERTY));
+        }
+        if (announced >= 0 || s % DRAIN_EVERY == 0) drainArrivals();
     }
 
     /**

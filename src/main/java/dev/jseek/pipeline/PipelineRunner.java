@@ -18,8 +18,9 @@ import java.util.Map;
  * schedule's order; activations and gradients move between ranks through the communicator's batched non-blocking
  * send/receive ({@link Communicator#exchange}), one batch per run of consecutive SEND/RECV ops.
  *
- * <p>Each micro-batch in flight on a stage has its own activation arenas (a {@link TrainModel} sharing the rank's
- * parameter and gradient arenas, allocated on its F and freed by its W), so the W queue is the set of slots whose B
+ * <p>Each micro-batch in flight on a stage has its own activation arenas, laid out for that stage's units only (a
+ * {@link TrainModel} slot sharing the rank's parameter and gradient arenas, {@link TrainModel#TrainModel(TrainModel, int, int)},
+ * taken on its F and returned by its W; {@link StepResult#peakActivationBytes} is the most bytes they held at once), so the W queue is the set of slots whose B
  * has run and whose W has not; it must be empty at the end of the step (checked: an {@link IllegalStateException}
  * naming the rank and the stages left). Without expert parallelism an F&amp;B pair runs its forward and then its
  * backward (on a CPU both would compete for the same cores); with it ({@code expert}, the expert-parallel group of
@@ -28,10 +29,11 @@ import java.util.Map;
  * {@code -Djseek.pipeline.overlap=false} runs them in order). Every micro-batch slot's MoE layers use the group
  * through a view of their own.
  *
- * <p>Every rank holds the whole parameter arena (identical on all ranks) and computes gradients only for its
- * stages; at the end of the step the gradients are summed over the group in rank order, which also sums the
- * gradients of a stage's two copies (DualPipe) and of the embedding used by the first stage and by the MTP modules
- * of the last. Losses are returned by the rank of each micro-batch's last stage and shared with all ranks.
+ * <p>Each rank's parameter and gradient arenas hold only the tensors of its stages ({@link TrainModel#forUnits}); at
+ * the end of the step the gradients of tensors held by several ranks (a stage's two copies in DualPipe, the embedding
+ * used by the first stage and by the MTP modules of the last) are summed on their owner in rank order
+ * ({@link StageCopies#sumGradients}); after the optimizer step {@link #shareParameters} sends the owners' values to the
+ * copies. Losses are returned by the rank of each micro-batch's last stage and shared with all ranks.
  */
 public final class PipelineRunner {
     /** One micro-batch: B sequences of T input tokens and their next-token targets. */
@@ -47,14 +49,16 @@ public final class PipelineRunner {
      * ({@code pairExposedNs}); outside pairs ({@code plainCommNs}).
      */
     public record StepResult(double[] total, double[] main, double[] mtp, double[] balance, List<Timed> timeline, int peakSlots,
-                             long pairCommNs, long pairExposedNs, long plainCommNs) {}
+                             long pairCommNs, long pairExposedNs, long plainCommNs, long peakActivationBytes) {}
 
     private final Schedule schedule;
     private final StagePartition part;
     private final TrainModel base;
     private final Communicator comm;
     private final List<TrainModel> slots = new ArrayList<>();
-    private final ArrayDeque<TrainModel> free = new ArrayDeque<>();
+    /** Per stage, its free micro-batch slots (activation arenas of that stage's units). */
+    private final Map<Integer, ArrayDeque<TrainModel>> free = new HashMap<>();
+    private final StageCopies copies;
     private final SubComm expert;
     private final Map<TrainModel, FbOverlap.SlotComm> slotComms = new java.util.IdentityHashMap<>();
     private final FbOverlap overlap;
@@ -82,8 +86,19 @@ public final class PipelineRunner {
         this.expert = expert;
         this.overlap = expert == null ? null : new FbOverlap();
         this.overlapOn = Boolean.parseBoolean(System.getProperty(FbOverlap.PROPERTY, "true"));
-        addSlot(base);
-        free.add(base);
+        this.copies = new StageCopies(schedule, part, base, comm);
+        slots.add(base);                  // its expert loads (none: it runs nothing) are summed with the slots'
+    }
+
+    /** A free slot of stage s (a new one when all are in flight). */
+    private TrainModel take(int s) {
+        TrainModel m = free.computeIfAbsent(s, k -> new ArrayDeque<>()).poll();
+        if (m == null) {
+            m = new TrainModel(base, part.first(s), part.end(s));
+            m.setMtpLambda(base.mtpLambda());
+            addSlot(m);
+        }
+        return m;
     }
 
     private void addSlot(TrainModel m) {
@@ -122,6 +137,15 @@ public final class PipelineRunner {
         for (TrainModel m : slots) m.setMtpLambda(lambda);
     }
 
+    /** Which ranks hold each tensor and which owns it. */
+    public StageCopies copies() { return copies; }
+
+    /**
+     * Collective over the pipeline group, after the owners updated their tensors: the owners' values sent to the
+     * other ranks holding them (DualPipe's mirrored stage, the head's copy of the embedding).
+     */
+    public void shareParameters() { copies.shareParameters(base.params()); }
+
     /**
      * One step over {@code batches} (as many as the schedule's micro-batches, each B x T): zeroes the gradients, runs
      * the schedule with gradScale on every micro-batch, sums the gradients over the group, and sums the expert loads
@@ -142,6 +166,7 @@ public final class PipelineRunner {
         comm.barrier();
         long t0 = System.nanoTime();
         int peak = 0;
+        long liveBytes = 0, peakBytes = 0;
         for (int i = 0; i < ops.size(); ) {
             Op op = ops.get(i);
             if (op.isComm()) {
@@ -185,9 +210,8 @@ public final class PipelineRunner {
                         if (expert == null) { f.run(); b.run(); }
                         else {
                             // the forward's slot is taken before the pair starts, so both halves know their communicators
-                            TrainModel fm = free.poll();
-                            if (fm == null) { fm = new TrainModel(base); fm.setMtpLambda(base.mtpLambda()); addSlot(fm); }
-                            free.addFirst(fm);
+                            TrainModel fm = take(op.stage());
+                            free.get(op.stage()).addFirst(fm);
                             FbOverlap.SlotComm fc = slotComms.get(fm), bc = slotComms.get(live.get(op.mb2() * S + op.stage2()));
                             if (bc == null) throw new IllegalStateException("rank " + r + ": " + op + ": B" + op.mb2() + "@" + op.stage2() + " before its F");
                             if (overlapOn) overlap.run(fc, f, bc, b);
@@ -201,11 +225,14 @@ public final class PipelineRunner {
                         TrainModel m = live.remove(key);
                         if (m == null) throw new IllegalStateException("rank " + r + ": " + op + " without its F and B");
                         m.backwardWeightsStage(part.first(op.stage()), part.end(op.stage()));
-                        free.add(m);
+                        free.get(op.stage()).add(m);
                     }
                     default -> throw new IllegalStateException(op.toString());
                 }
                 peak = Math.max(peak, live.size());
+                liveBytes = 0;
+                for (TrainModel m : live.values()) liveBytes += m.activationBytes();
+                peakBytes = Math.max(peakBytes, liveBytes);
                 timeline.add(new Timed(r, op, a - t0, System.nanoTime() - t0));
             } finally {
                 if (computeToken != null) computeToken.release();
@@ -219,7 +246,7 @@ public final class PipelineRunner {
         }
         if (!live.isEmpty())
             throw new IllegalStateException("rank " + r + ": " + live.size() + " micro-batch stages still hold activations at the end of the step (their B never ran)");
-        if (comm.size() > 1) comm.allReduceSum(base.grads(), 0, base.grads().length);
+        copies.sumGradients(base.grads());
         // losses from the rank of each micro-batch's last stage, identical on every rank
         double[] mine = new double[4 * M];
         for (int m = 0; m < M; m++) { mine[m] = total[m]; mine[M + m] = main[m]; mine[2 * M + m] = mtp[m]; mine[3 * M + m] = bal[m]; }
@@ -230,14 +257,13 @@ public final class PipelineRunner {
         }
         sumExpertLoads();
         FbOverlap.Stats st = overlap == null ? new FbOverlap.Stats() : overlap.stats;
-        return new StepResult(total, main, mtp, bal, timeline, peak, st.commNs, st.exposedNs, st.plainNs);
+        return new StepResult(total, main, mtp, bal, timeline, peak, st.commNs, st.exposedNs, st.plainNs, peakBytes);
     }
 
     private void forward(int mb, int s, List<MicroBatch> batches, int B, int T, Map<Integer, TrainModel> live,
                          Map<Integer, float[]> actIn, Map<Integer, double[]> balIn, double[] total, double[] main, double[] mtp, double[] bal) {
         int S = schedule.stages(), key = mb * S + s, N = B * T, dim = base.config().hiddenSize();
-        TrainModel m = free.poll();
-        if (m == null) { m = new TrainModel(base); m.setMtpLambda(base.mtpLambda()); addSlot(m); }
+        TrainModel m = take(s);
         live.put(key, m);
         double in = 0;
         if (s > 0) {
@@ -279,6 +305,44 @@ public final class PipelineRunner {
             System.arraycopy(m.arenas().dacts, m.stageInputGradOffset(part.first(s)), d, 0, n);
             gradOut.put(key - 1, d);
         }
+    }
+
+    /**
+     * Collective over the pipeline group: the main next-token cross-entropy of one micro-batch, forward only (as
+     * {@link TrainModel#forward} and {@link TrainModel#lastMainLoss} on one rank: validation). The stages run one after
+     * the other on micro-batch 0's route, each handing its output to the next stage's rank; the expert loads they
+     * count are dropped. Returns the same value on every rank.
+     */
+    public double evalLoss(MicroBatch b, int B, int T) {
+        int S = schedule.stages(), r = comm.rank(), n = B * T * base.config().hiddenSize();
+        float[] x = null;
+        double[] bal = new double[1];
+        double loss = 0;
+        for (int s = 0; s < S; s++) {
+            int q = schedule.rankOf(0, s), prev = s == 0 ? q : schedule.rankOf(0, s - 1);
+            if (s > 0 && q != prev && (r == q || r == prev)) {
+                if (r == q) { x = new float[n]; bal = new double[1]; }
+                comm.exchange(List.of(
+                        new Transfer(r == prev, r == q ? prev : q, 0, MemorySegment.ofArray(x), n, ElemType.FLOAT),
+                        new Transfer(r == prev, r == q ? prev : q, 1, MemorySegment.ofArray(bal), 8, ElemType.BYTE)));
+            }
+            if (r != q) continue;
+            TrainModel m = take(s);
+            try {
+                if (s > 0) System.arraycopy(x, 0, m.arenas().acts, m.stageInputOffset(part.first(s)), n);
+                double out = m.forwardStage(part.first(s), part.end(s), b.tokens(), b.targets(), B, T, bal[0]);
+                if (s < S - 1) {
+                    x = new float[n];
+                    System.arraycopy(m.arenas().acts, m.stageOutputOffset(part.end(s)), x, 0, n);
+                    bal = new double[]{out};
+                } else loss = m.lastMainLoss();
+            } finally {
+                m.resetExpertLoad();
+                free.get(s).add(m);
+            }
+        }
+        double[] all = comm.allGather(new double[]{loss});
+        return all[schedule.rankOf(0, S - 1)];
     }
 
     /** Sums every slot's expert loads (counted by its forwards) over slots and ranks into the base model. */

@@ -1,5 +1,6 @@
 package dev.jseek.pipeline;
 
+import dev.jseek.model.ModelConfig;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.train.PipelineStep;
 import dev.jseek.train.StepLosses;
@@ -53,6 +54,23 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
         this.part = StagePartition.byLayerCount(base.config().numHiddenLayers(), stages);
     }
 
+    /**
+     * The pipeline units whose parameters pipeline rank {@code rank} of schedule {@code name} on {@code ranks} ranks
+     * holds (its stages', split by layer count as this step splits them): build its model with
+     * {@link TrainModel#forUnits}.
+     */
+    public static boolean[] unitsOfRank(String name, ModelConfig c, int ranks, int rank) {
+        int stages = stagesFor(name, ranks);
+        StagePartition part = StagePartition.byLayerCount(c.numHiddenLayers(), stages);
+        return part.unitsOf(stagesOfRank(name, ranks, rank));
+    }
+
+    /** The stages pipeline rank {@code rank} of schedule {@code name} on {@code ranks} ranks runs (the same for any number of micro-batches). */
+    public static List<Integer> stagesOfRank(String name, int ranks, int rank) { return schedule(name, ranks, 2 * ranks).stagesOf(rank); }
+
+    /** The schedule's name (lower case). */
+    public String scheduleName() { return name; }
+
     /** Pipeline stages of schedule {@code name} on {@code ranks} ranks: DualPipeV holds two per rank. */
     public static int stagesFor(String name, int ranks) { return name.equalsIgnoreCase("dualpipev") ? 2 * ranks : ranks; }
 
@@ -89,6 +107,21 @@ public final class PipelineTrainStep implements PipelineStep<TokenBatch> {
 
     /** The rank that updates stage s of {@code stages} on {@code ranks} ranks (micro-batch 0's route of every schedule). */
     public static int ownerOfStage(int s, int stages, int ranks) { return s < ranks ? s : stages - 1 - s; }
+
+    /** Sends the owners' updated tensors to the ranks holding copies of them (after the optimizer step). */
+    @Override public void shareParameters() {
+        if (runner == null) throw new IllegalStateException("parameters shared before the first pipeline step");
+        runner.shareParameters();
+    }
+
+    /** The main cross-entropy of one batch run through the pipeline, forward only (collective over every rank of the grid). */
+    @Override public double evalLoss(TokenBatch b) {
+        if (runner == null) throw new IllegalStateException("a pipeline evaluates after its first step");
+        return runner.evalLoss(new PipelineRunner.MicroBatch(b.inputs(), b.targets()), b.rows(), b.seqLen());
+    }
+
+    /** The runner of the last step (null before the first). */
+    public PipelineRunner runner() { return runner; }
 
     /** The stage partition. */
     public StagePartition partition() { return part; }

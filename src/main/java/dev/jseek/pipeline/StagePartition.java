@@ -97,12 +97,12 @@ public record StagePartition(int[] bounds) {
     }
 
     /** The unit holding parameter {@code name} of a model of {@code layers} layers (MTP layers, final norm and head: the head unit). */
-    public static int unitOf(String name, int layers) {
-        if (name.equals("model.embed_tokens.weight")) return 0;
-        if (name.startsWith("model.layers.")) {
-            int l = Integer.parseInt(name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));
-            return l < layers ? l + 1 : layers + 1;   // MTP layers are numbered after the main ones
-        }
-        return layers + 1;
+    public static int unitOf(String name, int layers) { return TrainModel.unitOf(name, layers); }
+
+    /** The units of the stages {@code stages} (a pipeline rank's): what its parameter arena holds ({@link TrainModel#forUnits}). */
+    public boolean[] unitsOf(java.util.Collection<Integer> stages) {
+        boolean[] u = new boolean[units()];
+        for (int s : stages) for (int k = first(s); k < end(s); k++) u[k] = true;
+        return u;
     }
 }

@@ -5,7 +5,9 @@ import java.util.List;
 import static dev.jseek.tokenizer.SpecialTokens.*;
 
 /**
- * The chat template of the DeepSeek-V3 release (tokenizer_config.json, docs/architecture.md §7.8), rendered byte-for-byte like HF's
+ * Chat prompts: a conversation rendered with the tokenizer's chat template, when it is one of the DeepSeek family's
+ * ({@link ChatFormat}: DeepSeek-V3, R1, V3-0324, V2), then encoded. {@link #render(List, boolean)} is DeepSeek-V3's
+ * template (tokenizer_config.json, docs/architecture.md §7.8), rendered byte-for-byte like HF's
  * {@code apply_chat_template} with jinja2, quirks included:
  * <ul>
  * <li>output = BOS + all system messages joined by "\n\n" (no role marker) + the other messages in order;</li>
@@ -23,42 +25,45 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * Encode the result with {@code addBos=false} (it already starts with BOS): see {@link #encode}.
  *
  * <p>No Jinja engine: a tokenizer that brings a template ({@link Tokenizer#chatTemplate()}: tokenizer_config.json's
- * {@code chat_template}, a GGUF's {@code tokenizer.chat_template}) is rendered only when that template is DeepSeek-V3's
- * ({@link #DEEPSEEK_V3}, compared as text, surrounding whitespace ignored); any other is refused by {@link #encode}
- * with a message naming the tokenizer. A tokenizer without a template (one jseek trained) gets DeepSeek-V3's.
+ * {@code chat_template}, a GGUF's {@code tokenizer.chat_template}) is rendered only when that template is one of
+ * {@link ChatFormat}'s (compared as text, see {@link ChatFormat#of}); any other is refused by {@link #encode} with a
+ * message naming the tokenizer, the template's first line and the templates jseek renders. A tokenizer without a
+ * template (one jseek trained) gets DeepSeek-V3's.
  */
 public final class ChatTemplate {
     private ChatTemplate() {}
 
     /** DeepSeek-V3's chat template text (its tokenizer_config.json {@code chat_template}), the one {@link #render} implements. */
-    public static final String DEEPSEEK_V3 = resource("deepseek-v3-chat-template.jinja");
+    public static final String DEEPSEEK_V3 = ChatFormat.DEEPSEEK_V3.template;
 
-    private static String resource(String name) {
-        try (var in = ChatTemplate.class.getResourceAsStream(name)) {
-            if (in == null) throw new IllegalStateException("resource " + name + " is missing from the jar");
-            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+    /** True when {@code template} (null: none given) is rendered: absent (DeepSeek-V3's is used), or one of {@link ChatFormat}'s. */
+    public static boolean renders(String template) { return template == null || ChatFormat.of(template) != null; }
+
+    /** The template jseek renders for {@code t}: its own when known, DeepSeek-V3's when it has none; null when it is unknown. */
+    public static ChatFormat formatOf(Tokenizer t) {
+        return t.chatTemplate() == null ? ChatFormat.DEEPSEEK_V3 : ChatFormat.of(t.chatTemplate());
     }
-
-    /** True when {@code template} (null: none given) is rendered by {@link #render}: absent, or DeepSeek-V3's. */
-    public static boolean renders(String template) { return template == null || template.strip().equals(DEEPSEEK_V3.strip()); }
 
     /**
      * Null when chat prompts of {@code t} can be rendered ({@link #renders} its template), else the one-line reason
-     * naming the tokenizer's source.
+     * naming the tokenizer's source, the template's first line and the templates jseek renders.
      */
     public static String unsupported(Tokenizer t) {
         if (renders(t.chatTemplate())) return null;
-        String head = t.chatTemplate().strip().replaceAll("\\s+", " ");
-        if (head.length() > 60) head = head.substring(0, 60) + "...";
-        return "the chat template of " + t.source() + " (\"" + head + "\") is not DeepSeek-V3's; jseek renders only DeepSeek-V3's "
-                + "chat template (no Jinja engine): use completions, or give a tokenizer whose chat_template is DeepSeek-V3's";
+        String s = t.chatTemplate().strip();
+        int nl = s.indexOf('\n');
+        String head = (nl < 0 ? s : s.substring(0, nl)).strip();
+        if (head.length() > 80) head = head.substring(0, 80) + "...";
+        return "the chat template of " + t.source() + " (first line \"" + head + "\") is not one jseek renders; jseek renders the "
+                + "DeepSeek family's templates (" + ChatFormat.labels() + ") without a Jinja engine: use completions, or give a "
+                + "tokenizer whose chat_template is one of them";
     }
 
-    /** The prompt text of a conversation (see class doc). */
-    public static String render(List<Message> messages, boolean addGenerationPrompt) {
+    /** The prompt text of a conversation with DeepSeek-V3's template (see class doc). */
+    public static String render(List<Message> messages, boolean addGenerationPrompt) { return renderV3(messages, addGenerationPrompt, BOS); }
+
+    /** DeepSeek-V3's rendering with {@code bos} as the template's {@code bos_token}. */
+    static String renderV3(List<Message> messages, boolean addGenerationPrompt, String bos) {
         StringBuilder system = new StringBuilder();
         boolean firstSystem = true;
         for (Message m : messages) {
@@ -69,7 +74,7 @@ public final class ChatTemplate {
                 firstSystem = false;
             }
         }
-        StringBuilder out = new StringBuilder(BOS).append(system);
+        StringBuilder out = new StringBuilder(bos).append(system);
         boolean isFirst = false, isTool = false, isOutputFirst = true;
         for (Message m : messages) {
             switch (m.role()) {
@@ -117,24 +122,28 @@ public final class ChatTemplate {
     }
 
     /**
-     * The prompt ids of a conversation: the rendered text encoded without adding BOS (it is in the text).
-     * IllegalArgumentException ({@link #unsupported}) when the tokenizer's own chat template is not DeepSeek-V3's.
+     * The prompt text of a conversation with the tokenizer's template ({@link #formatOf}), its BOS/EOS token strings
+     * as {@code bos_token} / {@code eos_token}. IllegalArgumentException ({@link #unsupported}) when the template is
+     * unknown.
+     */
+    public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
+        ChatFormat f = formatOf(tokenizer);
+        if (f == null) throw new IllegalArgumentException(unsupported(tokenizer));
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenString(tokenizer.bosId()) : BOS;
+        String eos = tokenizer.eosId() >= 0 ? tokenizer.tokenString(tokenizer.eosId()) : EOS;
+        return f.render(messages, addGenerationPrompt, bos, eos);
+    }
+
+    /**
+     * The prompt ids of a conversation: the text {@link #render(Tokenizer, List, boolean)} gives, encoded without
+     * adding BOS (the templates put it in the text). IllegalArgumentException ({@link #unsupported}) when the
+     * tokenizer's own chat template is not one jseek renders.
      */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
-        String why = unsupported(tokenizer);
-        if (why != null) throw new IllegalArgumentException(why);
-        return tokenizer.encode(render(messages, addGenerationPrompt), false);
+        return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt), false);
     }
 
-    private static void call(StringBuilder out, ToolCall t) {
-        out.append(TOOL_CALL_BEGIN).append(t.type()).append(TOOL_SEP).append(t.name())
-                .append("\n```json\n").append(t.arguments()).append("\n```").append(TOOL_CALL_END);
-    }
+    private static void call(StringBuilder out, ToolCall t) { ChatFormat.call(out, t); }
 
-    private static String required(Message m) {
-        if (m.content() == null) {
-            throw new IllegalArgumentException("a '" + m.role() + "' message needs content (the template concatenates it)");
-        }
-        return m.content();
-    }
+    private static String required(Message m) { return ChatFormat.required(m); }
 }

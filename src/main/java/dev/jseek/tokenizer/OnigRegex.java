@@ -11,7 +11,9 @@ import java.util.regex.PatternSyntaxException;
  * <p>Oniguruma (UTF-8, Ruby syntax, no options) makes {@code \s \d \w \b} Unicode-aware; Java does that only with
  * {@link Pattern#UNICODE_CHARACTER_CLASS}, which is always set here. Translations: {@code \v} (a vertical tab in
  * Oniguruma, a class in Java) becomes {@code \x0B}; a quantifier {@code {,n}} becomes {@code {0,n}}; a property
- * {@code \p{Han}} that is not a general category becomes Java's {@code \p{IsHan}}. Constructs with no exact Java
+ * {@code \p{Han}} that is not a general category becomes Java's {@code \p{IsHan}}; the anchors {@code $} and {@code ^}
+ * (outside a class) keep Oniguruma's Ruby-syntax meaning, end and start of a line ({@code \n}) or of the input, where
+ * Java's would also stop at other line terminators or only at the input's ends. Constructs with no exact Java
  * equivalent ({@code \h \H \K \R \X}, {@code \p{^...}}, POSIX brackets {@code [:alpha:]}, absent operator
  * {@code (?~}, subexpression calls {@code \g}) are rejected with an error instead of silently changing meaning.
  * The DeepSeek-V3 and GPT-2 patterns are verified code point by code point against HF tokenizers in the tests.
@@ -106,6 +108,8 @@ public final class OnigRegex {
                     if (p.startsWith("(?~", i)) throw new IllegalArgumentException("unsupported absent operator (?~ in regex");
                     out.append(c);
                 }
+                case '$' -> out.append("(?=\\n|\\z)");       // Ruby syntax: end of a line or of the input
+                case '^' -> out.append("(?:(?<=\\n)|\\A)");  // start of a line or of the input
                 default -> out.append(c);
             }
         }

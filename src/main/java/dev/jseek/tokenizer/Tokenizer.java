@@ -113,11 +113,43 @@ public final class Tokenizer {
      */
     public static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
                                            boolean addBos, String chatTemplate) {
-        return TokenizerLoader.fromVocabulary(source, tokens, types, merges, bosId, eosId, addBos, chatTemplate);
+        return TokenizerLoader.fromVocabulary(source, tokens, types, merges, bosId, eosId, addBos, chatTemplate, NamedPreTokenizer.DEEPSEEK_V3);
+    }
+
+    /**
+     * As {@link #fromVocabulary(Path, List, int[], List, int, int, boolean, String)}, splitting text with the
+     * pre-tokenizer llama.cpp names {@code preTokenizer} ({@code tokenizer.ggml.pre}): {@link #DEEPSEEK_V3_PRE},
+     * {@link #DEEPSEEK_LLM_PRE} or {@link #DEEPSEEK_CODER_PRE} ({@link #knowsPreTokenizer}); IllegalArgumentException
+     * for another name.
+     */
+    public static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
+                                           boolean addBos, String chatTemplate, String preTokenizer) {
+        NamedPreTokenizer pre = NamedPreTokenizer.byName(preTokenizer);
+        if (pre == null) throw new IllegalArgumentException("unknown pre-tokenizer '" + preTokenizer + "' (jseek reads " + knownPreTokenizers() + ")");
+        return TokenizerLoader.fromVocabulary(source, tokens, types, merges, bosId, eosId, addBos, chatTemplate, pre);
     }
 
     /** llama.cpp's name ({@code tokenizer.ggml.pre}) for DeepSeek-V3's pre-tokenizer, which jseek's trained tokenizers use too. */
     public static final String DEEPSEEK_V3_PRE = "deepseek-v3";
+    /** llama.cpp's name for the pre-tokenizer of DeepSeek-LLM and DeepSeek-V2 / V2-Lite (docs/tokenizer.md). */
+    public static final String DEEPSEEK_LLM_PRE = "deepseek-llm";
+    /** llama.cpp's name for the pre-tokenizer of DeepSeek-Coder 1.x (docs/tokenizer.md). */
+    public static final String DEEPSEEK_CODER_PRE = "deepseek-coder";
+
+    /** Whether jseek splits text like the pre-tokenizer llama.cpp names {@code ggufName}. */
+    public static boolean knowsPreTokenizer(String ggufName) { return NamedPreTokenizer.byName(ggufName) != null; }
+
+    /** The pre-tokenizer names jseek reads, quoted, for messages. */
+    public static String knownPreTokenizers() { return NamedPreTokenizer.names(); }
+
+    /**
+     * llama.cpp's name for a tokenizer.json {@code pre_tokenizer} object ({@link #DEEPSEEK_V3_PRE},
+     * {@link #DEEPSEEK_LLM_PRE}, {@link #DEEPSEEK_CODER_PRE}), or null when it is none of them.
+     */
+    public static String preTokenizerName(com.fasterxml.jackson.databind.JsonNode p) {
+        NamedPreTokenizer n = NamedPreTokenizer.of(p);
+        return n == null ? null : n.ggufName;
+    }
 
     /**
      * Whether a tokenizer.json {@code pre_tokenizer} object is DeepSeek-V3's: a Sequence of its three Split stages

@@ -19,7 +19,7 @@ import java.util.Map;
  * Reads a Hugging Face {@code tokenizer.json} of the byte-level BPE kind (docs/architecture.md §7.8) and the optional
  * {@code tokenizer_config.json} next to it. Supported: {@code normalizer} null or an empty Sequence;
  * {@code pre_tokenizer} a ByteLevel, or a Sequence of Split stages (Regex or String pattern, behavior Isolated,
- * invert false) ending with ByteLevel; {@code model} BPE (merges as "a b" strings or [a, b] arrays, rank = order,
+ * invert false) and Digits stages ending with ByteLevel; {@code model} BPE (merges as "a b" strings or [a, b] arrays, rank = order,
  * {@code ignore_merges}); {@code decoder} ByteLevel; {@code added_tokens}. The {@code post_processor},
  * {@code truncation} and {@code padding} fields are ignored ({@link Tokenizer#encode(String, boolean)} decides about
  * BOS). Anything else is rejected with a {@link TokenizerFormatException} naming the file and field.
@@ -148,7 +148,7 @@ final class TokenizerLoader {
 
     /** See {@link Tokenizer#fromVocabulary}: builds what a tokenizer.json with the same content would give. */
     static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
-                                    boolean addBos, String chatTemplate) {
+                                    boolean addBos, String chatTemplate, NamedPreTokenizer pre) {
         if (tokens.size() != types.length)
             throw new TokenizerFormatException(source + ": " + tokens.size() + " tokens but " + types.length + " token types");
         if (tokens.size() > MAX_ID) throw new TokenizerFormatException(source + ": " + tokens.size() + " tokens exceed " + MAX_ID);
@@ -176,7 +176,7 @@ final class TokenizerLoader {
         Map<String, String> roles = new HashMap<>();
         if (bosId >= 0) roles.put("bos_token", tokenAt(source, tokens, bosId, "bos_token_id"));
         if (eosId >= 0) roles.put("eos_token", tokenAt(source, tokens, eosId, "eos_token_id"));
-        return new Tokenizer(source, model, deepseekV3PreTokenizer(), new AddedVocabulary(added), roles, addBos, chatTemplate);
+        return new Tokenizer(source, model, pre.build(), new AddedVocabulary(added), roles, addBos, chatTemplate);
     }
 
     private static String tokenAt(Path source, List<String> tokens, int id, String what) {
@@ -184,24 +184,7 @@ final class TokenizerLoader {
         return tokens.get(id);
     }
 
-    static boolean isDeepSeekV3(JsonNode p) {
-        if (p == null || !"Sequence".equals(p.path("type").asText()) || p.path("pretokenizers").size() != 4) return false;
-        String[] res = {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN};
-        for (int i = 0; i < 3; i++) {
-            JsonNode st = p.get("pretokenizers").get(i);
-            if (!"Split".equals(st.path("type").asText()) || !"Isolated".equals(st.path("behavior").asText())
-                    || st.path("invert").asBoolean(false) || !res[i].equals(st.path("pattern").path("Regex").asText(null))) return false;
-        }
-        JsonNode b = p.get("pretokenizers").get(3);
-        return "ByteLevel".equals(b.path("type").asText()) && !b.path("add_prefix_space").asBoolean(false)
-                && b.has("use_regex") && !b.path("use_regex").asBoolean(true);
-    }
-
-    /** DeepSeek-V3's pre-tokenizer: its three Split stages (digits, CJK, main regex), then ByteLevel without regex. */
-    static PreTokenizer deepseekV3PreTokenizer() {
-        return new PreTokenizer(List.of(FastSplitters.stage(FastSplitters.DS3_DIGITS), FastSplitters.stage(FastSplitters.DS3_CJK),
-                FastSplitters.stage(FastSplitters.DS3_MAIN)));
-    }
+    static boolean isDeepSeekV3(JsonNode p) { return NamedPreTokenizer.of(p) == NamedPreTokenizer.DEEPSEEK_V3; }
 
     private static void checkNormalizer(Path file, JsonNode n) {
         if (n == null || n.isNull()) return;
@@ -292,6 +275,8 @@ final class TokenizerLoader {
             if (byteLevel) throw TokenizerFormatException.field(file, path, "a pre-tokenizer after ByteLevel is not supported");
             switch (type) {
                 case "Split" -> stages.add(parseSplit(file, path, st));
+                case "Digits" -> stages.add(FastSplitters.stage(st.path("individual_digits").asBoolean(false)
+                        ? NamedPreTokenizer.SINGLE_DIGITS : NamedPreTokenizer.DIGIT_RUNS)); // HF: char::is_numeric = \p{N}
                 case "ByteLevel" -> {
                     byteLevel = true;
                     if (st.path("add_prefix_space").asBoolean(false)) stages.add(new PreTokenizer.PrefixSpace());
@@ -301,7 +286,7 @@ final class TokenizerLoader {
                     }
                 }
                 default -> throw TokenizerFormatException.field(file, path + ".type", "unsupported pre-tokenizer '" + type
-                        + "' (jseek supports Split and ByteLevel)");
+                        + "' (jseek supports Split, Digits and ByteLevel)");
             }
         }
         if (!byteLevel) throw TokenizerFormatException.field(file, "pre_tokenizer", "no ByteLevel stage; jseek supports byte-level BPE only");

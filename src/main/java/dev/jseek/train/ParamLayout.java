@@ -41,9 +41,13 @@ public final class ParamLayout {
     /** Next offset of the held experts' region, and where that region starts (expert shard only). */
     private long expertNext;
     private int sharedEnd = -1;
+    /** Which tensors a pipeline rank holds (null: every tensor); the others are declared with offset -1, like experts held elsewhere. */
+    private final java.util.function.Predicate<String> holds;
+    /** Declared tensors not held here (aliases of them are declared and dropped). */
+    private final java.util.Set<String> absent = new java.util.HashSet<>();
 
     /** A layout of any tensors, each declared with its shape (a single module under test). */
-    public ParamLayout() { this.schema = null; this.shapes = null; this.shard = null; }
+    public ParamLayout() { this.schema = null; this.shapes = null; this.shard = null; this.holds = null; }
 
     /** A layout that must declare exactly the tensors of {@code schema}, in its order. */
     public ParamLayout(TensorSchema schema) { this(schema, null); }
@@ -54,10 +58,20 @@ public final class ParamLayout {
      * {@link #sharedEnd()}; routed experts of other ranks are declared (schema-checked, listed in
      * {@link #declared()}) but get no storage (offset -1) and are absent from {@link #entries()}.
      */
-    public ParamLayout(TensorSchema schema, ExpertShard shard) {
+    public ParamLayout(TensorSchema schema, ExpertShard shard) { this(schema, shard, null); }
+
+    /**
+     * A layout of {@code schema} whose arena stores only the tensors {@code holds} accepts (a pipeline rank's stages,
+     * report §3.2.1; null: all), packed in schema order; the others are declared (schema-checked, in
+     * {@link #declared()} with offset -1) but get no storage, and an alias of one of them is dropped. Not combined
+     * with an expert shard.
+     */
+    public ParamLayout(TensorSchema schema, ExpertShard shard, java.util.function.Predicate<String> holds) {
+        if (shard != null && holds != null) throw new IllegalArgumentException("a layout holds either an expert shard or some tensors by name, not both");
         this.schema = schema.tensors();
         this.shapes = schema;
         this.shard = shard;
+        this.holds = holds;
         if (shard != null) {
             long shared = 0;
             for (TensorSchema.Tensor t : this.schema) {
@@ -72,7 +86,7 @@ public final class ParamLayout {
         }
     }
 
-    private ParamLayout(TensorSchema shapes, boolean anyOrder) { this.schema = null; this.shapes = shapes; this.shard = null; }
+    private ParamLayout(TensorSchema shapes, boolean anyOrder) { this.schema = null; this.shapes = shapes; this.shard = null; this.holds = null; }
 
     /** A layout of some of {@code schema}'s tensors in any order (one module under test), shapes from the schema. */
     public static ParamLayout partial(TensorSchema schema) { return new ParamLayout(schema, true); }
@@ -87,6 +101,9 @@ public final class ParamLayout {
 
     /** Where the held experts' region starts (the shared tensors' size); the arena size when every tensor is held. */
     public int sharedEnd() { return shard == null ? size() : sharedEnd; }
+
+    /** True when this layout stores only some tensors by name (a pipeline rank's stages). */
+    public boolean partial() { return holds != null; }
 
     /** The expert shard this layout holds (null: all tensors). */
     public ExpertShard shard() { return shard; }
@@ -124,6 +141,11 @@ public final class ParamLayout {
         for (int s : shape) {
             if (s <= 0) throw new IllegalArgumentException("parameter " + name + " has non-positive dimension " + s);
             n *= s;
+        }
+        if (holds != null && !holds.test(name)) {
+            declared.add(new Entry(name, -1, shape.clone(), trainable));
+            absent.add(name);
+            return -1;
         }
         if (size + n > Integer.MAX_VALUE - 16)
             throw new IllegalArgumentException("parameter arena exceeds 2^31 floats at " + name + " (" + (size + n) + " elements)");
@@ -171,6 +193,10 @@ public final class ParamLayout {
 
     /** Declares {@code alias} (a checkpoint name) to be the same tensor as {@code target}. */
     public void alias(String alias, String target) {
+        if (absent.contains(target)) {                      // a copy of a tensor held by another pipeline rank
+            expect(alias, false, true, new int[0]);
+            return;
+        }
         if (!entries.containsKey(target)) throw new IllegalArgumentException("alias " + alias + " targets unknown " + target);
         if (entries.containsKey(alias) || aliases.containsKey(alias)) throw new IllegalArgumentException("duplicate parameter " + alias);
         expect(alias, false, true, new int[0]);

@@ -4,10 +4,11 @@ import java.util.List;
 
 /**
  * What {@link Trainer} needs from a pipeline-parallel group (report §3.2.1): one training step's forward and backward
- * over all of its micro-batches at once, run by a schedule across the group's ranks. Every rank holds the whole
- * parameter arena; after {@link #run} each rank's {@link Trainable#grads()} hold the gradients summed over the group
- * (identical on every rank) and the model's expert loads are those of all micro-batches, so the optimizer step, the
- * bias update and the metrics are the 1-rank ones; with {@link #owners} each rank updates only its own stages' tensors. Implemented by {@code dev.jseek.pipeline.PipelineTrainStep}.
+ * over all of its micro-batches at once, run by a schedule across the group's ranks. Every rank holds only its
+ * stages' tensors; after {@link #run} the owner of each tensor ({@link #owners}) holds its gradient summed over the
+ * group and the model's expert loads are those of all micro-batches, so the optimizer step (each rank updating the
+ * tensors it owns, then {@link #shareParameters}), the bias update and the metrics are the 1-rank ones. Implemented
+ * by {@code dev.jseek.pipeline.PipelineTrainStep}.
  */
 public interface PipelineStep<B> {
     /**
@@ -27,16 +28,21 @@ public interface PipelineStep<B> {
     default dev.jseek.parallel.Communicator dataGroup() { return null; }
 
     /**
-     * The pipeline group (the ranks that run the schedule together) when each rank updates only its own stages'
-     * tensors ({@link #owners}); null: every rank updates the whole arena.
+     * The pipeline group: the ranks that run the schedule together, each updating only the tensors it owns ({@link #owners}).
      */
-    default dev.jseek.parallel.Communicator pipelineGroup() { return null; }
+    dev.jseek.parallel.Communicator pipelineGroup();
 
     /**
      * Per tensor of {@code names} (the trainer's tensors in arena order), the rank of {@link #pipelineGroup()} that
-     * runs the stage holding it and so keeps its optimizer state and updates it; null: none (see pipelineGroup).
+     * runs the stage holding it and so keeps its optimizer state and updates it.
      */
-    default int[] owners(List<String> names) { return null; }
+    int[] owners(List<String> names);
+
+    /** Collective: after the owners updated their tensors, their values sent to the ranks holding copies. */
+    void shareParameters();
+
+    /** Collective: the main cross-entropy of one batch, forward only through the pipeline (validation), the same on every rank. */
+    double evalLoss(B batch);
 
     /** One line: schedule, ranks and stages. */
     String describe();

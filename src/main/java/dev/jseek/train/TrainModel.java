@@ -92,13 +92,78 @@ public final class TrainModel {
 
     /**
      * A model whose parameter and gradient arenas are those of {@code shared} (same config and sizes) with activation
-     * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}).
+     * arenas of its own: one more micro-batch in flight for pipeline schedules ({@code dev.jseek.pipeline}). It takes
+     * shared's loss settings and node-limited routing.
      */
     public TrainModel(TrainModel shared) {
-        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared, shared.pl.shard());
+        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared, shared.pl.shard(), shared.units, shared.units);
     }
 
+    /**
+     * A micro-batch slot of a pipeline stage (report §3.2.1): the parameter and gradient arenas of {@code shared}, and
+     * an activation arena laid out for units [first, end) only (the residuals it reads and writes included), so a
+     * micro-batch in flight on a stage holds that stage's activations and no more.
+     */
+    public TrainModel(TrainModel shared, int first, int end) {
+        this(shared.c, shared.maxBatch, shared.maxSeqLen, shared.recompute, shared.precision, shared, shared.pl.shard(), shared.units,
+                unitRange(shared.units(), first, end));
+        for (int u = first; u < end; u++)
+            if (!holdsUnit(u)) throw new IllegalArgumentException("unit " + u + " of stage [" + first + ", " + end + ") is not held by this pipeline rank's arena");
+    }
+
+    /**
+     * A pipeline rank's parameter holder (report §3.2.1): its parameter and gradient arenas store only the tensors of
+     * the pipeline units {@code units} (0 = embedding, 1..L = blocks, L+1 = head with final norm, lm_head and the MTP
+     * modules, which also read model.embed_tokens, so a rank holding the head holds that too), laid out by
+     * {@link ParamLayout#ParamLayout(TensorSchema, ExpertShard, java.util.function.Predicate)}; it has no activation
+     * arena: its stages run on slots ({@link #TrainModel(TrainModel, int, int)}). {@link #initRandom} draws the
+     * same weights as the whole model's.
+     */
+    public static TrainModel forUnits(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, boolean[] units) {
+        if (units.length != c.numHiddenLayers() + 2)
+            throw new IllegalArgumentException(units.length + " pipeline units for a model of " + c.numHiddenLayers() + " layers (" + (c.numHiddenLayers() + 2) + " units)");
+        return new TrainModel(c, maxBatch, maxSeqLen, recompute, precision, null, null, units.clone(), new boolean[units.length]);
+    }
+
+    /** The pipeline unit holding parameter {@code name} of a model of {@code layers} layers: 0 the embedding, l + 1 block l, layers + 1 the head (final norm, lm_head, MTP layers). */
+    public static int unitOf(String name, int layers) {
+        if (name.equals("model.embed_tokens.weight")) return 0;
+        if (name.startsWith("model.layers.")) {
+            int l = Integer.parseInt(name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));
+            return l < layers ? l + 1 : layers + 1;   // MTP layers are numbered after the main ones
+        }
+        return layers + 1;
+    }
+
+    /** Whether a rank holding pipeline units {@code units} (null: all) holds parameter {@code name}: its unit's, and the embedding with the MTP head. */
+    public static boolean holds(boolean[] units, String name, ModelConfig c) {
+        if (units == null) return true;
+        int L = c.numHiddenLayers(), u = unitOf(name, L);
+        return units[u] || (u == 0 && units[L + 1] && c.numNextnPredictLayers() > 0);
+    }
+
+    private static boolean[] unitRange(int n, int first, int end) {
+        if (first < 0 || end > n || first >= end) throw new IllegalArgumentException("stage units [" + first + ", " + end + ") outside [0, " + n + ")");
+        boolean[] r = new boolean[n];
+        for (int u = first; u < end; u++) r[u] = true;
+        return r;
+    }
+
+    /** Pipeline units whose parameters this model holds (null: all) and whose activations it lays out (null: all). */
+    private final boolean[] units, actUnits;
+
+    /** Whether this model's arena holds the parameters of pipeline unit u. */
+    public boolean holdsUnit(int u) { return units == null || units[u]; }
+
+    /** Whether this model's activation arena is laid out for pipeline unit u. */
+    public boolean hasActivations(int u) { return actUnits == null || actUnits[u]; }
+
     private TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, TrainModel shared, ExpertShard shard) {
+        this(c, maxBatch, maxSeqLen, recompute, precision, shared, shard, null, null);
+    }
+
+    private TrainModel(ModelConfig c, int maxBatch, int maxSeqLen, boolean recompute, Precision precision, TrainModel shared, ExpertShard shard,
+                       boolean[] units, boolean[] actUnits) {
         java.util.Objects.requireNonNull(precision, "precision");
         boolean fp8 = precision == Precision.FP8;
         if (maxBatch <= 0 || maxSeqLen <= 0)
@@ -123,30 +188,39 @@ public final class TrainModel {
         Param embed = null, finalNorm = null, head = null;
         Act finalOut = null, finalRstd = null, logits = null;
         TensorSchema schema = new TensorSchema(c);
+        this.units = units;
+        this.actUnits = actUnits;
+        int L = c.numHiddenLayers();
+        // units without activations here declare theirs into a layout of their own that gets no arena
+        ActLayout offPlan = null, off = null;
         for (int pass = recompute || fp8 ? 0 : 1; pass < 2; pass++) {
-            pl = new ParamLayout(schema, shard);
+            pl = new ParamLayout(schema, shard, units == null ? null : name -> holds(units, name, c));
             al = !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(plan);
+            off = actUnits == null ? al : !(recompute || fp8) ? new ActLayout() : pass == 0 ? ActLayout.planning(recompute, fp8) : ActLayout.recomputing(offPlan);
             moes.clear();
             moeLayerIds.clear();
             embed = pl.matrix("model.embed_tokens.weight");
-            blocks = new Block[c.numHiddenLayers()];
+            blocks = new Block[L];
             for (int l = 0; l < blocks.length; l++) {
-                blocks[l] = new Block(c, l, pl, al, maxN, rope);
+                blocks[l] = new Block(c, l, pl, hasActivations(l + 1) ? al : off, maxN, rope);
                 if (blocks[l].moe() != null) { moes.add(blocks[l].moe()); moeLayerIds.add(l); }
             }
             finalNorm = pl.vector("model.norm.weight");
             head = pl.matrix("lm_head.weight");
+            ActLayout ha = hasActivations(L + 1) ? al : off;
             mtp = new MtpModule[c.numNextnPredictLayers()];
             for (int k = 1; k <= mtp.length; k++) {
-                mtp[k - 1] = new MtpModule(c, k, pl, al, maxN, rope);
+                mtp[k - 1] = new MtpModule(c, k, pl, ha, maxN, rope);
                 if (mtp[k - 1].block.moe() != null) { moes.add(mtp[k - 1].block.moe()); moeLayerIds.add(mtp[k - 1].layer); }
             }
             resid = new Act[blocks.length + 1];
-            for (int l = 0; l <= blocks.length; l++) resid[l] = al.act("residual." + l, maxN, dim);
-            finalOut = al.recomputed("model.norm.out", maxN, dim, "norm.out");
-            finalRstd = al.act("model.norm.rstd", maxN, 1);
-            logits = al.act("logits", maxN, vocab);
+            // residual l: the output of unit l (the embedding or block l-1) and the input of unit l+1 (block l or the head)
+            for (int l = 0; l <= blocks.length; l++) resid[l] = (hasActivations(l) || hasActivations(l + 1) ? al : off).act("residual." + l, maxN, dim);
+            finalOut = ha.recomputed("model.norm.out", maxN, dim, "norm.out");
+            finalRstd = ha.act("model.norm.rstd", maxN, 1);
+            logits = ha.act("logits", maxN, vocab);
             plan = al;
+            offPlan = off;
         }
         pl.requireComplete();
         al.checkAgainstPlan();
@@ -170,6 +244,7 @@ public final class TrainModel {
             mtpLambda = shared.mtpLambda;
             balanceAlpha = shared.balanceAlpha;
             seqWiseBalance = shared.seqWiseBalance;
+            if (shared.nodeLimit != null) setNodeLimitedRouting(shared.nodeLimit[0], shared.nodeLimit[1], shared.nodeLimit[2]);
         }
         setPrecision(precision);
     }
@@ -313,6 +388,8 @@ public final class TrainModel {
 
     /** The main model (report §2.1): h_0 = Emb(tokens); h_l = Block_l(h_{l-1}); logits = lm_head(RMSNorm(h_L)). */
     private double forwardMain(int[] tokens, int B, int T) {
+        if (units != null || actUnits != null)
+            throw new IllegalStateException("this model holds one pipeline rank's stages; it runs them with forwardStage, not the whole model");
         int N = B * T;
         long t0 = Profiler.start();
         Embedding.forward(resid[0].value(s, N), embed.value(s), tokens);
@@ -540,6 +617,9 @@ public final class TrainModel {
     private void checkStage(int first, int end) {
         if (first < 0 || end > units() || first >= end)
             throw new IllegalArgumentException("stage units [" + first + ", " + end + ") outside [0, " + units() + ")");
+        for (int u = first; u < end; u++)
+            if (!holdsUnit(u) || !hasActivations(u))
+                throw new IllegalStateException("stage units [" + first + ", " + end + "): unit " + u + " has no " + (holdsUnit(u) ? "activation arena" : "parameters") + " in this model");
     }
 
     /** Checks the batch (and, with MTP, its length) and remembers the shape and targets of the forward that starts. */
@@ -605,7 +685,11 @@ public final class TrainModel {
      */
     public void setNodeLimitedRouting(int ranks, int ranksPerNode, int maxNodes) {
         for (Moe m : moes) m.setNodeLimit(ranks, ranksPerNode, maxNodes);
+        nodeLimit = ranks <= 0 ? null : new int[]{ranks, ranksPerNode, maxNodes};
     }
+
+    /** The node-limited routing set (ranks, ranks per node, max nodes; null: off), which a pipeline slot built from this model takes too. */
+    private int[] nodeLimit;
 
     /** The MoE layers (blocks, then MTP modules). */
     List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }
@@ -648,6 +732,7 @@ public final class TrainModel {
             for (long v : l) sum += v;
             double mean = (double) sum / l.length;
             int o = m.biasOffset();
+            if (o < 0) { m.resetLoad(); continue; }        // a layer held by another pipeline rank
             for (int i = 0; i < l.length; i++) s.params[o + i] += gamma * (float) Math.signum(mean - l[i]);
             m.resetLoad();
         }

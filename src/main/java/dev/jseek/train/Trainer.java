@@ -37,13 +37,14 @@ import java.util.function.Consumer;
  *
  * <p>Pipeline parallel ({@link #Trainer(Trainable, BatchSource, TrainerConfig, Communicator, PipelineStep)}, report
  * §3.2.1): every rank of the pipeline group runs a trainer over the same data source and seed and hands all of a
- * step's micro-batches to the {@link PipelineStep} together; it leaves the gradients summed over the group (identical
- * on every rank) and the expert loads of the whole step. When the step names each tensor's owner
- * ({@link PipelineStep#owners}), a rank keeps AdamW moments only of its own stages' tensors, sharded ZeRO-1 over the
- * stage's {@link PipelineStep#dataGroup()} ({@link ZeroShard} in stage mode), and the updated tensors are all-gathered
- * over the pipeline group, so every rank's arena is the 1-rank one. Rank 0 alone writes metrics and checkpoints, which
- * are those of a 1-rank run. Combined with data or expert parallelism the step's gradients are those of the rank's
- * pipeline replica.
+ * step's micro-batches to the {@link PipelineStep} together. A rank's model holds only its stages' tensors; the step
+ * leaves each tensor's gradient summed over the group on its owner ({@link PipelineStep#owners}) and the expert loads
+ * of the whole step. A rank keeps AdamW moments only of the tensors it owns, sharded ZeRO-1 over the stage's
+ * {@link PipelineStep#dataGroup()} ({@link ZeroShard} in stage mode), and after the update the owners' tensors go to
+ * the ranks holding copies ({@link PipelineStep#shareParameters}), so every held tensor has the 1-rank values.
+ * Validation runs through the pipeline. Rank 0 writes metrics; every rank writes its shard of each checkpoint
+ * ({@link ShardedCheckpoint}), resumable on any layout. Combined with data or expert parallelism the step's gradients
+ * are those of the rank's pipeline replica.
  */
 public final class Trainer<B> implements AutoCloseable {
     private final Trainable<B> model;
@@ -88,11 +89,10 @@ public final class Trainer<B> implements AutoCloseable {
         this.pipeline = pipeline;
         if (model.sharedEnd() < p.length && (comm == null || pipeline != null))
             throw new IllegalArgumentException("a model that holds only its expert-parallel rank's experts trains only expert parallel (not on one rank or in a pipeline)");
-        int[] owners = pipeline == null ? null : pipeline.owners(tensors.stream().map(TrainTensor::name).toList());
         this.zero = comm == null ? null
                 : pipeline == null ? new ZeroShard(comm, tensors, p.length, cfg.adam(), model.sharedEnd(), model.expertParallelGroup(), model.modelTensorNames())
-                : owners != null ? ZeroShard.forStage(pipeline.dataGroup(), pipeline.pipelineGroup(), owners, tensors, p.length, cfg.adam())
-                : pipeline.dataGroup() == null ? null : new ZeroShard(pipeline.dataGroup(), tensors, p.length, cfg.adam());
+                : ZeroShard.forStage(pipeline.dataGroup(), pipeline.pipelineGroup(), model.modelTensorNames(), pipeline.owners(model.modelTensorNames()),
+                        tensors, p.length, cfg.adam());
         this.adam = zero == null ? new AdamW(cfg.adam(), p.length, tensors) : zero.optimizer();
         this.ema = cfg.hasEma() ? new Ema(p, cfg.emaDecay()) : null;
         this.rng = new TrainRng(cfg.seed());
@@ -122,7 +122,12 @@ public final class Trainer<B> implements AutoCloseable {
     /** Evaluates the current parameters on the validation batches now (between steps). */
     public Validation.Result evaluate() {
         if (validation == null) throw new IllegalStateException("no validation set");
-        return validation.evaluate(model);
+        return evaluateNow();
+    }
+
+    /** The validation result now: through the pipeline when there is one (collective over its ranks). */
+    private Validation.Result evaluateNow() {
+        return pipeline != null ? validation.evaluate(pipeline::evalLoss) : validation.evaluate(model);
     }
 
     /** Called after every step with its metrics. */
@@ -271,6 +276,7 @@ public final class Trainer<B> implements AutoCloseable {
         if (finite) {
             if (zero == null) adam.step(model.params(), model.grads(), lr, GradClip.coefficient(norm, cfg.maxGradNorm()));
             else zero.step(model.params(), lr, GradClip.coefficient(norm, cfg.maxGradNorm()));
+            if (pipeline != null) pipeline.shareParameters();    // the owners' tensors to the ranks holding copies
             model.updateBias((float) gamma);
             if (ema != null) ema.submit(model.params());
             consecutiveSkips = 0;
@@ -296,7 +302,7 @@ public final class Trainer<B> implements AutoCloseable {
         StepMetrics m = new StepMetrics(stepNo, tokensAfter, nMicro * ramp.granularity(), losses, norm, lr, gamma, lambda, sec,
                 sec > 0 ? stepTokens / sec : Double.NaN, !finite, layers, load, vio).withExtra(extra);
         if (validation != null && cfg.evalEvery() > 0 && (stepNo % cfg.evalEvery() == 0 || stepNo == finalStep))
-            m = m.withValidation(validation.evaluate(model));
+            m = m.withValidation(evaluateNow());
         if (metrics != null) metrics.write(m);
         if (progress != null) progress.update(m);
         for (Consumer<StepMetrics> l : listeners) l.accept(m);
@@ -326,7 +332,7 @@ public final class Trainer<B> implements AutoCloseable {
     public Path checkpoint() {
         if (cfg.checkpointDir() == null) throw new IllegalStateException("no checkpoint directory configured");
         float[] e = ema == null ? null : ema.values();
-        if (zero != null && zero.expertSharded()) {                     // no rank holds the whole model: one shard per rank
+        if (zero != null && zero.sharded()) {                           // no rank holds the whole model: one shard per rank
             lastCheckpoint = ShardedCheckpoint.save(comm, cfg.checkpointDir(), new ShardedCheckpoint.Part(state(), model.params(), zero.ownedTensors(),
                     model.aliases(), zero.optimizer(), zero.shardTensors(), e, cfg.configJson()), model.expertParallelGroup());
             if (writer()) TrainCheckpoint.prune(cfg.checkpointDir(), cfg.keepLast());

@@ -38,12 +38,15 @@ public final class Validation<B> {
     public double bytesPerToken() { return bytesPerToken; }
 
     /** Evaluates {@code model} on every batch. */
-    public Result evaluate(Trainable<B> model) {
+    public Result evaluate(Trainable<B> model) { return evaluate(model::evalLoss); }
+
+    /** Evaluates every batch with {@code meanCe}, a batch's mean main cross-entropy (as {@link Trainable#evalLoss}; a pipeline's). */
+    public Result evaluate(java.util.function.ToDoubleFunction<B> meanCe) {
         double nats = 0;
         long n = 0;
         for (B b : batches) {
             long k = tokens.applyAsLong(b);
-            nats += model.evalLoss(b) * k;
+            nats += meanCe.applyAsDouble(b) * k;
             n += k;
         }
         double loss = nats / n;

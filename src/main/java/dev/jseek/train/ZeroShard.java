@@ -36,11 +36,12 @@ import java.util.List;
  * ({@code globalNames}), each partial coming from the one rank that owns it, so it still has the 1-rank bits.
  * Such an arena has no full-arena optimizer on any rank: checkpoints are written per rank ({@link #ownedTensors}).
  *
- * <p>Stage mode (pipeline parallel, {@link #forStage}, report §3.2.1 with ZeRO-1): the shards cover only the tensors
- * of the stages this pipeline rank owns, packed in tensor order into a stage arena; the norm's per-tensor sums are
- * gathered over the data group and then the pipeline group and added in the whole model's order (the 1-rank bits),
- * the updated tensors are all-gathered over both groups, and a checkpoint's moments are assembled stage by stage on
- * rank 0, so checkpoints keep the full-model form.
+ * <p>Stage mode (pipeline parallel, {@link #forStage}, report §3.2.1 with ZeRO-1): the arena is a pipeline rank's,
+ * holding only its stages' tensors ({@link TrainModel#forUnits}); the shards cover the tensors this rank owns,
+ * packed in tensor order into a stage arena; the norm's per-tensor sums are gathered over the data group and then
+ * the pipeline group and added in the whole model's order (the 1-rank bits), and the updated tensors are
+ * all-gathered over the data group (the pipeline step then sends them to the ranks holding copies). No rank holds
+ * the whole model, so checkpoints are written per rank ({@link #sharded}, {@link ShardedCheckpoint}).
  */
 public final class ZeroShard {
     private final Communicator comm;
@@ -60,10 +61,14 @@ public final class ZeroShard {
     private final int globalCount;
     private final List<TrainTensor> ownedAll = new ArrayList<>();
     private final List<TrainTensor> shardTensors;
-    /** Stage mode (null pipe: none): the pipeline group, each full tensor's owner rank, the whole arena's tensors and size, and each owned tensor's index in them. */
+    /**
+     * Stage mode (null pipe: none): the pipeline group, each model tensor's owner rank (whole model order), the rank's
+     * arena's tensors and size, each owned tensor's index in them and in the whole model's order, and the owned
+     * tensors of this shard with their arena offsets.
+     */
     private Communicator pipe;
-    private int[] ownerPipe, sel;
-    private List<TrainTensor> full;
+    private int[] ownerPipe, sel, selGlobal;
+    private List<TrainTensor> full, stageOwned;
     private int fullArena;
 
     public ZeroShard(Communicator comm, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
@@ -138,23 +143,34 @@ public final class ZeroShard {
     }
 
     /**
-     * Stage mode: tensor i of {@code tensors} (the whole arena's) is updated by pipeline rank {@code ownerPipe[i]} of
-     * {@code pipe} (the rank running the stage that holds it), and its AdamW moments and reduced gradient are sharded
-     * over {@code data}, that stage's data-parallel ranks (null: the stage has no other). A rank therefore holds the
-     * moments of 1/data.size() of its own stages' tensors, not of the whole model. After the update the owners'
-     * tensors are all-gathered over {@code pipe}, so every rank's arena stays the 1-rank one.
+     * Stage mode: {@code tensors} are a pipeline rank's arena of {@code arenaSize} floats (its stages' tensors);
+     * tensor {@code globalNames[i]} of the whole model is updated by pipeline rank {@code ownerPipe[i]} of {@code pipe}
+     * (the rank running the stage that holds it), and its AdamW moments and reduced gradient are sharded over
+     * {@code data}, that stage's data-parallel ranks (null: the stage has no other). A rank therefore holds the moments
+     * of 1/data.size() of the tensors it owns, not of the whole model. Tensors the arena holds but another rank owns
+     * (copies) are neither reduced nor updated here.
      */
-    public static ZeroShard forStage(Communicator data, Communicator pipe, int[] ownerPipe, List<TrainTensor> tensors, int arenaSize, AdamW.Config cfg) {
-        if (ownerPipe.length != tensors.size()) throw new IllegalArgumentException("stage-mode ZeRO needs an owner for each of the " + tensors.size() + " tensors");
+    public static ZeroShard forStage(Communicator data, Communicator pipe, List<String> globalNames, int[] ownerPipe, List<TrainTensor> tensors,
+                                     int arenaSize, AdamW.Config cfg) {
+        if (ownerPipe.length != globalNames.size())
+            throw new IllegalArgumentException("stage-mode ZeRO needs an owner for each of the model's " + globalNames.size() + " tensors, got " + ownerPipe.length);
+        java.util.Map<String, Integer> global = new java.util.HashMap<>();
+        for (int i = 0; i < globalNames.size(); i++) {
+            if (ownerPipe[i] < 0 || ownerPipe[i] >= pipe.size())
+                throw new IllegalArgumentException("tensor " + globalNames.get(i) + " owned by pipeline rank " + ownerPipe[i]);
+            global.put(globalNames.get(i), i);
+        }
         List<TrainTensor> packed = new ArrayList<>();
-        List<Integer> sel = new ArrayList<>();
+        List<Integer> sel = new ArrayList<>(), selGlobal = new ArrayList<>();
         int at = 0;
         for (int i = 0; i < tensors.size(); i++) {
             TrainTensor t = tensors.get(i);
-            if (ownerPipe[i] < 0 || ownerPipe[i] >= pipe.size()) throw new IllegalArgumentException("tensor " + t.name() + " owned by pipeline rank " + ownerPipe[i]);
-            if (ownerPipe[i] != pipe.rank()) continue;
+            Integer g = global.get(t.name());
+            if (g == null) throw new IllegalArgumentException("tensor " + t.name() + " is not among the model's tensors");
+            if (ownerPipe[g] != pipe.rank()) continue;
             packed.add(new TrainTensor(t.name(), at, t.shape(), t.trainable(), t.decay()));
             sel.add(i);
+            selGlobal.add(g);
             at += t.size();
         }
         // no data group: a one-rank group in this process (its collectives are local copies)
@@ -163,8 +179,14 @@ public final class ZeroShard {
         z.pipe = pipe;
         z.ownerPipe = ownerPipe.clone();
         z.sel = sel.stream().mapToInt(Integer::intValue).toArray();
+        z.selGlobal = selGlobal.stream().mapToInt(Integer::intValue).toArray();
         z.full = List.copyOf(tensors);
         z.fullArena = arenaSize;
+        java.util.Map<String, TrainTensor> byName = new java.util.HashMap<>();
+        for (TrainTensor t : tensors) byName.put(t.name(), t);
+        List<TrainTensor> owned = new ArrayList<>();
+        for (TrainTensor t : z.ownedAll) owned.add(byName.get(t.name()));
+        z.stageOwned = List.copyOf(owned);
         return z;
     }
 
@@ -193,25 +215,17 @@ public final class ZeroShard {
         }
     }
 
-    /** Per pipeline rank, the indices of the tensors it owns (tensor order). */
-    private int[][] ownedBy() {
-        int P = pipe.size();
-        List<List<Integer>> of = new ArrayList<>();
-        for (int q = 0; q < P; q++) of.add(new ArrayList<>());
-        for (int i = 0; i < full.size(); i++) of.get(ownerPipe[i]).add(i);
-        int[][] o = new int[P][];
-        for (int q = 0; q < P; q++) o[q] = of.get(q).stream().mapToInt(Integer::intValue).toArray();
-        return o;
-    }
-
     /** True when the arena holds only this rank's routed experts (no rank has a full-arena optimizer). */
     public boolean expertSharded() { return sharedEnd < arena; }
+
+    /** True when no rank holds the whole model (expert-sharded or stage mode): checkpoints are written per rank ({@link #ownedTensors}). */
+    public boolean sharded() { return expertSharded() || pipe != null; }
 
     /**
      * The tensors whose AdamW moments this rank holds (its shard of the shared tensors and of its experts), with
      * their offsets in the arena: every tensor of the whole model is owned by exactly one rank.
      */
-    public List<TrainTensor> ownedTensors() { return java.util.Collections.unmodifiableList(ownedAll); }
+    public List<TrainTensor> ownedTensors() { return pipe != null ? stageOwned : java.util.Collections.unmodifiableList(ownedAll); }
 
     /** {@link #ownedTensors} with their offsets in the shard's optimizer ({@link #optimizer}). */
     public List<TrainTensor> shardTensors() { return shardTensors; }
@@ -303,9 +317,9 @@ public final class ZeroShard {
             per[i] = p;
         }
         if (pipe != null) {                     // stage mode: the stages' sums in the whole model's tensor order
-            int NT = full.size(), P = pipe.size();
+            int NT = ownerPipe.length, P = pipe.size();
             double[] mine = new double[NT];
-            for (int k = 0; k < sel.length; k++) mine[sel[k]] = per[k];
+            for (int k = 0; k < sel.length; k++) mine[selGlobal[k]] = per[k];
             double[] every = P == 1 ? mine : pipe.allGather(mine);
             per = new double[NT];
             for (int i = 0; i < NT; i++) per[i] = every[ownerPipe[i] * NT + i];
@@ -321,14 +335,7 @@ public final class ZeroShard {
             System.arraycopy(own, lo, pShard, 0, hi - lo);
             adam.step(pShard, gShard, lr, gradScale);
             comm.allGather(pShard, 0, counts, own, 0);
-            if (pipe.size() == 1) { unpack(own, 0, sel, params); return; }
-            int[][] by = ownedBy();
-            int[] sizes = new int[by.length];
-            int total = 0;
-            for (int q = 0; q < by.length; q++) { for (int i : by[q]) sizes[q] += full.get(i).size(); total += sizes[q]; }
-            float[] every = new float[total];
-            pipe.allGather(own, 0, sizes, every, 0);
-            for (int q = 0, base = 0; q < by.length; base += sizes[q], q++) unpack(every, base, by[q], params);
+            unpack(own, 0, sel, params);        // the copies on other pipeline ranks: PipelineStep#shareParameters
             return;
         }
         System.arraycopy(params, lo, pShard, 0, hi - lo);
@@ -355,7 +362,7 @@ public final class ZeroShard {
      * checkpoint); null on the other ranks, which hold no more than their shard at any time.
      */
     public AdamW gatherOptimizer() {
-        if (expertSharded()) throw new IllegalStateException("an expert-sharded arena has no full optimizer on one rank; checkpoints are written per rank");
+        if (sharded()) throw new IllegalStateException("an expert-sharded or pipeline stage's arena has no full optimizer on one rank; checkpoints are written per rank");
         int eb = cfg.bf16Moments() ? 2 : 4;
         if (comm.rank() != 0) {
             long bytes = (long) (hi - lo) * eb;
@@ -375,48 +382,7 @@ public final class ZeroShard {
             recv.add(Transfer.recv(r, 2, full.secondMoment().asSlice(off, bytes), Math.toIntExact(bytes), ElemType.BYTE));
         }
         comm.exchange(recv);
-        return pipe == null ? full : gatherStages(full);
-    }
-
-    /**
-     * Stage mode, on data rank 0 of each stage (the pipeline group of replica 0): {@code mine} is the stage's packed
-     * optimizer; pipeline rank 0 receives every stage's and returns the whole arena's, the others null.
-     */
-    private AdamW gatherStages(AdamW mine) {
-        int eb = cfg.bf16Moments() ? 2 : 4;
-        if (pipe.rank() != 0) {
-            long bytes = (long) arena * eb;
-            pipe.exchange(List.of(
-                    Transfer.send(0, 1, mine.firstMoment(), Math.toIntExact(bytes), ElemType.BYTE),
-                    Transfer.send(0, 2, mine.secondMoment(), Math.toIntExact(bytes), ElemType.BYTE)));
-            return null;
-        }
-        int[][] by = ownedBy();
-        AdamW[] parts = new AdamW[by.length];
-        parts[0] = mine;
-        List<Transfer> got = new ArrayList<>();
-        for (int q = 1; q < by.length; q++) {
-            int size = 0;
-            for (int i : by[q]) size += full.get(i).size();
-            parts[q] = new AdamW(cfg, size, List.of());
-            long b = (long) size * eb;
-            got.add(Transfer.recv(q, 1, parts[q].firstMoment(), Math.toIntExact(b), ElemType.BYTE));
-            got.add(Transfer.recv(q, 2, parts[q].secondMoment(), Math.toIntExact(b), ElemType.BYTE));
-        }
-        pipe.exchange(got);
-        AdamW whole = new AdamW(cfg, fullArena, full);
-        whole.setStep(adam.step());
-        for (int q = 0; q < by.length; q++) {
-            long at = 0;
-            for (int i : by[q]) {
-                TrainTensor t = full.get(i);
-                long n = (long) t.size() * eb, dst = (long) t.offset() * eb;
-                MemorySegment.copy(parts[q].firstMoment(), at, whole.firstMoment(), dst, n);
-                MemorySegment.copy(parts[q].secondMoment(), at, whole.secondMoment(), dst, n);
-                at += n;
-            }
-        }
-        return whole;
+        return full;
     }
 
     /** Takes this rank's shard of a full-arena optimizer's moments and its step count (after a resume). */

@@ -107,6 +107,56 @@ class JseekModelTest {
         assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /**
+     * A .gguf whose metadata carries DeepSeek-V2's pre-tokenizer ("deepseek-llm") and chat template: {@code jseek chat}
+     * on it alone renders V2's "User: ... Assistant:" prompt and splits text V2's way. Oracle: the prompt text written
+     * out here, encoded by the tokenizer read from the file, and {@link Generator} on the model directory.
+     */
+    @Test void chatCommandUsesTheGgufsOwnTemplateAndPreTokenizer(@TempDir Path elsewhere) throws Exception {
+        var om = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(dir.resolve("tokenizer.json").toFile());
+        root.set("pre_tokenizer", dev.jseek.tokenizer.FamilyTokenizers.preTokenizerJson(Tokenizer.DEEPSEEK_LLM_PRE));
+        Path v2 = Files.createDirectories(elsewhere.resolve("v2tok"));
+        om.writeValue(v2.resolve("tokenizer.json").toFile(), root);
+        om.writeValue(v2.resolve("tokenizer_config.json").toFile(), om.createObjectNode().put("chat_template", dev.jseek.tokenizer.ChatFormat.DEEPSEEK_V2.template));
+        Path gguf = elsewhere.resolve("v2.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, v2.resolve("tokenizer.json"));
+        Tokenizer g;
+        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        assertSame(dev.jseek.tokenizer.ChatFormat.DEEPSEEK_V2, ChatTemplate.formatOf(g));
+        assertFalse(g.hasDeepSeekV3PreTokenizer());
+
+        String bos = g.tokenString(g.bosId()), eos = g.tokenString(g.eosId());
+        String a1 = generate(g, bos + "User: hello\n\nAssistant:");
+        String a2 = generate(g, bos + "User: hello\n\nAssistant: " + a1 + eos + "User: world\n\nAssistant:");
+        java.io.InputStream oldIn = System.in;
+        java.io.PrintStream oldOut = System.out;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int rc;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("hello\nworld\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            picocli.CommandLine cl = dev.jseek.cli.Jseek.commandLine();
+            cl.setErr(new java.io.PrintWriter(err));
+            rc = cl.execute("chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6");
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+        }
+        assertEquals(0, rc, err.toString());
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Greedy answer (6 tokens at most, stopping at EOS) of the model directory to the prompt text, encoded by {@code t}. */
+    static String generate(Tokenizer t, String prompt) {
+        try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
+            int[] ids = new Generator(m, AttnMode.ABSORB).generate(t.encode(prompt, false), 6, Sampler.greedy(),
+                    new int[] {m.config.eosTokenId()}, null).tokens();
+            return t.decode(ids, true);
+        }
+    }
+
     @Test void chatCompleteAndStreamEqualTheOracle() throws Exception {
         List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
         assertEquals(oracle(msgs, 15, Sampler.greedy()), model.chat(msgs, Sampling.greedy(15)).text());

@@ -44,26 +44,35 @@ class BenchPipelineCommandTest {
         for (String s : new String[]{"1f1b", "zb1p", "dualpipe", "dualpipev"})
             assertTrue(Pattern.compile("(?m)^" + s + "\\s+\\d+(\\s+[0-9.]+){3}\\s+[0-9.]+% /\\s*[0-9.]+%\\s+[0-9.]+%\\s+[0-9.]+%").matcher(r[1]).find(),
                     s + " measured row:\n" + r[1]);
-        // the per-rank memory table: one row per rank of every schedule (2 + 2 + 2 + 1), DualPipe's ranks hold 2 stages
-        Matcher mem = Pattern.compile("(?m)^(1f1b|zb1p|dualpipe|dualpipev)\\s+(\\d) \\[([0-9,]+)\\]\\s+([0-9,]+)\\s+[0-9.]+\\s+([0-9,]+)\\s+[0-9.]+%\\s+(\\d+) / (\\d+)").matcher(r[1]);
+        // the per-rank memory table, measured from the ranks' arenas: one row per rank of every schedule (2 + 2 + 2 + 1);
+        // parameter and gradient arenas of the same size, DualPipe's ranks holding 2 stages (more than the 1F1B rank's 1),
+        // and every schedule's owners' AdamW moments (FP32: 8 bytes a float) adding up to the whole model's
+        Matcher mem = Pattern.compile("(?m)^(1f1b|zb1p|dualpipe|dualpipev)\\s+(\\d) \\[([0-9,]+)\\]\\s+([0-9,]+)\\s+[0-9.]+\\s+([0-9,]+)\\s+([0-9,]+)\\s+([0-9,]+)\\s+[0-9.]+\\s+(\\d+) / (\\d+)").matcher(r[1]);
+        Matcher wholeM = Pattern.compile("whole model: ([0-9,]+) parameter bytes").matcher(r[1]);
+        assertTrue(wholeM.find(), r[1]);
+        long model = Long.parseLong(wholeM.group(1).replace(",", ""));
         int rows = 0;
-        java.util.Map<String, Long> updated = new java.util.TreeMap<>();
-        long model = 0;
+        java.util.Map<String, Long> optimizer = new java.util.TreeMap<>();
+        java.util.Map<Integer, Long> oneStage = new java.util.HashMap<>();
         while (mem.find()) {
             rows++;
-            long params = Long.parseLong(mem.group(4).replace(",", "")), upd = Long.parseLong(mem.group(5).replace(",", ""));
-            updated.merge(mem.group(1), upd, Long::sum);
-            if (mem.group(1).startsWith("dualpipe")) assertEquals(2, mem.group(3).split(",").length, mem.group());
+            long params = Long.parseLong(mem.group(4).replace(",", "")), grads = Long.parseLong(mem.group(5).replace(",", ""));
+            long opt = Long.parseLong(mem.group(6).replace(",", "")), acts = Long.parseLong(mem.group(7).replace(",", ""));
+            optimizer.merge(mem.group(1), opt, Long::sum);
+            assertEquals(params, grads, "gradient arena = parameter arena: " + mem.group());
+            assertTrue(params <= model && acts > 0, mem.group());
+            int rank = Integer.parseInt(mem.group(2));
             if (mem.group(1).equals("1f1b")) {
-                assertEquals(mem.group(6), mem.group(7), "1F1B: simulated and measured activation peaks: " + mem.group());
-                assertEquals(params, upd, "1F1B: a rank updates exactly the stage it holds: " + mem.group());
-                model += params;
+                assertEquals(mem.group(8), mem.group(9), "1F1B: simulated and measured activation peaks: " + mem.group());
+                oneStage.put(rank, params);
             }
-            assertTrue(upd <= params, "a rank updates only stages it holds: " + mem.group());
+            if (mem.group(1).equals("dualpipe")) {
+                assertEquals(2, mem.group(3).split(",").length, mem.group());
+                assertTrue(params > oneStage.get(rank), "a DualPipe rank holds more than the 1F1B rank's one stage: " + mem.group());
+            }
         }
-        // every schedule's ranks update each parameter once: their updated floats add up to the whole model
-        for (var e : updated.entrySet()) assertEquals(model, (long) e.getValue(), e.getKey() + ": updated floats over the ranks\n" + r[1]);
-        assertEquals(4, updated.size(), r[1]);
+        for (var e : optimizer.entrySet()) assertEquals(2 * model, (long) e.getValue(), e.getKey() + ": the owners' moments cover the model once\n" + r[1]);
+        assertEquals(4, optimizer.size(), r[1]);
         assertEquals(7, rows, r[1]);
         // the F&B overlap with expert parallel on 4 ranks: every rank ran F&B pairs with expert all-to-alls, and the
         // overlapped steps' times are consistent whatever the load (0 <= exposed <= comm, hidden = comm - exposed)

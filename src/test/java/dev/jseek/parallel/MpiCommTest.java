@@ -26,6 +26,17 @@ class MpiCommTest {
         assertFalse(r.output().contains("passed the barrier"), r.output());
     }
 
+    /**
+     * Arrivals are announced only by ranks whose wait outlasts the spin phase: the 3 ranks waiting at the barrier must
+     * announce, so the message names rank 3 alone (a missing announcement would name ranks 1 and 2 as well).
+     */
+    @Test void onlyTheRankThatNeverArrivesIsNamedAmongFour() throws Exception {
+        MpiRun.Result r = MpiRun.run(4, 90, List.of("-XX:TieredStopAtLevel=1", "-Djseek.comm.timeoutSeconds=3"), MAIN, "hang");
+        assertNotEquals(0, r.exit(), r.output());
+        assertTrue(r.output().matches("(?s).*jseek: rank [012] of 4: collective #2 \\(barrier\\): rank 3 did not arrive within 3\\.0 s.*"), r.output());
+        assertFalse(r.output().contains("passed the barrier"), r.output());
+    }
+
     @Test void aKilledRankEndsTheJobWithinTheDeadlineNamingIt() throws Exception {
         MpiRun.Result r = MpiRun.run(2, 60, List.of("-XX:TieredStopAtLevel=1", "-Djseek.comm.timeoutSeconds=30"), MAIN, "die");
         assertNotEquals(0, r.exit(), r.output());

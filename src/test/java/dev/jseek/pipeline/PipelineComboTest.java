@@ -42,18 +42,29 @@ class PipelineComboTest {
 
     /** Every rank's run; each returns the step losses, the first step's data-group-summed gradient and the final weights. */
     static List<Out> combined(ModelConfig c, String name, int perReplica, int steps, int pp, int dp, int ep) {
+        return combined(c, name, perReplica, steps, pp, dp, ep, null);
+    }
+
+    static List<Out> combined(ModelConfig c, String name, int perReplica, int steps, int pp, int dp, int ep, int[] nodeLimit) {
         int replicas = dp * ep, m = replicas * perReplica;
-        return ThreadRanks.run(pp * dp * ep, TimeUnit.SECONDS.toNanos(60), comm -> combinedRank(comm, c, name, m, steps, pp, dp, ep));
+        return ThreadRanks.run(pp * dp * ep, TimeUnit.SECONDS.toNanos(60), comm -> combinedRank(comm, c, name, m, steps, pp, dp, ep, nodeLimit));
     }
 
     public static Out combinedRank(Communicator comm, ModelConfig c, String name, int m, int steps, int pp, int dp, int ep) {
+        return combinedRank(comm, c, name, m, steps, pp, dp, ep, null);
+    }
+
+    /** nodeLimit: node-limited routing (ep ranks, ranks per node, max nodes) set on the base model as train does, null: none. */
+    public static Out combinedRank(Communicator comm, ModelConfig c, String name, int m, int steps, int pp, int dp, int ep, int[] nodeLimit) {
         RankGrid g = RankGrid.of(comm, pp, dp, ep);
-        TrainModel model = new TrainModel(c, B * ep, T);
+        TrainModel model = TrainModel.forUnits(c, B * ep, T, true, dev.jseek.train.Precision.FP32, PipelineTrainStep.unitsOfRank(name, c, pp, g.pipeline().rank()));
         model.initRandom(3, 0.1f);
+        if (nodeLimit != null) model.setNodeLimitedRouting(nodeLimit[0], nodeLimit[1], nodeLimit[2]);
         PipelineTrainStep step = new PipelineTrainStep(name, model, g);
         List<TrainTensor> tensors = TrainTensor.fromLayout(model.layout());
         AdamW ref = AdamW.deepSeekV3(model.layout(), 1e-8f);
-        ZeroShard zero = g.data() == null ? null : new ZeroShard(g.data(), tensors, model.params().length, ref.config());
+        List<String> names = model.layout().declared().stream().map(ParamLayout.Entry::name).toList();
+        ZeroShard zero = ZeroShard.forStage(g.data(), g.pipeline(), names, step.owners(names), tensors, model.params().length, ref.config());
         List<double[]> losses = new ArrayList<>();
         float[] first = null;
         for (int s = 0; s < steps; s++) {
@@ -62,17 +73,17 @@ class PipelineComboTest {
             for (int i = 0; i < m; i++) tot[i] = l.get(i).total();
             losses.add(tot);
             if (first == null) {
-                first = model.grads().clone();
+                first = PipelineEquivalenceTest.assemble(g.pipeline(), model, model.grads(), step.runner().copies());
                 if (g.data() != null) g.data().allReduceSum(first, 0, first.length);
             }
-            if (zero == null) ref.step(model.params(), model.grads(), PipelineEquivalenceTest.LR);
-            else {
-                zero.reduceGradients(model.grads());
-                zero.step(model.params(), PipelineEquivalenceTest.LR, 1);
-            }
+            zero.reduceGradients(model.grads());
+            zero.step(model.params(), PipelineEquivalenceTest.LR, 1);
+            step.shareParameters();
             model.updateBias(0.01f);
         }
-        return new Out(losses, first, model.params().clone());
+        float[] params = PipelineEquivalenceTest.assemble(g.pipeline(), model, model.params(), step.runner().copies());
+        PipelineEquivalenceTest.checkCopies(model, params, name + " rank " + comm.rank());
+        return new Out(losses, first, params);
     }
 
     public static void checkFirstStep(ModelConfig c, String name, PipelineEquivalenceTest.Run ref, List<Out> runs, String what) {
@@ -118,6 +129,29 @@ class PipelineComboTest {
         }
     }
 
+    /**
+     * Node-limited routing (report §2.1.2, §3.2.2) with a pipeline: pp=2 x ep=2 with one EP rank per node and each
+     * token's experts on at most 1 node, against the 1-rank model with the same rule: the first step's losses bitwise,
+     * every gradient's cosine difference below 1e-13 (DualPipeV, pairs overlapped); 5 ZB1P steps within 1e-6.
+     */
+    @Test
+    void nodeLimitedRoutingInAPipelineEqualsOneRank() {
+        ModelConfig c = PipelineEquivalenceTest.config();
+        int[] limit = {EP, 1, 1};
+        int steps = PipelineEquivalenceTest.STEPS;
+        PipelineEquivalenceTest.Run ref = PipelineEquivalenceTest.single(c, 8, steps, dev.jseek.train.Precision.FP32, limit);
+        PipelineEquivalenceTest.Run ref1 = new PipelineEquivalenceTest.Run(List.of(ref.losses().getFirst()), ref.firstGrads(), null);
+        PipelineEquivalenceTest.Run plain = PipelineEquivalenceTest.single(c, 8, 1);
+        assertTrue(!java.util.Arrays.equals(plain.firstGrads(), ref.firstGrads()), "the node limit changes the routing of this batch");
+        checkFirstStep(c, "dualpipev", ref1, combined(c, "dualpipev", 4, 1, PP, 1, EP, limit), "dualpipev pp2 ep2 node-limited");
+        List<Out> runs = combined(c, "zb1p", 4, steps, PP, 1, EP, limit);
+        for (int s = 0; s < steps; s++)
+            for (int i = 0; i < 8; i++) {
+                double a = ref.losses().get(s)[i], b = runs.getFirst().losses().get(s)[i];
+                assertEquals(a, b, 1e-6 * Math.abs(a), "node-limited zb1p pp2 ep2 step " + (s + 1) + " micro-batch " + i);
+            }
+    }
+
     @Test
     void fiveStepsWithZeroOneStayWithinOneInAMillion() {
         ModelConfig c = PipelineEquivalenceTest.config();
@@ -145,7 +179,7 @@ class PipelineComboTest {
         Schedule bad = new Schedule("zb1p-without-a-W", 2, 2, 2, good.route(), ops);
         StagePartition part = StagePartition.byLayerCount(c.numHiddenLayers(), 2);
         RuntimeException e = assertThrows(RuntimeException.class, () -> ThreadRanks.run(2, TimeUnit.SECONDS.toNanos(20), comm -> {
-            TrainModel model = PipelineEquivalenceTest.model(c);
+            TrainModel model = PipelineEquivalenceTest.rankModel(c, bad, part, comm.rank(), B);
             new PipelineRunner(bad, part, model, comm).step(PipelineEquivalenceTest.batches(c, 2, 1), B, T, 0.5f);
             return null;
         }));

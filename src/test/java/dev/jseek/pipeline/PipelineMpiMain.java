@@ -18,16 +18,18 @@ public final class PipelineMpiMain {
             int m = 4;
             ModelConfig c = PipelineEquivalenceTest.config();
             Schedule sched = Schedules.byName(name, 2, m, Costs.of(1, 2, 1));
-            TrainModel model = PipelineEquivalenceTest.model(c);
-            PipelineRunner runner = new PipelineRunner(sched, StagePartition.byLayerCount(c.numHiddenLayers(), 2), model, comm);
+            StagePartition part = StagePartition.byLayerCount(c.numHiddenLayers(), 2);
+            TrainModel model = PipelineEquivalenceTest.rankModel(c, sched, part, comm.rank(), PipelineEquivalenceTest.B);
+            PipelineRunner runner = new PipelineRunner(sched, part, model, comm);
             PipelineRunner.StepResult r = runner.step(PipelineEquivalenceTest.batches(c, m, 100), PipelineEquivalenceTest.B, PipelineEquivalenceTest.T, 1f / m);
+            float[] grads = PipelineEquivalenceTest.assemble(comm, model, model.grads(), runner.copies());
             if (comm.rank() == 0) {
                 PipelineEquivalenceTest.Run ref = PipelineEquivalenceTest.single(c, m, 1);
                 for (int i = 0; i < m; i++)
                     if (Double.doubleToLongBits(ref.losses().getFirst()[i]) != Double.doubleToLongBits(r.total()[i]))
                         throw new IllegalStateException("micro-batch " + i + " loss " + r.total()[i] + " != 1-rank " + ref.losses().getFirst()[i]);
-                for (ParamLayout.Entry e : model.layout().entries()) {
-                    double d = PipelineEquivalenceTest.cosineDiff(ref.firstGrads(), model.grads(), e.offset(), e.size());
+                for (ParamLayout.Entry e : PipelineEquivalenceTest.model(c).layout().entries()) {
+                    double d = PipelineEquivalenceTest.cosineDiff(ref.firstGrads(), grads, e.offset(), e.size());
                     if (!(d < 1e-13)) throw new IllegalStateException(e.name() + ": cosine difference " + d);
                 }
                 System.out.println("ok pipeline mpi " + name + " losses " + java.util.Arrays.toString(r.total()));

@@ -97,7 +97,7 @@ class GgufTokenizerTest {
     }
 
     @Test void anotherTemplateOrPreTokenizerIsRefusedClearly(@TempDir Path tmp) throws Exception {
-        // a byte-level vocabulary (the 256 byte symbols, no merges) with a template that is not DeepSeek-V3's
+        // a byte-level vocabulary (the 256 byte symbols, no merges) with a template that is none of the DeepSeek family's
         List<String> tokens = new ArrayList<>();
         for (int b = 0; b < 256; b++) tokens.add(String.valueOf(ByteLevel.byteToChar(b)));
         int[] types = new int[256];
@@ -106,9 +106,9 @@ class GgufTokenizerTest {
         Tokenizer t = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false,
                 "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}");
         String why = ChatTemplate.unsupported(t);
-        assertEquals("the chat template of " + src + " (\"{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {...\") "
-                + "is not DeepSeek-V3's; jseek renders only DeepSeek-V3's chat template (no Jinja engine): use completions, or give "
-                + "a tokenizer whose chat_template is DeepSeek-V3's", why);
+        assertEquals("the chat template of " + src + " (first line \"{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\") "
+                + "is not one jseek renders; jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), "
+                + "deepseek-v3-0324, deepseek-v2) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
         assertEquals(5, t.encode("hello").length); // completions still work
@@ -118,13 +118,13 @@ class GgufTokenizerTest {
 
         GgufWriter w = new GgufWriter();
         w.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
-        w.put("tokenizer.ggml.pre", GgufValue.string("deepseek-llm"));
+        w.put("tokenizer.ggml.pre", GgufValue.string("qwen2"));
         w.put("tokenizer.ggml.tokens", GgufValue.stringArray(tokens));
         w.write(src);
         try (GgufFile g = GgufFile.open(src)) {
             FormatException x = assertThrows(FormatException.class, () -> GgufTokenizer.read(g));
-            assertEquals(src + ": tokenizer.ggml.pre is 'deepseek-llm'; jseek splits text with DeepSeek-V3's pre-tokenizer ('deepseek-v3') only; "
-                    + "pass --tokenizer tokenizer.json", x.getMessage());
+            assertEquals(src + ": tokenizer.ggml.pre is 'qwen2'; jseek splits text with the DeepSeek family's pre-tokenizers "
+                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder') only; pass --tokenizer tokenizer.json", x.getMessage());
         }
     }
 }

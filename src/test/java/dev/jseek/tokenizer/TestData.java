@@ -38,6 +38,24 @@ final class TestData {
         return p;
     }
 
+    /** The node binary: the one tools/fetch-test-data.sh installs into the npm cache when the system's is too old, else {@code node}. */
+    static String node(Path npm) {
+        Path local = npm.resolve("node_modules/.bin/node");
+        return Files.isExecutable(local) ? local.toString() : "node";
+    }
+
+    /** The major version of {@code node}, or 0 when it does not run. */
+    static int nodeMajor(String node) {
+        try {
+            Process p = new ProcessBuilder(node, "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+            if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0 || !v.matches("v\\d+\\..*")) return 0;
+            return Integer.parseInt(v.substring(1, v.indexOf('.')));
+        } catch (java.io.IOException | InterruptedException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
     /** The running JDK's lib/src.zip (Java sources). */
     static Path jdkSrcZip() {
         Path p = Path.of(System.getProperty("java.home"), "lib", "src.zip");

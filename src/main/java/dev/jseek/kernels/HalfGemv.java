@@ -1,0 +1,397 @@
+package dev.jseek.kernels;
+
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * GEMV and small-m GEMM for 16-bit float weights (BF16, F16; docs/quantization.md "BF16 and F16 weights"): Y[m, n]
+ * (=|+=) X[m, k] W^T for the decode step (m = 1), speculative verify (m = 2) and batched decode (m up to
+ * {@link Gemm#GEMV_MAX_M}), every weight row streamed from memory once per call whatever m is.
+ *
+ * <p>Rows go 4 at a time. BF16 is widened in registers as it is read (one 16-bit to 32-bit lane conversion and a
+ * shift per {@link Vec#LANES} weights, no buffer), and each widened vector feeds 4 tokens' fused multiply-adds
+ * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
+ * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 1-token passes over the
+ * same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
+ * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32.
+ *
+ * <p>One order of summation for every (row, token) dot, whatever m, the tile and the thread split: one vector
+ * accumulator over the {@link Vec#LANES}-wide blocks of the row in order (FMA from zero), a pairwise lane tree
+ * (lane i += lane i + L/2, then + L/4, ... {@link #reduce}), then the remaining k mod L products added one by one in
+ * float. So a token's outputs are bitwise the same alone or in a batch (the serving engine's batch invariance,
+ * speculative decoding's verify) and equal {@link dev.jseek.kernels.scalar.ScalarHalfGemv}, the scalar twin that
+ * computes this order with {@link Math#fma}. No allocation once warm.
+ */
+final class HalfGemv {
+    private HalfGemv() {}
+
+    private static final VectorSpecies<Float> F = Vec.F;
+    private static final VectorSpecies<Integer> I = Vec.I;
+    private static final VectorSpecies<Short> S = Vec.S;
+    private static final int L = Vec.LANES;
+    /** Rows per group. */
+    static final int R = 4;
+    /** Tokens per tile. */
+    static final int T = 4;
+
+    /** True for the weight dtypes this kernel multiplies. */
+    static boolean supports(DType t) { return t == DType.BF16 || t == DType.F16; }
+
+    /** Y (=|+=) X W^T on the {@link Parallel} pool (row groups split over the participants). */
+    static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
+        int n = w.rows(), k = w.cols();
+        int rowGrain = Parallel.grain(n, 4, R);
+        int tasks = (n + rowGrain - 1) / rowGrain;
+        Parallel.Task body = (t, wk) -> {
+            int r0 = t * rowGrain;
+            rows(y, yOff, x, xOff, m, w, accumulate, r0, Math.min(n, r0 + rowGrain));
+        };
+        if ((long) n * k * m < (1L << 16)) for (int t = 0; t < tasks; t++) body.run(t, 0);
+        else Parallel.parallelFor(tasks, body);
+    }
+
+    /** Rows [r0, r1) of Y (=|+=) X W^T on the calling thread (the same bits as {@link #linear} for those rows). */
+    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        if (r0 >= r1 || m <= 0) return;
+        Scratch s = Scratch.acquire();
+        try {
+            float[] out = s.get(0, R * T * L);
+            MemorySegment seg = w.data();
+            Object heap = seg.heapBase().orElse(null);
+            if (w.dtype() == DType.BF16) {
+                if (heap instanceof short[] sa && seg.address() % 2 == 0)
+                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
+            } else if (w.dtype() == DType.F16) {
+                bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
+            } else {
+                throw new IllegalArgumentException(w.dtype() + " is not a 16-bit float weight");
+            }
+        } finally {
+            s.release();
+        }
+    }
+
+    /** Row r + j of a group clamped into [r, r1): a group past the end repeats its last row (results not written). */
+    private static int row(int r, int j, int r1) { return Math.min(r + j, r1 - 1); }
+
+    private static void bf16Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
+                                 boolean accumulate, int r0, int r1, float[] out) {
+        int n = w.rows(), k = w.cols(), kv = k - k % L;
+        long rb = 2L * k;
+        for (int r = r0; r < r1; r += R) {
+            long p0 = rb * row(r, 0, r1), p1 = rb * row(r, 1, r1), p2 = rb * row(r, 2, r1), p3 = rb * row(r, 3, r1);
+            int t = 0;
+            for (; t + T <= m; t += T) {
+                bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                bf16x4x2(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
+            }
+            for (; t < m; t++) {
+                bf16x4x1(seg, p0, p1, p2, p3, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 1, out);
+            }
+        }
+    }
+
+    private static void bf16Rows(short[] a, int base, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
+                                 boolean accumulate, int r0, int r1, float[] out) {
+        int n = w.rows(), k = w.cols(), kv = k - k % L;
+        for (int r = r0; r < r1; r += R) {
+            int p0 = base + k * row(r, 0, r1), p1 = base + k * row(r, 1, r1), p2 = base + k * row(r, 2, r1), p3 = base + k * row(r, 3, r1);
+            int t = 0;
+            for (; t + T <= m; t += T) {
+                bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                bf16x4x2(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
+            }
+            for (; t < m; t++) {
+                bf16x4x1(a, p0, p1, p2, p3, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 1, out);
+            }
+        }
+    }
+
+    /** Any 16-bit weight: the group's rows widened exactly into a float buffer ({@link WeightRows}), then the F32 tiles. */
+    private static void bufferedRows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
+                                     int r0, int r1, float[] out, Scratch s) {
+        int k = w.cols(), kv = k - k % L;
+        float[] wb = s.get(1, R * k);
+        for (int r = r0; r < r1; r += R) {
+            for (int j = 0; j < R; j++) {
+                if (r + j < r1) WeightRows.decode(w, r + j, 0, k, wb, j * k);
+                else System.arraycopy(wb, (r1 - 1 - r) * k, wb, j * k, k);
+            }
+            int t = 0;
+            for (; t + T <= m; t += T) {
+                f32x4x4(wb, k, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                f32x4x2(wb, k, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
+            }
+            for (; t < m; t++) {
+                f32x4x1(wb, k, x, xOff + t * k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 1, out);
+            }
+        }
+    }
+
+    /**
+     * Writes the tile's sums out[j * tokens + i] (row r + j, token t + i; the k mod L tail added here) to y for the
+     * rows inside [r, r1).
+     */
+    private static void store(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
+                              int r, int r1, int t, int tokens, float[] out) {
+        int n = w.rows(), k = w.cols(), kv = k - k % L;
+        int rr = Math.min(R, r1 - r);
+        for (int j = 0; j < rr; j++)
+            for (int i = 0; i < tokens; i++) {
+                float v = out[j * tokens + i];
+                if (kv < k) v = tail(w, r + j, x, xOff + (t + i) * k, kv, k, v);
+                int yi = yOff + (t + i) * n + r + j;
+                y[yi] = accumulate ? y[yi] + v : v;
+            }
+    }
+
+    /** s plus the products of columns [kv, k) of row r, one by one in float. */
+    private static float tail(Matrix w, int r, float[] x, int xo, int kv, int k, float s) {
+        MemorySegment seg = w.data();
+        long base = (long) r * k;
+        boolean bf = w.dtype() == DType.BF16;
+        for (int c = kv; c < k; c++) {
+            short h = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, base + c);
+            float wv = bf ? Float.intBitsToFloat((h & 0xFFFF) << 16) : Float.float16ToFloat(h);
+            s += wv * x[xo + c];
+        }
+        return s;
+    }
+
+    /**
+     * Index vectors of the lane tree for {@link #reduce}: step s (half-width h = L >> (s + 1)) takes two vectors
+     * holding 2^s accumulators each (segments of 2h lanes) to one holding 2^(s+1) (segments of h lanes); lane g * h + j
+     * of the output adds lane j (LO) and lane j + h (HI) of segment g (segments of the first vector, then the second).
+     */
+    private static final float[] TREE = tree();
+
+    private static float[] tree() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        float[] t = new float[2 * steps * L];
+        for (int s = 0; s < steps; s++) {
+            int h = L >> (s + 1), segs = 1 << s;
+            for (int g = 0; g < 2 * segs; g++)
+                for (int j = 0; j < h; j++) {
+                    int src = (g < segs ? 0 : L) + (g % segs) * 2 * h + j;
+                    t[2 * s * L + g * h + j] = src;
+                    t[(2 * s + 1) * L + g * h + j] = src + h;
+                }
+        }
+        return t;
+    }
+
+    /**
+     * a[0 .. count * L) holds count vector accumulators; leaves in a[0 .. count) the sum of each one's lanes by the
+     * pairwise tree (lane i += lane i + L/2, then + L/4, ..., lane 0), all count trees at once: each step pairs
+     * vectors and adds two two-vector shuffles of them, lane for lane the scalar tree's additions. count is a power
+     * of two.
+     */
+    static void reduce(float[] a, int count) {
+        int vecs = count;
+        for (int s = 0, at = 0; at + 2 * L <= TREE.length; s++, at += 2 * L) {
+            FloatVector lo = FloatVector.fromArray(F, TREE, at), hi = FloatVector.fromArray(F, TREE, at + L);
+            int pairs = (vecs + 1) / 2;
+            for (int p = 0; p < pairs; p++) {
+                FloatVector u = FloatVector.fromArray(F, a, 2 * p * L);
+                FloatVector v = 2 * p + 1 < vecs ? FloatVector.fromArray(F, a, (2 * p + 1) * L) : u;
+                lo.selectFrom(u, v).add(hi.selectFrom(u, v)).intoArray(a, p * L);
+            }
+            vecs = pairs;
+        }
+    }
+
+    private static FloatVector bf16(MemorySegment s, long byteOff) {
+        ShortVector h = ShortVector.fromMemorySegment(S, s, byteOff, Vec.LE);
+        return ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector bf16(short[] a, int idx) {
+        ShortVector h = ShortVector.fromArray(S, a, idx);
+        return ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    // ---- 4 rows x 4 tokens: 16 accumulators; afterwards out[j * T + i] = row j, token i ----
+
+    private static void bf16x4x4(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L); a03.intoArray(out, 3 * L);
+        a10.intoArray(out, 4 * L); a11.intoArray(out, 5 * L); a12.intoArray(out, 6 * L); a13.intoArray(out, 7 * L);
+        a20.intoArray(out, 8 * L); a21.intoArray(out, 9 * L); a22.intoArray(out, 10 * L); a23.intoArray(out, 11 * L);
+        a30.intoArray(out, 12 * L); a31.intoArray(out, 13 * L); a32.intoArray(out, 14 * L); a33.intoArray(out, 15 * L);
+        reduce(out, R * T);
+    }
+
+    private static void bf16x4x4(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = bf16(a, p0 + i), w1 = bf16(a, p1 + i), w2 = bf16(a, p2 + i), w3 = bf16(a, p3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L); a03.intoArray(out, 3 * L);
+        a10.intoArray(out, 4 * L); a11.intoArray(out, 5 * L); a12.intoArray(out, 6 * L); a13.intoArray(out, 7 * L);
+        a20.intoArray(out, 8 * L); a21.intoArray(out, 9 * L); a22.intoArray(out, 10 * L); a23.intoArray(out, 11 * L);
+        a30.intoArray(out, 12 * L); a31.intoArray(out, 13 * L); a32.intoArray(out, 14 * L); a33.intoArray(out, 15 * L);
+        reduce(out, R * T);
+    }
+
+    /** Rows j of wb at j * ld (floats). */
+    private static void f32x4x4(float[] wb, int ld, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int k = ld, x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, ld + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * ld + i), w3 = FloatVector.fromArray(F, wb, 3 * ld + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L); a03.intoArray(out, 3 * L);
+        a10.intoArray(out, 4 * L); a11.intoArray(out, 5 * L); a12.intoArray(out, 6 * L); a13.intoArray(out, 7 * L);
+        a20.intoArray(out, 8 * L); a21.intoArray(out, 9 * L); a22.intoArray(out, 10 * L); a23.intoArray(out, 11 * L);
+        a30.intoArray(out, 12 * L); a31.intoArray(out, 13 * L); a32.intoArray(out, 14 * L); a33.intoArray(out, 15 * L);
+        reduce(out, R * T);
+    }
+
+    // ---- 4 rows x 2 tokens: 8 accumulators; afterwards out[j * 2 + i] = row j, token i ----
+
+    private static void bf16x4x2(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    private static void bf16x4x2(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = bf16(a, p0 + i), w1 = bf16(a, p1 + i), w2 = bf16(a, p2 + i), w3 = bf16(a, p3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    private static void f32x4x2(float[] wb, int ld, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + ld;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, i), w1 = FloatVector.fromArray(F, wb, ld + i);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * ld + i), w3 = FloatVector.fromArray(F, wb, 3 * ld + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----
+
+    private static void bf16x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a0 = bf16(s, p0 + o).fma(v, a0);
+            a1 = bf16(s, p1 + o).fma(v, a1);
+            a2 = bf16(s, p2 + o).fma(v, a2);
+            a3 = bf16(s, p3 + o).fma(v, a3);
+        }
+        a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
+        reduce(out, R);
+    }
+
+    private static void bf16x4x1(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a0 = bf16(a, p0 + i).fma(v, a0);
+            a1 = bf16(a, p1 + i).fma(v, a1);
+            a2 = bf16(a, p2 + i).fma(v, a2);
+            a3 = bf16(a, p3 + i).fma(v, a3);
+        }
+        a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
+        reduce(out, R);
+    }
+
+    private static void f32x4x1(float[] wb, int ld, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a0 = FloatVector.fromArray(F, wb, i).fma(v, a0);
+            a1 = FloatVector.fromArray(F, wb, ld + i).fma(v, a1);
+            a2 = FloatVector.fromArray(F, wb, 2 * ld + i).fma(v, a2);
+            a3 = FloatVector.fromArray(F, wb, 3 * ld + i).fma(v, a3);
+        }
+        a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
+        reduce(out, R);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.jseek.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.jseek.kernels.scalar.ScalarHalfGemv;
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** {@link HalfGemv} against its scalar twin {@link ScalarHalfGemv}, bit for bit. */
+class HalfGemvTest {
+    private static void assertBits(float[] want, float[] got, String what) {
+        for (int i = 0; i < want.length; i++)
+            assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(got[i]), what + " at " + i + ": " + want[i] + " vs " + got[i]);
+    }
+
+    /** Every m from 1 to 9 and a few up to 64 (tiles of 4 tokens and the 1-token passes), ragged rows and k, both storages. */
+    @Test
+    void equalsScalarTwinBitwise() {
+        Random r = new Random(31);
+        int[][] shapes = {{1, 1}, {3, 7}, {4, 16}, {5, 33}, {9, 64}, {13, 100}, {8, 257}, {6, 1536}};
+        int[] ms = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 64};
+        for (DType d : new DType[] {DType.BF16, DType.F16})
+            for (int[] s : shapes)
+                for (int m : ms) {
+                    if (s[1] > 300 && m > 9) continue;
+                    boolean offHeap = (m + s[0]) % 2 == 0;
+                    Matrix w = TestWeights.random(d, s[0], s[1], r, offHeap);
+                    float[] x = TestWeights.randn(r, 5 + m * s[1]);
+                    boolean acc = m % 3 == 0;
+                    float[] y0 = TestWeights.randn(r, 2 + m * s[0]);
+                    float[] want = y0.clone(), got = y0.clone();
+                    ScalarHalfGemv.linear(want, 2, x, 5, m, w, acc, Vec.LANES);
+                    HalfGemv.linear(got, 2, x, 5, m, w, acc);
+                    String what = d + " " + s[0] + "x" + s[1] + " m=" + m + " offHeap=" + offHeap + " acc=" + acc;
+                    assertBits(want, got, what);
+                    float[] viaGemm = y0.clone();
+                    Gemm.linear(viaGemm, 2, x, 5, m, w, acc);
+                    assertBits(want, viaGemm, what + " via Gemm.linear");
+                }
+    }
+
+    /** Row ranges of any alignment (Gemm.linearMany's chunks, the pool's split) give the bits of the whole product. */
+    @Test
+    void rowRangesEqualWholeProduct() {
+        Random r = new Random(32);
+        for (DType d : new DType[] {DType.BF16, DType.F16}) {
+            int n = 23, k = 75, m = 6;
+            Matrix w = TestWeights.random(d, n, k, r, true);
+            float[] x = TestWeights.randn(r, m * k);
+            float[] whole = new float[m * n], parts = new float[m * n];
+            HalfGemv.linear(whole, 0, x, 0, m, w, false);
+            int[] cuts = {0, 1, 6, 7, 15, 23};
+            for (int c = 0; c + 1 < cuts.length; c++) HalfGemv.rows(parts, 0, x, 0, m, w, false, cuts[c], cuts[c + 1]);
+            assertBits(whole, parts, d + " row ranges");
+        }
+    }
+
+    /** A BF16 weight over a heap segment that is not a short[] (a byte[] slice) takes the buffered path, same bits. */
+    @Test
+    void byteBackedHeapSegmentSameBits() {
+        Random r = new Random(33);
+        int n = 10, k = 70, m = 5;
+        Matrix w = TestWeights.random(DType.BF16, n, k, r, false);
+        byte[] bytes = new byte[(int) w.byteSize() + 1];
+        MemorySegment bs = MemorySegment.ofArray(bytes).asSlice(1);
+        bs.copyFrom(w.data().asSlice(0, w.byteSize()));
+        Matrix wb = new Matrix(DType.BF16, n, k, bs, null);
+        float[] x = TestWeights.randn(r, m * k);
+        float[] want = new float[m * n], got = new float[m * n];
+        ScalarHalfGemv.linear(want, 0, x, 0, m, w, false, Vec.LANES);
+        HalfGemv.linear(got, 0, x, 0, m, wb, false);
+        assertBits(want, got, "byte-backed BF16");
+    }
+}

@@ -1,0 +1,100 @@
+package dev.jseek.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.gguf.GgufFile;
+import dev.jseek.gguf.GgufTokenizer;
+import dev.jseek.gguf.GgufValue;
+import dev.jseek.gguf.GgufWriter;
+import dev.jseek.gguf.HfTokenizerMetadata;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which chat template a tokenizer brings decides the prompt: each of {@link ChatFormat}'s texts is recognized from a
+ * GGUF's {@code tokenizer.chat_template} (also with its newlines written the other way, as a JSON escape or a real
+ * newline, and with surrounding whitespace), a one-character change is not, an unknown template is refused naming
+ * its first line and the templates jseek renders, and a GGUF alone chats with its own template (R1's generation
+ * prompt, V2's "User: ... Assistant:" with the deepseek-llm pre-tokenizer). The renderings themselves are checked
+ * against @huggingface/jinja by {@link ChatTemplateJinjaTest}.
+ */
+class ChatFormatTest {
+
+    @Test void eachTemplateIsRecognizedByItsTextOnly() {
+        for (ChatFormat f : ChatFormat.values()) {
+            assertSame(f, ChatFormat.of(f.template), f.label);
+            assertSame(f, ChatFormat.of("\n " + f.template + "\n"), f.label + " with surrounding whitespace");
+            String otherNewlines = f.template.contains("\\n") ? f.template.replace("\\n", "\n") : f.template.replace("\n", "\\n");
+            assertNotEquals(f.template, otherNewlines, f.label + " has newlines in its string literals");
+            assertSame(f, ChatFormat.of(otherNewlines), f.label + " with its newlines written the other way");
+            assertNull(ChatFormat.of(f.template.replace("'user'", "'User'")), f.label + " changed");
+            assertTrue(ChatTemplate.renders(f.template));
+        }
+        assertNull(ChatFormat.of(null));
+        assertTrue(ChatTemplate.renders(null));
+        // the five texts are distinct
+        assertEquals(ChatFormat.values().length, java.util.Arrays.stream(ChatFormat.values()).map(f -> f.template.strip()).distinct().count());
+    }
+
+    @Test void anUnknownTemplateIsRefusedNamingItsFirstLineAndTheKnownOnes(@TempDir Path tmp) {
+        List<String> tokens = new java.util.ArrayList<>();
+        for (int b = 0; b < 256; b++) tokens.add(String.valueOf(ByteLevel.byteToChar(b)));
+        int[] types = new int[256];
+        java.util.Arrays.fill(types, 1);
+        String template = "{%- for message in messages %}\n{{ '<|im_start|>' + message['role'] }}\n{%- endfor %}";
+        Path src = tmp.resolve("qwen.gguf");
+        Tokenizer t = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false, template, Tokenizer.DEEPSEEK_LLM_PRE);
+        String why = ChatTemplate.unsupported(t);
+        assertEquals("the chat template of " + src + " (first line \"{%- for message in messages %}\") is not one jseek renders; "
+                + "jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), deepseek-v3-0324, "
+                + "deepseek-v2) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
+        assertNull(ChatTemplate.formatOf(t));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
+        assertEquals(why, e.getMessage());
+    }
+
+    @Test void aGgufAloneChatsWithItsOwnTemplate(@TempDir Path tmp) throws Exception {
+        Path v3json = TestData.deepseekV3();
+        List<Message> chat = List.of(Message.system("Be brief."), Message.user("Hi"), Message.assistant("<think>greet</think>Hello."), Message.user("Bye"));
+
+        // DeepSeek-R1: the prompt ends with "<｜Assistant｜><think>\n", the earlier reasoning is dropped
+        Tokenizer r1 = gguf(tmp.resolve("r1"), v3json,
+                ChatFormat.DEEPSEEK_R1.template.replace("\\n", "\n"), Tokenizer.DEEPSEEK_V3_PRE);
+        assertSame(ChatFormat.DEEPSEEK_R1, ChatTemplate.formatOf(r1));
+        String text = "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>Hello.<｜end▁of▁sentence｜><｜User｜>Bye<｜Assistant｜><think>\n";
+        assertEquals(text, ChatTemplate.render(r1, chat, true));
+        assertArrayEquals(r1.encode(text, false), ChatTemplate.encode(r1, chat, true));
+        assertEquals(r1.bosId(), ChatTemplate.encode(r1, chat, true)[0]);
+
+        // DeepSeek-V2: the deepseek-llm pre-tokenizer and "User: ... Assistant:" with the tokenizer's BOS/EOS
+        Tokenizer v2 = gguf(tmp.resolve("v2"), FamilyTokenizers.tokenizerJson(tmp.resolve("v2"), Tokenizer.DEEPSEEK_LLM_PRE),
+                ChatFormat.DEEPSEEK_V2.template, Tokenizer.DEEPSEEK_LLM_PRE);
+        assertSame(ChatFormat.DEEPSEEK_V2, ChatTemplate.formatOf(v2));
+        String v2text = "<｜begin▁of▁sentence｜>Be brief.\n\nUser: Hi\n\nAssistant: <think>greet</think>Hello.<｜end▁of▁sentence｜>User: Bye\n\nAssistant:";
+        assertEquals(v2text, ChatTemplate.render(v2, chat, true));
+        assertArrayEquals(v2.encode(v2text, false), ChatTemplate.encode(v2, chat, true));
+
+        // DeepSeek-V3-0324: no generation prompt after a user turn (the user turn carries <｜Assistant｜>)
+        Tokenizer v30324 = gguf(tmp.resolve("v3"), v3json,
+                ChatFormat.DEEPSEEK_V3_0324.template, Tokenizer.DEEPSEEK_V3_PRE);
+        assertEquals("<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜>", ChatTemplate.render(v30324, List.of(Message.user("Hi")), true));
+    }
+
+    /** A GGUF holding {@code json}'s vocabulary (pre-tokenizer named in it) and {@code template}, read back. */
+    static Tokenizer gguf(Path dir, Path json, String template, String expectPre) throws Exception {
+        GgufWriter w = new GgufWriter();
+        HfTokenizerMetadata.write(json, 129280, w);
+        w.put("tokenizer.ggml.bos_token_id", GgufValue.u32(0));
+        w.put("tokenizer.ggml.eos_token_id", GgufValue.u32(1));
+        w.put("tokenizer.chat_template", GgufValue.string(template));
+        Path file = dir.resolve("tok.gguf");
+        java.nio.file.Files.createDirectories(dir);
+        w.write(file);
+        try (GgufFile f = GgufFile.open(file)) {
+            if (expectPre != null) assertEquals(expectPre, f.get("tokenizer.ggml.pre").asString());
+            return GgufTokenizer.read(f);
+        }
+    }
+}
