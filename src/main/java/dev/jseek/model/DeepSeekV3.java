@@ -150,6 +150,26 @@ public final class DeepSeekV3 implements AutoCloseable {
      * order whatever M is; {@code BatchForwardTest} checks it).
      */
     public float[] forwardBatchHidden(int[] tokens, int[] positions, KvCache[] caches, int M) {
+        float[] out = new float[M * config.hiddenSize()];
+        batchHiddenInto(tokens, positions, caches, M, out);
+        return out;
+    }
+
+    /**
+     * The batch engine's decode step without allocation once warm: {@code logits(forwardBatchHidden(...), 0, M)},
+     * the same values, in an array this model reuses ([M, vocab]; valid until its next decodeStep or decodeBatch).
+     */
+    public float[] decodeBatch(int[] tokens, int[] positions, KvCache[] caches, int M) {
+        float[] hidden = ws.f(Buf.STEP_HIDDEN, M * config.hiddenSize());
+        batchHiddenInto(tokens, positions, caches, M, hidden);
+        long t0 = StepProfile.start();
+        float[] out = ws.f(Buf.STEP_LOGITS, Math.multiplyExact(M, config.vocabSize()));
+        Gemm.linear(out, 0, hidden, 0, M, lmHead, false);
+        StepProfile.stop(StepProfile.Phase.LM_HEAD, t0);
+        return out;
+    }
+
+    private void batchHiddenInto(int[] tokens, int[] positions, KvCache[] caches, int M, float[] out) {
         int dim = config.hiddenSize();
         if (M < 1 || tokens.length < M || positions.length < M || caches.length < M)
             throw new IllegalArgumentException("a batch of " + M + " rows needs that many tokens, positions and caches");
@@ -161,9 +181,7 @@ public final class DeepSeekV3 implements AutoCloseable {
         float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
         rope.table(positions, M, cos, sin);
         for (Block b : layers) b.forwardBatch(h, M, positions, caches, cos, sin, ws);
-        float[] out = new float[M * dim];
         norm.forward(h, out, M);
-        return out;
     }
 
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */

@@ -19,7 +19,7 @@ public final class Workspace {
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN,                        // DeepSeekV3: the residual stream [T, dim]
-        STEP_HIDDEN, STEP_LOGITS       // DeepSeekV3.decodeStep: post-norm hidden [dim] and logits [vocab], reused
+        STEP_HIDDEN, STEP_LOGITS       // DeepSeekV3.decodeStep/decodeBatch: post-norm hidden [M, dim] and logits [M, vocab], reused
     }
 
     private final float[][] floats = new float[Buf.values().length][];
