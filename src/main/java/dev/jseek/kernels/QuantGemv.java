@@ -113,11 +113,7 @@ final class QuantGemv {
         int n = w.rows(), k = w.cols();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
-        int r = r0;
-        if (t == DType.Q8_0)                      // 4 rows at a time: x loaded once for all 4, 4 independent sums
-            for (; r + 4 <= r1; r += 4)
-                for (int tk = 0; tk < m; tk++) q8_0x4(seg, r * rb, rb, x, xOff + tk * k, k / 32, y, yOff + tk * n + r, accumulate);
-        for (; r < r1; r++)
+        for (int r = r0; r < r1; r++)
             for (int tk = 0; tk < m; tk++) {
                 long p = r * rb;
                 float v = switch (t) {
@@ -130,38 +126,6 @@ final class QuantGemv {
                 int yi = yOff + tk * n + r;
                 y[yi] = accumulate ? y[yi] + v : v;
             }
-    }
-
-    /**
-     * Rows at p, p + rb, p + 2 rb, p + 3 rb times x into y[yi .. yi + 4) (added to it when accumulate), each row's
-     * sum formed exactly as {@link #q8_0} forms it (same operations in the same order), so a row's value does not
-     * depend on whether it ran in a group of 4.
-     */
-    static void q8_0x4(MemorySegment s, long p, long rb, float[] x, int xo, int nb, float[] y, int yi, boolean accumulate) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        long p0 = p, p1 = p + rb, p2 = p + 2 * rb, p3 = p + 3 * rb;
-        for (int b = 0; b < nb; b++, p0 += 34, p1 += 34, p2 += 34, p3 += 34, xo += 32) {
-            FloatVector v = FloatVector.fromArray(F, x, xo);
-            FloatVector t0 = toFloat(bytes(s, p0 + 2)).mul(v), t1 = toFloat(bytes(s, p1 + 2)).mul(v);
-            FloatVector t2 = toFloat(bytes(s, p2 + 2)).mul(v), t3 = toFloat(bytes(s, p3 + 2)).mul(v);
-            for (int j = L; j < 32; j += L) {
-                v = FloatVector.fromArray(F, x, xo + j);
-                t0 = toFloat(bytes(s, p0 + 2 + j)).fma(v, t0);
-                t1 = toFloat(bytes(s, p1 + 2 + j)).fma(v, t1);
-                t2 = toFloat(bytes(s, p2 + 2 + j)).fma(v, t2);
-                t3 = toFloat(bytes(s, p3 + 2 + j)).fma(v, t3);
-            }
-            a0 = t0.fma(FloatVector.broadcast(F, f16(s, p0)), a0);
-            a1 = t1.fma(FloatVector.broadcast(F, f16(s, p1)), a1);
-            a2 = t2.fma(FloatVector.broadcast(F, f16(s, p2)), a2);
-            a3 = t3.fma(FloatVector.broadcast(F, f16(s, p3)), a3);
-        }
-        float s0 = Vec.sum(a0), s1 = Vec.sum(a1), s2 = Vec.sum(a2), s3 = Vec.sum(a3);
-        if (accumulate) {
-            y[yi] += s0; y[yi + 1] += s1; y[yi + 2] += s2; y[yi + 3] += s3;
-        } else {
-            y[yi] = s0; y[yi + 1] = s1; y[yi + 2] = s2; y[yi + 3] = s3;
-        }
     }
 
     static float q8_0(MemorySegment s, long p, float[] x, int xo, int nb) {

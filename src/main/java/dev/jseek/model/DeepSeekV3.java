@@ -127,7 +127,7 @@ public final class DeepSeekV3 implements AutoCloseable {
 
     /**
      * One decode step without allocation once warm: the logits [vocab] of {@code token} at {@code pos}, the values
-     * {@code forward(new int[] {token}, pos, cache)} returns, in an array this model reuses: valid until its next
+     * {@code forward(new int[] {token}, pos, cache)} returns, in an array this model reuses (at least vocab long): valid until its next
      * decodeStep call (the {@code Generator}'s loop samples from it before the next step).
      */
     public float[] decodeStep(int token, int pos, KvCache cache) {
