@@ -28,7 +28,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * {@code chat_template}, a GGUF's {@code tokenizer.chat_template}) is rendered only when that template is one of
  * {@link ChatFormat}'s (compared as text, see {@link ChatFormat#of}); any other is refused by {@link #encode} with a
  * message naming the tokenizer, the template's first line and the templates jseek renders. A tokenizer without a
- * template (one jseek trained) gets DeepSeek-V3's.
+ * template (one jseek trained) gets DeepSeek-V3's when its vocabulary has V3's role tokens, and is refused otherwise.
  */
 public final class ChatTemplate {
     private ChatTemplate() {}
@@ -39,17 +39,26 @@ public final class ChatTemplate {
     /** True when {@code template} (null: none given) is rendered: absent (DeepSeek-V3's is used), or one of {@link ChatFormat}'s. */
     public static boolean renders(String template) { return template == null || ChatFormat.of(template) != null; }
 
-    /** The template jseek renders for {@code t}: its own when known, DeepSeek-V3's when it has none; null when it is unknown. */
+    /**
+     * The template jseek renders for {@code t}: its own when known; DeepSeek-V3's when it has none and its vocabulary
+     * holds V3's role tokens ({@code <｜User｜>}, {@code <｜Assistant｜>}: DeepSeek-V3's and jseek's trained
+     * tokenizers); null otherwise (an unknown template, or none for a vocabulary such as DeepSeek-V2's, whose prompt
+     * format is not V3's).
+     */
     public static ChatFormat formatOf(Tokenizer t) {
-        return t.chatTemplate() == null ? ChatFormat.DEEPSEEK_V3 : ChatFormat.of(t.chatTemplate());
+        if (t.chatTemplate() != null) return ChatFormat.of(t.chatTemplate());
+        return t.tokenId(USER) >= 0 && t.tokenId(ASSISTANT) >= 0 ? ChatFormat.DEEPSEEK_V3 : null;
     }
 
     /**
-     * Null when chat prompts of {@code t} can be rendered ({@link #renders} its template), else the one-line reason
-     * naming the tokenizer's source, the template's first line and the templates jseek renders.
+     * Null when chat prompts of {@code t} can be rendered ({@link #formatOf}), else the one-line reason naming the
+     * tokenizer's source and, for an unknown template, its first line and the templates jseek renders.
      */
     public static String unsupported(Tokenizer t) {
-        if (renders(t.chatTemplate())) return null;
+        if (formatOf(t) != null) return null;
+        if (t.chatTemplate() == null)
+            return t.source() + " carries no chat template, and its vocabulary lacks the " + USER + " / " + ASSISTANT + " tokens of "
+                    + "DeepSeek-V3's (the template jseek uses when there is none): use completions, or give a tokenizer with a chat_template";
         String s = t.chatTemplate().strip();
         int nl = s.indexOf('\n');
         String head = (nl < 0 ? s : s.substring(0, nl)).strip();

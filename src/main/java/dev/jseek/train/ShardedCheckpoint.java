@@ -19,8 +19,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Training checkpoints written by every rank of an expert-sharded run ({@link ExpertShard}, {@link ZeroShard}), where
- * no rank holds the whole model: the {@code step-N/} directory of {@link TrainCheckpoint} with, instead of one model,
+ * Training checkpoints written by every rank of an expert-sharded run ({@link ExpertShard}, {@link ZeroShard}) or of a
+ * pipeline whose ranks hold only their stages ({@link TrainModel#forUnits}), where no rank holds the whole model: the {@code step-N/} directory of {@link TrainCheckpoint} with, instead of one model,
  * optimizer and EMA file, one of each per rank:
  * <ul>
  *   <li>{@code model-rank-R-of-N.safetensors}, {@code optimizer-rank-R-of-N.safetensors} (metadata {@code step}) and

@@ -53,6 +53,20 @@ class ChatFormatTest {
         assertNull(ChatTemplate.formatOf(t));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
+
+        // no template: DeepSeek-V3's only where the vocabulary has its role tokens (a DeepSeek-V2 vocabulary has not)
+        Tokenizer none = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false, null, Tokenizer.DEEPSEEK_LLM_PRE);
+        assertNull(ChatTemplate.formatOf(none));
+        assertEquals(src + " carries no chat template, and its vocabulary lacks the <｜User｜> / <｜Assistant｜> tokens of DeepSeek-V3's "
+                + "(the template jseek uses when there is none): use completions, or give a tokenizer with a chat_template", ChatTemplate.unsupported(none));
+        List<String> withRoles = new java.util.ArrayList<>(tokens);
+        withRoles.add(SpecialTokens.USER);
+        withRoles.add(SpecialTokens.ASSISTANT);
+        int[] types2 = java.util.Arrays.copyOf(types, 258);
+        types2[256] = types2[257] = 3;
+        Tokenizer v3like = Tokenizer.fromVocabulary(src, withRoles, types2, List.of(), -1, -1, false, null, Tokenizer.DEEPSEEK_V3_PRE);
+        assertSame(ChatFormat.DEEPSEEK_V3, ChatTemplate.formatOf(v3like));
+        assertNull(ChatTemplate.unsupported(v3like));
     }
 
     @Test void aGgufAloneChatsWithItsOwnTemplate(@TempDir Path tmp) throws Exception {

@@ -38,7 +38,8 @@ class TokenizerVariantsTest {
         texts.addAll(ParityCorpus.randomUnicode(300, 52));
         texts.addAll(ParityCorpus.digits());
         texts.addAll(List.of("I'm here, you're there; it's THEIR'S", "Hello <mask> world", "a  <mask>b", "[SEP]  x",
-                "word words sword word.", "<mask><mask> [SEP][SEP]", "  leading", "x\n\ny", "AbcDEF don'T"));
+                "word words sword word.", "<mask><mask> [SEP][SEP]", "  leading", "x\n\ny", "AbcDEF don'T",
+                "line one  \nline two\t\n  three\r\nfour  \u2028five \u2029six\u0085seven  ", "ab\ncd\n\nef12gh\n"));
     }
 
     void check(String name, Consumer<ObjectNode> edit) throws Exception {
@@ -101,6 +102,21 @@ class TokenizerVariantsTest {
             ArrayNode list = seq.putArray("pretokenizers");
             list.add(split("String", "\n"));
             list.add(split("Regex", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"));
+            list.add(byteLevel(false, false));
+            v.set("pre_tokenizer", seq);
+        });
+    }
+
+    /** Oniguruma's {@code $} and {@code ^} (Ruby syntax: end / start of any line, at "\n") where Java's would differ. */
+    @Test void lineAnchorsAndDigitsStages() throws Exception {
+        check("anchors", v -> {
+            ObjectNode seq = JSON.createObjectNode();
+            seq.put("type", "Sequence");
+            ArrayNode list = seq.putArray("pretokenizers");
+            list.add(split("Regex", "\\s+$"));
+            list.add(split("Regex", "^\\p{L}+"));
+            list.add(split("Regex", "[a-z]+$"));
+            list.add(JSON.createObjectNode().put("type", "Digits").put("individual_digits", true));
             list.add(byteLevel(false, false));
             v.set("pre_tokenizer", seq);
         });
