@@ -7,8 +7,8 @@ Run by `jseek bench comm` as `mpirun -np N /usr/bin/python3 tools/bench_comm_mpi
   mpi4py-a2av-blocking  MPI_Alltoallv
   mpi4py-allreduce      jseek's rank-ordered all-reduce: Ialltoallv of the pieces, numpy sum in rank order, Iallgatherv
   mpi4py-allreduce-mpi  MPI_Allreduce (Open MPI's own algorithm and order)
-Each case: a warm-up of at least `iters` iterations and 1 s, then 5 windows of `iters` iterations, each after a barrier,
-timed on rank 0; the best window counts (as on the jseek side, CommBench.timed).
+Each case: a warm-up of at least `iters` iterations and 1 s; then 5 rounds in which every case in turn runs a window of
+`iters` iterations after a barrier, timed on rank 0; each case's best window counts (as on the jseek side, CommBench.timed).
 """
 import argparse
 import time
@@ -21,22 +21,25 @@ WARMUP_SECONDS = 1.0  # as CommBench.WARMUP_SECONDS
 WINDOWS = 5           # as CommBench.WINDOWS
 
 
-def timed(comm, iters, fn):
-    """As CommBench.timed: 3 calls estimate the time, every rank warms up max(iters, WARMUP_SECONDS / slowest estimate)
-    calls, then WINDOWS windows of iters calls after a barrier each; the best window's seconds per call."""
-    t0 = time.perf_counter()
-    for _ in range(3):
-        fn()
-    est = max(comm.allgather(max(1e-9, (time.perf_counter() - t0) / 3)))
-    for _ in range(max(iters, min(200_000, int(WARMUP_SECONDS / est)))):
-        fn()
-    best = float("inf")
-    for _ in range(WINDOWS):
-        comm.Barrier()
+def timed(comm, iters, ops):
+    """As CommBench.timed: per op, 3 calls estimate the time and every rank warms up max(iters, WARMUP_SECONDS /
+    slowest estimate) calls; then WINDOWS rounds in which every op in turn runs iters calls after a barrier
+    (interleaved). Returns each op's best window in seconds per call."""
+    for fn in ops.values():
         t0 = time.perf_counter()
-        for _ in range(iters):
+        for _ in range(3):
             fn()
-        best = min(best, (time.perf_counter() - t0) / iters)
+        est = max(comm.allgather(max(1e-9, (time.perf_counter() - t0) / 3)))
+        for _ in range(max(iters, min(200_000, int(WARMUP_SECONDS / est)))):
+            fn()
+    best = {}
+    for _ in range(WINDOWS):
+        for k, fn in ops.items():
+            comm.Barrier()
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            best[k] = min(best.get(k, float("inf")), (time.perf_counter() - t0) / iters)
     return best
 
 
@@ -56,9 +59,6 @@ def main():
         send = np.ones(per * n, dtype=np.float32) * (r + 1)
         recv = np.empty(per * n, dtype=np.float32)
         f = MPI.FLOAT
-        res = {}
-        res["mpi4py-a2av"] = timed(comm, iters, lambda: comm.Ialltoallv([send, counts, displs, f], [recv, counts, displs, f]).Wait())
-        res["mpi4py-a2av-blocking"] = timed(comm, iters, lambda: comm.Alltoallv([send, counts, displs, f], [recv, counts, displs, f]))
         # rank-ordered all-reduce of `floats` elements, as jseek does it
         buf = np.ones(floats, dtype=np.float32) * (r + 1)
         pc = [floats // n + (1 if i < floats % n else 0) for i in range(n)]
@@ -75,9 +75,13 @@ def main():
                 shard.__iadd__(p[i])
             comm.Iallgatherv(shard, [buf, pc, pd, f]).Wait()
 
-        res["mpi4py-allreduce"] = timed(comm, iters, allreduce)
         out = np.empty(floats, dtype=np.float32)
-        res["mpi4py-allreduce-mpi"] = timed(comm, iters, lambda: comm.Allreduce(buf, out, op=MPI.SUM))
+        res = timed(comm, iters, {
+            "mpi4py-a2av": lambda: comm.Ialltoallv([send, counts, displs, f], [recv, counts, displs, f]).Wait(),
+            "mpi4py-a2av-blocking": lambda: comm.Alltoallv([send, counts, displs, f], [recv, counts, displs, f]),
+            "mpi4py-allreduce": allreduce,
+            "mpi4py-allreduce-mpi": lambda: comm.Allreduce(buf, out, op=MPI.SUM),
+        })
         if r == 0:
             for k, v in res.items():
                 op = "a2av" if "a2av" in k else "allreduce"

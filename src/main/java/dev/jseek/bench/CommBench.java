@@ -67,26 +67,30 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
     static final int WINDOWS = 5;
 
     /**
-     * Times the op as {@code tools/bench_comm_mpi4py.py} does: 3 calls estimate its time, every rank runs the same
-     * warm-up count (at least {@code iters} calls and {@link #WARMUP_SECONDS} by the slowest rank's estimate; with
-     * too short a warm-up the JIT compiles the path inside the timed loop, its compiler thread competing with the
-     * rank's own spinning thread for the core mpirun bound them to), then {@link #WINDOWS} windows of {@code iters}
-     * calls, each after a barrier. Returns the best window's seconds per call.
+     * Times the ops as {@code tools/bench_comm_mpi4py.py} does: for each op, 3 calls estimate its time and every rank
+     * runs the same warm-up count (at least {@code iters} calls and {@link #WARMUP_SECONDS} by the slowest rank's
+     * estimate; with too short a warm-up the JIT compiles the path inside the timed loop, its compiler thread competing
+     * with the rank's own spinning thread for the core mpirun bound them to); then {@link #WINDOWS} rounds in which
+     * every op in turn runs a window of {@code iters} calls after a barrier (interleaved, so a change in the machine's
+     * load falls on every op alike). Returns each op's best window, in seconds per call.
      */
-    private static double timed(Communicator c, int iters, Op op) {
-        long t0 = System.nanoTime();
-        for (int i = 0; i < 3; i++) op.run();
-        long est = Math.max(1, (System.nanoTime() - t0) / 3);
-        for (long e : c.allGather(new long[] {est})) est = Math.max(est, e);
-        long warm = Math.max(iters, Math.min(200_000, (long) (WARMUP_SECONDS * 1e9 / est)));
-        for (long i = 0; i < warm; i++) op.run();
-        double best = Double.MAX_VALUE;
-        for (int w = 0; w < WINDOWS; w++) {
-            c.barrier();
-            long s = System.nanoTime();
-            for (int i = 0; i < iters; i++) op.run();
-            best = Math.min(best, (System.nanoTime() - s) / 1e9 / iters);
+    private static Map<String, Double> timed(Communicator c, int iters, Map<String, Op> ops) {
+        for (Op op : ops.values()) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 3; i++) op.run();
+            long est = Math.max(1, (System.nanoTime() - t0) / 3);
+            for (long e : c.allGather(new long[] {est})) est = Math.max(est, e);
+            long warm = Math.max(iters, Math.min(200_000, (long) (WARMUP_SECONDS * 1e9 / est)));
+            for (long i = 0; i < warm; i++) op.run();
         }
+        Map<String, Double> best = new LinkedHashMap<>();
+        for (int w = 0; w < WINDOWS; w++)
+            for (var e : ops.entrySet()) {
+                c.barrier();
+                long s = System.nanoTime();
+                for (int i = 0; i < iters; i++) e.getValue().run();
+                best.merge(e.getKey(), (System.nanoTime() - s) / 1e9 / iters, Math::min);
+            }
         return best;
     }
 
@@ -102,12 +106,14 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
                 MemorySegment send = HugePages.allocate(a, 4L * per * n), recv = HugePages.allocate(a, 4L * per * n), buf = HugePages.allocate(a, 4L * floats);
                 for (long i = 0; i < (long) per * n; i++) send.setAtIndex(ValueLayout.JAVA_FLOAT, i, r + 1);
                 for (long i = 0; i < floats; i++) buf.setAtIndex(ValueLayout.JAVA_FLOAT, i, r + 1);
-                Map<String, Double> res = new LinkedHashMap<>();
-                res.put("jseek-a2av", timed(c, it, () -> c.allToAllV(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT)));
-                res.put("jseek-a2av-blocking", timed(c, it, () -> c.mpiAlltoallv(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT)));
-                res.put("jseek-allreduce", timed(c, it, () -> c.allReduceSum(buf, floats)));
                 MemorySegment out = HugePages.allocate(a, 4L * floats);
-                res.put("jseek-allreduce-mpi", timed(c, it, () -> c.mpiAllreduceSum(buf, out, floats)));
+                Map<String, Op> ops = new LinkedHashMap<>();
+                ops.put("jseek-a2av", () -> c.allToAllV(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT));
+                ops.put("jseek-a2av-raw", () -> c.mpiIalltoallvSpin(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT));
+                ops.put("jseek-a2av-blocking", () -> c.mpiAlltoallv(send, cnt, dsp, recv, cnt, dsp, ElemType.FLOAT));
+                ops.put("jseek-allreduce", () -> c.allReduceSum(buf, floats));
+                ops.put("jseek-allreduce-mpi", () -> c.mpiAllreduceSum(buf, out, floats));
+                Map<String, Double> res = timed(c, it, ops);
                 if (r == 0)
                     for (var e : res.entrySet())
                         o.printf(Locale.ROOT, "RESULT %s %s %d %.9f%n", e.getKey(), e.getKey().contains("a2av") ? "a2av" : "allreduce", size, e.getValue());
@@ -135,14 +141,18 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         byte[] codes = new byte[d.received() * hidden];
         float[] scales = new float[d.received() * nt];
         int it = 10;
-        double tD = timed(c, it, () -> d.dispatch(x, rows)), tC = timed(c, it, () -> d.combine(rows, back));
+        Map<String, Op> ops = new LinkedHashMap<>();
+        ops.put("dispatch", () -> d.dispatch(x, rows));
+        ops.put("combine", () -> d.combine(rows, back));
         byte[] q = new byte[tokens * hidden];
         float[] qs = new float[tokens * nt];
-        double tD8 = timed(c, it, () -> {
+        ops.put("dispatch-fp8", () -> {
             TileQuantizer.quantizeRowsInto(x, 0, tokens, hidden, ScaleFormat.FP32, q, 0, qs, 0);
             d.dispatchFp8(q, qs, codes, scales);
         });
-        double tC16 = timed(c, it, () -> d.combineBf16(rows, back));
+        ops.put("combine-bf16", () -> d.combineBf16(rows, back));
+        Map<String, Double> td = timed(c, it, ops);
+        double tD = td.get("dispatch"), tC = td.get("combine"), tD8 = td.get("dispatch-fp8"), tC16 = td.get("combine-bf16");
         long sent = d.sent();
         long[] all = c.allGather(new long[] {sent, d.received()});
         if (r == 0) {
@@ -178,7 +188,8 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         List<String> py = new ArrayList<>(base);
         py.addAll(List.of(python, script.toString(), "--sizes", sz.toString(), "--iters-bytes", Long.toString((long) itersMib << 20)));
         o.printf(Locale.ROOT, "bench comm: %d MPI processes, %d rounds alternating jseek (Open MPI through FFM) and mpi4py (%s); each case: "
-                + "%.0f s warm-up, best of %d timed windows, best over the rounds%n", np, rounds, script, WARMUP_SECONDS, WINDOWS);
+                + "%.0f s warm-up, best of %d windows interleaved with the other cases, best over the rounds; load average %s%n", np, rounds, script, WARMUP_SECONDS, WINDOWS,
+                loadAverage());
         o.flush();
         Map<String, Double> best = new LinkedHashMap<>();
         Map<String, Long> bytes = new LinkedHashMap<>();
@@ -198,13 +209,14 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
                 }
             }
         }
-        o.printf(Locale.ROOT, "%n%-10s %8s  %11s %11s %6s   %14s %14s%n", "op", "MiB/rank", "jseek GB/s", "mpi4py GB/s", "ratio",
-                "jseek blocking", "mpi4py blocking");
+        o.printf(Locale.ROOT, "%n%-10s %8s  %11s %11s %6s  %9s   %14s %14s%n", "op", "MiB/rank", "jseek GB/s", "mpi4py GB/s", "ratio",
+                "jseek raw", "jseek blocking", "mpi4py blocking");
         for (long s : sizes()) {
             row(o, best, "all-to-all-v", "a2av", s);
             row(o, best, "all-reduce", "allreduce", s);
         }
-        o.printf(Locale.ROOT, "(all-to-all-v: MPI_Ialltoallv + test loop with a deadline vs mpi4py Ialltoallv().Wait(); blocking columns: MPI_Alltoallv."
+        o.printf(Locale.ROOT, "(all-to-all-v: MPI_Ialltoallv + test loop with a deadline vs mpi4py Ialltoallv().Wait(); raw: MPI_Ialltoallv + "
+                + "MPI_Test spinning through the FFM binding, without the communicator's deadline and checks; blocking columns: MPI_Alltoallv."
                 + "%n all-reduce: jseek's rank-ordered all-reduce (Ialltoallv, sum in rank order, Iallgatherv) vs the same in mpi4py + numpy; "
                 + "blocking columns: MPI_Allreduce, Open MPI's own order. GB/s = buffer bytes per rank / time.)%n");
         o.printf(Locale.ROOT, "%ndispatch/combine: hidden %d, top-%d of %d experts (%d per rank), %d tokens per rank, uniform random routing; "
@@ -226,8 +238,19 @@ public record CommBench(int np, int[] sizesMib, int rounds, int itersMib, int to
         Double j = best.get("jseek-" + op + " " + s), p = best.get("mpi4py-" + op + " " + s);
         String jb = op.equals("a2av") ? "jseek-a2av-blocking" : "jseek-allreduce-mpi", pb = op.equals("a2av") ? "mpi4py-a2av-blocking" : "mpi4py-allreduce-mpi";
         Double jbt = best.get(jb + " " + s), pbt = best.get(pb + " " + s);
-        o.printf(Locale.ROOT, "%-12s %6d  %11s %11s %6s   %14s %14s%n", name, s >> 20, gbs(s, j), gbs(s, p),
-                j == null || p == null ? "-" : String.format(Locale.ROOT, "%.2f", p / j), gbs(s, jbt), gbs(s, pbt));
+        Double raw = best.get("jseek-" + op + "-raw " + s);
+        o.printf(Locale.ROOT, "%-12s %6d  %11s %11s %6s  %9s   %14s %14s%n", name, s >> 20, gbs(s, j), gbs(s, p),
+                j == null || p == null ? "-" : String.format(Locale.ROOT, "%.2f", p / j), gbs(s, raw), gbs(s, jbt), gbs(s, pbt));
+    }
+
+    /** The 1, 5 and 15 minute load averages of /proc/loadavg (timings from a loaded machine are not results), or "unknown". */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     private static String gbs(long bytes, Double sec) { return sec == null ? "-" : String.format(Locale.ROOT, "%.2f", bytes / sec / 1e9); }

@@ -332,12 +332,14 @@ public final class TrainCommand implements Callable<Integer> {
             int dataVocab = mf.tokenizer().vocabSize();
             if (dataVocab > c.vocabSize())
                 throw new UserException(data + ": tokenizer vocab " + dataVocab + " exceeds the model's vocab_size " + c.vocabSize());
-            // expert parallel: a rank's experts may run up to the whole group's rows, so the MoE buffers hold ep x micro sequences
-            // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments)
+            // expert parallel: each rank holds only its own routed experts (their weights, gradients and AdamW moments), and
+            // its layout has micro-batch rows everywhere but in the routed experts, which hold what the rank can receive
+            // (Moe.expertRows); with a pipeline the stage's model holds every expert and ep x micro sequences
             ExpertShard shard = epGroup > 1 && ppRanks == 1 ? new ExpertShard(epGroup, comm.rank() % epGroup, c.nRoutedExperts()) : null;
             // pipeline parallel: each rank holds only its stages' tensors (pipeline rank p of world rank (p D + d) E + e)
             boolean[] units = ppRanks > 1 ? PipelineTrainStep.unitsOfRank(scheduleName(), c, ppRanks, comm.rank() / (ppDp * epGroup)) : null;
-            TrainModel model = run.model(c, shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir, initFrom, initStd, shard, units);
+            TrainModel model = run.model(c, shard != null ? shape.micro : shape.micro * epGroup, shape.seqLen, !noRecompute, seqWise, resumeDir,
+                    initFrom, initStd, shard, units);
             if (epGroup > 1 && ppRanks == 1) model.setExpertParallel(comm, epGroup);   // with pp: the runner, over the stage's group
             if (ranksPerNode > 0) {
                 try {
@@ -392,7 +394,7 @@ public final class TrainCommand implements Callable<Integer> {
         long experts = 0;
         for (var e : model.layout().entries()) if (ExpertShard.expertOf(e.name()) >= 0) experts += e.size();
         long[] mine = {4L * model.params().length, 4L * model.grads().length + z.gradShardBytes(), z.optimizerBytes(), model.activationBytes(),
-                z.shardFloats(), 4L * experts};
+                z.shardFloats(), 4L * experts, model.expertExchangeBytes()};
         long[] all = comm.allGather(mine);
         int k = mine.length;
         o.printf(Locale.ROOT, "  parallel   data parallel over %d ranks (%s), ZeRO-1: AdamW moments sharded, gradients reduce-scattered, parameters all-gathered%n",
@@ -401,10 +403,13 @@ public final class TrainCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "             expert parallel: routed experts sharded over groups of %d consecutive ranks (%d replicas)%s; rows per EP rank in metrics.jsonl (ep_rankQ_rows)%n",
                     model.expertParallelGroup(), comm.size() / model.expertParallelGroup(),
                     model.layout().shard() != null ? ", each rank holding only its own experts' weights, gradients and AdamW moments" : "");
-        o.printf(Locale.ROOT, "             rank  optimizer shard (floats)  params MiB  (routed experts)  grads MiB  optimizer MiB  activations MiB%n");
+        boolean ep = model.expertParallelGroup() > 1;
+        o.printf(Locale.ROOT, "             rank  optimizer shard (floats)  params MiB  (routed experts)  grads MiB  optimizer MiB  activations MiB%s%n",
+                ep ? "  EP exchange MiB" : "");
         for (int r = 0; r < comm.size(); r++)
-            o.printf(Locale.ROOT, "             %4d  %24s  %10.2f  %16.2f  %9.2f  %13.2f  %15.2f%n", r, String.format(Locale.ROOT, "%,d", all[k * r + 4]),
-                    all[k * r] / 1048576.0, all[k * r + 5] / 1048576.0, all[k * r + 1] / 1048576.0, all[k * r + 2] / 1048576.0, all[k * r + 3] / 1048576.0);
+            o.printf(Locale.ROOT, "             %4d  %24s  %10.2f  %16.2f  %9.2f  %13.2f  %15.2f%s%n", r, String.format(Locale.ROOT, "%,d", all[k * r + 4]),
+                    all[k * r] / 1048576.0, all[k * r + 5] / 1048576.0, all[k * r + 1] / 1048576.0, all[k * r + 2] / 1048576.0, all[k * r + 3] / 1048576.0,
+                    ep ? String.format(Locale.ROOT, "  %15.2f", all[k * r + 6] / 1048576.0) : "");
         o.flush();
     }
 

@@ -12,7 +12,7 @@ import dev.jseek.tensor.Matrix;
  *       {@link GemmDriver} with the 12 x 32 {@link MicroKernel}; weights are decoded while their panels are packed
  *       (never a dequantized copy of a whole weight).</li>
  *   <li>{@link #linear} with up to {@link #GEMV_MAX_M} tokens runs {@link Gemv}, which streams every weight row
- *       once.</li>
+ *       once (block-typed weights only below {@code jseek.quantGemmMinM} tokens, default 17; more take the GEMM).</li>
  * </ul>
  * Scalar twins: {@link dev.jseek.kernels.scalar.ScalarGemm}.
  */
@@ -39,7 +39,7 @@ public final class Gemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(y, yOff + i * n, yOff + i * n + n, 0f);
             return;
         }
-        if (m <= GEMV_MAX_M) Gemv.linear(y, yOff, x, xOff, m, w, accumulate);
+        if (m <= GEMV_MAX_M && !Gemv.packed(w, m)) Gemv.linear(y, yOff, x, xOff, m, w, accumulate);
         else GemmDriver.gemm(m, n, k, 1f, false, x, xOff, k, GemmDriver.weightB(w), accumulate ? 1f : 0f, y, yOff, n);
     }
 
@@ -55,9 +55,9 @@ public final class Gemm {
      * and overwrites y[yOff_i ..] with them times w[i]^T, where {@code jobs[3i] = xOff_i}, {@code jobs[3i+1] = m_i},
      * {@code jobs[3i+2] = yOff_i}. The pool works on row chunks of all products at once instead of one product after
      * another, and each product's values are bitwise those {@link #linear} computes. Products with more than
-     * {@link #GEMV_MAX_M} tokens run one after another through {@link #linear}. No allocation besides the task. Below
-     * 2^16 multiply-adds in all (the threshold of {@link #linear}'s GEMV) the tasks run on the calling thread: a
-     * parallel section costs more than such products.
+     * {@link #GEMV_MAX_M} tokens (block-typed weights: from {@code jseek.quantGemmMinM}) run one after another through
+     * {@link #linear}. No allocation besides the task. Below 2^16 multiply-adds in all (the threshold of
+     * {@link #linear}'s GEMV) the tasks run on the calling thread: a parallel section costs more than such products.
      */
     public static void linearMany(int count, Matrix[] w, float[] x, float[] y, int[] jobs) {
         int tasks = 0;
@@ -115,7 +115,7 @@ public final class Gemm {
     }
 
     /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */
-    private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0; }
+    private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0 && !Gemv.packed(w, m); }
 
     /**
      * C = alpha * op(A) * op(B) + beta * C, all row-major F32. op(A) is [m, k] (A is [k, m] when transA), op(B) is

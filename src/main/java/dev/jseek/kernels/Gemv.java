@@ -43,6 +43,19 @@ final class Gemv {
      */
     static final boolean HALF = Boolean.parseBoolean(System.getProperty("jseek.halfGemv", "true"));
 
+    /**
+     * Block-typed weights (Q8_0, K-quants) times at least this many tokens skip the streaming GEMV and run the packed
+     * GEMM ({@link GemmDriver}: each weight decoded once per product into L2-resident panels, the 12 x 32 F32
+     * micro-kernel): from 17 tokens the GEMV's per-token cost (integer products re-reading the codes per token,
+     * or the chunked float path) is 1.5-3x the GEMM's (system property {@code jseek.quantGemmMinM}; default
+     * {@link #QUANT_INT_MAX_M} + 1, so batches the integer K-quant kernels serve keep their bits). Prefill's expert
+     * products (tens of tokens each) are the case.
+     */
+    static final int QUANT_GEMM_MIN_M = Integer.getInteger("jseek.quantGemmMinM", QUANT_INT_MAX_M + 1);
+
+    /** True when m tokens times a block-typed w go to the packed GEMM although m is GEMV-sized. */
+    static boolean packed(Matrix w, int m) { return m >= QUANT_GEMM_MIN_M && w.dtype().isBlock(); }
+
     /** True when m tokens times w run the fused kernels of {@link QuantGemv}. */
     static boolean fused(Matrix w, int m) {
         return QuantGemv.integer(w.dtype()) ? m <= QUANT_INT_MAX_M : m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype());

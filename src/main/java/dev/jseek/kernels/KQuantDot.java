@@ -8,9 +8,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -31,12 +31,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Per super-block the integer sums are reduced (exact: integer addition does not depend on order or vector width)
  * and enter the float result as
  * <pre>
- *   Q4_K, Q5_K:  acc = acc + (d * dy) * isum;  acc = acc - (dmin * dy) * msum     isum = sum_j sc_j sum_i q_i a_i,
- *                                                                                 msum = sum_j m_j sum_i a_i
- *   Q6_K:        acc = acc + (d * dy) * isum                                      isum = sum_j sc_j sum_i (q_i - 32) a_i
+ *   Q4_K, Q5_K:  acc = acc + ((d * dy) * isum - (dmin * dy) * msum)     isum = sum_j sc_j sum_i q_i a_i, msum = sum_j m_j sum_i a_i
+ *   Q6_K:        acc = acc + (d * dy) * isum                           isum = sum_j sc_j sum_i (q_i - 32) a_i
  * </pre>
  * in block order, float32, no fused multiply-add ({@code dy} the activation block's scale, d/dmin the weight block's
- * binary16 scales). The result is therefore a function of the bytes alone: equal to the scalar twin {@link dev.jseek.kernels.scalar.ScalarKQuantDot} bit for bit at
+ binary16 scales). The result is therefore a function of the bytes alone: equal to the scalar twin {@link dev.jseek.kernels.scalar.ScalarKQuantDot} bit for bit at
  * 256 and 512 bits, and the same for a token alone or in a batch. It differs from the float dot of the dequantized
  * weights by the activation rounding (at most half an activation step per element).
  */
@@ -48,12 +47,13 @@ final class KQuantDot {
     private static final int SL = S.length();
     private static final VectorSpecies<Integer> I = Vec.I;
     private static final int IL = I.length();
-    /** 8 int lanes (the mins of a super-block). */
+    /** 8 int lanes: the mins of a super-block. */
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     /** IL bytes (one per int lane). */
     private static final VectorSpecies<Byte> BI = VectorSpecies.of(byte.class, VectorShape.forBitSize(IL * 8));
-    /** A long twice (C2 has no one-lane long vectors). */
-    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
+    /** Lanes k with k % 8 >= 4 (bytes 4-7 of 8 packed in two ints), and the byte shifts 8 (k % 4). */
+    private static final VectorMask<Integer> UPPER = VectorMask.fromLong(I, 0xF0F0L), UPPER8 = VectorMask.fromLong(I8, 0xF0L);
+    private static final int[] BYTE_SHIFT = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -110,77 +110,52 @@ final class KQuantDot {
         for (int h = 0; h < 2; h++) for (int i = 0; i < SL; i++) DUP[h * SL + i] = (short) (16 * h + i % 16);
     }
 
-    /** Adjacent 16-bit lanes summed into 32-bit lanes (exact for |sum| < 2^15): (i + (i << 16)) >> 16 per int. */
-    private static IntVector pairSum(ShortVector p) {
-        IntVector i = p.reinterpretAsInts();
-        return i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-    }
-
-    /** The 8 bytes of v (one per lane, zero-extended) as int lanes of species sp (16 lanes: the 8 twice). */
-    private static IntVector bytesOf(long v, VectorSpecies<Integer> sp) {
-        return (IntVector) LongVector.broadcast(L2, v).reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, sp, 0);
-    }
+    /*
+     * No helper methods that take or return vectors: one that C2 compiled on its own before (as a callee of cold
+     * code) is not inlined into a hot caller once its own code is large ("already compiled into a big method"), and
+     * every vector crossing that call is then allocated. Pair sums and byte unpacking are written out in place.
+     */
 
     /**
      * The Q4_K row of nb super-blocks at byte p times the activation codes of a from element o (a multiple of 256).
      */
     static float q4_k(MemorySegment s, long p, Q8K a, int o, int nb) {
         float acc = 0f;
-        for (int b = 0; b < nb; b++, p += Q4_K.BLOCK_BYTES, o += 256) {
-            long r = q4Block(s, p, a, o);
-            float dy = a.d[o / 256];
-            acc += (Float.float16ToFloat(s.get(I16, p)) * dy) * (float) (int) (r >> 32);
-            acc -= (Float.float16ToFloat(s.get(I16, p + 2)) * dy) * (float) (int) r;
-        }
+        for (int b = 0; b < nb; b++) acc += q4Block(s, p + (long) b * Q4_K.BLOCK_BYTES, a, o + 256 * b);
         return acc;
     }
 
     /** The Q5_K row of nb super-blocks at byte p times the activation codes of a from element o. */
     static float q5_k(MemorySegment s, long p, Q8K a, int o, int nb) {
         float acc = 0f;
-        for (int b = 0; b < nb; b++, p += Q5_K.BLOCK_BYTES, o += 256) {
-            long r = q5Block(s, p, a, o);
-            float dy = a.d[o / 256];
-            acc += (Float.float16ToFloat(s.get(I16, p)) * dy) * (float) (int) (r >> 32);
-            acc -= (Float.float16ToFloat(s.get(I16, p + 2)) * dy) * (float) (int) r;
-        }
+        for (int b = 0; b < nb; b++) acc += q5Block(s, p + (long) b * Q5_K.BLOCK_BYTES, a, o + 256 * b);
         return acc;
     }
 
     /** The Q6_K row of nb super-blocks at byte p times the activation codes of a from element o. */
     static float q6_k(MemorySegment s, long p, Q8K a, int o, int nb) {
         float acc = 0f;
-        for (int b = 0; b < nb; b++, p += Q6_K.BLOCK_BYTES, o += 256)
-            acc += (Float.float16ToFloat(s.get(I16, p + Q6_K.D)) * a.d[o / 256]) * (float) q6Block(s, p, a, o);
+        for (int b = 0; b < nb; b++) acc += q6Block(s, p + (long) b * Q6_K.BLOCK_BYTES, a, o + 256 * b);
         return acc;
     }
 
     /*
-     * The integer work of one super-block is a method of its own (too large for C2 to inline into the row loop, so
-     * it is compiled alone): one compilation holding the whole row runs past the node count up to which C2 inlines
-     * the Vector API's small methods, and a Vector API call it does not inline costs an allocation and a call.
+     * The integer work of one super-block is a method of its own, too large in bytecode for C2 to inline into the
+     * row loop, so it is compiled alone: one compilation holding it with more runs past the node count up to which C2
+     * inlines the Vector API's small methods, and a Vector API call C2 does not inline costs an allocation and a call.
+     * Only primitives cross these calls.
      */
 
-    /** sum_j m_j * bsum_j of a Q4_K/Q5_K super-block (scale bytes at p + 4) and the activations' group sums from g. */
-    private static int minSum(MemorySegment s, long p, int[] bsum, int g) {
-        long h1 = s.get(I64, p + 8);
-        int u1 = (int) h1, u2 = (int) (h1 >>> 32);
-        int m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-        return bytesOf((m03 & 0xFFFFFFFFL) | ((long) m47 << 32), I8).mul(IntVector.fromArray(I8, bsum, g)).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** The 8 6-bit sub-block scales of a Q4_K/Q5_K super-block at p, one per byte. */
-    private static long scales(MemorySegment s, long p) {
-        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
-        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
-        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-        return (sc03 & 0xFFFFFFFFL) | ((long) sc47 << 32);
-    }
-
-    /** Q4_K super-block at p: isum in the high 32 bits, msum in the low. */
-    private static long q4Block(MemorySegment s, long p, Q8K a, int o) {
+    /** Q4_K super-block at p: (d * dy) * isum - (dmin * dy) * msum. */
+    private static float q4Block(MemorySegment s, long p, Q8K a, int o) {
         short[] aq = a.p4;
-        IntVector scs = bytesOf(scales(s, p), I);
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        // ggml's unpacking of the 12 scale bytes: scales 0-3 and 4-7, one per byte
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        // the 8 scales one per int lane (16 lanes: twice)
+        IntVector scs = IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BYTE_SHIFT, 0)).and(0xFF);
         IntVector isum = IntVector.zero(I);
         for (int t = 0; t < CH4; t++) {
             ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q4_K.QS + 2L * SL * t, LE);
@@ -189,17 +164,31 @@ final class KQuantDot {
                     .add(x.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + SL)));
             ShortVector hi = x.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL))
                     .add(x.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
-            isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
-                    .add(pairSum(hi).mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
+            // adjacent 16-bit lanes summed into 32-bit lanes (exact for |sum| < 2^15): (i + (i << 16)) >> 16 per int
+            IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum = isum.add(li.mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
+                    .add(hj.mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
         }
-        return ((long) isum.reduceLanes(VectorOperators.ADD) << 32) | (minSum(s, p, a.bsum, o / 32) & 0xFFFFFFFFL);
+        // the mins term: sum_j m_j * bsum_j, the 8 mins one per int lane
+        int u1 = (int) h1, m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        int msum = IntVector.broadcast(I8, m03).blend(IntVector.broadcast(I8, m47), UPPER8).lanewise(VectorOperators.LSHR, IntVector.fromArray(I8, BYTE_SHIFT, 0))
+                .and(0xFF).mul(IntVector.fromArray(I8, a.bsum, o / 32)).reduceLanes(VectorOperators.ADD);
+        float dy = a.d[o / 256];
+        return (Float.float16ToFloat((short) h0) * dy) * (float) isum.reduceLanes(VectorOperators.ADD) - (Float.float16ToFloat((short) (h0 >>> 16)) * dy) * (float) msum;
     }
 
-    /** Q5_K super-block at p: isum in the high 32 bits, msum in the low. */
-    private static long q5Block(MemorySegment s, long p, Q8K a, int o) {
+    /** Q5_K super-block at p: (d * dy) * isum - (dmin * dy) * msum. */
+    private static float q5Block(MemorySegment s, long p, Q8K a, int o) {
         short[] aq = a.p4;
         ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m10 = ShortVector.broadcast(S, (short) 0x1010), mff = ShortVector.broadcast(S, (short) 0xFF);
-        IntVector scs = bytesOf(scales(s, p), I);
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        // the 8 scales one per int lane (16 lanes: twice)
+        IntVector scs = IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BYTE_SHIFT, 0)).and(0xFF);
         // the 32 qh bytes as 16 shorts (lane i: qh[2i], qh[2i + 1]); at 512 bits in both halves of the vector
         ShortVector qh = ShortVector.fromMemorySegment(S, s, p + Q5_K.QH, LE);
         if (SL > 16) qh = ShortVector.fromArray(S, DUP, 0).selectFrom(qh);
@@ -213,14 +202,23 @@ final class KQuantDot {
             ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(h.lanewise(VectorOperators.LSHL, 3).and(m10));
             ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
             ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
-            isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
-                    .add(pairSum(hi).mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
+            // adjacent 16-bit lanes summed into 32-bit lanes (exact for |sum| < 2^15): (i + (i << 16)) >> 16 per int
+            IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum = isum.add(li.mul(IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs)))
+                    .add(hj.mul(IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs)));
         }
-        return ((long) isum.reduceLanes(VectorOperators.ADD) << 32) | (minSum(s, p, a.bsum, o / 32) & 0xFFFFFFFFL);
+        // the mins term: sum_j m_j * bsum_j, the 8 mins one per int lane
+        int u1 = (int) h1, m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        int msum = IntVector.broadcast(I8, m03).blend(IntVector.broadcast(I8, m47), UPPER8).lanewise(VectorOperators.LSHR, IntVector.fromArray(I8, BYTE_SHIFT, 0))
+                .and(0xFF).mul(IntVector.fromArray(I8, a.bsum, o / 32)).reduceLanes(VectorOperators.ADD);
+        float dy = a.d[o / 256];
+        return (Float.float16ToFloat((short) h0) * dy) * (float) isum.reduceLanes(VectorOperators.ADD) - (Float.float16ToFloat((short) (h0 >>> 16)) * dy) * (float) msum;
     }
 
-    /** Q6_K super-block at p: sum_j sc_j sum_i (q_i - 32) a_i, as sum_j sc_j (sum_i q_i a_i - 32 bsum16_j). */
-    private static int q6Block(MemorySegment s, long p, Q8K a, int o) {
+    /** Q6_K super-block at p: (d * dy) * isum, isum = sum_j sc_j sum_i (q_i - 32) a_i as sum_j sc_j (sum_i q_i a_i - 32 bsum16_j). */
+    private static float q6Block(MemorySegment s, long p, Q8K a, int o) {
         short[] aq = a.p6;
         ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
         IntVector isum = IntVector.zero(I), corr = IntVector.zero(I);
@@ -242,10 +240,13 @@ final class KQuantDot {
                 ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
                 ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
                 ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
-                isum = isum.add(pairSum(lo).mul(IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs)))
-                        .add(pairSum(hi).mul(IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs)));
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum = isum.add(li.mul(IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs)))
+                        .add(hj.mul(IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs)));
             }
         }
-        return isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        return (Float.float16ToFloat(s.get(I16, p + Q6_K.D)) * a.d[o / 256]) * (float) isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -31,6 +31,7 @@ final class QuantRows {
     static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[256]);
 
     static float f16(MemorySegment s, long p) { return Float.float16ToFloat(s.get(I16, p)); }
@@ -94,41 +95,54 @@ final class QuantRows {
         for (int j = 0; j < 32; j += L) toFloat(bytes(s, p + 2 + j)).mul(d).intoArray(dst, o + j);
     }
 
+    /*
+     * The K-quant decoders are written out without helper methods that take or return vectors: C2 does not inline a
+     * helper it compiled on its own once that compiled code is large, or once the caller's node budget is spent, and
+     * every vector crossing such a call is then allocated (measured: the Q6_K decoder allocated 18 KB per 2048-wide
+     * row and ran at a tenth of Q8_0's rate).
+     */
+
     private static void q4_k(MemorySegment s, long p, float[] dst, int o) {
-        float d = f16(s, p), dmin = f16(s, p + 2);
-        long sc = p + Q4_K.SCALES;
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
+        float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+        int u0 = (int) (h0 >>> 32), u1 = (int) h1, u2 = (int) (h1 >>> 32);
+        // ggml's unpacking of the 12 scale bytes (Q4_K.scale, Q4_K.min): scales and mins one per byte
+        long scs = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4)) << 32;
+        long mns = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
         for (int c = 0; c < 4; c++) {
-            float d1 = d * Q4_K.scale(s, sc, 2 * c), m1 = dmin * Q4_K.min(s, sc, 2 * c);
-            float d2 = d * Q4_K.scale(s, sc, 2 * c + 1), m2 = dmin * Q4_K.min(s, sc, 2 * c + 1);
+            float d1 = d * (int) ((scs >>> (16 * c)) & 0xFF), m1 = dmin * (int) ((mns >>> (16 * c)) & 0xFF);
+            float d2 = d * (int) ((scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * (int) ((mns >>> (16 * c + 8)) & 0xFF);
             long q = p + Q4_K.QS + 32L * c;
             int y = o + 64 * c;
             for (int l = 0; l < 32; l += L) {
-                IntVector b = ints(s, q + l);
-                toFloat(bits(b, 0, 0xF)).mul(d1).sub(m1).intoArray(dst, y + l);
-                toFloat(bits(b, 4, 0xF)).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
+                IntVector b = (IntVector) ByteVector.fromMemorySegment(BL, s, q + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0);
+                ((FloatVector) b.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + l);
+                ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
             }
         }
     }
 
     private static void q5_k(MemorySegment s, long p, float[] dst, int o) {
-        float d = f16(s, p), dmin = f16(s, p + 2);
-        long sc = p + Q5_K.SCALES;
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);          // d, dmin, the 12 scale bytes
+        float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+        int u0 = (int) (h0 >>> 32), u1 = (int) h1, u2 = (int) (h1 >>> 32);
+        // ggml's unpacking of the 12 scale bytes (Q4_K.scale, Q4_K.min): scales and mins one per byte
+        long scs = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4)) << 32;
+        long mns = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
         for (int c = 0; c < 4; c++) {
-            float d1 = d * Q4_K.scale(s, sc, 2 * c), m1 = dmin * Q4_K.min(s, sc, 2 * c);
-            float d2 = d * Q4_K.scale(s, sc, 2 * c + 1), m2 = dmin * Q4_K.min(s, sc, 2 * c + 1);
+            float d1 = d * (int) ((scs >>> (16 * c)) & 0xFF), m1 = dmin * (int) ((mns >>> (16 * c)) & 0xFF);
+            float d2 = d * (int) ((scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * (int) ((mns >>> (16 * c + 8)) & 0xFF);
             long q = p + Q5_K.QS + 32L * c;
             int y = o + 64 * c;
             for (int l = 0; l < 32; l += L) {
-                IntVector b = ints(s, q + l), h = ints(s, p + Q5_K.QH + l);
-                toFloat(bits(b, 0, 0xF).or(bits(h, 2 * c, 1).lanewise(VectorOperators.LSHL, 4))).mul(d1).sub(m1).intoArray(dst, y + l);
-                toFloat(bits(b, 4, 0xF).or(bits(h, 2 * c + 1, 1).lanewise(VectorOperators.LSHL, 4))).mul(d2).sub(m2).intoArray(dst, y + 32 + l);
+                IntVector b = (IntVector) ByteVector.fromMemorySegment(BL, s, q + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0);
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(BL, s, p + Q5_K.QH + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0)
+                        .lanewise(VectorOperators.LSHR, 2 * c);
+                ((FloatVector) b.and(0xF).or(h.and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + l);
+                ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).or(h.and(2).lanewise(VectorOperators.LSHL, 3)).convert(VectorOperators.I2F, 0))
+                        .mul(d2).sub(m2).intoArray(dst, y + 32 + l);
             }
         }
-    }
-
-    /** Q6_K code minus 32: the nibble at {@code nib} of ql and the 2 bits at {@code hs} of qh. */
-    static IntVector q6(IntVector ql, int nib, IntVector qh, int hs) {
-        return bits(ql, nib, 0xF).or(bits(qh, hs, 3).lanewise(VectorOperators.LSHL, 4)).sub(32);
     }
 
     private static void q6_k(MemorySegment s, long p, float[] dst, int o) {
@@ -138,12 +152,19 @@ final class QuantRows {
             int y = o + 128 * h;
             for (int l = 0; l < 32; l += L) {
                 int is = l / 16;
-                IntVector a = ints(s, ql + l), b = ints(s, ql + 32 + l), hb = ints(s, qh + l);
-                IntVector q1 = q6(a, 0, hb, 0), q2 = q6(b, 0, hb, 2), q3 = q6(a, 4, hb, 4), q4 = q6(b, 4, hb, 6);
-                toFloat(q1).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, y + l);
-                toFloat(q2).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, y + 32 + l);
-                toFloat(q3).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, y + 64 + l);
-                toFloat(q4).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(dst, y + 96 + l);
+                IntVector a = (IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0);
+                IntVector b = (IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0);
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, Vec.I, 0);
+                // code - 32: the nibble of ql and 2 bits of qh (value l: low nibble of a, bits 0-1; l + 32: of b, bits
+                // 2-3; l + 64: high nibble of a, bits 4-5; l + 96: high nibble of b, bits 6-7)
+                IntVector q1 = a.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                IntVector q2 = b.and(0xF).or(hb.and(0xC).lanewise(VectorOperators.LSHL, 2)).sub(32);
+                IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)).sub(32);
+                IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(hb.and(0xC0).lanewise(VectorOperators.LSHR, 2)).sub(32);
+                ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, y + l);
+                ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, y + 32 + l);
+                ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, y + 64 + l);
+                ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(dst, y + 96 + l);
             }
         }
     }

@@ -384,6 +384,15 @@ public final class MpiComm implements Communicator {
         mpi.allreduceSum(send, recv, count, comm);
     }
 
+    /**
+     * MPI_Ialltoallv of native buffers completed by MPI_Test in a plain spin (no deadline, no arrival check): the FFM
+     * binding without this class's logic; for {@code bench comm}'s "raw" column only.
+     */
+    public void mpiIalltoallvSpin(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
+        mpi.ialltoallv(send, ints(0, sc), ints(1, sd), type(type), recv, ints(2, rc), ints(3, rd), comm, req0);
+        while (!mpi.test(req0, flag)) Thread.onSpinWait();
+    }
+
     /** Blocking MPI_Alltoallv of native buffers (no deadline); for {@code bench comm}'s reference row only. */
     public void mpiAlltoallv(MemorySegment send, int[] sc, int[] sd, MemorySegment recv, int[] rc, int[] rd, ElemType type) {
         mpi.alltoallv(send, ints(0, sc), ints(1, sd), type(type), recv, ints(2, rc), ints(3, rd), comm);

@@ -3,6 +3,7 @@ package dev.jseek.train;
 import dev.jseek.parallel.Communicator;
 import dev.jseek.parallel.ElemType;
 import java.lang.foreign.MemorySegment;
+import dev.jseek.tensor.Bf16;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -26,7 +27,9 @@ import java.lang.foreign.ValueLayout;
  * power-of-two scale per 1x128 tile at the source and moves those bytes (dim + 4 dim/128 per row instead of 4 dim),
  * and the owner stores them straight into its E4M3 activation cache: the same bytes a 1-rank FP8 layer quantizes
  * from the same token. {@link #combineBf16} moves the expert outputs as BF16 (2 bytes per element); the FP8 layer
- * rounds them to BF16 first ({@link Moe#setBf16Combine}), so the round trip is exact. The backward exchanges stay FP32.
+ * rounds them to BF16 first ({@link Moe#setBf16Combine}), so the round trip is exact. The backward exchanges are BF16
+ * too (report §3.3.3 keeps the combine's forward and backward in BF16): the output gradients go to the owners as a
+ * BF16 dispatch ({@link #dispatchBf16}) and the input gradients come back as a BF16 combine, rounded to nearest even.
  * {@link #lastDispatchBytes} / {@link #lastCombineBytes} count the payload this rank sent.
  */
 final class ExpertParallel {
@@ -162,17 +165,45 @@ final class ExpertParallel {
         }
     }
 
-    /** {@link #combine} with a BF16 payload: the local rows (already BF16 values) go back as 2 bytes per element. */
+    /**
+     * {@link #combine} with a BF16 payload: the local rows go back as 2 bytes per element, rounded to nearest even (the
+     * forward's expert outputs are BF16 values already, so they travel exactly; the backward's input gradients are rounded).
+     */
     void combineBf16(float[] src, int srcOff, float[] dst, int dstOff) {
         MemorySegment s = comm.scratch(4, 2L * Math.max(1, received) * dim), r = comm.scratch(5, 2L * Math.max(1, sent) * dim);
         for (int l = 0; l < received; l++) {
             long o = 2L * perm[l] * dim;
-            for (int j = 0; j < dim; j++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2L * j, (short) (Float.floatToRawIntBits(src[srcOff + l * dim + j]) >>> 16));
+            for (int j = 0; j < dim; j++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2L * j, Bf16.fromFloat(src[srcOff + l * dim + j]));
         }
         combineBytes = 2L * received * dim;
         comm.allToAllV(s, times(recvCounts, 2 * dim), times(recvDispls, 2 * dim), r, times(sendCounts, 2 * dim), times(sendDispls, 2 * dim), ElemType.BYTE);
-        for (int i = 0; i < sent * dim; i++) dst[dstOff + i] = Float.intBitsToFloat(r.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) << 16);
+        for (int i = 0; i < sent * dim; i++) dst[dstOff + i] = Bf16.toFloat(r.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i));
     }
+
+    /**
+     * {@link #dispatch} with a BF16 payload (the backward of the FP8 layer's combine, report §3.3.3: the output gradients
+     * travel in BF16): each element rounded to nearest even at the source, widened back to float at the owner.
+     */
+    void dispatchBf16(float[] src, RowIndex row, int srcOff, float[] dst, int dstOff) {
+        MemorySegment s = comm.scratch(2, 2L * Math.max(1, sent) * dim), r = comm.scratch(3, 2L * Math.max(1, received) * dim);
+        for (int i = 0; i < sent; i++) {
+            int o = srcOff + row.of(i) * dim;
+            long b = 2L * i * dim;
+            for (int j = 0; j < dim; j++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + 2L * j, Bf16.fromFloat(src[o + j]));
+        }
+        gradDispatchBytes = 2L * sent * dim;
+        comm.allToAllV(s, times(sendCounts, 2 * dim), times(sendDispls, 2 * dim), r, times(recvCounts, 2 * dim), times(recvDispls, 2 * dim), ElemType.BYTE);
+        for (int l = 0; l < received; l++) {
+            long b = 2L * perm[l] * dim;
+            int o = dstOff + l * dim;
+            for (int j = 0; j < dim; j++) dst[o + j] = Bf16.toFloat(r.get(ValueLayout.JAVA_SHORT_UNALIGNED, b + 2L * j));
+        }
+    }
+
+    private long gradDispatchBytes;
+
+    /** Payload bytes this rank sent in its last BF16 gradient dispatch (the backward of the FP8 combine). */
+    long lastGradDispatchBytes() { return gradDispatchBytes; }
 
     /** Source row index of send row i. */
     interface RowIndex { int of(int i); }

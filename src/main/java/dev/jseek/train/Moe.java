@@ -27,8 +27,10 @@ import dev.jseek.kernels.Router;
  * is quantized with power-of-two scales too. The experts' SwiGLU inputs are cached in E4M3 ({@link SwiGluFfn}).
  * Expert parallel sends the dispatch as those E4M3 codes and scales ({@link ExpertParallel#dispatchFp8}) and the
  * combine as BF16 ({@link ExpertParallel#combineBf16}, report §3.3.3): its experts' outputs are rounded to BF16 before
- * they are weighted and summed. One rank keeps them in float unless {@link #setBf16Combine} asks for the same
- * rounding, which makes it compute the bits of expert parallel.
+ * they are weighted and summed. The backward exchanges are BF16 as well (the report keeps the combine's backward in
+ * BF16): the experts' output gradients travel as a BF16 dispatch and their input gradients as a BF16 combine. One
+ * rank keeps all of these in float unless {@link #setBf16Combine} asks for the same roundings, which makes its
+ * forward compute the bits of expert parallel.
  */
 public final class Moe {
     private final int dim, E, K, I;
@@ -84,14 +86,14 @@ public final class Moe {
             wd[e] = pl.matrix(ep + "down_proj.weight");
         }
         for (Param w : wg) partial |= w.offset() < 0;
-        long n = maxN, nk = n * K;
+        long n = maxN, nk = n * K, rowsHere = expertRows(maxN, K, E, pl.shard());
         logits = al.act(prefix + "router_logits", n, E);
         scores = al.act(prefix + "scores", n, E);
         weights = al.act(prefix + "routing_weights", n, K);
-        expertIn = al.fp8Cached(prefix + "expert_inputs", nk, dim, null);
-        xgC = al.cache(Fp8Recipe.EXPERT_INPUT, prefix + "expert_inputs", nk, dim);
-        experts = new SwiGluFfn(dim, I, prefix + "expert_", al, (int) nk);
-        expertOut = al.act(prefix + "expert_out", nk, dim);
+        expertIn = al.fp8Cached(prefix + "expert_inputs", rowsHere, dim, null);
+        xgC = al.cache(Fp8Recipe.EXPERT_INPUT, prefix + "expert_inputs", rowsHere, dim);
+        experts = new SwiGluFfn(dim, I, prefix + "expert_", al, (int) rowsHere);
+        expertOut = al.act(prefix + "expert_out", rowsHere, dim);
         balanceF = al.act(prefix + "balance_f", n, E);
         shared = c.nSharedExperts() > 0
                 ? SwiGluFfn.declared(prefix + "shared_experts.", pl, al, maxN) : null;
@@ -104,8 +106,19 @@ public final class Moe {
         load = new long[E];
         lastCount = new int[E];
         rows = start;
-        capacity = (int) nk;
+        capacity = (int) rowsHere;
         nodeKey = new float[E];
+    }
+
+    /**
+     * The (token, expert) rows the routed experts of this layer can be given in one forward of at most {@code maxN}
+     * tokens per rank: maxN K on one rank; for a model that holds the experts of one rank of an expert-parallel group
+     * of G ({@code shard}), the most that rank can receive: each of the G ranks sends it at most min(K, E/G) rows per
+     * token (one per selected expert it holds), so maxN min(G K, E). (A model without a shard that runs expert
+     * parallel is built with maxN covering the whole group's tokens instead.)
+     */
+    static long expertRows(int maxN, int K, int E, ExpertShard shard) {
+        return (long) maxN * (shard == null ? K : Math.min((long) shard.group() * K, E));
     }
 
     /**
@@ -121,23 +134,34 @@ public final class Moe {
     /**
      * Shards the routed experts over groups of {@code group} consecutive ranks of {@code comm} (expert parallel,
      * report §3.2.2; null or 1: back to all experts here). Every rank must make the same sequence of forward and backward calls. The expert-side buffers hold
-     * the layer's maxN * K rows, so a rank's experts can run at most that many rows per forward: construct the model
-     * with maxN covering the rows a rank receives (at most the group's total tokens times K).
+     * {@link #expertRows} rows, so a rank's experts can run at most that many rows per forward: a model holding one
+     * rank's expert shard is laid out for what that rank can receive; one without a shard must be constructed with
+     * maxN covering the rows a rank receives (at most the group's total tokens times K).
      */
     void setExpertParallel(dev.jseek.parallel.Communicator comm, int group) {
         if (comm == null || group == 1) { ep = null; rows = start; home = homeGrad = null; return; }
         ep = new ExpertParallel(comm, group, E, dim);
         bf16Combine = true;
         rows = ep.localStart;
-        home = new float[capacity * dim];
-        homeGrad = new float[capacity * dim];
+        home = new float[idx.length * dim];              // this rank's own (token, expert) rows: at most maxN K
+        homeGrad = new float[idx.length * dim];
     }
 
     /**
      * FP8 only: rounds the routed experts' outputs to BF16 before they are weighted and summed, as the BF16 combine of
-     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same bits as expert parallel.
+     * expert parallel does (set by {@link #setExpertParallel}); on one rank it gives the same forward bits as expert
+     * parallel, and rounds the experts' output and input gradients to BF16 as its backward exchanges do.
      */
     void setBf16Combine(boolean on) { bf16Combine = on; }
+
+    /** Bytes of this layer's own expert-parallel rows: its tokens' expert outputs and their gradients (0 without expert parallel). */
+    long homeBytes() { return home == null ? 0 : 4L * ((long) home.length + homeGrad.length); }
+
+    /**
+     * The most the communicator's exchange buffers (scratch slots 2-5, shared by the layers) hold for this layer: FP32
+     * rows, a dispatch's send and receive and a combine's send and receive (0 without expert parallel).
+     */
+    long exchangeScratchBytes() { return ep == null ? 0 : 8L * dim * ((long) idx.length + capacity); }
 
     /** The expert-parallel exchange of this layer (null when all experts run here). */
     ExpertParallel expertParallel() { return ep; }
@@ -184,8 +208,8 @@ public final class Moe {
         if (ep != null) {
             ep.plan(start);
             if (ep.received() > capacity)
-                throw new IllegalStateException("expert parallel: rank " + "receives " + ep.received() + " (token, expert) rows for its experts, more than the "
-                        + capacity + " the layer was laid out for; build the model with a larger batch capacity (maxBatch x expert-parallel ranks)");
+                throw new IllegalStateException("expert parallel: this rank receives " + ep.received() + " (token, expert) rows for its experts, more than the "
+                        + capacity + " the layer was laid out for; build the model with its expert shard, or with maxBatch x expert-parallel ranks");
             if (xgC != null) ep.dispatchFp8(a, r -> tokOf[r], x, s.cache, xgC, Fp8Recipe.EXPERT_INPUT.scales());
             else ep.dispatch(a, r -> tokOf[r], x, a, xg);
         } else if (xgC != null) // FP8 (Fp8Recipe.EXPERT_INPUT): quantize-then-dispatch, each row's 1x128 tiles are its token's
@@ -255,14 +279,20 @@ public final class Moe {
                 VecOps.axpy(a[gw + j], d, yo, dout, eo, dim);
             }
         });
-        if (ep != null) ep.dispatch(homeGrad, r -> r, 0, d, ey);           // the backward of combine is a dispatch
+        if (ep != null) {                                                   // the backward of combine is a dispatch
+            if (xgC != null) ep.dispatchBf16(homeGrad, r -> r, 0, d, ey);    // FP8: in BF16, as the forward combine
+            else ep.dispatch(homeGrad, r -> r, 0, d, ey);
+        } else if (xgC != null && bf16Combine) roundBf16(d, ey, NK * dim);
         Profiler.stop(P_DISPATCH, t0);
         t0 = Profiler.start();
         SwiGluFfn.Input xin = expertInput();
         forEachExpert((e, r0, m) -> experts.backwardInput(s, wg[e], wu[e], wd[e], xin, ey, r0, m, Fp8Recipe.EXPERT_OUTPUT_GRAD.scales()));
         Profiler.stop(P_EXPERTS, t0);
         t0 = Profiler.start();
-        if (ep != null) ep.combine(d, xgD, homeGrad, 0);                      // the backward of dispatch is a combine
+        if (ep != null) {                                                   // the backward of dispatch is a combine
+            if (xgC != null) ep.combineBf16(d, xgD, homeGrad, 0);            // FP8: in BF16
+            else ep.combine(d, xgD, homeGrad, 0);
+        } else if (xgC != null && bf16Combine) roundBf16(d, xgD, NK * dim);
         final float[] dxg = ep == null ? d : homeGrad;
         final int xo = ep == null ? xgD : 0;
         TrainPool.forRange(N, TrainPool.grain(N, 4), (lo, hi, w) -> {
@@ -281,6 +311,13 @@ public final class Moe {
         Linear.backwardInput(Precision.FP32, View.of(d, x, N, dim), logits.grad(s, N), wr.value(s));   // du += dz Wr
         Profiler.stop(P_ROUTER, t0);
         if (shared != null) shared.backwardInput(s, x, y, N);
+    }
+
+    /** a[off, off + n) rounded to BF16 in place (one rank doing the rounding of expert parallel's BF16 exchanges). */
+    private static void roundBf16(float[] a, int off, int n) {
+        TrainPool.forRange(n, TrainPool.grain(n, 4096), (lo, hi, w) -> {
+            for (int i = off + lo; i < off + hi; i++) a[i] = dev.jseek.tensor.Bf16.round(a[i]);
+        });
     }
 
     /** Weight part of backward: the routed experts' and the router's weight gradients, then the shared expert's. */

@@ -694,6 +694,18 @@ public final class TrainModel {
     /** The MoE layers (blocks, then MTP modules). */
     List<Moe> moes() { return java.util.Collections.unmodifiableList(moes); }
 
+    /**
+     * Bytes of the expert-parallel exchange buffers of this rank (0 without expert parallel): every MoE layer's own
+     * rows (its tokens' expert outputs and their gradients, maxN K dim floats each) and the communicator's send and
+     * receive buffers at their largest (shared by the layers; allocated on first use, as large as the rows sent and
+     * received need, at most this).
+     */
+    public long expertExchangeBytes() {
+        long home = 0, scratch = 0;
+        for (Moe m : moes) { home += m.homeBytes(); scratch = Math.max(scratch, m.exchangeScratchBytes()); }
+        return home + scratch;
+    }
+
     /** Ranks in an expert-parallel group (1: every expert runs on every rank). */
     public int expertParallelGroup() { return epGroup; }
 

@@ -82,7 +82,7 @@ class QuantKernelsTest {
                 Matrix w = onNative(a, t, n, k, randomWeight(t, n, k, r), 5);
                 float[] dec = new float[n * k];
                 for (int o = 0; o < n; o++) ScalarWeightRows.decodeRow(w, o, dec, o * k);
-                for (int m : new int[] {1, 2, 4, 7, 67}) {
+                for (int m : new int[] {1, 2, 4, 7, 20, 67}) {   // 20: block types take the packed GEMM from 17 tokens
                     float[] x = new float[m * k + 3];
                     for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                     for (boolean acc : new boolean[] {false, true}) {

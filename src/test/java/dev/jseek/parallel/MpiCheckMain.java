@@ -14,7 +14,7 @@ public final class MpiCheckMain {
                     CommChecks.all(c, true);
                     CommChecks.all(c, false);
                     if (c.size() == 4) CommChecks.subGroups(c, false);
-                    System.out.println("ok rank " + c.rank() + " of " + c.size());
+                    System.out.println("ok rank " + c.rank() + " of " + c.size() + ", oversubscribed " + MpiComm.oversubscribed());
                 }
                 case "hang", "die" -> {
                     c.barrier();

@@ -16,7 +16,16 @@ class MpiCommTest {
     @Test void everyOperationMatchesTheOracleOnFourProcesses() throws Exception {
         MpiRun.Result r = MpiRun.run(4, 120, List.of("-XX:TieredStopAtLevel=1"), MAIN, "ops");
         assertEquals(0, r.exit(), r.output());
-        for (int k = 0; k < 4; k++) assertTrue(r.output().contains("ok rank " + k + " of 4"), r.output());
+        // the spin policy's input: mpirun's own verdict (more ranks than the node's cores), not the 1 CPU a bound rank sees
+        for (int k = 0; k < 4; k++) assertTrue(r.output().contains("ok rank " + k + " of 4, oversubscribed " + (4 > MpiComm.onlineCpus())), r.output());
+    }
+
+    /** The node's online CPUs against getconf's count (the oracle of the /sys parser). */
+    @Test void onlineCpusAreGetconfs() throws Exception {
+        Process p = new ProcessBuilder("getconf", "_NPROCESSORS_ONLN").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), out);
+        assertEquals(Integer.parseInt(out), MpiComm.onlineCpus());
     }
 
     @Test void aRankThatNeverArrivesAbortsTheJobNamingIt() throws Exception {

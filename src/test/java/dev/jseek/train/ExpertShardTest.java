@@ -43,6 +43,62 @@ class ExpertShardTest {
     }
 
     /**
+     * A rank's model laid out for one micro-batch, its routed experts for what the rank can receive
+     * ({@link Moe#expertRows}: G ranks x min(K, E/G) rows per token), runs the worst case: routing biases of +100 on
+     * rank 0's experts (0 and 1 of 8, groups of 2) send every token's top-2 there, so rank 0 receives exactly that
+     * bound from each of the 4 ranks. Oracle: one rank with the same biases on all 8 sequences (within 1e-6
+     * relative, as {@link ExpertParallelTest}). The activation arena is then smaller than with the group's rows
+     * everywhere (maxBatch x G, the layout before).
+     */
+    @Test void aRankLaidOutForWhatItCanReceiveRunsTheWorstCase() {
+        int ranks = 4, sequences = 8;
+        var c = Harness.tinyMoe();
+        List<ExpertParallelTest.EpRun> runs = dev.jseek.parallel.ThreadRanks.run(ranks, java.util.concurrent.TimeUnit.SECONDS.toNanos(120), comm -> {
+            TrainModel tm = new TrainModel(c, TrainModelLoopTest.ROWS, TrainModelLoopTest.T, true, Precision.FP32,
+                    new ExpertShard(ranks, comm.rank(), c.nRoutedExperts()));
+            tm.initRandom(1, 0.1f);
+            skew(tm);
+            tm.setExpertParallel(comm, ranks);
+            TrainModelTrainable m = new TrainModelTrainable(tm);
+            List<StepMetrics> l = new java.util.ArrayList<>();
+            try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(c.vocabSize()), DataParallelTest.cfg(sequences, null), comm)) {
+                t.addListener(l::add);
+                t.train(ExpertParallelTest.STEPS);
+            }
+            return new ExpertParallelTest.EpRun(new DataParallelTest.Run(l, m.params().clone()), null, tm, 0);
+        });
+        TrainModel one = new TrainModel(c, 2 * TrainModelLoopTest.ROWS, TrainModelLoopTest.T);
+        one.initRandom(1, 0.1f);
+        skew(one);
+        TrainModelTrainable m = new TrainModelTrainable(one);
+        List<StepMetrics> l = new java.util.ArrayList<>();
+        try (Trainer<TokenBatch> t = new Trainer<>(m, new TrainModelLoopTest.PatternSource(c.vocabSize()), DataParallelTest.cfg(sequences, null))) {
+            t.addListener(l::add);
+            t.train(ExpertParallelTest.STEPS);
+        }
+        DataParallelTest.Run ref = new DataParallelTest.Run(l, null);
+        for (int s = 0; s < ref.steps().size(); s++)
+            assertEquals(ref.steps().get(s).losses().total(), runs.get(0).run().steps().get(s).losses().total(),
+                    1e-6 * Math.abs(ref.steps().get(s).losses().total()), "step " + (s + 1) + " loss");
+        int n = TrainModelLoopTest.ROWS * TrainModelLoopTest.T, bound = (int) Moe.expertRows(n, c.numExpertsPerTok(), c.nRoutedExperts(),
+                new ExpertShard(ranks, 0, c.nRoutedExperts()));
+        assertEquals(n * 8, bound, "4 ranks x min(K = 3, 8 / 4 = 2) rows per token");
+        assertEquals(bound, runs.get(0).model().moes().getFirst().expertParallel().received(), "rank 0 received the most it can");
+        for (Moe moe : runs.get(1).model().moes()) assertTrue(moe.expertParallel().received() < bound);
+        TrainModel before = new TrainModel(c, TrainModelLoopTest.ROWS * ranks, TrainModelLoopTest.T, true, Precision.FP32,
+                new ExpertShard(ranks, 0, c.nRoutedExperts()));
+        assertTrue(runs.get(0).model().activationBytes() < before.activationBytes(),
+                runs.get(0).model().activationBytes() + " activation bytes, " + before.activationBytes() + " with the group's rows everywhere");
+        assertTrue(runs.get(0).model().expertExchangeBytes() > 0);
+    }
+
+    /** Routing biases +100 on experts 0 and 1 of every MoE layer (rank 0's under EP4). */
+    private static void skew(TrainModel tm) {
+        for (ParamLayout.Entry e : tm.layout().entries())
+            if (e.name().endsWith("mlp.gate.e_score_correction_bias")) { tm.params()[e.offset()] += 100; tm.params()[e.offset() + 1] += 100; }
+    }
+
+    /**
      * Checkpoints across layouts: DP2xEP2 (4 ranks, sharded experts) writes per-rank shards at step 2; EP2 resumes
      * them (its step 3 loss is the uninterrupted DP2xEP2 run's, bit for bit: a step's loss is a forward of the same
      * weights, and the forward has the same bits on every layout) and writes step 3; one rank resumes that (its step

@@ -15,8 +15,7 @@ import java.nio.ByteOrder;
  * {@link Q4_K#min}, the nibbles, Q5_K's fifth bits, Q6_K's 2-bit highs and int8 scales), the integer sums
  * {@code isum = sum_j sc_j sum_i q_i a_i} and {@code msum = sum_j m_j sum_i a_i} (Q6_K: {@code sum_j sc_j sum_i (q_i
  * - 32) a_i}) formed element by element in long arithmetic, then the same float32 combination per super-block as the
- * vector kernel ({@code acc = acc + (d * dy) * isum; acc = acc - (dmin * dy) * msum}). It shares no code with the
- * vector kernel; the two agree bit for bit.
+ * vector kernel (see {@link #dot}). It shares no code with the vector kernel; the two agree bit for bit.
  */
 public final class ScalarKQuantDot {
     private ScalarKQuantDot() {}
@@ -36,13 +35,16 @@ public final class ScalarKQuantDot {
         }
     }
 
-    /** The row of nb super-blocks of type t at byte p times the quantized activations a. */
+    /**
+     * The row of nb super-blocks of type t at byte p times the quantized activations a: per block {@code acc = acc +
+     * ((d * dy) * isum - (dmin * dy) * msum)} (Q6_K: {@code acc = acc + (d * dy) * isum}).
+     */
     public static float dot(DType t, MemorySegment s, long p, ScalarQ8K a, int nb) {
         float acc = 0f;
         int[] codes = new int[256];
         for (int b = 0; b < nb; b++, p += t.blockBytes) {
             float dy = a.d()[b];
-            long isum = 0, msum = 0;
+            long isum = 0;
             if (t == DType.Q6_K) {
                 codes(t, s, p, codes);
                 for (int j = 0; j < 16; j++) {
@@ -54,6 +56,7 @@ public final class ScalarKQuantDot {
             } else {
                 codes(t, s, p, codes);
                 long sc = p + Q4_K.SCALES; // Q5_K has its scales at the same offset
+                long msum = 0;
                 for (int j = 0; j < 8; j++) {
                     long sub = 0, sumA = 0;
                     for (int i = 0; i < 32; i++) {
@@ -63,8 +66,7 @@ public final class ScalarKQuantDot {
                     isum += Q4_K.scale(s, sc, j) * sub;
                     msum += Q4_K.min(s, sc, j) * sumA;
                 }
-                acc += (f16(s, p) * dy) * (float) (int) isum;
-                acc -= (f16(s, p + 2) * dy) * (float) (int) msum;
+                acc += (f16(s, p) * dy) * (float) (int) isum - (f16(s, p + 2) * dy) * (float) (int) msum;
             }
         }
         return acc;
