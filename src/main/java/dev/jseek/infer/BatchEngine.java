@@ -601,7 +601,7 @@ public final class BatchEngine implements AutoCloseable {
             pos[i] = s.pos;
             caches[i] = s.cache;
         }
-        float[] logits = model.logits(model.forwardBatchHidden(toks, pos, caches, M), 0, M);
+        float[] logits = model.decodeBatch(toks, pos, caches, M);
         for (int i = 0; i < M; i++) {
             Seq s = group.get(i);
             s.pos++;

@@ -63,14 +63,12 @@ public final class Generator {
         float[] logits = Prefill.lastLogits(model, prompt, 0, cache, Prefill.chunk());
         long t1 = System.nanoTime();
         int pos = prompt.length;
-        int[] one = new int[1];
         while (out.more()) {
             long ts = StepProfile.start();
             int tok = sampler.sample(logits, 0, vocab);
             StepProfile.stop(StepProfile.Phase.SAMPLE, ts);
             if (!out.emit(tok)) break;
-            one[0] = tok;
-            logits = model.forward(one, pos++, cache);
+            logits = model.decodeStep(tok, pos++, cache);
         }
         long t2 = System.nanoTime();
         return out.result(t1 - t0, t2 - t1, null);

@@ -43,6 +43,9 @@ public final class Gemm {
         else GemmDriver.gemm(m, n, k, 1f, false, x, xOff, k, GemmDriver.weightB(w), accumulate ? 1f : 0f, y, yOff, n);
     }
 
+    /** Below this many multiply-adds a GEMV-sized product runs on the calling thread ({@link Gemv}'s threshold). */
+    static final long SERIAL_MACS = 1L << 16;
+
     /** Rows per task of {@link #linearMany} (a multiple of 4: the GEMV row groups stay aligned). */
     static final int MANY_ROWS = 64;
 
@@ -53,24 +56,29 @@ public final class Gemm {
      * {@code jobs[3i+2] = yOff_i}. The pool works on row chunks of all products at once instead of one product after
      * another, and each product's values are bitwise those {@link #linear} computes. Products with more than
      * {@link #GEMV_MAX_M} tokens (block-typed weights: from {@code jseek.quantGemmMinM}) run one after another through
-     * {@link #linear}. No allocation besides the task.
+     * {@link #linear}. No allocation besides the task. Below 2^16 multiply-adds in all (the threshold of
+     * {@link #linear}'s GEMV) the tasks run on the calling thread: a parallel section costs more than such products.
      */
     public static void linearMany(int count, Matrix[] w, float[] x, float[] y, int[] jobs) {
         int tasks = 0;
+        long macs = 0;
         for (int i = 0; i < count; i++) {
             int xo = jobs[3 * i], m = jobs[3 * i + 1], yo = jobs[3 * i + 2];
             if (m < 0) throw new IllegalArgumentException("product " + i + ": m = " + m);
             checkExtent("x", x, xo, m, w[i].cols(), w[i].cols());
             checkExtent("y", y, yo, m, w[i].rows(), w[i].rows());
             if (!gemv(w[i], m)) linear(y, yo, x, xo, m, w[i], false);
-            else tasks += (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+            else {
+                tasks += (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+                macs += (long) w[i].rows() * w[i].cols() * m;
+            }
         }
         if (tasks == 0) return;
         Scratch own = Scratch.acquire();
         try {
             // inputs of the integer K-quant products quantized once, here (gate and up share theirs)
             Q8K a = QuantGemv.quantizeMany(own, count, w, x, jobs);
-            Parallel.parallelFor(tasks, (t, wk) -> {
+            Parallel.Task body = (t, wk) -> {
                 int i = 0, c = t;
                 for (; ; i++) {
                     if (!gemv(w[i], jobs[3 * i + 1])) continue;
@@ -81,7 +89,9 @@ public final class Gemm {
                 int r0 = c * MANY_ROWS, ao = a == null ? -1 : a.slot[i];
                 Gemv.rowsSerial(y, jobs[3 * i + 2], x, jobs[3 * i], ao < 0 ? null : a, ao, jobs[3 * i + 1], w[i], false, r0,
                         Math.min(w[i].rows(), r0 + MANY_ROWS));
-            });
+            };
+            if (macs < SERIAL_MACS) for (int t = 0; t < tasks; t++) body.run(t, 0);
+            else Parallel.parallelFor(tasks, body);
         } finally {
             own.release();
         }

@@ -34,6 +34,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     public final Mtp[] mtp;
     public final Rope rope;
     private final Workspace ws = new Workspace();
+    private final int[] stepToken = new int[1];
     private final AutoCloseable owner;
 
     private DeepSeekV3(ModelConfig config, Embedding embed, Block[] layers, RmsNorm norm, Matrix lmHead, Mtp[] mtp,
@@ -101,19 +102,43 @@ public final class DeepSeekV3 implements AutoCloseable {
      * after model.norm, [T, dim] (a new array: the lm_head input and the MTP hnorm input).
      */
     public float[] forwardHidden(int[] tokens, int startPos, KvCache cache) {
+        float[] out = new float[tokens.length * config.hiddenSize()];
+        hiddenInto(tokens, startPos, cache, out);
+        return out;
+    }
+
+    /** {@link #forwardHidden} into out[0 .. T * dim). */
+    private void hiddenInto(int[] tokens, int startPos, KvCache cache, float[] out) {
         int T = tokens.length, dim = config.hiddenSize();
         checkTokens(tokens);
         checkCache(cache, layers.length, startPos, T);
         float[] h = ws.f(Buf.HIDDEN, T * dim);
         long t0 = StepProfile.start();
         embed.forward(tokens, T, h);
-        float[][] cs = ropeTable(startPos, T);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
+        rope.table(startPos, T, cos, sin);
         StepProfile.stop(StepProfile.Phase.EMBED, t0);
-        for (Block b : layers) b.forward(h, T, startPos, cache, cs[0], cs[1], ws);
+        for (Block b : layers) b.forward(h, T, startPos, cache, cos, sin, ws);
         t0 = StepProfile.start();
-        float[] out = new float[T * dim];
         norm.forward(h, out, T);
         StepProfile.stop(StepProfile.Phase.FINAL_NORM, t0);
+    }
+
+    /**
+     * One decode step without allocation once warm: the logits [vocab] of {@code token} at {@code pos}, the values
+     * {@code forward(new int[] {token}, pos, cache)} returns, in an array this model reuses (at least vocab long): valid until its next
+     * decodeStep call (the {@code Generator}'s loop samples from it before the next step).
+     */
+    public float[] decodeStep(int token, int pos, KvCache cache) {
+        int dim = config.hiddenSize();
+        stepToken[0] = token;
+        float[] hidden = ws.f(Buf.STEP_HIDDEN, dim);
+        hiddenInto(stepToken, pos, cache, hidden);
+        long t0 = StepProfile.start();
+        float[] out = ws.f(Buf.STEP_LOGITS, config.vocabSize());
+        Gemm.linear(out, 0, hidden, 0, 1, lmHead, false);
+        StepProfile.stop(StepProfile.Phase.LM_HEAD, t0);
         return out;
     }
 
@@ -125,6 +150,26 @@ public final class DeepSeekV3 implements AutoCloseable {
      * order whatever M is; {@code BatchForwardTest} checks it).
      */
     public float[] forwardBatchHidden(int[] tokens, int[] positions, KvCache[] caches, int M) {
+        float[] out = new float[M * config.hiddenSize()];
+        batchHiddenInto(tokens, positions, caches, M, out);
+        return out;
+    }
+
+    /**
+     * The batch engine's decode step without allocation once warm: {@code logits(forwardBatchHidden(...), 0, M)},
+     * the same values, in an array this model reuses ([M, vocab]; valid until its next decodeStep or decodeBatch).
+     */
+    public float[] decodeBatch(int[] tokens, int[] positions, KvCache[] caches, int M) {
+        float[] hidden = ws.f(Buf.STEP_HIDDEN, M * config.hiddenSize());
+        batchHiddenInto(tokens, positions, caches, M, hidden);
+        long t0 = StepProfile.start();
+        float[] out = ws.f(Buf.STEP_LOGITS, Math.multiplyExact(M, config.vocabSize()));
+        Gemm.linear(out, 0, hidden, 0, M, lmHead, false);
+        StepProfile.stop(StepProfile.Phase.LM_HEAD, t0);
+        return out;
+    }
+
+    private void batchHiddenInto(int[] tokens, int[] positions, KvCache[] caches, int M, float[] out) {
         int dim = config.hiddenSize();
         if (M < 1 || tokens.length < M || positions.length < M || caches.length < M)
             throw new IllegalArgumentException("a batch of " + M + " rows needs that many tokens, positions and caches");
@@ -136,9 +181,7 @@ public final class DeepSeekV3 implements AutoCloseable {
         float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
         rope.table(positions, M, cos, sin);
         for (Block b : layers) b.forwardBatch(h, M, positions, caches, cos, sin, ws);
-        float[] out = new float[M * dim];
         norm.forward(h, out, M);
-        return out;
     }
 
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
@@ -173,9 +216,11 @@ public final class DeepSeekV3 implements AutoCloseable {
             throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T);
         float[] emb = ws.f(Buf.MTP_EMB, T * dim);
         embed.forward(nextTokens, T, emb);
-        float[][] cs = ropeTable(startPos, T);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
+        rope.table(startPos, T, cos, sin);
         float[] out = new float[T * dim];
-        mtp[0].forward(emb, hidden, T, startPos, mtpCache, cs[0], cs[1], out, ws);
+        mtp[0].forward(emb, hidden, T, startPos, mtpCache, cos, sin, out, ws);
         return out;
     }
 
@@ -228,13 +273,6 @@ public final class DeepSeekV3 implements AutoCloseable {
                 throw new IllegalStateException("closing model weights: " + e.getMessage(), e);
             }
         }
-    }
-
-    private float[][] ropeTable(int startPos, int T) {
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
-        rope.table(startPos, T, cos, sin);
-        return new float[][] {cos, sin};
     }
 
     private void checkTokens(int[] tokens) {

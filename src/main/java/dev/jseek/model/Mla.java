@@ -233,6 +233,9 @@ public final class Mla {
      */
     static int rowProductsMaxT = Gemm.GEMV_MAX_M;
 
+    /** Below this many multiply-adds {@link #attendHeads} runs on the calling thread (a parallel section costs more). */
+    private static final long SERIAL_MACS = 1L << 17;
+
     /** Keys per tile of {@link #attendQuery}: a tile of latent rows stays in L2 while every head of a group reads it. */
     private static final int KEY_TILE = 64;
 
@@ -253,7 +256,7 @@ public final class Mla {
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
         int threads = Parallel.threads(), per = (heads + threads - 1) / threads, groups = (heads + per - 1) / per, len = maxLen;
         float[] rows = ws.f(Buf.MLA_WHEAD, threads * kvRank), scores = ws.f(Buf.MLA_SCORES, threads * per * maxLen);
-        Parallel.parallelFor(groups, (g, w) -> {
+        Parallel.Task body = (g, w) -> {
             int h0 = g * per, h1 = Math.min(heads, h0 + per);
             for (int h = h0; h < h1; h++) absorbHead(h, q, T, qAbs, rows, w * kvRank);
             for (int t = 0; t < T; t++) {
@@ -262,7 +265,11 @@ public final class Mla {
                 attendQuery(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len);
             }
             for (int h = h0; h < h1; h++) expandHead(h, oLat, T, oHeads);
-        });
+        };
+        // multiply-adds: kv_b rows once per head and row, scores and P c_kv per head, row and key
+        long macs = (long) heads * T * ((long) (nope + vDim) * kvRank + (long) maxLen * (2 * kvRank + rope));
+        if (macs < SERIAL_MACS) for (int g = 0; g < groups; g++) body.run(g, 0);
+        else Parallel.parallelFor(groups, body);
         StepProfile.stop(Phase.ATTN_HEADS, t0);
     }
 

@@ -18,7 +18,8 @@ public final class Workspace {
         MOE_G, MOE_JOBS,               // Moe decode: gate|up outputs of all selected experts [2, rows, inter]; Gemm.linearMany job table
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
-        HIDDEN                         // DeepSeekV3: the residual stream [T, dim]
+        HIDDEN,                        // DeepSeekV3: the residual stream [T, dim]
+        STEP_HIDDEN, STEP_LOGITS       // DeepSeekV3.decodeStep/decodeBatch: post-norm hidden [M, dim] and logits [M, vocab], reused
     }
 
     private final float[][] floats = new float[Buf.values().length][];

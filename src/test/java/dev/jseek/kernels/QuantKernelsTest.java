@@ -112,6 +112,30 @@ class QuantKernelsTest {
         }
     }
 
+    /**
+     * A row's value does not depend on the rows computed with it (Q8_0 runs rows 4 at a time): each row alone through
+     * {@link Gemm#linearRows} (ranges starting anywhere) equals the whole product of {@link Gemm#linear}, bit for bit.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void rowGroupsDoNotChangeARowsValue(DType t) {
+        SplittableRandom r = new SplittableRandom(7);
+        int n = 13, k = 3 * t.blockSize;
+        try (Arena a = Arena.ofShared()) {
+            Matrix w = onNative(a, t, n, k, randomWeight(t, n, k, r), 0);
+            float[] x = new float[k + 5];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] all = new float[n], part = new float[n + 2];
+            Gemm.linear(all, 0, x, 5, 1, w, false);
+            for (int r0 = 0; r0 < n; r0++) {
+                int r1 = Math.min(n, r0 + 1 + r0 % 6);
+                Gemm.linearRows(part, 2, x, 5, w, r0, r1);
+                for (int o = r0; o < r1; o++)
+                    assertEquals(Float.floatToRawIntBits(all[o]), Float.floatToRawIntBits(part[2 + o - r0]), t + " rows " + r0 + ".." + r1 + " row " + o);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void fusedTokensAreIndependentOfBatch(DType t) {

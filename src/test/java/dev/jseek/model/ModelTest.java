@@ -141,6 +141,18 @@ class ModelTest {
     }
 
     @Test
+    void decodeStepEqualsOneTokenForwardBitForBit() {
+        Fixture f = tiny(true, true);
+        DeepSeekV3 m = f.model;
+        KvCache a = m.newCache(16, AttnMode.ABSORB), b = m.newCache(16, AttnMode.ABSORB);
+        for (int p = 0; p < TOKENS.length; p++) {
+            float[] want = m.forward(new int[] {TOKENS[p]}, p, a);
+            float[] got = m.decodeStep(TOKENS[p], p, b);
+            assertArrayEquals(want, java.util.Arrays.copyOf(got, want.length), "position " + p);
+        }
+    }
+
+    @Test
     void rewindingOverwritesTheCache() {
         // Speculative decoding rolls back: re-feeding a different token at an earlier position must forget the old one.
         Fixture f = tiny(true, true);
