@@ -6,7 +6,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * How a {@link JseekModel} continues a prompt: the sampling parameters of the HTTP server's requests, with the
  * same meaning ({@code max_tokens}, {@code temperature}, {@code top_p}, {@code top_k}, {@code seed}, {@code stop},
- * {@code top_logprobs}).
+ * {@code top_logprobs}, and vLLM's {@code ignore_eos} extension).
  *
  * @param maxTokens   tokens to generate at most (>= 1; cut to the context)
  * @param temperature 0 = greedy
@@ -15,8 +15,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param seed        the sampling seed: a seed fixes the output, alone or beside other requests
  * @param stop        stop strings: the text ends before the first one
  * @param topLogprobs -1 = no log-probabilities; 0..20 = the chosen token's and that many alternatives per token
+ * @param ignoreEos   keep generating past the end-of-sequence token, up to maxTokens (benchmarks, fixed-length load)
  */
-public record Sampling(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop, int topLogprobs) {
+public record Sampling(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop, int topLogprobs,
+                       boolean ignoreEos) {
+    /** Stopping at the end-of-sequence token. */
+    public Sampling(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop, int topLogprobs) {
+        this(maxTokens, temperature, topP, topK, seed, stop, topLogprobs, false);
+    }
+
     public Sampling {
         stop = List.copyOf(stop);
         if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
@@ -35,15 +42,17 @@ public record Sampling(int maxTokens, float temperature, float topP, int topK, l
         return new Sampling(maxTokens, temperature, 1f, 0, ThreadLocalRandom.current().nextLong(), List.of(), -1);
     }
 
-    public Sampling withSeed(long s) { return new Sampling(maxTokens, temperature, topP, topK, s, stop, topLogprobs); }
+    public Sampling withSeed(long s) { return new Sampling(maxTokens, temperature, topP, topK, s, stop, topLogprobs, ignoreEos); }
 
-    public Sampling withTopP(float p) { return new Sampling(maxTokens, temperature, p, topK, seed, stop, topLogprobs); }
+    public Sampling withTopP(float p) { return new Sampling(maxTokens, temperature, p, topK, seed, stop, topLogprobs, ignoreEos); }
 
-    public Sampling withTopK(int k) { return new Sampling(maxTokens, temperature, topP, k, seed, stop, topLogprobs); }
+    public Sampling withTopK(int k) { return new Sampling(maxTokens, temperature, topP, k, seed, stop, topLogprobs, ignoreEos); }
 
-    public Sampling withStop(List<String> s) { return new Sampling(maxTokens, temperature, topP, topK, seed, s, topLogprobs); }
+    public Sampling withStop(List<String> s) { return new Sampling(maxTokens, temperature, topP, topK, seed, s, topLogprobs, ignoreEos); }
 
-    public Sampling withMaxTokens(int n) { return new Sampling(n, temperature, topP, topK, seed, stop, topLogprobs); }
+    public Sampling withMaxTokens(int n) { return new Sampling(n, temperature, topP, topK, seed, stop, topLogprobs, ignoreEos); }
 
-    public Sampling withTopLogprobs(int n) { return new Sampling(maxTokens, temperature, topP, topK, seed, stop, n); }
+    public Sampling withTopLogprobs(int n) { return new Sampling(maxTokens, temperature, topP, topK, seed, stop, n, ignoreEos); }
+
+    public Sampling withIgnoreEos(boolean b) { return new Sampling(maxTokens, temperature, topP, topK, seed, stop, topLogprobs, b); }
 }

@@ -24,9 +24,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param topLogprobs  -1: no logprobs; else the chosen token's log-probability and this many alternatives
  *                     (chat: {@code logprobs: true} with {@code top_logprobs}; completions: {@code logprobs: k})
  * @param n            choices to generate (each its own sequence in the batch; seeds seed, seed+1, ...)
+ * @param ignoreEos    {@code ignore_eos} (a vLLM extension): generate past the end-of-sequence token, up to maxTokens
  */
 public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
-                             boolean stream, boolean includeUsage, int topLogprobs, int n) {
+                             boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos) {
     /** Stop strings per request at most (OpenAI allows 4). */
     public static final int MAX_STOP = 16;
     /** Choices per request at most. */
@@ -34,12 +35,12 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
 
     public SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
                           boolean stream, boolean includeUsage) {
-        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1);
+        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false);
     }
 
     /** The parameters of choice {@code i} of n: seed + i. */
     public SamplingParams choice(int i) {
-        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1);
+        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos);
     }
 
     public SamplingParams {
@@ -87,9 +88,10 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
             Boolean iu = RequestFields.optBoolean((ObjectNode) so, "include_usage");
             includeUsage = iu != null && iu;
         }
+        Boolean ignoreEos = RequestFields.optBoolean(o, "ignore_eos");
         unsupported(o);
         return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
-                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue());
+                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos);
     }
 
     /**

@@ -132,16 +132,41 @@ class BatchServingTest {
                 o -> o.withLimits(ServerLimits.DEFAULTS.withMaxQueued(0)),
                 EngineOptions.defaults().withCacheBytes(16L << 20).withMaxBatch(1))) {
             try (ExecutorService ex = Executors.newSingleThreadExecutor()) {
+                // ignore_eos: greedy from "the", this model ends at EOS after about 130 tokens, which on a loaded
+                // machine could pass before the second request arrives; it must stay busy until the 429 is seen
                 Future<HttpResponse<String>> longOne = ex.submit(() -> busy.post("/v1/completions",
-                        "{\"prompt\":\"the\",\"max_tokens\":4000,\"temperature\":0,\"stream\":true}"));
+                        "{\"prompt\":\"the\",\"max_tokens\":4000,\"temperature\":0,\"stream\":true,\"ignore_eos\":true}"));
                 long end = System.nanoTime() + 30_000_000_000L;
                 while (busy.runner.stats().active() == 0 && System.nanoTime() < end) Thread.sleep(1);
                 HttpResponse<String> r = busy.post("/v1/completions", "{\"prompt\":\"a\",\"max_tokens\":2}");
-                assertEquals(429, r.statusCode(), r.body());
+                assertEquals(429, r.statusCode(), r.body() + "\nthe long request: " + (longOne.isDone() ? tail(longOne.get().body()) : "still running"));
                 assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
                 assertEquals("rate_limit_error", TestServer.json(r).get("error").get("type").asText());
                 assertEquals(200, longOne.get().statusCode());
             }
         }
+    }
+
+    @Test void ignoreEosGeneratesUpToMaxTokens(@TempDir Path big) throws Exception {
+        TestServer.buildModel(big, 42, 4096);
+        try (TestServer t = new TestServer(big, new SamplingParams.Defaults(16, 0f))) {
+            // oracle: the same greedy request without the flag, which this model ends at EOS after ~130 tokens
+            JsonNode stops = TestServer.json(t.post("/v1/completions", "{\"prompt\":\"the\",\"max_tokens\":400,\"temperature\":0}"));
+            int natural = stops.get("usage").get("completion_tokens").asInt();
+            assertEquals("stop", stops.get("choices").get(0).get("finish_reason").asText());
+            assertTrue(natural < 400, "the oracle request must end at EOS: " + natural);
+            JsonNode all = TestServer.json(t.post("/v1/completions", "{\"prompt\":\"the\",\"max_tokens\":400,\"temperature\":0,\"ignore_eos\":true}"));
+            assertEquals("length", all.get("choices").get(0).get("finish_reason").asText());
+            assertEquals(400, all.get("usage").get("completion_tokens").asInt());
+            // the text up to EOS is the same (EOS decodes to no text)
+            assertTrue(all.get("choices").get(0).get("text").asText().startsWith(stops.get("choices").get(0).get("text").asText()));
+            HttpResponse<String> bad = t.post("/v1/completions", "{\"prompt\":\"the\",\"ignore_eos\":\"yes\"}");
+            assertEquals(400, bad.statusCode(), bad.body());
+            assertTrue(bad.body().contains("ignore_eos"), bad.body());
+        }
+    }
+
+    private static String tail(String s) {
+        return s.length() > 600 ? "..." + s.substring(s.length() - 600) : s;
     }
 }
