@@ -53,12 +53,15 @@ public final class Parallel {
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
+        /** Tasks the submitting thread ran (its own count; read after the job). */
+        int callerTasks;
 
         Job(Task body, int n) { this.body = body; this.n = n; }
 
         void drain(int worker) {
             int i;
             while ((i = next.getAndIncrement()) < n) {
+                if (worker == 0) callerTasks++;
                 try {
                     if (failure == null) body.run(i, worker);
                 } catch (Throwable t) {
@@ -92,6 +95,23 @@ public final class Parallel {
     /** Parallel sections run so far (approximate when several threads submit; exact for one). */
     public static long jobCount() { return jobCount; }
 
+    private static volatile boolean stats;
+    private static long statTasks, statCallerTasks, statAlone, statWaitNanos;
+
+    /**
+     * Turns on (and zeroes) the participation counters of the parallel sections (the decode-step profile's): tasks
+     * run, tasks the submitting thread ran itself, sections in which no worker ran a task, and the time the
+     * submitting thread waited for workers to finish their last tasks; off keeps the counts. Exact for one
+     * submitting thread.
+     */
+    public static void stats(boolean on) {
+        if (on) statTasks = statCallerTasks = statAlone = statWaitNanos = 0;
+        stats = on;
+    }
+
+    /** {tasks, tasks run by the submitting thread, sections no worker joined, nanoseconds waited for workers}. */
+    public static long[] statsSnapshot() { return new long[] {statTasks, statCallerTasks, statAlone, statWaitNanos}; }
+
     /** Number of participants (workers + the calling thread). */
     public static int threads() { return THREADS; }
 
@@ -119,9 +139,16 @@ public final class Parallel {
                 inJob[0] = false;
             }
             // wait for tasks still running on workers (not for workers that never showed up)
+            long w0 = stats ? System.nanoTime() : 0L;
             for (int spins = 0; job.done.get() < n; spins++) {
                 if (spins < PURE_SPINS) Thread.onSpinWait();
                 else Thread.yield();                     // oversubscribed machine: let the worker run
+            }
+            if (stats) {
+                statTasks += n;
+                statCallerTasks += job.callerTasks;
+                if (job.callerTasks == n) statAlone++;
+                statWaitNanos += System.nanoTime() - w0;
             }
             Throwable f = job.failure;
             if (f != null) {

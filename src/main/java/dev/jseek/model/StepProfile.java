@@ -67,7 +67,10 @@ public final class StepProfile {
     private static final long[] jobs = new long[PHASES.length];
     private static long jobsAtStart;
 
-    public static void enable(boolean enabled) { on = enabled; }
+    public static void enable(boolean enabled) {
+        on = enabled;
+        Parallel.stats(enabled);
+    }
 
     public static boolean enabled() { return on; }
 
@@ -91,6 +94,7 @@ public final class StepProfile {
         java.util.Arrays.fill(nanos, 0);
         java.util.Arrays.fill(calls, 0);
         java.util.Arrays.fill(jobs, 0);
+        if (on) Parallel.stats(true);
     }
 
     /** Nanoseconds per phase (ordinal order). */
@@ -121,6 +125,11 @@ public final class StepProfile {
         out.printf("%-34s %10.1f %6.1f%% %9s %11.1f%n", "timed total", total / 1e3 / s, 100.0, "", totalJobs / s);
         out.printf("%-34s %10.1f %6.1f%%%n", "  * weight GEMVs", gemv / 1e3 / s, 100.0 * gemv / Math.max(1, total));
         out.printf("%-34s %10.1f %6.1f%%%n", "  everything else", (total - gemv) / 1e3 / s, 100.0 * (total - gemv) / Math.max(1, total));
+        long[] ps = Parallel.statsSnapshot();
+        if (ps[0] > 0)
+            out.printf("parallel sections (%d threads): %.1f tasks per section; the calling thread ran %.0f%% of the tasks, alone in %.0f%% of the"
+                            + " sections; it waited %.1f us/token for the workers' last tasks%n", Parallel.threads(), (double) ps[0] / Math.max(1, totalJobs),
+                    100.0 * ps[1] / ps[0], 100.0 * ps[2] / Math.max(1, totalJobs), ps[3] / 1e3 / s);
         if (wallNanos > 0 && !CPU)
             out.printf("%-34s %10.1f   (untimed: %.1f%%)%n", "wall per token", wallNanos / 1e3 / s, 100.0 * (wallNanos - total) / wallNanos);
     }
