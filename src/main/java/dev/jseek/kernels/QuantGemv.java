@@ -113,6 +113,21 @@ final class QuantGemv {
         int n = w.rows(), k = w.cols();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
+        if (t == DType.Q8_0 && Q8_LANES) {
+            Scratch own = Scratch.acquire();
+            try {
+                float[] lanes = own.get(4, L);
+                for (int r = r0; r < r1; r++)
+                    for (int tk = 0; tk < m; tk++) {
+                        float v = q8_0(seg, r * rb, x, xOff + tk * k, k / 32, lanes);
+                        int yi = yOff + tk * n + r;
+                        y[yi] = accumulate ? y[yi] + v : v;
+                    }
+            } finally {
+                own.release();
+            }
+            return;
+        }
         for (int r = r0; r < r1; r++)
             for (int tk = 0; tk < m; tk++) {
                 long p = r * rb;
@@ -126,6 +141,28 @@ final class QuantGemv {
                 int yi = yOff + tk * n + r;
                 y[yi] = accumulate ? y[yi] + v : v;
             }
+    }
+
+    /**
+     * Whether the Q8_0 row sum reduces its lanes through a small array ({@link #q8_0(MemorySegment, long, float[], int,
+     * int, float[])}: one vector store, then scalar adds of the stored lanes in index order) instead of
+     * {@link Vec#sum}'s lane extractions: the same float additions, so the same bits, and on a row of 16 blocks the
+     * extractions cost about as much as the blocks (system property {@code jseek.q8Lanes}, default true).
+     */
+    static final boolean Q8_LANES = Boolean.parseBoolean(System.getProperty("jseek.q8Lanes", "true"));
+
+    /** {@link #q8_0(MemorySegment, long, float[], int, int)} with the lane sum through {@code lanes} (L floats): same bits. */
+    static float q8_0(MemorySegment s, long p, float[] x, int xo, int nb, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, p += 34, xo += 32) {
+            FloatVector t = toFloat(bytes(s, p + 2)).mul(FloatVector.fromArray(F, x, xo));
+            for (int j = L; j < 32; j += L) t = toFloat(bytes(s, p + 2 + j)).fma(FloatVector.fromArray(F, x, xo + j), t);
+            acc = t.fma(FloatVector.broadcast(F, f16(s, p)), acc);
+        }
+        acc.intoArray(lanes, 0);
+        float sum = 0f;
+        for (int j = 0; j < L; j++) sum += lanes[j];
+        return sum;
     }
 
     static float q8_0(MemorySegment s, long p, float[] x, int xo, int nb) {

@@ -13,6 +13,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -69,6 +70,25 @@ class QuantKernelsTest {
             for (int c = 0; c < cols; c++) x[i * cols + c] = (float) (r.nextGaussian() * s + (c % 97 == 0 ? 0.3 * s : 0));
         }
         return QuantFixtures.quantize(t, x);
+    }
+
+    /** The Q8_0 row sum with its lanes summed through an array (the decode path) keeps the bits of the Vec.sum one. */
+    @Test
+    void q8_0LaneSumThroughArrayKeepsBits() {
+        SplittableRandom r = new SplittableRandom(77);
+        try (Arena a = Arena.ofShared()) {
+            for (int k : new int[] {32, 64, 96, 512, 1536}) {
+                int n = 9;
+                Matrix w = onNative(a, DType.Q8_0, n, k, randomWeight(DType.Q8_0, n, k, r), 3);
+                float[] x = new float[k + 5], lanes = new float[Vec.LANES];
+                for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                for (int o = 0; o < n; o++) {
+                    float want = QuantGemv.q8_0(w.data(), o * w.rowBytes(), x, 5, k / 32);
+                    float got = QuantGemv.q8_0(w.data(), o * w.rowBytes(), x, 5, k / 32, lanes);
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), "k=" + k + " row " + o);
+                }
+            }
+        }
     }
 
     @ParameterizedTest
