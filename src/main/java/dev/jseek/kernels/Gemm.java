@@ -46,8 +46,17 @@ public final class Gemm {
     /** Below this many multiply-adds a GEMV-sized product runs on the calling thread ({@link Gemv}'s threshold). */
     static final long SERIAL_MACS = 1L << 16;
 
-    /** Rows per task of {@link #linearMany} (a multiple of 4: the GEMV row groups stay aligned). */
-    static final int MANY_ROWS = 64;
+    /**
+     * Rows per task of {@link #linearMany} (a multiple of 4: the GEMV row groups stay aligned, so the values do not
+     * depend on it; system property {@code jseek.manyRows}, default 64, for A/B runs of the decode step's task size).
+     */
+    static final int MANY_ROWS = manyRows();
+
+    private static int manyRows() {
+        int r = Integer.getInteger("jseek.manyRows", 64);
+        if (r < 4 || r % 4 != 0) throw new IllegalArgumentException("system property jseek.manyRows: a positive multiple of 4, got " + r);
+        return r;
+    }
 
     /**
      * {@code count} independent Linear products as one parallel job (decode: the selected experts' gate and up
