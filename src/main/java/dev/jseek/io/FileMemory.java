@@ -21,9 +21,23 @@ public final class FileMemory {
     /** Whether weight files are mapped ({@code jseek.mmap}, default true). */
     public static boolean mmap() { return !"false".equalsIgnoreCase(System.getProperty(MMAP_PROPERTY, "true")); }
 
+    /**
+     * Whether a mapped file is handed out as a plain native segment over the mapping's address (system property
+     * {@code jseek.plainMapping}, default true) rather than as the mapped-segment class {@link FileChannel#map}
+     * returns. The kernels' vector loads ({@code fromMemorySegment}) are compiled for the segment classes they have
+     * seen: a model whose weights are mostly mapped but partly in arena memory (GGUF's kv_b, rebuilt at load from
+     * attn_k_b and attn_v_b) made every BF16 GEMV of a decode step about 1.3x slower than with one class
+     * (docs/quantization.md, "Where the step's time goes"). With plain segments mapped and arena weights are one
+     * class. Same bytes, same lifetime (the arena), read-only by the mapping's protection.
+     */
+    public static final boolean PLAIN_MAPPING = !"false".equalsIgnoreCase(System.getProperty("jseek.plainMapping", "true"));
+
     /** Bytes 0..size-1 of {@code ch} in {@code arena}: mapped read-only when {@code map}, else read into memory. */
     public static MemorySegment load(FileChannel ch, long size, Arena arena, boolean map, Path file) throws IOException {
-        if (map) return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+        if (map) {
+            MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return PLAIN_MAPPING ? MemorySegment.ofAddress(m.address()).reinterpret(size, arena, null).asReadOnly() : m;
+        }
         MemorySegment m;
         try {
             m = arena.allocate(size, 64);
