@@ -19,7 +19,9 @@ import java.util.List;
  *     {@code Digits} stage with {@code individual_digits: false});</li>
  * <li>{@code deepseek-coder} (DeepSeek-Coder 1.x): line breaks, an optional whitespace before a letter run or a
  *     punctuation run, CJK and Hangul runs, then every digit alone ({@code Digits} with {@code individual_digits:
- *     true}).</li>
+ *     true});</li>
+ * <li>{@code kimi-k2} (Kimi-K2 and Moonlight, whose tiktoken vocabularies llama.cpp's converter writes as byte-level
+ *     BPE): one split, what llama.cpp's splitter for the name does ({@link #KIMI_K2_SPLIT}).</li>
  * </ul>
  * Regexes are Oniguruma's (what HF tokenizers runs), compiled by {@link OnigRegex}; the DeepSeek-V3 ones also have
  * hand-written splitters ({@link FastSplitters}).
@@ -49,7 +51,27 @@ enum NamedPreTokenizer {
             "\\s?\\p{L}+",
             "\\s?\\p{P}+",
             "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+",
-            "\\p{N}")); // tokenizer.json: Digits, individual_digits true
+            "\\p{N}")), // tokenizer.json: Digits, individual_digits true
+    KIMI_K2("kimi-k2", List.of(NamedPreTokenizer.KIMI_K2_SPLIT)); // a constant: inlined, so the forward reference is fine
+
+    /**
+     * The code points llama.cpp counts as Han for {@code kimi-k2} (its own ranges, not Unicode's Script=Han): CJK
+     * Unified Ideographs, Extensions A to F, and the Compatibility Ideographs and their Supplement.
+     */
+    static final String KIMI_K2_HAN = "\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"
+            + "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{2CEB0}-\\x{2EBEF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}";
+
+    /**
+     * What llama.cpp's {@code kimi-k2} pre-tokenizer does, written as one regex (llama.cpp runs a hand-written splitter,
+     * not a regex): Han runs; an optional character that is neither a line break, a letter nor a number, then a run of
+     * non-Han letters (one run whatever the case: Kimi's own tiktoken pattern would split "HelloWorld" at the capital,
+     * llama.cpp does not, and marks are not letters) and an optional ASCII contraction in either case; numbers in runs
+     * of up to three; an optional space and a run of other characters, then line breaks; whitespace up to its last line
+     * break; whitespace not followed by a non-space (so a single space stays for the next word); any whitespace.
+     */
+    static final String KIMI_K2_SPLIT = "[" + KIMI_K2_HAN + "]+"
+            + "|[^\r\n\\p{L}\\p{N}]?[\\p{L}&&[^" + KIMI_K2_HAN + "]]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+            + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
 
     /** What tokenizer.json's {@code Digits} stage splits off: runs of numbers, or each number alone. */
     static final String DIGIT_RUNS = "\\p{N}+", SINGLE_DIGITS = "\\p{N}";
@@ -70,7 +92,7 @@ enum NamedPreTokenizer {
         return null;
     }
 
-    /** The names jseek reads, for messages: "'deepseek-v3', 'deepseek-llm', 'deepseek-coder'". */
+    /** The names jseek reads, for messages: "'deepseek-v3', 'deepseek-llm', 'deepseek-coder', 'kimi-k2'". */
     static String names() {
         List<String> out = new ArrayList<>();
         for (NamedPreTokenizer p : values()) out.add("'" + p.ggufName + "'");

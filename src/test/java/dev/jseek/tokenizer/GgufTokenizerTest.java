@@ -124,7 +124,7 @@ class GgufTokenizerTest {
         try (GgufFile g = GgufFile.open(src)) {
             FormatException x = assertThrows(FormatException.class, () -> GgufTokenizer.read(g));
             assertEquals(src + ": tokenizer.ggml.pre is 'qwen2'; jseek splits text with the DeepSeek family's pre-tokenizers "
-                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder') only; pass --tokenizer tokenizer.json", x.getMessage());
+                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder', 'kimi-k2') only; pass --tokenizer tokenizer.json", x.getMessage());
         }
     }
 }
