@@ -44,8 +44,12 @@ public enum ChatFormat {
         @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v2(messages, gen, bos, eos); }
     },
     DEEPSEEK_V3_1("deepseek-v3.1", "deepseek-v3.1-chat-template.jinja") {
-        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v3_1(messages, gen, bos, false); }
-        @Override String render(List<Message> messages, boolean gen, String bos, String eos, boolean thinking) { return v3_1(messages, gen, bos, thinking); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v3_1(messages, gen, bos, false, true); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos, boolean thinking) { return v3_1(messages, gen, bos, thinking, true); }
+    },
+    DEEPSEEK_V3_1_LLAMA_CPP("deepseek-v3.1 (llama.cpp's copy)", "deepseek-v3.1-llama-cpp-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v3_1(messages, gen, bos, false, false); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos, boolean thinking) { return v3_1(messages, gen, bos, thinking, false); }
     },
     KIMI_K2("kimi-k2", "kimi-k2-chat-template.jinja") {
         @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2(messages, gen); }
@@ -88,7 +92,7 @@ public enum ChatFormat {
     }
 
     /** Whether the template has a thinking switch ({@link #render(List, boolean, boolean)}). */
-    public boolean hasThinkingSwitch() { return this == DEEPSEEK_V3_1; }
+    public boolean hasThinkingSwitch() { return this == DEEPSEEK_V3_1 || this == DEEPSEEK_V3_1_LLAMA_CPP; }
 
     /** Renders with DeepSeek's BOS/EOS strings. */
     public String render(List<Message> messages, boolean addGenerationPrompt) { return render(messages, addGenerationPrompt, BOS, EOS); }
@@ -263,17 +267,19 @@ public enum ChatFormat {
     // ---- DeepSeek-V3.1 ----
 
     /**
-     * DeepSeek-V3.1's template (llama.cpp's models/templates copy): system messages joined as in V3; a user turn
-     * {@code <｜User｜>content}; the first assistant turn after a user opens {@code <｜Assistant｜><think></think>}
-     * (a tool-calling one too); an answer keeps what follows its first {@code </think>}; tool calls are
-     * {@code <｜tool▁call▁begin｜>name<｜tool▁sep｜>arguments<｜tool▁call▁end｜>} with the arguments as a JSON string
-     * ({@code tojson}), the first opening {@code <｜tool▁calls▁begin｜>} after the turn's content (if any), the turn
-     * closing {@code <｜tool▁calls▁end｜><｜end▁of▁sentence｜>}; a tool output is
+     * DeepSeek-V3.1's template, as released (tokenizer_config.json) or as llama.cpp's models/templates copy rewrites it
+     * ({@code release} false): system messages joined as in V3; a user turn {@code <｜User｜>content}; the first
+     * assistant turn after a user opens {@code <｜Assistant｜></think>} (llama.cpp's copy: {@code <think></think>}), a
+     * tool-calling one too; an answer keeps what follows its first {@code </think>}; tool calls are
+     * {@code <｜tool▁call▁begin｜>name<｜tool▁sep｜>arguments<｜tool▁call▁end｜>}, the arguments as they are (llama.cpp's
+     * copy: as a JSON string, {@code tojson}), the first opening {@code <｜tool▁calls▁begin｜>} after the turn's content
+     * (if any), the turn closing {@code <｜tool▁calls▁end｜><｜end▁of▁sentence｜>}; a tool output is
      * {@code <｜tool▁output▁begin｜>content<｜tool▁output▁end｜>}, and the answer after it is its content and EOS; the
-     * generation prompt follows a user turn only: {@code <｜Assistant｜><think></think>}, or {@code <｜Assistant｜><think>}
-     * with thinking on.
+     * generation prompt follows a user turn only: {@code <｜Assistant｜></think>}, or {@code <｜Assistant｜><think>} with
+     * thinking on.
      */
-    static String v3_1(List<Message> messages, boolean gen, String bos, boolean thinking) {
+    static String v3_1(List<Message> messages, boolean gen, String bos, boolean thinking, boolean release) {
+        String noThinking = release ? "</think>" : "<think></think>";
         StringBuilder out = new StringBuilder(bos).append(joinedSystem(messages));
         boolean isFirst = false, isTool = false, isLastUser = false;
         for (Message m : messages) {
@@ -286,7 +292,7 @@ public enum ChatFormat {
                 }
                 case "assistant" -> {
                     if (!m.toolCalls().isEmpty()) {
-                        if (isLastUser) out.append(ASSISTANT).append("<think></think>");
+                        if (isLastUser) out.append(ASSISTANT).append(noThinking);
                         isLastUser = false;
                         isFirst = false;
                         isTool = false;
@@ -296,12 +302,12 @@ public enum ChatFormat {
                                 out.append(TOOL_CALLS_BEGIN);
                                 isFirst = true;
                             }
-                            out.append(TOOL_CALL_BEGIN).append(t.name()).append(TOOL_SEP).append(json(t.arguments())).append(TOOL_CALL_END);
+                            out.append(TOOL_CALL_BEGIN).append(t.name()).append(TOOL_SEP).append(release ? t.arguments() : json(t.arguments())).append(TOOL_CALL_END);
                         }
                         out.append(TOOL_CALLS_END).append(EOS);
                     } else {
                         String content = required(m);
-                        if (isLastUser) out.append(ASSISTANT).append("<think></think>");
+                        if (isLastUser) out.append(ASSISTANT).append(noThinking);
                         isLastUser = false;
                         if (isTool) {
                             out.append(content).append(EOS);
@@ -320,7 +326,7 @@ public enum ChatFormat {
                 default -> { }
             }
         }
-        if (gen && isLastUser && !isTool) out.append(ASSISTANT).append(thinking ? "<think>" : "<think></think>");
+        if (gen && isLastUser && !isTool) out.append(ASSISTANT).append(thinking ? "<think>" : noThinking);
         return out.toString();
     }
 

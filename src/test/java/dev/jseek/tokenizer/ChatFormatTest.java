@@ -50,7 +50,7 @@ class ChatFormatTest {
         String why = ChatTemplate.unsupported(t);
         assertEquals("the chat template of " + src + " (first line \"{%- for message in messages %}\") is not one jseek renders; "
                 + "jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), deepseek-v3-0324, "
-                + "deepseek-v2, deepseek-v3.1, kimi-k2, kimi-k2-instruct) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
+                + "deepseek-v2, deepseek-v3.1, deepseek-v3.1 (llama.cpp's copy), kimi-k2, kimi-k2-instruct) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
         assertNull(ChatTemplate.formatOf(t));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
@@ -99,9 +99,13 @@ class ChatFormatTest {
         // DeepSeek-V3.1: the thinking switch
         Tokenizer v31 = gguf(tmp.resolve("v31"), v3json, ChatFormat.DEEPSEEK_V3_1.template, Tokenizer.DEEPSEEK_V3_PRE);
         assertSame(ChatFormat.DEEPSEEK_V3_1, ChatTemplate.formatOf(v31));
-        assertEquals("<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜><think></think>Hello.<｜end▁of▁sentence｜><｜User｜>Bye<｜Assistant｜><think></think>",
+        assertEquals("<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜></think>Hello.<｜end▁of▁sentence｜><｜User｜>Bye<｜Assistant｜></think>",
                 ChatTemplate.render(v31, chat, true));
         assertTrue(ChatTemplate.render(v31, chat, true, true).endsWith("<｜User｜>Bye<｜Assistant｜><think>"));
+        // llama.cpp's rewritten copy of it closes an empty <think></think> instead
+        Tokenizer v31cpp = gguf(tmp.resolve("v31cpp"), v3json, ChatFormat.DEEPSEEK_V3_1_LLAMA_CPP.template, Tokenizer.DEEPSEEK_V3_PRE);
+        assertSame(ChatFormat.DEEPSEEK_V3_1_LLAMA_CPP, ChatTemplate.formatOf(v31cpp));
+        assertTrue(ChatTemplate.render(v31cpp, chat, true).endsWith("<｜User｜>Bye<｜Assistant｜><think></think>"));
     }
 
     @Test void aKimiK2GgufAloneChatsAndStopsAtTheEndOfTurn(@TempDir Path tmp) throws Exception {
