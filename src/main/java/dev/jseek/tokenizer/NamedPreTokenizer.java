@@ -62,16 +62,28 @@ enum NamedPreTokenizer {
             + "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{2CEB0}-\\x{2EBEF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}";
 
     /**
+     * The letters and numbers that Unicode 16.0 added, which llama.cpp (3.21.1: Unicode 15.1 tables) takes for unassigned
+     * code points, neither letters nor numbers, while the JDK's Unicode 16 tables class them as letters and numbers.
+     */
+    static final String UNICODE16_LETTERS_NUMBERS = "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}\\x{10D40}-\\x{10D65}\\x{10D6F}-\\x{10D85}"
+            + "\\x{10EC2}-\\x{10EC4}\\x{11380}-\\x{11389}\\x{1138B}\\x{1138E}\\x{11390}-\\x{113B5}\\x{113B7}\\x{113D1}\\x{113D3}\\x{116D0}-\\x{116E3}"
+            + "\\x{11BC0}-\\x{11BE0}\\x{11BF0}-\\x{11BF9}\\x{13460}-\\x{143FA}\\x{16100}-\\x{1611D}\\x{16130}-\\x{16139}\\x{16D40}-\\x{16D6C}"
+            + "\\x{16D70}-\\x{16D79}\\x{18CFF}\\x{1CCF0}-\\x{1CCF9}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}-\\x{1E5FA}";
+
+    /**
      * What llama.cpp's {@code kimi-k2} pre-tokenizer does, written as one regex (llama.cpp runs a hand-written splitter,
      * not a regex): Han runs; an optional character that is neither a line break, a letter nor a number, then a run of
      * non-Han letters (one run whatever the case: Kimi's own tiktoken pattern would split "HelloWorld" at the capital,
      * llama.cpp does not, and marks are not letters) and an optional ASCII contraction in either case; numbers in runs
      * of up to three; an optional space and a run of other characters, then line breaks; whitespace up to its last line
-     * break; whitespace not followed by a non-space (so a single space stays for the next word); any whitespace.
+     * break; whitespace not followed by a non-space (so a single space stays for the next word); any whitespace. Letters
+     * and numbers are llama.cpp's: those of {@link #UNICODE16_LETTERS_NUMBERS} count as other characters.
      */
     static final String KIMI_K2_SPLIT = "[" + KIMI_K2_HAN + "]+"
-            + "|[^\r\n\\p{L}\\p{N}]?[\\p{L}&&[^" + KIMI_K2_HAN + "]]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
-            + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
+            + "|(?:[^\r\n\\p{L}\\p{N}]|[" + UNICODE16_LETTERS_NUMBERS + "])?[\\p{L}&&[^" + KIMI_K2_HAN + UNICODE16_LETTERS_NUMBERS + "]]+"
+            + "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+            + "|[\\p{N}&&[^" + UNICODE16_LETTERS_NUMBERS + "]]{1,3}| ?(?:[^\\s\\p{L}\\p{N}]|[" + UNICODE16_LETTERS_NUMBERS + "])+[\r\n]*"
+            + "|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
 
     /** What tokenizer.json's {@code Digits} stage splits off: runs of numbers, or each number alone. */
     static final String DIGIT_RUNS = "\\p{N}+", SINGLE_DIGITS = "\\p{N}";

@@ -49,6 +49,7 @@ class KimiK2LlamaCppTest {
         texts.addAll(FamilyTokenizers.targeted());
         texts.addAll(KimiTestVocabulary.targeted(32));
         texts.addAll(KimiTestVocabulary.hanNeighbours());
+        texts.addAll(KimiTestVocabulary.unicode16());
         texts.addAll(ParityCorpus.digits());
         texts.addAll(ParityCorpus.emoji(33));
         texts.addAll(ParityCorpus.whitespace(34));

@@ -120,6 +120,28 @@ public final class KimiTestVocabulary {
         return out;
     }
 
+    /**
+     * Letters and digits that Unicode 16.0 added (Cyrillic, Latin Extended-D, Todhri, Garay with its digits, Tulu-Tigalari,
+     * Sunuwar, Egyptian hieroglyphs extension A, Kirat Rai digits, Ol Onal, legacy-computing digits), which the JDK's
+     * tables class as letters and numbers and llama.cpp's Unicode 15.1 tables leave unassigned: next to Latin letters,
+     * spaces, digits and each other, twice each.
+     */
+    public static List<String> unicode16() {
+        int[] cps = {0x1C89, 0x1C8A, 0xA7CB, 0xA7DC, 0x105C0, 0x105F3, 0x10D4A, 0x10D40, 0x10D49, 0x10D70, 0x10EC2, 0x11380, 0x113B7,
+                0x116D0, 0x11BC0, 0x11BF0, 0x13460, 0x143FA, 0x16100, 0x16130, 0x16139, 0x16D40, 0x16D70, 0x18CFF, 0x1CCF0, 0x1E5D0, 0x1E5F1};
+        String[] around = {"ab", "Ab", " ", "1", "'s", "."};
+        List<String> out = new ArrayList<>();
+        for (int cp : cps) {
+            String c = Character.toString(cp);
+            for (String a : around) {
+                String t = a + c + c + a + " " + c + a + c + c + c + c;
+                out.add(t);
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
     /** Sentences in many scripts, in the way people write them. */
     public static final List<String> MULTILINGUAL = List.of(
             "The quick brown fox doesn't jump over the lazy dog; it's 3:45pm and we'll see.",
