@@ -21,7 +21,7 @@ import java.util.List;
  *     punctuation run, CJK and Hangul runs, then every digit alone ({@code Digits} with {@code individual_digits:
  *     true});</li>
  * <li>{@code kimi-k2} (Kimi-K2 and Moonlight, whose tiktoken vocabularies llama.cpp's converter writes as byte-level
- *     BPE): one split, what llama.cpp's splitter for the name does ({@link #KIMI_K2_SPLIT}).</li>
+ *     BPE): one split, what llama.cpp's splitter for the name does ({@link KimiK2Split}).</li>
  * </ul>
  * Regexes are Oniguruma's (what HF tokenizers runs), compiled by {@link OnigRegex}; the DeepSeek-V3 ones also have
  * hand-written splitters ({@link FastSplitters}).
@@ -52,38 +52,7 @@ enum NamedPreTokenizer {
             "\\s?\\p{P}+",
             "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+",
             "\\p{N}")), // tokenizer.json: Digits, individual_digits true
-    KIMI_K2("kimi-k2", List.of(NamedPreTokenizer.KIMI_K2_SPLIT)); // a constant: inlined, so the forward reference is fine
-
-    /**
-     * The code points llama.cpp counts as Han for {@code kimi-k2} (its own ranges, not Unicode's Script=Han): CJK
-     * Unified Ideographs, Extensions A to F, and the Compatibility Ideographs and their Supplement.
-     */
-    static final String KIMI_K2_HAN = "\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"
-            + "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{2CEB0}-\\x{2EBEF}\\x{F900}-\\x{FAFF}\\x{2F800}-\\x{2FA1F}";
-
-    /**
-     * The letters and numbers that Unicode 16.0 added, which llama.cpp (3.21.1: Unicode 15.1 tables) takes for unassigned
-     * code points, neither letters nor numbers, while the JDK's Unicode 16 tables class them as letters and numbers.
-     */
-    static final String UNICODE16_LETTERS_NUMBERS = "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}\\x{10D40}-\\x{10D65}\\x{10D6F}-\\x{10D85}"
-            + "\\x{10EC2}-\\x{10EC4}\\x{11380}-\\x{11389}\\x{1138B}\\x{1138E}\\x{11390}-\\x{113B5}\\x{113B7}\\x{113D1}\\x{113D3}\\x{116D0}-\\x{116E3}"
-            + "\\x{11BC0}-\\x{11BE0}\\x{11BF0}-\\x{11BF9}\\x{13460}-\\x{143FA}\\x{16100}-\\x{1611D}\\x{16130}-\\x{16139}\\x{16D40}-\\x{16D6C}"
-            + "\\x{16D70}-\\x{16D79}\\x{18CFF}\\x{1CCF0}-\\x{1CCF9}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}-\\x{1E5FA}";
-
-    /**
-     * What llama.cpp's {@code kimi-k2} pre-tokenizer does, written as one regex (llama.cpp runs a hand-written splitter,
-     * not a regex): Han runs; an optional character that is neither a line break, a letter nor a number, then a run of
-     * non-Han letters (one run whatever the case: Kimi's own tiktoken pattern would split "HelloWorld" at the capital,
-     * llama.cpp does not, and marks are not letters) and an optional ASCII contraction in either case; numbers in runs
-     * of up to three; an optional space and a run of other characters, then line breaks; whitespace up to its last line
-     * break; whitespace not followed by a non-space (so a single space stays for the next word); any whitespace. Letters
-     * and numbers are llama.cpp's: those of {@link #UNICODE16_LETTERS_NUMBERS} count as other characters.
-     */
-    static final String KIMI_K2_SPLIT = "[" + KIMI_K2_HAN + "]+"
-            + "|(?:[^\r\n\\p{L}\\p{N}]|[" + UNICODE16_LETTERS_NUMBERS + "])?[\\p{L}&&[^" + KIMI_K2_HAN + UNICODE16_LETTERS_NUMBERS + "]]+"
-            + "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
-            + "|[\\p{N}&&[^" + UNICODE16_LETTERS_NUMBERS + "]]{1,3}| ?(?:[^\\s\\p{L}\\p{N}]|[" + UNICODE16_LETTERS_NUMBERS + "])+[\r\n]*"
-            + "|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
+    KIMI_K2("kimi-k2", List.of(KimiK2Split.REGEX));
 
     /** What tokenizer.json's {@code Digits} stage splits off: runs of numbers, or each number alone. */
     static final String DIGIT_RUNS = "\\p{N}+", SINGLE_DIGITS = "\\p{N}";

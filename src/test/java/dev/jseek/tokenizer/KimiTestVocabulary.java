@@ -103,14 +103,17 @@ public final class KimiTestVocabulary {
 
     /**
      * One ideograph of each of llama.cpp's Han ranges (CJK Unified, Extensions A to F, Compatibility Ideographs and
-     * their Supplement) and ideographs just outside them (radicals, Kangxi, CJK strokes, ideographic iteration mark),
-     * each before and after kana, Latin, Hangul, a digit and another of them, twice (so that BPE learns the pairs).
+     * their Supplement), unassigned code points inside those ranges, and ideographs just outside them (radicals, Kangxi,
+     * CJK strokes, ideographic iteration mark), each before and after kana, Latin, Hangul, a digit, punctuation and
+     * another of them, twice (so that BPE learns the pairs).
      */
     public static List<String> hanNeighbours() {
         String[] han = {"丽", "鿿", "㐀", "䶿", "𠀀", "𪛟", "𪜀", "𫝀", "𫠠", "𬺰", "\uF900", "\uFA0E", "\uFAD9", "\uD87E\uDC00", "\uD87E\uDE1D", "𪘀", "⺀", "⼀", "㇀", "々", "〇"};
-        String[] next = {"か", "カ", "a", "Ab", "한", "7", "中", " "};
+        String[] next = {"か", "カ", "a", "Ab", "한", "7", "中", " ", "(", " ("};
         List<String> out = new ArrayList<>();
-        for (String h : han) {
+        List<String> all = new ArrayList<>(List.of(han));
+        for (int cp : new int[] {0xFA6E, 0xFADA, 0x2EBE1, 0x2FA1E}) all.add(Character.toString(cp)); // unassigned, in the Han ranges
+        for (String h : all) {
             for (String n : next) {
                 String t = h + n + h + h + n + n + h;
                 out.add(t);
