@@ -8,7 +8,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * The chat templates of the DeepSeek family that jseek renders, each the exact text a release ships
  * (tokenizer_config.json {@code chat_template}, GGUF {@code tokenizer.chat_template}; resources beside this class) and
  * a hand-written renderer giving byte-for-byte what Jinja gives for it (docs/tokenizer.md, "Chat templates"; tested
- * against {@code @huggingface/jinja} rendering the same texts). Messages map to the template's variables as
+ * against {@code @huggingface/jinja} and Python's jinja2 rendering the same texts). Messages map to the template's variables as
  * transformers passes OpenAI-style messages: {@code content} null is {@code none}; a message's {@code tool_calls} key
  * is present only when it has tool calls; {@code bos_token} / {@code eos_token} are the tokenizer's.
  * <ul>
@@ -22,7 +22,11 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  *     {@code <｜tool▁calls▁end｜><｜end▁of▁sentence｜>} each time; tool outputs reopen after each tool-call turn; the
  *     generation prompt only follows an assistant turn;</li>
  * <li>{@link #DEEPSEEK_V2} — DeepSeek-V2 / V2-Lite chat: {@code User: ...\n\n}, {@code Assistant: ...<eos>}, system
- *     text followed by a blank line; tool messages render nothing.</li>
+ *     text followed by a blank line; tool messages render nothing;</li>
+ * <li>{@link #DEEPSEEK_V3_1} / {@link #DEEPSEEK_V3_1_LLAMA_CPP} — DeepSeek-V3.1, the released text and llama.cpp's
+ *     rewritten copy, with the thinking switch ({@link #v3_1});</li>
+ * <li>{@link #KIMI_K2} / {@link #KIMI_K2_INSTRUCT} — Kimi-K2's first and later texts ({@link #kimiK2},
+ *     {@link #kimiK2Instruct}); compared exactly, not with the newline rule of {@link #of}.</li>
  * </ul>
  */
 public enum ChatFormat {
@@ -106,6 +110,7 @@ public enum ChatFormat {
      * The known template whose text {@code template} is, or null. Compared as text after stripping surrounding
      * whitespace and reading every backslash-n as a newline: releases and converters write the newlines inside the
      * template's string literals either way (a JSON {@code \\n} escape or a real newline), which Jinja renders alike.
+     * Kimi's texts are compared stripped only (see {@link #exact()}).
      */
     public static ChatFormat of(String template) {
         if (template == null) return null;
