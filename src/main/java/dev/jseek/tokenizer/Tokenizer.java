@@ -258,16 +258,16 @@ public final class Tokenizer {
     static final List<String> END_OF_GENERATION = List.of(SpecialTokens.EOS, "<|im_end|>", "[EOT]", "[EOS]", "[PAD]");
 
     /**
-     * The ids a generation stops at, ascending: EOS, and every token of {@link #END_OF_GENERATION} in the vocabulary
-     * (Kimi-K2's chat turns end with {@code <|im_end|>}, its EOS is {@code [EOS]}); llama.cpp's set for the
-     * family's vocabularies (docs/tokenizer.md).
+     * The ids a generation stops at, ascending: EOS, and every added token of {@link #END_OF_GENERATION} the
+     * vocabulary has (Kimi-K2's chat turns end with {@code <|im_end|>}, its EOS is {@code [EOS]}); llama.cpp's set
+     * for the family's vocabularies (docs/tokenizer.md).
      */
     public int[] endOfGenerationIds() {
         java.util.TreeSet<Integer> ids = new java.util.TreeSet<>();
         if (eos >= 0) ids.add(eos);
         for (String t : END_OF_GENERATION) {
-            int id = tokenId(t);
-            if (id >= 0) ids.add(id);
+            Integer id = addedIds.get(t); // an added (special) token: a normal token spelled "[PAD]" ends nothing
+            if (id != null) ids.add(id);
         }
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
