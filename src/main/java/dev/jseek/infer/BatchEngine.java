@@ -62,7 +62,7 @@ public final class BatchEngine implements AutoCloseable {
     /** A snapshot of the engine's state and counters. */
     public record Stats(int queued, int active, int lastBatch, int peakBatch, int blocksUsed, int blocksTotal, int blockTokens,
                         int prefixEntries, long tokensGenerated, long promptTokensComputed, long promptTokensReused,
-                        long decodeSteps, long prefillChunks, long drafted, long accepted) {}
+                        long decodeSteps, long prefillChunks, long drafted, long accepted, long prefillForwards) {}
 
     /**
      * Where the speculative drafts come from: the MTP argmax by default. Tests substitute one to force accepted and
@@ -112,7 +112,8 @@ public final class BatchEngine implements AutoCloseable {
     private final PrefixCache prefix;
     private final CacheBudget budget;
     private final int vocab, context, rowsPerForward, mainLayers, dim;
-    private final boolean speculative;
+    private final boolean speculative, stackPrefill;
+    private final int prefillTokens;
     private final Drafts drafts;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
@@ -122,7 +123,7 @@ public final class BatchEngine implements AutoCloseable {
     private volatile boolean closed;
     private volatile int activeCount, lastBatch, peakBatch;
     private final AtomicLong tokens = new AtomicLong(), promptComputed = new AtomicLong(), promptReused = new AtomicLong(),
-            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong(), drafted = new AtomicLong(), accepted = new AtomicLong();
+            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong(), prefillForwards = new AtomicLong(), drafted = new AtomicLong(), accepted = new AtomicLong();
 
     /** Starts the scheduler thread over {@code model} (not owned: close it after this engine). */
     public BatchEngine(DeepSeekV3 model, EngineOptions options) { this(model, options, (r, index, mtpArgmax) -> mtpArgmax); }
@@ -151,6 +152,8 @@ public final class BatchEngine implements AutoCloseable {
         this.vocab = model.config.vocabSize();
         this.context = model.config.maxPositionEmbeddings();
         this.rowsPerForward = Math.min(options.maxBatch(), Math.max(1, Gemm.GEMV_MAX_M));
+        this.prefillTokens = options.prefillTokens();
+        this.stackPrefill = prefillTokens > 0 && model.canStackPrefill(options.prefillChunk());
         this.thread = new Thread(this::loop, "jseek-engine");
         thread.setDaemon(true);
         thread.start();
@@ -228,7 +231,7 @@ public final class BatchEngine implements AutoCloseable {
         }
         return new Stats(q, activeCount, lastBatch, peakBatch, pool.usedBlocks(), pool.capacity, pool.blockTokens,
                 prefix == null ? 0 : prefixSize, tokens.get(), promptComputed.get(), promptReused.get(),
-                decodeSteps.get(), prefillChunks.get(), drafted.get(), accepted.get());
+                decodeSteps.get(), prefillChunks.get(), drafted.get(), accepted.get(), prefillForwards.get());
     }
 
     private volatile int prefixSize;
@@ -351,15 +354,7 @@ public final class BatchEngine implements AutoCloseable {
             if (s.g.cancelled()) finish(s, Generation.CANCELLED, null);
             else if (dl != 0 && now - dl > 0) finish(s, Generation.DEADLINE, null);
         }
-        Seq p = null;
-        for (Seq s : active) if (!s.decoding) { p = s; break; }
-        if (p != null) {
-            try {
-                prefill(p);
-            } catch (RuntimeException e) {
-                finish(p, Generation.ERROR, e);
-            }
-        }
+        boolean prefilled = stackPrefill ? prefillStacked() : prefillOne();
         List<Seq> dec = new ArrayList<>();
         // a sequence whose reader is MAX_UNREAD tokens behind pauses (keeping its slot and blocks) until it catches up:
         // a slow or stalled client never makes the server buffer its whole completion
@@ -381,7 +376,7 @@ public final class BatchEngine implements AutoCloseable {
             lastBatch = batch;
             peakBatch = Math.max(peakBatch, batch);
             decodeSteps.incrementAndGet();
-        } else if (p == null) {
+        } else if (!prefilled) {
             idleWait(); // every running sequence waits for its reader: no busy loop
         }
         if (prefix != null) prefixSize = prefix.size();
@@ -401,11 +396,89 @@ public final class BatchEngine implements AutoCloseable {
         }
     }
 
+    /** The path before stacking: the next chunk of the first sequence still prefilling. False when none is. */
+    private boolean prefillOne() {
+        Seq p = null;
+        for (Seq s : active) if (!s.decoding) { p = s; break; }
+        if (p == null) return false;
+        try {
+            prefill(p);
+        } catch (RuntimeException e) {
+            finish(p, Generation.ERROR, e);
+        }
+        return true;
+    }
+
+    /**
+     * One stacked forward over the next chunks of the sequences still prefilling, in admission order (a sequence's
+     * consecutive chunks may all go in), up to {@link #prefillTokens} tokens. Every chunk is the one this sequence's
+     * prefill alone computes (same boundaries, bitwise the same rows and cache entries), so batch invariance and the
+     * prefix cache hold. False when no sequence is prefilling. Runs when {@link EngineOptions#prefillTokens} > 0 and
+     * the model can stack its prefill ({@link DeepSeekV3#canStackPrefill}: not for block-typed experts, Q8_0 or
+     * K-quants, which take {@link #prefillOne}).
+     */
+    private boolean prefillStacked() {
+        int chunk = options.prefillChunk(), used = 0;
+        List<Seq> seqs = new ArrayList<>();
+        List<int[]> ranges = new ArrayList<>();
+        fill:
+        for (Seq s : active) {
+            if (s.decoding) continue;
+            for (int p = s.pos, n = s.prompt.length; p < n; ) {
+                int end = Math.min(n, (p / chunk + 1) * chunk);
+                if (!seqs.isEmpty() && used + end - p > prefillTokens) break fill;
+                seqs.add(s);
+                ranges.add(new int[] {p, end});
+                used += end - p;
+                p = end;
+            }
+        }
+        if (seqs.isEmpty()) return false;
+        int segs = seqs.size();
+        int[][] toks = new int[segs][];
+        int[] start = new int[segs];
+        KvCache[] caches = new KvCache[segs];
+        for (int i = 0; i < segs; i++) {
+            int[] r = ranges.get(i);
+            toks[i] = Arrays.copyOfRange(seqs.get(i).prompt, r[0], r[1]);
+            start[i] = r[0];
+            caches[i] = seqs.get(i).cache;
+        }
+        float[] h;
+        try {
+            h = model.forwardStackedHidden(toks, start, caches, segs);
+        } catch (RuntimeException e) {
+            for (Seq s : seqs) finish(s, Generation.ERROR, e);
+            return true;
+        }
+        for (int i = 0, row = 0; i < segs; row += toks[i].length, i++) {
+            Seq s = seqs.get(i);
+            if (!active.contains(s)) continue;
+            try {
+                prefilled(s, h, row, start[i], start[i] + toks[i].length);
+            } catch (RuntimeException e) {
+                finish(s, Generation.ERROR, e);
+            }
+        }
+        prefillForwards.incrementAndGet();
+        return true;
+    }
+
     private void prefill(Seq s) {
         int n = s.prompt.length, chunk = options.prefillChunk(), start = s.pos;
         int end = Math.min(n, (start / chunk + 1) * chunk);
         float[] h = model.forwardHidden(Arrays.copyOfRange(s.prompt, start, end), start, s.cache);
-        if (speculative) mtpPrefill(s, h, start, end);
+        prefillForwards.incrementAndGet();
+        prefilled(s, h, 0, start, end);
+    }
+
+    /**
+     * After chunk [start, end) of s's prompt went through the model, its post-norm hidden rows at h[row0 ..]: the MTP
+     * module's cache, the prefix cache entry, and the first token when the chunk ends the prompt.
+     */
+    private void prefilled(Seq s, float[] h, int row0, int start, int end) {
+        int n = s.prompt.length, chunk = options.prefillChunk();
+        if (speculative) mtpPrefill(s, row0 == 0 ? h : Arrays.copyOfRange(h, row0 * dim, (row0 + end - start) * dim), start, end);
         s.pos = end;
         prefillChunks.incrementAndGet();
         promptComputed.addAndGet(end - start);
@@ -414,7 +487,7 @@ public final class BatchEngine implements AutoCloseable {
             s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1), s.prevHidden);
         }
         if (end == n) {
-            float[] logits = model.logits(h, end - start - 1, 1);
+            float[] logits = model.logits(h, row0 + end - start - 1, 1);
             s.decoding = true;
             int tok = s.sampler.sample(logits, 0, vocab);
             emit(s, tok, logits, 0);
