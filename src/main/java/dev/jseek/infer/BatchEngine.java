@@ -22,18 +22,24 @@ import java.util.concurrent.locks.ReentrantLock;
  *       prompt plus its maximum of new tokens; otherwise they wait (reserving up front means a running sequence
  *       never runs out of cache). With the prefix cache on, a prompt starting with known chunks reuses their
  *       blocks ({@link PrefixCache});</li>
- *   <li>prefills one chunk of one admitted prompt ({@link EngineOptions#prefillChunk} tokens at absolute chunk
- *       boundaries, one forward); the chunk holding the last prompt token gives its first token;</li>
+ *   <li>prefills the next chunks of the admitted prompts ({@link EngineOptions#prefillChunk} tokens at absolute chunk
+ *       boundaries), in admission order, up to {@link EngineOptions#prefillTokens} tokens, stacked as rows of one
+ *       forward ({@link DeepSeekV3#forwardStackedHidden}: attention per chunk against its own cache, each MoE expert's
+ *       weights read once for all rows); the chunk holding the last prompt token gives its first token. With
+ *       prefillTokens 0, or a model whose experts are block-typed, one chunk of one prompt per step;</li>
  *   <li>runs one decode step over the newest token of every decoding sequence: one forward of M rows
  *       ({@link DeepSeekV3#forwardBatchHidden}; M-row Linear layers, the MoE grouping rows by expert, each sequence's
  *       attention against its own cache), then samples each row with its sequence's own {@link Sampler}.</li>
  * </ol>
- * New requests thus join at a token boundary, and a long prompt delays running streams by one chunk per step.
+ * New requests thus join at a token boundary, and waiting prompts delay running streams by at most prefillTokens
+ * prompt tokens per step. The decode rows run in their own forward, not in the prefill's: a decode row must be summed
+ * the way a one-token decode sums it (GEMV-sized products), which a product over the prefill's rows would not do.
  *
  * <p><b>Batch invariance.</b> A request's tokens are the same whether it runs alone or beside others, greedy or
  * seeded: a decode row is bitwise independent of the other rows (see {@link DeepSeekV3#forwardBatchHidden}; decode
- * forwards take at most {@link Gemm#GEMV_MAX_M} rows), prefill chunks are one sequence's own forwards at fixed
- * boundaries (so a prefix-cache hit gives the very cache rows the request would have computed), and each sequence
+ * forwards take at most {@link Gemm#GEMV_MAX_M} rows), prefill chunks are computed at fixed boundaries and
+ * stacked chunks give bitwise a chunk's own forward (so a prefix-cache hit gives the very cache rows the request
+ * would have computed; {@code StackedPrefillTest}), and each sequence
  * samples from its own seeded random stream. {@code BatchEngineTest} checks it.
  *
  * <p>Thread-safe: {@link #submit} from any thread; events are read from the returned {@link Generation}.
@@ -160,6 +166,9 @@ public final class BatchEngine implements AutoCloseable {
     }
 
     public EngineOptions options() { return options; }
+
+    /** Whether prefill stacks several chunks in one forward ({@link EngineOptions#prefillTokens} > 0 and the model can). */
+    public boolean stacksPrefill() { return stackPrefill; }
 
     public BlockPool pool() { return pool; }
 
