@@ -460,16 +460,37 @@ public final class BatchEngine implements AutoCloseable {
             for (Seq s : seqs) finish(s, Generation.ERROR, e);
             return true;
         }
+        // the prompts this forward ended: their last rows through lm_head together where the rows of one product are
+        // summed as a one-row product sums them (float-typed lm_head, at most GEMV_MAX_M rows), else one at a time
+        boolean together = !model.lmHead.dtype().isBlock();
+        List<Seq> ended = new ArrayList<>();
+        List<Integer> lastRows = new ArrayList<>();
         for (int i = 0, row = 0; i < segs; row += toks[i].length, i++) {
             Seq s = seqs.get(i);
             if (!active.contains(s)) continue;
             try {
-                prefilled(s, h, row, start[i], start[i] + toks[i].length);
+                if (prefilled(s, h, row, start[i], start[i] + toks[i].length, together)) {
+                    ended.add(s);
+                    lastRows.add(row + toks[i].length - 1);
+                }
             } catch (RuntimeException e) {
                 finish(s, Generation.ERROR, e);
             }
         }
         prefillForwards.incrementAndGet();
+        for (int i0 = 0; i0 < ended.size(); i0 += Gemm.GEMV_MAX_M) {
+            int M = Math.min(Gemm.GEMV_MAX_M, ended.size() - i0);
+            float[] last = new float[M * dim];
+            for (int k = 0; k < M; k++) System.arraycopy(h, lastRows.get(i0 + k) * dim, last, k * dim, dim);
+            float[] logits;
+            try {
+                logits = model.logits(last, 0, M);
+            } catch (RuntimeException e) {
+                for (Seq s : ended.subList(i0, i0 + M)) finish(s, Generation.ERROR, e);
+                continue;
+            }
+            for (int k = 0; k < M; k++) firstToken(ended.get(i0 + k), logits, k * vocab);
+        }
         return true;
     }
 
@@ -478,14 +499,15 @@ public final class BatchEngine implements AutoCloseable {
         int end = Math.min(n, (start / chunk + 1) * chunk);
         float[] h = model.forwardHidden(Arrays.copyOfRange(s.prompt, start, end), start, s.cache);
         prefillForwards.incrementAndGet();
-        prefilled(s, h, 0, start, end);
+        prefilled(s, h, 0, start, end, false);
     }
 
     /**
      * After chunk [start, end) of s's prompt went through the model, its post-norm hidden rows at h[row0 ..]: the MTP
-     * module's cache, the prefix cache entry, and the first token when the chunk ends the prompt.
+     * module's cache, the prefix cache entry, and the first token when the chunk ends the prompt (unless
+     * {@code deferFirst}: then the caller samples it, {@link #firstToken}). True when the chunk ends the prompt.
      */
-    private void prefilled(Seq s, float[] h, int row0, int start, int end) {
+    private boolean prefilled(Seq s, float[] h, int row0, int start, int end, boolean deferFirst) {
         int n = s.prompt.length, chunk = options.prefillChunk();
         if (speculative) mtpPrefill(s, row0 == 0 ? h : Arrays.copyOfRange(h, row0 * dim, (row0 + end - start) * dim), start, end);
         s.pos = end;
@@ -495,16 +517,19 @@ public final class BatchEngine implements AutoCloseable {
             int b0 = (end - chunk) / pool.blockTokens, b1 = end / pool.blockTokens;
             s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1), s.prevHidden);
         }
-        if (end == n) {
-            float[] logits = model.logits(h, row0 + end - start - 1, 1);
-            s.decoding = true;
-            int tok = s.sampler.sample(logits, 0, vocab);
-            emit(s, tok, logits, 0);
-            if (speculative && s.last >= 0) { // the first MTP pair of decoding: (h_{n-1}, x_n) at MTP position n-1
-                s.pendH = s.prevHidden;
-                s.pendTok = new int[] {tok};
-                s.mtpPos = n - 1;
-            }
+        if (end == n && !deferFirst) firstToken(s, model.logits(h, row0 + end - start - 1, 1), 0);
+        return end == n;
+    }
+
+    /** Samples s's first token from its prompt's last logits at logits[off ..] and starts decoding. */
+    private void firstToken(Seq s, float[] logits, int off) {
+        s.decoding = true;
+        int tok = s.sampler.sample(logits, off, vocab);
+        emit(s, tok, logits, off);
+        if (speculative && s.last >= 0) { // the first MTP pair of decoding: (h_{n-1}, x_n) at MTP position n-1
+            s.pendH = s.prevHidden;
+            s.pendTok = new int[] {tok};
+            s.mtpPos = s.prompt.length - 1;
         }
     }
 
