@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * GEMV and small-m GEMM for 16-bit float weights (BF16, F16; docs/quantization.md, "Kernels"): Y[m, n]
+ * GEMV and small-m GEMM for float weights (BF16, F16, F32; docs/quantization.md, "Kernels"): Y[m, n]
  * (=|+=) X[m, k] W^T for the decode step (m = 1), speculative verify (m = 2) and batched decode (m up to
  * {@link Gemm#GEMV_MAX_M}), every weight row streamed from memory once per call whatever m is.
  *
@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
  * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 2-token and 4-row x 1-token
  * passes over the same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
- * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32.
+ * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32; F32 rows are copied there the
+ * same way (each row read in sequence: reading 4 rows interleaved in place was 3x slower from DRAM here).
  *
  * <p>One order of summation for every (row, token) dot, whatever m, the tile and the thread split: one vector
  * accumulator over the {@link Vec#LANES}-wide blocks of the row in order (FMA from zero), a pairwise lane tree
@@ -40,8 +41,16 @@ final class HalfGemv {
     /** Tokens per tile. */
     static final int T = 4;
 
+    /**
+     * F32 weights run this kernel too (rows copied 4 at a time into an L1/L2 buffer, each row read in sequence, then the
+     * F32 tiles: one pass over the weights for all m tokens) unless the system property {@code jseek.f32Tiles} is
+     * false (then {@link Gemv}'s chunked path, one 4x2 or 4x1 pass per token pair and a lane sum per dot, kept for
+     * comparison: docs/quantization.md, "Small-M products").
+     */
+    static final boolean F32_TILES = Boolean.parseBoolean(System.getProperty("jseek.f32Tiles", "true"));
+
     /** True for the weight dtypes this kernel multiplies. */
-    static boolean supports(DType t) { return t == DType.BF16 || t == DType.F16; }
+    static boolean supports(DType t) { return t == DType.BF16 || t == DType.F16 || t == DType.F32 && F32_TILES; }
 
     /** Y (=|+=) X W^T on the {@link Parallel} pool (row groups split over the participants). */
     static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
@@ -69,10 +78,10 @@ final class HalfGemv {
                     bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
                 else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
-            } else if (w.dtype() == DType.F16) {
+            } else if (w.dtype() == DType.F16 || w.dtype() == DType.F32) {
                 bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else {
-                throw new IllegalArgumentException(w.dtype() + " is not a 16-bit float weight");
+                throw new IllegalArgumentException(w.dtype() + " is not a BF16, F16 or F32 weight");
             }
         } finally {
             s.release();
@@ -172,6 +181,10 @@ final class HalfGemv {
     private static float tail(Matrix w, int r, float[] x, int xo, int kv, int k, float s) {
         MemorySegment seg = w.data();
         long base = (long) r * k;
+        if (w.dtype() == DType.F32) {
+            for (int c = kv; c < k; c++) s += seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + c) * x[xo + c];
+            return s;
+        }
         boolean bf = w.dtype() == DType.BF16;
         for (int c = kv; c < k; c++) {
             short h = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, base + c);

@@ -28,7 +28,7 @@ class HalfGemvTest {
         Random r = new Random(31);
         int[][] shapes = {{1, 1}, {3, 7}, {4, 16}, {5, 33}, {9, 64}, {13, 100}, {8, 257}, {6, 1536}};
         int[] ms = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 64};
-        for (DType d : new DType[] {DType.BF16, DType.F16})
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32})
             for (int[] s : shapes)
                 for (int m : ms) {
                     if (s[1] > 300 && m > 9) continue;
@@ -52,7 +52,7 @@ class HalfGemvTest {
     @Test
     void rowRangesEqualWholeProduct() {
         Random r = new Random(32);
-        for (DType d : new DType[] {DType.BF16, DType.F16}) {
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32}) {
             int n = 23, k = 75, m = 6;
             Matrix w = TestWeights.random(d, n, k, r, true);
             float[] x = TestWeights.randn(r, m * k);
