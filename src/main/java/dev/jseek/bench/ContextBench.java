@@ -86,7 +86,10 @@ public final class ContextBench {
             try (DeepSeekV3 m = DeepSeekV3.open(dir)) {
                 o.printf(Locale.ROOT, "prefill (absorbed attention, chunks of %d):%n%7s %12s%n", Prefill.chunk(), "prompt", "tokens/s");
                 for (int T : seqLens) {
-                    if (T >= c.maxPositionEmbeddings()) continue;
+                    if (T > c.maxPositionEmbeddings()) {
+                        o.printf(Locale.ROOT, "%7d %12s%n", T, "skipped: past max_position_embeddings " + c.maxPositionEmbeddings());
+                        continue;
+                    }
                     int[] prompt = new SplittableRandom(seed).ints(T, 0, c.vocabSize()).toArray();
                     long best = Long.MAX_VALUE;
                     for (int i = 0; i < 2; i++) {

@@ -28,7 +28,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
 public enum ChatFormat {
     DEEPSEEK_V3("deepseek-v3", "deepseek-v3-chat-template.jinja") {
         @Override String render(List<Message> messages, boolean gen, String bos, String eos) {
-            return ChatTemplate.renderV3(messages, gen, bos);
+            return v3(messages, gen, bos);
         }
     },
     DEEPSEEK_R1("deepseek-r1", "deepseek-r1-chat-template.jinja") {
@@ -95,13 +95,24 @@ public enum ChatFormat {
         }
     }
 
-    // ---- DeepSeek-R1 ----
+    // ---- DeepSeek-V3 and DeepSeek-R1: one template apart from the system text, the answer and the generation prompt ----
 
+    /** DeepSeek-V3's template (see {@link ChatTemplate}'s class doc). */
+    static String v3(List<Message> messages, boolean gen, String bos) {
+        return v3Family(messages, gen, bos, joinedSystem(messages), content -> content, "");
+    }
+
+    /** DeepSeek-R1's: the last system message only, answers after their last {@code </think>}, {@code <think>\n} opened. */
     static String r1(List<Message> messages, boolean gen, String bos, boolean think) {
         String system = "";
         for (Message m : messages) if (m.role().equals("system")) system = required(m);
+        return v3Family(messages, gen, bos, system, ChatFormat::afterThinking, think ? "<think>\n" : "");
+    }
+
+    private static String v3Family(List<Message> messages, boolean gen, String bos, String system,
+                                   java.util.function.UnaryOperator<String> answer, String afterGenerationPrompt) {
         StringBuilder out = new StringBuilder(bos).append(system);
-        boolean isFirst = false, isTool = false, isOutputFirst = true;
+        boolean isFirst = false, isTool = false, isOutputFirst = true; // the "first" flags are never reset (a template quirk)
         for (Message m : messages) {
             switch (m.role()) {
                 case "user" -> {
@@ -126,7 +137,7 @@ public enum ChatFormat {
                         out.append(TOOL_OUTPUTS_END).append(m.content()).append(EOS);
                         isTool = false;
                     } else {
-                        out.append(ASSISTANT).append(afterThinking(m.content())).append(EOS);
+                        out.append(ASSISTANT).append(answer.apply(m.content())).append(EOS);
                     }
                 }
                 case "tool" -> {
@@ -134,11 +145,11 @@ public enum ChatFormat {
                     out.append(isOutputFirst ? TOOL_OUTPUTS_BEGIN : "\n").append(TOOL_OUTPUT_BEGIN).append(required(m)).append(TOOL_OUTPUT_END);
                     isOutputFirst = false;
                 }
-                default -> { }
+                default -> { } // system handled above; other roles render nothing
             }
         }
         if (isTool) out.append(TOOL_OUTPUTS_END);
-        if (gen && !isTool) out.append(ASSISTANT).append(think ? "<think>\n" : "");
+        if (gen && !isTool) out.append(ASSISTANT).append(afterGenerationPrompt);
         return out.toString();
     }
 

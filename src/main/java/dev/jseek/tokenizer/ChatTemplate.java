@@ -69,66 +69,7 @@ public final class ChatTemplate {
     }
 
     /** The prompt text of a conversation with DeepSeek-V3's template (see class doc). */
-    public static String render(List<Message> messages, boolean addGenerationPrompt) { return renderV3(messages, addGenerationPrompt, BOS); }
-
-    /** DeepSeek-V3's rendering with {@code bos} as the template's {@code bos_token}. */
-    static String renderV3(List<Message> messages, boolean addGenerationPrompt, String bos) {
-        StringBuilder system = new StringBuilder();
-        boolean firstSystem = true;
-        for (Message m : messages) {
-            if (m.role().equals("system")) {
-                String c = required(m);
-                if (!firstSystem) system.append("\n\n");
-                system.append(c);
-                firstSystem = false;
-            }
-        }
-        StringBuilder out = new StringBuilder(bos).append(system);
-        boolean isFirst = false, isTool = false, isOutputFirst = true;
-        for (Message m : messages) {
-            switch (m.role()) {
-                case "user" -> {
-                    isTool = false;
-                    out.append(USER).append(required(m));
-                }
-                case "assistant" -> {
-                    if (m.content() == null) {
-                        isTool = false;
-                        for (ToolCall t : m.toolCalls()) {
-                            if (!isFirst) {
-                                out.append(ASSISTANT).append(TOOL_CALLS_BEGIN);
-                                call(out, t);
-                                isFirst = true;
-                            } else {
-                                out.append('\n');
-                                call(out, t);
-                                out.append(TOOL_CALLS_END).append(EOS);
-                            }
-                        }
-                    } else if (isTool) {
-                        out.append(TOOL_OUTPUTS_END).append(m.content()).append(EOS);
-                        isTool = false;
-                    } else {
-                        out.append(ASSISTANT).append(m.content()).append(EOS);
-                    }
-                }
-                case "tool" -> {
-                    isTool = true;
-                    String c = required(m);
-                    if (isOutputFirst) {
-                        out.append(TOOL_OUTPUTS_BEGIN).append(TOOL_OUTPUT_BEGIN).append(c).append(TOOL_OUTPUT_END);
-                        isOutputFirst = false;
-                    } else {
-                        out.append('\n').append(TOOL_OUTPUT_BEGIN).append(c).append(TOOL_OUTPUT_END);
-                    }
-                }
-                default -> { } // system handled above; other roles render nothing
-            }
-        }
-        if (isTool) out.append(TOOL_OUTPUTS_END);
-        if (addGenerationPrompt && !isTool) out.append(ASSISTANT);
-        return out.toString();
-    }
+    public static String render(List<Message> messages, boolean addGenerationPrompt) { return ChatFormat.v3(messages, addGenerationPrompt, BOS); }
 
     /**
      * The prompt text of a conversation with the tokenizer's template ({@link #formatOf}), its BOS/EOS token strings
@@ -152,7 +93,4 @@ public final class ChatTemplate {
         return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt), false);
     }
 
-    private static void call(StringBuilder out, ToolCall t) { ChatFormat.call(out, t); }
-
-    private static String required(Message m) { return ChatFormat.required(m); }
 }
