@@ -146,8 +146,8 @@ final class QuantGemv {
 
     /**
      * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer
-     * (each row read in sequence: reading 4 rows interleaved is 3x slower from DRAM here), then token pairs run
-     * 4-row x 2-token tiles over the buffer ({@link #q8_0x4x2}: each block's codes widened once for 2 tokens, each x
+     * (each row read in sequence: reading 4 rows interleaved is 3x slower from DRAM here), then token quads run
+     * 2-row x 4-token tiles over the buffer ({@link #q8_0x2x4}), remaining token pairs 4-row x 2-token tiles ({@link #q8_0x4x2}: each block's codes widened once for 2 tokens, each x
      * vector loaded once for 4 rows) and an odd last token {@link #q8_0} per row; rows past the last whole group run
      * {@link #q8_0x4} / {@link #q8_0x2} / {@link #q8_0} on the segment. Every (row, token) is summed in
      * {@link #q8_0}'s order.
@@ -169,6 +169,10 @@ final class QuantGemv {
             for (; m >= Q8_GROUP_MIN_M && r + 4 <= r1; r += 4) {
                 MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, r * rb, buf, 0, 4 * rbi);
                 int tk = 0;
+                for (; tk + 4 <= m; tk += 4) {
+                    q8_0x2x4(buf, 0, rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r, n, accumulate);
+                    q8_0x2x4(buf, 2 * rbi, 3 * rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r + 2, n, accumulate);
+                }
                 for (; tk + 2 <= m; tk += 2) q8_0x4x2(buf, rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r, n, accumulate);
                 if (tk < m)
                     for (int j = 0; j < 4; j++) {
@@ -237,6 +241,50 @@ final class QuantGemv {
         put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
         put(y, yi + 2, Vec.sum(a20), accumulate); put(y, yi + 2 + n, Vec.sum(a21), accumulate);
         put(y, yi + 3, Vec.sum(a30), accumulate); put(y, yi + 3 + n, Vec.sum(a31), accumulate);
+    }
+
+    /**
+     * 2 Q8_0 rows (b[p0 ..], b[p1 ..]) times 4 tokens (x rows xo, xo + k, ...), each (row, token) summed as
+     * {@link #q8_0}: a block's codes widened once for 4 tokens, each x vector loaded once for 2 rows (20 vector
+     * registers: a 4x4 tile would need 32 for the per-block partial sums and the accumulators).
+     */
+    static void q8_0x2x4(byte[] b, int p0, int p1, int nb, float[] x, int xo, int k, float[] y, int yi, int n, boolean accumulate) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            int o = 32 * bi;
+            FloatVector c0 = (FloatVector) ByteVector.fromArray(BL, b, p0 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector c1 = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector v = FloatVector.fromArray(F, x, xo + o);
+            FloatVector t00 = c0.mul(v), t10 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x1 + o);
+            FloatVector t01 = c0.mul(v), t11 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x2 + o);
+            FloatVector t02 = c0.mul(v), t12 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x3 + o);
+            FloatVector t03 = c0.mul(v), t13 = c1.mul(v);
+            for (int j = L; j < 32; j += L) {
+                c0 = (FloatVector) ByteVector.fromArray(BL, b, p0 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                c1 = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                v = FloatVector.fromArray(F, x, xo + o + j);
+                t00 = c0.fma(v, t00); t10 = c1.fma(v, t10);
+                v = FloatVector.fromArray(F, x, x1 + o + j);
+                t01 = c0.fma(v, t01); t11 = c1.fma(v, t11);
+                v = FloatVector.fromArray(F, x, x2 + o + j);
+                t02 = c0.fma(v, t02); t12 = c1.fma(v, t12);
+                v = FloatVector.fromArray(F, x, x3 + o + j);
+                t03 = c0.fma(v, t03); t13 = c1.fma(v, t13);
+            }
+            FloatVector d = FloatVector.broadcast(F, h16(b, p0 + p));
+            a00 = t00.fma(d, a00); a01 = t01.fma(d, a01); a02 = t02.fma(d, a02); a03 = t03.fma(d, a03);
+            d = FloatVector.broadcast(F, h16(b, p1 + p));
+            a10 = t10.fma(d, a10); a11 = t11.fma(d, a11); a12 = t12.fma(d, a12); a13 = t13.fma(d, a13);
+        }
+        put(y, yi, Vec.sum(a00), accumulate); put(y, yi + n, Vec.sum(a01), accumulate);
+        put(y, yi + 2 * n, Vec.sum(a02), accumulate); put(y, yi + 3 * n, Vec.sum(a03), accumulate);
+        put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
+        put(y, yi + 1 + 2 * n, Vec.sum(a12), accumulate); put(y, yi + 1 + 3 * n, Vec.sum(a13), accumulate);
     }
 
     private static void put(float[] y, int i, float v, boolean accumulate) { y[i] = accumulate ? y[i] + v : v; }
