@@ -121,6 +121,32 @@ final class QuantGemv {
             q8Rows(seg, rb, y, yOff, x, xOff, m, n, k, accumulate, r0, r1);
             return;
         }
+        if ((t == DType.Q4_K || t == DType.Q6_K) && KQ_PAIRS && m >= 2) {
+            Scratch sc = Scratch.acquire();
+            try {
+                float[] two = sc.get(4, 2);
+                int nb = k / 256;
+                for (int r = r0; r < r1; r++) {
+                    long p = r * rb;
+                    int tk = 0;
+                    for (; tk + 2 <= m; tk += 2) {
+                        if (t == DType.Q4_K) KQuantDot.q4_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
+                        else KQuantDot.q6_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
+                        int yi = yOff + tk * n + r;
+                        y[yi] = accumulate ? y[yi] + two[0] : two[0];
+                        y[yi + n] = accumulate ? y[yi + n] + two[1] : two[1];
+                    }
+                    if (tk < m) {
+                        float v = t == DType.Q4_K ? KQuantDot.q4_k(seg, p, a, aOff + tk * k, nb) : KQuantDot.q6_k(seg, p, a, aOff + tk * k, nb);
+                        int yi = yOff + tk * n + r;
+                        y[yi] = accumulate ? y[yi] + v : v;
+                    }
+                }
+            } finally {
+                sc.release();
+            }
+            return;
+        }
         for (int r = r0; r < r1; r++)
             for (int tk = 0; tk < m; tk++) {
                 long p = r * rb;
@@ -143,6 +169,13 @@ final class QuantGemv {
      * exactly {@link #q8_0}'s order, so a token's value is the same whatever m (docs/quantization.md, "Small-M products").
      */
     static final boolean Q8_TILES = Boolean.parseBoolean(System.getProperty("jseek.q8Tiles", "true"));
+
+    /**
+     * Q4_K and Q6_K rows times 2 or more tokens take the tokens in pairs ({@link KQuantDot#q4_k2},
+     * {@link KQuantDot#q6_k2}: the codes unpacked once per pair; the same bits as one token at a time) unless the system
+     * property {@code jseek.kqPairs} is false.
+     */
+    static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
 
     /**
      * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer
