@@ -1,5 +1,6 @@
 package dev.jseek.kernels;
 
+import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -60,6 +61,7 @@ final class Gemv {
 
     /** True when m tokens times w run the fused kernels of {@link QuantGemv}. */
     static boolean fused(Matrix w, int m) {
+        if (HalfGemv.Q8_HALF && w.dtype() == DType.Q8_0) return false;
         return QuantGemv.integer(w.dtype()) ? m <= QUANT_INT_MAX_M : m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype());
     }
 

@@ -15,8 +15,8 @@ public final class ScalarHalfGemv {
     private ScalarHalfGemv() {}
 
     public static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int lanes) {
-        if (w.dtype() != DType.BF16 && w.dtype() != DType.F16 && w.dtype() != DType.F32)
-            throw new IllegalArgumentException(w.dtype() + " is not BF16, F16 or F32");
+        if (w.dtype() != DType.BF16 && w.dtype() != DType.F16 && w.dtype() != DType.F32 && w.dtype() != DType.Q8_0)
+            throw new IllegalArgumentException(w.dtype() + " is not BF16, F16, F32 or Q8_0");
         int n = w.rows(), k = w.cols(), kv = k - k % lanes;
         float[] row = new float[k];
         float[] acc = new float[lanes];
