@@ -124,11 +124,18 @@ final class QuantGemv {
         if ((t == DType.Q4_K || t == DType.Q6_K) && KQ_PAIRS && m >= 2) {
             Scratch sc = Scratch.acquire();
             try {
-                float[] two = sc.get(4, 2);
+                float[] two = sc.get(4, 4);
                 int nb = k / 256;
                 for (int r = r0; r < r1; r++) {
                     long p = r * rb;
                     int tk = 0;
+                    for (; KQ_QUADS && tk + 4 <= m; tk += 4) {
+                        int o = aOff + tk * k;
+                        if (t == DType.Q4_K) KQuantDot.q4_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
+                        else KQuantDot.q6_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
+                        int yi = yOff + tk * n + r;
+                        for (int i = 0; i < 4; i++, yi += n) y[yi] = accumulate ? y[yi] + two[i] : two[i];
+                    }
                     for (; tk + 2 <= m; tk += 2) {
                         if (t == DType.Q4_K) KQuantDot.q4_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
                         else KQuantDot.q6_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
@@ -176,6 +183,12 @@ final class QuantGemv {
      * property {@code jseek.kqPairs} is false.
      */
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
+
+    /**
+     * With {@link #KQ_PAIRS}, 4 or more tokens go 4 at a time first ({@link KQuantDot#q4_k4}, {@link KQuantDot#q6_k4};
+     * system property {@code jseek.kqQuads}, default true).
+     */
+    static final boolean KQ_QUADS = Boolean.parseBoolean(System.getProperty("jseek.kqQuads", "true"));
 
     /**
      * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer
