@@ -185,10 +185,12 @@ final class QuantGemv {
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
 
     /**
-     * With {@link #KQ_PAIRS}, 4 or more tokens go 4 at a time first ({@link KQuantDot#q4_k4}, {@link KQuantDot#q6_k4};
-     * system property {@code jseek.kqQuads}, default true).
+     * Experimental, off: with {@link #KQ_PAIRS}, 4 or more tokens go 4 at a time first ({@link KQuantDot#q4_k4},
+     * {@link KQuantDot#q6_k4}; system property {@code jseek.kqQuads}). On one matrix of one type they were 1.15-1.25x
+     * faster than pairs, but inside the Q4_K_M model (Q4_K, Q6_K and Q8_0 products in one process) a 4- and a
+     * 16-sequence step took 1.2-2x longer (docs/quantization.md, "Small-M products": C2's inlining budget, presumably).
      */
-    static final boolean KQ_QUADS = Boolean.parseBoolean(System.getProperty("jseek.kqQuads", "true"));
+    static final boolean KQ_QUADS = Boolean.getBoolean("jseek.kqQuads");
 
     /**
      * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer
