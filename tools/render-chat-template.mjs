@@ -1,7 +1,7 @@
 // Renders chat templates with @huggingface/jinja (the Jinja implementation transformers.js uses; npm, installed by
 // tools/fetch-test-data.sh into the npm cache), as an oracle for jseek's hand-written renderers
 // (dev.jseek.tokenizer.ChatTemplateJinjaTest). Input: a JSON array of cases {template, messages, bos_token, eos_token,
-// add_generation_prompt}; output: {"results": [{"text": "..."} | {"error": "..."}]}, one per case, in order.
+// add_generation_prompt, optional thinking}; output: {"results": [{"text": "..."} | {"error": "..."}]}, one per case, in order.
 //   node tools/render-chat-template.mjs NPM_CACHE_DIR CASES.json
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +15,9 @@ const results = cases.map((c) => {
   try {
     let t = compiled.get(c.template);
     if (!t) compiled.set(c.template, (t = new Template(c.template)));
-    return { text: t.render({ messages: c.messages, bos_token: c.bos_token, eos_token: c.eos_token, add_generation_prompt: c.add_generation_prompt }) };
+    const ctx = { messages: c.messages, bos_token: c.bos_token, eos_token: c.eos_token, add_generation_prompt: c.add_generation_prompt };
+    if (c.thinking !== undefined) ctx.thinking = c.thinking; // DeepSeek-V3.1's switch: left undefined unless a case sets it
+    return { text: t.render(ctx) };
   } catch (e) {
     return { error: String(e && e.message ? e.message : e) };
   }

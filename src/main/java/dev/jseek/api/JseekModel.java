@@ -51,8 +51,10 @@ public final class JseekModel implements AutoCloseable {
         this.model = model;
         this.tokenizer = tokenizer;
         this.promptStart = promptStart;
-        int eos = model.config.eosTokenId(), teos = tokenizer.eosId();
-        this.stopIds = teos >= 0 && teos != eos ? new int[] {eos, teos} : new int[] {eos};
+        int eos = model.config.eosTokenId();
+        // the model's EOS and the tokenizer's end-of-generation ids (its EOS; Kimi-K2's end of turn <|im_end|>, ...)
+        this.stopIds = java.util.stream.IntStream.concat(java.util.stream.IntStream.of(eos),
+                java.util.Arrays.stream(tokenizer.endOfGenerationIds())).distinct().toArray();
         this.engine = new BatchEngine(model, options);
     }
 
@@ -107,7 +109,7 @@ public final class JseekModel implements AutoCloseable {
     /** max_position_embeddings: prompt + completion tokens at most. */
     public int contextLength() { return model.config.maxPositionEmbeddings(); }
 
-    /** The ids that end a generation (EOS of the model and of the tokenizer). */
+    /** The ids that end a generation (EOS of the model, the tokenizer's {@code endOfGenerationIds}). */
     public int[] stopIds() { return stopIds.clone(); }
 
     /**

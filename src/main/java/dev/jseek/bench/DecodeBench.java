@@ -6,6 +6,7 @@ import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.StepProfile;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -21,9 +22,11 @@ import java.util.Arrays;
  * @param ids    the prompt ids
  * @param tok    the tokenizer to print the completion with, or null
  * @param prompt the prompt text printed before the completion, or null
+ * @param profile also print, per emitted token, each decoder's time by phase ({@link StepProfile}; one more run of
+ *                each after the timed ones; thread CPU time with {@code -Djseek.profile.cpu=true})
  */
 public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, int tokens, int runs, int warmup, float temperature,
-                          int topK, float topP, long seed, Tokenizer tok, String prompt) {
+                          int topK, float topP, long seed, Tokenizer tok, String prompt, boolean profile) {
     /** Runs both decoders and prints the table to {@code out}. The model must have an MTP module. */
     public void run(PrintStream out) {
         int vocab = m.config.vocabSize();
@@ -35,10 +38,17 @@ public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, in
             spec.generate(ids, tokens, sampler(), none, null);
         }
         Generator.Result[] p = new Generator.Result[runs], s = new Generator.Result[runs];
+        long[] pc = new long[runs], sc = new long[runs];
         for (int r = 0; r < runs; r++) {
+            long c0 = MX.getCurrentThreadCpuTime();
             p[r] = plain.generate(ids, tokens, sampler(), none, null);
+            long c1 = MX.getCurrentThreadCpuTime();
             s[r] = spec.generate(ids, tokens, sampler(), none, null);
+            pc[r] = c1 - c0;
+            sc[r] = MX.getCurrentThreadCpuTime() - c1;
         }
+        Arrays.sort(pc);
+        Arrays.sort(sc);
         for (int r = 0; r < runs; r++) {
             int diff = firstDifference(p[r].tokens(), s[r].tokens());
             if (diff >= 0)
@@ -59,11 +69,39 @@ public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, in
                 sm.tokens().length, d.forwards(), d.drafted(), d.accepted(), 100 * d.acceptanceRate());
         out.printf("%nspeedup %.2fx (decode tokens/s, speculative / plain); outputs identical in all %d runs (%d tokens each)%n",
                 sm.decodeTokensPerSecond() / pm.decodeTokensPerSecond(), runs, tokens);
+        out.printf("calling thread's CPU time per run (prefill included; the work itself with jseek.threads=1): plain %.1f ms, "
+                + "speculative %.1f ms, ratio %.2fx (medians)%n", pc[runs / 2] / 1e6, sc[runs / 2] / 1e6, (double) pc[runs / 2] / sc[runs / 2]);
+        if (profile) printProfile(out, plain, spec, none);
         if (tok != null) {
             String text = tok.decode(pm.tokens());
             out.println("completion: " + (prompt != null ? prompt : "") + text.substring(0, Math.min(text.length(), 400)));
         }
     }
+
+    private void printProfile(PrintStream out, Decoder plain, Decoder spec, int[] none) {
+        long[][] ph = new long[2][];
+        boolean was = StepProfile.enabled();
+        for (int d = 0; d < 2; d++) {
+            StepProfile.reset();
+            StepProfile.enable(true);
+            (d == 0 ? plain : spec).generate(ids, tokens, sampler(), none, null);
+            StepProfile.enable(was);
+            ph[d] = StepProfile.nanos();
+        }
+        out.printf("%nus per emitted token by phase (prefill of the prompt included; * = weight GEMV; the speculative column holds the "
+                + "verify forwards and the MTP drafts)%n%-34s %10s %12s%n", "phase", "plain", "speculative");
+        long[] tot = new long[2];
+        for (StepProfile.Phase p : StepProfile.Phase.values()) {
+            long a = ph[0][p.ordinal()], b = ph[1][p.ordinal()];
+            if (a == 0 && b == 0) continue;
+            tot[0] += a;
+            tot[1] += b;
+            out.printf("%-34s %10.1f %12.1f%n", p.name().toLowerCase() + (p.gemv() ? " *" : ""), a / 1e3 / tokens, b / 1e3 / tokens);
+        }
+        out.printf("%-34s %10.1f %12.1f%n", "timed total", tot[0] / 1e3 / tokens, tot[1] / 1e3 / tokens);
+    }
+
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
 
     private Sampler sampler() { return new Sampler(temperature, topK, topP, seed); }
 

@@ -33,7 +33,8 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
                 rows, cols, Parallel.threads(), dev.jseek.kernels.Vec.LANES * 32, streamMiB);
         double triad = MemoryTriad.gbPerSecond(Math.max(64, streamMiB), 3);
         out.printf("memory triad (same threads, 3 arrays of %d MiB): %.2f GB/s%n", Math.max(64, streamMiB), triad);
-        out.printf("%-6s %3s %14s %11s %8s %14s %11s%n", "type", "m", "stream Gw/s", "stream GB/s", "of triad", "cached Gw/s", "cached GB/s");
+        out.printf("%-6s %3s %14s %11s %8s %14s %11s %11s %11s%n", "type", "m", "stream Gw/s", "stream GB/s", "of triad", "cached Gw/s", "cached GB/s",
+                "stream cpu", "cached cpu");
         SplittableRandom rnd = new SplittableRandom(1);
         for (DType t : types) {
             long mBytes = t.byteSize((long) rows * cols);
@@ -45,27 +46,36 @@ public record QuantGemvBench(DType[] types, int rows, int cols, int[] tokens, in
                     float[] x = new float[m * cols], y = new float[m * rows];
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                     int reps = Math.max(3, count);
-                    double stream = best(ws, x, y, m, 1), cached = best(new Matrix[] {ws[0]}, x, y, m, reps);
+                    double[] st = best(ws, x, y, m, 1), ca = best(new Matrix[] {ws[0]}, x, y, m, reps);
+                    double stream = st[0], cached = ca[0];
                     double w = (double) rows * cols;
-                    out.printf("%-6s %3d %14.2f %11.2f %7.0f%% %14.2f %11.2f%n", t, m, count * w / stream / 1e9, count * mBytes / stream / 1e9,
-                            100 * count * mBytes / stream / 1e9 / triad, reps * w / cached / 1e9, reps * mBytes / cached / 1e9);
+                    out.printf("%-6s %3d %14.2f %11.2f %7.0f%% %14.2f %11.2f %11.2f %11.2f%n", t, m, count * w / stream / 1e9, count * mBytes / stream / 1e9,
+                            100 * count * mBytes / stream / 1e9 / triad, reps * w / cached / 1e9, reps * mBytes / cached / 1e9,
+                            count * w / st[1] / 1e9, reps * w / ca[1] / 1e9);
                 }
             }
         }
         out.printf("memory triad again at the end: %.2f GB/s (the %% column uses the first)%n", MemoryTriad.gbPerSecond(Math.max(64, streamMiB), 3));
     }
 
-    /** Best seconds of one pass over ws (each matrix {@code reps} times for a single matrix), after a warm-up. */
-    private double best(Matrix[] ws, float[] x, float[] y, int m, int reps) {
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /**
+     * Best wall-clock seconds and best calling-thread CPU seconds of one pass over ws (each matrix {@code reps} times
+     * for a single matrix), after a warm-up. With one pool thread the CPU time is the work itself, robust to other
+     * jobs' load (the "cpu" columns: Gweights/s by it).
+     */
+    private double[] best(Matrix[] ws, float[] x, float[] y, int m, int reps) {
         int passes = ws.length == 1 ? reps : 1;
         for (int w = 0; w < 3; w++) pass(ws, x, y, m, passes);
-        double best = Double.MAX_VALUE;
+        double best = Double.MAX_VALUE, cpu = Double.MAX_VALUE;
         for (int r = 0; r < rounds; r++) {
-            long t0 = System.nanoTime();
+            long c0 = MX.getCurrentThreadCpuTime(), t0 = System.nanoTime();
             pass(ws, x, y, m, passes);
             best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            cpu = Math.min(cpu, (MX.getCurrentThreadCpuTime() - c0) / 1e9);
         }
-        return best;
+        return new double[] {best, cpu};
     }
 
     private static void pass(Matrix[] ws, float[] x, float[] y, int m, int passes) {

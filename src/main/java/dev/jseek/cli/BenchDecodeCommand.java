@@ -27,6 +27,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed full-length runs of each decoder first, so that the JIT has compiled "
             + "both paths (the 2-token kernels are only hot in speculative decoding) (default ${DEFAULT-VALUE}).") int warmup;
     @Mixin SamplingOptions sampling;
+    @Option(names = "--profile", description = "Also print each decoder's time per emitted token by phase (one more run of each).") boolean profile;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
 
     @Override public Integer call() {
@@ -51,7 +52,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             LoadReport.print(model, tLoad, System.err);
-            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null).run(System.out);
+            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null, profile).run(System.out);
         }
         return 0;
     }

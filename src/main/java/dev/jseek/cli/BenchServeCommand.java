@@ -2,6 +2,7 @@ package dev.jseek.cli;
 
 import dev.jseek.bench.EngineBatchBench;
 import dev.jseek.bench.LlamaBatchedBench;
+import dev.jseek.infer.BatchEngine;
 import dev.jseek.infer.EngineOptions;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.serve.ModelRunner;
@@ -43,20 +44,50 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--speculative", description = "In-process server: MTP speculative decoding in the batch.") boolean speculative;
     @Option(names = "--llama-batched-bench", description = "Path of llama.cpp's llama-batched-bench (tools/build-llama-cpp.sh builds it): the peer, "
             + "run on the same --model .gguf with the same threads, the same prompt length, new tokens and sequence counts as --clients.") Path llamaBatchedBench;
+    @Option(names = "--prefill-tokens", description = "In-process server: prompt tokens one engine step prefills at most, chunks of several "
+            + "sequences stacked in one forward (default: jseek.engine.prefillTokens, 512; 0 = one chunk of one sequence per step).") Integer prefillTokens;
+    @Option(names = "--baseline-prefill-tokens", description = "Also run the llama-batched-bench work on a second engine with this many "
+            + "prefill tokens per step (e.g. 0, the engine before stacked prefill), in turn with the first, and print the ratios.") Integer baselinePrefillTokens;
     @Option(names = "--peer-timeout", defaultValue = "1800", description = "Seconds the peer may run (default ${DEFAULT-VALUE}).") long peerTimeout;
 
     /**
      * The same work as llama-batched-bench on the engine (no HTTP): for B in --clients, B sequences of --prompt-len
      * random tokens and --max-tokens decode steps each; beside it the peer's line when --llama-batched-bench is given.
      */
-    private void batchedTable(ModelRunner runner, int vocab) throws Exception {
+    private void batchedTable(ModelRunner runner, DeepSeekV3 m, int vocab) throws Exception {
         int threads = dev.jseek.kernels.Parallel.threads();
         List<LlamaBatchedBench.Row> peer = List.of();
-        System.out.printf("%nsame work as llama-batched-bench: B sequences, each its own %d-token prompt, %d decode steps, greedy; %d threads%n",
-                promptLen, maxTokens, threads);
-        List<EngineBatchBench.Row> ours = new java.util.ArrayList<>();
-        EngineBatchBench.run(runner.model().engine(), vocab, promptLen, Math.min(8, maxTokens), 1, 999); // warm-up
-        for (int b : clients) ours.add(EngineBatchBench.run(runner.model().engine(), vocab, promptLen, maxTokens, b, 1000 + b));
+        BatchEngine engine = runner.model().engine();
+        System.out.printf("%nsame work as llama-batched-bench: B sequences, each its own %d-token prompt, %d decode steps, greedy; %d threads; "
+                + "engine: %d prefill tokens per step%s%n", promptLen, maxTokens, threads, engine.options().prefillTokens(),
+                engine.stacksPrefill() ? " (stacked)" : " (one chunk per step)");
+        List<EngineBatchBench.Row> ours = new java.util.ArrayList<>(), base = new java.util.ArrayList<>();
+        EngineBatchBench.run(engine, vocab, promptLen, Math.min(8, maxTokens), 1, 999); // warm-up
+        BatchEngine baseline = null;
+        try {
+            if (baselinePrefillTokens != null) {
+                // the same model, run by one engine at a time (the other waits idle): the model is not thread-safe
+                baseline = new BatchEngine(m, engine.options().withPrefillTokens(baselinePrefillTokens));
+                EngineBatchBench.run(baseline, vocab, promptLen, Math.min(8, maxTokens), 1, 999);
+            }
+            for (int b : clients) {
+                ours.add(EngineBatchBench.run(engine, vocab, promptLen, maxTokens, b, 1000 + b));
+                if (baseline != null) base.add(EngineBatchBench.run(baseline, vocab, promptLen, maxTokens, b, 1000 + b));
+            }
+        } finally {
+            if (baseline != null) baseline.close();
+        }
+        if (baseline != null) {
+            System.out.printf("baseline engine, %d prefill tokens per step%s, run in turn with each row (x = baseline time / this engine's; "
+                    + "decode x = this engine's / baseline's)%n", baselinePrefillTokens, baselinePrefillTokens == 0 ? " (one chunk per step)" : "");
+            System.out.printf("%6s %12s %14s %18s %10s %12s %10s%n", "B", "base T s", "base 1st tok s", "base decode t/s", "T x", "1st tok x", "decode x");
+            for (int i = 0; i < base.size(); i++) {
+                EngineBatchBench.Row o = ours.get(i), p = base.get(i);
+                System.out.printf("%6d %12.3f %14.3f %18.1f %10.2f %12.2f %10.2f%n", p.pl(), p.seconds(), p.firstTokenSeconds(),
+                        p.decodeTokensPerSecond(), p.seconds() / o.seconds(), p.firstTokenSeconds() / o.firstTokenSeconds(),
+                        o.decodeTokensPerSecond() / p.decodeTokensPerSecond());
+            }
+        }
         if (llamaBatchedBench != null) {
             try {
                 peer = LlamaBatchedBench.run(llamaBatchedBench, model, promptLen, maxTokens, clients, threads, peerTimeout);
@@ -86,6 +117,10 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (perClient < 1) throw new UserException("--requests must be >= 1, got " + perClient);
         if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
+        if (prefillTokens != null && prefillTokens < 0) throw new UserException("--prefill-tokens must be >= 0, got " + prefillTokens);
+        if (baselinePrefillTokens != null && baselinePrefillTokens < 0)
+            throw new UserException("--baseline-prefill-tokens must be >= 0, got " + baselinePrefillTokens);
+        if (baselinePrefillTokens != null && model == null) throw new UserException("--baseline-prefill-tokens needs --model (an in-process engine)");
         for (int c : clients) if (c < 1) throw new UserException("--clients: each level must be >= 1, got " + c);
         if (llamaBatchedBench != null) {
             if (model == null || !model.getFileName().toString().endsWith(".gguf"))
@@ -97,11 +132,13 @@ public final class BenchServeCommand implements Callable<Integer> {
         ModelRunner runner = null;
         String base = url, name = "bench";
         int vocab = 1000;
+        DeepSeekV3 loaded = null;
         try {
             if (model != null) {
                 if (!ModelSource.isModel(model)) throw new UserException("--model: " + model + " is not a model directory or .gguf file");
                 Tokenizer tok = TokenizerFiles.find(model, tokenizerPath, true);
                 DeepSeekV3 m = ModelSource.open(model);
+                loaded = m;
                 vocab = Math.min(tok.vocabSize(), m.config.vocabSize());
                 if (promptLen + maxTokens > m.config.maxPositionEmbeddings())
                     throw new UserException("--prompt-len + --max-tokens = " + (promptLen + maxTokens) + " exceeds the model's context of "
@@ -110,7 +147,8 @@ public final class BenchServeCommand implements Callable<Integer> {
                 if (most > maxBatch) System.out.printf("note: --clients %d exceeds --max-batch %d: the rest wait in the queue%n", most, maxBatch);
                 try {
                     runner = new ModelRunner(m, tok, dev.jseek.api.PromptStart.NONE, EngineOptions.defaults().withMaxBatch(maxBatch)
-                            .withMaxQueue(1024).withPrefixCache(!noPrefixCache).withSpeculative(speculative));
+                            .withMaxQueue(1024).withPrefixCache(!noPrefixCache).withSpeculative(speculative)
+                            .withPrefillTokens(prefillTokens != null ? prefillTokens : EngineOptions.DEFAULT_PREFILL_TOKENS));
                 } catch (IllegalArgumentException e) {
                     m.close();
                     throw new UserException(e.getMessage(), e);
@@ -126,7 +164,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                     model != null ? model + " (in-process, max batch " + maxBatch + (noPrefixCache ? ", no prefix cache" : "") + ")" : base,
                     promptLen, maxTokens, perClient);
             ServeBench.run(base, name, 1, 1, prompt, maxTokens); // warm-up (JIT)
-            if (runner != null) batchedTable(runner, vocab);
+            if (runner != null) batchedTable(runner, loaded, vocab);
             System.out.printf("%8s %9s %12s %12s %10s %10s %10s %10s %7s%n", "clients", "requests", "out tok/s", "tokens",
                     "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "errors");
             for (int c : clients) {

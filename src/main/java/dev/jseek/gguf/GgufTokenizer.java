@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * The tokenizer and chat template a GGUF file carries in its metadata (what {@link HfTokenizerMetadata} writes and
  * llama.cpp's converter writes for the DeepSeek family): {@code tokenizer.ggml.model} "gpt2", {@code tokenizer.ggml.pre}
- * "deepseek-v3" (V3, R1), "deepseek-llm" (V2, V2-Lite, V2.5, Coder-V2) or "deepseek-coder" (Coder 1.x),
+ * "deepseek-v3" (V3, R1), "deepseek-llm" (V2, V2-Lite, V2.5, Coder-V2), "deepseek-coder" (Coder 1.x) or "kimi-k2"
+ * (Kimi-K2, Moonlight: their tiktoken vocabularies as llama.cpp's converter writes them, byte-level BPE),
  * {@code tokenizer.ggml.tokens}, {@code tokenizer.ggml.token_type}, {@code tokenizer.ggml.merges},
  * {@code tokenizer.ggml.bos_token_id} / {@code eos_token_id}, {@code tokenizer.ggml.add_bos_token} and
  * {@code tokenizer.chat_template}. With it a .gguf alone is enough to chat ({@link Tokenizer#fromVocabulary}; the

@@ -22,18 +22,24 @@ import java.util.concurrent.locks.ReentrantLock;
  *       prompt plus its maximum of new tokens; otherwise they wait (reserving up front means a running sequence
  *       never runs out of cache). With the prefix cache on, a prompt starting with known chunks reuses their
  *       blocks ({@link PrefixCache});</li>
- *   <li>prefills one chunk of one admitted prompt ({@link EngineOptions#prefillChunk} tokens at absolute chunk
- *       boundaries, one forward); the chunk holding the last prompt token gives its first token;</li>
+ *   <li>prefills the next chunks of the admitted prompts ({@link EngineOptions#prefillChunk} tokens at absolute chunk
+ *       boundaries), in admission order, up to {@link EngineOptions#prefillTokens} tokens, stacked as rows of one
+ *       forward ({@link DeepSeekV3#forwardStackedHidden}: attention per chunk against its own cache, each MoE expert's
+ *       weights read once for all rows); the chunk holding the last prompt token gives its first token. With
+ *       prefillTokens 0, or a model whose experts are block-typed, one chunk of one prompt per step;</li>
  *   <li>runs one decode step over the newest token of every decoding sequence: one forward of M rows
  *       ({@link DeepSeekV3#forwardBatchHidden}; M-row Linear layers, the MoE grouping rows by expert, each sequence's
  *       attention against its own cache), then samples each row with its sequence's own {@link Sampler}.</li>
  * </ol>
- * New requests thus join at a token boundary, and a long prompt delays running streams by one chunk per step.
+ * New requests thus join at a token boundary, and waiting prompts delay running streams by at most prefillTokens
+ * prompt tokens per step. The decode rows run in their own forward, not in the prefill's: a decode row must be summed
+ * the way a one-token decode sums it (GEMV-sized products), which a product over the prefill's rows would not do.
  *
  * <p><b>Batch invariance.</b> A request's tokens are the same whether it runs alone or beside others, greedy or
  * seeded: a decode row is bitwise independent of the other rows (see {@link DeepSeekV3#forwardBatchHidden}; decode
- * forwards take at most {@link Gemm#GEMV_MAX_M} rows), prefill chunks are one sequence's own forwards at fixed
- * boundaries (so a prefix-cache hit gives the very cache rows the request would have computed), and each sequence
+ * forwards take at most {@link Gemm#GEMV_MAX_M} rows), prefill chunks are computed at fixed boundaries and
+ * stacked chunks give bitwise a chunk's own forward (so a prefix-cache hit gives the very cache rows the request
+ * would have computed; {@code StackedPrefillTest}), and each sequence
  * samples from its own seeded random stream. {@code BatchEngineTest} checks it.
  *
  * <p>Thread-safe: {@link #submit} from any thread; events are read from the returned {@link Generation}.
@@ -62,7 +68,7 @@ public final class BatchEngine implements AutoCloseable {
     /** A snapshot of the engine's state and counters. */
     public record Stats(int queued, int active, int lastBatch, int peakBatch, int blocksUsed, int blocksTotal, int blockTokens,
                         int prefixEntries, long tokensGenerated, long promptTokensComputed, long promptTokensReused,
-                        long decodeSteps, long prefillChunks, long drafted, long accepted) {}
+                        long decodeSteps, long prefillChunks, long drafted, long accepted, long prefillForwards) {}
 
     /**
      * Where the speculative drafts come from: the MTP argmax by default. Tests substitute one to force accepted and
@@ -112,7 +118,8 @@ public final class BatchEngine implements AutoCloseable {
     private final PrefixCache prefix;
     private final CacheBudget budget;
     private final int vocab, context, rowsPerForward, mainLayers, dim;
-    private final boolean speculative;
+    private final boolean speculative, stackPrefill;
+    private final int prefillTokens;
     private final Drafts drafts;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
@@ -122,7 +129,7 @@ public final class BatchEngine implements AutoCloseable {
     private volatile boolean closed;
     private volatile int activeCount, lastBatch, peakBatch;
     private final AtomicLong tokens = new AtomicLong(), promptComputed = new AtomicLong(), promptReused = new AtomicLong(),
-            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong(), drafted = new AtomicLong(), accepted = new AtomicLong();
+            decodeSteps = new AtomicLong(), prefillChunks = new AtomicLong(), prefillForwards = new AtomicLong(), drafted = new AtomicLong(), accepted = new AtomicLong();
 
     /** Starts the scheduler thread over {@code model} (not owned: close it after this engine). */
     public BatchEngine(DeepSeekV3 model, EngineOptions options) { this(model, options, (r, index, mtpArgmax) -> mtpArgmax); }
@@ -151,12 +158,17 @@ public final class BatchEngine implements AutoCloseable {
         this.vocab = model.config.vocabSize();
         this.context = model.config.maxPositionEmbeddings();
         this.rowsPerForward = Math.min(options.maxBatch(), Math.max(1, Gemm.GEMV_MAX_M));
+        this.prefillTokens = options.prefillTokens();
+        this.stackPrefill = prefillTokens > 0 && model.canStackPrefill(options.prefillChunk());
         this.thread = new Thread(this::loop, "jseek-engine");
         thread.setDaemon(true);
         thread.start();
     }
 
     public EngineOptions options() { return options; }
+
+    /** Whether prefill stacks several chunks in one forward ({@link EngineOptions#prefillTokens} > 0 and the model can). */
+    public boolean stacksPrefill() { return stackPrefill; }
 
     public BlockPool pool() { return pool; }
 
@@ -228,7 +240,7 @@ public final class BatchEngine implements AutoCloseable {
         }
         return new Stats(q, activeCount, lastBatch, peakBatch, pool.usedBlocks(), pool.capacity, pool.blockTokens,
                 prefix == null ? 0 : prefixSize, tokens.get(), promptComputed.get(), promptReused.get(),
-                decodeSteps.get(), prefillChunks.get(), drafted.get(), accepted.get());
+                decodeSteps.get(), prefillChunks.get(), drafted.get(), accepted.get(), prefillForwards.get());
     }
 
     private volatile int prefixSize;
@@ -351,15 +363,7 @@ public final class BatchEngine implements AutoCloseable {
             if (s.g.cancelled()) finish(s, Generation.CANCELLED, null);
             else if (dl != 0 && now - dl > 0) finish(s, Generation.DEADLINE, null);
         }
-        Seq p = null;
-        for (Seq s : active) if (!s.decoding) { p = s; break; }
-        if (p != null) {
-            try {
-                prefill(p);
-            } catch (RuntimeException e) {
-                finish(p, Generation.ERROR, e);
-            }
-        }
+        boolean prefilled = stackPrefill ? prefillStacked() : prefillOne();
         List<Seq> dec = new ArrayList<>();
         // a sequence whose reader is MAX_UNREAD tokens behind pauses (keeping its slot and blocks) until it catches up:
         // a slow or stalled client never makes the server buffer its whole completion
@@ -381,7 +385,7 @@ public final class BatchEngine implements AutoCloseable {
             lastBatch = batch;
             peakBatch = Math.max(peakBatch, batch);
             decodeSteps.incrementAndGet();
-        } else if (p == null) {
+        } else if (!prefilled) {
             idleWait(); // every running sequence waits for its reader: no busy loop
         }
         if (prefix != null) prefixSize = prefix.size();
@@ -401,11 +405,111 @@ public final class BatchEngine implements AutoCloseable {
         }
     }
 
+    /** The path before stacking: the next chunk of the first sequence still prefilling. False when none is. */
+    private boolean prefillOne() {
+        Seq p = null;
+        for (Seq s : active) if (!s.decoding) { p = s; break; }
+        if (p == null) return false;
+        try {
+            prefill(p);
+        } catch (RuntimeException e) {
+            finish(p, Generation.ERROR, e);
+        }
+        return true;
+    }
+
+    /**
+     * One stacked forward over the next chunks of the sequences still prefilling, in admission order (a sequence's
+     * consecutive chunks may all go in), up to {@link #prefillTokens} tokens. Every chunk is the one this sequence's
+     * prefill alone computes (same boundaries, bitwise the same rows and cache entries), so batch invariance and the
+     * prefix cache hold. False when no sequence is prefilling. Runs when {@link EngineOptions#prefillTokens} > 0 and
+     * the model can stack its prefill ({@link DeepSeekV3#canStackPrefill}: not for block-typed experts, Q8_0 or
+     * K-quants, which take {@link #prefillOne}).
+     */
+    private boolean prefillStacked() {
+        int chunk = options.prefillChunk(), used = 0;
+        List<Seq> seqs = new ArrayList<>();
+        List<int[]> ranges = new ArrayList<>();
+        fill:
+        for (Seq s : active) {
+            if (s.decoding) continue;
+            for (int p = s.pos, n = s.prompt.length; p < n; ) {
+                int end = Math.min(n, (p / chunk + 1) * chunk);
+                if (!seqs.isEmpty() && used + end - p > prefillTokens) break fill;
+                seqs.add(s);
+                ranges.add(new int[] {p, end});
+                used += end - p;
+                p = end;
+            }
+        }
+        if (seqs.isEmpty()) return false;
+        int segs = seqs.size();
+        int[][] toks = new int[segs][];
+        int[] start = new int[segs];
+        KvCache[] caches = new KvCache[segs];
+        for (int i = 0; i < segs; i++) {
+            int[] r = ranges.get(i);
+            toks[i] = Arrays.copyOfRange(seqs.get(i).prompt, r[0], r[1]);
+            start[i] = r[0];
+            caches[i] = seqs.get(i).cache;
+        }
+        float[] h;
+        try {
+            h = model.forwardStackedHidden(toks, start, caches, segs);
+        } catch (RuntimeException e) {
+            for (Seq s : seqs) finish(s, Generation.ERROR, e);
+            return true;
+        }
+        // the prompts this forward ended: their last rows through lm_head together where the rows of one product are
+        // summed as a one-row product sums them (float-typed lm_head, at most GEMV_MAX_M rows), else one at a time
+        boolean together = !model.lmHead.dtype().isBlock();
+        List<Seq> ended = new ArrayList<>();
+        List<Integer> lastRows = new ArrayList<>();
+        for (int i = 0, row = 0; i < segs; row += toks[i].length, i++) {
+            Seq s = seqs.get(i);
+            if (!active.contains(s)) continue;
+            try {
+                if (prefilled(s, h, row, start[i], start[i] + toks[i].length, together)) {
+                    ended.add(s);
+                    lastRows.add(row + toks[i].length - 1);
+                }
+            } catch (RuntimeException e) {
+                finish(s, Generation.ERROR, e);
+            }
+        }
+        prefillForwards.incrementAndGet();
+        for (int i0 = 0; i0 < ended.size(); i0 += Gemm.GEMV_MAX_M) {
+            int M = Math.min(Gemm.GEMV_MAX_M, ended.size() - i0);
+            float[] last = new float[M * dim];
+            for (int k = 0; k < M; k++) System.arraycopy(h, lastRows.get(i0 + k) * dim, last, k * dim, dim);
+            float[] logits;
+            try {
+                logits = model.logits(last, 0, M);
+            } catch (RuntimeException e) {
+                for (Seq s : ended.subList(i0, i0 + M)) finish(s, Generation.ERROR, e);
+                continue;
+            }
+            for (int k = 0; k < M; k++) firstToken(ended.get(i0 + k), logits, k * vocab);
+        }
+        return true;
+    }
+
     private void prefill(Seq s) {
         int n = s.prompt.length, chunk = options.prefillChunk(), start = s.pos;
         int end = Math.min(n, (start / chunk + 1) * chunk);
         float[] h = model.forwardHidden(Arrays.copyOfRange(s.prompt, start, end), start, s.cache);
-        if (speculative) mtpPrefill(s, h, start, end);
+        prefillForwards.incrementAndGet();
+        prefilled(s, h, 0, start, end, false);
+    }
+
+    /**
+     * After chunk [start, end) of s's prompt went through the model, its post-norm hidden rows at h[row0 ..]: the MTP
+     * module's cache, the prefix cache entry, and the first token when the chunk ends the prompt (unless
+     * {@code deferFirst}: then the caller samples it, {@link #firstToken}). True when the chunk ends the prompt.
+     */
+    private boolean prefilled(Seq s, float[] h, int row0, int start, int end, boolean deferFirst) {
+        int n = s.prompt.length, chunk = options.prefillChunk();
+        if (speculative) mtpPrefill(s, row0 == 0 ? h : Arrays.copyOfRange(h, row0 * dim, (row0 + end - start) * dim), start, end);
         s.pos = end;
         prefillChunks.incrementAndGet();
         promptComputed.addAndGet(end - start);
@@ -413,16 +517,19 @@ public final class BatchEngine implements AutoCloseable {
             int b0 = (end - chunk) / pool.blockTokens, b1 = end / pool.blockTokens;
             s.lastEntry = prefix.register(s.lastEntry, s.prompt, end, Arrays.copyOfRange(s.blocks, b0, b1), s.prevHidden);
         }
-        if (end == n) {
-            float[] logits = model.logits(h, end - start - 1, 1);
-            s.decoding = true;
-            int tok = s.sampler.sample(logits, 0, vocab);
-            emit(s, tok, logits, 0);
-            if (speculative && s.last >= 0) { // the first MTP pair of decoding: (h_{n-1}, x_n) at MTP position n-1
-                s.pendH = s.prevHidden;
-                s.pendTok = new int[] {tok};
-                s.mtpPos = n - 1;
-            }
+        if (end == n && !deferFirst) firstToken(s, model.logits(h, row0 + end - start - 1, 1), 0);
+        return end == n;
+    }
+
+    /** Samples s's first token from its prompt's last logits at logits[off ..] and starts decoding. */
+    private void firstToken(Seq s, float[] logits, int off) {
+        s.decoding = true;
+        int tok = s.sampler.sample(logits, off, vocab);
+        emit(s, tok, logits, off);
+        if (speculative && s.last >= 0) { // the first MTP pair of decoding: (h_{n-1}, x_n) at MTP position n-1
+            s.pendH = s.prevHidden;
+            s.pendTok = new int[] {tok};
+            s.mtpPos = s.prompt.length - 1;
         }
     }
 

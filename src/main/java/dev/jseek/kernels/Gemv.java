@@ -1,5 +1,6 @@
 package dev.jseek.kernels;
 
+import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -25,9 +26,11 @@ final class Gemv {
 
     /**
      * Token counts up to this run the fused dequantize-and-dot kernel ({@link QuantGemv}) on ggml block-typed weights;
-     * more tokens decode chunks once and reuse them across tokens (system property {@code jseek.quantFusedMaxM}).
+     * more tokens decode chunks once and reuse them across tokens (system property {@code jseek.quantFusedMaxM}; default
+     * 16, the token-tiled kernel's reach, so Q8_0 batches up to the packed GEMM's threshold keep a token's bits; 4
+     * with {@code jseek.q8Tiles=false}).
      */
-    static final int QUANT_FUSED_MAX_M = Integer.getInteger("jseek.quantFusedMaxM", 4);
+    static final int QUANT_FUSED_MAX_M = Integer.getInteger("jseek.quantFusedMaxM", QuantGemv.Q8_TILES ? 16 : 4);
 
     /**
      * Token counts up to this run the integer K-quant kernels ({@link QuantGemv}, {@link KQuantDot}) on Q4_K/Q5_K/Q6_K
@@ -58,6 +61,7 @@ final class Gemv {
 
     /** True when m tokens times w run the fused kernels of {@link QuantGemv}. */
     static boolean fused(Matrix w, int m) {
+        if (HalfGemv.Q8_HALF && w.dtype() == DType.Q8_0) return false;
         return QuantGemv.integer(w.dtype()) ? m <= QUANT_INT_MAX_M : m <= QUANT_FUSED_MAX_M && QuantGemv.supports(w.dtype());
     }
 

@@ -3,6 +3,7 @@ package dev.jseek.kernels;
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -10,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * GEMV and small-m GEMM for 16-bit float weights (BF16, F16; docs/quantization.md, "Kernels"): Y[m, n]
+ * GEMV and small-m GEMM for float weights (BF16, F16, F32; docs/quantization.md, "Kernels"): Y[m, n]
  * (=|+=) X[m, k] W^T for the decode step (m = 1), speculative verify (m = 2) and batched decode (m up to
  * {@link Gemm#GEMV_MAX_M}), every weight row streamed from memory once per call whatever m is.
  *
@@ -19,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
  * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 2-token and 4-row x 1-token
  * passes over the same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
- * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32.
+ * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32; F32 rows are copied there the
+ * same way (each row read in sequence: reading 4 rows interleaved in place was 3x slower from DRAM here).
  *
  * <p>One order of summation for every (row, token) dot, whatever m, the tile and the thread split: one vector
  * accumulator over the {@link Vec#LANES}-wide blocks of the row in order (FMA from zero), a pairwise lane tree
@@ -40,8 +42,26 @@ final class HalfGemv {
     /** Tokens per tile. */
     static final int T = 4;
 
+    /**
+     * F32 weights run this kernel too (rows copied 4 at a time into an L1/L2 buffer, each row read in sequence, then the
+     * F32 tiles: one pass over the weights for all m tokens) unless the system property {@code jseek.f32Tiles} is
+     * false (then {@link Gemv}'s chunked path, one 4x2 or 4x1 pass per token pair and a lane sum per dot, kept for
+     * comparison: docs/quantization.md, "Small-M products").
+     */
+    static final boolean F32_TILES = Boolean.parseBoolean(System.getProperty("jseek.f32Tiles", "true"));
+
+    /**
+     * Experimental, off by default (system property {@code jseek.q8Half}): Q8_0 weights at every token count up to the
+     * packed GEMM's threshold run this kernel too, each block widened in registers to its exact values q * d (an
+     * int8 times a binary16 scale is exact in float) and multiplied like BF16 in 4-row x 4-token tiles, in this
+     * class's order of summation; the 4 rows of a group are first copied one after another into a byte buffer. That
+     * changes Q8_0's 1-token bits (the fused {@link QuantGemv} kernel sums per block, then scales), so it is a
+     * different M = 1 kernel, not only an M-row one: docs/quantization.md, "Small-M products".
+     */
+    static final boolean Q8_HALF = Boolean.getBoolean("jseek.q8Half");
+
     /** True for the weight dtypes this kernel multiplies. */
-    static boolean supports(DType t) { return t == DType.BF16 || t == DType.F16; }
+    static boolean supports(DType t) { return t == DType.BF16 || t == DType.F16 || t == DType.F32 && F32_TILES || t == DType.Q8_0 && Q8_HALF; }
 
     /** Y (=|+=) X W^T on the {@link Parallel} pool (row groups split over the participants). */
     static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate) {
@@ -69,10 +89,12 @@ final class HalfGemv {
                     bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
                 else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
-            } else if (w.dtype() == DType.F16) {
+            } else if (w.dtype() == DType.Q8_0) {
+                q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
+            } else if (w.dtype() == DType.F16 || w.dtype() == DType.F32) {
                 bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else {
-                throw new IllegalArgumentException(w.dtype() + " is not a 16-bit float weight");
+                throw new IllegalArgumentException(w.dtype() + " is not a BF16, F16 or F32 weight");
             }
         } finally {
             s.release();
@@ -125,6 +147,109 @@ final class HalfGemv {
         }
     }
 
+    /** Q8_0: each group of 4 rows copied in sequence into a byte buffer (a group past the end repeats its last row), then the Q8_0 tiles. */
+    private static void q8Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
+                               int r0, int r1, float[] out, Scratch s) {
+        int k = w.cols(), rb = (int) w.rowBytes();
+        byte[] b = s.bytes(R * rb);
+        for (int r = r0; r < r1; r += R) {
+            int full = Math.min(R, r1 - r);
+            MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) r * rb, b, 0, full * rb);
+            for (int j = full; j < R; j++) System.arraycopy(b, (full - 1) * rb, b, j * rb, rb);
+            int t = 0;
+            for (; t + T <= m; t += T) {
+                q8x4x4(b, rb, x, xOff + t * k, k, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            for (; t + 2 <= m; t += 2) {
+                q8x4x2(b, rb, x, xOff + t * k, k, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 2, out);
+            }
+            for (; t < m; t++) {
+                q8x4x1(b, rb, x, xOff + t * k, k, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 1, out);
+            }
+        }
+    }
+
+    private static final VectorSpecies<Byte> BL = QuantRows.BL;
+
+    /** The binary16 scale at b[p] (little-endian), as float. */
+    private static float h16(byte[] b, int p) { return Float.float16ToFloat((short) ((b[p] & 0xFF) | (b[p + 1] << 8))); }
+
+    /** 4 Q8_0 rows (b[j rb ..]) x 4 tokens; each vector of weights is q * d, exact. */
+    private static void q8x4x4(byte[] b, int rb, float[] x, int xo, int k, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k, nb = k / 32;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            FloatVector d0 = FloatVector.broadcast(F, h16(b, p)), d1 = FloatVector.broadcast(F, h16(b, rb + p));
+            FloatVector d2 = FloatVector.broadcast(F, h16(b, 2 * rb + p)), d3 = FloatVector.broadcast(F, h16(b, 3 * rb + p));
+            for (int j = 0; j < 32; j += L) {
+                int i = 32 * bi + j, q = p + 2 + j;
+                FloatVector w0 = ((FloatVector) ByteVector.fromArray(BL, b, q).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
+                FloatVector w1 = ((FloatVector) ByteVector.fromArray(BL, b, rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
+                FloatVector w2 = ((FloatVector) ByteVector.fromArray(BL, b, 2 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d2);
+                FloatVector w3 = ((FloatVector) ByteVector.fromArray(BL, b, 3 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d3);
+                FloatVector v = FloatVector.fromArray(F, x, xo + i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L); a03.intoArray(out, 3 * L);
+        a10.intoArray(out, 4 * L); a11.intoArray(out, 5 * L); a12.intoArray(out, 6 * L); a13.intoArray(out, 7 * L);
+        a20.intoArray(out, 8 * L); a21.intoArray(out, 9 * L); a22.intoArray(out, 10 * L); a23.intoArray(out, 11 * L);
+        a30.intoArray(out, 12 * L); a31.intoArray(out, 13 * L); a32.intoArray(out, 14 * L); a33.intoArray(out, 15 * L);
+        reduce(out, R * T);
+    }
+
+    private static void q8x4x2(byte[] b, int rb, float[] x, int xo, int k, float[] out) {
+        FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k, nb = k / 32;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            FloatVector d0 = FloatVector.broadcast(F, h16(b, p)), d1 = FloatVector.broadcast(F, h16(b, rb + p));
+            FloatVector d2 = FloatVector.broadcast(F, h16(b, 2 * rb + p)), d3 = FloatVector.broadcast(F, h16(b, 3 * rb + p));
+            for (int j = 0; j < 32; j += L) {
+                int i = 32 * bi + j, q = p + 2 + j;
+                FloatVector w0 = ((FloatVector) ByteVector.fromArray(BL, b, q).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
+                FloatVector w1 = ((FloatVector) ByteVector.fromArray(BL, b, rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
+                FloatVector w2 = ((FloatVector) ByteVector.fromArray(BL, b, 2 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d2);
+                FloatVector w3 = ((FloatVector) ByteVector.fromArray(BL, b, 3 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d3);
+                FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+            }
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
+        a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
+        reduce(out, 2 * R);
+    }
+
+    private static void q8x4x1(byte[] b, int rb, float[] x, int xo, int k, float[] out) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        int nb = k / 32;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            FloatVector d0 = FloatVector.broadcast(F, h16(b, p)), d1 = FloatVector.broadcast(F, h16(b, rb + p));
+            FloatVector d2 = FloatVector.broadcast(F, h16(b, 2 * rb + p)), d3 = FloatVector.broadcast(F, h16(b, 3 * rb + p));
+            for (int j = 0; j < 32; j += L) {
+                int q = p + 2 + j;
+                FloatVector v = FloatVector.fromArray(F, x, xo + 32 * bi + j);
+                a0 = ((FloatVector) ByteVector.fromArray(BL, b, q).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(BL, b, rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(BL, b, 2 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(BL, b, 3 * rb + q).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(v, a3);
+            }
+        }
+        a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
+        reduce(out, R);
+    }
+
     /** Any 16-bit weight: the group's rows widened exactly into a float buffer ({@link WeightRows}), then the F32 tiles. */
     private static void bufferedRows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
                                      int r0, int r1, float[] out, Scratch s) {
@@ -172,6 +297,10 @@ final class HalfGemv {
     private static float tail(Matrix w, int r, float[] x, int xo, int kv, int k, float s) {
         MemorySegment seg = w.data();
         long base = (long) r * k;
+        if (w.dtype() == DType.F32) {
+            for (int c = kv; c < k; c++) s += seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + c) * x[xo + c];
+            return s;
+        }
         boolean bf = w.dtype() == DType.BF16;
         for (int c = kv; c < k; c++) {
             short h = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, base + c);

@@ -139,6 +139,287 @@ final class KQuantDot {
         return acc;
     }
 
+    /**
+     * Token tiling (docs/quantization.md, "Small-M products"): the Q4_K row at p times two activation rows of a (from
+     * elements o0 and o1), out[0] and out[1] each exactly {@link #q4_k} of that row (the code unpacking and the scale
+     * permutes are shared, the integer sums are per token, the float combination per super-block and token is the
+     * same expression in the same order).
+     */
+    static void q4_k2(MemorySegment s, long p, Q8K a, int o0, int o1, int nb, float[] out) {
+        float acc0 = 0f, acc1 = 0f;
+        for (int b = 0; b < nb; b++) {
+            q4Block2(s, p + (long) b * Q4_K.BLOCK_BYTES, a, o0 + 256 * b, o1 + 256 * b, out);
+            acc0 += out[0];
+            acc1 += out[1];
+        }
+        out[0] = acc0;
+        out[1] = acc1;
+    }
+
+    /** The Q6_K row at p times two activation rows, as {@link #q4_k2}: out[i] exactly {@link #q6_k} of token i. */
+    static void q6_k2(MemorySegment s, long p, Q8K a, int o0, int o1, int nb, float[] out) {
+        float acc0 = 0f, acc1 = 0f;
+        for (int b = 0; b < nb; b++) {
+            q6Block2(s, p + (long) b * Q6_K.BLOCK_BYTES, a, o0 + 256 * b, o1 + 256 * b, out);
+            acc0 += out[0];
+            acc1 += out[1];
+        }
+        out[0] = acc0;
+        out[1] = acc1;
+    }
+
+    /** {@link #q4Block} for two activation blocks (o0, o1) into out[0], out[1]. */
+    private static void q4Block2(MemorySegment s, long p, Q8K a, int o0, int o1, float[] out) {
+        short[] aq = a.p4;
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        IntVector scs = IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BYTE_SHIFT, 0)).and(0xFF);
+        IntVector isum0 = IntVector.zero(I), isum1 = isum0;
+        for (int t = 0; t < CH4; t++) {
+            ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q4_K.QS + 2L * SL * t, LE);
+            ShortVector c0 = x.and((short) 0xF), c1 = x.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
+            ShortVector c2 = x.lanewise(VectorOperators.LSHR, 4).and((short) 0xF), c3 = x.lanewise(VectorOperators.LSHR, 12);
+            IntVector sLo = IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs), sHi = IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs);
+            int x0 = o0 + 4 * SL * t;
+            ShortVector lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            ShortVector hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum0 = isum0.add(li.mul(sLo)).add(hj.mul(sHi));
+            x0 = o1 + 4 * SL * t;
+            lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            li = lo.reinterpretAsInts();
+            hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum1 = isum1.add(li.mul(sLo)).add(hj.mul(sHi));
+        }
+        int u1 = (int) h1, m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        IntVector mins = IntVector.broadcast(I8, m03).blend(IntVector.broadcast(I8, m47), UPPER8).lanewise(VectorOperators.LSHR, IntVector.fromArray(I8, BYTE_SHIFT, 0)).and(0xFF);
+        int msum0 = mins.mul(IntVector.fromArray(I8, a.bsum, o0 / 32)).reduceLanes(VectorOperators.ADD);
+        int msum1 = mins.mul(IntVector.fromArray(I8, a.bsum, o1 / 32)).reduceLanes(VectorOperators.ADD);
+        float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+        float dy0 = a.d[o0 / 256], dy1 = a.d[o1 / 256];
+        out[0] = (d * dy0) * (float) isum0.reduceLanes(VectorOperators.ADD) - (dmin * dy0) * (float) msum0;
+        out[1] = (d * dy1) * (float) isum1.reduceLanes(VectorOperators.ADD) - (dmin * dy1) * (float) msum1;
+    }
+
+    /** {@link #q6Block} for two activation blocks (o0, o1) into out[0], out[1]. */
+    private static void q6Block2(MemorySegment s, long p, Q8K a, int o0, int o1, float[] out) {
+        short[] aq = a.p6;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector isum0 = IntVector.zero(I), isum1 = isum0, corr0 = isum0, corr1 = isum0;
+        ShortVector qhAll = SL > 16 ? ShortVector.fromMemorySegment(S, s, p + Q6_K.QH, LE) : null;
+        IntVector scAll = IL == 16 ? (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES, LE).convertShape(VectorOperators.B2I, I, 0) : null;
+        for (int h = 0; h < 2; h++) {
+            ShortVector qh = SL > 16 ? ShortVector.fromArray(S, DUP, h * SL).selectFrom(qhAll)
+                    : ShortVector.fromMemorySegment(S, s, p + Q6_K.QH + 32L * h, LE);
+            IntVector scs = IL == 16 ? scAll
+                    : (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES + 8L * h, LE).convertShape(VectorOperators.B2I, I, 0);
+            if (IL != 16 || h == 0) {
+                corr0 = corr0.add(scs.mul(IntVector.fromArray(I, a.bsum16, o0 / 16 + (IL == 16 ? 0 : 8 * h))));
+                corr1 = corr1.add(scs.mul(IntVector.fromArray(I, a.bsum16, o1 / 16 + (IL == 16 ? 0 : 8 * h))));
+            }
+            for (int t = 0; t < CH6; t++) {
+                ShortVector x = ShortVector.fromMemorySegment(S, s, p + 64L * h + 2L * SL * t, LE);
+                ShortVector q = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH6, t * SL));
+                ShortVector cl = x.and(m0f).or(q.lanewise(VectorOperators.LSHL, 4).and(m30));
+                ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
+                ShortVector c0 = cl.and(mff), c1 = cl.lanewise(VectorOperators.LSHR, 8), c2 = ch.and(mff), c3 = ch.lanewise(VectorOperators.LSHR, 8);
+                IntVector sLo = IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs);
+                IntVector sHi = IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs);
+                int x0 = o0 + 128 * h + 4 * SL * t;
+                ShortVector lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                ShortVector hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum0 = isum0.add(li.mul(sLo)).add(hj.mul(sHi));
+                x0 = o1 + 128 * h + 4 * SL * t;
+                lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                li = lo.reinterpretAsInts();
+                hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum1 = isum1.add(li.mul(sLo)).add(hj.mul(sHi));
+            }
+        }
+        float d = Float.float16ToFloat(s.get(I16, p + Q6_K.D));
+        out[0] = (d * a.d[o0 / 256]) * (float) isum0.sub(corr0.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        out[1] = (d * a.d[o1 / 256]) * (float) isum1.sub(corr1.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The Q4_K row at p times four activation rows (from elements o0..o3), as {@link #q4_k2}: out[i] exactly {@link #q4_k} of token i. */
+    static void q4_k4(MemorySegment s, long p, Q8K a, int o0, int o1, int o2, int o3, int nb, float[] out) {
+        float acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
+        for (int b = 0; b < nb; b++) {
+            q4Block4(s, p + (long) b * Q4_K.BLOCK_BYTES, a, o0 + 256 * b, o1 + 256 * b, o2 + 256 * b, o3 + 256 * b, out);
+            acc0 += out[0];
+            acc1 += out[1];
+            acc2 += out[2];
+            acc3 += out[3];
+        }
+        out[0] = acc0;
+        out[1] = acc1;
+        out[2] = acc2;
+        out[3] = acc3;
+    }
+
+    /** The Q6_K row at p times four activation rows, as {@link #q4_k4}: out[i] exactly {@link #q6_k} of token i. */
+    static void q6_k4(MemorySegment s, long p, Q8K a, int o0, int o1, int o2, int o3, int nb, float[] out) {
+        float acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
+        for (int b = 0; b < nb; b++) {
+            q6Block4(s, p + (long) b * Q6_K.BLOCK_BYTES, a, o0 + 256 * b, o1 + 256 * b, o2 + 256 * b, o3 + 256 * b, out);
+            acc0 += out[0];
+            acc1 += out[1];
+            acc2 += out[2];
+            acc3 += out[3];
+        }
+        out[0] = acc0;
+        out[1] = acc1;
+        out[2] = acc2;
+        out[3] = acc3;
+    }
+
+    /** {@link #q4Block} for four activation blocks into out[0..3]. */
+    private static void q4Block4(MemorySegment s, long p, Q8K a, int o0, int o1, int o2, int o3, float[] out) {
+        short[] aq = a.p4;
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        IntVector scs = IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BYTE_SHIFT, 0)).and(0xFF);
+        IntVector isum0 = IntVector.zero(I), isum1 = isum0, isum2 = isum0, isum3 = isum0;
+        for (int t = 0; t < CH4; t++) {
+            ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q4_K.QS + 2L * SL * t, LE);
+            ShortVector c0 = x.and((short) 0xF), c1 = x.lanewise(VectorOperators.LSHR, 8).and((short) 0xF);
+            ShortVector c2 = x.lanewise(VectorOperators.LSHR, 4).and((short) 0xF), c3 = x.lanewise(VectorOperators.LSHR, 12);
+            IntVector sLo = IntVector.fromArray(I, SC4, 2 * t * IL).selectFrom(scs), sHi = IntVector.fromArray(I, SC4, (2 * t + 1) * IL).selectFrom(scs);
+            int x0;
+            ShortVector lo, hi;
+            IntVector li, hj;
+            x0 = o0 + 4 * SL * t;
+            lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            li = lo.reinterpretAsInts();
+            hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum0 = isum0.add(li.mul(sLo)).add(hj.mul(sHi));
+            x0 = o1 + 4 * SL * t;
+            lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            li = lo.reinterpretAsInts();
+            hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum1 = isum1.add(li.mul(sLo)).add(hj.mul(sHi));
+            x0 = o2 + 4 * SL * t;
+            lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            li = lo.reinterpretAsInts();
+            hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum2 = isum2.add(li.mul(sLo)).add(hj.mul(sHi));
+            x0 = o3 + 4 * SL * t;
+            lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            li = lo.reinterpretAsInts();
+            hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum3 = isum3.add(li.mul(sLo)).add(hj.mul(sHi));
+        }
+        int u1 = (int) h1, m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        IntVector mins = IntVector.broadcast(I8, m03).blend(IntVector.broadcast(I8, m47), UPPER8).lanewise(VectorOperators.LSHR, IntVector.fromArray(I8, BYTE_SHIFT, 0)).and(0xFF);
+        float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+        float dy = a.d[o0 / 256];
+        out[0] = (d * dy) * (float) isum0.reduceLanes(VectorOperators.ADD) - (dmin * dy) * (float) mins.mul(IntVector.fromArray(I8, a.bsum, o0 / 32)).reduceLanes(VectorOperators.ADD);
+        dy = a.d[o1 / 256];
+        out[1] = (d * dy) * (float) isum1.reduceLanes(VectorOperators.ADD) - (dmin * dy) * (float) mins.mul(IntVector.fromArray(I8, a.bsum, o1 / 32)).reduceLanes(VectorOperators.ADD);
+        dy = a.d[o2 / 256];
+        out[2] = (d * dy) * (float) isum2.reduceLanes(VectorOperators.ADD) - (dmin * dy) * (float) mins.mul(IntVector.fromArray(I8, a.bsum, o2 / 32)).reduceLanes(VectorOperators.ADD);
+        dy = a.d[o3 / 256];
+        out[3] = (d * dy) * (float) isum3.reduceLanes(VectorOperators.ADD) - (dmin * dy) * (float) mins.mul(IntVector.fromArray(I8, a.bsum, o3 / 32)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #q6Block} for four activation blocks into out[0..3]. */
+    private static void q6Block4(MemorySegment s, long p, Q8K a, int o0, int o1, int o2, int o3, float[] out) {
+        short[] aq = a.p6;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector isum0 = IntVector.zero(I), isum1 = isum0, isum2 = isum0, isum3 = isum0, corr0 = isum0, corr1 = isum0, corr2 = isum0, corr3 = isum0;
+        ShortVector qhAll = SL > 16 ? ShortVector.fromMemorySegment(S, s, p + Q6_K.QH, LE) : null;
+        IntVector scAll = IL == 16 ? (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES, LE).convertShape(VectorOperators.B2I, I, 0) : null;
+        for (int h = 0; h < 2; h++) {
+            ShortVector qh = SL > 16 ? ShortVector.fromArray(S, DUP, h * SL).selectFrom(qhAll)
+                    : ShortVector.fromMemorySegment(S, s, p + Q6_K.QH + 32L * h, LE);
+            IntVector scs = IL == 16 ? scAll
+                    : (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES + 8L * h, LE).convertShape(VectorOperators.B2I, I, 0);
+            if (IL != 16 || h == 0) {
+                int so = IL == 16 ? 0 : 8 * h;
+                corr0 = corr0.add(scs.mul(IntVector.fromArray(I, a.bsum16, o0 / 16 + so)));
+                corr1 = corr1.add(scs.mul(IntVector.fromArray(I, a.bsum16, o1 / 16 + so)));
+                corr2 = corr2.add(scs.mul(IntVector.fromArray(I, a.bsum16, o2 / 16 + so)));
+                corr3 = corr3.add(scs.mul(IntVector.fromArray(I, a.bsum16, o3 / 16 + so)));
+            }
+            for (int t = 0; t < CH6; t++) {
+                ShortVector x = ShortVector.fromMemorySegment(S, s, p + 64L * h + 2L * SL * t, LE);
+                ShortVector q = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH6, t * SL));
+                ShortVector cl = x.and(m0f).or(q.lanewise(VectorOperators.LSHL, 4).and(m30));
+                ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
+                ShortVector c0 = cl.and(mff), c1 = cl.lanewise(VectorOperators.LSHR, 8), c2 = ch.and(mff), c3 = ch.lanewise(VectorOperators.LSHR, 8);
+                IntVector sLo = IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs);
+                IntVector sHi = IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs);
+                int x0;
+                ShortVector lo, hi;
+                IntVector li, hj;
+                x0 = o0 + 128 * h + 4 * SL * t;
+                lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                li = lo.reinterpretAsInts();
+                hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum0 = isum0.add(li.mul(sLo)).add(hj.mul(sHi));
+                x0 = o1 + 128 * h + 4 * SL * t;
+                lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                li = lo.reinterpretAsInts();
+                hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum1 = isum1.add(li.mul(sLo)).add(hj.mul(sHi));
+                x0 = o2 + 128 * h + 4 * SL * t;
+                lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                li = lo.reinterpretAsInts();
+                hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum2 = isum2.add(li.mul(sLo)).add(hj.mul(sHi));
+                x0 = o3 + 128 * h + 4 * SL * t;
+                lo = c0.mul(ShortVector.fromArray(S, aq, x0)).add(c1.mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                hi = c2.mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(c3.mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                li = lo.reinterpretAsInts();
+                hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum3 = isum3.add(li.mul(sLo)).add(hj.mul(sHi));
+            }
+        }
+        float d = Float.float16ToFloat(s.get(I16, p + Q6_K.D));
+        out[0] = (d * a.d[o0 / 256]) * (float) isum0.sub(corr0.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        out[1] = (d * a.d[o1 / 256]) * (float) isum1.sub(corr1.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        out[2] = (d * a.d[o2 / 256]) * (float) isum2.sub(corr2.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        out[3] = (d * a.d[o3 / 256]) * (float) isum3.sub(corr3.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+    }
+
     /*
      * The integer work of one super-block is a method of its own, too large in bytecode for C2 to inline into the
      * row loop, so it is compiled alone: one compilation holding it with more runs past the node count up to which C2

@@ -7,7 +7,9 @@ import static dev.jseek.kernels.QuantRows.toFloat;
 import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,6 +28,8 @@ final class QuantGemv {
 
     private static final VectorSpecies<Float> F = Vec.F;
     private static final int L = Vec.LANES;
+    private static final VectorSpecies<Byte> BL = QuantRows.BL;
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
 
     /** True for the weight types this kernel reads. */
     static boolean supports(DType t) { return t.isBlock(); }
@@ -113,6 +117,43 @@ final class QuantGemv {
         int n = w.rows(), k = w.cols();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
+        if (t == DType.Q8_0 && Q8_TILES && m >= 2) {
+            q8Rows(seg, rb, y, yOff, x, xOff, m, n, k, accumulate, r0, r1);
+            return;
+        }
+        if ((t == DType.Q4_K || t == DType.Q6_K) && KQ_PAIRS && m >= 2) {
+            Scratch sc = Scratch.acquire();
+            try {
+                float[] two = sc.get(4, 4);
+                int nb = k / 256;
+                for (int r = r0; r < r1; r++) {
+                    long p = r * rb;
+                    int tk = 0;
+                    for (; KQ_QUADS && tk + 4 <= m; tk += 4) {
+                        int o = aOff + tk * k;
+                        if (t == DType.Q4_K) KQuantDot.q4_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
+                        else KQuantDot.q6_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
+                        int yi = yOff + tk * n + r;
+                        for (int i = 0; i < 4; i++, yi += n) y[yi] = accumulate ? y[yi] + two[i] : two[i];
+                    }
+                    for (; tk + 2 <= m; tk += 2) {
+                        if (t == DType.Q4_K) KQuantDot.q4_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
+                        else KQuantDot.q6_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
+                        int yi = yOff + tk * n + r;
+                        y[yi] = accumulate ? y[yi] + two[0] : two[0];
+                        y[yi + n] = accumulate ? y[yi + n] + two[1] : two[1];
+                    }
+                    if (tk < m) {
+                        float v = t == DType.Q4_K ? KQuantDot.q4_k(seg, p, a, aOff + tk * k, nb) : KQuantDot.q6_k(seg, p, a, aOff + tk * k, nb);
+                        int yi = yOff + tk * n + r;
+                        y[yi] = accumulate ? y[yi] + v : v;
+                    }
+                }
+            } finally {
+                sc.release();
+            }
+            return;
+        }
         if (t == DType.Q8_0 && Q8_LANES) {
             Scratch own = Scratch.acquire();
             try {
@@ -141,6 +182,224 @@ final class QuantGemv {
                 int yi = yOff + tk * n + r;
                 y[yi] = accumulate ? y[yi] + v : v;
             }
+    }
+
+    /**
+     * Q8_0 rows times several tokens in one pass over the row (system property {@code jseek.q8Tiles}, default true;
+     * false: one pass per token, the kernel of {@code jseek.quantFusedMaxM} = 4 before): each block's codes are widened
+     * to floats once and feed the products of 2 or 4 tokens ({@link #q8_0x4}, {@link #q8_0x2}), every token summed in
+     * exactly {@link #q8_0}'s order, so a token's value is the same whatever m (docs/quantization.md, "Small-M products").
+     */
+    static final boolean Q8_TILES = Boolean.parseBoolean(System.getProperty("jseek.q8Tiles", "true"));
+
+    /**
+     * Q4_K and Q6_K rows times 2 or more tokens take the tokens in pairs ({@link KQuantDot#q4_k2},
+     * {@link KQuantDot#q6_k2}: the codes unpacked once per pair; the same bits as one token at a time) unless the system
+     * property {@code jseek.kqPairs} is false.
+     */
+    static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
+
+    /**
+     * Experimental, off: with {@link #KQ_PAIRS}, 4 or more tokens go 4 at a time first ({@link KQuantDot#q4_k4},
+     * {@link KQuantDot#q6_k4}; system property {@code jseek.kqQuads}). On one matrix of one type they were 1.15-1.25x
+     * faster than pairs, but inside the Q4_K_M model (Q4_K, Q6_K and Q8_0 products in one process) a 4- and a
+     * 16-sequence step took 1.2-2x longer (docs/quantization.md, "Small-M products": C2's inlining budget, presumably).
+     */
+    static final boolean KQ_QUADS = Boolean.getBoolean("jseek.kqQuads");
+
+    /**
+     * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer
+     * (each row read in sequence: reading 4 rows interleaved is 3x slower from DRAM here), then token quads run
+     * 2-row x 4-token tiles over the buffer ({@link #q8_0x2x4}), remaining token pairs 4-row x 2-token tiles ({@link #q8_0x4x2}: each block's codes widened once for 2 tokens, each x
+     * vector loaded once for 4 rows) and an odd last token {@link #q8_0} per row; rows past the last whole group run
+     * {@link #q8_0x4} / {@link #q8_0x2} / {@link #q8_0} on the segment. Every (row, token) is summed in
+     * {@link #q8_0}'s order.
+     */
+    /**
+     * From this many tokens Q8_0 row groups go through the byte buffer and the 4x2 tiles; fewer run the one-row token
+     * tiles on the segment (measured per core on 512 x 1536: 4 tokens 1.25x faster one row at a time, 8 tokens 1.3x
+     * slower).
+     */
+    static final int Q8_GROUP_MIN_M = 8;
+
+    private static void q8Rows(MemorySegment seg, long rb, float[] y, int yOff, float[] x, int xOff, int m, int n, int k,
+                               boolean accumulate, int r0, int r1) {
+        int nb = k / 32, rbi = (int) rb;
+        Scratch sc = Scratch.acquire();
+        try {
+            byte[] buf = sc.bytes(4 * rbi);
+            int r = r0;
+            for (; m >= Q8_GROUP_MIN_M && r + 4 <= r1; r += 4) {
+                MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, r * rb, buf, 0, 4 * rbi);
+                int tk = 0;
+                for (; tk + 4 <= m; tk += 4) {
+                    q8_0x2x4(buf, 0, rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r, n, accumulate);
+                    q8_0x2x4(buf, 2 * rbi, 3 * rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r + 2, n, accumulate);
+                }
+                for (; tk + 2 <= m; tk += 2) q8_0x4x2(buf, rbi, nb, x, xOff + tk * k, k, y, yOff + tk * n + r, n, accumulate);
+                if (tk < m)
+                    for (int j = 0; j < 4; j++) {
+                        float v = q8_0(seg, (r + j) * rb, x, xOff + tk * k, nb);
+                        int yi = yOff + tk * n + r + j;
+                        y[yi] = accumulate ? y[yi] + v : v;
+                    }
+            }
+            for (; r < r1; r++) {
+                long p = r * rb;
+                int tk = 0;
+                for (; tk + 4 <= m; tk += 4) q8_0x4(seg, p, x, xOff + tk * k, k, nb, y, yOff + tk * n + r, n, accumulate);
+                for (; tk + 2 <= m; tk += 2) q8_0x2(seg, p, x, xOff + tk * k, k, nb, y, yOff + tk * n + r, n, accumulate);
+                if (tk < m) {
+                    float v = q8_0(seg, p, x, xOff + tk * k, nb);
+                    int yi = yOff + tk * n + r;
+                    y[yi] = accumulate ? y[yi] + v : v;
+                }
+            }
+        } finally {
+            sc.release();
+        }
+    }
+
+    /**
+     * 4 Q8_0 rows (b[j rb ..], j < 4) times 2 tokens (x rows xo, xo + k), each (row, token) summed as {@link #q8_0};
+     * y[yi + j + i n] (=|+=) row j's dot with token i.
+     */
+    static void q8_0x4x2(byte[] b, int rb, int nb, float[] x, int xo, int k, float[] y, int yi, int n, boolean accumulate) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        int x1 = xo + k, p1 = rb, p2 = 2 * rb, p3 = 3 * rb;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            int o = 32 * bi;
+            FloatVector u = FloatVector.fromArray(F, x, xo + o), v = FloatVector.fromArray(F, x, x1 + o);
+            FloatVector c = (FloatVector) ByteVector.fromArray(BL, b, p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t00 = c.mul(u), t01 = c.mul(v);
+            c = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t10 = c.mul(u), t11 = c.mul(v);
+            c = (FloatVector) ByteVector.fromArray(BL, b, p2 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t20 = c.mul(u), t21 = c.mul(v);
+            c = (FloatVector) ByteVector.fromArray(BL, b, p3 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t30 = c.mul(u), t31 = c.mul(v);
+            for (int j = L; j < 32; j += L) {
+                u = FloatVector.fromArray(F, x, xo + o + j);
+                v = FloatVector.fromArray(F, x, x1 + o + j);
+                c = (FloatVector) ByteVector.fromArray(BL, b, p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                t00 = c.fma(u, t00); t01 = c.fma(v, t01);
+                c = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                t10 = c.fma(u, t10); t11 = c.fma(v, t11);
+                c = (FloatVector) ByteVector.fromArray(BL, b, p2 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                t20 = c.fma(u, t20); t21 = c.fma(v, t21);
+                c = (FloatVector) ByteVector.fromArray(BL, b, p3 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                t30 = c.fma(u, t30); t31 = c.fma(v, t31);
+            }
+            FloatVector d = FloatVector.broadcast(F, h16(b, p));
+            a00 = t00.fma(d, a00); a01 = t01.fma(d, a01);
+            d = FloatVector.broadcast(F, h16(b, p1 + p));
+            a10 = t10.fma(d, a10); a11 = t11.fma(d, a11);
+            d = FloatVector.broadcast(F, h16(b, p2 + p));
+            a20 = t20.fma(d, a20); a21 = t21.fma(d, a21);
+            d = FloatVector.broadcast(F, h16(b, p3 + p));
+            a30 = t30.fma(d, a30); a31 = t31.fma(d, a31);
+        }
+        put(y, yi, Vec.sum(a00), accumulate); put(y, yi + n, Vec.sum(a01), accumulate);
+        put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
+        put(y, yi + 2, Vec.sum(a20), accumulate); put(y, yi + 2 + n, Vec.sum(a21), accumulate);
+        put(y, yi + 3, Vec.sum(a30), accumulate); put(y, yi + 3 + n, Vec.sum(a31), accumulate);
+    }
+
+    /**
+     * 2 Q8_0 rows (b[p0 ..], b[p1 ..]) times 4 tokens (x rows xo, xo + k, ...), each (row, token) summed as
+     * {@link #q8_0}: a block's codes widened once for 4 tokens, each x vector loaded once for 2 rows (20 vector
+     * registers: a 4x4 tile would need 32 for the per-block partial sums and the accumulators).
+     */
+    static void q8_0x2x4(byte[] b, int p0, int p1, int nb, float[] x, int xo, int k, float[] y, int yi, int n, boolean accumulate) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int bi = 0, p = 0; bi < nb; bi++, p += 34) {
+            int o = 32 * bi;
+            FloatVector c0 = (FloatVector) ByteVector.fromArray(BL, b, p0 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector c1 = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector v = FloatVector.fromArray(F, x, xo + o);
+            FloatVector t00 = c0.mul(v), t10 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x1 + o);
+            FloatVector t01 = c0.mul(v), t11 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x2 + o);
+            FloatVector t02 = c0.mul(v), t12 = c1.mul(v);
+            v = FloatVector.fromArray(F, x, x3 + o);
+            FloatVector t03 = c0.mul(v), t13 = c1.mul(v);
+            for (int j = L; j < 32; j += L) {
+                c0 = (FloatVector) ByteVector.fromArray(BL, b, p0 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                c1 = (FloatVector) ByteVector.fromArray(BL, b, p1 + p + 2 + j).convertShape(VectorOperators.B2F, F, 0);
+                v = FloatVector.fromArray(F, x, xo + o + j);
+                t00 = c0.fma(v, t00); t10 = c1.fma(v, t10);
+                v = FloatVector.fromArray(F, x, x1 + o + j);
+                t01 = c0.fma(v, t01); t11 = c1.fma(v, t11);
+                v = FloatVector.fromArray(F, x, x2 + o + j);
+                t02 = c0.fma(v, t02); t12 = c1.fma(v, t12);
+                v = FloatVector.fromArray(F, x, x3 + o + j);
+                t03 = c0.fma(v, t03); t13 = c1.fma(v, t13);
+            }
+            FloatVector d = FloatVector.broadcast(F, h16(b, p0 + p));
+            a00 = t00.fma(d, a00); a01 = t01.fma(d, a01); a02 = t02.fma(d, a02); a03 = t03.fma(d, a03);
+            d = FloatVector.broadcast(F, h16(b, p1 + p));
+            a10 = t10.fma(d, a10); a11 = t11.fma(d, a11); a12 = t12.fma(d, a12); a13 = t13.fma(d, a13);
+        }
+        put(y, yi, Vec.sum(a00), accumulate); put(y, yi + n, Vec.sum(a01), accumulate);
+        put(y, yi + 2 * n, Vec.sum(a02), accumulate); put(y, yi + 3 * n, Vec.sum(a03), accumulate);
+        put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
+        put(y, yi + 1 + 2 * n, Vec.sum(a12), accumulate); put(y, yi + 1 + 3 * n, Vec.sum(a13), accumulate);
+    }
+
+    private static void put(float[] y, int i, float v, boolean accumulate) { y[i] = accumulate ? y[i] + v : v; }
+
+    /** The little-endian binary16 at b[p], as float. */
+    private static float h16(byte[] b, int p) { return Float.float16ToFloat((short) ((b[p] & 0xFF) | (b[p + 1] << 8))); }
+
+    /** 4 tokens (x rows xo, xo + k, ...) times the Q8_0 row at p, each summed as {@link #q8_0}; y[yi + i n] (=|+=) token i's dot. */
+    static void q8_0x4(MemorySegment s, long p, float[] x, int xo, int k, int nb, float[] y, int yi, int n, boolean accumulate) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int b = 0; b < nb; b++, p += 34) {
+            int o = 32 * b;
+            FloatVector c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t0 = c.mul(FloatVector.fromArray(F, x, xo + o)), t1 = c.mul(FloatVector.fromArray(F, x, x1 + o));
+            FloatVector t2 = c.mul(FloatVector.fromArray(F, x, x2 + o)), t3 = c.mul(FloatVector.fromArray(F, x, x3 + o));
+            for (int j = L; j < 32; j += L) {
+                c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                t0 = c.fma(FloatVector.fromArray(F, x, xo + o + j), t0);
+                t1 = c.fma(FloatVector.fromArray(F, x, x1 + o + j), t1);
+                t2 = c.fma(FloatVector.fromArray(F, x, x2 + o + j), t2);
+                t3 = c.fma(FloatVector.fromArray(F, x, x3 + o + j), t3);
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(s, p));
+            a0 = t0.fma(d, a0); a1 = t1.fma(d, a1); a2 = t2.fma(d, a2); a3 = t3.fma(d, a3);
+        }
+        float v0 = Vec.sum(a0), v1 = Vec.sum(a1), v2 = Vec.sum(a2), v3 = Vec.sum(a3);
+        y[yi] = accumulate ? y[yi] + v0 : v0;
+        y[yi + n] = accumulate ? y[yi + n] + v1 : v1;
+        y[yi + 2 * n] = accumulate ? y[yi + 2 * n] + v2 : v2;
+        y[yi + 3 * n] = accumulate ? y[yi + 3 * n] + v3 : v3;
+    }
+
+    /** 2 tokens, as {@link #q8_0x4}. */
+    static void q8_0x2(MemorySegment s, long p, float[] x, int xo, int k, int nb, float[] y, int yi, int n, boolean accumulate) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int x1 = xo + k;
+        for (int b = 0; b < nb; b++, p += 34) {
+            int o = 32 * b;
+            FloatVector c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector t0 = c.mul(FloatVector.fromArray(F, x, xo + o)), t1 = c.mul(FloatVector.fromArray(F, x, x1 + o));
+            for (int j = L; j < 32; j += L) {
+                c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                t0 = c.fma(FloatVector.fromArray(F, x, xo + o + j), t0);
+                t1 = c.fma(FloatVector.fromArray(F, x, x1 + o + j), t1);
+            }
+            FloatVector d = FloatVector.broadcast(F, f16(s, p));
+            a0 = t0.fma(d, a0); a1 = t1.fma(d, a1);
+        }
+        float v0 = Vec.sum(a0), v1 = Vec.sum(a1);
+        y[yi] = accumulate ? y[yi] + v0 : v0;
+        y[yi + n] = accumulate ? y[yi + n] + v1 : v1;
     }
 
     /**

@@ -13,6 +13,7 @@ final class Scratch {
 
     private final float[][] bufs = new float[5][];
     private Q8K q8k;
+    private byte[] bytes = new byte[0];
     private boolean inUse;
 
     static Scratch acquire() {
@@ -36,6 +37,12 @@ final class Scratch {
     Q8K q8k() {
         if (q8k == null) q8k = new Q8K();
         return q8k;
+    }
+
+    /** This set's byte buffer with at least n bytes (copied weight rows); contents are unspecified. */
+    byte[] bytes(int n) {
+        if (bytes.length < n) bytes = new byte[Math.max(n, bytes.length + bytes.length / 2)];
+        return bytes;
     }
 
     /** Buffer number {@code slot} (0..4) with at least n floats; contents are unspecified. */

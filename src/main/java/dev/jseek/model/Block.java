@@ -53,6 +53,50 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
         residualAndFfn(h, x, y, n, M, ws);
     }
 
+    /**
+     * Updates h[R, dim] in place for several segments stacked as rows (the batch engine's stacked prefill): segment i
+     * is rows segStart[i] .. segStart[i+1]-1, tokens at positions startPos[i].. of cache caches[i]; cos/sin hold one
+     * row per row of h. Attention (and a dense FFN) run segment by segment, each exactly as {@link #forward} runs it
+     * alone, in order (so a segment may continue the one before it in the same cache: it reads that segment's rows of
+     * this layer); the MoE runs all rows at once ({@link Moe#forwardStacked}). So when {@link Moe#stackable} holds,
+     * every row is bitwise what {@link #forward} of its segment alone gives.
+     */
+    public void forwardStacked(float[] h, int R, int[] segStart, int segs, int[] startPos, KvCache[] caches, float[] cos,
+                               float[] sin, Workspace ws) {
+        int dim = attnNorm.dim(), n = R * dim, half = attn.rope / 2;
+        float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
+        long t0 = StepProfile.start();
+        attnNorm.forward(h, x, R);
+        StepProfile.stop(Phase.NORM, t0);
+        for (int i = 0; i < segs; i++) {
+            int r0 = segStart[i], T = segStart[i + 1] - r0;
+            float[] xs = ws.f(Buf.STACK_X, T * dim), ys = ws.f(Buf.STACK_Y, T * dim);
+            float[] cs = ws.f(Buf.STACK_COS, T * half), sn = ws.f(Buf.STACK_SIN, T * half);
+            System.arraycopy(x, r0 * dim, xs, 0, T * dim);
+            System.arraycopy(cos, r0 * half, cs, 0, T * half);
+            System.arraycopy(sin, r0 * half, sn, 0, T * half);
+            attn.forward(xs, T, startPos[i], caches[i], layer, cs, sn, ys, ws);
+            System.arraycopy(ys, 0, y, r0 * dim, T * dim);
+        }
+        t0 = StepProfile.start();
+        for (int i = 0; i < n; i++) h[i] += y[i];
+        StepProfile.stop(Phase.RESIDUAL, t0);
+        t0 = StepProfile.start();
+        ffnNorm.forward(h, x, R);
+        StepProfile.stop(Phase.NORM, t0);
+        if (ffn instanceof Moe moe) moe.forwardStacked(x, R, segStart, segs, y, ws);
+        else for (int i = 0; i < segs; i++) {
+            int r0 = segStart[i], T = segStart[i + 1] - r0;
+            float[] xs = ws.f(Buf.STACK_X, T * dim), ys = ws.f(Buf.STACK_Y, T * dim);
+            System.arraycopy(x, r0 * dim, xs, 0, T * dim);
+            ffn.forward(xs, T, ys, ws);
+            System.arraycopy(ys, 0, y, r0 * dim, T * dim);
+        }
+        t0 = StepProfile.start();
+        for (int i = 0; i < n; i++) h[i] += y[i];
+        StepProfile.stop(Phase.RESIDUAL, t0);
+    }
+
     /** h += y (the attention output), then the FFN's residual branch h += FFN(RMSNorm(h)) over {@code rows} rows (x, y: scratch). */
     private void residualAndFfn(float[] h, float[] x, float[] y, int n, int rows, Workspace ws) {
         long t0 = StepProfile.start();

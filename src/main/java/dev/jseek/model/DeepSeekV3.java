@@ -184,6 +184,60 @@ public final class DeepSeekV3 implements AutoCloseable {
         norm.forward(h, out, M);
     }
 
+    /**
+     * Prefill of several segments in one forward (the batch engine's stacked prefill): segment i is tokens[i] at
+     * positions startPos[i].. of cache caches[i], at most {@link Gemm#GEMV_MAX_M} tokens; its rows follow the previous
+     * segment's in the result [Σ T_i, dim] (hidden states after model.norm). Segments run in order within every layer,
+     * so a segment may continue an earlier one of the same sequence (same cache, the positions right after it).
+     * Attention and the dense layers run segment by segment; the MoE layers read each expert's weights once for the
+     * rows of all segments. When {@link #canStackPrefill} holds, segment i's rows are bitwise what
+     * {@code forwardHidden(tokens[i], startPos[i], caches[i])} returns (after the earlier segments of its sequence),
+     * and so are the cache entries ({@code BatchForwardTest}).
+     */
+    public float[] forwardStackedHidden(int[][] tokens, int[] startPos, KvCache[] caches, int segs) {
+        int dim = config.hiddenSize();
+        if (segs < 1 || tokens.length < segs || startPos.length < segs || caches.length < segs)
+            throw new IllegalArgumentException("a stack of " + segs + " segments needs that many token arrays, positions and caches");
+        int[] segStart = new int[segs + 1];
+        for (int i = 0; i < segs; i++) {
+            int T = tokens[i].length;
+            if (T > Gemm.GEMV_MAX_M)
+                throw new IllegalArgumentException("segment " + i + " has " + T + " tokens, more than jseek.gemvMaxM = " + Gemm.GEMV_MAX_M);
+            checkTokens(tokens[i]);
+            checkCache(caches[i], layers.length, startPos[i], T);
+            segStart[i + 1] = Math.addExact(segStart[i], T);
+        }
+        int R = segStart[segs], half = rope.dim / 2;
+        int[] all = new int[R], positions = new int[R];
+        for (int i = 0; i < segs; i++)
+            for (int t = 0; t < tokens[i].length; t++) {
+                all[segStart[i] + t] = tokens[i][t];
+                positions[segStart[i] + t] = startPos[i] + t;
+            }
+        float[] h = ws.f(Buf.HIDDEN, R * dim);
+        long t0 = StepProfile.start();
+        embed.forward(all, R, h);
+        float[] cos = ws.f(Buf.ROPE_COS, R * half), sin = ws.f(Buf.ROPE_SIN, R * half);
+        rope.table(positions, R, cos, sin);
+        StepProfile.stop(StepProfile.Phase.EMBED, t0);
+        for (Block b : layers) b.forwardStacked(h, R, segStart, segs, startPos, caches, cos, sin, ws);
+        float[] out = new float[R * dim];
+        t0 = StepProfile.start();
+        norm.forward(h, out, R);
+        StepProfile.stop(StepProfile.Phase.FINAL_NORM, t0);
+        return out;
+    }
+
+    /**
+     * True when {@link #forwardStackedHidden} gives every segment of up to {@code chunk} tokens its alone values:
+     * chunk <= {@link Gemm#GEMV_MAX_M} and the experts' weights are of float types ({@link Moe#stackable}).
+     */
+    public boolean canStackPrefill(int chunk) {
+        if (chunk > Gemm.GEMV_MAX_M) return false;
+        for (Block b : layers) if (b.ffn() instanceof Moe moe && !moe.stackable()) return false;
+        return true;
+    }
+
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
     public float[] forward(int[] tokens, int startPos, KvCache cache) {
         return logits(forwardHidden(tokens, startPos, cache), 0, tokens.length);

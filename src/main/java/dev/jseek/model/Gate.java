@@ -40,17 +40,23 @@ public record Gate(Matrix weight, float[] bias, Router rule) {
      * Routes m tokens x[m, dim]: writes expert ids into idx[t·topK + j] (best first) and their weights into
      * w[t·topK + j].
      */
-    public void forward(float[] x, int m, int[] idx, float[] w, Workspace ws) {
-        int e = experts(), topK = rule.topK();
+    public void forward(float[] x, int m, int[] idx, float[] w, Workspace ws) { forward(x, 0, m, idx, w, ws); }
+
+    /**
+     * Routes the m tokens at rows row0..row0+m-1 of x[*, dim] into idx/w at (row0 + t)·topK + j: the values
+     * {@link #forward(float[], int, int[], float[], Workspace)} gives those m rows alone (one m-row router product).
+     */
+    public void forward(float[] x, int row0, int m, int[] idx, float[] w, Workspace ws) {
+        int e = experts(), topK = rule.topK(), dim = weight.cols();
         float[] s = ws.f(Buf.GATE_LOGITS, m * e);
         long t0 = StepProfile.start();
-        Gemm.linear(s, 0, x, 0, m, weight, false);
+        Gemm.linear(s, 0, x, row0 * dim, m, weight, false);
         StepProfile.stop(StepProfile.Phase.ROUTER, t0);
         t0 = StepProfile.start();
         Router r = rule;
         r.scores(s, 0, s, 0, m * e);
         Router.Scratch sc = r.scratch();
-        for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, t * topK, w, t * topK, sc);
+        for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, (row0 + t) * topK, w, (row0 + t) * topK, sc);
         StepProfile.stop(StepProfile.Phase.ROUTE, t0);
     }
 }

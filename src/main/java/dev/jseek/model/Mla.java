@@ -229,9 +229,11 @@ public final class Mla {
     /**
      * ABSORB calls with at most this many query rows (decode, speculative verify; a batch engine step always) run
      * {@link #attendHeads}; longer ones (prefill) the tiled per-head GEMMs of {@link #attendAbsorbed} (tests lower it to
-     * reach that path with few tokens).
+     * reach that path with few tokens). System property {@code jseek.attnRowsMaxT} (default {@link Gemm#GEMV_MAX_M}):
+     * the batch engine's 64-token prefill chunks take attendHeads by default, which costs more work than the tiled
+     * path in one thread (docs/serving.md, "Stacked prefill"); speculative verify needs at least its row count here.
      */
-    static int rowProductsMaxT = Gemm.GEMV_MAX_M;
+    static int rowProductsMaxT = Integer.getInteger("jseek.attnRowsMaxT", Gemm.GEMV_MAX_M);
 
     /** Below this many multiply-adds {@link #attendHeads} runs on the calling thread (a parallel section costs more). */
     private static final long SERIAL_MACS = 1L << 17;

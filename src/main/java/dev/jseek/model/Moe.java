@@ -34,19 +34,11 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         int[] idx = ws.i(Buf.MOE_IDX, m * k);
         float[] w = ws.f(Buf.MOE_W, m * k);
         gate.forward(x, m, idx, w, ws);
-
-        long t0 = StepProfile.start();
-        // Bucket the (token, slot) pairs by expert: start[e] .. start[e+1] in order[] (fill[] = start + n + 1).
-        int[] start = ws.i(Buf.MOE_COUNT, 2 * n + 1);
-        java.util.Arrays.fill(start, 0, 2 * n + 1, 0);
-        for (int s = 0; s < m * k; s++) start[idx[s] + 1]++;
-        for (int e = 0; e < n; e++) start[e + 1] += start[e];
-        int[] order = ws.i(Buf.MOE_ORDER, m * k);
-        for (int s = 0; s < m * k; s++) order[start[idx[s]] + start[n + 1 + idx[s]]++] = s;
-        StepProfile.stop(Phase.MOE_GATHER, t0);
+        int[] start = ws.i(Buf.MOE_COUNT, 2 * n + 1), order = ws.i(Buf.MOE_ORDER, m * k);
+        bucket(idx, m * k, start, order);
 
         if (m <= Gemm.GEMV_MAX_M) {
-            forwardSideBySide(x, m, out, ws, start, order, w);
+            forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
             return;
         }
         java.util.Arrays.fill(out, 0, m * dim, 0f);
@@ -70,14 +62,64 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
     }
 
     /**
+     * The FFN of several segments' rows stacked in x[m, dim] (the batch engine's stacked prefill): segment i is rows
+     * segStart[i] .. segStart[i+1]-1, at most {@link Gemm#GEMV_MAX_M} of them. Each segment is routed alone (its own
+     * router product), then the routed rows of all segments are grouped by expert and every expert's weights are read
+     * once for all of them ({@link #forwardSideBySide}, products of at most GEMV_MAX_M rows each). Row t's result is
+     * bitwise what {@link #forward} gives its segment alone when {@link #stackable} holds: alone every product has at
+     * most GEMV_MAX_M rows too, and such products of these weights sum each row the same way whatever their row count
+     * ({@code kernels.Gemv}); the weighted sum runs in the same order (ascending expert id, then the shared expert).
+     */
+    public void forwardStacked(float[] x, int m, int[] segStart, int segs, float[] out, Workspace ws) {
+        int k = gate.topK(), n = experts.length;
+        int[] idx = ws.i(Buf.MOE_IDX, m * k);
+        float[] w = ws.f(Buf.MOE_W, m * k);
+        for (int i = 0; i < segs; i++) {
+            int r0 = segStart[i], r1 = segStart[i + 1];
+            if (r1 - r0 > Gemm.GEMV_MAX_M)
+                throw new IllegalArgumentException("a stacked segment has " + (r1 - r0) + " rows, more than jseek.gemvMaxM = " + Gemm.GEMV_MAX_M);
+            gate.forward(x, r0, r1 - r0, idx, w, ws);
+        }
+        int[] start = ws.i(Buf.MOE_COUNT, 2 * n + 1), order = ws.i(Buf.MOE_ORDER, m * k);
+        bucket(idx, m * k, start, order);
+        forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
+    }
+
+    /**
+     * True when {@link #forwardStacked} gives each segment its alone values: every routed and shared expert weight is
+     * of a float type (F32, BF16, F16, FP8), whose GEMV-sized products sum a row the same way for any row count (block
+     * types switch kernels with the row count: fused, integer or packed GEMM).
+     */
+    public boolean stackable() {
+        for (Mlp e : experts) if (!floatType(e)) return false;
+        return shared == null || floatType(shared);
+    }
+
+    private static boolean floatType(Mlp e) {
+        return !e.gateProj().dtype().isBlock() && !e.upProj().dtype().isBlock() && !e.downProj().dtype().isBlock();
+    }
+
+    /** Buckets the (token, slot) pairs by expert: start[e] .. start[e+1] in order[] (start[n + 1 ..] is scratch). */
+    private void bucket(int[] idx, int pairs, int[] start, int[] order) {
+        int n = experts.length;
+        long t0 = StepProfile.start();
+        java.util.Arrays.fill(start, 0, 2 * n + 1, 0);
+        for (int s = 0; s < pairs; s++) start[idx[s] + 1]++;
+        for (int e = 0; e < n; e++) start[e + 1] += start[e];
+        for (int s = 0; s < pairs; s++) order[start[idx[s]] + start[n + 1 + idx[s]]++] = s;
+        StepProfile.stop(Phase.MOE_GATHER, t0);
+    }
+
+    /**
      * The decode regime (few tokens, GEMV products): the selected experts and the shared expert run side by side, not
      * one after another. One parallel job computes every gate and up projection ({@link Gemm#linearMany}: row chunks
      * of all of them spread over the pool), one SwiGLU pass covers them all, a second job computes every down
      * projection. Only the selected experts' weights are read, and nothing is allocated once the workspace is warm.
      * Each product's values, and the order of the weighted sum (ascending expert id, then the shared expert), are
-     * those of the expert-by-expert path, bit for bit.
+     * those of the expert-by-expert path, bit for bit. Products of more than {@code maxRows} rows are cut into
+     * products of at most that many (the stacked prefill: each stays a GEMV-sized product).
      */
-    private void forwardSideBySide(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w) {
+    private void forwardSideBySide(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w, int maxRows) {
         int dim = gate.weight().cols(), k = gate.topK(), n = experts.length;
         int inter = n > 0 ? experts[0].inter() : 0, interS = shared == null ? 0 : shared.inter();
         int routed = m * k, rows = routed + (shared == null ? 0 : m), hidden = routed * inter + m * interS;
@@ -87,20 +129,23 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         long t0 = StepProfile.start();
         for (int j = 0; j < routed; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
         if (shared != null) System.arraycopy(x, 0, xe, routed * dim, m * dim);
-        int maxJobs = 2 * (n + 1);
+        int maxJobs = 2 * (pieces(m, maxRows) + 1);
+        for (int e = 0; e < n; e++) maxJobs += 2 * pieces(start[e + 1] - start[e], maxRows);
         Matrix[] mats = ws.matrices(maxJobs);
         int[] jobs = ws.i(Buf.MOE_JOBS, 3 * maxJobs);
         int c = 0;
-        for (int e = 0; e < n; e++) {
-            int cnt = start[e + 1] - start[e];
-            if (cnt == 0) continue;
-            c = job(mats, jobs, c, experts[e].gateProj(), start[e] * dim, cnt, start[e] * inter);
-            c = job(mats, jobs, c, experts[e].upProj(), start[e] * dim, cnt, hidden + start[e] * inter);
-        }
-        if (shared != null) {
-            c = job(mats, jobs, c, shared.gateProj(), routed * dim, m, routed * inter);
-            c = job(mats, jobs, c, shared.upProj(), routed * dim, m, hidden + routed * inter);
-        }
+        for (int e = 0; e < n; e++)
+            for (int j = start[e], cnt; j < start[e + 1]; j += cnt) {
+                cnt = Math.min(maxRows, start[e + 1] - j);
+                c = job(mats, jobs, c, experts[e].gateProj(), j * dim, cnt, j * inter);
+                c = job(mats, jobs, c, experts[e].upProj(), j * dim, cnt, hidden + j * inter);
+            }
+        if (shared != null)
+            for (int j = 0, cnt; j < m; j += cnt) {
+                cnt = Math.min(maxRows, m - j);
+                c = job(mats, jobs, c, shared.gateProj(), (routed + j) * dim, cnt, routed * inter + j * interS);
+                c = job(mats, jobs, c, shared.upProj(), (routed + j) * dim, cnt, hidden + routed * inter + j * interS);
+            }
         StepProfile.stop(Phase.MOE_GATHER, t0);
         t0 = StepProfile.start();
         Gemm.linearMany(c, mats, xe, gu, jobs);
@@ -109,11 +154,16 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         Ops.swiglu(gu, 0, gu, 0, gu, hidden, hidden);
         StepProfile.stop(Phase.SWIGLU, t0);
         c = 0;
-        for (int e = 0; e < n; e++) {
-            int cnt = start[e + 1] - start[e];
-            if (cnt > 0) c = job(mats, jobs, c, experts[e].downProj(), start[e] * inter, cnt, start[e] * dim);
-        }
-        if (shared != null) c = job(mats, jobs, c, shared.downProj(), routed * inter, m, routed * dim);
+        for (int e = 0; e < n; e++)
+            for (int j = start[e], cnt; j < start[e + 1]; j += cnt) {
+                cnt = Math.min(maxRows, start[e + 1] - j);
+                c = job(mats, jobs, c, experts[e].downProj(), j * inter, cnt, j * dim);
+            }
+        if (shared != null)
+            for (int j = 0, cnt; j < m; j += cnt) {
+                cnt = Math.min(maxRows, m - j);
+                c = job(mats, jobs, c, shared.downProj(), routed * inter + j * interS, cnt, (routed + j) * dim);
+            }
         t0 = StepProfile.start();
         Gemm.linearMany(c, mats, gu, ye, jobs);
         StepProfile.stop(Phase.EXPERT_DOWN, t0);
@@ -128,6 +178,9 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
         StepProfile.stop(Phase.MOE_COMBINE, t0);
     }
+
+    /** Products of at most maxRows rows that cover n rows. */
+    private static int pieces(int n, int maxRows) { return n == 0 ? 0 : (int) ((n + (long) maxRows - 1) / maxRows); }
 
     private static int job(Matrix[] mats, int[] jobs, int c, Matrix w, int xOff, int m, int yOff) {
         mats[c] = w;

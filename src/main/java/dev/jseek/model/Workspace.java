@@ -19,7 +19,8 @@ public final class Workspace {
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN,                        // DeepSeekV3: the residual stream [T, dim]
-        STEP_HIDDEN, STEP_LOGITS       // DeepSeekV3.decodeStep/decodeBatch: post-norm hidden [M, dim] and logits [M, vocab], reused
+        STEP_HIDDEN, STEP_LOGITS,      // DeepSeekV3.decodeStep/decodeBatch: post-norm hidden [M, dim] and logits [M, vocab], reused
+        STACK_X, STACK_Y, STACK_COS, STACK_SIN // Block.forwardStacked: one segment's rows [T, dim] and RoPE rows [T, rope/2]
     }
 
     private final float[][] floats = new float[Buf.values().length][];

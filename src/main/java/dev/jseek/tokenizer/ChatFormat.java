@@ -8,7 +8,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * The chat templates of the DeepSeek family that jseek renders, each the exact text a release ships
  * (tokenizer_config.json {@code chat_template}, GGUF {@code tokenizer.chat_template}; resources beside this class) and
  * a hand-written renderer giving byte-for-byte what Jinja gives for it (docs/tokenizer.md, "Chat templates"; tested
- * against {@code @huggingface/jinja} rendering the same texts). Messages map to the template's variables as
+ * against {@code @huggingface/jinja} and Python's jinja2 rendering the same texts). Messages map to the template's variables as
  * transformers passes OpenAI-style messages: {@code content} null is {@code none}; a message's {@code tool_calls} key
  * is present only when it has tool calls; {@code bos_token} / {@code eos_token} are the tokenizer's.
  * <ul>
@@ -22,7 +22,11 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  *     {@code <｜tool▁calls▁end｜><｜end▁of▁sentence｜>} each time; tool outputs reopen after each tool-call turn; the
  *     generation prompt only follows an assistant turn;</li>
  * <li>{@link #DEEPSEEK_V2} — DeepSeek-V2 / V2-Lite chat: {@code User: ...\n\n}, {@code Assistant: ...<eos>}, system
- *     text followed by a blank line; tool messages render nothing.</li>
+ *     text followed by a blank line; tool messages render nothing;</li>
+ * <li>{@link #DEEPSEEK_V3_1} / {@link #DEEPSEEK_V3_1_LLAMA_CPP} — DeepSeek-V3.1, the released text and llama.cpp's
+ *     rewritten copy, with the thinking switch ({@link #v3_1});</li>
+ * <li>{@link #KIMI_K2} / {@link #KIMI_K2_INSTRUCT} — Kimi-K2's first and later texts ({@link #kimiK2},
+ *     {@link #kimiK2Instruct}); compared exactly, not with the newline rule of {@link #of}.</li>
  * </ul>
  */
 public enum ChatFormat {
@@ -42,6 +46,20 @@ public enum ChatFormat {
     },
     DEEPSEEK_V2("deepseek-v2", "deepseek-v2-chat-template.jinja") {
         @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v2(messages, gen, bos, eos); }
+    },
+    DEEPSEEK_V3_1("deepseek-v3.1", "deepseek-v3.1-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v3_1(messages, gen, bos, false, true); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos, boolean thinking) { return v3_1(messages, gen, bos, thinking, true); }
+    },
+    DEEPSEEK_V3_1_LLAMA_CPP("deepseek-v3.1 (llama.cpp's copy)", "deepseek-v3.1-llama-cpp-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return v3_1(messages, gen, bos, false, false); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos, boolean thinking) { return v3_1(messages, gen, bos, thinking, false); }
+    },
+    KIMI_K2("kimi-k2", "kimi-k2-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2(messages, gen); }
+    },
+    KIMI_K2_INSTRUCT("kimi-k2-instruct", "kimi-k2-instruct-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2Instruct(messages, gen); }
     };
 
     /** A short name for messages. */
@@ -53,8 +71,14 @@ public enum ChatFormat {
     ChatFormat(String label, String resource) {
         this.label = label;
         this.template = resource(resource);
-        this.canonical = canonical(template);
+        this.canonical = exact() ? template.strip() : canonical(template);
     }
+
+    /**
+     * Kimi's templates are compared as they are (stripped): a backslash-n in their text outside a string literal
+     * renders as a backslash and an n, so reading it as a newline would match a template that renders differently.
+     */
+    boolean exact() { return label.startsWith("kimi"); }
 
     /**
      * The prompt text of a conversation; {@code bos} / {@code eos} are the tokenizer's token strings. An
@@ -62,18 +86,36 @@ public enum ChatFormat {
      */
     abstract String render(List<Message> messages, boolean addGenerationPrompt, String bos, String eos);
 
+    /**
+     * As {@link #render(List, boolean, String, String)} with the template's thinking switch set ({@code thinking} in
+     * the template's variables): DeepSeek-V3.1 opens {@code <think>} instead of {@code <think></think>}; the templates
+     * without a switch ignore it (their output is the one without it).
+     */
+    String render(List<Message> messages, boolean addGenerationPrompt, String bos, String eos, boolean thinking) {
+        return render(messages, addGenerationPrompt, bos, eos);
+    }
+
+    /** Whether the template has a thinking switch ({@link #render(List, boolean, boolean)}). */
+    public boolean hasThinkingSwitch() { return this == DEEPSEEK_V3_1 || this == DEEPSEEK_V3_1_LLAMA_CPP; }
+
     /** Renders with DeepSeek's BOS/EOS strings. */
     public String render(List<Message> messages, boolean addGenerationPrompt) { return render(messages, addGenerationPrompt, BOS, EOS); }
+
+    /** Renders with DeepSeek's BOS/EOS strings and the thinking switch (see {@link #hasThinkingSwitch()}). */
+    public String render(List<Message> messages, boolean addGenerationPrompt, boolean thinking) {
+        return render(messages, addGenerationPrompt, BOS, EOS, thinking);
+    }
 
     /**
      * The known template whose text {@code template} is, or null. Compared as text after stripping surrounding
      * whitespace and reading every backslash-n as a newline: releases and converters write the newlines inside the
      * template's string literals either way (a JSON {@code \\n} escape or a real newline), which Jinja renders alike.
+     * Kimi's texts are compared stripped only (see {@link #exact()}).
      */
     public static ChatFormat of(String template) {
         if (template == null) return null;
-        String c = canonical(template);
-        for (ChatFormat f : values()) if (f.canonical.equals(c)) return f;
+        String c = canonical(template), stripped = template.strip();
+        for (ChatFormat f : values()) if (f.canonical.equals(f.exact() ? stripped : c)) return f;
         return null;
     }
 
@@ -225,6 +267,192 @@ public enum ChatFormat {
         }
         if (gen) out.append("Assistant:");
         return out.toString();
+    }
+
+    // ---- DeepSeek-V3.1 ----
+
+    /**
+     * DeepSeek-V3.1's template, as released (tokenizer_config.json) or as llama.cpp's models/templates copy rewrites it
+     * ({@code release} false): system messages joined as in V3; a user turn {@code <｜User｜>content}; the first
+     * assistant turn after a user opens {@code <｜Assistant｜></think>} (llama.cpp's copy: {@code <think></think>}), a
+     * tool-calling one too; an answer keeps what follows its first {@code </think>}; tool calls are
+     * {@code <｜tool▁call▁begin｜>name<｜tool▁sep｜>arguments<｜tool▁call▁end｜>}, the arguments as they are (llama.cpp's
+     * copy: as a JSON string, {@code tojson}), the first opening {@code <｜tool▁calls▁begin｜>} after the turn's content
+     * (if any), the turn closing {@code <｜tool▁calls▁end｜><｜end▁of▁sentence｜>}; a tool output is
+     * {@code <｜tool▁output▁begin｜>content<｜tool▁output▁end｜>}, and the answer after it is its content and EOS; the
+     * generation prompt follows a user turn only: {@code <｜Assistant｜></think>}, or {@code <｜Assistant｜><think>} with
+     * thinking on.
+     */
+    static String v3_1(List<Message> messages, boolean gen, String bos, boolean thinking, boolean release) {
+        String noThinking = release ? "</think>" : "<think></think>";
+        StringBuilder out = new StringBuilder(bos).append(joinedSystem(messages));
+        boolean isFirst = false, isTool = false, isLastUser = false;
+        for (Message m : messages) {
+            switch (m.role()) {
+                case "user" -> {
+                    isTool = false;
+                    isFirst = false;
+                    isLastUser = true;
+                    out.append(USER).append(required(m));
+                }
+                case "assistant" -> {
+                    if (!m.toolCalls().isEmpty()) {
+                        if (isLastUser) out.append(ASSISTANT).append(noThinking);
+                        isLastUser = false;
+                        isFirst = false;
+                        isTool = false;
+                        for (ToolCall t : m.toolCalls()) {
+                            if (!isFirst) {
+                                if (m.content() != null && !m.content().isEmpty()) out.append(m.content());
+                                out.append(TOOL_CALLS_BEGIN);
+                                isFirst = true;
+                            }
+                            out.append(TOOL_CALL_BEGIN).append(t.name()).append(TOOL_SEP).append(release ? t.arguments() : json(t.arguments())).append(TOOL_CALL_END);
+                        }
+                        out.append(TOOL_CALLS_END).append(EOS);
+                    } else {
+                        String content = required(m);
+                        if (isLastUser) out.append(ASSISTANT).append(noThinking);
+                        isLastUser = false;
+                        if (isTool) {
+                            out.append(content).append(EOS);
+                            isTool = false;
+                        } else {
+                            int i = content.indexOf("</think>");
+                            out.append(i < 0 ? content : content.substring(i + "</think>".length())).append(EOS);
+                        }
+                    }
+                }
+                case "tool" -> {
+                    isLastUser = false;
+                    isTool = true;
+                    out.append(TOOL_OUTPUT_BEGIN).append(required(m)).append(TOOL_OUTPUT_END);
+                }
+                default -> { }
+            }
+        }
+        if (gen && isLastUser && !isTool) out.append(ASSISTANT).append(thinking ? "<think>" : noThinking);
+        return out.toString();
+    }
+
+    // ---- Kimi-K2 ----
+
+    static final String IM_SYSTEM = "<|im_system|>", IM_USER = "<|im_user|>", IM_ASSISTANT = "<|im_assistant|>",
+            IM_MIDDLE = "<|im_middle|>", IM_END = "<|im_end|>", KIMI_CALLS_BEGIN = "<|tool_calls_section_begin|>",
+            KIMI_CALLS_END = "<|tool_calls_section_end|>", KIMI_CALL_BEGIN = "<|tool_call_begin|>",
+            KIMI_ARGUMENTS = "<|tool_call_argument_begin|>", KIMI_CALL_END = "<|tool_call_end|>";
+
+    /**
+     * Kimi-K2's first template (llama.cpp's moonshotai-Kimi-K2 copy): a default system turn ("You are a helpful
+     * assistant") unless the conversation starts with a system message; every turn
+     * {@code <|im_system|>system / <|im_user|>user / <|im_assistant|>assistant / <|im_system|>tool<|im_middle|>} then its
+     * text and {@code <|im_end|>} (another role: no header, its content and {@code <|im_end|>}); a tool-calling turn its
+     * content then {@code <|tool_calls_section_begin|>} and each call
+     * {@code <|tool_call_begin|>functions.NAME:I<|tool_call_argument_begin|>ARGUMENTS<|tool_call_end|>} (I counts the
+     * turn's calls from 0, the arguments as a JSON string); a tool output {@code ## Return of \n} (a backslash and an n:
+     * the template writes them outside a string; the tool call id, which jseek's messages do not carry, is empty) and
+     * its content; generation prompt {@code <|im_assistant|>assistant<|im_middle|>}.
+     */
+    static String kimiK2(List<Message> messages, boolean gen) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (i == 0 && !m.role().equals("system")) out.append(IM_SYSTEM).append("system").append(IM_MIDDLE).append("You are a helpful assistant").append(IM_END);
+            switch (m.role()) {
+                case "system" -> out.append(IM_SYSTEM).append("system").append(IM_MIDDLE);
+                case "user" -> out.append(IM_USER).append("user").append(IM_MIDDLE);
+                case "assistant" -> out.append(IM_ASSISTANT).append("assistant").append(IM_MIDDLE);
+                case "tool" -> out.append(IM_SYSTEM).append("tool").append(IM_MIDDLE);
+                default -> { }
+            }
+            if (m.role().equals("assistant") && !m.toolCalls().isEmpty()) {
+                if (m.content() != null) out.append(m.content());
+                out.append(KIMI_CALLS_BEGIN);
+                for (int j = 0; j < m.toolCalls().size(); j++) {
+                    ToolCall t = m.toolCalls().get(j);
+                    out.append(KIMI_CALL_BEGIN).append("functions.").append(t.name()).append(':').append(j).append(KIMI_ARGUMENTS)
+                            .append(json(t.arguments())).append(KIMI_CALL_END);
+                }
+                out.append(KIMI_CALLS_END);
+            } else if (m.role().equals("tool")) {
+                out.append("## Return of \\n").append(m.content() == null ? "None" : m.content());
+            } else if (m.content() != null) {
+                out.append(m.content());
+            }
+            out.append(IM_END);
+        }
+        if (gen) out.append(IM_ASSISTANT).append("assistant").append(IM_MIDDLE);
+        return out.toString();
+    }
+
+    /**
+     * Kimi-K2-Instruct's later template (llama.cpp's Kimi-K2-Instruct copy): the default system turn is "You are Kimi,
+     * an AI assistant created by Moonshot AI." followed by a newline; every role has a header, other roles
+     * {@code <|im_system|>ROLE<|im_middle|>}; tool calls are numbered across the conversation and their arguments
+     * written as they are; a tool output is {@code ## Return of ID} (the id of the oldest call not yet answered), a
+     * newline and its content.
+     */
+    static String kimiK2Instruct(List<Message> messages, boolean gen) {
+        StringBuilder out = new StringBuilder();
+        java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>();
+        int counter = 0;
+        for (int i = 0; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (i == 0 && !messages.get(0).role().equals("system"))
+                out.append(IM_SYSTEM).append("system").append(IM_MIDDLE).append("You are Kimi, an AI assistant created by Moonshot AI.").append(IM_END).append('\n');
+            switch (m.role()) {
+                case "user" -> out.append(IM_USER).append(m.role()).append(IM_MIDDLE);
+                case "assistant" -> out.append(IM_ASSISTANT).append(m.role()).append(IM_MIDDLE);
+                default -> out.append(IM_SYSTEM).append(m.role()).append(IM_MIDDLE);
+            }
+            if (m.role().equals("assistant") && !m.toolCalls().isEmpty()) {
+                if (m.content() != null) out.append(m.content());
+                out.append(KIMI_CALLS_BEGIN);
+                for (ToolCall t : m.toolCalls()) {
+                    String id = "functions." + t.name() + ":" + counter++;
+                    pending.add(id);
+                    out.append(KIMI_CALL_BEGIN).append(id).append(KIMI_ARGUMENTS).append(t.arguments()).append(KIMI_CALL_END);
+                }
+                out.append(KIMI_CALLS_END);
+            } else if (m.role().equals("tool")) {
+                String id = pending.isEmpty() ? "functions.unknown:" + counter : pending.poll();
+                out.append("## Return of ").append(id).append('\n');
+                if (m.content() != null) out.append(m.content());
+            } else if (m.content() != null) {
+                out.append(m.content());
+            }
+            out.append(IM_END);
+        }
+        if (gen) out.append(IM_ASSISTANT).append("assistant").append(IM_MIDDLE);
+        return out.toString();
+    }
+
+    /**
+     * A string as Jinja's {@code tojson} writes it (JSON.stringify in @huggingface/jinja, json.dumps with
+     * ensure_ascii false in transformers): quotes and backslashes escaped, \b \f \n \r \t, other control characters and
+     * lone surrogates as a backslash, u and four lower-case hex digits; everything else as it is.
+     */
+    static String json(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 8).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\b' -> out.append("\\b");
+                case '\f' -> out.append("\\f");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    boolean lone = Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1)))
+                            && !(Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(s.charAt(i - 1)));
+                    if (c < 0x20 || lone) out.append(String.format("\\u%04x", (int) c));
+                    else out.append(c);
+                }
+            }
+        }
+        return out.append('"').toString();
     }
 
     // ---- shared ----

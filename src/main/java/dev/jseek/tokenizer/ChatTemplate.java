@@ -6,7 +6,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
 
 /**
  * Chat prompts: a conversation rendered with the tokenizer's chat template, when it is one of the DeepSeek family's
- * ({@link ChatFormat}: DeepSeek-V3, R1, V3-0324, V2), then encoded. {@link #render(List, boolean)} is DeepSeek-V3's
+ * ({@link ChatFormat}: DeepSeek-V3, R1, V3-0324, V2, V3.1, Kimi-K2), then encoded. {@link #render(List, boolean)} is DeepSeek-V3's
  * template (tokenizer_config.json, docs/architecture.md §7.8), rendered byte-for-byte like HF's
  * {@code apply_chat_template} with jinja2, quirks included:
  * <ul>
@@ -77,11 +77,19 @@ public final class ChatTemplate {
      * unknown.
      */
     public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
+        return render(tokenizer, messages, addGenerationPrompt, false);
+    }
+
+    /**
+     * As {@link #render(Tokenizer, List, boolean)} with the template's thinking switch ({@code thinking}, DeepSeek-V3.1's:
+     * the generation prompt opens {@code <think>}); templates without one ignore it ({@link ChatFormat#hasThinkingSwitch}).
+     */
+    public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt, boolean thinking) {
         ChatFormat f = formatOf(tokenizer);
         if (f == null) throw new IllegalArgumentException(unsupported(tokenizer));
         String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenString(tokenizer.bosId()) : BOS;
         String eos = tokenizer.eosId() >= 0 ? tokenizer.tokenString(tokenizer.eosId()) : EOS;
-        return f.render(messages, addGenerationPrompt, bos, eos);
+        return f.render(messages, addGenerationPrompt, bos, eos, thinking);
     }
 
     /**

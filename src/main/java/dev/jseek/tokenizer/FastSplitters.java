@@ -28,7 +28,8 @@ final class FastSplitters {
     private static final Map<String, Splitter> KNOWN = Map.of(
             DS3_DIGITS, FastSplitters::digits,
             DS3_CJK, FastSplitters::cjk,
-            DS3_MAIN, FastSplitters::ds3Main);
+            DS3_MAIN, FastSplitters::ds3Main,
+            KimiK2Split.REGEX, KimiK2Split::split);
 
     /** A stage for this Oniguruma regex: a fast splitter if one is known, else the java.util.regex translation. */
     static PreTokenizer.Stage stage(String regex) {

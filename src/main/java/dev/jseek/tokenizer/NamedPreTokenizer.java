@@ -19,7 +19,9 @@ import java.util.List;
  *     {@code Digits} stage with {@code individual_digits: false});</li>
  * <li>{@code deepseek-coder} (DeepSeek-Coder 1.x): line breaks, an optional whitespace before a letter run or a
  *     punctuation run, CJK and Hangul runs, then every digit alone ({@code Digits} with {@code individual_digits:
- *     true}).</li>
+ *     true});</li>
+ * <li>{@code kimi-k2} (Kimi-K2 and Moonlight, whose tiktoken vocabularies llama.cpp's converter writes as byte-level
+ *     BPE): one split, what llama.cpp's splitter for the name does ({@link KimiK2Split}).</li>
  * </ul>
  * Regexes are Oniguruma's (what HF tokenizers runs), compiled by {@link OnigRegex}; the DeepSeek-V3 ones also have
  * hand-written splitters ({@link FastSplitters}).
@@ -49,7 +51,8 @@ enum NamedPreTokenizer {
             "\\s?\\p{L}+",
             "\\s?\\p{P}+",
             "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+",
-            "\\p{N}")); // tokenizer.json: Digits, individual_digits true
+            "\\p{N}")), // tokenizer.json: Digits, individual_digits true
+    KIMI_K2("kimi-k2", List.of(KimiK2Split.REGEX));
 
     /** What tokenizer.json's {@code Digits} stage splits off: runs of numbers, or each number alone. */
     static final String DIGIT_RUNS = "\\p{N}+", SINGLE_DIGITS = "\\p{N}";
@@ -70,7 +73,7 @@ enum NamedPreTokenizer {
         return null;
     }
 
-    /** The names jseek reads, for messages: "'deepseek-v3', 'deepseek-llm', 'deepseek-coder'". */
+    /** The names jseek reads, for messages: "'deepseek-v3', 'deepseek-llm', 'deepseek-coder', 'kimi-k2'". */
     static String names() {
         List<String> out = new ArrayList<>();
         for (NamedPreTokenizer p : values()) out.add("'" + p.ggufName + "'");

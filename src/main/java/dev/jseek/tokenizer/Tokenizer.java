@@ -119,7 +119,7 @@ public final class Tokenizer {
     /**
      * As {@link #fromVocabulary(Path, List, int[], List, int, int, boolean, String)}, splitting text with the
      * pre-tokenizer llama.cpp names {@code preTokenizer} ({@code tokenizer.ggml.pre}): {@link #DEEPSEEK_V3_PRE},
-     * {@link #DEEPSEEK_LLM_PRE} or {@link #DEEPSEEK_CODER_PRE} ({@link #knowsPreTokenizer}); IllegalArgumentException
+     * {@link #DEEPSEEK_LLM_PRE}, {@link #DEEPSEEK_CODER_PRE} or {@link #KIMI_K2_PRE} ({@link #knowsPreTokenizer}); IllegalArgumentException
      * for another name.
      */
     public static Tokenizer fromVocabulary(Path source, List<String> tokens, int[] types, List<String> merges, int bosId, int eosId,
@@ -135,6 +135,8 @@ public final class Tokenizer {
     public static final String DEEPSEEK_LLM_PRE = "deepseek-llm";
     /** llama.cpp's name for the pre-tokenizer of DeepSeek-Coder 1.x (docs/tokenizer.md). */
     public static final String DEEPSEEK_CODER_PRE = "deepseek-coder";
+    /** llama.cpp's name for the pre-tokenizer of Kimi-K2 and Moonlight (docs/tokenizer.md). */
+    public static final String KIMI_K2_PRE = "kimi-k2";
 
     /** Whether jseek splits text like the pre-tokenizer llama.cpp names {@code ggufName}. */
     public static boolean knowsPreTokenizer(String ggufName) { return NamedPreTokenizer.byName(ggufName) != null; }
@@ -247,6 +249,28 @@ public final class Tokenizer {
 
     public int bosId() { return bos; }
     public int eosId() { return eos; }
+
+    /**
+     * Token texts that end a generation wherever a vocabulary has them, as llama.cpp decides it from a GGUF's
+     * vocabulary: DeepSeek's EOS; Kimi-K2's and Moonlight's end of turn, [EOT] and [EOS], and their [PAD] (which
+     * llama.cpp takes for a fill-in-the-middle padding token, and those end a generation too).
+     */
+    static final List<String> END_OF_GENERATION = List.of(SpecialTokens.EOS, "<|im_end|>", "[EOT]", "[EOS]", "[PAD]");
+
+    /**
+     * The ids a generation stops at, ascending: EOS, and every added token of {@link #END_OF_GENERATION} the
+     * vocabulary has (Kimi-K2's chat turns end with {@code <|im_end|>}, its EOS is {@code [EOS]}); llama.cpp's set
+     * for the family's vocabularies (docs/tokenizer.md).
+     */
+    public int[] endOfGenerationIds() {
+        java.util.TreeSet<Integer> ids = new java.util.TreeSet<>();
+        if (eos >= 0) ids.add(eos);
+        for (String t : END_OF_GENERATION) {
+            Integer id = addedIds.get(t); // an added (special) token: a normal token spelled "[PAD]" ends nothing
+            if (id != null) ids.add(id);
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
     /** Pad id: tokenizer_config.json's pad_token (DeepSeek-V3: EOS, id 1), else {@code <｜▁pad▁｜>}, else EOS. */
     public int padId() { return pad; }
     /** FIM sentinel ids (docs/architecture.md §7.2), -1 when absent. */

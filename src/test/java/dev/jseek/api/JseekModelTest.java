@@ -66,6 +66,21 @@ class JseekModelTest {
         }
     }
 
+    /** A generation stops at the tokenizer's end-of-generation ids too: Kimi-K2's end of turn, [EOS], [EOT], [PAD]. */
+    @Test void stopsAtTheTokenizersEndOfGenerationIds(@TempDir Path d) {
+        var v = dev.jseek.tokenizer.KimiTestVocabulary.train(dev.jseek.tokenizer.KimiTestVocabulary.MULTILINGUAL, 300);
+        Tokenizer kimi = Tokenizer.fromVocabulary(d.resolve("kimi.gguf"), v.tokens(), v.types(), v.merges(), v.bos(), v.eos(), false,
+                null, Tokenizer.KIMI_K2_PRE);
+        var cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("vocab_size", kimi.vocabSize()).put("max_position_embeddings", 64).putNull("rope_scaling"));
+        RandomInit.write(cfg, d, 9, 0.3, DType.F32);
+        try (JseekModel m = new JseekModel(DeepSeekV3.open(d), kimi, EngineOptions.defaults().withCacheBytes(1L << 20), PromptStart.AUTO)) {
+            List<Integer> stop = java.util.Arrays.stream(m.stopIds()).boxed().toList();
+            for (String t : List.of("<|im_end|>", "[EOS]", "[EOT]", "[PAD]")) assertTrue(stop.contains(v.id(t)), t + " in " + stop);
+            assertTrue(stop.contains(cfg.eosTokenId()), "the model's EOS");
+            assertEquals(stop.size(), stop.stream().distinct().count());
+        }
+    }
+
     /**
      * The model exported to a .gguf (F32, so the same logits bit for bit) in a folder with no tokenizer.json: its
      * embedded tokenizer and chat template make chat and completions give what the model directory gives.

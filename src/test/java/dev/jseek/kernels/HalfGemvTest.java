@@ -28,7 +28,7 @@ class HalfGemvTest {
         Random r = new Random(31);
         int[][] shapes = {{1, 1}, {3, 7}, {4, 16}, {5, 33}, {9, 64}, {13, 100}, {8, 257}, {6, 1536}};
         int[] ms = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 64};
-        for (DType d : new DType[] {DType.BF16, DType.F16})
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32})
             for (int[] s : shapes)
                 for (int m : ms) {
                     if (s[1] > 300 && m > 9) continue;
@@ -48,11 +48,34 @@ class HalfGemvTest {
                 }
     }
 
+    /**
+     * The experimental Q8_0 path ({@code jseek.q8Half}; called here directly): weights widened to q * d in registers,
+     * 4-row x 4-token tiles, bit for bit the scalar twin's order over the dequantized values, every m up to 16.
+     */
+    @Test
+    void q8_0EqualsScalarTwinBitwise() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(34);
+        Random g = new Random(35);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            for (int[] s : new int[][] {{1, 32}, {3, 64}, {5, 96}, {9, 256}, {6, 1536}})
+                for (int m : new int[] {1, 2, 3, 4, 5, 7, 9, 16}) {
+                    Matrix w = QuantKernelsTest.onNative(a, DType.Q8_0, s[0], s[1], QuantKernelsTest.randomWeight(DType.Q8_0, s[0], s[1], r), 3);
+                    float[] x = TestWeights.randn(g, 5 + m * s[1]);
+                    boolean acc = m % 3 == 0;
+                    float[] y0 = TestWeights.randn(g, 2 + m * s[0]);
+                    float[] want = y0.clone(), got = y0.clone();
+                    ScalarHalfGemv.linear(want, 2, x, 5, m, w, acc, Vec.LANES);
+                    HalfGemv.linear(got, 2, x, 5, m, w, acc);
+                    assertBits(want, got, "Q8_0 " + s[0] + "x" + s[1] + " m=" + m + " acc=" + acc);
+                }
+        }
+    }
+
     /** Row ranges of any alignment (Gemm.linearMany's chunks, the pool's split) give the bits of the whole product. */
     @Test
     void rowRangesEqualWholeProduct() {
         Random r = new Random(32);
-        for (DType d : new DType[] {DType.BF16, DType.F16}) {
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32}) {
             int n = 23, k = 75, m = 6;
             Matrix w = TestWeights.random(d, n, k, r, true);
             float[] x = TestWeights.randn(r, m * k);

@@ -163,13 +163,18 @@ class QuantKernelsTest {
         int n = 40, k = 4 * t.blockSize;
         try (Arena a = Arena.ofShared()) {
             Matrix w = onNative(a, t, n, k, randomWeight(t, n, k, r), 0);
-            float[] x = new float[4 * k];
+            float[] x = new float[16 * k];
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-            float[] all = new float[4 * n], one = new float[n];
-            Gemm.linear(all, 0, x, 0, 4, w, false);
-            for (int tk = 0; tk < 4; tk++) {
-                Gemm.linear(one, 0, x, tk * k, 1, w, false);
-                for (int o = 0; o < n; o++) assertEquals(Float.floatToRawIntBits(one[o]), Float.floatToRawIntBits(all[tk * n + o]), t + " token " + tk + " row " + o);
+            float[] one = new float[n];
+            // every token count the streaming kernels serve (Q8_0: 4- and 2-token passes and a last single token)
+            for (int m : new int[] {2, 3, 4, 5, 7, 16}) {
+                float[] all = new float[m * n];
+                Gemm.linear(all, 0, x, 0, m, w, false);
+                for (int tk = 0; tk < m; tk++) {
+                    Gemm.linear(one, 0, x, tk * k, 1, w, false);
+                    for (int o = 0; o < n; o++)
+                        assertEquals(Float.floatToRawIntBits(one[o]), Float.floatToRawIntBits(all[tk * n + o]), t + " m=" + m + " token " + tk + " row " + o);
+                }
             }
         }
     }

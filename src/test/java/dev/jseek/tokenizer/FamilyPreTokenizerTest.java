@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FamilyPreTokenizerTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"deepseek-llm", "deepseek-coder"})
+    @ValueSource(strings = {"deepseek-llm", "deepseek-coder", "kimi-k2"})
     void sameIdsAsHfFromTokenizerJsonAndFromGguf(String pre, @TempDir Path tmp) throws Exception {
         Path json = FamilyTokenizers.tokenizerJson(tmp.resolve("tok"), pre);
         Tokenizer fromJson = Tokenizer.load(json);
@@ -71,6 +71,9 @@ class FamilyPreTokenizerTest {
         System.out.println("FamilyPreTokenizerTest " + pre + ": " + texts.size() + " texts, " + ids + " ids equal to HF; "
                 + differFromV3 + " texts split differently from deepseek-v3");
         assertTrue(ids > 30_000, ids + " ids");
-        assertTrue(differFromV3 > texts.size() / 4, "the corpus must tell the pre-tokenizers apart: " + differFromV3);
+        // kimi-k2 and deepseek-v3 split most text alike (letter runs with one leading character, numbers in threes,
+        // the same whitespace rules): they part on Han next to kana, marks, contractions, punctuation before a space
+        int minDiffer = pre.equals("kimi-k2") ? 50 : texts.size() / 4;
+        assertTrue(differFromV3 > minDiffer, "the corpus must tell the pre-tokenizers apart: " + differFromV3);
     }
 }

@@ -108,7 +108,7 @@ class GgufTokenizerTest {
         String why = ChatTemplate.unsupported(t);
         assertEquals("the chat template of " + src + " (first line \"{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\") "
                 + "is not one jseek renders; jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), "
-                + "deepseek-v3-0324, deepseek-v2) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
+                + "deepseek-v3-0324, deepseek-v2, deepseek-v3.1, deepseek-v3.1 (llama.cpp's copy), kimi-k2, kimi-k2-instruct) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
         assertEquals(5, t.encode("hello").length); // completions still work
@@ -124,7 +124,7 @@ class GgufTokenizerTest {
         try (GgufFile g = GgufFile.open(src)) {
             FormatException x = assertThrows(FormatException.class, () -> GgufTokenizer.read(g));
             assertEquals(src + ": tokenizer.ggml.pre is 'qwen2'; jseek splits text with the DeepSeek family's pre-tokenizers "
-                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder') only; pass --tokenizer tokenizer.json", x.getMessage());
+                    + "('deepseek-v3', 'deepseek-llm', 'deepseek-coder', 'kimi-k2') only; pass --tokenizer tokenizer.json", x.getMessage());
         }
     }
 }

@@ -4,7 +4,7 @@ import dev.jseek.tensor.DType;
 import dev.jseek.tensor.Matrix;
 
 /**
- * Scalar twin (test oracle) of {@code dev.jseek.kernels.HalfGemv}: Y[m, n] (=|+=) X[m, k] W^T for BF16/F16 weights,
+ * Scalar twin (test oracle) of {@code dev.jseek.kernels.HalfGemv}: Y[m, n] (=|+=) X[m, k] W^T for BF16/F16/F32 weights,
  * one (row, token) dot at a time in the kernel's documented order, so its results are bit for bit the kernel's:
  * {@code lanes} partial sums, partial sum l taking the products of columns l, l + lanes, l + 2 lanes, ... by
  * {@link Math#fma} from zero over the whole multiples of {@code lanes}; the partial sums added by the pairwise tree
@@ -15,7 +15,8 @@ public final class ScalarHalfGemv {
     private ScalarHalfGemv() {}
 
     public static void linear(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int lanes) {
-        if (w.dtype() != DType.BF16 && w.dtype() != DType.F16) throw new IllegalArgumentException(w.dtype() + " is not BF16 or F16");
+        if (w.dtype() != DType.BF16 && w.dtype() != DType.F16 && w.dtype() != DType.F32 && w.dtype() != DType.Q8_0)
+            throw new IllegalArgumentException(w.dtype() + " is not BF16, F16, F32 or Q8_0");
         int n = w.rows(), k = w.cols(), kv = k - k % lanes;
         float[] row = new float[k];
         float[] acc = new float[lanes];
