@@ -91,6 +91,8 @@ final class HalfGemv {
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.Q8_0) {
                 q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
+            } else if (w.dtype() == DType.F32 && m == 1 && heap == null) {
+                f32Rows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
             } else if (w.dtype() == DType.F16 || w.dtype() == DType.F32) {
                 bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else {
@@ -248,6 +250,21 @@ final class HalfGemv {
         }
         a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
         reduce(out, R);
+    }
+
+    /**
+     * F32 weights in native memory (a mapped file) times one token: the 4 rows of a group read in place, without the
+     * copy {@link #bufferedRows} makes for its tiles (one token cannot pay for it), in {@link #f32x4x1}'s order, so
+     * the same bits as the buffered path and as any m.
+     */
+    private static void f32Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, Matrix w, boolean accumulate,
+                                int r0, int r1, float[] out) {
+        int k = w.cols(), kv = k - k % L;
+        long rb = 4L * k;
+        for (int r = r0; r < r1; r += R) {
+            f32x4x1(seg, rb * row(r, 0, r1), rb * row(r, 1, r1), rb * row(r, 2, r1), rb * row(r, 3, r1), x, xOff, kv, out);
+            store(y, yOff, x, xOff, 1, w, accumulate, r, r1, 0, 1, out);
+        }
     }
 
     /** Any 16-bit weight: the group's rows widened exactly into a float buffer ({@link WeightRows}), then the F32 tiles. */
@@ -506,6 +523,20 @@ final class HalfGemv {
             a1 = bf16(a, p1 + i).fma(v, a1);
             a2 = bf16(a, p2 + i).fma(v, a2);
             a3 = bf16(a, p3 + i).fma(v, a3);
+        }
+        a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
+        reduce(out, R);
+    }
+
+    private static void f32x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int i = 0; i < kv; i += L) {
+            long o = 4L * i;
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a0 = FloatVector.fromMemorySegment(F, s, p0 + o, Vec.LE).fma(v, a0);
+            a1 = FloatVector.fromMemorySegment(F, s, p1 + o, Vec.LE).fma(v, a1);
+            a2 = FloatVector.fromMemorySegment(F, s, p2 + o, Vec.LE).fma(v, a2);
+            a3 = FloatVector.fromMemorySegment(F, s, p3 + o, Vec.LE).fma(v, a3);
         }
         a0.intoArray(out, 0); a1.intoArray(out, L); a2.intoArray(out, 2 * L); a3.intoArray(out, 3 * L);
         reduce(out, R);

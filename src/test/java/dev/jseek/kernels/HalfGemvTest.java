@@ -75,15 +75,16 @@ class HalfGemvTest {
     @Test
     void rowRangesEqualWholeProduct() {
         Random r = new Random(32);
-        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32}) {
-            int n = 23, k = 75, m = 6;
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32})
+          for (int m : new int[] {1, 6}) { // F32 at m = 1 reads a native segment in place
+            int n = 23, k = 75;
             Matrix w = TestWeights.random(d, n, k, r, true);
             float[] x = TestWeights.randn(r, m * k);
             float[] whole = new float[m * n], parts = new float[m * n];
             HalfGemv.linear(whole, 0, x, 0, m, w, false);
             int[] cuts = {0, 1, 6, 7, 15, 23};
             for (int c = 0; c + 1 < cuts.length; c++) HalfGemv.rows(parts, 0, x, 0, m, w, false, cuts[c], cuts[c + 1]);
-            assertBits(whole, parts, d + " row ranges");
+            assertBits(whole, parts, d + " row ranges, m=" + m);
         }
     }
 
