@@ -129,13 +129,6 @@ final class QuantGemv {
                 for (int r = r0; r < r1; r++) {
                     long p = r * rb;
                     int tk = 0;
-                    for (; KQ_QUADS && tk + 4 <= m; tk += 4) {
-                        int o = aOff + tk * k;
-                        if (t == DType.Q4_K) KQuantDot.q4_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
-                        else KQuantDot.q6_k4(seg, p, a, o, o + k, o + 2 * k, o + 3 * k, nb, two);
-                        int yi = yOff + tk * n + r;
-                        for (int i = 0; i < 4; i++, yi += n) y[yi] = accumulate ? y[yi] + two[i] : two[i];
-                    }
                     for (; tk + 2 <= m; tk += 2) {
                         if (t == DType.Q4_K) KQuantDot.q4_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
                         else KQuantDot.q6_k2(seg, p, a, aOff + tk * k, aOff + (tk + 1) * k, nb, two);
@@ -199,13 +192,6 @@ final class QuantGemv {
      */
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
 
-    /**
-     * Experimental, off: with {@link #KQ_PAIRS}, 4 or more tokens go 4 at a time first ({@link KQuantDot#q4_k4},
-     * {@link KQuantDot#q6_k4}; system property {@code jseek.kqQuads}). On one matrix of one type they were 1.15-1.25x
-     * faster than pairs, but inside the Q4_K_M model (Q4_K, Q6_K and Q8_0 products in one process) a 4- and a
-     * 16-sequence step took 1.2-2x longer (docs/quantization.md, "Small-M products": C2's inlining budget, presumably).
-     */
-    static final boolean KQ_QUADS = Boolean.getBoolean("jseek.kqQuads");
 
     /**
      * Q8_0 rows [r0, r1) times m >= 2 tokens: from {@link #Q8_GROUP_MIN_M} tokens, groups of 4 rows are copied one row after another into a byte buffer

@@ -101,12 +101,12 @@ class KQuantDotTest {
     }
 
     /**
-     * The token-tiled row kernels (pairs, the default from 2 tokens, and the experimental quads of
-     * {@code jseek.kqQuads}) give each token exactly the one-token kernel's bits, at this run's vector width.
+     * The token-pair row kernels (the default from 2 tokens) give each token exactly the one-token kernel's bits, at
+     * this run's vector width.
      */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
-    void pairsAndQuadsEqualOneTokenAtATime(DType t) {
+    void pairsEqualOneTokenAtATime(DType t) {
         SplittableRandom r = new SplittableRandom(23);
         int n = 9, k = 1024, nb = k / 256;
         try (Arena a = Arena.ofShared()) {
@@ -116,24 +116,16 @@ class KQuantDotTest {
             Q8K q = new Q8K();
             q.ensure(4 * k);
             for (int tk = 0; tk < 4; tk++) q.quantize(x, tk * k, k, tk * k);
-            float[] two = new float[2], four = new float[4];
+            float[] two = new float[2];
             for (int o = 0; o < n; o++) {
                 long p = o * w.rowBytes();
                 float[] one = new float[4];
                 for (int tk = 0; tk < 4; tk++)
                     one[tk] = t == DType.Q4_K ? KQuantDot.q4_k(w.data(), p, q, tk * k, nb) : KQuantDot.q6_k(w.data(), p, q, tk * k, nb);
-                if (t == DType.Q4_K) {
-                    KQuantDot.q4_k2(w.data(), p, q, 2 * k, 0, nb, two);
-                    KQuantDot.q4_k4(w.data(), p, q, 3 * k, k, 0, 2 * k, nb, four);
-                } else {
-                    KQuantDot.q6_k2(w.data(), p, q, 2 * k, 0, nb, two);
-                    KQuantDot.q6_k4(w.data(), p, q, 3 * k, k, 0, 2 * k, nb, four);
-                }
+                if (t == DType.Q4_K) KQuantDot.q4_k2(w.data(), p, q, 2 * k, 0, nb, two);
+                else KQuantDot.q6_k2(w.data(), p, q, 2 * k, 0, nb, two);
                 assertEquals(Float.floatToRawIntBits(one[2]), Float.floatToRawIntBits(two[0]), t + " pair row " + o);
                 assertEquals(Float.floatToRawIntBits(one[0]), Float.floatToRawIntBits(two[1]), t + " pair row " + o);
-                int[] order = {3, 1, 0, 2};
-                for (int i = 0; i < 4; i++)
-                    assertEquals(Float.floatToRawIntBits(one[order[i]]), Float.floatToRawIntBits(four[i]), t + " quad row " + o + " slot " + i);
             }
         }
     }
