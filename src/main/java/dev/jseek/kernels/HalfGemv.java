@@ -350,12 +350,50 @@ final class HalfGemv {
     }
 
     /**
+     * {@link #reduce} by the two-vector shuffles of {@link #TREE} when the system property {@code jseek.treePairs} is
+     * true; by default one vector at a time ({@link #reduceEach}), the same additions: the two-vector form measured
+     * slower here (a BF16 decode of the small model spent as much time in it as in the products).
+     */
+    static final boolean TREE_PAIRS = Boolean.getBoolean("jseek.treePairs");
+
+    /** Shuffles of the lane tree for one vector: step s moves lane j + (L >> (s + 1)) to lane j. */
+    private static final jdk.incubator.vector.VectorShuffle<Float>[] HALVES = halves();
+
+    @SuppressWarnings("unchecked")
+    private static jdk.incubator.vector.VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        jdk.incubator.vector.VectorShuffle<Float>[] h = new jdk.incubator.vector.VectorShuffle[steps];
+        for (int st = 0; st < steps; st++) {
+            int half = L >> (st + 1);
+            h[st] = jdk.incubator.vector.VectorShuffle.fromOp(F, j -> (j + half) % L);
+        }
+        return h;
+    }
+
+    /**
+     * {@link #reduce}'s result, each accumulator on its own: lanes j < h get lane j + lane j + h for h = L/2, L/4, ...,
+     * 1 (the scalar tree's additions, lane for lane), then lane 0 is the sum. Writes a[c] after vector c is read (a[c]
+     * lies in a vector already read).
+     */
+    static void reduceEach(float[] a, int count) {
+        for (int c = 0; c < count; c++) {
+            FloatVector v = FloatVector.fromArray(F, a, c * L);
+            for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+            a[c] = v.lane(0);
+        }
+    }
+
+    /**
      * a[0 .. count * L) holds count vector accumulators; leaves in a[0 .. count) the sum of each one's lanes by the
      * pairwise tree (lane i += lane i + L/2, then + L/4, ..., lane 0), all count trees at once: each step pairs
      * vectors and adds two two-vector shuffles of them, lane for lane the scalar tree's additions. count is a power
      * of two.
      */
     static void reduce(float[] a, int count) {
+        if (!TREE_PAIRS) {
+            reduceEach(a, count);
+            return;
+        }
         int vecs = count;
         for (int s = 0, at = 0; at + 2 * L <= TREE.length; s++, at += 2 * L) {
             FloatVector lo = FloatVector.fromArray(F, TREE, at), hi = FloatVector.fromArray(F, TREE, at + L);
