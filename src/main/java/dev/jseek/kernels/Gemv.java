@@ -119,10 +119,6 @@ final class Gemv {
 
     private static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate,
                              int r0, int r1, float[] wbuf, float[] sums) {
-        if (F32Gemv.applies(w, m)) {
-            r0 = F32Gemv.rows(y, yOff, x, xOff, w, accumulate, r0, r1, wbuf); // whole 4-row groups, rows in place
-            if (r0 >= r1) return;
-        }
         int n = w.rows(), k = w.cols();
         for (int rg = r0; rg < r1; rg += R) {
             int rr = Math.min(R, r1 - rg);
