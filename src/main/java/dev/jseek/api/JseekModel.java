@@ -118,6 +118,16 @@ public final class JseekModel implements AutoCloseable {
      */
     public int[] chatPrompt(List<Message> messages) { return ChatTemplate.encode(tokenizer, messages, true); }
 
+    /**
+     * As {@link #chatPrompt(List)} with the template's thinking switch (DeepSeek-V3.1's {@code thinking}: the answer
+     * opens {@code <think>}); IllegalArgumentException when {@code thinking} is asked of a template without the switch.
+     */
+    public int[] chatPrompt(List<Message> messages, boolean thinking) {
+        String why = thinking ? ChatTemplate.noThinkingSwitch(tokenizer) : null;
+        if (why != null) throw new IllegalArgumentException(why);
+        return ChatTemplate.encode(tokenizer, messages, true, thinking);
+    }
+
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
     public int[] completionPrompt(String text) { return promptStart.encode(tokenizer, text); }
 
