@@ -143,7 +143,15 @@ public final class JseekModel implements AutoCloseable {
 
     /** The assistant's answer, its text streamed to {@code onText} as it is generated. */
     public Completion stream(List<Message> messages, Sampling s, Consumer<String> onText) throws InterruptedException {
-        return generate(chatPrompt(messages), s, d -> {
+        return stream(messages, s, false, onText);
+    }
+
+    /**
+     * As {@link #stream(List, Sampling, Consumer)} with the template's thinking switch (see
+     * {@link #chatPrompt(List, boolean)}): the text then starts with the reasoning and its {@code </think>}.
+     */
+    public Completion stream(List<Message> messages, Sampling s, boolean thinking, Consumer<String> onText) throws InterruptedException {
+        return generate(chatPrompt(messages, thinking), s, d -> {
             onText.accept(d);
             return true;
         }, 0);
