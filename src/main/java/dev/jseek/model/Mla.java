@@ -215,6 +215,10 @@ public final class Mla {
      * queries are one [tile·heads, len] product; o_lat = P c_kv_n; o_h = W_UV o_lat_h.
      */
     private void attendAbsorbed(float[] q, int T, int startPos, float[] lat, float[] oHeads, Workspace ws) {
+        if (prefillTile > 0) {
+            attendAbsorbedTiles(q, T, startPos, lat, oHeads, ws);
+            return;
+        }
         int end = startPos + T;
         float[] qAbs = absorbQueries(q, T, ws);
         float[] oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
@@ -224,6 +228,51 @@ public final class Mla {
             attendTile(qAbs, q, t0, n, startPos + t0, startPos + t0 + n, lat, oLat, ws);
         }
         expandValues(oLat, T, oHeads, ws);
+    }
+
+    /**
+     * Query rows per task of {@link #attendAbsorbedTiles} (system property {@code jseek.prefillAttnTile}, default 64;
+     * 0 runs the previous path, {@link #attendAbsorbed}'s one tile of every query against every key, each product a
+     * parallel GEMM of its own, for A/B runs).
+     */
+    static int prefillTile = Integer.getInteger("jseek.prefillAttnTile", 64);
+
+    /**
+     * The prefill attention as one parallel job over query tiles of {@link #prefillTile} rows, latest tile first
+     * (it has the most keys): per tile, q_abs = W_UK^T q_nope per head, the scores of the tile's queries against the
+     * keys up to its last position only (causal: about half the products of a tile covering every key), the causal
+     * softmax, o_lat = P c_kv and o = W_UV o_lat per head, on one thread (the GEMMs inside run serially). Each value
+     * is the one {@link #attendAbsorbed}'s single tile computes: the GEMMs sum an element the same way whatever their
+     * row split, the score and value products have one k slice per element or the same KC slices from key 0 on, and
+     * the keys a tile leaves out are the ones the causal softmax gives probability 0 (whose products add +0 to a
+     * nonzero sum).
+     */
+    private void attendAbsorbedTiles(float[] q, int T, int startPos, float[] lat, float[] oHeads, Workspace ws) {
+        int end = startPos + T, qWidth = heads * qkDim, aWidth = kvRank + rope;
+        int tile = Math.max(1, Math.min(T, Math.min(prefillTile, scoreTileFloats / (heads * end))));
+        int tiles = (T + tile - 1) / tile, threads = Parallel.threads(), per = tile * heads * end;
+        float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
+        float[] wKvb = ws.f(Buf.MLA_WHEAD, heads * (nope + vDim) * kvRank);    // every head's W_UK^h and W_UV^h
+        float[] scores = ws.f(Buf.MLA_SCORES, threads * per);
+        long t00 = StepProfile.start();
+        decodeRows(kvBProj, 0, heads * (nope + vDim), wKvb);
+        Parallel.parallelFor(tiles, (i, w) -> {
+            int t0 = (tiles - 1 - i) * tile, n = Math.min(tile, T - t0), len = startPos + t0 + n, rows = n * heads, so = w * per;
+            for (int h = 0; h < heads; h++)
+                Gemm.sgemm(false, false, n, kvRank, nope, 1f, q, t0 * qWidth + h * qkDim, qWidth,
+                        wKvb, h * (nope + vDim) * kvRank, kvRank, 0f, qAbs, t0 * heads * kvRank + h * kvRank, heads * kvRank);
+            Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
+                    lat, 0, aWidth, 0f, scores, so, len);
+            Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
+                    lat, kvRank, aWidth, 1f, scores, so, len);
+            causalSoftmax(scores, so, n, len, startPos + t0, heads);
+            Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, so, len, lat, 0, aWidth,
+                    0f, oLat, t0 * heads * kvRank, kvRank);
+            for (int h = 0; h < heads; h++)
+                Gemm.sgemm(false, true, n, vDim, kvRank, 1f, oLat, t0 * heads * kvRank + h * kvRank, heads * kvRank,
+                        wKvb, (h * (nope + vDim) + nope) * kvRank, kvRank, 0f, oHeads, t0 * heads * vDim + h * vDim, heads * vDim);
+        });
+        StepProfile.stop(Phase.ATTN_HEADS, t00);
     }
 
     /**
@@ -407,10 +456,15 @@ public final class Mla {
      * 0..pos0+i; later keys get probability 0.
      */
     private static void causalSoftmax(float[] s, int n, int len, int pos0, int rowsPerQuery) {
+        causalSoftmax(s, 0, n, len, pos0, rowsPerQuery);
+    }
+
+    /** {@link #causalSoftmax} of the score rows at s[so ..]. */
+    private static void causalSoftmax(float[] s, int so, int n, int len, int pos0, int rowsPerQuery) {
         for (int i = 0; i < n; i++) {
             int keep = pos0 + i + 1;
             for (int r = 0; r < rowsPerQuery; r++) {
-                int off = (i * rowsPerQuery + r) * len;
+                int off = so + (i * rowsPerQuery + r) * len;
                 Ops.softmax(s, off, keep);
                 java.util.Arrays.fill(s, off + keep, off + len, 0f);
             }

@@ -2,6 +2,7 @@ package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
 import dev.jseek.kernels.Ops;
+import dev.jseek.kernels.Parallel;
 import dev.jseek.model.StepProfile.Phase;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
@@ -39,6 +40,10 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
 
         if (m <= Gemm.GEMV_MAX_M) {
             forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
+            return;
+        }
+        if (EXPERT_TASKS) {
+            forwardExpertTasks(x, m, out, ws, start, order, w);
             return;
         }
         java.util.Arrays.fill(out, 0, m * dim, 0f);
@@ -167,6 +172,82 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         t0 = StepProfile.start();
         Gemm.linearMany(c, mats, gu, ye, jobs);
         StepProfile.stop(Phase.EXPERT_DOWN, t0);
+        t0 = StepProfile.start();
+        java.util.Arrays.fill(out, 0, m * dim, 0f);
+        for (int e = 0; e < n; e++)
+            for (int j = start[e]; j < start[e + 1]; j++) {
+                int s = order[j], t = s / k;
+                float g = w[s];
+                for (int cc = 0; cc < dim; cc++) out[t * dim + cc] += g * ye[j * dim + cc];
+            }
+        if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
+        StepProfile.stop(Phase.MOE_COMBINE, t0);
+    }
+
+    /**
+     * System property {@code jseek.moeExpertTasks} (default true): prefill-sized calls run {@link #forwardExpertTasks};
+     * false runs the experts one after another, every product a parallel GEMM of its own (the previous path, for A/B).
+     */
+    static final boolean EXPERT_TASKS = Boolean.parseBoolean(System.getProperty("jseek.moeExpertTasks", "true"));
+
+    /**
+     * The prefill regime (more than {@link Gemm#GEMV_MAX_M} tokens): one parallel job whose tasks are whole expert
+     * FFNs (gate, up, SwiGLU, down of one routed expert's token group, or of a slice of at least GEMV_MAX_M + 1 rows of
+     * the shared expert's tokens), taken largest first, each on one thread (the products inside a task run serially:
+     * nested {@code Parallel} calls do). At small widths (the 12M model: hidden 256, 128-wide experts of ~128 tokens)
+     * one product is a few tens of microseconds, so a parallel section per product cost more than the product; here a
+     * layer's experts cost one section. Every product is the call the expert-by-expert path makes (same rows, or a row
+     * slice of a GEMM-sized product, whose elements the GEMM sums the same way whatever its row split), and the
+     * weighted sum runs in the same order, so the result is bitwise that of the expert-by-expert path
+     * ({@code MoeExpertTasksTest}).
+     */
+    private void forwardExpertTasks(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w) {
+        int dim = gate.weight().cols(), k = gate.topK(), n = experts.length;
+        int inter = n > 0 ? experts[0].inter() : 0, interS = shared == null ? 0 : shared.inter();
+        int routed = m * k, rows = routed + (shared == null ? 0 : m), hidden = routed * inter + m * interS;
+        float[] xe = ws.f(Buf.MOE_XE, rows * dim), ye = ws.f(Buf.MOE_YE, rows * dim);
+        float[] gu = ws.f(Buf.MOE_G, 2 * hidden);
+        long t0 = StepProfile.start();
+        for (int j = 0; j < routed; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
+        if (shared != null) System.arraycopy(x, 0, xe, routed * dim, m * dim);
+        // the shared expert's rows in slices of more than GEMV_MAX_M rows each (so each stays a GEMM-path product)
+        int slices = shared == null ? 0 : Math.max(1, Math.min(2 * Parallel.threads(), m / (Gemm.GEMV_MAX_M + 1)));
+        int[] jobs = ws.i(Buf.MOE_JOBS, 3 * (n + slices));
+        int c = 0;
+        for (int i = 0; i < slices; i++) {
+            int r0 = (int) ((long) m * i / slices), r1 = (int) ((long) m * (i + 1) / slices);
+            jobs[3 * c] = -1;
+            jobs[3 * c + 1] = r0;
+            jobs[3 * c + 2] = r1 - r0;
+            c++;
+        }
+        int firstRouted = c;
+        for (int e = 0; e < n; e++) {
+            int cnt = start[e + 1] - start[e];
+            if (cnt == 0) continue;
+            // insertion by descending token count: the largest tasks first, for the load balance
+            int at = c++;
+            while (at > firstRouted && jobs[3 * (at - 1) + 2] < cnt) {
+                System.arraycopy(jobs, 3 * (at - 1), jobs, 3 * at, 3);
+                at--;
+            }
+            jobs[3 * at] = e;
+            jobs[3 * at + 1] = start[e];
+            jobs[3 * at + 2] = cnt;
+        }
+        StepProfile.stop(Phase.MOE_GATHER, t0);
+        t0 = StepProfile.start();
+        Parallel.parallelFor(c, (t, wk) -> {
+            int e = jobs[3 * t], j0 = jobs[3 * t + 1], cnt = jobs[3 * t + 2];
+            Mlp f = e < 0 ? shared : experts[e];
+            int width = e < 0 ? interS : inter, row = e < 0 ? routed + j0 : j0;
+            int go = e < 0 ? routed * inter + j0 * interS : j0 * inter, uo = hidden + go;
+            Gemm.linear(gu, go, xe, row * dim, cnt, f.gateProj(), false);
+            Gemm.linear(gu, uo, xe, row * dim, cnt, f.upProj(), false);
+            Ops.swiglu(gu, go, gu, go, gu, uo, cnt * width);
+            Gemm.linear(ye, row * dim, gu, go, cnt, f.downProj(), false);
+        });
+        StepProfile.stop(Phase.DENSE_FFN, t0);
         t0 = StepProfile.start();
         java.util.Arrays.fill(out, 0, m * dim, 0f);
         for (int e = 0; e < n; e++)
