@@ -42,7 +42,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
             return;
         }
-        if (EXPERT_TASKS) {
+        if (expertTasks) {
             forwardExpertTasks(x, m, out, ws, start, order, w);
             return;
         }
@@ -188,7 +188,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
      * System property {@code jseek.moeExpertTasks} (default true): prefill-sized calls run {@link #forwardExpertTasks};
      * false runs the experts one after another, every product a parallel GEMM of its own (the previous path, for A/B).
      */
-    static final boolean EXPERT_TASKS = Boolean.parseBoolean(System.getProperty("jseek.moeExpertTasks", "true"));
+    static boolean expertTasks = Boolean.parseBoolean(System.getProperty("jseek.moeExpertTasks", "true"));
 
     /**
      * The prefill regime (more than {@link Gemm#GEMV_MAX_M} tokens): one parallel job whose tasks are whole expert
