@@ -1,6 +1,7 @@
 package dev.jseek.model;
 
 import dev.jseek.kernels.Gemm;
+import dev.jseek.kernels.Parallel;
 import dev.jseek.kernels.Router;
 import dev.jseek.model.Workspace.Buf;
 import dev.jseek.tensor.Matrix;
@@ -55,8 +56,16 @@ public record Gate(Matrix weight, float[] bias, Router rule) {
         t0 = StepProfile.start();
         Router r = rule;
         r.scores(s, 0, s, 0, m * e);
-        Router.Scratch sc = r.scratch();
-        for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, (row0 + t) * topK, w, (row0 + t) * topK, sc);
+        if (m > Gemm.GEMV_MAX_M && Moe.expertTasks) {
+            // prefill: tokens route independently, so in row chunks on the pool (same values, one scratch per chunk)
+            Parallel.parallelForRange(m, Parallel.grain(m, 2, 16), (lo, hi) -> {
+                Router.Scratch sc = r.scratch();
+                for (int t = lo; t < hi; t++) r.route(s, t * e, bias, 0, idx, (row0 + t) * topK, w, (row0 + t) * topK, sc);
+            });
+        } else {
+            Router.Scratch sc = r.scratch();
+            for (int t = 0; t < m; t++) r.route(s, t * e, bias, 0, idx, (row0 + t) * topK, w, (row0 + t) * topK, sc);
+        }
         StepProfile.stop(StepProfile.Phase.ROUTE, t0);
     }
 }

@@ -42,8 +42,8 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
             return;
         }
-        if (expertTasks) {
-            forwardExpertTasks(x, m, out, ws, start, order, w);
+        if (expertTasks && k <= 64) {
+            forwardExpertTasks(x, m, out, ws, idx, start, order, w);
             return;
         }
         java.util.Arrays.fill(out, 0, m * dim, 0f);
@@ -201,15 +201,14 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
      * weighted sum runs in the same order, so the result is bitwise that of the expert-by-expert path
      * ({@code MoeExpertTasksTest}).
      */
-    private void forwardExpertTasks(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w) {
+    private void forwardExpertTasks(float[] x, int m, float[] out, Workspace ws, int[] idx, int[] start, int[] order, float[] w) {
         int dim = gate.weight().cols(), k = gate.topK(), n = experts.length;
         int inter = n > 0 ? experts[0].inter() : 0, interS = shared == null ? 0 : shared.inter();
         int routed = m * k, rows = routed + (shared == null ? 0 : m), hidden = routed * inter + m * interS;
-        float[] xe = ws.f(Buf.MOE_XE, rows * dim), ye = ws.f(Buf.MOE_YE, rows * dim);
+        float[] xe = ws.f(Buf.MOE_XE, routed * dim), ye = ws.f(Buf.MOE_YE, rows * dim);
         float[] gu = ws.f(Buf.MOE_G, 2 * hidden);
+        int[] pos = ws.i(Buf.MOE_POS, routed);
         long t0 = StepProfile.start();
-        for (int j = 0; j < routed; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
-        if (shared != null) System.arraycopy(x, 0, xe, routed * dim, m * dim);
         // the shared expert's rows in slices of more than GEMV_MAX_M rows each (so each stays a GEMM-path product)
         int slices = shared == null ? 0 : Math.max(1, Math.min(2 * Parallel.threads(), m / (Gemm.GEMV_MAX_M + 1)));
         int[] jobs = ws.i(Buf.MOE_JOBS, 3 * (n + slices));
@@ -242,21 +241,37 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             Mlp f = e < 0 ? shared : experts[e];
             int width = e < 0 ? interS : inter, row = e < 0 ? routed + j0 : j0;
             int go = e < 0 ? routed * inter + j0 * interS : j0 * inter, uo = hidden + go;
-            Gemm.linear(gu, go, xe, row * dim, cnt, f.gateProj(), false);
-            Gemm.linear(gu, uo, xe, row * dim, cnt, f.upProj(), false);
+            // the shared expert reads its rows of x in place; a routed expert gathers its tokens first
+            float[] in = e < 0 ? x : xe;
+            int xo = j0 * dim;
+            if (e >= 0) for (int j = j0; j < j0 + cnt; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
+            Gemm.linear(gu, go, in, xo, cnt, f.gateProj(), false);
+            Gemm.linear(gu, uo, in, xo, cnt, f.upProj(), false);
             Ops.swiglu(gu, go, gu, go, gu, uo, cnt * width);
             Gemm.linear(ye, row * dim, gu, go, cnt, f.downProj(), false);
         });
         StepProfile.stop(Phase.DENSE_FFN, t0);
         t0 = StepProfile.start();
-        java.util.Arrays.fill(out, 0, m * dim, 0f);
-        for (int e = 0; e < n; e++)
-            for (int j = start[e]; j < start[e + 1]; j++) {
-                int s = order[j], t = s / k;
-                float g = w[s];
-                for (int cc = 0; cc < dim; cc++) out[t * dim + cc] += g * ye[j * dim + cc];
+        for (int j = 0; j < routed; j++) pos[order[j]] = j;
+        // per token, in token chunks on the pool: its experts' weighted outputs in ascending expert id (the order of
+        // the expert-by-expert loop), then the shared expert's; the same operations on every element
+        Parallel.parallelForRange(m, Parallel.grain(m, 2, 8), (lo, hi) -> {
+            for (int t = lo; t < hi; t++) {
+                int o = t * dim;
+                java.util.Arrays.fill(out, o, o + dim, 0f);
+                long done = 0;                                  // slots of t already added (bit i: slot t k + i)
+                for (int a = 0; a < k; a++) {
+                    int best = -1;
+                    for (int i = 0; i < k; i++)
+                        if ((done & (1L << i)) == 0 && (best < 0 || idx[t * k + i] < idx[t * k + best])) best = i;
+                    done |= 1L << best;
+                    int sl = t * k + best, yo = pos[sl] * dim;
+                    float g = w[sl];
+                    for (int cc = 0; cc < dim; cc++) out[o + cc] += g * ye[yo + cc];
+                }
+                if (shared != null) for (int cc = 0; cc < dim; cc++) out[o + cc] += ye[(routed + t) * dim + cc];
             }
-        if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
+        });
         StepProfile.stop(Phase.MOE_COMBINE, t0);
     }
 
