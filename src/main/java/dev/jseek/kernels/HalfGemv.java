@@ -376,11 +376,17 @@ final class HalfGemv {
      * lies in a vector already read).
      */
     static void reduceEach(float[] a, int count) {
-        for (int c = 0; c < count; c++) {
-            FloatVector v = FloatVector.fromArray(F, a, c * L);
-            for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
-            a[c] = v.lane(0);
-        }
+        for (int c = 0; c < count; c++) a[c] = tree(FloatVector.fromArray(F, a, c * L));
+    }
+
+    /**
+     * The sum of v's lanes by the pairwise tree: lanes j < h get lane j + lane j + h for h = L/2, L/4, ..., 1, then
+     * lane 0 ({@link dev.jseek.kernels.scalar.ScalarHalfGemv} and {@link dev.jseek.kernels.scalar.ScalarQuantGemv}
+     * compute these additions in scalar code). Also the Q8_0 kernels' row sum ({@link QuantGemv#laneSum}).
+     */
+    static float tree(FloatVector v) {
+        for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        return v.lane(0);
     }
 
     /**
