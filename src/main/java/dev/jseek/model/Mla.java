@@ -371,16 +371,28 @@ public final class Mla {
     }
 
     /**
+     * The absorb of a head without {@link #kB} by {@link Gemm#linearTransposedRows} (per query row, q_abs held in
+     * registers while the head's W_UK rows stream past) unless the system property {@code jseek.absorbRows} is false
+     * (then each W_UK row decoded once and added to every query row's q_abs in memory): the same bits.
+     */
+    static final boolean ABSORB_ROWS = Boolean.parseBoolean(System.getProperty("jseek.absorbRows", "true"));
+
+    /**
      * Head h of {@link #absorbQueries} for T query rows: q_abs^h[c] = Σ_p q_nope^h[p] W_UK^h[p][c]. With {@link #kB}:
      * the kvRank rows of kB^h times each row's q_nope^h by the weight type's GEMV kernel ({@link Gemm#linearRows});
-     * else each W_UK row of kvBProj decoded once into row[ro ..] and applied to every query with one fused
-     * multiply-add per element, p ascending (the order in which the GEMM's micro-kernel sums a single k slice).
+     * else from zero with one fused multiply-add per element and W_UK row, p ascending (the order in which the GEMM's
+     * micro-kernel sums a single k slice; {@link #ABSORB_ROWS}).
      */
     private void absorbHead(int h, float[] q, int T, float[] qAbs, float[] row, int ro) {
         int qWidth = heads * qkDim, stride = heads * kvRank;
         if (kB != null) {
             for (int t = 0; t < T; t++)
                 Gemm.linearRows(qAbs, t * stride + h * kvRank, q, t * qWidth + h * qkDim, kB, h * kvRank, (h + 1) * kvRank);
+            return;
+        }
+        if (ABSORB_ROWS) {
+            for (int t = 0; t < T; t++)
+                Gemm.linearTransposedRows(qAbs, t * stride + h * kvRank, q, t * qWidth + h * qkDim, kvBProj, h * (nope + vDim), nope);
             return;
         }
         for (int t = 0; t < T; t++) java.util.Arrays.fill(qAbs, t * stride + h * kvRank, t * stride + (h + 1) * kvRank, 0f);
