@@ -52,7 +52,7 @@ import java.util.SplittableRandom;
  * @param threads    jseek pool size (already applied) and llama-bench {@code -t}
  * @param llamaBench path of a llama-bench binary, or null to measure jseek alone
  * @param triadMib   MiB of each of the triad's three arrays
- * @param profile    after the timed runs, one more decode run per file with the {@link StepProfile} timers, printed
+ * @param profile    after the timed runs, one more decode run and one more prefill per file with the {@link StepProfile} timers, printed
  *                   after the table
  * @param log        progress messages
  */
@@ -154,6 +154,17 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                 java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
                 StepProfile.print(ps, gen + 1, wall);       // gen + 1 forwards: the 1-token prompt and gen decode steps
+                // and one prefill of the prompt, per prompt token (the 12M model's prefill is made of small products:
+                // where it spends its time, docs/quantization.md "Prefill of the 12M model")
+                StepProfile.reset();
+                StepProfile.enable(true);
+                KvCache cache = m.newCache(prompt, AttnMode.ABSORB);
+                t0 = System.nanoTime();
+                Prefill.lastLogits(m, ids, 0, cache, Prefill.chunk());
+                wall = System.nanoTime() - t0;
+                StepProfile.enable(was);
+                ps.printf("%njseek prefill of the %d-token prompt (per prompt token):%n", prompt);
+                StepProfile.print(ps, prompt, wall);
                 prof[0] = buf.toString(StandardCharsets.UTF_8);
             }
             return new double[] {pre, dec};

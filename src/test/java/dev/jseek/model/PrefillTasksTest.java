@@ -51,16 +51,16 @@ class PrefillTasksTest {
                 float[] got = f.model().forward(tokens, 0, c);
                 for (int i = 0; i < want.length; i++)
                     assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "tile " + tile + " logit " + i);
-                // a later chunk attends to the cached prefix (startPos > 0) the same way
-                int[] more = {4, 8, 15, 16, 23, 42 % f.cfg().vocabSize()};
+                // a later chunk (70 tokens: the tiled path) attends to a cached 50-token prefix (startPos > 0)
+                int[] head = java.util.Arrays.copyOfRange(tokens, 0, 50), more = java.util.Arrays.copyOfRange(tokens, 50, 120);
                 Mla.prefillTile = 0;
-                KvCache a = f.model().newCache(tokens.length + more.length, AttnMode.ABSORB);
-                f.model().forward(tokens, 0, a);
-                float[] w2 = f.model().forward(more, tokens.length, a);
+                KvCache a = f.model().newCache(tokens.length, AttnMode.ABSORB);
+                f.model().forward(head, 0, a);
+                float[] w2 = f.model().forward(more, head.length, a);
                 Mla.prefillTile = tile;
-                KvCache b = f.model().newCache(tokens.length + more.length, AttnMode.ABSORB);
-                f.model().forward(tokens, 0, b);
-                float[] g2 = f.model().forward(more, tokens.length, b);
+                KvCache b = f.model().newCache(tokens.length, AttnMode.ABSORB);
+                f.model().forward(head, 0, b);
+                float[] g2 = f.model().forward(more, head.length, b);
                 assertArrayEquals(w2, g2, "tile " + tile + ": the continuation");
             }
         } finally {
