@@ -1,5 +1,6 @@
 package dev.jseek.infer;
 
+import dev.jseek.kernels.Ops;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
@@ -75,7 +76,15 @@ public final class SpeculativeGenerator {
 
     private final DeepSeekV3 model;
     private final AttnMode mode;
+    /**
+     * Drafts after the first are made only while the MTP's estimate that all the step's drafts so far are accepted (the
+     * product of their probabilities under its softmax at the sampler's temperature, 1 when greedy) stays at or above
+     * this: system property {@code jseek.draftMinProb} (default {@value #DEFAULT_MIN_PROB}; 0: always k drafts).
+     */
+    public static final double DEFAULT_MIN_PROB = 0.3;
+
     private final int k;
+    private final double minProb;
     private final DraftSource drafts;
 
     /**
@@ -92,12 +101,15 @@ public final class SpeculativeGenerator {
      * @throws IllegalArgumentException when the model has no MTP module, or draftTokens is outside 1..{@link #MAX_DRAFT_TOKENS}
      */
     public SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, int draftTokens) {
-        this(model, mode, draftTokens, (index, position, mtpArgmax) -> mtpArgmax);
+        this(model, mode, draftTokens, minProbProperty(), (index, position, mtpArgmax) -> mtpArgmax);
     }
 
-    SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, DraftSource drafts) { this(model, mode, 1, drafts); }
+    SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, DraftSource drafts) { this(model, mode, 1, 0, drafts); }
 
-    SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, int draftTokens, DraftSource drafts) {
+    /** Always k drafts where the limits allow (forced drafts in tests). */
+    SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, int draftTokens, DraftSource drafts) { this(model, mode, draftTokens, 0, drafts); }
+
+    SpeculativeGenerator(DeepSeekV3 model, AttnMode mode, int draftTokens, double minProb, DraftSource drafts) {
         if (!model.hasMtp())
             throw new IllegalArgumentException("speculative decoding needs the model's MTP module, and this model has none "
                     + "(num_nextn_predict_layers = " + model.config.numNextnPredictLayers() + ", tensors model.layers."
@@ -110,8 +122,20 @@ public final class SpeculativeGenerator {
                     + dev.jseek.kernels.Gemm.GEMV_MAX_M + "; raise it or draft fewer");
         this.model = model;
         this.mode = mode;
+        if (!(minProb >= 0 && minProb <= 1))
+            throw new IllegalArgumentException("jseek.draftMinProb must be in [0, 1], got " + minProb);
         this.k = draftTokens;
+        this.minProb = minProb;
         this.drafts = drafts;
+    }
+
+    private static double minProbProperty() {
+        String v = System.getProperty("jseek.draftMinProb");
+        try {
+            return v == null ? DEFAULT_MIN_PROB : Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("jseek.draftMinProb must be a number in [0, 1], got '" + v + "'");
+        }
     }
 
     /** As {@link Generator#generate}; the result's {@link Generator.Result#drafts()} holds the draft counters. */
@@ -131,6 +155,7 @@ public final class SpeculativeGenerator {
         int vocab = model.config.vocabSize(), dim = model.config.hiddenSize(), n = prompt.length;
         Generator.Emitter out = new Generator.Emitter(n, maxNewTokens, capacity, stopTokens, Generator.listener(onToken));
         DraftStats.Counter stats = new DraftStats.Counter(k);
+        float temp = sampler.isGreedy() ? 1f : sampler.temperature();
 
         long t0 = System.nanoTime();
         float[] hidden = model.forwardHidden(prompt, 0, cache);
@@ -158,14 +183,22 @@ public final class SpeculativeGenerator {
                 // draft 1 from the pending verified pairs, which end with (h_{pos-1}, x_pos) at MTP position pos-1
                 float[] mh = model.mtpHidden(pendTok, pendH, mtpPos, mtpCache);
                 int rows = pendTok.length;
-                in[1] = drafts.draft(out.count(), 1, Sampler.argmax(model.logits(mh, rows - 1, 1), 0, vocab));
+                float[] ml = model.logits(mh, rows - 1, 1);
+                in[1] = drafts.draft(out.count(), 1, Sampler.argmax(ml, 0, vocab));
                 mtpPos += rows;      // == pos: the MTP cache entries from here on are this step's guesses
+                double reach = K > 1 && minProb > 0 ? probability(ml, in[1], temp) : 1; // estimated P(drafts so far all accepted)
                 // draft j from (the module's own output for draft j-1, d_{j-1}) at MTP position pos+j-2
                 for (int j = 2; j <= K; j++) {
+                    if (reach < minProb) { K = j - 1; break; }
                     float[] prev = Arrays.copyOfRange(mh, (rows - 1) * dim, rows * dim);
                     mh = model.mtpHidden(new int[] {in[j - 1]}, prev, pos + j - 2, mtpCache);
                     rows = 1;
-                    in[j] = drafts.draft(out.count() + j - 1, j, Sampler.argmax(model.logits(mh, 0, 1), 0, vocab));
+                    ml = model.logits(mh, 0, 1);
+                    in[j] = drafts.draft(out.count() + j - 1, j, Sampler.argmax(ml, 0, vocab));
+                    if (minProb > 0) {
+                        reach *= probability(ml, in[j], temp);
+                        if (reach < minProb) { K = j - 1; break; }   // made, but not worth a verify row
+                    }
                 }
                 pendTok = new int[0];
                 pendH = new float[0];
@@ -195,6 +228,17 @@ public final class SpeculativeGenerator {
         }
         long t2 = System.nanoTime();
         return out.result(t1 - t0, t2 - t1, stats.stats());
+    }
+
+    /**
+     * The MTP's probability of {@code tok} at temperature {@code temp} (softmax of logits / temp, {@link Ops#softmax}:
+     * the same bits under every JIT tier, so the drafts a run verifies are reproducible). For sampling this is the
+     * module's estimate of the chance that the main model's draw equals the draft; for greedy decoding, a confidence.
+     */
+    private static double probability(float[] logits, int tok, float temp) {
+        if (temp != 1f) Ops.scale(logits, 0, logits.length, 1f / temp);
+        Ops.softmax(logits, 0, logits.length);
+        return logits[tok];
     }
 
     private static float[] concat(float[] a, float[] b, int bLen) {

@@ -182,6 +182,36 @@ class SpeculativeGeneratorTest {
     }
 
     /**
+     * The confidence rule for drafts after the first (jseek.draftMinProb): at 1 no second draft survives it (the MTP's
+     * probability of a draft is below 1), so k = 3 drafts exactly as k = 1 does; at 0 every step drafts all it may; in
+     * between, the tokens stay plain decoding's.
+     */
+    @Test
+    void draftMinProbLimitsTheLaterDrafts() throws Exception {
+        try (DeepSeekV3 m = open("yarn_qlora")) {
+            SpeculativeGenerator.DraftSource mtp = (i, j, arg) -> arg;
+            for (Sampler s : new Sampler[] {Sampler.greedy(), new Sampler(0.8f, 0, 1f, 4)}) {
+                java.util.function.Supplier<Sampler> fresh = () -> s.isGreedy() ? Sampler.greedy() : new Sampler(0.8f, 0, 1f, 4);
+                Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 30, fresh.get(), null, null);
+                DraftStats one = new SpeculativeGenerator(m, AttnMode.ABSORB, 1, 0, mtp).generate(PROMPT, 30, fresh.get(), null, null).drafts();
+                Generator.Result capped = new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 1.0, mtp).generate(PROMPT, 30, fresh.get(), null, null);
+                assertSame(plain, capped, "draftMinProb 1");
+                DraftStats c = capped.drafts();
+                assertEquals(List.of(one.drafted(), one.accepted(), one.forwards()), List.of(c.drafted(), c.accepted(), c.forwards()), c.toString());
+                assertArrayEquals(new int[] {0, 0}, Arrays.copyOfRange(c.draftedAt(), 1, 3), c.toString());
+                Generator.Result all = new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 0, mtp).generate(PROMPT, 30, fresh.get(), null, null);
+                assertSame(plain, all, "draftMinProb 0");
+                assertTrue(all.drafts().draftedAt()[2] >= all.drafts().forwards() - 3, all.drafts().toString());
+                Generator.Result mid = new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 0.3, mtp).generate(PROMPT, 30, fresh.get(), null, null);
+                assertSame(plain, mid, "draftMinProb 0.3");
+            }
+            assertThrows(IllegalArgumentException.class, () -> new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 1.5, mtp));
+            assertThrows(IllegalArgumentException.class, () -> new SpeculativeGenerator(m, AttnMode.ABSORB, 0));
+            assertThrows(IllegalArgumentException.class, () -> new SpeculativeGenerator(m, AttnMode.ABSORB, SpeculativeGenerator.MAX_DRAFT_TOKENS + 1));
+        }
+    }
+
+    /**
      * The rewind of both caches after rejections at every draft position: a probe token fed after the generation at
      * the next position reads every entry written before it, and must give bitwise the logits it gets from caches
      * filled one token at a time by plain decoding steps (the main cache: the prompt, then each fed token; the MTP
