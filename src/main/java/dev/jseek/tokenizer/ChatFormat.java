@@ -95,6 +95,19 @@ public enum ChatFormat {
         return render(messages, addGenerationPrompt, bos, eos);
     }
 
+    /**
+     * How the template writes an assistant turn's tool calls, which is how the model writes them
+     * ({@link ToolCallSyntax}); null for DeepSeek-V2's, which renders no tool calls.
+     */
+    public ToolCallSyntax toolCalls() {
+        return switch (this) {
+            case DEEPSEEK_V3, DEEPSEEK_R1, DEEPSEEK_R1_2025_01, DEEPSEEK_V3_0324 -> ToolCallSyntax.DEEPSEEK_V3;
+            case DEEPSEEK_V3_1, DEEPSEEK_V3_1_LLAMA_CPP -> ToolCallSyntax.DEEPSEEK_V3_1;
+            case KIMI_K2, KIMI_K2_INSTRUCT -> ToolCallSyntax.KIMI_K2;
+            case DEEPSEEK_V2 -> null;
+        };
+    }
+
     /** Whether the template has a thinking switch ({@link #render(List, boolean, boolean)}). */
     public boolean hasThinkingSwitch() { return this == DEEPSEEK_V3_1 || this == DEEPSEEK_V3_1_LLAMA_CPP; }
 
