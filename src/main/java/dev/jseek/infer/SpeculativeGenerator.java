@@ -77,9 +77,10 @@ public final class SpeculativeGenerator {
     private final DeepSeekV3 model;
     private final AttnMode mode;
     /**
-     * Drafts after the first are made only while the MTP's estimate that all the step's drafts so far are accepted (the
-     * product of their probabilities under its softmax at the sampler's temperature, 1 when greedy) stays at or above
-     * this: system property {@code jseek.draftMinProb} (default {@value #DEFAULT_MIN_PROB}; 0: always k drafts).
+     * When sampling, drafts after the first are made only while the MTP's estimate that all the step's drafts so far
+     * are accepted (the product of their probabilities under its softmax at the sampler's temperature) stays at or
+     * above this: system property {@code jseek.draftMinProb} (default {@value #DEFAULT_MIN_PROB}; 0: always k drafts).
+     * Greedy decoding always drafts k.
      */
     public static final double DEFAULT_MIN_PROB = 0.3;
 
@@ -155,6 +156,10 @@ public final class SpeculativeGenerator {
         int vocab = model.config.vocabSize(), dim = model.config.hiddenSize(), n = prompt.length;
         Generator.Emitter out = new Generator.Emitter(n, maxNewTokens, capacity, stopTokens, Generator.listener(onToken));
         DraftStats.Counter stats = new DraftStats.Counter(k);
+        // the confidence rule is for sampling only: there p(d) is the chance a draw equals d, while greedy acceptance
+        // needs only the argmax to agree (on the 16-layer model 99% of greedy drafts are right at MTP probabilities
+        // mostly under 0.3)
+        double minProb = sampler.isGreedy() ? 0 : this.minProb;
         float temp = sampler.isGreedy() ? 1f : sampler.temperature();
 
         long t0 = System.nanoTime();

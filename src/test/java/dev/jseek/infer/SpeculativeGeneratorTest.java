@@ -182,16 +182,20 @@ class SpeculativeGeneratorTest {
     }
 
     /**
-     * The confidence rule for drafts after the first (jseek.draftMinProb): at 1 no second draft survives it (the MTP's
-     * probability of a draft is below 1), so k = 3 drafts exactly as k = 1 does; at 0 every step drafts all it may; in
-     * between, the tokens stay plain decoding's.
+     * The confidence rule for drafts after the first when sampling (jseek.draftMinProb): at 1 no second draft survives
+     * it (the MTP's probability of a draft is below 1), so k = 3 drafts exactly as k = 1 does; at 0 every step drafts
+     * all it may; in between, the tokens stay plain decoding's. Greedy decoding ignores it.
      */
     @Test
     void draftMinProbLimitsTheLaterDrafts() throws Exception {
         try (DeepSeekV3 m = open("yarn_qlora")) {
             SpeculativeGenerator.DraftSource mtp = (i, j, arg) -> arg;
-            for (Sampler s : new Sampler[] {Sampler.greedy(), new Sampler(0.8f, 0, 1f, 4)}) {
-                java.util.function.Supplier<Sampler> fresh = () -> s.isGreedy() ? Sampler.greedy() : new Sampler(0.8f, 0, 1f, 4);
+            DraftStats g1 = new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 1.0, mtp).generate(PROMPT, 30, Sampler.greedy(), null, null).drafts();
+            assertEquals(new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 0, mtp).generate(PROMPT, 30, Sampler.greedy(), null, null).drafts(), g1);
+            assertTrue(g1.draftedAt()[2] > 0, g1.toString());
+            for (Sampler s : new Sampler[] {new Sampler(0.8f, 0, 1f, 4), new Sampler(1.2f, 0, 0.9f, 5)}) {
+                float[] set = s.temperature() == 0.8f ? new float[] {0.8f, 1f, 4} : new float[] {1.2f, 0.9f, 5};
+                java.util.function.Supplier<Sampler> fresh = () -> new Sampler(set[0], 0, set[1], (long) set[2]);
                 Generator.Result plain = new Generator(m, AttnMode.ABSORB).generate(PROMPT, 30, fresh.get(), null, null);
                 DraftStats one = new SpeculativeGenerator(m, AttnMode.ABSORB, 1, 0, mtp).generate(PROMPT, 30, fresh.get(), null, null).drafts();
                 Generator.Result capped = new SpeculativeGenerator(m, AttnMode.ABSORB, 3, 1.0, mtp).generate(PROMPT, 30, fresh.get(), null, null);
