@@ -70,7 +70,7 @@ public final class SpeculativeGenerator {
     }
 
     /** The most draft tokens per step when none is given: {@value}. */
-    public static final int DEFAULT_DRAFT_TOKENS = 1;
+    public static final int DEFAULT_DRAFT_TOKENS = 3;
     /** The most draft tokens per step allowed ({@value}: a verify of k + 1 rows stays a small-M product). */
     public static final int MAX_DRAFT_TOKENS = 8;
 
@@ -80,9 +80,11 @@ public final class SpeculativeGenerator {
      * When sampling, drafts after the first are made only while the MTP's estimate that all the step's drafts so far
      * are accepted (the product of their probabilities under its softmax at the sampler's temperature) stays at or
      * above this: system property {@code jseek.draftMinProb} (default {@value #DEFAULT_MIN_PROB}; 0: always k drafts).
-     * Greedy decoding always drafts k.
+     * Greedy decoding always drafts k. The default weighs a further draft's cost on the 16-layer model of the README,
+     * about 0.4 of a 1-token step (one more verify row: 1.32x, 1.65x, 1.90x a 1-token forward at 2, 3, 4 rows,
+     * {@code bench rows --mode verify}; and one MTP forward), against the token it gains when it survives.
      */
-    public static final double DEFAULT_MIN_PROB = 0.3;
+    public static final double DEFAULT_MIN_PROB = 0.45;
 
     private final int k;
     private final double minProb;
@@ -157,8 +159,8 @@ public final class SpeculativeGenerator {
         Generator.Emitter out = new Generator.Emitter(n, maxNewTokens, capacity, stopTokens, Generator.listener(onToken));
         DraftStats.Counter stats = new DraftStats.Counter(k);
         // the confidence rule is for sampling only: there p(d) is the chance a draw equals d, while greedy acceptance
-        // needs only the argmax to agree (on the 16-layer model 99% of greedy drafts are right at MTP probabilities
-        // mostly under 0.3)
+        // needs only the argmax to agree (on the 16-layer model 99% of greedy drafts are right, though in half the
+        // steps the MTP's probabilities of the first two drafts multiply to under 0.3)
         double minProb = sampler.isGreedy() ? 0 : this.minProb;
         float temp = sampler.isGreedy() ? 1f : sampler.temperature();
 
