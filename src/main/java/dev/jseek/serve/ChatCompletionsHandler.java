@@ -83,13 +83,12 @@ final class ChatCompletionsHandler extends ApiHandler {
     }
 
     /**
-     * For a thinking model's template (DeepSeek-R1's, V3.1's), whether the prompt leaves the answer inside
+     * For a thinking model's template ({@link dev.jseek.tokenizer.ChatFormat#thinks}), whether the prompt leaves the answer inside
      * {@code <think>}; null for any other template (its answers are not split).
      */
     private Boolean reasoningOpened(int[] prompt) {
         var f = dev.jseek.tokenizer.ChatTemplate.formatOf(runner.tokenizer());
-        if (f == null || !(f.hasThinkingSwitch() || f == dev.jseek.tokenizer.ChatFormat.DEEPSEEK_R1
-                || f == dev.jseek.tokenizer.ChatFormat.DEEPSEEK_R1_2025_01)) return null;
+        if (f == null || !f.thinks()) return null;
         int[] tail = java.util.Arrays.copyOfRange(prompt, Math.max(0, prompt.length - 16), prompt.length);
         return ReasoningSplit.opens(runner.tokenizer().decode(tail, false));
     }
