@@ -188,18 +188,16 @@ public final class SpeculativeGenerator {
             in[0] = last;
             if (K > 0) {
                 // draft 1 from the pending verified pairs, which end with (h_{pos-1}, x_pos) at MTP position pos-1
-                float[] mh = model.mtpHidden(pendTok, pendH, mtpPos, mtpCache);
-                int rows = pendTok.length;
-                float[] ml = model.logits(mh, rows - 1, 1);
+                // (the pairs before the last only write their MTP cache entries: their outputs draft nothing)
+                float[] mh = model.mtpHiddenLast(pendTok, pendH, mtpPos, mtpCache);
+                float[] ml = model.logits(mh, 0, 1);
                 in[1] = drafts.draft(out.count(), 1, Sampler.argmax(ml, 0, vocab));
-                mtpPos += rows;      // == pos: the MTP cache entries from here on are this step's guesses
+                mtpPos += pendTok.length;      // == pos: the MTP cache entries from here on are this step's guesses
                 double reach = K > 1 && minProb > 0 ? probability(ml, in[1], temp) : 1; // estimated P(drafts so far all accepted)
                 // draft j from (the module's own output for draft j-1, d_{j-1}) at MTP position pos+j-2
                 for (int j = 2; j <= K; j++) {
                     if (reach < minProb) { K = j - 1; break; }
-                    float[] prev = Arrays.copyOfRange(mh, (rows - 1) * dim, rows * dim);
-                    mh = model.mtpHidden(new int[] {in[j - 1]}, prev, pos + j - 2, mtpCache);
-                    rows = 1;
+                    mh = model.mtpHidden(new int[] {in[j - 1]}, mh, pos + j - 2, mtpCache);
                     ml = model.logits(mh, 0, 1);
                     in[j] = drafts.draft(out.count() + j - 1, j, Sampler.argmax(ml, 0, vocab));
                     if (minProb > 0) {

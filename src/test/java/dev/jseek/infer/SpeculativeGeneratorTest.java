@@ -216,6 +216,37 @@ class SpeculativeGeneratorTest {
     }
 
     /**
+     * {@code mtpHiddenLast} (the drafts' MTP forward: the pairs before the last only write their cache entries) gives
+     * bitwise the last row of {@code mtpHidden} over the same pairs, and leaves the same cache: a probe pair after it
+     * reads every entry and must get the same bits.
+     */
+    @Test
+    void mtpHiddenLastEqualsTheLastRowOfMtpHidden() throws Exception {
+        for (String name : MODELS)
+            try (DeepSeekV3 m = open(name)) {
+                int dim = m.config.hiddenSize(), v = m.config.vocabSize(), n = 40;
+                int[] seq = new int[n];
+                for (int i = 0; i < n; i++) seq[i] = (i * 31 + 7) % v;
+                for (AttnMode mode : AttnMode.values())
+                    for (int T = 1; T <= 5; T++) {
+                        int start = n - 1 - T;                                 // pairs (h_i, seq[i+1]) for i < start come first
+                        float[] h = m.forwardHidden(seq, 0, m.newCache(n, mode));
+                        KvCache a = m.newMtpCache(n, mode), b = m.newMtpCache(n, mode);
+                        m.mtpHidden(Arrays.copyOfRange(seq, 1, start + 1), h, 0, a);
+                        m.mtpHidden(Arrays.copyOfRange(seq, 1, start + 1), h, 0, b);
+                        int[] toks = Arrays.copyOfRange(seq, start + 1, start + 1 + T);
+                        float[] rows = Arrays.copyOfRange(h, start * dim, (start + T) * dim);
+                        float[] all = m.mtpHidden(toks, rows, start, a), last = m.mtpHiddenLast(toks, rows, start, b);
+                        String what = name + " " + mode + " T=" + T;
+                        assertArrayEquals(bits(Arrays.copyOfRange(all, (T - 1) * dim, T * dim)), bits(last), what);
+                        float[] probe = Arrays.copyOfRange(h, (start + T) * dim, (start + T + 1) * dim);
+                        assertArrayEquals(bits(m.mtpHidden(new int[] {3}, probe, start + T, a)), bits(m.mtpHidden(new int[] {3}, probe, start + T, b)),
+                                what + ": the cache");
+                    }
+            }
+    }
+
+    /**
      * The rewind of both caches after rejections at every draft position: a probe token fed after the generation at
      * the next position reads every entry written before it, and must give bitwise the logits it gets from caches
      * filled one token at a time by plain decoding steps (the main cache: the prompt, then each fed token; the MTP
@@ -229,18 +260,19 @@ class SpeculativeGeneratorTest {
                 for (int k = 1; k <= 3; k++)
                     for (int r = 0; r < k; r++) {
                         int rj = r;
-                        int[] lastStep = {-1};
+                        int[] lastStep = {-1}, steps = {0};
                         int capacity = Generator.capacity(m, PROMPT, max);
                         KvCache cache = m.newCache(capacity, mode), mtpCache = m.newMtpCache(capacity, mode);
-                        // wrong at position r on every other step, the MTP argmax otherwise
+                        // wrong at position r on every other step, right otherwise (so that several pairs are pending)
+                        int[] want = new Generator(m, mode).generate(PROMPT, max, new Sampler(1f, 0, 1f, 3), null, null).tokens();
                         Generator.Result spec = new SpeculativeGenerator(m, mode, k, (i, j, arg) -> {
-                            if (j == 1) lastStep[0] = i;
-                            return j - 1 == rj && i % 2 == 0 ? (arg + 1) % vocab : arg;
+                            if (j == 1) { lastStep[0] = i; steps[0]++; }
+                            return j - 1 == rj && steps[0] % 2 == 0 ? (want[i] + 1) % vocab : want[i];
                         }).generate(PROMPT, max, new Sampler(1f, 0, 1f, 3), null, null, cache, mtpCache);
                         String what = mode + " k=" + k + " r=" + r;
                         int[] out = spec.tokens();
                         assertEquals(max, out.length);
-                        assertTrue(spec.drafts().accepted() < spec.drafts().drafted(), what + " " + spec.drafts());
+                        assertTrue(spec.drafts().accepted() < spec.drafts().drafted() && spec.drafts().accepted() > 0, what + " " + spec.drafts());
                         // the reference caches, one token (one pair) at a time
                         int L = n + out.length - 1;                                   // positions fed: the prompt and all but the last token
                         int[] seq = Arrays.copyOf(PROMPT, L + 1);
