@@ -237,8 +237,8 @@ public final class SpeculativeGenerator {
 
     /**
      * The MTP's probability of {@code tok} at temperature {@code temp} (softmax of logits / temp, {@link Ops#softmax}:
-     * the same bits under every JIT tier, so the drafts a run verifies are reproducible). For sampling this is the
-     * module's estimate of the chance that the main model's draw equals the draft; for greedy decoding, a confidence.
+     * the same bits under every JIT tier, so the drafts a run verifies are reproducible): the module's estimate of the
+     * chance that the main model's draw equals the draft.
      */
     private static double probability(float[] logits, int tok, float temp) {
         if (temp != 1f) Ops.scale(logits, 0, logits.length, 1f / temp);
