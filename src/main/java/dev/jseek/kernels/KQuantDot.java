@@ -87,7 +87,7 @@ final class KQuantDot {
     private static final short[] DUP = new short[2 * SL];
 
     /**
-     * Rows per group of the row-group kernel ({@link #q4_kRows}): one per int lane, so that the
+     * Rows per group of the row-group kernels ({@link #q4_kRows}, {@link #q6_kRows}): one per int lane, so that the
      * lane sums of a super-block of all of them come out as one vector, row r in lane r.
      */
     static final int GROUP = IL;
@@ -142,6 +142,13 @@ final class KQuantDot {
      * from an array is not a constant to C2: both measured slower).
      */
     private static final VectorShuffle<Integer> Q4S0 = sc4(0), Q4S1 = sc4(1), Q4S2 = sc4(2), Q4S3 = sc4(3), Q4S4 = sc4(4), Q4S5 = sc4(5), Q4S6 = sc4(6), Q4S7 = sc4(7);
+
+    /**
+     * Q6_K at 512 bits (one chunk per half): the scale lanes of the first half's low and high nibbles ({@link #SC6}'s
+     * first two rows), and the swap of the 8-lane halves that turns the 16 scales into the second half's order.
+     */
+    private static final VectorShuffle<Integer> Q6LO = VectorShuffle.fromArray(I, SC6, 0), Q6HI = VectorShuffle.fromArray(I, SC6, CH6 * IL),
+            SWAP8 = levelShuffle(IL / 2);
 
     private static VectorShuffle<Integer> sc4(int i) { return VectorShuffle.fromArray(I, SC4, i < 2 * CH4 ? i * IL : 0); }
 
@@ -237,6 +244,62 @@ final class KQuantDot {
                     .sub(FloatVector.fromArray(F, g.dmin, b * IL).mul(dy).mul((FloatVector) msum.convert(VectorOperators.I2F, 0))));
         }
         acc.intoArray(g.out, 0);
+    }
+
+    /**
+     * The {@link #GROUP} Q6_K rows at bytes p, p + rb, ... times the activation codes of a from element o into
+     * g.out, each exactly {@link #q6_k} of its row: as {@link #q4_kRows}, with {@code acc + (d * dy) * isum}.
+     */
+    static void q6_kRows(MemorySegment s, long p, long rb, Q8K a, int o, int nb, KQuantGroup g) {
+        g.ensure(nb);
+        for (int r = 0; r < IL; r++) {
+            long pr = p + r * rb;
+            for (int b = 0; b < nb; b++) q6Sums(s, pr + (long) b * Q6_K.BLOCK_BYTES, a, o + 256 * b, g, b * IL + REV[r], b * IL + r);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            laneSums(g.sums, b * IL * IL);
+            IntVector isum = IntVector.fromArray(I, g.sums, b * IL * IL);
+            float dy = a.d[(o + 256 * b) / 256];
+            acc = acc.add(FloatVector.fromArray(F, g.d, b * IL).mul(dy).mul((FloatVector) isum.convert(VectorOperators.I2F, 0)));
+        }
+        acc.intoArray(g.out, 0);
+    }
+
+    /**
+     * {@link #q6Block}'s integer work without its reduction: lane partial sums into g.sums at slot, d at ri. At 512
+     * bits the scale lanes come from constant shuffles of the 16 scales (swapped halves for the second half).
+     */
+    private static void q6Sums(MemorySegment s, long p, Q8K a, int o, KQuantGroup g, int slot, int ri) {
+        short[] aq = a.p6;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector isum = IntVector.zero(I), corr = IntVector.zero(I);
+        ShortVector qhAll = SL > 16 ? ShortVector.fromMemorySegment(S, s, p + Q6_K.QH, LE) : null;
+        IntVector scAll = IL == 16 ? (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES, LE).convertShape(VectorOperators.B2I, I, 0) : null;
+        for (int h = 0; h < 2; h++) {
+            ShortVector qh = SL > 16 ? ShortVector.fromArray(S, DUP, h * SL).selectFrom(qhAll)
+                    : ShortVector.fromMemorySegment(S, s, p + Q6_K.QH + 32L * h, LE);
+            IntVector scs = IL == 16 ? (h == 0 ? scAll : scAll.rearrange(SWAP8))
+                    : (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES + 8L * h, LE).convertShape(VectorOperators.B2I, I, 0);
+            if (IL != 16 || h == 0) corr = corr.add(scs.mul(IntVector.fromArray(I, a.bsum16, o / 16 + (IL == 16 ? 0 : 8 * h))));
+            for (int t = 0; t < CH6; t++) {
+                ShortVector x = ShortVector.fromMemorySegment(S, s, p + 64L * h + 2L * SL * t, LE);
+                ShortVector q = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH6, t * SL));
+                int x0 = o + 128 * h + 4 * SL * t;
+                ShortVector cl = x.and(m0f).or(q.lanewise(VectorOperators.LSHL, 4).and(m30));
+                ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
+                ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                if (IL == 16) isum = isum.add(li.mul(scs.rearrange(Q6LO))).add(hj.mul(scs.rearrange(Q6HI)));
+                else isum = isum.add(li.mul(IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs)))
+                        .add(hj.mul(IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs)));
+            }
+        }
+        isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).intoArray(g.sums, slot * IL);
+        g.d[ri] = Float.float16ToFloat(s.get(I16, p + Q6_K.D));
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.jseek.kernels;
 
 /**
- * Per-thread buffers of the Q4_K row-group kernel ({@link KQuantDot#q4_kRows}): for
+ * Per-thread buffers of the K-quant row-group kernels ({@link KQuantDot#q4_kRows}, {@link KQuantDot#q6_kRows}): for
  * each super-block of a group of rows, every row's integer partial sums as one vector (a row per slot) and its
  * scalars (binary16 scales decoded, Q4_K's packed mins), and the group's results. Sized for the widest row seen.
  */

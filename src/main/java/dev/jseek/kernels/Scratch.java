@@ -40,7 +40,7 @@ final class Scratch {
         return q8k;
     }
 
-    /** This set's buffers of the Q4_K row-group kernel. */
+    /** This set's buffers of the K-quant row-group kernels. */
     KQuantGroup kqGroup() {
         if (kqGroup == null) kqGroup = new KQuantGroup(KQuantDot.GROUP);
         return kqGroup;

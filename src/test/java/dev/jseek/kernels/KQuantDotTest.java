@@ -101,13 +101,13 @@ class KQuantDotTest {
     }
 
     /**
-     * The one-token Q4_K row groups ({@link KQuantDot#q4_kRows}: {@link KQuantDot#GROUP} rows per call, the default
-     * of the decode GEMV) against the scalar twin bit for bit, through {@link QuantGemv#rows}
+     * The one-token row groups ({@link KQuantDot#q4_kRows}, {@link KQuantDot#q6_kRows}: {@link KQuantDot#GROUP} rows
+     * per call, the default of the decode GEMV) against the scalar twin bit for bit, through {@link QuantGemv#rows}
      * on row ranges that start anywhere and end in a partial group, at 1 to 6 super-blocks per row; activation blocks
      * at scales from 1e-4 to 1e3 and one all-zero block (d = 0) and one holding a NaN (d = NaN) among them.
      */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})   // Q6_K: the one-row kernel, the same ranges
+    @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
     void rowGroupsEqualScalarTwinBitForBit(DType t) {
         SplittableRandom r = new SplittableRandom(t.ordinal() * 31L);
         int n = 2 * KQuantDot.GROUP + 7;
