@@ -17,6 +17,7 @@ public final class Workspace {
         MLP_GATE, MLP_UP,              // Mlp: [m, inter]
         MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
         MOE_G, MOE_JOBS,               // Moe decode: gate|up outputs of all selected experts [2, rows, inter]; Gemm.linearMany job table
+        MOE_SEG,                       // Moe.forwardStacked, block-typed experts: the segment of each row
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN,                        // DeepSeekV3: the residual stream [T, dim]
