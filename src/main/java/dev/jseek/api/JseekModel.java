@@ -118,6 +118,16 @@ public final class JseekModel implements AutoCloseable {
      */
     public int[] chatPrompt(List<Message> messages) { return ChatTemplate.encode(tokenizer, messages, true); }
 
+    /**
+     * As {@link #chatPrompt(List)} with the template's thinking switch (DeepSeek-V3.1's {@code thinking}: the answer
+     * opens {@code <think>}); IllegalArgumentException when {@code thinking} is asked of a template without the switch.
+     */
+    public int[] chatPrompt(List<Message> messages, boolean thinking) {
+        String why = thinking ? ChatTemplate.noThinkingSwitch(tokenizer) : null;
+        if (why != null) throw new IllegalArgumentException(why);
+        return ChatTemplate.encode(tokenizer, messages, true, thinking);
+    }
+
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
     public int[] completionPrompt(String text) { return promptStart.encode(tokenizer, text); }
 
@@ -133,7 +143,15 @@ public final class JseekModel implements AutoCloseable {
 
     /** The assistant's answer, its text streamed to {@code onText} as it is generated. */
     public Completion stream(List<Message> messages, Sampling s, Consumer<String> onText) throws InterruptedException {
-        return generate(chatPrompt(messages), s, d -> {
+        return stream(messages, s, false, onText);
+    }
+
+    /**
+     * As {@link #stream(List, Sampling, Consumer)} with the template's thinking switch (see
+     * {@link #chatPrompt(List, boolean)}): the text then starts with the reasoning and its {@code </think>}.
+     */
+    public Completion stream(List<Message> messages, Sampling s, boolean thinking, Consumer<String> onText) throws InterruptedException {
+        return generate(chatPrompt(messages, thinking), s, d -> {
             onText.accept(d);
             return true;
         }, 0);

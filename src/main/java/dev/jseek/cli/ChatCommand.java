@@ -41,6 +41,9 @@ public final class ChatCommand implements Callable<Integer> {
 
     @Option(names = "--seed", description = "Sampling seed (a fixed conversation then gives the same answers).") Long seed;
 
+    @Option(names = "--thinking", description = "Switch the chat template to thinking (DeepSeek-V3.1's switch: each answer opens <think>; "
+            + "the reasoning prints before its </think>, and later prompts keep only the reply).") boolean thinking;
+
     @Override public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
         if (!(temperature >= 0) || Float.isInfinite(temperature)) throw new UserException("--temperature must be a finite number >= 0, got " + temperature);
@@ -48,6 +51,7 @@ public final class ChatCommand implements Callable<Integer> {
         Tokenizer tok = model.tokenizer.find(modelPath, true);
         String why = ChatTemplate.unsupported(tok);
         if (why != null) throw new UserException(why);
+        if (thinking && (why = ChatTemplate.noThinkingSwitch(tok)) != null) throw new UserException("--thinking: " + why);
         DeepSeekV3 m = model.open();
         JseekModel jm;
         try {
@@ -74,7 +78,7 @@ public final class ChatCommand implements Callable<Integer> {
                 }
                 history.add(Message.user(line));
                 try {
-                    Completion c = jm.stream(history, s, t -> { out.print(t); out.flush(); });
+                    Completion c = jm.stream(history, s, thinking, t -> { out.print(t); out.flush(); });
                     out.println();
                     history.add(Message.assistant(c.text()));
                 } catch (IllegalArgumentException e) { // the conversation no longer fits the context or the cache

@@ -9,7 +9,9 @@ import java.util.Set;
  * {@code delta.role = "assistant"}, then one per released piece of text ({@code delta.content}), then an empty delta
  * with finish_reason, optionally a usage chunk, then {@code [DONE]}. With n > 1 every choice streams under its
  * index. With {@code tools}, generated tool calls come back as {@code tool_calls} (finish_reason "tool_calls"; when
- * streaming, in the last chunk of the choice).
+ * streaming, in the last chunk of the choice). A thinking model's reasoning (DeepSeek-R1's, V3.1's with
+ * {@code chat_template_kwargs.thinking}) comes back as {@code reasoning_content} beside {@code content}, as DeepSeek's
+ * API returns it ({@link ReasoningSplit}).
  */
 final class ChatCompletionsHandler extends ApiHandler {
     private final ModelRunner runner;
@@ -21,7 +23,7 @@ final class ChatCompletionsHandler extends ApiHandler {
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         ChatRequest req = ChatRequest.parse(call.jsonBody(), options.defaults());
-        int[] prompt = req.tools().prompt(runner, req.messages());
+        int[] prompt = req.tools().prompt(runner, req.messages(), req.thinking());
         runner.checkPrompt(prompt, "messages");
         SamplingParams p = req.params();
         String id = OpenAiJson.newId("chatcmpl"), model = options.modelName();
@@ -29,9 +31,10 @@ final class ChatCompletionsHandler extends ApiHandler {
         long deadline = options.deadlineNanos();
         admitGeneration(runner, prompt, p, "messages");
         boolean lp = p.topLogprobs() >= 0;
+        Boolean opened = reasoningOpened(prompt); // null: not a thinking model's template
         if (!p.stream()) {
             ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> null, call.cancellation(), deadline);
-            for (int i = 0; i < rs.length; i++) rs[i] = req.tools().parse(runner, rs[i]);
+            for (int i = 0; i < rs.length; i++) rs[i] = split(req.tools().parse(runner, rs[i]), opened);
             call.tokens(rs);
             if (call.clientGone()) return;
             call.sendJson(200, OpenAiJson.chatCompletion(id, created, model, rs, lp ? runner.tokenizer() : null));
@@ -40,12 +43,24 @@ final class ChatCompletionsHandler extends ApiHandler {
         SseWriter sse = call.startSse();
         boolean tools = req.tools().active();
         for (int i = 0; i < p.n(); i++) sse.event(OpenAiJson.chatChunk(id, created, model, i, "assistant", "", null));
-        ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p,
-                i -> tools ? d -> !sse.broken() : d -> sse.event(OpenAiJson.chatChunk(id, created, model, i, null, d, null)), call.cancellation(), deadline);
+        ReasoningSplit[] splits = new ReasoningSplit[p.n()];
+        ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> {
+            if (tools) return d -> !sse.broken();
+            if (opened == null) return d -> sse.event(OpenAiJson.chatChunk(id, created, model, i, null, d, null));
+            ReasoningSplit s = splits[i] = new ReasoningSplit(opened);
+            return d -> {
+                ReasoningSplit.Parts parts = s.feed(d);
+                return parts.isEmpty() ? !sse.broken() : sse.event(chunk(id, created, model, i, parts));
+            };
+        }, call.cancellation(), deadline);
         call.tokens(rs);
         if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
-            ModelRunner.Outcome r = req.tools().parse(runner, rs[i]);
+            if (splits[i] != null) {
+                ReasoningSplit.Parts rest = splits[i].finish();
+                if (!rest.isEmpty()) sse.event(chunk(id, created, model, i, rest));
+            }
+            ModelRunner.Outcome r = split(req.tools().parse(runner, rs[i]), opened);
             var last = OpenAiJson.chatChunk(id, created, model, i, null, null, r.finishReason());
             var choice = (com.fasterxml.jackson.databind.node.ObjectNode) last.get("choices").get(0);
             if (tools) {
@@ -58,11 +73,34 @@ final class ChatCompletionsHandler extends ApiHandler {
                 } else {
                     delta.put("content", r.text());
                 }
+                if (r.reasoning() != null) delta.put("reasoning_content", r.reasoning());
             }
             if (lp && r.completion() != null) choice.set("logprobs", OpenAiJson.chatLogprobs(r.completion().tokens(), runner.tokenizer()));
             sse.event(last);
         }
         if (p.includeUsage()) sse.event(OpenAiJson.usageChunk(id, "chat.completion.chunk", created, model, rs));
         sse.done();
+    }
+
+    /**
+     * For a thinking model's template ({@link dev.jseek.tokenizer.ChatFormat#thinks}), whether the prompt leaves the answer inside
+     * {@code <think>}; null for any other template (its answers are not split).
+     */
+    private Boolean reasoningOpened(int[] prompt) {
+        var f = dev.jseek.tokenizer.ChatTemplate.formatOf(runner.tokenizer());
+        if (f == null || !f.thinks()) return null;
+        int[] tail = java.util.Arrays.copyOfRange(prompt, Math.max(0, prompt.length - 16), prompt.length);
+        return ReasoningSplit.opens(runner.tokenizer().decode(tail, false));
+    }
+
+    private static ModelRunner.Outcome split(ModelRunner.Outcome r, Boolean opened) {
+        if (opened == null || r.toolCalls() != null && !r.toolCalls().isEmpty()) return r;
+        ReasoningSplit.Parts parts = ReasoningSplit.whole(r.text(), opened);
+        return r.withReasoning(parts.reasoning(), parts.content());
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode chunk(String id, long created, String model, int i, ReasoningSplit.Parts parts) {
+        return OpenAiJson.chatChunk(id, created, model, i, null, parts.reasoning().isEmpty() ? null : parts.reasoning(),
+                parts.content().isEmpty() ? null : parts.content(), null);
     }
 }

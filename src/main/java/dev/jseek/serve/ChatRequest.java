@@ -15,13 +15,15 @@ import java.util.List;
  * OpenAI's newer name for it, developer), user, assistant. Content is a string or an array of
  * {@code {"type": "text", "text": ...}} parts, joined with "\n". The conversation is rendered with DeepSeek-V3's chat
  * template ({@link dev.jseek.tokenizer.ChatTemplate}, docs/architecture.md §7.8).
+ * {@code chat_template_kwargs} (as vLLM and SGLang take it) holds the template's switches; jseek's templates read
+ * one, {@code thinking} (a boolean, DeepSeek-V3.1's: the answer opens {@code <think>}).
  */
-public record ChatRequest(List<Message> messages, SamplingParams params, Tools tools) {
+public record ChatRequest(List<Message> messages, SamplingParams params, Tools tools, boolean thinking) {
     public ChatRequest {
         messages = List.copyOf(messages);
     }
 
-    public ChatRequest(List<Message> messages, SamplingParams params) { this(messages, params, Tools.NONE); }
+    public ChatRequest(List<Message> messages, SamplingParams params) { this(messages, params, Tools.NONE, false); }
 
     static ChatRequest parse(ObjectNode o, SamplingParams.Defaults d) {
         JsonNode ms = o.get("messages");
@@ -30,7 +32,29 @@ public record ChatRequest(List<Message> messages, SamplingParams params, Tools t
         if (ms.isEmpty()) throw ApiError.invalid("messages", "messages is empty; give at least one message");
         List<Message> out = new ArrayList<>();
         for (int i = 0; i < ms.size(); i++) out.add(message(ms.get(i), "messages[" + i + "]"));
-        return new ChatRequest(out, SamplingParams.parse(o, d), Tools.parse(o));
+        Tools tools = Tools.parse(o);
+        boolean thinking = thinking(o.get("chat_template_kwargs"));
+        if (thinking && tools.active())
+            throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: DeepSeek-V3.1 calls tools in its "
+                    + "non-thinking mode only; send thinking false (or leave it out) with tools");
+        return new ChatRequest(out, SamplingParams.parse(o, d), tools, thinking);
+    }
+
+    /** {@code chat_template_kwargs.thinking}: false when absent; a 400 for a key the templates do not read. */
+    private static boolean thinking(JsonNode kw) {
+        if (!given(kw)) return false;
+        if (!kw.isObject()) throw ApiError.invalid("chat_template_kwargs", "chat_template_kwargs must be an object, got " + describe(kw));
+        var names = kw.fieldNames();
+        while (names.hasNext()) {
+            String k = names.next();
+            if (!k.equals("thinking"))
+                throw ApiError.invalid("chat_template_kwargs." + k, "chat_template_kwargs." + k + ": jseek's chat templates read only "
+                        + "'thinking' (DeepSeek-V3.1's switch)");
+        }
+        JsonNode t = kw.get("thinking");
+        if (!given(t)) return false;
+        if (!t.isBoolean()) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking must be true or false, got " + describe(t));
+        return t.booleanValue();
     }
 
     private static Message message(JsonNode m, String path) {

@@ -34,14 +34,19 @@ public final class ModelRunner implements AutoCloseable {
      * {@code finishReason} is "stop" (EOS or a stop string) or "length" (max_tokens, the context or the deadline).
      */
     public record Outcome(String text, int promptTokens, int completionTokens, String finishReason, boolean clientGone,
-                          Completion completion, List<ToolCall> toolCalls) {
+                          Completion completion, List<ToolCall> toolCalls, String reasoning) {
         public Outcome(String text, int promptTokens, int completionTokens, String finishReason, boolean clientGone) {
-            this(text, promptTokens, completionTokens, finishReason, clientGone, null, null);
+            this(text, promptTokens, completionTokens, finishReason, clientGone, null, null, null);
         }
 
         /** This outcome with the tool calls parsed from its text. */
         public Outcome withToolCalls(List<ToolCall> calls) {
-            return new Outcome(text, promptTokens, completionTokens, finishReason, clientGone, completion, calls);
+            return new Outcome(text, promptTokens, completionTokens, finishReason, clientGone, completion, calls, reasoning);
+        }
+
+        /** This outcome with its text split into reasoning and reply ({@code text} becomes the reply). */
+        public Outcome withReasoning(String reasoning, String reply) {
+            return new Outcome(reply, promptTokens, completionTokens, finishReason, clientGone, completion, toolCalls, reasoning);
         }
     }
 
@@ -91,7 +96,13 @@ public final class ModelRunner implements AutoCloseable {
     public int contextLength() { return contextLength; }
 
     /** The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end. */
-    public int[] chatPrompt(List<Message> messages) {
+    public int[] chatPrompt(List<Message> messages) { return chatPrompt(messages, false); }
+
+    /**
+     * The prompt ids of a conversation with the template's thinking switch ({@code chat_template_kwargs.thinking}); a
+     * 400 when it is asked of a template without one.
+     */
+    public int[] chatPrompt(List<Message> messages, boolean thinking) {
         long chars = 0;
         for (Message m : messages) {
             if (m.content() != null) chars += m.content().length();
@@ -100,7 +111,9 @@ public final class ModelRunner implements AutoCloseable {
         checkPromptLength(chars, "messages");
         String why = dev.jseek.tokenizer.ChatTemplate.unsupported(model.tokenizer());
         if (why != null) throw ApiError.invalid("messages", why);
-        return model.chatPrompt(messages);
+        String noSwitch = thinking ? dev.jseek.tokenizer.ChatTemplate.noThinkingSwitch(model.tokenizer()) : null;
+        if (noSwitch != null) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: " + noSwitch);
+        return model.chatPrompt(messages, thinking);
     }
 
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
@@ -219,7 +232,7 @@ public final class ModelRunner implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw new ApiError(503, "server_error", null, "the server is shutting down");
         }
-        return new Outcome(c.text(), c.promptTokens(), c.completionTokens(), c.finishReason(), c.clientGone(), c, null);
+        return new Outcome(c.text(), c.promptTokens(), c.completionTokens(), c.finishReason(), c.clientGone(), c, null, null);
     }
 
     /** Refuses new generations, ends the running ones at their next token, then closes the model. */

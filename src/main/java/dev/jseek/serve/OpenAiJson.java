@@ -56,6 +56,7 @@ final class OpenAiJson {
             } else {
                 msg.put("content", r.text());
             }
+            if (r.reasoning() != null) msg.put("reasoning_content", r.reasoning());
             if (tok != null && r.completion() != null) choice.set("logprobs", chatLogprobs(r.completion().tokens(), tok));
             else choice.putNull("logprobs");
             choice.put("finish_reason", r.toolCalls() != null && !r.toolCalls().isEmpty() ? "tool_calls" : r.finishReason());
@@ -148,10 +149,16 @@ final class OpenAiJson {
 
     /** As {@link #chatChunk(String, long, String, String, String, String)} for choice {@code index}. */
     static ObjectNode chatChunk(String id, long created, String model, int index, String role, String content, String finishReason) {
+        return chatChunk(id, created, model, index, role, null, content, finishReason);
+    }
+
+    /** As {@link #chatChunk(String, long, String, int, String, String, String)} with {@code delta.reasoning_content} when not null. */
+    static ObjectNode chatChunk(String id, long created, String model, int index, String role, String reasoning, String content, String finishReason) {
         ObjectNode o = head(id, "chat.completion.chunk", created, model);
         ObjectNode choice = o.putArray("choices").addObject().put("index", index);
         ObjectNode delta = choice.putObject("delta");
         if (role != null) delta.put("role", role);
+        if (reasoning != null) delta.put("reasoning_content", reasoning);
         if (content != null) delta.put("content", content);
         choice.putNull("logprobs");
         if (finishReason != null) choice.put("finish_reason", finishReason); else choice.putNull("finish_reason");

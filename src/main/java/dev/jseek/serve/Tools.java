@@ -2,33 +2,36 @@ package dev.jseek.serve;
 
 import static dev.jseek.serve.RequestFields.describe;
 import static dev.jseek.serve.RequestFields.given;
-import static dev.jseek.tokenizer.SpecialTokens.*;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.api.Completion;
+import dev.jseek.tokenizer.ChatFormat;
+import dev.jseek.tokenizer.ChatTemplate;
 import dev.jseek.tokenizer.Message;
 import dev.jseek.tokenizer.ToolCall;
+import dev.jseek.tokenizer.ToolCallSyntax;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * OpenAI function calling ({@code tools}, {@code tool_choice}) through DeepSeek-V3's tool-call format (the chat
- * template's tool tokens, docs/architecture.md §7.8): the functions are described in the system
- * prompt together with the call syntax
+ * OpenAI function calling ({@code tools}, {@code tool_choice}) through the model's own tool-call format: the syntax
+ * its chat template renders for tool calls ({@link ToolCallSyntax}: DeepSeek-V3's
  * {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>},
- * and the calls the model writes in that syntax are parsed back into {@code tool_calls}.
- * {@code tool_choice}: "auto" (default), "none" (no tools offered), "required" (the answer is started with the
- * tool-call tokens) or {@code {"type": "function", "function": {"name": N}}} (started up to the arguments of N).
+ * V3.1's and Kimi-K2's; docs/architecture.md §7.8). The functions are described in the system prompt together with
+ * that syntax, and the calls the model writes in it are parsed back into {@code tool_calls}. {@code tool_choice}:
+ * "auto" (default), "none" (no tools offered), "required" (the answer is started with the call section, up to the
+ * function's name) or {@code {"type": "function", "function": {"name": N}}} (started up to the arguments of N). A
+ * model whose template renders no tool calls (DeepSeek-V2's) refuses {@code tools} with a 400.
  *
  * @param functions the offered functions: name, description (may be empty), parameters (JSON text; "{}" if none)
- * @param forced    the text the assistant's answer is started with ("" unless tool_choice requires a call)
+ * @param required  null when no call is required (tool_choice auto), "" when some call is, else the function's name
  */
-record Tools(List<Function> functions, String forced) {
+record Tools(List<Function> functions, String required) {
     record Function(String name, String description, String parameters) {}
 
-    static final Tools NONE = new Tools(List.of(), "");
+    static final Tools NONE = new Tools(List.of(), null);
 
     boolean active() { return !functions.isEmpty(); }
 
@@ -64,13 +67,13 @@ record Tools(List<Function> functions, String forced) {
             }
             fs.add(new Function(name, desc == null ? "" : desc, ps));
         }
-        String forced = "";
+        String required = null;
         if (given(choice)) {
             if (choice.isTextual()) {
                 switch (choice.textValue()) {
                     case "none" -> { return NONE; }
                     case "auto" -> { }
-                    case "required" -> forced = TOOL_CALLS_BEGIN + TOOL_CALL_BEGIN + "function" + TOOL_SEP;
+                    case "required" -> required = "";
                     default -> throw ApiError.invalid("tool_choice", "tool_choice must be none, auto, required or {\"type\": \"function\", "
                             + "\"function\": {\"name\": ...}}, got '" + choice.textValue() + "'");
                 }
@@ -78,35 +81,57 @@ record Tools(List<Function> functions, String forced) {
                 String name = choice.path("function").path("name").textValue();
                 if (fs.stream().noneMatch(f -> f.name().equals(name)))
                     throw ApiError.invalid("tool_choice", "tool_choice names the function '" + name + "', which is not in tools");
-                forced = TOOL_CALLS_BEGIN + TOOL_CALL_BEGIN + "function" + TOOL_SEP + name + "\n```json\n";
+                required = name;
             } else {
                 throw ApiError.invalid("tool_choice", "tool_choice must be none, auto, required or {\"type\": \"function\", "
                         + "\"function\": {\"name\": ...}}, got " + describe(choice));
             }
         }
-        return new Tools(List.copyOf(fs), forced);
+        return new Tools(List.copyOf(fs), required);
     }
 
-    /** The system-prompt text that offers the functions. */
-    String describeFunctions() {
+    /** The text the assistant's answer is started with: "" unless tool_choice requires a call. */
+    String forced(ToolCallSyntax syntax) {
+        return required == null ? "" : syntax.start(required.isEmpty() ? null : required);
+    }
+
+    /** The system-prompt text that offers the functions, with the model's call syntax. */
+    String describeFunctions(ToolCallSyntax syntax) {
         StringBuilder sb = new StringBuilder("## Tools\n\nYou can call these functions:\n");
         for (Function f : functions) {
             sb.append("\n### ").append(f.name()).append('\n');
             if (!f.description().isEmpty()) sb.append(f.description()).append('\n');
             sb.append("Parameters (JSON Schema):\n```json\n").append(f.parameters()).append("\n```\n");
         }
-        sb.append("\nTo call functions, answer with ").append(TOOL_CALLS_BEGIN).append(TOOL_CALL_BEGIN).append("function")
-                .append(TOOL_SEP).append("NAME\n```json\nARGUMENTS\n```").append(TOOL_CALL_END)
-                .append(" (one such call per function called) and then ").append(TOOL_CALLS_END).append('.');
-        return sb.toString();
+        return sb.append('\n').append(syntax.instructions()).toString();
+    }
+
+    /**
+     * The tool-call syntax of the runner's model; a 400 naming the template when it has none. Null when the model
+     * has no chat template jseek renders at all (the chat prompt then refuses the request with its own reason).
+     */
+    static ToolCallSyntax syntax(ModelRunner runner) {
+        ChatFormat f = ChatTemplate.formatOf(runner.tokenizer());
+        if (f == null) return null;
+        ToolCallSyntax s = f.toolCalls();
+        if (s == null)
+            throw ApiError.invalid("tools", "the model's chat template (" + f.label + ") has no tool-call format, so the model cannot "
+                    + "call functions: send the request without tools");
+        return s;
     }
 
     /** The prompt ids: the conversation with the functions described in the system prompt and the forced start. */
-    int[] prompt(ModelRunner runner, List<Message> messages) {
-        if (!active()) return runner.chatPrompt(messages);
+    int[] prompt(ModelRunner runner, List<Message> messages) { return prompt(runner, messages, false); }
+
+    /** As {@link #prompt(ModelRunner, List)} with the template's thinking switch (never on together with tools). */
+    int[] prompt(ModelRunner runner, List<Message> messages, boolean thinking) {
+        if (!active()) return runner.chatPrompt(messages, thinking);
+        ToolCallSyntax syntax = syntax(runner);
+        if (syntax == null) return runner.chatPrompt(messages);
         List<Message> ms = new ArrayList<>(messages);
-        ms.add(0, Message.system(describeFunctions()));
+        ms.add(0, Message.system(describeFunctions(syntax)));
         int[] base = runner.chatPrompt(ms);
+        String forced = forced(syntax);
         if (forced.isEmpty()) return base;
         int[] f = runner.tokenizer().encode(forced, false);
         int[] out = java.util.Arrays.copyOf(base, base.length + f.length);
@@ -117,44 +142,10 @@ record Tools(List<Function> functions, String forced) {
     /** The outcome with the tool calls found in its generated tokens (unchanged when none or tools are off). */
     ModelRunner.Outcome parse(ModelRunner runner, ModelRunner.Outcome r) {
         if (!active() || r.completion() == null) return r;
+        ToolCallSyntax syntax = syntax(runner);
+        if (syntax == null) return r;
         int[] ids = r.completion().tokens().stream().mapToInt(Completion.TokenInfo::id).toArray();
-        List<ToolCall> calls = parseCalls(forced + runner.tokenizer().decode(ids, false));
+        List<ToolCall> calls = syntax.parse(forced(syntax) + runner.tokenizer().decode(ids, false));
         return calls.isEmpty() ? r : r.withToolCalls(calls);
-    }
-
-    /**
-     * The calls in {@code text} (DeepSeek-V3 format; a call cut off by max_tokens keeps the arguments written so
-     * far). Text outside the calls is ignored.
-     */
-    static List<ToolCall> parseCalls(String text) {
-        List<ToolCall> out = new ArrayList<>();
-        int i = text.indexOf(TOOL_CALLS_BEGIN);
-        if (i < 0) return out;
-        int from = i + TOOL_CALLS_BEGIN.length();
-        while (true) {
-            int b = text.indexOf(TOOL_CALL_BEGIN, from);
-            if (b < 0) break;
-            int sep = text.indexOf(TOOL_SEP, b);
-            if (sep < 0) break;
-            String type = text.substring(b + TOOL_CALL_BEGIN.length(), sep).strip();
-            int nl = text.indexOf('\n', sep);
-            int end = text.indexOf(TOOL_CALL_END, sep);
-            int stop = end < 0 ? text.length() : end;
-            if (nl < 0 || nl > stop) nl = stop;
-            String name = text.substring(sep + TOOL_SEP.length(), nl).strip();
-            String args = text.substring(nl, stop).strip();
-            if (args.startsWith("```json")) args = args.substring(7);
-            else if (args.startsWith("```")) args = args.substring(3);
-            if (args.endsWith("```")) args = args.substring(0, args.length() - 3);
-            args = args.strip();
-            for (String sp : new String[] {EOS, TOOL_CALLS_END}) {
-                int k = args.indexOf(sp);
-                if (k >= 0) args = args.substring(0, k).strip();
-            }
-            if (!name.isEmpty()) out.add(new ToolCall(type.isEmpty() ? "function" : type, name, args.isEmpty() ? "{}" : args));
-            if (end < 0) break;
-            from = end + TOOL_CALL_END.length();
-        }
-        return out;
     }
 }

@@ -25,8 +25,9 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  *     text followed by a blank line; tool messages render nothing;</li>
  * <li>{@link #DEEPSEEK_V3_1} / {@link #DEEPSEEK_V3_1_LLAMA_CPP} — DeepSeek-V3.1, the released text and llama.cpp's
  *     rewritten copy, with the thinking switch ({@link #v3_1});</li>
- * <li>{@link #KIMI_K2} / {@link #KIMI_K2_INSTRUCT} — Kimi-K2's first and later texts ({@link #kimiK2},
- *     {@link #kimiK2Instruct}); compared exactly, not with the newline rule of {@link #of}.</li>
+ * <li>{@link #KIMI_K2} / {@link #KIMI_K2_INSTRUCT} / {@link #KIMI_K2_THINKING} — Kimi-K2's first and later texts and
+ *     Kimi-K2-Thinking's ({@link #kimiK2}, {@link #kimiK2Instruct}); compared exactly, not with the newline rule of
+ *     {@link #of}.</li>
  * </ul>
  */
 public enum ChatFormat {
@@ -59,7 +60,10 @@ public enum ChatFormat {
         @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2(messages, gen); }
     },
     KIMI_K2_INSTRUCT("kimi-k2-instruct", "kimi-k2-instruct-chat-template.jinja") {
-        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2Instruct(messages, gen); }
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2Instruct(messages, gen, false); }
+    },
+    KIMI_K2_THINKING("kimi-k2-thinking", "kimi-k2-thinking-chat-template.jinja") {
+        @Override String render(List<Message> messages, boolean gen, String bos, String eos) { return kimiK2Instruct(messages, gen, true); }
     };
 
     /** A short name for messages. */
@@ -93,6 +97,27 @@ public enum ChatFormat {
      */
     String render(List<Message> messages, boolean addGenerationPrompt, String bos, String eos, boolean thinking) {
         return render(messages, addGenerationPrompt, bos, eos);
+    }
+
+    /**
+     * How the template writes an assistant turn's tool calls, which is how the model writes them
+     * ({@link ToolCallSyntax}); null for DeepSeek-V2's, which renders no tool calls.
+     */
+    public ToolCallSyntax toolCalls() {
+        return switch (this) {
+            case DEEPSEEK_V3, DEEPSEEK_R1, DEEPSEEK_R1_2025_01, DEEPSEEK_V3_0324 -> ToolCallSyntax.DEEPSEEK_V3;
+            case DEEPSEEK_V3_1, DEEPSEEK_V3_1_LLAMA_CPP -> ToolCallSyntax.DEEPSEEK_V3_1;
+            case KIMI_K2, KIMI_K2_INSTRUCT, KIMI_K2_THINKING -> ToolCallSyntax.KIMI_K2;
+            case DEEPSEEK_V2 -> null;
+        };
+    }
+
+    /**
+     * Whether the template is a reasoning model's, whose answers open with reasoning up to {@code </think>}: DeepSeek-R1's,
+     * V3.1's (with its switch on), Kimi-K2-Thinking's.
+     */
+    public boolean thinks() {
+        return this == DEEPSEEK_R1 || this == DEEPSEEK_R1_2025_01 || hasThinkingSwitch() || this == KIMI_K2_THINKING;
     }
 
     /** Whether the template has a thinking switch ({@link #render(List, boolean, boolean)}). */
@@ -390,21 +415,27 @@ public enum ChatFormat {
      * an AI assistant created by Moonshot AI." followed by a newline; every role has a header, other roles
      * {@code <|im_system|>ROLE<|im_middle|>}; tool calls are numbered across the conversation and their arguments
      * written as they are; a tool output is {@code ## Return of ID} (the id of the oldest call not yet answered), a
-     * newline and its content.
+     * newline and its content. Kimi-K2-Thinking's ({@code thinking}; llama.cpp's copy) differs in three places: the
+     * default system turn has no newline after it and is written for an empty conversation too, and every assistant
+     * turn opens {@code <think></think>} (the template writes a turn's {@code reasoning_content} between them only for
+     * turns after the last plain answer; jseek's messages carry none, so it is empty there as well).
      */
-    static String kimiK2Instruct(List<Message> messages, boolean gen) {
+    static String kimiK2Instruct(List<Message> messages, boolean gen, boolean thinking) {
         StringBuilder out = new StringBuilder();
         java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>();
         int counter = 0;
+        if (thinking && (messages.isEmpty() || !messages.get(0).role().equals("system")))
+            out.append(IM_SYSTEM).append("system").append(IM_MIDDLE).append("You are Kimi, an AI assistant created by Moonshot AI.").append(IM_END);
         for (int i = 0; i < messages.size(); i++) {
             Message m = messages.get(i);
-            if (i == 0 && !messages.get(0).role().equals("system"))
+            if (!thinking && i == 0 && !messages.get(0).role().equals("system"))
                 out.append(IM_SYSTEM).append("system").append(IM_MIDDLE).append("You are Kimi, an AI assistant created by Moonshot AI.").append(IM_END).append('\n');
             switch (m.role()) {
                 case "user" -> out.append(IM_USER).append(m.role()).append(IM_MIDDLE);
                 case "assistant" -> out.append(IM_ASSISTANT).append(m.role()).append(IM_MIDDLE);
                 default -> out.append(IM_SYSTEM).append(m.role()).append(IM_MIDDLE);
             }
+            if (thinking && m.role().equals("assistant")) out.append("<think></think>");
             if (m.role().equals("assistant") && !m.toolCalls().isEmpty()) {
                 if (m.content() != null) out.append(m.content());
                 out.append(KIMI_CALLS_BEGIN);

@@ -68,6 +68,19 @@ public final class ChatTemplate {
                 + "tokenizer whose chat_template is one of them";
     }
 
+    /**
+     * Null when {@code t}'s template has a thinking switch ({@link ChatFormat#hasThinkingSwitch}: DeepSeek-V3.1's),
+     * else why thinking cannot be switched on.
+     */
+    public static String noThinkingSwitch(Tokenizer t) {
+        ChatFormat f = formatOf(t);
+        if (f == null) return unsupported(t);
+        if (f.hasThinkingSwitch()) return null;
+        return "the model's chat template (" + f.label + ") has no thinking switch"
+                + (f == ChatFormat.DEEPSEEK_R1 || f == ChatFormat.DEEPSEEK_R1_2025_01 ? " (DeepSeek-R1 always thinks)" : "")
+                + "; DeepSeek-V3.1's has one";
+    }
+
     /** The prompt text of a conversation with DeepSeek-V3's template (see class doc). */
     public static String render(List<Message> messages, boolean addGenerationPrompt) { return ChatFormat.v3(messages, addGenerationPrompt, BOS); }
 
@@ -99,6 +112,11 @@ public final class ChatTemplate {
      */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
         return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt), false);
+    }
+
+    /** As {@link #encode(Tokenizer, List, boolean)} with the template's thinking switch (see {@link #render(Tokenizer, List, boolean, boolean)}). */
+    public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt, boolean thinking) {
+        return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt, thinking), false);
     }
 
 }

@@ -163,6 +163,54 @@ class JseekModelTest {
         assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /**
+     * {@code jseek chat --thinking} on a .gguf carrying DeepSeek-V3.1's template: the prompt opens {@code <think>} (the
+     * template's switch), and the next turn's prompt keeps only what follows the answer's {@code </think>}. Oracle: V3.1's
+     * prompt text written out here and {@link Generator}. On a template without the switch the flag is refused.
+     */
+    @Test void chatCommandThinksWithV31sSwitch(@TempDir Path elsewhere) throws Exception {
+        var om = new com.fasterxml.jackson.databind.ObjectMapper();
+        Path v31 = Files.createDirectories(elsewhere.resolve("v31tok"));
+        Files.copy(dir.resolve("tokenizer.json"), v31.resolve("tokenizer.json"));
+        om.writeValue(v31.resolve("tokenizer_config.json").toFile(), om.createObjectNode().put("chat_template", dev.jseek.tokenizer.ChatFormat.DEEPSEEK_V3_1.template));
+        Path gguf = elsewhere.resolve("v31.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, v31.resolve("tokenizer.json"));
+        Tokenizer g;
+        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        String bos = g.tokenString(g.bosId()), eos = g.tokenString(g.eosId());
+        String a1 = generate(g, bos + "<｜User｜>hello<｜Assistant｜><think>");
+        int end = a1.indexOf("</think>");
+        String reply = end < 0 ? a1 : a1.substring(end + "</think>".length());
+        String a2 = generate(g, bos + "<｜User｜>hello<｜Assistant｜></think>" + reply + eos + "<｜User｜>world<｜Assistant｜><think>");
+        String[] run = chatCommand("hello\nworld\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6", "--thinking");
+        assertEquals("0", run[0], run[2]);
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", run[1]);
+
+        String[] refused = chatCommand("hello\n\n", "chat", "--model", dir.toString(), "--thinking");
+        assertNotEquals("0", refused[0]);
+        assertTrue(refused[2].contains("--thinking: the model's chat template (deepseek-v3) has no thinking switch"), refused[2]);
+    }
+
+    /** Runs the CLI with {@code stdin}: exit code, stdout, stderr. */
+    static String[] chatCommand(String stdin, String... args) {
+        java.io.InputStream oldIn = System.in;
+        java.io.PrintStream oldOut = System.out;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int rc;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            picocli.CommandLine cl = dev.jseek.cli.Jseek.commandLine();
+            cl.setErr(new java.io.PrintWriter(err));
+            rc = cl.execute(args);
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+        }
+        return new String[] {String.valueOf(rc), out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString()};
+    }
+
     /** Greedy answer (6 tokens at most, stopping at EOS) of the model directory to the prompt text, encoded by {@code t}. */
     static String generate(Tokenizer t, String prompt) {
         try (DeepSeekV3 m = DeepSeekV3.open(dir)) {

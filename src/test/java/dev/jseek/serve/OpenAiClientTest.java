@@ -112,7 +112,7 @@ class OpenAiClientTest {
                         + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}],"
                         + "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}}"));
         int[] prompt = tools.prompt(s.runner, MSGS);
-        int[] forced = s.tokenizer.encode(tools.forced(), false);
+        int[] forced = s.tokenizer.encode(tools.forced(dev.jseek.tokenizer.ToolCallSyntax.DEEPSEEK_V3), false);
         assertArrayEquals(forced, Arrays.copyOfRange(prompt, prompt.length - forced.length, prompt.length));
         TestServer.Expected e = s.oracleChunked(prompt, 12, Sampler.greedy(), 64);
         String args = s.tokenizer.decode(e.tokens(), false);

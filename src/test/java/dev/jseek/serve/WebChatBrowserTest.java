@@ -115,4 +115,31 @@ class WebChatBrowserTest {
         WebElement code = browser.findElement(By.cssSelector(".msg.user pre code.language-java"));
         assertEquals("int x = 42;\n", code.getDomProperty("textContent"));
     }
+
+    /** A thinking model (DeepSeek-R1's template): its reasoning shows folded above the reply, as the server split it. */
+    @Test void aThinkingModelsReasoningShowsAboveTheReply() throws Exception {
+        Path d = tmp.resolve("r1");
+        TestServer.buildModel(d, 32, 256);
+        Files.writeString(d.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode()
+                .put("chat_template", dev.jseek.tokenizer.ChatFormat.DEEPSEEK_R1.template).toString());
+        try (TestServer r1 = new TestServer(d, new SamplingParams.Defaults(12, 0f))) {
+            WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60), Duration.ofMillis(20));
+            browser.get(r1.url("/"));
+            wait.until(b -> b.findElement(By.id("model")).getText().equals("tiny-test"));
+            browser.findElement(By.id("toggle-settings")).click();
+            set("temperature", "0");
+            set("max-tokens", "12");
+            set("input", "hello world");
+            browser.findElement(By.id("send")).click();
+            wait.until(b -> assistant().size() == 1 && assistant().get(0).getDomAttribute("class").contains("done"));
+            // oracle: R1's prompt opens <think>, so the reasoning is the text before the first </think>
+            String text = r1.oracle(ChatTemplate.encode(r1.tokenizer, List.of(Message.user("hello world")), true), 12, Sampler.greedy()).text();
+            int end = text.indexOf("</think>");
+            String reasoning = end < 0 ? text : text.substring(0, end), reply = end < 0 ? "" : text.substring(end + 8);
+            assertFalse(reasoning.isEmpty());
+            WebElement folded = assistant().get(0).findElement(By.cssSelector("details.reasoning > div"));
+            assertEquals(reasoning, folded.getDomProperty("textContent"));
+            assertEquals(reply, assistant().get(0).getDomAttribute("data-raw"));
+        }
+    }
 }

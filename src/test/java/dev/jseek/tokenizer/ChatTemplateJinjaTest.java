@@ -136,9 +136,10 @@ class ChatTemplateJinjaTest {
         for (int k = 0; k < c.expected().size(); k++) {
             JsonNode r = results.get(k);
             if (r.has("error")) {
-                // @huggingface/jinja has no list methods: Kimi-K2-Instruct's tool-call turns (a queue kept with
-                // .append / .pop) are checked against jinja2 only (everyTemplateRendersLikePythonJinja2)
-                if (c.formats().get(k) == ChatFormat.KIMI_K2_INSTRUCT && r.get("error").asText().contains("not a function")) {
+                // @huggingface/jinja has no list methods: Kimi-K2-Instruct's and -Thinking's tool-call turns (a queue
+                // kept with .append / .pop) are checked against jinja2 only (everyTemplateRendersLikePythonJinja2)
+                boolean queue = c.formats().get(k) == ChatFormat.KIMI_K2_INSTRUCT || c.formats().get(k) == ChatFormat.KIMI_K2_THINKING;
+                if (queue && r.get("error").asText().contains("not a function")) {
                     cannot++;
                     continue;
                 }
@@ -149,12 +150,13 @@ class ChatTemplateJinjaTest {
             }
         }
         System.out.println("ChatTemplateJinjaTest: byte-equal renderings per template " + rendered + "; " + cannot
-                + " Kimi-K2-Instruct tool-call cases @huggingface/jinja cannot render");
+                + " Kimi-K2-Instruct / -Thinking tool-call cases @huggingface/jinja cannot render");
         for (ChatFormat f : ChatFormat.values()) {
-            int min = f == ChatFormat.DEEPSEEK_V2 ? 20 : f == ChatFormat.KIMI_K2_INSTRUCT ? 20 : 28; // V2 has no tool calls: conversations with a tool-call turn fail in Jinja too
+            // V2 has no tool calls: conversations with a tool-call turn fail in Jinja too
+            int min = f == ChatFormat.DEEPSEEK_V2 || f == ChatFormat.KIMI_K2_INSTRUCT || f == ChatFormat.KIMI_K2_THINKING ? 20 : 28;
             assertTrue(rendered.getOrDefault(f, 0) >= min, f + " rendered only " + rendered.get(f));
         }
-        assertTrue(cannot <= 10, cannot + " cases @huggingface/jinja cannot render");
+        assertTrue(cannot <= 20, cannot + " cases @huggingface/jinja cannot render");
     }
 
     /**

@@ -108,7 +108,7 @@ class GgufTokenizerTest {
         String why = ChatTemplate.unsupported(t);
         assertEquals("the chat template of " + src + " (first line \"{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\") "
                 + "is not one jseek renders; jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), "
-                + "deepseek-v3-0324, deepseek-v2, deepseek-v3.1, deepseek-v3.1 (llama.cpp's copy), kimi-k2, kimi-k2-instruct) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
+                + "deepseek-v3-0324, deepseek-v2, deepseek-v3.1, deepseek-v3.1 (llama.cpp's copy), kimi-k2, kimi-k2-instruct, kimi-k2-thinking) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
         assertEquals(5, t.encode("hello").length); // completions still work

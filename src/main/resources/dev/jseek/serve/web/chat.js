@@ -110,7 +110,7 @@
     const div = addMessage("assistant", "");
     div.classList.add("streaming");
     const bodyEl = div.querySelector(".body");
-    let text = "", finish = null, usage = null, stopped = false;
+    let text = "", reasoning = "", reasoningEl = null, finish = null, usage = null, stopped = false;
     controller = new AbortController();
     sendBtn.disabled = true;
     stopBtn.disabled = false;
@@ -122,6 +122,17 @@
       renderTimer = 0;
       div.dataset.raw = text;
       render(bodyEl, text);
+      if (reasoning) {  // a thinking model's reasoning_content, folded above the reply
+        if (!reasoningEl) {
+          reasoningEl = document.createElement("details");
+          reasoningEl.className = "reasoning";
+          reasoningEl.open = true;
+          reasoningEl.appendChild(document.createElement("summary")).textContent = "reasoning";
+          reasoningEl.appendChild(document.createElement("div"));
+          div.insertBefore(reasoningEl, bodyEl);
+        }
+        reasoningEl.lastChild.textContent = reasoning;
+      }
       messagesEl.scrollTop = messagesEl.scrollHeight;
     };
     const scheduleRender = () => { if (!renderTimer) renderTimer = setTimeout(flush, 50); };
@@ -152,6 +163,11 @@
             const c = j.choices && j.choices[0];
             if (!c) continue;
             const piece = c.delta ? c.delta.content : c.text;
+            if (c.delta && c.delta.reasoning_content) {
+              if (!tFirst) tFirst = performance.now();
+              reasoning += c.delta.reasoning_content;
+              scheduleRender();
+            }
             if (piece) {
               if (!tFirst) tFirst = performance.now();
               text += piece;
