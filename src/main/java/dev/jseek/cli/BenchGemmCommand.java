@@ -45,13 +45,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
     String openblasCore;
 
     @Override public Integer call() {
-        if (threads != null) {
-            if (threads < 1) throw new UserException("--threads: must be >= 1, got " + threads);
-            System.setProperty("jseek.threads", Integer.toString(threads));
-        }
-        int t = Parallel.threads();
-        if (threads != null && t != threads)
-            throw new UserException("--threads " + threads + ": the jseek pool was already started with " + t + " threads");
+        int t = PoolThreadsOption.apply(threads, Parallel::threads);
         if (cpuTime && t != 1) throw new UserException("--cpu-time: needs --threads 1 (all work on the timed thread), got " + t);
         int[] sq = sizes != null ? sizes : quick ? new int[] {512, 1024, 2048} : new int[] {512, 1024, 2048, 4096};
         for (int s : sq) if (s < 1 || s > 16384) throw new UserException("--sizes: " + s + " is outside 1..16384");

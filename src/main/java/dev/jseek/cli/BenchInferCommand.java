@@ -33,13 +33,7 @@ public final class BenchInferCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the bench model's weights and the prompt (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
-        if (threads != null) {
-            if (threads < 1) throw new UserException("--threads: must be >= 1, got " + threads);
-            System.setProperty("jseek.threads", Integer.toString(threads));
-        }
-        int t = InferBench.poolThreads();
-        if (threads != null && t != threads)
-            throw new UserException("--threads " + threads + ": the jseek pool was already started with " + t + " threads");
+        int t = PoolThreadsOption.apply(threads, InferBench::poolThreads);
         if (prompt < 1) throw new UserException("--prompt: must be >= 1, got " + prompt);
         if (gen < 1) throw new UserException("--gen: must be >= 1, got " + gen);
         if (triadMib < 1 || triadMib > 4096) throw new UserException("--triad-mib: must be in 1..4096, got " + triadMib);

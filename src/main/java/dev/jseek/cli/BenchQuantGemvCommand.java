@@ -1,11 +1,11 @@
 package dev.jseek.cli;
 
 import dev.jseek.bench.QuantGemvBench;
-import dev.jseek.kernels.Parallel;
 import dev.jseek.tensor.DType;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code jseek bench quant-gemv}: parses the options and runs {@link QuantGemvBench} (decode GEMV Gweights/s per weight type). */
@@ -18,15 +18,10 @@ public final class BenchQuantGemvCommand implements Callable<Integer> {
     @Option(names = "--cols", defaultValue = "1536", description = "Columns per matrix, a multiple of 256 (default ${DEFAULT-VALUE}).") int cols;
     @Option(names = "--stream-mib", defaultValue = "256", description = "Weight MiB per type in the streaming set (default ${DEFAULT-VALUE}).") int streamMib;
     @Option(names = "--rounds", defaultValue = "5", description = "Timed rounds, best counts (default ${DEFAULT-VALUE}).") int rounds;
-    @Option(names = "--threads", description = "Pool threads (default: jseek.threads or all cores).") Integer threads;
+    @Mixin PoolThreadsOption threads;
 
     @Override public Integer call() {
-        if (threads != null) {
-            if (threads < 1) throw new UserException("--threads: must be >= 1, got " + threads);
-            System.setProperty("jseek.threads", Integer.toString(threads));
-        }
-        if (threads != null && Parallel.threads() != threads)
-            throw new UserException("--threads " + threads + ": the jseek pool was already started with " + Parallel.threads() + " threads");
+        threads.apply();
         DType[] ts = new DType[types.size()];
         for (int i = 0; i < ts.length; i++) {
             try {

@@ -1,12 +1,12 @@
 package dev.jseek.cli;
 
 import dev.jseek.bench.RowsBench;
-import dev.jseek.kernels.Parallel;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.source.ModelSource;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code jseek bench rows}: parses the options, opens the model and runs {@link RowsBench} (an M-row forward against a 1-row one). */
@@ -19,16 +19,11 @@ public final class BenchRowsCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "20", description = "Timed forwards per M, the median counts (as many untimed first) (default ${DEFAULT-VALUE}).") int reps;
     @Option(names = "--mode", defaultValue = "both", description = "verify, batch or both (default ${DEFAULT-VALUE}).") String mode;
     @Option(names = "--profile", description = "Also print the per-phase time of each M.") boolean profile;
-    @Option(names = "--threads", description = "Pool threads (default: jseek.threads or all cores).") Integer threads;
+    @Mixin PoolThreadsOption threads;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random prompt and tokens (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
-        if (threads != null) {
-            if (threads < 1) throw new UserException("--threads: must be >= 1, got " + threads);
-            System.setProperty("jseek.threads", Integer.toString(threads));
-            if (Parallel.threads() != threads)
-                throw new UserException("--threads " + threads + ": the jseek pool was already started with " + Parallel.threads() + " threads");
-        }
+        threads.apply();
         if (!mode.equals("verify") && !mode.equals("batch") && !mode.equals("both"))
             throw new UserException("--mode: unknown value '" + mode + "' (use verify, batch or both)");
         for (int m : ms) if (m < 1 || m > 64) throw new UserException("--m: " + m + " is outside 1..64");

@@ -39,7 +39,7 @@ final class PostTrainOptions {
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         if (warmup < 0 || warmup >= steps) throw new UserException("--warmup-steps " + warmup + " must be in [0, --steps " + steps + ")");
         run.requireAlpha();
-        run.requireOptimizer();
+        run.optimizer.check();
         if (initFrom != null && !Files.isDirectory(initFrom)) throw new UserException("--init-from " + initFrom + ": no such model directory");
     }
 

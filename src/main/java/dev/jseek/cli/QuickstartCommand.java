@@ -97,13 +97,13 @@ public final class QuickstartCommand implements Callable<Integer> {
         train.schedules.lrPeak = lr;
         train.schedules.warmup = Math.max(1, Math.min(100, n / 10));
         train.run.seed = seed;
-        train.run.every = Math.max(1, n / 5);
-        train.run.keep = 2;
+        train.run.checkpoints.every = Math.max(1, n / 5);
+        train.run.checkpoints.keep = 2;
         train.run.resume = "auto"; // the newest checkpoint, or a new run (also after a run killed before its first checkpoint)
         train.run.noProgress = noProgress;
         stage("train", "train --data " + data + " --out " + run + " --config " + cfgFile + " --steps " + n + " --seq-len " + shape.seqLen
                 + " --micro-batch " + shape.micro + " --batch " + shape.batch + " --lr " + lr + " --warmup-steps " + train.schedules.warmup + " --seed " + seed
-                + " --checkpoint-every " + train.run.every + " --keep 2 --resume=auto" + flag(noProgress, "--no-progress"));
+                + " --checkpoint-every " + train.run.checkpoints.every + " --keep 2 --resume=auto" + flag(noProgress, "--no-progress"));
         train.call();
         stdout.flush();
         Files.writeString(run.resolve("quickstart-steps.txt"), n + "\n");

@@ -2,7 +2,6 @@ package dev.jseek.cli;
 
 import dev.jseek.io.Checkpoint;
 import dev.jseek.model.ModelConfig;
-import dev.jseek.train.AdamW;
 import dev.jseek.train.BatchRamp;
 import dev.jseek.train.LossCurves;
 import dev.jseek.train.LrSchedule;
@@ -13,11 +12,13 @@ import dev.jseek.train.TrainerConfig;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.UnaryOperator;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * The options of a training run that {@code jseek train}, {@code sft} and {@code grpo} share (the run directory,
- * resume, AdamW, clipping, balance loss, GEMM precision, seed, checkpoints, plots, progress), and the steps of the
+ * resume, balance loss, AdamW and clipping ({@link OptimizerOptions}), GEMM precision, seed, checkpoints
+ * ({@link CheckpointOptions}), plots, progress), and the steps of the
  * run builder they share: options -> {@link #trainerConfig} -> {@link #model} -> the loop ({@link TrainingRun}) ->
  * {@link #plots}.
  */
@@ -26,13 +27,10 @@ final class RunOptions {
     @Option(names = "--resume", arity = "0..1", fallbackValue = "", description = "Continue from a step-N directory, or (no value) the newest valid checkpoint in --out; "
             + "--resume=auto: that one when there is one, else a new run (the same command for every restart).") String resume;
     @Option(names = "--balance-alpha", defaultValue = "1e-4", description = "Balance loss weight alpha, 0 = off (default ${DEFAULT-VALUE}).") float alpha;
-    @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).") double weightDecay;
-    @Option(names = "--eps", defaultValue = "1e-8", description = "AdamW epsilon (default ${DEFAULT-VALUE}).") double eps;
-    @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip, <= 0 disables (default ${DEFAULT-VALUE}).") double clip;
+    @Mixin OptimizerOptions optimizer;
     @Option(names = "--precision", defaultValue = "fp32", description = "GEMM precision of attention/FFN Linears: fp32, bf16 (operands rounded to bfloat16, FP32 accumulation) or fp8 (E4M3, fine-grained scales) (docs/architecture.md §8; default ${DEFAULT-VALUE}).") String precision;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the init, data order, sampling and trainer RNG (default ${DEFAULT-VALUE}).") long seed;
-    @Option(names = "--checkpoint-every", defaultValue = "0", description = "Steps between checkpoints, 0 = only at the end.") long every;
-    @Option(names = "--keep", defaultValue = "3", description = "Checkpoints kept (default ${DEFAULT-VALUE}).") int keep;
+    @Mixin CheckpointOptions checkpoints;
     @Option(names = "--no-plot", description = "Do not draw loss-curves.png/.html at the end.") boolean noPlot;
     @Option(names = "--no-progress", description = "No progress bar.") boolean noProgress;
 
@@ -52,13 +50,6 @@ final class RunOptions {
         if (!(alpha >= 0)) throw new UserException("--balance-alpha must be >= 0, got " + alpha);
     }
 
-    /** --eps, --weight-decay and --clip are finite (eps > 0, weight decay >= 0). */
-    void requireOptimizer() {
-        if (!(eps > 0) || Double.isInfinite(eps)) throw new UserException("--eps must be a finite number > 0, got " + eps);
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) throw new UserException("--weight-decay must be a finite number >= 0, got " + weightDecay);
-        if (Double.isNaN(clip) || Double.isInfinite(clip)) throw new UserException("--clip must be a finite number (<= 0 disables), got " + clip);
-    }
-
     Precision precision() {
         return switch (precision.toLowerCase(Locale.ROOT)) {
             case "fp32", "f32" -> Precision.FP32;
@@ -75,8 +66,8 @@ final class RunOptions {
     TrainerConfig trainerConfig(LrSchedule lr, LrSchedule gamma, LrSchedule lambda, BatchRamp batch, boolean bf16Moments, ModelConfig c,
                                 long steps, UnaryOperator<TrainerConfig.Builder> extra) {
         try {
-            return extra.apply(TrainerConfig.builder(lr).gamma(gamma).lambda(lambda).adam(new AdamW.Config(0.9, 0.95, eps, weightDecay, bf16Moments))
-                    .batch(batch).maxGradNorm(clip).seed(seed).checkpoints(out, every, keep).configJson(c.toJson())
+            return extra.apply(TrainerConfig.builder(lr).gamma(gamma).lambda(lambda).adam(optimizer.adam(bf16Moments))
+                    .batch(batch).maxGradNorm(optimizer.clip).seed(seed).checkpoints(out, checkpoints.every, checkpoints.keep).configJson(c.toJson())
                     .metricsFile(out.resolve("metrics.jsonl")).progressBar(!noProgress).totalSteps(steps)).build();
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
@@ -125,6 +116,6 @@ final class RunOptions {
     /** The "output" line of the settings printout. */
     String outputLine(String plots) {
         return String.format(Locale.ROOT, "  output     %s: checkpoints %s (keep %d), metrics.jsonl%s%n", out,
-                every > 0 ? "every " + every + " steps and at the end" : "at the end", keep, noPlot ? "" : plots);
+                checkpoints.when(), checkpoints.keep, noPlot ? "" : plots);
     }
 }

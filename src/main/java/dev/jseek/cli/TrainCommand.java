@@ -133,7 +133,7 @@ public final class TrainCommand implements Callable<Integer> {
         validation.check();
         run.requireAlpha();
         schedules.check();
-        run.requireOptimizer();
+        run.optimizer.check();
         if (!(emaDecay >= 0 && emaDecay < 1)) throw new UserException("--ema-decay must be in [0, 1), got " + emaDecay);
         if (!(initStd > 0) || Float.isInfinite(initStd)) throw new UserException("--init-std must be a finite number > 0, got " + initStd);
         boolean seqWise = switch (balanceLoss.toLowerCase(Locale.ROOT)) {

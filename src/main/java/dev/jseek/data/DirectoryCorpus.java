@@ -18,31 +18,25 @@ import java.util.stream.Stream;
  * is its relative path; its text is the file decoded as UTF-8 (malformed bytes become U+FFFD). Empty extension set
  * = every file.
  */
-public final class DirectoryCorpus implements Corpus {
-    private final String spec;
+public final class DirectoryCorpus extends ListedCorpus<Path> {
     private final Path root;
     private final Set<String> extensions;
-    private List<Path> files;
 
     /** @param extensions file-name suffixes without the dot, case-insensitive ({@code "txt"}, {@code "java"}); empty = all */
     public DirectoryCorpus(String spec, Path root, Set<String> extensions) {
-        this.spec = spec;
+        super(spec);
         this.root = root;
         this.extensions = extensions.stream().map(e -> e.toLowerCase(Locale.ROOT)).collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
 
-    @Override public String spec() { return spec; }
-
-    private synchronized List<Path> files() throws IOException {
-        if (files != null) return files;
+    @Override List<Path> list() throws IOException {
         if (!Files.isDirectory(root)) throw new DataFormatException("corpus directory " + root + " does not exist or is not a directory");
         List<Path> out = new ArrayList<>();
         try (Stream<Path> walk = Files.walk(root)) {
             walk.filter(Files::isRegularFile).filter(this::accepted).forEach(out::add);
         }
         out.sort((a, b) -> relative(a).compareTo(relative(b)));
-        files = List.copyOf(out);
-        return files;
+        return out;
     }
 
     private boolean accepted(Path p) {
@@ -57,7 +51,7 @@ public final class DirectoryCorpus implements Corpus {
     }
 
     @Override public Stream<Document> documents() throws IOException {
-        return files().stream().map(p -> {
+        return listing().stream().map(p -> {
             try {
                 return new Document(relative(p), new String(Files.readAllBytes(p), StandardCharsets.UTF_8));
             } catch (IOException e) {
@@ -68,7 +62,7 @@ public final class DirectoryCorpus implements Corpus {
 
     @Override public OptionalLong documentCountHint() {
         try {
-            return OptionalLong.of(files().size());
+            return OptionalLong.of(listing().size());
         } catch (IOException e) {
             return OptionalLong.empty();
         }

@@ -21,7 +21,7 @@ import java.util.zip.ZipFile;
  * document named by its entry name, decoded as UTF-8 (malformed bytes become U+FFFD). The default code corpus is
  * the JDK's {@code lib/src.zip} with {@link JdkSourceFilter} (see {@link #jdkSources}).
  */
-public final class ZipCorpus implements Corpus {
+public final class ZipCorpus extends ListedCorpus<String> {
     /** The JDK source archive of the running JDK, {@code $java.home/lib/src.zip}. */
     public static Path defaultJdkSrcZip() {
         return Path.of(System.getProperty("java.home"), "lib", "src.zip");
@@ -32,18 +32,14 @@ public final class ZipCorpus implements Corpus {
         return new ZipCorpus(spec, srcZip, new JdkSourceFilter());
     }
 
-    private final String spec;
     private final Path zip;
     private final Predicate<String> filter;
-    private List<String> names;
 
     public ZipCorpus(String spec, Path zip, Predicate<String> entryFilter) {
-        this.spec = spec;
+        super(spec);
         this.zip = zip;
         this.filter = entryFilter;
     }
-
-    @Override public String spec() { return spec; }
 
     private ZipFile open() throws IOException {
         if (!Files.isRegularFile(zip)) throw new DataFormatException("zip corpus " + zip + " does not exist");
@@ -54,27 +50,22 @@ public final class ZipCorpus implements Corpus {
         }
     }
 
-    private synchronized List<String> names(ZipFile zf) {
-        if (names == null) {
+    @Override List<String> list() throws IOException {
+        try (ZipFile zf = open()) {
             List<String> out = new ArrayList<>();
             for (ZipEntry e : Collections.list(zf.entries()))
                 if (!e.isDirectory() && filter.test(e.getName())) out.add(e.getName());
             Collections.sort(out);
-            names = List.copyOf(out);
+            return out;
         }
-        return names;
     }
 
     /** The names of the selected entries, in document order. */
-    public List<String> entryNames() throws IOException {
-        try (ZipFile zf = open()) {
-            return names(zf);
-        }
-    }
+    public List<String> entryNames() throws IOException { return listing(); }
 
     @Override public Stream<Document> documents() throws IOException {
+        List<String> selected = listing();
         ZipFile zf = open();
-        List<String> selected = names(zf);
         return selected.stream().map(name -> {
             ZipEntry e = zf.getEntry(name);
             try (InputStream in = zf.getInputStream(e)) {

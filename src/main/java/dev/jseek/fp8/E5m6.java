@@ -84,24 +84,25 @@ public final class E5m6 {
      */
     public static void quantizeRows(float[] x, int xOff, int rows, int cols, short[] codes, int codeOff, float[] scales, int scaleOff) {
         int tiles = checkShapes(x.length, xOff, rows, cols, codes.length, codeOff, scales.length, scaleOff, "x");
-        int T = TileQuantizer.TILE;
-        for (int r = 0; r < rows; r++) {
-            int xo = xOff + r * cols, co = codeOff + r * cols, so = scaleOff + r * tiles;
-            for (int t = 0; t < tiles; t++) {
-                int c0 = t * T, c1 = Math.min(cols, c0 + T);
-                float amax = 0f;
-                for (int c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[xo + c]));
-                if (!(amax <= Float.MAX_VALUE)) {
-                    for (int c = c0; c < c1; c++)
-                        if (!Float.isFinite(x[xo + c]))
-                            throw new IllegalArgumentException("E5M6: cannot quantize non-finite value " + x[xo + c] + " at row " + r + ", column " + c);
-                }
-                float s = ScaleFormat.UE8M0.scale(amax);
-                scales[so + t] = s;
-                // s is a power of two in [2^-22, 2^120], so 1/s is exact and x * (1/s) is the correctly rounded x / s
-                float inv = 1f / s;
-                for (int c = c0; c < c1; c++) codes[co + c] = encode(x[xo + c] * inv);
+        for (int r = 0; r < rows; r++) quantizeRow(x, xOff + r * cols, cols, codes, codeOff + r * cols, scales, scaleOff + r * tiles, r);
+    }
+
+    /** {@link #quantizeRows} of one row of {@code cols} values at x[xo] ({@code row}: its index, for the error). */
+    private static void quantizeRow(float[] x, int xo, int cols, short[] codes, int co, float[] scales, int so, int row) {
+        for (int t = 0, c0 = 0; c0 < cols; t++, c0 += TileQuantizer.TILE) {
+            int c1 = Math.min(cols, c0 + TileQuantizer.TILE);
+            float amax = 0f;
+            for (int c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(x[xo + c]));
+            if (!(amax <= Float.MAX_VALUE)) {
+                for (int c = c0; c < c1; c++)
+                    if (!Float.isFinite(x[xo + c]))
+                        throw new IllegalArgumentException("E5M6: cannot quantize non-finite value " + x[xo + c] + " at row " + row + ", column " + c);
             }
+            float s = ScaleFormat.UE8M0.scale(amax);
+            scales[so + t] = s;
+            // s is a power of two in [2^-22, 2^120], so 1/s is exact and x * (1/s) is the correctly rounded x / s
+            float inv = 1f / s;
+            for (int c = c0; c < c1; c++) codes[co + c] = encode(x[xo + c] * inv);
         }
     }
 
@@ -112,13 +113,11 @@ public final class E5m6 {
      */
     public static void dequantizeRows(short[] codes, int codeOff, float[] scales, int scaleOff, int rows, int cols, float[] out, int outOff) {
         int tiles = checkShapes(out.length, outOff, rows, cols, codes.length, codeOff, scales.length, scaleOff, "out");
-        int T = TileQuantizer.TILE;
         for (int r = 0; r < rows; r++) {
             int oo = outOff + r * cols, co = codeOff + r * cols, so = scaleOff + r * tiles;
-            for (int t = 0; t < tiles; t++) {
-                int c0 = t * T, c1 = Math.min(cols, c0 + T);
+            for (int t = 0, c0 = 0; c0 < cols; t++, c0 += TileQuantizer.TILE) {
                 float s = scales[so + t];
-                for (int c = c0; c < c1; c++) out[oo + c] = VALUES[codes[co + c] & 0xFFF] * s;
+                for (int c = c0, c1 = Math.min(cols, c0 + TileQuantizer.TILE); c < c1; c++) out[oo + c] = VALUES[codes[co + c] & 0xFFF] * s;
             }
         }
     }

@@ -1,8 +1,8 @@
 package dev.jseek.gguf;
 
 import dev.jseek.io.FormatException;
+import dev.jseek.io.MappedFile;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -55,24 +55,19 @@ public final class GgufFile implements AutoCloseable {
     static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfDouble LE_F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Path path;
-    private final Arena arena;
-    private dev.jseek.io.FileIdentity identity;
+    private final MappedFile file;
 
     /** Throws {@link dev.jseek.io.FileChangedException} when the file changed on disk since it was opened. */
-    public void checkUnchanged() { if (identity != null) identity.check(); }
-    private final MemorySegment mapped;
+    public void checkUnchanged() { file.checkUnchanged(); }
     private final int version;
     private final long alignment;
     private final long dataStart;
     private final Map<String, GgufValue> metadata;
     private final Map<String, GgufTensorInfo> tensors; // file order
 
-    private GgufFile(Path path, Arena arena, MemorySegment mapped, int version, long alignment, long dataStart,
+    private GgufFile(MappedFile file, int version, long alignment, long dataStart,
                      Map<String, GgufValue> metadata, Map<String, GgufTensorInfo> tensors) {
-        this.path = path;
-        this.arena = arena;
-        this.mapped = mapped;
+        this.file = file;
         this.version = version;
         this.alignment = alignment;
         this.dataStart = dataStart;
@@ -94,35 +89,21 @@ public final class GgufFile implements AutoCloseable {
 
     /** Opens and validates {@code file}; throws {@link FormatException} for malformed content, I/O problems included. */
     public static GgufFile open(Path file) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            boolean map = dev.jseek.io.FileMemory.mmap();
-            dev.jseek.io.FileIdentity identity = map ? dev.jseek.io.FileIdentity.of(file) : null;
-            MemorySegment m = size == 0 ? MemorySegment.ofArray(new byte[0]) : dev.jseek.io.FileMemory.load(ch, size, arena, map, file);
-            Parser p = new Parser(file, m);
-            GgufFile g = p.parse(arena);
-            g.identity = identity;
-            return g;
-        } catch (IOException e) {
-            arena.close();
-            throw new FormatException(file + ": cannot read: " + e, e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(file, dev.jseek.io.FileMemory.mmap(), (ch, bytes) -> new Parser(file, bytes.hold(ch.size())).parse());
     }
 
     /** Reads the header of a mapped file; one instance per open. */
     private static final class Parser {
         final Path file;
+        final MappedFile held;
         final MemorySegment m;
         final long size;
         long pos;
 
-        Parser(Path file, MemorySegment m) {
+        Parser(Path file, MappedFile held) {
             this.file = file;
-            this.m = m;
+            this.held = held;
+            this.m = held.bytes();
             this.size = m.byteSize();
         }
 
@@ -152,7 +133,7 @@ public final class GgufFile implements AutoCloseable {
             }
         }
 
-        GgufFile parse(Arena arena) {
+        GgufFile parse() {
             if (size < 24) {
                 if (size >= 4 && m.get(LE_I32, 0) != MAGIC) badMagic();
                 throw fail("not a GGUF file: " + size + " bytes, fewer than the 24-byte header");
@@ -235,7 +216,7 @@ public final class GgufFile implements AutoCloseable {
                 byName.put(t.name(), full);
             }
             checkOverlaps(infos);
-            return new GgufFile(file, arena, m, version, alignment, dataStart, Collections.unmodifiableMap(kv), Collections.unmodifiableMap(byName));
+            return new GgufFile(held, version, alignment, dataStart, Collections.unmodifiableMap(kv), Collections.unmodifiableMap(byName));
         }
 
         private void badMagic() {
@@ -307,7 +288,7 @@ public final class GgufFile implements AutoCloseable {
 
     static long alignUp(long x, long a) { return (x + a - 1) / a * a; }
 
-    public Path path() { return path; }
+    public Path path() { return file.path(); }
 
     /** The format version (2 or 3). */
     public int version() { return version; }
@@ -332,16 +313,16 @@ public final class GgufFile implements AutoCloseable {
     /** The tensor's info; {@link FormatException} naming the file when absent. */
     public GgufTensorInfo tensor(String name) {
         GgufTensorInfo t = tensors.get(name);
-        if (t == null) throw new FormatException(path + ": no tensor '" + name + "'");
+        if (t == null) throw new FormatException(file.path() + ": no tensor '" + name + "'");
         return t;
     }
 
     /** Zero-copy read-only slice holding exactly the tensor's bytes. */
     public MemorySegment segment(String name) {
         GgufTensorInfo t = tensor(name);
-        return mapped.asSlice(t.fileOffset(), t.byteSize());
+        return file.slice(t.fileOffset(), t.byteSize());
     }
 
     /** Unmaps the file; segments obtained from it become invalid. */
-    @Override public void close() { if (arena.scope().isAlive()) arena.close(); }
+    @Override public void close() { file.close(); }
 }

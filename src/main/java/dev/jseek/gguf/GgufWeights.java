@@ -111,6 +111,32 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
     }
 
     /**
+     * attn_k_b [H, kvr, nope] and attn_v_b [H, v, kvr] as 2-D views of the mapping, [H * kvr, nope] and [H * v, kvr],
+     * in the file's type, when they are block-typed (Q8_0, K-quants): kv_b_proj is then rebuilt in F32 (4x the bytes
+     * of Q8_0), and the decode attention reads these instead (system property {@code jseek.kvBHalves}, default true;
+     * docs/quantization.md, "The decode step"). Null for F32/F16/BF16 halves: their kv_b_proj is a permutation in the
+     * file's type, multiplied in the order an HF checkpoint's is (an F32 export gives the HF model's logits bit for bit).
+     */
+    @Override public Matrix[] kvBHalves(String hf, int h, int nope, int v, int kvr) {
+        if (!KV_B_HALVES) return null;
+        Deepseek2Names.Target tg = names.get(hf);
+        if (tg == null || tg.kind() != Deepseek2Names.Kind.KV_B || file.has(tg.gguf())) return null;
+        String k = Deepseek2Names.kB(tg.gguf()), vn = Deepseek2Names.vB(tg.gguf());
+        if (!file.has(k) || !file.has(vn)) return null;
+        GgufTensorInfo kb = file.tensor(k), vb = file.tensor(vn);
+        if (kb.type() == vb.type() && plain(kb.type()) != null) return null;
+        requireDecodable(kb, hf);
+        requireDecodable(vb, hf);
+        if (!Arrays.equals(kb.shape(), new long[] {h, kvr, nope})) throw shapeError(kb, hf, "[" + h + ", " + kvr + ", " + nope + "]");
+        if (!Arrays.equals(vb.shape(), new long[] {h, v, kvr})) throw shapeError(vb, hf, "[" + h + ", " + v + ", " + kvr + "]");
+        return new Matrix[] {
+            new Matrix(kb.type().dtype(), h * kvr, nope, file.segment(k).asSlice(0, kb.type().byteSize((long) h * kvr * nope)), null),
+            new Matrix(vb.type().dtype(), h * v, kvr, file.segment(vn).asSlice(0, vb.type().byteSize((long) h * v * kvr)), null)};
+    }
+
+    static final boolean KV_B_HALVES = Boolean.parseBoolean(System.getProperty("jseek.kvBHalves", "true"));
+
+    /**
      * kv_b_proj [H*(nope+v), kvr] from attn_k_b [H, kvr, nope] (row (h, j) = k_b[h][:, j]) and attn_v_b [H, v, kvr]
      * (rows h*(nope+v)+nope+i = v_b[h][i]).
      */

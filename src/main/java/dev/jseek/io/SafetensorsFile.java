@@ -8,13 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.jseek.tensor.DType;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -46,20 +44,13 @@ public final class SafetensorsFile implements AutoCloseable {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    private final Path path;
-    private final Arena arena;
-    private final FileIdentity identity;
-    private final MemorySegment mapped;
+    private final MappedFile file;
     private final long dataStart;
     private final Map<String, String> metadata;
     private final Map<String, TensorInfo> tensors; // sorted by name
 
-    private SafetensorsFile(Path path, FileIdentity identity, Arena arena, MemorySegment mapped, long dataStart,
-                            Map<String, String> metadata, Map<String, TensorInfo> tensors) {
-        this.path = path;
-        this.arena = arena;
-        this.mapped = mapped;
-        this.identity = identity;
+    private SafetensorsFile(MappedFile file, long dataStart, Map<String, String> metadata, Map<String, TensorInfo> tensors) {
+        this.file = file;
         this.dataStart = dataStart;
         this.metadata = metadata;
         this.tensors = tensors;
@@ -73,64 +64,57 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** As {@link #open(Path)}: mapped when {@code map}, else read into memory. */
     public static SafetensorsFile open(Path file, boolean map) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            FileIdentity identity = map ? FileIdentity.of(file) : null; // read into memory: later changes cannot reach it
-            long size = ch.size();
-            if (size < 8)
-                throw new FormatException(file + ": not a safetensors file: " + size + " bytes, fewer than the 8-byte header length");
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0, file);
-            long n = lenBuf.getLong(0);
-            if (n < 2 || n > size - 8)
-                throw new FormatException(file + ": header length " + Long.toUnsignedString(n) + " does not fit the file size " + size
-                        + " (need 2 <= length <= " + (size - 8) + ")");
-            if (n > MAX_HEADER_BYTES)
-                throw new FormatException(file + ": header length " + n + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
-            ByteBuffer hb = ByteBuffer.allocate((int) n);
-            readFully(ch, hb, 8, file);
-            long dataStart = 8 + n, dataSize = size - dataStart;
-            JsonNode root;
-            try {
-                root = JSON.readTree(hb.array());
-            } catch (JsonProcessingException e) {
-                throw new FormatException(file + ": header is not valid JSON: " + e.getOriginalMessage()
-                        + (e.getLocation() != null ? " at byte " + e.getLocation().getByteOffset() : ""), e);
-            }
-            if (root == null || !root.isObject())
-                throw new FormatException(file + ": header must be a JSON object, got " + (root == null ? "nothing" : root.getNodeType()));
-            Map<String, String> metadata = new LinkedHashMap<>();
-            Map<String, TensorInfo> tensors = new TreeMap<>();
-            Map<String, long[]> offsets = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                String name = e.getKey();
-                JsonNode v = e.getValue();
-                if (name.equals("__metadata__")) {
-                    if (!v.isObject()) throw new FormatException(file + ": __metadata__ must be an object of strings, got " + v.getNodeType());
-                    for (Map.Entry<String, JsonNode> m : v.properties()) {
-                        if (!m.getValue().isTextual())
-                            throw new FormatException(file + ": __metadata__ field '" + m.getKey() + "' must be a string, got " + m.getValue());
-                        metadata.put(m.getKey(), m.getValue().asText());
-                    }
-                    continue;
-                }
-                long[] off = new long[2];
-                TensorInfo info = parseTensor(file, name, v, dataStart, dataSize, off);
-                tensors.put(name, info);
-                offsets.put(name, off);
-            }
-            checkCoverage(file, offsets, dataSize);
-            MemorySegment mapped = FileMemory.load(ch, size, arena, map, file);
-            return new SafetensorsFile(file, identity, arena, mapped, dataStart,
-                    Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
-        } catch (IOException e) {
-            arena.close();
-            throw new FormatException(file + ": cannot read: " + e, e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
+        return MappedFile.open(file, map, (ch, bytes) -> read(file, ch, bytes));
+    }
+
+    /** Validates the header (read through the channel), then holds the file. */
+    private static SafetensorsFile read(Path file, FileChannel ch, MappedFile.Bytes bytes) throws IOException {
+        long size = ch.size();
+        if (size < 8)
+            throw new FormatException(file + ": not a safetensors file: " + size + " bytes, fewer than the 8-byte header length");
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0, file);
+        long n = lenBuf.getLong(0);
+        if (n < 2 || n > size - 8)
+            throw new FormatException(file + ": header length " + Long.toUnsignedString(n) + " does not fit the file size " + size
+                    + " (need 2 <= length <= " + (size - 8) + ")");
+        if (n > MAX_HEADER_BYTES)
+            throw new FormatException(file + ": header length " + n + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+        ByteBuffer hb = ByteBuffer.allocate((int) n);
+        readFully(ch, hb, 8, file);
+        long dataStart = 8 + n, dataSize = size - dataStart;
+        JsonNode root;
+        try {
+            root = JSON.readTree(hb.array());
+        } catch (JsonProcessingException e) {
+            throw new FormatException(file + ": header is not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " at byte " + e.getLocation().getByteOffset() : ""), e);
         }
+        if (root == null || !root.isObject())
+            throw new FormatException(file + ": header must be a JSON object, got " + (root == null ? "nothing" : root.getNodeType()));
+        Map<String, String> metadata = new LinkedHashMap<>();
+        Map<String, TensorInfo> tensors = new TreeMap<>();
+        Map<String, long[]> offsets = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            JsonNode v = e.getValue();
+            if (name.equals("__metadata__")) {
+                if (!v.isObject()) throw new FormatException(file + ": __metadata__ must be an object of strings, got " + v.getNodeType());
+                for (Map.Entry<String, JsonNode> m : v.properties()) {
+                    if (!m.getValue().isTextual())
+                        throw new FormatException(file + ": __metadata__ field '" + m.getKey() + "' must be a string, got " + m.getValue());
+                    metadata.put(m.getKey(), m.getValue().asText());
+                }
+                continue;
+            }
+            long[] off = new long[2];
+            TensorInfo info = parseTensor(file, name, v, dataStart, dataSize, off);
+            tensors.put(name, info);
+            offsets.put(name, off);
+        }
+        checkCoverage(file, offsets, dataSize);
+        return new SafetensorsFile(bytes.hold(size), dataStart, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos, Path file) throws IOException {
@@ -212,10 +196,10 @@ public final class SafetensorsFile implements AutoCloseable {
                     + "is the header length off?)");
     }
 
-    public Path path() { return path; }
+    public Path path() { return file.path(); }
 
     /** Throws {@link FileChangedException} when the file changed on disk since it was opened. */
-    public void checkUnchanged() { if (identity != null) identity.check(); }
+    public void checkUnchanged() { file.checkUnchanged(); }
 
     /** The {@code __metadata__} map (empty if absent). */
     public Map<String, String> metadata() { return metadata; }
@@ -228,7 +212,7 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The tensor's info; {@link FormatException} naming the file when it is absent. */
     public TensorInfo info(String name) {
         TensorInfo t = tensors.get(name);
-        if (t == null) throw new FormatException(path + ": no tensor '" + name + "'");
+        if (t == null) throw new FormatException(file.path() + ": no tensor '" + name + "'");
         return t;
     }
 
@@ -238,12 +222,12 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Zero-copy read-only slice holding exactly the tensor's bytes (little-endian, unaligned). */
     public MemorySegment segment(String name) {
         TensorInfo t = info(name);
-        return mapped.asSlice(t.fileOffset(), t.byteSize());
+        return file.slice(t.fileOffset(), t.byteSize());
     }
 
     /** Byte offset of the data buffer in the file (8 + header length). */
     public long dataStart() { return dataStart; }
 
     /** Unmaps the file; segments obtained from it become invalid. */
-    @Override public void close() { if (arena.scope().isAlive()) arena.close(); }
+    @Override public void close() { file.close(); }
 }

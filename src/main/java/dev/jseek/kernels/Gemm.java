@@ -123,6 +123,23 @@ public final class Gemm {
         Gemv.rowsSerial(y, yOff - r0, x, xOff, null, 0, 1, w, false, r0, r1);
     }
 
+    /**
+     * y[yOff + c] = Σ_p x[xOff + p] w[r0 + p][c] for c < w.cols(), p < n: rows r0..r0+n-1 of w transposed times x, on
+     * the calling thread (MLA's q_abs = W_UK^T q_nope per head, inside the attention's parallel job). Each y[c] is
+     * summed from zero by one fused multiply-add per row, rows in order, whatever the weight's type and storage.
+     */
+    public static void linearTransposedRows(float[] y, int yOff, float[] x, int xOff, Matrix w, int r0, int n) {
+        if (r0 < 0 || n < 0 || r0 + n > w.rows()) throw new IllegalArgumentException("rows " + r0 + ".." + (r0 + n) + " of a " + w.rows() + "-row weight");
+        checkExtent("x", x, xOff, 1, n, n);
+        checkExtent("y", y, yOff, 1, w.cols(), w.cols());
+        Scratch s = Scratch.acquire();
+        try {
+            HalfGemv.transposedRows(y, yOff, x, xOff, w, r0, n, s.get(1, w.cols()));
+        } finally {
+            s.release();
+        }
+    }
+
     /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */
     private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0 && !Gemv.packed(w, m); }
 

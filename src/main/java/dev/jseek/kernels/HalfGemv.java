@@ -376,11 +376,17 @@ final class HalfGemv {
      * lies in a vector already read).
      */
     static void reduceEach(float[] a, int count) {
-        for (int c = 0; c < count; c++) {
-            FloatVector v = FloatVector.fromArray(F, a, c * L);
-            for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
-            a[c] = v.lane(0);
-        }
+        for (int c = 0; c < count; c++) a[c] = tree(FloatVector.fromArray(F, a, c * L));
+    }
+
+    /**
+     * The sum of v's lanes by the pairwise tree: lanes j < h get lane j + lane j + h for h = L/2, L/4, ..., 1, then
+     * lane 0 ({@link dev.jseek.kernels.scalar.ScalarHalfGemv} and {@link dev.jseek.kernels.scalar.ScalarQuantGemv}
+     * compute these additions in scalar code). Also the Q8_0 kernels' row sum ({@link QuantGemv#laneSum}).
+     */
+    static float tree(FloatVector v) {
+        for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        return v.lane(0);
     }
 
     /**
@@ -404,6 +410,70 @@ final class HalfGemv {
                 lo.selectFrom(u, v).add(hi.selectFrom(u, v)).intoArray(a, p * L);
             }
             vecs = pairs;
+        }
+    }
+
+    /**
+     * y[yOff + c] = Σ_p x[xOff + p] w[r0 + p][c] for c < w.cols() and p < n (the rows r0..r0+n-1 of w, transposed,
+     * times x: MLA's q_abs = W_UK^T q_nope): each y[c] from zero by one {@link Math#fma} per p, p ascending, exactly
+     * as decoding row after row and adding x[p] times it to y would. For native BF16/F16/F32 weights 4 vectors of y
+     * stay in registers while the n rows stream past (no decoded row, no pass over y per row); other storage decodes
+     * each row ({@link WeightRows#decode}) into {@code row} and adds it. Same bits either way
+     * ({@link dev.jseek.kernels.scalar.ScalarHalfGemv#transposedRows}).
+     */
+    static void transposedRows(float[] y, int yOff, float[] x, int xOff, Matrix w, int r0, int n, float[] row) {
+        int k = w.cols();
+        MemorySegment seg = w.data();
+        DType t = w.dtype();
+        if (seg.heapBase().isPresent() || !(t == DType.BF16 || t == DType.F16 || t == DType.F32)) {
+            java.util.Arrays.fill(y, yOff, yOff + k, 0f);
+            for (int p = 0; p < n; p++) {
+                WeightRows.decode(w, r0 + p, 0, k, row, 0);
+                FloatVector a = FloatVector.broadcast(F, x[xOff + p]);
+                int c = 0;
+                for (; c + L <= k; c += L) a.fma(FloatVector.fromArray(F, row, c), FloatVector.fromArray(F, y, yOff + c)).intoArray(y, yOff + c);
+                for (; c < k; c++) y[yOff + c] = Math.fma(x[xOff + p], row[c], y[yOff + c]);
+            }
+            return;
+        }
+        int c = 0;
+        for (; c + 4 * L <= k; c += 4 * L) {
+            FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+            long e = (long) r0 * k + c;
+            for (int p = 0; p < n; p++, e += k) {
+                FloatVector b = FloatVector.broadcast(F, x[xOff + p]);
+                if (t == DType.BF16) {
+                    a0 = b.fma(Vec.loadBf16(seg, e), a0); a1 = b.fma(Vec.loadBf16(seg, e + L), a1);
+                    a2 = b.fma(Vec.loadBf16(seg, e + 2 * L), a2); a3 = b.fma(Vec.loadBf16(seg, e + 3 * L), a3);
+                } else if (t == DType.F32) {
+                    a0 = b.fma(Vec.loadF32(seg, e), a0); a1 = b.fma(Vec.loadF32(seg, e + L), a1);
+                    a2 = b.fma(Vec.loadF32(seg, e + 2 * L), a2); a3 = b.fma(Vec.loadF32(seg, e + 3 * L), a3);
+                } else {
+                    a0 = b.fma(Vec.loadF16(seg, e), a0); a1 = b.fma(Vec.loadF16(seg, e + L), a1);
+                    a2 = b.fma(Vec.loadF16(seg, e + 2 * L), a2); a3 = b.fma(Vec.loadF16(seg, e + 3 * L), a3);
+                }
+            }
+            a0.intoArray(y, yOff + c); a1.intoArray(y, yOff + c + L); a2.intoArray(y, yOff + c + 2 * L); a3.intoArray(y, yOff + c + 3 * L);
+        }
+        for (; c + L <= k; c += L) {
+            FloatVector a = FloatVector.zero(F);
+            long e = (long) r0 * k + c;
+            for (int p = 0; p < n; p++, e += k) {
+                FloatVector b = FloatVector.broadcast(F, x[xOff + p]);
+                a = b.fma(t == DType.BF16 ? Vec.loadBf16(seg, e) : t == DType.F32 ? Vec.loadF32(seg, e) : Vec.loadF16(seg, e), a);
+            }
+            a.intoArray(y, yOff + c);
+        }
+        for (; c < k; c++) {
+            float a = 0f;
+            for (int p = 0; p < n; p++) {
+                long e = (long) (r0 + p) * k + c;
+                float wv = t == DType.F32 ? seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, e)
+                        : t == DType.BF16 ? Float.intBitsToFloat((seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, e) & 0xFFFF) << 16)
+                        : Float.float16ToFloat(seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, e));
+                a = Math.fma(x[xOff + p], wv, a);
+            }
+            y[yOff + c] = a;
         }
     }
 

@@ -286,10 +286,10 @@ final class QuantGemv {
             d = FloatVector.broadcast(F, h16(b, p3 + p));
             a30 = t30.fma(d, a30); a31 = t31.fma(d, a31);
         }
-        put(y, yi, Vec.sum(a00), accumulate); put(y, yi + n, Vec.sum(a01), accumulate);
-        put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
-        put(y, yi + 2, Vec.sum(a20), accumulate); put(y, yi + 2 + n, Vec.sum(a21), accumulate);
-        put(y, yi + 3, Vec.sum(a30), accumulate); put(y, yi + 3 + n, Vec.sum(a31), accumulate);
+        put(y, yi, laneSum(a00), accumulate); put(y, yi + n, laneSum(a01), accumulate);
+        put(y, yi + 1, laneSum(a10), accumulate); put(y, yi + 1 + n, laneSum(a11), accumulate);
+        put(y, yi + 2, laneSum(a20), accumulate); put(y, yi + 2 + n, laneSum(a21), accumulate);
+        put(y, yi + 3, laneSum(a30), accumulate); put(y, yi + 3 + n, laneSum(a31), accumulate);
     }
 
     /**
@@ -330,10 +330,10 @@ final class QuantGemv {
             d = FloatVector.broadcast(F, h16(b, p1 + p));
             a10 = t10.fma(d, a10); a11 = t11.fma(d, a11); a12 = t12.fma(d, a12); a13 = t13.fma(d, a13);
         }
-        put(y, yi, Vec.sum(a00), accumulate); put(y, yi + n, Vec.sum(a01), accumulate);
-        put(y, yi + 2 * n, Vec.sum(a02), accumulate); put(y, yi + 3 * n, Vec.sum(a03), accumulate);
-        put(y, yi + 1, Vec.sum(a10), accumulate); put(y, yi + 1 + n, Vec.sum(a11), accumulate);
-        put(y, yi + 1 + 2 * n, Vec.sum(a12), accumulate); put(y, yi + 1 + 3 * n, Vec.sum(a13), accumulate);
+        put(y, yi, laneSum(a00), accumulate); put(y, yi + n, laneSum(a01), accumulate);
+        put(y, yi + 2 * n, laneSum(a02), accumulate); put(y, yi + 3 * n, laneSum(a03), accumulate);
+        put(y, yi + 1, laneSum(a10), accumulate); put(y, yi + 1 + n, laneSum(a11), accumulate);
+        put(y, yi + 1 + 2 * n, laneSum(a12), accumulate); put(y, yi + 1 + 3 * n, laneSum(a13), accumulate);
     }
 
     private static void put(float[] y, int i, float v, boolean accumulate) { y[i] = accumulate ? y[i] + v : v; }
@@ -360,7 +360,7 @@ final class QuantGemv {
             FloatVector d = FloatVector.broadcast(F, f16(s, p));
             a0 = t0.fma(d, a0); a1 = t1.fma(d, a1); a2 = t2.fma(d, a2); a3 = t3.fma(d, a3);
         }
-        float v0 = Vec.sum(a0), v1 = Vec.sum(a1), v2 = Vec.sum(a2), v3 = Vec.sum(a3);
+        float v0 = laneSum(a0), v1 = laneSum(a1), v2 = laneSum(a2), v3 = laneSum(a3);
         y[yi] = accumulate ? y[yi] + v0 : v0;
         y[yi + n] = accumulate ? y[yi + n] + v1 : v1;
         y[yi + 2 * n] = accumulate ? y[yi + 2 * n] + v2 : v2;
@@ -383,7 +383,7 @@ final class QuantGemv {
             FloatVector d = FloatVector.broadcast(F, f16(s, p));
             a0 = t0.fma(d, a0); a1 = t1.fma(d, a1);
         }
-        float v0 = Vec.sum(a0), v1 = Vec.sum(a1);
+        float v0 = laneSum(a0), v1 = laneSum(a1);
         y[yi] = accumulate ? y[yi] + v0 : v0;
         y[yi + n] = accumulate ? y[yi + n] + v1 : v1;
     }
@@ -396,6 +396,19 @@ final class QuantGemv {
      */
     static final boolean Q8_LANES = Boolean.parseBoolean(System.getProperty("jseek.q8Lanes", "true"));
 
+    /**
+     * Whether the Q8_0 kernels (one token and the token tiles alike) sum each dot's vector accumulator by the pairwise
+     * lane tree ({@link HalfGemv#tree}: 4 dependent shuffle-adds at 512 bits) instead of in lane order (16 dependent
+     * adds): a row of a 1536 x 512 expert down projection is 16 blocks, and the in-order sum cost about a third of it
+     * (system property {@code jseek.q8Tree}, default true; false: the in-order sums, other bits;
+     * docs/quantization.md, "The decode step"). Scalar twin of either order: {@link
+     * dev.jseek.kernels.scalar.ScalarQuantGemv#q8_0}.
+     */
+    static final boolean Q8_TREE = Boolean.parseBoolean(System.getProperty("jseek.q8Tree", "true"));
+
+    /** The sum of a Q8_0 dot's accumulator lanes: {@link HalfGemv#tree} or, with {@code jseek.q8Tree=false}, {@link Vec#sum}. */
+    static float laneSum(FloatVector v) { return Q8_TREE ? HalfGemv.tree(v) : Vec.sum(v); }
+
     /** {@link #q8_0(MemorySegment, long, float[], int, int)} with the lane sum through {@code lanes} (L floats): same bits. */
     static float q8_0(MemorySegment s, long p, float[] x, int xo, int nb, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
@@ -404,6 +417,7 @@ final class QuantGemv {
             for (int j = L; j < 32; j += L) t = toFloat(bytes(s, p + 2 + j)).fma(FloatVector.fromArray(F, x, xo + j), t);
             acc = t.fma(FloatVector.broadcast(F, f16(s, p)), acc);
         }
+        if (Q8_TREE) return HalfGemv.tree(acc);
         acc.intoArray(lanes, 0);
         float sum = 0f;
         for (int j = 0; j < L; j++) sum += lanes[j];
@@ -417,6 +431,6 @@ final class QuantGemv {
             for (int j = L; j < 32; j += L) t = toFloat(bytes(s, p + 2 + j)).fma(FloatVector.fromArray(F, x, xo + j), t);
             acc = t.fma(FloatVector.broadcast(F, f16(s, p)), acc);
         }
-        return Vec.sum(acc);
+        return laneSum(acc);
     }
 }

@@ -31,9 +31,7 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
     public void forward(float[] h, int T, int startPos, KvCache cache, float[] cos, float[] sin, Workspace ws) {
         int n = T * attnNorm.dim();
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
-        long t0 = StepProfile.start();
-        attnNorm.forward(h, x, T);
-        StepProfile.stop(Phase.NORM, t0);
+        norm(attnNorm, h, x, T);
         attn.forward(x, T, startPos, cache, layer, cos, sin, y, ws);
         residualAndFfn(h, x, y, n, T, ws);
     }
@@ -46,9 +44,7 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
     public void forwardBatch(float[] h, int M, int[] positions, KvCache[] caches, float[] cos, float[] sin, Workspace ws) {
         int n = M * attnNorm.dim();
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
-        long t0 = StepProfile.start();
-        attnNorm.forward(h, x, M);
-        StepProfile.stop(Phase.NORM, t0);
+        norm(attnNorm, h, x, M);
         attn.forwardBatch(x, M, positions, caches, layer, cos, sin, y, ws);
         residualAndFfn(h, x, y, n, M, ws);
     }
@@ -65,9 +61,7 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
                                float[] sin, Workspace ws) {
         int dim = attnNorm.dim(), n = R * dim, half = attn.rope / 2;
         float[] x = ws.f(Buf.BLOCK_X, n), y = ws.f(Buf.BLOCK_Y, n);
-        long t0 = StepProfile.start();
-        attnNorm.forward(h, x, R);
-        StepProfile.stop(Phase.NORM, t0);
+        norm(attnNorm, h, x, R);
         for (int i = 0; i < segs; i++) {
             int r0 = segStart[i], T = segStart[i + 1] - r0;
             float[] xs = ws.f(Buf.STACK_X, T * dim), ys = ws.f(Buf.STACK_Y, T * dim);
@@ -78,12 +72,8 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
             attn.forward(xs, T, startPos[i], caches[i], layer, cs, sn, ys, ws);
             System.arraycopy(ys, 0, y, r0 * dim, T * dim);
         }
-        t0 = StepProfile.start();
-        for (int i = 0; i < n; i++) h[i] += y[i];
-        StepProfile.stop(Phase.RESIDUAL, t0);
-        t0 = StepProfile.start();
-        ffnNorm.forward(h, x, R);
-        StepProfile.stop(Phase.NORM, t0);
+        addResidual(h, y, n);
+        norm(ffnNorm, h, x, R);
         if (ffn instanceof Moe moe) moe.forwardStacked(x, R, segStart, segs, y, ws);
         else for (int i = 0; i < segs; i++) {
             int r0 = segStart[i], T = segStart[i + 1] - r0;
@@ -92,21 +82,27 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
             ffn.forward(xs, T, ys, ws);
             System.arraycopy(ys, 0, y, r0 * dim, T * dim);
         }
-        t0 = StepProfile.start();
-        for (int i = 0; i < n; i++) h[i] += y[i];
-        StepProfile.stop(Phase.RESIDUAL, t0);
+        addResidual(h, y, n);
     }
 
     /** h += y (the attention output), then the FFN's residual branch h += FFN(RMSNorm(h)) over {@code rows} rows (x, y: scratch). */
     private void residualAndFfn(float[] h, float[] x, float[] y, int n, int rows, Workspace ws) {
-        long t0 = StepProfile.start();
-        for (int i = 0; i < n; i++) h[i] += y[i];
-        StepProfile.stop(Phase.RESIDUAL, t0);
-        t0 = StepProfile.start();
-        ffnNorm.forward(h, x, rows);
-        StepProfile.stop(Phase.NORM, t0);
+        addResidual(h, y, n);
+        norm(ffnNorm, h, x, rows);
         ffn.forward(x, rows, y, ws);
-        t0 = StepProfile.start();
+        addResidual(h, y, n);
+    }
+
+    /** out = norm(h) over {@code rows} rows, timed as {@link Phase#NORM}. */
+    private static void norm(RmsNorm norm, float[] h, float[] out, int rows) {
+        long t0 = StepProfile.start();
+        norm.forward(h, out, rows);
+        StepProfile.stop(Phase.NORM, t0);
+    }
+
+    /** h[0..n) += y, the residual connection, timed as {@link Phase#RESIDUAL}. */
+    private static void addResidual(float[] h, float[] y, int n) {
+        long t0 = StepProfile.start();
         for (int i = 0; i < n; i++) h[i] += y[i];
         StepProfile.stop(Phase.RESIDUAL, t0);
     }

@@ -35,6 +35,7 @@ public final class DeepSeekV3 implements AutoCloseable {
     public final Rope rope;
     private final Workspace ws = new Workspace();
     private final int[] stepToken = new int[1];
+    private final RopeRows ropeRows = new RopeRows();
     private final AutoCloseable owner;
 
     private DeepSeekV3(ModelConfig config, Embedding embed, Block[] layers, RmsNorm norm, Matrix lmHead, Mtp[] mtp,
@@ -109,17 +110,14 @@ public final class DeepSeekV3 implements AutoCloseable {
 
     /** {@link #forwardHidden} into out[0 .. T * dim). */
     private void hiddenInto(int[] tokens, int startPos, KvCache cache, float[] out) {
-        int T = tokens.length, dim = config.hiddenSize();
+        int T = tokens.length;
         checkTokens(tokens);
         checkCache(cache, layers.length, startPos, T);
-        float[] h = ws.f(Buf.HIDDEN, T * dim);
         long t0 = StepProfile.start();
-        embed.forward(tokens, T, h);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
-        rope.table(startPos, T, cos, sin);
+        float[] h = embedded(Buf.HIDDEN, tokens, T);
+        RopeRows r = ropeRows.at(startPos, T);
         StepProfile.stop(StepProfile.Phase.EMBED, t0);
-        for (Block b : layers) b.forward(h, T, startPos, cache, cos, sin, ws);
+        for (Block b : layers) b.forward(h, T, startPos, cache, r.cos, r.sin, ws);
         t0 = StepProfile.start();
         norm.forward(h, out, T);
         StepProfile.stop(StepProfile.Phase.FINAL_NORM, t0);
@@ -170,17 +168,13 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     private void batchHiddenInto(int[] tokens, int[] positions, KvCache[] caches, int M, float[] out) {
-        int dim = config.hiddenSize();
         if (M < 1 || tokens.length < M || positions.length < M || caches.length < M)
             throw new IllegalArgumentException("a batch of " + M + " rows needs that many tokens, positions and caches");
         checkTokens(java.util.Arrays.copyOf(tokens, M));
         for (int i = 0; i < M; i++) checkCache(caches[i], layers.length, positions[i], 1);
-        float[] h = ws.f(Buf.HIDDEN, M * dim);
-        embed.forward(tokens, M, h);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
-        rope.table(positions, M, cos, sin);
-        for (Block b : layers) b.forwardBatch(h, M, positions, caches, cos, sin, ws);
+        float[] h = embedded(Buf.HIDDEN, tokens, M);
+        RopeRows r = ropeRows.at(positions, M);
+        for (Block b : layers) b.forwardBatch(h, M, positions, caches, r.cos, r.sin, ws);
         norm.forward(h, out, M);
     }
 
@@ -207,20 +201,18 @@ public final class DeepSeekV3 implements AutoCloseable {
             checkCache(caches[i], layers.length, startPos[i], T);
             segStart[i + 1] = Math.addExact(segStart[i], T);
         }
-        int R = segStart[segs], half = rope.dim / 2;
+        int R = segStart[segs];
         int[] all = new int[R], positions = new int[R];
         for (int i = 0; i < segs; i++)
             for (int t = 0; t < tokens[i].length; t++) {
                 all[segStart[i] + t] = tokens[i][t];
                 positions[segStart[i] + t] = startPos[i] + t;
             }
-        float[] h = ws.f(Buf.HIDDEN, R * dim);
         long t0 = StepProfile.start();
-        embed.forward(all, R, h);
-        float[] cos = ws.f(Buf.ROPE_COS, R * half), sin = ws.f(Buf.ROPE_SIN, R * half);
-        rope.table(positions, R, cos, sin);
+        float[] h = embedded(Buf.HIDDEN, all, R);
+        RopeRows r = ropeRows.at(positions, R);
         StepProfile.stop(StepProfile.Phase.EMBED, t0);
-        for (Block b : layers) b.forwardStacked(h, R, segStart, segs, startPos, caches, cos, sin, ws);
+        for (Block b : layers) b.forwardStacked(h, R, segStart, segs, startPos, caches, r.cos, r.sin, ws);
         float[] out = new float[R * dim];
         t0 = StepProfile.start();
         norm.forward(h, out, R);
@@ -266,20 +258,16 @@ public final class DeepSeekV3 implements AutoCloseable {
      * ({@link #forwardHidden}) with at least T rows; nextTokens[i] is the token after hidden[i]'s position.
      */
     public float[] mtpHidden(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
-        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
-                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        requireMtp();
         int T = nextTokens.length, dim = config.hiddenSize();
         checkTokens(nextTokens);
         checkCache(mtpCache, 1, startPos, T);
         if (hidden.length < (long) T * dim)
             throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T);
-        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
-        embed.forward(nextTokens, T, emb);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
-        rope.table(startPos, T, cos, sin);
+        float[] emb = embedded(Buf.MTP_EMB, nextTokens, T);
+        RopeRows r = ropeRows.at(startPos, T);
         float[] out = new float[T * dim];
-        mtp[0].forward(emb, hidden, T, startPos, mtpCache, cos, sin, out, ws);
+        mtp[0].forward(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, out, ws);
         return out;
     }
 
@@ -290,20 +278,16 @@ public final class DeepSeekV3 implements AutoCloseable {
      * {@link #mtpHidden} bit for bit up to {@link Gemm#GEMV_MAX_M} rows.
      */
     public float[] mtpBatchHidden(int[] nextTokens, float[] hidden, int[] positions, KvCache[] caches, int M) {
-        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
-                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        requireMtp();
         int dim = config.hiddenSize();
         if (M < 1 || nextTokens.length < M || positions.length < M || caches.length < M || hidden.length < (long) M * dim)
             throw new IllegalArgumentException("a batch of " + M + " MTP rows needs that many tokens, hidden rows, positions and caches");
         checkTokens(java.util.Arrays.copyOf(nextTokens, M));
         for (int i = 0; i < M; i++) checkCache(caches[i], 1, positions[i], 1);
-        float[] emb = ws.f(Buf.MTP_EMB, M * dim);
-        embed.forward(nextTokens, M, emb);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, M * half), sin = ws.f(Buf.ROPE_SIN, M * half);
-        rope.table(positions, M, cos, sin);
+        float[] emb = embedded(Buf.MTP_EMB, nextTokens, M);
+        RopeRows r = ropeRows.at(positions, M);
         float[] out = new float[M * dim];
-        mtp[0].forwardBatch(emb, hidden, M, positions, caches, cos, sin, out, ws);
+        mtp[0].forwardBatch(emb, hidden, M, positions, caches, r.cos, r.sin, out, ws);
         return out;
     }
 
@@ -331,6 +315,43 @@ public final class DeepSeekV3 implements AutoCloseable {
             } catch (Exception e) {
                 throw new IllegalStateException("closing model weights: " + e.getMessage(), e);
             }
+        }
+    }
+
+    private void requireMtp() {
+        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
+                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+    }
+
+    /** The embeddings of tokens[0..rows) in workspace slot {@code slot}, [rows, dim] (the MTP module shares the main embedding, report §2.2). */
+    private float[] embedded(Buf slot, int[] tokens, int rows) {
+        float[] e = ws.f(slot, rows * config.hiddenSize());
+        embed.forward(tokens, rows, e);
+        return e;
+    }
+
+    /** The rope tables cos and sin [rows, rope/2] of the rows of one forward, in the workspace (ROPE_COS, ROPE_SIN); valid until the next {@code at}. */
+    private final class RopeRows {
+        float[] cos, sin;
+
+        /** The tables of positions start..start+rows-1. */
+        RopeRows at(int start, int rows) {
+            size(rows);
+            rope.table(start, rows, cos, sin);
+            return this;
+        }
+
+        /** The tables of positions[0..rows). */
+        RopeRows at(int[] positions, int rows) {
+            size(rows);
+            rope.table(positions, rows, cos, sin);
+            return this;
+        }
+
+        private void size(int rows) {
+            int half = rope.dim / 2;
+            cos = ws.f(Buf.ROPE_COS, rows * half);
+            sin = ws.f(Buf.ROPE_SIN, rows * half);
         }
     }
 

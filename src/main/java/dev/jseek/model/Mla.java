@@ -37,9 +37,17 @@ public final class Mla {
     /** kv_a_proj_with_mqa [kv_lora_rank + rope, dim], kv_a_layernorm [kv_lora_rank], kv_b_proj, o_proj [dim, heads·vDim]. */
     public final Matrix kvAProj, kvBProj, oProj;
     public final RmsNorm kvANorm;
+    /**
+     * kv_b_proj's halves as the weight source stores them apart (a GGUF's attn_k_b, attn_v_b; {@link
+     * WeightSource#kvBHalves}), or null: W_UK^T per head [heads * kvRank, nope] and W_UV [heads * vDim, kvRank], in
+     * the file's type. {@link #attendHeads} then multiplies them by the weight type's GEMV kernel (q_abs^h = kB^h
+     * q_nope^h, o^h = vB^h o_lat^h), reading the stored (quantized) bytes instead of kvBProj, which a block-typed file
+     * rebuilds in F32.
+     */
+    public final Matrix kB, vB;
 
     public Mla(ModelConfig cfg, Matrix qProj, Matrix qAProj, RmsNorm qANorm, Matrix qBProj,
-               Matrix kvAProj, RmsNorm kvANorm, Matrix kvBProj, Matrix oProj) {
+               Matrix kvAProj, RmsNorm kvANorm, Matrix kvBProj, Matrix oProj, Matrix kB, Matrix vB) {
         heads = cfg.numAttentionHeads();
         nope = cfg.qkNopeHeadDim();
         rope = cfg.qkRopeHeadDim();
@@ -55,6 +63,8 @@ public final class Mla {
         this.kvANorm = kvANorm;
         this.kvBProj = kvBProj;
         this.oProj = oProj;
+        this.kB = kB;
+        this.vB = vB;
     }
 
     /** Loads the attention tensors of {@code layer} of the {@link TensorSchema}. */
@@ -69,11 +79,14 @@ public final class Mla {
         } else {
             q = w.matrix(s.get(layer, TensorSchema.Slot.Q));
         }
+        TensorSchema.Tensor kvB = s.get(layer, TensorSchema.Slot.KV_B);
+        Matrix[] halves = w.kvBHalves(kvB.name(), cfg.numAttentionHeads(), cfg.qkNopeHeadDim(), cfg.vHeadDim(), cfg.kvLoraRank());
         return new Mla(cfg, q, qa, qn, qb,
                 w.matrix(s.get(layer, TensorSchema.Slot.KV_A)),
                 RmsNorm.load(w, s.get(layer, TensorSchema.Slot.KV_A_NORM), cfg),
-                w.matrix(s.get(layer, TensorSchema.Slot.KV_B)),
-                w.matrix(s.get(layer, TensorSchema.Slot.O)));
+                w.matrix(kvB),
+                w.matrix(s.get(layer, TensorSchema.Slot.O)),
+                halves == null ? null : halves[0], halves == null ? null : halves[1]);
     }
 
     /**
@@ -246,8 +259,8 @@ public final class Mla {
 
     /**
      * Absorbed attention (docs/architecture.md §3.3) of a few query rows as one parallel job over groups of heads
-     * (one group per pool thread): per head, q_abs = W_UK^T q_nope from kv_b rows decoded one at a time
-     * ({@link #absorbHead}), per query the scores against its cache, softmax and o_lat = P c_kv ({@link #attendQuery}),
+     * (one group per pool thread): per head, q_abs = W_UK^T q_nope ({@link #absorbHead}: from {@link #kB} by the GEMV
+     * kernel, or from kv_b rows decoded one at a time), per query the scores against its cache, softmax and o_lat = P c_kv ({@link #attendQuery}),
      * then o = W_UV o_lat ({@link #expandHead}). Query t reads cache {@code caches[t]} at position {@code positions[t]}
      * (caches null: {@code cache} at startPos + t), up to and including its own position; paged caches are read
      * block by block where they lie. Every value of query t is computed the same way whatever the other rows are, so a
@@ -493,12 +506,30 @@ public final class Mla {
     }
 
     /**
-     * Head h of {@link #absorbQueries} for T query rows: q_abs^h[c] = Σ_p q_nope^h[p] W_UK^h[p][c], each W_UK row
-     * decoded once into row[ro ..] and applied to every query with one fused multiply-add per element, p ascending
-     * (the order in which the GEMM's micro-kernel sums a single k slice).
+     * The absorb of a head without {@link #kB} by {@link Gemm#linearTransposedRows} (per query row, q_abs held in
+     * registers while the head's W_UK rows stream past) unless the system property {@code jseek.absorbRows} is false
+     * (then each W_UK row decoded once and added to every query row's q_abs in memory): the same bits.
+     */
+    static final boolean ABSORB_ROWS = Boolean.parseBoolean(System.getProperty("jseek.absorbRows", "true"));
+
+    /**
+     * Head h of {@link #absorbQueries} for T query rows: q_abs^h[c] = Σ_p q_nope^h[p] W_UK^h[p][c]. With {@link #kB}:
+     * the kvRank rows of kB^h times each row's q_nope^h by the weight type's GEMV kernel ({@link Gemm#linearRows});
+     * else from zero with one fused multiply-add per element and W_UK row, p ascending (the order in which the GEMM's
+     * micro-kernel sums a single k slice; {@link #ABSORB_ROWS}).
      */
     private void absorbHead(int h, float[] q, int T, float[] qAbs, float[] row, int ro) {
         int qWidth = heads * qkDim, stride = heads * kvRank;
+        if (kB != null) {
+            for (int t = 0; t < T; t++)
+                Gemm.linearRows(qAbs, t * stride + h * kvRank, q, t * qWidth + h * qkDim, kB, h * kvRank, (h + 1) * kvRank);
+            return;
+        }
+        if (ABSORB_ROWS) {
+            for (int t = 0; t < T; t++)
+                Gemm.linearTransposedRows(qAbs, t * stride + h * kvRank, q, t * qWidth + h * qkDim, kvBProj, h * (nope + vDim), nope);
+            return;
+        }
         for (int t = 0; t < T; t++) java.util.Arrays.fill(qAbs, t * stride + h * kvRank, t * stride + (h + 1) * kvRank, 0f);
         for (int p = 0; p < nope; p++) {
             WeightRows.decode(kvBProj, h * (nope + vDim) + p, 0, kvRank, row, ro);
@@ -511,9 +542,10 @@ public final class Mla {
      * o_lat_h by the GEMV kernel of the weight's type ({@link Gemm#linearRows}, on this thread).
      */
     private void expandHead(int h, float[] oLat, int T, float[] oHeads) {
-        int r0 = h * (nope + vDim) + nope;
+        Matrix w = vB != null ? vB : kvBProj;
+        int r0 = vB != null ? h * vDim : h * (nope + vDim) + nope;
         for (int t = 0; t < T; t++)
-            Gemm.linearRows(oHeads, (t * heads + h) * vDim, oLat, (t * heads + h) * kvRank, kvBProj, r0, r0 + vDim);
+            Gemm.linearRows(oHeads, (t * heads + h) * vDim, oLat, (t * heads + h) * kvRank, w, r0, r0 + vDim);
     }
 
     /** y[yo + i] = fma(a, x[xo + i], y[yo + i]) for i < n. */

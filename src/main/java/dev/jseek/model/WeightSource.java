@@ -20,6 +20,14 @@ public interface WeightSource {
     /** The 2-D weight of a schema tensor, at the schema's shape. */
     default Matrix matrix(TensorSchema.Tensor t) { return matrix(t.name(), t.rows(), t.cols()); }
 
+    /**
+     * kv_b_proj's two halves as the source stores them, when it stores them apart (a {@code deepseek2} GGUF's
+     * {@code attn_k_b} and {@code attn_v_b}): {W_UK^T per head [heads * kvRank, nope] (row h * kvRank + c holds
+     * W_UK^h[:, c]), W_UV per head [heads * v, kvRank]}, views in the stored type, not copied; null when the source
+     * has kv_b_proj only. The decode attention multiplies them row by row (docs/quantization.md, "The decode step").
+     */
+    default Matrix[] kvBHalves(String kvB, int heads, int nope, int v, int kvRank) { return null; }
+
     /** A schema tensor converted to float, at the schema's shape. */
     default float[] floats(TensorSchema.Tensor t) { return floats(t.name(), t.shape()); }
 

@@ -112,14 +112,8 @@ final class FbOverlap implements AutoCloseable {
 
     /** Hands the turn to the other half (unless it finished) and returns when it comes back. */
     private void pass(int side) {
-        lock.lock();
-        try {
-            if (!finished[1 - side]) turn = 1 - side;
-            changed.signalAll();
-            while (turn != side) changed.awaitUninterruptibly();
-        } finally {
-            lock.unlock();
-        }
+        handOver(side, false);
+        waitTurn(side);
     }
 
     private void waitTurn(int side) {
@@ -131,11 +125,18 @@ final class FbOverlap implements AutoCloseable {
         }
     }
 
-    private void finish(int side) {
+    private void finish(int side) { handOver(side, true); }
+
+    /**
+     * Gives the turn to the other half, {@code side} having finished when {@code done}; while not done, a half whose
+     * other half finished keeps the turn. (Only the half holding the turn hands it over, so it is still this half's
+     * when {@link #pass} then waits for it, if the other half gave it back or finished meanwhile.)
+     */
+    private void handOver(int side, boolean done) {
         lock.lock();
         try {
-            finished[side] = true;
-            turn = 1 - side;
+            if (done) finished[side] = true;
+            if (done || !finished[1 - side]) turn = 1 - side;
             changed.signalAll();
         } finally {
             lock.unlock();

@@ -99,34 +99,13 @@ public final class StageCopies {
      * holders' parts in rank order into {@code grads}; the other holders' gradients of it are left as they were.
      */
     public void sumGradients(float[] grads) {
-        int P = comm.size();
-        List<Transfer> t = new ArrayList<>();
-        Map<Integer, float[]> got = new LinkedHashMap<>();
-        Map<Integer, List<ParamLayout.Entry>> gotList = new LinkedHashMap<>();
-        for (int q = 0; q < P; q++) {
-            if (q == me) continue;
-            List<ParamLayout.Entry> out = between(q, true), in = between(q, false);
-            if (!out.isEmpty()) {
-                float[] buf = new float[floats(out)];
-                int at = 0;
-                for (ParamLayout.Entry e : out) { System.arraycopy(grads, e.offset(), buf, at, e.size()); at += e.size(); }
-                t.add(Transfer.send(q, 0, buf, 0, buf.length));
-            }
-            if (!in.isEmpty()) {
-                float[] buf = new float[floats(in)];
-                got.put(q, buf);
-                gotList.put(q, in);
-                t.add(Transfer.recv(q, 0, buf, 0, buf.length));
-            }
-        }
-        if (t.isEmpty()) return;
-        comm.exchange(t);
+        Map<Integer, float[]> got = exchange(grads, true, 0);
         // per owned tensor, each holder's part: this rank's from grads, the others' from their buffers
         Map<String, Map<Integer, Integer>> at = new LinkedHashMap<>();
-        for (var e : gotList.entrySet()) {
+        for (int q : got.keySet()) {
             int off = 0;
-            for (ParamLayout.Entry en : e.getValue()) {
-                at.computeIfAbsent(en.name(), k -> new LinkedHashMap<>()).put(e.getKey(), off);
+            for (ParamLayout.Entry en : between(q, false)) {
+                at.computeIfAbsent(en.name(), k -> new LinkedHashMap<>()).put(q, off);
                 off += en.size();
             }
         }
@@ -148,29 +127,36 @@ public final class StageCopies {
 
     /** Collective over the pipeline group: each owner's values of its tensors sent to their other holders' {@code params}. */
     public void shareParameters(float[] params) {
-        int P = comm.size();
+        for (var e : exchange(params, false, 1).entrySet()) {
+            int at = 0;
+            for (ParamLayout.Entry en : between(e.getKey(), true)) { System.arraycopy(e.getValue(), at, params, en.offset(), en.size()); at += en.size(); }
+        }
+    }
+
+    /**
+     * One exchange over the pipeline group, message tag {@code tag}: to every other rank q, the tensors
+     * {@code between(q, toOwner)} packed from {@code src}; from q, the tensors {@code between(q, !toOwner)} into a
+     * buffer of their own. Returns the received buffers by sending rank, in rank order (empty when nothing moves).
+     */
+    private Map<Integer, float[]> exchange(float[] src, boolean toOwner, int tag) {
         List<Transfer> t = new ArrayList<>();
-        Map<float[], List<ParamLayout.Entry>> unpack = new LinkedHashMap<>();
-        for (int q = 0; q < P; q++) {
+        Map<Integer, float[]> got = new LinkedHashMap<>();
+        for (int q = 0; q < comm.size(); q++) {
             if (q == me) continue;
-            List<ParamLayout.Entry> out = between(q, false), in = between(q, true);
+            List<ParamLayout.Entry> out = between(q, toOwner), in = between(q, !toOwner);
             if (!out.isEmpty()) {
                 float[] buf = new float[floats(out)];
                 int at = 0;
-                for (ParamLayout.Entry e : out) { System.arraycopy(params, e.offset(), buf, at, e.size()); at += e.size(); }
-                t.add(Transfer.send(q, 1, buf, 0, buf.length));
+                for (ParamLayout.Entry e : out) { System.arraycopy(src, e.offset(), buf, at, e.size()); at += e.size(); }
+                t.add(Transfer.send(q, tag, buf, 0, buf.length));
             }
             if (!in.isEmpty()) {
                 float[] buf = new float[floats(in)];
-                unpack.put(buf, in);
-                t.add(Transfer.recv(q, 1, buf, 0, buf.length));
+                got.put(q, buf);
+                t.add(Transfer.recv(q, tag, buf, 0, buf.length));
             }
         }
-        if (t.isEmpty()) return;
-        comm.exchange(t);
-        for (var e : unpack.entrySet()) {
-            int at = 0;
-            for (ParamLayout.Entry en : e.getValue()) { System.arraycopy(e.getKey(), at, params, en.offset(), en.size()); at += en.size(); }
-        }
+        if (!t.isEmpty()) comm.exchange(t);
+        return got;
     }
 }

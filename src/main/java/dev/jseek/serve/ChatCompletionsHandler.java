@@ -1,7 +1,6 @@
 package dev.jseek.serve;
 
 import java.io.IOException;
-import java.util.Set;
 
 /**
  * {@code POST /v1/chat/completions}: a {@link ChatRequest} rendered with the DeepSeek-V3 chat template, answered as
@@ -13,46 +12,48 @@ import java.util.Set;
  * {@code chat_template_kwargs.thinking}) comes back as {@code reasoning_content} beside {@code content}, as DeepSeek's
  * API returns it ({@link ReasoningSplit}).
  */
-final class ChatCompletionsHandler extends ApiHandler {
-    private final ModelRunner runner;
-
+final class ChatCompletionsHandler extends GenerationHandler {
     ChatCompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super("/v1/chat/completions", Set.of("POST"), options);
-        this.runner = runner;
+        super("/v1/chat/completions", runner, options);
     }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         ChatRequest req = ChatRequest.parse(call.jsonBody(), options.defaults());
-        int[] prompt = req.tools().prompt(runner, req.messages(), req.thinking());
-        runner.checkPrompt(prompt, "messages");
-        SamplingParams p = req.params();
-        String id = OpenAiJson.newId("chatcmpl"), model = options.modelName();
-        long created = System.currentTimeMillis() / 1000;
-        long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p, "messages");
-        boolean lp = p.topLogprobs() >= 0;
-        Boolean opened = reasoningOpened(prompt); // null: not a thinking model's template
-        if (!p.stream()) {
-            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> null, call.cancellation(), deadline);
-            for (int i = 0; i < rs.length; i++) rs[i] = split(req.tools().parse(runner, rs[i]), opened);
-            call.tokens(rs);
-            if (call.clientGone()) return;
-            call.sendJson(200, OpenAiJson.chatCompletion(id, created, model, rs, lp ? runner.tokenizer() : null));
-            return;
-        }
+        Generation g = start(req.tools().prompt(runner, req.messages(), req.thinking()), "messages", req.params(), "chatcmpl");
+        Boolean opened = reasoningOpened(g.prompt()); // null: not a thinking model's template
+        if (g.params().stream()) stream(call, g, req.tools(), opened);
+        else answer(call, g, req.tools(), opened);
+    }
+
+    /** One {@code chat.completion}. */
+    private void answer(ApiCall call, Generation g, Tools tools, Boolean opened) throws IOException, InterruptedException {
+        ModelRunner.Outcome[] rs = run(g, i -> null, call.cancellation());
+        for (int i = 0; i < rs.length; i++) rs[i] = split(tools.parse(runner, rs[i]), opened);
+        call.tokens(rs);
+        if (call.clientGone()) return;
+        call.sendJson(200, OpenAiJson.chatCompletion(g.id(), g.created(), g.model(), rs, g.logprobs() ? runner.tokenizer() : null));
+    }
+
+    /**
+     * {@code chat.completion.chunk} events: the role, the text as it comes (split into reasoning and content for a
+     * thinking model; with tools: all in the last chunk), the end.
+     */
+    private void stream(ApiCall call, Generation g, Tools tools, Boolean opened) throws IOException, InterruptedException {
+        String id = g.id(), model = g.model();
+        long created = g.created();
         SseWriter sse = call.startSse();
-        boolean tools = req.tools().active();
-        for (int i = 0; i < p.n(); i++) sse.event(OpenAiJson.chatChunk(id, created, model, i, "assistant", "", null));
-        ReasoningSplit[] splits = new ReasoningSplit[p.n()];
-        ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "messages", p, i -> {
-            if (tools) return d -> !sse.broken();
+        boolean withTools = tools.active();
+        for (int i = 0; i < g.params().n(); i++) sse.event(OpenAiJson.chatChunk(id, created, model, i, "assistant", "", null));
+        ReasoningSplit[] splits = new ReasoningSplit[g.params().n()];
+        ModelRunner.Outcome[] rs = run(g, i -> {
+            if (withTools) return d -> !sse.broken();
             if (opened == null) return d -> sse.event(OpenAiJson.chatChunk(id, created, model, i, null, d, null));
             ReasoningSplit s = splits[i] = new ReasoningSplit(opened);
             return d -> {
                 ReasoningSplit.Parts parts = s.feed(d);
                 return parts.isEmpty() ? !sse.broken() : sse.event(chunk(id, created, model, i, parts));
             };
-        }, call.cancellation(), deadline);
+        }, call.cancellation());
         call.tokens(rs);
         if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
@@ -60,10 +61,10 @@ final class ChatCompletionsHandler extends ApiHandler {
                 ReasoningSplit.Parts rest = splits[i].finish();
                 if (!rest.isEmpty()) sse.event(chunk(id, created, model, i, rest));
             }
-            ModelRunner.Outcome r = split(req.tools().parse(runner, rs[i]), opened);
+            ModelRunner.Outcome r = split(tools.parse(runner, rs[i]), opened);
             var last = OpenAiJson.chatChunk(id, created, model, i, null, null, r.finishReason());
             var choice = (com.fasterxml.jackson.databind.node.ObjectNode) last.get("choices").get(0);
-            if (tools) {
+            if (withTools) {
                 var delta = (com.fasterxml.jackson.databind.node.ObjectNode) choice.get("delta");
                 if (r.toolCalls() != null && !r.toolCalls().isEmpty()) {
                     var tc = OpenAiJson.toolCalls(r.toolCalls());
@@ -75,10 +76,10 @@ final class ChatCompletionsHandler extends ApiHandler {
                 }
                 if (r.reasoning() != null) delta.put("reasoning_content", r.reasoning());
             }
-            if (lp && r.completion() != null) choice.set("logprobs", OpenAiJson.chatLogprobs(r.completion().tokens(), runner.tokenizer()));
+            if (g.logprobs() && r.completion() != null) choice.set("logprobs", OpenAiJson.chatLogprobs(r.completion().tokens(), runner.tokenizer()));
             sse.event(last);
         }
-        if (p.includeUsage()) sse.event(OpenAiJson.usageChunk(id, "chat.completion.chunk", created, model, rs));
+        if (g.params().includeUsage()) sse.event(OpenAiJson.usageChunk(id, "chat.completion.chunk", created, model, rs));
         sse.done();
     }
 

@@ -1,7 +1,6 @@
 package dev.jseek.serve;
 
 import java.io.IOException;
-import java.util.Set;
 
 /**
  * {@code POST /v1/completions}: continues a text prompt ({@link CompletionRequest}; its start per
@@ -10,44 +9,43 @@ import java.util.Set;
  * a usage chunk, then {@code [DONE]}). With n > 1 every choice streams under its index; logprobs ({@code logprobs: k})
  * come with the choice, or in its last chunk when streaming.
  */
-final class CompletionsHandler extends ApiHandler {
-    private final ModelRunner runner;
-
+final class CompletionsHandler extends GenerationHandler {
     CompletionsHandler(ModelRunner runner, ServerOptions options) {
-        super("/v1/completions", Set.of("POST"), options);
-        this.runner = runner;
+        super("/v1/completions", runner, options);
     }
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         CompletionRequest req = CompletionRequest.parse(call.jsonBody(), options.defaults());
         int[] prompt = req.promptIds() != null ? req.promptIds() : runner.completionPrompt(req.prompt());
-        runner.checkPrompt(prompt, "prompt");
-        SamplingParams p = req.params();
-        String id = OpenAiJson.newId("cmpl"), model = options.modelName();
-        long created = System.currentTimeMillis() / 1000;
-        long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p, "prompt");
-        boolean lp = p.topLogprobs() >= 0;
-        if (!p.stream()) {
-            ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p, i -> null, call.cancellation(), deadline);
-            call.tokens(rs);
-            if (call.clientGone()) return;
-            call.sendJson(200, OpenAiJson.completion(id, created, model, rs, lp ? runner.tokenizer() : null));
-            return;
-        }
+        Generation g = start(prompt, "prompt", req.params(), "cmpl");
+        if (g.params().stream()) stream(call, g);
+        else answer(call, g);
+    }
+
+    /** One {@code text_completion}. */
+    private void answer(ApiCall call, Generation g) throws IOException, InterruptedException {
+        ModelRunner.Outcome[] rs = run(g, i -> null, call.cancellation());
+        call.tokens(rs);
+        if (call.clientGone()) return;
+        call.sendJson(200, OpenAiJson.completion(g.id(), g.created(), g.model(), rs, g.logprobs() ? runner.tokenizer() : null));
+    }
+
+    /** {@code text_completion} chunks: the text as it comes, then each choice's end (with its logprobs). */
+    private void stream(ApiCall call, Generation g) throws IOException, InterruptedException {
+        String id = g.id(), model = g.model();
+        long created = g.created();
         SseWriter sse = call.startSse();
-        ModelRunner.Outcome[] rs = Choices.run(runner, prompt, "prompt", p,
-                i -> d -> sse.event(OpenAiJson.completionChunk(id, created, model, i, d, null)), call.cancellation(), deadline);
+        ModelRunner.Outcome[] rs = run(g, i -> d -> sse.event(OpenAiJson.completionChunk(id, created, model, i, d, null)), call.cancellation());
         call.tokens(rs);
         if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
             var last = OpenAiJson.completionChunk(id, created, model, i, "", rs[i].finishReason());
-            if (lp && rs[i].completion() != null)
+            if (g.logprobs() && rs[i].completion() != null)
                 ((com.fasterxml.jackson.databind.node.ObjectNode) last.get("choices").get(0))
                         .set("logprobs", OpenAiJson.completionLogprobs(rs[i].completion().tokens(), runner.tokenizer()));
             sse.event(last);
         }
-        if (p.includeUsage()) sse.event(OpenAiJson.usageChunk(id, "text_completion", created, model, rs));
+        if (g.params().includeUsage()) sse.event(OpenAiJson.usageChunk(id, "text_completion", created, model, rs));
         sse.done();
     }
 }

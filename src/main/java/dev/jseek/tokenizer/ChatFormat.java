@@ -209,7 +209,7 @@ public enum ChatFormat {
                 }
                 case "tool" -> {
                     isTool = true;
-                    out.append(isOutputFirst ? TOOL_OUTPUTS_BEGIN : "\n").append(TOOL_OUTPUT_BEGIN).append(required(m)).append(TOOL_OUTPUT_END);
+                    toolOutput(out, m, isOutputFirst);
                     isOutputFirst = false;
                 }
                 default -> { } // system handled above; other roles render nothing
@@ -230,12 +230,11 @@ public enum ChatFormat {
 
     static String v3_0324(List<Message> messages, boolean gen, String bos) {
         StringBuilder out = new StringBuilder(bos).append(joinedSystem(messages));
-        boolean isFirst = false, isTool = false, isOutputFirst = true, isLastUser = false;
+        boolean isTool = false, isOutputFirst = true, isLastUser = false;
         for (Message m : messages) {
             switch (m.role()) {
                 case "user" -> {
                     isTool = false;
-                    isFirst = false;
                     isLastUser = true;
                     out.append(USER).append(required(m)).append(ASSISTANT);
                 }
@@ -243,20 +242,9 @@ public enum ChatFormat {
                     isLastUser = false;
                     if (!m.toolCalls().isEmpty()) {
                         if (isTool) out.append(TOOL_OUTPUTS_END);
-                        isFirst = false;
                         isTool = false;
                         isOutputFirst = true;
-                        for (ToolCall t : m.toolCalls()) {
-                            if (!isFirst) {
-                                if (m.content() != null) out.append(m.content());
-                                out.append(TOOL_CALLS_BEGIN);
-                                isFirst = true;
-                            } else {
-                                out.append('\n');
-                            }
-                            call(out, t);
-                        }
-                        out.append(TOOL_CALLS_END).append(EOS);
+                        toolCallTurn(out, m, "\n", ChatFormat::call);
                     } else if (isTool) {
                         out.append(TOOL_OUTPUTS_END).append(required(m)).append(EOS);
                         isTool = false;
@@ -267,7 +255,7 @@ public enum ChatFormat {
                 case "tool" -> {
                     isLastUser = false;
                     isTool = true;
-                    out.append(isOutputFirst ? TOOL_OUTPUTS_BEGIN : "\n").append(TOOL_OUTPUT_BEGIN).append(required(m)).append(TOOL_OUTPUT_END);
+                    toolOutput(out, m, isOutputFirst);
                     isOutputFirst = false;
                 }
                 default -> { }
@@ -311,12 +299,11 @@ public enum ChatFormat {
     static String v3_1(List<Message> messages, boolean gen, String bos, boolean thinking, boolean release) {
         String noThinking = release ? "</think>" : "<think></think>";
         StringBuilder out = new StringBuilder(bos).append(joinedSystem(messages));
-        boolean isFirst = false, isTool = false, isLastUser = false;
+        boolean isTool = false, isLastUser = false;
         for (Message m : messages) {
             switch (m.role()) {
                 case "user" -> {
                     isTool = false;
-                    isFirst = false;
                     isLastUser = true;
                     out.append(USER).append(required(m));
                 }
@@ -324,17 +311,9 @@ public enum ChatFormat {
                     if (!m.toolCalls().isEmpty()) {
                         if (isLastUser) out.append(ASSISTANT).append(noThinking);
                         isLastUser = false;
-                        isFirst = false;
                         isTool = false;
-                        for (ToolCall t : m.toolCalls()) {
-                            if (!isFirst) {
-                                if (m.content() != null && !m.content().isEmpty()) out.append(m.content());
-                                out.append(TOOL_CALLS_BEGIN);
-                                isFirst = true;
-                            }
-                            out.append(TOOL_CALL_BEGIN).append(t.name()).append(TOOL_SEP).append(release ? t.arguments() : json(t.arguments())).append(TOOL_CALL_END);
-                        }
-                        out.append(TOOL_CALLS_END).append(EOS);
+                        toolCallTurn(out, m, "", (o, t) -> o.append(TOOL_CALL_BEGIN).append(t.name()).append(TOOL_SEP)
+                                .append(release ? t.arguments() : json(t.arguments())).append(TOOL_CALL_END));
                     } else {
                         String content = required(m);
                         if (isLastUser) out.append(ASSISTANT).append(noThinking);
@@ -502,6 +481,26 @@ public enum ChatFormat {
         return system.toString();
     }
 
+    /**
+     * A tool-calling assistant turn as V3-0324 and V3.1 write it: its content (if any), {@code <｜tool▁calls▁begin｜>},
+     * the calls ({@code call} writes one) with {@code sep} between them, {@code <｜tool▁calls▁end｜>} and EOS.
+     */
+    private static void toolCallTurn(StringBuilder out, Message m, String sep, java.util.function.BiConsumer<StringBuilder, ToolCall> call) {
+        if (m.content() != null) out.append(m.content());
+        out.append(TOOL_CALLS_BEGIN);
+        for (int i = 0; i < m.toolCalls().size(); i++) {
+            if (i > 0) out.append(sep);
+            call.accept(out, m.toolCalls().get(i));
+        }
+        out.append(TOOL_CALLS_END).append(EOS);
+    }
+
+    /** A tool output of V3 and V3-0324: the first of a run opens {@code <｜tool▁outputs▁begin｜>}, the others follow a newline. */
+    private static void toolOutput(StringBuilder out, Message m, boolean first) {
+        out.append(first ? TOOL_OUTPUTS_BEGIN : "\n").append(TOOL_OUTPUT_BEGIN).append(required(m)).append(TOOL_OUTPUT_END);
+    }
+
+    /** A V3 tool call: {@code <｜tool▁call▁begin｜>type<｜tool▁sep｜>name}, the arguments in a json code block, {@code <｜tool▁call▁end｜>}. */
     static void call(StringBuilder out, ToolCall t) {
         out.append(TOOL_CALL_BEGIN).append(t.type()).append(TOOL_SEP).append(t.name())
                 .append("\n```json\n").append(t.arguments()).append("\n```").append(TOOL_CALL_END);

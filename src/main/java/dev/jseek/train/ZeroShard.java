@@ -279,20 +279,34 @@ public final class ZeroShard {
         if (!expertSharded()) return;
         int len = bHi - bLo, off = hi - lo;
         if (members == 1) { System.arraycopy(grads, bLo, gShard, off, len); return; }
-        int n = comm.size(), q = comm.rank() % ep;
-        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
-        for (int j = 0; j < members; j++) {
-            int r = q + j * ep;
-            sc[r] = bStarts[j + 1] - bStarts[j];
-            sd[r] = bStarts[j] - sharedEnd;
-            rc[r] = len;
-            rd[r] = j * len;
-        }
+        Exchange x = expertExchange(sharedEnd, true);
         MemorySegment parts = comm.scratch(0, 4L * Math.max(1, members * len));
-        comm.allToAllV(MemorySegment.ofArray(grads).asSlice(4L * sharedEnd), sc, sd, parts, rc, rd, ElemType.FLOAT);
+        comm.allToAllV(MemorySegment.ofArray(grads).asSlice(4L * sharedEnd), x.partCounts, x.partDispls, parts, x.shardCounts, x.shardDispls, ElemType.FLOAT);
         MemorySegment out = MemorySegment.ofArray(gShard).asSlice(4L * off, 4L * len);
         RankOrderSum.sum(parts, members, len, out);
     }
+
+    /**
+     * The all-to-all-v counts and displacements, per rank of the group, of the expert block's exchange among this
+     * rank's expert-shard members (rank q + j ep is member j; other ranks get 0): member j's part of the block,
+     * [bStarts[j], bStarts[j+1]) less {@code partBase}, and this rank's shard of it, len = bHi - bLo floats, at j len
+     * ({@code gathered}: the reduce receives every member's copy of it side by side) or at hi - lo in pShard.
+     */
+    private Exchange expertExchange(int partBase, boolean gathered) {
+        int n = comm.size(), q = comm.rank() % ep, len = bHi - bLo, off = hi - lo;
+        Exchange x = new Exchange(new int[n], new int[n], new int[n], new int[n]);
+        for (int j = 0; j < members; j++) {
+            int r = q + j * ep;
+            x.partCounts[r] = bStarts[j + 1] - bStarts[j];
+            x.partDispls[r] = bStarts[j] - partBase;
+            x.shardCounts[r] = len;
+            x.shardDispls[r] = gathered ? j * len : off;
+        }
+        return x;
+    }
+
+    /** All-to-all-v counts and displacements (per rank) of the expert parts and of this rank's shard ({@link #expertExchange}). */
+    private record Exchange(int[] partCounts, int[] partDispls, int[] shardCounts, int[] shardDispls) {}
 
     /** Step 2: the global gradient norm, bitwise {@link GradClip#globalNorm} of the reduced gradient. */
     public double globalNorm() {
@@ -345,16 +359,8 @@ public final class ZeroShard {
         if (!expertSharded()) return;
         int len = bHi - bLo, off = hi - lo;
         if (members == 1) { System.arraycopy(pShard, off, params, bLo, len); return; }
-        int n = comm.size(), q = comm.rank() % ep;
-        int[] sc = new int[n], sd = new int[n], rc = new int[n], rd = new int[n];
-        for (int j = 0; j < members; j++) {
-            int r = q + j * ep;
-            sc[r] = len;
-            sd[r] = off;
-            rc[r] = bStarts[j + 1] - bStarts[j];
-            rd[r] = bStarts[j];
-        }
-        comm.allToAllV(MemorySegment.ofArray(pShard), sc, sd, MemorySegment.ofArray(params), rc, rd, ElemType.FLOAT);
+        Exchange x = expertExchange(0, false);
+        comm.allToAllV(MemorySegment.ofArray(pShard), x.shardCounts, x.shardDispls, MemorySegment.ofArray(params), x.partCounts, x.partDispls, ElemType.FLOAT);
     }
 
     /**

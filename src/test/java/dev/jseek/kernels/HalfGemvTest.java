@@ -49,6 +49,29 @@ class HalfGemvTest {
     }
 
     /**
+     * Rows r0..r0+n of a weight transposed times x ({@link Gemm#linearTransposedRows}: the absorb of MLA's decode
+     * attention), BF16/F16/F32 in native memory (vector y held in registers) and on the heap (decoded rows), ragged
+     * columns: bit for bit the twin's one fused multiply-add per row and column, rows in order.
+     */
+    @Test
+    void transposedRowsEqualScalarTwinBitwise() {
+        Random r = new Random(37);
+        for (DType d : new DType[] {DType.BF16, DType.F16, DType.F32})
+            for (int[] s : new int[][] {{1, 1}, {5, 7}, {9, 16}, {12, 100}, {40, 256}, {7, 4 * Vec.LANES + 3}})
+                for (boolean offHeap : new boolean[] {true, false}) {
+                    Matrix w = TestWeights.random(d, s[0], s[1], r, offHeap);
+                    for (int r0 = 0; r0 < s[0]; r0 += 1 + s[0] / 3) {
+                        int n = s[0] - r0 - (r0 % 2);
+                        float[] x = TestWeights.randn(r, 3 + n);
+                        float[] want = TestWeights.randn(r, 2 + s[1] + 1), got = want.clone();
+                        ScalarHalfGemv.transposedRows(want, 2, x, 3, w, r0, n);
+                        Gemm.linearTransposedRows(got, 2, x, 3, w, r0, n);
+                        assertBits(want, got, d + " " + s[0] + "x" + s[1] + " rows " + r0 + "+" + n + " offHeap=" + offHeap);
+                    }
+                }
+    }
+
+    /**
      * The experimental Q8_0 path ({@code jseek.q8Half}; called here directly): weights widened to q * d in registers,
      * 4-row x 4-token tiles, bit for bit the scalar twin's order over the dequantized values, every m up to 16.
      */

@@ -35,4 +35,16 @@ public final class ScalarHalfGemv {
             }
         }
     }
+
+    /**
+     * Twin of {@code HalfGemv.transposedRows}: y[yOff + c] = Σ_p x[xOff + p] w[r0 + p][c] for every column c, from zero
+     * by one {@link Math#fma} per p, p ascending.
+     */
+    public static void transposedRows(float[] y, int yOff, float[] x, int xOff, Matrix w, int r0, int n) {
+        for (int c = 0; c < w.cols(); c++) {
+            float a = 0f;
+            for (int p = 0; p < n; p++) a = Math.fma(x[xOff + p], ScalarWeightRows.get(w, r0 + p, c), a);
+            y[yOff + c] = a;
+        }
+    }
 }

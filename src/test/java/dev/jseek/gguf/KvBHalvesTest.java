@@ -1,0 +1,93 @@
+package dev.jseek.gguf;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jseek.model.AttnMode;
+import dev.jseek.model.Block;
+import dev.jseek.model.DeepSeekV3;
+import dev.jseek.model.KvCache;
+import dev.jseek.model.ModelConfig;
+import dev.jseek.model.RandomInit;
+import dev.jseek.model.WeightSource;
+import dev.jseek.tensor.DType;
+import dev.jseek.tensor.Matrix;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A Q8_0 GGUF's decode attention on the file's attn_k_b / attn_v_b ({@link WeightSource#kvBHalves}) against the same
+ * model reading kv_b_proj rebuilt in F32 (the oracle: the same exact weight values q * d, summed in another order),
+ * and its rows in a batched decode step against one-token decodes, bit for bit.
+ */
+class KvBHalvesTest {
+    @Test
+    void q8_0AttentionOnTheFileHalvesMatchesTheRebuiltKvBAndIsBatchInvariant(@TempDir Path tmp) throws Exception {
+        ModelConfig c = KQuantExportTest.config();
+        Path hf = tmp.resolve("hf"), out = tmp.resolve("m.gguf");
+        RandomInit.write(c, hf, 5, 0.05, DType.F32);
+        GgufExporter.export(hf, out, QuantMix.Q8_0, false, null);
+        try (GgufFile f = GgufFile.open(out)) {
+            ModelConfig mc = Deepseek2Metadata.read(f);
+            GgufWeights w = new GgufWeights(f, mc);
+            WeightSource hidden = new WeightSource() { // the same tensors without the halves: kv_b_proj in F32
+                @Override public boolean has(String n) { return w.has(n); }
+                @Override public Matrix matrix(String n, int rows, int cols) { return w.matrix(n, rows, cols); }
+                @Override public float[] floats(String n, long... shape) { return w.floats(n, shape); }
+            };
+            DeepSeekV3 halves = DeepSeekV3.load(mc, w), rebuilt = DeepSeekV3.load(mc, hidden);
+            for (Block b : halves.layers) {
+                assertEquals(DType.Q8_0, b.attn().kB.dtype());
+                assertEquals(mc.numAttentionHeads() * mc.kvLoraRank(), b.attn().kB.rows());
+                assertEquals(mc.qkNopeHeadDim(), b.attn().kB.cols());
+                assertEquals(DType.Q8_0, b.attn().vB.dtype());
+                assertEquals(DType.F32, b.attn().kvBProj.dtype());
+            }
+            for (Block b : rebuilt.layers) assertNull(b.attn().kB);
+
+            Random r = new Random(3);
+            int vocab = mc.vocabSize(), dim = mc.hiddenSize(), S = 3, steps = 4;
+            int[] lens = {6, 11, 3};
+            KvCache[] ch = new KvCache[S], cr = new KvCache[S], cb = new KvCache[S];
+            int[][] toks = new int[S][];
+            for (int i = 0; i < S; i++) {
+                toks[i] = new int[lens[i] + steps];
+                for (int t = 0; t < toks[i].length; t++) toks[i][t] = r.nextInt(vocab);
+                ch[i] = halves.newCache(toks[i].length, AttnMode.ABSORB);
+                cr[i] = rebuilt.newCache(toks[i].length, AttnMode.ABSORB);
+                cb[i] = halves.newCache(toks[i].length, AttnMode.ABSORB);
+                int[] p = java.util.Arrays.copyOf(toks[i], lens[i]);
+                float[] a = halves.forwardHidden(p, 0, ch[i]), b = rebuilt.forwardHidden(p, 0, cr[i]);
+                assertClose(b, a, "prefill of sequence " + i);
+                assertArrayEquals(a, halves.forwardHidden(p, 0, cb[i]), "prefill of sequence " + i + " again");
+            }
+            for (int s = 0; s < steps; s++) {
+                int[] step = new int[S], pos = new int[S];
+                for (int i = 0; i < S; i++) {
+                    pos[i] = lens[i] + s;
+                    step[i] = toks[i][pos[i]];
+                }
+                float[] batch = halves.forwardBatchHidden(step, pos, cb, S);
+                for (int i = 0; i < S; i++) {
+                    float[] one = halves.forwardHidden(new int[] {step[i]}, pos[i], ch[i]);
+                    float[] ref = rebuilt.forwardHidden(new int[] {step[i]}, pos[i], cr[i]);
+                    assertArrayEquals(one, java.util.Arrays.copyOfRange(batch, i * dim, (i + 1) * dim), "step " + s + " row " + i);
+                    assertClose(ref, one, "step " + s + " sequence " + i);
+                }
+            }
+            w.close();
+        }
+    }
+
+    /** Within float rounding of the summation order: 1e-4 of the largest magnitude. */
+    private static void assertClose(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        double max = 0, d = 0;
+        for (int i = 0; i < want.length; i++) {
+            max = Math.max(max, Math.abs(want[i]));
+            d = Math.max(d, Math.abs(want[i] - got[i]));
+        }
+        assertTrue(d <= 1e-4 * max && max > 0, what + ": max |diff| " + d + " of max |value| " + max);
+    }
+}
