@@ -222,13 +222,18 @@ public final class DeepSeekV3 implements AutoCloseable {
 
     /**
      * True when {@link #forwardStackedHidden} gives every segment of up to {@code chunk} tokens its alone values:
-     * chunk <= {@link Gemm#GEMV_MAX_M} and the experts' weights are of float types ({@link Moe#stackable}).
+     * chunk <= {@link Gemm#GEMV_MAX_M}. Float-typed experts ({@link Moe#stackable}) run the rows of all segments in
+     * one product each; block-typed ones (Q8_0, K-quants) one product per segment ({@link Moe#forwardStacked}).
+     * System property {@code jseek.engine.stackBlockExperts=false}: block-typed experts do not stack (the engine
+     * prefills their prompts one chunk per step, as before they could).
      */
     public boolean canStackPrefill(int chunk) {
         if (chunk > Gemm.GEMV_MAX_M) return false;
-        for (Block b : layers) if (b.ffn() instanceof Moe moe && !moe.stackable()) return false;
+        if (!STACK_BLOCK_EXPERTS) for (Block b : layers) if (b.ffn() instanceof Moe moe && !moe.stackable()) return false;
         return true;
     }
+
+    private static final boolean STACK_BLOCK_EXPERTS = Boolean.parseBoolean(System.getProperty("jseek.engine.stackBlockExperts", "true"));
 
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
     public float[] forward(int[] tokens, int startPos, KvCache cache) {
@@ -263,6 +268,29 @@ public final class DeepSeekV3 implements AutoCloseable {
         RopeRows r = ropeRows.at(startPos, T);
         float[] out = new float[T * dim];
         mtp[0].forward(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, out, ws);
+        return out;
+    }
+
+    /**
+     * The last row of {@link #mtpHidden} ([dim]), with the same MTP cache entries, bit for bit, for less work: the
+     * pairs before the last only write their cache entries ({@link Mtp#forwardLast}). Speculative decoding's drafts,
+     * which read only the last pair's output.
+     */
+    public float[] mtpHiddenLast(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
+        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
+                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        int T = nextTokens.length, dim = config.hiddenSize();
+        checkTokens(nextTokens);
+        checkCache(mtpCache, 1, startPos, T);
+        if (T == 0 || hidden.length < (long) T * dim)
+            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + " (at least 1)");
+        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
+        embed.forward(nextTokens, T, emb);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
+        rope.table(startPos, T, cos, sin);
+        float[] out = new float[dim];
+        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, cos, sin, half, out, ws);
         return out;
     }
 
