@@ -277,20 +277,16 @@ public final class DeepSeekV3 implements AutoCloseable {
      * which read only the last pair's output.
      */
     public float[] mtpHiddenLast(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
-        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
-                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        requireMtp();
         int T = nextTokens.length, dim = config.hiddenSize();
         checkTokens(nextTokens);
         checkCache(mtpCache, 1, startPos, T);
         if (T == 0 || hidden.length < (long) T * dim)
             throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + " (at least 1)");
-        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
-        embed.forward(nextTokens, T, emb);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
-        rope.table(startPos, T, cos, sin);
+        float[] emb = embedded(Buf.MTP_EMB, nextTokens, T);
+        RopeRows r = ropeRows.at(startPos, T);
         float[] out = new float[dim];
-        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, cos, sin, half, out, ws);
+        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, rope.dim / 2, out, ws);
         return out;
     }
 

@@ -433,6 +433,14 @@ public final class Mla {
 
     /** {@link #partial4} for one latent row. */
     private void partial1(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo, float[] part, int po) {
+        partialVector(qAbs, qa, q, qp, lat, lo).intoArray(part, po);
+    }
+
+    /**
+     * The vector part of q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..]: whole vectors of c_kv (two
+     * accumulators), then of k_pe (into the second), the two added; the scalar tails are {@link #score}'s.
+     */
+    private FloatVector partialVector(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
         int L = Vec.LANES, i = 0, j = 0;
         FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
         for (; i + 2 * L <= kvRank; i += 2 * L) {
@@ -441,7 +449,7 @@ public final class Mla {
         }
         for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
         for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
-        a0.add(a1).intoArray(part, po);
+        return a0.add(a1);
     }
 
     /** oLat[o .. o + 4L) = Σ_j p_j c_kv_j[ci .. ci + 4L) over keys 0..len-1 ascending, fused multiply-adds from zero. */
@@ -481,15 +489,8 @@ public final class Mla {
 
     /** q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..] = [c_kv | k_pe]: vector partial sums over both, one reduction, then the scalar tails. */
     private float score(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
-        int L = Vec.LANES, i = 0, j = 0;
-        FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
-        for (; i + 2 * L <= kvRank; i += 2 * L) {
-            a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
-            a1 = FloatVector.fromArray(Vec.F, qAbs, qa + i + L).fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
-        }
-        for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
-        for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
-        float sum = Vec.sum(a0.add(a1));
+        int L = Vec.LANES, i = kvRank - kvRank % L, j = rope - rope % L;
+        float sum = Vec.sum(partialVector(qAbs, qa, q, qp, lat, lo));
         for (; i < kvRank; i++) sum += qAbs[qa + i] * lat[lo + i];
         for (; j < rope; j++) sum += q[qp + j] * lat[lo + kvRank + j];
         return sum;
