@@ -16,7 +16,8 @@ import java.util.Arrays;
  * Plain decoding ({@link Generator}) against MTP speculative decoding ({@link dev.jseek.infer.SpeculativeGenerator},
  * report §2.2) on the same model and prompt in the same run: decode tokens/s of each (median of {@code runs} timed
  * runs, the two alternating, after {@code warmup} untimed runs of each), the draft acceptance rate, and a check that
- * both produced exactly the same tokens. Generation does not stop at EOS, so both always make {@code tokens} tokens.
+ * every speculative decoder produced exactly plain's tokens; one speculative decoder per entry of {@code draftTokens} (the most
+ * MTP drafts per step), all in the same alternation. Generation does not stop at EOS, so both always make {@code tokens} tokens.
  * {@code jseek bench decode} runs it.
  *
  * @param ids    the prompt ids
@@ -26,79 +27,104 @@ import java.util.Arrays;
  *                each after the timed ones; thread CPU time with {@code -Djseek.profile.cpu=true})
  */
 public record DecodeBench(Path model, DeepSeekV3 m, AttnMode mode, int[] ids, int tokens, int runs, int warmup, float temperature,
-                          int topK, float topP, long seed, Tokenizer tok, String prompt, boolean profile) {
+                          int topK, float topP, long seed, Tokenizer tok, String prompt, boolean profile, int[] draftTokens) {
     /** Runs both decoders and prints the table to {@code out}. The model must have an MTP module. */
     public void run(PrintStream out) {
-        int vocab = m.config.vocabSize();
-        Decoder plain = Decoder.of(m, mode, false);
-        Decoder spec = Decoder.of(m, mode, true);
+        int vocab = m.config.vocabSize(), K = draftTokens.length;
+        Decoder[] dec = new Decoder[K + 1];                                 // 0: plain; 1..K: speculative, k = draftTokens[i-1]
+        String[] name = new String[K + 1];
+        dec[0] = Decoder.of(m, mode, false);
+        name[0] = "plain";
+        for (int i = 0; i < K; i++) {
+            dec[i + 1] = Decoder.of(m, mode, true, draftTokens[i]);
+            name[i + 1] = "spec k=" + draftTokens[i];
+        }
         int[] none = new int[0];
-        for (int w = 0; w < warmup; w++) {                                  // JIT warm-up of both paths
-            plain.generate(ids, tokens, sampler(), none, null);
-            spec.generate(ids, tokens, sampler(), none, null);
-        }
-        Generator.Result[] p = new Generator.Result[runs], s = new Generator.Result[runs];
-        long[] pc = new long[runs], sc = new long[runs];
-        for (int r = 0; r < runs; r++) {
-            long c0 = MX.getCurrentThreadCpuTime();
-            p[r] = plain.generate(ids, tokens, sampler(), none, null);
-            long c1 = MX.getCurrentThreadCpuTime();
-            s[r] = spec.generate(ids, tokens, sampler(), none, null);
-            pc[r] = c1 - c0;
-            sc[r] = MX.getCurrentThreadCpuTime() - c1;
-        }
-        Arrays.sort(pc);
-        Arrays.sort(sc);
-        for (int r = 0; r < runs; r++) {
-            int diff = firstDifference(p[r].tokens(), s[r].tokens());
-            if (diff >= 0)
-                throw new IllegalStateException("speculative decoding diverged from plain decoding at token " + diff + " of run " + r
-                        + ": " + at(p[r].tokens(), diff) + " vs " + at(s[r].tokens(), diff) + " (a bug: they must be identical)");
-        }
-        Generator.Result pm = median(p), sm = median(s);
-        DraftStats d = sm.drafts();
+        for (int w = 0; w < warmup; w++)                                     // JIT warm-up of every path
+            for (Decoder d : dec) d.generate(ids, tokens, sampler(), none, null);
+        Generator.Result[][] res = new Generator.Result[K + 1][runs];
+        long[][] cpu = new long[K + 1][runs];
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i <= K; i++) {                                   // alternating, the order rotated each run
+                int d = (i + r) % (K + 1);
+                long c0 = MX.getCurrentThreadCpuTime();
+                res[d][r] = dec[d].generate(ids, tokens, sampler(), none, null);
+                cpu[d][r] = MX.getCurrentThreadCpuTime() - c0;
+            }
+        for (long[] c : cpu) Arrays.sort(c);
+        for (int i = 1; i <= K; i++)
+            for (int r = 0; r < runs; r++) {
+                int diff = firstDifference(res[0][r].tokens(), res[i][r].tokens());
+                if (diff >= 0)
+                    throw new IllegalStateException("speculative decoding (" + name[i] + ") diverged from plain decoding at token " + diff + " of run " + r
+                            + ": " + at(res[0][r].tokens(), diff) + " vs " + at(res[i][r].tokens(), diff) + " (a bug: they must be identical)");
+            }
+        Generator.Result[] med = new Generator.Result[K + 1];
+        for (int i = 0; i <= K; i++) med[i] = median(res[i]);
         out.printf("model %s (%d layers, hidden %d, vocab %d), %s attention, %d threads%n", model, m.config.numHiddenLayers(),
                 m.config.hiddenSize(), vocab, mode.name().toLowerCase(), Runtime.getRuntime().availableProcessors());
         out.printf("prompt %d tokens, %d generated per run (no stop at EOS), %s, median of %d runs (alternating, after %d warm-up runs of each)%n%n",
                 ids.length, tokens, temperature <= 0 ? "greedy" : "temperature " + temperature + " top-k " + topK + " top-p " + topP + " seed " + seed, runs, warmup);
-        out.printf("%-12s %14s %15s %9s %9s %8s %9s %11s%n", "decoder", "decode tok/s", "prefill tok/s", "tokens", "forwards",
-                "drafted", "accepted", "acceptance");
-        out.printf("%-12s %14.1f %15.1f %9d %9d %8s %9s %11s%n", "plain", pm.decodeTokensPerSecond(), pm.prefillTokensPerSecond(),
-                pm.tokens().length, pm.tokens().length - 1, "-", "-", "-");
-        out.printf("%-12s %14.1f %15.1f %9d %9d %8d %9d %10.1f%%%n", "speculative", sm.decodeTokensPerSecond(), sm.prefillTokensPerSecond(),
-                sm.tokens().length, d.forwards(), d.drafted(), d.accepted(), 100 * d.acceptanceRate());
-        out.printf("%nspeedup %.2fx (decode tokens/s, speculative / plain); outputs identical in all %d runs (%d tokens each)%n",
-                sm.decodeTokensPerSecond() / pm.decodeTokensPerSecond(), runs, tokens);
-        out.printf("calling thread's CPU time per run (prefill included; the work itself with jseek.threads=1): plain %.1f ms, "
-                + "speculative %.1f ms, ratio %.2fx (medians)%n", pc[runs / 2] / 1e6, sc[runs / 2] / 1e6, (double) pc[runs / 2] / sc[runs / 2]);
-        if (profile) printProfile(out, plain, spec, none);
+        out.printf("%-12s %14s %15s %9s %9s %8s %9s %11s %9s %10s%n", "decoder", "decode tok/s", "prefill tok/s", "tokens", "forwards",
+                "drafted", "accepted", "acceptance", "speedup", "CPU ratio");
+        for (int i = 0; i <= K; i++) {
+            Generator.Result g = med[i];
+            DraftStats d = g.drafts();
+            double speed = g.decodeTokensPerSecond() / med[0].decodeTokensPerSecond(), cpuRatio = (double) cpu[0][runs / 2] / cpu[i][runs / 2];
+            if (d == null)
+                out.printf("%-12s %14.1f %15.1f %9d %9d %8s %9s %11s %9s %10s%n", name[i], g.decodeTokensPerSecond(), g.prefillTokensPerSecond(),
+                        g.tokens().length, g.tokens().length - 1, "-", "-", "-", "1.00x", "1.00x");
+            else
+                out.printf("%-12s %14.1f %15.1f %9d %9d %8d %9d %10.1f%% %8.2fx %9.2fx%n", name[i], g.decodeTokensPerSecond(), g.prefillTokensPerSecond(),
+                        g.tokens().length, d.forwards(), d.drafted(), d.accepted(), 100 * d.acceptanceRate(), speed, cpuRatio);
+        }
+        out.printf("%nspeedup: decode tokens/s over plain's (medians); CPU ratio: plain's calling-thread CPU time per run over the decoder's "
+                + "(prefill included; the work itself with jseek.threads=1); outputs identical to plain in all %d runs (%d tokens each)%n", runs, tokens);
+        out.printf("%nacceptance per draft position (draft j is counted where drafts 1..j-1 were accepted: right / reached, and of all steps that drafted it)%n");
+        for (int i = 1; i <= K; i++) {
+            DraftStats d = med[i].drafts();
+            StringBuilder b = new StringBuilder(String.format("%-12s", name[i]));
+            for (int j = 0; j < d.positions(); j++)
+                b.append(String.format("  draft %d: %d/%d (%.1f%%), %d drafted", j + 1, d.acceptedAt()[j], d.reachedAt()[j],
+                        100 * d.conditionalRate(j), d.draftedAt()[j]));
+            out.println(b);
+        }
+        if (profile) printProfile(out, dec, name, none);
         if (tok != null) {
-            String text = tok.decode(pm.tokens());
+            String text = tok.decode(med[0].tokens());
             out.println("completion: " + (prompt != null ? prompt : "") + text.substring(0, Math.min(text.length(), 400)));
         }
     }
 
-    private void printProfile(PrintStream out, Decoder plain, Decoder spec, int[] none) {
-        long[][] ph = new long[2][];
+    private void printProfile(PrintStream out, Decoder[] dec, String[] name, int[] none) {
+        long[][] ph = new long[dec.length][];
         boolean was = StepProfile.enabled();
-        for (int d = 0; d < 2; d++) {
+        for (int d = 0; d < dec.length; d++) {
             StepProfile.reset();
             StepProfile.enable(true);
-            (d == 0 ? plain : spec).generate(ids, tokens, sampler(), none, null);
+            dec[d].generate(ids, tokens, sampler(), none, null);
             StepProfile.enable(was);
             ph[d] = StepProfile.nanos();
         }
-        out.printf("%nus per emitted token by phase (prefill of the prompt included; * = weight GEMV; the speculative column holds the "
-                + "verify forwards and the MTP drafts)%n%-34s %10s %12s%n", "phase", "plain", "speculative");
-        long[] tot = new long[2];
+        StringBuilder head = new StringBuilder(String.format("%-34s", "phase"));
+        for (String n : name) head.append(String.format(" %12s", n));
+        out.printf("%nus per emitted token by phase (prefill of the prompt included; * = weight GEMV; a speculative column holds the "
+                + "verify forwards and the MTP drafts)%n%s%n", head);
+        long[] tot = new long[dec.length];
         for (StepProfile.Phase p : StepProfile.Phase.values()) {
-            long a = ph[0][p.ordinal()], b = ph[1][p.ordinal()];
-            if (a == 0 && b == 0) continue;
-            tot[0] += a;
-            tot[1] += b;
-            out.printf("%-34s %10.1f %12.1f%n", p.name().toLowerCase() + (p.gemv() ? " *" : ""), a / 1e3 / tokens, b / 1e3 / tokens);
+            boolean any = false;
+            for (long[] x : ph) any |= x[p.ordinal()] != 0;
+            if (!any) continue;
+            StringBuilder b = new StringBuilder(String.format("%-34s", p.name().toLowerCase() + (p.gemv() ? " *" : "")));
+            for (int d = 0; d < dec.length; d++) {
+                tot[d] += ph[d][p.ordinal()];
+                b.append(String.format(" %12.1f", ph[d][p.ordinal()] / 1e3 / tokens));
+            }
+            out.println(b);
         }
-        out.printf("%-34s %10.1f %12.1f%n", "timed total", tot[0] / 1e3 / tokens, tot[1] / 1e3 / tokens);
+        StringBuilder b = new StringBuilder(String.format("%-34s", "timed total"));
+        for (long t : tot) b.append(String.format(" %12.1f", t / 1e3 / tokens));
+        out.println(b);
     }
 
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();

@@ -1,6 +1,7 @@
 package dev.jseek.cli;
 
 import dev.jseek.bench.DecodeBench;
+import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.tokenizer.Prompts;
@@ -29,6 +30,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Mixin SamplingOptions sampling;
     @Option(names = "--profile", description = "Also print each decoder's time per emitted token by phase (one more run of each).") boolean profile;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
+    @Option(names = "--draft-tokens", split = ",", description = "Most MTP drafts per step of each speculative decoder, comma-separated "
+            + "(e.g. 1,2,3: three speculative decoders, alternating with plain; default: generate's default, "
+            + SpeculativeGenerator.DEFAULT_DRAFT_TOKENS + ").") int[] draftTokens;
 
     @Override public Integer call() {
         AttnMode mode = AttnMode.parse(attn);
@@ -37,6 +41,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (tokens < 2) throw new UserException("--tokens must be >= 2, got " + tokens);
         if (runs < 1) throw new UserException("--runs must be >= 1, got " + runs);
         if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
+        int[] ks = draftTokens == null ? new int[] {SpeculativeGenerator.DEFAULT_DRAFT_TOKENS} : draftTokens;
+        for (int k : ks) DraftTokens.check(k);
         sampling.sampler(); // the settings are in range
         Tokenizer tok = tokenizer.forPrompt(model, promptTokens != null);
         int[] ids;
@@ -52,7 +58,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             LoadReport.print(model, tLoad, m, System.err);
-            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null, profile).run(System.out);
+            new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null, profile, ks).run(System.out);
         }
         return 0;
     }

@@ -1,6 +1,7 @@
 package dev.jseek.cli;
 
 import dev.jseek.infer.Decoder;
+import dev.jseek.infer.SpeculativeGenerator;
 import dev.jseek.infer.DraftStats;
 import dev.jseek.infer.Generator;
 import dev.jseek.infer.Sampler;
@@ -37,7 +38,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
     @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
-            + "the same tokens as plain decoding, up to 2 per main forward; reports the draft acceptance rate.") boolean speculative;
+            + "the same tokens as plain decoding, up to --draft-tokens + 1 per main forward; reports the draft acceptance rate.") boolean speculative;
+    @Option(names = "--draft-tokens", description = "With --speculative: the most MTP drafts per step, the module applied again to its "
+            + "own output for the second and later ones; each step verifies them in one main forward (default "
+            + SpeculativeGenerator.DEFAULT_DRAFT_TOKENS + ").") Integer draftTokens;
     @Option(names = "--draft", description = "Draft model for speculative decoding: mtp (the same as --speculative).") String draft;
 
     /** The PSM prompt ({@link Prompts#fim}); a tokenizer without FIM tokens is a user error. */
@@ -54,6 +58,8 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mode == null) throw new UserException("--attn: unknown value '" + attn + "' (use naive or absorb)");
         if (draft != null && !draft.equals("mtp")) throw new UserException("--draft: unknown draft model '" + draft + "' (use mtp)");
         boolean spec = speculative || draft != null;
+        if (draftTokens != null && !spec) throw new UserException("--draft-tokens needs --speculative");
+        int k = draftTokens == null ? SpeculativeGenerator.DEFAULT_DRAFT_TOKENS : DraftTokens.check(draftTokens);
         Path modelPath = model.model.checked();
         int given = (promptTokens != null ? 1 : 0) + (prompt != null ? 1 : 0) + (fimPrefix != null || fimSuffix != null ? 1 : 0);
         if (given != 1) throw new UserException("give exactly one of --prompt-tokens, --prompt, or --fim-prefix/--fim-suffix");
@@ -70,7 +76,7 @@ public final class GenerateCommand implements Callable<Integer> {
             if (spec && !m.hasMtp())
                 throw new UserException("--speculative: " + modelPath + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
-            Decoder g = Decoder.of(m, mode, spec);
+            Decoder g = Decoder.of(m, mode, spec, k);
             LoadReport.print(modelPath, tLoad, m, System.err);
             Generator.Result r;
             if (tok == null) {

@@ -14,8 +14,13 @@ public interface Decoder {
      * @throws IllegalArgumentException when speculative decoding is asked of a model without MTP
      */
     static Decoder of(DeepSeekV3 model, AttnMode mode, boolean speculative) {
+        return of(model, mode, speculative, SpeculativeGenerator.DEFAULT_DRAFT_TOKENS);
+    }
+
+    /** As {@link #of(DeepSeekV3, AttnMode, boolean)} with up to {@code draftTokens} MTP drafts per step. */
+    static Decoder of(DeepSeekV3 model, AttnMode mode, boolean speculative, int draftTokens) {
         if (!speculative) return new Generator(model, mode)::generate;
         if (!model.hasMtp()) throw new IllegalArgumentException("the model has no MTP module to draft with");
-        return new SpeculativeGenerator(model, mode)::generate;
+        return new SpeculativeGenerator(model, mode, draftTokens)::generate;
     }
 }

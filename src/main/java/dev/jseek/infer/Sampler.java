@@ -39,6 +39,9 @@ public final class Sampler {
 
     public boolean isGreedy() { return temperature <= 0f; }
 
+    /** The temperature (0 or less: greedy). */
+    float temperature() { return temperature; }
+
     /** Index of the largest logit in logits[off, off+n); the lowest index among equal maxima; NaN never wins. */
     public static int argmax(float[] logits, int off, int n) {
         int best = -1;

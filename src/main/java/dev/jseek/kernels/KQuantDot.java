@@ -7,11 +7,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -84,7 +86,31 @@ final class KQuantDot {
     /** At 512 bits: the 16 qh shorts of a half duplicated into both halves of a vector (lane i reads 16 h + i % 16). */
     private static final short[] DUP = new short[2 * SL];
 
+    /**
+     * Rows per group of the row-group kernels ({@link #q4_kRows}, {@link #q6_kRows}): one per int lane, so that the
+     * lane sums of a super-block of all of them come out as one vector, row r in lane r.
+     */
+    static final int GROUP = IL;
+    private static final VectorSpecies<Float> F = Vec.F;
+    /**
+     * Slot of row r's partial-sum vector in a group's lane-sum tree ({@link #laneSums}): lane k of the tree's result
+     * is the sum of the vector in slot {@code REV[k]} (the bit reversal of k), so row r goes there.
+     */
+    private static final int[] REV = new int[IL];
+    /** Tree level h (8, 4, 2, 1): lanes k with bit h set, and the shuffle k -> k ^ h. */
+    private static final VectorMask<Integer> H8, H4, H2, H1;
+    private static final VectorShuffle<Integer> X8, X4, X2, X1;
+
     static {
+        for (int k = 0; k < IL; k++) REV[k] = Integer.reverse(k) >>> (32 - Integer.numberOfTrailingZeros(IL));
+        H8 = levelMask(8);
+        H4 = levelMask(4);
+        H2 = levelMask(2);
+        H1 = levelMask(1);
+        X8 = levelShuffle(8);
+        X4 = levelShuffle(4);
+        X2 = levelShuffle(2);
+        X1 = levelShuffle(1);
         for (int t = 0; t < CH4; t++) {
             for (int s = 0; s < 4; s++)
                 for (int i = 0; i < SL; i++) {
@@ -108,6 +134,48 @@ final class KQuantDot {
             }
         for (int t = 0; t < CH6; t++) for (int i = 0; i < SL; i++) SH6[t * SL + i] = (short) (2 * ((2 * SL * t + 2 * i) / 32));
         for (int h = 0; h < 2; h++) for (int i = 0; i < SL; i++) DUP[h * SL + i] = (short) (16 * h + i % 16);
+    }
+
+    /**
+     * {@link #SC4} as shuffle constants, one field each (a rearrange by a constant shuffle is one
+     * lane permute; {@code selectFrom} by an index vector first converts and checks the indices, and a shuffle read
+     * from an array is not a constant to C2: both measured slower).
+     */
+    private static final VectorShuffle<Integer> Q4S0 = sc4(0), Q4S1 = sc4(1), Q4S2 = sc4(2), Q4S3 = sc4(3), Q4S4 = sc4(4), Q4S5 = sc4(5), Q4S6 = sc4(6), Q4S7 = sc4(7);
+
+    /**
+     * Q6_K at 512 bits (one chunk per half): the scale lanes of the first half's low and high nibbles ({@link #SC6}'s
+     * first two rows), and the swap of the 8-lane halves that turns the 16 scales into the second half's order.
+     */
+    private static final VectorShuffle<Integer> Q6LO = VectorShuffle.fromArray(I, SC6, 0), Q6HI = VectorShuffle.fromArray(I, SC6, CH6 * IL),
+            SWAP8 = levelShuffle(IL / 2);
+
+    private static VectorShuffle<Integer> sc4(int i) { return VectorShuffle.fromArray(I, SC4, i < 2 * CH4 ? i * IL : 0); }
+
+    /** Shuffle {@code i} of {@link #SC4} (i = 2 t + hi): a constant wherever i is. */
+    private static VectorShuffle<Integer> q4Scales(int i) {
+        return switch (i) {
+            case 0 -> Q4S0;
+            case 1 -> Q4S1;
+            case 2 -> Q4S2;
+            case 3 -> Q4S3;
+            case 4 -> Q4S4;
+            case 5 -> Q4S5;
+            case 6 -> Q4S6;
+            default -> Q4S7;
+        };
+    }
+
+    private static VectorMask<Integer> levelMask(int h) {
+        boolean[] m = new boolean[IL];
+        for (int k = 0; k < IL; k++) m[k] = (k & h) != 0;
+        return VectorMask.fromArray(I, m, 0);
+    }
+
+    private static VectorShuffle<Integer> levelShuffle(int h) {
+        int[] x = new int[IL];
+        for (int k = 0; k < IL; k++) x[k] = (k ^ h) % IL;
+        return VectorShuffle.fromArray(I, x, 0);
     }
 
     /*
@@ -137,6 +205,156 @@ final class KQuantDot {
         float acc = 0f;
         for (int b = 0; b < nb; b++) acc += q6Block(s, p + (long) b * Q6_K.BLOCK_BYTES, a, o + 256 * b);
         return acc;
+    }
+
+    /**
+     * Row groups (docs/quantization.md, "K-quant row groups"): the {@link #GROUP} Q4_K rows at bytes p, p + rb, ...
+     * (nb super-blocks each) times the activation codes of a from element o, into g.out[0 .. GROUP), each exactly
+     * {@link #q4_k} of its row. Each row is read in sequence and each super-block's integer work leaves its lane
+     * partial sums as a vector ({@link #q4Sums}); then, per super-block, one lane-sum tree turns the group's vectors
+     * into one vector of row sums, the mins terms come from the packed mins of all rows at once, and the float
+     * combination {@code acc + ((d * dy) * isum - (dmin * dy) * msum)} runs once for all rows, lane r the same float
+     * operations in the same order as {@link #q4_k} does for row r (the horizontal reductions and the scalar float
+     * work per super-block and row were about as costly as the products).
+     */
+    static void q4_kRows(MemorySegment s, long p, long rb, Q8K a, int o, int nb, KQuantGroup g) {
+        g.ensure(nb);
+        for (int r = 0; r < IL; r++) {
+            long pr = p + r * rb;
+            for (int b = 0; b < nb; b++) q4Sums(s, pr + (long) b * Q4_K.BLOCK_BYTES, a, o + 256 * b, g, b * IL + REV[r], b * IL + r);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        int[] bs = a.bsum;
+        for (int b = 0; b < nb; b++) {
+            laneSums(g.sums, b * IL * IL);
+            IntVector isum = IntVector.fromArray(I, g.sums, b * IL * IL);
+            IntVector lo = IntVector.fromArray(I, g.mins03, b * IL), hi = IntVector.fromArray(I, g.mins47, b * IL);
+            int j = (o + 256 * b) / 32;
+            // msum = sum_j m_j bsum_j, the 8 six-bit mins of each row one per byte of two ints
+            IntVector msum = lo.and(0xFF).mul(bs[j])
+                    .add(lo.lanewise(VectorOperators.LSHR, 8).and(0xFF).mul(bs[j + 1]))
+                    .add(lo.lanewise(VectorOperators.LSHR, 16).and(0xFF).mul(bs[j + 2]))
+                    .add(lo.lanewise(VectorOperators.LSHR, 24).mul(bs[j + 3]))
+                    .add(hi.and(0xFF).mul(bs[j + 4]))
+                    .add(hi.lanewise(VectorOperators.LSHR, 8).and(0xFF).mul(bs[j + 5]))
+                    .add(hi.lanewise(VectorOperators.LSHR, 16).and(0xFF).mul(bs[j + 6]))
+                    .add(hi.lanewise(VectorOperators.LSHR, 24).mul(bs[j + 7]));
+            float dy = a.d[(o + 256 * b) / 256];
+            acc = acc.add(FloatVector.fromArray(F, g.d, b * IL).mul(dy).mul((FloatVector) isum.convert(VectorOperators.I2F, 0))
+                    .sub(FloatVector.fromArray(F, g.dmin, b * IL).mul(dy).mul((FloatVector) msum.convert(VectorOperators.I2F, 0))));
+        }
+        acc.intoArray(g.out, 0);
+    }
+
+    /**
+     * The {@link #GROUP} Q6_K rows at bytes p, p + rb, ... times the activation codes of a from element o into
+     * g.out, each exactly {@link #q6_k} of its row: as {@link #q4_kRows}, with {@code acc + (d * dy) * isum}.
+     */
+    static void q6_kRows(MemorySegment s, long p, long rb, Q8K a, int o, int nb, KQuantGroup g) {
+        g.ensure(nb);
+        for (int r = 0; r < IL; r++) {
+            long pr = p + r * rb;
+            for (int b = 0; b < nb; b++) q6Sums(s, pr + (long) b * Q6_K.BLOCK_BYTES, a, o + 256 * b, g, b * IL + REV[r], b * IL + r);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            laneSums(g.sums, b * IL * IL);
+            IntVector isum = IntVector.fromArray(I, g.sums, b * IL * IL);
+            float dy = a.d[(o + 256 * b) / 256];
+            acc = acc.add(FloatVector.fromArray(F, g.d, b * IL).mul(dy).mul((FloatVector) isum.convert(VectorOperators.I2F, 0)));
+        }
+        acc.intoArray(g.out, 0);
+    }
+
+    /**
+     * {@link #q6Block}'s integer work without its reduction: lane partial sums into g.sums at slot, d at ri. At 512
+     * bits the scale lanes come from constant shuffles of the 16 scales (swapped halves for the second half).
+     */
+    private static void q6Sums(MemorySegment s, long p, Q8K a, int o, KQuantGroup g, int slot, int ri) {
+        short[] aq = a.p6;
+        ShortVector m0f = ShortVector.broadcast(S, (short) 0x0F0F), m30 = ShortVector.broadcast(S, (short) 0x3030), mff = ShortVector.broadcast(S, (short) 0xFF);
+        IntVector isum = IntVector.zero(I), corr = IntVector.zero(I);
+        ShortVector qhAll = SL > 16 ? ShortVector.fromMemorySegment(S, s, p + Q6_K.QH, LE) : null;
+        IntVector scAll = IL == 16 ? (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES, LE).convertShape(VectorOperators.B2I, I, 0) : null;
+        for (int h = 0; h < 2; h++) {
+            ShortVector qh = SL > 16 ? ShortVector.fromArray(S, DUP, h * SL).selectFrom(qhAll)
+                    : ShortVector.fromMemorySegment(S, s, p + Q6_K.QH + 32L * h, LE);
+            IntVector scs = IL == 16 ? (h == 0 ? scAll : scAll.rearrange(SWAP8))
+                    : (IntVector) ByteVector.fromMemorySegment(BI, s, p + Q6_K.SCALES + 8L * h, LE).convertShape(VectorOperators.B2I, I, 0);
+            if (IL != 16 || h == 0) corr = corr.add(scs.mul(IntVector.fromArray(I, a.bsum16, o / 16 + (IL == 16 ? 0 : 8 * h))));
+            for (int t = 0; t < CH6; t++) {
+                ShortVector x = ShortVector.fromMemorySegment(S, s, p + 64L * h + 2L * SL * t, LE);
+                ShortVector q = qh.lanewise(VectorOperators.LSHR, ShortVector.fromArray(S, SH6, t * SL));
+                int x0 = o + 128 * h + 4 * SL * t;
+                ShortVector cl = x.and(m0f).or(q.lanewise(VectorOperators.LSHL, 4).and(m30));
+                ShortVector ch = x.lanewise(VectorOperators.LSHR, 4).and(m0f).or(q.and(m30));
+                ShortVector lo = cl.and(mff).mul(ShortVector.fromArray(S, aq, x0)).add(cl.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+                ShortVector hi = ch.and(mff).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL)).add(ch.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                if (IL == 16) isum = isum.add(li.mul(scs.rearrange(Q6LO))).add(hj.mul(scs.rearrange(Q6HI)));
+                else isum = isum.add(li.mul(IntVector.fromArray(I, SC6, (2 * h * CH6 + t) * IL).selectFrom(scs)))
+                        .add(hj.mul(IntVector.fromArray(I, SC6, ((2 * h + 1) * CH6 + t) * IL).selectFrom(scs)));
+            }
+        }
+        isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).intoArray(g.sums, slot * IL);
+        g.d[ri] = Float.float16ToFloat(s.get(I16, p + Q6_K.D));
+    }
+
+    /**
+     * The IL int vectors at v[base + j IL] (j = 0 .. IL) reduced to one: afterwards v[base + k] holds the sum of the
+     * lanes of the vector that was in slot {@link #REV}[k]. A tree of log2(IL) levels: at level h each pair (x, z)
+     * becomes {@code x.blend(z, bit h) + z.blend(x, bit h).rearrange(k ^ h)}, the partial sums of x in the lanes
+     * without bit h and of z in those with it (integer additions: exact in any order).
+     */
+    private static void laneSums(int[] v, int base) {
+        if (IL == 16)
+            for (int i = 0; i < 8; i++) {
+                IntVector x = IntVector.fromArray(I, v, base + 2 * i * IL), z = IntVector.fromArray(I, v, base + (2 * i + 1) * IL);
+                x.blend(z, H8).add(z.blend(x, H8).rearrange(X8)).intoArray(v, base + i * IL);
+            }
+        for (int i = 0; i < 4; i++) {
+            IntVector x = IntVector.fromArray(I, v, base + 2 * i * IL), z = IntVector.fromArray(I, v, base + (2 * i + 1) * IL);
+            x.blend(z, H4).add(z.blend(x, H4).rearrange(X4)).intoArray(v, base + i * IL);
+        }
+        IntVector x0 = IntVector.fromArray(I, v, base), x1 = IntVector.fromArray(I, v, base + IL);
+        IntVector x2 = IntVector.fromArray(I, v, base + 2 * IL), x3 = IntVector.fromArray(I, v, base + 3 * IL);
+        IntVector y0 = x0.blend(x1, H2).add(x1.blend(x0, H2).rearrange(X2));
+        IntVector y1 = x2.blend(x3, H2).add(x3.blend(x2, H2).rearrange(X2));
+        y0.blend(y1, H1).add(y1.blend(y0, H1).rearrange(X1)).intoArray(v, base);
+    }
+
+    /**
+     * {@link #q4Block}'s integer work without its reductions: the lane partial sums of {@code sum_j sc_j sum_i q_i a_i}
+     * into g.sums at vector slot {@code slot}, and the block's d, dmin and packed mins at index ri.
+     */
+    private static void q4Sums(MemorySegment s, long p, Q8K a, int o, KQuantGroup g, int slot, int ri) {
+        short[] aq = a.p4;
+        long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
+        int u0 = (int) (h0 >>> 32), u2 = (int) (h1 >>> 32);
+        int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        IntVector scs = IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BYTE_SHIFT, 0)).and(0xFF);
+        IntVector isum = IntVector.zero(I);
+        for (int t = 0; t < CH4; t++) {
+            ShortVector x = ShortVector.fromMemorySegment(S, s, p + Q4_K.QS + 2L * SL * t, LE);
+            int x0 = o + 4 * SL * t;
+            ShortVector lo = x.and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0))
+                    .add(x.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + SL)));
+            ShortVector hi = x.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, aq, x0 + 2 * SL))
+                    .add(x.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, aq, x0 + 3 * SL)));
+            IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+            li = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hj = hj.add(hj.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            isum = isum.add(li.mul(scs.rearrange(q4Scales(2 * t)))).add(hj.mul(scs.rearrange(q4Scales(2 * t + 1))));
+        }
+        isum.intoArray(g.sums, slot * IL);
+        int u1 = (int) h1;
+        g.mins03[ri] = u1 & 0x3f3f3f3f;
+        g.mins47[ri] = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        g.d[ri] = Float.float16ToFloat((short) h0);
+        g.dmin[ri] = Float.float16ToFloat((short) (h0 >>> 16));
     }
 
     /**

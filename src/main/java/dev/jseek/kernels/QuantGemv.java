@@ -147,6 +147,28 @@ final class QuantGemv {
             }
             return;
         }
+        if ((t == DType.Q4_K || t == DType.Q6_K) && KQ_GROUPS && m == 1 && r1 - r0 >= KQuantDot.GROUP) {
+            Scratch sc = Scratch.acquire();
+            try {
+                KQuantGroup g = sc.kqGroup();
+                int nb = k / 256, r = r0;
+                for (; r + KQuantDot.GROUP <= r1; r += KQuantDot.GROUP) {
+                    if (t == DType.Q4_K) KQuantDot.q4_kRows(seg, r * rb, rb, a, aOff, nb, g);
+                    else KQuantDot.q6_kRows(seg, r * rb, rb, a, aOff, nb, g);
+                    for (int i = 0; i < KQuantDot.GROUP; i++) {
+                        int yi = yOff + r + i;
+                        y[yi] = accumulate ? y[yi] + g.out[i] : g.out[i];
+                    }
+                }
+                for (; r < r1; r++) {
+                    float v = t == DType.Q4_K ? KQuantDot.q4_k(seg, r * rb, a, aOff, nb) : KQuantDot.q6_k(seg, r * rb, a, aOff, nb);
+                    y[yOff + r] = accumulate ? y[yOff + r] + v : v;
+                }
+            } finally {
+                sc.release();
+            }
+            return;
+        }
         if (t == DType.Q8_0 && Q8_LANES) {
             Scratch own = Scratch.acquire();
             try {
@@ -191,6 +213,13 @@ final class QuantGemv {
      * property {@code jseek.kqPairs} is false.
      */
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
+
+    /**
+     * Q4_K and Q6_K rows times one token go in groups of {@link KQuantDot#GROUP} rows ({@link KQuantDot#q4_kRows},
+     * {@link KQuantDot#q6_kRows}: lane sums, Q4_K's mins terms and the float combination once per super-block for the
+     * whole group; the same bits as one row at a time) unless the system property {@code jseek.kqGroups} is false.
+     */
+    static final boolean KQ_GROUPS = Boolean.parseBoolean(System.getProperty("jseek.kqGroups", "true"));
 
 
     /**

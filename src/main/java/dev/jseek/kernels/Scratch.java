@@ -13,6 +13,7 @@ final class Scratch {
 
     private final float[][] bufs = new float[5][];
     private Q8K q8k;
+    private KQuantGroup kqGroup;
     private byte[] bytes = new byte[0];
     private boolean inUse;
 
@@ -37,6 +38,12 @@ final class Scratch {
     Q8K q8k() {
         if (q8k == null) q8k = new Q8K();
         return q8k;
+    }
+
+    /** This set's buffers of the K-quant row-group kernels. */
+    KQuantGroup kqGroup() {
+        if (kqGroup == null) kqGroup = new KQuantGroup(KQuantDot.GROUP);
+        return kqGroup;
     }
 
     /** This set's byte buffer with at least n bytes (copied weight rows); contents are unspecified. */

@@ -37,6 +37,18 @@ public record Block(int layer, RmsNorm attnNorm, Mla attn, RmsNorm ffnNorm, Feed
     }
 
     /**
+     * The attention cache entries of T rows of h at positions startPos.., bitwise those {@link #forward} writes, without
+     * computing the rows' outputs (h is left as it is; ABSORB caches, {@link Mla#writeCache}).
+     */
+    void writeCache(float[] h, int T, int startPos, KvCache cache, float[] cos, float[] sin, Workspace ws) {
+        float[] x = ws.f(Buf.BLOCK_X, T * attnNorm.dim());
+        long t0 = StepProfile.start();
+        attnNorm.forward(h, x, T);
+        StepProfile.stop(Phase.NORM, t0);
+        attn.writeCache(x, T, startPos, cache, layer, cos, sin, ws);
+    }
+
+    /**
      * Updates h[M, dim] in place for a decode step of M sequences: row i is sequence i's newest token at
      * positions[i] with cache caches[i] ({@link Mla#forwardBatch}). The FFN runs over all M rows at once (the MoE
      * groups them by expert).

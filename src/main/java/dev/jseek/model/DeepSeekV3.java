@@ -279,6 +279,29 @@ public final class DeepSeekV3 implements AutoCloseable {
     }
 
     /**
+     * The last row of {@link #mtpHidden} ([dim]), with the same MTP cache entries, bit for bit, for less work: the
+     * pairs before the last only write their cache entries ({@link Mtp#forwardLast}). Speculative decoding's drafts,
+     * which read only the last pair's output.
+     */
+    public float[] mtpHiddenLast(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
+        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
+                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        int T = nextTokens.length, dim = config.hiddenSize();
+        checkTokens(nextTokens);
+        checkCache(mtpCache, 1, startPos, T);
+        if (T == 0 || hidden.length < (long) T * dim)
+            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + " (at least 1)");
+        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
+        embed.forward(nextTokens, T, emb);
+        int half = rope.dim / 2;
+        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
+        rope.table(startPos, T, cos, sin);
+        float[] out = new float[dim];
+        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, cos, sin, half, out, ws);
+        return out;
+    }
+
+    /**
      * MTP depth 1 for M pairs of several sequences (the batch engine's drafts): pair i is (hidden row i,
      * nextTokens[i]) at position positions[i] of the one-layer MTP cache caches[i]; a sequence's pairs are
      * consecutive rows at consecutive positions. Row i of the result [M, dim] equals the corresponding one-pair

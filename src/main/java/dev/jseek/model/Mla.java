@@ -168,6 +168,30 @@ public final class Mla {
     }
 
     /**
+     * Writes the ABSORB cache entries of T tokens at positions startPos.. of {@code layer}, bitwise those {@link #forward}
+     * writes (kv_a, its norm, RoPE on k_pe; up to {@link Gemm#GEMV_MAX_M} rows, the products sum each row alike for any
+     * row count), without the queries or the attention: for rows whose output nobody reads (the MTP drafts' pairs
+     * before the last, {@link Mtp#forwardLast}).
+     */
+    void writeCache(float[] x, int T, int startPos, KvCache cache, int layer, float[] cos, float[] sin, Workspace ws) {
+        if (cache.mode != AttnMode.ABSORB) throw new IllegalArgumentException("writeCache needs an ABSORB cache");
+        int aWidth = kvRank + rope, half = rope / 2;
+        float[] a = ws.f(Buf.MLA_KVA, T * aWidth), ckv = ws.f(Buf.MLA_CKV, T * kvRank);
+        long t0 = StepProfile.start();
+        Gemm.linear(a, 0, x, 0, T, kvAProj, false);
+        StepProfile.stop(Phase.ATTN_PROJ, t0);
+        t0 = StepProfile.start();
+        kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
+        StepProfile.stop(Phase.NORM, t0);
+        t0 = StepProfile.start();
+        for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
+        StepProfile.stop(Phase.ROPE, t0);
+        t0 = StepProfile.start();
+        for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
+        StepProfile.stop(Phase.CACHE, t0);
+    }
+
+    /**
      * The decode step of a batch of M sequences, one new token each: row i of x[M, dim] is sequence i's token at
      * position positions[i], attending to its own ABSORB cache caches[i]. The projections run as M-row Linear
      * layers; each sequence's attention runs alone against its cache, exactly as a 1-token {@link #forward} does it

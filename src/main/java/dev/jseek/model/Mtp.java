@@ -39,6 +39,30 @@ public record Mtp(RmsNorm enorm, RmsNorm hnorm, Matrix ehProj, Block block, RmsN
         headNorm.forward(h, out, T);
     }
 
+    /**
+     * The last row of {@link #forward} (out[dim]) and the same cache entries, bit for bit (up to
+     * {@link Gemm#GEMV_MAX_M} pairs), for less work: the pairs before the last only write their cache entries
+     * ({@link Block#writeCache}: no queries, attention or FFN for rows whose output nobody reads), then the last runs
+     * the whole block against them. Speculative decoding's pending pairs, of which only the last drafts. NAIVE
+     * caches run {@link #forward}. {@code half}: the width of a row of cos and sin (qk_rope_head_dim / 2).
+     */
+    public void forwardLast(float[] emb, float[] hidden, int T, int startPos, KvCache cache, float[] cos, float[] sin,
+                            int half, float[] out, Workspace ws) {
+        int dim = enorm.dim();
+        if (cache.mode != AttnMode.ABSORB || T == 1) {
+            float[] all = T == 1 ? out : new float[T * dim];
+            forward(emb, hidden, T, startPos, cache, cos, sin, all, ws);
+            if (T > 1) System.arraycopy(all, (T - 1) * dim, out, 0, dim);
+            return;
+        }
+        float[] h = project(emb, hidden, T, ws);
+        block.writeCache(h, T - 1, startPos, cache, cos, sin, ws);
+        float[] last = java.util.Arrays.copyOfRange(h, (T - 1) * dim, T * dim);
+        float[] c = java.util.Arrays.copyOfRange(cos, (T - 1) * half, T * half), s = java.util.Arrays.copyOfRange(sin, (T - 1) * half, T * half);
+        block.forward(last, 1, startPos + T - 1, cache, c, s, ws);
+        headNorm.forward(last, out, 1);
+    }
+
     /** eh_proj([enorm(emb[r]) ; hnorm(hidden[r])]) for {@code rows} rows, into the workspace's MTP_H buffer (returned). */
     private float[] project(float[] emb, float[] hidden, int rows, Workspace ws) {
         int dim = enorm.dim();

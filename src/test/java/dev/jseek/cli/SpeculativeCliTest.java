@@ -46,6 +46,20 @@ class SpeculativeCliTest {
             assertTrue(spec[2].matches("(?s).*speculative: \\d+ of \\d+ MTP drafts accepted \\([0-9.]+%\\), \\d+ main forwards.*"), spec[2]);
             assertFalse(plain[2].contains("speculative"), plain[2]);
         }
+        for (String k : new String[] {"2", "3"}) {      // more drafts per step: the same tokens
+            String[] spec = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop", "--speculative", "--draft-tokens", k);
+            assertEquals("0", spec[0], spec[2]);
+            assertEquals(plain[1], spec[1], "--draft-tokens " + k);
+        }
+        for (String[] args : new String[][] {{"--speculative", "--draft-tokens", "0"}, {"--speculative", "--draft-tokens", "9"}, {"--draft-tokens", "2"}}) {
+            String[] full = new String[args.length + 4];
+            System.arraycopy(new String[] {"generate", "--model", m, "--prompt-tokens=3"}, 0, full, 0, 4);
+            System.arraycopy(args, 0, full, 4, args.length);
+            String[] r = run(full);
+            assertEquals("2", r[0], r[2]);
+            assertTrue(r[2].strip().lines().count() == 1 && (r[2].contains("--draft-tokens must be in 1..8, got " + args[args.length - 1])
+                    || r[2].contains("--draft-tokens needs --speculative")), r[2]);
+        }
         String[] bad = run("generate", "--model", m, "--prompt-tokens", "3", "--draft", "eagle");
         assertEquals("2", bad[0]);
         assertTrue(bad[2].contains("--draft: unknown draft model 'eagle' (use mtp)"), bad[2]);
@@ -73,11 +87,14 @@ class SpeculativeCliTest {
     @Test
     void benchDecodeComparesBothDecoders() throws Exception {
         String m = ForwardCommandTest.fixture().toString();
-        String[] r = run("bench", "decode", "--model", m, "--prompt-tokens", "3,17,42,5", "--tokens", "24", "--runs", "1", "--warmup", "1");
+        String[] r = run("bench", "decode", "--model", m, "--prompt-tokens", "3,17,42,5", "--tokens", "24", "--runs", "1", "--warmup", "1",
+                "--draft-tokens", "1,3");
         assertEquals("0", r[0], r[2]);
-        assertTrue(r[1].matches("(?s).*\\nplain\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+23\\s+-\\s+-\\s+-\\n.*"), r[1]);
-        assertTrue(r[1].matches("(?s).*\\nspeculative\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+\\d+\\s+\\d+\\s+\\d+\\s+[0-9.]+%\\n.*"), r[1]);
-        assertTrue(r[1].contains("outputs identical in all 1 runs (24 tokens each)"), r[1]);
+        assertTrue(r[1].matches("(?s).*\\nplain\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+23\\s+-\\s+-\\s+-\\s+1.00x\\s+1.00x\\n.*"), r[1]);
+        for (String k : new String[] {"1", "3"})
+            assertTrue(r[1].matches("(?s).*\\nspec k=" + k + "\\s+[0-9.]+\\s+[0-9.]+\\s+24\\s+\\d+\\s+\\d+\\s+\\d+\\s+[0-9.]+%\\s+[0-9.]+x\\s+[0-9.]+x\\n.*"), r[1]);
+        assertTrue(r[1].contains("outputs identical to plain in all 1 runs (24 tokens each)"), r[1]);
+        assertTrue(r[1].matches("(?s).*\\nspec k=3\\s+draft 1: \\d+/\\d+ \\([0-9.]+%\\), \\d+ drafted  draft 2: .*  draft 3: .*"), r[1]);
         String[] bad = run("bench", "decode", "--model", m, "--prompt-tokens", "3", "--tokens", "1");
         assertEquals("2", bad[0]);
         assertTrue(bad[2].contains("--tokens must be >= 2, got 1"), bad[2]);

@@ -120,7 +120,7 @@ class SpeculativeBatchTest {
         for (int i = 0; i < reqs.size(); i++) {
             GenerationRequest q = reqs.get(i);
             List<Integer> oracleDrafts = new ArrayList<>();
-            Generator.Result one = new SpeculativeGenerator(model, AttnMode.ABSORB, (index, arg) -> {
+            Generator.Result one = new SpeculativeGenerator(model, AttnMode.ABSORB, (index, position, arg) -> {
                 oracleDrafts.add(index * 100000 + arg);
                 return arg;
             }).generate(q.prompt(), q.maxNewTokens(), q.sampler(), null, null);

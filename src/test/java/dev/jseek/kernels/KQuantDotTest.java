@@ -101,6 +101,49 @@ class KQuantDotTest {
     }
 
     /**
+     * The one-token row groups ({@link KQuantDot#q4_kRows}, {@link KQuantDot#q6_kRows}: {@link KQuantDot#GROUP} rows
+     * per call, the default of the decode GEMV) against the scalar twin bit for bit, through {@link QuantGemv#rows}
+     * on row ranges that start anywhere and end in a partial group, at 1 to 6 super-blocks per row; activation blocks
+     * at scales from 1e-4 to 1e3 and one all-zero block (d = 0) and one holding a NaN (d = NaN) among them.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
+    void rowGroupsEqualScalarTwinBitForBit(DType t) {
+        SplittableRandom r = new SplittableRandom(t.ordinal() * 31L);
+        int n = 2 * KQuantDot.GROUP + 7;
+        try (Arena a = Arena.ofShared()) {
+            for (int nb = 1; nb <= 6; nb++) {
+                int k = 256 * nb;
+                Matrix w = QuantKernelsTest.onNative(a, t, n, k, QuantKernelsTest.randomWeight(t, n, k, r), 1);
+                float[] x = row(r, k);
+                if (nb >= 3) {
+                    java.util.Arrays.fill(x, 256, 512, 0f);
+                    x[512 + 17] = Float.NaN;
+                }
+                ScalarQ8K sq = ScalarQ8K.of(x, 0, k);
+                Q8K q = Q8K.of(x, 0, k);
+                for (int[] range : new int[][] {{0, n}, {3, n}, {1, KQuantDot.GROUP + 2}, {5, 5 + KQuantDot.GROUP}}) {
+                    for (boolean acc : new boolean[] {false, true}) {
+                        float[] y = new float[n + 2];
+                        for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
+                        float[] old = y.clone();
+                        QuantGemv.rows(y, 1, x, 0, q, 0, 1, w, acc, range[0], range[1]);
+                        for (int o = 0; o < n; o++) {
+                            float want = old[1 + o];
+                            if (o >= range[0] && o < range[1]) {
+                                float v = ScalarKQuantDot.dot(t, w.data(), o * w.rowBytes(), sq, nb);
+                                want = acc ? want + v : v;
+                            }
+                            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[1 + o]),
+                                    t + " nb=" + nb + " rows " + range[0] + ".." + range[1] + " acc=" + acc + " row " + o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The token-pair row kernels (the default from 2 tokens) give each token exactly the one-token kernel's bits, at
      * this run's vector width.
      */
