@@ -48,7 +48,20 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "sequences stacked in one forward (default: jseek.engine.prefillTokens, 512; 0 = one chunk of one sequence per step).") Integer prefillTokens;
     @Option(names = "--baseline-prefill-tokens", description = "Also run the llama-batched-bench work on a second engine with this many "
             + "prefill tokens per step (e.g. 0, the engine before stacked prefill), in turn with the first, and print the ratios.") Integer baselinePrefillTokens;
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed passes over every --clients level before the engine's "
+            + "llama-batched-bench rows are timed (JIT warm-up) (default ${DEFAULT-VALUE}).") int warmup;
     @Option(names = "--peer-timeout", defaultValue = "1800", description = "Seconds the peer may run (default ${DEFAULT-VALUE}).") long peerTimeout;
+
+    /**
+     * Untimed passes over every level with the timed lengths ({@code --warmup}), so that the timed rows run the
+     * JIT-compiled code a long-running server runs (llama-batched-bench warms up too). Without them the first rows
+     * time the JIT: on the quickstart-shaped model a B = 1 row right after an 8-token warm-up took 0.8 ms per token
+     * where the compiled step takes 0.2-0.3 ms (docs/serving.md, "Measuring the engine").
+     */
+    private void warmUp(BatchEngine e, int vocab) throws InterruptedException {
+        EngineBatchBench.run(e, vocab, promptLen, Math.min(8, maxTokens), 1, 999);
+        for (int w = 0; w < warmup; w++) for (int b : clients) EngineBatchBench.run(e, vocab, promptLen, maxTokens, b, 900 + b);
+    }
 
     /**
      * The same work as llama-batched-bench on the engine (no HTTP): for B in --clients, B sequences of --prompt-len
@@ -62,13 +75,13 @@ public final class BenchServeCommand implements Callable<Integer> {
                 + "engine: %d prefill tokens per step%s%n", promptLen, maxTokens, threads, engine.options().prefillTokens(),
                 engine.stacksPrefill() ? " (stacked)" : " (one chunk per step)");
         List<EngineBatchBench.Row> ours = new java.util.ArrayList<>(), base = new java.util.ArrayList<>();
-        EngineBatchBench.run(engine, vocab, promptLen, Math.min(8, maxTokens), 1, 999); // warm-up
+        warmUp(engine, vocab);
         BatchEngine baseline = null;
         try {
             if (baselinePrefillTokens != null) {
                 // the same model, run by one engine at a time (the other waits idle): the model is not thread-safe
                 baseline = new BatchEngine(m, engine.options().withPrefillTokens(baselinePrefillTokens));
-                EngineBatchBench.run(baseline, vocab, promptLen, Math.min(8, maxTokens), 1, 999);
+                warmUp(baseline, vocab);
             }
             for (int b : clients) {
                 ours.add(EngineBatchBench.run(engine, vocab, promptLen, maxTokens, b, 1000 + b));
@@ -114,6 +127,7 @@ public final class BenchServeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if ((model == null) == (url == null)) throw new UserException("give --model (serve it here) or --url (bench a running server)");
+        if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
         if (perClient < 1) throw new UserException("--requests must be >= 1, got " + perClient);
         if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);

@@ -26,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *       boundaries), in admission order, up to {@link EngineOptions#prefillTokens} tokens, stacked as rows of one
  *       forward ({@link DeepSeekV3#forwardStackedHidden}: attention per chunk against its own cache, each MoE expert's
  *       weights read once for all rows); the chunk holding the last prompt token gives its first token. With
- *       prefillTokens 0, or a model whose experts are block-typed, one chunk of one prompt per step;</li>
+ *       prefillTokens 0, one chunk of one prompt per step;</li>
  *   <li>runs one decode step over the newest token of every decoding sequence: one forward of M rows
  *       ({@link DeepSeekV3#forwardBatchHidden}; M-row Linear layers, the MoE grouping rows by expert, each sequence's
  *       attention against its own cache), then samples each row with its sequence's own {@link Sampler}.</li>
@@ -423,8 +423,8 @@ public final class BatchEngine implements AutoCloseable {
      * consecutive chunks may all go in), up to {@link #prefillTokens} tokens. Every chunk is the one this sequence's
      * prefill alone computes (same boundaries, bitwise the same rows and cache entries), so batch invariance and the
      * prefix cache hold. False when no sequence is prefilling. Runs when {@link EngineOptions#prefillTokens} > 0 and
-     * the model can stack its prefill ({@link DeepSeekV3#canStackPrefill}: not for block-typed experts, Q8_0 or
-     * K-quants, which take {@link #prefillOne}).
+     * the model can stack its prefill ({@link DeepSeekV3#canStackPrefill}; block-typed experts, Q8_0 or K-quants, one
+     * product per chunk and expert).
      */
     private boolean prefillStacked() {
         int chunk = options.prefillChunk(), used = 0;
@@ -469,7 +469,8 @@ public final class BatchEngine implements AutoCloseable {
             Seq s = seqs.get(i);
             if (!active.contains(s)) continue;
             try {
-                if (prefilled(s, h, row, start[i], start[i] + toks[i].length, together)) {
+                // a prompt it ends gets its first token there unless `together` (then below, with the others)
+                if (prefilled(s, h, row, start[i], start[i] + toks[i].length, together) && together) {
                     ended.add(s);
                     lastRows.add(row + toks[i].length - 1);
                 }

@@ -234,13 +234,18 @@ public final class DeepSeekV3 implements AutoCloseable {
 
     /**
      * True when {@link #forwardStackedHidden} gives every segment of up to {@code chunk} tokens its alone values:
-     * chunk <= {@link Gemm#GEMV_MAX_M} and the experts' weights are of float types ({@link Moe#stackable}).
+     * chunk <= {@link Gemm#GEMV_MAX_M}. Float-typed experts ({@link Moe#stackable}) run the rows of all segments in
+     * one product each; block-typed ones (Q8_0, K-quants) one product per segment ({@link Moe#forwardStacked}).
+     * System property {@code jseek.engine.stackBlockExperts=false}: block-typed experts do not stack (the engine
+     * prefills their prompts one chunk per step, as before they could).
      */
     public boolean canStackPrefill(int chunk) {
         if (chunk > Gemm.GEMV_MAX_M) return false;
-        for (Block b : layers) if (b.ffn() instanceof Moe moe && !moe.stackable()) return false;
+        if (!STACK_BLOCK_EXPERTS) for (Block b : layers) if (b.ffn() instanceof Moe moe && !moe.stackable()) return false;
         return true;
     }
+
+    private static final boolean STACK_BLOCK_EXPERTS = Boolean.parseBoolean(System.getProperty("jseek.engine.stackBlockExperts", "true"));
 
     /** Logits [T, vocab] of {@code tokens} at positions startPos.. (see {@link #forwardHidden}). */
     public float[] forward(int[] tokens, int startPos, KvCache cache) {

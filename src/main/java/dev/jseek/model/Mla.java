@@ -310,6 +310,9 @@ public final class Mla {
     /** Below this many multiply-adds {@link #attendHeads} runs on the calling thread (a parallel section costs more). */
     private static final long SERIAL_MACS = 1L << 17;
 
+    /** {@link #attendQueryBlocked} (default) or {@link #attendQuery} (system property {@code jseek.attnBlocked=false}): the same bits. */
+    static boolean blocked = Boolean.parseBoolean(System.getProperty("jseek.attnBlocked", "true"));
+
     /** Keys per tile of {@link #attendQuery}: a tile of latent rows stays in L2 while every head of a group reads it. */
     private static final int KEY_TILE = 64;
 
@@ -330,13 +333,15 @@ public final class Mla {
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
         int threads = Parallel.threads(), per = (heads + threads - 1) / threads, groups = (heads + per - 1) / per, len = maxLen;
         float[] rows = ws.f(Buf.MLA_WHEAD, threads * kvRank), scores = ws.f(Buf.MLA_SCORES, threads * per * maxLen);
+        float[] partial = blocked ? ws.f(Buf.MLA_PARTIAL, threads * KEY_TILE * Vec.LANES) : null;
         Parallel.Task body = (g, w) -> {
             int h0 = g * per, h1 = Math.min(heads, h0 + per);
             for (int h = h0; h < h1; h++) absorbHead(h, q, T, qAbs, rows, w * kvRank);
             for (int t = 0; t < T; t++) {
                 KvCache c = caches == null ? cache : caches[t];
                 int pos = caches == null ? startPos + t : positions[t];
-                attendQuery(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len);
+                if (partial != null) attendQueryBlocked(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len, partial, w * KEY_TILE * Vec.LANES);
+                else attendQuery(t, h0, h1, c, pos, layer, qAbs, q, oLat, scores, w * per * len);
             }
             for (int h = h0; h < h1; h++) expandHead(h, oLat, T, oHeads);
         };
@@ -377,6 +382,136 @@ public final class Mla {
             }
             j0 += n;
         }
+    }
+
+    /**
+     * {@link #attendQuery}'s values, bit for bit, with less work per key (the default; system property
+     * {@code jseek.attnBlocked=false}: attendQuery, for comparison). Scores: four keys at a time, each with
+     * {@link #score}'s two accumulators (so four independent chains, and each q vector loaded once for the four), the
+     * accumulators' sums stored and their lanes added in {@link Vec#sum}'s order by plain loads instead of sixteen
+     * lane extractions per key. o_lat: per head, four vectors of o_lat at a time held in registers over all keys
+     * (each lane is the same chain of fused multiply-adds over ascending keys, from zero, as {@link #fmaInto}'s
+     * loads and stores of o_lat per key compute it).
+     */
+    private void attendQueryBlocked(int t, int h0, int h1, KvCache c, int pos, int layer, float[] qAbs, float[] q, float[] oLat,
+                                    float[] s, int so, float[] part, int po) {
+        int len = pos + 1, w = kvRank + rope, qWidth = heads * qkDim, L = Vec.LANES;
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0), n = Math.min(KEY_TILE, Math.min(len - j0, c.latentRun(j0)));
+            for (int h = h0; h < h1; h++) {
+                int qa = (t * heads + h) * kvRank, qp = t * qWidth + h * qkDim + nope, sh = so + (h - h0) * len + j0;
+                int j = 0;
+                for (; j + 4 <= n; j += 4) partial4(qAbs, qa, q, qp, lat, off + j * w, w, part, po + j * L);
+                for (; j < n; j++) partial1(qAbs, qa, q, qp, lat, off + j * w, part, po + j * L);
+                for (j = 0; j < n; j++) {
+                    int pj = po + j * L;
+                    float sum = 0f;
+                    for (int i = 0; i < L; i++) sum += part[pj + i];
+                    int lo = off + j * w;
+                    for (int i = kvRank - kvRank % L; i < kvRank; i++) sum += qAbs[qa + i] * lat[lo + i];
+                    for (int i = rope - rope % L; i < rope; i++) sum += q[qp + i] * lat[lo + kvRank + i];
+                    s[sh + j] = softmaxScale * sum;
+                }
+            }
+            j0 += n;
+        }
+        for (int h = h0; h < h1; h++) Ops.softmax(s, so + (h - h0) * len, len);
+        int cv = kvRank - kvRank % L;
+        for (int h = h0; h < h1; h++) {
+            int o = (t * heads + h) * kvRank, sh = so + (h - h0) * len;
+            int ci = 0;
+            for (; ci + 4 * L <= cv; ci += 4 * L) values4(c, layer, len, w, s, sh, ci, oLat, o + ci);
+            for (; ci < cv; ci += L) values1(c, layer, len, w, s, sh, ci, oLat, o + ci);
+            for (int i = cv; i < kvRank; i++) {
+                float acc = 0f;
+                for (int j = 0; j < len; j++) acc = Math.fma(s[sh + j], c.latentArray(layer, j)[c.latentOffset(layer, j) + i], acc);
+                oLat[o + i] = acc;
+            }
+        }
+    }
+
+    /** {@link #score}'s vector accumulators a0 + a1 of the 4 latent rows at lat[lo ..], lat[lo + w ..], ... into part[po ..] (one vector each). */
+    private void partial4(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo, int w, float[] part, int po) {
+        int L = Vec.LANES, i = 0, j = 0, l1 = lo + w, l2 = l1 + w, l3 = l2 + w;
+        FloatVector z = FloatVector.zero(Vec.F), a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+        for (; i + 2 * L <= kvRank; i += 2 * L) {
+            FloatVector u = FloatVector.fromArray(Vec.F, qAbs, qa + i), v = FloatVector.fromArray(Vec.F, qAbs, qa + i + L);
+            a0 = u.fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+            a1 = v.fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
+            b0 = u.fma(FloatVector.fromArray(Vec.F, lat, l1 + i), b0);
+            b1 = v.fma(FloatVector.fromArray(Vec.F, lat, l1 + i + L), b1);
+            c0 = u.fma(FloatVector.fromArray(Vec.F, lat, l2 + i), c0);
+            c1 = v.fma(FloatVector.fromArray(Vec.F, lat, l2 + i + L), c1);
+            d0 = u.fma(FloatVector.fromArray(Vec.F, lat, l3 + i), d0);
+            d1 = v.fma(FloatVector.fromArray(Vec.F, lat, l3 + i + L), d1);
+        }
+        for (; i + L <= kvRank; i += L) {
+            FloatVector u = FloatVector.fromArray(Vec.F, qAbs, qa + i);
+            a0 = u.fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+            b0 = u.fma(FloatVector.fromArray(Vec.F, lat, l1 + i), b0);
+            c0 = u.fma(FloatVector.fromArray(Vec.F, lat, l2 + i), c0);
+            d0 = u.fma(FloatVector.fromArray(Vec.F, lat, l3 + i), d0);
+        }
+        for (; j + L <= rope; j += L) {
+            FloatVector u = FloatVector.fromArray(Vec.F, q, qp + j);
+            a1 = u.fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
+            b1 = u.fma(FloatVector.fromArray(Vec.F, lat, l1 + kvRank + j), b1);
+            c1 = u.fma(FloatVector.fromArray(Vec.F, lat, l2 + kvRank + j), c1);
+            d1 = u.fma(FloatVector.fromArray(Vec.F, lat, l3 + kvRank + j), d1);
+        }
+        a0.add(a1).intoArray(part, po);
+        b0.add(b1).intoArray(part, po + L);
+        c0.add(c1).intoArray(part, po + 2 * L);
+        d0.add(d1).intoArray(part, po + 3 * L);
+    }
+
+    /** {@link #partial4} for one latent row. */
+    private void partial1(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo, float[] part, int po) {
+        int L = Vec.LANES, i = 0, j = 0;
+        FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
+        for (; i + 2 * L <= kvRank; i += 2 * L) {
+            a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+            a1 = FloatVector.fromArray(Vec.F, qAbs, qa + i + L).fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
+        }
+        for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
+        for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
+        a0.add(a1).intoArray(part, po);
+    }
+
+    /** oLat[o .. o + 4L) = Σ_j p_j c_kv_j[ci .. ci + 4L) over keys 0..len-1 ascending, fused multiply-adds from zero. */
+    private static void values4(KvCache c, int layer, int len, int w, float[] s, int sh, int ci, float[] oLat, int o) {
+        int L = Vec.LANES;
+        FloatVector z = FloatVector.zero(Vec.F), a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0) + ci, n = Math.min(len - j0, c.latentRun(j0));
+            for (int j = 0; j < n; j++) {
+                FloatVector p = FloatVector.broadcast(Vec.F, s[sh + j0 + j]);
+                int r = off + j * w;
+                a0 = p.fma(FloatVector.fromArray(Vec.F, lat, r), a0);
+                a1 = p.fma(FloatVector.fromArray(Vec.F, lat, r + L), a1);
+                a2 = p.fma(FloatVector.fromArray(Vec.F, lat, r + 2 * L), a2);
+                a3 = p.fma(FloatVector.fromArray(Vec.F, lat, r + 3 * L), a3);
+            }
+            j0 += n;
+        }
+        a0.intoArray(oLat, o);
+        a1.intoArray(oLat, o + L);
+        a2.intoArray(oLat, o + 2 * L);
+        a3.intoArray(oLat, o + 3 * L);
+    }
+
+    /** {@link #values4} for one vector of o_lat. */
+    private static void values1(KvCache c, int layer, int len, int w, float[] s, int sh, int ci, float[] oLat, int o) {
+        FloatVector a = FloatVector.zero(Vec.F);
+        for (int j0 = 0; j0 < len; ) {
+            float[] lat = c.latentArray(layer, j0);
+            int off = c.latentOffset(layer, j0) + ci, n = Math.min(len - j0, c.latentRun(j0));
+            for (int j = 0; j < n; j++) a = FloatVector.broadcast(Vec.F, s[sh + j0 + j]).fma(FloatVector.fromArray(Vec.F, lat, off + j * w), a);
+            j0 += n;
+        }
+        a.intoArray(oLat, o);
     }
 
     /** q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..] = [c_kv | k_pe]: vector partial sums over both, one reduction, then the scalar tails. */

@@ -38,7 +38,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         bucket(idx, m * k, start, order);
 
         if (m <= Gemm.GEMV_MAX_M) {
-            forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
+            forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M, null, 0);
             return;
         }
         java.util.Arrays.fill(out, 0, m * dim, 0f);
@@ -69,6 +69,11 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
      * bitwise what {@link #forward} gives its segment alone when {@link #stackable} holds: alone every product has at
      * most GEMV_MAX_M rows too, and such products of these weights sum each row the same way whatever their row count
      * ({@code kernels.Gemv}); the weighted sum runs in the same order (ascending expert id, then the shared expert).
+     * Block-typed weights (Q8_0, K-quants) switch kernels with the row count, so for them every product is cut at the
+     * segments' boundaries as well: an expert gets one product per segment, of the rows that segment alone gives it,
+     * in the same order (its weights read once per segment, the segments' products side by side in one parallel
+     * job); the shared expert gets one product per segment. Each row is then
+     * computed by the very kernel, at the same row count and index, as alone.
      */
     public void forwardStacked(float[] x, int m, int[] segStart, int segs, float[] out, Workspace ws) {
         int k = gate.topK(), n = experts.length;
@@ -82,13 +87,14 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         }
         int[] start = ws.i(Buf.MOE_COUNT, 2 * n + 1), order = ws.i(Buf.MOE_ORDER, m * k);
         bucket(idx, m * k, start, order);
-        forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M);
+        forwardSideBySide(x, m, out, ws, start, order, w, Gemm.GEMV_MAX_M, stackable() ? null : segStart, segs);
     }
 
     /**
-     * True when {@link #forwardStacked} gives each segment its alone values: every routed and shared expert weight is
-     * of a float type (F32, BF16, F16, FP8), whose GEMV-sized products sum a row the same way for any row count (block
-     * types switch kernels with the row count: fused, integer or packed GEMM).
+     * True when every routed and shared expert weight is of a float type (F32, BF16, F16, FP8), whose GEMV-sized
+     * products sum a row the same way for any row count, so {@link #forwardStacked} may put the rows of several
+     * segments in one product; block types switch kernels with the row count (fused, integer or packed GEMM), and
+     * forwardStacked keeps their products to one segment's rows.
      */
     public boolean stackable() {
         for (Mlp e : experts) if (!floatType(e)) return false;
@@ -119,8 +125,12 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
      * those of the expert-by-expert path, bit for bit. Products of more than {@code maxRows} rows are cut into
      * products of at most that many (the stacked prefill: each stays a GEMV-sized product).
      */
-    private void forwardSideBySide(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w, int maxRows) {
+    private void forwardSideBySide(float[] x, int m, float[] out, Workspace ws, int[] start, int[] order, float[] w, int maxRows,
+                                   int[] segStart, int segs) {
         int dim = gate.weight().cols(), k = gate.topK(), n = experts.length;
+        // with segStart: segment of each row, and products cut where it changes (the rows of a bucket ascend)
+        int[] seg = segStart == null ? null : ws.i(Buf.MOE_SEG, m);
+        if (seg != null) for (int i = 0; i < segs; i++) java.util.Arrays.fill(seg, segStart[i], segStart[i + 1], i);
         int inter = n > 0 ? experts[0].inter() : 0, interS = shared == null ? 0 : shared.inter();
         int routed = m * k, rows = routed + (shared == null ? 0 : m), hidden = routed * inter + m * interS;
         // inputs: the routed (token, slot) rows grouped by expert, then the m tokens for the shared expert
@@ -129,20 +139,21 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         long t0 = StepProfile.start();
         for (int j = 0; j < routed; j++) System.arraycopy(x, order[j] / k * dim, xe, j * dim, dim);
         if (shared != null) System.arraycopy(x, 0, xe, routed * dim, m * dim);
-        int maxJobs = 2 * (pieces(m, maxRows) + 1);
-        for (int e = 0; e < n; e++) maxJobs += 2 * pieces(start[e + 1] - start[e], maxRows);
+        int cuts = seg == null ? 0 : segs;
+        int maxJobs = 2 * (pieces(m, maxRows) + 1 + cuts);
+        for (int e = 0; e < n; e++) maxJobs += 2 * (pieces(start[e + 1] - start[e], maxRows) + (start[e + 1] > start[e] ? cuts : 0));
         Matrix[] mats = ws.matrices(maxJobs);
         int[] jobs = ws.i(Buf.MOE_JOBS, 3 * maxJobs);
         int c = 0;
         for (int e = 0; e < n; e++)
             for (int j = start[e], cnt; j < start[e + 1]; j += cnt) {
-                cnt = Math.min(maxRows, start[e + 1] - j);
+                cnt = piece(order, k, seg, j, start[e + 1], maxRows);
                 c = job(mats, jobs, c, experts[e].gateProj(), j * dim, cnt, j * inter);
                 c = job(mats, jobs, c, experts[e].upProj(), j * dim, cnt, hidden + j * inter);
             }
         if (shared != null)
             for (int j = 0, cnt; j < m; j += cnt) {
-                cnt = Math.min(maxRows, m - j);
+                cnt = seg == null ? Math.min(maxRows, m - j) : Math.min(maxRows, segStart[seg[j] + 1] - j);
                 c = job(mats, jobs, c, shared.gateProj(), (routed + j) * dim, cnt, routed * inter + j * interS);
                 c = job(mats, jobs, c, shared.upProj(), (routed + j) * dim, cnt, hidden + routed * inter + j * interS);
             }
@@ -156,12 +167,12 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
         c = 0;
         for (int e = 0; e < n; e++)
             for (int j = start[e], cnt; j < start[e + 1]; j += cnt) {
-                cnt = Math.min(maxRows, start[e + 1] - j);
+                cnt = piece(order, k, seg, j, start[e + 1], maxRows);
                 c = job(mats, jobs, c, experts[e].downProj(), j * inter, cnt, j * dim);
             }
         if (shared != null)
             for (int j = 0, cnt; j < m; j += cnt) {
-                cnt = Math.min(maxRows, m - j);
+                cnt = seg == null ? Math.min(maxRows, m - j) : Math.min(maxRows, segStart[seg[j] + 1] - j);
                 c = job(mats, jobs, c, shared.downProj(), routed * inter + j * interS, cnt, (routed + j) * dim);
             }
         t0 = StepProfile.start();
@@ -177,6 +188,18 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             }
         if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
         StepProfile.stop(Phase.MOE_COMBINE, t0);
+    }
+
+    /**
+     * Rows of the product that starts at bucket entry j (the bucket ends at end): at most maxRows, and with seg (the
+     * segment of each token row) only entries whose token lies in the same segment as entry j's.
+     */
+    private static int piece(int[] order, int k, int[] seg, int j, int end, int maxRows) {
+        int lim = Math.min(end, j + maxRows);
+        if (seg == null) return lim - j;
+        int s = seg[order[j] / k], i = j + 1;
+        while (i < lim && seg[order[i] / k] == s) i++;
+        return i - j;
     }
 
     /** Products of at most maxRows rows that cover n rows. */

@@ -13,9 +13,11 @@ public final class Workspace {
         MLA_Q, MLA_KVA, MLA_CKV, MLA_KV, MLA_QABS, MLA_SCORES, MLA_OLAT, MLA_OHEADS, MLA_WHEAD,
         MLA_LAT,                       // Mla: a paged cache's latent rows gathered for attention [len, kv_lora_rank + rope]
         MLA_JOBS,                      // Mla: Gemm.linearMany job table of kv_a and q_a
+        MLA_PARTIAL,                   // Mla: attendQuery's per-key vector partial scores, per pool participant
         MLP_GATE, MLP_UP,              // Mlp: [m, inter]
         MOE_XE, MOE_YE, MOE_SHARED, MOE_W, MOE_IDX, MOE_ORDER, MOE_COUNT,
         MOE_G, MOE_JOBS,               // Moe decode: gate|up outputs of all selected experts [2, rows, inter]; Gemm.linearMany job table
+        MOE_SEG,                       // Moe.forwardStacked, block-typed experts: the segment of each row
         GATE_LOGITS,
         MTP_CAT, MTP_H, MTP_EMB,
         HIDDEN,                        // DeepSeekV3: the residual stream [T, dim]

@@ -72,5 +72,8 @@ class BenchServeCommandTest {
         String[] bad = run("bench", "serve", "--model", m.toString(), "--url", "http://127.0.0.1:1");
         assertNotEquals("0", bad[0]);
         assertTrue(bad[2].contains("give --model (serve it here) or --url"), bad[2]);
+        bad = run("bench", "serve", "--model", m.toString(), "--warmup", "-1");
+        assertNotEquals("0", bad[0]);
+        assertTrue(bad[2].contains("--warmup must be >= 0, got -1"), bad[2]);
     }
 }

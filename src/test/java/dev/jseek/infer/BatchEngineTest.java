@@ -94,8 +94,40 @@ class BatchEngineTest {
             concurrent(reqs, alone, opts().withMaxBatch(6).withPrefillTokens(budget));
     }
 
+    /**
+     * Block-typed experts (a Q8_0 GGUF of the same preset) stack their prefill too, one expert product per chunk
+     * (Moe.forwardStacked): concurrent requests give the tokens each gives alone on an engine without stacking.
+     */
+    @Test
+    void q8ExpertsStackTheirPrefillAndGiveTheAloneTokens() throws Exception {
+        Path gguf = dir.resolve("q8.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.Q8_0, false, null);
+        try (DeepSeekV3 q8 = dev.jseek.gguf.GgufModel.open(gguf)) {
+            Random r = new Random(6);
+            int[] shared = prompt(r, 140);
+            int[] lens = {70, 20, 150, 9, 130};
+            List<GenerationRequest> reqs = new ArrayList<>();
+            for (int i = 0; i < lens.length; i++) {
+                int[] p = prompt(r, lens[i]);
+                if (i == 2 || i == 4) System.arraycopy(shared, 0, p, 0, Math.min(p.length - 2, shared.length));
+                reqs.add(req(p, 6 + 2 * i, i));
+            }
+            List<int[]> alone = new ArrayList<>();
+            try (BatchEngine e = new BatchEngine(q8, opts().withPrefixCache(false).withPrefillTokens(0))) {
+                assertFalse(e.stacksPrefill());
+                for (GenerationRequest q : reqs) alone.add(e.generate(q));
+            }
+            concurrent(q8, reqs, alone, opts().withMaxBatch(6));
+        }
+    }
+
     private static void concurrent(List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o) throws Exception {
+        concurrent(model, reqs, alone, o);
+    }
+
+    private static void concurrent(DeepSeekV3 model, List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o) throws Exception {
         try (BatchEngine e = new BatchEngine(model, o)) {
+            assertTrue(e.stacksPrefill());
             List<Generation> gs = new ArrayList<>();
             List<List<Integer>> got = new ArrayList<>();
             for (int i = 0; i < reqs.size(); i++) {

@@ -39,6 +39,57 @@ class BatchForwardTest {
         }
     }
 
+    /**
+     * Mla's default per-query attention (four keys at a time, o_lat in registers) against the per-key form it
+     * replaces ({@code -Djseek.attnBlocked=false}), the oracle: every row of a batched decode step bitwise equal, on
+     * paged caches whose blocks cut the keys into runs of 3 (so four-key groups, single keys and block edges all
+     * occur), lengths 1..70 (past one 64-key score tile), on the parity model (kv_lora_rank 16) and the BF16 tiny preset with kv_lora_rank 72.
+     */
+    @Test
+    void blockedAttentionGivesThePerKeyBits() throws Exception {
+        try (DeepSeekV3 m = DeepSeekV3.open(fixture("yarn_qlora"))) {
+            compareBlocked(m);
+        }
+        // kv_lora_rank 72: four-vector o_lat groups and a lane tail; the preset's rope dimension 8 is all tail
+        ModelConfig cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("max_position_embeddings", 256).put("kv_lora_rank", 72));
+        RandomInit.write(cfg, tmp, 7, 0.3, DType.BF16);
+        try (DeepSeekV3 m = DeepSeekV3.open(tmp)) {
+            compareBlocked(m);
+        }
+    }
+
+    private static void compareBlocked(DeepSeekV3 m) {
+        int vocab = m.config.vocabSize(), dim = m.config.hiddenSize();
+        int[] lens = {1, 2, 5, 9, 31, 70};
+        int S = lens.length;
+        Random r = new Random(5);
+        BlockPool pool = new BlockPool(m.config, m.layers.length, 3, 64);
+        KvCache[] cs = new KvCache[S];
+        int[] toks = new int[S];
+        for (int i = 0; i < S; i++) {
+            int[] prompt = new int[lens[i]];
+            for (int t = 0; t < prompt.length; t++) prompt[t] = r.nextInt(vocab);
+            int[] ids = new int[pool.blocksFor(lens[i] + 1)];
+            for (int b = 0; b < ids.length; b++) ids[b] = pool.allocate();
+            cs[i] = KvCache.paged(pool, ids);
+            m.forwardHidden(prompt, 0, cs[i]);
+            toks[i] = r.nextInt(vocab);
+        }
+        boolean saved = Mla.blocked;
+        try {
+            Mla.blocked = false;
+            float[] want = m.forwardBatchHidden(toks, lens, cs, S);
+            Mla.blocked = true;
+            float[] got = m.forwardBatchHidden(toks, lens, cs, S);
+            for (int i = 0; i < S; i++)
+                assertArrayEquals(Arrays.copyOfRange(want, i * dim, (i + 1) * dim), Arrays.copyOfRange(got, i * dim, (i + 1) * dim),
+                        "row " + i + " at position " + lens[i]);
+            assertFalse(Arrays.equals(want, new float[want.length]));
+        } finally {
+            Mla.blocked = saved;
+        }
+    }
+
     private static void check(DeepSeekV3 m, int blockTokens) {
         int vocab = m.config.vocabSize(), dim = m.config.hiddenSize();
         int[] lens = {5, 23, 3, 17, 40, 9};

@@ -26,16 +26,55 @@ class StackedPrefillTest {
     @Test
     void stackedChunksEqualEachChunkAloneF32() throws Exception { check(DType.F32); }
 
+    /**
+     * Block-typed experts (their kernels change with the row count: fused up to 16 rows, then the packed GEMM) stack
+     * with one product per chunk and expert; about 16 rows of a 64-token chunk go to each of the 8 experts, so one
+     * product over the stack's rows would take another kernel. Q8_0 everywhere, then llama.cpp's Q4_K_M mix (Q4_K,
+     * Q6_K for the down projections) with the experts' rows widened to 256 so that the K-quants apply.
+     */
+    @Test
+    void stackedChunksEqualEachChunkAloneQ8_0() throws Exception {
+        ModelConfig cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("max_position_embeddings", 512));
+        Path hf = tmp.resolve("hf"), gguf = tmp.resolve("q8.gguf");
+        RandomInit.write(cfg, hf, 9, 0.3, DType.F32);
+        dev.jseek.gguf.GgufExporter.export(hf, gguf, dev.jseek.gguf.GgmlType.Q8_0, false, null);
+        check(dev.jseek.gguf.GgufModel.open(gguf), dev.jseek.gguf.GgmlType.Q8_0, LENS, PLAN);
+    }
+
+    @Test
+    void stackedChunksEqualEachChunkAloneQ4KM() throws Exception {
+        ModelConfig cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("max_position_embeddings", 512).put("num_hidden_layers", 2)
+                .put("hidden_size", 256).put("moe_intermediate_size", 256).put("intermediate_size", 256));
+        Path hf = tmp.resolve("hf"), gguf = tmp.resolve("q4km.gguf");
+        RandomInit.write(cfg, hf, 9, 0.3, DType.F32);
+        dev.jseek.gguf.GgufExporter.export(hf, gguf, dev.jseek.gguf.QuantMix.Q4_K_M, false, null);
+        // two layers and fewer chunks (a cold K-quant forward takes seconds): still a prompt's consecutive chunks side
+        // by side, a short chunk, and experts with more than 16 rows in the stack
+        check(dev.jseek.gguf.GgufModel.open(gguf), dev.jseek.gguf.GgmlType.Q4_K, new int[] {130, 5}, new int[][] {{0, 1, 0}, {0}});
+    }
+
     private void check(DType dtype) throws Exception {
         ModelConfig cfg = ConfigEdits.edit(Presets.get("tiny"), o -> o.put("max_position_embeddings", 512));
         RandomInit.write(cfg, tmp, 9, 0.3, dtype);
-        try (DeepSeekV3 m = DeepSeekV3.open(tmp)) {
+        check(DeepSeekV3.open(tmp), null, LENS, PLAN);
+    }
+
+    // sequence lengths; sequence 3 has its first chunk cached already (computed alone below, not stacked)
+    private static final int[] LENS = {150, 64, 5, 100, 64, 130};
+    // two stacks: every sequence's chunks in order, consecutive chunks of one sequence side by side or apart
+    private static final int[][] PLAN = {{0, 1, 0, 2, 3, 4, 5}, {5, 0, 5}};
+
+    private void check(DeepSeekV3 model, dev.jseek.gguf.GgmlType expertType, int[] lens, int[][] plan) throws Exception {
+        try (DeepSeekV3 m = model) {
+            if (expertType != null) {
+                Moe moe = (Moe) m.layers[m.layers.length - 1].ffn();
+                assertTrue(moe.experts()[0].gateProj().dtype().isBlock() && !moe.stackable(), "block-typed experts expected");
+                assertEquals(expertType.name(), moe.experts()[0].gateProj().dtype().name());
+            }
             assertTrue(m.canStackPrefill(64));
             assertFalse(m.canStackPrefill(Gemm.GEMV_MAX_M + 1));
             int vocab = m.config.vocabSize(), dim = m.config.hiddenSize(), chunk = 64;
             Random r = new Random(5);
-            // sequence lengths; sequence 3 has its first chunk cached already (computed alone below, not stacked)
-            int[] lens = {150, 64, 5, 100, 64, 130};
             int S = lens.length;
             int[][] prompts = new int[S][];
             for (int i = 0; i < S; i++) {
@@ -51,10 +90,11 @@ class StackedPrefillTest {
                 for (int b = 0; b < ids.length; b++) ids[b] = pool.allocate();
                 paged[i] = KvCache.paged(pool, ids);
             }
-            m.forwardHidden(Arrays.copyOf(prompts[3], chunk), 0, paged[3]);
-            done[3] = chunk;
-            // two stacks: every sequence's chunks in order, consecutive chunks of one sequence side by side or apart
-            int[][] plan = {{0, 1, 0, 2, 3, 4, 5}, {5, 0, 5}};
+            int cached = S > 3 ? 3 : -1;
+            if (cached >= 0) {
+                m.forwardHidden(Arrays.copyOf(prompts[cached], chunk), 0, paged[cached]);
+                done[cached] = chunk;
+            }
             float[][] got = new float[S][];
             for (int i = 0; i < S; i++) got[i] = new float[lens[i] * dim];
             for (int[] stack : plan) {
@@ -82,7 +122,7 @@ class StackedPrefillTest {
                 for (int p = 0; p < lens[i]; p += chunk) {
                     int end = Math.min(lens[i], p + chunk);
                     float[] a = m.forwardHidden(Arrays.copyOfRange(prompts[i], p, end), p, ref[i]);
-                    if (i == 3 && p == 0) continue; // not part of a stack
+                    if (i == cached && p == 0) continue; // not part of a stack
                     assertArrayEquals(a, Arrays.copyOfRange(got[i], p * dim, end * dim), "sequence " + i + ", chunk at " + p);
                 }
                 int w = m.config.kvLoraRank() + m.config.qkRopeHeadDim(), n = lens[i] * w;
