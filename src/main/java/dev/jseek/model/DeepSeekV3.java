@@ -99,6 +99,18 @@ public final class DeepSeekV3 implements AutoCloseable {
     public boolean hasMtp() { return mtp.length > 0; }
 
     /**
+     * Bytes of weights this model holds on the Java heap as a rebuilt copy ({@link Mla#kvBHeapBytes}: kv_b_proj
+     * decoded to F32 from a block-typed GGUF's attn_k_b / attn_v_b, which only the naive attention mode builds);
+     * every other matrix is a view of the mapped file. Commands print it at load ({@code cli/LoadReport}).
+     */
+    public long heapWeightCopyBytes() {
+        long n = 0;
+        for (Block b : layers) n += b.attn().kvBHeapBytes();
+        for (Mtp m : mtp) n += m.block().attn().kvBHeapBytes();
+        return n;
+    }
+
+    /**
      * Runs the main layers over {@code tokens} at positions startPos..startPos+T-1 and returns the hidden states
      * after model.norm, [T, dim] (a new array: the lm_head input and the MTP hnorm input).
      */
