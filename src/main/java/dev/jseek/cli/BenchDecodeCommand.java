@@ -57,7 +57,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             if (!m.hasMtp())
                 throw new UserException("--model: " + model + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
-            LoadReport.print(model, tLoad, System.err);
+            LoadReport.print(model, tLoad, m, System.err);
             new DecodeBench(model, m, mode, ids, tokens, runs, warmup, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, tok, promptTokens == null ? prompt : null, profile, ks).run(System.out);
         }
         return 0;

@@ -77,7 +77,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("--speculative: " + modelPath + " has no MTP module to draft with (config num_nextn_predict_layers = "
                         + m.config.numNextnPredictLayers() + ", tensors model.layers." + m.config.numHiddenLayers() + ".eh_proj.weight ...)");
             Decoder g = Decoder.of(m, mode, spec, k);
-            LoadReport.print(modelPath, tLoad, System.err);
+            LoadReport.print(modelPath, tLoad, m, System.err);
             Generator.Result r;
             if (tok == null) {
                 out.print("generated:");

@@ -110,7 +110,7 @@ public final class ServeCommand implements Callable<Integer> {
             m.close();
             throw new UserException(e.getMessage(), e);
         }
-        LoadReport.print(modelPath, tLoad, err);
+        LoadReport.print(modelPath, tLoad, m, err);
         // a backstop under the 503 of --max-connections: the JDK server closes connections beyond this at once
         if (System.getProperty("jdk.httpserver.maxConnections") == null)
             System.setProperty("jdk.httpserver.maxConnections", Integer.toString((int) Math.min(Integer.MAX_VALUE, 4L * maxConnections + 16)));

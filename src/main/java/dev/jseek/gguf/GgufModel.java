@@ -54,15 +54,16 @@ public final class GgufModel {
     }
 
     /**
-     * Heap bytes a load takes: 1-D tensors become float arrays (norms, biases), and kv_b_proj is rebuilt in F32 from
-     * block-typed attn_k_b/attn_v_b (plain-typed ones are permuted off-heap). The caches and workspaces a forward
-     * allocates later come on top.
+     * Heap bytes a load takes: 1-D tensors become float arrays (norms, biases); kv_b_proj is rebuilt in F32 from
+     * block-typed attn_k_b/attn_v_b only with {@code -Djseek.kvBHalves=false} (by default the attention reads the
+     * halves as stored and the naive mode rebuilds it on first use; plain-typed ones are permuted off-heap). The
+     * caches and workspaces a forward allocates later come on top.
      */
     static long heapBytes(GgufFile f, ModelConfig c) {
         long n = 0;
         for (GgufTensorInfo t : f.tensors()) {
             if (t.rank() == 1) n += 4 * t.elementCount();
-            else if (t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight"))
+            else if (!GgufWeights.KV_B_HALVES && t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight"))
                 if (t.type().dtype() == null || t.type().dtype().isBlock()) n += 8 * t.elementCount(); // decoded + the rebuilt copy
         }
         return n;

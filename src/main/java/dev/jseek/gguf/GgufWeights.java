@@ -21,7 +21,8 @@ import java.util.Arrays;
  *   <li>kv_b_proj [n_heads * (qk_nope + v), kv_lora_rank]: {@code attn_kv_b} when the file has it (legacy layout),
  *       else rebuilt from llama.cpp's split {@code attn_k_b} [n_heads, kv_lora_rank, qk_nope] (transposed per head)
  *       and {@code attn_v_b} [n_heads, v, kv_lora_rank]: an exact element permutation, kept in the file's type for
- *       F32/F16/BF16, decoded to F32 for block types (a small tensor);</li>
+ *       F32/F16/BF16, decoded to F32 for block types, where only the naive attention mode asks for it (the absorbed
+ *       attention reads the stored halves, {@link #kvBHalves});</li>
  *   <li>other ggml types (K-quants, IQ*, ...): a {@link FormatException} naming the tensor and type.</li>
  * </ul>
  * {@link #close()} unmaps the file and frees the rebuilt tensors.
@@ -112,9 +113,10 @@ public final class GgufWeights implements WeightSource, AutoCloseable, dev.jseek
 
     /**
      * attn_k_b [H, kvr, nope] and attn_v_b [H, v, kvr] as 2-D views of the mapping, [H * kvr, nope] and [H * v, kvr],
-     * in the file's type, when they are block-typed (Q8_0, K-quants): kv_b_proj is then rebuilt in F32 (4x the bytes
-     * of Q8_0), and the decode attention reads these instead (system property {@code jseek.kvBHalves}, default true;
-     * docs/quantization.md, "The decode step"). Null for F32/F16/BF16 halves: their kv_b_proj is a permutation in the
+     * in the file's type, when they are block-typed (Q8_0, K-quants): the absorbed attention reads these (decode by
+     * the GEMV kernel, prefill by the packed GEMM) and kv_b_proj, an F32 rebuild (4x the bytes of Q8_0), is built only
+     * when the naive mode first asks for it (system property {@code jseek.kvBHalves}, default true; false: no halves,
+     * kv_b_proj rebuilt at load; docs/quantization.md, "The decode step"). Null for F32/F16/BF16 halves: their kv_b_proj is a permutation in the
      * file's type, multiplied in the order an HF checkpoint's is (an F32 export gives the HF model's logits bit for bit).
      */
     @Override public Matrix[] kvBHalves(String hf, int h, int nope, int v, int kvr) {

@@ -140,6 +140,28 @@ public final class Gemm {
         }
     }
 
+    /**
+     * Y[m, n] = X[m, w.cols] * W[r0 .. r0+n)^T: rows r0..r0+n-1 of w (one head's slice of a per-head stacked weight,
+     * e.g. MLA's W_UK^T and W_UV from a GGUF's attn_k_b / attn_v_b) times X with row stride ldx from xOff, into Y with
+     * row stride ldy from yOff. Runs the packed {@link GemmDriver} whatever m, the weight rows decoded while their
+     * panels are packed (no dequantized copy), so the values equal {@link #sgemm} over the decoded rows bit for bit.
+     */
+    public static void linearSlice(float[] y, int yOff, int ldy, float[] x, int xOff, int ldx, int m, Matrix w, int r0, int n) {
+        int k = w.cols();
+        if (m < 0 || n < 0 || r0 < 0 || r0 + n > w.rows())
+            throw new IllegalArgumentException("m = " + m + ", rows " + r0 + ".." + (r0 + n) + " of a " + w.rows() + "-row weight");
+        checkExtent("x", x, xOff, m, k, ldx);
+        checkExtent("y", y, yOff, m, n, ldy);
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            for (int i = 0; i < m; i++) java.util.Arrays.fill(y, yOff + i * ldy, yOff + i * ldy + n, 0f);
+            return;
+        }
+        GemmDriver.gemm(m, n, k, 1f, false, x, xOff, ldx,
+                (p0, kc, j0, cols, dst, dstOff, tmp) -> Packing.packWeight(w, p0, kc, r0 + j0, cols, dst, dstOff, tmp),
+                0f, y, yOff, ldy);
+    }
+
     /** Products {@link #linearMany} splits into row chunks: GEMV-sized, non-empty. */
     private static boolean gemv(Matrix w, int m) { return m > 0 && m <= GEMV_MAX_M && w.cols() > 0 && w.rows() > 0 && !Gemv.packed(w, m); }
 

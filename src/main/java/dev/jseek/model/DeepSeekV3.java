@@ -99,6 +99,18 @@ public final class DeepSeekV3 implements AutoCloseable {
     public boolean hasMtp() { return mtp.length > 0; }
 
     /**
+     * Bytes of weights this model holds on the Java heap as a rebuilt copy ({@link Mla#kvBHeapBytes}: kv_b_proj
+     * decoded to F32 from a block-typed GGUF's attn_k_b / attn_v_b, which only the naive attention mode builds);
+     * every other matrix is a view of the mapped file. Commands print it at load ({@code cli/LoadReport}).
+     */
+    public long heapWeightCopyBytes() {
+        long n = 0;
+        for (Block b : layers) n += b.attn().kvBHeapBytes();
+        for (Mtp m : mtp) n += m.block().attn().kvBHeapBytes();
+        return n;
+    }
+
+    /**
      * Runs the main layers over {@code tokens} at positions startPos..startPos+T-1 and returns the hidden states
      * after model.norm, [T, dim] (a new array: the lm_head input and the MTP hnorm input).
      */
@@ -277,20 +289,16 @@ public final class DeepSeekV3 implements AutoCloseable {
      * which read only the last pair's output.
      */
     public float[] mtpHiddenLast(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
-        if (!hasMtp()) throw new IllegalStateException("this model has no MTP module (num_nextn_predict_layers = "
-                + config.numNextnPredictLayers() + ", or its layer " + Mtp.firstLayerId(config) + " tensors are absent)");
+        requireMtp();
         int T = nextTokens.length, dim = config.hiddenSize();
         checkTokens(nextTokens);
         checkCache(mtpCache, 1, startPos, T);
         if (T == 0 || hidden.length < (long) T * dim)
             throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + " (at least 1)");
-        float[] emb = ws.f(Buf.MTP_EMB, T * dim);
-        embed.forward(nextTokens, T, emb);
-        int half = rope.dim / 2;
-        float[] cos = ws.f(Buf.ROPE_COS, T * half), sin = ws.f(Buf.ROPE_SIN, T * half);
-        rope.table(startPos, T, cos, sin);
+        float[] emb = embedded(Buf.MTP_EMB, nextTokens, T);
+        RopeRows r = ropeRows.at(startPos, T);
         float[] out = new float[dim];
-        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, cos, sin, half, out, ws);
+        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, rope.dim / 2, out, ws);
         return out;
     }
 

@@ -34,20 +34,29 @@ public final class Mla {
     /** q_a_proj [q_lora_rank, dim], q_a_layernorm, q_b_proj [heads·qkDim, q_lora_rank]; null without q_lora_rank. */
     public final Matrix qAProj, qBProj;
     public final RmsNorm qANorm;
-    /** kv_a_proj_with_mqa [kv_lora_rank + rope, dim], kv_a_layernorm [kv_lora_rank], kv_b_proj, o_proj [dim, heads·vDim]. */
-    public final Matrix kvAProj, kvBProj, oProj;
+    /** kv_a_proj_with_mqa [kv_lora_rank + rope, dim], kv_a_layernorm [kv_lora_rank], o_proj [dim, heads·vDim]. */
+    public final Matrix kvAProj, oProj;
+    /** kv_b_proj, or null until {@link #kvBProj()} first needs it (see there). */
+    private volatile Matrix kvBProj;
+    private final java.util.function.Supplier<Matrix> kvBLoader;
     public final RmsNorm kvANorm;
     /**
      * kv_b_proj's halves as the weight source stores them apart (a GGUF's attn_k_b, attn_v_b; {@link
      * WeightSource#kvBHalves}), or null: W_UK^T per head [heads * kvRank, nope] and W_UV [heads * vDim, kvRank], in
      * the file's type. {@link #attendHeads} then multiplies them by the weight type's GEMV kernel (q_abs^h = kB^h
-     * q_nope^h, o^h = vB^h o_lat^h), reading the stored (quantized) bytes instead of kvBProj, which a block-typed file
-     * rebuilds in F32.
+     * q_nope^h, o^h = vB^h o_lat^h), and prefill's tiled attention by the packed GEMM ({@link Gemm#linearSlice}),
+     * reading the stored (quantized) bytes instead of kv_b_proj, which a block-typed file would rebuild in F32
+     * ({@link #kvBProj()}).
      */
     public final Matrix kB, vB;
 
+    /**
+     * kvBProj supplies kv_b_proj: called here without the halves kB and vB, else on first use of {@link #kvBProj()}
+     * (only the naive attention mode reads kv_b_proj then).
+     */
     public Mla(ModelConfig cfg, Matrix qProj, Matrix qAProj, RmsNorm qANorm, Matrix qBProj,
-               Matrix kvAProj, RmsNorm kvANorm, Matrix kvBProj, Matrix oProj, Matrix kB, Matrix vB) {
+               Matrix kvAProj, RmsNorm kvANorm, java.util.function.Supplier<Matrix> kvBProj, Matrix oProj, Matrix kB, Matrix vB) {
+        if ((kB == null) != (vB == null)) throw new IllegalArgumentException("kv_b halves: both or neither");
         heads = cfg.numAttentionHeads();
         nope = cfg.qkNopeHeadDim();
         rope = cfg.qkRopeHeadDim();
@@ -61,7 +70,8 @@ public final class Mla {
         this.qBProj = qBProj;
         this.kvAProj = kvAProj;
         this.kvANorm = kvANorm;
-        this.kvBProj = kvBProj;
+        this.kvBLoader = kvBProj;
+        if (kB == null) this.kvBProj = kvBProj.get();
         this.oProj = oProj;
         this.kB = kB;
         this.vB = vB;
@@ -84,9 +94,34 @@ public final class Mla {
         return new Mla(cfg, q, qa, qn, qb,
                 w.matrix(s.get(layer, TensorSchema.Slot.KV_A)),
                 RmsNorm.load(w, s.get(layer, TensorSchema.Slot.KV_A_NORM), cfg),
-                w.matrix(kvB),
+                () -> w.matrix(kvB),
                 w.matrix(s.get(layer, TensorSchema.Slot.O)),
                 halves == null ? null : halves[0], halves == null ? null : halves[1]);
+    }
+
+    /**
+     * kv_b_proj [heads·(nope + v), kvRank]. With {@link #kB} and {@link #vB} (a block-typed GGUF) no attention of the
+     * ABSORB mode reads it, so it is built (in F32, 4x the bytes of Q8_0: 61 x 512 x 128 x 256 floats, about 4 GB,
+     * for DeepSeek-V3) only when first asked for here, by the naive mode; else it is the weight loaded with the model.
+     */
+    public Matrix kvBProj() {
+        Matrix m = kvBProj;
+        if (m == null) {
+            synchronized (this) {
+                m = kvBProj;
+                if (m == null) kvBProj = m = kvBLoader.get();
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Bytes of kv_b_proj held on the Java heap: a block-typed GGUF's F32 rebuild once built (0 while {@link #kvBProj()}
+     * has not been asked for), 0 for a view of a mapped file or an off-heap permutation.
+     */
+    public long kvBHeapBytes() {
+        Matrix m = kvBProj;
+        return m != null && m.data().heapBase().isPresent() ? m.byteSize() : 0;
     }
 
     /**
@@ -115,7 +150,7 @@ public final class Mla {
             float[] kc = cache.keys(layer), vc = cache.values(layer);
             int kvbWidth = heads * (nope + vDim);
             float[] kv = ws.f(Buf.MLA_KV, T * kvbWidth);
-            Gemm.linear(kv, 0, ckv, 0, T, kvBProj, false);
+            Gemm.linear(kv, 0, ckv, 0, T, kvBProj(), false);
             for (int t = 0; t < T; t++) {
                 int pos = startPos + t;
                 for (int h = 0; h < heads; h++) {
@@ -482,6 +517,14 @@ public final class Mla {
 
     /** {@link #partial4} for one latent row. */
     private void partial1(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo, float[] part, int po) {
+        partialVector(qAbs, qa, q, qp, lat, lo).intoArray(part, po);
+    }
+
+    /**
+     * The vector part of q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..]: whole vectors of c_kv (two
+     * accumulators), then of k_pe (into the second), the two added; the scalar tails are {@link #score}'s.
+     */
+    private FloatVector partialVector(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
         int L = Vec.LANES, i = 0, j = 0;
         FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
         for (; i + 2 * L <= kvRank; i += 2 * L) {
@@ -490,7 +533,7 @@ public final class Mla {
         }
         for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
         for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
-        a0.add(a1).intoArray(part, po);
+        return a0.add(a1);
     }
 
     /** oLat[o .. o + 4L) = Σ_j p_j c_kv_j[ci .. ci + 4L) over keys 0..len-1 ascending, fused multiply-adds from zero. */
@@ -530,15 +573,8 @@ public final class Mla {
 
     /** q_abs · c_kv + q_pe · k_pe for the latent row at lat[lo ..] = [c_kv | k_pe]: vector partial sums over both, one reduction, then the scalar tails. */
     private float score(float[] qAbs, int qa, float[] q, int qp, float[] lat, int lo) {
-        int L = Vec.LANES, i = 0, j = 0;
-        FloatVector a0 = FloatVector.zero(Vec.F), a1 = a0;
-        for (; i + 2 * L <= kvRank; i += 2 * L) {
-            a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
-            a1 = FloatVector.fromArray(Vec.F, qAbs, qa + i + L).fma(FloatVector.fromArray(Vec.F, lat, lo + i + L), a1);
-        }
-        for (; i + L <= kvRank; i += L) a0 = FloatVector.fromArray(Vec.F, qAbs, qa + i).fma(FloatVector.fromArray(Vec.F, lat, lo + i), a0);
-        for (; j + L <= rope; j += L) a1 = FloatVector.fromArray(Vec.F, q, qp + j).fma(FloatVector.fromArray(Vec.F, lat, lo + kvRank + j), a1);
-        float sum = Vec.sum(a0.add(a1));
+        int L = Vec.LANES, i = kvRank - kvRank % L, j = rope - rope % L;
+        float sum = Vec.sum(partialVector(qAbs, qa, q, qp, lat, lo));
         for (; i < kvRank; i++) sum += qAbs[qa + i] * lat[lo + i];
         for (; j < rope; j++) sum += q[qp + j] * lat[lo + kvRank + j];
         return sum;
@@ -549,6 +585,12 @@ public final class Mla {
         int qWidth = heads * qkDim;
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank);
         long t0 = StepProfile.start();
+        if (kB != null) { // q_abs^h = q_nope^h kB^h^T, kB^h = W_UK^h^T [kvRank, nope] decoded while packed
+            for (int h = 0; h < heads; h++)
+                Gemm.linearSlice(qAbs, h * kvRank, heads * kvRank, q, h * qkDim, qWidth, T, kB, h * kvRank, kvRank);
+            StepProfile.stop(Phase.ATTN_ABSORB, t0);
+            return qAbs;
+        }
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim), nope, wHead);                    // W_UK^h [nope, kvRank]
@@ -633,6 +675,12 @@ public final class Mla {
     /** o_h = W_UV^h o_lat_h for every row: oHeads [T][heads][vDim]. */
     private void expandValues(float[] oLat, int T, float[] oHeads, Workspace ws) {
         long t0 = StepProfile.start();
+        if (vB != null) { // o^h = o_lat^h vB^h^T, vB^h = W_UV^h [vDim, kvRank] decoded while packed
+            for (int h = 0; h < heads; h++)
+                Gemm.linearSlice(oHeads, h * vDim, heads * vDim, oLat, h * kvRank, heads * kvRank, T, vB, h * vDim, vDim);
+            StepProfile.stop(Phase.ATTN_EXPAND, t0);
+            return;
+        }
         float[] wHead = ws.f(Buf.MLA_WHEAD, Math.max(nope, vDim) * kvRank);
         for (int h = 0; h < heads; h++) {
             decodeRows(kvBProj, h * (nope + vDim) + nope, vDim, wHead);             // W_UV^h [vDim, kvRank]

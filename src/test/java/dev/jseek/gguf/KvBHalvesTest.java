@@ -42,9 +42,12 @@ class KvBHalvesTest {
                 assertEquals(mc.numAttentionHeads() * mc.kvLoraRank(), b.attn().kB.rows());
                 assertEquals(mc.qkNopeHeadDim(), b.attn().kB.cols());
                 assertEquals(DType.Q8_0, b.attn().vB.dtype());
-                assertEquals(DType.F32, b.attn().kvBProj.dtype());
             }
             for (Block b : rebuilt.layers) assertNull(b.attn().kB);
+            // the F32 rebuild of kv_b_proj: held by the model without the halves, not built with them
+            long copy = (long) mc.numHiddenLayers() * mc.numAttentionHeads() * (mc.qkNopeHeadDim() + mc.vHeadDim()) * mc.kvLoraRank() * 4;
+            assertEquals(copy, rebuilt.heapWeightCopyBytes());
+            assertEquals(0, halves.heapWeightCopyBytes());
 
             Random r = new Random(3);
             int vocab = mc.vocabSize(), dim = mc.hiddenSize(), S = 3, steps = 4;
@@ -76,6 +79,53 @@ class KvBHalvesTest {
                     assertClose(ref, one, "step " + s + " sequence " + i);
                 }
             }
+            assertEquals(0, halves.heapWeightCopyBytes(), "prefill and decode built no F32 kv_b_proj");
+            w.close();
+        }
+    }
+
+    /**
+     * Prefill longer than {@code jseek.attnRowsMaxT} (the tiled attention: W_UK absorb and W_UV expansion as GEMMs) on a
+     * Q8_0 GGUF reads attn_k_b / attn_v_b as stored ({@link dev.jseek.kernels.Gemm#linearSlice}) and gives the logits
+     * of the model that multiplies kv_b_proj rebuilt in F32 (the oracle, itself checked against the double-precision
+     * reference in ModelTest) bit for bit, then decodes within float rounding of it, building no F32 kv_b_proj ({@link
+     * DeepSeekV3#heapWeightCopyBytes} stays 0); the naive mode builds the copy on first use and then equals the
+     * rebuilt model's naive mode bit for bit.
+     */
+    @Test
+    void q8_0TiledPrefillReadsTheHalvesAndNaiveModeBuildsTheCopyOnDemand(@TempDir Path tmp) throws Exception {
+        ModelConfig c = dev.jseek.model.ConfigEdits.edit(KQuantExportTest.config(), o -> o.put("num_hidden_layers", 2));
+        Path hf = tmp.resolve("hf"), out = tmp.resolve("m.gguf");
+        RandomInit.write(c, hf, 7, 0.05, DType.F32);
+        GgufExporter.export(hf, out, QuantMix.Q8_0, false, null);
+        try (GgufFile f = GgufFile.open(out)) {
+            ModelConfig mc = Deepseek2Metadata.read(f);
+            GgufWeights w = new GgufWeights(f, mc);
+            WeightSource hidden = new WeightSource() {
+                @Override public boolean has(String n) { return w.has(n); }
+                @Override public Matrix matrix(String n, int rows, int cols) { return w.matrix(n, rows, cols); }
+                @Override public float[] floats(String n, long... shape) { return w.floats(n, shape); }
+            };
+            DeepSeekV3 halves = DeepSeekV3.load(mc, w), rebuilt = DeepSeekV3.load(mc, hidden);
+            long copy = rebuilt.heapWeightCopyBytes();
+            assertTrue(copy > 0);
+            Random r = new Random(9);
+            int T = Integer.getInteger("jseek.attnRowsMaxT", dev.jseek.kernels.Gemm.GEMV_MAX_M) + 13, steps = 2; // past the row-products path
+            int[] toks = new int[T + steps];
+            for (int t = 0; t < toks.length; t++) toks[t] = r.nextInt(mc.vocabSize());
+            int[] prompt = java.util.Arrays.copyOf(toks, T);
+            KvCache ch = halves.newCache(toks.length, AttnMode.ABSORB), cr = rebuilt.newCache(toks.length, AttnMode.ABSORB);
+            assertArrayEquals(rebuilt.forward(prompt, 0, cr), halves.forward(prompt, 0, ch), "tiled prefill logits");
+            for (int s = 0; s < steps; s++) {
+                int[] one = {toks[T + s]};
+                assertClose(rebuilt.forward(one, T + s, cr), halves.forward(one, T + s, ch), "decode step " + s);
+            }
+            assertEquals(0, halves.heapWeightCopyBytes(), "absorbed prefill and decode built no F32 kv_b_proj");
+
+            int[] shortPrompt = java.util.Arrays.copyOf(toks, 8);
+            KvCache nh = halves.newCache(8, AttnMode.NAIVE), nr = rebuilt.newCache(8, AttnMode.NAIVE);
+            assertArrayEquals(rebuilt.forward(shortPrompt, 0, nr), halves.forward(shortPrompt, 0, nh), "naive prefill logits");
+            assertEquals(copy, halves.heapWeightCopyBytes(), "the naive mode built kv_b_proj in F32");
             w.close();
         }
     }
