@@ -324,15 +324,20 @@ public final class Mla {
         int tile = Math.max(1, Math.min(T, Math.min(prefillTile, scoreTileFloats / (heads * end))));
         int tiles = (T + tile - 1) / tile, threads = Parallel.threads(), per = tile * heads * end;
         float[] qAbs = ws.f(Buf.MLA_QABS, T * heads * kvRank), oLat = ws.f(Buf.MLA_OLAT, T * heads * kvRank);
-        float[] wKvb = ws.f(Buf.MLA_WHEAD, heads * (nope + vDim) * kvRank);    // every head's W_UK^h and W_UV^h
+        // every head's W_UK^h and W_UV^h decoded once (a block-typed GGUF's kB/vB halves are decoded while packed)
+        float[] wKvb = kB != null ? null : ws.f(Buf.MLA_WHEAD, heads * (nope + vDim) * kvRank);
         float[] scores = ws.f(Buf.MLA_SCORES, threads * per);
         long t00 = StepProfile.start();
-        decodeRows(kvBProj, 0, heads * (nope + vDim), wKvb);
+        if (wKvb != null) decodeRows(kvBProj(), 0, heads * (nope + vDim), wKvb);
         Parallel.parallelFor(tiles, (i, w) -> {
             int t0 = (tiles - 1 - i) * tile, n = Math.min(tile, T - t0), len = startPos + t0 + n, rows = n * heads, so = w * per;
             for (int h = 0; h < heads; h++)
-                Gemm.sgemm(false, false, n, kvRank, nope, 1f, q, t0 * qWidth + h * qkDim, qWidth,
-                        wKvb, h * (nope + vDim) * kvRank, kvRank, 0f, qAbs, t0 * heads * kvRank + h * kvRank, heads * kvRank);
+                if (wKvb == null)
+                    Gemm.linearSlice(qAbs, t0 * heads * kvRank + h * kvRank, heads * kvRank, q, t0 * qWidth + h * qkDim, qWidth, n,
+                            kB, h * kvRank, kvRank);
+                else
+                    Gemm.sgemm(false, false, n, kvRank, nope, 1f, q, t0 * qWidth + h * qkDim, qWidth,
+                            wKvb, h * (nope + vDim) * kvRank, kvRank, 0f, qAbs, t0 * heads * kvRank + h * kvRank, heads * kvRank);
             Gemm.sgemm(false, true, rows, len, kvRank, softmaxScale, qAbs, t0 * heads * kvRank, kvRank,
                     lat, 0, aWidth, 0f, scores, so, len);
             Gemm.sgemm(false, true, rows, len, rope, softmaxScale, q, t0 * qWidth + nope, qkDim,
@@ -341,8 +346,12 @@ public final class Mla {
             Gemm.sgemm(false, false, rows, kvRank, len, 1f, scores, so, len, lat, 0, aWidth,
                     0f, oLat, t0 * heads * kvRank, kvRank);
             for (int h = 0; h < heads; h++)
-                Gemm.sgemm(false, true, n, vDim, kvRank, 1f, oLat, t0 * heads * kvRank + h * kvRank, heads * kvRank,
-                        wKvb, (h * (nope + vDim) + nope) * kvRank, kvRank, 0f, oHeads, t0 * heads * vDim + h * vDim, heads * vDim);
+                if (wKvb == null)
+                    Gemm.linearSlice(oHeads, t0 * heads * vDim + h * vDim, heads * vDim, oLat, t0 * heads * kvRank + h * kvRank,
+                            heads * kvRank, n, vB, h * vDim, vDim);
+                else
+                    Gemm.sgemm(false, true, n, vDim, kvRank, 1f, oLat, t0 * heads * kvRank + h * kvRank, heads * kvRank,
+                            wKvb, (h * (nope + vDim) + nope) * kvRank, kvRank, 0f, oHeads, t0 * heads * vDim + h * vDim, heads * vDim);
         });
         StepProfile.stop(Phase.ATTN_HEADS, t00);
     }
