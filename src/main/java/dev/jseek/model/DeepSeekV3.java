@@ -270,16 +270,10 @@ public final class DeepSeekV3 implements AutoCloseable {
      * ({@link #forwardHidden}) with at least T rows; nextTokens[i] is the token after hidden[i]'s position.
      */
     public float[] mtpHidden(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
-        requireMtp();
-        int T = nextTokens.length, dim = config.hiddenSize();
-        checkTokens(nextTokens);
-        checkCache(mtpCache, 1, startPos, T);
-        if (hidden.length < (long) T * dim)
-            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T);
-        float[] emb = embedded(Buf.MTP_EMB, nextTokens, T);
-        RopeRows r = ropeRows.at(startPos, T);
-        float[] out = new float[T * dim];
-        mtp[0].forward(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, out, ws);
+        int T = nextTokens.length;
+        float[] emb = mtpInputs(nextTokens, hidden, startPos, mtpCache, 0);
+        float[] out = new float[T * config.hiddenSize()];
+        mtp[0].forward(emb, hidden, T, startPos, mtpCache, ropeRows.cos, ropeRows.sin, out, ws);
         return out;
     }
 
@@ -289,17 +283,27 @@ public final class DeepSeekV3 implements AutoCloseable {
      * which read only the last pair's output.
      */
     public float[] mtpHiddenLast(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache) {
+        float[] emb = mtpInputs(nextTokens, hidden, startPos, mtpCache, 1);
+        float[] out = new float[config.hiddenSize()];
+        mtp[0].forwardLast(emb, hidden, nextTokens.length, startPos, mtpCache, ropeRows.cos, ropeRows.sin, rope.dim / 2, out, ws);
+        return out;
+    }
+
+    /**
+     * The checks of {@link #mtpHidden} and {@link #mtpHiddenLast} (an MTP module, valid tokens, room in the cache, at
+     * least max(T, minRows) hidden rows), then the tokens' embeddings; {@link #ropeRows} holds the rope tables of
+     * positions startPos.. after it.
+     */
+    private float[] mtpInputs(int[] nextTokens, float[] hidden, int startPos, KvCache mtpCache, int minRows) {
         requireMtp();
         int T = nextTokens.length, dim = config.hiddenSize();
         checkTokens(nextTokens);
         checkCache(mtpCache, 1, startPos, T);
-        if (T == 0 || hidden.length < (long) T * dim)
-            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + " (at least 1)");
+        if (T < minRows || hidden.length < (long) T * dim)
+            throw new IllegalArgumentException("hidden holds " + hidden.length / dim + " rows, need " + T + (minRows > 0 ? " (at least " + minRows + ")" : ""));
         float[] emb = embedded(Buf.MTP_EMB, nextTokens, T);
-        RopeRows r = ropeRows.at(startPos, T);
-        float[] out = new float[dim];
-        mtp[0].forwardLast(emb, hidden, T, startPos, mtpCache, r.cos, r.sin, rope.dim / 2, out, ws);
-        return out;
+        ropeRows.at(startPos, T);
+        return emb;
     }
 
     /**

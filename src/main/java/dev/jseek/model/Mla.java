@@ -180,12 +180,7 @@ public final class Mla {
         long t0 = StepProfile.start();
         Gemm.linear(a, 0, x, 0, T, kvAProj, false);
         StepProfile.stop(Phase.ATTN_PROJ, t0);
-        t0 = StepProfile.start();
-        kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
-        StepProfile.stop(Phase.NORM, t0);
-        t0 = StepProfile.start();
-        for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
-        StepProfile.stop(Phase.ROPE, t0);
+        latentNormRope(a, aWidth, ckv, T, cos, sin, half);
         t0 = StepProfile.start();
         for (int t = 0; t < T; t++) cache.writeLatent(layer, startPos + t, ckv, t * kvRank, a, t * aWidth + kvRank);
         StepProfile.stop(Phase.CACHE, t0);
@@ -255,14 +250,18 @@ public final class Mla {
             for (int h = 0; h < heads; h++) Ops.ropeInterleaved(q, t * qWidth + h * qkDim + nope, cos, sin, t * half, half);
         StepProfile.stop(Phase.ROPE, t0);
 
-        float[] ckv = ws.f(Buf.MLA_CKV, T * kvRank);
-        t0 = StepProfile.start();
+        latentNormRope(a, aWidth, ws.f(Buf.MLA_CKV, T * kvRank), T, cos, sin, half);
+        return q;
+    }
+
+    /** c_kv = kv_a_layernorm of the first kvRank columns of a's T rows into ckv; RoPE on a's k_pe columns in place. */
+    private void latentNormRope(float[] a, int aWidth, float[] ckv, int T, float[] cos, float[] sin, int half) {
+        long t0 = StepProfile.start();
         kvANorm.forward(a, 0, aWidth, ckv, 0, kvRank, T);
         StepProfile.stop(Phase.NORM, t0);
         t0 = StepProfile.start();
         for (int t = 0; t < T; t++) Ops.ropeInterleaved(a, t * aWidth + kvRank, cos, sin, t * half, half);
         StepProfile.stop(Phase.ROPE, t0);
-        return q;
     }
 
     /** Naive mode (docs/architecture.md §3.2): per head, scores = σ q_h K_h^T over the cached keys, causal softmax, o_h = P V_h. */
