@@ -103,23 +103,9 @@ class JseekModelTest {
         dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
         String a1 = model.chat(List.of(Message.user("hello world")), Sampling.greedy(10)).text();
         String a2 = model.chat(List.of(Message.user("hello world"), Message.assistant(a1), Message.user("the model")), Sampling.greedy(10)).text();
-        java.io.InputStream oldIn = System.in;
-        java.io.PrintStream oldOut = System.out;
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.StringWriter err = new java.io.StringWriter();
-        int rc;
-        try {
-            System.setIn(new java.io.ByteArrayInputStream("hello world\nthe model\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-            picocli.CommandLine cl = dev.jseek.cli.Jseek.commandLine();
-            cl.setErr(new java.io.PrintWriter(err));
-            rc = cl.execute("chat", "--model", gguf.toString(), "--temperature", "0", "-n", "10");
-        } finally {
-            System.setIn(oldIn);
-            System.setOut(oldOut);
-        }
-        assertEquals(0, rc, err.toString());
-        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        String[] run = chatCommand("hello world\nthe model\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "10");
+        assertEquals("0", run[0], run[2]);
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", run[1]);
     }
 
     /**
@@ -144,23 +130,9 @@ class JseekModelTest {
         String bos = g.tokenString(g.bosId()), eos = g.tokenString(g.eosId());
         String a1 = generate(g, bos + "User: hello\n\nAssistant:");
         String a2 = generate(g, bos + "User: hello\n\nAssistant: " + a1 + eos + "User: world\n\nAssistant:");
-        java.io.InputStream oldIn = System.in;
-        java.io.PrintStream oldOut = System.out;
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.StringWriter err = new java.io.StringWriter();
-        int rc;
-        try {
-            System.setIn(new java.io.ByteArrayInputStream("hello\nworld\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-            picocli.CommandLine cl = dev.jseek.cli.Jseek.commandLine();
-            cl.setErr(new java.io.PrintWriter(err));
-            rc = cl.execute("chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6");
-        } finally {
-            System.setIn(oldIn);
-            System.setOut(oldOut);
-        }
-        assertEquals(0, rc, err.toString());
-        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        String[] run = chatCommand("hello\nworld\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6");
+        assertEquals("0", run[0], run[2]);
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", run[1]);
     }
 
     /**

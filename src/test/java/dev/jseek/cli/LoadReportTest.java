@@ -8,10 +8,8 @@ import dev.jseek.gguf.GgufFile;
 import dev.jseek.gguf.GgufModel;
 import dev.jseek.gguf.GgufWeights;
 import dev.jseek.gguf.QuantMix;
-import dev.jseek.model.ConfigEdits;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.ModelConfig;
-import dev.jseek.model.Presets;
 import dev.jseek.model.RandomInit;
 import dev.jseek.model.WeightSource;
 import dev.jseek.tensor.DType;
@@ -31,20 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LoadReportTest {
     @Test
     void aBlockTypedGgufLoadsWithoutAnF32KvBCopyAndTheLinePrintsWhatACopyWouldCost(@TempDir Path tmp) {
-        ModelConfig c = ConfigEdits.edit(Presets.get("small"), o -> {
-            o.put("vocab_size", 256);
-            o.put("num_hidden_layers", 2);
-            o.put("intermediate_size", 256);
-            o.put("q_lora_rank", 256);
-            o.put("kv_lora_rank", 256);
-            o.put("v_head_dim", 64);
-            o.put("moe_intermediate_size", 256);
-            o.put("n_routed_experts", 4);
-            o.put("num_experts_per_tok", 2);
-            o.put("n_group", 2);
-            o.put("topk_group", 1);
-            o.put("num_nextn_predict_layers", 0);
-        });
+        ModelConfig c = dev.jseek.gguf.KQuantExportTest.config();
         Path hf = tmp.resolve("hf"), out = tmp.resolve("m.gguf");
         RandomInit.write(c, hf, 1, 0.05, DType.F32);
         GgufExporter.export(hf, out, QuantMix.Q8_0, false, null);

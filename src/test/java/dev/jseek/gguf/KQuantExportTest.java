@@ -30,8 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * (computed here from the reference quantizer, not read back) than those of the unrounded model (not equal: the
  * K-quant decode kernels round activations to Q8_K, see KQuantDotTest).
  */
-class KQuantExportTest {
-    static ModelConfig config() {
+public class KQuantExportTest {
+    /** A small DeepSeek-V3 shape whose matrices are whole K-quant super-blocks (256 columns). */
+    public static ModelConfig config() {
         return ConfigEdits.edit(Presets.get("small"), o -> {
             o.put("vocab_size", 256);
             o.put("num_hidden_layers", 3);
