@@ -609,7 +609,36 @@ final class HalfGemv {
 
     // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----
 
+    /**
+     * Whether one token's 4-row group reads its rows one after another (each row's accumulator alone, then the next
+     * row's) instead of the 4 rows side by side: the same fused multiply-adds in the same order per row, so the same
+     * bits, but the group is one sequential stream through memory instead of 4 streams a row apart, which the
+     * hardware prefetchers follow better on short rows (system property {@code jseek.seqRows}, default true;
+     * docs/quantization.md, "The decode step").
+     */
+    static final boolean SEQ_ROWS = Boolean.parseBoolean(System.getProperty("jseek.seqRows", "true"));
+
+    private static FloatVector bf16Dot(MemorySegment s, long p, float[] x, int xo, int kv) {
+        FloatVector a = FloatVector.zero(F);
+        for (int i = 0; i < kv; i += L) a = bf16(s, p + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a);
+        return a;
+    }
+
+    private static FloatVector f32Dot(MemorySegment s, long p, float[] x, int xo, int kv) {
+        FloatVector a = FloatVector.zero(F);
+        for (int i = 0; i < kv; i += L) a = FloatVector.fromMemorySegment(F, s, p + 4L * i, Vec.LE).fma(FloatVector.fromArray(F, x, xo + i), a);
+        return a;
+    }
+
     private static void bf16x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
+        if (SEQ_ROWS) {
+            bf16Dot(s, p0, x, xo, kv).intoArray(out, 0);
+            bf16Dot(s, p1, x, xo, kv).intoArray(out, L);
+            bf16Dot(s, p2, x, xo, kv).intoArray(out, 2 * L);
+            bf16Dot(s, p3, x, xo, kv).intoArray(out, 3 * L);
+            reduce(out, R);
+            return;
+        }
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
         for (int i = 0; i < kv; i += L) {
             long o = 2L * i;
@@ -637,6 +666,14 @@ final class HalfGemv {
     }
 
     private static void f32x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
+        if (SEQ_ROWS) {
+            f32Dot(s, p0, x, xo, kv).intoArray(out, 0);
+            f32Dot(s, p1, x, xo, kv).intoArray(out, L);
+            f32Dot(s, p2, x, xo, kv).intoArray(out, 2 * L);
+            f32Dot(s, p3, x, xo, kv).intoArray(out, 3 * L);
+            reduce(out, R);
+            return;
+        }
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
         for (int i = 0; i < kv; i += L) {
             long o = 4L * i;
