@@ -183,4 +183,186 @@ final class KQuantFloat {
         }
         a0.add(a1).sub(am).intoArray(acc, ao);
     }
+
+    /**
+     * Rows as {@link #q4_kRows} times two tokens (x from x0 and x1, sums at xs[xs0 ..] and xs[xs1 ..]) into acc0 and
+     * acc1: each code converted once for both, every token's value exactly {@link #q4_kRows}'s.
+     */
+    static void q4_kRows2(MemorySegment s, long p, long rb, int rows, float[] x, int x0, int x1, float[] xs, int xs0, int xs1, int nb,
+                          float[] acc0, float[] acc1) {
+        for (int r = 0; r < rows; r++) q4Row2(s, p + r * rb, x, x0, x1, xs, xs0, xs1, nb, acc0, acc1, r * L);
+        int count = Integer.highestOneBit(rows) == rows ? rows : Integer.highestOneBit(rows) << 1;
+        java.util.Arrays.fill(acc0, rows * L, count * L, 0f);
+        java.util.Arrays.fill(acc1, rows * L, count * L, 0f);
+        HalfGemv.reduce(acc0, count);
+        HalfGemv.reduce(acc1, count);
+    }
+
+    /** {@link #q4Row} for two tokens: the row's vector per token into acc0 and acc1 at ao. */
+    private static void q4Row2(MemorySegment s, long p, float[] x, int x0, int x1, float[] xs, int xs0, int xs1, int nb,
+                               float[] acc0, float[] acc1, int ao) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, am0 = a00, a10 = a00, a11 = a00, am1 = a00;
+        IntVector shift = IntVector.fromArray(I, BYTE_SHIFT, 0);
+        for (int b = 0; b < nb; b++, p += Q4_K.BLOCK_BYTES, x0 += 256, x1 += 256) {
+            long h0 = s.get(I64, p), h1 = s.get(I64, p + 8);
+            int u0 = (int) (h0 >>> 32), u1 = (int) h1, u2 = (int) (h1 >>> 32);
+            int sc03 = u0 & 0x3f3f3f3f, sc47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            int m03 = u1 & 0x3f3f3f3f, m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+            FloatVector dm = ((FloatVector) IntVector.broadcast(I, m03).blend(IntVector.broadcast(I, m47), UPPER)
+                    .lanewise(VectorOperators.LSHR, shift).and(0xFF).convert(VectorOperators.I2F, 0)).mul(Float.float16ToFloat((short) (h0 >>> 16)));
+            am0 = dm.fma(FloatVector.fromArray(F, xs, xs0 + XS * b), am0);
+            am1 = dm.fma(FloatVector.fromArray(F, xs, xs1 + XS * b), am1);
+            FloatVector ds = ((FloatVector) IntVector.broadcast(I, sc03).blend(IntVector.broadcast(I, sc47), UPPER)
+                    .lanewise(VectorOperators.LSHR, shift).and(0xFF).convert(VectorOperators.I2F, 0)).mul(Float.float16ToFloat((short) h0));
+            long q = p + Q4_K.QS;
+            IntVector c;
+            FloatVector cl, ch, lo0, hi0, lo1, hi1, sLo, sHi;
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.mul(FloatVector.fromArray(F, x, x0));
+            hi0 = ch.mul(FloatVector.fromArray(F, x, x0 + 32));
+            lo1 = cl.mul(FloatVector.fromArray(F, x, x1));
+            hi1 = ch.mul(FloatVector.fromArray(F, x, x1 + 32));
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + L, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + L), lo0);
+            hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 32 + L), hi0);
+            lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + L), lo1);
+            hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 32 + L), hi1);
+            if (L == 8) {
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 16), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 48), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 16), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 48), hi1);
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 24, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 24), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 56), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 24), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 56), hi1);
+            }
+            sLo = ds.rearrange(S0);
+            sHi = ds.rearrange(S1);
+            a00 = lo0.fma(sLo, a00);
+            a01 = hi0.fma(sHi, a01);
+            a10 = lo1.fma(sLo, a10);
+            a11 = hi1.fma(sHi, a11);
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.mul(FloatVector.fromArray(F, x, x0 + 64));
+            hi0 = ch.mul(FloatVector.fromArray(F, x, x0 + 96));
+            lo1 = cl.mul(FloatVector.fromArray(F, x, x1 + 64));
+            hi1 = ch.mul(FloatVector.fromArray(F, x, x1 + 96));
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 32 + L, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 64 + L), lo0);
+            hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 96 + L), hi0);
+            lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 64 + L), lo1);
+            hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 96 + L), hi1);
+            if (L == 8) {
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 80), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 112), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 80), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 112), hi1);
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 56, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 88), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 120), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 88), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 120), hi1);
+            }
+            sLo = ds.rearrange(S2);
+            sHi = ds.rearrange(S3);
+            a00 = lo0.fma(sLo, a00);
+            a01 = hi0.fma(sHi, a01);
+            a10 = lo1.fma(sLo, a10);
+            a11 = hi1.fma(sHi, a11);
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 64, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.mul(FloatVector.fromArray(F, x, x0 + 128));
+            hi0 = ch.mul(FloatVector.fromArray(F, x, x0 + 160));
+            lo1 = cl.mul(FloatVector.fromArray(F, x, x1 + 128));
+            hi1 = ch.mul(FloatVector.fromArray(F, x, x1 + 160));
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 64 + L, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 128 + L), lo0);
+            hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 160 + L), hi0);
+            lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 128 + L), lo1);
+            hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 160 + L), hi1);
+            if (L == 8) {
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 80, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 144), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 176), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 144), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 176), hi1);
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 88, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 152), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 184), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 152), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 184), hi1);
+            }
+            sLo = ds.rearrange(S4);
+            sHi = ds.rearrange(S5);
+            a00 = lo0.fma(sLo, a00);
+            a01 = hi0.fma(sHi, a01);
+            a10 = lo1.fma(sLo, a10);
+            a11 = hi1.fma(sHi, a11);
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 96, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.mul(FloatVector.fromArray(F, x, x0 + 192));
+            hi0 = ch.mul(FloatVector.fromArray(F, x, x0 + 224));
+            lo1 = cl.mul(FloatVector.fromArray(F, x, x1 + 192));
+            hi1 = ch.mul(FloatVector.fromArray(F, x, x1 + 224));
+            c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 96 + L, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+            ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+            lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 192 + L), lo0);
+            hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 224 + L), hi0);
+            lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 192 + L), lo1);
+            hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 224 + L), hi1);
+            if (L == 8) {
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 112, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 208), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 240), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 208), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 240), hi1);
+                c = (IntVector) ByteVector.fromMemorySegment(BL, s, q + 120, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                cl = (FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0);
+                ch = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                lo0 = cl.fma(FloatVector.fromArray(F, x, x0 + 216), lo0);
+                hi0 = ch.fma(FloatVector.fromArray(F, x, x0 + 248), hi0);
+                lo1 = cl.fma(FloatVector.fromArray(F, x, x1 + 216), lo1);
+                hi1 = ch.fma(FloatVector.fromArray(F, x, x1 + 248), hi1);
+            }
+            sLo = ds.rearrange(S6);
+            sHi = ds.rearrange(S7);
+            a00 = lo0.fma(sLo, a00);
+            a01 = hi0.fma(sHi, a01);
+            a10 = lo1.fma(sLo, a10);
+            a11 = hi1.fma(sHi, a11);
+        }
+        a00.add(a01).sub(am0).intoArray(acc0, ao);
+        a10.add(a11).sub(am1).intoArray(acc1, ao);
+    }
 }

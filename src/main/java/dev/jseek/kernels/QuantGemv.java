@@ -129,11 +129,20 @@ final class QuantGemv {
         if (t == DType.Q4_K && q4Float) {
             Scratch sc = Scratch.acquire();
             try {
-                float[] acc = sc.get(4, KQuantFloat.GROUP * Vec.LANES);
+                float[] acc = sc.get(4, KQuantFloat.GROUP * Vec.LANES), acc1 = sc.get(3, KQuantFloat.GROUP * Vec.LANES);
                 int nb = k / 256;
                 for (int r = r0; r < r1; r += KQuantFloat.GROUP) {
-                    int rows = Math.min(KQuantFloat.GROUP, r1 - r);
-                    for (int tk = 0; tk < m; tk++) {
+                    int rows = Math.min(KQuantFloat.GROUP, r1 - r), tk = 0;
+                    for (; KQ_PAIRS && tk + 2 <= m; tk += 2) {
+                        KQuantFloat.q4_kRows2(seg, r * rb, rb, rows, x, xOff + tk * k, xOff + (tk + 1) * k, a.xs,
+                                (aOff + tk * k) / 256 * KQuantFloat.XS, (aOff + (tk + 1) * k) / 256 * KQuantFloat.XS, nb, acc, acc1);
+                        for (int i = 0; i < rows; i++) {
+                            int yi = yOff + tk * n + r + i;
+                            y[yi] = accumulate ? y[yi] + acc[i] : acc[i];
+                            y[yi + n] = accumulate ? y[yi + n] + acc1[i] : acc1[i];
+                        }
+                    }
+                    for (; tk < m; tk++) {
                         KQuantFloat.q4_kRows(seg, r * rb, rb, rows, x, xOff + tk * k, a.xs, (aOff + tk * k) / 256 * KQuantFloat.XS, nb, acc);
                         for (int i = 0; i < rows; i++) {
                             int yi = yOff + tk * n + r + i;
