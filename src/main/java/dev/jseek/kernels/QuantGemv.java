@@ -243,7 +243,8 @@ final class QuantGemv {
 
     /**
      * Q4_K and Q6_K rows times 2 or more tokens take the tokens in pairs ({@link KQuantDot#q4_k2},
-     * {@link KQuantDot#q6_k2}: the codes unpacked once per pair; the same bits as one token at a time) unless the system
+     * {@link KQuantDot#q6_k2}, and {@link KQuantFloat#q4_kRows2} for Q4_K in float: the codes unpacked once per pair;
+     * the same bits as one token at a time) unless the system
      * property {@code jseek.kqPairs} is false.
      */
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
