@@ -73,6 +73,7 @@ final class HalfGemv {
             rows(y, yOff, x, xOff, m, w, accumulate, r0, Math.min(n, r0 + rowGrain));
         };
         if ((long) n * k * m < (1L << 16)) for (int t = 0; t < tasks; t++) body.run(t, 0);
+        else if (m == 1 && DecodeOrder.contiguousTasks) Parallel.parallelForContiguous(tasks, body);
         else Parallel.parallelFor(tasks, body);
     }
 
@@ -87,12 +88,14 @@ final class HalfGemv {
             if (w.dtype() == DType.BF16) {
                 if (heap instanceof short[] sa && seg.address() % 2 == 0)
                     bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                else if (heap == null && m == 1 && DecodeOrder.seqRows) bf16SeqRows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
                 else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.Q8_0) {
                 q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.F32 && m == 1 && heap == null) {
-                f32Rows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
+                if (DecodeOrder.seqRows) f32SeqRows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
+                else f32Rows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
             } else if (w.dtype() == DType.F16 || w.dtype() == DType.F32) {
                 bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else {
@@ -100,6 +103,37 @@ final class HalfGemv {
             }
         } finally {
             s.release();
+        }
+    }
+
+    /**
+     * One token times BF16 rows in native memory, each 4-row group read row after row (one sequential stream through
+     * memory instead of {@link #bf16x4x1}'s 4 streams a row apart; {@link DecodeOrder}'s {@code jseek.seqRows}): each
+     * row's accumulator by the same fused multiply-adds in the same order, the 4 lane trees together, so the same
+     * bits. A group past the end reads only its rows.
+     */
+    private static void bf16SeqRows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, Matrix w, boolean accumulate,
+                                    int r0, int r1, float[] out) {
+        int k = w.cols(), kv = k - k % L;
+        long rb = 2L * k;
+        for (int r = r0; r < r1; r += R) {
+            int rr = Math.min(R, r1 - r);
+            for (int j = 0; j < rr; j++) bf16Dot(seg, rb * (r + j), x, xOff, kv, out, j * L);
+            reduce(out, R);
+            store(y, yOff, x, xOff, 1, w, accumulate, r, r1, 0, 1, out);
+        }
+    }
+
+    /** {@link #bf16SeqRows} for F32 rows in native memory ({@link #f32x4x1}'s order per row). */
+    private static void f32SeqRows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, Matrix w, boolean accumulate,
+                                   int r0, int r1, float[] out) {
+        int k = w.cols(), kv = k - k % L;
+        long rb = 4L * k;
+        for (int r = r0; r < r1; r += R) {
+            int rr = Math.min(R, r1 - r);
+            for (int j = 0; j < rr; j++) f32Dot(seg, rb * (r + j), x, xOff, kv, out, j * L);
+            reduce(out, R);
+            store(y, yOff, x, xOff, 1, w, accumulate, r, r1, 0, 1, out);
         }
     }
 
@@ -610,35 +644,24 @@ final class HalfGemv {
     // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----
 
     /**
-     * Whether one token's 4-row group reads its rows one after another (each row's accumulator alone, then the next
-     * row's) instead of the 4 rows side by side: the same fused multiply-adds in the same order per row, so the same
-     * bits, but the group is one sequential stream through memory instead of 4 streams a row apart, which the
-     * hardware prefetchers follow better on short rows (system property {@code jseek.seqRows}, default true;
-     * docs/quantization.md, "The decode step").
+     * out[at .. at + L) = the vector accumulator of row p (bytes from p) times x[xo ..]: FMA from zero over the
+     * L-wide blocks below kv. Takes and returns no vector (C2 may compile it apart from its caller; a vector crossing
+     * a call it does not inline is allocated).
      */
-    static final boolean SEQ_ROWS = Boolean.parseBoolean(System.getProperty("jseek.seqRows", "true"));
-
-    private static FloatVector bf16Dot(MemorySegment s, long p, float[] x, int xo, int kv) {
+    private static void bf16Dot(MemorySegment s, long p, float[] x, int xo, int kv, float[] out, int at) {
         FloatVector a = FloatVector.zero(F);
         for (int i = 0; i < kv; i += L) a = bf16(s, p + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a);
-        return a;
+        a.intoArray(out, at);
     }
 
-    private static FloatVector f32Dot(MemorySegment s, long p, float[] x, int xo, int kv) {
+    /** {@link #bf16Dot} for F32 rows. */
+    private static void f32Dot(MemorySegment s, long p, float[] x, int xo, int kv, float[] out, int at) {
         FloatVector a = FloatVector.zero(F);
         for (int i = 0; i < kv; i += L) a = FloatVector.fromMemorySegment(F, s, p + 4L * i, Vec.LE).fma(FloatVector.fromArray(F, x, xo + i), a);
-        return a;
+        a.intoArray(out, at);
     }
 
     private static void bf16x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
-        if (SEQ_ROWS) {
-            bf16Dot(s, p0, x, xo, kv).intoArray(out, 0);
-            bf16Dot(s, p1, x, xo, kv).intoArray(out, L);
-            bf16Dot(s, p2, x, xo, kv).intoArray(out, 2 * L);
-            bf16Dot(s, p3, x, xo, kv).intoArray(out, 3 * L);
-            reduce(out, R);
-            return;
-        }
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
         for (int i = 0; i < kv; i += L) {
             long o = 2L * i;
@@ -666,14 +689,6 @@ final class HalfGemv {
     }
 
     private static void f32x4x1(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int kv, float[] out) {
-        if (SEQ_ROWS) {
-            f32Dot(s, p0, x, xo, kv).intoArray(out, 0);
-            f32Dot(s, p1, x, xo, kv).intoArray(out, L);
-            f32Dot(s, p2, x, xo, kv).intoArray(out, 2 * L);
-            f32Dot(s, p3, x, xo, kv).intoArray(out, 3 * L);
-            reduce(out, R);
-            return;
-        }
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
         for (int i = 0; i < kv; i += L) {
             long o = 4L * i;
