@@ -32,8 +32,11 @@ public record DecodeAlternation(List<Path> files, String knob, List<String> valu
                     + String.join(", ", DecodeOrder.names()) + ")");
         if (values.size() < 2) throw new IllegalArgumentException("--alternate: give at least two values, e.g. " + knob + "=true,false");
         String was = DecodeOrder.get(knob);
-        for (String v : values) DecodeOrder.set(knob, v);            // rejects a bad value before anything loads
-        DecodeOrder.set(knob, was);
+        try {
+            for (String v : values) DecodeOrder.set(knob, v);        // rejects a bad value before anything loads
+        } finally {
+            DecodeOrder.set(knob, was);
+        }
     }
 
     public void run(PrintStream out) {
