@@ -78,6 +78,11 @@ final class HalfGemv {
 
     /** Rows [r0, r1) of Y (=|+=) X W^T on the calling thread (the same bits as {@link #linear} for those rows). */
     static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, w.cols() <= SEQ_TILES_MAX_K);
+    }
+
+    /** {@link #rows} with BF16's small-M memory order chosen ({@link #SEQ_TILES_MAX_K}): the same bits either way. */
+    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1, boolean seqTiles) {
         if (r0 >= r1 || m <= 0) return;
         Scratch s = Scratch.acquire();
         try {
@@ -86,8 +91,8 @@ final class HalfGemv {
             Object heap = seg.heapBase().orElse(null);
             if (w.dtype() == DType.BF16) {
                 if (heap instanceof short[] sa && seg.address() % 2 == 0)
-                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
-                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles);
+                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.Q8_0) {
                 q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
@@ -107,12 +112,19 @@ final class HalfGemv {
     private static int row(int r, int j, int r1) { return Math.min(r + j, r1 - 1); }
 
     private static void bf16Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                                 boolean accumulate, int r0, int r1, float[] out) {
+                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         long rb = 2L * k;
         for (int r = r0; r < r1; r += R) {
             long p0 = rb * row(r, 0, r1), p1 = rb * row(r, 1, r1), p2 = rb * row(r, 2, r1), p3 = rb * row(r, 3, r1);
             int t = 0;
+            if (seqTiles && m >= 2) {
+                // the group's rows one after another, each with the first min(m, 4) tokens' accumulators
+                int tt = Math.min(m, T);
+                bf16Seq(seg, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
+                t = tt;
+            }
             for (; t + T <= m; t += T) {
                 bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
@@ -129,11 +141,17 @@ final class HalfGemv {
     }
 
     private static void bf16Rows(short[] a, int base, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                                 boolean accumulate, int r0, int r1, float[] out) {
+                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         for (int r = r0; r < r1; r += R) {
             int p0 = base + k * row(r, 0, r1), p1 = base + k * row(r, 1, r1), p2 = base + k * row(r, 2, r1), p3 = base + k * row(r, 3, r1);
             int t = 0;
+            if (seqTiles && m >= 2) {
+                int tt = Math.min(m, T);
+                bf16Seq(a, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
+                t = tt;
+            }
             for (; t + T <= m; t += T) {
                 bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
@@ -605,6 +623,130 @@ final class HalfGemv {
         a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
         a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
         reduce(out, 2 * R);
+    }
+
+    // ---- 1 row x 2..4 tokens, the 4 rows of a group one after another; afterwards out[j * tokens + i] = row j, token i ----
+
+    /**
+     * BF16 products of m >= 2 tokens over rows of at most this many columns read each 4-row group as one sequential
+     * stream, row after row, each row with the accumulators of the first min(m, 4) tokens (a 1-row x m-token tile),
+     * before the remaining tokens' 4-row tiles (which then find the group in L1): the same fused multiply-adds in the
+     * same order per (row, token) as the 4-row tiles, so the same bits, but one stream through memory instead of 4
+     * streams a row apart, at the cost of fewer independent FMA chains (m instead of 4 m). System property
+     * {@code jseek.seqTilesMaxK} (0: never); docs/serving.md, "Where a 16-sequence decode step goes".
+     */
+    static final int SEQ_TILES_MAX_K = Integer.getInteger("jseek.seqTilesMaxK", 1024);
+
+    private static void bf16Seq(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv,
+                                int tokens, float[] out) {
+        switch (tokens) {
+            case 2 -> {
+                bf16x1x2(s, p0, x, xo, k, kv, out, 0); bf16x1x2(s, p1, x, xo, k, kv, out, 2 * L);
+                bf16x1x2(s, p2, x, xo, k, kv, out, 4 * L); bf16x1x2(s, p3, x, xo, k, kv, out, 6 * L);
+            }
+            case 3 -> {
+                bf16x1x3(s, p0, x, xo, k, kv, out, 0); bf16x1x3(s, p1, x, xo, k, kv, out, 3 * L);
+                bf16x1x3(s, p2, x, xo, k, kv, out, 6 * L); bf16x1x3(s, p3, x, xo, k, kv, out, 9 * L);
+            }
+            default -> {
+                bf16x1x4(s, p0, x, xo, k, kv, out, 0); bf16x1x4(s, p1, x, xo, k, kv, out, 4 * L);
+                bf16x1x4(s, p2, x, xo, k, kv, out, 8 * L); bf16x1x4(s, p3, x, xo, k, kv, out, 12 * L);
+            }
+        }
+        if (tokens == 3) reduceEach(out, R * tokens);        // reduce's two-vector form wants a power of two
+        else reduce(out, R * tokens);
+    }
+
+    private static void bf16x1x2(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L);
+    }
+
+    private static void bf16x1x3(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L);
+    }
+
+    private static void bf16x1x4(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L); a3.intoArray(out, o + 3 * L);
+    }
+
+    private static void bf16Seq(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv,
+                                int tokens, float[] out) {
+        switch (tokens) {
+            case 2 -> {
+                bf16x1x2(a, p0, x, xo, k, kv, out, 0); bf16x1x2(a, p1, x, xo, k, kv, out, 2 * L);
+                bf16x1x2(a, p2, x, xo, k, kv, out, 4 * L); bf16x1x2(a, p3, x, xo, k, kv, out, 6 * L);
+            }
+            case 3 -> {
+                bf16x1x3(a, p0, x, xo, k, kv, out, 0); bf16x1x3(a, p1, x, xo, k, kv, out, 3 * L);
+                bf16x1x3(a, p2, x, xo, k, kv, out, 6 * L); bf16x1x3(a, p3, x, xo, k, kv, out, 9 * L);
+            }
+            default -> {
+                bf16x1x4(a, p0, x, xo, k, kv, out, 0); bf16x1x4(a, p1, x, xo, k, kv, out, 4 * L);
+                bf16x1x4(a, p2, x, xo, k, kv, out, 8 * L); bf16x1x4(a, p3, x, xo, k, kv, out, 12 * L);
+            }
+        }
+        if (tokens == 3) reduceEach(out, R * tokens);        // reduce's two-vector form wants a power of two
+        else reduce(out, R * tokens);
+    }
+
+    private static void bf16x1x2(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L);
+    }
+
+    private static void bf16x1x3(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L);
+    }
+
+    private static void bf16x1x4(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L); a3.intoArray(out, o + 3 * L);
     }
 
     // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----
