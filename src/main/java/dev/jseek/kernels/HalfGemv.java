@@ -78,11 +78,15 @@ final class HalfGemv {
 
     /** Rows [r0, r1) of Y (=|+=) X W^T on the calling thread (the same bits as {@link #linear} for those rows). */
     static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
-        rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, w.cols() <= SEQ_TILES_MAX_K);
+        rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, w.cols() <= SEQ_TILES_MAX_K, TILE3);
     }
 
-    /** {@link #rows} with BF16's small-M memory order chosen ({@link #SEQ_TILES_MAX_K}): the same bits either way. */
-    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1, boolean seqTiles) {
+    /**
+     * {@link #rows} with BF16's small-M memory order ({@link #SEQ_TILES_MAX_K}) and 3-token tile ({@link #TILE3})
+     * chosen: the same bits either way.
+     */
+    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1,
+                     boolean seqTiles, boolean tile3) {
         if (r0 >= r1 || m <= 0) return;
         Scratch s = Scratch.acquire();
         try {
@@ -91,8 +95,8 @@ final class HalfGemv {
             Object heap = seg.heapBase().orElse(null);
             if (w.dtype() == DType.BF16) {
                 if (heap instanceof short[] sa && seg.address() % 2 == 0)
-                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles);
-                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles);
+                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles, tile3);
+                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles, tile3);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.Q8_0) {
                 q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
@@ -112,15 +116,15 @@ final class HalfGemv {
     private static int row(int r, int j, int r1) { return Math.min(r + j, r1 - 1); }
 
     private static void bf16Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles) {
+                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         long rb = 2L * k;
         for (int r = r0; r < r1; r += R) {
             long p0 = rb * row(r, 0, r1), p1 = rb * row(r, 1, r1), p2 = rb * row(r, 2, r1), p3 = rb * row(r, 3, r1);
             int t = 0;
-            if (seqTiles && m >= 2) {
-                // the group's rows one after another, each with the first min(m, 4) tokens' accumulators
-                int tt = Math.min(m, T);
+            if (seqTiles && m >= 2 && m <= T) {
+                // the group's rows one after another, each with all m tokens' accumulators
+                int tt = m;
                 bf16Seq(seg, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
                 t = tt;
@@ -128,6 +132,11 @@ final class HalfGemv {
             for (; t + T <= m; t += T) {
                 bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            if (tile3 && m - t == 3) {
+                bf16x4x3(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 3, out);
+                t += 3;
             }
             for (; t + 2 <= m; t += 2) {
                 bf16x4x2(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
@@ -141,13 +150,13 @@ final class HalfGemv {
     }
 
     private static void bf16Rows(short[] a, int base, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles) {
+                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         for (int r = r0; r < r1; r += R) {
             int p0 = base + k * row(r, 0, r1), p1 = base + k * row(r, 1, r1), p2 = base + k * row(r, 2, r1), p3 = base + k * row(r, 3, r1);
             int t = 0;
-            if (seqTiles && m >= 2) {
-                int tt = Math.min(m, T);
+            if (seqTiles && m >= 2 && m <= T) {
+                int tt = m;
                 bf16Seq(a, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
                 t = tt;
@@ -155,6 +164,11 @@ final class HalfGemv {
             for (; t + T <= m; t += T) {
                 bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            if (tile3 && m - t == 3) {
+                bf16x4x3(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 3, out);
+                t += 3;
             }
             for (; t + 2 <= m; t += 2) {
                 bf16x4x2(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
@@ -579,6 +593,58 @@ final class HalfGemv {
         reduce(out, R * T);
     }
 
+    // ---- 4 rows x 3 tokens: 12 accumulators; afterwards out[j * 3 + i] = row j, token i ----
+
+    /**
+     * Whether the last 3 tokens of a BF16 product (m = 3, 7, 11, ...: a batched decode step's experts often get 3 rows)
+     * run as one 4-row x 3-token tile instead of a 4x2 tile and then a 4x1 pass over the same rows: the same fused
+     * multiply-adds per (row, token) in the same order, so the same bits, with one pass over the group and 12
+     * independent accumulators instead of 8 and then 4 (system property {@code jseek.tile3}, default false: not shown to win yet;
+     * docs/serving.md, "Where a 16-sequence decode step goes").
+     */
+    static final boolean TILE3 = Boolean.parseBoolean(System.getProperty("jseek.tile3", "false"));
+
+    private static void bf16x4x3(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L);
+        a10.intoArray(out, 3 * L); a11.intoArray(out, 4 * L); a12.intoArray(out, 5 * L);
+        a20.intoArray(out, 6 * L); a21.intoArray(out, 7 * L); a22.intoArray(out, 8 * L);
+        a30.intoArray(out, 9 * L); a31.intoArray(out, 10 * L); a32.intoArray(out, 11 * L);
+        reduceEach(out, 3 * R);
+    }
+
+    private static void bf16x4x3(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = bf16(a, p0 + i), w1 = bf16(a, p1 + i), w2 = bf16(a, p2 + i), w3 = bf16(a, p3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L);
+        a10.intoArray(out, 3 * L); a11.intoArray(out, 4 * L); a12.intoArray(out, 5 * L);
+        a20.intoArray(out, 6 * L); a21.intoArray(out, 7 * L); a22.intoArray(out, 8 * L);
+        a30.intoArray(out, 9 * L); a31.intoArray(out, 10 * L); a32.intoArray(out, 11 * L);
+        reduceEach(out, 3 * R);
+    }
+
     // ---- 4 rows x 2 tokens: 8 accumulators; afterwards out[j * 2 + i] = row j, token i ----
 
     private static void bf16x4x2(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
@@ -628,14 +694,15 @@ final class HalfGemv {
     // ---- 1 row x 2..4 tokens, the 4 rows of a group one after another; afterwards out[j * tokens + i] = row j, token i ----
 
     /**
-     * BF16 products of m >= 2 tokens over rows of at most this many columns read each 4-row group as one sequential
-     * stream, row after row, each row with the accumulators of the first min(m, 4) tokens (a 1-row x m-token tile),
-     * before the remaining tokens' 4-row tiles (which then find the group in L1): the same fused multiply-adds in the
-     * same order per (row, token) as the 4-row tiles, so the same bits, but one stream through memory instead of 4
-     * streams a row apart, at the cost of fewer independent FMA chains (m instead of 4 m). System property
-     * {@code jseek.seqTilesMaxK} (0: never); docs/serving.md, "Where a 16-sequence decode step goes".
+     * BF16 products of 2 to 4 tokens over rows of at most this many columns read each 4-row group as one sequential
+     * stream, row after row, each row with all m tokens' accumulators (a 1-row x m-token tile): the same fused
+     * multiply-adds in the same order per (row, token) as the 4-row tiles, so the same bits, but one stream through
+     * memory instead of 4 streams a row apart (short rows: 4 streams of 1 KiB are too short for the prefetchers), at
+     * the cost of fewer independent FMA chains (m instead of 4 m), which long rows and more tokens cannot afford.
+     * System property {@code jseek.seqTilesMaxK}, default 0 (never: not shown to win inside the model yet; 1024 takes the
+     * 1.5B model's expert down projections and q_b); docs/serving.md, "Where a 16-sequence decode step goes".
      */
-    static final int SEQ_TILES_MAX_K = Integer.getInteger("jseek.seqTilesMaxK", 1024);
+    static final int SEQ_TILES_MAX_K = Integer.getInteger("jseek.seqTilesMaxK", 0);
 
     private static void bf16Seq(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv,
                                 int tokens, float[] out) {
