@@ -63,7 +63,7 @@ public final class GgufModel {
         long n = 0;
         for (GgufTensorInfo t : f.tensors()) {
             if (t.rank() == 1) n += 4 * t.elementCount();
-            else if (!GgufWeights.KV_B_HALVES && t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight"))
+            else if (!GgufWeights.KV_B_HALVES && (t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight")))
                 if (t.type().dtype() == null || t.type().dtype().isBlock()) n += 8 * t.elementCount(); // decoded + the rebuilt copy
         }
         return n;

@@ -52,14 +52,30 @@ public final class MemoryBudget {
     }
 
     static void require(Path what, long mappedBytes, long heapBytes, long ram, long heapRoom, long maxHeap) {
-        if (heapBytes > heapRoom)
-            throw new InsufficientMemoryException(what + ": loading needs " + gb(heapBytes) + " of Java heap, " + gb(heapRoom)
-                    + " is free under the heap limit of " + gb(maxHeap) + "; raise the limit, e.g. JSEEK_JAVA_OPTS=-Xmx"
-                    + Math.max(1, (long) Math.ceil((maxHeap - heapRoom + heapBytes) * 1.25 / (1L << 30))) + "g");
+        if (heapBytes > heapRoom) throw heapShort(what + ": loading needs ", heapBytes, heapRoom, maxHeap);
         if (ram >= 0 && mappedBytes > ram)
             throw new InsufficientMemoryException(what + ": the weights are " + gb(mappedBytes) + " (mapped from the file, they must fit in RAM), "
                     + "but only " + gb(ram) + " of RAM is available; free memory, or use a smaller weight type "
                     + "(jseek export --type q4_k_m writes about 0.3x the size of BF16)");
+    }
+
+    /**
+     * Fails when {@code heapBytes} that {@code what} is about to allocate ({@code purpose}) exceed the heap room left
+     * (after a load: a mode that builds copies on first use, for instance).
+     */
+    public static void requireHeap(String what, String purpose, long heapBytes) {
+        Runtime r = Runtime.getRuntime();
+        if (heapBytes > heapRoom()) {
+            System.gc();
+            long room = heapRoom();
+            if (heapBytes > room) throw heapShort(what + " needs " + purpose + ": ", heapBytes, room, r.maxMemory());
+        }
+    }
+
+    static InsufficientMemoryException heapShort(String head, long heapBytes, long heapRoom, long maxHeap) {
+        return new InsufficientMemoryException(head + gb(heapBytes) + " of Java heap, " + gb(heapRoom)
+                + " is free under the heap limit of " + gb(maxHeap) + "; raise the limit, e.g. JSEEK_JAVA_OPTS=-Xmx"
+                + Math.max(1, (long) Math.ceil((maxHeap - heapRoom + heapBytes) * 1.25 / (1L << 30))) + "g");
     }
 
     /** A byte count as "1.62 GB" (10^9) or "312 MB". */

@@ -90,11 +90,40 @@ public final class DeepSeekV3 implements AutoCloseable {
         }
     }
 
-    /** A cache for the main layers. */
-    public KvCache newCache(int capacity, AttnMode mode) { return new KvCache(config, layers.length, capacity, mode); }
+    /** A cache for the main layers (for {@link AttnMode#NAIVE}, after {@link #requireNaiveHeap}). */
+    public KvCache newCache(int capacity, AttnMode mode) {
+        if (mode == AttnMode.NAIVE) requireNaiveHeap();
+        return new KvCache(config, layers.length, capacity, mode);
+    }
+
+    /**
+     * Heap bytes the naive attention mode still has to allocate before its first forward: the F32 kv_b_proj of every
+     * layer (and MTP block) whose file stores it as block-typed halves and has not built it yet ({@link
+     * Mla#kvBPendingHeapBytes}), plus the transient decode of one layer's halves while a copy is built.
+     */
+    public long naiveHeapBytes() {
+        long n = 0, one = 0;
+        for (Block b : layers) { n += b.attn().kvBPendingHeapBytes(); one = Math.max(one, b.attn().kvBPendingHeapBytes()); }
+        for (Mtp m : mtp) { n += m.block().attn().kvBPendingHeapBytes(); one = Math.max(one, m.block().attn().kvBPendingHeapBytes()); }
+        return n == 0 ? 0 : n + one;
+    }
+
+    /**
+     * Fails with an {@link dev.jseek.io.InsufficientMemoryException} naming the bytes when the naive mode's kv_b_proj
+     * copies ({@link #naiveHeapBytes}) do not fit in the heap room left, before any is built.
+     */
+    public void requireNaiveHeap() {
+        long need = naiveHeapBytes();
+        if (need > 0)
+            dev.jseek.io.MemoryBudget.requireHeap("--attn naive", "its F32 kv_b_proj copies (rebuilt from the file's block-typed attn_k_b / attn_v_b; "
+                    + "the default absorbed attention reads those as stored)", need);
+    }
 
     /** A cache for the (first) MTP module's block. */
-    public KvCache newMtpCache(int capacity, AttnMode mode) { return new KvCache(config, 1, capacity, mode); }
+    public KvCache newMtpCache(int capacity, AttnMode mode) {
+        if (mode == AttnMode.NAIVE) requireNaiveHeap();
+        return new KvCache(config, 1, capacity, mode);
+    }
 
     public boolean hasMtp() { return mtp.length > 0; }
 

@@ -115,6 +115,9 @@ public final class Mla {
         return m;
     }
 
+    /** Heap bytes {@link #kvBProj()} will allocate on first use (its F32 rebuild), 0 once built or when loaded with the model. */
+    public long kvBPendingHeapBytes() { return kvBProj == null ? 4L * heads * (nope + vDim) * kvRank : 0; }
+
     /**
      * Bytes of kv_b_proj held on the Java heap: a block-typed GGUF's F32 rebuild once built (0 while {@link #kvBProj()}
      * has not been asked for), 0 for a view of a mapped file or an off-heap permutation.

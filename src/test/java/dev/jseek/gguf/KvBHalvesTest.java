@@ -122,10 +122,15 @@ class KvBHalvesTest {
             }
             assertEquals(0, halves.heapWeightCopyBytes(), "absorbed prefill and decode built no F32 kv_b_proj");
 
+            long perLayer = copy / mc.numHiddenLayers();
+            assertEquals(copy + perLayer, halves.naiveHeapBytes(), "the naive mode's heap need before it builds: the copies and one layer's decode");
+            assertEquals(0, rebuilt.naiveHeapBytes());
+            assertEquals(0, GgufModel.heapBytes(f, mc) - oneDimBytes(f), "a load with the halves puts no kv_b_proj on the heap");
             int[] shortPrompt = java.util.Arrays.copyOf(toks, 8);
             KvCache nh = halves.newCache(8, AttnMode.NAIVE), nr = rebuilt.newCache(8, AttnMode.NAIVE);
             assertArrayEquals(rebuilt.forward(shortPrompt, 0, nr), halves.forward(shortPrompt, 0, nh), "naive prefill logits");
             assertEquals(copy, halves.heapWeightCopyBytes(), "the naive mode built kv_b_proj in F32");
+            assertEquals(0, halves.naiveHeapBytes(), "nothing left to build");
             w.close();
         }
     }
@@ -139,5 +144,12 @@ class KvBHalvesTest {
             d = Math.max(d, Math.abs(want[i] - got[i]));
         }
         assertTrue(d <= 1e-4 * max && max > 0, what + ": max |diff| " + d + " of max |value| " + max);
+    }
+
+    /** 4 bytes per element of the file's 1-D tensors (norms: loaded as float arrays). */
+    private static long oneDimBytes(GgufFile f) {
+        long n = 0;
+        for (GgufTensorInfo t : f.tensors()) if (t.rank() == 1) n += 4 * t.elementCount();
+        return n;
     }
 }

@@ -29,6 +29,17 @@ class MemoryBudgetTest {
     }
 
     @Test
+    void heapNeedAfterLoadNamesWhatNeedsIt() {
+        long max = Runtime.getRuntime().maxMemory();
+        InsufficientMemoryException e = assertThrows(InsufficientMemoryException.class,
+                () -> MemoryBudget.requireHeap("--attn naive", "its F32 kv_b_proj copies", 2 * max));
+        assertTrue(e.getMessage().startsWith("--attn naive needs its F32 kv_b_proj copies: " + MemoryBudget.gb(2 * max) + " of Java heap, "),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("JSEEK_JAVA_OPTS=-Xmx"), e.getMessage());
+        MemoryBudget.requireHeap("--attn naive", "a few bytes", 1000);
+    }
+
+    @Test
     void fitsOrUnknownRamPasses() {
         MemoryBudget.require(Path.of("m.gguf"), 1 * G, 1_000_000, 2 * G, 2 * G, 4 * G);
         MemoryBudget.require(Path.of("m.gguf"), 100 * G, 1_000_000, -1, 2 * G, 4 * G); // no /proc/meminfo: no RAM check
