@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * shift per {@link Vec#LANES} weights, no buffer), and each widened vector feeds 4 tokens' fused multiply-adds
  * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
  * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 2-token and 4-row x 1-token
- * passes over the same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
+ * passes over the same rows, which are still in L1/L2 from the first pass (off by default, for BF16: 3 of them as
+ * one 4x3 tile, {@link #TILE3}; 2-4 tokens over short rows read row after row, {@link #SEQ_TILES_MAX_K}). F16 (whose widening costs ~10 operations a vector) is
  * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32; F32 rows are copied there the
  * same way (each row read in sequence: reading 4 rows interleaved in place was 3x slower from DRAM here).
  *
@@ -116,7 +117,7 @@ final class HalfGemv {
     private static int row(int r, int j, int r1) { return Math.min(r + j, r1 - 1); }
 
     private static void bf16Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
+                                 boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         long rb = 2L * k;
         for (int r = r0; r < r1; r += R) {
@@ -124,10 +125,9 @@ final class HalfGemv {
             int t = 0;
             if (seqTiles && m >= 2 && m <= T) {
                 // the group's rows one after another, each with all m tokens' accumulators
-                int tt = m;
-                bf16Seq(seg, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
-                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
-                t = tt;
+                bf16Seq(seg, p0, p1, p2, p3, x, xOff, k, kv, m, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, m, out);
+                t = m;
             }
             for (; t + T <= m; t += T) {
                 bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
@@ -150,16 +150,15 @@ final class HalfGemv {
     }
 
     private static void bf16Rows(short[] a, int base, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                         boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
+                                 boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         for (int r = r0; r < r1; r += R) {
             int p0 = base + k * row(r, 0, r1), p1 = base + k * row(r, 1, r1), p2 = base + k * row(r, 2, r1), p3 = base + k * row(r, 3, r1);
             int t = 0;
             if (seqTiles && m >= 2 && m <= T) {
-                int tt = m;
-                bf16Seq(a, p0, p1, p2, p3, x, xOff, k, kv, tt, out);
-                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, tt, out);
-                t = tt;
+                bf16Seq(a, p0, p1, p2, p3, x, xOff, k, kv, m, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, m, out);
+                t = m;
             }
             for (; t + T <= m; t += T) {
                 bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
