@@ -76,7 +76,7 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                String profile) {}
 
     public void run(PrintStream out) {
-        List<Path> ggufs = files.isEmpty() ? generated() : files;
+        List<Path> ggufs = ggufs();
         log.printf("memory triad (a = b + s c, 3 x %d MiB, %d threads)...%n", triadMib, threads);
         double triad = MemoryTriad.gbPerSecond(triadMib, 5);
         List<Row> rows = new ArrayList<>();
@@ -170,6 +170,9 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             return new double[] {pre, dec};
         }
     }
+
+    /** The files to measure: those named, else the generated model at every requested type (written when missing). */
+    public List<Path> ggufs() { return files.isEmpty() ? generated() : files; }
 
     /** The generated model at every requested type, written when missing. */
     private List<Path> generated() {

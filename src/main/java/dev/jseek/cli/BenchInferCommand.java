@@ -1,5 +1,6 @@
 package dev.jseek.cli;
 
+import dev.jseek.bench.DecodeAlternation;
 import dev.jseek.bench.InferBench;
 import dev.jseek.gguf.GgufFile;
 import dev.jseek.gguf.QuantMix;
@@ -30,6 +31,10 @@ public final class BenchInferCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "After the timed runs, one more decode run per file with per-phase timers "
             + "(jseek.profile): time per token in attention, norms, routing, expert GEMVs, lm_head, sampling..., and the parallel sections (fork/joins) per token.")
     boolean profile;
+    @Option(names = "--alternate", paramLabel = "KNOB=V1,V2", description = "Instead of the table: the decode test with one "
+            + "decode-order knob (jseek.seqRows, jseek.manyRows, jseek.contiguousTasks) switched between the values inside one process, "
+            + "--reps rounds of every value in turn; medians, ranges and per-round ratios (docs/quantization.md, \"The decode step\").")
+    String alternate;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the bench model's weights and the prompt (default ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() {
@@ -49,7 +54,21 @@ public final class BenchInferCommand implements Callable<Integer> {
         for (Path f : files)
             if (!GgufFile.isGguf(f)) throw new UserException("--gguf: " + f + " is not a GGUF file");
         Path dir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "jseek", "bench-infer");
-        new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, System.err).run(System.out);
+        InferBench bench = new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, System.err);
+        if (alternate == null) {
+            bench.run(System.out);
+            return 0;
+        }
+        int eq = alternate.indexOf('=');
+        if (eq <= 0 || eq == alternate.length() - 1) throw new UserException("--alternate: KNOB=V1,V2,..., got '" + alternate + "'");
+        DecodeAlternation alt;
+        try {
+            alt = new DecodeAlternation(bench.ggufs(), alternate.substring(0, eq).trim(),
+                    List.of(alternate.substring(eq + 1).split(",")), gen, reps, seed, System.err);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+        alt.run(System.out);
         return 0;
     }
 }

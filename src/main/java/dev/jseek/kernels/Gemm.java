@@ -47,30 +47,21 @@ public final class Gemm {
     static final long SERIAL_MACS = 1L << 16;
 
     /**
-     * Rows per task of {@link #linearMany} (a multiple of 4: the GEMV row groups stay aligned, so the values do not
-     * depend on it; system property {@code jseek.manyRows}, default 64, for A/B runs of the decode step's task size).
-     */
-    static final int MANY_ROWS = manyRows();
-
-    private static int manyRows() {
-        int r = Integer.getInteger("jseek.manyRows", 64);
-        if (r < 4 || r % 4 != 0) throw new IllegalArgumentException("system property jseek.manyRows: a positive multiple of 4, got " + r);
-        return r;
-    }
-
-    /**
      * {@code count} independent Linear products as one parallel job (decode: the selected experts' gate and up
      * projections side by side, then their down projections): product i reads m_i tokens (row-major) at x[xOff_i ..]
      * and overwrites y[yOff_i ..] with them times w[i]^T, where {@code jobs[3i] = xOff_i}, {@code jobs[3i+1] = m_i},
      * {@code jobs[3i+2] = yOff_i}. The pool works on row chunks of all products at once instead of one product after
-     * another, and each product's values are bitwise those {@link #linear} computes. Products with more than
+     * another ({@code jseek.manyRows} rows per task, {@link DecodeOrder}; one token: each thread a contiguous run of
+     * the tasks with {@code jseek.contiguousTasks}), and each product's values are bitwise those {@link #linear}
+     * computes. Products with more than
      * {@link #GEMV_MAX_M} tokens (block-typed weights: from {@code jseek.quantGemmMinM}) run one after another through
      * {@link #linear}. No allocation besides the task. Below 2^16 multiply-adds in all (the threshold of
      * {@link #linear}'s GEMV) the tasks run on the calling thread: a parallel section costs more than such products.
      */
     public static void linearMany(int count, Matrix[] w, float[] x, float[] y, int[] jobs) {
-        int tasks = 0;
+        int tasks = 0, maxM = 0;
         long macs = 0;
+        int rowsPer = DecodeOrder.manyRows;      // rows per task (a multiple of 4: the row groups stay aligned)
         for (int i = 0; i < count; i++) {
             int xo = jobs[3 * i], m = jobs[3 * i + 1], yo = jobs[3 * i + 2];
             if (m < 0) throw new IllegalArgumentException("product " + i + ": m = " + m);
@@ -78,8 +69,9 @@ public final class Gemm {
             checkExtent("y", y, yo, m, w[i].rows(), w[i].rows());
             if (!gemv(w[i], m)) linear(y, yo, x, xo, m, w[i], false);
             else {
-                tasks += (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+                tasks += (w[i].rows() + rowsPer - 1) / rowsPer;
                 macs += (long) w[i].rows() * w[i].cols() * m;
+                maxM = Math.max(maxM, m);
             }
         }
         if (tasks == 0) return;
@@ -91,15 +83,16 @@ public final class Gemm {
                 int i = 0, c = t;
                 for (; ; i++) {
                     if (!gemv(w[i], jobs[3 * i + 1])) continue;
-                    int chunks = (w[i].rows() + MANY_ROWS - 1) / MANY_ROWS;
+                    int chunks = (w[i].rows() + rowsPer - 1) / rowsPer;
                     if (c < chunks) break;
                     c -= chunks;
                 }
-                int r0 = c * MANY_ROWS, ao = a == null ? -1 : a.slot[i];
+                int r0 = c * rowsPer, ao = a == null ? -1 : a.slot[i];
                 Gemv.rowsSerial(y, jobs[3 * i + 2], x, jobs[3 * i], ao < 0 ? null : a, ao, jobs[3 * i + 1], w[i], false, r0,
-                        Math.min(w[i].rows(), r0 + MANY_ROWS));
+                        Math.min(w[i].rows(), r0 + rowsPer));
             };
             if (macs < SERIAL_MACS) for (int t = 0; t < tasks; t++) body.run(t, 0);
+            else if (maxM == 1 && DecodeOrder.contiguousTasks) Parallel.parallelForContiguous(tasks, body);
             else Parallel.parallelFor(tasks, body);
         } finally {
             own.release();

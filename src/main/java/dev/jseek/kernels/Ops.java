@@ -237,6 +237,20 @@ public final class Ops {
         for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
 
+    /**
+     * y[yOff+i] += alpha * x[xOff+i], the product rounded before the add (two roundings, as the scalar Java
+     * expression computes it; {@link #axpy} fuses them): the bits of {@code y[i] += alpha * x[i]} element by element.
+     */
+    public static void addScaled(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        range(x, xOff, n, "x");
+        range(y, yOff, n, "y");
+        FloatVector av = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L)
+            FloatVector.fromArray(F, y, yOff + i).add(FloatVector.fromArray(F, x, xOff + i).mul(av)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
     /** out[outOff+i] = a[aOff+i] + b[bOff+i] (out may alias a or b at the same offset). */
     public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
         range(out, outOff, n, "out");

@@ -56,7 +56,54 @@ public final class Parallel {
         /** Tasks the submitting thread ran (its own count; read after the job). */
         int callerTasks;
 
-        Job(Task body, int n) { this.body = body; this.n = n; }
+        /**
+         * Contiguous mode ({@link #parallelForContiguous}): participant p owns tasks [n p / P, n (p + 1) / P), its
+         * remaining range packed as (lo << 32 | hi) at seg[p * PAD] (one cache line each); null in shared-counter mode.
+         */
+        final long[] seg;
+
+        Job(Task body, int n, boolean contiguous) {
+            this.body = body;
+            this.n = n;
+            if (contiguous) {
+                seg = new long[THREADS * PAD];
+                for (int p = 0; p < THREADS; p++)
+                    seg[p * PAD] = (long) (int) ((long) n * p / THREADS) << 32 | (int) ((long) n * (p + 1) / THREADS);
+            } else {
+                seg = null;
+            }
+        }
+
+        /** The next task of participant p's range from its front (its owner), or -1 when the range is empty. */
+        int front(int p) {
+            int at = p * PAD;
+            for (; ; ) {
+                long v = (long) SEG.getVolatile(seg, at);
+                int lo = (int) (v >>> 32), hi = (int) v;
+                if (lo >= hi) return -1;
+                if (SEG.compareAndSet(seg, at, v, (long) (lo + 1) << 32 | (hi & 0xFFFFFFFFL))) return lo;
+            }
+        }
+
+        /** The last task of participant p's range, taken from its back (a participant done with its own), or -1. */
+        int back(int p) {
+            int at = p * PAD;
+            for (; ; ) {
+                long v = (long) SEG.getVolatile(seg, at);
+                int lo = (int) (v >>> 32), hi = (int) v;
+                if (lo >= hi) return -1;
+                if (SEG.compareAndSet(seg, at, v, (long) lo << 32 | ((hi - 1) & 0xFFFFFFFFL))) return hi - 1;
+            }
+        }
+
+        private int runOne(int i, int worker) {
+            try {
+                if (failure == null) body.run(i, worker);
+            } catch (Throwable t) {
+                if (failure == null) failure = t;
+            }
+            return 1;
+        }
 
         /**
          * Runs tasks until none is left, then counts them into {@code done} with one atomic add (not one per task: with
@@ -66,12 +113,14 @@ public final class Parallel {
         void drain(int worker) {
             int i, ran = 0;
             try {
-                while ((i = next.getAndIncrement()) < n) {
-                    ran++;
-                    try {
-                        if (failure == null) body.run(i, worker);
-                    } catch (Throwable t) {
-                        if (failure == null) failure = t;
+                if (seg == null) {
+                    while ((i = next.getAndIncrement()) < n) ran += runOne(i, worker);
+                } else {
+                    int own = worker % THREADS;
+                    while ((i = front(own)) >= 0) ran += runOne(i, worker);
+                    for (int q = 1; q < THREADS; q++) {
+                        int p = (own + q) % THREADS;
+                        while ((i = back(p)) >= 0) ran += runOne(i, worker);
                     }
                 }
             } finally {
@@ -80,6 +129,10 @@ public final class Parallel {
             }
         }
     }
+
+    /** Longs between two participants' ranges in contiguous mode (64 bytes: no shared cache line). */
+    private static final int PAD = 8;
+    private static final java.lang.invoke.VarHandle SEG = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
 
     /** True on the submitting thread while its body runs, so nested calls go serial. */
     private static final ThreadLocal<boolean[]> IN_JOB = ThreadLocal.withInitial(() -> new boolean[1]);
@@ -124,7 +177,19 @@ public final class Parallel {
     public static int threads() { return THREADS; }
 
     /** Runs {@code body.run(i, worker)} for every i in [0, n), in parallel; returns when all are done. */
-    public static void parallelFor(int n, Task body) {
+    public static void parallelFor(int n, Task body) { run(n, body, false); }
+
+    /**
+     * {@link #parallelFor(int, Task)} where each participant walks its own contiguous run of the tasks: participant p
+     * (the calling thread is 0) takes tasks [n p / P, n (p + 1) / P) in ascending order, then takes what is left of
+     * the others' runs from their ends, descending (so a late or descheduled worker's share still gets done, and the
+     * owner's run stays one ascending walk). For row-chunked products whose consecutive tasks are consecutive rows,
+     * each thread then streams one contiguous stretch of memory instead of every P-th chunk (docs/quantization.md,
+     * "The decode step"). Which thread runs a task changes nothing else.
+     */
+    public static void parallelForContiguous(int n, Task body) { run(n, body, true); }
+
+    private static void run(int n, Task body, boolean contiguous) {
         if (n <= 0) return;
         Thread self = Thread.currentThread();
         if (n == 1 || THREADS == 1 || self instanceof Worker || IN_JOB.get()[0]) {
@@ -136,7 +201,7 @@ public final class Parallel {
         boolean[] inJob = IN_JOB.get();
         try {
             Worker[] ws = startWorkers();
-            Job job = new Job(body, n);
+            Job job = new Job(body, n, contiguous);
             jobCount++;
             current = job;                               // volatile write publishes the job
             for (Worker w : ws) if (w.parked) LockSupport.unpark(w);

@@ -189,7 +189,7 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             for (int j = start[e]; j < start[e + 1]; j++) {
                 int s = order[j], t = s / k;
                 float g = w[s];
-                for (int cc = 0; cc < dim; cc++) out[t * dim + cc] += g * ye[j * dim + cc];
+                Ops.addScaled(g, ye, j * dim, out, t * dim, dim);     // out += g * ye, element by element (vectorized)
             }
         if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
         StepProfile.stop(Phase.MOE_COMBINE, t0);

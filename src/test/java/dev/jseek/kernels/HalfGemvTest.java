@@ -94,6 +94,33 @@ class HalfGemvTest {
         }
     }
 
+    /**
+     * BF16's two memory orders for m >= 2 ({@code jseek.seqTilesMaxK}: each 4-row group read row after row with a
+     * 1-row x min(m, 4)-token tile first, or the 4-row tiles only), with and without the 4x3 tile for the last 3 tokens
+     * ({@code jseek.tile3}), native and heap storage, ragged rows and k, every m up to 9 and 11, 16: all bit for bit the
+     * scalar twin, so a token's values do not depend on which ran.
+     */
+    @Test
+    void bothSmallMMemoryOrdersEqualScalarTwinBitwise() {
+        Random r = new Random(35);
+        for (int[] s : new int[][] {{1, 1}, {3, 7}, {4, 16}, {7, 33}, {9, 64}, {5, 4 * Vec.LANES + 5}, {6, 512}})
+            for (boolean offHeap : new boolean[] {true, false})
+                for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 11, 16}) {
+                    Matrix w = TestWeights.random(DType.BF16, s[0], s[1], r, offHeap);
+                    float[] x = TestWeights.randn(r, 3 + m * s[1]);
+                    boolean acc = m % 2 == 1;
+                    float[] y0 = TestWeights.randn(r, 1 + m * s[0]);
+                    float[] want = y0.clone();
+                    ScalarHalfGemv.linear(want, 1, x, 3, m, w, acc, Vec.LANES);
+                    for (int order = 0; order < 4; order++) {
+                        boolean seq = (order & 1) != 0, tile3 = (order & 2) != 0;
+                        float[] got = y0.clone();
+                        HalfGemv.rows(got, 1, x, 3, m, w, acc, 0, s[0], seq, tile3);
+                        assertBits(want, got, "BF16 " + s[0] + "x" + s[1] + " m=" + m + " offHeap=" + offHeap + " seqTiles=" + seq + " tile3=" + tile3);
+                    }
+                }
+    }
+
     /** Row ranges of any alignment (Gemm.linearMany's chunks, the pool's split) give the bits of the whole product. */
     @Test
     void rowRangesEqualWholeProduct() {
@@ -126,5 +153,56 @@ class HalfGemvTest {
         ScalarHalfGemv.linear(want, 0, x, 0, m, w, false, Vec.LANES);
         HalfGemv.linear(got, 0, x, 0, m, wb, false);
         assertBits(want, got, "byte-backed BF16");
+    }
+
+    /**
+     * The decode-order knobs ({@link DecodeOrder}: rows of a group in sequence or side by side, contiguous task runs
+     * per thread or one shared counter, rows per {@link Gemm#linearMany} task) change which thread reads which rows
+     * when, never a value: one-token products of BF16 and F32 weights in native memory and on the heap, ragged rows
+     * and columns, large enough to run on the pool, against the scalar twins bit for bit, directly and as
+     * {@link Gemm#linearMany} products beside a Q8_0 one (twin: {@link dev.jseek.kernels.scalar.ScalarQuantGemv}).
+     */
+    @Test
+    void decodeOrderKnobsKeepBits() {
+        String[] names = {"jseek.seqRows", "jseek.contiguousTasks", "jseek.manyRows"};
+        String[] was = new String[names.length];
+        for (int i = 0; i < names.length; i++) was[i] = DecodeOrder.get(names[i]);
+        Random r = new Random(38);
+        java.util.SplittableRandom sr = new java.util.SplittableRandom(39);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            Matrix q8 = QuantKernelsTest.onNative(a, DType.Q8_0, 301, 256, QuantKernelsTest.randomWeight(DType.Q8_0, 301, 256, sr), 3);
+            for (DType d : new DType[] {DType.BF16, DType.F32})
+                for (boolean offHeap : new boolean[] {true, false}) {
+                    Matrix w1 = TestWeights.random(d, 701, 3 * Vec.LANES + 5, r, offHeap);   // ragged: a tail past the vectors
+                    Matrix w2 = TestWeights.random(d, 130, 512, r, offHeap);
+                    Matrix w3 = TestWeights.random(d, 1, 33, r, offHeap);
+                    Matrix[] ws = {w1, w2, q8, w3};
+                    int xo2 = w1.cols() + 1, xo3 = xo2 + 512 + 2, xo4 = xo3 + 256;
+                    float[] x = TestWeights.randn(r, xo4 + 33);
+                    int[] jobs = {0, 1, 0, xo2, 1, 701, xo3, 1, 831, xo4, 1, 1132};
+                    float[] want = new float[1133];
+                    for (int i = 0; i < ws.length; i++) {
+                        if (ws[i].dtype() == DType.Q8_0)
+                            dev.jseek.kernels.scalar.ScalarQuantGemv.linearQ8_0(want, jobs[3 * i + 2], x, jobs[3 * i], 1, ws[i], false, Vec.LANES, QuantGemv.Q8_TREE);
+                        else ScalarHalfGemv.linear(want, jobs[3 * i + 2], x, jobs[3 * i], 1, ws[i], false, Vec.LANES);
+                    }
+                    for (String seq : new String[] {"true", "false"})
+                        for (String contiguous : new String[] {"true", "false"})
+                            for (String rows : new String[] {"4", "64"}) {
+                                DecodeOrder.set("jseek.seqRows", seq);
+                                DecodeOrder.set("jseek.contiguousTasks", contiguous);
+                                DecodeOrder.set("jseek.manyRows", rows);
+                                String what = d + " offHeap=" + offHeap + " seqRows=" + seq + " contiguous=" + contiguous + " manyRows=" + rows;
+                                float[] direct = new float[1133];
+                                for (int i = 0; i < ws.length; i++) Gemm.linear(direct, jobs[3 * i + 2], x, jobs[3 * i], 1, ws[i], false);
+                                assertBits(want, direct, what + " (Gemm.linear)");
+                                float[] many = new float[1133];
+                                Gemm.linearMany(ws.length, ws, x, many, jobs);
+                                assertBits(want, many, what + " (Gemm.linearMany)");
+                            }
+                }
+        } finally {
+            for (int i = 0; i < names.length; i++) DecodeOrder.set(names[i], was[i]);
+        }
     }
 }

@@ -133,6 +133,9 @@ class OpsTest {
             ScalarOps.axpy(0.37f, x, 1, a, 2, n);
             Ops.axpy(0.37f, x, 1, b, 2, n);
             for (int i = 0; i < a.length; i++) close(a[i], b[i], 1e-6 * (1 + Math.abs(a[i])), "axpy n=" + n);
+            float[] c = y.clone();
+            Ops.addScaled(0.37f, x, 1, c, 2, n);               // unfused: the scalar twin's bits exactly
+            assertArrayEquals(a, c, "addScaled n=" + n);
             float[] o1 = new float[n + 3], o2 = new float[n + 3];
             ScalarOps.add(o1, 3, x, 1, y, 2, n);
             Ops.add(o2, 3, x, 1, y, 2, n);

@@ -20,6 +20,25 @@ class ParallelTest {
         }
     }
 
+    /** Contiguous runs per participant, the rest taken from the others' ends: still every task once, any n. */
+    @Test
+    void contiguousRunsEveryIndexExactlyOnce() {
+        for (int n : new int[] {1, 2, 3, 7, 100, 10007}) {
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            Parallel.parallelForContiguous(n, (i, w) -> {
+                assertTrue(w >= 0 && w < Parallel.threads());
+                hits.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " i=" + i);
+        }
+        RuntimeException e = assertThrows(IllegalStateException.class,
+                () -> Parallel.parallelForContiguous(100, (i, w) -> { if (i == 57) throw new IllegalStateException("boom"); }));
+        assertEquals("boom", e.getMessage());
+        AtomicInteger total = new AtomicInteger();
+        Parallel.parallelForContiguous(8, (i, w) -> Parallel.parallelForContiguous(5, (j, w2) -> total.incrementAndGet()));
+        assertEquals(40, total.get());
+    }
+
     @Test
     void rangesCoverExactlyOnce() {
         int n = 1001;
