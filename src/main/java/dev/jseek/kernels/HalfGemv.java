@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * shift per {@link Vec#LANES} weights, no buffer), and each widened vector feeds 4 tokens' fused multiply-adds
  * before the next is loaded: a 4-row x 4-token tile keeps 16 vector accumulators, so the weights of 4 rows cost 4
  * loads and 8 widening operations per 16 FMAs. Tokens past a multiple of 4 run 4-row x 2-token and 4-row x 1-token
- * passes over the same rows, which are still in L1/L2 from the first pass. F16 (whose widening costs ~10 operations a vector) is
+ * passes over the same rows, which are still in L1/L2 from the first pass (off by default, for BF16: 3 of them as
+ * one 4x3 tile, {@link #TILE3}; 2-4 tokens over short rows read row after row, {@link #SEQ_TILES_MAX_K}). F16 (whose widening costs ~10 operations a vector) is
  * widened once per 4-row group into an L1/L2 buffer and then multiplied like F32; F32 rows are copied there the
  * same way (each row read in sequence: reading 4 rows interleaved in place was 3x slower from DRAM here).
  *
@@ -79,6 +80,15 @@ final class HalfGemv {
 
     /** Rows [r0, r1) of Y (=|+=) X W^T on the calling thread (the same bits as {@link #linear} for those rows). */
     static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        rows(y, yOff, x, xOff, m, w, accumulate, r0, r1, w.cols() <= SEQ_TILES_MAX_K, TILE3);
+    }
+
+    /**
+     * {@link #rows} with BF16's small-M memory order ({@link #SEQ_TILES_MAX_K}) and 3-token tile ({@link #TILE3})
+     * chosen: the same bits either way.
+     */
+    static void rows(float[] y, int yOff, float[] x, int xOff, int m, Matrix w, boolean accumulate, int r0, int r1,
+                     boolean seqTiles, boolean tile3) {
         if (r0 >= r1 || m <= 0) return;
         Scratch s = Scratch.acquire();
         try {
@@ -87,9 +97,9 @@ final class HalfGemv {
             Object heap = seg.heapBase().orElse(null);
             if (w.dtype() == DType.BF16) {
                 if (heap instanceof short[] sa && seg.address() % 2 == 0)
-                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                    bf16Rows(sa, (int) (seg.address() / 2), y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles, tile3);
                 else if (heap == null && m == 1 && DecodeOrder.seqRows) bf16SeqRows(seg, y, yOff, x, xOff, w, accumulate, r0, r1, out);
-                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out);
+                else if (heap == null) bf16Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, seqTiles, tile3);
                 else bufferedRows(y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
             } else if (w.dtype() == DType.Q8_0) {
                 q8Rows(seg, y, yOff, x, xOff, m, w, accumulate, r0, r1, out, s);
@@ -141,15 +151,26 @@ final class HalfGemv {
     private static int row(int r, int j, int r1) { return Math.min(r + j, r1 - 1); }
 
     private static void bf16Rows(MemorySegment seg, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                                 boolean accumulate, int r0, int r1, float[] out) {
+                                 boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         long rb = 2L * k;
         for (int r = r0; r < r1; r += R) {
             long p0 = rb * row(r, 0, r1), p1 = rb * row(r, 1, r1), p2 = rb * row(r, 2, r1), p3 = rb * row(r, 3, r1);
             int t = 0;
+            if (seqTiles && m >= 2 && m <= T) {
+                // the group's rows one after another, each with all m tokens' accumulators
+                bf16Seq(seg, p0, p1, p2, p3, x, xOff, k, kv, m, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, m, out);
+                t = m;
+            }
             for (; t + T <= m; t += T) {
                 bf16x4x4(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            if (tile3 && m - t == 3) {
+                bf16x4x3(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 3, out);
+                t += 3;
             }
             for (; t + 2 <= m; t += 2) {
                 bf16x4x2(seg, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
@@ -163,14 +184,24 @@ final class HalfGemv {
     }
 
     private static void bf16Rows(short[] a, int base, float[] y, int yOff, float[] x, int xOff, int m, Matrix w,
-                                 boolean accumulate, int r0, int r1, float[] out) {
+                                 boolean accumulate, int r0, int r1, float[] out, boolean seqTiles, boolean tile3) {
         int n = w.rows(), k = w.cols(), kv = k - k % L;
         for (int r = r0; r < r1; r += R) {
             int p0 = base + k * row(r, 0, r1), p1 = base + k * row(r, 1, r1), p2 = base + k * row(r, 2, r1), p3 = base + k * row(r, 3, r1);
             int t = 0;
+            if (seqTiles && m >= 2 && m <= T) {
+                bf16Seq(a, p0, p1, p2, p3, x, xOff, k, kv, m, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, 0, m, out);
+                t = m;
+            }
             for (; t + T <= m; t += T) {
                 bf16x4x4(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
                 store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, T, out);
+            }
+            if (tile3 && m - t == 3) {
+                bf16x4x3(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
+                store(y, yOff, x, xOff, m, w, accumulate, r, r1, t, 3, out);
+                t += 3;
             }
             for (; t + 2 <= m; t += 2) {
                 bf16x4x2(a, p0, p1, p2, p3, x, xOff + t * k, k, kv, out);
@@ -595,6 +626,58 @@ final class HalfGemv {
         reduce(out, R * T);
     }
 
+    // ---- 4 rows x 3 tokens: 12 accumulators; afterwards out[j * 3 + i] = row j, token i ----
+
+    /**
+     * Whether the last 3 tokens of a BF16 product (m = 3, 7, 11, ...: a batched decode step's experts often get 3 rows)
+     * run as one 4-row x 3-token tile instead of a 4x2 tile and then a 4x1 pass over the same rows: the same fused
+     * multiply-adds per (row, token) in the same order, so the same bits, with one pass over the group and 12
+     * independent accumulators instead of 8 and then 4 (system property {@code jseek.tile3}, default false: not shown to win yet;
+     * docs/serving.md, "Where a 16-sequence decode step goes").
+     */
+    static final boolean TILE3 = Boolean.parseBoolean(System.getProperty("jseek.tile3", "false"));
+
+    private static void bf16x4x3(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            long o = 2L * i;
+            FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L);
+        a10.intoArray(out, 3 * L); a11.intoArray(out, 4 * L); a12.intoArray(out, 5 * L);
+        a20.intoArray(out, 6 * L); a21.intoArray(out, 7 * L); a22.intoArray(out, 8 * L);
+        a30.intoArray(out, 9 * L); a31.intoArray(out, 10 * L); a32.intoArray(out, 11 * L);
+        reduceEach(out, 3 * R);
+    }
+
+    private static void bf16x4x3(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv, float[] out) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w0 = bf16(a, p0 + i), w1 = bf16(a, p1 + i), w2 = bf16(a, p2 + i), w3 = bf16(a, p3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+        }
+        a00.intoArray(out, 0); a01.intoArray(out, L); a02.intoArray(out, 2 * L);
+        a10.intoArray(out, 3 * L); a11.intoArray(out, 4 * L); a12.intoArray(out, 5 * L);
+        a20.intoArray(out, 6 * L); a21.intoArray(out, 7 * L); a22.intoArray(out, 8 * L);
+        a30.intoArray(out, 9 * L); a31.intoArray(out, 10 * L); a32.intoArray(out, 11 * L);
+        reduceEach(out, 3 * R);
+    }
+
     // ---- 4 rows x 2 tokens: 8 accumulators; afterwards out[j * 2 + i] = row j, token i ----
 
     private static void bf16x4x2(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
@@ -639,6 +722,131 @@ final class HalfGemv {
         a00.intoArray(out, 0); a01.intoArray(out, L); a10.intoArray(out, 2 * L); a11.intoArray(out, 3 * L);
         a20.intoArray(out, 4 * L); a21.intoArray(out, 5 * L); a30.intoArray(out, 6 * L); a31.intoArray(out, 7 * L);
         reduce(out, 2 * R);
+    }
+
+    // ---- 1 row x 2..4 tokens, the 4 rows of a group one after another; afterwards out[j * tokens + i] = row j, token i ----
+
+    /**
+     * BF16 products of 2 to 4 tokens over rows of at most this many columns read each 4-row group as one sequential
+     * stream, row after row, each row with all m tokens' accumulators (a 1-row x m-token tile): the same fused
+     * multiply-adds in the same order per (row, token) as the 4-row tiles, so the same bits, but one stream through
+     * memory instead of 4 streams a row apart (short rows: 4 streams of 1 KiB are too short for the prefetchers), at
+     * the cost of fewer independent FMA chains (m instead of 4 m), which long rows and more tokens cannot afford.
+     * System property {@code jseek.seqTilesMaxK}, default 0 (never: not shown to win inside the model yet; 1024 takes the
+     * 1.5B model's expert down projections and q_b); docs/serving.md, "Where a 16-sequence decode step goes".
+     */
+    static final int SEQ_TILES_MAX_K = Integer.getInteger("jseek.seqTilesMaxK", 0);
+
+    private static void bf16Seq(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv,
+                                int tokens, float[] out) {
+        switch (tokens) {
+            case 2 -> {
+                bf16x1x2(s, p0, x, xo, k, kv, out, 0); bf16x1x2(s, p1, x, xo, k, kv, out, 2 * L);
+                bf16x1x2(s, p2, x, xo, k, kv, out, 4 * L); bf16x1x2(s, p3, x, xo, k, kv, out, 6 * L);
+            }
+            case 3 -> {
+                bf16x1x3(s, p0, x, xo, k, kv, out, 0); bf16x1x3(s, p1, x, xo, k, kv, out, 3 * L);
+                bf16x1x3(s, p2, x, xo, k, kv, out, 6 * L); bf16x1x3(s, p3, x, xo, k, kv, out, 9 * L);
+            }
+            default -> {
+                bf16x1x4(s, p0, x, xo, k, kv, out, 0); bf16x1x4(s, p1, x, xo, k, kv, out, 4 * L);
+                bf16x1x4(s, p2, x, xo, k, kv, out, 8 * L); bf16x1x4(s, p3, x, xo, k, kv, out, 12 * L);
+            }
+        }
+        if (tokens == 3) reduceEach(out, R * tokens);        // reduce's two-vector form wants a power of two
+        else reduce(out, R * tokens);
+    }
+
+    private static void bf16x1x2(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L);
+    }
+
+    private static void bf16x1x3(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L);
+    }
+
+    private static void bf16x1x4(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(s, p + 2L * i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L); a3.intoArray(out, o + 3 * L);
+    }
+
+    private static void bf16Seq(short[] a, int p0, int p1, int p2, int p3, float[] x, int xo, int k, int kv,
+                                int tokens, float[] out) {
+        switch (tokens) {
+            case 2 -> {
+                bf16x1x2(a, p0, x, xo, k, kv, out, 0); bf16x1x2(a, p1, x, xo, k, kv, out, 2 * L);
+                bf16x1x2(a, p2, x, xo, k, kv, out, 4 * L); bf16x1x2(a, p3, x, xo, k, kv, out, 6 * L);
+            }
+            case 3 -> {
+                bf16x1x3(a, p0, x, xo, k, kv, out, 0); bf16x1x3(a, p1, x, xo, k, kv, out, 3 * L);
+                bf16x1x3(a, p2, x, xo, k, kv, out, 6 * L); bf16x1x3(a, p3, x, xo, k, kv, out, 9 * L);
+            }
+            default -> {
+                bf16x1x4(a, p0, x, xo, k, kv, out, 0); bf16x1x4(a, p1, x, xo, k, kv, out, 4 * L);
+                bf16x1x4(a, p2, x, xo, k, kv, out, 8 * L); bf16x1x4(a, p3, x, xo, k, kv, out, 12 * L);
+            }
+        }
+        if (tokens == 3) reduceEach(out, R * tokens);        // reduce's two-vector form wants a power of two
+        else reduce(out, R * tokens);
+    }
+
+    private static void bf16x1x2(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z;
+        int x1 = xo + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L);
+    }
+
+    private static void bf16x1x3(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z;
+        int x1 = xo + k, x2 = x1 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L);
+    }
+
+    private static void bf16x1x4(short[] a, int p, float[] x, int xo, int k, int kv, float[] out, int o) {
+        FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
+        for (int i = 0; i < kv; i += L) {
+            FloatVector w = bf16(a, p + i);
+            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        a0.intoArray(out, o); a1.intoArray(out, o + L); a2.intoArray(out, o + 2 * L); a3.intoArray(out, o + 3 * L);
     }
 
     // ---- 4 rows x 1 token: 4 accumulators; afterwards out[j] = row j ----

@@ -43,6 +43,11 @@ public final class Q8K {
      * i of a block holds code {@code PERM4[i]}), and in the Q6_K kernel's order ({@link KQuantDot#PERM6}).
      */
     short[] p4 = new short[0], p6 = new short[0];
+    /**
+     * Per block of 256, {@link KQuantFloat#XS} floats at {@code (o / 256) * XS}: the float sums of the unquantized
+     * values over each 32 ({@link KQuantFloat#xsums}), for the float Q4_K kernel's mins term ({@code jseek.kqFloat}).
+     */
+    float[] xs = new float[0];
 
     /** Per product of a {@link Gemm#linearMany} call: the element offset of its quantized input, or -1. */
     int[] slot = new int[0];
@@ -60,6 +65,7 @@ public final class Q8K {
             d = java.util.Arrays.copyOf(d, cap / BLOCK);
             bsum = java.util.Arrays.copyOf(bsum, cap / 32);
             bsum16 = java.util.Arrays.copyOf(bsum16, cap / 16);
+            xs = java.util.Arrays.copyOf(xs, cap / BLOCK * KQuantFloat.XS);
         }
     }
 
@@ -73,6 +79,7 @@ public final class Q8K {
     }
 
     private void block(float[] x, int xo, int o) {
+        KQuantFloat.xsums(x, xo, xs, o / BLOCK * KQuantFloat.XS);
         FloatVector amaxV = FloatVector.zero(F);
         for (int j = 0; j < BLOCK; j += L) amaxV = amaxV.max(FloatVector.fromArray(F, x, xo + j).abs());
         float amax = amaxV.reduceLanes(VectorOperators.MAX);

@@ -114,12 +114,46 @@ final class QuantGemv {
      * (row stride k), Q8_0 reads x.
      */
     static void rows(float[] y, int yOff, float[] x, int xOff, Q8K a, int aOff, int m, Matrix w, boolean accumulate, int r0, int r1) {
+        rows(y, yOff, x, xOff, a, aOff, m, w, accumulate, r0, r1, KQ_FLOAT);
+    }
+
+    /** As above; {@code q4Float} picks Q4_K's kernel ({@link #KQ_FLOAT}'s default; tests run both). */
+    static void rows(float[] y, int yOff, float[] x, int xOff, Q8K a, int aOff, int m, Matrix w, boolean accumulate, int r0, int r1, boolean q4Float) {
         DType t = w.dtype();
         int n = w.rows(), k = w.cols();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
         if (t == DType.Q8_0 && Q8_TILES && m >= 2) {
             q8Rows(seg, rb, y, yOff, x, xOff, m, n, k, accumulate, r0, r1);
+            return;
+        }
+        if (t == DType.Q4_K && q4Float) {
+            Scratch sc = Scratch.acquire();
+            try {
+                float[] acc = sc.get(4, KQuantFloat.GROUP * Vec.LANES), acc1 = sc.get(3, KQuantFloat.GROUP * Vec.LANES);
+                int nb = k / 256;
+                for (int r = r0; r < r1; r += KQuantFloat.GROUP) {
+                    int rows = Math.min(KQuantFloat.GROUP, r1 - r), tk = 0;
+                    for (; KQ_PAIRS && tk + 2 <= m; tk += 2) {
+                        KQuantFloat.q4_kRows2(seg, r * rb, rb, rows, x, xOff + tk * k, xOff + (tk + 1) * k, a.xs,
+                                (aOff + tk * k) / 256 * KQuantFloat.XS, (aOff + (tk + 1) * k) / 256 * KQuantFloat.XS, nb, acc, acc1);
+                        for (int i = 0; i < rows; i++) {
+                            int yi = yOff + tk * n + r + i;
+                            y[yi] = accumulate ? y[yi] + acc[i] : acc[i];
+                            y[yi + n] = accumulate ? y[yi + n] + acc1[i] : acc1[i];
+                        }
+                    }
+                    for (; tk < m; tk++) {
+                        KQuantFloat.q4_kRows(seg, r * rb, rb, rows, x, xOff + tk * k, a.xs, (aOff + tk * k) / 256 * KQuantFloat.XS, nb, acc);
+                        for (int i = 0; i < rows; i++) {
+                            int yi = yOff + tk * n + r + i;
+                            y[yi] = accumulate ? y[yi] + acc[i] : acc[i];
+                        }
+                    }
+                }
+            } finally {
+                sc.release();
+            }
             return;
         }
         if ((t == DType.Q4_K || t == DType.Q6_K) && KQ_PAIRS && m >= 2) {
@@ -210,7 +244,8 @@ final class QuantGemv {
 
     /**
      * Q4_K and Q6_K rows times 2 or more tokens take the tokens in pairs ({@link KQuantDot#q4_k2},
-     * {@link KQuantDot#q6_k2}: the codes unpacked once per pair; the same bits as one token at a time) unless the system
+     * {@link KQuantDot#q6_k2}, and {@link KQuantFloat#q4_kRows2} for Q4_K in float: the codes unpacked once per pair;
+     * the same bits as one token at a time) unless the system
      * property {@code jseek.kqPairs} is false.
      */
     static final boolean KQ_PAIRS = Boolean.parseBoolean(System.getProperty("jseek.kqPairs", "true"));
@@ -221,6 +256,14 @@ final class QuantGemv {
      * whole group; the same bits as one row at a time) unless the system property {@code jseek.kqGroups} is false.
      */
     static final boolean KQ_GROUPS = Boolean.parseBoolean(System.getProperty("jseek.kqGroups", "true"));
+
+    /**
+     * Q4_K rows run in float ({@link KQuantFloat}: codes converted to float and multiplied with the unrounded
+     * activations, each sub-block's sum scaled once, 16 rows per call; every token count, so a token's values are the
+     * same alone or in a batch) unless the system property {@code jseek.kqFloat} is false (then the integer
+     * {@link KQuantDot} products with {@link Q8K} activations, other bits). docs/quantization.md, "Q4_K in float".
+     */
+    static final boolean KQ_FLOAT = Boolean.parseBoolean(System.getProperty("jseek.kqFloat", "true"));
 
 
     /**

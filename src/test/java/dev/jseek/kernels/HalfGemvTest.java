@@ -94,6 +94,33 @@ class HalfGemvTest {
         }
     }
 
+    /**
+     * BF16's two memory orders for m >= 2 ({@code jseek.seqTilesMaxK}: each 4-row group read row after row with a
+     * 1-row x min(m, 4)-token tile first, or the 4-row tiles only), with and without the 4x3 tile for the last 3 tokens
+     * ({@code jseek.tile3}), native and heap storage, ragged rows and k, every m up to 9 and 11, 16: all bit for bit the
+     * scalar twin, so a token's values do not depend on which ran.
+     */
+    @Test
+    void bothSmallMMemoryOrdersEqualScalarTwinBitwise() {
+        Random r = new Random(35);
+        for (int[] s : new int[][] {{1, 1}, {3, 7}, {4, 16}, {7, 33}, {9, 64}, {5, 4 * Vec.LANES + 5}, {6, 512}})
+            for (boolean offHeap : new boolean[] {true, false})
+                for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 11, 16}) {
+                    Matrix w = TestWeights.random(DType.BF16, s[0], s[1], r, offHeap);
+                    float[] x = TestWeights.randn(r, 3 + m * s[1]);
+                    boolean acc = m % 2 == 1;
+                    float[] y0 = TestWeights.randn(r, 1 + m * s[0]);
+                    float[] want = y0.clone();
+                    ScalarHalfGemv.linear(want, 1, x, 3, m, w, acc, Vec.LANES);
+                    for (int order = 0; order < 4; order++) {
+                        boolean seq = (order & 1) != 0, tile3 = (order & 2) != 0;
+                        float[] got = y0.clone();
+                        HalfGemv.rows(got, 1, x, 3, m, w, acc, 0, s[0], seq, tile3);
+                        assertBits(want, got, "BF16 " + s[0] + "x" + s[1] + " m=" + m + " offHeap=" + offHeap + " seqTiles=" + seq + " tile3=" + tile3);
+                    }
+                }
+    }
+
     /** Row ranges of any alignment (Gemm.linearMany's chunks, the pool's split) give the bits of the whole product. */
     @Test
     void rowRangesEqualWholeProduct() {

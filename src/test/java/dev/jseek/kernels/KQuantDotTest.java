@@ -3,6 +3,7 @@ package dev.jseek.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.kernels.scalar.ScalarKQuantDot;
+import dev.jseek.kernels.scalar.ScalarKQuantFloat;
 import dev.jseek.kernels.scalar.ScalarQ8K;
 import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.DType;
@@ -90,7 +91,20 @@ class KQuantDotTest {
                     for (boolean acc : new boolean[] {false, true}) {
                         float[] y = new float[m * n + 1], want = new float[m * n + 1];
                         for (int i = 0; i < y.length; i++) y[i] = want[i] = (float) r.nextGaussian();
+                        float[] y0 = y.clone();
                         Gemm.linear(y, 1, x, 5, m, w, acc);
+                        if (t == DType.Q4_K && QuantGemv.KQ_FLOAT) {
+                            // the default Q4_K path is the float kernel (KQuantFloatTest); the integer one runs here on its own
+                            float[] wantF = want.clone();
+                            ScalarKQuantFloat.linear(wantF, 1, x, 5, m, w, acc, Vec.LANES);
+                            for (int i = 0; i < y.length; i++)
+                                assertEquals(Float.floatToRawIntBits(wantF[i]), Float.floatToRawIntBits(y[i]), "float " + n + "x" + k + " m=" + m + " acc=" + acc + " at " + i);
+                            Q8K q = new Q8K();
+                            q.ensure(m * k);
+                            for (int tk = 0; tk < m; tk++) q.quantize(x, 5 + tk * k, k, tk * k);
+                            y = y0;
+                            QuantGemv.rows(y, 1, x, 5, q, 0, m, w, acc, 0, n, false);
+                        }
                         ScalarKQuantDot.linear(want, 1, x, 5, m, w, acc);
                         for (int i = 0; i < y.length; i++)
                             assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(y[i]), t + " " + n + "x" + k + " m=" + m + " acc=" + acc + " at " + i);
@@ -127,7 +141,7 @@ class KQuantDotTest {
                         float[] y = new float[n + 2];
                         for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
                         float[] old = y.clone();
-                        QuantGemv.rows(y, 1, x, 0, q, 0, 1, w, acc, range[0], range[1]);
+                        QuantGemv.rows(y, 1, x, 0, q, 0, 1, w, acc, range[0], range[1], false);
                         for (int o = 0; o < n; o++) {
                             float want = old[1 + o];
                             if (o >= range[0] && o < range[1]) {
@@ -225,7 +239,7 @@ class KQuantDotTest {
             int count = 0;
             for (int trial = 0; trial < 4; trial++) {
                 float[] x = row(r, k), y = new float[n];
-                Gemm.linear(y, 0, x, 0, 1, w, false);
+                QuantGemv.rows(y, 0, x, 0, Q8K.of(x, 0, k), 0, 1, w, false, 0, n, false);   // Q4_K: the integer kernel, whatever jseek.kqFloat
                 float[] dx = new float[k / 256];
                 for (int b = 0; b < k / 256; b++) dx[b] = Q8K.of(x, 256 * b, 256).scale(0);
                 for (int o = 0; o < n; o++) {

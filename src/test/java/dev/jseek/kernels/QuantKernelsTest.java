@@ -3,6 +3,7 @@ package dev.jseek.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jseek.kernels.scalar.ScalarKQuantDot;
+import dev.jseek.kernels.scalar.ScalarKQuantFloat;
 import dev.jseek.kernels.scalar.ScalarQuantGemv;
 import dev.jseek.kernels.scalar.ScalarWeightRows;
 import dev.jseek.tensor.DType;
@@ -111,7 +112,8 @@ class QuantKernelsTest {
                         Gemm.linear(y, 1, x, 3, m, w, acc);
                         if (Gemv.fused(w, m) && QuantGemv.integer(t)) {
                             // the integer decode path: its own twin, bit for bit (KQuantDotTest bounds it against floats)
-                            ScalarKQuantDot.linear(want, 1, x, 3, m, w, acc);
+                            if (t == DType.Q4_K && QuantGemv.KQ_FLOAT) ScalarKQuantFloat.linear(want, 1, x, 3, m, w, acc, Vec.LANES);   // KQuantFloatTest
+                            else ScalarKQuantDot.linear(want, 1, x, 3, m, w, acc);
                             for (int i = 0; i < y.length; i++)
                                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(y[i]), t + " " + n + "x" + k + " m=" + m + " at " + i);
                             continue;
