@@ -14,7 +14,8 @@ import java.util.List;
  *       (one sequential stream) instead of side by side ({@link HalfGemv}).</li>
  *   <li>{@code jseek.manyRows} (default 64): rows per task of {@link Gemm#linearMany} (a positive multiple of 4, so
  *       the row groups stay aligned).</li>
- *   <li>{@code jseek.contiguousTasks} (default true): the one-token products' parallel jobs give each participant a
+ *   <li>{@code jseek.contiguousTasks} (default false: not shown to win inside the model on a loaded machine; the lead's
+ *       replay of the expert jobs alone found it faster): the one-token products' parallel jobs give each participant a
  *       contiguous run of tasks, taken front to back, and a participant that finishes its own takes the others' from
  *       their back ({@link Parallel#parallelForContiguous}); false: all participants take the next task from one
  *       shared counter, so with 2 threads each reads every other chunk.</li>
@@ -25,7 +26,7 @@ public final class DecodeOrder {
 
     static boolean seqRows = bool("jseek.seqRows", true);
     static int manyRows = manyRows(System.getProperty("jseek.manyRows", "64"));
-    static boolean contiguousTasks = bool("jseek.contiguousTasks", true);
+    static boolean contiguousTasks = bool("jseek.contiguousTasks", false);
 
     /** The knobs {@link #set} accepts. */
     public static List<String> names() { return List.of("jseek.seqRows", "jseek.manyRows", "jseek.contiguousTasks"); }

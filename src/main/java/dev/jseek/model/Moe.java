@@ -122,6 +122,13 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
     }
 
     /**
+     * The decode regime's weighted sum by {@link Ops#addScaled} (vector product, then add: the scalar loop's bits) unless
+     * the system property {@code jseek.moeVectorSum} is false (the scalar loop, which C2 left unvectorized: 4x the
+     * time; docs/quantization.md, "The order in which 2 threads read the weights").
+     */
+    static final boolean VECTOR_SUM = Boolean.parseBoolean(System.getProperty("jseek.moeVectorSum", "true"));
+
+    /**
      * The decode regime (few tokens, GEMV products): the selected experts and the shared expert run side by side, not
      * one after another. One parallel job computes every gate and up projection ({@link Gemm#linearMany}: row chunks
      * of all of them spread over the pool), one SwiGLU pass covers them all, a second job computes every down
@@ -189,7 +196,8 @@ public record Moe(Gate gate, Mlp[] experts, Mlp shared) implements FeedForward {
             for (int j = start[e]; j < start[e + 1]; j++) {
                 int s = order[j], t = s / k;
                 float g = w[s];
-                Ops.addScaled(g, ye, j * dim, out, t * dim, dim);     // out += g * ye, element by element (vectorized)
+                if (VECTOR_SUM) Ops.addScaled(g, ye, j * dim, out, t * dim, dim);     // out += g * ye, vectorized, same bits
+                else for (int cc = 0; cc < dim; cc++) out[t * dim + cc] += g * ye[j * dim + cc];
             }
         if (shared != null) for (int i = 0; i < m * dim; i++) out[i] += ye[routed * dim + i];
         StepProfile.stop(Phase.MOE_COMBINE, t0);
