@@ -10,12 +10,14 @@ import java.util.List;
  * by the same per-row kernel in the same order of summation, only which thread reads which rows when.
  *
  * <ul>
- *   <li>{@code jseek.seqRows} (default true): one token's 4-row BF16/F32 group reads its rows one after another
- *       (one sequential stream) instead of side by side ({@link HalfGemv}).</li>
+ *   <li>{@code jseek.seqRows} (default: set by {@link #forModel} when a model loads): one token's 4-row BF16/F32
+ *       group reads its rows one after another (one sequential stream, which the prefetchers follow from memory)
+ *       instead of side by side (4 independent multiply-add chains, faster when the rows come from cache)
+ *       ({@link HalfGemv}).</li>
  *   <li>{@code jseek.manyRows} (default 64): rows per task of {@link Gemm#linearMany} (a positive multiple of 4, so
  *       the row groups stay aligned).</li>
- *   <li>{@code jseek.contiguousTasks} (default false: not shown to win inside the model on a loaded machine; the lead's
- *       replay of the expert jobs alone found it faster): the one-token products' parallel jobs give each participant a
+ *   <li>{@code jseek.contiguousTasks} (default true; measured quiet with {@code bench infer --alternate}: BF16 1.10x,
+ *       Q8_0 1.28x, the 12M F32 model 1.05x the shared counter's decode tokens/s): the one-token products' parallel jobs give each participant a
  *       contiguous run of tasks, taken front to back, and a participant that finishes its own takes the others' from
  *       their back ({@link Parallel#parallelForContiguous}); false: all participants take the next task from one
  *       shared counter, so with 2 threads each reads every other chunk.</li>
@@ -26,7 +28,54 @@ public final class DecodeOrder {
 
     static boolean seqRows = bool("jseek.seqRows", true);
     static int manyRows = manyRows(System.getProperty("jseek.manyRows", "64"));
-    static boolean contiguousTasks = bool("jseek.contiguousTasks", false);
+    static boolean contiguousTasks = bool("jseek.contiguousTasks", true);
+
+    /** True when the system property {@code jseek.seqRows} was given: then {@link #forModel} leaves the knob alone. */
+    private static final boolean SEQ_ROWS_GIVEN = System.getProperty("jseek.seqRows") != null;
+
+    /**
+     * Sets {@code jseek.seqRows} for a model just loaded, unless the property was given: on when its decode step reads
+     * more weight bytes ({@code decodeBytes}) than the last-level cache holds ({@link #lastLevelCacheBytes}), so the
+     * weights stream from memory; off when they can stay in the cache between tokens. Measured quiet (2 threads,
+     * {@code bench infer --alternate jseek.seqRows=true,false}): the 1.5B BF16 model (503 MB per token) 1.09x with it,
+     * the 12M F32 model (18 MB per token, a 32 MiB L3) 1.19-1.33x without it. The knob changes no value, so the
+     * last model loaded in a process decides for all.
+     */
+    public static void forModel(long decodeBytes) {
+        if (!SEQ_ROWS_GIVEN) seqRows = decodeBytes > lastLevelCacheBytes();
+    }
+
+    private static long llc = -1;
+
+    /**
+     * Bytes of the largest cache level of CPU 0 (Linux sysfs {@code /sys/devices/system/cpu/cpu0/cache/index*}), 32 MiB
+     * when it cannot be read.
+     */
+    public static synchronized long lastLevelCacheBytes() {
+        if (llc < 0) llc = readLastLevelCache(java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache"));
+        return llc;
+    }
+
+    public static long readLastLevelCache(java.nio.file.Path dir) {
+        long best = -1;
+        int bestLevel = -1;
+        try (var s = java.nio.file.Files.newDirectoryStream(dir, "index*")) {
+            for (java.nio.file.Path p : s) {
+                try {
+                    int level = Integer.parseInt(java.nio.file.Files.readString(p.resolve("level")).trim());
+                    String v = java.nio.file.Files.readString(p.resolve("size")).trim().toUpperCase(java.util.Locale.ROOT);
+                    long mul = v.endsWith("K") ? 1024 : v.endsWith("M") ? 1024 * 1024 : 1;
+                    long size = Long.parseLong(mul == 1 ? v : v.substring(0, v.length() - 1)) * mul;
+                    if (level > bestLevel || level == bestLevel && size > best) { bestLevel = level; best = size; }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // an index without a readable level or size: skip it
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return 32L << 20;
+        }
+        return best > 0 ? best : 32L << 20;
+    }
 
     /** The knobs {@link #set} accepts. */
     public static List<String> names() { return List.of("jseek.seqRows", "jseek.manyRows", "jseek.contiguousTasks"); }

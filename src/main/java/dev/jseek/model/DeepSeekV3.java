@@ -48,7 +48,31 @@ public final class DeepSeekV3 implements AutoCloseable {
         this.mtp = mtp;
         this.rope = new Rope(config);
         this.owner = owner;
+        dev.jseek.kernels.DecodeOrder.forModel(decodeWeightBytes());
     }
+
+    /**
+     * Weight bytes one decode step reads (docs/quantization.md, "The decode step"): every main layer's attention and
+     * feed-forward matrices, routed experts at num_experts_per_tok / n_routed_experts of their bytes (the step reads
+     * only the selected ones), the router and shared experts whole, and the lm_head; not the embedding table (one row
+     * per token) nor the MTP modules.
+     */
+    public long decodeWeightBytes() {
+        long n = lmHead.byteSize();
+        for (Block b : layers) {
+            n += b.attn().decodeWeightBytes();
+            if (b.ffn() instanceof Mlp f) n += mlpBytes(f);
+            else if (b.ffn() instanceof Moe moe) {
+                n += moe.gate().weight().byteSize() + (moe.shared() == null ? 0 : mlpBytes(moe.shared()));
+                long routed = 0;
+                for (Mlp e : moe.experts()) routed += mlpBytes(e);
+                n += routed * config.numExpertsPerTok() / Math.max(1, moe.experts().length);
+            }
+        }
+        return n;
+    }
+
+    private static long mlpBytes(Mlp f) { return f.gateProj().byteSize() + f.upProj().byteSize() + f.downProj().byteSize(); }
 
     /**
      * Builds the model over {@code w} (HF tensor names, docs/architecture.md §2.2). MTP modules are loaded when

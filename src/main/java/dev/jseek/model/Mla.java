@@ -115,6 +115,17 @@ public final class Mla {
         return m;
     }
 
+    /**
+     * Weight bytes one absorbed-attention decode step of this block reads: the q, kv_a and o projections and W_UK /
+     * W_UV (the stored halves when there are, else kv_b_proj as loaded; a lazy naive-mode copy is not counted).
+     */
+    public long decodeWeightBytes() {
+        long n = (qProj != null ? qProj.byteSize() : qAProj.byteSize() + qBProj.byteSize()) + kvAProj.byteSize() + oProj.byteSize();
+        if (kB != null) return n + kB.byteSize() + vB.byteSize();
+        Matrix m = kvBProj;
+        return m == null ? n : n + m.byteSize();
+    }
+
     /** Heap bytes {@link #kvBProj()} will allocate on first use (its F32 rebuild), 0 once built or when loaded with the model. */
     public long kvBPendingHeapBytes() { return kvBProj == null ? 4L * heads * (nope + vDim) * kvRank : 0; }
 
