@@ -258,12 +258,15 @@ final class QuantGemv {
     static final boolean KQ_GROUPS = Boolean.parseBoolean(System.getProperty("jseek.kqGroups", "true"));
 
     /**
-     * Q4_K rows run in float ({@link KQuantFloat}: codes converted to float and multiplied with the unrounded
-     * activations, each sub-block's sum scaled once, 16 rows per call; every token count, so a token's values are the
-     * same alone or in a batch) unless the system property {@code jseek.kqFloat} is false (then the integer
-     * {@link KQuantDot} products with {@link Q8K} activations, other bits). docs/quantization.md, "Q4_K in float".
+     * With the system property {@code jseek.kqFloat} true, Q4_K rows run in float ({@link KQuantFloat}: codes converted
+     * to float and multiplied with the unrounded activations, each sub-block's sum scaled once, 16 rows per call; every
+     * token count, so a token's values are the same alone or in a batch); by default (false) the integer
+     * {@link KQuantDot} products with {@link Q8K} activations, other bits. Off by default: in the lead's quiet
+     * alternation the float kernel's 2-thread decode of the Q4_K_M bench model was 60-82 tokens/s in some runs and
+     * 27-37 in others (the JIT now and then compiles its row method with boxed vectors), the integer one 68-92 in every
+     * run. docs/quantization.md, "Q4_K in float".
      */
-    static final boolean KQ_FLOAT = Boolean.parseBoolean(System.getProperty("jseek.kqFloat", "true"));
+    static final boolean KQ_FLOAT = Boolean.parseBoolean(System.getProperty("jseek.kqFloat", "false"));
 
 
     /**
