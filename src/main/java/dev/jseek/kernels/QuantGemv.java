@@ -263,8 +263,9 @@ final class QuantGemv {
      * token count, so a token's values are the same alone or in a batch); by default (false) the integer
      * {@link KQuantDot} products with {@link Q8K} activations, other bits. Off by default: in the lead's quiet
      * alternation the float kernel's 2-thread decode of the Q4_K_M bench model was 60-82 tokens/s in some runs and
-     * 27-37 in others (the JIT now and then compiles its row method with boxed vectors), the integer one 68-92 in every
-     * run. docs/quantization.md, "Q4_K in float".
+     * 27-37 in others (the JIT now and then compiled its row method with boxed vectors; since its codes convert by
+     * one B2F, 72-101 in 9 of 9 runs), the integer one 68-111, so no gain to switch to other numerics.
+     * docs/quantization.md, "Q4_K in float".
      */
     static final boolean KQ_FLOAT = Boolean.parseBoolean(System.getProperty("jseek.kqFloat", "false"));
 
