@@ -92,7 +92,7 @@ public final class Gemm {
                         Math.min(w[i].rows(), r0 + rowsPer));
             };
             if (macs < SERIAL_MACS) for (int t = 0; t < tasks; t++) body.run(t, 0);
-            else if (maxM == 1 && DecodeOrder.contiguousTasks) Parallel.parallelForContiguous(tasks, body);
+            else if (DecodeOrder.contiguous(maxM)) Parallel.parallelForContiguous(tasks, body);
             else Parallel.parallelFor(tasks, body);
         } finally {
             own.release();

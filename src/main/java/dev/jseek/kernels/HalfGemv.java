@@ -74,7 +74,7 @@ final class HalfGemv {
             rows(y, yOff, x, xOff, m, w, accumulate, r0, Math.min(n, r0 + rowGrain));
         };
         if ((long) n * k * m < (1L << 16)) for (int t = 0; t < tasks; t++) body.run(t, 0);
-        else if (m == 1 && DecodeOrder.contiguousTasks) Parallel.parallelForContiguous(tasks, body);
+        else if (DecodeOrder.contiguous(m)) Parallel.parallelForContiguous(tasks, body);
         else Parallel.parallelFor(tasks, body);
     }
 

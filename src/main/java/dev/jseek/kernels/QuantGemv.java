@@ -50,7 +50,7 @@ final class QuantGemv {
                 rows(y, yOff, x, xOff, a, 0, m, w, accumulate, r0, Math.min(n, r0 + rowGrain));
             };
             if (serial) for (int i = 0; i < tasks; i++) body.run(i, 0);
-            else if (m == 1 && DecodeOrder.contiguousTasks) Parallel.parallelForContiguous(tasks, body);
+            else if (DecodeOrder.contiguous(m)) Parallel.parallelForContiguous(tasks, body);
             else Parallel.parallelFor(tasks, body);
         } finally {
             own.release();
