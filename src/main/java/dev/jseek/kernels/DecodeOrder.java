@@ -14,6 +14,8 @@ import java.util.List;
  *       group reads its rows one after another (one sequential stream, which the prefetchers follow from memory)
  *       instead of side by side (4 independent multiply-add chains, faster when the rows come from cache)
  *       ({@link HalfGemv}).</li>
+ *   <li>{@code jseek.contiguousBatch} (default: set by {@link #forModel}, like {@code jseek.seqRows}): the same
+ *       contiguous runs for products of 2 and more token rows (the batch engine's steps; {@link #contiguous}).</li>
  *   <li>{@code jseek.manyRows} (default 64): rows per task of {@link Gemm#linearMany} (a positive multiple of 4, so
  *       the row groups stay aligned).</li>
  *   <li>{@code jseek.contiguousTasks} (default true; measured quiet with {@code bench infer --alternate}: BF16 1.10x,

@@ -31,11 +31,7 @@ class KvBHalvesTest {
         try (GgufFile f = GgufFile.open(out)) {
             ModelConfig mc = Deepseek2Metadata.read(f);
             GgufWeights w = new GgufWeights(f, mc);
-            WeightSource hidden = new WeightSource() { // the same tensors without the halves: kv_b_proj in F32
-                @Override public boolean has(String n) { return w.has(n); }
-                @Override public Matrix matrix(String n, int rows, int cols) { return w.matrix(n, rows, cols); }
-                @Override public float[] floats(String n, long... shape) { return w.floats(n, shape); }
-            };
+            WeightSource hidden = withoutHalves(w);
             DeepSeekV3 halves = DeepSeekV3.load(mc, w), rebuilt = DeepSeekV3.load(mc, hidden);
             for (Block b : halves.layers) {
                 assertEquals(DType.Q8_0, b.attn().kB.dtype());
@@ -101,11 +97,7 @@ class KvBHalvesTest {
         try (GgufFile f = GgufFile.open(out)) {
             ModelConfig mc = Deepseek2Metadata.read(f);
             GgufWeights w = new GgufWeights(f, mc);
-            WeightSource hidden = new WeightSource() {
-                @Override public boolean has(String n) { return w.has(n); }
-                @Override public Matrix matrix(String n, int rows, int cols) { return w.matrix(n, rows, cols); }
-                @Override public float[] floats(String n, long... shape) { return w.floats(n, shape); }
-            };
+            WeightSource hidden = withoutHalves(w);
             DeepSeekV3 halves = DeepSeekV3.load(mc, w), rebuilt = DeepSeekV3.load(mc, hidden);
             long copy = rebuilt.heapWeightCopyBytes();
             assertTrue(copy > 0);
@@ -151,5 +143,14 @@ class KvBHalvesTest {
         long n = 0;
         for (GgufTensorInfo t : f.tensors()) if (t.rank() == 1) n += 4 * t.elementCount();
         return n;
+    }
+
+    /** The same tensors as {@code w} without the halves ({@link WeightSource#kvBHalves} null): kv_b_proj rebuilt in F32. */
+    private static WeightSource withoutHalves(WeightSource w) {
+        return new WeightSource() {
+            @Override public boolean has(String n) { return w.has(n); }
+            @Override public Matrix matrix(String n, int rows, int cols) { return w.matrix(n, rows, cols); }
+            @Override public float[] floats(String n, long... shape) { return w.floats(n, shape); }
+        };
     }
 }
