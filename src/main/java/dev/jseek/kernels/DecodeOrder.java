@@ -14,8 +14,8 @@ import java.util.List;
  *       group reads its rows one after another (one sequential stream, which the prefetchers follow from memory)
  *       instead of side by side (4 independent multiply-add chains, faster when the rows come from cache)
  *       ({@link HalfGemv}).</li>
- *   <li>{@code jseek.contiguousBatch} (default: set by {@link #forModel}, like {@code jseek.seqRows}): the same
- *       contiguous runs for products of 2 and more token rows (the batch engine's steps; {@link #contiguous}).</li>
+ *   <li>{@code jseek.contiguousBatch} (default false): the same contiguous runs for products of 2 and more token
+ *       rows (the batch engine's steps; {@link #contiguous}).</li>
  *   <li>{@code jseek.manyRows} (default 64): rows per task of {@link Gemm#linearMany} (a positive multiple of 4, so
  *       the row groups stay aligned).</li>
  *   <li>{@code jseek.contiguousTasks} (default true; measured quiet with {@code bench infer --alternate}: BF16 1.10x,
@@ -33,16 +33,12 @@ public final class DecodeOrder {
     static boolean contiguousTasks = bool("jseek.contiguousTasks", true);
     static boolean contiguousBatch = bool("jseek.contiguousBatch", false);
 
-    /** True when the system property {@code jseek.contiguousBatch} was given: then {@link #forModel} leaves it alone. */
-    private static final boolean CONTIGUOUS_BATCH_GIVEN = System.getProperty("jseek.contiguousBatch") != null;
-
     /**
      * Whether a streaming product of m token rows hands each participant a contiguous run of its tasks
      * ({@link Parallel#parallelForContiguous}): {@code jseek.contiguousTasks} for one token, {@code
-     * jseek.contiguousBatch} for 2 and more (the batch engine's steps, the speculative verify; by default set by
-     * {@link #forModel} like {@code jseek.seqRows}: on for a model whose weights stream from memory. Measured with 2
-     * threads on the 1.5B BF16 model, in one process alternating: a 16-sequence step 1.07x and 1.06x, a 4-sequence
-     * one 1.13x; the small model, in the caches, within its noise).
+     * jseek.contiguousBatch} (default false) for 2 and more (the batch engine's steps, the speculative verify). Off by
+     * default: on the 1.5B BF16 model the batched steps' timings with it moved within the host's drift
+     * (docs/serving.md, "Contiguous task runs for batched steps").
      */
     static boolean contiguous(int m) { return m == 1 ? contiguousTasks : contiguousBatch; }
 
@@ -50,7 +46,7 @@ public final class DecodeOrder {
     private static final boolean SEQ_ROWS_GIVEN = System.getProperty("jseek.seqRows") != null;
 
     /**
-     * Sets {@code jseek.seqRows} (and {@code jseek.contiguousBatch}, {@link #contiguous}) for a model just loaded, unless the property was given: on when its decode step reads
+     * Sets {@code jseek.seqRows} for a model just loaded, unless the property was given: on when its decode step reads
      * more weight bytes ({@code decodeBytes}) than the last-level cache holds ({@link #lastLevelCacheBytes}), so the
      * weights stream from memory; off when they can stay in the cache between tokens. Measured quiet (2 threads,
      * {@code bench infer --alternate jseek.seqRows=true,false}): the 1.5B BF16 model (503 MB per token) 1.09x with it,
@@ -58,9 +54,7 @@ public final class DecodeOrder {
      * last model loaded in a process decides for all.
      */
     public static void forModel(long decodeBytes) {
-        boolean streams = decodeBytes > lastLevelCacheBytes();
-        if (!SEQ_ROWS_GIVEN) seqRows = streams;
-        if (!CONTIGUOUS_BATCH_GIVEN) contiguousBatch = streams;
+        if (!SEQ_ROWS_GIVEN) seqRows = decodeBytes > lastLevelCacheBytes();
     }
 
     private static long llc = -1;
