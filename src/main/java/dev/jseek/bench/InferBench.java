@@ -41,7 +41,9 @@ import java.util.SplittableRandom;
  * written once to a cache directory at BF16 (the {@code jseek init} layout) and exported at each requested type
  * ({@code jseek export}: BF16, Q8_0, Q4_K_M), or any GGUF the caller names. Per file: prefill tokens/s of a
  * {@code prompt}-token prompt (random ids, empty cache) and decode tokens/s of {@code gen} tokens after a 1-token
- * prompt, for jseek (mean over {@code reps} runs after a warm-up run) and for {@code llama-bench} (its pp/tg tests,
+ * prompt, for jseek (mean over {@code reps} runs after untimed runs until {@code warmupSeconds} have passed, at least
+ * one: the JIT compiles a method after thousands of calls, and much of a small model's step is code called a few times
+ * per token) and for {@code llama-bench} (its pp/tg tests,
  * same threads and repetitions); plus decode's effective bandwidth: the weight bytes one decode step reads (every
  * tensor but the embedding table, routed experts at top-k / n_routed of their bytes) times tokens/s, against the
  * {@link MemoryTriad} measured at the start of the run.
@@ -52,12 +54,13 @@ import java.util.SplittableRandom;
  * @param threads    jseek pool size (already applied) and llama-bench {@code -t}
  * @param llamaBench path of a llama-bench binary, or null to measure jseek alone
  * @param triadMib   MiB of each of the triad's three arrays
+ * @param warmupSeconds untimed runs of both tests before the timed ones, until this many seconds have passed (at least one)
  * @param profile    after the timed runs, one more decode run and one more prefill per file with the {@link StepProfile} timers, printed
  *                   after the table
  * @param log        progress messages
  */
 public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int threads, int prompt, int gen, int reps, long seed,
-                         Path llamaBench, int triadMib, boolean profile, PrintStream log) {
+                         Path llamaBench, int triadMib, boolean profile, double warmupSeconds, PrintStream log) {
     /** The shipped model config's resource name. */
     public static final String CONFIG = "deepseek-v3-1p5b.json";
 
@@ -105,7 +108,8 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
 
     private void print(PrintStream out, double triad, List<Row> rows) {
         out.printf("%d threads; memory triad %.1f GB/s; prefill: %d-token prompt; decode: %d tokens after a 1-token prompt; "
-                + "jseek mean of %d runs after a warm-up, llama-bench -r %d%n", threads, triad, prompt, gen, reps, reps);
+                + "jseek mean of %d runs after at least %.1f s of warm-up runs, llama-bench -r %d%n", threads, triad, prompt, gen, reps,
+                warmupSeconds, reps);
         if (!rows.isEmpty() && rows.get(0).peer() != null) out.printf("llama.cpp: %s, %s%n", llamaBench, rows.get(0).peer().build());
         out.printf("%n%-16s %8s %10s | %14s %14s %6s | %13s %13s %6s | %9s %9s %8s%n", "file", "GB", "GB/token",
                 "prefill jseek", "llama.cpp", "ratio", "decode jseek", "llama.cpp", "ratio", "jseek GB/s", "llama GB/s", "of triad");
@@ -131,17 +135,24 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             for (int i = 0; i < prompt; i++) ids[i] = r.nextInt(vocab);
             int[] one = {ids[0]};
             Generator g = new Generator(m, AttnMode.ABSORB);
+            // untimed runs until warmupSeconds have passed (at least one): the JIT compiles a method after thousands of
+            // calls, and much of a small model's step is code called a few times per token
+            long w0 = System.nanoTime();
+            int warm = 0;
+            double first = 0, lastWarm = 0;
+            do {
+                double[] pd = once(m, g, ids, one);
+                if (warm++ == 0) first = pd[1];
+                lastWarm = pd[1];
+            } while (System.nanoTime() - w0 < warmupSeconds * 1e9);
+            log.printf("  warm-up: %d runs in %.1f s, decode %.1f tokens/s in the first, %.1f in the last%n", warm,
+                    (System.nanoTime() - w0) / 1e9, first, lastWarm);
             double pre = 0, dec = 0;
-            for (int rep = 0; rep <= reps; rep++) {                          // rep 0 warms the JIT up
-                KvCache cache = m.newCache(prompt, AttnMode.ABSORB);
-                long t0 = System.nanoTime();
-                Prefill.lastLogits(m, ids, 0, cache, Prefill.chunk());
-                double p = prompt / ((System.nanoTime() - t0) / 1e9);
-                Generator.Result res = g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
-                if (rep > 0) {
-                    pre += p / reps;
-                    dec += res.decodeTokensPerSecond() / reps;
-                }
+            for (int rep = 1; rep <= reps; rep++) {
+                double[] pd = once(m, g, ids, one);
+                log.printf("  run %d of %d: prefill %.1f, decode %.1f tokens/s%n", rep, reps, pd[0], pd[1]);
+                pre += pd[0] / reps;
+                dec += pd[1] / reps;
             }
             if (profile) {
                 boolean was = StepProfile.enabled();
@@ -169,6 +180,16 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             }
             return new double[] {pre, dec};
         }
+    }
+
+    /** One prefill of ids into an empty cache and one decode of gen tokens after {@code one}: {prefill, decode} tokens/s. */
+    private double[] once(DeepSeekV3 m, Generator g, int[] ids, int[] one) {
+        KvCache cache = m.newCache(prompt, AttnMode.ABSORB);
+        long t0 = System.nanoTime();
+        Prefill.lastLogits(m, ids, 0, cache, Prefill.chunk());
+        double p = prompt / ((System.nanoTime() - t0) / 1e9);
+        Generator.Result res = g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
+        return new double[] {p, res.decodeTokensPerSecond()};
     }
 
     /** The files to measure: those named, else the generated model at every requested type (written when missing). */

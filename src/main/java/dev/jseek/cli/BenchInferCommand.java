@@ -27,6 +27,9 @@ public final class BenchInferCommand implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "512", description = "Prompt tokens of the prefill test (default ${DEFAULT-VALUE}).") int prompt;
     @Option(names = {"-n", "--gen"}, defaultValue = "128", description = "Tokens of the decode test (default ${DEFAULT-VALUE}).") int gen;
     @Option(names = "--reps", defaultValue = "3", description = "Timed repetitions of each test (default ${DEFAULT-VALUE}).") int reps;
+    @Option(names = "--warmup-seconds", defaultValue = "10", paramLabel = "S", description = "Untimed runs of each test before the timed ones, "
+            + "until this many seconds have passed (at least one run; default ${DEFAULT-VALUE}): the JIT compiles code after thousands "
+            + "of calls, and a small model's step is mostly code called a few times per token.") double warmup;
     @Option(names = "--triad-mib", defaultValue = "256", description = "MiB of each of the memory triad's 3 arrays (default ${DEFAULT-VALUE}; keep it >= 4x the last-level cache).") int triadMib;
     @Option(names = "--profile", description = "After the timed runs, one more decode run per file with per-phase timers "
             + "(jseek.profile): time per token in attention, norms, routing, expert GEMVs, lm_head, sampling..., and the parallel sections (fork/joins) per token.")
@@ -43,6 +46,7 @@ public final class BenchInferCommand implements Callable<Integer> {
         if (gen < 1) throw new UserException("--gen: must be >= 1, got " + gen);
         if (triadMib < 1 || triadMib > 4096) throw new UserException("--triad-mib: must be in 1..4096, got " + triadMib);
         if (reps < 1) throw new UserException("--reps: must be >= 1, got " + reps);
+        if (!(warmup >= 0 && warmup <= 3600)) throw new UserException("--warmup-seconds: in 0..3600, got " + warmup);
         if (llamaBench != null && !Files.isExecutable(llamaBench))
             throw new UserException("--llama-bench: " + llamaBench + " is not an executable file (tools/build-llama-bench.sh builds one)");
         List<QuantMix> mixes = new ArrayList<>();
@@ -54,7 +58,7 @@ public final class BenchInferCommand implements Callable<Integer> {
         for (Path f : files)
             if (!GgufFile.isGguf(f)) throw new UserException("--gguf: " + f + " is not a GGUF file");
         Path dir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "jseek", "bench-infer");
-        InferBench bench = new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, System.err);
+        InferBench bench = new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, warmup, System.err);
         if (alternate == null) {
             bench.run(System.out);
             return 0;

@@ -25,7 +25,7 @@ class BenchInferCommandTest {
         Path hf = ForwardCommandTest.fixture(), gguf = tmp.resolve("m.gguf");
         GgufExporter.export(hf, gguf, QuantMix.F32, false, null);
         ExportCommandTest.Run r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3",
-                "--reps", "1", "--triad-mib", "8");
+                "--reps", "1", "--triad-mib", "8", "--warmup-seconds", "0");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().matches("(?s).*memory triad [0-9.]+ GB/s.*\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+-\\s+- \\|\\s+[0-9.]+\\s+-\\s+- \\|.*"), r.out());
 
@@ -39,16 +39,33 @@ class BenchInferCommandTest {
                 """);
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
         r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3", "--reps", "1",
-                "--triad-mib", "8", "--llama-bench", fake.toString());
+                "--triad-mib", "8", "--warmup-seconds", "0", "--llama-bench", fake.toString());
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("llama.cpp: " + fake + ", abc1234 (build 7000)"), r.out());
         assertTrue(r.out().matches("(?s).*\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+400\\.5\\s+[0-9.]+x \\|\\s+[0-9.]+\\s+50\\.3\\s+[0-9.]+x \\|.*"), r.out());
 
         Files.writeString(fake, "#!/bin/sh\necho 'error: unknown model architecture' >&2\nexit 1\n");
         r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3", "--reps", "1",
-                "--triad-mib", "8", "--llama-bench", fake.toString());
+                "--triad-mib", "8", "--warmup-seconds", "0", "--llama-bench", fake.toString());
         assertNotEquals(0, r.rc());
         assertTrue(r.err().contains("exited with 1") && r.err().contains("unknown model architecture"), r.err());
+    }
+
+    /** Untimed runs until the warm-up time has passed (several for this tiny model), then each timed run reported. */
+    @Test
+    void warmsUpForTheGivenSecondsAndReportsEachRun(@TempDir Path tmp) throws Exception {
+        Path hf = ForwardCommandTest.fixture(), gguf = tmp.resolve("m.gguf");
+        GgufExporter.export(hf, gguf, QuantMix.F32, false, null);
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream(), out = new java.io.ByteArrayOutputStream();
+        new InferBench(tmp, java.util.List.of(gguf), java.util.List.of(), 1, 8, 3, 2, 1, null, 8, false, 0.3,
+                new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8))
+                .run(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+        String err = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+        java.util.regex.Matcher w = java.util.regex.Pattern.compile("warm-up: (\\d+) runs in ([0-9.]+) s").matcher(err);
+        assertTrue(w.find(), err);
+        assertTrue(Integer.parseInt(w.group(1)) > 1 && Double.parseDouble(w.group(2)) >= 0.3, err);
+        assertTrue(err.contains("run 1 of 2: prefill ") && err.contains("run 2 of 2: prefill ") && !err.contains("run 3 of"), err);
+        assertTrue(out.toString(java.nio.charset.StandardCharsets.UTF_8).contains("jseek mean of 2 runs after at least 0.3 s of warm-up runs"), out.toString());
     }
 
     @Test
@@ -82,5 +99,8 @@ class BenchInferCommandTest {
         r = ExportCommandTest.run("bench", "infer", "--types", "q3_k");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("--type: unknown value 'q3_k'"), r.err());
+        r = ExportCommandTest.run("bench", "infer", "--warmup-seconds", "-1");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("--warmup-seconds: in 0..3600, got -1"), r.err());
     }
 }
