@@ -150,7 +150,10 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             double pre = 0, dec = 0;
             for (int rep = 1; rep <= reps; rep++) {
                 double[] pd = once(m, g, ids, one);
-                log.printf("  run %d of %d: prefill %.1f, decode %.1f tokens/s%n", rep, reps, pd[0], pd[1]);
+                // the share of the decode's parallel tasks the calling thread ran itself: 100 / threads when every
+                // worker took its share; more when a worker was away (another process on its core)
+                log.printf("  run %d of %d: prefill %.1f, decode %.1f tokens/s (decode tasks run by the calling thread: %.0f%%)%n",
+                        rep, reps, pd[0], pd[1], pd[2]);
                 pre += pd[0] / reps;
                 dec += pd[1] / reps;
             }
@@ -188,8 +191,12 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
         long t0 = System.nanoTime();
         Prefill.lastLogits(m, ids, 0, cache, Prefill.chunk());
         double p = prompt / ((System.nanoTime() - t0) / 1e9);
+        boolean counting = !StepProfile.enabled();
+        if (counting) Parallel.stats(true);
         Generator.Result res = g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
-        return new double[] {p, res.decodeTokensPerSecond()};
+        long[] st = Parallel.statsSnapshot();
+        if (counting) Parallel.stats(false);
+        return new double[] {p, res.decodeTokensPerSecond(), st[0] == 0 ? 0 : 100.0 * st[1] / st[0]};
     }
 
     /** The files to measure: those named, else the generated model at every requested type (written when missing). */
