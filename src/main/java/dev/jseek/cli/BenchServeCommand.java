@@ -50,17 +50,27 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "prefill tokens per step (e.g. 0, the engine before stacked prefill), in turn with the first, and print the ratios.") Integer baselinePrefillTokens;
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed passes over every --clients level before the engine's "
             + "llama-batched-bench rows are timed (JIT warm-up) (default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup-seconds", defaultValue = "10", paramLabel = "S", description = "More such passes until this many seconds "
+            + "of warm-up have passed (default ${DEFAULT-VALUE}): a small model's step is mostly code called a few times per token, "
+            + "which the JIT compiles after thousands of calls.") double warmupSeconds;
     @Option(names = "--peer-timeout", defaultValue = "1800", description = "Seconds the peer may run (default ${DEFAULT-VALUE}).") long peerTimeout;
 
     /**
-     * Untimed passes over every level with the timed lengths ({@code --warmup}), so that the timed rows run the
+     * Untimed passes over every level with the timed lengths ({@code --warmup}, and more until {@code --warmup-seconds}
+     * have passed), so that the timed rows run the
      * JIT-compiled code a long-running server runs (llama-batched-bench warms up too). Without them the first rows
      * time the JIT: on the quickstart-shaped model a B = 1 row right after an 8-token warm-up took 0.8 ms per token
      * where the compiled step takes 0.2-0.3 ms (docs/serving.md, "Measuring the engine").
      */
     private void warmUp(BatchEngine e, int vocab) throws InterruptedException {
+        long t0 = System.nanoTime();
         EngineBatchBench.run(e, vocab, promptLen, Math.min(8, maxTokens), 1, 999);
-        for (int w = 0; w < warmup; w++) for (int b : clients) EngineBatchBench.run(e, vocab, promptLen, maxTokens, b, 900 + b);
+        int passes = 0;
+        while (passes < warmup || System.nanoTime() - t0 < warmupSeconds * 1e9) {
+            for (int b : clients) EngineBatchBench.run(e, vocab, promptLen, maxTokens, b, 900 + b);
+            passes++;
+        }
+        System.err.printf("warm-up: %d passes over every level in %.1f s%n", passes, (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -128,6 +138,7 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if ((model == null) == (url == null)) throw new UserException("give --model (serve it here) or --url (bench a running server)");
         if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
+        if (!(warmupSeconds >= 0 && warmupSeconds <= 3600)) throw new UserException("--warmup-seconds: in 0..3600, got " + warmupSeconds);
         if (perClient < 1) throw new UserException("--requests must be >= 1, got " + perClient);
         if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);

@@ -65,6 +65,7 @@ class BenchInferCommandTest {
         assertTrue(w.find(), err);
         assertTrue(Integer.parseInt(w.group(1)) > 1 && Double.parseDouble(w.group(2)) >= 0.3, err);
         assertTrue(err.contains("run 1 of 2: prefill ") && err.contains("run 2 of 2: prefill ") && !err.contains("run 3 of"), err);
+        assertTrue(err.contains("(decode tasks run by the calling thread: "), err);
         assertTrue(out.toString(java.nio.charset.StandardCharsets.UTF_8).contains("jseek mean of 2 runs after at least 0.3 s of warm-up runs"), out.toString());
     }
 

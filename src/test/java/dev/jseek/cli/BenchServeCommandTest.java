@@ -55,7 +55,7 @@ class BenchServeCommandTest {
         RandomInit.write(ConfigEdits.edit(Presets.get("tiny"), o -> o.put("vocab_size", vocab).put("max_position_embeddings", 64)),
                 m, 5, 0.3, DType.F32);
         String[] r = run("bench", "serve", "--model", m.toString(), "--tokenizer", dir.resolve("tokenizer.json").toString(),
-                "--clients", "1,3", "--requests", "2", "--prompt-len", "8", "--max-tokens", "4");
+                "--clients", "1,3", "--requests", "2", "--prompt-len", "8", "--max-tokens", "4", "--warmup-seconds", "0.5");
         assertEquals("0", r[0], r[2]);
         Matcher x = Pattern.compile("(?m)^\\s+(\\d+)\\s+(\\d+)\\s+[0-9.]+\\s+(\\d+)\\s+\\d+ms\\s+\\d+ms\\s+[0-9.]+ms\\s+[0-9.]+ms\\s+(\\d+)$").matcher(r[1]);
         int levels = 0;
@@ -75,5 +75,8 @@ class BenchServeCommandTest {
         bad = run("bench", "serve", "--model", m.toString(), "--warmup", "-1");
         assertNotEquals("0", bad[0]);
         assertTrue(bad[2].contains("--warmup must be >= 0, got -1"), bad[2]);
+        bad = run("bench", "serve", "--model", m.toString(), "--warmup-seconds", "-2");
+        assertNotEquals("0", bad[0]);
+        assertTrue(bad[2].contains("--warmup-seconds: in 0..3600, got -2"), bad[2]);
     }
 }
