@@ -23,9 +23,12 @@ import java.util.List;
  * @param knob   a {@link DecodeOrder} knob
  * @param values its values (at least two)
  * @param gen    decode tokens per run (after a 1-token prompt)
- * @param rounds timed rounds (after two warm-up rounds)
+ * @param rounds timed rounds (after at least two warm-up rounds)
+ * @param warmupSeconds more warm-up rounds until this many seconds have passed (the JIT compiles a small model's step
+ *               after thousands of tokens: {@link InferBench})
  */
-public record DecodeAlternation(List<Path> files, String knob, List<String> values, int gen, int rounds, long seed, PrintStream log) {
+public record DecodeAlternation(List<Path> files, String knob, List<String> values, int gen, int rounds, long seed, double warmupSeconds,
+                                PrintStream log) {
     public DecodeAlternation {
         if (!DecodeOrder.has(knob))
             throw new IllegalArgumentException("--alternate: " + knob + " is not a knob that switches at run time (one of "
@@ -40,8 +43,8 @@ public record DecodeAlternation(List<Path> files, String knob, List<String> valu
     }
 
     public void run(PrintStream out) {
-        out.printf("decode, %d tokens after a 1-token prompt, %s alternating in one process: %d rounds after two warm-up rounds, "
-                + "value order rotated each round (load average before: %s)%n", gen, knob, rounds, TrainBench.loadAverage());
+        out.printf("decode, %d tokens after a 1-token prompt, %s alternating in one process: %d rounds after at least two warm-up rounds and %.1f s, "
+                + "value order rotated each round (load average before: %s)%n", gen, knob, rounds, warmupSeconds, TrainBench.loadAverage());
         String was = DecodeOrder.get(knob);
         try {
             for (Path f : files) file(out, f);
@@ -60,12 +63,22 @@ public record DecodeAlternation(List<Path> files, String knob, List<String> valu
         try (DeepSeekV3 m = ModelSource.open(f)) {
             int[] one = {new java.util.SplittableRandom(seed).nextInt(m.config.vocabSize())};
             Generator g = new Generator(m, AttnMode.ABSORB);
-            for (int round = -2; round < rounds; round++) {               // rounds -2, -1 warm every value's code up
+            long w0 = System.nanoTime();
+            int warm = 0;
+            while (warm < 2 || System.nanoTime() - w0 < warmupSeconds * 1e9) {   // warm every value's code up
+                for (int j = 0; j < nv; j++) {
+                    DecodeOrder.set(knob, values.get(Math.floorMod(j + warm, nv)));
+                    g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
+                }
+                warm++;
+            }
+            log.printf("  warm-up: %d rounds in %.1f s%n", warm, (System.nanoTime() - w0) / 1e9);
+            for (int round = 0; round < rounds; round++) {
                 for (int j = 0; j < nv; j++) {
                     int v = Math.floorMod(j + round, nv);
                     DecodeOrder.set(knob, values.get(v));
                     Generator.Result res = g.generate(one, gen + 1, new Sampler(0, 0, 1, seed), new int[0], null);
-                    if (round >= 0) tps[v][round] = res.decodeTokensPerSecond();
+                    tps[v][round] = res.decodeTokensPerSecond();
                 }
             }
         }

@@ -35,7 +35,7 @@ public final class BenchInferCommand implements Callable<Integer> {
             + "(jseek.profile): time per token in attention, norms, routing, expert GEMVs, lm_head, sampling..., and the parallel sections (fork/joins) per token.")
     boolean profile;
     @Option(names = "--alternate", paramLabel = "KNOB=V1,V2", description = "Instead of the table: the decode test with one "
-            + "decode-order knob (jseek.seqRows, jseek.manyRows, jseek.contiguousTasks) switched between the values inside one process, "
+            + "decode-order knob (jseek.seqRows, jseek.manyRows, jseek.contiguousTasks, jseek.contiguousBatch) switched between the values inside one process, "
             + "--reps rounds of every value in turn; medians, ranges and per-round ratios (docs/quantization.md, \"The decode step\").")
     String alternate;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the bench model's weights and the prompt (default ${DEFAULT-VALUE}).") long seed;
@@ -68,7 +68,7 @@ public final class BenchInferCommand implements Callable<Integer> {
         DecodeAlternation alt;
         try {
             alt = new DecodeAlternation(bench.ggufs(), alternate.substring(0, eq).trim(),
-                    List.of(alternate.substring(eq + 1).split(",")), gen, reps, seed, System.err);
+                    List.of(alternate.substring(eq + 1).split(",")), gen, reps, seed, warmup, System.err);
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
