@@ -45,7 +45,8 @@ public final class Q8K {
     short[] p4 = new short[0], p6 = new short[0];
     /**
      * Per block of 256, {@link KQuantFloat#XS} floats at {@code (o / 256) * XS}: the float sums of the unquantized
-     * values over each 32 ({@link KQuantFloat#xsums}), for the float Q4_K kernel's mins term ({@code jseek.kqFloat}).
+     * values over each 32 ({@link KQuantFloat#xsums}), for the float Q4_K kernel's mins term; filled only when
+     * {@code jseek.kqFloat} is on ({@link QuantGemv#KQ_FLOAT}), the only case that reads them.
      */
     float[] xs = new float[0];
 
@@ -79,7 +80,7 @@ public final class Q8K {
     }
 
     private void block(float[] x, int xo, int o) {
-        KQuantFloat.xsums(x, xo, xs, o / BLOCK * KQuantFloat.XS);
+        if (QuantGemv.KQ_FLOAT) KQuantFloat.xsums(x, xo, xs, o / BLOCK * KQuantFloat.XS);   // read only by the float kernel
         FloatVector amaxV = FloatVector.zero(F);
         for (int j = 0; j < BLOCK; j += L) amaxV = amaxV.max(FloatVector.fromArray(F, x, xo + j).abs());
         float amax = amaxV.reduceLanes(VectorOperators.MAX);
