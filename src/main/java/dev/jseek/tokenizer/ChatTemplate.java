@@ -1,6 +1,9 @@
 package dev.jseek.tokenizer;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.jseek.tokenizer.SpecialTokens.*;
 
@@ -79,6 +82,42 @@ public final class ChatTemplate {
         return "the model's chat template (" + f.label + ") has no thinking switch"
                 + (f == ChatFormat.DEEPSEEK_R1 || f == ChatFormat.DEEPSEEK_R1_2025_01 ? " (DeepSeek-R1 always thinks)" : "")
                 + "; DeepSeek-V3.1's has one";
+    }
+
+    /**
+     * The variables a chat template renders with, as transformers' {@code apply_chat_template} passes OpenAI-style
+     * messages: {@code messages} (each a map with {@code role}, {@code content} (null for none), and {@code tool_calls}
+     * only when it has some: {@code [{type, function: {name, arguments}}]}, the arguments as the JSON text the API
+     * carries), {@code bos_token}, {@code eos_token}, {@code add_generation_prompt}, and {@code thinking} when not null.
+     */
+    public static Map<String, Object> context(List<Message> messages, boolean addGenerationPrompt, String bos, String eos, Boolean thinking) {
+        List<Map<String, Object>> ms = new ArrayList<>();
+        for (Message m : messages) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("role", m.role());
+            o.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                List<Map<String, Object>> calls = new ArrayList<>();
+                for (ToolCall t : m.toolCalls()) {
+                    Map<String, Object> fn = new LinkedHashMap<>();
+                    fn.put("name", t.name());
+                    fn.put("arguments", t.arguments());
+                    Map<String, Object> c = new LinkedHashMap<>();
+                    c.put("type", t.type());
+                    c.put("function", fn);
+                    calls.add(c);
+                }
+                o.put("tool_calls", calls);
+            }
+            ms.add(o);
+        }
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        ctx.put("messages", ms);
+        ctx.put("bos_token", bos);
+        ctx.put("eos_token", eos);
+        ctx.put("add_generation_prompt", addGenerationPrompt);
+        if (thinking != null) ctx.put("thinking", thinking);
+        return ctx;
     }
 
     /** The prompt text of a conversation with DeepSeek-V3's template (see class doc). */
