@@ -73,6 +73,10 @@ class JinjaFeaturesTest {
         c("comment lstrip and trim", "a\n  {# c #}\nb");
         c("comment at line end", "a {# c #}\nb");
         c("crlf text normalized", "a\r\nb\r\n{{ 1 }}\r\nc");
+        c("crlf trailing newline dropped", "x\r\n");
+        c("lone cr normalized", "a\rb{% if true %}\rc{% endif %}");
+        c("trim_blocks keeps spaces before newline", "{% if true %}  \nx{% endif %}");
+        c("minus with indented tag", "a\n  {%- if true %}x{% endif %}");
         c("crlf trim_blocks", "{% if true %}\r\nx\r\n  {% endif %}\r\ny");
         c("tag then text same line", "{% set v = 1 %}v={{ v }}\n{% set w = 2 %}  w={{ w }}");
         c("literal open braces", "{{ '{{' }} and {{ '}}' }} and {{ '{%' }}");
@@ -110,7 +114,11 @@ class JinjaFeaturesTest {
         c("for with condition", "{% for x in [1, 2, 3, 4, 5] if x is odd %}{{ x }}{{ loop.index }}/{{ loop.length }} {% endfor %}");
         c("for else empty", "{% for x in el %}{{ x }}{% else %}empty{% endfor %}");
         c("for else all filtered", "{% for x in xs if x > 10 %}{{ x }}{% else %}none left{% endfor %}");
-        c("for else not after break", "{% for x in xs %}{% break %}{% else %}E{% endfor %}.");
+        // jinja2 clears its "no iteration" flag at the END of the body, so a break / continue skips that: the else runs
+        c("for else after break", "{% for x in xs %}{% break %}{% else %}E{% endfor %}.");
+        c("for else after output and break", "{% for x in [1, 2] %}{{ x }}{% if x == 1 %}{% break %}{% endif %}{% else %}E{% endfor %}");
+        c("for else after continue", "{% for x in [1] %}{% continue %}{% else %}E{% endfor %}");
+        c("for else after continue then full pass", "{% for x in [1, 2] %}{% if x == 1 %}{% continue %}{% endif %}{{ x }}{% else %}E{% endfor %}");
         c("loop index variables", "{% for x in 'abc' %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}");
         c("loop previtem nextitem", "{% for x in [1, 2, 3] %}({{ loop.previtem }}|{{ loop.nextitem }}){% endfor %}");
         c("loop previtem defined", "{% for x in [1, 2] %}{{ loop.previtem is defined }}{{ loop.nextitem is defined }}{% endfor %}");
@@ -133,8 +141,12 @@ class JinjaFeaturesTest {
         c("set", "{% set v = 'a' ~ 1 %}{{ v }}");
         c("set in for does not leak", "{% set v = 1 %}{% for x in [5, 6] %}{% set v = x %}{{ v }}{% endfor %}{{ v }}");
         c("set in for fresh per iteration", "{% for x in [1, 2] %}{{ w | default('u') }}{% set w = x %}{{ w }}{% endfor %}");
+        c("set in for reset to outer value per iteration", "{% set w = 0 %}{% for x in [1, 2] %}{{ w }}{% set w = x %}{{ w }}{% endfor %}{{ w }}");
+        c("set in for conditional not seen next iteration", "{% for x in [1, 2] %}{{ w is defined }}{% if x == 1 %}{% set w = x %}{% endif %}{% endfor %}");
         c("set in if leaks", "{% if true %}{% set v = 2 %}{% endif %}{{ v }}");
         c("namespace survives loop", "{% set ns = namespace(v=1, found=false) %}{% for x in [1, 2] %}{% set ns.v = ns.v + x %}{% set ns.found = true %}{% endfor %}{{ ns.v }}{{ ns.found }}");
+        c("namespace attribute of undefined fails", "{% set nsx.a = 1 %}");
+        c("with block", "{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}{{ a is defined }}");
         c("namespace new attribute", "{% set ns = namespace() %}{% set ns.a = 'x' %}{{ ns.a }}{{ ns.b is defined }}");
         c("set attribute of a dict fails", "{% set dd = {} %}{% set dd.x = 1 %}{{ dd }}");
         c("set tuple targets", "{% set a, b = 1, 'two' %}{{ a }}{{ b }}");
@@ -172,6 +184,9 @@ class JinjaFeaturesTest {
         c("float printing", "{{ 1.0 }} {{ 0.1 }} {{ 1e-5 }} {{ 1e20 }} {{ 1.5e16 }} {{ 1e15 }} {{ 2.5e-3 }} {{ 0.0001 }}");
         c("float arithmetic printing", "{{ 0.1 + 0.2 }} {{ 1 / 3 }} {{ 2 / 3 }} {{ 10 / 4 }} {{ 1e300 * 1e300 }} {{ -1e300 * 1e300 }} {{ -0.0 }}");
         c("context numbers", "{{ a }} {{ b }} {{ c }} {{ dd }} {{ big }} {{ neg }} {{ tiny }}", "{a: 1.0, b: 3.14, c: 1e-7, dd: 100, big: 9007199254740993, neg: -5, tiny: 123456789012345678.0}");
+        c("float printing extremes", "{{ 5e-324 }} {{ 1.7976931348623157e308 }} {{ 0.000123 }} {{ 123456789.0 }} {{ 1e16 }} {{ 9007199254740993.0 }} {{ 1.1e-4 }}");
+        c("nan printing", "{{ 1e300 * 1e300 - 1e300 * 1e300 }}");
+        c("big integers", "{{ 2 ** 64 }} {{ 9223372036854775807 + 1 }} {{ -9223372036854775807 - 2 }} {{ 3037000500 * 3037000500 }}");
         c("large int arithmetic", "{{ 2 ** 62 }} {{ 4611686018427387904 + 4611686018427387903 }} {{ 10 ** 15 }}");
 
         // ---- literals and printing of values
@@ -193,6 +208,8 @@ class JinjaFeaturesTest {
         c("modulo negatives", "{{ 7 % 3 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ -7.5 % 2 }} {{ 7.5 % -2 }}");
         c("true division", "{{ 7 / 2 }} {{ 4 / 2 }} {{ -1 / 4 }} {{ 1.5 / 0.5 }}");
         c("power", "{{ 2 ** 10 }} {{ 2 ** -1 }} {{ 2.0 ** 2 }} {{ (-2) ** 3 }} {{ 4 ** 0.5 }}");
+        c("power float results", "{{ 2 ** 0.5 }} {{ 10 ** -2 }} {{ 0 ** 0 }}");
+        c("string repetition edge", "[{{ 'a' * 0 }}][{{ 'a' * -1 }}]");
         c("power associativity", "{{ 2 ** 3 ** 2 }}");
         c("unary minus and power", "{{ -i ** 2 }} {{ (-i) ** 2 }} {{ -(i ** 2) }}");
         c("int float mixing", "{{ 1 + 2.0 }} {{ 3 - 1.5 }} {{ 2 * 0.5 }} {{ 10 / 4 * 2 }} {{ i + fl }}");
@@ -223,6 +240,8 @@ class JinjaFeaturesTest {
         c("mixed equality", "{{ 1 == 1.0 }} {{ 1 == '1' }} {{ true == 1 }} {{ none == none }} {{ none == false }} {{ 0 == false }}");
         c("string comparisons", "{{ 'a' == 'a' }} {{ 'a' < 'b' }} {{ 'B' < 'a' }} {{ 'abc' < 'abd' }} {{ 'é' > 'z' }}");
         c("container equality", "{{ [1, 2] == [1, 2] }} {{ [1] == [1.0] }} {{ {'a': 1} == {'a': 1} }} {{ (1, 2) == [1, 2] }}");
+        c("string ordering by code point", "{{ '😀' > '\\uffff' }} {{ ['😀', '\\uffff', 'a']|sort(case_sensitive=true) }} {{ ['😀', '\\uffff']|max }}");
+        c("in uses equality", "{{ 1 in [1.0] }} {{ true in [1] }} {{ [true] == [1] }}");
         c("ordering int and string fails", "{{ 1 < 'a' }}");
         c("ordering none fails", "{{ n < 1 }}");
         c("undefined equality", "{{ nope == none }} {{ nope == nope2 }} {{ nope != 1 }}");
@@ -264,6 +283,9 @@ class JinjaFeaturesTest {
         c("attribute of none", "[{{ n.x }}] {{ n.x is defined }}");
         c("attribute of none's attribute fails", "{{ n.x.y }}");
         c("nested access", "{{ msgs[2].tool_calls[0].function.arguments.y }} {{ msgs[2]['tool_calls'][0]['function']['name'] }}");
+        c("dict with int keys", "{{ {1: 'a'}[1] }} {{ {1: 'a', 2: none} }} {{ {1: 'a'}|tojson }}");
+        c("dict duplicate keys", "{{ {'a': 1, 'b': 2, 'a': 3} }}");
+        c("negative index out of range", "[{{ xs[-5] }}] [{{ 'ab'[-3] }}]");
         c("dict literal attribute", "{{ {'k': 'v'}.k }} {{ {'k': 'v'}['k'] }}");
         c("key named like a dict method", "{{ dm['items'] }} {{ dm['keys'] }} {{ dm.get('values') }}", "{dm: {items: 1, keys: 2, values: 3}}");
         c("content none checks", "{{ msgs[2].content is none }} {{ msgs[2].content is not none }} {{ msgs[1].tool_calls is defined }}");
@@ -295,6 +317,7 @@ class JinjaFeaturesTest {
         c("tojson floats", "{{ [1e20, 100.0, 0.1, -0.0, 1e16, 1e-5, 3] | tojson }}");
         c("tojson after filters", "{{ 'abc' | upper | tojson }} {{ d | tojson | safe }} {{ d | tojson | length }}");
         c("tojson tuple", "{{ (1, 'a') | tojson }}");
+        c("tojson infinity", "{{ [1e300 * 1e300, -1e300 * 1e300] | tojson }}");
         c("tojson undefined fails", "{{ nope | tojson }}");
         c("string filter", "{{ 1|string }} {{ [1, 'a']|string }} {{ n|string }} {{ (1|string) + 'a' }} {{ d|string }} {{ 1.0|string }}");
         c("int filter", "{{ '42'|int }} {{ '4.7'|int }} {{ 'abc'|int }} {{ 'abc'|int(7) }} {{ 3.9|int }} {{ -3.9|int }} {{ true|int }} {{ ' 12 '|int }}");
@@ -303,6 +326,7 @@ class JinjaFeaturesTest {
         c("join", "{{ ['a', 'b']|join(', ') }} {{ [1, 2]|join }} {{ users|join(', ', attribute='name') }} {{ 'abc'|join('-') }}");
         c("first last", "{{ xs|first }} {{ xs|last }} {{ 'abc'|first }} {{ 'abc'|last }} [{{ el|first }}]");
         c("default", "{{ nope|default('x') }} {{ n|default('x') }} [{{ e|default('x') }}] {{ e|default('x', true) }} {{ n|d('y', true) }} {{ 0|d(5, boolean=true) }} {{ d.zz|default('z') }}");
+        c("default without arguments", "[{{ nope|default }}] [{{ nope|d }}]");
         c("default keeps value", "{{ i|default(0) }} {{ f|default(true) }}");
         c("replace filter", "{{ 'aaa'|replace('a', 'b') }} {{ 'aaa'|replace('a', 'b', 2) }} {{ 'a.b'|replace('.', '') }}");
         c("items filter", "{{ d|items|list }}{% for k, v in nope|items %}x{% endfor %}");
@@ -319,6 +343,15 @@ class JinjaFeaturesTest {
         c("selectattr count", "{{ msgs|selectattr('role', '==', 'assistant')|list|length }}");
         c("unique", "{{ [1, 2, 1, 3]|unique|list }} {{ ['a', 'A', 'b']|unique|list }}");
         c("safe", "{{ '<b>&'|safe }}");
+        // safe makes a markupsafe Markup: '+' with a str escapes the str (HTML), '~' (str_join) does not
+        c("safe plus escapes the right side", "{{ 'a'|safe + '<b>\"' }}");
+        c("plus safe escapes the left side", "{{ '<b>' + 'a'|safe }}");
+        c("tilde with safe does not escape", "{{ 'a'|safe ~ '<b>' }}{{ '<b>' ~ 'a'|safe }}");
+        c("markup kept by set and length", "{% set v = 'x'|safe %}{{ v + '&' }}{{ (v + '&')|length }}");
+        c("markup kept by string filters", "{{ ('x'|safe + '<')|upper }}");
+        c("safe plus int fails", "{{ 'x'|safe + 1 }}");
+        c("macro output is not markup", "{% macro m() %}<{% endmacro %}{{ m() + '<' }}");
+        c("safe tojson plus", "{{ 'Use ' |safe + {'a': '\"'}|tojson }}");
         c("abs", "{{ (-3)|abs }} {{ (-2.5)|abs }} {{ -3|abs }}");
         c("round", "{{ 2.567|round(2) }} {{ 2.5|round }} {{ 3.5|round }} {{ 3|round }} {{ 2.5|round(0, 'floor') }} {{ 2.01|round(1, 'ceil') }}");
         c("min max", "{{ xs|min }} {{ xs|max }} {{ ['b', 'A']|max }} {{ users|max(attribute='age')|string }}");
@@ -333,6 +366,24 @@ class JinjaFeaturesTest {
         c("filter chain", "{{ ' A,b '|trim|lower|replace(',', ';')|upper }}");
         c("filter binds tighter than comparison", "{{ xs|length > 1 }} {{ xs|length + 1 }}");
         c("filter on parenthesized expression", "{{ ('a,b'.split(','))|join('-') }} {{ (1 + 2)|string }}");
+        // map, select, reject, selectattr, rejectattr, unique, items return generators, reverse an iterator: no len(),
+        // no JSON, no index (undefined), always true; |list, |join, |first and 'in' consume them
+        c("generator tojson fails", "{{ ['a']|map('upper')|tojson }}");
+        c("generator length fails", "{{ [1, 2, 3]|select('odd')|length }}");
+        c("generator index undefined", "[{{ ([1, 2]|map('string'))[0] }}]");
+        c("reverse iterator tojson fails", "{{ [1, 2]|reverse|tojson }}");
+        c("reverse iterator length fails", "{{ [1, 2]|reverse|length }}");
+        c("unique tojson fails", "{{ [1, 1]|unique|tojson }}");
+        c("items filter tojson fails", "{{ {'a': 1}|items|tojson }}");
+        c("selectattr tojson fails", "{{ users|selectattr('active')|tojson }}");
+        c("dict items tojson fails", "{{ {'a': 1}.items()|tojson }}");
+        c("dict keys tojson fails", "{{ {'a': 1}.keys()|tojson }}");
+        c("dict items length", "{{ {'a': 1}.items()|length }} {{ d.keys()|length }}");
+        c("generators consumed", "{{ [1, 2]|map('string')|join(',') }} {{ [1, 2]|select('odd')|first }} {{ 'a' in ['a']|map('lower') }} {{ [1, 2]|map('string')|list|tojson }}");
+        c("empty generator is true", "{% if [1]|select('odd') %}T{% endif %}{% if []|select('odd') %}U{% endif %}");
+        c("select family on none", "{{ n|selectattr('type', 'equalto', 'x')|list }} {{ n|select|list }} {{ n|reject('odd')|list }} {{ n|rejectattr('a')|list }} {{ n|map('upper')|list }}");
+        c("select family on falsy", "{{ ''|selectattr('a')|list }} {{ 0|select|list }} {{ el|map(attribute='a')|list }}");
+        c("select on int fails", "{{ 5|select|list }}");
         c("unknown filter fails", "{{ 1|nosuchfilter }}");
         c("unknown filter in untaken branch", "{% if false %}{{ 1|nosuchfilter }}{% endif %}ok");
         c("filter block", "{% filter upper %}abc {{ 'd' }}{% endfilter %}");
@@ -360,9 +411,12 @@ class JinjaFeaturesTest {
 
         // ---- string methods
         c("strip family", "[{{ s.strip() }}] [{{ s.lstrip() }}] [{{ s.rstrip() }}] [{{ 'xxaxx'.strip('x') }}] [{{ 'xyaxy'.lstrip('yx') }}] [{{ 'a\\n\\n'.rstrip('\\n') }}]");
-        c("split", "{{ 'a b  c'.split() }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.split(',', 1) }} {{ ' a b c '.split(none, 1) }} {{ ''.split() }} {{ ''.split(',') }}");
+        c("split on whitespace", "{{ 'a b  c'.split() }} {{ ' \n a\tb '.split() }} {{ ''.split() }} {{ 'ab'.split() }}");
+        c("split with separator", "{{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.split(',', 1) }} {{ ''.split(',') }} {{ ',a,'.split(',') }}");
+        c("split on whitespace with maxsplit", "{{ ' a b c '.split(none, 1) }} {{ 'a  b  c'.split(none, 1) }}");
         c("split multi-char and index", "{{ 'x</think>y</think>z'.split('</think>') }} {{ msgs[4].content.split('</think>')[-1].lstrip('\\n') }}");
-        c("rsplit", "{{ 'a,b,c'.rsplit(',', 1) }} {{ 'a b c'.rsplit() }}");
+        c("rsplit", "{{ 'a,b,c'.rsplit(',', 1) }} {{ 'a,b,c'.rsplit(',') }}");
+        c("rsplit on whitespace", "{{ 'a b c'.rsplit() }} {{ ' a b c '.rsplit(none, 1) }}");
         c("startswith endswith", "{{ 'hello'.startswith('he') }} {{ 'hello'.startswith(('x', 'h')) }} {{ 'hello'.endswith('lo') }} {{ 'hello'.endswith('x') }}");
         c("replace method", "{{ 'aaa'.replace('a', 'b') }} {{ 'aaa'.replace('a', 'b', 1) }}");
         c("case methods", "{{ 'aB'.lower() }} {{ 'aB'.upper() }} {{ 'hello wORLD it\\'s'.title() }} {{ 'hELLO'.capitalize() }}");
@@ -373,6 +427,10 @@ class JinjaFeaturesTest {
         c("method chaining", "{{ ' Ab '.strip().lower().upper() }}");
         c("method on undefined fails", "{{ nope.strip() }}");
         c("unknown method fails", "{{ 'a'.nosuchmethod() }}");
+        c("unicode slices", "{{ '😀ab'[1:] }} {{ 'a😀b'[:2] }} {{ 'a😀b'.split('😀') }} {{ 'a😀b'.find('b') }} {{ '😀'|upper }} {{ 'a😀'|center(6) }}");
+        c("unicode whitespace strip", "{{ '\\u00a0x\\u3000'.strip()|length }} {{ '\\u00a0x\\u2003'|trim|length }} {{ '\\u00a0x\\u3000'.lstrip()|length }}");
+        c("split on unicode whitespace", "{{ 'a\\u00a0b\\u3000c'.split() }}");
+        c("title with digits", "{{ 'hello2world x-y'|title }} {{ 'hello2world x-y'.title() }}");
         c("unicode length and index", "{{ '😀ab'|length }} {{ '😀ab'[1] }} {{ 'é😀x'[::-1] }} {{ '😀ab'.find('a') }} {{ 'a😀'|list }}");
 
         // ---- dict methods
@@ -390,6 +448,7 @@ class JinjaFeaturesTest {
         c("index missing fails", "{{ [1].index(5) }}");
 
         // ---- globals
+        c("range length and index", "{{ range(3)|length }} {{ range(2, 5)[1] }} {{ range(0, 10, 3)|last }}");
         c("range", "{% for k in range(3) %}{{ k }}{% endfor %} {% for k in range(1, 10, 4) %}{{ k }}{% endfor %}");
         c("dict global", "{{ dict(a=1, b='x') }} {{ dict() }}");
         c("namespace printing attribute", "{% set ns = namespace(a=1, b=[1]) %}{% set _ = ns.b.append(2) %}{{ ns.a }}{{ ns.b }}");
@@ -422,6 +481,9 @@ class JinjaFeaturesTest {
         c("break outside loop", "{% break %}");
         c("bad macro signature", "{% macro f( %}{% endmacro %}");
         c("elif after else", "{% if t %}a{% else %}b{% elif f %}c{% endif %}");
+        c("include fails", "{% include 'other.jinja' %}");
+        c("do tag not enabled", "{% set l = [] %}{% do l.append(1) %}{{ l }}");
+        c("extends fails", "{% extends 'base.jinja' %}");
         c("error line number", "line1\nline2\n{% if %}");
 
         // ---- idioms of chat templates
