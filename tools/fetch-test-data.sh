@@ -23,7 +23,8 @@ if [ ${#need[@]} -gt 0 ]; then
   (cd "$dir" && npm install --no-audit --no-fund --silent "${need[@]}")
 fi
 # llama.cpp as an oracle (LlamaCppOracleTest): node-llama-cpp with its prebuilt linux-x64 llama.cpp only (the CUDA and
-# Vulkan builds are optional dependencies, left out; no install script: nothing is downloaded or built later)
+# Vulkan builds are optional dependencies, left out; no install script: nothing is downloaded or built later); its
+# llama/gitRelease.bundle (llama.cpp's sources) also gives RealChatTemplatesTest llama.cpp's models/templates/*.jinja
 if [ ! -f "$dir/node_modules/node-llama-cpp/package.json" ] || [ ! -d "$dir/node_modules/@node-llama-cpp/linux-x64" ]; then
   command -v npm >/dev/null || { echo "fetch-test-data: npm not found (Debian: apt-get install npm; .ci/run does that)" >&2; exit 1; }
   [ -f "$dir/package.json" ] || echo '{"name":"jseek-test-data","private":true}' > "$dir/package.json"

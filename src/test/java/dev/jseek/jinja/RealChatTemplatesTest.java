@@ -92,6 +92,14 @@ class RealChatTemplatesTest {
             new Conversation("non-ASCII", """
                     [{role: 'user', content: 'Ünïcödé — 深度求索 😀\\n\\nline <|im_start|> in text'}, {role: 'assistant', content: '  spaced  \\n'},
                      {role: 'user', content: ''}]""", false),
+            new Conversation("content parts", """
+                    [{role: 'system', content: [{type: 'text', text: 'Be brief.'}]},
+                     {role: 'user', content: [{type: 'text', text: 'Describe this:'}, {type: 'image'}, {type: 'text', text: 'and this.'}]},
+                     {role: 'assistant', content: [{type: 'text', text: 'A cat.'}]}, {role: 'user', content: [{type: 'text', text: 'Thanks'}]}]""", false),
+            new Conversation("named tool outputs", """
+                    [{role: 'user', content: 'Weather and time?'}, {role: 'assistant', content: '', tool_calls: [%s, %s]},
+                     {role: 'tool', tool_call_id: 'call00001', name: 'get_weather', content: '22C'},
+                     {role: 'tool', tool_call_id: 'call00002', name: 'get_time', content: '14:05'}]""".formatted(WEATHER, TIME), true),
             new Conversation("system only", "[{role: 'system', content: 'only a system prompt'}]", false),
             new Conversation("empty", "[]", false),
             new Conversation("mid-conversation system", """
@@ -130,6 +138,20 @@ class RealChatTemplatesTest {
                         extras(name, ctx);
                         out.add(new Case(name, conv.name() + " enable_thinking=" + thinking + " gen=true", ctx));
                     }
+                }
+                if (conv.name().equals("system+user")) { // other variables some templates read
+                    ObjectNode docs = context(conv, true);
+                    docs.set("documents", json("[{title: 'Doc one', text: 'First document.'}, {title: 'Doc two', text: 'Second.'}]"));
+                    extras(name, docs);
+                    out.add(new Case(name, conv.name() + " +documents gen=true", docs));
+                    ObjectNode effort = context(conv, true).put("reasoning_effort", "high");
+                    extras(name, effort);
+                    out.add(new Case(name, conv.name() + " reasoning_effort=high gen=true", effort));
+                    ObjectNode llama = context(conv, true).put("tools_in_user_message", false).put("date_string", "03 Feb 2025");
+                    llama.set("tools", tools.deepCopy());
+                    llama.set("builtin_tools", json("['brave_search', 'wolfram_alpha']"));
+                    extras(name, llama);
+                    out.add(new Case(name, conv.name() + " +tools, builtin_tools, tools_in_user_message=false, date_string, gen=true", llama));
                 }
             }
         }
@@ -221,7 +243,7 @@ class RealChatTemplatesTest {
                 case MISMATCH -> {
                     t.mismatched++;
                     if (ours.error() != null && !expected.has("error")) jseekRefusals.merge(ours.describe(), 1, Integer::sum);
-                    if (t.examples.size() < 3) {
+                    if (t.examples.size() < Integer.getInteger("jseek.jinja.examples", 3)) { // -Djseek.jinja.examples=N: more of them
                         String detail = !expected.has("error") && ours.text() != null
                                 ? Jinja2Oracle.firstDifference(expected.get("text").asText(), ours.text(), 60)
                                 : "jinja2: " + abbreviate(Jinja2Oracle.describe(expected)) + "\n      jseek:  " + abbreviate(ours.describe());
