@@ -176,6 +176,8 @@ class JinjaFeaturesTest {
         // ---- string literals
         c("string escapes", "{{ 'a\\'b' }}|{{ \"a\\\"b\" }}|{{ 'x\\ny' }}|{{ 'tab\\there' }}|{{ '\\\\' }}");
         c("string escapes unicode", "{{ '\\u00e9\\x41' }}|{{ 'é😀' }}|{{ \"it's\" }}|{{ 'say \"hi\"' }}");
+        c("string escapes astral and octal", "{{ '\\U0001F600' }} {{ '\\101\\x42' }} {{ '\\N{BULLET}' if false else '' }}");
+        c("string literal spanning lines", "{{ 'a\nb' }}|{{ \"c\r\nd\" }}");
         c("adjacent string literals", "{{ 'a' 'b' \"c\" }}");
         c("string with braces", "{{ 'a}}b' }}{{ \"%}\" }}");
 
@@ -316,6 +318,7 @@ class JinjaFeaturesTest {
         c("tojson context", "{{ msgs[2].tool_calls[0].function.arguments | tojson }} {{ users[0] | tojson }}");
         c("tojson floats", "{{ [1e20, 100.0, 0.1, -0.0, 1e16, 1e-5, 3] | tojson }}");
         c("tojson after filters", "{{ 'abc' | upper | tojson }} {{ d | tojson | safe }} {{ d | tojson | length }}");
+        c("tojson control characters", "{{ '\\x7f\\b\\f\\r\\x1f\\\\/' | tojson }}");
         c("tojson tuple", "{{ (1, 'a') | tojson }}");
         c("tojson infinity", "{{ [1e300 * 1e300, -1e300 * 1e300] | tojson }}");
         c("tojson undefined fails", "{{ nope | tojson }}");
@@ -423,6 +426,7 @@ class JinjaFeaturesTest {
         c("find rfind count", "{{ 'hello'.find('l') }} {{ 'hello'.find('z') }} {{ 'hello'.rfind('l') }} {{ 'banana'.count('a') }} {{ 'banana'.count('an') }}");
         c("join method", "{{ ', '.join(['a', 'b']) }} {{ ''.join(xs|map('string')) }}");
         c("splitlines", "{{ 'a\\nb\\r\\nc\\n'.splitlines() }}");
+        c("format method specs", "{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{:>5}|{:<3}|'.format('x', 'y') }} {{ '{:.2f}'.format(3.14159) }} {{ '{{}}{}'.format(1) }}");
         c("format method", "{{ '{} is {}'.format('a', 1) }} {{ '{x}!'.format(x=2) }}");
         c("method chaining", "{{ ' Ab '.strip().lower().upper() }}");
         c("method on undefined fails", "{{ nope.strip() }}");
