@@ -113,7 +113,11 @@ public final class ModelRunner implements AutoCloseable {
         if (why != null) throw ApiError.invalid("messages", why);
         String noSwitch = thinking ? dev.jseek.tokenizer.ChatTemplate.noThinkingSwitch(model.tokenizer()) : null;
         if (noSwitch != null) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: " + noSwitch);
-        return model.chatPrompt(messages, thinking);
+        try {
+            return model.chatPrompt(messages, thinking);
+        } catch (IllegalArgumentException e) { // the template refuses the conversation (e.g. a Jinja template's raise_exception)
+            throw ApiError.invalid("messages", e.getMessage());
+        }
     }
 
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */

@@ -112,6 +112,9 @@ record Tools(List<Function> functions, String required) {
      */
     static ToolCallSyntax syntax(ModelRunner runner) {
         ChatFormat f = ChatTemplate.formatOf(runner.tokenizer());
+        if (f == null && ChatTemplate.rendersWithJinja(runner.tokenizer()))
+            throw ApiError.invalid("tools", "the model's chat template is none of the DeepSeek family's (" + dev.jseek.tokenizer.ChatFormat.labels()
+                    + "), so jseek does not know how the model writes tool calls and cannot read them back: send the request without tools");
         if (f == null) return null;
         ToolCallSyntax s = f.toolCalls();
         if (s == null)

@@ -1,9 +1,12 @@
 package dev.jseek.tokenizer;
 
+import dev.jseek.jinja.JinjaException;
+import dev.jseek.jinja.JinjaTemplate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static dev.jseek.tokenizer.SpecialTokens.*;
 
@@ -27,11 +30,15 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * An assistant message with both content and tool calls renders its content only; unknown roles render nothing.
  * Encode the result with {@code addBos=false} (it already starts with BOS): see {@link #encode}.
  *
- * <p>No Jinja engine: a tokenizer that brings a template ({@link Tokenizer#chatTemplate()}: tokenizer_config.json's
- * {@code chat_template}, a GGUF's {@code tokenizer.chat_template}) is rendered only when that template is one of
- * {@link ChatFormat}'s (compared as text, see {@link ChatFormat#of}); any other is refused by {@link #encode} with a
- * message naming the tokenizer, the template's first line and the templates jseek renders. A tokenizer without a
- * template (one jseek trained) gets DeepSeek-V3's when its vocabulary has V3's role tokens, and is refused otherwise.
+ * <p>A tokenizer that brings a template ({@link Tokenizer#chatTemplate()}: tokenizer_config.json's {@code chat_template},
+ * a GGUF's {@code tokenizer.chat_template}) is rendered by the hand-written renderer of its {@link ChatFormat} when it is
+ * one of the DeepSeek family's (compared as text, see {@link ChatFormat#of}): those renderers also know how the model
+ * writes tool calls and reasoning. Any other template is rendered by jseek's Jinja engine ({@link JinjaTemplate}, the
+ * subset of jinja2 chat templates use, with the variables of {@link #context}), so a model whose template jseek has never
+ * seen (DeepSeek-R1-0528, V2.5, Moonlight, ...) still chats; such a template gets no tools and no thinking switch. A
+ * template the engine cannot parse is refused by {@link #encode} with a message naming the tokenizer and the reason. A
+ * tokenizer without a template (one jseek trained) gets DeepSeek-V3's when its vocabulary has V3's role tokens, and is
+ * refused otherwise.
  */
 public final class ChatTemplate {
     private ChatTemplate() {}
@@ -39,8 +46,41 @@ public final class ChatTemplate {
     /** DeepSeek-V3's chat template text (its tokenizer_config.json {@code chat_template}), the one {@link #render} implements. */
     public static final String DEEPSEEK_V3 = ChatFormat.DEEPSEEK_V3.template;
 
-    /** True when {@code template} (null: none given) is rendered: absent (DeepSeek-V3's is used), or one of {@link ChatFormat}'s. */
+    /**
+     * True when {@code template} (null: none given) is rendered by a hand-written renderer: absent (DeepSeek-V3's is
+     * used), or one of {@link ChatFormat}'s.
+     */
     public static boolean renders(String template) { return template == null || ChatFormat.of(template) != null; }
+
+    /** Parsed templates (or why one does not parse), by text: a tokenizer's template is parsed once. */
+    private static final Map<String, Object> PARSED = new ConcurrentHashMap<>();
+
+    /** {@code template} parsed by the Jinja engine; a {@link JinjaException} when it does not parse. */
+    static JinjaTemplate jinja(String template) {
+        Object o = PARSED.computeIfAbsent(template, k -> {
+            try {
+                return JinjaTemplate.parse(k);
+            } catch (JinjaException e) {
+                return e;
+            }
+        });
+        if (o instanceof JinjaException e) throw e;
+        return (JinjaTemplate) o;
+    }
+
+    /**
+     * True when {@code t}'s chat template is rendered by the Jinja engine: it has one, it is none of
+     * {@link ChatFormat}'s, and it parses. Such a template has no tool calls or thinking switch jseek knows.
+     */
+    public static boolean rendersWithJinja(Tokenizer t) {
+        if (t.chatTemplate() == null || formatOf(t) != null) return false;
+        try {
+            jinja(t.chatTemplate());
+            return true;
+        } catch (JinjaException e) {
+            return false;
+        }
+    }
 
     /**
      * The template jseek renders for {@code t}: its own when known; DeepSeek-V3's when it has none and its vocabulary
@@ -62,13 +102,21 @@ public final class ChatTemplate {
         if (t.chatTemplate() == null)
             return t.source() + " carries no chat template, and its vocabulary lacks the " + USER + " / " + ASSISTANT + " tokens of "
                     + "DeepSeek-V3's (the template jseek uses when there is none): use completions, or give a tokenizer with a chat_template";
-        String s = t.chatTemplate().strip();
+        try {
+            jinja(t.chatTemplate());
+            return null;
+        } catch (JinjaException e) {
+            return "the chat template of " + t.source() + " (first line \"" + firstLine(t.chatTemplate()) + "\") is not one jseek can render: "
+                    + e.getMessage() + ". Use completions, or give a tokenizer whose chat_template is one of the DeepSeek family's ("
+                    + ChatFormat.labels() + ") or within the Jinja subset chat templates use (docs/tokenizer.md)";
+        }
+    }
+
+    private static String firstLine(String template) {
+        String s = template.strip();
         int nl = s.indexOf('\n');
         String head = (nl < 0 ? s : s.substring(0, nl)).strip();
-        if (head.length() > 80) head = head.substring(0, 80) + "...";
-        return "the chat template of " + t.source() + " (first line \"" + head + "\") is not one jseek renders; jseek renders the "
-                + "DeepSeek family's templates (" + ChatFormat.labels() + ") without a Jinja engine: use completions, or give a "
-                + "tokenizer whose chat_template is one of them";
+        return head.length() > 80 ? head.substring(0, 80) + "..." : head;
     }
 
     /**
@@ -77,6 +125,9 @@ public final class ChatTemplate {
      */
     public static String noThinkingSwitch(Tokenizer t) {
         ChatFormat f = formatOf(t);
+        if (f == null && rendersWithJinja(t))
+            return "the model's chat template (first line \"" + firstLine(t.chatTemplate()) + "\") is none of the DeepSeek family's, so "
+                    + "jseek knows no thinking switch in it (DeepSeek-V3.1's has one)";
         if (f == null) return unsupported(t);
         if (f.hasThinkingSwitch()) return null;
         return "the model's chat template (" + f.label + ") has no thinking switch"
@@ -125,8 +176,9 @@ public final class ChatTemplate {
 
     /**
      * The prompt text of a conversation with the tokenizer's template ({@link #formatOf}), its BOS/EOS token strings
-     * as {@code bos_token} / {@code eos_token}. IllegalArgumentException ({@link #unsupported}) when the template is
-     * unknown.
+     * as {@code bos_token} / {@code eos_token}. IllegalArgumentException when the template cannot be rendered
+     * ({@link #unsupported}) or refuses the conversation (a Jinja template's {@code raise_exception}, e.g. roles that do
+     * not alternate).
      */
     public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
         return render(tokenizer, messages, addGenerationPrompt, false);
@@ -138,10 +190,18 @@ public final class ChatTemplate {
      */
     public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt, boolean thinking) {
         ChatFormat f = formatOf(tokenizer);
-        if (f == null) throw new IllegalArgumentException(unsupported(tokenizer));
         String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenString(tokenizer.bosId()) : BOS;
         String eos = tokenizer.eosId() >= 0 ? tokenizer.tokenString(tokenizer.eosId()) : EOS;
-        return f.render(messages, addGenerationPrompt, bos, eos, thinking);
+        if (f != null) return f.render(messages, addGenerationPrompt, bos, eos, thinking);
+        String why = unsupported(tokenizer);
+        if (why != null) throw new IllegalArgumentException(why);
+        if (thinking) throw new IllegalArgumentException(noThinkingSwitch(tokenizer));
+        try {
+            return jinja(tokenizer.chatTemplate()).render(context(messages, addGenerationPrompt, bos, eos, null));
+        } catch (JinjaException e) {
+            String m = e instanceof JinjaException.Raised r ? r.templateMessage() : e.getMessage();
+            throw new IllegalArgumentException("the chat template of " + tokenizer.source() + " refuses this conversation: " + m);
+        }
     }
 
     /**

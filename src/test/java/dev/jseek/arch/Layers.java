@@ -18,6 +18,7 @@ final class Layers {
 
     /** Bottom to top; the packages of one row are siblings and must not use each other. */
     static final List<List<String>> RANKS = List.of(
+            List.of("jinja"),                          // the chat templates' Jinja engine, used by tokenizer
             List.of("tensor", "tokenizer"),
             List.of("kernels", "kernels.scalar"),
             List.of("io", "parallel"),

@@ -39,20 +39,44 @@ class ChatFormatTest {
         assertEquals(ChatFormat.values().length, java.util.Arrays.stream(ChatFormat.values()).map(f -> f.template.strip()).distinct().count());
     }
 
-    @Test void anUnknownTemplateIsRefusedNamingItsFirstLineAndTheKnownOnes(@TempDir Path tmp) {
+    @Test void anUnknownTemplateRendersWithTheJinjaEngineAndOneOutsideItsSubsetIsRefused(@TempDir Path tmp) {
         List<String> tokens = new java.util.ArrayList<>();
         for (int b = 0; b < 256; b++) tokens.add(String.valueOf(ByteLevel.byteToChar(b)));
         int[] types = new int[256];
         java.util.Arrays.fill(types, 1);
-        String template = "{%- for message in messages %}\n{{ '<|im_start|>' + message['role'] }}\n{%- endfor %}";
+        String template = "{%- for message in messages %}\n{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}\n"
+                + "{%- endfor %}\n{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
         Path src = tmp.resolve("qwen.gguf");
         Tokenizer t = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false, template, Tokenizer.DEEPSEEK_LLM_PRE);
-        String why = ChatTemplate.unsupported(t);
-        assertEquals("the chat template of " + src + " (first line \"{%- for message in messages %}\") is not one jseek renders; "
-                + "jseek renders the DeepSeek family's templates (deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), deepseek-v3-0324, "
-                + "deepseek-v2, deepseek-v3.1, deepseek-v3.1 (llama.cpp's copy), kimi-k2, kimi-k2-instruct, kimi-k2-thinking) without a Jinja engine: use completions, or give a tokenizer whose chat_template is one of them", why);
         assertNull(ChatTemplate.formatOf(t));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(t, List.of(Message.user("x")), true));
+        assertNull(ChatTemplate.unsupported(t));
+        assertTrue(ChatTemplate.rendersWithJinja(t));
+        assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+                ChatTemplate.render(t, List.of(Message.system("Be brief."), Message.user("Hi")), true));
+        assertEquals("the model's chat template (first line \"{%- for message in messages %}\") is none of the DeepSeek family's, so "
+                + "jseek knows no thinking switch in it (DeepSeek-V3.1's has one)", ChatTemplate.noThinkingSwitch(t));
+
+        // the template's own refusal reaches the user as its message
+        Tokenizer strict = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false,
+                "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversations must start with a user message') }}{% endif %}ok",
+                Tokenizer.DEEPSEEK_LLM_PRE);
+        assertEquals("ok", ChatTemplate.render(strict, List.of(Message.user("x")), true));
+        IllegalArgumentException r = assertThrows(IllegalArgumentException.class,
+                () -> ChatTemplate.encode(strict, List.of(Message.system("s"), Message.user("x")), true));
+        assertEquals("the chat template of " + src + " refuses this conversation: Conversations must start with a user message", r.getMessage());
+
+        // outside the engine's subset (template inheritance): refused, naming the tokenizer, the first line and the reason
+        Tokenizer other = Tokenizer.fromVocabulary(src, tokens, types, List.of(), -1, -1, false,
+                "{% extends 'base.jinja' %}\n{% block body %}{% endblock %}", Tokenizer.DEEPSEEK_LLM_PRE);
+        String why = ChatTemplate.unsupported(other);
+        assertEquals("the chat template of " + src + " (first line \"{% extends 'base.jinja' %}\") is not one jseek can render: unknown or "
+                + "unsupported tag 'extends' (jseek's Jinja renders chat templates: if, for, set, macro, filter, break, continue, raw, "
+                + "generation) (template line 1). Use completions, or give a tokenizer whose chat_template is one of the DeepSeek family's "
+                + "(deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), deepseek-v3-0324, deepseek-v2, deepseek-v3.1, deepseek-v3.1 "
+                + "(llama.cpp's copy), kimi-k2, kimi-k2-instruct, kimi-k2-thinking) or within the Jinja subset chat templates use "
+                + "(docs/tokenizer.md)", why);
+        assertFalse(ChatTemplate.rendersWithJinja(other));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.encode(other, List.of(Message.user("x")), true));
         assertEquals(why, e.getMessage());
 
         // no template: DeepSeek-V3's only where the vocabulary has its role tokens (a DeepSeek-V2 vocabulary has not)
