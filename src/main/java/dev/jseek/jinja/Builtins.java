@@ -1,6 +1,7 @@
 package dev.jseek.jinja;
 
 import dev.jseek.jinja.Interpreter.Callable;
+import dev.jseek.jinja.Values.Markup;
 import dev.jseek.jinja.Values.Namespace;
 import dev.jseek.jinja.Values.Tuple;
 import dev.jseek.jinja.Values.Undefined;
@@ -127,6 +128,16 @@ final class Builtins {
         if (op.equals("~")) return str(a) + str(b);
         if (a instanceof Undefined u) throw u.error(line);
         if (b instanceof Undefined u) throw u.error(line);
+        if (op.equals("+") && (a instanceof Markup || b instanceof Markup)) {
+            // Markup + str escapes the plain string (jinja2's Markup.__add__ / __radd__)
+            if (!(plain(a) instanceof String) || !(plain(b) instanceof String))
+                throw typeError("unsupported operand type(s) for +: '" + typeName(a) + "' and '" + typeName(b) + "'", line);
+            String x = a instanceof Markup m ? m.text() : Filters.escape((String) a);
+            String y = b instanceof Markup m ? m.text() : Filters.escape((String) b);
+            return new Markup(x + y);
+        }
+        a = plain(a);
+        b = plain(b);
         boolean nums = isNumber(a) && isNumber(b), ints = isInt(a) && isInt(b);
         switch (op) {
             case "+" -> {
@@ -195,7 +206,8 @@ final class Builtins {
     // ---- tests ----
 
     static boolean test(String name, Object v, List<Object> args, int line) {
-        CallArgs a = new CallArgs("test " + name, args, Map.of(), line);
+        v = plain(v);
+        CallArgs a = new CallArgs("test " + name, args, Map.of(), line).plain();
         return switch (name) {
             case "defined" -> !(v instanceof Undefined);
             case "undefined" -> v instanceof Undefined;

@@ -50,5 +50,13 @@ record CallArgs(String fn, List<Object> pos, Map<String, Object> kw, int line) {
         return s;
     }
 
+    /** The arguments with {@link Values.Markup} values as their text. */
+    CallArgs plain() {
+        List<Object> p = pos.stream().map(Values::plain).toList();
+        Map<String, Object> k = new java.util.LinkedHashMap<>();
+        kw.forEach((n, v) -> k.put(n, Values.plain(v)));
+        return new CallArgs(fn, new java.util.ArrayList<>(p), k, line);
+    }
+
     JinjaException error(String message) { return new JinjaException("TypeError: " + fn + "() " + message, line); }
 }

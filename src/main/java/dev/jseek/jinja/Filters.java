@@ -1,5 +1,7 @@
 package dev.jseek.jinja;
 
+import dev.jseek.jinja.Values.Lazy;
+import dev.jseek.jinja.Values.Markup;
 import dev.jseek.jinja.Values.Tuple;
 import dev.jseek.jinja.Values.Undefined;
 import java.math.BigDecimal;
@@ -26,7 +28,26 @@ final class Filters {
 
     static boolean exists(String name) { return NAMES.contains(name); }
 
+    /** Filters whose result keeps a {@link Markup} input marked (jinja2 runs them on the Markup itself). */
+    private static final Set<String> KEEP_MARKUP = Set.of("trim", "lower", "upper", "capitalize", "title");
+
     static Object apply(String name, Object v, CallArgs a) {
+        switch (name) {
+            case "safe" -> { a.check(0); return v instanceof Markup ? v : new Markup(str(v)); }
+            case "escape", "e" -> { a.check(0); return v instanceof Markup ? v : new Markup(escape(str(v))); }
+            case "forceescape" -> { a.check(0); return new Markup(escape(str(v))); }
+            case "string" -> { a.check(0); return v instanceof Markup ? v : str(v); }
+            case "default", "d" -> {}
+            default -> {
+                boolean marked = v instanceof Markup;
+                Object r = applyPlain(name, plain(v), a.plain());
+                return marked && KEEP_MARKUP.contains(name) && r instanceof String t ? new Markup(t) : r;
+            }
+        }
+        return applyPlain(name, v, a);
+    }
+
+    private static Object applyPlain(String name, Object v, CallArgs a) {
         int line = a.line();
         switch (name) {
             case "default", "d" -> {
@@ -36,9 +57,6 @@ final class Filters {
                 return v instanceof Undefined || (bool && !truthy(v)) ? dflt : v;
             }
             case "length", "count" -> { a.check(0); return length(v, line); }
-            case "string" -> { a.check(0); return str(v); }
-            case "safe" -> { a.check(0); return v; }
-            case "e", "escape", "forceescape" -> { a.check(0); return escape(str(v)); }
             case "trim" -> { a.check(1, "chars"); return Methods.strip(str(v), a.strArg(0, "chars", null), true, true); }
             case "lower" -> { a.check(0); return Methods.lower(str(v)); }
             case "upper" -> { a.check(0); return Methods.upper(str(v)); }
@@ -93,10 +111,15 @@ final class Filters {
             }
             case "reverse" -> {
                 a.check(0);
-                if (v instanceof String s) return new StringBuilder(s).reverse().toString();
+                if (v instanceof String s) {
+                    List<Object> cs = chars(s);
+                    java.util.Collections.reverse(cs);
+                    return String.join("", cs.stream().map(Object::toString).toList());
+                }
                 List<Object> l = iterate(v, line);
                 java.util.Collections.reverse(l);
-                return l;
+                // reversed() of a list or dict is an iterator; of anything else jinja2 builds a list
+                return v instanceof List || v instanceof Map ? new Lazy(l, v instanceof Map ? "dict_reversekeyiterator" : "list_reverseiterator", false) : l;
             }
             case "join" -> {
                 a.check(2, "d", "attribute");
@@ -117,7 +140,7 @@ final class Filters {
                 if (!(v instanceof Map<?, ?> m)) throw typeError("Can only get item pairs from a mapping.", line);
                 List<Object> out = new ArrayList<>();
                 for (Map.Entry<?, ?> e : m.entrySet()) out.add(new Tuple(java.util.Arrays.asList(e.getKey(), e.getValue())));
-                return out;
+                return new Lazy(out, "generator", false);
             }
             case "dictsort" -> {
                 a.check(3, "case_sensitive", "by", "reverse");
@@ -151,7 +174,7 @@ final class Filters {
                     Object k = sortKey(attr == null ? o : attribute(o, attr, line), cs);
                     if (seen.stream().noneMatch(s -> eq(s, k))) { seen.add(k); out.add(o); }
                 }
-                return out;
+                return new Lazy(out, "generator", false);
             }
             case "min", "max" -> {
                 a.check(2, "case_sensitive", "attribute");
@@ -176,31 +199,34 @@ final class Filters {
             case "attr" -> { a.check(1); return Interpreter.getattr(v, str(a.required(0, "name")), line); }
             case "map" -> {
                 List<Object> out = new ArrayList<>();
+                Lazy gen = new Lazy(out, "generator", false);
                 if (a.pos().isEmpty() && a.kw().containsKey("attribute")) {
                     a.check(0, "attribute", "default");
                     Object attr = a.kw().get("attribute");
+                    if (!truthy(v)) return gen;
                     for (Object o : iterate(v, line)) {
                         Object x = attribute(o, attr, line);
                         if (x instanceof Undefined && a.kw().containsKey("default")) x = a.kw().get("default");
                         out.add(x);
                     }
-                    return out;
+                    return gen;
                 }
                 if (a.pos().isEmpty()) throw a.error("map requires a filter argument");
                 String f = str(a.pos().get(0));
                 CallArgs rest = new CallArgs(f, a.pos().subList(1, a.pos().size()), a.kw(), line);
+                if (!truthy(v)) return gen;
                 for (Object o : iterate(v, line)) out.add(apply(f, o, rest));
-                return out;
+                return gen;
             }
             case "select", "reject" -> {
                 List<Object> out = new ArrayList<>();
                 String test = a.pos().isEmpty() ? null : str(a.pos().get(0));
                 List<Object> targs = a.pos().isEmpty() ? List.of() : a.pos().subList(1, a.pos().size());
-                for (Object o : iterate(v, line)) {
+                if (truthy(v)) for (Object o : iterate(v, line)) {
                     boolean r = test == null ? truthy(o) : Builtins.test(test, o, targs, line);
                     if (r == name.equals("select")) out.add(o);
                 }
-                return out;
+                return new Lazy(out, "generator", false);
             }
             case "selectattr", "rejectattr" -> {
                 if (a.pos().isEmpty()) throw a.error("missing attribute argument");
@@ -208,12 +234,12 @@ final class Filters {
                 String test = a.pos().size() > 1 ? str(a.pos().get(1)) : null;
                 List<Object> targs = a.pos().size() > 2 ? a.pos().subList(2, a.pos().size()) : List.of();
                 List<Object> out = new ArrayList<>();
-                for (Object o : iterate(v, line)) {
+                if (truthy(v)) for (Object o : iterate(v, line)) {
                     Object x = attribute(o, attr, line);
                     boolean r = test == null ? truthy(x) : Builtins.test(test, x, targs, line);
                     if (r == name.equals("selectattr")) out.add(o);
                 }
-                return out;
+                return new Lazy(out, "generator", false);
             }
             case "format" -> {
                 String s = str(v);
@@ -422,7 +448,7 @@ final class Filters {
         return b.toString();
     }
 
-    /** Python's str.format for {@code {}}, {@code {0}}, {@code {name}} fields (no format specs beyond none). */
+    /** Python's str.format: {@code {}}, {@code {0}}, {@code {name}} fields, optionally with a format spec ({@link #formatSpec}). */
     static String braceFormat(String s, CallArgs a) {
         StringBuilder b = new StringBuilder();
         int auto = 0;
@@ -430,19 +456,111 @@ final class Filters {
             char c = s.charAt(i);
             if (c == '{' && i + 1 < s.length() && s.charAt(i + 1) == '{') { b.append('{'); i++; continue; }
             if (c == '}' && i + 1 < s.length() && s.charAt(i + 1) == '}') { b.append('}'); i++; continue; }
+            if (c == '}') throw new JinjaException("ValueError: Single '}' encountered in format string", a.line());
             if (c != '{') { b.append(c); continue; }
             int close = s.indexOf('}', i);
             if (close < 0) throw new JinjaException("ValueError: Single '{' encountered in format string", a.line());
-            String field = s.substring(i + 1, close);
-            if (field.contains(":") || field.contains("!")) throw new JinjaException("str.format: format specs are not supported: {" + field + "}", a.line());
+            String field = s.substring(i + 1, close), spec = "";
+            int colon = field.indexOf(':');
+            if (colon >= 0) { spec = field.substring(colon + 1); field = field.substring(0, colon); }
+            if (field.contains("!")) throw new JinjaException("str.format: conversions (!r, !s) are not supported: {" + field + "}", a.line());
             Object val;
             if (field.isEmpty()) val = a.required(auto++, "arg" + (auto - 1));
             else if (field.matches("\\d+")) val = a.required(Integer.parseInt(field), "arg" + field);
             else if (a.kw().containsKey(field)) val = a.kw().get(field);
             else throw new JinjaException("KeyError: '" + field + "'", a.line());
-            b.append(str(val));
+            b.append(formatSpec(val, spec, a.line()));
             i = close;
         }
         return b.toString();
+    }
+
+    private static final Pattern SPEC = Pattern.compile("(?:(.)?([<>=^]))?([+\\- ])?(0)?(\\d+)?(,)?(?:\\.(\\d+))?([sdfFeEgGxXob%])?");
+
+    /** Python's format(value, spec) for the standard mini-language: [[fill]align][sign][0][width][,][.precision][type]. */
+    static String formatSpec(Object v, String spec, int line) {
+        if (spec.isEmpty()) return str(v);
+        Matcher m = SPEC.matcher(spec);
+        if (!m.matches()) throw new JinjaException("ValueError: Invalid format specifier '" + spec + "'", line);
+        String fill = m.group(1) != null ? m.group(1) : m.group(4) != null && m.group(2) == null ? "0" : " ";
+        String align = m.group(2) != null ? m.group(2) : m.group(4) != null ? "=" : null;
+        String sign = m.group(3) == null ? "-" : m.group(3);
+        int width = m.group(5) == null ? 0 : Integer.parseInt(m.group(5));
+        boolean comma = m.group(6) != null;
+        Integer prec = m.group(7) == null ? null : Integer.valueOf(m.group(7));
+        String type = m.group(8);
+        String body;
+        boolean numeric = isNumber(v);
+        boolean negative = false;
+        if (v instanceof String || v == null || !numeric) {
+            if (type != null && !type.equals("s")) throw new JinjaException("ValueError: Unknown format code '" + type + "' for object of type '" + typeName(v) + "'", line);
+            body = str(v);
+            if (prec != null) body = body.substring(0, Math.min(body.length(), prec));
+            if (align == null) align = "<";
+        } else {
+            if (type == null) type = v instanceof Double ? (prec == null ? "r" : "g") : "d";
+            double d = asDouble(v);
+            negative = d < 0 || (d == 0 && 1 / d < 0 && v instanceof Double);
+            switch (type) {
+                case "d" -> {
+                    if (!isInt(v)) throw new JinjaException("ValueError: Unknown format code 'd' for object of type 'float'", line);
+                    body = Long.toString(Math.abs(asLong(v)));
+                }
+                case "x", "X", "o", "b" -> {
+                    if (!isInt(v)) throw new JinjaException("ValueError: Unknown format code '" + type + "' for object of type 'float'", line);
+                    long x = Math.abs(asLong(v));
+                    body = switch (type) { case "x" -> Long.toHexString(x); case "X" -> Long.toHexString(x).toUpperCase(java.util.Locale.ROOT);
+                        case "o" -> Long.toOctalString(x); default -> Long.toBinaryString(x); };
+                }
+                case "r" -> body = floatRepr(Math.abs(d));
+                case "%" -> body = String.format(java.util.Locale.ROOT, "%." + (prec == null ? 6 : prec) + "f", Math.abs(d) * 100) + "%";
+                case "g", "G" -> {
+                    body = floatG(Math.abs(d), prec == null ? 6 : Math.max(1, prec));
+                    if (type.equals("G")) body = body.toUpperCase(java.util.Locale.ROOT);
+                }
+                default -> {
+                    String f = String.format(java.util.Locale.ROOT, "%." + (prec == null ? 6 : prec) + (type.equals("F") ? "f" : type), Math.abs(d));
+                    body = f;
+                }
+            }
+            if (comma) {
+                int dot = body.indexOf('.');
+                String intPart = dot < 0 ? body : body.substring(0, dot);
+                if (intPart.matches("\\d+")) {
+                    StringBuilder g = new StringBuilder();
+                    for (int k = 0; k < intPart.length(); k++) {
+                        if (k > 0 && (intPart.length() - k) % 3 == 0) g.append(',');
+                        g.append(intPart.charAt(k));
+                    }
+                    body = g + (dot < 0 ? "" : body.substring(dot));
+                }
+            }
+            if (align == null) align = ">";
+        }
+        String signStr = !numeric || (v instanceof String) ? "" : negative ? "-" : sign.equals("+") ? "+" : sign.equals(" ") ? " " : "";
+        int padN = width - body.codePointCount(0, body.length()) - signStr.length();
+        if (padN <= 0) return signStr + body;
+        String padding = fill.repeat(padN);
+        return switch (align) {
+            case "<" -> signStr + body + padding;
+            case "^" -> fill.repeat(padN / 2) + signStr + body + fill.repeat(padN - padN / 2);
+            case "=" -> signStr + padding + body;
+            default -> padding + signStr + body;
+        };
+    }
+
+    /** Python's 'g' presentation: precision significant digits, trailing zeros dropped, exponent when it is < -4 or >= precision. */
+    private static String floatG(double d, int prec) {
+        if (d == 0) return "0";
+        if (!Double.isFinite(d)) return Double.isNaN(d) ? "nan" : "inf";
+        BigDecimal bd = new BigDecimal(d).round(new java.math.MathContext(prec, RoundingMode.HALF_EVEN));
+        int exp = bd.precision() - bd.scale() - 1;
+        if (exp < -4 || exp >= prec) {
+            String mant = bd.movePointLeft(exp).stripTrailingZeros().toPlainString();
+            return mant + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
+        }
+        String plain = bd.toPlainString();
+        if (plain.contains(".")) plain = plain.replaceAll("0+$", "").replaceAll("\\.$", "");
+        return plain;
     }
 }

@@ -123,6 +123,11 @@ final class Interpreter {
             }
             case Node.Macro m -> scope.vars.put(m.name(), macro(m, scope));
             case Node.Block b -> { return exec(b.body(), scope, out); }
+            case Node.With w -> {
+                Scope s = new Scope(scope);
+                for (int k = 0; k < w.targets().size(); k++) assign(w.targets().get(k), eval(w.values().get(k), scope), s, w.line());
+                return exec(w.body(), s, out);
+            }
             case Node.Break b -> { return Flow.BREAK; }
             case Node.Continue c -> { return Flow.CONTINUE; }
         }
@@ -134,28 +139,34 @@ final class Interpreter {
         return value;
     }
 
+    /**
+     * As jinja2 runs a loop: each iteration starts from the variables outside (an assignment in one iteration is not
+     * seen by the next), and the else branch runs unless some iteration reached the end of its body (break and
+     * continue skip that point).
+     */
     private void forLoop(Node.For f, Scope scope, StringBuilder out) {
         List<Object> items = iterate(eval(f.iter(), scope), f.line());
-        Scope loopScope = new Scope(scope);
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
-                assign(f.target(), item, loopScope, f.line());
-                if (truthy(eval(f.filter(), loopScope))) kept.add(item);
+                Scope s = new Scope(scope);
+                assign(f.target(), item, s, f.line());
+                if (truthy(eval(f.filter(), s))) kept.add(item);
             }
             items = kept;
         }
-        if (items.isEmpty()) {
-            exec(f.orElse(), scope, out);
-            return;
-        }
         Loop loop = new Loop(items);
+        boolean completed = false;
         for (int i = 0; i < items.size(); i++) {
             loop.index0 = i;
-            loopScope.vars.put("loop", loop);
-            assign(f.target(), items.get(i), loopScope, f.line());
-            if (exec(f.body(), loopScope, out) == Flow.BREAK) break;
+            Scope s = new Scope(scope);
+            s.vars.put("loop", loop);
+            assign(f.target(), items.get(i), s, f.line());
+            Flow fl = exec(f.body(), s, out);
+            if (fl == Flow.NORMAL) completed = true;
+            else if (fl == Flow.BREAK) break;
         }
+        if (!completed) exec(f.orElse(), scope, out);
     }
 
     private void assign(Node.Target target, Object value, Scope scope, int line) {
@@ -276,6 +287,7 @@ final class Interpreter {
 
     /** jinja2's getattr: the attribute (a method, a namespace attribute, a loop field), else the item, else undefined. */
     static Object getattr(Object obj, String name, int line) {
+        obj = plain(obj);
         if (obj instanceof Undefined u) throw u.error(line);
         if (obj instanceof Namespace ns) {
             return ns.attrs.containsKey(name) ? ns.attrs.get(name) : new Undefined("'Namespace object' has no attribute '" + name + "'");
@@ -291,6 +303,8 @@ final class Interpreter {
 
     /** jinja2's getitem: the item, else (a string key) the attribute, else undefined. */
     static Object getitem(Object obj, Object key, int line) {
+        obj = plain(obj);
+        key = plain(key);
         if (obj instanceof Undefined u) throw u.error(line);
         if (key instanceof Undefined u) throw u.error(line);
         if (obj instanceof Map<?, ?> m) {
@@ -313,6 +327,7 @@ final class Interpreter {
     }
 
     static Object slice(Object obj, Object start, Object stop, Object step, int line) {
+        obj = plain(obj);
         if (obj instanceof Undefined u) throw u.error(line);
         if (obj instanceof String s) {
             List<Object> cs = chars(s);

@@ -29,6 +29,7 @@ final class Json {
     }
 
     private static void write(StringBuilder b, Object v, String ind, String itemSep, String keySep, boolean sortKeys, boolean ascii, int level, int line) {
+        v = Values.plain(v);
         if (v == null) b.append("null");
         else if (v instanceof Boolean x) b.append(x ? "true" : "false");
         else if (v instanceof Long x) b.append(x);

@@ -35,6 +35,8 @@ final class Methods {
     }
 
     static Object call(Object self, String name, CallArgs a) {
+        self = plain(self);
+        a = a.plain();
         if (self instanceof String s) return str(s, name, a);
         if (self instanceof Map<?, ?> m) {
             @SuppressWarnings("unchecked") Map<Object, Object> mm = (Map<Object, Object>) m;
@@ -75,13 +77,13 @@ final class Methods {
                 words.add(new int[] {i, j});
                 i = j;
             }
-            if (words.size() <= max + 1) { for (int[] w : words) out.add(s.substring(w[0], w[1])); return out; }
+            if (words.size() - 1 <= max) { for (int[] w : words) out.add(s.substring(w[0], w[1])); return out; }
             if (!fromRight) {
                 for (int k = 0; k < max; k++) out.add(s.substring(words.get(k)[0], words.get(k)[1]));
-                out.add(strip(s.substring(words.get((int) max)[0]), null, false, true));
+                out.add(s.substring(words.get((int) max)[0]));
             } else {
                 int first = words.size() - (int) max;
-                out.add(strip(s.substring(0, words.get(first - 1)[1]), null, true, false));
+                out.add(s.substring(0, words.get(first - 1)[1]));
                 for (int k = first; k < words.size(); k++) out.add(s.substring(words.get(k)[0], words.get(k)[1]));
             }
             return out;
@@ -281,10 +283,10 @@ final class Methods {
                 a.check(0);
                 List<Object> out = new ArrayList<>();
                 for (Map.Entry<Object, Object> e : m.entrySet()) out.add(new Tuple(java.util.Arrays.asList(e.getKey(), e.getValue())));
-                return out;
+                return new Lazy(out, "dict_items", true);
             }
-            case "keys" -> { a.check(0); return new ArrayList<>(m.keySet()); }
-            case "values" -> { a.check(0); return new ArrayList<>(m.values()); }
+            case "keys" -> { a.check(0); return new Lazy(new ArrayList<>(m.keySet()), "dict_keys", true); }
+            case "values" -> { a.check(0); return new Lazy(new ArrayList<>(m.values()), "dict_values", true); }
             case "update" -> {
                 a.check(1);
                 if (!a.pos().isEmpty()) {

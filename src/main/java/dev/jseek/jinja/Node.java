@@ -18,6 +18,8 @@ sealed interface Node {
     record FilterBlock(List<Expr.Filter> filters, List<Node> body, int line) implements Node {}
     /** The body of a tag that only groups (transformers' {@code {% generation %}}). */
     record Block(List<Node> body) implements Node {}
+    /** {@code {% with a = 1, b = 2 %}body{% endwith %}}: the body in a scope of its own with these variables. */
+    record With(List<Target> targets, List<Expr> values, List<Node> body, int line) implements Node {}
     record Break(int line) implements Node {}
     record Continue(int line) implements Node {}
 

@@ -116,10 +116,11 @@ final class Parser {
                 expectBlockEnd();
                 yield new Node.Block(body);
             }
+            case "with" -> parseWith(line);
             case "break" -> { expectBlockEnd(); yield new Node.Break(line); }
             case "continue" -> { expectBlockEnd(); yield new Node.Continue(line); }
             default -> throw fail("unknown or unsupported tag '" + kw.value() + "' (jseek's Jinja renders chat templates: "
-                    + "if, for, set, macro, filter, break, continue, raw, generation)", line);
+                    + "if, for, set, macro, filter, with, break, continue, raw, generation)", line);
         };
     }
 
@@ -168,6 +169,22 @@ final class Parser {
         return new Node.For(target, iter, filter, body, orElse, line);
     }
 
+    private Node parseWith(int line) {
+        List<Node.Target> targets = new ArrayList<>();
+        List<Expr> values = new ArrayList<>();
+        while (cur().type() != Type.BLOCK_END) {
+            if (!targets.isEmpty()) expectOp(",");
+            targets.add(singleTarget(false));
+            expectOp("=");
+            values.add(expression(true));
+        }
+        expectBlockEnd();
+        List<Node> body = subparse(Set.of("endwith"));
+        p++;
+        expectBlockEnd();
+        return new Node.With(targets, values, body, line);
+    }
+
     private Node parseSet(int line) {
         Node.Target target = assignTarget(Set.of(), true);
         if (cur().isOp("=")) {
@@ -176,7 +193,11 @@ final class Parser {
             expectBlockEnd();
             return new Node.Set(target, value, line);
         }
-        List<Expr.Filter> fs = cur().isOp("|") ? filterChain(null) : List.of();
+        List<Expr.Filter> fs = List.of();
+        if (cur().isOp("|")) {
+            p++;
+            fs = filterChain(null);
+        }
         expectBlockEnd();
         List<Node> body = subparse(Set.of("endset"));
         p++;

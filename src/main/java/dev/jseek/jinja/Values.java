@@ -23,6 +23,23 @@ final class Values {
         JinjaException error(int line) { return new JinjaException(hint, line); }
     }
 
+    /**
+     * The result of the {@code safe} and {@code escape} filters (jinja2's Markup, a str subclass): a plain string added
+     * to it with {@code +} is HTML-escaped first. Everywhere else it is its text ({@link #plain}).
+     */
+    record Markup(String text) {}
+
+    /**
+     * What Python gives lazily: a generator (the {@code map}, {@code select}, {@code reject}, {@code selectattr},
+     * {@code rejectattr}, {@code unique} and {@code items} filters), a reverse iterator, a dict view ({@code .items()},
+     * {@code .keys()}, {@code .values()}). It iterates, but it is not JSON, has no items by index, and (unless a view,
+     * {@code sized}) no length and is always true.
+     */
+    record Lazy(List<Object> items, String type, boolean sized) {}
+
+    /** The text of a {@link Markup}; any other value as it is. */
+    static Object plain(Object v) { return v instanceof Markup m ? m.text() : v; }
+
     /** An immutable sequence that prints as {@code (a, b)}. */
     static final class Tuple extends AbstractList<Object> {
         private final List<Object> items;
@@ -50,6 +67,8 @@ final class Values {
         if (v instanceof Map) return "dict";
         if (v instanceof Undefined) return "Undefined";
         if (v instanceof Namespace) return "Namespace";
+        if (v instanceof Markup) return "Markup";
+        if (v instanceof Lazy z) return z.type();
         return "function";
     }
 
@@ -61,6 +80,8 @@ final class Values {
         if (v instanceof String s) return !s.isEmpty();
         if (v instanceof List<?> l) return !l.isEmpty();
         if (v instanceof Map<?, ?> m) return !m.isEmpty();
+        if (v instanceof Markup m) return !m.text().isEmpty();
+        if (v instanceof Lazy z) return !z.sized() || !z.items().isEmpty();
         return true;
     }
 
@@ -74,6 +95,7 @@ final class Values {
     static String str(Object v) {
         if (v instanceof String s) return s;
         if (v instanceof Undefined) return "";
+        if (v instanceof Markup m) return m.text();
         if (v == null) return "None";
         if (v instanceof Boolean b) return b ? "True" : "False";
         if (v instanceof Long l) return l.toString();
@@ -104,6 +126,8 @@ final class Values {
             return b.append('}').toString();
         }
         if (v instanceof Namespace n) return "<Namespace " + repr(n.attrs) + ">";
+        if (v instanceof Markup m) return "Markup(" + stringRepr(m.text()) + ")";
+        if (v instanceof Lazy z) return z.sized() ? z.type() + "(" + repr(z.items()) + ")" : "<" + z.type() + " object>";
         if (v instanceof Undefined) return "Undefined";
         if (v == null || v instanceof Boolean || v instanceof Long || v instanceof Double) return str(v);
         return "<" + typeName(v) + ">";
@@ -144,7 +168,7 @@ final class Values {
         if (Double.isInfinite(d)) return d > 0 ? "inf" : "-inf";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";
         String sign = d < 0 ? "-" : "";
-        BigDecimal bd = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+        BigDecimal bd = shortest(Math.abs(d));
         String digits = bd.unscaledValue().toString();
         int decpt = digits.length() - bd.scale();
         StringBuilder b = new StringBuilder(sign);
@@ -166,8 +190,23 @@ final class Values {
         return b.toString();
     }
 
+    /**
+     * The shortest decimal that reads back as {@code d}: Java's {@link Double#toString} digits, shortened further where
+     * fewer still round-trip (Java keeps two digits for some subnormals, e.g. 4.9E-324 where Python prints 5e-324).
+     */
+    private static BigDecimal shortest(double d) {
+        BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros();
+        for (int n = 1; n < bd.precision(); n++) {
+            BigDecimal r = bd.round(new java.math.MathContext(n, java.math.RoundingMode.HALF_EVEN));
+            if (r.doubleValue() == d) return r.stripTrailingZeros();
+        }
+        return bd;
+    }
+
     /** Python's ==. */
     static boolean eq(Object a, Object b) {
+        a = plain(a);
+        b = plain(b);
         if (a == b) return true;
         if (a == null || b == null) return false;
         if (isNumber(a) && isNumber(b)) {
@@ -203,6 +242,8 @@ final class Values {
 
     /** Python's ordering (<, >): numbers, strings by code point, lists and tuples element-wise; else a TypeError. */
     static int compare(Object a, Object b, String op, int line) {
+        a = plain(a);
+        b = plain(b);
         if (isNumber(a) && isNumber(b)) {
             if (isInt(a) && isInt(b)) return Long.compare(asLong(a), asLong(b));
             double x = asDouble(a), y = asDouble(b);
@@ -233,6 +274,8 @@ final class Values {
 
     /** The items a for loop or a filter iterates: a list's items, a dict's keys, a string's characters; undefined: none. */
     static List<Object> iterate(Object v, int line) {
+        v = plain(v);
+        if (v instanceof Lazy z) return new ArrayList<>(z.items());
         if (v instanceof List<?> l) return new ArrayList<>(l);
         if (v instanceof Map<?, ?> m) return new ArrayList<>(m.keySet());
         if (v instanceof String s) return chars(s);
@@ -252,6 +295,8 @@ final class Values {
 
     /** Python's len(). */
     static long length(Object v, int line) {
+        v = plain(v);
+        if (v instanceof Lazy z && z.sized()) return z.items().size();
         if (v instanceof String s) return s.codePointCount(0, s.length());
         if (v instanceof List<?> l) return l.size();
         if (v instanceof Map<?, ?> m) return m.size();
@@ -261,6 +306,9 @@ final class Values {
 
     /** Python's {@code x in container}. */
     static boolean contains(Object container, Object x, int line) {
+        container = plain(container);
+        x = plain(x);
+        if (container instanceof Lazy z) container = z.items();
         if (container instanceof String s) {
             if (!(x instanceof String t)) {
                 if (x instanceof Undefined u) throw u.error(line);

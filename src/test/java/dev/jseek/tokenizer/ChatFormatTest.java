@@ -70,7 +70,7 @@ class ChatFormatTest {
                 "{% extends 'base.jinja' %}\n{% block body %}{% endblock %}", Tokenizer.DEEPSEEK_LLM_PRE);
         String why = ChatTemplate.unsupported(other);
         assertEquals("the chat template of " + src + " (first line \"{% extends 'base.jinja' %}\") is not one jseek can render: unknown or "
-                + "unsupported tag 'extends' (jseek's Jinja renders chat templates: if, for, set, macro, filter, break, continue, raw, "
+                + "unsupported tag 'extends' (jseek's Jinja renders chat templates: if, for, set, macro, filter, with, break, continue, raw, "
                 + "generation) (template line 1). Use completions, or give a tokenizer whose chat_template is one of the DeepSeek family's "
                 + "(deepseek-v3, deepseek-r1, deepseek-r1 (January 2025), deepseek-v3-0324, deepseek-v2, deepseek-v3.1, deepseek-v3.1 "
                 + "(llama.cpp's copy), kimi-k2, kimi-k2-instruct, kimi-k2-thinking) or within the Jinja subset chat templates use "
