@@ -196,6 +196,9 @@ final class Builtins {
     }
 
     private static Object repeat(Object seq, long n, int line) {
+        long size = seq instanceof String s0 ? s0.length() : ((List<?>) seq).size();
+        if (n > 0 && size * (double) n > Interpreter.MAX_CHARS)
+            throw new JinjaException("a sequence repeated to more than " + Interpreter.MAX_CHARS + " items: jseek stops it there", line);
         if (seq instanceof String s) return n <= 0 ? "" : s.repeat((int) n);
         List<?> l = (List<?>) seq;
         List<Object> out = new ArrayList<>();

@@ -75,9 +75,27 @@ final class Interpreter {
         }
     }
 
+    /**
+     * The most characters a rendering may produce (all of its text, macro and block-set output included), and the
+     * deepest macro recursion: a template from a model file must not exhaust the heap or the stack of the process
+     * that renders it. A prompt is far smaller than either.
+     */
+    static final int MAX_CHARS = 1 << 25, MAX_DEPTH = 200;
+    /** The most loop iterations of one rendering (a template from a model file must not spin a request's thread forever). */
+    static final long MAX_ITERATIONS = 10_000_000;
+
     private final LocalDateTime now;
+    private long produced, iterations;
+    private int depth;
 
     Interpreter(LocalDateTime now) { this.now = now; }
+
+    private void emit(StringBuilder out, String text, int line) {
+        produced += text.length();
+        if (produced > MAX_CHARS)
+            throw new JinjaException("the template produced more than " + MAX_CHARS + " characters: jseek stops it there", line);
+        out.append(text);
+    }
 
     String render(List<Node> body, Map<String, ?> context) {
         Scope globals = new Scope(null);
@@ -100,8 +118,8 @@ final class Interpreter {
 
     private Flow exec(Node node, Scope scope, StringBuilder out) {
         switch (node) {
-            case Node.Text t -> out.append(t.text());
-            case Node.Output o -> out.append(str(eval(o.expr(), scope)));
+            case Node.Text t -> emit(out, t.text(), 0);
+            case Node.Output o -> emit(out, str(eval(o.expr(), scope)), o.expr().line());
             case Node.If i -> {
                 for (int k = 0; k < i.tests().size(); k++) {
                     if (truthy(eval(i.tests().get(k), scope))) return exec(i.bodies().get(k), scope, out);
@@ -118,7 +136,7 @@ final class Interpreter {
             case Node.FilterBlock f -> {
                 StringBuilder b = new StringBuilder();
                 Flow fl = exec(f.body(), scope, b);
-                out.append(str(applyFilters(f.filters(), b.toString(), scope)));
+                emit(out, str(applyFilters(f.filters(), b.toString(), scope)), f.line());
                 return fl;
             }
             case Node.Macro m -> scope.vars.put(m.name(), macro(m, scope));
@@ -158,6 +176,8 @@ final class Interpreter {
         Loop loop = new Loop(items);
         boolean completed = false;
         for (int i = 0; i < items.size(); i++) {
+            if (++iterations > MAX_ITERATIONS)
+                throw new JinjaException("the template ran more than " + MAX_ITERATIONS + " loop iterations: jseek stops it there", f.line());
             loop.index0 = i;
             Scope s = new Scope(scope);
             s.vars.put("loop", loop);
@@ -207,9 +227,14 @@ final class Interpreter {
             }
             for (String k : kwargs.keySet())
                 if (!m.params().contains(k)) throw new JinjaException("TypeError: macro '" + m.name() + "' takes no keyword argument '" + k + "'", line);
-            StringBuilder b = new StringBuilder();
-            exec(m.body(), s, b);
-            return b.toString();
+            if (++depth > MAX_DEPTH) throw new JinjaException("macro calls nested deeper than " + MAX_DEPTH + " (a recursion that does not end?)", line);
+            try {
+                StringBuilder b = new StringBuilder();
+                exec(m.body(), s, b);
+                return b.toString();
+            } finally {
+                depth--;
+            }
         };
     }
 

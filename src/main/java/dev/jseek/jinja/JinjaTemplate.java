@@ -15,7 +15,10 @@ import java.util.Map;
  * <p>This is the language subset chat templates use (docs/tokenizer.md, "Chat templates"): no template inheritance,
  * includes, imports or call blocks. A template outside the subset fails at {@link #parse} with a message naming the
  * construct and the line. Values in a context: strings, numbers, booleans, null (none), lists and maps with string
- * keys, nested freely. Differentially tested against Python's jinja2 on llama.cpp's collection of real chat templates.
+ * keys, nested freely. Integers are 64-bit (past that an OverflowError, where Python's are unbounded). A rendering
+ * stops with a {@link JinjaException} past 2^25 characters of output, 10^7 loop iterations or 200 nested macro calls,
+ * so a template from a model file cannot take a server's heap, stack or thread. Differentially tested against Python's
+ * jinja2 on llama.cpp's collection of real chat templates.
  */
 public final class JinjaTemplate {
     private final List<Node> body;

@@ -547,6 +547,20 @@ class JinjaFeaturesTest {
         }
     }
 
+    /** A template from a model file cannot exhaust the heap, the stack or a thread: each limit is an error naming it. */
+    @Test void runawayTemplatesStopWithAClearError() {
+        String[][] cases = {
+                {"{% for i in range(100000) %}{% for j in range(100000) %}{{ 'xxxxxxxxxx' }}{% endfor %}{% endfor %}", "more than 33554432 characters"},
+                {"{{ 'ab' * 100000000 }}", "repeated to more than 33554432 items"},
+                {"{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}", "nested deeper than 200"},
+                {"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "more than 10000000 loop iterations"},
+                {"{{ range(100001) | length }}", "OverflowError: range too big"}};
+        for (String[] c : cases) {
+            JinjaException e = org.junit.jupiter.api.Assertions.assertThrows(JinjaException.class, () -> JinjaTemplate.parse(c[0]).render(java.util.Map.of()), c[0]);
+            assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());
+        }
+    }
+
     @Test void everyCaseRendersLikeJinja2(@TempDir Path tmp) throws Exception {
         Jinja2Oracle.requireJinja2();
         ObjectMapper lenient = JsonMapper.builder().enable(JsonReadFeature.ALLOW_SINGLE_QUOTES, JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES).build();
