@@ -10,7 +10,8 @@
 #   tools/bench-serve.sh [OUT_DIR]      default runs/bench-serve; THREADS (default 2), MODELS (default "1p5b small"),
 #                                      CLIENTS (default 1,4,16), REQUESTS per client (default 2), BASELINE (default 0:
 #                                      the same work also on an engine with that many prefill tokens per step, 0 = without
-#                                      stacked prefill, run in turn; empty: none)
+#                                      stacked prefill, run in turn; empty: none), ROUNDS (default 3: jseek's rows and the
+#                                      peer's alternate, the table gives medians and the median of the per-round ratios)
 # Writes OUT_DIR/NAME (HF model), OUT_DIR/NAME-bf16.gguf and OUT_DIR/NAME.txt (the tables). Rerunning reuses them.
 # Run it on a quiet machine for numbers; `nice -n 10` on a shared one.
 set -euo pipefail
@@ -20,6 +21,7 @@ threads="${THREADS:-2}"
 models="${MODELS:-1p5b small}"
 clients="${CLIENTS:-1,4,16}"
 requests="${REQUESTS:-2}"
+rounds="${ROUNDS:-3}"
 baseline=()
 [ -n "${BASELINE-0}" ] && baseline=(--baseline-prefill-tokens "${BASELINE-0}")
 mkdir -p "$out"
@@ -45,5 +47,5 @@ for name in $models; do
   gguf="$out/$name-bf16.gguf"
   [ -f "$gguf" ] || "$root/jseek" export --model "$dir" --out "$gguf" --type bf16 --tokenizer "$tok"
   JSEEK_JAVA_OPTS="-Djseek.threads=$threads ${JSEEK_JAVA_OPTS:-}" "$root/jseek" bench serve --model "$gguf" --tokenizer "$tok" \
-    --clients "$clients" --requests "$requests" --prompt-len 128 --max-tokens 64 --no-prefix-cache "${baseline[@]}" --llama-batched-bench "$peer" | tee "$out/$name.txt"
+    --clients "$clients" --requests "$requests" --prompt-len 128 --max-tokens 64 --no-prefix-cache "${baseline[@]}" --rounds "$rounds" --llama-batched-bench "$peer" | tee "$out/$name.txt"
 done

@@ -76,30 +76,30 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
 
     /** One measured file. */
     record Row(String label, Path file, long fileBytes, long decodeBytes, double jseekPrefill, double jseekDecode, LlamaBench.Result peer,
-               String profile) {}
+               double decodeRatio, double prefillRatio, String profile) {}
+
+    /** One file's means, the peer's (null without one), and the medians of the per-round ratios jseek / llama.cpp. */
+    record Measured(double prefill, double decode, LlamaBench.Result peer, double decodeRatio, double prefillRatio) {}
+
+    /** The median of v (the mean of the middle two for an even count); NaN for none. */
+    public static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
 
     public void run(PrintStream out) {
         List<Path> ggufs = ggufs();
-        log.printf("memory triad (a = b + s c, 3 x %d MiB, %d threads)...%n", triadMib, threads);
+        log.printf("memory triad (a = b + s c, %d x %d MiB, %d threads)...%n", 3, triadMib, threads);
         double triad = MemoryTriad.gbPerSecond(triadMib, 5);
         List<Row> rows = new ArrayList<>();
         for (Path f : ggufs) {
             long decodeBytes = decodeBytes(f);
-            log.printf("jseek on %s...%n", f);
+            log.printf("jseek on %s%s...%n", f, llamaBench != null ? ", each timed run followed by one llama-bench repetition" : "");
             String[] prof = new String[1];
-            double[] j = jseek(f, prof);
-            LlamaBench.Result peer = null;
-            if (llamaBench != null) {
-                log.printf("llama-bench on %s (load average before: %s)...%n", f, TrainBench.loadAverage());
-                peer = LlamaBench.run(llamaBench, f, threads, prompt, gen, reps);
-                // llama.cpp's multi-threaded decode meets at a barrier after every graph node (hundreds per token):
-                // one other runnable thread on the same cores costs it several times its speed (docs/quantization.md),
-                // so say how each repetition went and what else ran
-                log.printf("llama-bench decode per repetition %s tokens/s, prefill %s (load average after: %s)%n",
-                        java.util.Arrays.toString(peer.decodeSamples()), java.util.Arrays.toString(peer.prefillSamples()),
-                        TrainBench.loadAverage());
-            }
-            rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j[0], j[1], peer, prof[0]));
+            Measured j = measure(f, prof);
+            rows.add(new Row(label(f), f, fileSize(f), decodeBytes, j.prefill(), j.decode(), j.peer(), j.decodeRatio(), j.prefillRatio(), prof[0]));
         }
         print(out, triad, rows);
         for (Row r : rows)
@@ -108,8 +108,8 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
 
     private void print(PrintStream out, double triad, List<Row> rows) {
         out.printf("%d threads; memory triad %.1f GB/s; prefill: %d-token prompt; decode: %d tokens after a 1-token prompt; "
-                + "jseek mean of %d runs after at least %.1f s of warm-up runs, llama-bench -r %d%n", threads, triad, prompt, gen, reps,
-                warmupSeconds, reps);
+                + "jseek mean of %d runs after at least %.1f s of warm-up runs%s%n", threads, triad, prompt, gen, reps,
+                warmupSeconds, llamaBench == null ? "" : ", each run followed by one llama-bench repetition (mean of " + reps + ")");
         if (!rows.isEmpty() && rows.get(0).peer() != null) out.printf("llama.cpp: %s, %s%n", llamaBench, rows.get(0).peer().build());
         out.printf("%n%-16s %8s %10s | %14s %14s %6s | %13s %13s %6s | %9s %9s %8s%n", "file", "GB", "GB/token",
                 "prefill jseek", "llama.cpp", "ratio", "decode jseek", "llama.cpp", "ratio", "jseek GB/s", "llama GB/s", "of triad");
@@ -118,16 +118,23 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             double jGb = r.decodeBytes() * r.jseekDecode() / 1e9;
             out.printf("%-16s %8.2f %10.3f | %14.1f %14s %6s | %13.1f %13s %6s | %9.1f %9s %7.0f%%%n", r.label(), r.fileBytes() / 1e9,
                     r.decodeBytes() / 1e9, r.jseekPrefill(), p == null ? "-" : String.format("%.1f", p.prefillTokensPerSecond()),
-                    p == null ? "-" : String.format("%.2fx", r.jseekPrefill() / p.prefillTokensPerSecond()), r.jseekDecode(),
+                    p == null ? "-" : String.format("%.2fx", r.prefillRatio()), r.jseekDecode(),
                     p == null ? "-" : String.format("%.1f", p.decodeTokensPerSecond()),
-                    p == null ? "-" : String.format("%.2fx", r.jseekDecode() / p.decodeTokensPerSecond()), jGb,
+                    p == null ? "-" : String.format("%.2fx", r.decodeRatio()), jGb,
                     p == null ? "-" : String.format("%.1f", r.decodeBytes() * p.decodeTokensPerSecond() / 1e9), 100 * jGb / triad);
         }
-        out.println("(ratio = jseek / llama.cpp; GB/token = weight bytes one decode step reads; of triad = jseek's decode GB/s over the triad's)");
+        out.println("(ratio = the median over rounds of jseek / llama.cpp in the same round; GB/token = weight bytes one decode step reads; "
+                + "of triad = jseek's decode GB/s over the triad's)");
     }
 
-    /** jseek's mean prefill and decode tokens/s on f; with {@link #profile}, the decode step's breakdown into prof[0]. */
-    private double[] jseek(Path f, String[] prof) {
+    /**
+     * jseek's mean prefill and decode tokens/s on f after the warm-up; with a peer, each timed run is followed by one
+     * llama-bench repetition (a process of its own, on the same file), so that both sides of a round see the host in
+     * the same state: this host's speed drifts by 20% and more within minutes, which a block of jseek runs followed by
+     * a block of llama.cpp runs turns into a bias. The ratios reported are the medians of the per-round ratios. With
+     * {@link #profile}, the decode step's breakdown into prof[0].
+     */
+    private Measured measure(Path f, String[] prof) {
         try (DeepSeekV3 m = ModelSource.open(f)) {
             int vocab = m.config.vocabSize();
             SplittableRandom r = new SplittableRandom(seed);
@@ -148,6 +155,8 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
             log.printf("  warm-up: %d runs in %.1f s, decode %.1f tokens/s in the first, %.1f in the last%n", warm,
                     (System.nanoTime() - w0) / 1e9, first, lastWarm);
             double pre = 0, dec = 0;
+            double[] lpp = new double[reps], ltg = new double[reps], rpp = new double[reps], rtg = new double[reps];
+            String build = null;
             for (int rep = 1; rep <= reps; rep++) {
                 double[] pd = once(m, g, ids, one);
                 // the share of the decode's parallel tasks the calling thread ran itself: 100 / threads when every
@@ -156,7 +165,24 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                         rep, reps, pd[0], pd[1], pd[2]);
                 pre += pd[0] / reps;
                 dec += pd[1] / reps;
+                if (llamaBench != null) {
+                    String before = TrainBench.loadAverage();
+                    LlamaBench.Result l = LlamaBench.run(llamaBench, f, threads, prompt, gen, 1);
+                    build = l.build();
+                    lpp[rep - 1] = l.prefillTokensPerSecond();
+                    ltg[rep - 1] = l.decodeTokensPerSecond();
+                    rpp[rep - 1] = pd[0] / lpp[rep - 1];
+                    rtg[rep - 1] = pd[1] / ltg[rep - 1];
+                    // llama.cpp's multi-threaded decode meets at a barrier after every graph node (hundreds per token):
+                    // one other runnable thread on the same cores costs it several times its speed (docs/quantization.md),
+                    // so say how each repetition went and what else ran
+                    log.printf("    llama-bench: prefill %.1f, decode %.1f tokens/s; this round's ratios: prefill %.2fx, decode %.2fx "
+                            + "(load average before / after: %s / %s)%n", lpp[rep - 1], ltg[rep - 1], rpp[rep - 1], rtg[rep - 1],
+                            before, TrainBench.loadAverage());
+                }
             }
+            LlamaBench.Result peer = llamaBench == null ? null : new LlamaBench.Result(Arrays.stream(lpp).average().orElse(Double.NaN),
+                    Arrays.stream(ltg).average().orElse(Double.NaN), build, lpp, ltg);
             if (profile) {
                 boolean was = StepProfile.enabled();
                 StepProfile.reset();
@@ -181,7 +207,7 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                 StepProfile.print(ps, prompt, wall);
                 prof[0] = buf.toString(StandardCharsets.UTF_8);
             }
-            return new double[] {pre, dec};
+            return new Measured(pre, dec, peer, peer == null ? Double.NaN : median(rtg), peer == null ? Double.NaN : median(rpp));
         }
     }
 

@@ -53,6 +53,9 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--warmup-seconds", defaultValue = "10", paramLabel = "S", description = "More such passes until this many seconds "
             + "of warm-up have passed (default ${DEFAULT-VALUE}): a small model's step is mostly code called a few times per token, "
             + "which the JIT compiles after thousands of calls.") double warmupSeconds;
+    @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the llama-batched-bench work: each times jseek's rows, then "
+            + "the peer's, so both sides of a round see the host in the same state; the table gives medians and the median of the "
+            + "rounds' own ratios (default ${DEFAULT-VALUE}).") int rounds;
     @Option(names = "--peer-timeout", defaultValue = "1800", description = "Seconds the peer may run (default ${DEFAULT-VALUE}).") long peerTimeout;
 
     /**
@@ -79,12 +82,15 @@ public final class BenchServeCommand implements Callable<Integer> {
      */
     private void batchedTable(ModelRunner runner, DeepSeekV3 m, int vocab) throws Exception {
         int threads = dev.jseek.kernels.Parallel.threads();
-        List<LlamaBatchedBench.Row> peer = List.of();
         BatchEngine engine = runner.model().engine();
         System.out.printf("%nsame work as llama-batched-bench: B sequences, each its own %d-token prompt, %d decode steps, greedy; %d threads; "
                 + "engine: %d prefill tokens per step%s%n", promptLen, maxTokens, threads, engine.options().prefillTokens(),
                 engine.stacksPrefill() ? " (stacked)" : " (one chunk per step)");
-        List<EngineBatchBench.Row> ours = new java.util.ArrayList<>(), base = new java.util.ArrayList<>();
+        List<EngineBatchBench.Row> base = new java.util.ArrayList<>();
+        // per round: jseek's row for each level, then the peer's lines (a process of its own): this host's speed drifts by
+        // 20% and more within minutes, so rows timed minutes apart are compared only within their round
+        List<List<EngineBatchBench.Row>> ours = new java.util.ArrayList<>();
+        List<List<LlamaBatchedBench.Row>> peers = new java.util.ArrayList<>();
         warmUp(engine, vocab);
         BatchEngine baseline = null;
         try {
@@ -93,9 +99,32 @@ public final class BenchServeCommand implements Callable<Integer> {
                 baseline = new BatchEngine(m, engine.options().withPrefillTokens(baselinePrefillTokens));
                 warmUp(baseline, vocab);
             }
-            for (int b : clients) {
-                ours.add(EngineBatchBench.run(engine, vocab, promptLen, maxTokens, b, 1000 + b));
-                if (baseline != null) base.add(EngineBatchBench.run(baseline, vocab, promptLen, maxTokens, b, 1000 + b));
+            for (int round = 0; round < rounds; round++) {
+                List<EngineBatchBench.Row> mine = new java.util.ArrayList<>();
+                for (int b : clients) {
+                    mine.add(EngineBatchBench.run(engine, vocab, promptLen, maxTokens, b, 1000 + b));
+                    if (baseline != null && round == 0) base.add(EngineBatchBench.run(baseline, vocab, promptLen, maxTokens, b, 1000 + b));
+                }
+                ours.add(mine);
+                if (llamaBatchedBench != null) {
+                    try {
+                        peers.add(LlamaBatchedBench.run(llamaBatchedBench, model, promptLen, maxTokens, clients, threads, peerTimeout));
+                    } catch (java.io.IOException e) {
+                        throw new UserException("--llama-batched-bench: " + e.getMessage(), e);
+                    }
+                }
+                if (rounds > 1) {
+                    StringBuilder line = new StringBuilder("round " + (round + 1) + " of " + rounds + ": jseek decode t/s");
+                    for (EngineBatchBench.Row o : mine) line.append(String.format(" %.1f", o.decodeTokensPerSecond()));
+                    if (!peers.isEmpty()) {
+                        line.append("; llama S_TG");
+                        for (LlamaBatchedBench.Row p : peers.getLast()) line.append(String.format(" %.1f", p.speedTg()));
+                        line.append("; decode x");
+                        for (int i = 0; i < mine.size(); i++)
+                            line.append(String.format(" %.2f", mine.get(i).decodeTokensPerSecond() / peers.getLast().get(i).speedTg()));
+                    }
+                    System.err.println(line);
+                }
             }
         } finally {
             if (baseline != null) baseline.close();
@@ -105,39 +134,42 @@ public final class BenchServeCommand implements Callable<Integer> {
                     + "decode x = this engine's / baseline's)%n", baselinePrefillTokens, baselinePrefillTokens == 0 ? " (one chunk per step)" : "");
             System.out.printf("%6s %12s %14s %18s %10s %12s %10s%n", "B", "base T s", "base 1st tok s", "base decode t/s", "T x", "1st tok x", "decode x");
             for (int i = 0; i < base.size(); i++) {
-                EngineBatchBench.Row o = ours.get(i), p = base.get(i);
+                EngineBatchBench.Row o = ours.get(0).get(i), p = base.get(i);
                 System.out.printf("%6d %12.3f %14.3f %18.1f %10.2f %12.2f %10.2f%n", p.pl(), p.seconds(), p.firstTokenSeconds(),
                         p.decodeTokensPerSecond(), p.seconds() / o.seconds(), p.firstTokenSeconds() / o.firstTokenSeconds(),
                         o.decodeTokensPerSecond() / p.decodeTokensPerSecond());
             }
         }
-        if (llamaBatchedBench != null) {
-            try {
-                peer = LlamaBatchedBench.run(llamaBatchedBench, model, promptLen, maxTokens, clients, threads, peerTimeout);
-            } catch (java.io.IOException e) {
-                throw new UserException("--llama-batched-bench: " + e.getMessage(), e);
-            }
-        }
+        if (rounds > 1) System.out.printf("medians of %d rounds (decode x: the median of the rounds' own ratios)%n", rounds);
         System.out.printf("%6s %12s %14s %18s", "B", "jseek T s", "jseek 1st tok s", "jseek decode t/s");
-        if (!peer.isEmpty()) System.out.printf(" %12s %14s %18s %10s", "llama T s", "llama T_PP s", "llama S_TG t/s", "decode x");
+        if (!peers.isEmpty()) System.out.printf(" %12s %14s %18s %10s", "llama T s", "llama T_PP s", "llama S_TG t/s", "decode x");
         System.out.println();
-        for (int i = 0; i < ours.size(); i++) {
-            EngineBatchBench.Row o = ours.get(i);
-            System.out.printf("%6d %12.3f %14.3f %18.1f", o.pl(), o.seconds(), o.firstTokenSeconds(), o.decodeTokensPerSecond());
-            if (!peer.isEmpty()) {
-                LlamaBatchedBench.Row p = peer.get(i);
-                System.out.printf(" %12.3f %14.3f %18.1f %10.2f", p.t(), p.tPp(), p.speedTg(), o.decodeTokensPerSecond() / p.speedTg());
+        for (int i = 0; i < clients.length; i++) {
+            int k = i;
+            System.out.printf("%6d %12.3f %14.3f %18.1f", clients[i], median(ours, o -> o.get(k).seconds()),
+                    median(ours, o -> o.get(k).firstTokenSeconds()), median(ours, o -> o.get(k).decodeTokensPerSecond()));
+            if (!peers.isEmpty()) {
+                double[] ratio = new double[peers.size()];
+                for (int r = 0; r < ratio.length; r++) ratio[r] = ours.get(r).get(k).decodeTokensPerSecond() / peers.get(r).get(k).speedTg();
+                System.out.printf(" %12.3f %14.3f %18.1f %10.2f", median(peers, p -> p.get(k).t()), median(peers, p -> p.get(k).tPp()),
+                        median(peers, p -> p.get(k).speedTg()), dev.jseek.bench.InferBench.median(ratio));
             }
             System.out.println();
         }
-        if (!peer.isEmpty())
-            System.out.println("(llama: llama-batched-bench " + llamaBatchedBench + ", a separate process run after jseek's rows; decode x = jseek / llama)");
+        if (!peers.isEmpty())
+            System.out.println("(llama: llama-batched-bench " + llamaBatchedBench + ", a separate process run after jseek's rows"
+                    + (rounds > 1 ? " in each round" : "") + "; decode x = jseek / llama)");
         System.out.println();
+    }
+
+    private static <T> double median(List<T> rounds, java.util.function.ToDoubleFunction<T> f) {
+        return dev.jseek.bench.InferBench.median(rounds.stream().mapToDouble(f).toArray());
     }
 
     @Override public Integer call() throws Exception {
         if ((model == null) == (url == null)) throw new UserException("give --model (serve it here) or --url (bench a running server)");
         if (warmup < 0) throw new UserException("--warmup must be >= 0, got " + warmup);
+        if (rounds < 1 || rounds > 100) throw new UserException("--rounds: in 1..100, got " + rounds);
         if (!(warmupSeconds >= 0 && warmupSeconds <= 3600)) throw new UserException("--warmup-seconds: in 0..3600, got " + warmupSeconds);
         if (perClient < 1) throw new UserException("--requests must be >= 1, got " + perClient);
         if (promptLen < 1) throw new UserException("--prompt-len must be >= 1, got " + promptLen);

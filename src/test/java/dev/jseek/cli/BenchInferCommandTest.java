@@ -44,6 +44,36 @@ class BenchInferCommandTest {
         assertTrue(r.out().contains("llama.cpp: " + fake + ", abc1234 (build 7000)"), r.out());
         assertTrue(r.out().matches("(?s).*\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+400\\.5\\s+[0-9.]+x \\|\\s+[0-9.]+\\s+50\\.3\\s+[0-9.]+x \\|.*"), r.out());
 
+        // 3 rounds: each jseek run is followed by one llama-bench repetition (-r 1), whose speed differs per call here;
+        // the table's ratios are the medians of the rounds' own ratios
+        Path calls = tmp.resolve("calls");
+        Files.writeString(fake, """
+                #!/bin/sh
+                case "$*" in *"-r 1 "*) ;; *) echo "expected -r 1, got: $*" >&2; exit 2 ;; esac
+                n=$(cat %s 2>/dev/null || echo 0); n=$((n + 1)); echo $n > %s
+                echo '['
+                echo '  {"build_commit": "abc1234", "build_number": 7000, "n_prompt": 8, "n_gen": 0, "n_depth": 0, "avg_ts": '$((100 * n))', "stddev_ts": 1.0},'
+                echo '  {"build_commit": "abc1234", "build_number": 7000, "n_prompt": 0, "n_gen": 3, "n_depth": 0, "avg_ts": '$((10 * n))', "stddev_ts": 0.5}'
+                echo ']'
+                """.formatted(calls, calls));
+        java.io.ByteArrayOutputStream logBytes = new java.io.ByteArrayOutputStream(), outBytes = new java.io.ByteArrayOutputStream();
+        new InferBench(tmp, java.util.List.of(gguf), java.util.List.of(), 1, 8, 3, 3, 1, fake, 8, false, 0,
+                new java.io.PrintStream(logBytes, true, java.nio.charset.StandardCharsets.UTF_8))
+                .run(new java.io.PrintStream(outBytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        String log = logBytes.toString(java.nio.charset.StandardCharsets.UTF_8), out = outBytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals("3", Files.readString(calls).strip());
+        java.util.regex.Matcher rm = java.util.regex.Pattern.compile("this round's ratios: prefill ([0-9.]+)x, decode ([0-9.]+)x").matcher(log);
+        java.util.List<Double> pre = new java.util.ArrayList<>(), dec = new java.util.ArrayList<>();
+        while (rm.find()) { pre.add(Double.parseDouble(rm.group(1))); dec.add(Double.parseDouble(rm.group(2))); }
+        assertEquals(3, dec.size(), log);
+        java.util.Collections.sort(pre);
+        java.util.Collections.sort(dec);
+        java.util.regex.Matcher row = java.util.regex.Pattern.compile("\\nm\\.gguf\\s+[0-9.]+\\s+[0-9.]+ \\|\\s+[0-9.]+\\s+200\\.0\\s+([0-9.]+)x \\|\\s+[0-9.]+\\s+20\\.0\\s+([0-9.]+)x \\|").matcher(out);
+        assertTrue(row.find(), out);
+        assertEquals(pre.get(1), Double.parseDouble(row.group(1)), 0.0051, out + log);
+        assertEquals(dec.get(1), Double.parseDouble(row.group(2)), 0.0051, out + log);
+        assertTrue(out.contains("each run followed by one llama-bench repetition (mean of 3)"), out);
+
         Files.writeString(fake, "#!/bin/sh\necho 'error: unknown model architecture' >&2\nexit 1\n");
         r = ExportCommandTest.run("bench", "infer", "--gguf", gguf.toString(), "--prompt", "8", "--gen", "3", "--reps", "1",
                 "--triad-mib", "8", "--warmup-seconds", "0", "--llama-bench", fake.toString());
