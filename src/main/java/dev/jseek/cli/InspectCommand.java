@@ -82,6 +82,16 @@ public final class InspectCommand implements Callable<Integer> {
                         c.numHiddenLayers(), c.numNextnPredictLayers(), c.hiddenSize(), c.numAttentionHeads(), c.nRoutedExperts(),
                         c.numExpertsPerTok(), c.nSharedExperts(), c.vocabSize(), ParameterCount.human(w.mainParameters()), ParameterCount.human(w.activeParameters()));
             }
+            if (f.get("tokenizer.ggml.model") == null || "none".equals(f.get("tokenizer.ggml.model").value())) {
+                System.out.println("tokenizer: none in the file (give --tokenizer to commands that need one)");
+            } else {
+                try {
+                    dev.jseek.tokenizer.Tokenizer tok = dev.jseek.gguf.GgufTokenizer.read(f);
+                    System.out.printf("tokenizer: %,d tokens%nchat template: %s%n", tok.vocabSize(), dev.jseek.tokenizer.ChatTemplate.describe(tok));
+                } catch (dev.jseek.io.FormatException e) {
+                    System.out.println("tokenizer: not readable: " + e.getMessage());
+                }
+            }
         }
         return 0;
     }

@@ -112,6 +112,27 @@ public final class ChatTemplate {
         }
     }
 
+    /**
+     * One line on how chats with {@code t} are rendered: the family renderer and what it knows (tool-call syntax,
+     * reasoning), the Jinja engine, or why neither can ({@code jseek inspect} prints it).
+     */
+    public static String describe(Tokenizer t) {
+        ChatFormat f = formatOf(t);
+        if (f != null) {
+            ToolCallSyntax calls = f.toolCalls();
+            return f.label + (t.chatTemplate() == null ? " (the tokenizer carries none; DeepSeek-V3's is used)" : "")
+                    + ": jseek's renderer; tool calls " + (calls == null ? "none" : "in " + switch (calls) {
+                        case DEEPSEEK_V3 -> "DeepSeek-V3";
+                        case DEEPSEEK_V3_1 -> "DeepSeek-V3.1";
+                        case KIMI_K2 -> "Kimi-K2";
+                    } + " syntax")
+                    + (f.hasThinkingSwitch() ? "; thinking switch" : f.thinks() ? "; answers open with reasoning" : "");
+        }
+        if (rendersWithJinja(t))
+            return "rendered by jseek's Jinja engine (first line \"" + firstLine(t.chatTemplate()) + "\"); no tools, no thinking switch";
+        return "none: " + unsupported(t);
+    }
+
     private static String firstLine(String template) {
         String s = template.strip();
         int nl = s.indexOf('\n');

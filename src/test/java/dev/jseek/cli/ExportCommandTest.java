@@ -50,6 +50,7 @@ class ExportCommandTest {
         assertTrue(i.out.contains("blk.1.ffn_gate_exps.weight"), i.out);
         assertTrue(i.out.contains("[16, 12, 32]"), "row-major shape of the stacked experts\n" + i.out);
         assertTrue(i.out.contains("model: layers 3 + 1 MTP, hidden 32, heads 4, experts 16 routed (top-3) + 1 shared, vocab 128"), i.out);
+        assertTrue(i.out.contains("tokenizer: none in the file (give --tokenizer to commands that need one)"), i.out);
 
         String toks = "48,105,23,15,89";
         Path a = tmp.resolve("a.npy"), b = tmp.resolve("b.npy");
