@@ -32,6 +32,8 @@ import picocli.CommandLine.Option;
 public final class ChatCommand implements Callable<Integer> {
     @Mixin MappedModelOptions model;
 
+    @Mixin ChatTemplateOption chatTemplate;
+
     @Option(names = "--system", description = "A system prompt.") String system;
 
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "512", description = "Tokens per answer at most. Default ${DEFAULT-VALUE}.")
@@ -48,7 +50,7 @@ public final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
         if (!(temperature >= 0) || Float.isInfinite(temperature)) throw new UserException("--temperature must be a finite number >= 0, got " + temperature);
         Path modelPath = model.model.checked();
-        Tokenizer tok = model.tokenizer.find(modelPath, true);
+        Tokenizer tok = chatTemplate.apply(model.tokenizer.find(modelPath, true));
         String why = ChatTemplate.unsupported(tok);
         if (why != null) throw new UserException(why);
         if (thinking && (why = ChatTemplate.noThinkingSwitch(tok)) != null) throw new UserException("--thinking: " + why);

@@ -32,6 +32,8 @@ import picocli.CommandLine.Option;
         description = "Serve a model over an OpenAI-compatible HTTP API (chat completions, completions, models; streaming).")
 public final class ServeCommand implements Callable<Integer> {
     @Mixin MappedModelOptions model;
+
+    @Mixin ChatTemplateOption chatTemplate;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 = all interfaces).") String host;
     @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).") int port;
     @Option(names = "--model-name", description = "Model id clients see (default: the model directory's name).") String modelName;
@@ -94,7 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
         Path modelPath = model.model.checked();
         String name = modelName != null ? modelName : modelPath.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
-        Tokenizer tok = model.tokenizer.find(modelPath, true);
+        Tokenizer tok = chatTemplate.apply(model.tokenizer.find(modelPath, true));
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure, generationTimeout == null ? null : java.time.Duration.ofMillis(Math.round(generationTimeout * 1000)));

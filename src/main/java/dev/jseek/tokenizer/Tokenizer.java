@@ -284,6 +284,12 @@ public final class Tokenizer {
     /** Same tokenizer, but every pre-tokenizer regex runs on java.util.regex (the slow twin of the fast splitters). */
     Tokenizer withRegexOnly() { return withPreTokenizer(pre.regexOnly()); }
 
+    /**
+     * Same tokenizer with {@code template} as its chat template (null: none), e.g. a template file given on the command
+     * line in place of the one the model's files carry.
+     */
+    public Tokenizer withChatTemplate(String template) { return new Tokenizer(source, model, pre, added, roles, addBosByDefault, template); }
+
     /** Same tokenizer with another pre-tokenizer chain (tests). */
     Tokenizer withPreTokenizer(PreTokenizer p) { return new Tokenizer(source, model, p, added, roles, addBosByDefault, chatTemplate); }
 

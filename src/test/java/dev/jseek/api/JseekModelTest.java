@@ -164,6 +164,38 @@ class JseekModelTest {
     }
 
     /** Runs the CLI with {@code stdin}: exit code, stdout, stderr. */
+    /**
+     * {@code jseek chat --chat-template FILE}: a template of another family, rendered by the Jinja engine, replaces the
+     * one the .gguf carries. Oracle: that template's prompt text written out here and {@link Generator}. A missing file
+     * and a template outside the engine's subset are refused naming the file.
+     */
+    @Test void chatCommandTakesATemplateFile(@TempDir Path elsewhere) throws Exception {
+        Path gguf = elsewhere.resolve("m.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path template = elsewhere.resolve("plain.jinja");
+        Files.writeString(template, "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}"
+                + "{% if add_generation_prompt %}[assistant] {% endif %}\n");
+        Tokenizer g;
+        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        String bos = g.tokenString(g.bosId());
+        String a1 = generate(g, bos + "[user] hello\n[assistant] ");
+        String a2 = generate(g, bos + "[user] hello\n[assistant] " + a1 + "\n[user] world\n[assistant] ");
+        String[] run = chatCommand("hello\nworld\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6",
+                "--chat-template", template.toString());
+        assertEquals("0", run[0], run[2]);
+        assertEquals("> " + a1 + "\n> " + a2 + "\n> ", run[1]);
+
+        String[] missing = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--chat-template", elsewhere.resolve("none.jinja").toString());
+        assertNotEquals("0", missing[0]);
+        assertTrue(missing[2].contains("--chat-template: cannot read " + elsewhere.resolve("none.jinja")), missing[2]);
+        Path bad = elsewhere.resolve("bad.jinja");
+        Files.writeString(bad, "{% for m in messages %}{{ m.content }}");
+        String[] refused = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--chat-template", bad.toString());
+        assertNotEquals("0", refused[0]);
+        assertTrue(refused[2].contains("--chat-template: the chat template of " + bad + " (first line \"{% for m in messages %}{{ m.content }}\") "
+                + "is not one jseek can render: unexpected end of template: a block is not closed (expected "), refused[2]);
+    }
+
     static String[] chatCommand(String stdin, String... args) {
         java.io.InputStream oldIn = System.in;
         java.io.PrintStream oldOut = System.out;
