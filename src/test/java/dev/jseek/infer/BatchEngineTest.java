@@ -110,7 +110,9 @@ class BatchEngineTest {
             for (int i = 0; i < lens.length; i++) {
                 int[] p = prompt(r, lens[i]);
                 if (i == 2 || i == 4) System.arraycopy(shared, 0, p, 0, Math.min(p.length - 2, shared.length));
-                reqs.add(req(p, 6 + 2 * i, i));
+                // long enough that the first three still decode when the last two join (after 2 tokens of request 2):
+                // with 6 + 2i new tokens, request 0 could end first on a busy machine, and the peak batch was 3
+                reqs.add(req(p, 20 + 2 * i, i));
             }
             List<int[]> alone = new ArrayList<>();
             try (BatchEngine e = new BatchEngine(q8, opts().withPrefixCache(false).withPrefillTokens(0))) {
