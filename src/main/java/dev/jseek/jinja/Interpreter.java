@@ -126,18 +126,20 @@ final class Interpreter {
                 }
                 return exec(i.orElse(), scope, out);
             }
-            case Node.For f -> forLoop(f, scope, out);
+            case Node.For f -> { return forLoop(f, scope, out); }
             case Node.Set s -> assign(s.target(), eval(s.value(), scope), scope, s.line());
+            // a break or continue inside a block set or filter block leaves the loop at once, the block's text unused (jinja2)
             case Node.SetBlock s -> {
                 StringBuilder b = new StringBuilder();
-                exec(s.body(), new Scope(scope), b);
+                Flow fl = exec(s.body(), new Scope(scope), b);
+                if (fl != Flow.NORMAL) return fl;
                 assign(s.target(), applyFilters(s.filters(), b.toString(), scope), scope, s.line());
             }
             case Node.FilterBlock f -> {
                 StringBuilder b = new StringBuilder();
                 Flow fl = exec(f.body(), scope, b);
+                if (fl != Flow.NORMAL) return fl;
                 emit(out, str(applyFilters(f.filters(), b.toString(), scope)), f.line());
-                return fl;
             }
             case Node.Macro m -> scope.vars.put(m.name(), macro(m, scope));
             case Node.Block b -> { return exec(b.body(), scope, out); }
@@ -160,9 +162,10 @@ final class Interpreter {
     /**
      * As jinja2 runs a loop: each iteration starts from the variables outside (an assignment in one iteration is not
      * seen by the next), and the else branch runs unless some iteration reached the end of its body (break and
-     * continue skip that point).
+     * continue skip that point). A break or continue in the else branch belongs to the enclosing loop, as in Python's
+     * for-else: its flow is returned.
      */
-    private void forLoop(Node.For f, Scope scope, StringBuilder out) {
+    private Flow forLoop(Node.For f, Scope scope, StringBuilder out) {
         List<Object> items = iterate(eval(f.iter(), scope), f.line());
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
@@ -186,7 +189,7 @@ final class Interpreter {
             if (fl == Flow.NORMAL) completed = true;
             else if (fl == Flow.BREAK) break;
         }
-        if (!completed) exec(f.orElse(), scope, out);
+        return completed ? Flow.NORMAL : exec(f.orElse(), scope, out);
     }
 
     private void assign(Node.Target target, Object value, Scope scope, int line) {

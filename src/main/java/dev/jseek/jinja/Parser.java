@@ -19,6 +19,8 @@ final class Parser {
 
     private final List<Token> tokens;
     private int p;
+    /** For loops around the statement being parsed (a macro body starts again at 0): break and continue need one. */
+    private int loops;
 
     private Parser(List<Token> tokens) { this.tokens = tokens; }
 
@@ -117,8 +119,12 @@ final class Parser {
                 yield new Node.Block(body);
             }
             case "with" -> parseWith(line);
-            case "break" -> { expectBlockEnd(); yield new Node.Break(line); }
-            case "continue" -> { expectBlockEnd(); yield new Node.Continue(line); }
+            case "break", "continue" -> {
+                // jinja2 compiles a loop control outside a loop body to a Python SyntaxError, whether or not it would run
+                if (loops == 0) throw fail("'" + kw.value() + "' outside a for loop", line);
+                expectBlockEnd();
+                yield kw.value().equals("break") ? new Node.Break(line) : new Node.Continue(line);
+            }
             default -> throw fail("unknown or unsupported tag '" + kw.value() + "' (jseek's Jinja renders chat templates: "
                     + "if, for, set, macro, filter, with, break, continue, raw, generation)", line);
         };
@@ -158,7 +164,13 @@ final class Parser {
         if (skipName("if")) filter = expression(true);
         if (cur().isName("recursive")) throw fail("recursive for loops are not supported", cur().line());
         expectBlockEnd();
-        List<Node> body = subparse(Set.of("endfor", "else"));
+        loops++;
+        List<Node> body;
+        try {
+            body = subparse(Set.of("endfor", "else"));
+        } finally {
+            loops--;
+        }
         List<Node> orElse = List.of();
         if (next().value().equals("else")) {
             expectBlockEnd();
@@ -257,7 +269,14 @@ final class Parser {
         }
         p++;
         expectBlockEnd();
-        List<Node> body = subparse(Set.of("endmacro"));
+        int outer = loops;
+        loops = 0;
+        List<Node> body;
+        try {
+            body = subparse(Set.of("endmacro"));
+        } finally {
+            loops = outer;
+        }
         p++;
         if (cur().type() == Type.NAME && cur().value().equals(name)) p++;
         expectBlockEnd();

@@ -427,6 +427,14 @@ class JinjaFeaturesTest {
         c("find rfind count", "{{ 'hello'.find('l') }} {{ 'hello'.find('z') }} {{ 'hello'.rfind('l') }} {{ 'banana'.count('a') }} {{ 'banana'.count('an') }}");
         c("join method", "{{ ', '.join(['a', 'b']) }} {{ ''.join(xs|map('string')) }}");
         c("splitlines", "{{ 'a\\nb\\r\\nc\\n'.splitlines() }}");
+        c("break outside a loop, never reached", "{% if false %}{% break %}{% endif %}x");
+        c("continue outside a loop", "{% continue %}x");
+        c("break in a macro called in a loop", "{% macro m() %}{% break %}{% endmacro %}{% for i in [1] %}{{ m() }}{% endfor %}");
+        c("break in a for-else branch", "{% for i in [] %}{% else %}{% break %}{% endfor %}");
+        c("break in a nested loop's else inside a loop", "{% for j in [1, 2] %}{% for i in [] %}{% else %}{{ j }}{% break %}{% endfor %}{% endfor %}");
+        c("break in a filter block", "{% for i in [1, 2] %}{% filter upper %}a{{ i }}{% break %}{% endfilter %}{% endfor %}");
+        c("continue in a block set", "{% for i in [1, 2] %}{% set x %}a{{ i }}{% continue %}{% endset %}[{{ x }}]{% endfor %}");
+        c("break after a filter block", "{% for i in [1, 2] %}{% filter upper %}a{{ i }}{% endfilter %}{% break %}{% endfor %}");
         c("format specs: numbers", "{{ '{:08.3f}|{:+d}|{:,}|{:e}|{:g}|{:g}|{:x}|{:.1%}|{:5}|{:-^9.2f}'.format(3.14159, 5, 1234567, 12345.678, 0.0000123, 1234567.0, 255, 0.256, 42, -2.5) }}");
         c("format specs: strings", "{{ '{:5}|{:>5}|{:^7}|{:*<6}|{:.2}|{:=>4}'.format('ab', 'ab', 'ab', 'ab', 'abc', 'x') }}");
         c("format method specs", "{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{:>5}|{:<3}|'.format('x', 'y') }} {{ '{:.2f}'.format(3.14159) }} {{ '{{}}{}'.format(1) }}");
