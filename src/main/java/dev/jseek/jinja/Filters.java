@@ -21,7 +21,7 @@ import static dev.jseek.jinja.Values.*;
 final class Filters {
     private Filters() {}
 
-    private static final Set<String> NAMES = Set.of("abs", "attr", "capitalize", "center", "count", "d", "default", "dictsort", "e",
+    private static final Set<String> NAMES = Set.of("abs", "attr", "batch", "capitalize", "truncate", "center", "count", "d", "default", "dictsort", "e",
             "escape", "first", "float", "forceescape", "format", "indent", "int", "items", "join", "last", "length", "list", "lower",
             "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort",
             "string", "sum", "title", "tojson", "trim", "unique", "upper", "wordcount");
@@ -197,6 +197,37 @@ final class Filters {
                 return total;
             }
             case "attr" -> { a.check(1); return Interpreter.getattr(v, str(a.required(0, "name")), line); }
+            case "batch" -> {
+                a.check(2, "linecount", "fill_with");
+                long n = a.intArg(0, "linecount", 0);
+                if (n < 1) throw new JinjaException("ValueError: batch size must be at least 1, got " + n, line);
+                Object fill = a.get(1, "fill_with", null);
+                boolean padded = a.pos().size() > 1 || a.kw().containsKey("fill_with");
+                List<Object> out = new ArrayList<>(), cur = new ArrayList<>();
+                for (Object o : iterate(v, line)) {
+                    cur.add(o);
+                    if (cur.size() == n) { out.add(cur); cur = new ArrayList<>(); }
+                }
+                if (!cur.isEmpty()) {
+                    if (padded) while (cur.size() < n) cur.add(fill);
+                    out.add(cur);
+                }
+                return new Lazy(out, "generator", false);
+            }
+            case "truncate" -> {
+                // jinja2's do_truncate with the default policy truncate.leeway = 5
+                a.check(4, "length", "killwords", "end", "leeway");
+                String t = str(v), end = str(a.get(2, "end", "..."));
+                long length = a.intArg(0, "length", 255), leeway = a.get(3, "leeway", null) == null ? 5 : a.intArg(3, "leeway", 5);
+                if (length < end.length()) throw new JinjaException("AssertionError: expected length >= " + end.length() + ", got " + length, line);
+                if (leeway < 0) throw new JinjaException("AssertionError: expected leeway >= 0, got " + leeway, line);
+                List<Object> cs = chars(t);
+                if (cs.size() <= length + leeway) return t;
+                String head = String.join("", cs.subList(0, (int) (length - end.length())).stream().map(Object::toString).toList());
+                if (truthy(a.get(1, "killwords", false))) return head + end;
+                int sp = head.lastIndexOf(' ');
+                return (sp < 0 ? head : head.substring(0, sp)) + end;
+            }
             case "map" -> {
                 List<Object> out = new ArrayList<>();
                 Lazy gen = new Lazy(out, "generator", false);

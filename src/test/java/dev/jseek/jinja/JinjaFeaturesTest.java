@@ -435,6 +435,8 @@ class JinjaFeaturesTest {
         c("break in a filter block", "{% for i in [1, 2] %}{% filter upper %}a{{ i }}{% break %}{% endfilter %}{% endfor %}");
         c("continue in a block set", "{% for i in [1, 2] %}{% set x %}a{{ i }}{% continue %}{% endset %}[{{ x }}]{% endfor %}");
         c("break after a filter block", "{% for i in [1, 2] %}{% filter upper %}a{{ i }}{% endfilter %}{% break %}{% endfor %}");
+        c("batch", "{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 'x') | list }} {{ [] | batch(3) | list }}");
+        c("truncate", "{{ 'hello' | truncate(3) }}|{{ 'hello world foo bar baz' | truncate(9) }}|{{ 'hello world foo bar' | truncate(9, true) }}|{{ 'hello world foo bar' | truncate(11, false, '!', 0) }}");
         c("format specs: numbers", "{{ '{:08.3f}|{:+d}|{:,}|{:e}|{:g}|{:g}|{:x}|{:.1%}|{:5}|{:-^9.2f}'.format(3.14159, 5, 1234567, 12345.678, 0.0000123, 1234567.0, 255, 0.256, 42, -2.5) }}");
         c("format specs: strings", "{{ '{:5}|{:>5}|{:^7}|{:*<6}|{:.2}|{:=>4}'.format('ab', 'ab', 'ab', 'ab', 'abc', 'x') }}");
         c("format method specs", "{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{:>5}|{:<3}|'.format('x', 'y') }} {{ '{:.2f}'.format(3.14159) }} {{ '{{}}{}'.format(1) }}");
