@@ -84,12 +84,11 @@ final class ChatCompletionsHandler extends GenerationHandler {
     }
 
     /**
-     * For a thinking model's template ({@link dev.jseek.tokenizer.ChatFormat#thinks}), whether the prompt leaves the answer inside
-     * {@code <think>}; null for any other template (its answers are not split).
+     * For a thinking model's template ({@link dev.jseek.tokenizer.ChatTemplate#splitsReasoning}), whether the prompt leaves
+     * the answer inside {@code <think>}; null for any other template (its answers are not split).
      */
     private Boolean reasoningOpened(int[] prompt) {
-        var f = dev.jseek.tokenizer.ChatTemplate.formatOf(runner.tokenizer());
-        if (f == null || !f.thinks()) return null;
+        if (!dev.jseek.tokenizer.ChatTemplate.splitsReasoning(runner.tokenizer())) return null;
         int[] tail = java.util.Arrays.copyOfRange(prompt, Math.max(0, prompt.length - 16), prompt.length);
         return ReasoningSplit.opens(runner.tokenizer().decode(tail, false));
     }

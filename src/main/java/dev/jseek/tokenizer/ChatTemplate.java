@@ -113,6 +113,18 @@ public final class ChatTemplate {
     }
 
     /**
+     * Whether answers to chats with {@code t} are split into reasoning and reply at {@code </think>}: a family
+     * template of a reasoning model ({@link ChatFormat#thinks}), or a template rendered by the Jinja engine whose text
+     * handles {@code </think>} (DeepSeek-R1-0528's and the R1 distills' drop the reasoning of earlier answers up to it):
+     * a template that knows the marker is a reasoning model's. An answer that opens no {@code <think>} is all reply.
+     */
+    public static boolean splitsReasoning(Tokenizer t) {
+        ChatFormat f = formatOf(t);
+        if (f != null) return f.thinks();
+        return rendersWithJinja(t) && t.chatTemplate().contains("</think>");
+    }
+
+    /**
      * One line on how chats with {@code t} are rendered: the family renderer and what it knows (tool-call syntax,
      * reasoning), the Jinja engine, or why neither can ({@code jseek inspect} prints it).
      */
@@ -129,7 +141,8 @@ public final class ChatTemplate {
                     + (f.hasThinkingSwitch() ? "; thinking switch" : f.thinks() ? "; answers open with reasoning" : "");
         }
         if (rendersWithJinja(t))
-            return "rendered by jseek's Jinja engine (first line \"" + firstLine(t.chatTemplate()) + "\"); no tools, no thinking switch";
+            return "rendered by jseek's Jinja engine (first line \"" + firstLine(t.chatTemplate()) + "\"); no tools, no thinking switch"
+                    + (splitsReasoning(t) ? "; answers split at </think>" : "");
         return "none: " + unsupported(t);
     }
 

@@ -23,7 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JinjaTemplateServeTest {
     @TempDir static Path tmp;
-    static TestServer server;
+    static TestServer server, reasoner;
+
+    /** A reasoning model's template in R1's manner: earlier answers lose their reasoning, the answer opens {@code <think>}. */
+    static final String REASONING_TEMPLATE = """
+            {{- bos_token }}{% for m in messages %}{% if m.role == 'assistant' %}A: {{ m.content.split('</think>')[-1] }}
+            {% else %}U: {{ m.content }}
+            {% endif %}{% endfor %}{% if add_generation_prompt %}A: <think>
+            {% endif %}""";
 
     static final String TEMPLATE = """
             {%- if messages[0]['role'] == 'assistant' %}{{ raise_exception('The conversation must not open with an assistant turn') }}{% endif %}
@@ -40,10 +47,38 @@ class JinjaTemplateServeTest {
         server = new TestServer(dir, new SamplingParams.Defaults(12, 0f));
         assertNull(ChatTemplate.formatOf(server.tokenizer));
         assertTrue(ChatTemplate.rendersWithJinja(server.tokenizer));
+        assertFalse(ChatTemplate.splitsReasoning(server.tokenizer));
+        Path r = tmp.resolve("r");
+        TestServer.buildModel(r, 23, 256);
+        Files.writeString(r.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", REASONING_TEMPLATE).toString());
+        reasoner = new TestServer(r, new SamplingParams.Defaults(12, 0f));
+        assertTrue(ChatTemplate.splitsReasoning(reasoner.tokenizer));
     }
 
     @AfterAll static void stop() {
         if (server != null) server.close();
+        if (reasoner != null) reasoner.close();
+    }
+
+    /**
+     * A template that handles {@code </think>} is a reasoning model's: its answers come back split as DeepSeek's API
+     * returns R1's, the text up to the first {@code </think>} as reasoning_content (all of it when the answer stops
+     * before one), the rest as content.
+     */
+    @Test void aReasoningTemplatesAnswersAreSplit() throws Exception {
+        List<Message> msgs = List.of(Message.user("hello"), Message.assistant("<think>why</think>hi"), Message.user("again"));
+        String prompt = ChatTemplate.render(reasoner.tokenizer, msgs, true);
+        assertTrue(prompt.endsWith("U: hello\nA: hi\nU: again\nA: <think>\n"), prompt);
+        String text = reasoner.oracle(ChatTemplate.encode(reasoner.tokenizer, msgs, true), 12, Sampler.greedy()).text();
+        int end = text.indexOf("</think>");
+        String reasoning = end < 0 ? text : text.substring(0, end), content = end < 0 ? "" : text.substring(end + "</think>".length());
+        HttpResponse<String> r = reasoner.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"},"
+                + "{\"role\":\"assistant\",\"content\":\"<think>why</think>hi\"},{\"role\":\"user\",\"content\":\"again\"}],"
+                + "\"max_tokens\":12,\"temperature\":0}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode msg = TestServer.json(r).get("choices").get(0).get("message");
+        assertEquals(reasoning, msg.get("reasoning_content").textValue());
+        assertEquals(content, msg.get("content").textValue());
     }
 
     @Test void chatsWithThePromptTheEngineRenders() throws Exception {
