@@ -240,8 +240,8 @@ public final class ChatTemplate {
 
     /**
      * The prompt ids of a conversation: the text {@link #render(Tokenizer, List, boolean)} gives, encoded without
-     * adding BOS (the templates put it in the text). IllegalArgumentException ({@link #unsupported}) when the
-     * tokenizer's own chat template is not one jseek renders.
+     * adding BOS (the templates put it in the text). IllegalArgumentException when the tokenizer's chat template cannot
+     * be rendered ({@link #unsupported}) or refuses the conversation.
      */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
         return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt), false);
