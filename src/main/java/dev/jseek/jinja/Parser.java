@@ -326,23 +326,22 @@ final class Parser {
         return e;
     }
 
-    private Expr or() {
-        Expr left = and();
-        while (cur().isName("or")) {
-            int line = next().line();
-            left = new Expr.Binary("or", left, and(), line);
+    /**
+     * A left-associative level of binary operators: operands from {@code operand}, joined by any of {@code ops}
+     * (operator tokens, or the keywords {@code and} / {@code or}).
+     */
+    private Expr leftAssoc(java.util.function.Supplier<Expr> operand, Set<String> ops) {
+        Expr left = operand.get();
+        while ((cur().type() == Type.OP || cur().type() == Type.NAME) && ops.contains(cur().value())) {
+            Token op = next();
+            left = new Expr.Binary(op.value(), left, operand.get(), op.line());
         }
         return left;
     }
 
-    private Expr and() {
-        Expr left = not();
-        while (cur().isName("and")) {
-            int line = next().line();
-            left = new Expr.Binary("and", left, not(), line);
-        }
-        return left;
-    }
+    private Expr or() { return leftAssoc(this::and, Set.of("or")); }
+
+    private Expr and() { return leftAssoc(this::not, Set.of("and")); }
 
     private Expr not() {
         if (cur().isName("not")) {
@@ -374,41 +373,13 @@ final class Parser {
         return ops.isEmpty() ? first : new Expr.Compare(first, ops, rest, line);
     }
 
-    private Expr math1() {
-        Expr left = concat();
-        while (cur().isOp("+") || cur().isOp("-")) {
-            Token op = next();
-            left = new Expr.Binary(op.value(), left, concat(), op.line());
-        }
-        return left;
-    }
+    private Expr math1() { return leftAssoc(this::concat, Set.of("+", "-")); }
 
-    private Expr concat() {
-        Expr left = math2();
-        while (cur().isOp("~")) {
-            int line = next().line();
-            left = new Expr.Binary("~", left, math2(), line);
-        }
-        return left;
-    }
+    private Expr concat() { return leftAssoc(this::math2, Set.of("~")); }
 
-    private Expr math2() {
-        Expr left = pow();
-        while (cur().isOp("*") || cur().isOp("/") || cur().isOp("//") || cur().isOp("%")) {
-            Token op = next();
-            left = new Expr.Binary(op.value(), left, pow(), op.line());
-        }
-        return left;
-    }
+    private Expr math2() { return leftAssoc(this::pow, Set.of("*", "/", "//", "%")); }
 
-    private Expr pow() {
-        Expr left = unary(true);
-        while (cur().isOp("**")) {
-            int line = next().line();
-            left = new Expr.Binary("**", left, unary(true), line);
-        }
-        return left;
-    }
+    private Expr pow() { return leftAssoc(() -> unary(true), Set.of("**")); }
 
     private Expr unary(boolean withFilter) {
         Token t = cur();
