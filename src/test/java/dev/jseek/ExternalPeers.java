@@ -19,6 +19,17 @@ public final class ExternalPeers {
         return ci != null && (ci.equalsIgnoreCase("true") || ci.equals("1"));
     }
 
+    /** Whether the system python3 imports {@code module} (e.g. jinja2, the chat-template oracle; Debian python3-jinja2). */
+    public static boolean pythonHas(String module) {
+        try {
+            Process p = new ProcessBuilder("python3", "-c", "import " + module).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (java.io.IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
     /** Continues when {@code present}; otherwise fails in CI and skips elsewhere, naming {@code what} is missing. */
     public static void require(boolean present, String what) {
         if (present) return;

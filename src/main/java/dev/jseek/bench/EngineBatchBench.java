@@ -37,8 +37,8 @@ public final class EngineBatchBench {
         }
         // events queue in each Generation and are timed when read. The reader blocks on the first unfinished sequence
         // until its next event arrives, then drains every sequence without waiting: all sequences of a step get their
-        // tokens together, so it wakes about once per step. (A reader that slept 200 us between polls woke some 60
-        // times per 15 ms step, each time taking a core from one of the step's two compute threads.)
+        // tokens together, so it wakes about once per step. (It used to sleep 200 us between polls, some 60 wake-ups per
+        // 15 ms step of the 1.5B model; the two readers measured alike, docs/serving.md "Measuring the engine".)
         long[][] times = new long[pl][tg + 1];
         long end = t0;
         int[] n = new int[pl];

@@ -32,8 +32,8 @@ final class ChatTemplateOption {
         }
         if (text.isBlank()) throw new UserException("--chat-template: " + file + " is empty");
         Tokenizer t = tok.withChatTemplate(text);
-        String why = ChatTemplate.unsupported(t);
-        if (why != null) throw new UserException("--chat-template: " + why.replace(t.source().toString(), file.toString()));
+        String why = ChatTemplate.unsupported(t, file);
+        if (why != null) throw new UserException("--chat-template: " + why);
         return t;
     }
 }

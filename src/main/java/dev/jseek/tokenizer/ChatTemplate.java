@@ -97,16 +97,19 @@ public final class ChatTemplate {
      * Null when chat prompts of {@code t} can be rendered ({@link #formatOf}), else the one-line reason naming the
      * tokenizer's source and, for an unknown template, its first line and the templates jseek renders.
      */
-    public static String unsupported(Tokenizer t) {
+    public static String unsupported(Tokenizer t) { return unsupported(t, t.source()); }
+
+    /** As {@link #unsupported(Tokenizer)}, naming {@code source} as where the template came from (a template file). */
+    public static String unsupported(Tokenizer t, Object source) {
         if (formatOf(t) != null) return null;
         if (t.chatTemplate() == null)
-            return t.source() + " carries no chat template, and its vocabulary lacks the " + USER + " / " + ASSISTANT + " tokens of "
+            return source + " carries no chat template, and its vocabulary lacks the " + USER + " / " + ASSISTANT + " tokens of "
                     + "DeepSeek-V3's (the template jseek uses when there is none): use completions, or give a tokenizer with a chat_template";
         try {
             jinja(t.chatTemplate());
             return null;
         } catch (JinjaException e) {
-            return "the chat template of " + t.source() + " (first line \"" + firstLine(t.chatTemplate()) + "\") is not one jseek can render: "
+            return "the chat template of " + source + " (first line \"" + firstLine(t.chatTemplate()) + "\") is not one jseek can render: "
                     + e.getMessage() + ". Use completions, or give a tokenizer whose chat_template is one of the DeepSeek family's ("
                     + ChatFormat.labels() + ") or within the Jinja subset chat templates use (docs/tokenizer.md)";
         }

@@ -44,7 +44,8 @@ class BenchServeCommandTest {
         return new String[] {Integer.toString(rc), out.toString(), err.toString()};
     }
 
-    @Test void levelsAnswerEveryRequest() throws Exception {
+    /** A tiny random model at dir/m with a tokenizer trained beside it (dir/tokenizer.json). */
+    private Path model() throws Exception {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < 2000; i++) sb.append(i % 7 == 0 ? "model " : "token ").append(i % 13 == 0 ? "\n" : "");
         Files.writeString(dir.resolve("c.txt"), sb);
@@ -54,6 +55,11 @@ class BenchServeCommandTest {
         Path m = dir.resolve("m");
         RandomInit.write(ConfigEdits.edit(Presets.get("tiny"), o -> o.put("vocab_size", vocab).put("max_position_embeddings", 64)),
                 m, 5, 0.3, DType.F32);
+        return m;
+    }
+
+    @Test void levelsAnswerEveryRequest() throws Exception {
+        Path m = model();
         String[] r = run("bench", "serve", "--model", m.toString(), "--tokenizer", dir.resolve("tokenizer.json").toString(),
                 "--clients", "1,3", "--requests", "2", "--prompt-len", "8", "--max-tokens", "4", "--warmup-seconds", "0.5");
         assertEquals("0", r[0], r[2]);
@@ -89,15 +95,7 @@ class BenchServeCommandTest {
      * the rounds' own ratios (read back from the per-round lines).
      */
     @Test void roundsAlternateWithThePeerAndReportMedians() throws Exception {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 2000; i++) sb.append(i % 7 == 0 ? "model " : "token ").append(i % 13 == 0 ? "\n" : "");
-        Files.writeString(dir.resolve("c.txt"), sb);
-        BpeTrainer.train(new TrainingCorpus(dir.resolve("c.txt"), null, Long.MAX_VALUE), new BpeTrainer.Options(280, 2, 1, null),
-                dir.resolve("tokenizer.json"));
-        int vocab = Tokenizer.load(dir.resolve("tokenizer.json")).vocabSize();
-        Path m = dir.resolve("m"), gguf = dir.resolve("m.gguf");
-        RandomInit.write(ConfigEdits.edit(Presets.get("tiny"), o -> o.put("vocab_size", vocab).put("max_position_embeddings", 64)),
-                m, 5, 0.3, DType.F32);
+        Path m = model(), gguf = dir.resolve("m.gguf");
         dev.jseek.gguf.GgufExporter.export(m, gguf, dev.jseek.gguf.QuantMix.F32, false, null);
         Path calls = dir.resolve("calls"), fake = dir.resolve("llama-batched-bench");
         String line = "{\"pp\": 8, \"tg\": 4, \"pl\": %s, \"t_pp\": 0.1, \"speed_pp\": 80.0, \"t_tg\": 0.2, \"speed_tg\": %s, \"t\": 0.3, \"speed\": 50.0}";

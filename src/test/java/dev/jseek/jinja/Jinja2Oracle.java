@@ -37,17 +37,7 @@ final class Jinja2Oracle {
 
     /** Skips locally, fails in CI, without python3 and jinja2. */
     static void requireJinja2() {
-        ExternalPeers.require(pythonHasJinja2(), "python3 with jinja2 (Debian package python3-jinja2) is not available");
-    }
-
-    static boolean pythonHasJinja2() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import jinja2").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException | InterruptedException e) {
-            return false;
-        }
+        ExternalPeers.require(ExternalPeers.pythonHas("jinja2"), "python3 with jinja2 (Debian package python3-jinja2) is not available");
     }
 
     /** jinja2's answers to {@code cases} (objects {template, context, optional now}), one per case, and its version. */

@@ -166,7 +166,7 @@ class ChatTemplateJinjaTest {
      * fails. Without python3 and jinja2 (Debian python3-jinja2): skipped locally, a failure in CI.
      */
     @Test void everyTemplateRendersLikePythonJinja2(@TempDir Path tmp) throws Exception {
-        ExternalPeers.require(pythonHasJinja2(), "python3 with jinja2 (Debian package python3-jinja2) is not available");
+        ExternalPeers.require(ExternalPeers.pythonHas("jinja2"), "python3 with jinja2 (Debian package python3-jinja2) is not available");
         ObjectMapper om = new ObjectMapper();
         Cases c = cases(om);
         JsonNode results = render(om, c, tmp, "python3", Path.of("tools/render-chat-template.py").toAbsolutePath().toString());
@@ -184,16 +184,6 @@ class ChatTemplateJinjaTest {
         for (ChatFormat f : ChatFormat.values()) {
             int min = f == ChatFormat.DEEPSEEK_V2 ? 20 : 28;
             assertTrue(rendered.getOrDefault(f, 0) >= min, f + " rendered only " + rendered.get(f));
-        }
-    }
-
-    static boolean pythonHasJinja2() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import jinja2").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException | InterruptedException e) {
-            return false;
         }
     }
 }
