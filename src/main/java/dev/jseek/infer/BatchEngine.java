@@ -188,6 +188,35 @@ public final class BatchEngine implements AutoCloseable {
      * than it reserves.
      */
     public Generation submit(GenerationRequest r) {
+        return submitAll(List.of(r)).get(0);
+    }
+
+    /**
+     * Queues several generations at once, as {@link #submit} each: they enter the waiting queue in one step, so the
+     * scheduler admits them together (as many as {@link EngineOptions#maxBatch} and the pool allow) rather than
+     * one step apart. None is queued when one is refused.
+     */
+    public List<Generation> submitAll(List<GenerationRequest> rs) {
+        List<Seq> seqs = new ArrayList<>(rs.size());
+        for (GenerationRequest r : rs) seqs.add(checked(r));
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the engine is shut down");
+            if (waiting.size() + activeCount + seqs.size() > options.maxBatch() + options.maxQueue())
+                throw new QueueFullException(activeCount + " requests are running and " + waiting.size()
+                        + " waiting (the most this server queues); try again shortly");
+            waiting.addAll(seqs);
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        List<Generation> out = new ArrayList<>(seqs.size());
+        for (Seq s : seqs) out.add(s.g);
+        return out;
+    }
+
+    /** The checks of {@link #submit} that need no lock; the request's sequence, not yet queued. */
+    private Seq checked(GenerationRequest r) {
         int[] prompt = r.prompt();
         for (int i = 0; i < prompt.length; i++)
             if (prompt[i] < 0 || prompt[i] >= vocab)
@@ -197,19 +226,7 @@ public final class BatchEngine implements AutoCloseable {
                     + " tokens, which leaves no room for a completion");
         budget.check(prompt.length, r.maxNewTokens());
         int capacity = budget.positions(prompt.length, r.maxNewTokens());
-        Seq s = new Seq(new Generation(r), capacity);
-        lock.lock();
-        try {
-            if (closed) throw new IllegalStateException("the engine is shut down");
-            if (waiting.size() + activeCount >= options.maxBatch() + options.maxQueue())
-                throw new QueueFullException(activeCount + " requests are running and " + waiting.size()
-                        + " waiting (the most this server queues); try again shortly");
-            waiting.add(s);
-            work.signal();
-        } finally {
-            lock.unlock();
-        }
-        return s.g;
+        return new Seq(new Generation(r), capacity);
     }
 
     /** Submits and collects the tokens (a blocking convenience; the events are consumed here). */

@@ -91,7 +91,7 @@ class BatchEngineTest {
         // stacked prefill (several sequences' chunks in one forward) with the default budget and with one that cuts
         // the waiting chunks over several steps
         for (int budget : new int[] {EngineOptions.DEFAULT_PREFILL_TOKENS, 100})
-            concurrent(reqs, alone, opts().withMaxBatch(6).withPrefillTokens(budget));
+            concurrent(model, reqs, alone, opts().withMaxBatch(6).withPrefillTokens(budget), 9, 3);
     }
 
     /**
@@ -110,8 +110,6 @@ class BatchEngineTest {
             for (int i = 0; i < lens.length; i++) {
                 int[] p = prompt(r, lens[i]);
                 if (i == 2 || i == 4) System.arraycopy(shared, 0, p, 0, Math.min(p.length - 2, shared.length));
-                // long enough that the first three still decode when the last two join (after 2 tokens of request 2):
-                // with 6 + 2i new tokens, request 0 could end first on a busy machine, and the peak batch was 3
                 reqs.add(req(p, 20 + 2 * i, i));
             }
             List<int[]> alone = new ArrayList<>();
@@ -119,25 +117,25 @@ class BatchEngineTest {
                 assertFalse(e.stacksPrefill());
                 for (GenerationRequest q : reqs) alone.add(e.generate(q));
             }
-            concurrent(q8, reqs, alone, opts().withMaxBatch(6));
+            concurrent(q8, reqs, alone, opts().withMaxBatch(6), 4, 2);
         }
     }
 
-    private static void concurrent(List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o) throws Exception {
-        concurrent(model, reqs, alone, o);
-    }
-
-    private static void concurrent(DeepSeekV3 model, List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o) throws Exception {
+    /**
+     * Submits requests [0, late) together, reads 2 tokens of request {@code first} (its prompt is then computed and
+     * its whole chunks are in the prefix cache), submits the rest together, and compares every request's tokens with
+     * {@code alone}. Submitting in groups makes the batching checks independent of thread timing: the first group
+     * is admitted in one scheduler step (up to the batch limit), so its short prompts decode side by side.
+     */
+    private static void concurrent(DeepSeekV3 model, List<GenerationRequest> reqs, List<int[]> alone, EngineOptions o,
+            int late, int first) throws Exception {
         try (BatchEngine e = new BatchEngine(model, o)) {
             assertTrue(e.stacksPrefill());
-            List<Generation> gs = new ArrayList<>();
+            List<Generation> gs = new ArrayList<>(e.submitAll(reqs.subList(0, late)));
             List<List<Integer>> got = new ArrayList<>();
-            for (int i = 0; i < reqs.size(); i++) {
-                gs.add(e.submit(reqs.get(i)));
-                got.add(new ArrayList<>());
-                // join at different times: after a few tokens of the previous request
-                if (i % 3 == 2) drain(gs.get(i), got.get(i), 2);
-            }
+            for (int i = 0; i < reqs.size(); i++) got.add(new ArrayList<>());
+            drain(gs.get(first), got.get(first), 2);
+            gs.addAll(e.submitAll(reqs.subList(late, reqs.size()))); // join while the first group decodes
             for (int i = 0; i < gs.size(); i++) drain(gs.get(i), got.get(i), Integer.MAX_VALUE);
             for (int i = 0; i < reqs.size(); i++)
                 assertArrayEquals(alone.get(i), got.get(i).stream().mapToInt(Integer::intValue).toArray(),
