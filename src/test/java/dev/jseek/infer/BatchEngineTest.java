@@ -134,7 +134,7 @@ class BatchEngineTest {
             List<Generation> gs = new ArrayList<>(e.submitAll(reqs.subList(0, late)));
             List<List<Integer>> got = new ArrayList<>();
             for (int i = 0; i < reqs.size(); i++) got.add(new ArrayList<>());
-            drain(gs.get(first), got.get(first), 2);
+            assertNull(drain(gs.get(first), got.get(first), 2), "request " + first + " gives more than 2 tokens");
             gs.addAll(e.submitAll(reqs.subList(late, reqs.size()))); // join while the first group decodes
             for (int i = 0; i < gs.size(); i++) drain(gs.get(i), got.get(i), Integer.MAX_VALUE);
             for (int i = 0; i < reqs.size(); i++)

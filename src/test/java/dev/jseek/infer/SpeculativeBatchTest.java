@@ -61,14 +61,18 @@ class SpeculativeBatchTest {
         return p;
     }
 
-    /** Runs the requests concurrently (joining at different times) and returns each one's tokens and end reason. */
+    /**
+     * Runs the requests concurrently and returns each one's tokens and end reason. Submits the first 9 requests together, reads 2 tokens of request 3 (a shared-prefix prompt, then in the prefix
+     * cache), submits the rest together: the batch compositions depend on the scheduler, not on thread timing.
+     */
     static List<String> runConcurrently(BatchEngine e, List<GenerationRequest> reqs) throws Exception {
-        List<Generation> gs = new ArrayList<>();
+        int late = Math.min(9, reqs.size()), first = Math.min(3, late - 1);
+        List<Generation> gs = new ArrayList<>(e.submitAll(reqs.subList(0, late)));
         List<List<Integer>> got = new ArrayList<>();
-        for (int i = 0; i < reqs.size(); i++) {
-            gs.add(e.submit(reqs.get(i)));
-            got.add(new ArrayList<>());
-            if (i % 3 == 2) drain(gs.get(i), got.get(i), 2);
+        for (int i = 0; i < reqs.size(); i++) got.add(new ArrayList<>());
+        if (late < reqs.size()) {
+            assertNull(drain(gs.get(first), got.get(first), 2), "request " + first + " gives more than 2 tokens");
+            gs.addAll(e.submitAll(reqs.subList(late, reqs.size())));
         }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < gs.size(); i++) {
