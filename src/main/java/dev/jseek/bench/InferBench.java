@@ -21,6 +21,7 @@ import dev.jseek.model.StepProfile;
 import dev.jseek.model.TensorSchema;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tensor.DType;
+import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -251,6 +252,10 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
                 Path g = dir.resolve("model-" + t.cliName() + ".gguf");
                 if (!Files.isRegularFile(g)) {
                     log.printf("exporting %s...%n", g);
+                    // rewritten each time: a cache from before the pre-tokenizer was written has a tokenizer export refuses
+                    Path tok = hf.resolve("tokenizer.json.tmp");
+                    writeTokenizer(tok);
+                    Files.move(tok, hf.resolve("tokenizer.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     Path tmp = dir.resolve("model-" + t.cliName() + ".gguf.tmp");
                     GgufExporter.export(hf, tmp, t, false, hf.resolve("tokenizer.json"));
                     Files.move(tmp, g, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -270,6 +275,7 @@ public record InferBench(Path cache, List<Path> files, List<QuantMix> types, int
     static void writeTokenizer(Path p) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode(), model = root.putObject("model"), vocab = model.putObject("vocab");
+        root.set("pre_tokenizer", Tokenizer.deepSeekV3PreTokenizer()); // export writes only the family's
         model.put("type", "BPE");
         for (int b = 0; b < 256; b++) vocab.put(byteToken(b), b + 2);
         model.putArray("merges");

@@ -537,22 +537,8 @@ public final class BpeTrainer {
                 g.writeArrayFieldStart("normalizers");
                 g.writeEndArray();
                 g.writeEndObject();
-                g.writeObjectFieldStart("pre_tokenizer");
-                g.writeStringField("type", "Sequence");
-                g.writeArrayFieldStart("pretokenizers");
-                for (String re : new String[] {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN}) {
-                    g.writeStartObject();
-                    g.writeStringField("type", "Split");
-                    g.writeObjectFieldStart("pattern");
-                    g.writeStringField("Regex", re);
-                    g.writeEndObject();
-                    g.writeStringField("behavior", "Isolated");
-                    g.writeBooleanField("invert", false);
-                    g.writeEndObject();
-                }
-                byteLevel(g, null, false, true, false);
-                g.writeEndArray();
-                g.writeEndObject();
+                g.writeFieldName("pre_tokenizer");
+                g.writeTree(Tokenizer.deepSeekV3PreTokenizer());
                 byteLevel(g, "post_processor", true, false, true);
                 byteLevel(g, "decoder", true, true, true);
                 g.writeObjectFieldStart("model");

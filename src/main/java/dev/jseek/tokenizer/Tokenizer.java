@@ -159,6 +159,23 @@ public final class Tokenizer {
      */
     public static boolean isDeepSeekV3PreTokenizer(com.fasterxml.jackson.databind.JsonNode p) { return TokenizerLoader.isDeepSeekV3(p); }
 
+    /**
+     * DeepSeek-V3's tokenizer.json {@code pre_tokenizer} object (what {@link #isDeepSeekV3PreTokenizer} accepts): its
+     * three Split stages, then a ByteLevel without regex or prefix space. jseek's trained tokenizers write it.
+     */
+    public static com.fasterxml.jackson.databind.node.ObjectNode deepSeekV3PreTokenizer() {
+        var json = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        var root = json.objectNode().put("type", "Sequence");
+        var stages = root.putArray("pretokenizers");
+        for (String re : new String[] {FastSplitters.DS3_DIGITS, FastSplitters.DS3_CJK, FastSplitters.DS3_MAIN}) {
+            var st = stages.addObject().put("type", "Split");
+            st.putObject("pattern").put("Regex", re);
+            st.put("behavior", "Isolated").put("invert", false);
+        }
+        stages.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", false);
+        return root;
+    }
+
     /** Whether this tokenizer splits text with DeepSeek-V3's pre-tokenizer ({@link #DEEPSEEK_V3_PRE}). */
     public boolean hasDeepSeekV3PreTokenizer() { return pre.stages.length == 1 && pre.stages[0] instanceof PreTokenizer.FusedDs3; }
 
