@@ -128,6 +128,21 @@ public final class JseekModel implements AutoCloseable {
         return ChatTemplate.encode(tokenizer, messages, true, thinking);
     }
 
+    /**
+     * As {@link #chatPrompt(List)} with a chat template's variables (OpenAI-style {@code chat_template_kwargs}; values
+     * Map, List, String, Boolean, Long, Double or null): a template rendered by jseek's Jinja engine gets them all,
+     * jseek's renderers of the DeepSeek family read only {@code thinking}
+     * ({@link ChatTemplate#render(Tokenizer, List, boolean, Map)}); IllegalArgumentException naming a variable the
+     * template cannot take.
+     */
+    public int[] chatPrompt(List<Message> messages, java.util.Map<String, Object> templateVariables) {
+        if (Boolean.TRUE.equals(templateVariables.get("thinking")) && !ChatTemplate.rendersWithJinja(tokenizer)) {
+            String why = ChatTemplate.noThinkingSwitch(tokenizer);
+            if (why != null) throw new IllegalArgumentException(why);
+        }
+        return ChatTemplate.encode(tokenizer, messages, true, templateVariables);
+    }
+
     /** The prompt ids of a completion prompt (see {@link PromptStart}). */
     public int[] completionPrompt(String text) { return promptStart.encode(tokenizer, text); }
 
@@ -152,6 +167,18 @@ public final class JseekModel implements AutoCloseable {
      */
     public Completion stream(List<Message> messages, Sampling s, boolean thinking, Consumer<String> onText) throws InterruptedException {
         return generate(chatPrompt(messages, thinking), s, d -> {
+            onText.accept(d);
+            return true;
+        }, 0);
+    }
+
+    /**
+     * As {@link #stream(List, Sampling, Consumer)} with a chat template's variables (see
+     * {@link #chatPrompt(List, java.util.Map)}).
+     */
+    public Completion stream(List<Message> messages, Sampling s, java.util.Map<String, Object> templateVariables, Consumer<String> onText)
+            throws InterruptedException {
+        return generate(chatPrompt(messages, templateVariables), s, d -> {
             onText.accept(d);
             return true;
         }, 0);

@@ -54,6 +54,8 @@ public final class ChatCommand implements Callable<Integer> {
         String why = ChatTemplate.unsupported(tok);
         if (why != null) throw new UserException(why);
         if (thinking && (why = ChatTemplate.noThinkingSwitch(tok)) != null) throw new UserException("--thinking: " + why);
+        java.util.Map<String, Object> vars = new java.util.LinkedHashMap<>(chatTemplate.kwargs(tok));
+        if (thinking) vars.put("thinking", true);
         DeepSeekV3 m = model.open();
         JseekModel jm;
         try {
@@ -80,7 +82,7 @@ public final class ChatCommand implements Callable<Integer> {
                 }
                 history.add(Message.user(line));
                 try {
-                    Completion c = jm.stream(history, s, thinking, t -> { out.print(t); out.flush(); });
+                    Completion c = jm.stream(history, s, vars, t -> { out.print(t); out.flush(); });
                     out.println();
                     history.add(Message.assistant(c.text()));
                 } catch (IllegalArgumentException e) { // the conversation no longer fits the context or the cache

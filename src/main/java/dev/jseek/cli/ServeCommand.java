@@ -97,6 +97,7 @@ public final class ServeCommand implements Callable<Integer> {
         String name = modelName != null ? modelName : modelPath.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new UserException("--model-name is empty");
         Tokenizer tok = chatTemplate.apply(model.tokenizer.find(modelPath, true));
+        java.util.Map<String, Object> templateDefaults = chatTemplate.kwargs(tok);
         PrintStream err = System.err;
         ServerOptions opts = new ServerOptions(host, port, name, new SamplingParams.Defaults(maxTokensDefault, temperature), err,
                 limits, apiKey, insecure, generationTimeout == null ? null : java.time.Duration.ofMillis(Math.round(generationTimeout * 1000)));
@@ -108,6 +109,7 @@ public final class ServeCommand implements Callable<Integer> {
                     .withPrefixCache(prefixCache).withSpeculative(speculative).withMaxRequestBytes(maxCacheMib << 20);
             if (kvCacheMb != null) eo = eo.withCacheBytes(kvCacheMb << 20);
             runner = new ModelRunner(m, tok, start, eo);
+            runner.templateDefaults(templateDefaults);
         } catch (IllegalArgumentException e) {
             m.close();
             throw new UserException(e.getMessage(), e);

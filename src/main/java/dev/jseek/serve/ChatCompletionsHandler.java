@@ -19,7 +19,7 @@ final class ChatCompletionsHandler extends GenerationHandler {
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         ChatRequest req = ChatRequest.parse(call.jsonBody(), options.defaults());
-        Generation g = start(req.tools().prompt(runner, req.messages(), req.thinking()), "messages", req.params(), "chatcmpl");
+        Generation g = start(req.tools().prompt(runner, req.messages(), req.templateKwargs()), "messages", req.params(), "chatcmpl");
         Boolean opened = reasoningOpened(g.prompt()); // null: not a thinking model's template
         if (g.params().stream()) stream(call, g, req.tools(), opened);
         else answer(call, g, req.tools(), opened);

@@ -7,23 +7,31 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jseek.tokenizer.Message;
 import dev.jseek.tokenizer.ToolCall;
+import dev.jseek.tokenizer.ChatTemplate;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A {@code POST /v1/chat/completions} request: the conversation and the sampling options. Roles: system (and
  * OpenAI's newer name for it, developer), user, assistant. Content is a string or an array of
  * {@code {"type": "text", "text": ...}} parts, joined with "\n". The conversation is rendered with DeepSeek-V3's chat
  * template ({@link dev.jseek.tokenizer.ChatTemplate}, docs/architecture.md §7.8).
- * {@code chat_template_kwargs} (as vLLM and SGLang take it) holds the template's switches; jseek's templates read
- * one, {@code thinking} (a boolean, DeepSeek-V3.1's: the answer opens {@code <think>}).
+ * {@code chat_template_kwargs} (as vLLM, SGLang and llama-server take it) holds the template's variables: jseek's
+ * renderers of the DeepSeek family read one, {@code thinking} (a boolean, DeepSeek-V3.1's: the answer opens
+ * {@code <think>}); a template rendered by the Jinja engine gets them all ({@link ChatTemplate#render(dev.jseek.tokenizer.Tokenizer, List, boolean, Map)}).
  */
-public record ChatRequest(List<Message> messages, SamplingParams params, Tools tools, boolean thinking) {
+public record ChatRequest(List<Message> messages, SamplingParams params, Tools tools, Map<String, Object> templateKwargs) {
     public ChatRequest {
         messages = List.copyOf(messages);
+        templateKwargs = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(templateKwargs));
     }
 
-    public ChatRequest(List<Message> messages, SamplingParams params) { this(messages, params, Tools.NONE, false); }
+    public ChatRequest(List<Message> messages, SamplingParams params) { this(messages, params, Tools.NONE, Map.of()); }
+
+    /** {@code chat_template_kwargs.thinking} is true. */
+    public boolean thinking() { return Boolean.TRUE.equals(templateKwargs.get("thinking")); }
 
     static ChatRequest parse(ObjectNode o, SamplingParams.Defaults d) {
         JsonNode ms = o.get("messages");
@@ -33,28 +41,36 @@ public record ChatRequest(List<Message> messages, SamplingParams params, Tools t
         List<Message> out = new ArrayList<>();
         for (int i = 0; i < ms.size(); i++) out.add(message(ms.get(i), "messages[" + i + "]"));
         Tools tools = Tools.parse(o);
-        boolean thinking = thinking(o.get("chat_template_kwargs"));
-        if (thinking && tools.active())
+        Map<String, Object> kwargs = templateKwargs(o.get("chat_template_kwargs"));
+        if (Boolean.TRUE.equals(kwargs.get("thinking")) && tools.active())
             throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: DeepSeek-V3.1 calls tools in its "
                     + "non-thinking mode only; send thinking false (or leave it out) with tools");
-        return new ChatRequest(out, SamplingParams.parse(o, d), tools, thinking);
+        return new ChatRequest(out, SamplingParams.parse(o, d), tools, kwargs);
     }
 
-    /** {@code chat_template_kwargs.thinking}: false when absent; a 400 for a key the templates do not read. */
-    private static boolean thinking(JsonNode kw) {
-        if (!given(kw)) return false;
+    /**
+     * {@code chat_template_kwargs} as template variables (JSON objects as maps, arrays as lists, integers as Long,
+     * other numbers as Double): empty when absent; a 400 for a name jseek sets itself ({@link ChatTemplate#SET_BY_JSEEK})
+     * and for a {@code thinking} that is not a boolean.
+     */
+    static Map<String, Object> templateKwargs(JsonNode kw) {
+        if (!given(kw)) return Map.of();
         if (!kw.isObject()) throw ApiError.invalid("chat_template_kwargs", "chat_template_kwargs must be an object, got " + describe(kw));
-        var names = kw.fieldNames();
-        while (names.hasNext()) {
-            String k = names.next();
-            if (!k.equals("thinking"))
-                throw ApiError.invalid("chat_template_kwargs." + k, "chat_template_kwargs." + k + ": jseek's chat templates read only "
-                        + "'thinking' (DeepSeek-V3.1's switch)");
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (var e : kw.properties()) {
+            String k = e.getKey(), path = "chat_template_kwargs." + k;
+            if (ChatTemplate.SET_BY_JSEEK.contains(k))
+                throw ApiError.invalid(path, path + ": jseek sets '" + k + "' itself"
+                        + (k.equals("tools") ? " (send functions in the request's tools)" : k.equals("messages") ? " (from the request's messages)" : ""));
+            if (k.equals("thinking") && given(e.getValue()) && !e.getValue().isBoolean())
+                throw ApiError.invalid(path, path + " must be true or false, got " + describe(e.getValue()));
+            try {
+                out.put(k, ChatTemplate.variable(e.getValue()));
+            } catch (IllegalArgumentException x) {
+                throw ApiError.invalid(path, path + ": " + x.getMessage());
+            }
         }
-        JsonNode t = kw.get("thinking");
-        if (!given(t)) return false;
-        if (!t.isBoolean()) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking must be true or false, got " + describe(t));
-        return t.booleanValue();
+        return out;
     }
 
     private static Message message(JsonNode m, String path) {

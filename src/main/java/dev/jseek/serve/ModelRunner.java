@@ -56,6 +56,8 @@ public final class ModelRunner implements AutoCloseable {
     /** The longest token in UTF-8 bytes: a text of n chars is at least n / this many tokens. */
     private final int maxTokenBytes;
     private volatile boolean closing;
+    /** {@code serve --chat-template-kwargs}: each request's chat_template_kwargs go over these. */
+    private volatile java.util.Map<String, Object> templateDefaults = java.util.Map.of();
     /** Set once the model's files changed on disk: every later request is refused with it. */
     private volatile String failure;
 
@@ -87,6 +89,11 @@ public final class ModelRunner implements AutoCloseable {
 
     public Tokenizer tokenizer() { return model.tokenizer(); }
 
+    /** The template variables under every request's {@code chat_template_kwargs} ({@code serve --chat-template-kwargs}). */
+    public void templateDefaults(java.util.Map<String, Object> v) { templateDefaults = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(v)); }
+
+    public java.util.Map<String, Object> templateDefaults() { return templateDefaults; }
+
     public JseekModel model() { return model; }
 
     /** The engine's state (queue, batch, cache blocks) for /metrics. */
@@ -96,13 +103,20 @@ public final class ModelRunner implements AutoCloseable {
     public int contextLength() { return contextLength; }
 
     /** The prompt ids of a conversation: DeepSeek-V3's chat template with the assistant prompt at the end. */
-    public int[] chatPrompt(List<Message> messages) { return chatPrompt(messages, false); }
+    public int[] chatPrompt(List<Message> messages) { return chatPrompt(messages, java.util.Map.of()); }
 
     /**
-     * The prompt ids of a conversation with the template's thinking switch ({@code chat_template_kwargs.thinking}); a
-     * 400 when it is asked of a template without one.
+     * The prompt ids of a conversation with the request's {@code chat_template_kwargs}
+     * ({@link dev.jseek.tokenizer.ChatTemplate#render(dev.jseek.tokenizer.Tokenizer, List, boolean, java.util.Map)}):
+     * a Jinja-rendered template gets them all as variables; a family template reads only {@code thinking}, and a 400
+     * names any other key, or {@code thinking} asked of a template without the switch.
      */
-    public int[] chatPrompt(List<Message> messages, boolean thinking) {
+    public int[] chatPrompt(List<Message> messages, java.util.Map<String, Object> requestKwargs) {
+        java.util.Map<String, Object> templateKwargs = requestKwargs;
+        if (!templateDefaults.isEmpty()) {
+            templateKwargs = new java.util.LinkedHashMap<>(templateDefaults);
+            templateKwargs.putAll(requestKwargs);
+        }
         long chars = 0;
         for (Message m : messages) {
             if (m.content() != null) chars += m.content().length();
@@ -111,10 +125,16 @@ public final class ModelRunner implements AutoCloseable {
         checkPromptLength(chars, "messages");
         String why = dev.jseek.tokenizer.ChatTemplate.unsupported(model.tokenizer());
         if (why != null) throw ApiError.invalid("messages", why);
-        String noSwitch = thinking ? dev.jseek.tokenizer.ChatTemplate.noThinkingSwitch(model.tokenizer()) : null;
-        if (noSwitch != null) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: " + noSwitch);
+        if (!dev.jseek.tokenizer.ChatTemplate.rendersWithJinja(model.tokenizer())) {
+            for (String k : templateKwargs.keySet())
+                if (!k.equals("thinking"))
+                    throw ApiError.invalid("chat_template_kwargs." + k, "chat_template_kwargs." + k + ": jseek renders this model's chat template ("
+                            + dev.jseek.tokenizer.ChatTemplate.formatOf(model.tokenizer()).label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)");
+            String noSwitch = Boolean.TRUE.equals(templateKwargs.get("thinking")) ? dev.jseek.tokenizer.ChatTemplate.noThinkingSwitch(model.tokenizer()) : null;
+            if (noSwitch != null) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: " + noSwitch);
+        }
         try {
-            return model.chatPrompt(messages, thinking);
+            return model.chatPrompt(messages, templateKwargs);
         } catch (IllegalArgumentException e) { // the template refuses the conversation (e.g. a Jinja template's raise_exception)
             throw ApiError.invalid("messages", e.getMessage());
         }

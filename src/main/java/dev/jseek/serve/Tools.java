@@ -124,16 +124,22 @@ record Tools(List<Function> functions, String required) {
     }
 
     /** The prompt ids: the conversation with the functions described in the system prompt and the forced start. */
-    int[] prompt(ModelRunner runner, List<Message> messages) { return prompt(runner, messages, false); }
+    int[] prompt(ModelRunner runner, List<Message> messages) { return prompt(runner, messages, java.util.Map.of()); }
 
-    /** As {@link #prompt(ModelRunner, List)} with the template's thinking switch (never on together with tools). */
-    int[] prompt(ModelRunner runner, List<Message> messages, boolean thinking) {
-        if (!active()) return runner.chatPrompt(messages, thinking);
+    /**
+     * As {@link #prompt(ModelRunner, List)} with the request's {@code chat_template_kwargs} (the thinking switch is
+     * never on together with tools).
+     */
+    int[] prompt(ModelRunner runner, List<Message> messages, java.util.Map<String, Object> templateKwargs) {
+        if (!active()) return runner.chatPrompt(messages, templateKwargs);
         ToolCallSyntax syntax = syntax(runner);
-        if (syntax == null) return runner.chatPrompt(messages);
+        // tools run in the template's non-thinking mode (DeepSeek-V3.1 calls tools only there), whatever serve's defaults say
+        templateKwargs = new java.util.LinkedHashMap<>(templateKwargs);
+        templateKwargs.putIfAbsent("thinking", false);
+        if (syntax == null) return runner.chatPrompt(messages, templateKwargs);
         List<Message> ms = new ArrayList<>(messages);
         ms.add(0, Message.system(describeFunctions(syntax)));
-        int[] base = runner.chatPrompt(ms);
+        int[] base = runner.chatPrompt(ms, templateKwargs);
         String forced = forced(syntax);
         if (forced.isEmpty()) return base;
         int[] f = runner.tokenizer().encode(forced, false);

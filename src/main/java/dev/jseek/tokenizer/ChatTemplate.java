@@ -35,7 +35,7 @@ import static dev.jseek.tokenizer.SpecialTokens.*;
  * one of the DeepSeek family's (compared as text, see {@link ChatFormat#of}): those renderers also know how the model
  * writes tool calls and reasoning. Any other template is rendered by jseek's Jinja engine ({@link JinjaTemplate}, the
  * subset of jinja2 chat templates use, with the variables of {@link #context}), so a model whose template jseek has never
- * seen (DeepSeek-R1-0528, V2.5, Moonlight, ...) still chats; such a template gets no tools and no thinking switch. A
+ * seen (DeepSeek-R1-0528, V2.5, Moonlight, ...) still chats; such a template gets no tools, and its own switches come as variables ({@link #render(Tokenizer, List, boolean, Map)}). A
  * template the engine cannot parse is refused by {@link #encode} with a message naming the tokenizer and the reason. A
  * tokenizer without a template (one jseek trained) gets DeepSeek-V3's when its vocabulary has V3's role tokens, and is
  * refused otherwise.
@@ -144,7 +144,7 @@ public final class ChatTemplate {
                     + (f.hasThinkingSwitch() ? "; thinking switch" : f.thinks() ? "; answers open with reasoning" : "");
         }
         if (rendersWithJinja(t))
-            return "rendered by jseek's Jinja engine (first line \"" + firstLine(t.chatTemplate()) + "\"); no tools, no thinking switch"
+            return "rendered by jseek's Jinja engine (first line \"" + firstLine(t.chatTemplate()) + "\"); no tools; chat_template_kwargs are template variables"
                     + (splitsReasoning(t) ? "; answers split at </think>" : "");
         return "none: " + unsupported(t);
     }
@@ -233,12 +233,81 @@ public final class ChatTemplate {
         String why = unsupported(tokenizer);
         if (why != null) throw new IllegalArgumentException(why);
         if (thinking) throw new IllegalArgumentException(noThinkingSwitch(tokenizer));
-        try {
-            return jinja(tokenizer.chatTemplate()).render(context(messages, addGenerationPrompt, bos, eos, null));
-        } catch (JinjaException e) {
-            String m = e instanceof JinjaException.Raised r ? r.templateMessage() : e.getMessage();
-            throw new IllegalArgumentException("the chat template of " + tokenizer.source() + " refuses this conversation: " + m);
+        return render(tokenizer, messages, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * The variables jseek itself gives a Jinja template ({@link #context}), which {@code chat_template_kwargs} may not
+     * set, and {@code tools}, which jseek does not pass to a Jinja template (it could not read the calls back).
+     */
+    public static final java.util.Set<String> SET_BY_JSEEK = java.util.Set.of("messages", "add_generation_prompt", "bos_token", "eos_token", "tools");
+
+    /**
+     * As {@link #render(Tokenizer, List, boolean, boolean)} with the variables of an OpenAI-style
+     * {@code chat_template_kwargs} (values as the Jinja engine takes them: Map, List, String, Boolean, Long, Double,
+     * null). A template rendered by the Jinja engine gets every one of them beside {@link #context}'s, as transformers'
+     * {@code apply_chat_template(**kwargs)} passes them (a name in {@link #SET_BY_JSEEK} is refused). jseek's own
+     * renderers of the DeepSeek family read one, {@code thinking} (a Boolean: {@link ChatFormat#hasThinkingSwitch}),
+     * and refuse any other name. IllegalArgumentException naming the variable, or as {@code render} does.
+     */
+    public static String render(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt, Map<String, Object> variables) {
+        if (formatOf(tokenizer) == null && unsupported(tokenizer) == null) {
+            for (String k : variables.keySet())
+                if (SET_BY_JSEEK.contains(k))
+                    throw new IllegalArgumentException("'" + k + "' is set by jseek (" + String.join(", ", new java.util.TreeSet<>(SET_BY_JSEEK)) + "), not by the caller");
+            String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenString(tokenizer.bosId()) : BOS;
+            String eos = tokenizer.eosId() >= 0 ? tokenizer.tokenString(tokenizer.eosId()) : EOS;
+            Map<String, Object> ctx = context(messages, addGenerationPrompt, bos, eos, null);
+            ctx.putAll(variables);
+            try {
+                return jinja(tokenizer.chatTemplate()).render(ctx);
+            } catch (JinjaException e) {
+                String m = e instanceof JinjaException.Raised r ? r.templateMessage() : e.getMessage();
+                throw new IllegalArgumentException("the chat template of " + tokenizer.source() + " refuses this conversation: " + m);
+            }
         }
+        String why = unsupported(tokenizer);
+        if (why != null) throw new IllegalArgumentException(why);
+        Object thinking = null;
+        for (Map.Entry<String, Object> e : variables.entrySet()) {
+            if (!e.getKey().equals("thinking"))
+                throw new IllegalArgumentException("'" + e.getKey() + "': jseek renders this model's chat template ("
+                        + formatOf(tokenizer).label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)");
+            thinking = e.getValue();
+        }
+        if (thinking != null && !(thinking instanceof Boolean))
+            throw new IllegalArgumentException("'thinking' must be true or false, got " + thinking);
+        return render(tokenizer, messages, addGenerationPrompt, Boolean.TRUE.equals(thinking));
+    }
+
+    /**
+     * A JSON value as a template variable: objects as maps (order kept), arrays as lists, integers as Long, other
+     * numbers as Double, strings, booleans, null. IllegalArgumentException for an integer outside 64 bits.
+     */
+    public static Object variable(com.fasterxml.jackson.databind.JsonNode n) {
+        if (n == null || n.isNull() || n.isMissingNode()) return null;
+        if (n.isObject()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            for (var e : n.properties()) m.put(e.getKey(), variable(e.getValue()));
+            return m;
+        }
+        if (n.isArray()) {
+            List<Object> l = new ArrayList<>();
+            for (var x : n) l.add(variable(x));
+            return l;
+        }
+        if (n.isTextual()) return n.textValue();
+        if (n.isBoolean()) return n.booleanValue();
+        if (n.isIntegralNumber()) {
+            if (!n.canConvertToLong()) throw new IllegalArgumentException(n + " is outside the 64-bit integers templates compute with");
+            return n.longValue();
+        }
+        return n.doubleValue();
+    }
+
+    /** The prompt ids of {@link #render(Tokenizer, List, boolean, Map)}'s text, encoded without adding BOS. */
+    public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt, Map<String, Object> variables) {
+        return tokenizer.encode(render(tokenizer, messages, addGenerationPrompt, variables), false);
     }
 
     /**

@@ -196,6 +196,39 @@ class JseekModelTest {
                 + "is not one jseek can render: unexpected end of template: a block is not closed (expected "), refused[2]);
     }
 
+    /**
+     * {@code chat --chat-template-kwargs JSON}: the variables reach the template (the answer is the model's on the
+     * prompt rendered with them); a name jseek sets, text that is not a JSON object, and a variable other than
+     * {@code thinking} for a family template are clear errors.
+     */
+    @Test void chatCommandPassesTemplateVariables(@TempDir Path elsewhere) throws Exception {
+        Path gguf = elsewhere.resolve("m.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path template = elsewhere.resolve("persona.jinja");
+        Files.writeString(template, "{{ bos_token }}{% if persona %}({{ persona.name }}, {{ persona.tags | join('+') }}) {% endif %}"
+                + "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}\n");
+        Tokenizer g;
+        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        String bos = g.tokenString(g.bosId());
+        String a1 = generate(g, bos + "(ada, x+y) [user] hello\n[assistant] ");
+        String[] run = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6",
+                "--chat-template", template.toString(), "--chat-template-kwargs", "{\"persona\": {\"name\": \"ada\", \"tags\": [\"x\", \"y\"]}}");
+        assertEquals("0", run[0], run[2]);
+        assertEquals("> " + a1 + "\n> ", run[1]);
+
+        String[] reserved = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--chat-template", template.toString(),
+                "--chat-template-kwargs", "{\"messages\": []}");
+        assertNotEquals("0", reserved[0]);
+        assertTrue(reserved[2].contains("--chat-template-kwargs: jseek sets 'messages' itself"), reserved[2]);
+        String[] notObject = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--chat-template-kwargs", "[1]");
+        assertNotEquals("0", notObject[0]);
+        assertTrue(notObject[2].contains("--chat-template-kwargs must be a JSON object, got [1]"), notObject[2]);
+        String[] family = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--chat-template-kwargs", "{\"persona\": 1}");
+        assertNotEquals("0", family[0]);
+        assertTrue(family[2].contains("--chat-template-kwargs: 'persona': jseek renders this model's chat template (deepseek-v3) itself "
+                + "and reads only 'thinking'"), family[2]);
+    }
+
     static String[] chatCommand(String stdin, String... args) {
         java.io.InputStream oldIn = System.in;
         java.io.PrintStream oldOut = System.out;

@@ -43,7 +43,7 @@ class InspectGgufTemplateTest {
         r = ExportCommandTest.run("inspect", "--model", gguf(tmp, "chatml.gguf",
                 "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}").toString());
         assertTrue(r.out().contains("chat template: rendered by jseek's Jinja engine (first line \"{% for m in messages %}<|im_start|>{{ m.role }}\"); "
-                + "no tools, no thinking switch\n"), r.out());
+                + "no tools; chat_template_kwargs are template variables\n"), r.out());
 
         Path bad = gguf(tmp, "bad.gguf", "{% include 'x.jinja' %}");
         r = ExportCommandTest.run("inspect", "--model", bad.toString());

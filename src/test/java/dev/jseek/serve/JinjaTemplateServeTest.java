@@ -18,8 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A model whose chat template is none of the DeepSeek family's is served through jseek's Jinja engine: the answer is
  * the oracle's on the prompt the engine renders; the template's own {@code raise_exception} is a 400 naming
- * {@code messages} with the template's message; tools and the thinking switch, which jseek cannot know for such a
- * template, are 400s naming their parameter.
+ * {@code messages} with the template's message; tools, whose call syntax jseek cannot know for such a template, are a
+ * 400 naming their parameter; {@code chat_template_kwargs} are the template's variables (the names jseek sets itself
+ * are a 400).
  */
 class JinjaTemplateServeTest {
     @TempDir static Path tmp;
@@ -92,7 +93,7 @@ class JinjaTemplateServeTest {
         assertEquals(expected, TestServer.json(r).get("choices").get(0).get("message").get("content").textValue());
     }
 
-    @Test void theTemplatesRefusalToolsAndThinkingAreClearErrors() throws Exception {
+    @Test void theTemplatesRefusalToolsAndReservedKwargsAreClearErrors() throws Exception {
         HttpResponse<String> r = server.post("/v1/chat/completions",
                 "{\"messages\":[{\"role\":\"assistant\",\"content\":\"hi\"},{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":4}");
         assertEquals(400, r.statusCode(), r.body());
@@ -109,8 +110,62 @@ class JinjaTemplateServeTest {
         assertTrue(err.get("message").textValue().startsWith("the model's chat template is none of the DeepSeek family's"), err.get("message").textValue());
 
         r = server.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":4,"
-                + "\"chat_template_kwargs\":{\"thinking\":true}}");
+                + "\"chat_template_kwargs\":{\"bos_token\":\"<s>\"}}");
         assertEquals(400, r.statusCode(), r.body());
-        assertEquals("chat_template_kwargs.thinking", TestServer.json(r).get("error").get("param").textValue());
+        err = TestServer.json(r).get("error");
+        assertEquals("chat_template_kwargs.bos_token", err.get("param").textValue());
+        assertEquals("chat_template_kwargs.bos_token: jseek sets 'bos_token' itself", err.get("message").textValue());
+    }
+
+    /**
+     * {@code chat_template_kwargs} reach a Jinja template as variables (as transformers' apply_chat_template(**kwargs)
+     * and llama-server pass them): JSON objects, arrays, numbers, strings, booleans and null as the template sees
+     * them, {@code thinking} included (it is only a variable to such a template). The answer is the oracle's on the
+     * prompt rendered with them.
+     */
+    @Test void templateKwargsAreTheTemplatesVariables() throws Exception {
+        Path dir = tmp.resolve("kw");
+        TestServer.buildModel(dir, 23, 256);
+        String template = """
+                {{- bos_token }}{% if persona %}[{{ persona.name | upper }} x{{ persona.level * 2 }} {{ tags | join('/') }} {{ ratio }}{{ ' none' if nothing is none }}]
+                {% endif %}{% for m in messages %}{{ m.role }}: {{ m.content }}
+                {% endfor %}{% if add_generation_prompt %}assistant:{% if thinking %} <think>{% endif %}{% endif %}""";
+        Files.writeString(dir.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", template).toString());
+        try (TestServer kw = new TestServer(dir, new SamplingParams.Defaults(12, 0f))) {
+            List<Message> msgs = List.of(Message.user("hello"));
+            java.util.Map<String, Object> vars = new java.util.LinkedHashMap<>();
+            vars.put("persona", java.util.Map.of("name", "ada", "level", 21L));
+            vars.put("tags", List.of("a", "b"));
+            vars.put("ratio", 0.5);
+            vars.put("nothing", null);
+            vars.put("thinking", true);
+            String text = ChatTemplate.render(kw.tokenizer, msgs, true, vars);
+            assertEquals("<｜begin▁of▁sentence｜>[ADA x42 a/b 0.5 none]\nuser: hello\nassistant: <think>", text.replace(kw.tokenizer.tokenString(kw.tokenizer.bosId()), "<｜begin▁of▁sentence｜>"));
+            assertEquals("<｜begin▁of▁sentence｜>user: hello\nassistant:", ChatTemplate.render(kw.tokenizer, msgs, true)
+                    .replace(kw.tokenizer.tokenString(kw.tokenizer.bosId()), "<｜begin▁of▁sentence｜>"), "without kwargs the variables are undefined");
+            String expected = kw.oracle(ChatTemplate.encode(kw.tokenizer, msgs, true, vars), 12, Sampler.greedy()).text();
+            HttpResponse<String> r = kw.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}],"
+                    + "\"max_tokens\":12,\"temperature\":0,\"chat_template_kwargs\":{\"persona\":{\"name\":\"ada\",\"level\":21},"
+                    + "\"tags\":[\"a\",\"b\"],\"ratio\":0.5,\"nothing\":null,\"thinking\":true}}");
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode msg = TestServer.json(r).get("choices").get(0).get("message");
+            assertEquals(expected, msg.get("content").textValue());
+            assertEquals(ChatTemplate.encode(kw.tokenizer, msgs, true, vars).length, TestServer.json(r).get("usage").get("prompt_tokens").asInt());
+
+            // serve --chat-template-kwargs: defaults under each request's own
+            java.util.Map<String, Object> defaults = java.util.Map.of("persona", java.util.Map.of("name", "bob", "level", 1L),
+                    "tags", List.of("z", "w", "v"), "ratio", 2.0);
+            kw.runner.templateDefaults(defaults);
+            java.util.Map<String, Object> over = new java.util.LinkedHashMap<>(defaults);
+            over.put("tags", List.of("q"));
+            String plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}],\"max_tokens\":2,\"temperature\":0";
+            int withDefaults = TestServer.json(kw.post("/v1/chat/completions", plain + "}")).get("usage").get("prompt_tokens").asInt();
+            int overridden = TestServer.json(kw.post("/v1/chat/completions", plain + ",\"chat_template_kwargs\":{\"tags\":[\"q\"]}}"))
+                    .get("usage").get("prompt_tokens").asInt();
+            assertEquals(ChatTemplate.encode(kw.tokenizer, msgs, true, defaults).length, withDefaults);
+            assertEquals(ChatTemplate.encode(kw.tokenizer, msgs, true, over).length, overridden);
+            assertNotEquals(withDefaults, overridden);
+            assertNotEquals(ChatTemplate.encode(kw.tokenizer, msgs, true).length, withDefaults);
+        }
     }
 }

@@ -93,7 +93,8 @@ class ThinkingTest {
 
         r = v31.post("/v1/chat/completions", BODY + ",\"chat_template_kwargs\":{\"enable_thinking\":true}}");
         assertEquals(400, r.statusCode());
-        assertEquals("chat_template_kwargs.enable_thinking: jseek's chat templates read only 'thinking' (DeepSeek-V3.1's switch)",
+        assertEquals("chat_template_kwargs.enable_thinking: jseek renders this model's chat template (deepseek-v3.1) itself and reads only "
+                + "'thinking' (DeepSeek-V3.1's switch)",
                 TestServer.json(r).get("error").get("message").textValue());
         r = v31.post("/v1/chat/completions", BODY + ",\"chat_template_kwargs\":{\"thinking\":\"yes\"}}");
         assertEquals(400, r.statusCode());
