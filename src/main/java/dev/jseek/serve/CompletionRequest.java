@@ -8,12 +8,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * A {@code POST /v1/completions} request: a text prompt (a string, or an array holding exactly one string), or the
- * prompt's token ids (an array of integers, as OpenAI allows), and the sampling options.
+ * prompt's token ids (an array of integers, as OpenAI allows), and the sampling options. A non-empty {@code suffix}
+ * (OpenAI's insertion) makes the text prompt the code before a hole and the suffix the code after it: the model
+ * fills the middle from the fill-in-the-middle prompt it was trained on ({@link dev.jseek.tokenizer.Prompts#fim}).
  *
  * @param prompt    the prompt text, or null when {@code promptIds} is given
  * @param promptIds the prompt as token ids, or null when {@code prompt} is given
+ * @param suffix    the text after the hole (fill in the middle), or null
  */
-public record CompletionRequest(String prompt, int[] promptIds, SamplingParams params) {
+public record CompletionRequest(String prompt, int[] promptIds, String suffix, SamplingParams params) {
+    public CompletionRequest(String prompt, int[] promptIds, SamplingParams params) { this(prompt, promptIds, null, params); }
+
     static CompletionRequest parse(ObjectNode o, SamplingParams.Defaults d) {
         for (String f : new String[] {"tools", "tool_choice"})
             if (o.has(f)) throw ApiError.invalid(f, f + " belongs to /v1/chat/completions; /v1/completions continues a text prompt");
@@ -37,9 +42,10 @@ public record CompletionRequest(String prompt, int[] promptIds, SamplingParams p
             throw ApiError.invalid("prompt", "prompt must be a string (or one string in an array, or an array of token ids), got "
                     + describe(p));
         }
-        RequestFields.optString(o, "suffix", "suffix");
-        if (given(o.get("suffix")) && !o.get("suffix").textValue().isEmpty())
-            throw ApiError.invalid("suffix", "suffix (insertion) is not supported by this server; use jseek generate --fim-prefix/--fim-suffix");
-        return new CompletionRequest(text, ids, SamplingParams.parse(o, d));
+        String suffix = RequestFields.optString(o, "suffix", "suffix");
+        if (suffix != null && suffix.isEmpty()) suffix = null;            // OpenAI's default: no insertion
+        if (suffix != null && text == null)
+            throw ApiError.invalid("suffix", "suffix needs a text prompt (the code before the hole), not token ids");
+        return new CompletionRequest(text, ids, suffix, SamplingParams.parse(o, d));
     }
 }

@@ -4,7 +4,7 @@ import java.io.IOException;
 
 /**
  * {@code POST /v1/completions}: continues a text prompt ({@link CompletionRequest}; its start per
- * {@link dev.jseek.api.PromptStart}), answered as one {@code text_completion} or, with {@code stream: true}, as
+ * {@link dev.jseek.api.PromptStart}), or with {@code suffix} fills the hole between the two, answered as one {@code text_completion} or, with {@code stream: true}, as
  * {@code text_completion} chunks (one per released piece of text, then an empty one with finish_reason, optionally
  * a usage chunk, then {@code [DONE]}). With n > 1 every choice streams under its index; logprobs ({@code logprobs: k})
  * come with the choice, or in its last chunk when streaming.
@@ -16,7 +16,8 @@ final class CompletionsHandler extends GenerationHandler {
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         CompletionRequest req = CompletionRequest.parse(call.jsonBody(), options.defaults());
-        int[] prompt = req.promptIds() != null ? req.promptIds() : runner.completionPrompt(req.prompt());
+        int[] prompt = req.promptIds() != null ? req.promptIds()
+                : req.suffix() != null ? runner.fimPrompt(req.prompt(), req.suffix()) : runner.completionPrompt(req.prompt());
         Generation g = start(prompt, "prompt", req.params(), "cmpl");
         if (g.params().stream()) stream(call, g);
         else answer(call, g);

@@ -147,6 +147,19 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     /**
+     * The fill-in-the-middle prompt of a completion with a {@code suffix} ({@link dev.jseek.tokenizer.Prompts#fim}:
+     * the PSM layout of pre-training, after which the model writes the middle); a 400 naming {@code suffix} when the
+     * tokenizer has no fill-in-the-middle tokens.
+     */
+    public int[] fimPrompt(String prefix, String suffix) {
+        checkPromptLength((long) prefix.length() + suffix.length(), "prompt");
+        if (!dev.jseek.tokenizer.Prompts.hasFim(model.tokenizer()))
+            throw ApiError.invalid("suffix", "suffix: the model's tokenizer has no fill-in-the-middle tokens (<｜fim▁begin｜>, "
+                    + "<｜fim▁hole｜>, <｜fim▁end｜>), so it cannot fill the text between a prompt and a suffix");
+        return dev.jseek.tokenizer.Prompts.fim(model.tokenizer(), prefix, suffix);
+    }
+
+    /**
      * Refuses (400) a prompt text that cannot fit the context whatever it tokenizes to, before tokenizing it: no
      * token is longer than the longest in the vocabulary, so {@code chars} chars are at least
      * chars / longest tokens.

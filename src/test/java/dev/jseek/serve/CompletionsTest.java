@@ -172,6 +172,45 @@ class CompletionsTest {
         }
     }
 
+    /**
+     * {@code suffix} (OpenAI's insertion): the model continues the fill-in-the-middle prompt of pre-training,
+     * {@code <｜fim▁begin｜>} prefix {@code <｜fim▁hole｜>} suffix {@code <｜fim▁end｜>} without a start token (ids built
+     * here by hand), streamed or not; an empty suffix is a plain completion; a suffix beside token ids is a 400.
+     */
+    @Test void suffixFillsTheMiddle() throws Exception {
+        String prefix = "int add(int a, int b) {\n    return ", suffix = ";\n}\n";
+        int[] p = s.tokenizer.encode(prefix, false), q = s.tokenizer.encode(suffix, false);
+        int[] ids = new int[p.length + q.length + 3];
+        ids[0] = s.tokenizer.fimBeginId();
+        System.arraycopy(p, 0, ids, 1, p.length);
+        ids[p.length + 1] = s.tokenizer.fimHoleId();
+        System.arraycopy(q, 0, ids, p.length + 2, q.length);
+        ids[ids.length - 1] = s.tokenizer.fimEndId();
+        assertTrue(s.tokenizer.fimBeginId() >= 0 && s.tokenizer.fimHoleId() >= 0 && s.tokenizer.fimEndId() >= 0);
+        TestServer.Expected e = s.oracle(ids, 12, Sampler.greedy());
+        var body = TestServer.JSON.createObjectNode().put("prompt", prefix).put("suffix", suffix).put("max_tokens", 12).put("temperature", 0);
+        HttpResponse<String> r = s.post("/v1/completions", body.toString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = TestServer.json(r);
+        assertEquals(e.text(), j.get("choices").get(0).get("text").asText());
+        assertEquals(ids.length, j.get("usage").get("prompt_tokens").asInt());
+        assertEquals(e.tokens().length, j.get("usage").get("completion_tokens").asInt());
+
+        HttpResponse<String> st = s.post("/v1/completions", body.put("stream", true).toString());
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode ev : TestServer.sseEvents(st.body())) sb.append(ev.get("choices").get(0).path("text").asText(""));
+        assertEquals(e.text(), sb.toString());
+
+        String plain = text(s.post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":18,\"temperature\":0}"));
+        assertEquals(plain, text(s.post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"suffix\":\"\",\"max_tokens\":18,\"temperature\":0}")));
+
+        HttpResponse<String> bad = s.post("/v1/completions", "{\"prompt\":[1,2,3],\"suffix\":\"x\",\"max_tokens\":4}");
+        assertEquals(400, bad.statusCode(), bad.body());
+        JsonNode err = TestServer.json(bad).get("error");
+        assertEquals("suffix", err.get("param").asText());
+        assertEquals("suffix needs a text prompt (the code before the hole), not token ids", err.get("message").asText());
+    }
+
     static String text(HttpResponse<String> r) throws Exception {
         assertEquals(200, r.statusCode(), r.body());
         return TestServer.json(r).get("choices").get(0).get("text").asText();
