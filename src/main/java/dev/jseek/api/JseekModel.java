@@ -8,6 +8,7 @@ import dev.jseek.model.DeepSeekV3;
 import dev.jseek.source.ModelSource;
 import dev.jseek.tokenizer.ChatTemplate;
 import dev.jseek.tokenizer.Message;
+import dev.jseek.tokenizer.Prompts;
 import dev.jseek.tokenizer.StreamingDecoder;
 import dev.jseek.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -154,6 +155,14 @@ public final class JseekModel implements AutoCloseable {
     /** Continues {@code prompt}. */
     public Completion complete(String prompt, Sampling s) throws InterruptedException {
         return generate(completionPrompt(prompt), s, null, 0);
+    }
+
+    /**
+     * The text between {@code prefix} and {@code suffix} (fill in the middle: the PSM prompt of pre-training,
+     * {@link Prompts#fim}); IllegalArgumentException when the tokenizer has no fill-in-the-middle tokens.
+     */
+    public Completion fill(String prefix, String suffix, Sampling s) throws InterruptedException {
+        return generate(Prompts.fim(tokenizer, prefix, suffix), s, null, 0);
     }
 
     /** The assistant's answer, its text streamed to {@code onText} as it is generated. */

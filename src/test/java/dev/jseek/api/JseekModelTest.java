@@ -269,6 +269,16 @@ class JseekModelTest {
             int[] prompt = model.completionPrompt("the model");
             int[] t = new Generator(m, AttnMode.ABSORB).generate(prompt, 10, Sampler.greedy(), new int[] {m.config.eosTokenId()}, null).tokens();
             assertEquals(tok.decode(t, true), model.complete("the model", Sampling.greedy(10)).text());
+            // fill in the middle: fim_begin prefix fim_hole suffix fim_end, built by hand
+            int[] p = tok.encode("int x = ", false), q = tok.encode(";\n", false);
+            int[] fim = new int[p.length + q.length + 3];
+            fim[0] = tok.fimBeginId();
+            System.arraycopy(p, 0, fim, 1, p.length);
+            fim[p.length + 1] = tok.fimHoleId();
+            System.arraycopy(q, 0, fim, p.length + 2, q.length);
+            fim[fim.length - 1] = tok.fimEndId();
+            int[] mid = new Generator(m, AttnMode.ABSORB).generate(fim, 10, Sampler.greedy(), new int[] {m.config.eosTokenId()}, null).tokens();
+            assertEquals(tok.decode(mid, true), model.fill("int x = ", ";\n", Sampling.greedy(10)).text());
         }
     }
 
