@@ -62,8 +62,12 @@ final class ApiCall {
     }
 
     /** The tokens of n choices: the prompt once, the completions summed; the first choice's timing. */
-    void tokens(ModelRunner.Outcome[] rs) {
+    void tokens(ModelRunner.Outcome[] rs) { tokens(rs, rs.length); }
+
+    /** As {@link #tokens(ModelRunner.Outcome[])} for several prompts' choices, {@code perPrompt} to a prompt (each prompt once). */
+    void tokens(ModelRunner.Outcome[] rs, int perPrompt) {
         tokens(rs[0]);
+        promptTokens = OpenAiJson.promptTokens(rs, perPrompt);
         for (int i = 1; i < rs.length; i++) {
             completionTokens += rs[i].completionTokens();
             if (rs[i].clientGone()) gone("the client went away");

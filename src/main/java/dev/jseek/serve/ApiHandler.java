@@ -125,14 +125,14 @@ abstract class ApiHandler implements HttpHandler {
      * Refuses (429, with the numbers) a generation when {@link ServerLimits#maxQueued} requests already wait for their
      * turn, and (400) one that needs more latent cache than a request may reserve ({@link ModelRunner#checkCacheBudget}).
      */
-    void admitGeneration(ModelRunner runner, int[] prompt, SamplingParams p, String promptParam) {
+    void admitGeneration(ModelRunner runner, int[][] prompts, SamplingParams p, String promptParam) {
         ServerLimits l = limits();
         runner.checkModelFiles();
         int waiting = runner.waiting();
-        if (runner.busy() && waiting + p.n() > l.maxQueued())
+        if (runner.busy() && waiting + (long) prompts.length * p.n() > l.maxQueued())
             throw new ApiError(429, "rate_limit_error", null, "the server is busy: " + waiting
                     + " generation requests are waiting (limit " + l.maxQueued() + ") for a batch slot; retry later").retryAfter(1);
-        runner.checkCacheBudget(prompt.length, p.maxTokens(), promptParam);
+        for (int[] prompt : prompts) runner.checkCacheBudget(prompt.length, p.maxTokens(), promptParam);
     }
 
     /** Host/Origin, connection limit, key, content type. */

@@ -16,9 +16,11 @@ final class CompletionsHandler extends GenerationHandler {
 
     @Override void serve(ApiCall call) throws IOException, InterruptedException {
         CompletionRequest req = CompletionRequest.parse(call.jsonBody(), options.defaults());
-        int[] prompt = req.promptIds() != null ? req.promptIds()
-                : req.suffix() != null ? runner.fimPrompt(req.prompt(), req.suffix()) : runner.completionPrompt(req.prompt());
-        Generation g = start(prompt, "prompt", req.params(), "cmpl");
+        int[][] prompts = new int[req.count()][];
+        for (int i = 0; i < prompts.length; i++)
+            prompts[i] = req.promptIds() != null ? req.promptIds().get(i)
+                    : req.suffix() != null ? runner.fimPrompt(req.prompts().get(i), req.suffix()) : runner.completionPrompt(req.prompts().get(i));
+        Generation g = start(prompts, "prompt", req.params(), "cmpl");
         if (g.params().stream()) stream(call, g);
         else answer(call, g);
     }
@@ -26,9 +28,10 @@ final class CompletionsHandler extends GenerationHandler {
     /** One {@code text_completion}. */
     private void answer(ApiCall call, Generation g) throws IOException, InterruptedException {
         ModelRunner.Outcome[] rs = run(g, i -> null, call.cancellation());
-        call.tokens(rs);
+        int n = g.params().n();
+        call.tokens(rs, n);
         if (call.clientGone()) return;
-        call.sendJson(200, OpenAiJson.completion(g.id(), g.created(), g.model(), rs, g.logprobs() ? runner.tokenizer() : null));
+        call.sendJson(200, OpenAiJson.completion(g.id(), g.created(), g.model(), rs, n, g.logprobs() ? runner.tokenizer() : null));
     }
 
     /** {@code text_completion} chunks: the text as it comes, then each choice's end (with its logprobs). */
@@ -37,7 +40,7 @@ final class CompletionsHandler extends GenerationHandler {
         long created = g.created();
         SseWriter sse = call.startSse();
         ModelRunner.Outcome[] rs = run(g, i -> d -> sse.event(OpenAiJson.completionChunk(id, created, model, i, d, null)), call.cancellation());
-        call.tokens(rs);
+        call.tokens(rs, g.params().n());
         if (call.clientGone()) return;
         for (int i = 0; i < rs.length; i++) {
             var last = OpenAiJson.completionChunk(id, created, model, i, "", rs[i].finishReason());
@@ -46,7 +49,7 @@ final class CompletionsHandler extends GenerationHandler {
                         .set("logprobs", OpenAiJson.completionLogprobs(rs[i].completion().tokens(), runner.tokenizer()));
             sse.event(last);
         }
-        if (g.params().includeUsage()) sse.event(OpenAiJson.usageChunk(id, "text_completion", created, model, rs));
+        if (g.params().includeUsage()) sse.event(OpenAiJson.usageChunk(id, "text_completion", created, model, rs, g.params().n()));
         sse.done();
     }
 }

@@ -17,10 +17,16 @@ abstract class GenerationHandler extends ApiHandler {
         this.runner = runner;
     }
 
-    /** An admitted generation: the response's id, creation time (seconds) and model name, and the run's inputs. */
-    record Generation(String id, long created, String model, long deadlineNanos, int[] prompt, String promptParam, SamplingParams params) {
+    /**
+     * An admitted generation: the response's id, creation time (seconds) and model name, and the run's inputs (one
+     * prompt, or several for a completions request with an array of prompts: n choices each).
+     */
+    record Generation(String id, long created, String model, long deadlineNanos, int[][] prompts, String promptParam, SamplingParams params) {
         /** Whether the request asked for logprobs. */
         boolean logprobs() { return params.topLogprobs() >= 0; }
+
+        /** The (first) prompt. */
+        int[] prompt() { return prompts[0]; }
     }
 
     /**
@@ -28,16 +34,24 @@ abstract class GenerationHandler extends ApiHandler {
      * takes the deadline from now, and admits the generation (429/400 when it cannot be).
      */
     Generation start(int[] prompt, String promptParam, SamplingParams p, String idPrefix) {
-        runner.checkPrompt(prompt, promptParam);
+        return start(new int[][] {prompt}, promptParam, p, idPrefix);
+    }
+
+    /** As {@link #start(int[], String, SamplingParams, String)} for several prompts, n choices each. */
+    Generation start(int[][] prompts, String promptParam, SamplingParams p, String idPrefix) {
+        for (int[] prompt : prompts) runner.checkPrompt(prompt, promptParam);
         String id = OpenAiJson.newId(idPrefix);
         long created = System.currentTimeMillis() / 1000;
         long deadline = options.deadlineNanos();
-        admitGeneration(runner, prompt, p, promptParam);
-        return new Generation(id, created, options.modelName(), deadline, prompt, promptParam, p);
+        admitGeneration(runner, prompts, p, promptParam);
+        return new Generation(id, created, options.modelName(), deadline, prompts, promptParam, p);
     }
 
-    /** Runs the n choices of {@code g}, choice i streaming to {@code sinks.apply(i)} (null: none), until the deadline or {@code cancel}. */
+    /**
+     * Runs the choices of {@code g} (prompt i's choice c at index i n + c), choice j streaming to
+     * {@code sinks.apply(j)} (null: none), until the deadline or {@code cancel}.
+     */
     ModelRunner.Outcome[] run(Generation g, IntFunction<ModelRunner.TextSink> sinks, Cancellation cancel) throws InterruptedException {
-        return Choices.run(runner, g.prompt(), g.promptParam(), g.params(), sinks, cancel, g.deadlineNanos());
+        return Choices.run(runner, g.prompts(), g.promptParam(), g.params(), sinks, cancel, g.deadlineNanos());
     }
 }

@@ -47,7 +47,7 @@ final class OpenAiJson {
      * null), and usage summed over the choices (the prompt counted once).
      */
     static ObjectNode chatCompletion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
-        return withChoices(id, "chat.completion", created, model, rs, (choice, i, r) -> {
+        return withChoices(id, "chat.completion", created, model, rs, rs.length, (choice, i, r) -> {
             choice.put("index", i);
             ObjectNode msg = choice.putObject("message").put("role", "assistant");
             if (r.toolCalls() != null && !r.toolCalls().isEmpty()) {
@@ -68,8 +68,12 @@ final class OpenAiJson {
         void write(ObjectNode choice, int i, ModelRunner.Outcome r);
     }
 
-    /** A response {@code object} with one choice per outcome, each written by {@code w}, and usage summed over them (the prompt counted once). */
-    private static ObjectNode withChoices(String id, String object, long created, String model, ModelRunner.Outcome[] rs, ChoiceWriter w) {
+    /**
+     * A response {@code object} with one choice per outcome, each written by {@code w}, and usage summed over them
+     * (each prompt counted once: outcomes come {@code perPrompt} to a prompt).
+     */
+    private static ObjectNode withChoices(String id, String object, long created, String model, ModelRunner.Outcome[] rs, int perPrompt,
+                                          ChoiceWriter w) {
         ObjectNode o = head(id, object, created, model);
         ArrayNode choices = o.putArray("choices");
         int completion = 0;
@@ -77,8 +81,15 @@ final class OpenAiJson {
             w.write(choices.addObject(), i, rs[i]);
             completion += rs[i].completionTokens();
         }
-        o.set("usage", usage(rs[0].promptTokens(), completion));
+        o.set("usage", usage(promptTokens(rs, perPrompt), completion));
         return o;
+    }
+
+    /** The prompt tokens of outcomes that come {@code perPrompt} to a prompt: each prompt once. */
+    static int promptTokens(ModelRunner.Outcome[] rs, int perPrompt) {
+        int n = 0;
+        for (int i = 0; i < rs.length; i += perPrompt) n += rs[i].promptTokens();
+        return n;
     }
 
     /** OpenAI {@code tool_calls}: [{id, type: function, function: {name, arguments}}]. */
@@ -167,7 +178,12 @@ final class OpenAiJson {
 
     /** {@code text_completion} with one choice per outcome and their logprobs when asked for ({@code tok} not null). */
     static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
-        return withChoices(id, "text_completion", created, model, rs, (choice, i, r) -> {
+        return completion(id, created, model, rs, rs.length, tok);
+    }
+
+    /** A {@code text_completion} of several prompts' choices, {@code perPrompt} to a prompt (choice index = prompt * perPrompt + c). */
+    static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, int perPrompt, Tokenizer tok) {
+        return withChoices(id, "text_completion", created, model, rs, perPrompt, (choice, i, r) -> {
             choice.put("text", r.text()).put("index", i);
             if (tok != null && r.completion() != null) choice.set("logprobs", completionLogprobs(r.completion().tokens(), tok));
             else choice.putNull("logprobs");
@@ -196,11 +212,16 @@ final class OpenAiJson {
 
     /** The usage chunk of n choices (completion tokens summed, the prompt once). */
     static ObjectNode usageChunk(String id, String object, long created, String model, ModelRunner.Outcome[] rs) {
+        return usageChunk(id, object, created, model, rs, rs.length);
+    }
+
+    /** The usage chunk of several prompts' choices, {@code perPrompt} to a prompt (each prompt counted once). */
+    static ObjectNode usageChunk(String id, String object, long created, String model, ModelRunner.Outcome[] rs, int perPrompt) {
         ObjectNode o = head(id, object, created, model);
         o.putArray("choices");
         int completion = 0;
         for (ModelRunner.Outcome r : rs) completion += r.completionTokens();
-        o.set("usage", usage(rs[0].promptTokens(), completion));
+        o.set("usage", usage(promptTokens(rs, perPrompt), completion));
         return o;
     }
 

@@ -211,6 +211,65 @@ class CompletionsTest {
         assertEquals("suffix needs a text prompt (the code before the hole), not token ids", err.get("message").asText());
     }
 
+    /**
+     * An array of prompts (OpenAI's batch form: strings, or token-id arrays): prompt i's n choices come at indices
+     * i n + c, each the oracle's text for that prompt with seed + c, streamed under the same indices; usage counts
+     * each prompt once. Past {@link CompletionRequest#MAX_SEQUENCES} sequences, and with a mixed array, a 400.
+     */
+    @Test void anArrayOfPromptsGetsItsChoicesInOrder() throws Exception {
+        String[] texts = {"the model reads", "a token and", "the cache holds"};
+        int n = 2;
+        String body = "{\"prompt\":[\"" + String.join("\",\"", texts) + "\"],\"max_tokens\":10,\"temperature\":0.9,\"seed\":7,\"n\":" + n;
+        HttpResponse<String> r = s.post("/v1/completions", body + "}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = TestServer.json(r);
+        assertEquals(texts.length * n, j.get("choices").size());
+        int promptTokens = 0, completion = 0;
+        String[] expected = new String[texts.length * n];
+        StringBuilder idArrays = new StringBuilder();
+        for (int i = 0; i < texts.length; i++) {
+            int[] t = s.tokenizer.encode(texts[i], false), ids = new int[t.length + 1];
+            ids[0] = s.tokenizer.eosId();
+            System.arraycopy(t, 0, ids, 1, t.length);
+            promptTokens += ids.length;
+            idArrays.append(i == 0 ? "" : ",").append(Arrays.toString(ids).replace(" ", ""));
+            for (int c = 0; c < n; c++) {
+                TestServer.Expected e = s.oracle(ids, 10, new Sampler(0.9f, 0, 1f, 7 + c));
+                JsonNode choice = j.get("choices").get(i * n + c);
+                assertEquals(i * n + c, choice.get("index").asInt());
+                assertEquals(e.text(), choice.get("text").asText(), "prompt " + i + " choice " + c);
+                expected[i * n + c] = e.text();
+                completion += e.tokens().length;
+            }
+        }
+        assertEquals(promptTokens, j.get("usage").get("prompt_tokens").asInt());
+        assertEquals(completion, j.get("usage").get("completion_tokens").asInt());
+
+        // the same prompts as token-id arrays
+        JsonNode k = TestServer.json(s.post("/v1/completions", "{\"prompt\":[" + idArrays + "],\"max_tokens\":10,\"temperature\":0.9,\"seed\":7,\"n\":2}"));
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], k.get("choices").get(i).get("text").asText(), "ids, choice " + i);
+
+        // streamed: each chunk under its choice's index
+        HttpResponse<String> st = s.post("/v1/completions", body + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        StringBuilder[] got = new StringBuilder[expected.length];
+        for (int i = 0; i < got.length; i++) got[i] = new StringBuilder();
+        JsonNode usage = null;
+        for (JsonNode ev : TestServer.sseEvents(st.body())) {
+            if (ev.get("choices").isEmpty()) usage = ev.get("usage");
+            else got[ev.get("choices").get(0).get("index").asInt()].append(ev.get("choices").get(0).get("text").asText());
+        }
+        for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i].toString(), "streamed choice " + i);
+        assertNotNull(usage);
+        assertEquals(promptTokens, usage.get("prompt_tokens").asInt());
+
+        HttpResponse<String> many = s.post("/v1/completions", "{\"prompt\":[\"a\",\"b\",\"c\",\"d\",\"e\"],\"n\":16,\"max_tokens\":2}");
+        assertEquals(400, many.statusCode(), many.body());
+        assertEquals("5 prompts x n = 16 is 80 sequences; one request may ask for 64 at most", TestServer.json(many).get("error").get("message").asText());
+        HttpResponse<String> mixed = s.post("/v1/completions", "{\"prompt\":[\"a\",3],\"max_tokens\":2}");
+        assertEquals(400, mixed.statusCode(), mixed.body());
+        assertEquals("prompt[1] must be a string like prompt[0], got number 3", TestServer.json(mixed).get("error").get("message").asText());
+    }
+
     static String text(HttpResponse<String> r) throws Exception {
         assertEquals(200, r.statusCode(), r.body());
         return TestServer.json(r).get("choices").get(0).get("text").asText();

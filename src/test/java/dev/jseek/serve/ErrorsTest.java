@@ -83,7 +83,10 @@ class ErrorsTest {
             new Case("/v1/completions", "{}", "prompt", "required"),
             new Case("/v1/completions", "{\"prompt\": 5}", "prompt", "number 5"),
             new Case("/v1/completions", "{\"prompt\": [1, -2]}", "prompt", "prompt[1]"),
-            new Case("/v1/completions", "{\"prompt\": [\"a\", \"b\"]}", "prompt", "array"),
+            new Case("/v1/completions", "{\"prompt\": [\"a\", 3]}", "prompt", "prompt[1] must be a string"),
+            new Case("/v1/completions", "{\"prompt\": [[1, 2], []]}", "prompt", "prompt[1] must be a non-empty array"),
+            new Case("/v1/completions", "{\"prompt\": [[1, 2], [3, -1]]}", "prompt", "prompt[1][1]"),
+            new Case("/v1/completions", "{\"prompt\": [true]}", "prompt", "array of token-id arrays"),
             new Case("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": -1}", "max_tokens", "-1"),
             new Case("/v1/completions", "{\"prompt\": \"x\", \"top_p\": -1}", "top_p", "-1"));
 
