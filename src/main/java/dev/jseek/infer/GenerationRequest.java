@@ -12,9 +12,17 @@ package dev.jseek.infer;
  * @param stopTokens   ids that end the generation (emitted); may be empty
  * @param topLogprobs  -1: no log-probabilities; 0..20: the chosen token's log-probability and that many alternatives
  * @param deadlineNanos a {@link System#nanoTime()} after which the generation ends ("deadline"); 0 = none
+ * @param presencePenalty  OpenAI's presence penalty in [-2, 2] ({@link Sampler}); 0 = none
+ * @param frequencyPenalty OpenAI's frequency penalty in [-2, 2]; 0 = none
  */
 public record GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
-                                int[] stopTokens, int topLogprobs, long deadlineNanos) {
+                                int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty) {
+    /** Without penalties. */
+    public GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
+                             int[] stopTokens, int topLogprobs, long deadlineNanos) {
+        this(prompt, maxNewTokens, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, 0f, 0f);
+    }
+
     /** Most alternatives per token (OpenAI's top_logprobs limit). */
     public static final int MAX_TOP_LOGPROBS = 20;
 
@@ -25,7 +33,7 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
         if (topLogprobs < -1 || topLogprobs > MAX_TOP_LOGPROBS)
             throw new IllegalArgumentException("top logprobs must be in 0.." + MAX_TOP_LOGPROBS + ", got " + topLogprobs);
-        new Sampler(temperature, topK, topP, seed); // validates the sampling fields
+        new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty); // validates the sampling fields
     }
 
     /** Greedy decoding of {@code prompt}, no stop tokens, no deadline. */
@@ -35,8 +43,9 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
 
     /** A copy with another maximum of new tokens. */
     public GenerationRequest withMaxNewTokens(int n) {
-        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos);
+        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty);
     }
 
-    Sampler sampler() { return new Sampler(temperature, topK, topP, seed); }
+    /** A fresh sampler of this request (its own RNG and penalty counts). */
+    public Sampler sampler() { return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty); }
 }

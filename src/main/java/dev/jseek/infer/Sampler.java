@@ -11,21 +11,41 @@ import java.util.SplittableRandom;
  * over the kept ones, keep the smallest prefix (by descending probability) whose mass reaches p (at least one
  * token), renormalize, draw. Ties in ordering are broken by the lower token id. Buffers are reused: no per-token
  * allocation after the first call.
+ *
+ * <p>OpenAI's presence and frequency penalties come first, on a copy of the row (the caller's logits, which
+ * log-probabilities are reported from, are left as they are): token j's logit minus {@code c_j * frequency +
+ * presence} in float when it has been drawn c_j > 0 times by this sampler. A sampler is one sequence's: each call
+ * of {@link #sample} is taken as the token that sequence emits (every decoder draws once per emitted token, in order).
  */
 public final class Sampler {
     private final float temperature;
     private final int topK;
     private final float topP;
     private final SplittableRandom rng;
+    private final float presence, frequency;
     private long[] keys = new long[0];
     private double[] probs = new double[0];
+    private int[] counts = new int[0];
+    private float[] penalized = new float[0];
 
     /**
      * @param temperature 0 (or less) for greedy decoding
      * @param topK 0 for no top-k cut
      * @param topP 1 for no nucleus cut; must be in (0, 1]
      */
-    public Sampler(float temperature, int topK, float topP, long seed) {
+    public Sampler(float temperature, int topK, float topP, long seed) { this(temperature, topK, topP, seed, 0f, 0f); }
+
+    /**
+     * As {@link #Sampler(float, int, float, long)} with OpenAI's presence and frequency penalties (each in [-2, 2];
+     * 0 = none): see the class doc.
+     */
+    public Sampler(float temperature, int topK, float topP, long seed, float presencePenalty, float frequencyPenalty) {
+        if (!(presencePenalty >= -2f && presencePenalty <= 2f))
+            throw new IllegalArgumentException("presence penalty must be in [-2, 2], got " + presencePenalty);
+        if (!(frequencyPenalty >= -2f && frequencyPenalty <= 2f))
+            throw new IllegalArgumentException("frequency penalty must be in [-2, 2], got " + frequencyPenalty);
+        this.presence = presencePenalty;
+        this.frequency = frequencyPenalty;
         if (Float.isNaN(temperature)) throw new IllegalArgumentException("temperature is NaN");
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
         if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
@@ -54,8 +74,23 @@ public final class Sampler {
         return best;
     }
 
-    /** Chooses a token id from logits[off, off+n). */
+    /** Chooses a token id from logits[off, off+n) (after the penalties, when set: see the class doc). */
     public int sample(float[] logits, int off, int n) {
+        if (presence == 0f && frequency == 0f) return draw(logits, off, n);
+        if (counts.length < n) {
+            counts = java.util.Arrays.copyOf(counts, n);
+            penalized = new float[n];
+        }
+        for (int i = 0; i < n; i++) {
+            int c = counts[i];
+            penalized[i] = c == 0 ? logits[off + i] : logits[off + i] - (c * frequency + presence);
+        }
+        int t = draw(penalized, 0, n);
+        counts[t]++;
+        return t;
+    }
+
+    private int draw(float[] logits, int off, int n) {
         if (isGreedy()) return argmax(logits, off, n);
         int k = (topK == 0 || topK > n) ? n : topK;
         if (keys.length < n) { keys = new long[n]; probs = new double[n]; }

@@ -254,7 +254,8 @@ public final class ModelRunner implements AutoCloseable {
         checkPrompt(prompt, promptParam);
         if (closing) throw new ApiError(503, "server_error", null, "the server is shutting down");
         checkModelFiles();
-        Sampling s = new Sampling(p.maxTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), p.stop(), p.topLogprobs(), p.ignoreEos());
+        Sampling s = new Sampling(p.maxTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), p.stop(), p.topLogprobs(), p.ignoreEos(),
+                p.presencePenalty(), p.frequencyPenalty());
         Completion c;
         try {
             c = model.generate(prompt, s, sink == null ? null : sink::accept, deadlineNanos,

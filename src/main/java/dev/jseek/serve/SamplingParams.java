@@ -25,9 +25,12 @@ import java.util.concurrent.ThreadLocalRandom;
  *                     (chat: {@code logprobs: true} with {@code top_logprobs}; completions: {@code logprobs: k})
  * @param n            choices to generate (each its own sequence in the batch; seeds seed, seed+1, ...)
  * @param ignoreEos    {@code ignore_eos} (a vLLM extension): generate past the end-of-sequence token, up to maxTokens
+ * @param presencePenalty  {@code presence_penalty} in [-2, 2]: minus this on the logit of every token already generated
+ * @param frequencyPenalty {@code frequency_penalty} in [-2, 2]: minus this times the count of each generated token
  */
 public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
-                             boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos) {
+                             boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos,
+                             float presencePenalty, float frequencyPenalty) {
     /** Stop strings per request at most (OpenAI allows 4). */
     public static final int MAX_STOP = 16;
     /** Choices per request at most. */
@@ -35,12 +38,13 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
 
     public SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
                           boolean stream, boolean includeUsage) {
-        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false);
+        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false, 0f, 0f);
     }
 
     /** The parameters of choice {@code i} of n: seed + i. */
     public SamplingParams choice(int i) {
-        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos);
+        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos,
+                presencePenalty, frequencyPenalty);
     }
 
     public SamplingParams {
@@ -89,9 +93,19 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
             includeUsage = iu != null && iu;
         }
         Boolean ignoreEos = RequestFields.optBoolean(o, "ignore_eos");
+        float presence = penalty(o, "presence_penalty"), frequency = penalty(o, "frequency_penalty");
         unsupported(o);
         return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
-                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos);
+                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos,
+                presence, frequency);
+    }
+
+    /** {@code presence_penalty} / {@code frequency_penalty}: 0 when absent; in [-2, 2] as OpenAI's. */
+    private static float penalty(ObjectNode o, String field) {
+        Double v = RequestFields.optNumber(o, field);
+        if (v == null) return 0f;
+        if (!(v >= -2 && v <= 2)) throw ApiError.invalid(field, field + " must be in [-2, 2], got " + v);
+        return v.floatValue();
     }
 
     /**
@@ -135,10 +149,6 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
 
     /** Options this server does not implement: refused when they would change the answer, ignored when neutral. */
     private static void unsupported(ObjectNode o) {
-        for (String f : new String[] {"presence_penalty", "frequency_penalty"}) {
-            Double v = RequestFields.optNumber(o, f);
-            if (v != null && v != 0) throw ApiError.invalid(f, f + " is not supported by this server (only 0), got " + v);
-        }
         Long bo = RequestFields.optInteger(o, "best_of");
         if (bo != null && bo != 1) throw ApiError.invalid("best_of", "best_of must be 1, got " + bo);
         JsonNode rf = o.get("response_format");

@@ -74,4 +74,51 @@ class SamplerTest {
         assertThrows(IllegalArgumentException.class, () -> new Sampler(1f, 0, 0f, 0));
         assertThrows(IllegalArgumentException.class, () -> new Sampler(1f, 0, 1.5f, 0));
     }
+
+    /**
+     * Presence and frequency penalties, OpenAI's formula written out here: token j's logit minus c_j * frequency +
+     * presence once it has been drawn c_j > 0 times. Greedy draws follow the argmax of the penalized row; the caller's
+     * logits stay as they were; a sampled draw equals an unpenalized sampler's draw on the penalized row (same seed,
+     * same RNG state); out-of-range penalties are refused.
+     */
+    @Test
+    void presenceAndFrequencyPenalties() {
+        Random r = new Random(3);
+        int n = 50;
+        float presence = 0.7f, frequency = 0.4f;
+        Sampler greedy = new Sampler(0f, 0, 1f, 0L, presence, frequency);
+        int[] counts = new int[n];
+        for (int step = 0; step < 40; step++) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) logits[i] = (float) r.nextGaussian() * 0.3f + (i < 3 ? 2f : 0f); // three favourites
+            float[] before = logits.clone();
+            int best = -1;
+            float bv = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                float v = counts[i] == 0 ? logits[i] : logits[i] - (counts[i] * frequency + presence);
+                if (v > bv) { bv = v; best = i; }
+            }
+            int got = greedy.sample(logits, 0, n);
+            assertEquals(best, got, "step " + step);
+            assertArrayEquals(before, logits, "the caller's logits are left as they are");
+            counts[got]++;
+        }
+        int distinct = 0;
+        for (int c : counts) if (c > 0) distinct++;
+        assertTrue(distinct > 3, "the penalties moved greedy decoding off its three favourites: " + distinct);
+
+        Sampler pen = new Sampler(0.9f, 0, 0.95f, 11L, -0.5f, 1.2f), plain = new Sampler(0.9f, 0, 0.95f, 11L);
+        int[] c2 = new int[n];
+        for (int step = 0; step < 40; step++) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) logits[i] = (float) r.nextGaussian();
+            float[] shifted = new float[n];
+            for (int i = 0; i < n; i++) shifted[i] = c2[i] == 0 ? logits[i] : logits[i] - (c2[i] * 1.2f + -0.5f);
+            int want = plain.sample(shifted, 0, n);
+            assertEquals(want, pen.sample(logits, 0, n), "sampled step " + step);
+            c2[want]++;
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(0f, 0, 1f, 0L, 2.5f, 0f));
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(0f, 0, 1f, 0L, 0f, Float.NaN));
+    }
 }

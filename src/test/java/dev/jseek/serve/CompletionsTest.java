@@ -270,6 +270,57 @@ class CompletionsTest {
         assertEquals("prompt[1] must be a string like prompt[0], got number 3", TestServer.json(mixed).get("error").get("message").asText());
     }
 
+    /**
+     * {@code presence_penalty} and {@code frequency_penalty} against OpenAI's formula applied here by hand to the
+     * model's own logits step by step (prefill, then one-token forwards, argmax of the penalized row, stopping at EOS);
+     * a seeded sampled request with penalties gives the tokens of the single-sequence decoder with that sampler, alone
+     * and as one of n choices; a value outside [-2, 2] is a 400 naming it.
+     */
+    @Test void penaltiesFollowOpenAisFormula() throws Exception {
+        // negative: repeating is rewarded, which changes even a random model's greedy answer (it rarely repeats)
+        float presence = -1.5f, frequency = -0.5f;
+        int max = 24;
+        int[] prompt = promptIds();
+        int[] want;
+        try (dev.jseek.model.DeepSeekV3 m = dev.jseek.model.DeepSeekV3.open(tmp.resolve("m"))) {
+            int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
+            var cache = m.newCache(prompt.length + max, dev.jseek.model.AttnMode.ABSORB);
+            float[] all = m.forward(prompt, 0, cache);
+            float[] logits = Arrays.copyOfRange(all, (prompt.length - 1) * vocab, prompt.length * vocab);
+            int[] counts = new int[vocab], out = new int[max];
+            int n = 0;
+            while (n < max) {
+                int best = -1;
+                float bv = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < vocab; i++) {
+                    float v = counts[i] == 0 ? logits[i] : logits[i] - (counts[i] * frequency + presence);
+                    if (v > bv) { bv = v; best = i; }
+                }
+                out[n++] = best;
+                counts[best]++;
+                if (best == eos) break;
+                logits = m.forward(new int[] {best}, prompt.length + n - 1, cache);
+            }
+            want = Arrays.copyOf(out, n);
+        }
+        String body = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + max + ",\"temperature\":0,\"presence_penalty\":" + presence
+                + ",\"frequency_penalty\":" + frequency + "}";
+        assertEquals(s.tokenizer.decode(want, true), text(s.post("/v1/completions", body)));
+        assertNotEquals(s.oracle(prompt, max, Sampler.greedy()).text(), s.tokenizer.decode(want, true),
+                "the penalties change this greedy answer (else the test proves nothing)");
+
+        TestServer.Expected sampled = s.oracle(prompt, max, new Sampler(0.9f, 0, 1f, 5, -0.4f, 1.1f));
+        TestServer.Expected second = s.oracle(prompt, max, new Sampler(0.9f, 0, 1f, 6, -0.4f, 1.1f));
+        JsonNode j = TestServer.json(s.post("/v1/completions", "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + max
+                + ",\"temperature\":0.9,\"seed\":5,\"n\":2,\"presence_penalty\":-0.4,\"frequency_penalty\":1.1}"));
+        assertEquals(sampled.text(), j.get("choices").get(0).get("text").asText());
+        assertEquals(second.text(), j.get("choices").get(1).get("text").asText());
+
+        HttpResponse<String> bad = s.post("/v1/completions", "{\"prompt\":\"x\",\"frequency_penalty\":2.5}");
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertEquals("frequency_penalty", TestServer.json(bad).get("error").get("param").asText());
+    }
+
     static String text(HttpResponse<String> r) throws Exception {
         assertEquals(200, r.statusCode(), r.body());
         return TestServer.json(r).get("choices").get(0).get("text").asText();

@@ -76,7 +76,7 @@ class ErrorsTest {
             new Case("/v1/chat/completions", "{" + MSG + ", \"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs", "21"),
             new Case("/v1/completions", "{\"prompt\": \"a\", \"logprobs\": 6}", "logprobs", "6"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"response_format\": {\"type\": \"json_object\"}}", "response_format", "json_object"),
-            new Case("/v1/chat/completions", "{" + MSG + ", \"presence_penalty\": 0.5}", "presence_penalty", "0.5"),
+            new Case("/v1/chat/completions", "{" + MSG + ", \"presence_penalty\": -2.5}", "presence_penalty", "-2.5"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"tools\": [{\"type\":\"function\"}]}", "tools[0].function", "must be an object"),
             new Case("/v1/chat/completions", "{" + MSG + ", \"tool_choice\": \"required\"}", "tool_choice", "needs tools"),
             new Case("/v1/completions", "{\"prompt\": \"a\", \"tools\": []}", "tools", "chat"),

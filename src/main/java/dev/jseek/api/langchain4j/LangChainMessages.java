@@ -55,11 +55,14 @@ final class LangChainMessages {
         if (r.responseFormat() != null && r.responseFormat().type() == dev.langchain4j.model.chat.request.ResponseFormatType.JSON)
             throw new UnsupportedFeatureException("jseek has no constrained decoding (JSON response format)");
         Sampling s = defaults;
-        if (r.temperature() != null) s = new Sampling(s.maxTokens(), r.temperature().floatValue(), s.topP(), s.topK(), s.seed(), s.stop(), s.topLogprobs());
+        if (r.temperature() != null) s = s.withTemperature(r.temperature().floatValue());
         if (r.topP() != null) s = s.withTopP(r.topP().floatValue());
         if (r.topK() != null) s = s.withTopK(r.topK());
         if (r.maxOutputTokens() != null) s = s.withMaxTokens(r.maxOutputTokens());
         if (r.stopSequences() != null && !r.stopSequences().isEmpty()) s = s.withStop(r.stopSequences());
+        if (r.presencePenalty() != null || r.frequencyPenalty() != null)
+            s = s.withPenalties(r.presencePenalty() != null ? r.presencePenalty().floatValue() : s.presencePenalty(),
+                    r.frequencyPenalty() != null ? r.frequencyPenalty().floatValue() : s.frequencyPenalty());
         return s;
     }
 
