@@ -35,6 +35,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--bos", description = "Start a text prompt with BOS (DeepSeek-V3 chat models expect it; jseek pre-training data has none).") boolean bos;
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "32", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).") int maxTokens;
     @Mixin SamplingOptions sampling;
+    @Option(names = "--presence-penalty", defaultValue = "0", description = "OpenAI's presence penalty in [-2, 2]: minus this on the logit "
+            + "of every token already generated (default ${DEFAULT-VALUE}).") float presencePenalty;
+    @Option(names = "--frequency-penalty", defaultValue = "0", description = "OpenAI's frequency penalty in [-2, 2]: minus this times "
+            + "each token's count so far (default ${DEFAULT-VALUE}).") float frequencyPenalty;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
     @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
@@ -66,7 +70,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Tokenizer tok = model.tokenizer.forPrompt(modelPath, promptTokens != null);
         int[] promptIds = promptTokens != null ? PromptIds.parse("--prompt-tokens", promptTokens)
                 : prompt != null ? (bos ? Prompts.startingWith(tok.bosId(), tok.encode(prompt)) : tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
-        Sampler sampler = sampling.sampler();
+        Sampler sampler = sampling.sampler(presencePenalty, frequencyPenalty);
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
         long tLoad = System.nanoTime();

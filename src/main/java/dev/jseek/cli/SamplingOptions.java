@@ -11,9 +11,12 @@ final class SamplingOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
 
     /** A new sampler of these settings; out-of-range settings are a {@link UserException}. */
-    Sampler sampler() {
+    Sampler sampler() { return sampler(0f, 0f); }
+
+    /** As {@link #sampler()} with OpenAI's presence and frequency penalties ({@link Sampler}). */
+    Sampler sampler(float presencePenalty, float frequencyPenalty) {
         try {
-            return new Sampler(temperature, topK, topP, seed);
+            return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty);
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }

@@ -65,6 +65,35 @@ class SpeculativeCliTest {
         assertTrue(bad[2].contains("--draft: unknown draft model 'eagle' (use mtp)"), bad[2]);
     }
 
+    /**
+     * {@code generate --presence-penalty/--frequency-penalty}: the tokens of the single-sequence decoder with a sampler
+     * of those penalties (the formula itself is checked in SamplerTest and CompletionsTest), other than without them,
+     * the same with --speculative; out of [-2, 2] a one-line user error.
+     */
+    @Test
+    void generateTakesPenalties() throws Exception {
+        String m = ForwardCommandTest.fixture().toString();
+        String[] plain = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop");
+        String[] pen = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop",
+                "--presence-penalty", "-1.5", "--frequency-penalty", "-0.5");
+        assertEquals("0", pen[0], pen[2]);
+        int[] want;
+        try (dev.jseek.model.DeepSeekV3 model = dev.jseek.model.DeepSeekV3.open(java.nio.file.Path.of(m))) {
+            want = new dev.jseek.infer.Generator(model, dev.jseek.model.AttnMode.ABSORB).generate(new int[] {3, 17, 42, 5}, 20,
+                    new dev.jseek.infer.Sampler(0f, 0, 1f, 0L, -1.5f, -0.5f), new int[0], null).tokens();
+        }
+        StringBuilder sb = new StringBuilder("generated:");
+        for (int t : want) sb.append(' ').append(t);
+        assertTrue(pen[1].startsWith(sb.toString()), pen[1] + " vs " + sb);
+        assertNotEquals(plain[1], pen[1]);
+        String[] spec = run("generate", "--model", m, "--prompt-tokens", "3,17,42,5", "-n", "20", "--no-stop",
+                "--presence-penalty", "-1.5", "--frequency-penalty", "-0.5", "--speculative");
+        assertEquals(pen[1], spec[1]);
+        String[] bad = run("generate", "--model", m, "--prompt-tokens", "3", "--frequency-penalty", "3");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("frequency penalty must be in [-2, 2], got 3.0") && bad[2].strip().lines().count() == 1, bad[2]);
+    }
+
     @Test
     void aModelWithoutMtpIsAUserError(@TempDir Path tmp) throws Exception {
         Path src = ForwardCommandTest.fixture();
