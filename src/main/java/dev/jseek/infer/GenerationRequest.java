@@ -14,9 +14,18 @@ package dev.jseek.infer;
  * @param deadlineNanos a {@link System#nanoTime()} after which the generation ends ("deadline"); 0 = none
  * @param presencePenalty  OpenAI's presence penalty in [-2, 2] ({@link Sampler}); 0 = none
  * @param frequencyPenalty OpenAI's frequency penalty in [-2, 2]; 0 = none
+ * @param logitBias        OpenAI's logit_bias ({@link LogitBias#NONE}: none)
  */
 public record GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
-                                int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty) {
+                                int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty,
+                                LogitBias logitBias) {
+    /** Without a logit bias. */
+    public GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
+                             int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty) {
+        this(prompt, maxNewTokens, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty,
+                LogitBias.NONE);
+    }
+
     /** Without penalties. */
     public GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
                              int[] stopTokens, int topLogprobs, long deadlineNanos) {
@@ -33,7 +42,8 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
         if (topLogprobs < -1 || topLogprobs > MAX_TOP_LOGPROBS)
             throw new IllegalArgumentException("top logprobs must be in 0.." + MAX_TOP_LOGPROBS + ", got " + topLogprobs);
-        new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty); // validates the sampling fields
+        if (logitBias == null) logitBias = LogitBias.NONE;
+        new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias); // validates the sampling fields
     }
 
     /** Greedy decoding of {@code prompt}, no stop tokens, no deadline. */
@@ -43,9 +53,10 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
 
     /** A copy with another maximum of new tokens. */
     public GenerationRequest withMaxNewTokens(int n) {
-        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty);
+        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty,
+                logitBias);
     }
 
     /** A fresh sampler of this request (its own RNG and penalty counts). */
-    public Sampler sampler() { return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty); }
+    public Sampler sampler() { return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias); }
 }

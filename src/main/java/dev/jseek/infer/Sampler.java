@@ -14,8 +14,9 @@ import java.util.SplittableRandom;
  *
  * <p>OpenAI's presence and frequency penalties come first, on a copy of the row (the caller's logits, which
  * log-probabilities are reported from, are left as they are): token j's logit minus {@code c_j * frequency +
- * presence} in float when it has been drawn c_j > 0 times by this sampler. A sampler is one sequence's: each call
- * of {@link #sample} is taken as the token that sequence emits (every decoder draws once per emitted token, in order).
+ * presence} in float when it has been drawn c_j > 0 times by this sampler, then plus its {@link LogitBias} value. A
+ * sampler is one sequence's: each call of {@link #sample} is taken as the token that sequence emits (every decoder
+ * draws once per emitted token, in order).
  */
 public final class Sampler {
     private final float temperature;
@@ -23,6 +24,7 @@ public final class Sampler {
     private final float topP;
     private final SplittableRandom rng;
     private final float presence, frequency;
+    private final LogitBias bias;
     private long[] keys = new long[0];
     private double[] probs = new double[0];
     private int[] counts = new int[0];
@@ -40,6 +42,12 @@ public final class Sampler {
      * 0 = none): see the class doc.
      */
     public Sampler(float temperature, int topK, float topP, long seed, float presencePenalty, float frequencyPenalty) {
+        this(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, LogitBias.NONE);
+    }
+
+    /** As {@link #Sampler(float, int, float, long, float, float)} with OpenAI's {@code logit_bias} (see the class doc). */
+    public Sampler(float temperature, int topK, float topP, long seed, float presencePenalty, float frequencyPenalty, LogitBias logitBias) {
+        this.bias = logitBias;
         if (!(presencePenalty >= -2f && presencePenalty <= 2f))
             throw new IllegalArgumentException("presence penalty must be in [-2, 2], got " + presencePenalty);
         if (!(frequencyPenalty >= -2f && frequencyPenalty <= 2f))
@@ -76,7 +84,7 @@ public final class Sampler {
 
     /** Chooses a token id from logits[off, off+n) (after the penalties, when set: see the class doc). */
     public int sample(float[] logits, int off, int n) {
-        if (presence == 0f && frequency == 0f) return draw(logits, off, n);
+        if (presence == 0f && frequency == 0f && bias.isEmpty()) return draw(logits, off, n);
         if (counts.length < n) {
             counts = java.util.Arrays.copyOf(counts, n);
             penalized = new float[n];
@@ -85,6 +93,9 @@ public final class Sampler {
             int c = counts[i];
             penalized[i] = c == 0 ? logits[off + i] : logits[off + i] - (c * frequency + presence);
         }
+        int[] ids = bias.ids();
+        float[] vs = bias.values();
+        for (int j = 0; j < ids.length; j++) if (ids[j] < n) penalized[ids[j]] += vs[j];
         int t = draw(penalized, 0, n);
         counts[t]++;
         return t;

@@ -5,6 +5,7 @@ import static dev.jseek.serve.RequestFields.given;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.infer.LogitBias;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -27,10 +28,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param ignoreEos    {@code ignore_eos} (a vLLM extension): generate past the end-of-sequence token, up to maxTokens
  * @param presencePenalty  {@code presence_penalty} in [-2, 2]: minus this on the logit of every token already generated
  * @param frequencyPenalty {@code frequency_penalty} in [-2, 2]: minus this times the count of each generated token
+ * @param logitBias        {@code logit_bias}: token id (a string) to a value in [-100, 100] added to its logit
  */
 public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
                              boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos,
-                             float presencePenalty, float frequencyPenalty) {
+                             float presencePenalty, float frequencyPenalty, LogitBias logitBias) {
     /** Stop strings per request at most (OpenAI allows 4). */
     public static final int MAX_STOP = 16;
     /** Choices per request at most. */
@@ -38,13 +40,13 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
 
     public SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
                           boolean stream, boolean includeUsage) {
-        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false, 0f, 0f);
+        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false, 0f, 0f, LogitBias.NONE);
     }
 
     /** The parameters of choice {@code i} of n: seed + i. */
     public SamplingParams choice(int i) {
         return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos,
-                presencePenalty, frequencyPenalty);
+                presencePenalty, frequencyPenalty, logitBias);
     }
 
     public SamplingParams {
@@ -97,7 +99,38 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         unsupported(o);
         return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
                 stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos,
-                presence, frequency);
+                presence, frequency, logitBias(o.get("logit_bias")));
+    }
+
+    /**
+     * {@code logit_bias}: an object from token ids (decimal strings) to numbers in [-100, 100], as OpenAI's; empty when
+     * absent or null. Ids past the vocabulary are refused when the request runs ({@code ModelRunner}).
+     */
+    private static LogitBias logitBias(JsonNode b) {
+        if (!given(b)) return LogitBias.NONE;
+        if (!b.isObject()) throw ApiError.invalid("logit_bias", "logit_bias must be an object {\"token id\": bias}, got " + describe(b));
+        if (b.size() > LogitBias.MAX_ENTRIES)
+            throw ApiError.invalid("logit_bias", "logit_bias has " + b.size() + " tokens; at most " + LogitBias.MAX_ENTRIES);
+        int[] ids = new int[b.size()];
+        float[] vs = new float[b.size()];
+        int i = 0;
+        for (var e : b.properties()) {
+            String k = e.getKey();
+            int id;
+            try {
+                id = Integer.parseInt(k);
+            } catch (NumberFormatException x) {
+                id = -1;
+            }
+            if (id < 0 || !k.equals(Integer.toString(id)))
+                throw ApiError.invalid("logit_bias", "logit_bias keys are token ids (integers >= 0), got \"" + k + "\"");
+            JsonNode v = e.getValue();
+            if (!v.isNumber() || !(v.doubleValue() >= -100 && v.doubleValue() <= 100))
+                throw ApiError.invalid("logit_bias", "logit_bias[\"" + k + "\"] must be a number in [-100, 100], got " + describe(v));
+            ids[i] = id;
+            vs[i++] = v.floatValue();
+        }
+        return new LogitBias(ids, vs);
     }
 
     /** {@code presence_penalty} / {@code frequency_penalty}: 0 when absent; in [-2, 2] as OpenAI's. */
@@ -158,9 +191,6 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
                 throw ApiError.invalid("response_format", "response_format is not supported by this server (no constrained "
                         + "decoding: JSON mode and JSON schemas would not be enforced); only {\"type\": \"text\"}, got " + describe(rf));
         }
-        JsonNode bias = o.get("logit_bias");
-        if (given(bias) && !(bias.isObject() && bias.isEmpty()))
-            throw ApiError.invalid("logit_bias", "logit_bias is not supported by this server");
         Boolean echo = RequestFields.optBoolean(o, "echo");
         if (echo != null && echo) throw ApiError.invalid("echo", "echo is not supported by this server");
         RequestFields.optString(o, "model", "model"); // any name is accepted (one model is served), but a string

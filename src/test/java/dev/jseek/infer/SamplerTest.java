@@ -118,6 +118,18 @@ class SamplerTest {
             assertEquals(want, pen.sample(logits, 0, n), "sampled step " + step);
             c2[want]++;
         }
+        // a logit bias: +100 on token 7 wins every greedy draw; the caller's row unchanged
+        Sampler biased = new Sampler(0f, 0, 1f, 0L, 0f, 0f, new LogitBias(new int[] {7, 0}, new float[] {100f, -100f}));
+        for (int step = 0; step < 5; step++) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) logits[i] = (float) r.nextGaussian();
+            logits[0] = 50f;
+            float[] before = logits.clone();
+            assertEquals(7, biased.sample(logits, 0, n));
+            assertArrayEquals(before, logits);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new LogitBias(new int[] {3, 3}, new float[] {1f, 2f}));
+        assertThrows(IllegalArgumentException.class, () -> new LogitBias(new int[] {3}, new float[] {100.5f}));
         assertThrows(IllegalArgumentException.class, () -> new Sampler(0f, 0, 1f, 0L, 2.5f, 0f));
         assertThrows(IllegalArgumentException.class, () -> new Sampler(0f, 0, 1f, 0L, 0f, Float.NaN));
     }

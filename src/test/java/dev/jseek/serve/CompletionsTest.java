@@ -281,28 +281,7 @@ class CompletionsTest {
         float presence = -1.5f, frequency = -0.5f;
         int max = 24;
         int[] prompt = promptIds();
-        int[] want;
-        try (dev.jseek.model.DeepSeekV3 m = dev.jseek.model.DeepSeekV3.open(tmp.resolve("m"))) {
-            int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
-            var cache = m.newCache(prompt.length + max, dev.jseek.model.AttnMode.ABSORB);
-            float[] all = m.forward(prompt, 0, cache);
-            float[] logits = Arrays.copyOfRange(all, (prompt.length - 1) * vocab, prompt.length * vocab);
-            int[] counts = new int[vocab], out = new int[max];
-            int n = 0;
-            while (n < max) {
-                int best = -1;
-                float bv = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < vocab; i++) {
-                    float v = counts[i] == 0 ? logits[i] : logits[i] - (counts[i] * frequency + presence);
-                    if (v > bv) { bv = v; best = i; }
-                }
-                out[n++] = best;
-                counts[best]++;
-                if (best == eos) break;
-                logits = m.forward(new int[] {best}, prompt.length + n - 1, cache);
-            }
-            want = Arrays.copyOf(out, n);
-        }
+        int[] want = byHand(prompt, max, presence, frequency, new int[0], new float[0]);
         String body = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + max + ",\"temperature\":0,\"presence_penalty\":" + presence
                 + ",\"frequency_penalty\":" + frequency + "}";
         assertEquals(s.tokenizer.decode(want, true), text(s.post("/v1/completions", body)));
@@ -319,6 +298,59 @@ class CompletionsTest {
         HttpResponse<String> bad = s.post("/v1/completions", "{\"prompt\":\"x\",\"frequency_penalty\":2.5}");
         assertEquals(400, bad.statusCode(), bad.body());
         assertEquals("frequency_penalty", TestServer.json(bad).get("error").get("param").asText());
+    }
+
+    /**
+     * Greedy decoding with OpenAI's adjustments applied here by hand to the model's own logits: token j's logit minus
+     * c_j * frequency + presence once generated c_j > 0 times, plus its logit_bias; argmax (lowest id on ties), one
+     * forward per token, stopping at EOS.
+     */
+    static int[] byHand(int[] prompt, int max, float presence, float frequency, int[] biasIds, float[] biasValues) {
+        try (dev.jseek.model.DeepSeekV3 m = dev.jseek.model.DeepSeekV3.open(tmp.resolve("m"))) {
+            int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
+            var cache = m.newCache(prompt.length + max, dev.jseek.model.AttnMode.ABSORB);
+            float[] all = m.forward(prompt, 0, cache);
+            float[] logits = Arrays.copyOfRange(all, (prompt.length - 1) * vocab, prompt.length * vocab);
+            int[] counts = new int[vocab], out = new int[max];
+            int n = 0;
+            while (n < max) {
+                float[] v = new float[vocab];
+                for (int i = 0; i < vocab; i++) v[i] = counts[i] == 0 ? logits[i] : logits[i] - (counts[i] * frequency + presence);
+                for (int j = 0; j < biasIds.length; j++) v[biasIds[j]] += biasValues[j];
+                int best = 0;
+                for (int i = 1; i < vocab; i++) if (v[i] > v[best]) best = i;
+                out[n++] = best;
+                counts[best]++;
+                if (best == eos) break;
+                logits = m.forward(new int[] {best}, prompt.length + n - 1, cache);
+            }
+            return Arrays.copyOf(out, n);
+        }
+    }
+
+    /**
+     * {@code logit_bias} against the formula applied by hand: the plain greedy answer's first token banned (-100) and
+     * another token favoured (+3), with a frequency penalty beside; keys that are not token ids, values outside
+     * [-100, 100] and ids outside the vocabulary are 400s naming logit_bias.
+     */
+    @Test void logitBiasFollowsOpenAisFormula() throws Exception {
+        int max = 16;
+        int[] prompt = promptIds();
+        int[] plain = s.oracle(prompt, max, Sampler.greedy()).tokens();
+        int favoured = (plain[0] + 7) % s.tokenizer.vocabSize();
+        int[] want = byHand(prompt, max, 0f, 0.5f, new int[] {plain[0], favoured}, new float[] {-100f, 3f});
+        assertNotEquals(plain[0], want[0]);
+        String body = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + max + ",\"temperature\":0,\"frequency_penalty\":0.5,"
+                + "\"logit_bias\":{\"" + plain[0] + "\":-100,\"" + favoured + "\":3}}";
+        assertEquals(s.tokenizer.decode(want, true), text(s.post("/v1/completions", body)));
+        for (String[] bad : new String[][] {{"{\"abc\":1}", "logit_bias keys are token ids"}, {"{\"5\":101}", "in [-100, 100]"},
+                {"{\"" + (s.tokenizer.vocabSize() + 5) + "\":1}", "outside the vocabulary"}, {"[1]", "must be an object"}}) {
+            HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,\"logit_bias\":" + bad[0] + "}");
+            assertEquals(400, r.statusCode(), r.body());
+            JsonNode err = TestServer.json(r).get("error");
+            assertEquals("logit_bias", err.get("param").asText());
+            assertTrue(err.get("message").asText().contains(bad[1]), err.get("message").asText());
+        }
     }
 
     static String text(HttpResponse<String> r) throws Exception {
