@@ -88,6 +88,39 @@ class OpenAiClientTest {
         assertEquals(List.of("tiny-test"), client.models().list().data().stream().map(m -> m.id()).toList());
     }
 
+    /**
+     * The official client's completion fields beyond the basics reach the server as it sends them: an array of
+     * prompts (choices in order), {@code suffix} (fill in the middle), penalties and {@code logit_bias}. Oracles: the
+     * single-sequence decoder with the sampler those fields make, on the prompts built by hand.
+     */
+    @Test void completionsWithPromptArraysSuffixPenaltiesAndLogitBias() throws Exception {
+        List<String> texts = List.of("the model reads", "a cache of");
+        Completion many = client.completions().create(CompletionCreateParams.builder().model("tiny-test").promptOfArrayOfStrings(texts)
+                .maxTokens(8).temperature(0.0).presencePenalty(-1.0).frequencyPenalty(0.5).build());
+        assertEquals(2, many.choices().size());
+        for (int i = 0; i < texts.size(); i++) {
+            TestServer.Expected e = s.oracle(s.runner.completionPrompt(texts.get(i)), 8, new Sampler(0f, 0, 1f, 0L, -1.0f, 0.5f));
+            assertEquals(e.text(), many.choices().get(i).text(), "prompt " + i);
+            assertEquals(i, many.choices().get(i).index());
+        }
+
+        int[] p = s.tokenizer.encode("int x = ", false), q = s.tokenizer.encode(";", false);
+        int[] fim = new int[p.length + q.length + 3];
+        fim[0] = s.tokenizer.fimBeginId();
+        System.arraycopy(p, 0, fim, 1, p.length);
+        fim[p.length + 1] = s.tokenizer.fimHoleId();
+        System.arraycopy(q, 0, fim, p.length + 2, q.length);
+        fim[fim.length - 1] = s.tokenizer.fimEndId();
+        int banned = s.oracle(fim, 1, Sampler.greedy()).tokens()[0];
+        dev.jseek.infer.LogitBias bias = new dev.jseek.infer.LogitBias(new int[] {banned}, new float[] {-100f});
+        TestServer.Expected e = s.oracle(fim, 8, new Sampler(0f, 0, 1f, 0L, 0f, 0f, bias));
+        Completion filled = client.completions().create(CompletionCreateParams.builder().model("tiny-test").prompt("int x = ").suffix(";")
+                .maxTokens(8).temperature(0.0).logitBias(CompletionCreateParams.LogitBias.builder()
+                        .putAdditionalProperty(Integer.toString(banned), JsonValue.from(-100)).build()).build());
+        assertEquals(e.text(), filled.choices().get(0).text());
+        assertNotEquals(banned, e.tokens()[0]);
+    }
+
     @Test void aForcedToolCallComesBackAsToolCalls() throws Exception {
         FunctionDefinition fn = FunctionDefinition.builder().name("get_weather").description("The weather in a city")
                 .parameters(FunctionParameters.builder().putAdditionalProperty("type", JsonValue.from("object"))
