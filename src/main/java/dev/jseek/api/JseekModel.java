@@ -218,8 +218,7 @@ public final class JseekModel implements AutoCloseable {
             throws InterruptedException {
         int maxNew = (int) Math.max(1, Math.min(s.maxTokens(), (long) contextLength() - prompt.length));
         GenerationRequest req = new GenerationRequest(prompt, maxNew, s.temperature(), s.topK(), s.topP(), s.seed(),
-                s.ignoreEos() ? new int[0] : stopIds, s.topLogprobs(), deadlineNanos, s.presencePenalty(), s.frequencyPenalty(),
-                s.logitBias());
+                s.ignoreEos() ? new int[0] : stopIds, s.topLogprobs(), deadlineNanos, s.adjust());
         long t0 = System.nanoTime();
         Generation g = engine.submit(req);
         long[] times = new long[16];

@@ -39,6 +39,9 @@ public final class GenerateCommand implements Callable<Integer> {
             + "of every token already generated (default ${DEFAULT-VALUE}).") float presencePenalty;
     @Option(names = "--frequency-penalty", defaultValue = "0", description = "OpenAI's frequency penalty in [-2, 2]: minus this times "
             + "each token's count so far (default ${DEFAULT-VALUE}).") float frequencyPenalty;
+    @Option(names = "--repetition-penalty", defaultValue = "1", description = "vLLM's repetition penalty in (0, 10]: the logit of every "
+            + "token in the prompt or the output so far divided by it when positive, multiplied when negative (default ${DEFAULT-VALUE}).")
+    float repetitionPenalty;
     @Option(names = "--attn", defaultValue = "absorb", description = "naive or absorb (default ${DEFAULT-VALUE}).") String attn;
     @Option(names = "--no-stop", description = "Do not stop at EOS.") boolean noStop;
     @Option(names = "--speculative", description = "Speculative decoding with the model's MTP module as the draft (docs/architecture.md §6.3): "
@@ -70,7 +73,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Tokenizer tok = model.tokenizer.forPrompt(modelPath, promptTokens != null);
         int[] promptIds = promptTokens != null ? PromptIds.parse("--prompt-tokens", promptTokens)
                 : prompt != null ? (bos ? Prompts.startingWith(tok.bosId(), tok.encode(prompt)) : tok.encode(prompt)) : fimPrompt(tok, fimPrefix == null ? "" : fimPrefix, fimSuffix == null ? "" : fimSuffix);
-        Sampler sampler = sampling.sampler(presencePenalty, frequencyPenalty);
+        Sampler sampler = sampling.sampler(presencePenalty, frequencyPenalty, repetitionPenalty, promptIds);
         if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
         PrintStream out = System.out;
         long tLoad = System.nanoTime();

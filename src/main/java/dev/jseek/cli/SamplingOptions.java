@@ -11,12 +11,16 @@ final class SamplingOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).") long seed;
 
     /** A new sampler of these settings; out-of-range settings are a {@link UserException}. */
-    Sampler sampler() { return sampler(0f, 0f); }
+    Sampler sampler() { return sampler(0f, 0f, 1f, null); }
 
-    /** As {@link #sampler()} with OpenAI's presence and frequency penalties ({@link Sampler}). */
-    Sampler sampler(float presencePenalty, float frequencyPenalty) {
+    /**
+     * As {@link #sampler()} with OpenAI's presence and frequency penalties and vLLM's repetition penalty, which counts
+     * the {@code prompt} too ({@link dev.jseek.infer.LogitAdjust}).
+     */
+    Sampler sampler(float presencePenalty, float frequencyPenalty, float repetitionPenalty, int[] prompt) {
         try {
-            return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty);
+            return new Sampler(temperature, topK, topP, seed,
+                    new dev.jseek.infer.LogitAdjust(presencePenalty, frequencyPenalty, repetitionPenalty, null), prompt);
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }

@@ -12,24 +12,14 @@ package dev.jseek.infer;
  * @param stopTokens   ids that end the generation (emitted); may be empty
  * @param topLogprobs  -1: no log-probabilities; 0..20: the chosen token's log-probability and that many alternatives
  * @param deadlineNanos a {@link System#nanoTime()} after which the generation ends ("deadline"); 0 = none
- * @param presencePenalty  OpenAI's presence penalty in [-2, 2] ({@link Sampler}); 0 = none
- * @param frequencyPenalty OpenAI's frequency penalty in [-2, 2]; 0 = none
- * @param logitBias        OpenAI's logit_bias ({@link LogitBias#NONE}: none)
+ * @param adjust       penalties and logit bias applied before sampling ({@link LogitAdjust#NONE}: none)
  */
 public record GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
-                                int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty,
-                                LogitBias logitBias) {
-    /** Without a logit bias. */
-    public GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
-                             int[] stopTokens, int topLogprobs, long deadlineNanos, float presencePenalty, float frequencyPenalty) {
-        this(prompt, maxNewTokens, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty,
-                LogitBias.NONE);
-    }
-
-    /** Without penalties. */
+                                int[] stopTokens, int topLogprobs, long deadlineNanos, LogitAdjust adjust) {
+    /** Without penalties or bias. */
     public GenerationRequest(int[] prompt, int maxNewTokens, float temperature, int topK, float topP, long seed,
                              int[] stopTokens, int topLogprobs, long deadlineNanos) {
-        this(prompt, maxNewTokens, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, 0f, 0f);
+        this(prompt, maxNewTokens, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, LogitAdjust.NONE);
     }
 
     /** Most alternatives per token (OpenAI's top_logprobs limit). */
@@ -42,8 +32,8 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
         if (topLogprobs < -1 || topLogprobs > MAX_TOP_LOGPROBS)
             throw new IllegalArgumentException("top logprobs must be in 0.." + MAX_TOP_LOGPROBS + ", got " + topLogprobs);
-        if (logitBias == null) logitBias = LogitBias.NONE;
-        new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias); // validates the sampling fields
+        if (adjust == null) adjust = LogitAdjust.NONE;
+        new Sampler(temperature, topK, topP, seed); // validates the sampling fields
     }
 
     /** Greedy decoding of {@code prompt}, no stop tokens, no deadline. */
@@ -53,10 +43,9 @@ public record GenerationRequest(int[] prompt, int maxNewTokens, float temperatur
 
     /** A copy with another maximum of new tokens. */
     public GenerationRequest withMaxNewTokens(int n) {
-        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, presencePenalty, frequencyPenalty,
-                logitBias);
+        return new GenerationRequest(prompt, n, temperature, topK, topP, seed, stopTokens, topLogprobs, deadlineNanos, adjust);
     }
 
     /** A fresh sampler of this request (its own RNG and penalty counts). */
-    public Sampler sampler() { return new Sampler(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias); }
+    public Sampler sampler() { return new Sampler(temperature, topK, topP, seed, adjust, adjust.repetition() != 1f ? prompt : null); }
 }

@@ -12,22 +12,22 @@ import java.util.SplittableRandom;
  * token), renormalize, draw. Ties in ordering are broken by the lower token id. Buffers are reused: no per-token
  * allocation after the first call.
  *
- * <p>OpenAI's presence and frequency penalties come first, on a copy of the row (the caller's logits, which
- * log-probabilities are reported from, are left as they are): token j's logit minus {@code c_j * frequency +
- * presence} in float when it has been drawn c_j > 0 times by this sampler, then plus its {@link LogitBias} value. A
- * sampler is one sequence's: each call of {@link #sample} is taken as the token that sequence emits (every decoder
- * draws once per emitted token, in order).
+ * <p>A {@link LogitAdjust} (repetition, frequency and presence penalties, logit bias) comes first, on a copy of the
+ * row: the caller's logits, which log-probabilities are reported from, are left as they are. A sampler is one
+ * sequence's: each call of {@link #sample} is taken as the token that sequence emits (every decoder draws once per
+ * emitted token, in order), and the repetition penalty also counts the prompt given at construction.
  */
 public final class Sampler {
     private final float temperature;
     private final int topK;
     private final float topP;
     private final SplittableRandom rng;
-    private final float presence, frequency;
-    private final LogitBias bias;
+    private final LogitAdjust adjust;
+    private final int[] prompt;
     private long[] keys = new long[0];
     private double[] probs = new double[0];
     private int[] counts = new int[0];
+    private boolean[] seen = new boolean[0];
     private float[] penalized = new float[0];
 
     /**
@@ -35,25 +35,25 @@ public final class Sampler {
      * @param topK 0 for no top-k cut
      * @param topP 1 for no nucleus cut; must be in (0, 1]
      */
-    public Sampler(float temperature, int topK, float topP, long seed) { this(temperature, topK, topP, seed, 0f, 0f); }
+    public Sampler(float temperature, int topK, float topP, long seed) { this(temperature, topK, topP, seed, LogitAdjust.NONE, null); }
 
-    /**
-     * As {@link #Sampler(float, int, float, long)} with OpenAI's presence and frequency penalties (each in [-2, 2];
-     * 0 = none): see the class doc.
-     */
+    /** As {@link #Sampler(float, int, float, long)} with OpenAI's presence and frequency penalties (each in [-2, 2]). */
     public Sampler(float temperature, int topK, float topP, long seed, float presencePenalty, float frequencyPenalty) {
-        this(temperature, topK, topP, seed, presencePenalty, frequencyPenalty, LogitBias.NONE);
+        this(temperature, topK, topP, seed, LogitAdjust.penalties(presencePenalty, frequencyPenalty), null);
     }
 
-    /** As {@link #Sampler(float, int, float, long, float, float)} with OpenAI's {@code logit_bias} (see the class doc). */
+    /** As {@link #Sampler(float, int, float, long, float, float)} with OpenAI's {@code logit_bias}. */
     public Sampler(float temperature, int topK, float topP, long seed, float presencePenalty, float frequencyPenalty, LogitBias logitBias) {
-        this.bias = logitBias;
-        if (!(presencePenalty >= -2f && presencePenalty <= 2f))
-            throw new IllegalArgumentException("presence penalty must be in [-2, 2], got " + presencePenalty);
-        if (!(frequencyPenalty >= -2f && frequencyPenalty <= 2f))
-            throw new IllegalArgumentException("frequency penalty must be in [-2, 2], got " + frequencyPenalty);
-        this.presence = presencePenalty;
-        this.frequency = frequencyPenalty;
+        this(temperature, topK, topP, seed, LogitAdjust.penalties(presencePenalty, frequencyPenalty).withBias(logitBias), null);
+    }
+
+    /**
+     * A sampler that adjusts each row first ({@link LogitAdjust}); {@code prompt} (may be null: none) holds the tokens
+     * the repetition penalty counts as seen before the first draw.
+     */
+    public Sampler(float temperature, int topK, float topP, long seed, LogitAdjust adjust, int[] prompt) {
+        this.adjust = adjust == null ? LogitAdjust.NONE : adjust;
+        this.prompt = prompt == null ? new int[0] : prompt.clone();
         if (Float.isNaN(temperature)) throw new IllegalArgumentException("temperature is NaN");
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
         if (!(topP > 0f && topP <= 1f)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
@@ -82,22 +82,28 @@ public final class Sampler {
         return best;
     }
 
-    /** Chooses a token id from logits[off, off+n) (after the penalties, when set: see the class doc). */
+    /** Chooses a token id from logits[off, off+n) (after the {@link LogitAdjust}: see the class doc). */
     public int sample(float[] logits, int off, int n) {
-        if (presence == 0f && frequency == 0f && bias.isEmpty()) return draw(logits, off, n);
+        if (adjust.isNone()) return draw(logits, off, n);
         if (counts.length < n) {
             counts = java.util.Arrays.copyOf(counts, n);
+            seen = java.util.Arrays.copyOf(seen, n);
+            for (int id : prompt) if (id >= 0 && id < n) seen[id] = true;
             penalized = new float[n];
         }
+        float frequency = adjust.frequency(), presence = adjust.presence(), rep = adjust.repetition();
         for (int i = 0; i < n; i++) {
+            float v = logits[off + i];
+            if (rep != 1f && seen[i]) v = v > 0 ? v / rep : v * rep;
             int c = counts[i];
-            penalized[i] = c == 0 ? logits[off + i] : logits[off + i] - (c * frequency + presence);
+            penalized[i] = c == 0 ? v : v - (c * frequency + presence);
         }
-        int[] ids = bias.ids();
-        float[] vs = bias.values();
+        int[] ids = adjust.bias().ids();
+        float[] vs = adjust.bias().values();
         for (int j = 0; j < ids.length; j++) if (ids[j] < n) penalized[ids[j]] += vs[j];
         int t = draw(penalized, 0, n);
         counts[t]++;
+        seen[t] = true;
         return t;
     }
 

@@ -254,10 +254,11 @@ public final class ModelRunner implements AutoCloseable {
         checkPrompt(prompt, promptParam);
         if (closing) throw new ApiError(503, "server_error", null, "the server is shutting down");
         checkModelFiles();
-        if (p.logitBias().maxId() >= vocabSize)
-            throw ApiError.invalid("logit_bias", "logit_bias names token " + p.logitBias().maxId() + ", outside the vocabulary 0.." + (vocabSize - 1));
+        int maxBiased = p.adjust().bias().maxId();
+        if (maxBiased >= vocabSize)
+            throw ApiError.invalid("logit_bias", "logit_bias names token " + maxBiased + ", outside the vocabulary 0.." + (vocabSize - 1));
         Sampling s = new Sampling(p.maxTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), p.stop(), p.topLogprobs(), p.ignoreEos(),
-                p.presencePenalty(), p.frequencyPenalty(), p.logitBias());
+                p.adjust());
         Completion c;
         try {
             c = model.generate(prompt, s, sink == null ? null : sink::accept, deadlineNanos,

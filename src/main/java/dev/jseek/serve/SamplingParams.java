@@ -5,6 +5,7 @@ import static dev.jseek.serve.RequestFields.given;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jseek.infer.LogitAdjust;
 import dev.jseek.infer.LogitBias;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,13 +27,11 @@ import java.util.concurrent.ThreadLocalRandom;
  *                     (chat: {@code logprobs: true} with {@code top_logprobs}; completions: {@code logprobs: k})
  * @param n            choices to generate (each its own sequence in the batch; seeds seed, seed+1, ...)
  * @param ignoreEos    {@code ignore_eos} (a vLLM extension): generate past the end-of-sequence token, up to maxTokens
- * @param presencePenalty  {@code presence_penalty} in [-2, 2]: minus this on the logit of every token already generated
- * @param frequencyPenalty {@code frequency_penalty} in [-2, 2]: minus this times the count of each generated token
- * @param logitBias        {@code logit_bias}: token id (a string) to a value in [-100, 100] added to its logit
+ * @param adjust       {@code presence_penalty} and {@code frequency_penalty} (in [-2, 2]), vLLM's {@code repetition_penalty}
+ *                     (in (0, 10]) and {@code logit_bias} (token id, a string, to a value in [-100, 100]): {@link LogitAdjust}
  */
 public record SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
-                             boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos,
-                             float presencePenalty, float frequencyPenalty, LogitBias logitBias) {
+                             boolean stream, boolean includeUsage, int topLogprobs, int n, boolean ignoreEos, LogitAdjust adjust) {
     /** Stop strings per request at most (OpenAI allows 4). */
     public static final int MAX_STOP = 16;
     /** Choices per request at most. */
@@ -40,17 +39,17 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
 
     public SamplingParams(int maxTokens, float temperature, float topP, int topK, long seed, List<String> stop,
                           boolean stream, boolean includeUsage) {
-        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false, 0f, 0f, LogitBias.NONE);
+        this(maxTokens, temperature, topP, topK, seed, stop, stream, includeUsage, -1, 1, false, LogitAdjust.NONE);
     }
 
     /** The parameters of choice {@code i} of n: seed + i. */
     public SamplingParams choice(int i) {
-        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos,
-                presencePenalty, frequencyPenalty, logitBias);
+        return new SamplingParams(maxTokens, temperature, topP, topK, seed + i, stop, stream, includeUsage, topLogprobs, 1, ignoreEos, adjust);
     }
 
     public SamplingParams {
         stop = List.copyOf(stop);
+        if (adjust == null) adjust = LogitAdjust.NONE;
     }
 
     /** The server-wide defaults: max tokens and temperature when a request gives none. */
@@ -96,10 +95,13 @@ public record SamplingParams(int maxTokens, float temperature, float topP, int t
         }
         Boolean ignoreEos = RequestFields.optBoolean(o, "ignore_eos");
         float presence = penalty(o, "presence_penalty"), frequency = penalty(o, "frequency_penalty");
+        Double rp = RequestFields.optNumber(o, "repetition_penalty");
+        if (rp != null && !(rp > 0 && rp <= 10))
+            throw ApiError.invalid("repetition_penalty", "repetition_penalty must be in (0, 10] (1 = none), got " + rp);
+        LogitAdjust adjust = new LogitAdjust(presence, frequency, rp == null ? 1f : rp.floatValue(), logitBias(o.get("logit_bias")));
         unsupported(o);
         return new SamplingParams(maxTokens, temperature, topP, topK, seed, stops(o.get("stop")),
-                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos,
-                presence, frequency, logitBias(o.get("logit_bias")));
+                stream != null && stream, includeUsage, logprobs(o), n == null ? 1 : n.intValue(), ignoreEos != null && ignoreEos, adjust);
     }
 
     /**

@@ -128,6 +128,25 @@ class SamplerTest {
             assertEquals(7, biased.sample(logits, 0, n));
             assertArrayEquals(before, logits);
         }
+        // the repetition penalty: tokens of the prompt and of the output so far, positive logits divided, negative multiplied
+        float rep = 3f;
+        int[] promptIds = {4, 9};
+        Sampler repeating = new Sampler(0f, 0, 1f, 0L, new LogitAdjust(0f, 0f, rep, LogitBias.NONE), promptIds);
+        boolean[] seen = new boolean[n];
+        for (int id : promptIds) seen[id] = true;
+        for (int step = 0; step < 30; step++) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) logits[i] = (float) r.nextGaussian() + (i == 4 || i == 9 ? 1.5f : 0f);
+            int best = -1;
+            float bv = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                float v = seen[i] ? (logits[i] > 0 ? logits[i] / rep : logits[i] * rep) : logits[i];
+                if (v > bv) { bv = v; best = i; }
+            }
+            assertEquals(best, repeating.sample(logits, 0, n), "repetition step " + step);
+            seen[best] = true;
+        }
+        assertThrows(IllegalArgumentException.class, () -> new LogitAdjust(0f, 0f, 0f, LogitBias.NONE));
         assertThrows(IllegalArgumentException.class, () -> new LogitBias(new int[] {3, 3}, new float[] {1f, 2f}));
         assertThrows(IllegalArgumentException.class, () -> new LogitBias(new int[] {3}, new float[] {100.5f}));
         assertThrows(IllegalArgumentException.class, () -> new Sampler(0f, 0, 1f, 0L, 2.5f, 0f));

@@ -306,21 +306,33 @@ class CompletionsTest {
      * forward per token, stopping at EOS.
      */
     static int[] byHand(int[] prompt, int max, float presence, float frequency, int[] biasIds, float[] biasValues) {
+        return byHand(prompt, max, 1f, presence, frequency, biasIds, biasValues);
+    }
+
+    /** {@link #byHand(int[], int, float, float, int[], float[])} after vLLM's repetition penalty over prompt and output. */
+    static int[] byHand(int[] prompt, int max, float rep, float presence, float frequency, int[] biasIds, float[] biasValues) {
         try (dev.jseek.model.DeepSeekV3 m = dev.jseek.model.DeepSeekV3.open(tmp.resolve("m"))) {
             int eos = m.config.eosTokenId(), vocab = m.config.vocabSize();
             var cache = m.newCache(prompt.length + max, dev.jseek.model.AttnMode.ABSORB);
             float[] all = m.forward(prompt, 0, cache);
             float[] logits = Arrays.copyOfRange(all, (prompt.length - 1) * vocab, prompt.length * vocab);
             int[] counts = new int[vocab], out = new int[max];
+            boolean[] seen = new boolean[vocab];
+            for (int t : prompt) seen[t] = true;
             int n = 0;
             while (n < max) {
                 float[] v = new float[vocab];
-                for (int i = 0; i < vocab; i++) v[i] = counts[i] == 0 ? logits[i] : logits[i] - (counts[i] * frequency + presence);
+                for (int i = 0; i < vocab; i++) {
+                    float x = logits[i];
+                    if (rep != 1f && seen[i]) x = x > 0 ? x / rep : x * rep;
+                    v[i] = counts[i] == 0 ? x : x - (counts[i] * frequency + presence);
+                }
                 for (int j = 0; j < biasIds.length; j++) v[biasIds[j]] += biasValues[j];
                 int best = 0;
                 for (int i = 1; i < vocab; i++) if (v[i] > v[best]) best = i;
                 out[n++] = best;
                 counts[best]++;
+                seen[best] = true;
                 if (best == eos) break;
                 logits = m.forward(new int[] {best}, prompt.length + n - 1, cache);
             }
@@ -350,6 +362,29 @@ class CompletionsTest {
             JsonNode err = TestServer.json(r).get("error");
             assertEquals("logit_bias", err.get("param").asText());
             assertTrue(err.get("message").asText().contains(bad[1]), err.get("message").asText());
+        }
+    }
+
+    /**
+     * vLLM's {@code repetition_penalty} (every token seen in the prompt or the output: a positive logit divided by it,
+     * a negative one multiplied), applied here by hand before a presence penalty: the server's greedy answer is that;
+     * 0 and values past 10 are 400s.
+     */
+    @Test void repetitionPenaltyFollowsVllmsFormula() throws Exception {
+        int max = 16;
+        int[] prompt = promptIds();
+        for (float rep : new float[] {0.3f, 1.8f}) {
+            int[] want = byHand(prompt, max, rep, 0.2f, 0f, new int[0], new float[0]);
+            String body = "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + max + ",\"temperature\":0,\"repetition_penalty\":" + rep
+                    + ",\"presence_penalty\":0.2}";
+            assertEquals(s.tokenizer.decode(want, true), text(s.post("/v1/completions", body)), "repetition_penalty " + rep);
+        }
+        assertNotEquals(s.oracle(prompt, max, Sampler.greedy()).text(),
+                s.tokenizer.decode(byHand(prompt, max, 0.3f, 0f, 0f, new int[0], new float[0]), true), "0.3 (repeat) changes the answer");
+        for (String bad : new String[] {"0", "10.5", "-1"}) {
+            HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,\"repetition_penalty\":" + bad + "}");
+            assertEquals(400, r.statusCode(), r.body());
+            assertEquals("repetition_penalty", TestServer.json(r).get("error").get("param").asText());
         }
     }
 

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code serve --speculative}: the same concurrent mix of requests (chat and completions, greedy and seeded, streamed,
- * n = 2, stop strings, logprobs, presence/frequency penalties, prompts sharing a prefix) against the server with MTP speculative decoding and
+ * n = 2, stop strings, logprobs, presence/frequency/repetition penalties, logit bias, prompts sharing a prefix) against the server with MTP speculative decoding and
  * against the plain one must give identical answers. Oracle: the plain server (whose tokens BatchServingTest ties to
  * {@code Generator}).
  */
@@ -36,6 +36,7 @@ class SpeculativeServingTest {
         "/v1/completions {\"prompt\":\"x\",\"max_tokens\":1,\"temperature\":0}",
         "/v1/completions {\"prompt\":\"the cache holds\",\"max_tokens\":30,\"temperature\":0,\"presence_penalty\":-1.5,\"frequency_penalty\":-0.5}",
         "/v1/completions {\"prompt\":\"the cache holds\",\"max_tokens\":30,\"temperature\":0.9,\"seed\":2,\"frequency_penalty\":1.2}",
+        "/v1/completions {\"prompt\":\"the cache holds a token\",\"max_tokens\":30,\"temperature\":0,\"repetition_penalty\":0.4,\"logit_bias\":{\"7\":2}}",
     };
 
     /** Each answer with its volatile fields (ids, timestamps) removed. */
