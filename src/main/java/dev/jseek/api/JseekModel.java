@@ -137,10 +137,6 @@ public final class JseekModel implements AutoCloseable {
      * template cannot take.
      */
     public int[] chatPrompt(List<Message> messages, java.util.Map<String, Object> templateVariables) {
-        if (Boolean.TRUE.equals(templateVariables.get("thinking")) && !ChatTemplate.rendersWithJinja(tokenizer)) {
-            String why = ChatTemplate.noThinkingSwitch(tokenizer);
-            if (why != null) throw new IllegalArgumentException(why);
-        }
         return ChatTemplate.encode(tokenizer, messages, true, templateVariables);
     }
 
@@ -175,10 +171,7 @@ public final class JseekModel implements AutoCloseable {
      * {@link #chatPrompt(List, boolean)}): the text then starts with the reasoning and its {@code </think>}.
      */
     public Completion stream(List<Message> messages, Sampling s, boolean thinking, Consumer<String> onText) throws InterruptedException {
-        return generate(chatPrompt(messages, thinking), s, d -> {
-            onText.accept(d);
-            return true;
-        }, 0);
+        return streamPrompt(chatPrompt(messages, thinking), s, onText);
     }
 
     /**
@@ -187,7 +180,11 @@ public final class JseekModel implements AutoCloseable {
      */
     public Completion stream(List<Message> messages, Sampling s, java.util.Map<String, Object> templateVariables, Consumer<String> onText)
             throws InterruptedException {
-        return generate(chatPrompt(messages, templateVariables), s, d -> {
+        return streamPrompt(chatPrompt(messages, templateVariables), s, onText);
+    }
+
+    private Completion streamPrompt(int[] prompt, Sampling s, Consumer<String> onText) throws InterruptedException {
+        return generate(prompt, s, d -> {
             onText.accept(d);
             return true;
         }, 0);

@@ -52,15 +52,9 @@ final class ChatTemplateOption {
                 throw new UserException("--chat-template-kwargs: " + k + ": " + x.getMessage());
             }
         }
-        if (!ChatTemplate.rendersWithJinja(tok)) {
-            for (String k : out.keySet())
-                if (!k.equals("thinking"))
-                    throw new UserException("--chat-template-kwargs: '" + k + "': jseek renders this model's chat template ("
-                            + ChatTemplate.formatOf(tok).label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)");
-            Object t = out.get("thinking");
-            if (t != null && !(t instanceof Boolean)) throw new UserException("--chat-template-kwargs: 'thinking' must be true or false, got " + t);
-            String why = Boolean.TRUE.equals(t) ? ChatTemplate.noThinkingSwitch(tok) : null;
-            if (why != null) throw new UserException("--chat-template-kwargs: thinking: " + why);
+        for (var e : out.entrySet()) {
+            String no = ChatTemplate.refusedVariable(tok, e.getKey(), e.getValue());
+            if (no != null) throw new UserException("--chat-template-kwargs: '" + e.getKey() + "': " + no);
         }
         return out;
     }

@@ -18,12 +18,6 @@ import java.util.function.IntFunction;
 final class Choices {
     private Choices() {}
 
-    static ModelRunner.Outcome[] run(ModelRunner runner, int[] prompt, String promptParam, SamplingParams p,
-                                     IntFunction<ModelRunner.TextSink> sinks, Cancellation cancel, long deadlineNanos)
-            throws InterruptedException {
-        return run(runner, new int[][] {prompt}, promptParam, p, sinks, cancel, deadlineNanos);
-    }
-
     static ModelRunner.Outcome[] run(ModelRunner runner, int[][] prompts, String promptParam, SamplingParams p,
                                      IntFunction<ModelRunner.TextSink> sinks, Cancellation cancel, long deadlineNanos)
             throws InterruptedException {

@@ -125,13 +125,9 @@ public final class ModelRunner implements AutoCloseable {
         checkPromptLength(chars, "messages");
         String why = dev.jseek.tokenizer.ChatTemplate.unsupported(model.tokenizer());
         if (why != null) throw ApiError.invalid("messages", why);
-        if (!dev.jseek.tokenizer.ChatTemplate.rendersWithJinja(model.tokenizer())) {
-            for (String k : templateKwargs.keySet())
-                if (!k.equals("thinking"))
-                    throw ApiError.invalid("chat_template_kwargs." + k, "chat_template_kwargs." + k + ": jseek renders this model's chat template ("
-                            + dev.jseek.tokenizer.ChatTemplate.formatOf(model.tokenizer()).label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)");
-            String noSwitch = Boolean.TRUE.equals(templateKwargs.get("thinking")) ? dev.jseek.tokenizer.ChatTemplate.noThinkingSwitch(model.tokenizer()) : null;
-            if (noSwitch != null) throw ApiError.invalid("chat_template_kwargs.thinking", "chat_template_kwargs.thinking: " + noSwitch);
+        for (var e : templateKwargs.entrySet()) {
+            String no = dev.jseek.tokenizer.ChatTemplate.refusedVariable(model.tokenizer(), e.getKey(), e.getValue());
+            if (no != null) throw ApiError.invalid("chat_template_kwargs." + e.getKey(), "chat_template_kwargs." + e.getKey() + ": " + no);
         }
         try {
             return model.chatPrompt(messages, templateKwargs);

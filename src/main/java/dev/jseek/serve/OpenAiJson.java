@@ -176,12 +176,10 @@ final class OpenAiJson {
         return o;
     }
 
-    /** {@code text_completion} with one choice per outcome and their logprobs when asked for ({@code tok} not null). */
-    static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, Tokenizer tok) {
-        return completion(id, created, model, rs, rs.length, tok);
-    }
-
-    /** A {@code text_completion} of several prompts' choices, {@code perPrompt} to a prompt (choice index = prompt * perPrompt + c). */
+    /**
+     * {@code text_completion} with one choice per outcome (several prompts' choices, {@code perPrompt} to a prompt:
+     * choice index = prompt * perPrompt + c) and their logprobs when asked for ({@code tok} not null).
+     */
     static ObjectNode completion(String id, long created, String model, ModelRunner.Outcome[] rs, int perPrompt, Tokenizer tok) {
         return withChoices(id, "text_completion", created, model, rs, perPrompt, (choice, i, r) -> {
             choice.put("text", r.text()).put("index", i);

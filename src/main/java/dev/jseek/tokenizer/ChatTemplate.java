@@ -268,16 +268,27 @@ public final class ChatTemplate {
         }
         String why = unsupported(tokenizer);
         if (why != null) throw new IllegalArgumentException(why);
-        Object thinking = null;
         for (Map.Entry<String, Object> e : variables.entrySet()) {
-            if (!e.getKey().equals("thinking"))
-                throw new IllegalArgumentException("'" + e.getKey() + "': jseek renders this model's chat template ("
-                        + formatOf(tokenizer).label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)");
-            thinking = e.getValue();
+            String no = refusedVariable(tokenizer, e.getKey(), e.getValue());
+            if (no != null) throw new IllegalArgumentException("'" + e.getKey() + "': " + no);
         }
-        if (thinking != null && !(thinking instanceof Boolean))
-            throw new IllegalArgumentException("'thinking' must be true or false, got " + thinking);
-        return render(tokenizer, messages, addGenerationPrompt, Boolean.TRUE.equals(thinking));
+        return render(tokenizer, messages, addGenerationPrompt, Boolean.TRUE.equals(variables.get("thinking")));
+    }
+
+    /**
+     * Why jseek's own renderer of {@code tokenizer}'s template (one of the family's, {@link #formatOf}) cannot take
+     * the template variable {@code name} = {@code value}, or null when it can (and for a template the Jinja engine
+     * renders, which takes any name but {@link #SET_BY_JSEEK}): those renderers read only {@code thinking}, a boolean,
+     * and true only where the template has the switch ({@link #noThinkingSwitch}). The one rule behind the server's
+     * {@code chat_template_kwargs} and {@code --chat-template-kwargs}.
+     */
+    public static String refusedVariable(Tokenizer tokenizer, String name, Object value) {
+        ChatFormat f = formatOf(tokenizer);
+        if (f == null) return null;
+        if (!name.equals("thinking"))
+            return "jseek renders this model's chat template (" + f.label + ") itself and reads only 'thinking' (DeepSeek-V3.1's switch)";
+        if (value != null && !(value instanceof Boolean)) return "must be true or false, got " + value;
+        return Boolean.TRUE.equals(value) ? noThinkingSwitch(tokenizer) : null;
     }
 
     /**

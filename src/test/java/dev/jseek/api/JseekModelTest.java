@@ -86,8 +86,7 @@ class JseekModelTest {
      * embedded tokenizer and chat template make chat and completions give what the model directory gives.
      */
     @Test void aGgufAloneIsEnoughToChat(@TempDir Path elsewhere) throws Exception {
-        Path gguf = elsewhere.resolve("m.gguf");
-        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path gguf = f32Gguf(elsewhere);
         List<Message> msgs = List.of(Message.system("Be brief."), Message.user("hello world"));
         try (JseekModel g = JseekModel.load(gguf)) {
             assertEquals(gguf, g.tokenizer().source());
@@ -99,8 +98,7 @@ class JseekModelTest {
 
     /** {@code jseek chat --model x.gguf} with no tokenizer.json anywhere: two turns, greedy, as {@link JseekModel#chat} answers them. */
     @Test void chatCommandTalksToAGgufAlone(@TempDir Path elsewhere) throws Exception {
-        Path gguf = elsewhere.resolve("m.gguf");
-        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path gguf = f32Gguf(elsewhere);
         String a1 = model.chat(List.of(Message.user("hello world")), Sampling.greedy(10)).text();
         String a2 = model.chat(List.of(Message.user("hello world"), Message.assistant(a1), Message.user("the model")), Sampling.greedy(10)).text();
         String[] run = chatCommand("hello world\nthe model\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "10");
@@ -170,13 +168,11 @@ class JseekModelTest {
      * and a template outside the engine's subset are refused naming the file.
      */
     @Test void chatCommandTakesATemplateFile(@TempDir Path elsewhere) throws Exception {
-        Path gguf = elsewhere.resolve("m.gguf");
-        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path gguf = f32Gguf(elsewhere);
         Path template = elsewhere.resolve("plain.jinja");
         Files.writeString(template, "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}"
                 + "{% if add_generation_prompt %}[assistant] {% endif %}\n");
-        Tokenizer g;
-        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        Tokenizer g = ggufTokenizer(gguf);
         String bos = g.tokenString(g.bosId());
         String a1 = generate(g, bos + "[user] hello\n[assistant] ");
         String a2 = generate(g, bos + "[user] hello\n[assistant] " + a1 + "\n[user] world\n[assistant] ");
@@ -202,13 +198,11 @@ class JseekModelTest {
      * {@code thinking} for a family template are clear errors.
      */
     @Test void chatCommandPassesTemplateVariables(@TempDir Path elsewhere) throws Exception {
-        Path gguf = elsewhere.resolve("m.gguf");
-        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        Path gguf = f32Gguf(elsewhere);
         Path template = elsewhere.resolve("persona.jinja");
         Files.writeString(template, "{{ bos_token }}{% if persona %}({{ persona.name }}, {{ persona.tags | join('+') }}) {% endif %}"
                 + "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}\n");
-        Tokenizer g;
-        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { g = dev.jseek.gguf.GgufTokenizer.read(f); }
+        Tokenizer g = ggufTokenizer(gguf);
         String bos = g.tokenString(g.bosId());
         String a1 = generate(g, bos + "(ada, x+y) [user] hello\n[assistant] ");
         String[] run = chatCommand("hello\n\n", "chat", "--model", gguf.toString(), "--temperature", "0", "-n", "6",
@@ -227,6 +221,18 @@ class JseekModelTest {
         assertNotEquals("0", family[0]);
         assertTrue(family[2].contains("--chat-template-kwargs: 'persona': jseek renders this model's chat template (deepseek-v3) itself "
                 + "and reads only 'thinking'"), family[2]);
+    }
+
+    /** The test model as an F32 .gguf carrying its tokenizer, in {@code into}. */
+    static Path f32Gguf(Path into) throws Exception {
+        Path gguf = into.resolve("m.gguf");
+        dev.jseek.gguf.GgufExporter.export(dir, gguf, dev.jseek.gguf.GgmlType.F32, false, dir.resolve("tokenizer.json"));
+        return gguf;
+    }
+
+    /** The tokenizer a .gguf carries. */
+    static Tokenizer ggufTokenizer(Path gguf) throws Exception {
+        try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { return dev.jseek.gguf.GgufTokenizer.read(f); }
     }
 
     static String[] chatCommand(String stdin, String... args) {
@@ -270,13 +276,7 @@ class JseekModelTest {
             int[] t = new Generator(m, AttnMode.ABSORB).generate(prompt, 10, Sampler.greedy(), new int[] {m.config.eosTokenId()}, null).tokens();
             assertEquals(tok.decode(t, true), model.complete("the model", Sampling.greedy(10)).text());
             // fill in the middle: fim_begin prefix fim_hole suffix fim_end, built by hand
-            int[] p = tok.encode("int x = ", false), q = tok.encode(";\n", false);
-            int[] fim = new int[p.length + q.length + 3];
-            fim[0] = tok.fimBeginId();
-            System.arraycopy(p, 0, fim, 1, p.length);
-            fim[p.length + 1] = tok.fimHoleId();
-            System.arraycopy(q, 0, fim, p.length + 2, q.length);
-            fim[fim.length - 1] = tok.fimEndId();
+            int[] fim = dev.jseek.tokenizer.PsmIds.of(tok, "int x = ", ";\n");
             int[] mid = new Generator(m, AttnMode.ABSORB).generate(fim, 10, Sampler.greedy(), new int[] {m.config.eosTokenId()}, null).tokens();
             assertEquals(tok.decode(mid, true), model.fill("int x = ", ";\n", Sampling.greedy(10)).text());
         }

@@ -80,13 +80,6 @@ class FimEvalTest {
     @Test void promptIsPsm() throws Exception {
         Tokenizer tok = EvalFixtures.tokenizer(tmp, 400);
         FimEval.Example e = new FimEval.Example("f", 3, "class A {\n    ", "int x = 1;", "\n}\n");
-        int[] p = FimEval.prompt(tok, e), pre = tok.encode(e.prefix()), suf = tok.encode(e.suffix());
-        int[] expected = new int[pre.length + suf.length + 3];
-        expected[0] = tok.fimBeginId();
-        System.arraycopy(pre, 0, expected, 1, pre.length);
-        expected[pre.length + 1] = tok.fimHoleId();
-        System.arraycopy(suf, 0, expected, pre.length + 2, suf.length);
-        expected[expected.length - 1] = tok.fimEndId();
-        assertArrayEquals(expected, p);
+        assertArrayEquals(dev.jseek.tokenizer.PsmIds.of(tok, e.prefix(), e.suffix()), FimEval.prompt(tok, e));
     }
 }

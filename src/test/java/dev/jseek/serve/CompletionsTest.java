@@ -179,13 +179,7 @@ class CompletionsTest {
      */
     @Test void suffixFillsTheMiddle() throws Exception {
         String prefix = "int add(int a, int b) {\n    return ", suffix = ";\n}\n";
-        int[] p = s.tokenizer.encode(prefix, false), q = s.tokenizer.encode(suffix, false);
-        int[] ids = new int[p.length + q.length + 3];
-        ids[0] = s.tokenizer.fimBeginId();
-        System.arraycopy(p, 0, ids, 1, p.length);
-        ids[p.length + 1] = s.tokenizer.fimHoleId();
-        System.arraycopy(q, 0, ids, p.length + 2, q.length);
-        ids[ids.length - 1] = s.tokenizer.fimEndId();
+        int[] ids = dev.jseek.tokenizer.PsmIds.of(s.tokenizer, prefix, suffix);
         assertTrue(s.tokenizer.fimBeginId() >= 0 && s.tokenizer.fimHoleId() >= 0 && s.tokenizer.fimEndId() >= 0);
         TestServer.Expected e = s.oracle(ids, 12, Sampler.greedy());
         var body = TestServer.JSON.createObjectNode().put("prompt", prefix).put("suffix", suffix).put("max_tokens", 12).put("temperature", 0);

@@ -42,18 +42,20 @@ class JinjaTemplateServeTest {
             {%- if add_generation_prompt %}ASSISTANT:{% endif %}""";
 
     @BeforeAll static void start() throws Exception {
-        Path dir = tmp.resolve("m");
-        TestServer.buildModel(dir, 23, 256);
-        Files.writeString(dir.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", TEMPLATE).toString());
-        server = new TestServer(dir, new SamplingParams.Defaults(12, 0f));
+        server = withTemplate("m", TEMPLATE);
         assertNull(ChatTemplate.formatOf(server.tokenizer));
         assertTrue(ChatTemplate.rendersWithJinja(server.tokenizer));
         assertFalse(ChatTemplate.splitsReasoning(server.tokenizer));
-        Path r = tmp.resolve("r");
-        TestServer.buildModel(r, 23, 256);
-        Files.writeString(r.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", REASONING_TEMPLATE).toString());
-        reasoner = new TestServer(r, new SamplingParams.Defaults(12, 0f));
+        reasoner = withTemplate("r", REASONING_TEMPLATE);
         assertTrue(ChatTemplate.splitsReasoning(reasoner.tokenizer));
+    }
+
+    /** A server of the test model (seed 23, 256 positions) in tmp/name whose tokenizer_config.json carries {@code template}. */
+    static TestServer withTemplate(String name, String template) throws Exception {
+        Path dir = tmp.resolve(name);
+        TestServer.buildModel(dir, 23, 256);
+        Files.writeString(dir.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", template).toString());
+        return new TestServer(dir, new SamplingParams.Defaults(12, 0f));
     }
 
     @AfterAll static void stop() {
@@ -124,14 +126,11 @@ class JinjaTemplateServeTest {
      * prompt rendered with them.
      */
     @Test void templateKwargsAreTheTemplatesVariables() throws Exception {
-        Path dir = tmp.resolve("kw");
-        TestServer.buildModel(dir, 23, 256);
         String template = """
                 {{- bos_token }}{% if persona %}[{{ persona.name | upper }} x{{ persona.level * 2 }} {{ tags | join('/') }} {{ ratio }}{{ ' none' if nothing is none }}]
                 {% endif %}{% for m in messages %}{{ m.role }}: {{ m.content }}
                 {% endfor %}{% if add_generation_prompt %}assistant:{% if thinking %} <think>{% endif %}{% endif %}""";
-        Files.writeString(dir.resolve("tokenizer_config.json"), TestServer.JSON.createObjectNode().put("chat_template", template).toString());
-        try (TestServer kw = new TestServer(dir, new SamplingParams.Defaults(12, 0f))) {
+        try (TestServer kw = withTemplate("kw", template)) {
             List<Message> msgs = List.of(Message.user("hello"));
             java.util.Map<String, Object> vars = new java.util.LinkedHashMap<>();
             vars.put("persona", java.util.Map.of("name", "ada", "level", 21L));

@@ -104,13 +104,7 @@ class OpenAiClientTest {
             assertEquals(i, many.choices().get(i).index());
         }
 
-        int[] p = s.tokenizer.encode("int x = ", false), q = s.tokenizer.encode(";", false);
-        int[] fim = new int[p.length + q.length + 3];
-        fim[0] = s.tokenizer.fimBeginId();
-        System.arraycopy(p, 0, fim, 1, p.length);
-        fim[p.length + 1] = s.tokenizer.fimHoleId();
-        System.arraycopy(q, 0, fim, p.length + 2, q.length);
-        fim[fim.length - 1] = s.tokenizer.fimEndId();
+        int[] fim = dev.jseek.tokenizer.PsmIds.of(s.tokenizer, "int x = ", ";");
         int banned = s.oracle(fim, 1, Sampler.greedy()).tokens()[0];
         dev.jseek.infer.LogitBias bias = new dev.jseek.infer.LogitBias(new int[] {banned}, new float[] {-100f});
         TestServer.Expected e = s.oracle(fim, 8, new Sampler(0f, 0, 1f, 0L, 0f, 0f, bias));
