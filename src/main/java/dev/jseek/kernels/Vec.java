@@ -38,6 +38,21 @@ public final class Vec {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /**
+     * {@code step} as a value C2 cannot see as a constant, for the stride of the loops that stream weights from memory
+     * (the decode kernels of {@link HalfGemv} and {@link QuantGemv}): C2 unrolls only counted loops, and a loop counts
+     * only when its stride is a compile-time constant. A rolled loop runs the same operations in the same order, so
+     * the same bits; in the 1.5B bench model's decode the rolled loops were 1.2-1.3x faster (docs/quantization.md,
+     * "Rolled streaming loops"). With the system property {@code jseek.rolledLoops=false} it returns {@code step}
+     * itself, a constant once inlined, and C2 unrolls these loops as any other (to compare, in separate processes).
+     */
+    static int rolled(int step) { return ROLLED ? step + ROLL : step; }
+
+    private static final boolean ROLLED = Boolean.parseBoolean(System.getProperty("jseek.rolledLoops", "true"));
+
+    /** Always 0; not final, so that {@link #rolled} is opaque to the JIT. Never written. */
+    private static int ROLL = 0;
+
+    /**
      * The sum of v's lanes in index order, ((0 + v0) + v1) + ... + v(L-1), in float: the one lane reduction of
      * inference and training. Lane extraction and scalar adds are exact IEEE operations that every JIT tier computes
      * the same way; {@code reduceLanes(ADD)} may add in a different order once C2 compiles it than in the interpreter
