@@ -559,7 +559,7 @@ final class HalfGemv {
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
         int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             long o = 2L * i;
             FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
             FloatVector v = FloatVector.fromArray(F, x, xo + i);
@@ -641,7 +641,7 @@ final class HalfGemv {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
         int x1 = xo + k, x2 = x1 + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             long o = 2L * i;
             FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
             FloatVector v = FloatVector.fromArray(F, x, xo + i);
@@ -683,7 +683,7 @@ final class HalfGemv {
     private static void bf16x4x2(MemorySegment s, long p0, long p1, long p2, long p3, float[] x, int xo, int k, int kv, float[] out) {
         FloatVector z = FloatVector.zero(F), a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
         int x1 = xo + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             long o = 2L * i;
             FloatVector w0 = bf16(s, p0 + o), w1 = bf16(s, p1 + o), w2 = bf16(s, p2 + o), w3 = bf16(s, p3 + o);
             FloatVector v = FloatVector.fromArray(F, x, xo + i), u = FloatVector.fromArray(F, x, x1 + i);
@@ -760,7 +760,7 @@ final class HalfGemv {
     private static void bf16x1x2(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z;
         int x1 = xo + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             FloatVector w = bf16(s, p + 2L * i);
             a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
@@ -771,7 +771,7 @@ final class HalfGemv {
     private static void bf16x1x3(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z;
         int x1 = xo + k, x2 = x1 + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             FloatVector w = bf16(s, p + 2L * i);
             a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
@@ -783,7 +783,7 @@ final class HalfGemv {
     private static void bf16x1x4(MemorySegment s, long p, float[] x, int xo, int k, int kv, float[] out, int o) {
         FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
         int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
-        for (int i = 0, step = Vec.rolled(L); i < kv; i += step) {
+        for (int i = 0; i < kv; i += L) {
             FloatVector w = bf16(s, p + 2L * i);
             a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);

@@ -422,7 +422,7 @@ final class QuantGemv {
     static void q8_0x4(MemorySegment s, long p, float[] x, int xo, int k, int nb, float[] y, int yi, int n, boolean accumulate) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
-        for (int b = 0, one = Vec.rolled(1); b < nb; b += one, p += 34) {
+        for (int b = 0; b < nb; b++, p += 34) {
             int o = 32 * b;
             FloatVector c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2, LE).convertShape(VectorOperators.B2F, F, 0);
             FloatVector t0 = c.mul(FloatVector.fromArray(F, x, xo + o)), t1 = c.mul(FloatVector.fromArray(F, x, x1 + o));
@@ -448,7 +448,7 @@ final class QuantGemv {
     static void q8_0x2(MemorySegment s, long p, float[] x, int xo, int k, int nb, float[] y, int yi, int n, boolean accumulate) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         int x1 = xo + k;
-        for (int b = 0, one = Vec.rolled(1); b < nb; b += one, p += 34) {
+        for (int b = 0; b < nb; b++, p += 34) {
             int o = 32 * b;
             FloatVector c = (FloatVector) ByteVector.fromMemorySegment(BL, s, p + 2, LE).convertShape(VectorOperators.B2F, F, 0);
             FloatVector t0 = c.mul(FloatVector.fromArray(F, x, xo + o)), t1 = c.mul(FloatVector.fromArray(F, x, x1 + o));
