@@ -47,5 +47,8 @@ for name in $models; do
   gguf="$out/$name-bf16.gguf"
   [ -f "$gguf" ] || "$root/jseek" export --model "$dir" --out "$gguf" --type bf16 --tokenizer "$tok"
   JSEEK_JAVA_OPTS="-Djseek.threads=$threads ${JSEEK_JAVA_OPTS:-}" "$root/jseek" bench serve --model "$gguf" --tokenizer "$tok" \
-    --clients "$clients" --requests "$requests" --prompt-len 128 --max-tokens 64 --no-prefix-cache "${baseline[@]}" --rounds "$rounds" --llama-batched-bench "$peer" | tee "$out/$name.txt"
+    --clients "$clients" --requests "$requests" --prompt-len 128 --max-tokens 64 --no-prefix-cache "${baseline[@]}" --rounds "$rounds" --llama-batched-bench "$peer" > "$out/$name.txt"
+  # the table is printed whole after the run (progress goes to stderr as it happens): piped through tee, it came out
+  # interleaved with the progress lines in a log that merges both streams
+  cat "$out/$name.txt"
 done
