@@ -30,6 +30,15 @@ import java.util.List;
 public record DecodeAlternation(List<Path> files, String knob, List<String> values, int gen, int rounds, long seed, double warmupSeconds,
                                 PrintStream log) {
     public DecodeAlternation {
+        check(knob, values);
+    }
+
+    /**
+     * Refuses, with one line naming it, a knob that is not a {@link DecodeOrder} knob, fewer than two values or a value
+     * the knob does not take (before anything loads); leaves the knob as it was. Also {@code bench rows --alternate}'s
+     * check ({@link RowsBench}).
+     */
+    public static void check(String knob, List<String> values) {
         if (!DecodeOrder.has(knob))
             throw new IllegalArgumentException("--alternate: " + knob + " is not a knob that switches at run time (one of "
                     + String.join(", ", DecodeOrder.names()) + ")");
@@ -93,7 +102,7 @@ public record DecodeAlternation(List<Path> files, String knob, List<String> valu
         }
     }
 
-    private static double median(double[] a) {
+    static double median(double[] a) {
         double[] s = a.clone();
         Arrays.sort(s);
         int n = s.length;

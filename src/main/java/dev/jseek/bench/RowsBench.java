@@ -23,8 +23,26 @@ import java.util.SplittableRandom;
  * all rows), the calling thread's CPU time per forward (with one pool thread the work itself, robust to other jobs'
  * load), and, with {@code profile}, the per-phase microseconds of each M ({@link StepProfile}; thread CPU time with
  * {@code -Djseek.profile.cpu=true}).
+ *
+ * <p>With a {@code knob} ({@code bench rows --alternate KNOB=V1,V2,...}, a {@link dev.jseek.kernels.DecodeOrder} knob): every
+ * timed round runs each M once per value, the knob switched between values inside the process (the value order
+ * rotated by one each round), so that the host's drift falls on all values alike (as {@link DecodeAlternation} does
+ * for decode); one table per value, and per M the median over rounds of the first value's time over this value's
+ * (above 1: this value is faster).
  */
-public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int reps, boolean verify, boolean batch, boolean profile, long seed) {
+public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int reps, boolean verify, boolean batch, boolean profile, long seed,
+                        String knob, java.util.List<String> values) {
+    public RowsBench {
+        if (knob != null) {
+            DecodeAlternation.check(knob, values);
+            if (profile) throw new IllegalArgumentException("--alternate and --profile: give one of them (the profile times one setting)");
+        }
+    }
+
+    /** Without a knob to alternate. */
+    public RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int reps, boolean verify, boolean batch, boolean profile, long seed) {
+        this(m, label, ms, context, reps, verify, batch, profile, seed, null, null);
+    }
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
 
     public void run(PrintStream out) {
@@ -58,6 +76,10 @@ public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int r
             }
             // untimed rounds over every M first (the JIT compiles each M's kernels), then timed rounds, the M's
             // interleaved so that a change of machine load falls on all of them alike
+            if (knob != null) {
+                alternate(out, mode, fwd);
+                continue;
+            }
             for (int k = 0; k < reps; k++) for (Runnable f : fwd) f.run();
             long[][] t = new long[ms.length][reps], c = new long[ms.length][reps];
             for (int k = 0; k < reps; k++)
@@ -113,5 +135,42 @@ public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int r
             for (int j = 0; j < ms.length; j++) out.printf(" %9.1f", tot[j] / 1e3 / reps);
             out.println();
         }
+    }
+
+    /** The timed rounds with {@link #knob} switched between {@link #values}: one table per value, and its speed ratio. */
+    private void alternate(PrintStream out, int mode, Runnable[] fwd) {
+        int nv = values.size();
+        String was = dev.jseek.kernels.DecodeOrder.get(knob);
+        double[][][] t = new double[nv][ms.length][reps];
+        try {
+            for (int k = 0; k < reps; k++)
+                for (int v = 0; v < nv; v++) {
+                    dev.jseek.kernels.DecodeOrder.set(knob, values.get(v));
+                    for (Runnable f : fwd) f.run();
+                }
+            for (int k = 0; k < reps; k++)
+                for (int i = 0; i < nv; i++) {
+                    int v = Math.floorMod(i + k, nv);
+                    dev.jseek.kernels.DecodeOrder.set(knob, values.get(v));
+                    for (int j = 0; j < ms.length; j++) {
+                        long t0 = System.nanoTime();
+                        fwd[j].run();
+                        t[v][j][k] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+        } finally {
+            dev.jseek.kernels.DecodeOrder.set(knob, was);
+        }
+        String name = mode == 0 ? "verify" : "batch";
+        out.printf("%s, %s alternating in one process (order rotated each round): ms per forward, median of %d rounds%n", name, knob, reps);
+        out.printf("%-22s %4s %10s %10s %10s %12s%n", knob, "M", "ms/forward", "lowest", "highest", "speed ratio");
+        for (int v = 0; v < nv; v++)
+            for (int j = 0; j < ms.length; j++) {
+                double[] ratio = new double[reps];
+                for (int k = 0; k < reps; k++) ratio[k] = t[0][j][k] / t[v][j][k];
+                out.printf("%-22s %4d %10.3f %10.3f %10.3f %11.3fx%n", values.get(v), ms[j], DecodeAlternation.median(t[v][j]),
+                        java.util.Arrays.stream(t[v][j]).min().orElse(0), java.util.Arrays.stream(t[v][j]).max().orElse(0),
+                        DecodeAlternation.median(ratio));
+            }
     }
 }

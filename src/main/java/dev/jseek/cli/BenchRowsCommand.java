@@ -19,6 +19,10 @@ public final class BenchRowsCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "20", description = "Timed forwards per M, the median counts (as many untimed first) (default ${DEFAULT-VALUE}).") int reps;
     @Option(names = "--mode", defaultValue = "both", description = "verify, batch or both (default ${DEFAULT-VALUE}).") String mode;
     @Option(names = "--profile", description = "Also print the per-phase time of each M.") boolean profile;
+    @Option(names = "--alternate", paramLabel = "KNOB=V1,V2", description = "The timed rounds with one decode-order knob "
+            + "(jseek.contiguousBatch, jseek.manyRows, ...) switched between the values inside one process, each round every value in turn; "
+            + "per value and M the median ms and the speed ratio to the first value (docs/serving.md, \"Contiguous task runs for batched steps\").")
+    String alternate;
     @Mixin PoolThreadsOption threads;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random prompt and tokens (default ${DEFAULT-VALUE}).") long seed;
 
@@ -30,11 +34,31 @@ public final class BenchRowsCommand implements Callable<Integer> {
         if (ms.length == 0 || ms[0] != 1) throw new UserException("--m: the list must start with 1 (the baseline)");
         if (context < 1) throw new UserException("--context must be >= 1, got " + context);
         if (reps < 1) throw new UserException("--reps must be >= 1, got " + reps);
+        String knob = null;
+        java.util.List<String> values = null;
+        if (alternate != null) {
+            int eq = alternate.indexOf('=');
+            if (eq <= 0 || eq == alternate.length() - 1) throw new UserException("--alternate: KNOB=V1,V2,..., got '" + alternate + "'");
+            knob = alternate.substring(0, eq).trim();
+            values = java.util.List.of(alternate.substring(eq + 1).split(","));
+            if (profile) throw new UserException("--alternate and --profile: give one of them (the profile times one setting)");
+            try {
+                dev.jseek.bench.DecodeAlternation.check(knob, values);          // before the model loads
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage());
+            }
+        }
         if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         try (DeepSeekV3 m = ModelSource.open(model)) {
             if (context + 64 > m.config.maxPositionEmbeddings())
                 throw new UserException("--context " + context + ": with up to 64 more rows it exceeds the model's max_position_embeddings " + m.config.maxPositionEmbeddings());
-            new RowsBench(m, model.toString(), ms, context, reps, !mode.equals("batch"), !mode.equals("verify"), profile, seed).run(System.out);
+            RowsBench bench;
+            try {
+                bench = new RowsBench(m, model.toString(), ms, context, reps, !mode.equals("batch"), !mode.equals("verify"), profile, seed, knob, values);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage());
+            }
+            bench.run(System.out);
         }
         return 0;
     }

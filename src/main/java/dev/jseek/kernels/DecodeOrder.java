@@ -14,8 +14,9 @@ import java.util.List;
  *       group reads its rows one after another (one sequential stream, which the prefetchers follow from memory)
  *       instead of side by side (4 independent multiply-add chains, faster when the rows come from cache)
  *       ({@link HalfGemv}).</li>
- *   <li>{@code jseek.contiguousBatch} (default false): the same contiguous runs for products of 2 and more token
- *       rows (the batch engine's steps; {@link #contiguous}).</li>
+ *   <li>{@code jseek.contiguousBatch} (default true since {@code bench rows --alternate} measured it: 1.07-1.10x at 4
+ *       rows, 1.03-1.05x at 16): the same contiguous runs for products of 2 and more token rows (the batch engine's
+ *       steps; {@link #contiguous}).</li>
  *   <li>{@code jseek.manyRows} (default 64): rows per task of {@link Gemm#linearMany} (a positive multiple of 4, so
  *       the row groups stay aligned).</li>
  *   <li>{@code jseek.contiguousTasks} (default true; measured quiet with {@code bench infer --alternate}: BF16 1.10x,
@@ -31,14 +32,14 @@ public final class DecodeOrder {
     static boolean seqRows = bool("jseek.seqRows", true);
     static int manyRows = manyRows(System.getProperty("jseek.manyRows", "64"));
     static boolean contiguousTasks = bool("jseek.contiguousTasks", true);
-    static boolean contiguousBatch = bool("jseek.contiguousBatch", false);
+    static boolean contiguousBatch = bool("jseek.contiguousBatch", true);
 
     /**
      * Whether a streaming product of m token rows hands each participant a contiguous run of its tasks
      * ({@link Parallel#parallelForContiguous}): {@code jseek.contiguousTasks} for one token, {@code
-     * jseek.contiguousBatch} (default false) for 2 and more (the batch engine's steps, the speculative verify). Off by
-     * default: on the 1.5B BF16 model the batched steps' timings with it moved within the host's drift
-     * (docs/serving.md, "Contiguous task runs for batched steps").
+     * jseek.contiguousBatch} (default true) for 2 and more (the batch engine's steps, the speculative verify): on the
+     * 1.5B BF16 model a batched step of 4 rows ran 1.07-1.10x faster with it and one of 16 rows 1.03-1.05x, alternating
+     * in one process (docs/serving.md, "Contiguous task runs for batched steps").
      */
     static boolean contiguous(int m) { return m == 1 ? contiguousTasks : contiguousBatch; }
 
