@@ -58,21 +58,13 @@ public final class BenchInferCommand implements Callable<Integer> {
         for (Path f : files)
             if (!GgufFile.isGguf(f)) throw new UserException("--gguf: " + f + " is not a GGUF file");
         Path dir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "jseek", "bench-infer");
+        AlternateOption a = AlternateOption.parse(alternate);        // before the bench model is written or loaded
         InferBench bench = new InferBench(dir, files, mixes, t, prompt, gen, reps, seed, llamaBench, triadMib, profile, warmup, System.err);
         if (alternate == null) {
             bench.run(System.out);
             return 0;
         }
-        int eq = alternate.indexOf('=');
-        if (eq <= 0 || eq == alternate.length() - 1) throw new UserException("--alternate: KNOB=V1,V2,..., got '" + alternate + "'");
-        DecodeAlternation alt;
-        try {
-            alt = new DecodeAlternation(bench.ggufs(), alternate.substring(0, eq).trim(),
-                    List.of(alternate.substring(eq + 1).split(",")), gen, reps, seed, warmup, System.err);
-        } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage());
-        }
-        alt.run(System.out);
+        new DecodeAlternation(bench.ggufs(), a.knob(), a.values(), gen, reps, seed, warmup, System.err).run(System.out);
         return 0;
     }
 }

@@ -34,27 +34,15 @@ public final class BenchRowsCommand implements Callable<Integer> {
         if (ms.length == 0 || ms[0] != 1) throw new UserException("--m: the list must start with 1 (the baseline)");
         if (context < 1) throw new UserException("--context must be >= 1, got " + context);
         if (reps < 1) throw new UserException("--reps must be >= 1, got " + reps);
-        String knob = null;
-        java.util.List<String> values = null;
-        if (alternate != null) {
-            int eq = alternate.indexOf('=');
-            if (eq <= 0 || eq == alternate.length() - 1) throw new UserException("--alternate: KNOB=V1,V2,..., got '" + alternate + "'");
-            knob = alternate.substring(0, eq).trim();
-            values = java.util.List.of(alternate.substring(eq + 1).split(","));
-            if (profile) throw new UserException("--alternate and --profile: give one of them (the profile times one setting)");
-            try {
-                dev.jseek.bench.DecodeAlternation.check(knob, values);          // before the model loads
-            } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage());
-            }
-        }
+        AlternateOption alt = AlternateOption.parse(alternate);           // before the model loads
         if (!ModelSource.isModel(model)) throw new UserException("--model: " + ModelSource.whyNotModel(model));
         try (DeepSeekV3 m = ModelSource.open(model)) {
             if (context + 64 > m.config.maxPositionEmbeddings())
                 throw new UserException("--context " + context + ": with up to 64 more rows it exceeds the model's max_position_embeddings " + m.config.maxPositionEmbeddings());
             RowsBench bench;
             try {
-                bench = new RowsBench(m, model.toString(), ms, context, reps, !mode.equals("batch"), !mode.equals("verify"), profile, seed, knob, values);
+                bench = new RowsBench(m, model.toString(), ms, context, reps, !mode.equals("batch"), !mode.equals("verify"), profile, seed,
+                        alt == null ? null : alt.knob(), alt == null ? null : alt.values());
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage());
             }

@@ -40,11 +40,11 @@ public final class Vec {
     /**
      * {@code step} as a value C2 cannot see as a constant, for the stride of the one-token loops that stream weights
      * from memory ({@link HalfGemv}'s BF16/F32 rows read in sequence, {@link QuantGemv}'s Q8_0 rows): C2 unrolls only
-     * counted loops, and a loop counts
-     * only when its stride is a compile-time constant. A rolled loop runs the same operations in the same order, so
-     * the same bits; in the 1.5B bench model's decode the rolled loops were 1.2-1.3x faster (docs/quantization.md,
-     * "Rolled streaming loops"). With the system property {@code jseek.rolledLoops=false} it returns {@code step}
-     * itself, a constant once inlined, and C2 unrolls these loops as any other (to compare, in separate processes).
+     * counted loops, and a loop counts only when its stride is a compile-time constant. Unrolled, these loops issued
+     * their loads out of address order. A rolled loop runs the same operations in the same order, so the same bits;
+     * in the 1.5B bench model's decode the rolled loops were 1.2-1.3x faster (docs/quantization.md, "Rolled streaming
+     * loops"). With the system property {@code jseek.rolledLoops=false} it returns {@code step} itself, a constant
+     * once inlined, and C2 unrolls these loops as any other (to compare, in separate processes).
      */
     static int rolled(int step) { return ROLLED ? step + ROLL : step; }
 

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code jseek bench rows} end to end on the small fixture model: both modes, the per-phase table, user errors. */
+/** {@code jseek bench rows} end to end on the small fixture model: both modes, the per-phase table, user errors (--alternate's checked before the model loads). */
 class BenchRowsCommandTest {
     @Test
     void measuresBothModesAndProfiles() throws Exception {
@@ -31,8 +31,12 @@ class BenchRowsCommandTest {
                 {"--model", hf.toString(), "--mode", "sideways"},
                 {"--model", hf.toString(), "--reps", "0"},
                 {"--model", tmp.resolve("nothing").toString()},
+                {"--model", tmp.resolve("nothing").toString(), "--alternate", "jseek.contiguousBatch"},
+                {"--model", tmp.resolve("nothing").toString(), "--alternate", "jseek.threads=1,2"},
+                {"--model", hf.toString(), "--alternate", "jseek.contiguousBatch=true,false", "--profile"},
         };
-        String[] want = {"must start with 1", "outside 1..64", "unknown value 'sideways'", "--reps must be >= 1", "does not exist"};
+        String[] want = {"must start with 1", "outside 1..64", "unknown value 'sideways'", "--reps must be >= 1", "does not exist",
+                "KNOB=V1,V2,..., got 'jseek.contiguousBatch'", "jseek.threads is not a knob", "--alternate and --profile"};
         for (int i = 0; i < bad.length; i++) {
             String[] args = new String[bad[i].length + 2];
             args[0] = "bench";
