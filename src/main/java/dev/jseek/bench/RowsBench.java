@@ -1,12 +1,15 @@
 package dev.jseek.bench;
 
 import dev.jseek.infer.Prefill;
+import dev.jseek.kernels.DecodeOrder;
 import dev.jseek.kernels.Parallel;
 import dev.jseek.model.AttnMode;
 import dev.jseek.model.DeepSeekV3;
 import dev.jseek.model.KvCache;
 import dev.jseek.model.StepProfile;
 import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -24,14 +27,14 @@ import java.util.SplittableRandom;
  * load), and, with {@code profile}, the per-phase microseconds of each M ({@link StepProfile}; thread CPU time with
  * {@code -Djseek.profile.cpu=true}).
  *
- * <p>With a {@code knob} ({@code bench rows --alternate KNOB=V1,V2,...}, a {@link dev.jseek.kernels.DecodeOrder} knob): every
+ * <p>With a {@code knob} ({@code bench rows --alternate KNOB=V1,V2,...}, a {@link DecodeOrder} knob): every
  * timed round runs each M once per value, the knob switched between values inside the process (the value order
  * rotated by one each round), so that the host's drift falls on all values alike (as {@link DecodeAlternation} does
  * for decode); one table per value, and per M the median over rounds of the first value's time over this value's
  * (above 1: this value is faster).
  */
 public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int reps, boolean verify, boolean batch, boolean profile, long seed,
-                        String knob, java.util.List<String> values) {
+                        String knob, List<String> values) {
     public RowsBench {
         if (knob != null) {
             DecodeAlternation.check(knob, values);
@@ -140,18 +143,18 @@ public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int r
     /** The timed rounds with {@link #knob} switched between {@link #values}: one table per value, and its speed ratio. */
     private void alternate(PrintStream out, int mode, Runnable[] fwd) {
         int nv = values.size();
-        String was = dev.jseek.kernels.DecodeOrder.get(knob);
+        String was = DecodeOrder.get(knob);
         double[][][] t = new double[nv][ms.length][reps];
         try {
             for (int k = 0; k < reps; k++)
                 for (int v = 0; v < nv; v++) {
-                    dev.jseek.kernels.DecodeOrder.set(knob, values.get(v));
+                    DecodeOrder.set(knob, values.get(v));
                     for (Runnable f : fwd) f.run();
                 }
             for (int k = 0; k < reps; k++)
                 for (int i = 0; i < nv; i++) {
                     int v = Math.floorMod(i + k, nv);
-                    dev.jseek.kernels.DecodeOrder.set(knob, values.get(v));
+                    DecodeOrder.set(knob, values.get(v));
                     for (int j = 0; j < ms.length; j++) {
                         long t0 = System.nanoTime();
                         fwd[j].run();
@@ -159,7 +162,7 @@ public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int r
                     }
                 }
         } finally {
-            dev.jseek.kernels.DecodeOrder.set(knob, was);
+            DecodeOrder.set(knob, was);
         }
         String name = mode == 0 ? "verify" : "batch";
         out.printf("%s, %s alternating in one process (order rotated each round): ms per forward, median of %d rounds%n", name, knob, reps);
@@ -169,7 +172,7 @@ public record RowsBench(DeepSeekV3 m, String label, int[] ms, int context, int r
                 double[] ratio = new double[reps];
                 for (int k = 0; k < reps; k++) ratio[k] = t[0][j][k] / t[v][j][k];
                 out.printf("%-22s %4d %10.3f %10.3f %10.3f %11.3fx%n", values.get(v), ms[j], DecodeAlternation.median(t[v][j]),
-                        java.util.Arrays.stream(t[v][j]).min().orElse(0), java.util.Arrays.stream(t[v][j]).max().orElse(0),
+                        Arrays.stream(t[v][j]).min().orElse(0), Arrays.stream(t[v][j]).max().orElse(0),
                         DecodeAlternation.median(ratio));
             }
     }

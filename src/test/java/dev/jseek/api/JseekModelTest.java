@@ -161,7 +161,6 @@ class JseekModelTest {
         assertTrue(refused[2].contains("--thinking: the model's chat template (deepseek-v3) has no thinking switch"), refused[2]);
     }
 
-    /** Runs the CLI with {@code stdin}: exit code, stdout, stderr. */
     /**
      * {@code jseek chat --chat-template FILE}: a template of another family, rendered by the Jinja engine, replaces the
      * one the .gguf carries. Oracle: that template's prompt text written out here and {@link Generator}. A missing file
@@ -235,6 +234,7 @@ class JseekModelTest {
         try (var f = dev.jseek.gguf.GgufFile.open(gguf)) { return dev.jseek.gguf.GgufTokenizer.read(f); }
     }
 
+    /** Runs the CLI with {@code stdin}: exit code, stdout, stderr. */
     static String[] chatCommand(String stdin, String... args) {
         java.io.InputStream oldIn = System.in;
         java.io.PrintStream oldOut = System.out;
